@@ -1,0 +1,44 @@
+"""Named exceptions: every error the kit raises on purpose is one of these."""
+
+from __future__ import annotations
+
+
+class QAKitError(Exception):
+    """Base class for errors the kit reports to the user."""
+
+
+class ConfigError(QAKitError):
+    """A configuration file (sources, standards, actions) is malformed."""
+
+
+class PeriodError(QAKitError, ValueError):
+    """A period string such as ``2025-Q1`` cannot be understood."""
+
+
+class UnitError(QAKitError, ValueError):
+    """A team / department / ``ALL`` name is unknown or unsafe."""
+
+
+class ArchiveError(QAKitError):
+    """The validated archive is missing or incomplete."""
+
+
+class SourceError(QAKitError):
+    """A raw export cannot be read at all.
+
+    Row-level problems never raise: those rows go to quarantine. This error is for
+    problems that make the whole file unusable, and it always names the file and,
+    where they are known, the row (1-based line in the file) and the column.
+    """
+
+    def __init__(self, message: str, *, file: str, row: int | None = None,
+                 column: str | None = None) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        where = [f"file {file}"]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {message}")

@@ -1,0 +1,135 @@
+"""Pseudonymisation of customer identifiers and masking of PII in free text (DESIGN.md §8)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pandas as pd
+
+KEY_ENV = "QAKIT_PSEUDONYM_KEY"
+KEY_FILE_ENV = "QAKIT_KEY_FILE"
+
+# Order matters: the longer, more specific numbers are masked before the shorter patterns
+# could claim a piece of them.
+PII_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("[EMAIL]", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    ("[ID_NUMBER]", re.compile(r"(?<![0-9])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[0-9Xx](?![0-9])")),
+    ("[BANK_CARD]", re.compile(r"(?<![0-9])\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![0-9])")),
+    ("[PHONE]", re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![0-9])")),
+    ("[PHONE]", re.compile(r"(?<![0-9])0\d{2,3}[- ]?\d{7,8}(?![0-9])")),
+]
+NAME_TOKEN = "[NAME]"
+
+
+def key_path(archive: str | os.PathLike) -> Path:
+    """Where the pseudonymisation key file lives: ``$QAKIT_KEY_FILE`` or beside the archive."""
+    if os.environ.get(KEY_FILE_ENV):
+        return Path(os.environ[KEY_FILE_ENV])
+    archive = Path(archive).resolve()
+    return archive.parent / f"{archive.name}.pseudonym.key"
+
+
+def load_key(archive: str | os.PathLike) -> bytes:
+    """The secret key for pseudonyms: ``$QAKIT_PSEUDONYM_KEY``, else the key file (made once).
+
+    The key file sits beside the archive folder, not in it, and never under ``reports/``;
+    the key itself is never printed or logged.
+    """
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode("utf-8")
+    path = key_path(archive)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode("utf-8")
+
+
+def pseudonymise(values: pd.Series, key: bytes, prefix: str = "C") -> pd.Series:
+    """Replace identifiers by a keyed hash (HMAC-SHA256, 16 hex digits).
+
+    The same identifier and key always give the same pseudonym, so customers can still be
+    counted and followed across tables; without the key the mapping cannot be redone.
+
+    Examples
+    --------
+    >>> pseudonymise(pd.Series(["CUST-1", "CUST-1", None]), b"k").tolist()[:2]
+    ['Cfd8a3f3c86ffa160', 'Cfd8a3f3c86ffa160']
+    """
+    uniques = values.dropna().unique()
+    mapping = {v: prefix + hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+               for v in uniques}
+    return values.map(mapping).astype(values.dtype)
+
+
+class NameMasker:
+    """Masks known customer names in text by dictionary look-up of every short substring.
+
+    A regular expression with tens of thousands of alternatives is slow; names are short,
+    so looking up each substring of a name's possible lengths in a set is fast and exact.
+    """
+
+    def __init__(self, names=()) -> None:
+        self.names: set[str] = set()
+        self.lengths: list[int] = []
+        self.add(names)
+
+    def add(self, names) -> None:
+        """Add names to mask (blank and one-character entries are ignored)."""
+        self.names |= {n.strip() for n in names if isinstance(n, str) and len(n.strip()) >= 2}
+        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        if not self.names or not text:
+            return text
+        out, i = [], 0
+        while i < len(text):
+            for n in self.lengths:
+                if text[i:i + n] in self.names:
+                    out.append(NAME_TOKEN)
+                    i += n
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+
+def mask_text(values: pd.Series, names: NameMasker | None = None) -> pd.Series:
+    """Mask phone numbers, e-mails, resident ID and bank-card numbers, and known names.
+
+    Parameters
+    ----------
+    values : Series of str
+        Free text; missing values stay missing.
+    names : NameMasker, optional
+        Known customer names to mask as ``[NAME]``.
+
+    Returns
+    -------
+    Series
+        The text with each PII match replaced by a token such as ``[PHONE]``.
+
+    Examples
+    --------
+    >>> mask_text(pd.Series(["请回电13812345678"])).tolist()
+    ['请回电[PHONE]']
+    """
+    text = values.astype("string")
+    present = text.notna() & (text.str.len() > 0)
+    if not present.any():
+        return values
+    masked = text[present]
+    for token, pattern in PII_PATTERNS:
+        masked = masked.str.replace(pattern, token, regex=True)
+    if names is not None and names.names:
+        masked = masked.map(names)
+    out = text.copy()
+    out[present] = masked
+    return out.astype(values.dtype)

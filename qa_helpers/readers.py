@@ -1,0 +1,209 @@
+"""Read raw exports (CSV, XLSX, JSON lines) into all-text frames, loudly and losslessly.
+
+Every reader returns a :class:`RawFrame`: the rows as text under their raw headers, the
+row number of each in its file (the header is row 1), and the rows that could not be
+split into fields at all. Problems that make a whole file unusable raise
+:class:`~qa_helpers.errors.SourceError` naming the file, row and column.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .errors import SourceError
+
+CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
+
+
+@dataclass
+class RawFrame:
+    """Rows of one raw file as text.
+
+    Attributes
+    ----------
+    rows : DataFrame
+        One column per raw header (text, empty string for an empty cell), plus ``_file``
+        and ``_row`` (the row number in the file; the header is row 1).
+    unparseable : DataFrame
+        Rows that could not be split into the header's fields: ``_file``, ``_row``,
+        ``detail``, ``record`` (the raw text).
+    warnings : list of str
+        Things worth telling the user that lose no data.
+    """
+
+    rows: pd.DataFrame
+    unparseable: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def _empty_unparseable() -> pd.DataFrame:
+    return pd.DataFrame({"_file": pd.Series(dtype=str), "_row": pd.Series(dtype="int64"),
+                         "detail": pd.Series(dtype=str), "record": pd.Series(dtype=str)})
+
+
+def guess_encoding(data: bytes) -> str | None:
+    """The first candidate encoding (UTF-8, GB18030) that decodes the start of ``data``."""
+    head = data[:65536]
+    for encoding in CANDIDATE_ENCODINGS:
+        try:
+            head.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # a character cut at the sample's end is not a failure
+                continue
+        return encoding
+    return None
+
+
+def decode(data: bytes, encoding: str, file: str) -> str:
+    """Decode bytes strictly, naming the row of the first byte that does not decode."""
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        text = data.decode(codec)
+    except LookupError:
+        raise SourceError(f"unknown encoding {encoding!r} in the source mapping", file=file) from None
+    except UnicodeDecodeError as exc:
+        row = data.count(b"\n", 0, exc.start) + 1
+        guess = guess_encoding(data)
+        hint = f"; the file looks like {guess}: set 'encoding: {guess}' for this source" if guess and guess != encoding else ""
+        raise SourceError(f"byte {exc.start} cannot be decoded as {encoding}{hint}", file=file, row=row) from None
+    return text.lstrip("\ufeff")
+
+
+def _check_not_empty(data: bytes, file: str) -> None:
+    if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
+        raise SourceError("the file is empty: expected a header row and data rows", file=file, row=1)
+
+
+def read_csv(path: Path, encoding: str) -> RawFrame:
+    """Read a delimited text export; rows with the wrong number of fields are set aside."""
+    file = str(path)
+    data = path.read_bytes()
+    _check_not_empty(data, file)
+    text = decode(data, encoding, file)
+    utf8 = text.encode("utf-8")
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    try:
+        names = list(pd.read_csv(io.StringIO(header_line), nrows=0, dtype=str).columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SourceError(f"the header row cannot be read ({exc})", file=file, row=1) from None
+    bad: list[tuple] = []
+
+    def on_invalid(row) -> str:
+        bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    def parse(threads: bool) -> pa.Table:
+        return pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+
+    try:
+        table = parse(threads=True)
+        if bad:  # only a single-threaded pass numbers the bad rows
+            bad.clear()
+            table = parse(threads=False)
+    except pa.ArrowInvalid as exc:
+        raise SourceError(f"cannot be parsed as CSV: {exc}", file=file) from None
+    rows = table.to_pandas()
+    rows.columns = [str(c).strip() for c in rows.columns]
+    bad_numbers = {b[0] for b in bad}
+    total = len(rows) + len(bad)
+    numbers = [n for n in range(2, total + 2) if n not in bad_numbers] if bad else range(2, total + 2)
+    rows["_file"] = path.name
+    rows["_row"] = pd.array(list(numbers), dtype="int64")
+    unparseable = pd.DataFrame({
+        "_file": path.name,
+        "_row": pd.array([b[0] for b in bad], dtype="int64"),
+        "detail": [f"{b[2]} fields where the header has {b[1]}" + (" (truncated line?)" if b[2] < b[1] else "")
+                   for b in bad],
+        "record": [b[3] for b in bad],
+    }) if bad else _empty_unparseable()
+    warnings = []
+    if rows.empty and unparseable.empty:
+        warnings.append(f"{path.name}: header only, no data rows")
+    if not data.endswith(b"\n"):
+        warnings.append(f"{path.name}: does not end with a line break; its last row (row {total + 1}) "
+                        "was checked field by field like every other")
+    return RawFrame(rows, unparseable, warnings)
+
+
+def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
+    """Read one sheet of a workbook; any other sheets are named in a warning and ignored."""
+    file = str(path)
+    _check_not_empty(path.read_bytes(), file)
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except (zipfile.BadZipFile, ValueError, KeyError) as exc:
+        raise SourceError(f"not a readable XLSX workbook ({exc})", file=file) from None
+    sheets = book.sheet_names
+    if sheet is None:
+        if len(sheets) != 1:
+            raise SourceError(f"the workbook has {len(sheets)} sheets {sheets}; name the data sheet with "
+                              "'sheet:' in the source mapping", file=file)
+        sheet = sheets[0]
+    if sheet not in sheets:
+        raise SourceError(f"no sheet named {sheet!r}; the workbook has {sheets}", file=file)
+    rows = book.parse(sheet, dtype=str, na_filter=False)
+    rows.columns = [str(c).strip() for c in rows.columns]
+    if len(rows.columns) == 0:
+        raise SourceError(f"sheet {sheet!r} is empty: expected a header row", file=file, row=1)
+    rows["_file"] = path.name
+    rows["_row"] = pd.array(range(2, len(rows) + 2), dtype="int64")
+    warnings = [f"{path.name}: ignored sheet(s) {[s for s in sheets if s != sheet]}"] if len(sheets) > 1 else []
+    if rows.empty:
+        warnings.append(f"{path.name}: sheet {sheet!r} has a header only, no data rows")
+    return RawFrame(rows, _empty_unparseable(), warnings)
+
+
+def read_jsonl(path: Path, encoding: str) -> RawFrame:
+    """Read JSON lines: one object per line; a line that is not a JSON object is set aside."""
+    file = str(path)
+    data = path.read_bytes()
+    _check_not_empty(data, file)
+    text = decode(data, encoding, file)
+    records, numbers, bad = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append((number, f"not valid JSON ({exc.msg} at character {exc.pos})", line))
+            continue
+        if not isinstance(record, dict):
+            bad.append((number, f"expected a JSON object, got {type(record).__name__}", line))
+            continue
+        records.append({k: "" if v is None else str(v) for k, v in record.items()})
+        numbers.append(number)
+    rows = pd.DataFrame.from_records(records).fillna("") if records else pd.DataFrame()
+    rows = rows.astype(str)
+    rows["_file"] = path.name
+    rows["_row"] = pd.array(numbers, dtype="int64")
+    unparseable = pd.DataFrame({"_file": path.name, "_row": pd.array([b[0] for b in bad], dtype="int64"),
+                                "detail": [b[1] for b in bad], "record": [b[2] for b in bad]}) \
+        if bad else _empty_unparseable()
+    warnings = [] if records or bad else [f"{path.name}: no records"]
+    return RawFrame(rows, unparseable, warnings)
+
+
+def read_raw(path: Path, fmt: str, encoding: str = "utf-8", sheet: str | None = None) -> RawFrame:
+    """Read one raw file in the given format (``csv``, ``xlsx`` or ``jsonl``)."""
+    if fmt == "csv":
+        return read_csv(path, encoding)
+    if fmt == "xlsx":
+        return read_xlsx(path, sheet)
+    if fmt == "jsonl":
+        return read_jsonl(path, encoding)
+    raise SourceError(f"unknown format {fmt!r}", file=str(path))

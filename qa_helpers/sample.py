@@ -1,0 +1,654 @@
+"""Sample generator: a year of service data with known truth, exported the messy way.
+
+The simulation (DESIGN.md §4): teams of different quality nested in departments, agents
+nested in teams, weekday and hour seasonality, channel, category and customer-type mix,
+survey non-response, complaints, field visits, QA reviews with a shared calibration
+subset, and improvement actions with planted effects. The exports then get the defects a
+real helpdesk produces, and customer PII in free text.
+
+Everything that was planted is written to ``truth.json`` beside the exports, so tests can
+check that the kit finds what is there and nothing that is not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+YEAR = 2025
+REVIEWERS = ["R01", "R02", "R03", "R04", "R05"]
+REVIEWER_BIAS = {"R01": 0.0, "R02": 0.3, "R03": 0.0, "R04": -0.5, "R05": 0.1}
+RUBRIC_ITEMS = ["voice_quality", "courtesy", "problem_solving", "proactiveness", "compliance"]
+
+CHANNEL_ZH = {"phone": "电话", "chat": "在线", "email": "邮件", "social": "社交媒体", "onsite": "上门"}
+CATEGORY_ZH = {
+    "billing_dispute": "账单争议",
+    "fault_repair": "故障报修",
+    "consultation": "业务咨询",
+    "installation": "安装开通",
+    "other": "其他",
+}
+CUSTOMER_TYPE_ZH = {"enterprise": "企业", "individual": "个人"}
+PRIORITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+CAUSE_ZH = {"people": "人员", "process": "流程", "tools": "工具", "environment": "环境"}
+SURVEY_SOURCE_ZH = {"survey": "问卷回访", "review": "网络评价"}
+
+
+@dataclass(frozen=True)
+class Team:
+    """A simulated team: ``quality`` is a latent score on the logit scale (higher is better)."""
+
+    name: str
+    department: str
+    quality: float
+    agents: int
+
+
+BASE_TEAMS = [
+    Team("HL-A", "hotline", 0.6, 16),
+    Team("HL-B", "hotline", -0.4, 16),
+    Team("HL-C", "hotline", -0.3, 15),
+    Team("HL-D", "hotline", 0.1, 15),
+    Team("FS-1", "field", -0.1, 13),
+    Team("FS-2", "field", 0.4, 12),
+]
+
+# Planted improvement actions. config/actions.yml describes the same actions for the kit.
+ACTIONS = [
+    {
+        "action_id": "ACT-01",
+        "team": "HL-B",
+        "start": "2025-07-07",
+        "effects": {"csat": 0.9, "fcr": 0.7},  # logit shifts from the start date
+        "channels": None,
+        "control_teams": ["HL-C"],
+        "description": "First-contact-resolution training; HL-C is the comparable untreated team",
+    },
+    {
+        "action_id": "ACT-02",
+        "team": "HL-D",
+        "start": "2025-09-01",
+        "effects": {"first_response_s": 0.55},  # multiplies chat first-response times
+        "channels": ["chat"],
+        "control_teams": ["HL-A"],
+        "description": "Chat quick-reply templates: only chat first response gets faster",
+    },
+    {
+        "action_id": "ACT-03",
+        "team": "FS-1",
+        "start": "2025-05-05",
+        "effects": {"arrival_minutes": -12.0},  # shifts engineers' arrival vs promised time
+        "channels": ["onsite"],
+        "control_teams": ["FS-2"],
+        "description": "Dispatch route planning: engineers arrive earlier",
+    },
+]
+PLACEBO = {"team": "HL-C", "start": "2025-07-07", "metrics": ["csat", "fcr"]}
+# Agents with a planted slump: satisfaction drops for these ISO weeks (coaching cases).
+COACHING_SLUMP_WEEKS = (14, 15, 16, 17)
+COACHING_SLUMP = -2.2
+
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
+GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕")
+
+COMMENTS_GOOD = ["服务很好，问题很快解决了", "客服态度耐心，点赞", "处理及时，满意", "工程师很专业"]
+COMMENTS_BAD = ["等了很久才有人接", "问题反复出现，没有解决", "客服态度一般", "账单还是不对"]
+BURST_TEXTS = ["垃圾服务！！！", "差评差评差评", "骗子公司，大家别用"]
+COMPLAINT_TEXTS = [
+    "客户反映账单多扣费，要求退款",
+    "宽带故障三天未修复，客户情绪激动",
+    "工程师未按预约时间上门",
+    "客服多次转接，问题未解决",
+]
+
+
+def _weights(values: np.ndarray) -> np.ndarray:
+    return values / values.sum()
+
+
+def _names(rng: np.random.Generator, n: int) -> np.ndarray:
+    sur = rng.choice(SURNAMES, n)
+    given1 = rng.choice(GIVEN, n)
+    given2 = np.where(rng.random(n) < 0.6, rng.choice(GIVEN, n), "")
+    return np.char.add(np.char.add(sur, given1), given2)
+
+
+def _pii_token(rng: np.random.Generator, kind: str) -> str:
+    if kind == "mobile":
+        return "1" + str(rng.choice([3, 5, 7, 8, 9])) + "".join(map(str, rng.integers(0, 10, 9)))
+    if kind == "landline":
+        return "0" + str(rng.choice([10, 21, 20, 755])) + "-" + "".join(map(str, rng.integers(1, 10, 8)))
+    if kind == "email":
+        user = "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), 7))
+        return f"{user}.{rng.integers(10, 99)}@{rng.choice(['example.com', 'mail.example.cn'])}"
+    if kind == "resident_id":
+        body = "110105" + str(rng.integers(1960, 2004)) + f"{rng.integers(1, 13):02d}{rng.integers(1, 29):02d}"
+        body += "".join(map(str, rng.integers(0, 10, 3)))
+        return body + str(rng.choice(list("0123456789X")))
+    if kind == "bank_card":
+        digits = "6222" + "".join(map(str, rng.integers(0, 10, 15)))
+        return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+    raise ValueError(kind)
+
+
+PII_KINDS = ["mobile", "landline", "email", "resident_id", "bank_card", "name"]
+PII_TEMPLATES = {
+    "mobile": "请回电{}",
+    "landline": "座机{}联系",
+    "email": "发邮件到{}",
+    "resident_id": "身份证号{}",
+    "bank_card": "退款到卡号{}",
+    "name": "我是{}，",
+}
+
+
+def _teams(n_teams: int, rng: np.random.Generator) -> list[Team]:
+    if n_teams < len(BASE_TEAMS):
+        raise ValueError(f"the sample needs at least {len(BASE_TEAMS)} teams, got {n_teams}")
+    teams = list(BASE_TEAMS)
+    for i in range(n_teams - len(BASE_TEAMS)):
+        dept = "hotline" if i % 2 == 0 else "field"
+        prefix = "HL" if dept == "hotline" else "FS"
+        name = f"{prefix}-{i + 10:02d}"
+        teams.append(Team(name, dept, float(np.round(rng.normal(0, 0.3), 2)), int(rng.integers(12, 17))))
+    return teams
+
+
+def _timestamps(rng: np.random.Generator, n: int, year: int) -> pd.DatetimeIndex:
+    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+    weekday = np.array([1.2, 1.1, 1.05, 1.0, 0.95, 0.55, 0.45])[days.weekday]
+    spring_festival = np.where((days >= f"{year}-01-27") & (days <= f"{year}-02-04"), 0.6, 1.0)
+    day = rng.choice(len(days), n, p=_weights(weekday * spring_festival))
+    hours = np.array([1, 1, 1, 1, 1, 2, 4, 10, 30, 55, 60, 52, 35, 40, 55, 58, 50, 40, 30, 24, 18, 12, 6, 3], float)
+    hour = rng.choice(24, n, p=_weights(hours))
+    seconds = rng.integers(0, 3600, n)
+    return pd.DatetimeIndex(days.values[day] + (hour * 3600 + seconds).astype("timedelta64[s]"))
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int = YEAR) -> dict:
+    """Simulate clean canonical tables with planted effects.
+
+    Parameters
+    ----------
+    n_tickets : int
+        Tickets over the year (before defects are added).
+    seed : int
+        Random seed; the same seed gives the same data.
+    n_teams : int
+        Number of teams (at least 6; extra teams get random quality).
+    year : int
+        Calendar year covered.
+
+    Returns
+    -------
+    dict
+        ``tables`` (canonical DataFrames before export), ``teams`` and ``truth``.
+    """
+    rng = np.random.default_rng(seed)
+    teams = _teams(n_teams, rng)
+
+    agent_rows = []
+    for team in teams:
+        role = "engineer" if team.department == "field" else "agent"
+        for _ in range(team.agents):
+            agent_rows.append((team.name, team.department, role))
+    agents = pd.DataFrame(agent_rows, columns=["team", "department", "role"])
+    agents.insert(0, "agent_id", [f"A{i + 1:04d}" for i in range(len(agents))])
+    agents["hire_date"] = pd.Timestamp(f"{year - 6}-01-01") + pd.to_timedelta(
+        rng.integers(0, 6 * 365, len(agents)), unit="D")
+    agent_sat = rng.normal(0, 0.35, len(agents))
+    agent_fcr = rng.normal(0, 0.3, len(agents))
+    quality = {t.name: t.quality for t in teams}
+
+    # Coaching cases: one agent in each of two teams slumps for four weeks.
+    coaching = []
+    for team_name in ("HL-C", "FS-1"):
+        idx = agents.index[agents.team == team_name][1]
+        coaching.append(agents.agent_id[idx])
+
+    created = _timestamps(rng, n_tickets, year).sort_values()
+    team_size = agents.groupby("team", sort=False).size()
+    team_of = rng.choice(team_size.index.to_numpy(), n_tickets, p=_weights(team_size.to_numpy(float)))
+    agent_idx = np.empty(n_tickets, dtype=int)
+    for team_name in team_size.index:
+        rows = np.flatnonzero(team_of == team_name)
+        members = agents.index[agents.team == team_name].to_numpy()
+        agent_idx[rows] = rng.choice(members, len(rows))
+    dept = agents.department.to_numpy()[agent_idx]
+    field = dept == "field"
+
+    channel = np.where(
+        field,
+        rng.choice(["onsite", "phone"], n_tickets, p=[0.6, 0.4]),
+        rng.choice(["phone", "chat", "email", "social"], n_tickets, p=[0.5, 0.3, 0.1, 0.1]),
+    )
+    category = np.where(
+        field,
+        rng.choice(list(CATEGORY_ZH), n_tickets, p=[0.15, 0.65, 0.05, 0.12, 0.03]),
+        rng.choice(list(CATEGORY_ZH), n_tickets, p=[0.50, 0.30, 0.12, 0.04, 0.04]),
+    )
+    n_customers = max(50, n_tickets // 3)
+    customer_type_of = np.where(rng.random(n_customers) < 0.25, "enterprise", "individual")
+    customer_names = _names(rng, n_customers)
+    customer = rng.integers(0, n_customers, n_tickets)
+    customer_type = customer_type_of[customer]
+    enterprise = customer_type == "enterprise"
+    priority = rng.choice(["high", "medium", "low"], n_tickets, p=[0.15, 0.55, 0.30])
+
+    q = np.array([quality[t] for t in team_of])
+    week = created.isocalendar().week.to_numpy()
+    spring = np.asarray((created >= f"{year}-01-27") & (created < f"{year}-02-10"))
+
+    def action_shift(metric: str) -> np.ndarray:
+        shift = np.zeros(n_tickets)
+        for action in ACTIONS:
+            if metric not in action["effects"]:
+                continue
+            on = (team_of == action["team"]) & (created >= action["start"])
+            if action["channels"]:
+                on &= np.isin(channel, action["channels"])
+            shift[on] += action["effects"][metric]
+        return shift
+
+    median_frt = pd.Series({"phone": 18, "chat": 7, "email": 3 * 3600, "social": 1800, "onsite": 600.0})
+    frt = median_frt[channel].to_numpy() * np.exp(rng.normal(0, 0.8, n_tickets) - 0.4 * q)
+    chat_factor = np.ones(n_tickets)
+    for action in ACTIONS:
+        if "first_response_s" in action["effects"]:
+            on = (team_of == action["team"]) & (created >= action["start"]) & np.isin(channel, action["channels"])
+            chat_factor[on] = action["effects"]["first_response_s"]
+    frt = np.maximum(1, np.round(frt * chat_factor))
+    median_aht = pd.Series({"phone": 360, "chat": 540, "email": 1200, "social": 900, "onsite": 5400.0})
+    handle = np.maximum(30, np.round(median_aht[channel].to_numpy() * np.exp(rng.normal(0, 0.6, n_tickets))))
+
+    cat_fcr = pd.Series({"billing_dispute": -0.2, "fault_repair": -0.4, "consultation": 0.8,
+                         "installation": 0.1, "other": 0.0})
+    fcr_logit = 1.5 + 0.8 * q + agent_fcr[agent_idx] + cat_fcr[category].to_numpy() + action_shift("fcr")
+    fcr = rng.random(n_tickets) < _logistic(fcr_logit)
+    contacts = np.where(fcr, 1, 2 + rng.poisson(0.7, n_tickets))
+    reopened = rng.random(n_tickets) < np.where(fcr, 0.03, 0.15)
+    extra = np.where(fcr, 0, rng.uniform(3600, 72 * 3600, n_tickets))
+    resolved = created + pd.to_timedelta(frt + handle + extra, unit="s")
+
+    slump = np.isin(agents.agent_id.to_numpy()[agent_idx], coaching) & np.isin(week, COACHING_SLUMP_WEEKS)
+    chan_sat = pd.Series({"phone": 0.2, "chat": -0.5, "email": -0.1, "social": -0.3, "onsite": -0.2})
+    sat_logit = (1.6 + 0.9 * q + agent_sat[agent_idx] + np.where(fcr, 0.6, -0.9)
+                 + chan_sat[channel].to_numpy() - 0.6 * enterprise - 0.4 * spring
+                 + action_shift("csat") + COACHING_SLUMP * slump)
+    satisfied = rng.random(n_tickets) < _logistic(sat_logit)
+
+    ticket_id = np.char.add("TK", np.char.zfill(np.arange(1, n_tickets + 1).astype(str), 7))
+    tickets = pd.DataFrame({
+        "ticket_id": ticket_id,
+        "created_at": created.floor("s"),
+        "channel": channel,
+        "team": team_of,
+        "agent_id": agents.agent_id.to_numpy()[agent_idx],
+        "customer_id": np.char.add("CUST-", np.char.zfill(customer.astype(str), 7)),
+        "customer_name": customer_names[customer],
+        "customer_type": customer_type,
+        "category": category,
+        "priority": priority,
+        "first_response_s": frt,
+        "handle_s": handle,
+        "resolved_at": resolved.floor("s"),
+        "contacts_to_resolve": contacts,
+        "first_contact_resolved": fcr,
+        "reopened": reopened,
+        "remark": "",
+    })
+
+    # Surveys: non-response depends on customer type; answers follow the latent satisfaction.
+    responds = rng.random(n_tickets) < np.where(enterprise, 0.22, 0.32)
+    sidx = np.flatnonzero(responds)
+    csat = np.where(satisfied[sidx],
+                    rng.choice([4, 5], len(sidx), p=[0.4, 0.6]),
+                    rng.choice([1, 2, 3], len(sidx), p=[0.25, 0.25, 0.5]))
+    nps_lo = pd.Series({1: 0, 2: 2, 3: 5, 4: 7, 5: 9}).loc[csat].to_numpy()
+    nps_hi = pd.Series({1: 4, 2: 6, 3: 8, 4: 9, 5: 10}).loc[csat].to_numpy()
+    nps = rng.integers(nps_lo, nps_hi + 1).astype(float)
+    nps[rng.random(len(sidx)) < 0.3] = np.nan
+    comment = np.where(rng.random(len(sidx)) < 0.25,
+                       np.where(csat >= 4, rng.choice(COMMENTS_GOOD, len(sidx)), rng.choice(COMMENTS_BAD, len(sidx))),
+                       "")
+    surveys = pd.DataFrame({
+        "ticket_id": ticket_id[sidx],
+        "answered_at": (resolved[sidx] + pd.to_timedelta(rng.exponential(6 * 3600, len(sidx)), unit="s")).floor("s"),
+        "csat": csat,
+        "nps": nps,
+        "comment": comment,
+        "source": "survey",
+    })
+    n_reviews = max(10, n_tickets // 50)
+    review_times = _timestamps(rng, n_reviews, year)
+    review_csat = rng.choice([1, 2, 3, 4, 5], n_reviews, p=[0.05, 0.07, 0.18, 0.35, 0.35])
+    reviews = pd.DataFrame({
+        "ticket_id": "",
+        "answered_at": review_times,
+        "csat": review_csat,
+        "nps": np.nan,
+        "comment": np.where(review_csat >= 4, rng.choice(COMMENTS_GOOD, n_reviews), rng.choice(COMMENTS_BAD, n_reviews)),
+        "source": "review",
+    })
+    surveys = pd.concat([surveys, reviews], ignore_index=True).sort_values("answered_at", kind="stable")
+    surveys.insert(0, "survey_id", [f"SV{i + 1:07d}" for i in range(len(surveys))])
+    surveys = surveys.reset_index(drop=True)
+
+    # Complaints: more likely when the ticket was not resolved first time and in weaker teams.
+    p_complaint = 0.012 * np.where(fcr, 1.0, 2.5) * np.exp(-0.6 * q)
+    cidx = np.flatnonzero(rng.random(n_tickets) < p_complaint)
+    received = created[cidx] + pd.to_timedelta(rng.exponential(24 * 3600, len(cidx)), unit="s")
+    first_resp = received + pd.to_timedelta(np.exp(rng.normal(np.log(5 * 3600), 1.0, len(cidx)) - 0.3 * q[cidx]), unit="s")
+    closed = first_resp + pd.to_timedelta(rng.exponential(48 * 3600, len(cidx)), unit="s")
+    cause_p = np.array([0.40, 0.30, 0.20, 0.10])
+    complaints = pd.DataFrame({
+        "complaint_id": [f"CP{i + 1:06d}" for i in range(len(cidx))],
+        "ticket_id": ticket_id[cidx],
+        "received_at": received.floor("s"),
+        "first_response_at": first_resp.floor("s"),
+        "closed_at": closed.floor("s"),
+        "severity": rng.choice([1, 2, 3, 4], len(cidx), p=[0.1, 0.25, 0.4, 0.25]),
+        "category": category[cidx],
+        "cause_dimension": rng.choice(list(CAUSE_ZH), len(cidx), p=cause_p),
+        "text": rng.choice(COMPLAINT_TEXTS, len(cidx)),
+    })
+
+    # Field visits for on-site tickets: promised slot next day, arrival relative to it.
+    vidx = np.flatnonzero(channel == "onsite")
+    slot = (created[vidx] + pd.Timedelta(days=1)).normalize() + pd.to_timedelta(rng.choice([9, 11, 13, 15], len(vidx)), unit="h")
+    arrival_shift = np.zeros(len(vidx))
+    for action in ACTIONS:
+        if "arrival_minutes" in action["effects"]:
+            on = (team_of[vidx] == action["team"]) & (created[vidx] >= action["start"])
+            arrival_shift[on] = action["effects"]["arrival_minutes"]
+    late_min = rng.normal(-10 - 12 * q[vidx], 20, len(vidx)) + arrival_shift
+    visits = pd.DataFrame({
+        "visit_id": [f"V{i + 1:06d}" for i in range(len(vidx))],
+        "ticket_id": ticket_id[vidx],
+        "engineer_id": agents.agent_id.to_numpy()[agent_idx[vidx]],
+        "promised_at": slot,
+        "arrived_at": (slot + pd.to_timedelta(np.round(late_min * 60), unit="s")).floor("s"),
+        "rework_required": rng.random(len(vidx)) < 0.08 * np.exp(-q[vidx]),
+    })
+
+    # QA reviews: a random 4 % of tickets, plus a calibration subset every reviewer scores.
+    ridx = np.flatnonzero(rng.random(n_tickets) < 0.04)
+    calib = rng.choice(np.setdiff1d(np.arange(n_tickets), ridx), min(30, n_tickets // 20), replace=False)
+    review_tickets = np.concatenate([ridx, np.repeat(calib, len(REVIEWERS))])
+    reviewer = np.concatenate([rng.choice(REVIEWERS, len(ridx)), np.tile(REVIEWERS, len(calib))])
+    qa = pd.DataFrame({"ticket_id": ticket_id[review_tickets], "agent_id": agents.agent_id.to_numpy()[agent_idx[review_tickets]],
+                       "reviewer_id": reviewer})
+    qa["reviewed_at"] = (resolved[review_tickets] + pd.to_timedelta(rng.uniform(1, 5 * 86400, len(qa)), unit="s")).floor("s")
+    latent = agent_sat[agent_idx[review_tickets]] + 0.5 * q[review_tickets] + pd.Series(REVIEWER_BIAS)[reviewer].to_numpy()
+    for item in RUBRIC_ITEMS:
+        score = np.clip(np.round(3.8 + latent + rng.normal(0, 0.6, len(qa))), 1, 5)
+        qa[item] = score.astype(float)
+    qa.loc[rng.random(len(qa)) < 0.1, "proactiveness"] = np.nan  # N/A: no chance to be proactive
+    qa["critical_fail"] = rng.random(len(qa)) < 0.02
+    qa["process_compliant"] = rng.random(len(qa)) < _logistic(2.2 + q[review_tickets])
+    qa["calibration"] = np.arange(len(qa)) >= len(ridx)
+    qa = qa.sort_values(["reviewed_at", "reviewer_id"], kind="stable").reset_index(drop=True)
+    qa.insert(0, "review_id", [f"QA{i + 1:06d}" for i in range(len(qa))])
+
+    truth = {
+        "seed": seed,
+        "year": year,
+        "n_tickets": n_tickets,
+        "teams": {t.name: {"department": t.department, "quality": t.quality, "agents": t.agents} for t in teams},
+        "team_quality_order": [t.name for t in sorted(teams, key=lambda t: -t.quality)],
+        "actions": ACTIONS,
+        "placebo": PLACEBO,
+        "coaching": {"agents": coaching, "iso_weeks": list(COACHING_SLUMP_WEEKS)},
+        "calibration_tickets": sorted(ticket_id[calib].tolist()),
+        "reviewer_bias": REVIEWER_BIAS,
+    }
+    return {
+        "tables": {"agents": agents, "tickets": tickets, "surveys": surveys, "complaints": complaints,
+                   "field_visits": visits, "qa_reviews": qa},
+        "teams": teams,
+        "truth": truth,
+    }
+
+
+def _plant_pii(rng: np.random.Generator, texts: pd.Series, names: np.ndarray, share: float,
+               planted: list[dict], source: str) -> pd.Series:
+    texts = texts.copy()
+    rows = np.flatnonzero(rng.random(len(texts)) < share)
+    for i in rows:
+        kind = PII_KINDS[i % len(PII_KINDS)]
+        token = str(rng.choice(names)) if kind == "name" else _pii_token(rng, kind)
+        texts.iat[i] = PII_TEMPLATES[kind].format(token) + str(texts.iat[i])
+        planted.append({"source": source, "kind": kind, "token": token})
+    return texts
+
+
+def _fmt(times: pd.Series, fmt: str) -> pd.Series:
+    return pd.Series(pd.DatetimeIndex(times).strftime(fmt), index=times.index)
+
+
+def _choose_disjoint(rng: np.random.Generator, n: int, counts: dict[str, int]) -> dict[str, np.ndarray]:
+    total = sum(counts.values())
+    picked = rng.choice(n, min(total, n), replace=False)
+    out, start = {}, 0
+    for name, k in counts.items():
+        out[name] = np.sort(picked[start:start + k])
+        start += k
+    return out
+
+
+def _insert_duplicates(rng: np.random.Generator, df: pd.DataFrame, candidates: np.ndarray, k: int) -> pd.DataFrame:
+    """Append exact copies of ``k`` candidate rows at random places after their original."""
+    src = np.sort(rng.choice(candidates, k, replace=False))
+    order = np.concatenate([np.arange(len(df), dtype=float), src + rng.uniform(0.1, 50, k)])
+    both = pd.concat([df, df.iloc[src]], ignore_index=True)
+    return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+
+
+def export(sim: dict, out: Path, seed: int) -> dict:
+    """Write the simulated tables as messy raw exports and return the planted-defect truth."""
+    rng = np.random.default_rng(seed + 1)
+    out.mkdir(parents=True, exist_ok=True)
+    t = sim["tables"]
+    names = t["tickets"].customer_name.unique()
+    planted_pii: list[dict] = []
+    defects: dict[str, dict[str, int]] = {}
+    pct = lambda df, p, lo=2: max(lo, int(round(len(df) * p)))  # noqa: E731
+
+    # Roster: UTF-8 with a byte-order mark, as Excel saves it.
+    roster = pd.DataFrame({
+        "工号": t["agents"].agent_id, "班组": t["agents"].team, "部门": t["agents"].department,
+        "入职日期": t["agents"].hire_date.dt.strftime("%Y-%m-%d"),
+        "岗位": t["agents"].role.map({"agent": "客服", "engineer": "工程师"}),
+    })
+    roster.to_csv(out / "agents_roster.csv", index=False, encoding="utf-8-sig")
+    defects["agents"] = {}
+
+    # Tickets: GB18030 CSV with Chinese headers and two date formats.
+    tk = t["tickets"].copy()
+    tk["remark"] = _plant_pii(rng, tk.remark, names, 0.01, planted_pii, "tickets")
+    raw = pd.DataFrame({
+        "工单编号": tk.ticket_id,
+        "创建时间": _fmt(tk.created_at, "%Y/%m/%d %H:%M:%S"),
+        "渠道": tk.channel.map(CHANNEL_ZH),
+        "客服工号": tk.agent_id,
+        "客户编号": tk.customer_id,
+        "客户姓名": tk.customer_name,
+        "客户类型": tk.customer_type.map(CUSTOMER_TYPE_ZH),
+        "问题类别": tk.category.map(CATEGORY_ZH),
+        "优先级": tk.priority.map(PRIORITY_ZH),
+        "首次响应时长(秒)": tk.first_response_s.astype(int).astype(str),
+        "处理时长(秒)": tk.handle_s.astype(int).astype(str),
+        "解决时间": _fmt(tk.resolved_at, "%Y/%m/%d %H:%M:%S"),
+        "联系次数": tk.contacts_to_resolve.astype(str),
+        "是否首次解决": np.where(tk.first_contact_resolved, "是", "否"),
+        "是否重开": np.where(tk.reopened, "是", "否"),
+        "备注": tk.remark,
+    })
+    alt = rng.random(len(raw)) < 0.1  # a second export job writes ISO-style dates
+    raw.loc[alt, "创建时间"] = _fmt(tk.created_at[alt], "%Y-%m-%d %H:%M:%S")
+    counts = {"invalid_value": pct(raw, 0.0015), "missing_required": pct(raw, 0.002),
+              "unknown_agent": pct(raw, 0.0015), "out_of_range_time": pct(raw, 0.001),
+              "malformed_value": pct(raw, 0.0015)}
+    rows = _choose_disjoint(rng, len(raw), counts)
+    raw.loc[rows["invalid_value"], "处理时长(秒)"] = (-rng.integers(1, 500, len(rows["invalid_value"]))).astype(str)
+    raw.loc[rows["missing_required"], "处理时长(秒)"] = ""
+    raw.loc[rows["unknown_agent"], "客服工号"] = [f"A9{i:03d}" for i in range(len(rows["unknown_agent"]))]
+    raw.loc[rows["out_of_range_time"], "创建时间"] = rng.choice(["1970/01/01 08:00:00", "2099/12/31 23:59:59"],
+                                                              len(rows["out_of_range_time"]))
+    raw.loc[rows["malformed_value"], "创建时间"] = rng.choice(["2025/02/30 10:00:00", "2025-13-01 08:00", "昨天下午",
+                                                             "03/04/2025 9:00"], len(rows["malformed_value"]))
+    clean = np.setdiff1d(np.arange(len(raw)), np.concatenate(list(rows.values())))
+    n_test = pct(raw, 0.004, 3)
+    test = raw.iloc[rng.choice(clean, n_test, replace=False)].copy()
+    test["工单编号"] = [f"TEST-{i:05d}" for i in range(n_test)]
+    test["客户姓名"] = "测试客户"
+    test["备注"] = "测试工单，请忽略"
+    raw = pd.concat([raw, test], ignore_index=True)
+    n_dup = pct(raw, 0.008)
+    raw = _insert_duplicates(rng, raw, clean, n_dup)
+    defects["tickets"] = {**counts, "test_ticket": n_test, "duplicate_row": n_dup}
+    with open(out / "helpdesk_tickets_2025.csv", "w", encoding="gb18030", newline="") as fh:
+        raw.to_csv(fh, index=False)
+
+    # Surveys: XLSX from the survey platform, with an instructions sheet and review bursts.
+    sv = t["surveys"].copy()
+    sv["comment"] = _plant_pii(rng, sv.comment, names, 0.03, planted_pii, "surveys")
+    bursts = []
+    review_times = pd.DatetimeIndex(sv.answered_at[sv.source == "review"])
+    burst_starts = pd.DatetimeIndex(sorted(rng.choice(review_times, 3, replace=False))) + pd.Timedelta(minutes=7)
+    for b, start in enumerate(burst_starts):
+        k = 12 + b
+        bursts.append(pd.DataFrame({
+            "survey_id": [f"SVB{b}{i:03d}" for i in range(k)], "ticket_id": "",
+            "answered_at": start + pd.to_timedelta(np.sort(rng.uniform(0, 1800, k)), unit="s"),
+            "csat": 1, "nps": np.nan, "comment": rng.choice(BURST_TEXTS, k), "source": "review"}))
+    # Keep genuine one-star reviews away from the bursts so the planted count is exact.
+    for start in burst_starts:
+        near = (sv.source == "review") & (sv.csat == 1) & ((sv.answered_at - start).abs() < pd.Timedelta(hours=3))
+        sv.loc[near, "csat"] = 2
+    sv = pd.concat([sv, *bursts], ignore_index=True).sort_values("answered_at", kind="stable").reset_index(drop=True)
+    sv_raw = pd.DataFrame({
+        "问卷编号": sv.survey_id, "关联工单": sv.ticket_id,
+        "提交时间": _fmt(sv.answered_at.dt.floor("s"), "%Y-%m-%d %H:%M:%S"),
+        "满意度评分": sv.csat.astype(int).astype(str),
+        "推荐意愿": sv.nps.map(lambda v: "" if pd.isna(v) else str(int(v))),
+        "评价内容": sv.comment, "来源": sv.source.map(SURVEY_SOURCE_ZH),
+    })
+    counts = {"invalid_value": pct(sv_raw, 0.002), "malformed_value": pct(sv_raw, 0.002)}
+    burst_rows = np.flatnonzero(sv_raw["问卷编号"].str.startswith("SVB").to_numpy())
+    pool = np.setdiff1d(np.arange(len(sv_raw)), burst_rows)
+    rows = _choose_disjoint(rng, len(pool), counts)
+    rows = {k: pool[v] for k, v in rows.items()}
+    sv_raw.loc[rows["invalid_value"], "满意度评分"] = rng.choice(["0", "6", "9"], len(rows["invalid_value"]))
+    sv_raw.loc[rows["malformed_value"], "提交时间"] = rng.choice(["2025-02-30 10:00:00", "n/a"], len(rows["malformed_value"]))
+    clean = np.setdiff1d(pool, np.concatenate(list(rows.values())))
+    n_dup = pct(sv_raw, 0.005)
+    sv_raw = _insert_duplicates(rng, sv_raw, clean, n_dup)
+    defects["surveys"] = {**counts, "review_burst": int(sum(len(b) for b in bursts)), "duplicate_row": n_dup}
+    with pd.ExcelWriter(out / "survey_export.xlsx", engine="openpyxl") as writer:
+        pd.DataFrame({"说明": ["本文件由问卷平台导出", "满意度评分 1-5 分，推荐意愿 0-10 分"]}).to_excel(
+            writer, sheet_name="填写说明", index=False)
+        sv_raw.to_excel(writer, sheet_name="问卷结果", index=False)
+
+    # Complaints: JSON lines from the complaints system, times in UTC.
+    cp = t["complaints"].copy()
+    cp["text"] = _plant_pii(rng, cp.text, names, 0.2, planted_pii, "complaints")
+
+    def utc(times: pd.Series) -> pd.Series:
+        return _fmt(times - pd.Timedelta(hours=8), "%Y-%m-%dT%H:%M:%SZ")
+
+    cp_raw = pd.DataFrame({
+        "complaintNo": cp.complaint_id, "ticketNo": cp.ticket_id,
+        "receivedTime": utc(cp.received_at), "firstResponseTime": utc(cp.first_response_at),
+        "closedTime": utc(cp.closed_at), "level": cp.severity.astype(str),
+        "category": cp.category.map(CATEGORY_ZH), "causeDimension": cp.cause_dimension.map(CAUSE_ZH),
+        "content": cp.text,
+    })
+    counts = {"invalid_value": pct(cp_raw, 0.005), "malformed_value": pct(cp_raw, 0.005)}
+    rows = _choose_disjoint(rng, len(cp_raw), counts)
+    cp_raw.loc[rows["invalid_value"], "level"] = "5"
+    cp_raw.loc[rows["malformed_value"], "receivedTime"] = "2025-06-31T25:00:00Z"
+    clean = np.setdiff1d(np.arange(len(cp_raw)), np.concatenate(list(rows.values())))
+    n_dup = pct(cp_raw, 0.01)
+    cp_raw = _insert_duplicates(rng, cp_raw, clean, n_dup)
+    defects["complaints"] = {**counts, "duplicate_row": n_dup}
+    with open(out / "complaints.jsonl", "w", encoding="utf-8") as fh:
+        for record in cp_raw.to_dict("records"):
+            record["level"] = int(record["level"])
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    # Field visits: dispatch system CSV with English headers.
+    fv = t["field_visits"]
+    fv_raw = pd.DataFrame({
+        "VisitID": fv.visit_id, "TicketID": fv.ticket_id, "EngineerID": fv.engineer_id,
+        "PromisedTime": _fmt(fv.promised_at, "%Y-%m-%d %H:%M"), "ArrivalTime": _fmt(fv.arrived_at, "%Y-%m-%d %H:%M:%S"),
+        "Rework": np.where(fv.rework_required, "Y", "N"),
+    })
+    counts = {"malformed_value": pct(fv_raw, 0.003)}
+    rows = _choose_disjoint(rng, len(fv_raw), counts)
+    fv_raw.loc[rows["malformed_value"], "ArrivalTime"] = "TBD"
+    clean = np.setdiff1d(np.arange(len(fv_raw)), rows["malformed_value"])
+    n_dup = pct(fv_raw, 0.005)
+    fv_raw = _insert_duplicates(rng, fv_raw, clean, n_dup)
+    defects["field_visits"] = {**counts, "duplicate_row": n_dup}
+    fv_raw.to_csv(out / "field_visits.csv", index=False, encoding="utf-8")
+
+    # QA reviews: the QA tool's CSV; N/A where an item did not apply.
+    qa = t["qa_reviews"]
+    qa_raw = qa.copy()
+    for item in RUBRIC_ITEMS:
+        qa_raw[item] = qa[item].map(lambda v: "N/A" if pd.isna(v) else str(int(v)))
+    qa_raw["reviewed_at"] = _fmt(qa.reviewed_at, "%Y-%m-%d %H:%M:%S")
+    for flag in ("critical_fail", "process_compliant", "calibration"):
+        qa_raw[flag] = np.where(qa[flag], "true", "false")
+    counts = {"invalid_value": pct(qa_raw, 0.003)}
+    rows = _choose_disjoint(rng, len(qa_raw), counts)
+    qa_raw.loc[rows["invalid_value"], "courtesy"] = "7"
+    clean = np.setdiff1d(np.arange(len(qa_raw)), rows["invalid_value"])
+    n_dup = pct(qa_raw, 0.005)
+    qa_raw = _insert_duplicates(rng, qa_raw, clean, n_dup)
+    defects["qa_reviews"] = {**counts, "duplicate_row": n_dup}
+    qa_raw.to_csv(out / "qa_reviews.csv", index=False, encoding="utf-8")
+
+    return {"defects": defects, "pii": planted_pii,
+            "raw_customer_ids": sorted(t["tickets"].customer_id.unique().tolist())[:200]}
+
+
+def generate(out: str | Path, seed: int = 7, n_tickets: int = 80_000, n_teams: int = 6) -> dict:
+    """Generate the sample raw exports and ``truth.json`` into ``out``.
+
+    Parameters
+    ----------
+    out : str or Path
+        Folder for the raw exports (created if missing).
+    seed : int
+        Random seed: the same seed gives byte-identical exports.
+    n_tickets : int
+        Tickets over the year, before duplicates and test tickets are added.
+    n_teams : int
+        Number of teams (6 or more).
+
+    Returns
+    -------
+    dict
+        The planted truth, as written to ``truth.json``.
+
+    Examples
+    --------
+    >>> truth = generate("data/sample", seed=7, n_tickets=5_000)  # doctest: +SKIP
+    >>> truth["team_quality_order"][0]  # doctest: +SKIP
+    'HL-A'
+    """
+    out = Path(out)
+    sim = simulate(n_tickets=n_tickets, seed=seed, n_teams=n_teams)
+    truth = sim["truth"] | export(sim, out, seed)
+    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    return truth
