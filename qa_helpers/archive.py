@@ -1,0 +1,166 @@
+"""Reading the validated archive: one table, one unit of analysis, one period.
+
+The archive is parquet, one folder per table and one file per calendar month
+(``tickets/month=2025-03/part-0.parquet``), rows sorted by team inside each file. A read
+for one team and one quarter opens three files and, thanks to row-group statistics on
+``team``, reads mostly that team's rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from .config import project_root
+from .errors import ArchiveError, UnitError
+from .periods import Period, parse_period
+from .schemas import SAFE_NAME
+
+ALL = "ALL"
+ARCHIVE_ENV = "QAKIT_ARCHIVE"
+TIME_COLUMNS = {
+    "tickets": "created_at",
+    "surveys": "answered_at",
+    "complaints": "received_at",
+    "field_visits": "promised_at",
+    "qa_reviews": "reviewed_at",
+}
+TABLES = ["agents", *TIME_COLUMNS]
+
+
+def archive_path(archive: str | os.PathLike | None = None) -> Path:
+    """Resolve the archive folder: the argument, ``$QAKIT_ARCHIVE``, or ``<project>/data/archive``.
+
+    An empty string counts as not given, so a notebook parameter ``archive = ""`` means
+    "the default archive".
+    """
+    if archive:
+        path = Path(archive)
+    elif os.environ.get(ARCHIVE_ENV):
+        path = Path(os.environ[ARCHIVE_ENV])
+    else:
+        path = project_root() / "data" / "archive"
+    if not (path / "ingest_report.json").is_file():
+        raise ArchiveError(f"no archive at {path}: run `qakit ingest --raw <exports> --archive {path}` "
+                           "(or `make demo` for the sample) first")
+    return path
+
+
+def ingest_report(archive: str | os.PathLike | None = None) -> dict:
+    """The ingest report written with the archive (row accounting per source)."""
+    return json.loads((archive_path(archive) / "ingest_report.json").read_text(encoding="utf-8"))
+
+
+def quarantine(table: str, archive: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Rows of one source that ingest rejected: file, row, rule, column, detail, raw record.
+
+    The ``record`` column holds raw values, PII included: summarise it, never display it.
+    """
+    return pd.read_parquet(archive_path(archive) / "quarantine" / f"{table}.parquet")
+
+
+@lru_cache(maxsize=8)
+def _agents(path: str, stamp: float) -> pd.DataFrame:
+    return pd.read_parquet(Path(path) / "agents")
+
+
+def agents(archive: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The roster: agent_id, team, department, hire_date, role."""
+    folder = archive_path(archive) / "agents"
+    return _agents(str(folder.parent), (folder / "part-0.parquet").stat().st_mtime).copy()
+
+
+def units(archive: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every unit of analysis: each team, each department (its teams' rollup) and ``ALL``.
+
+    Returns
+    -------
+    DataFrame
+        ``unit``, ``kind`` (team / department / all), ``department``, ``teams`` (list).
+    """
+    roster = agents(archive)
+    rows = [{"unit": team, "kind": "team", "department": dept, "teams": [team]}
+            for (dept, team) in roster[["department", "team"]].drop_duplicates().sort_values(
+                ["department", "team"]).itertuples(index=False)]
+    for dept, members in roster.groupby("department")["team"]:
+        rows.append({"unit": dept, "kind": "department", "department": dept, "teams": sorted(members.unique())})
+    rows.append({"unit": ALL, "kind": "all", "department": None, "teams": sorted(roster["team"].unique())})
+    return pd.DataFrame(rows)
+
+
+def resolve_unit(unit: str, archive: str | os.PathLike | None = None) -> list[str] | None:
+    """The teams a unit covers, or ``None`` for ``ALL`` (which also keeps rows no team owns).
+
+    Raises
+    ------
+    UnitError
+        For an unknown or unsafe name, listing the valid units.
+    """
+    import re
+
+    if not isinstance(unit, str) or not (unit == ALL or re.match(SAFE_NAME, unit)):
+        raise UnitError(f"{unit!r} is not a valid unit name (letters, digits, '-', '_' and '.' only)")
+    if unit == ALL:
+        return None
+    table = units(archive)
+    match = table[table["unit"] == unit]
+    if match.empty:
+        raise UnitError(f"unknown team or department {unit!r}; valid units: {', '.join(table['unit'])}")
+    return list(match.iloc[0]["teams"])
+
+
+def load(table: str, team: str = ALL, period: str | Period | None = None, *,
+         archive: str | os.PathLike | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Load one archived table for one unit of analysis and one period.
+
+    Parameters
+    ----------
+    table : str
+        ``tickets``, ``surveys``, ``complaints``, ``field_visits``, ``qa_reviews`` or ``agents``.
+    team : str, default "ALL"
+        A team, a department (all its teams) or ``ALL`` (everything, including rows not
+        linked to any team, such as unlinked online reviews).
+    period : str or Period, optional
+        ``2025``, ``2025-Q1``, ``2025-03`` or ``2025-W10``; rows whose time column falls in
+        it. ``None`` loads every period.
+    archive : path-like, optional
+        The archive folder (see :func:`archive_path`).
+    columns : list of str, optional
+        Only these columns (plus nothing else) — less to read.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> tickets = load("tickets", team="HL-A", period="2025-Q1")  # doctest: +SKIP
+    """
+    if table not in TABLES:
+        raise ArchiveError(f"unknown table {table!r}; tables are {', '.join(TABLES)}")
+    path = archive_path(archive)
+    teams = resolve_unit(team, path)
+    if table == "agents":
+        frame = agents(path)
+        return frame if teams is None else frame[frame["team"].isin(teams)].reset_index(drop=True)
+    period = parse_period(period) if isinstance(period, str) else period
+    dataset = ds.dataset(path / table, format="parquet", partitioning="hive")
+    condition = None
+    if teams is not None:
+        condition = ds.field("team").isin(teams)
+    if period is not None:
+        time = ds.field(TIME_COLUMNS[table])
+        in_period = ds.field("month").isin(period.months) & (time >= pa.scalar(period.start.to_datetime64(), pa.timestamp("us"))) \
+            & (time < pa.scalar(period.end.to_datetime64(), pa.timestamp("us")))
+        condition = in_period if condition is None else condition & in_period
+    wanted = None if columns is None else list(columns)
+    frame = dataset.to_table(columns=wanted, filter=condition).to_pandas()
+    if "month" in frame.columns:
+        frame = frame.drop(columns="month")
+    return frame.reset_index(drop=True)
