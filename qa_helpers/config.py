@@ -155,4 +155,23 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
             raise ConfigError(f"{path}: sources.{spec.table}.link: table {spec.link.get('table')!r} is not a source")
     low, high = doc.get("valid_time_range", ["2000-01-01", "2100-01-01"])
     return SourcesConfig(path=path, archive_timezone=doc.get("archive_timezone", "Asia/Shanghai"),
-                         valid_time_range=(str(low), str(high)), sources=specs)
+                         valid_time_range=(str(low), str(high)), sources=_dependency_order(specs, path))
+
+
+def _dependency_order(specs: dict[str, SourceSpec], path: Path) -> dict[str, SourceSpec]:
+    """Sources ordered so that every table comes after the tables it links to or checks against."""
+    def needs(spec: SourceSpec) -> set[str]:
+        deps = {spec.link["table"]} if spec.link else set()
+        if any(name == "unknown_agent" for name, _ in spec.rules):
+            deps.add("agents")
+        return deps - {spec.table}
+
+    ordered: dict[str, SourceSpec] = {}
+    while len(ordered) < len(specs):
+        ready = [t for t, s in specs.items() if t not in ordered and needs(s) <= set(ordered)]
+        if not ready:
+            stuck = sorted(set(specs) - set(ordered))
+            raise ConfigError(f"{path}: sources {stuck} link to each other in a circle, or to a missing source")
+        for table in ready:
+            ordered[table] = specs[table]
+    return ordered

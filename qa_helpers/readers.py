@@ -155,7 +155,7 @@ def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
         sheet = sheets[0]
     if sheet not in sheets:
         raise SourceError(f"no sheet named {sheet!r}; the workbook has {sheets}", file=file)
-    rows = book.parse(sheet, dtype=str, na_filter=False)
+    rows = pd.read_excel(book, sheet_name=sheet, dtype=str, na_filter=False)
     rows.columns = [str(c).strip() for c in rows.columns]
     if len(rows.columns) == 0:
         raise SourceError(f"sheet {sheet!r} is empty: expected a header row", file=file, row=1)

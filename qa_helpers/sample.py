@@ -160,7 +160,7 @@ def _teams(n_teams: int, rng: np.random.Generator) -> list[Team]:
 
 def _timestamps(rng: np.random.Generator, n: int, year: int) -> pd.DatetimeIndex:
     days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
-    weekday = np.array([1.2, 1.1, 1.05, 1.0, 0.95, 0.55, 0.45])[days.weekday]
+    weekday = np.array([1.2, 1.1, 1.05, 1.0, 0.95, 0.55, 0.45])[days.day_of_week]
     spring_festival = np.where((days >= f"{year}-01-27") & (days <= f"{year}-02-04"), 0.6, 1.0)
     day = rng.choice(len(days), n, p=_weights(weekday * spring_festival))
     hours = np.array([1, 1, 1, 1, 1, 2, 4, 10, 30, 55, 60, 52, 35, 40, 55, 58, 50, 40, 30, 24, 18, 12, 6, 3], float)

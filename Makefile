@@ -1,0 +1,35 @@
+# Two commands from a fresh clone:  `make demo`  and  `make test`.
+# Both create .venv and install the kit into it; nothing is installed outside the folder.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PERIOD ?= 2025-Q4
+
+.PHONY: install demo test sample ingest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data/sample/truth.json: $(STAMP)
+	$(BIN)/qakit sample --out data/sample
+
+data/archive/ingest_report.json: data/sample/truth.json config/sources.yml
+	$(BIN)/qakit ingest --raw data/sample --archive data/archive
+
+sample: data/sample/truth.json
+ingest: data/archive/ingest_report.json
+
+demo: data/archive/ingest_report.json
+	$(BIN)/qakit run --period $(PERIOD) --teams all --notebooks data_quality --out reports
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+clean:
+	rm -rf data/sample data/archive data/*.key reports/20*

@@ -1,0 +1,153 @@
+"""Ingest on the generated sample: exact row accounting, mapping, cleaning, privacy, repeatability."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from qa_helpers import archive as qa_archive
+from qa_helpers.ingest import fingerprint, ingest
+from qa_helpers.schemas import CATEGORIES, CHANNELS
+
+TEXT_TABLES = {"tickets": ["remark"], "surveys": ["comment"], "complaints": ["text"]}
+
+
+def test_raw_equals_archived_plus_quarantined(report, archive):
+    for table, entry in report["sources"].items():
+        assert entry["raw"] == entry["archived"] + entry["quarantined"], table
+        assert sum(entry["by_rule"].values()) == entry["quarantined"], table
+        quarantined = pd.read_parquet(archive / "quarantine" / f"{table}.parquet")
+        assert len(quarantined) == entry["quarantined"]
+        archived = qa_archive.load(table, archive=archive)
+        assert len(archived) == entry["archived"]
+
+
+def test_every_planted_defect_is_quarantined_under_its_rule(report, truth):
+    """The generator wrote down how many defects of each kind it planted; ingest finds exactly those."""
+    for table, planted in truth["defects"].items():
+        assert report["sources"][table]["by_rule"] == {k: v for k, v in planted.items() if v}, table
+
+
+def test_raw_row_counts_match_the_files(report, raw_dir):
+    tickets = raw_dir / "helpdesk_tickets_2025.csv"
+    lines = tickets.read_bytes().count(b"\n") - 1  # header
+    assert report["sources"]["tickets"]["raw"] == lines
+    assert report["sources"]["complaints"]["raw"] == (raw_dir / "complaints.jsonl").read_bytes().count(b"\n")
+
+
+def test_quarantine_names_file_row_and_rule(archive, raw_dir):
+    q = pd.read_parquet(archive / "quarantine" / "tickets.parquet")
+    assert set(q["file"]) == {"helpdesk_tickets_2025.csv"}
+    assert q["row"].min() >= 2
+    raw = pd.read_csv(raw_dir / "helpdesk_tickets_2025.csv", encoding="gb18030", dtype=str, keep_default_na=False)
+    # the quarantined record is the raw row found at that row number
+    for _, item in q.sample(20, random_state=1).iterrows():
+        record = json.loads(item["record"])
+        assert record["工单编号"] == raw.iloc[item["row"] - 2]["工单编号"]
+    bad = q[q["rule"] == "malformed_value"]
+    assert (bad["column"] == "创建时间").all()
+    assert bad["detail"].str.contains("cannot read").all()
+
+
+def test_values_are_mapped_to_canonical_names(archive):
+    tickets = qa_archive.load("tickets", archive=archive)
+    assert set(tickets["channel"]) <= set(CHANNELS)
+    assert set(tickets["category"]) <= set(CATEGORIES)
+    assert set(tickets["customer_type"]) == {"enterprise", "individual"}
+    assert tickets["first_contact_resolved"].dtype == "boolean"
+    assert tickets["team"].notna().all() and tickets["department"].notna().all()
+    assert str(tickets["created_at"].dtype).startswith("datetime64")
+
+
+def test_complaint_times_are_converted_from_utc(archive, raw_dir):
+    complaints = qa_archive.load("complaints", archive=archive)
+    first = json.loads((raw_dir / "complaints.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    row = complaints.set_index("complaint_id").loc[first["complaintNo"]]
+    utc = pd.Timestamp(first["receivedTime"]).tz_convert(None)
+    assert row["received_at"] == utc + pd.Timedelta(hours=8)
+
+
+def test_cleaning_removes_what_it_should(archive):
+    tickets = qa_archive.load("tickets", archive=archive)
+    assert not tickets["ticket_id"].str.startswith("TEST").any()
+    assert tickets["ticket_id"].is_unique
+    assert (tickets["handle_s"] >= 0).all()
+    assert tickets["created_at"].dt.year.eq(2025).all()
+    surveys = qa_archive.load("surveys", archive=archive)
+    assert surveys["csat"].between(1, 5).all()
+    assert not surveys["survey_id"].str.startswith("SVB").any()  # the planted review bursts
+
+
+def test_archive_is_partitioned_by_month_and_sorted_by_team(archive):
+    months = sorted(p.name for p in (archive / "tickets").iterdir())
+    assert months == [f"month=2025-{m:02d}" for m in range(1, 13)]
+    part = pq.read_table(archive / "tickets" / months[0] / "part-0.parquet").to_pandas()
+    assert part["team"].is_monotonic_increasing
+
+
+def test_rerun_gives_the_same_archive(raw_dir, tmp_path, key, archive):
+    report = ingest(raw_dir, tmp_path / "again", key=key)
+    assert report["fingerprint"] == fingerprint(archive)
+    assert report == json.loads((archive / "ingest_report.json").read_text(encoding="utf-8"))
+
+
+def test_pseudonyms_are_stable_for_a_key_and_differ_across_keys(raw_dir, tmp_path, key, archive):
+    ingest(raw_dir, tmp_path / "other", key=b"a-different-key")
+    mine = qa_archive.load("tickets", archive=archive, columns=["ticket_id", "customer_id"]).set_index("ticket_id")
+    other = qa_archive.load("tickets", archive=tmp_path / "other", columns=["ticket_id", "customer_id"]) \
+        .set_index("ticket_id")
+    joined = mine.join(other.add_suffix("_other"))
+    assert (joined["customer_id"] != joined["customer_id_other"]).all()
+    # same customer -> same pseudonym under one key, so customers can still be counted
+    raw = pd.read_csv(raw_dir / "helpdesk_tickets_2025.csv", encoding="gb18030", dtype=str)
+    raw = raw.drop_duplicates("工单编号").set_index("工单编号")["客户编号"]
+    pairs = mine.join(raw.rename("raw_id"))
+    assert (pairs.groupby("raw_id")["customer_id"].nunique() == 1).all()
+    assert (pairs.groupby("customer_id")["raw_id"].nunique() == 1).all()
+
+
+def _archived_text(archive) -> str:
+    chunks = []
+    for table in qa_archive.TABLES:
+        frame = qa_archive.load(table, archive=archive)
+        for column in frame.columns:
+            if frame[column].dtype == object or str(frame[column].dtype).startswith(("str", "string")):
+                chunks.append("\n".join(frame[column].dropna().astype(str)))
+    return "\n".join(chunks)
+
+
+def test_no_pii_or_raw_identifier_in_the_archive(archive, truth, key):
+    text = _archived_text(archive)
+    planted = [p["token"] for p in truth["pii"]]
+    assert planted, "the generator must plant PII for this test to mean anything"
+    leaked = [t for t in planted if t in text]
+    assert leaked == []
+    assert not [c for c in truth["raw_customer_ids"] if c in text]
+    assert key.decode() not in text
+    tickets = qa_archive.load("tickets", archive=archive)
+    assert "customer_name" not in tickets.columns
+    assert tickets["customer_id"].str.match(r"^C[0-9a-f]{16}$").all()
+
+
+def test_pii_is_masked_not_deleted(archive):
+    surveys = qa_archive.load("surveys", archive=archive)
+    masked = surveys["comment"].dropna()
+    assert masked.str.contains(r"\[(?:PHONE|EMAIL|ID_NUMBER|BANK_CARD|NAME)\]").sum() > 10
+
+
+def test_key_is_not_written_into_the_archive(archive, key):
+    for path in archive.rglob("*"):
+        if path.is_file():
+            assert key not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("table", ["surveys", "complaints", "field_visits"])
+def test_linked_tables_carry_the_ticket_team(archive, table):
+    frame = qa_archive.load(table, archive=archive)
+    tickets = qa_archive.load("tickets", archive=archive, columns=["ticket_id", "team"])
+    merged = frame.dropna(subset=["team"]).merge(tickets, on="ticket_id", suffixes=("", "_ticket"))
+    assert len(merged) > 0
+    assert (merged["team"] == merged["team_ticket"]).all()
