@@ -27,7 +27,6 @@ def pytest_configure(config) -> None:
     os.environ["QAKIT_KEY_FILE"] = str(base / "pseudonym.key")
     ingest(base / "raw", base / "archive", key=TEST_KEY)
     os.environ["QAKIT_ARCHIVE"] = str(base / "archive")
-    os.environ.setdefault("MPLBACKEND", "Agg")
     config.qakit_base = base
     config.qakit_key = TEST_KEY
 

@@ -74,4 +74,5 @@ def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None) -> Axe
     ax.set_xlabel("Week starting (month-day)")
     ax.set_ylabel("Channel")
     ax.tick_params(axis="x", labelrotation=90)
+    ax.tick_params(axis="y", labelrotation=0)
     return ax

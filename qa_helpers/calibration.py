@@ -1,0 +1,887 @@
+"""QA calibration (DESIGN.md §5, step "QA calibration").
+
+Rubric score distributions, reviewer agreement on the calibration subset (Fleiss' kappa,
+weighted Cohen's kappa, ICC(2,1), the share of reviews within a tolerance of the
+consensus), each reviewer's bias against the consensus, the internal quality score (IQS)
+and a stratified random review sample for the next period.
+
+Conventions
+-----------
+* ``reviews`` is the archived ``qa_reviews`` table (see ``schemas.SCHEMAS["qa_reviews"]``):
+  rubric items are nullable integers 1–5, ``<NA>`` meaning "not applicable".
+* Agreement and bias use only the calibration subset (``calibration == True``) unless
+  ``calibration_only=False``. If a reviewer scored the same ticket more than once, the
+  latest review (by ``reviewed_at``) counts.
+* The consensus on a ticket is the mean of all reviewers who scored it (the reviewer in
+  question included); ``leave_one_out=True`` uses the mean of the *other* reviewers.
+  Bias is therefore relative to the panel: if the whole panel is harsh, nobody looks harsh.
+* Every result is a tidy DataFrame in which each statistic carries the count it rests on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.ticker import PercentFormatter
+from scipy import stats
+from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa
+from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
+
+from .plots import PALETTE
+from .schemas import RUBRIC_ITEMS
+
+SCORES: tuple[int, ...] = (1, 2, 3, 4, 5)
+"""The rubric scale: every item is scored 1 (poor) to 5 (excellent), or left N/A."""
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "voice_quality": 10.0,
+    "courtesy": 20.0,
+    "problem_solving": 30.0,
+    "proactiveness": 15.0,
+    "compliance": 25.0,
+}
+"""Default IQS weights (sum 100): solving the problem and compliance weigh most."""
+
+DEFAULT_AUTO_FAIL: tuple[str, ...] = ("critical_fail",)
+"""Boolean columns that, when true, set the review's IQS to 0 whatever the item scores."""
+
+ALL = "all"
+"""Label of the pooled row (all items, all reviewers) in agreement tables."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {missing}; have {list(frame.columns)}")
+
+
+def _score_array(frame: pd.DataFrame, items: Sequence[str], scale: tuple[int, int] = (1, 5)) -> np.ndarray:
+    """Rubric items as a float array, NaN for N/A; values outside the scale raise."""
+    _check_columns(frame, items, "rubric items")
+    values = frame[list(items)].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    low, high = scale
+    bad = ~np.isnan(values) & ((values < low) | (values > high))
+    if bad.any():
+        item = list(items)[int(np.argwhere(bad)[0][1])]
+        raise ValueError(f"{item}: scores must lie in {low}–{high} (or be N/A)")
+    return values
+
+
+def _calibration_subset(reviews: pd.DataFrame, calibration_only: bool) -> pd.DataFrame:
+    _check_columns(reviews, ["ticket_id", "reviewer_id"], "reviews")
+    data = reviews
+    if calibration_only:
+        _check_columns(reviews, ["calibration"], "reviews")
+        data = reviews[reviews["calibration"].fillna(False).astype(bool)]
+    if "reviewed_at" in data.columns:
+        data = data.sort_values("reviewed_at", kind="stable")
+    return data.drop_duplicates(["ticket_id", "reviewer_id"], keep="last")
+
+
+def _wide(data: pd.DataFrame, values: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Tickets × reviewers matrix of ``values`` (NaN where a reviewer did not score)."""
+    long = pd.DataFrame({"ticket_id": data["ticket_id"].to_numpy(), "reviewer_id": data["reviewer_id"].to_numpy(),
+                         "value": np.asarray(values, dtype=float)})
+    wide = long.pivot(index="ticket_id", columns="reviewer_id", values="value")
+    wide.columns.name = "reviewer_id"
+    return wide.sort_index().sort_index(axis=1)
+
+
+def _mean_item(frame: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
+    values = _score_array(frame, items)
+    count = (~np.isnan(values)).sum(axis=1)
+    total = np.nansum(values, axis=1)
+    return np.divide(total, count, out=np.full(len(frame), np.nan), where=count > 0)
+
+
+def _value(data: pd.DataFrame, value: str | None, items: Sequence[str],
+           weights: Mapping[str, float] | None, auto_fail: Sequence[str]) -> np.ndarray:
+    """The per-review number compared across reviewers: a column, the IQS or the mean item."""
+    if value is None or value == "mean_item":
+        return _mean_item(data, items)
+    if value == "iqs" and "iqs" not in data.columns:
+        return quality_score(data, weights=weights, auto_fail=auto_fail).to_numpy()
+    _check_columns(data, [value], "value")
+    return pd.to_numeric(data[value]).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def score_distribution(reviews: pd.DataFrame, by: str = "reviewer_id",
+                       items: Sequence[str] = RUBRIC_ITEMS, include_na: bool = False) -> pd.DataFrame:
+    """How often each rubric score is given, per reviewer (or agent, team, ...) and item.
+
+    Parameters
+    ----------
+    reviews : DataFrame
+        QA reviews with the column ``by`` and the rubric ``items``.
+    by : str, default ``"reviewer_id"``
+        The grouping column, e.g. ``"reviewer_id"`` or ``"agent_id"``.
+    items : sequence of str
+        Rubric item columns (scores 1–5, ``<NA>`` = N/A).
+    include_na : bool, default False
+        False: N/A is left out and ``share`` is the share of *scored* reviews. True: an extra
+        row with ``score = <NA>`` counts the N/A reviews and shares are of all reviews.
+
+    Returns
+    -------
+    DataFrame
+        Tidy: ``group, item, score, count, share``; every score 1–5 appears (count 0 when
+        never given) for every group and item.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"reviewer_id": ["R1", "R1", "R2"], "courtesy": pd.array([5, 4, pd.NA], "Int64")})
+    >>> d = score_distribution(r, items=["courtesy"])
+    >>> d[d["count"] > 0][["group", "score", "count", "share"]].values.tolist()
+    [['R1', 4, 1, 0.5], ['R1', 5, 1, 0.5]]
+    """
+    _check_columns(reviews, [by], "grouping")
+    values = _score_array(reviews, items)
+    codes = np.where(np.isnan(values), 0, values).astype(int)
+    long = pd.DataFrame({
+        "group": np.repeat(reviews[by].to_numpy(), len(items)),
+        "item": np.tile(list(items), len(reviews)),
+        "code": codes.ravel(),
+    })
+    levels = ([0] if include_na else []) + list(SCORES)
+    if not include_na:
+        long = long[long["code"] > 0]
+    groups = sorted(pd.unique(reviews[by].dropna()))
+    full = pd.MultiIndex.from_product([groups, list(items), levels], names=["group", "item", "code"])
+    counts = long.groupby(["group", "item", "code"]).size().reindex(full, fill_value=0)
+    out = counts.rename("count").reset_index()
+    totals = out.groupby(["group", "item"])["count"].transform("sum")
+    out["share"] = np.divide(out["count"], totals, out=np.full(len(out), np.nan), where=totals.to_numpy() > 0)
+    out["score"] = pd.array(np.where(out["code"] == 0, pd.NA, out["code"]), dtype="Int64")
+    out["item"] = pd.Categorical(out["item"], categories=list(items))
+    out = out.sort_values(["group", "item", "code"], kind="stable")
+    out["item"] = out["item"].astype(str)
+    return out[["group", "item", "score", "count", "share"]].reset_index(drop=True)
+
+
+def rating_matrix(reviews: pd.DataFrame, value: str, calibration_only: bool = True) -> pd.DataFrame:
+    """Tickets × reviewers matrix of one rubric item (or any numeric review column).
+
+    Parameters
+    ----------
+    reviews : DataFrame
+        QA reviews (``ticket_id``, ``reviewer_id``, ``calibration``, ``value``).
+    value : str
+        Column to spread, e.g. ``"courtesy"``.
+    calibration_only : bool, default True
+        Keep only calibration reviews.
+
+    Returns
+    -------
+    DataFrame
+        Index ``ticket_id``, one column per reviewer, NaN where a reviewer gave N/A or did
+        not score the ticket.
+    """
+    data = _calibration_subset(reviews, calibration_only)
+    _check_columns(data, [value], "value")
+    return _wide(data, data[value].astype("Float64").to_numpy(dtype=float, na_value=np.nan))
+
+
+# --------------------------------------------------------------------------- Fleiss' kappa
+
+
+def fleiss_kappa_from_counts(counts: np.ndarray | pd.DataFrame) -> float:
+    """Fleiss' kappa from a subjects × categories table of rater counts.
+
+    Each row says how many raters put that subject in each category; every row must sum
+    to the same number of raters (at least two). The statistic is computed by
+    ``statsmodels.stats.inter_rater.fleiss_kappa`` (Fleiss 1971).
+
+    Parameters
+    ----------
+    counts : array-like, shape (subjects, categories)
+
+    Returns
+    -------
+    float
+        κ = (P̄ − P̄e) / (1 − P̄e); NaN when every rating falls in one category.
+
+    Examples
+    --------
+    >>> round(fleiss_kappa_from_counts([[3, 0], [0, 3], [3, 0], [1, 2]]), 4)
+    0.6571
+    """
+    table = np.asarray(counts, dtype=float)
+    if table.ndim != 2 or table.shape[0] == 0:
+        raise ValueError("counts must be a non-empty subjects × categories table")
+    raters = table.sum(axis=1)
+    if not np.allclose(raters, raters[0]):
+        raise ValueError("Fleiss' kappa needs the same number of raters for every subject; "
+                         f"row totals range {raters.min():g}–{raters.max():g}")
+    if raters[0] < 2:
+        raise ValueError("Fleiss' kappa needs at least two raters per subject")
+    p_cat = table.sum(axis=0) / table.sum()
+    if np.isclose((p_cat ** 2).sum(), 1.0):
+        return float("nan")
+    return float(_sm_fleiss_kappa(table, method="fleiss"))
+
+
+def _count_table(wide: pd.DataFrame, categories: Sequence[int] = SCORES) -> np.ndarray:
+    """Complete-case subjects × categories counts from a tickets × reviewers matrix."""
+    complete = wide.dropna(how="any").to_numpy()
+    if complete.size == 0:
+        return np.zeros((0, len(categories)), dtype=int)
+    index = {c: i for i, c in enumerate(categories)}
+    codes = np.vectorize(lambda v: index[int(v)])(complete)
+    table, _ = aggregate_raters(codes, n_cat=len(categories))
+    return table
+
+
+def fleiss_kappa_by_item(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC_ITEMS,
+                         calibration_only: bool = True) -> pd.DataFrame:
+    """Fleiss' kappa per rubric item, and pooled over items, on the calibration subset.
+
+    Fleiss' kappa treats the scores 1–5 as unordered categories (a 4 against a 5 is as
+    much a disagreement as a 1 against a 5); see ``pairwise_weighted_kappa`` and
+    ``calibration_icc`` for ordinal measures.
+
+    Only tickets that *every* calibration reviewer scored on the item enter (complete
+    cases: Fleiss' formula needs a constant number of raters per subject); a ticket with
+    an N/A from anyone is left out of that item. The pooled row (``item = "all"``) treats
+    every (ticket, item) pair as one subject.
+
+    Returns
+    -------
+    DataFrame
+        ``item, subjects, raters, kappa``.
+    """
+    data = _calibration_subset(reviews, calibration_only)
+    raters = data["reviewer_id"].nunique()
+    rows, tables = [], []
+    for item in items:
+        table = _count_table(_wide(data, _score_array(data, [item])[:, 0]))
+        tables.append(table)
+        kappa = fleiss_kappa_from_counts(table) if len(table) and raters >= 2 else np.nan
+        rows.append({"item": item, "subjects": len(table), "raters": raters, "kappa": kappa})
+    pooled = np.vstack(tables) if tables else np.zeros((0, len(SCORES)))
+    rows.append({"item": ALL, "subjects": len(pooled), "raters": raters,
+                 "kappa": fleiss_kappa_from_counts(pooled) if len(pooled) and raters >= 2 else np.nan})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- weighted Cohen's kappa
+
+
+def _confusion(a: np.ndarray, b: np.ndarray, categories: Sequence[int]) -> np.ndarray:
+    index = {c: i for i, c in enumerate(categories)}
+    table = np.zeros((len(categories), len(categories)))
+    for x, y in zip(a, b):
+        table[index[int(x)], index[int(y)]] += 1
+    return table
+
+
+def _kappa_result(table: np.ndarray, weights: str, categories: Sequence[int]):
+    if table.sum() < 2:
+        return None
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    if np.count_nonzero(rows) == 1 and np.count_nonzero(cols) == 1 and np.argmax(rows) == np.argmax(cols):
+        return None  # every rating in one category: chance agreement is 1, kappa undefined
+    return cohens_kappa(table, weights=np.asarray(categories, dtype=float), wt=weights)
+
+
+def weighted_kappa(a: Sequence[float], b: Sequence[float], weights: str = "quadratic",
+                   categories: Sequence[int] = SCORES) -> float:
+    """Weighted Cohen's kappa between two raters' scores on the same subjects.
+
+    κw = 1 − Σ wᵢⱼ Oᵢⱼ / Σ wᵢⱼ Eᵢⱼ, with O the observed and E the chance-expected
+    (product of margins) proportions and disagreement weights wᵢⱼ = (i − j)² (quadratic,
+    the default) or |i − j| (linear), i and j the scores. Computed by
+    ``statsmodels.stats.inter_rater.cohens_kappa`` over the full 1–5 table, so unused
+    scores still count in the distances.
+
+    Parameters
+    ----------
+    a, b : sequence of numbers
+        Paired scores; pairs with a missing value on either side are dropped.
+    weights : {"quadratic", "linear"}
+    categories : sequence of int
+        The scale.
+
+    Returns
+    -------
+    float
+        NaN with fewer than two pairs or when both raters gave one and the same score throughout.
+
+    Examples
+    --------
+    >>> weighted_kappa([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
+    1.0
+    """
+    if weights not in ("quadratic", "linear"):
+        raise ValueError("weights must be 'quadratic' or 'linear'")
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = ~np.isnan(x) & ~np.isnan(y)
+    result = _kappa_result(_confusion(x[keep], y[keep], categories), weights, categories)
+    return float("nan") if result is None else float(result.kappa)
+
+
+def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC_ITEMS,
+                            weights: str = "quadratic", calibration_only: bool = True,
+                            confidence: float = 0.95) -> pd.DataFrame:
+    """Weighted Cohen's kappa for every pair of reviewers, per item and pooled over items.
+
+    Quadratic weights by default (disagreement weight (i − j)²: a 2-point gap costs four
+    times a 1-point gap); pass ``weights="linear"`` for |i − j|. For each pair and item,
+    the tickets both reviewers scored (neither N/A) are compared; ``item = "all"`` pools
+    the (ticket, item) pairs of every item. The standard error is the large-sample one
+    from statsmodels (Fleiss, Cohen & Everitt 1969), the interval a normal one.
+
+    Returns
+    -------
+    DataFrame
+        ``reviewer_a, reviewer_b, item, n, kappa, se, ci_low, ci_high, weights``.
+    """
+    data = _calibration_subset(reviews, calibration_only)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    mats = {item: _wide(data, _score_array(data, [item])[:, 0]) for item in items}
+    reviewers = sorted(pd.unique(data["reviewer_id"]))
+    rows = []
+    for ra, rb in combinations(reviewers, 2):
+        pooled = np.zeros((len(SCORES), len(SCORES)))
+        for item in [*items, ALL]:
+            if item == ALL:
+                table = pooled
+            else:
+                pair = mats[item][[ra, rb]].dropna()
+                table = _confusion(pair[ra].to_numpy(), pair[rb].to_numpy(), SCORES)
+                pooled = pooled + table
+            res = _kappa_result(table, weights, SCORES)
+            kappa = np.nan if res is None else float(res.kappa)
+            se = np.nan if res is None else float(res.std_kappa)
+            rows.append({"reviewer_a": ra, "reviewer_b": rb, "item": item, "n": int(table.sum()),
+                         "kappa": kappa, "se": se, "ci_low": kappa - z * se, "ci_high": kappa + z * se,
+                         "weights": weights})
+    return pd.DataFrame(rows, columns=["reviewer_a", "reviewer_b", "item", "n", "kappa", "se",
+                                       "ci_low", "ci_high", "weights"])
+
+
+# --------------------------------------------------------------------------- ICC
+
+
+def anova_mean_squares(ratings: pd.DataFrame | np.ndarray) -> dict[str, float]:
+    """Two-way ANOVA (targets × raters, one rating per cell) mean squares for the ICC.
+
+    With n targets (rows), k raters (columns), grand mean ȳ, row means ȳᵢ. and column
+    means ȳ.ⱼ:
+
+    * BMS = k Σᵢ (ȳᵢ. − ȳ)² / (n − 1)             between targets
+    * JMS = n Σⱼ (ȳ.ⱼ − ȳ)² / (k − 1)             between raters (judges)
+    * EMS = (SST − SSB − SSJ) / ((n − 1)(k − 1))  residual
+    * WMS = (SST − SSB) / (n (k − 1))             within targets (raters + residual)
+
+    Returns
+    -------
+    dict
+        ``n, k, BMS, JMS, EMS, WMS``.
+    """
+    y = np.asarray(ratings, dtype=float)
+    if y.ndim != 2 or np.isnan(y).any():
+        raise ValueError("ratings must be a complete targets × raters table (no missing values)")
+    n, k = y.shape
+    if n < 2 or k < 2:
+        raise ValueError("the ICC needs at least two targets and two raters")
+    grand = y.mean()
+    sst = ((y - grand) ** 2).sum()
+    ssb = k * ((y.mean(axis=1) - grand) ** 2).sum()
+    ssj = n * ((y.mean(axis=0) - grand) ** 2).sum()
+    sse = sst - ssb - ssj
+    return {"n": n, "k": k, "BMS": ssb / (n - 1), "JMS": ssj / (k - 1),
+            "EMS": sse / ((n - 1) * (k - 1)), "WMS": (sst - ssb) / (n * (k - 1))}
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den != 0 and np.isfinite(den) else float("nan")
+
+
+def icc(ratings: pd.DataFrame | np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
+    """Intraclass correlations for single ratings (Shrout & Fleiss 1979), from mean squares.
+
+    With the mean squares of ``anova_mean_squares`` (n targets, k raters):
+
+    * ICC(1,1) one-way random:                 (BMS − WMS) / (BMS + (k−1) WMS)
+    * ICC(2,1) two-way random, absolute agreement, single rater — the one to report for
+      calibration (reviewers are a sample of possible reviewers, and a harsh reviewer
+      counts against agreement):   (BMS − EMS) / (BMS + (k−1) EMS + k (JMS − EMS) / n)
+    * ICC(3,1) two-way mixed, consistency:     (BMS − EMS) / (BMS + (k−1) EMS)
+
+    The F tests and intervals follow Shrout & Fleiss (1979) and McGraw & Wong (1996); the
+    ICC(2,1) interval uses Satterthwaite's approximate degrees of freedom.
+
+    Parameters
+    ----------
+    ratings : DataFrame or array, shape (targets, raters)
+        Complete table, one rating per cell.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    DataFrame
+        ``type, description, icc, f, df1, df2, p_value, ci_low, ci_high``.
+
+    Examples
+    --------
+    >>> sf = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+    >>> icc(sf).set_index("type")["icc"].round(2).to_dict()
+    {'ICC(1,1)': 0.17, 'ICC(2,1)': 0.29, 'ICC(3,1)': 0.71}
+    """
+    ms = anova_mean_squares(ratings)
+    n, k, bms, jms, ems, wms = ms["n"], ms["k"], ms["BMS"], ms["JMS"], ms["EMS"], ms["WMS"]
+    alpha = 1 - confidence
+    df_b, df_w, df_e = n - 1, n * (k - 1), (n - 1) * (k - 1)
+
+    def bounds(f_obs: float, df1: float, df2: float) -> tuple[float, float]:
+        f_low = f_obs / stats.f.ppf(1 - alpha / 2, df1, df2)
+        f_upp = f_obs * stats.f.ppf(1 - alpha / 2, df2, df1)
+        return _ratio(f_low - 1, f_low + k - 1), _ratio(f_upp - 1, f_upp + k - 1)
+
+    rows = []
+    f1 = _ratio(bms, wms)
+    lo1, hi1 = bounds(f1, df_b, df_w)
+    rows.append({"type": "ICC(1,1)", "description": "one-way random, single rater",
+                 "icc": _ratio(bms - wms, bms + (k - 1) * wms), "f": f1, "df1": df_b, "df2": df_w,
+                 "p_value": stats.f.sf(f1, df_b, df_w), "ci_low": lo1, "ci_high": hi1})
+
+    f3 = _ratio(bms, ems)
+    icc2 = _ratio(bms - ems, bms + (k - 1) * ems + k * (jms - ems) / n)
+    if np.isfinite(icc2) and icc2 < 1:
+        a = k * icc2 / (n * (1 - icc2))
+        b = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
+        v = (a * jms + b * ems) ** 2 / ((a * jms) ** 2 / (k - 1) + (b * ems) ** 2 / df_e)
+        f_star = stats.f.ppf(1 - alpha / 2, df_b, v)
+        f_star2 = stats.f.ppf(1 - alpha / 2, v, df_b)
+        common = k * jms + (k * n - k - n) * ems
+        lo2 = _ratio(n * (bms - f_star * ems), f_star * common + n * bms)
+        hi2 = _ratio(n * (f_star2 * bms - ems), common + n * f_star2 * bms)
+    else:
+        lo2 = hi2 = float("nan")
+    rows.append({"type": "ICC(2,1)", "description": "two-way random, absolute agreement, single rater",
+                 "icc": icc2, "f": f3, "df1": df_b, "df2": df_e,
+                 "p_value": stats.f.sf(f3, df_b, df_e), "ci_low": lo2, "ci_high": hi2})
+
+    lo3, hi3 = bounds(f3, df_b, df_e)
+    rows.append({"type": "ICC(3,1)", "description": "two-way mixed, consistency, single rater",
+                 "icc": _ratio(bms - ems, bms + (k - 1) * ems), "f": f3, "df1": df_b, "df2": df_e,
+                 "p_value": stats.f.sf(f3, df_b, df_e), "ci_low": lo3, "ci_high": hi3})
+    return pd.DataFrame(rows)
+
+
+def calibration_icc(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC_ITEMS,
+                    weights: Mapping[str, float] | None = None,
+                    auto_fail: Sequence[str] = DEFAULT_AUTO_FAIL,
+                    calibration_only: bool = True, confidence: float = 0.95) -> pd.DataFrame:
+    """ICC(2,1) per rubric item and for the IQS on the calibration subset.
+
+    Tickets × reviewers, complete cases only (a ticket with an N/A from any reviewer is
+    left out of that item); see ``icc`` for the formula.
+
+    Returns
+    -------
+    DataFrame
+        ``item, tickets, reviewers, icc, ci_low, ci_high`` (the last row is ``item = "iqs"``).
+    """
+    data = _calibration_subset(reviews, calibration_only)
+    rows = []
+    for item in [*items, "iqs"]:
+        if item == "iqs":
+            values = quality_score(data, weights=weights, auto_fail=auto_fail).to_numpy()
+        else:
+            values = _score_array(data, [item])[:, 0]
+        wide = _wide(data, values).dropna(how="any")
+        row = {"item": item, "tickets": len(wide), "reviewers": wide.shape[1],
+               "icc": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+        if wide.shape[0] >= 2 and wide.shape[1] >= 2:
+            res = icc(wide, confidence=confidence).set_index("type").loc["ICC(2,1)"]
+            row.update(icc=res["icc"], ci_low=res["ci_low"], ci_high=res["ci_high"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- IQS
+
+
+def quality_score(reviews: pd.DataFrame, weights: Mapping[str, float] | None = None,
+                  auto_fail: Sequence[str] = DEFAULT_AUTO_FAIL,
+                  scale: tuple[int, int] = (1, 5)) -> pd.Series:
+    """Internal quality score (IQS) of each review, 0–100.
+
+    Each item score s is rescaled to 100·(s − 1)/4 (1 → 0, 5 → 100); the IQS is the
+    weighted mean of the rescaled items *that were scored*: an N/A item leaves both the
+    numerator and the denominator, so the remaining weights are re-normalised. A review
+    with any auto-fail column true scores 0 regardless of its items (missing auto-fail
+    flags count as false). A review with every item N/A and no auto-fail has no score (NaN).
+
+    Parameters
+    ----------
+    reviews : DataFrame
+        QA reviews with the weighted item columns and the auto-fail columns.
+    weights : mapping item → weight, optional
+        Non-negative; need not sum to 100. Defaults to ``DEFAULT_WEIGHTS``
+        (voice_quality 10, courtesy 20, problem_solving 30, proactiveness 15, compliance 25).
+    auto_fail : sequence of str, default ``("critical_fail",)``
+        Boolean columns that zero the score. Pass ``()`` for none.
+    scale : (low, high), default (1, 5)
+
+    Returns
+    -------
+    Series
+        Float, named ``iqs``, aligned to ``reviews.index``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"a": pd.array([5, 3, pd.NA], "Int64"), "b": pd.array([1, pd.NA, pd.NA], "Int64"),
+    ...                   "critical_fail": [False, False, False]})
+    >>> quality_score(r, weights={"a": 3, "b": 1}).tolist()
+    [75.0, 50.0, nan]
+    """
+    w = pd.Series(DEFAULT_WEIGHTS if weights is None else dict(weights), dtype=float)
+    if w.empty or (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+        raise ValueError("weights must be non-negative, finite and not all zero")
+    low, high = scale
+    values = _score_array(reviews, list(w.index), scale)
+    scored = ~np.isnan(values)
+    rescaled = np.where(scored, (values - low) / (high - low) * 100.0, 0.0)
+    weight = np.where(scored, w.to_numpy(), 0.0)
+    denom = weight.sum(axis=1)
+    iqs = np.divide((rescaled * weight).sum(axis=1), denom, out=np.full(len(reviews), np.nan), where=denom > 0)
+    _check_columns(reviews, list(auto_fail), "auto-fail")
+    for column in auto_fail:
+        iqs[reviews[column].astype("boolean").fillna(False).to_numpy(dtype=bool)] = 0.0
+    return pd.Series(iqs, index=reviews.index, name="iqs")
+
+
+# --------------------------------------------------------------------------- consensus
+
+
+def _consensus_long(wide: pd.DataFrame, leave_one_out: bool) -> pd.DataFrame:
+    """Per ticket × reviewer: score, consensus and difference; tickets with < 2 scores dropped."""
+    count = wide.notna().sum(axis=1)
+    wide = wide[count >= 2]
+    count = count[count >= 2]
+    total = wide.sum(axis=1, skipna=True)
+    long = wide.stack().rename("score").reset_index()
+    long = long.join(total.rename("total"), on="ticket_id").join(count.rename("raters"), on="ticket_id")
+    if leave_one_out:
+        long["consensus"] = (long["total"] - long["score"]) / (long["raters"] - 1)
+    else:
+        long["consensus"] = long["total"] / long["raters"]
+    long["difference"] = long["score"] - long["consensus"]
+    return long[["ticket_id", "reviewer_id", "score", "consensus", "raters", "difference"]]
+
+
+def consensus_differences(reviews: pd.DataFrame, value: str | None = None,
+                          items: Sequence[str] = RUBRIC_ITEMS,
+                          weights: Mapping[str, float] | None = None,
+                          auto_fail: Sequence[str] = DEFAULT_AUTO_FAIL,
+                          leave_one_out: bool = False, calibration_only: bool = True) -> pd.DataFrame:
+    """Each calibration review next to the ticket's consensus.
+
+    Parameters
+    ----------
+    value : str, optional
+        What is compared: ``None`` / ``"mean_item"`` = mean of the scored rubric items
+        (1–5 scale), ``"iqs"`` = the quality score (0–100, from ``weights`` and
+        ``auto_fail``), or any numeric column.
+    leave_one_out : bool, default False
+        False: consensus = mean of all reviewers on the ticket. True: of the other reviewers.
+
+    Returns
+    -------
+    DataFrame
+        ``ticket_id, reviewer_id, score, consensus, raters, difference`` (score − consensus);
+        tickets scored by fewer than two reviewers are left out.
+    """
+    data = _calibration_subset(reviews, calibration_only)
+    return _consensus_long(_wide(data, _value(data, value, items, weights, auto_fail)), leave_one_out)
+
+
+def within_tolerance(reviews: pd.DataFrame, tolerance: float = 0.10, relative: bool = True,
+                     weights: Mapping[str, float] | None = None,
+                     auto_fail: Sequence[str] = DEFAULT_AUTO_FAIL,
+                     calibration_only: bool = True) -> pd.DataFrame:
+    """Share of calibration reviews whose IQS lies within a tolerance of the consensus IQS.
+
+    The consensus is the mean IQS of all reviewers on the ticket (the reviewer included).
+    With ``relative=True`` (default) a review is within tolerance when
+    ``|IQS − consensus| ≤ tolerance × consensus`` ("within ±10 % of consensus"); with
+    ``relative=False`` when ``|IQS − consensus| ≤ tolerance × 100`` IQS points.
+
+    Returns
+    -------
+    DataFrame
+        ``reviewer_id, tickets, within, share``, one row per reviewer and a last row
+        ``reviewer_id = "all"``.
+    """
+    if tolerance < 0:
+        raise ValueError("tolerance must be non-negative")
+    long = consensus_differences(reviews, value="iqs", weights=weights, auto_fail=auto_fail,
+                                 calibration_only=calibration_only)
+    allowed = tolerance * (long["consensus"].abs() if relative else 100.0)
+    long["within"] = long["difference"].abs() <= allowed + 1e-9
+    per = long.groupby("reviewer_id").agg(tickets=("within", "size"), within=("within", "sum")).reset_index()
+    total = pd.DataFrame([{"reviewer_id": ALL, "tickets": int(per["tickets"].sum()), "within": int(per["within"].sum())}])
+    out = pd.concat([per, total], ignore_index=True)
+    out["within"] = out["within"].astype(int)
+    out["share"] = np.divide(out["within"], out["tickets"], out=np.full(len(out), np.nan), where=out["tickets"] > 0)
+    return out
+
+
+def reviewer_bias(reviews: pd.DataFrame, value: str | None = None, items: Sequence[str] = RUBRIC_ITEMS,
+                  weights: Mapping[str, float] | None = None,
+                  auto_fail: Sequence[str] = DEFAULT_AUTO_FAIL, confidence: float = 0.95,
+                  leave_one_out: bool = False, calibration_only: bool = True) -> pd.DataFrame:
+    """Each reviewer's mean difference from the consensus, with a t-interval across tickets.
+
+    For reviewer r and calibration ticket t, dᵣₜ = scoreᵣₜ − consensusₜ; the bias is the
+    mean of dᵣₜ over the tickets r scored, and the interval is the one-sample t interval
+    (``scipy.stats.ttest_1samp``) of those differences. A negative bias is a harsh reviewer.
+
+    With k reviewers and the default consensus (all reviewers, r included), the
+    difference is (k − 1)/k times the difference from the other reviewers' mean; use
+    ``leave_one_out=True`` for the latter.
+
+    Parameters
+    ----------
+    value : str, optional
+        ``None`` (mean of scored rubric items, 1–5 scale points), ``"iqs"`` (0–100) or a column.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    DataFrame
+        ``reviewer_id, tickets, bias, sd, se, ci_low, ci_high, p_value``.
+    """
+    long = consensus_differences(reviews, value=value, items=items, weights=weights, auto_fail=auto_fail,
+                                 leave_one_out=leave_one_out, calibration_only=calibration_only)
+    rows = []
+    for reviewer, diff in long.groupby("reviewer_id")["difference"]:
+        d = diff.to_numpy(dtype=float)
+        row = {"reviewer_id": reviewer, "tickets": len(d), "bias": d.mean() if len(d) else np.nan,
+               "sd": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
+        if len(d) >= 2:
+            sd = d.std(ddof=1)
+            row.update(sd=sd, se=sd / np.sqrt(len(d)))
+            if sd > 0:
+                test = stats.ttest_1samp(d, 0.0)
+                ci = test.confidence_interval(confidence_level=confidence)
+                row.update(ci_low=float(ci.low), ci_high=float(ci.high), p_value=float(test.pvalue))
+            else:
+                row.update(ci_low=d.mean(), ci_high=d.mean())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["reviewer_id", "tickets", "bias", "sd", "se", "ci_low", "ci_high", "p_value"])
+
+
+# --------------------------------------------------------------------------- review sample
+
+
+def required_sample_size(population: int | Sequence[int] | np.ndarray, margin: float = 0.10, p: float = 0.5,
+                         confidence: float = 0.95, minimum: int = 3) -> np.ndarray:
+    """Reviews needed to estimate a proportion within ±``margin``, per stratum.
+
+    n₀ = z² p (1 − p) / e², with z the two-sided normal quantile for ``confidence``;
+    finite-population correction n = n₀ / (1 + (n₀ − 1) / N); the size is ⌈n⌉, raised
+    to ``minimum`` and capped at the stratum's N (all its tickets when it has fewer).
+
+    Parameters
+    ----------
+    population : int or array of int
+        Tickets in each stratum (N).
+    margin : float, default 0.10
+        Half-width e of the interval for the proportion (0.10 = ±10 percentage points).
+    p : float, default 0.5
+        Expected proportion (e.g. of reviews with a defect); 0.5 is the worst case.
+    confidence : float, default 0.95
+    minimum : int, default 3
+        Fewest reviews per stratum.
+
+    Returns
+    -------
+    ndarray of int
+
+    Examples
+    --------
+    >>> required_sample_size([1, 10, 100, 10_000]).tolist()
+    [1, 10, 50, 96]
+    """
+    if not 0 < margin < 1 or not 0 < p < 1 or not 0 < confidence < 1 or minimum < 0:
+        raise ValueError("need 0 < margin < 1, 0 < p < 1, 0 < confidence < 1 and minimum ≥ 0")
+    big_n = np.atleast_1d(np.asarray(population, dtype=float))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    n0 = z ** 2 * p * (1 - p) / margin ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(big_n > 0, n0 / (1 + (n0 - 1) / big_n), 0.0)
+    size = np.ceil(np.round(n, 9))
+    size = np.minimum(np.maximum(size, minimum), big_n)
+    return size.astype(int)
+
+
+def _stratum_label(frame: pd.DataFrame, strata: Sequence[str]) -> pd.Series:
+    return frame[list(strata)].astype(str).agg("|".join, axis=1)
+
+
+def stratum_sample_sizes(tickets: pd.DataFrame, strata: Sequence[str] = ("agent_id", "channel"),
+                         margin: float = 0.10, p: float = 0.5, confidence: float = 0.95,
+                         minimum: int = 3) -> pd.DataFrame:
+    """Tickets and required reviews per stratum (default agent × channel).
+
+    Returns
+    -------
+    DataFrame
+        ``<strata columns>, stratum, population, sample_size`` with ``stratum`` the
+        ``|``-joined stratum values (e.g. ``A017|chat``); sizes from ``required_sample_size``.
+    """
+    _check_columns(tickets, ["ticket_id", *strata], "tickets")
+    sizes = tickets.groupby(list(strata), dropna=False).size().rename("population").reset_index()
+    sizes.insert(len(strata), "stratum", _stratum_label(sizes, strata))
+    sizes["sample_size"] = required_sample_size(sizes["population"].to_numpy(), margin, p, confidence, minimum)
+    return sizes.sort_values("stratum", kind="stable").reset_index(drop=True)
+
+
+def review_sample(tickets: pd.DataFrame, seed: int, strata: Sequence[str] = ("agent_id", "channel"),
+                  margin: float = 0.10, p: float = 0.5, confidence: float = 0.95,
+                  minimum: int = 3) -> pd.DataFrame:
+    """A stratified simple random sample of tickets to review next period.
+
+    Each stratum (default agent × channel) gets the size from ``required_sample_size``;
+    tickets are drawn without replacement with ``numpy.random.default_rng(seed)``. The
+    draw depends only on the seed and the set of tickets, not on their row order (tickets
+    are sorted by stratum and ``ticket_id`` before drawing).
+
+    Parameters
+    ----------
+    tickets : DataFrame
+        The population to sample from: ``ticket_id`` and the strata columns.
+    seed : int
+        Random seed; record it with the sample.
+    strata, margin, p, confidence, minimum
+        See ``stratum_sample_sizes``.
+
+    Returns
+    -------
+    DataFrame
+        ``ticket_id, <strata columns>, stratum``, sorted by stratum and ticket.
+    """
+    sizes = stratum_sample_sizes(tickets, strata, margin, p, confidence, minimum)
+    data = tickets[["ticket_id", *strata]].copy()
+    if data["ticket_id"].duplicated().any():
+        raise ValueError("ticket_id must be unique in the population")
+    data["stratum"] = _stratum_label(data, strata)
+    data = data.sort_values(["stratum", "ticket_id"], kind="stable")
+    size = sizes.set_index("stratum")["sample_size"]
+    rng = np.random.default_rng(seed)
+    picks = []
+    for stratum, group in data.groupby("stratum", sort=True):
+        k = int(size.loc[stratum])
+        picks.append(group.iloc[np.sort(rng.choice(len(group), size=k, replace=False))])
+    out = pd.concat(picks) if picks else data.iloc[0:0]
+    return out.sort_values(["stratum", "ticket_id"], kind="stable").reset_index(drop=True)
+
+
+def write_review_sample(sample: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write the review sample as UTF-8 CSV (with BOM, so Excel shows Chinese text) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sample.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _ax(ax: Axes | None) -> Axes:
+    return ax if ax is not None else plt.gca()
+
+
+def _empty(ax: Axes, text: str) -> Axes:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return ax
+
+
+def plot_score_distribution(distribution: pd.DataFrame, item: str, ax: Axes | None = None,
+                            group_label: str = "Reviewer") -> Axes:
+    """Stacked bars: share of each score 1–5 for one item, per group (from ``score_distribution``)."""
+    ax = _ax(ax)
+    data = distribution[(distribution["item"] == item) & distribution["score"].notna()]
+    if data.empty or data["count"].sum() == 0:
+        return _empty(ax, f"No scores for {item}")
+    grid = data.pivot(index="group", columns="score", values="share").fillna(0).sort_index(ascending=False)
+    colors = sns.color_palette("RdYlBu", len(SCORES))
+    left = np.zeros(len(grid))
+    for colour, score in zip(colors, SCORES):
+        share = grid[score].to_numpy() if score in grid.columns else np.zeros(len(grid))
+        ax.barh(grid.index.astype(str), share, left=left, color=colour, label=str(score))
+        left += share
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(0, 1)
+    ax.set_title(f"Score distribution: {item.replace('_', ' ')}")
+    ax.set_xlabel("Share of scored reviews (%)")
+    ax.set_ylabel(group_label)
+    ax.legend(title="Score", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return ax
+
+
+def plot_reviewer_bias(bias: pd.DataFrame, ax: Axes | None = None,
+                       unit: str = "rubric points, 1–5 scale") -> Axes:
+    """Forest plot of reviewer bias against consensus with its interval (from ``reviewer_bias``).
+
+    Reviewers whose interval excludes 0 are drawn in a distinct colour.
+    """
+    ax = _ax(ax)
+    if bias.empty:
+        return _empty(ax, "No calibration reviews")
+    data = bias.sort_values("reviewer_id", ascending=False).reset_index(drop=True)
+    palette = sns.color_palette(PALETTE)
+    off = (data["ci_low"] > 0) | (data["ci_high"] < 0)
+    y = np.arange(len(data))
+    for flag, colour, label in ((False, palette[0], "CI covers 0"), (True, palette[3], "CI excludes 0")):
+        part = data[off == flag]
+        if part.empty:
+            continue
+        yy = y[(off == flag).to_numpy()]
+        err = np.vstack([part["bias"] - part["ci_low"], part["ci_high"] - part["bias"]])
+        ax.errorbar(part["bias"], yy, xerr=err, fmt="o", color=colour, capsize=4, label=label)
+    ax.axvline(0, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(y, data["reviewer_id"].astype(str))
+    ax.set_title("Reviewer bias against consensus (calibration tickets)")
+    ax.set_xlabel(f"Reviewer − consensus ({unit})")
+    ax.set_ylabel("Reviewer")
+    ax.legend(loc="best", frameon=False)
+    return ax
+
+
+def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = None) -> Axes:
+    """Heat map of weighted kappa for every reviewer pair (from ``pairwise_weighted_kappa``)."""
+    ax = _ax(ax)
+    data = pairs[pairs["item"] == item]
+    if data.empty:
+        return _empty(ax, "No reviewer pairs")
+    reviewers = sorted(set(data["reviewer_a"]) | set(data["reviewer_b"]))
+    grid = pd.DataFrame(np.nan, index=reviewers, columns=reviewers)
+    for row in data.itertuples():
+        grid.loc[row.reviewer_a, row.reviewer_b] = row.kappa
+        grid.loc[row.reviewer_b, row.reviewer_a] = row.kappa
+    weighting = data["weights"].iloc[0]
+    sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", linewidths=0.5,
+                cbar_kws={"label": f"Cohen's kappa, {weighting} weights (unitless)"})
+    ax.set_title(f"Reviewer agreement: {item.replace('_', ' ')} items")
+    ax.set_xlabel("Reviewer")
+    ax.set_ylabel("Reviewer")
+    return ax

@@ -1,0 +1,84 @@
+"""Every notebook: stripped in git, parameters documented, runs under papermill, leaks no PII."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+from qa_helpers.execute import archive_parameter, notebook_steps, run_notebook
+
+STEPS = notebook_steps()
+
+
+def test_the_kit_has_notebooks():
+    assert "data_quality" in STEPS
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_committed_without_outputs(step):
+    nb = nbformat.read(STEPS[step], as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{step}: a code cell has outputs; strip them before committing"
+            assert cell.execution_count is None, f"{step}: a code cell has an execution count"
+    assert "papermill" not in nb.metadata
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_parameters_have_type_and_help(step):
+    params = pm.inspect_notebook(str(STEPS[step]))
+    assert {"team", "period", "archive"} <= set(params)
+    for name, info in params.items():
+        assert info["inferred_type_name"] not in ("None", ""), f"{step}.{name} has no type"
+        assert info["help"], f"{step}.{name} has no help text"
+
+
+@pytest.fixture(scope="module")
+def rendered(archive, tmp_path_factory) -> Path:
+    """Every notebook run for a team, a department and ALL into a reports tree, as the batch does."""
+    out = tmp_path_factory.mktemp("reports")
+    runs = [run_notebook(step, unit, "2025-Q3", out / "2025-Q3" / unit, archive_parameter(archive))
+            for step in STEPS for unit in ("HL-B", "hotline", "ALL")]
+    failed = [(r.unit, r.step, r.error) for r in runs if r.status != "ok"]
+    assert failed == []
+    return out
+
+
+def test_notebooks_run_under_papermill(rendered):
+    for step in STEPS:
+        nb = nbformat.read(rendered / "2025-Q3" / "HL-B" / f"{step}.ipynb", as_version=4)
+        executed = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(c.execution_count for c in executed)
+        errors = [o for c in executed for o in c.outputs if o.output_type == "error"]
+        assert errors == []
+
+
+def test_html_hides_code_and_embeds_figures(rendered):
+    for step in STEPS:
+        html = (rendered / "2025-Q3" / "HL-B" / f"{step}.html").read_text(encoding="utf-8")
+        body = html.split("<body", 1)[1]
+        assert "hl-ipython3" not in body and "jp-CodeMirrorEditor" not in body  # no highlighted code
+        code = [c.source for c in nbformat.read(STEPS[step], as_version=4).cells if c.cell_type == "code"]
+        assert "plots.set_style()" in "\n".join(code)
+        assert "plots.set_style()" not in body
+        assert "data:image/png;base64" in body  # figures travel inside the file
+
+
+def _all_text(folder: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="ignore") for p in folder.rglob("*") if p.is_file())
+
+
+def test_no_planted_pii_anywhere_under_reports(rendered, truth, key):
+    text = _all_text(rendered)
+    tokens = [p["token"] for p in truth["pii"]]
+    assert tokens
+    assert [t for t in tokens if t in text] == []
+    # JSON-escaped forms too: notebooks store text with \\uXXXX escapes for non-ASCII
+    escaped = [json.dumps(t)[1:-1] for t in tokens]
+    assert [t for t in escaped if t in text] == []
+    assert [c for c in truth["raw_customer_ids"] if c in text] == []
+    assert key.decode() not in text

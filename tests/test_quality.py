@@ -1,0 +1,74 @@
+"""Data-quality figures on tiny hand-built tables."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from qa_helpers import quality
+
+REPORT = {"sources": {
+    "tickets": {"files": [{"name": "t.csv", "rows": 10, "sha256": "ab" * 32}], "raw": 10, "archived": 7,
+                "quarantined": 3, "by_rule": {"duplicate_row": 2, "test_ticket": 1}, "warnings": []},
+    "surveys": {"files": [{"name": "s.xlsx", "rows": 0, "sha256": "cd" * 32}], "raw": 0, "archived": 0,
+                "quarantined": 0, "by_rule": {}, "warnings": ["s.xlsx: header only"]},
+}}
+
+
+def test_row_accounting():
+    table = quality.row_accounting(REPORT).set_index("source")
+    assert table.loc["tickets", "quarantined_share"] == 0.3
+    assert math.isnan(table.loc["surveys", "quarantined_share"])  # 0 rows: no share, not 0 %
+    assert table["balanced"].all()
+
+
+def test_quarantine_reasons_and_notes():
+    reasons = quality.quarantine_reasons(REPORT)
+    assert reasons.to_dict("records") == [{"source": "tickets", "rule": "duplicate_row", "rows": 2},
+                                          {"source": "tickets", "rule": "test_ticket", "rows": 1}]
+    assert quality.ingest_notes(REPORT)["note"].tolist() == ["s.xlsx: header only"]
+
+
+TICKETS = pd.DataFrame({
+    "ticket_id": ["T1", "T2", "T3", "T4"],
+    "channel": ["phone", "phone", "chat", "email"],
+    "created_at": pd.to_datetime(["2025-03-03 09:00", "2025-03-04 10:00", "2025-03-11 11:00", "2025-03-12 12:00"]),
+})
+SURVEYS = pd.DataFrame({
+    "ticket_id": ["T1", "T1", "T3", None, "T9"],
+    "source": ["survey", "survey", "review", "review", "survey"],
+})
+
+
+def test_survey_response_counts_tickets_once_and_ignores_reviews():
+    overall = quality.survey_response(TICKETS, SURVEYS).iloc[0]
+    assert (overall["tickets"], overall["surveyed"], overall["response_rate"]) == (4, 1, 0.25)
+    by = quality.survey_response(TICKETS, SURVEYS, by="channel").set_index("channel")
+    assert by.loc["phone", "response_rate"] == 0.5 and by.loc["chat", "surveyed"] == 0
+
+
+def test_linkage_rate_over_rows_that_name_a_ticket():
+    row = quality.linkage(SURVEYS, TICKETS["ticket_id"], "surveys").iloc[0]
+    assert (row["rows"], row["with_ticket_id"], row["linked"]) == (5, 4, 3)
+    assert row["linkage_rate"] == 0.75
+
+
+def test_empty_group_gives_nan_not_zero():
+    row = quality.survey_response(TICKETS.iloc[:0], SURVEYS).iloc[0]
+    assert row["tickets"] == 0 and math.isnan(row["response_rate"])
+
+
+def test_missingness_and_duplicates():
+    frame = pd.DataFrame({"a": [1, None, 3], "b": ["x", "y", "x"]})
+    miss = quality.missingness(frame, "t").set_index("column")
+    assert miss.loc["a", "missing"] == 1 and miss.loc["b", "missing"] == 0
+    assert quality.duplicate_keys(frame, "b", "t")["rows_with_repeated_key"].iloc[0] == 2
+
+
+def test_channel_coverage_fills_zero_weeks():
+    cover = quality.channel_coverage(TICKETS)
+    assert len(cover) == 2 * 3  # two ISO weeks x three channels
+    week2_phone = cover[(cover["week"] == pd.Timestamp("2025-03-10")) & (cover["channel"] == "phone")]
+    assert week2_phone["tickets"].iloc[0] == 0
+    assert cover["tickets"].sum() == 4
