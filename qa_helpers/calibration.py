@@ -715,6 +715,12 @@ def required_sample_size(population: int | Sequence[int] | np.ndarray, margin: f
     -------
     ndarray of int
 
+    Notes
+    -----
+    Precision per stratum is expensive when strata are small: with the defaults a
+    stratum of 20 tickets needs 17 reviews and one of 200 needs 66. For a realistic
+    workload widen ``margin``, use a smaller expected ``p``, or coarsen the strata.
+
     Examples
     --------
     >>> required_sample_size([1, 10, 100, 10_000]).tolist()

@@ -144,18 +144,18 @@ def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
     file = str(path)
     _check_not_empty(path.read_bytes(), file)
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            sheets = book.sheet_names
+            if sheet is None:
+                if len(sheets) != 1:
+                    raise SourceError(f"the workbook has {len(sheets)} sheets {sheets}; name the data sheet with "
+                                      "'sheet:' in the source mapping", file=file)
+                sheet = sheets[0]
+            if sheet not in sheets:
+                raise SourceError(f"no sheet named {sheet!r}; the workbook has {sheets}", file=file)
+            rows = pd.read_excel(book, sheet_name=sheet, dtype=str, na_filter=False)
     except (zipfile.BadZipFile, ValueError, KeyError) as exc:
         raise SourceError(f"not a readable XLSX workbook ({exc})", file=file) from None
-    sheets = book.sheet_names
-    if sheet is None:
-        if len(sheets) != 1:
-            raise SourceError(f"the workbook has {len(sheets)} sheets {sheets}; name the data sheet with "
-                              "'sheet:' in the source mapping", file=file)
-        sheet = sheets[0]
-    if sheet not in sheets:
-        raise SourceError(f"no sheet named {sheet!r}; the workbook has {sheets}", file=file)
-    rows = pd.read_excel(book, sheet_name=sheet, dtype=str, na_filter=False)
     rows.columns = [str(c).strip() for c in rows.columns]
     if len(rows.columns) == 0:
         raise SourceError(f"sheet {sheet!r} is empty: expected a header row", file=file, row=1)
