@@ -2,23 +2,91 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
+from functools import lru_cache
+
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib import font_manager
 from matplotlib.axes import Axes
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from .labels import t
 
 PALETTE = "colorblind"
+# The bundled CJK font has one weight; matplotlib would log a line per bold title drawn in it.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
+                "Microsoft YaHei", "PingFang SC")
 
 
-def set_style() -> None:
-    """One look for every notebook: readable at report size, white grid, colour-blind palette."""
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """A font family that draws Chinese: the kit's bundled Noto Sans CJK, else one the system has."""
+    try:
+        import noto_cjk_sans_otc
+
+        font_manager.fontManager.addfont(str(noto_cjk_sans_otc.FONT_PATH))
+    except (ImportError, OSError, RuntimeError):
+        pass
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((family for family in CJK_FAMILIES if family in installed), None)
+
+
+def set_style(language: str = "en") -> str:
+    """One look for every notebook; returns the language the labels will actually use.
+
+    Readable at report size, white grid, colour-blind palette. For ``zh`` a CJK font is put
+    first so Chinese renders as text, never as empty boxes; with no CJK font available it
+    warns and falls back to English labels.
+    """
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     plt.rcParams.update({
         "figure.figsize": (9, 4.5), "figure.dpi": 100, "savefig.dpi": 100,
         "axes.titlesize": 13, "axes.titleweight": "bold", "axes.labelsize": 11,
-        "figure.autolayout": True,
+        "figure.autolayout": True, "axes.unicode_minus": False,
     })
+    if language not in ("en", "zh"):
+        raise ValueError(f"language must be 'en' or 'zh', got {language!r}")
+    if language == "zh":
+        family = cjk_font()
+        if family is None:
+            warnings.warn("no CJK font found (install the kit's dependencies, or fonts-noto-cjk): "
+                          "labels fall back to English", stacklevel=2)
+            return "en"
+        # seaborn's set_theme resets fonts, so this comes after it
+        plt.rcParams["font.sans-serif"] = [family, *plt.rcParams["font.sans-serif"]]
+        plt.rcParams["font.family"] = "sans-serif"
+    return language
+
+
+def format_value(value: float, unit: str) -> str:
+    """A KPI value as people read it: 87.5 %, 32 s, 12.3 per 1 000, 45 points."""
+    if value is None or pd.isna(value):
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "seconds":
+        return f"{value / 3600:.1f} h" if value >= 3600 else f"{value:.0f} s"
+    if unit == "per_1000":
+        return f"{value:.1f} ‰"
+    if unit == "points":
+        return f"{value:.0f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
+
+
+def _axis_formatter(unit: str) -> FuncFormatter | PercentFormatter:
+    if unit == "share":
+        return PercentFormatter(1.0, decimals=0)
+    return FuncFormatter(lambda v, _: format_value(v, unit))
+
+
+def _unit_label(unit: str, language: str) -> str:
+    return {"share": "%", "seconds": "s", "per_1000": "‰", "points": "NPS", "score": "1-5",
+            "tickets": t("count", language)}.get(unit, unit)
 
 
 def _ax(ax: Axes | None) -> Axes:
@@ -75,4 +143,141 @@ def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None) -> Axe
     ax.set_ylabel("Channel")
     ax.tick_params(axis="x", labelrotation=90)
     ax.tick_params(axis="y", labelrotation=0)
+    return ax
+
+
+def plot_kpi_trend(weekly: pd.DataFrame, kpi: str, unit: str, target: float | None = None,
+                   ax: Axes | None = None, language: str = "en", min_n: int = 1) -> Axes:
+    """Weekly values of one KPI with its target line; weeks with fewer than ``min_n`` observations are left out.
+
+    ``weekly`` has ``week, value, n`` (one KPI of ``kpi_table(..., by=["week"])``).
+    """
+    ax = _ax(ax)
+    data = weekly[weekly["n"] >= min_n].sort_values("week")
+    ax.plot(data["week"], data["value"], marker="o", markersize=4, label=t(kpi, language))
+    if target is not None:
+        ax.axhline(target, color="0.35", linestyle="--", linewidth=1.2,
+                   label=f"{t('target', language)} {format_value(target, unit)}")
+    ax.yaxis.set_major_formatter(_axis_formatter(unit))
+    ax.set_title(f"{t(kpi, language)}: {t('weekly_trend', language).lower() if language == 'en' else t('weekly_trend', language)}")
+    ax.set_xlabel(t("week", language))
+    ax.set_ylabel(f"{t(kpi, language)} ({_unit_label(unit, language)})")
+    ax.legend(loc="best", fontsize=9)
+    ax.tick_params(axis="x", labelrotation=30)
+    return ax
+
+
+def plot_breakdown(values: pd.DataFrame, by: str, kpi: str, unit: str, target: float | None = None,
+                   ax: Axes | None = None, language: str = "en") -> Axes:
+    """Horizontal bars of one KPI by a breakdown, with n beside each bar and the target line."""
+    ax = _ax(ax)
+    data = values.dropna(subset=["value"]).sort_values("value")
+    labels = [t(str(v), language) for v in data[by]]
+    ax.barh(labels, data["value"], color=sns.color_palette(PALETTE)[0])
+    for y, (value, n) in enumerate(zip(data["value"], data["n"])):
+        ax.annotate(f"{format_value(value, unit)}  (n={n:,})", (value, y), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize=9)
+    if target is not None:
+        ax.axvline(target, color="0.35", linestyle="--", linewidth=1.2)
+    ax.xaxis.set_major_formatter(_axis_formatter(unit))
+    ax.margins(x=0.25)
+    ax.set_title(t("by_title", language).format(kpi=t(kpi, language), by=t(by, language).lower()
+                                                 if language == "en" else t(by, language)))
+    ax.set_xlabel(f"{t(kpi, language)} ({_unit_label(unit, language)})")
+    ax.set_ylabel("")
+    return ax
+
+
+def plot_pareto(table: pd.DataFrame, ax: Axes | None = None, language: str = "en", threshold: float = 0.8) -> Axes:
+    """Pareto chart: counts as bars (vital few darker), cumulative share as a line, and the 80 % line."""
+    ax = _ax(ax)
+    colours = [sns.color_palette(PALETTE)[3] if v else "0.7" for v in table["vital_few"]]
+    labels = [t(c, language) for c in table["category"]]
+    ax.bar(labels, table["count"], color=colours)
+    ax.set_ylabel(t("problem_tickets", language))
+    twin = ax.twinx()
+    twin.plot(labels, table["cumulative_share"], color="0.2", marker="o")
+    twin.axhline(threshold, color="0.35", linestyle="--", linewidth=1.2)
+    twin.annotate(f"{threshold:.0%}", (len(labels) - 0.5, threshold), xytext=(0, 3), textcoords="offset points",
+                  ha="right", fontsize=9)
+    twin.set_ylim(0, 1.05)
+    twin.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    twin.set_ylabel(f"{t('cumulative_share', language)} (%)")
+    twin.grid(False)
+    ax.set_title(t("pareto_title", language))
+    ax.set_xlabel(t("category", language))
+    return ax
+
+
+def plot_fishbone_tally(tally: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
+    """Complaints per cause dimension (the fishbone's bones), stacked by category."""
+    ax = _ax(ax)
+    grid = tally.pivot_table(index="cause_dimension", columns="category", values="complaints",
+                             aggfunc="sum", fill_value=0)
+    grid = grid.reindex(["people", "process", "tools", "environment"]).fillna(0)
+    grid = grid.drop(columns=[c for c in grid.columns if str(c) == "nan"], errors="ignore")
+    left = np.zeros(len(grid))
+    labels = [t(d, language) for d in grid.index]
+    for i, category in enumerate(grid.columns):
+        ax.barh(labels, grid[category], left=left, label=t(str(category), language),
+                color=sns.color_palette(PALETTE)[i % 10])
+        left += grid[category].to_numpy()
+    for y, total in enumerate(left):
+        ax.annotate(f"{int(total)}", (total, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=9)
+    ax.invert_yaxis()
+    ax.margins(x=0.1)
+    ax.set_title(t("fishbone_title", language))
+    ax.set_xlabel(t("complaints", language))
+    ax.legend(title=t("category", language), fontsize=8, title_fontsize=9, loc="lower right")
+    return ax
+
+
+def plot_agent_cross(cross: pd.DataFrame, x: str, y: str, x_target: float, y_target: float,
+                     ax: Axes | None = None, language: str = "en") -> Axes:
+    """Scatter of agents on two KPIs with target lines: the seed's CSAT × resolution cross-analysis."""
+    ax = _ax(ax)
+    placed = cross[cross["quadrant"] != "too few"].assign(quadrant=lambda d: d["quadrant"].map(lambda q: t(q, language)))
+    sns.scatterplot(data=placed, x=x, y=y, hue="quadrant", ax=ax, s=50, palette=PALETTE)
+    ax.axvline(x_target, color="0.35", linestyle="--", linewidth=1)
+    ax.axhline(y_target, color="0.35", linestyle="--", linewidth=1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(f"{t(x, language)} (%)")
+    ax.set_ylabel(f"{t(y, language)} (%)")
+    ax.set_title(t("cross_title", language))
+    ax.legend(title=t("quadrant", language), fontsize=8, title_fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
+def plot_heatmap(grid: pd.DataFrame, title: str, unit: str = "share", ax: Axes | None = None,
+                 language: str = "en") -> Axes:
+    """Annotated heat map of a KPI over two breakdowns (rows × columns of ``grid``)."""
+    ax = _ax(ax)
+    shown = grid.copy()
+    shown.index = [t(str(i), language) for i in shown.index]
+    shown.columns = [t(str(c), language) for c in shown.columns]
+    sns.heatmap(shown, ax=ax, annot=shown.map(lambda v: format_value(v, unit)), fmt="", cmap="RdYlGn",
+                cbar_kws={"label": _unit_label(unit, language), "format": _axis_formatter(unit)}, linewidths=0.5)
+    ax.set_title(title)
+    ax.tick_params(axis="y", labelrotation=0)
+    return ax
+
+
+def plot_scorecard(card: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
+    """Points scored per indicator against its weight; flagged indicators in the warning colour."""
+    ax = _ax(ax)
+    data = card.iloc[::-1]
+    labels = [t(i, language) for i in data["indicator"]]
+    ax.barh(labels, data["weight"], color="0.88", label=t("weight", language))
+    colours = [sns.color_palette(PALETTE)[3] if rc else sns.color_palette(PALETTE)[2]
+               for rc in data["root_cause"]]
+    ax.barh(labels, data["score"].fillna(0), height=0.5, color=colours, label=t("score", language))
+    for y, (score, weight, ok) in enumerate(zip(data["score"], data["weight"], data["applicable"])):
+        text = f"{score:.2f} / {weight:g}" if ok else ("n/a" if language == "en" else "不适用")
+        ax.annotate(text, (max(weight, 0 if pd.isna(score) else score), y), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=9)
+    ax.margins(x=0.18)
+    ax.set_xlabel(t("points", language))
+    ax.set_title(t("scorecard_title", language))
+    ax.legend(loc="lower right", fontsize=9)
     return ax

@@ -63,8 +63,8 @@ def test_html_hides_code_and_embeds_figures(rendered):
         body = html.split("<body", 1)[1]
         assert "hl-ipython3" not in body and "jp-CodeMirrorEditor" not in body  # no highlighted code
         code = [c.source for c in nbformat.read(STEPS[step], as_version=4).cells if c.cell_type == "code"]
-        assert "plots.set_style()" in "\n".join(code)
-        assert "plots.set_style()" not in body
+        assert "open_context(" in "\n".join(code)
+        assert "open_context(" not in body
         assert "data:image/png;base64" in body  # figures travel inside the file
 
 

@@ -23,7 +23,9 @@ def test_environment_and_pyproject_agree():
     for extra in project["optional-dependencies"].values():
         pip_deps.update(_parse(s) for s in extra)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda_deps = dict(_parse(s) for s in env["dependencies"] if isinstance(s, str))
+    specs = [s for s in env["dependencies"] if isinstance(s, str) and s != "pip"]
+    specs += [s for d in env["dependencies"] if isinstance(d, dict) for s in d.get("pip", [])]
+    conda_deps = dict(_parse(s) for s in specs)
     conda_deps.pop("python")
     assert conda_deps == pip_deps
     assert all(bound for bound in pip_deps.values()), "every dependency pins a lower bound"

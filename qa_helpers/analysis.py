@@ -1,0 +1,116 @@
+"""KPI analysis (step 3): Pareto of problems, fishbone tally, agent cross-analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def problem_tickets(tickets: pd.DataFrame, surveys: pd.DataFrame, complaints: pd.DataFrame) -> pd.DataFrame:
+    """Tickets that show a service problem, with the first signal that marks them.
+
+    A ticket is a problem when it was not resolved at first contact, was reopened, drew a
+    complaint, or got a dissatisfied survey answer (1-3).
+
+    Returns
+    -------
+    DataFrame
+        ``ticket_id, category, channel, signal``.
+    """
+    unhappy = set(surveys.loc[(surveys["source"] == "survey") & (surveys["csat"] <= 3), "ticket_id"].dropna())
+    complained = set(complaints["ticket_id"].dropna())
+    signals = [
+        ("complaint", tickets["ticket_id"].isin(complained)),
+        ("dissatisfied survey", tickets["ticket_id"].isin(unhappy)),
+        ("reopened", tickets["reopened"].fillna(False).astype(bool)),
+        ("not resolved first time", ~tickets["first_contact_resolved"].fillna(True).astype(bool)),
+    ]
+    signal = pd.Series(pd.NA, index=tickets.index, dtype="string")
+    for name, hit in signals:
+        signal = signal.mask(signal.isna() & hit.to_numpy(), name)
+    out = tickets.loc[signal.notna(), ["ticket_id", "category", "channel"]].copy()
+    out["signal"] = signal[signal.notna()]
+    return out.reset_index(drop=True)
+
+
+def pareto(values: pd.Series, threshold: float = 0.8) -> pd.DataFrame:
+    """Counts by category, largest first, with share and cumulative share.
+
+    ``vital_few`` marks the categories needed to reach ``threshold`` of all problems
+    (the category that crosses it included).
+
+    Examples
+    --------
+    >>> pareto(pd.Series(list("aaaabbc")))["vital_few"].tolist()
+    [True, True, False]
+    """
+    counts = values.value_counts()
+    out = pd.DataFrame({"category": counts.index.astype(str), "count": counts.to_numpy()})
+    total = out["count"].sum()
+    out["share"] = out["count"] / total if total else np.nan
+    out["cumulative_share"] = out["share"].cumsum()
+    out["vital_few"] = (out["cumulative_share"] - out["share"]) < threshold
+    return out
+
+
+def fishbone_tally(complaints: pd.DataFrame) -> pd.DataFrame:
+    """Complaints by cause dimension (people / process / tools / environment) and category.
+
+    Returns
+    -------
+    DataFrame
+        Tidy ``cause_dimension, category, complaints`` with every dimension present.
+    """
+    dims = ["people", "process", "tools", "environment"]
+    tally = complaints.groupby(["cause_dimension", "category"]).size().rename("complaints").reset_index()
+    present = pd.DataFrame({"cause_dimension": dims})
+    out = present.merge(tally, on="cause_dimension", how="left")
+    out["complaints"] = out["complaints"].fillna(0).astype("int64")
+    return out
+
+
+def agent_cross(by_agent: pd.DataFrame, targets: pd.DataFrame, x: str = "fcr", y: str = "csat",
+                min_n: int = 10) -> pd.DataFrame:
+    """One row per agent with two KPIs side by side and the quadrant against their targets.
+
+    Parameters
+    ----------
+    by_agent : DataFrame
+        ``kpi_table(tables, by=["agent_id"])`` output.
+    targets : DataFrame
+        ``Standards.targets()``.
+    x, y : str
+        The two KPIs (seed 000: an agent's CSAT against their resolution rate).
+    min_n : int
+        Agents with fewer observations on either KPI are marked ``too few`` instead of placed.
+
+    Returns
+    -------
+    DataFrame
+        ``agent_id, {x}, {x}_n, {y}, {y}_n, quadrant``.
+    """
+    wide = by_agent[by_agent["kpi"].isin([x, y])].pivot(index="agent_id", columns="kpi", values=["value", "n"])
+    out = pd.DataFrame({x: wide[("value", x)], f"{x}_n": wide[("n", x)].astype(int),
+                        y: wide[("value", y)], f"{y}_n": wide[("n", y)].astype(int)}).reset_index()
+    tx = targets.set_index("kpi").loc[x, "target"]
+    ty = targets.set_index("kpi").loc[y, "target"]
+    good_x, good_y = out[x] >= tx, out[y] >= ty
+    out["quadrant"] = np.select(
+        [good_x & good_y, good_x & ~good_y, ~good_x & good_y], ["both at target", f"{y} below target",
+                                                                 f"{x} below target"], "both below target")
+    out.loc[(out[f"{x}_n"] < min_n) | (out[f"{y}_n"] < min_n), "quadrant"] = "too few"
+    return out
+
+
+def kpi_vs_target(values: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Each KPI's value beside its target: ``kpi, value, n, target, direction, unit, gap, meets_target``.
+
+    ``gap`` is value − target; ``meets_target`` respects the direction and is missing (NA) when
+    there is no data.
+    """
+    out = values.merge(targets[["kpi", "target", "direction", "unit"]], on="kpi", how="left")
+    out["gap"] = out["value"] - out["target"]
+    meets = np.where(out["direction"] == "lower", out["value"] <= out["target"], out["value"] >= out["target"])
+    out["meets_target"] = pd.array(meets, dtype="boolean")
+    out.loc[out["value"].isna(), "meets_target"] = pd.NA
+    return out

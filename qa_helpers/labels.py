@@ -1,0 +1,100 @@
+"""Words users read, in English and Chinese: KPI names, titles, axis labels, table headers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+LANGUAGES = ("en", "zh")
+
+TEXT: dict[str, tuple[str, str]] = {
+    # KPIs
+    "csat": ("CSAT (top-2-box)", "客户满意度"),
+    "csat_mean": ("Mean CSAT score", "满意度平均分"),
+    "nps": ("NPS", "净推荐值"),
+    "fcr": ("First-contact resolution", "一次解决率"),
+    "avg_first_response_s": ("Average first response", "平均首次响应时长"),
+    "median_first_response_s": ("Median first response", "首次响应时长中位数"),
+    "aht_s": ("Average handling time", "平均处理时长"),
+    "response_on_time": ("Response on time (SLA)", "客服响应及时率"),
+    "onsite_arrival_on_time": ("On-site arrival on time", "上门服务到达及时率"),
+    "solution_accuracy": ("Technical solution accuracy", "技术方案准确率"),
+    "process_compliance": ("Process compliance", "服务流程合规率"),
+    "complaint_24h": ("Complaints handled within 24 h", "投诉处理及时率"),
+    "reopen_rate": ("Reopen rate", "重开率"),
+    "complaints_per_1000": ("Complaints per 1 000 tickets", "千单投诉量"),
+    "workload_per_agent": ("Tickets per agent", "人均工单量"),
+    # dimensions and grades
+    "timeliness": ("Timeliness", "时效性"),
+    "professionalism": ("Professionalism", "专业性"),
+    "compliance": ("Compliance", "规范性"),
+    "customer_experience": ("Customer experience", "客户体验"),
+    "excellent": ("Excellent", "优秀"),
+    "good": ("Good", "良好"),
+    "pass": ("Pass", "达标"),
+    "needs_improvement": ("Needs improvement", "待改进"),
+    # breakdown values
+    "phone": ("Phone", "电话"), "chat": ("Chat", "在线"), "email": ("E-mail", "邮件"),
+    "social": ("Social media", "社交媒体"), "onsite": ("On-site", "上门"),
+    "enterprise": ("Enterprise", "企业"), "individual": ("Individual", "个人"),
+    "billing_dispute": ("Billing dispute", "账单争议"), "fault_repair": ("Fault repair", "故障报修"),
+    "consultation": ("Consultation", "业务咨询"), "installation": ("Installation", "安装开通"),
+    "other": ("Other", "其他"),
+    "people": ("People", "人员"), "process": ("Process", "流程"), "tools": ("Tools", "工具"),
+    "environment": ("Environment", "环境"),
+    # table headers
+    "indicator": ("Indicator", "指标"), "dimension": ("Dimension", "维度"), "weight": ("Weight", "权重"),
+    "target": ("Target", "目标值"), "actual": ("Actual", "实际值"), "score": ("Score", "得分"),
+    "n": ("n", "样本量"), "root_cause": ("Root-cause review", "需根因分析"), "kpi": ("KPI", "指标"),
+    "value": ("Value", "数值"), "direction": ("Better when", "方向"), "higher": ("higher", "越高越好"),
+    "lower": ("lower", "越低越好"), "channel": ("Channel", "渠道"), "customer_type": ("Customer type", "客户类型"),
+    "category": ("Category", "问题类别"), "agent_id": ("Agent", "客服工号"), "team": ("Team", "班组"),
+    "total": ("Total score", "综合得分"), "grade": ("Grade", "等级"), "week": ("Week", "周"),
+    "delta_score": ("Change in score", "得分变化"), "delta_actual": ("Change in actual", "实际值变化"),
+    "actual_previous": ("Actual (previous)", "上期实际值"), "score_previous": ("Score (previous)", "上期得分"),
+    "share_of_weight": ("Share of weight", "得分率"), "overridden": ("Team override", "班组调整"),
+    "default_target": ("Default target", "默认目标"), "unit": ("Unit", "单位"), "count": ("Count", "数量"),
+    "share": ("Share", "占比"), "cumulative_share": ("Cumulative share", "累计占比"),
+    # chart titles and axes
+    "weekly_trend": ("Weekly trend against target", "周趋势与目标"),
+    "pareto_title": ("Pareto of problem tickets by category", "问题工单帕累托图（按类别）"),
+    "problem_tickets": ("Problem tickets (count)", "问题工单数"),
+    "fishbone_title": ("Complaint causes (fishbone tally)", "投诉原因鱼骨图统计"),
+    "complaints": ("Complaints (count)", "投诉数"),
+    "cross_title": ("Agents: CSAT against first-contact resolution", "客服满意度与一次解决率交叉分析"),
+    "scorecard_title": ("Scorecard: points by indicator", "评分卡：各指标得分"),
+    "points": ("Points", "分"),
+    "heat_title": ("CSAT by channel and customer type", "各渠道与客户类型满意度"),
+    "by_title": ("{kpi} by {by}", "{kpi}（按{by}）"),
+    "meets_target": ("Meets target", "是否达标"), "vital_few": ("Vital few", "关键少数"),
+    "quadrant": ("Quadrant", "象限"), "both at target": ("both at target", "两项均达标"),
+    "csat below target": ("CSAT below target", "满意度未达标"), "fcr below target": ("FCR below target", "解决率未达标"),
+    "both below target": ("both below target", "两项均未达标"), "too few": ("too few", "样本不足"),
+    "check": ("Check", "检查项"), "result": ("Result", "结果"), "rows": ("Rows", "行数"),
+}
+
+
+def t(key: str, language: str = "en") -> str:
+    """The text for ``key`` in ``language`` (the key itself when there is none)."""
+    pair = TEXT.get(key)
+    if pair is None:
+        return key
+    return pair[LANGUAGES.index(language)] if language in LANGUAGES else pair[0]
+
+
+def translate_frame(frame: pd.DataFrame, language: str = "en", values: list[str] | None = None) -> pd.DataFrame:
+    """Headers (and the listed columns' values) in the chosen language, for display."""
+    out = frame.copy()
+    for column in values or []:
+        if column in out.columns:
+            out[column] = out[column].map(lambda v: t(v, language) if isinstance(v, str) else v)
+    return out.rename(columns={c: t(c, language) for c in out.columns})
+
+
+def table(frame: pd.DataFrame, language: str = "en", values: list[str] | None = None,
+          percent: list[str] | tuple[str, ...] = (), precision: int = 2):
+    """A frame styled for a report: translated headers (and listed values), no index,
+    ``precision`` decimals, percentages where asked, a dash for missing values."""
+    shown = translate_frame(frame, language, values)
+    styler = shown.style.format(precision=precision, na_rep="–", thousands=",").hide(axis="index")
+    formats = {t(c, language): "{:.1%}" for c in percent if c in frame.columns}
+    return styler.format(formats, subset=list(formats), na_rep="–") if formats else styler

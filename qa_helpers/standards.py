@@ -1,0 +1,182 @@
+"""Service standards: KPI targets, scorecard weights, SLAs, grade bands, alert rules.
+
+Loaded from ``config/standards.yml`` and checked on load; every problem is reported with
+the file and the key at fault. Teams may override targets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .config import config_dir, read_yaml
+from .errors import ConfigError
+from .kpis import KPIS
+
+DIMENSIONS = ("timeliness", "professionalism", "compliance", "customer_experience")
+DIRECTIONS = ("higher", "lower")
+CHANNEL_NAMES = ("phone", "chat", "email", "social", "onsite")
+
+
+@dataclass(frozen=True)
+class Standards:
+    """The standards in force, with any team's overrides applied by :meth:`for_unit`."""
+
+    path: Path
+    raw: dict
+
+    def targets(self, unit: str | None = None) -> pd.DataFrame:
+        """KPI targets for a unit: ``kpi, target, direction, dimension, unit, default_target, overridden``."""
+        overrides = (self.raw.get("overrides") or {}).get(unit, {}) if unit else {}
+        rows = []
+        for name, spec in self.raw["kpis"].items():
+            target = overrides.get(name, {}).get("target", spec["target"])
+            rows.append({"kpi": name, "target": float(target), "direction": spec["direction"],
+                         "dimension": spec["dimension"], "unit": KPIS[name].unit,
+                         "default_target": float(spec["target"]), "overridden": name in overrides})
+        return pd.DataFrame(rows)
+
+    def indicators(self) -> pd.DataFrame:
+        """Scorecard indicators: ``indicator, kind (kpi|panel), weight, dimension``."""
+        rows = []
+        for item in self.raw["scorecard"]["indicators"]:
+            if "kpi" in item:
+                rows.append({"indicator": item["kpi"], "kind": "kpi", "weight": float(item["weight"]),
+                             "dimension": self.raw["kpis"][item["kpi"]]["dimension"]})
+            else:
+                rows.append({"indicator": item["panel"], "kind": "panel", "weight": float(item["weight"]),
+                             "dimension": item["dimension"]})
+        return pd.DataFrame(rows)
+
+    def grade(self, score: float) -> str | None:
+        """The grade band a total score falls in (``None`` for a missing score)."""
+        if pd.isna(score):
+            return None
+        for band in self.raw["grades"]:
+            if score >= band["min"]:
+                return band["grade"]
+        return self.raw["grades"][-1]["grade"]
+
+    def checks(self) -> pd.DataFrame:
+        """What was checked when the standards loaded, as a table people can read."""
+        weights = self.indicators()["weight"].sum()
+        mins = [band["min"] for band in self.raw["grades"]]
+        return pd.DataFrame([
+            {"check": "scorecard weights total 100", "result": f"{weights:g}"},
+            {"check": "every KPI name is known", "result": f"{len(self.raw['kpis'])} KPIs"},
+            {"check": "targets in range (shares 0-1, durations > 0, NPS -100..100)", "result": "ok"},
+            {"check": "grade bands ordered, no overlap, down to 0", "result": " > ".join(f"{m:g}" for m in mins)},
+            {"check": "team overrides name known KPIs", "result": f"{len(self.raw.get('overrides') or {})} team(s)"},
+        ])
+
+    def sla_table(self) -> pd.DataFrame:
+        """First-response SLA per channel in seconds (NaN: none)."""
+        return pd.DataFrame([{"channel": c, "first_response_sla_s": s}
+                             for c, s in self.raw["sla"].items()])
+
+
+def _check_target(where: str, name: str, target) -> None:
+    if not isinstance(target, (int, float)) or isinstance(target, bool):
+        raise ConfigError(f"{where}: target of {name} must be a number, got {target!r}")
+    unit = KPIS[name].unit
+    if unit == "share" and not 0 < target <= 1:
+        raise ConfigError(f"{where}: target of {name} is a share and must lie in (0, 1], got {target}"
+                          + (" (write 90 % as 0.90)" if 1 < target <= 100 else ""))
+    if unit == "points" and not -100 <= target <= 100:
+        raise ConfigError(f"{where}: target of {name} is in NPS points and must lie in [-100, 100], got {target}")
+    if unit in ("seconds", "per_1000", "tickets") and target <= 0:
+        raise ConfigError(f"{where}: target of {name} must be positive, got {target}")
+    if unit == "score" and not 1 <= target <= 5:
+        raise ConfigError(f"{where}: target of {name} is a 1-5 score, got {target}")
+
+
+def _known(where: str, name: str) -> None:
+    if name not in KPIS:
+        raise ConfigError(f"{where}: unknown KPI {name!r}; known KPIs: {', '.join(KPIS)}")
+
+
+def validate_standards(doc: dict, path: Path) -> None:
+    """Check a standards document; raise :class:`ConfigError` on the first problem found."""
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping")
+    for key in ("kpis", "scorecard", "grades", "sla"):
+        if key not in doc:
+            raise ConfigError(f"{path}: missing section '{key}'")
+    for name, spec in doc["kpis"].items():
+        where = f"{path}: kpis.{name}"
+        _known(where, name)
+        if spec.get("direction") not in DIRECTIONS:
+            raise ConfigError(f"{where}: direction must be one of {DIRECTIONS}, got {spec.get('direction')!r}")
+        if spec.get("dimension") not in DIMENSIONS:
+            raise ConfigError(f"{where}: dimension must be one of {DIMENSIONS}, got {spec.get('dimension')!r}")
+        _check_target(where, name, spec.get("target"))
+    for channel, seconds in doc["sla"].items():
+        if channel not in CHANNEL_NAMES:
+            raise ConfigError(f"{path}: sla.{channel}: unknown channel; channels are {', '.join(CHANNEL_NAMES)}")
+        if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
+            raise ConfigError(f"{path}: sla.{channel}: must be a positive number of seconds or null")
+    card = doc["scorecard"]
+    total = 0.0
+    for i, item in enumerate(card.get("indicators") or []):
+        where = f"{path}: scorecard.indicators[{i}]"
+        if "kpi" in item:
+            _known(where, item["kpi"])
+            if item["kpi"] not in doc["kpis"]:
+                raise ConfigError(f"{where}: KPI {item['kpi']!r} has no target under kpis")
+        elif "panel" in item:
+            if item.get("dimension") not in DIMENSIONS:
+                raise ConfigError(f"{where}: a panel indicator needs a dimension from {DIMENSIONS}")
+        else:
+            raise ConfigError(f"{where}: write either kpi: NAME or panel: NAME")
+        weight = item.get("weight")
+        if not isinstance(weight, (int, float)) or weight <= 0:
+            raise ConfigError(f"{where}: weight must be a positive number, got {weight!r}")
+        total += weight
+    if abs(total - 100) > 1e-9:
+        raise ConfigError(f"{path}: scorecard weights must total 100, they total {total:g}")
+    if card.get("not_applicable", "rescale") not in ("rescale", "zero"):
+        raise ConfigError(f"{path}: scorecard.not_applicable must be 'rescale' or 'zero'")
+    mins = [band.get("min") for band in doc["grades"]]
+    if any(not isinstance(m, (int, float)) or not 0 <= m <= 100 for m in mins):
+        raise ConfigError(f"{path}: grades: every band needs a min between 0 and 100, got {mins}")
+    if any(a <= b for a, b in zip(mins, mins[1:])):
+        raise ConfigError(f"{path}: grades overlap or are out of order: list them highest first with "
+                          f"strictly falling min values, got {mins}")
+    if mins[-1] != 0:
+        raise ConfigError(f"{path}: grades leave scores below {mins[-1]} without a grade: the last band needs min: 0")
+    for i, rule in enumerate(doc.get("alerts") or []):
+        _known(f"{path}: alerts[{i}]", rule.get("kpi"))
+    if doc.get("coaching"):
+        _known(f"{path}: coaching", doc["coaching"].get("kpi"))
+    for team, targets in (doc.get("overrides") or {}).items():
+        for name, spec in (targets or {}).items():
+            where = f"{path}: overrides.{team}.{name}"
+            _known(where, name)
+            _check_target(where, name, (spec or {}).get("target"))
+
+
+def load_standards(path: str | os.PathLike | None = None) -> Standards:
+    """Load and validate ``standards.yml``.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Defaults to ``standards.yml`` in the config folder.
+
+    Returns
+    -------
+    Standards
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and key: weights not totalling 100, unknown KPI names, targets out
+        of range, overlapping grade bands, and so on.
+    """
+    path = Path(path) if path else config_dir() / "standards.yml"
+    doc = read_yaml(path)
+    validate_standards(doc, path)
+    return Standards(path=path, raw=doc)

@@ -1,0 +1,173 @@
+"""The seed-001 scorecard: worked example, switches, grades; standards validation; team ordering."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from qa_helpers.config import config_dir  # noqa: E402
+from qa_helpers.errors import ConfigError  # noqa: E402
+from qa_helpers.scorecard import (compare_scorecards, dimension_subtotals, indicator_score,  # noqa: E402
+                                  scorecard, scorecard_total)
+from qa_helpers.standards import load_standards  # noqa: E402
+
+
+@pytest.mark.parametrize("weight, actual, target, expected", [
+    (15, 88, 90, 14.67),   # response on time
+    (15, 75, 85, 13.24),   # on-site arrival on time
+    (20, 82, 80, 20.50),   # first-contact resolution: above target, above the weight
+    (15, 93, 95, 14.68),   # technical solution accuracy
+    (10, 96, 98, 9.80),    # process compliance
+    (20, 80, 85, 18.82),   # the seed's in-text example: (80/85) x 20 = 18.82
+])
+def test_seed_001_worked_example(weight, actual, target, expected):
+    assert round(indicator_score(actual / 100, target / 100, weight), 2) == expected
+
+
+def test_lower_is_better_and_cap():
+    assert indicator_score(40, 30, 10, "lower") == pytest.approx(7.5)   # 10 x 30/40
+    assert indicator_score(20, 30, 10, "lower") == pytest.approx(15.0)
+    assert indicator_score(20, 30, 10, "lower", cap_at_weight=True) == 10
+    assert indicator_score(0, 30, 10, "lower") == 10
+    assert math.isnan(indicator_score(float("nan"), 30, 10))
+
+
+def seed_values() -> pd.DataFrame:
+    return pd.DataFrame({"kpi": ["response_on_time", "onsite_arrival_on_time", "fcr", "solution_accuracy",
+                                 "process_compliance", "csat", "complaint_24h"],
+                         "value": [0.88, 0.75, 0.82, 0.93, 0.96, 0.90, 0.95],
+                         "n": [100] * 7})
+
+
+def test_scorecard_table_and_grade():
+    std = load_standards()
+    card = scorecard(seed_values(), std).set_index("indicator")
+    assert card.loc["onsite_arrival_on_time", "score"] == pytest.approx(15 * 0.75 / 0.85)
+    assert card.loc["onsite_arrival_on_time", "root_cause"] == False  # noqa: E712  13.24/15 = 88 %
+    total = scorecard_total(card.reset_index(), std).iloc[0]
+    assert total["total"] == pytest.approx(14.6667 + 13.2353 + 20.5 + 14.6842 + 9.7959 + 15 + 10, abs=1e-3)
+    assert total["grade"] == "excellent"
+    sub = dimension_subtotals(card.reset_index()).set_index("dimension")
+    assert sub.loc["timeliness", "weight"] == 30
+
+
+def test_root_cause_flag_below_80_percent_of_weight():
+    values = seed_values()
+    values.loc[values["kpi"] == "csat", "value"] = 0.70   # 15 x 0.70/0.90 = 11.67 = 78 % of 15
+    card = scorecard(values, load_standards()).set_index("indicator")
+    assert card.loc["csat", "root_cause"] and not card.loc["fcr", "root_cause"]
+
+
+def test_not_applicable_indicators_rescale_the_total():
+    std = load_standards()
+    values = seed_values()
+    values.loc[values["kpi"].isin(["onsite_arrival_on_time", "solution_accuracy"]), ["value", "n"]] = [float("nan"), 0]
+    card = scorecard(values, std)
+    total = scorecard_total(card, std).iloc[0]
+    points = 14.6667 + 20.5 + 9.7959 + 15 + 10
+    assert total["applicable_weight"] == 70
+    assert total["total"] == pytest.approx(points / 70 * 100, abs=1e-3)
+
+
+def test_team_override_changes_the_target():
+    std = load_standards()
+    card = scorecard(seed_values(), std, unit="FS-1").set_index("indicator")
+    assert card.loc["onsite_arrival_on_time", "target"] == 0.80
+    assert card.loc["onsite_arrival_on_time", "score"] == pytest.approx(15 * 0.75 / 0.80)
+
+
+def test_panel_indicator_scores_weight_times_mean_over_five(tmp_path):
+    doc = yaml.safe_load((config_dir() / "standards.yml").read_text(encoding="utf-8"))
+    doc["scorecard"]["indicators"][-1] = {"panel": "service_attitude", "weight": 10, "dimension": "customer_experience"}
+    path = tmp_path / "standards.yml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    std = load_standards(path)
+    panel = pd.DataFrame({"kpi": ["service_attitude"], "value": [4.2], "n": [5]})
+    card = scorecard(seed_values(), std, panel=panel).set_index("indicator")
+    assert card.loc["service_attitude", "score"] == pytest.approx(10 * 4.2 / 5)
+
+
+def test_compare_with_previous_period():
+    now, before = seed_values(), seed_values()
+    before.loc[before["kpi"] == "fcr", "value"] = 0.78
+    std = load_standards()
+    delta = compare_scorecards(scorecard(now, std), scorecard(before, std)).set_index("indicator")
+    assert delta.loc["fcr", "delta_actual"] == pytest.approx(0.04)
+    assert delta.loc["fcr", "delta_score"] == pytest.approx(20 * 0.04 / 0.80)
+    assert delta.loc["csat", "delta_score"] == 0
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["scorecard"]["indicators"][0].update(weight=20), "weights must total 100, they total 105"),
+    (lambda d: d["scorecard"]["indicators"].append({"kpi": "happiness", "weight": 1}), "unknown KPI 'happiness'"),
+    (lambda d: d["kpis"]["csat"].update(target=90), "must lie in \\(0, 1\\].*0.90"),
+    (lambda d: d["kpis"]["aht_s"].update(target=-5), "must be positive"),
+    (lambda d: d["grades"].__setitem__(1, {"grade": "good", "min": 95}), "grades overlap or are out of order"),
+    (lambda d: d["grades"].pop(), "without a grade"),
+    (lambda d: d["kpis"]["fcr"].update(direction="up"), "direction must be one of"),
+    (lambda d: d["overrides"].update({"HL-A": {"fcr": {"target": 1.5}}}), "overrides.HL-A.fcr"),
+    (lambda d: d["sla"].update(pigeon=5), "unknown channel"),
+])
+def test_bad_standards_are_named(tmp_path, edit, message):
+    doc = yaml.safe_load((config_dir() / "standards.yml").read_text(encoding="utf-8"))
+    edit(doc)
+    path = tmp_path / "standards.yml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as err:
+        load_standards(path)
+    assert str(path) in str(err.value)
+
+
+def test_grades():
+    std = load_standards()
+    assert [std.grade(s) for s in (95, 90, 89.99, 80, 75, 69.9, 0)] == \
+        ["excellent", "excellent", "good", "good", "pass", "needs_improvement", "needs_improvement"]
+
+
+def test_chinese_labels_render_with_a_real_font():
+    from qa_helpers.plots import cjk_font, set_style
+
+    assert set_style("zh") == "zh"
+    assert cjk_font() is not None
+    fig, ax = plt.subplots()
+    ax.set_title("评分卡：各指标得分")
+    ax.set_xlabel("客户满意度 (%)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph is a warning: here it fails the test
+        fig.canvas.draw()
+    plt.close(fig)
+    set_style("en")
+
+
+@pytest.fixture(scope="module")
+def medium_archive(tmp_path_factory):
+    from qa_helpers.ingest import ingest
+    from qa_helpers.sample import generate
+
+    base = tmp_path_factory.mktemp("medium")
+    truth = generate(base / "raw", seed=3, n_tickets=40_000)
+    ingest(base / "raw", base / "archive", key=b"k")
+    return base / "archive", truth
+
+
+def test_scorecard_recovers_the_planted_team_order(medium_archive):
+    from qa_helpers import archive as qa_archive
+    from qa_helpers.kpis import kpi_table
+
+    path, truth = medium_archive
+    std = load_standards()
+    totals = {}
+    for team in truth["teams"]:
+        tables = {t: qa_archive.load(t, team, "2025-Q1", archive=path)
+                  for t in ("tickets", "surveys", "complaints", "field_visits", "qa_reviews")}
+        card = scorecard(kpi_table(tables, standards=std.raw), std, team)
+        totals[team] = scorecard_total(card, std).iloc[0]["total"]
+    assert sorted(totals, key=totals.get, reverse=True) == truth["team_quality_order"]
