@@ -26,7 +26,7 @@ sample: data/sample/truth.json
 ingest: data/archive/ingest_report.json
 
 demo: data/archive/ingest_report.json
-	$(BIN)/qakit run --period $(PERIOD) --teams all --notebooks data_quality --out reports
+	$(BIN)/qakit run --period $(PERIOD) --teams all --out reports
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider

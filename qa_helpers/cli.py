@@ -31,36 +31,20 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from .batch import run_batch
 
-    from .archive import archive_path, units
-    from .execute import archive_parameter, notebook_steps, run_notebook
-    from .periods import parse_period
-
-    period = parse_period(args.period)
-    archive = archive_path(args.archive)
-    known = units(archive)
-    wanted = list(known["unit"]) if args.teams == "all" else [t.strip() for t in args.teams.split(",")]
-    unknown = [u for u in wanted if u not in set(known["unit"])]
-    if unknown:
-        raise QAKitError(f"unknown unit(s) {unknown}; valid units: {', '.join(known['unit'])}")
-    steps = notebook_steps()
-    chosen = list(steps) if args.notebooks == "all" else [n.strip() for n in args.notebooks.split(",")]
-    unknown = [n for n in chosen if n not in steps]
-    if unknown:
-        raise QAKitError(f"unknown notebook(s) {unknown}; notebooks are {', '.join(steps)}")
-    out = Path(args.out) / period.label
-    failures = []
-    jobs = [(unit, step) for unit in wanted for step in chosen]
-    for unit, step in tqdm(jobs, desc=f"qakit run {period.label}", unit="notebook"):
-        result = run_notebook(step, unit, period.label, out / unit, archive_parameter(archive),
-                              html=not args.no_html, show_code=args.show_code)
-        if result.status != "ok":
-            failures.append(result)
-    for result in failures:
-        print(f"FAILED {result.unit}/{result.step}: {result.error} (see {result.ipynb})", file=sys.stderr)
-    print(f"{len(jobs) - len(failures)} of {len(jobs)} notebooks ok; reports in {out}")
-    return 1 if failures else 0
+    manifest = run_batch(args.period, teams=args.teams, departments=args.departments, notebooks=args.notebooks,
+                         out=args.out, archive=args.archive, jobs=args.jobs, resume=args.resume,
+                         html=not args.no_html, show_code=args.show_code, scheduler=args.scheduler,
+                         notebooks_dir=args.notebooks_dir)
+    period_dir = Path(args.out) / manifest["period"]
+    counts = {s: sum(e["status"] == s for e in manifest["entries"]) for s in ("ok", "failed", "skipped")}
+    for name in manifest["failed"]:
+        entry = next(e for e in manifest["entries"] if f"{e['team']}/{e['notebook']}" == name)
+        print(f"FAILED {name}: {entry['error']} (log: {period_dir / (entry['outputs']['log'] or '')})", file=sys.stderr)
+    print(f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped (unchanged)")
+    print(f"index: {(period_dir / 'index.html').resolve()}")
+    return 1 if manifest["failed"] else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,14 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="source mapping (default config/sources.yml)")
     p.set_defaults(func=_cmd_ingest)
 
-    p = sub.add_parser("run", help="run notebooks for units of analysis and a period, render HTML")
+    p = sub.add_parser("run", help="run notebooks for units of a period in parallel; render HTML and an index")
     p.add_argument("--period", required=True, help="2025, 2025-Q1, 2025-03 or 2025-W10")
-    p.add_argument("--teams", default="all", help="'all' or a comma-separated list of teams / departments / ALL")
+    p.add_argument("--teams", default=None,
+                   help="'all' (every team, department and ALL) or a comma-separated list of units "
+                        "(default: all, unless --departments is given)")
+    p.add_argument("--departments", default=None, help="comma-separated departments: each rollup plus all its teams")
     p.add_argument("--notebooks", default="all", help="'all' or a comma-separated list of steps")
-    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
-    p.add_argument("--out", default="reports", help="output folder (default reports)")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks run at once (default: number of cores)")
+    p.add_argument("--resume", action="store_true", help="skip notebooks already done and unchanged")
     p.add_argument("--no-html", action="store_true", help="skip the HTML rendering")
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    p.add_argument("--scheduler", default=None, help="address of an existing Dask cluster, e.g. tcp://host:8786")
+    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.add_argument("--out", default="reports", help="output folder (default reports)")
+    p.add_argument("--notebooks-dir", default=None, help="run your own NN_step.ipynb notebooks instead of the kit's")
     p.set_defaults(func=_cmd_run)
     return parser
 
@@ -95,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; user errors print one clear message and exit with status 2."""
     args = build_parser().parse_args(argv)
+    if args.command == "run" and args.teams is None and args.departments is None:
+        args.teams = "all"
     try:
         return args.func(args)
     except QAKitError as exc:

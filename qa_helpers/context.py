@@ -14,7 +14,7 @@ from .plots import set_style
 from .standards import Standards, load_standards
 
 ANALYSIS_TABLES = ("tickets", "surveys", "complaints", "field_visits", "qa_reviews")
-SUMMARY_MIME = "application/vnd.qakit.summary+json"
+from .execute import SUMMARY_MIME  # noqa: E402  (one definition, read back by the batch)
 
 
 @dataclass

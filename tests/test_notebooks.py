@@ -9,7 +9,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-from qa_helpers.execute import archive_parameter, notebook_steps, run_notebook
+from qa_helpers.batch import run_batch
+from qa_helpers.execute import notebook_steps
 
 STEPS = notebook_steps()
 
@@ -41,10 +42,8 @@ def test_parameters_have_type_and_help(step):
 def rendered(archive, tmp_path_factory) -> Path:
     """Every notebook run for a team, a department and ALL into a reports tree, as the batch does."""
     out = tmp_path_factory.mktemp("reports")
-    runs = [run_notebook(step, unit, "2025-Q3", out / "2025-Q3" / unit, archive_parameter(archive))
-            for step in STEPS for unit in ("HL-B", "hotline", "ALL")]
-    failed = [(r.unit, r.step, r.error) for r in runs if r.status != "ok"]
-    assert failed == []
+    manifest = run_batch("2025-Q3", teams="HL-B,hotline,ALL", out=out, archive=archive, jobs=2, progress=False)
+    assert manifest["failed"] == []
     return out
 
 

@@ -1,0 +1,250 @@
+"""Batch runs: every notebook for every unit of a period, in parallel, with a manifest.
+
+One entry point, :func:`run_batch`. Everything is validated before anything runs: the
+period, each unit (a team, a department or ``ALL``), each notebook, and that no output
+path can leave the output folder. Notebooks then run in separate processes (a local pool
+of ``jobs`` workers, or the workers of an existing Dask cluster); a failing notebook or a
+dying kernel is recorded and the rest carry on. ``<out>/<period>/manifest.json`` gets one
+entry per notebook with its status and provenance, and ``index.html`` links every report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import __version__
+from .archive import ALL, archive_path, units
+from .errors import QAKitError, UnitError
+from .execute import file_hash, notebook_steps, run_notebook
+from .periods import parse_period
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook for one unit."""
+
+    unit: str
+    step: str
+    out_dir: str
+    parameters: dict
+    notebook_hash: str
+
+
+def select_units(archive: Path, teams: str | None = "all", departments: str | None = None) -> list[str]:
+    """The units a batch covers, in report order, checked against the archive's roster.
+
+    ``teams="all"`` is every team, every department rollup and ``ALL``; a list names units
+    (teams, departments or ``ALL``). ``departments`` adds each named department's rollup and
+    every one of its teams — the department batch.
+    """
+    table = units(archive)
+    known = list(table["unit"])
+    chosen: list[str] = []
+    if teams == "all":
+        chosen = [ALL, *table.loc[table["kind"] == "department", "unit"], *table.loc[table["kind"] == "team", "unit"]]
+    elif teams:
+        chosen = [u.strip() for u in teams.split(",") if u.strip()]
+    for dept in [d.strip() for d in (departments or "").split(",") if d.strip()]:
+        row = table[(table["unit"] == dept) & (table["kind"] == "department")]
+        if row.empty:
+            valid = ", ".join(table.loc[table["kind"] == "department", "unit"])
+            raise UnitError(f"unknown department {dept!r}; departments are {valid}")
+        chosen += [dept, *row.iloc[0]["teams"]]
+    unknown = [u for u in chosen if u not in known]
+    if unknown:
+        raise UnitError(f"unknown unit(s) {unknown}; valid units: {', '.join(known)}")
+    if not chosen:
+        raise UnitError("no units selected: give --teams and/or --departments")
+    return list(dict.fromkeys(chosen))
+
+
+def select_steps(notebooks: str | None, folder: Path | None = None) -> list[str]:
+    """Notebook steps a batch runs (``all`` or a comma-separated list), validated."""
+    steps = notebook_steps(folder)
+    if notebooks in (None, "all"):
+        return list(steps)
+    chosen = [n.strip() for n in notebooks.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in steps]
+    if unknown:
+        raise QAKitError(f"unknown notebook(s) {unknown}; notebooks are {', '.join(steps)}")
+    return chosen
+
+
+def _inside(folder: Path, path: Path) -> Path:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise UnitError(f"{path} would be written outside the output folder {folder}")
+    return resolved
+
+
+def git_commit() -> str | None:
+    """The checkout's commit, when the kit runs from a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str | None) -> dict:
+    """Worker body: run one job (picklable, for process pools and Dask)."""
+    result = run_notebook(job.step, job.unit, period, job.out_dir, job.parameters, html=html,
+                          show_code=show_code, notebooks=notebooks)
+    return result.to_dict()
+
+
+def _entry(job: Job, result: dict, provenance: dict, out: Path) -> dict:
+    def rel(p):
+        return os.path.relpath(p, out) if p else None
+    return {
+        "team": job.unit, "notebook": job.step, "status": result["status"], "duration_s": result["duration_s"],
+        "outputs": {"ipynb": rel(result["ipynb"]), "html": rel(result["html"]), "log": rel(result["log"])},
+        "error": result["error"], "failing_cell": result["failing_cell"], "parameters": result["parameters"],
+        "notebook_hash": job.notebook_hash, "summary": result["summary"], **provenance,
+    }
+
+
+def _reusable(previous: dict | None, job: Job, provenance: dict, out: Path) -> bool:
+    """--resume: the earlier run succeeded, its output exists, and nothing it depends on changed."""
+    if not previous or previous.get("status") not in ("ok", "skipped"):
+        return False
+    outputs = previous.get("outputs") or {}
+    if not outputs.get("ipynb") or not (out / outputs["ipynb"]).exists():
+        return False
+    return (previous.get("notebook_hash") == job.notebook_hash and previous.get("parameters") == {
+        "team": job.unit, "period": provenance["period"], **job.parameters}
+            and previous.get("kit_version") == provenance["kit_version"]
+            and previous.get("archive_fingerprint") == provenance["archive_fingerprint"])
+
+
+def run_batch(period: str, teams: str | None = "all", departments: str | None = None, notebooks: str | None = "all",
+              out: str | os.PathLike = "reports", archive: str | os.PathLike | None = None, jobs: int | None = None,
+              resume: bool = False, html: bool = True, show_code: bool = False, scheduler: str | None = None,
+              notebooks_dir: str | os.PathLike | None = None, progress: bool = True) -> dict:
+    """Run notebooks for units of one period and write the manifest and index.
+
+    Parameters
+    ----------
+    period : str
+        ``2025``, ``2025-Q1``, ``2025-03`` or ``2025-W10``.
+    teams : str
+        ``all`` (every team, department and ``ALL``) or a comma-separated list of units.
+    departments : str, optional
+        Comma-separated departments: each one's rollup plus all its teams.
+    notebooks : str
+        ``all`` or a comma-separated list of steps.
+    out : path-like
+        Output folder; reports go to ``<out>/<period>/<unit>/<step>.ipynb|html|log``.
+    archive : path-like, optional
+        The archive (default ``$QAKIT_ARCHIVE`` or ``data/archive``).
+    jobs : int, optional
+        Parallel notebooks (default: the machine's cores).
+    resume : bool
+        Skip notebooks that succeeded before with the same notebook, parameters, kit
+        version and archive.
+    html, show_code : bool
+        Render HTML; show code cells in it.
+    scheduler : str, optional
+        Address of an existing Dask cluster (``tcp://host:port``) to run the notebooks on.
+    notebooks_dir : path-like, optional
+        Folder of notebooks (default: the kit's ``notebooks/``).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        The manifest (also written to ``<out>/<period>/manifest.json``).
+    """
+    from .index import write_index
+
+    the_period = parse_period(period)
+    archive_dir = archive_path(archive)
+    unit_list = select_units(archive_dir, teams, departments)
+    folder = Path(notebooks_dir) if notebooks_dir else None
+    steps = select_steps(notebooks, folder)
+    step_paths = notebook_steps(folder)
+    out_root = Path(out)
+    out_root.mkdir(parents=True, exist_ok=True)
+    period_dir = _inside(out_root, out_root / the_period.label)
+    report = json.loads((archive_dir / "ingest_report.json").read_text(encoding="utf-8"))
+    provenance = {"period": the_period.label, "kit_version": __version__,
+                  "archive_fingerprint": report.get("fingerprint"), "git_commit": git_commit()}
+    parameters = {"archive": str(archive_dir.resolve())}
+    job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)), parameters=parameters,
+                    notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]
+
+    manifest_path = period_dir / MANIFEST
+    previous = {}
+    if resume and manifest_path.exists():
+        previous = {(e["team"], e["notebook"]): e
+                    for e in json.loads(manifest_path.read_text(encoding="utf-8"))["entries"]}
+    entries: dict[tuple[str, str], dict] = {}
+    todo = []
+    for job in job_list:
+        before = previous.get((job.unit, job.step))
+        if resume and _reusable(before, job, provenance, period_dir):
+            entries[(job.unit, job.step)] = {**before, "status": "skipped"}
+        else:
+            todo.append(job)
+
+    workers = jobs or os.cpu_count() or 1
+    args = (the_period.label, html, show_code, str(folder) if folder else None)
+    bar = tqdm(total=len(job_list), initial=len(job_list) - len(todo), desc=f"qakit run {the_period.label}",
+               unit="notebook", disable=not progress)
+    for job, result in _run(todo, args, workers, scheduler):
+        entries[(job.unit, job.step)] = _entry(job, result, provenance, period_dir)
+        bar.update(1)
+        if result["status"] != "ok":
+            bar.write(f"failed: {job.unit}/{job.step}: {result['error']}")
+    bar.close()
+
+    ordered = [entries[(job.unit, job.step)] for job in job_list]
+    manifest = {**provenance, "units": unit_list, "notebooks": steps, "entries": ordered,
+                "failed": [f"{e['team']}/{e['notebook']}" for e in ordered if e["status"] == "failed"]}
+    period_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    write_index(manifest, period_dir, archive_dir)
+    return manifest
+
+
+def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
+    """Yield (job, result) as notebooks finish, on a local process pool or a Dask cluster."""
+    if not todo:
+        return
+    if scheduler:
+        try:
+            from distributed import Client, as_completed as dask_completed
+        except ImportError:
+            raise QAKitError("--scheduler needs dask.distributed: pip install 'qa-kit[dask]'") from None
+        with Client(scheduler) as client:
+            futures = {client.submit(_execute, job, *args, pure=False, key=f"qakit-{job.unit}-{job.step}"): job
+                       for job in todo}
+            for future in dask_completed(futures):
+                yield futures[future], _result_or_failure(future.result, futures[future], args[0])
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        futures = {pool.submit(_execute, job, *args): job for job in todo}
+        for future in as_completed(futures):
+            yield futures[future], _result_or_failure(future.result, futures[future], args[0])
+
+
+def _result_or_failure(get, job: Job, period: str) -> dict:
+    """A worker that died outright (not just its kernel) still yields a failed entry."""
+    try:
+        return get()
+    except Exception as exc:
+        out = Path(job.out_dir)
+        return {"status": "failed", "duration_s": 0.0, "ipynb": str(out / f"{job.step}.ipynb"), "html": None,
+                "log": None, "error": f"worker failed: {type(exc).__name__}: {exc}", "failing_cell": None,
+                "parameters": {"team": job.unit, "period": period, **job.parameters}, "summary": {}}

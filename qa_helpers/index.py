@@ -1,0 +1,96 @@
+"""The period's index page: a unit × step grid, grouped by department, with headline figures.
+
+Everything on the page comes from the manifest (status, duration, links) and the small
+summaries the notebooks recorded — nothing is recomputed here.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from .archive import ALL, units
+
+HEADLINES = [("grade", "Grade"), ("score", "Score"), ("csat", "CSAT"), ("fcr", "FCR"), ("open_alerts", "Open alerts")]
+STATUS_STYLE = {"ok": "ok", "skipped": "skipped", "failed": "failed"}
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC",sans-serif;margin:2rem;color:#222}
+h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem}
+.meta{color:#555;font-size:.85rem} table{border-collapse:collapse;margin-top:.5rem}
+th,td{border:1px solid #ddd;padding:.35rem .6rem;font-size:.9rem;text-align:center}
+th{background:#f4f4f4} td.unit{text-align:left;font-weight:600} tr.rollup td{background:#fafafa}
+a.ok{color:#11663a} a.skipped{color:#555} a.failed{color:#b00020;font-weight:700}
+.badge{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:.75rem}
+.badge.ok{background:#e3f4ea}.badge.skipped{background:#eee}.badge.failed{background:#fde2e6}
+.small{color:#666;font-size:.75rem}
+"""
+
+
+def _fmt(key: str, value) -> str:
+    if value is None:
+        return "–"
+    if key in ("csat", "fcr") and isinstance(value, (int, float)):
+        return f"{value:.1%}"
+    if key == "score" and isinstance(value, (int, float)):
+        return f"{value:.1f}"
+    if key == "grade":
+        return str(value).replace("_", " ")
+    return html.escape(str(value))
+
+
+def _cell(entry: dict | None) -> str:
+    if entry is None:
+        return "<td class='small'>–</td>"
+    status = entry["status"]
+    outputs = entry.get("outputs") or {}
+    target = outputs.get("html") or outputs.get("ipynb")
+    if status == "failed" and outputs.get("html"):
+        target = f"{outputs['html']}#papermill-error-cell"
+    label = f"<span class='badge {STATUS_STYLE[status]}'>{status}</span>"
+    link = f"<a class='{STATUS_STYLE[status]}' href='{html.escape(target)}'>{label}</a>" if target else label
+    title = html.escape(entry.get("error") or "")
+    return f"<td title='{title}'>{link}<br><span class='small'>{entry['duration_s']:.1f} s</span></td>"
+
+
+def write_index(manifest: dict, period_dir: Path, archive: Path) -> Path:
+    """Write ``index.html`` for a period from its manifest; returns its path."""
+    steps = manifest["notebooks"]
+    by_unit: dict[str, dict[str, dict]] = {}
+    for entry in manifest["entries"]:
+        by_unit.setdefault(entry["team"], {})[entry["notebook"]] = entry
+    table = units(archive).set_index("unit")
+    groups: dict[str, list[str]] = {}
+    # company first, then departments; in each, the rollup before its teams
+    ordered = sorted(manifest["units"], key=lambda u: (u != ALL, str(table.loc[u, "department"]),
+                                                        table.loc[u, "kind"] != "department", u))
+    for unit in ordered:
+        group = "Company" if unit == ALL else str(table.loc[unit, "department"])
+        groups.setdefault(group, []).append(unit)
+    counts = {s: sum(e["status"] == s for e in manifest["entries"]) for s in ("ok", "failed", "skipped")}
+    head = "".join(f"<th>{h}</th>" for _, h in HEADLINES) + "".join(f"<th>{html.escape(s)}</th>" for s in steps)
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>qa-kit {manifest['period']}</title>"
+             f"<style>{CSS}</style></head><body>",
+             f"<h1>Service quality reports · {html.escape(manifest['period'])}</h1>",
+             f"<p class='meta'>{counts['ok']} ok · {counts['failed']} failed · {counts['skipped']} skipped (unchanged) · "
+             f"kit {html.escape(str(manifest['kit_version']))} · archive {str(manifest['archive_fingerprint'])[:12]}"
+             + (f" · commit {manifest['git_commit'][:10]}" if manifest.get("git_commit") else "") + "</p>"]
+    if manifest["failed"]:
+        parts.append("<p class='meta'>Failed: " + ", ".join(html.escape(f) for f in manifest["failed"])
+                     + " — the link opens the failing cell.</p>")
+    for group, members in groups.items():
+        parts.append(f"<h2>{html.escape(group)}</h2><table><tr><th>Unit</th>{head}</tr>")
+        for unit in members:
+            entries = by_unit.get(unit, {})
+            summary: dict = {}
+            for step in steps:
+                summary.update((entries.get(step) or {}).get("summary") or {})
+            kind = "rollup" if unit == ALL or table.loc[unit, "kind"] == "department" else ""
+            label = "ALL (whole company)" if unit == ALL else (f"{unit} (all its teams)" if kind else unit)
+            cells = "".join(f"<td>{_fmt(k, summary.get(k))}</td>" for k, _ in HEADLINES)
+            cells += "".join(_cell(entries.get(step)) for step in steps)
+            parts.append(f"<tr class='{kind}'><td class='unit'>{html.escape(label)}</td>{cells}</tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    path = period_dir / "index.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

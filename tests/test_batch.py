@@ -1,0 +1,152 @@
+"""Batch runs: isolation of failures, dead kernels, manifest, resume, path safety, Dask, index."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from qa_helpers.batch import run_batch
+from qa_helpers.cli import main
+from qa_helpers.errors import PeriodError, QAKitError, UnitError
+
+PARAMS = '''team: str = "ALL"  # unit
+period: str = "2025-Q4"  # period
+archive: str = ""  # archive'''
+PROBE = '''from qa_helpers.context import open_context, record_summary
+ctx = open_context(team, period, archive)
+if team == "HL-C":
+    raise ValueError("planted failure for " + team)
+if team == "HL-D":
+    import os
+    os._exit(1)  # the kernel dies
+record_summary(csat=0.9, fcr=0.8, rows=len(ctx.load("tickets")))'''
+
+
+def _notebook(path: Path, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(body)]
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def probes(tmp_path) -> Path:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_probe.ipynb", PROBE)
+    _notebook(folder / "02_second.ipynb", "record_summary(grade='good')" if False else
+              "from qa_helpers.context import record_summary\nrecord_summary(grade='good', score=85.0)")
+    return folder
+
+
+def _by_key(manifest):
+    return {(e["team"], e["notebook"]): e for e in manifest["entries"]}
+
+
+def test_failures_are_isolated_recorded_and_resumed(probes, tmp_path, archive):
+    out = tmp_path / "reports"
+    manifest = run_batch("2025-Q3", teams="HL-B,HL-C,HL-D", out=out, archive=archive, jobs=2,
+                         notebooks_dir=probes, progress=False)
+    entries = _by_key(manifest)
+    assert entries[("HL-B", "probe")]["status"] == "ok"
+    assert entries[("HL-B", "probe")]["summary"]["csat"] == 0.9
+    failed = entries[("HL-C", "probe")]
+    assert failed["status"] == "failed" and "planted failure for HL-C" in failed["error"]
+    assert failed["failing_cell"] == 3  # execution count: parameters, injected parameters, then the probe
+    dead = entries[("HL-D", "probe")]
+    assert dead["status"] == "failed" and "kernel" in dead["error"].lower()
+    assert all(entries[(u, "second")]["status"] == "ok" for u in ("HL-B", "HL-C", "HL-D"))
+    assert sorted(manifest["failed"]) == ["HL-C/probe", "HL-D/probe"]
+    on_disk = json.loads((out / "2025-Q3" / "manifest.json").read_text(encoding="utf-8"))
+    assert on_disk["entries"] == json.loads(json.dumps(manifest["entries"]))
+    for entry in manifest["entries"]:
+        assert set(entry) >= {"team", "notebook", "status", "duration_s", "outputs", "error", "parameters",
+                              "notebook_hash", "kit_version", "archive_fingerprint", "git_commit"}
+        assert entry["parameters"]["period"] == "2025-Q3" and entry["parameters"]["team"] == entry["team"]
+        assert (out / "2025-Q3" / entry["outputs"]["ipynb"]).exists()
+        assert (out / "2025-Q3" / entry["outputs"]["log"]).exists()
+    # the failed notebook keeps papermill's record of the failing cell
+    nb = (out / "2025-Q3" / "HL-C" / "probe.ipynb").read_text(encoding="utf-8")
+    assert "planted failure for HL-C" in nb
+
+    # --resume runs only what failed; then only what changed
+    again = _by_key(run_batch("2025-Q3", teams="HL-B,HL-C,HL-D", out=out, archive=archive, jobs=2, resume=True,
+                              notebooks_dir=probes, progress=False))
+    assert again[("HL-B", "probe")]["status"] == "skipped"
+    assert all(again[(u, "second")]["status"] == "skipped" for u in ("HL-B", "HL-C", "HL-D"))
+    assert again[("HL-C", "probe")]["status"] == "failed"   # ran again: it had failed
+    assert again[("HL-B", "probe")]["summary"]["csat"] == 0.9  # skipped entries keep their figures
+    _notebook(probes / "02_second.ipynb", "from qa_helpers.context import record_summary\nrecord_summary(score=86.0)")
+    third = _by_key(run_batch("2025-Q3", teams="HL-B", out=out, archive=archive, jobs=1, resume=True,
+                              notebooks_dir=probes, progress=False))
+    assert third[("HL-B", "probe")]["status"] == "skipped"
+    assert third[("HL-B", "second")]["status"] == "ok"       # its notebook changed
+
+
+def test_cli_lists_failures_and_exits_1(probes, tmp_path, archive, capsys):
+    code = main(["run", "--period", "2025-Q3", "--teams", "HL-B,HL-C", "--notebooks", "probe", "--jobs", "2",
+                 "--archive", str(archive), "--out", str(tmp_path / "r"), "--notebooks-dir", str(probes), "--no-html"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "FAILED HL-C/probe: ValueError: planted failure for HL-C" in captured.err
+    assert "1 ok, 1 failed" in captured.out
+    code = main(["run", "--period", "2025-Q3", "--teams", "HL-B", "--notebooks", "probe", "--archive", str(archive),
+                 "--out", str(tmp_path / "r"), "--notebooks-dir", str(probes), "--no-html"])
+    assert code == 0
+
+
+@pytest.mark.parametrize("teams, period, error", [
+    ("../x", "2025-Q3", UnitError), ("/etc", "2025-Q3", UnitError), ("HL-B/../../x", "2025-Q3", UnitError),
+    ("HL-B,nope", "2025-Q3", UnitError), ("HL-B", "../2025", PeriodError), ("HL-B", "2025-Q3/../..", PeriodError),
+    ("HL-B", "/tmp", PeriodError),
+])
+def test_unknown_or_escaping_units_and_periods_are_refused_before_running(tmp_path, archive, teams, period, error):
+    with pytest.raises(error):
+        run_batch(period, teams=teams, out=tmp_path / "r", archive=archive, progress=False)
+    assert not any((tmp_path / "r").rglob("*.ipynb"))
+
+
+def test_unknown_notebook_and_department_list_the_valid_ones(tmp_path, archive):
+    with pytest.raises(QAKitError, match="notebooks are .*scorecard"):
+        run_batch("2025-Q3", teams="HL-B", notebooks="scorecrd", out=tmp_path, archive=archive, progress=False)
+    with pytest.raises(UnitError, match="departments are field, hotline"):
+        run_batch("2025-Q3", teams=None, departments="sales", out=tmp_path, archive=archive, progress=False)
+
+
+def test_department_batch_runs_the_rollup_and_its_teams(probes, tmp_path, archive):
+    manifest = run_batch("2025-Q3", teams=None, departments="field", notebooks="second", out=tmp_path,
+                         archive=archive, notebooks_dir=probes, progress=False, html=False)
+    assert manifest["units"] == ["field", "FS-1", "FS-2"]
+
+
+def test_dask_cluster_gives_the_same_manifest(probes, tmp_path, archive):
+    distributed = pytest.importorskip("distributed")
+    local = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "local", archive=archive, jobs=2,
+                      notebooks_dir=probes, progress=False, html=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "dask", archive=archive,
+                           scheduler=cluster.scheduler_address, notebooks_dir=probes, progress=False, html=False)
+    keep = ("team", "notebook", "status", "error", "failing_cell", "parameters", "notebook_hash", "summary",
+            "kit_version", "archive_fingerprint", "git_commit", "outputs")
+    assert [{k: e[k] for k in keep} for e in remote["entries"]] == [{k: e[k] for k in keep} for e in local["entries"]]
+
+
+def test_index_links_every_report_and_the_failing_cell(probes, tmp_path, archive):
+    out = tmp_path / "reports"
+    run_batch("2025-Q3", teams="ALL,hotline,HL-B,HL-C", out=out, archive=archive, jobs=2, notebooks_dir=probes,
+              progress=False)
+    index = (out / "2025-Q3" / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r"href='([^']+)'", index)
+    assert len(links) == 8
+    for link in links:
+        assert (out / "2025-Q3" / link.split("#")[0]).is_file(), link
+    assert "HL-C/probe.html#papermill-error-cell" in index
+    failed_html = (out / "2025-Q3" / "HL-C" / "probe.html").read_text(encoding="utf-8")
+    assert 'id="papermill-error-cell"' in failed_html
+    assert "90.0%" in index and "85.0" in index  # headline figures read from the notebooks' summaries
+    assert index.index("ALL (whole company)") < index.index("hotline (all its teams)") < index.index(">HL-B<")
