@@ -90,7 +90,7 @@ ACTIONS = [
 PLACEBO = {"team": "HL-C", "start": "2025-07-07", "metrics": ["csat", "fcr"]}
 # Agents with a planted slump: satisfaction drops for these ISO weeks (coaching cases).
 COACHING_SLUMP_WEEKS = (14, 15, 16, 17)
-COACHING_SLUMP = -2.2
+COACHING_SLUMP = -3.5
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕")
@@ -258,8 +258,8 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
             shift[on] += action["effects"][metric]
         return shift
 
-    median_frt = pd.Series({"phone": 18, "chat": 7, "email": 3 * 3600, "social": 1800, "onsite": 600.0})
-    frt = median_frt[channel].to_numpy() * np.exp(rng.normal(0, 0.8, n_tickets) - 0.4 * q)
+    median_frt = pd.Series({"phone": 14, "chat": 5, "email": 1.5 * 3600, "social": 720, "onsite": 600.0})
+    frt = median_frt[channel].to_numpy() * np.exp(rng.normal(0, 0.6, n_tickets) - 0.4 * q)
     chat_factor = np.ones(n_tickets)
     for action in ACTIONS:
         if "first_response_s" in action["effects"]:

@@ -30,7 +30,7 @@ def test_same_seed_same_exports(tmp_path):
 
 @pytest.fixture(scope="module")
 def sim():
-    return simulate(n_tickets=20_000, seed=5)
+    return simulate(n_tickets=80_000, seed=5)
 
 
 def test_organisation_shape(sim):
@@ -78,13 +78,18 @@ def test_truth_lists_planted_effects(sim):
 
 
 def test_planted_csat_effect_is_real(sim):
-    """The treated team's satisfaction rises after its start date; the placebo team's does not."""
+    """The treated team's satisfaction rises after its start date; the placebo team's does not.
+
+    Eight weeks either side of the start, as the before/after evaluation compares them; the
+    placebo's band is about three standard errors of a difference of two ~640-answer shares.
+    """
     t = sim["tables"]
     s = t["surveys"].merge(t["tickets"][["ticket_id", "team", "created_at"]], on="ticket_id")
+    s = s[(s["created_at"] >= "2025-05-12") & (s["created_at"] < "2025-09-01")]
     s["after"] = s["created_at"] >= "2025-07-07"
     top2 = s.assign(sat=s["csat"] >= 4).groupby(["team", "after"])["sat"].mean()
     assert top2["HL-B", True] - top2["HL-B", False] > 0.05
-    assert abs(top2["HL-C", True] - top2["HL-C", False]) < 0.04
+    assert abs(top2["HL-C", True] - top2["HL-C", False]) < 0.06
 
 
 def test_too_few_teams_is_refused():

@@ -1,0 +1,494 @@
+"""Before/after statistics: published reference values, simulations with known truth, API rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, special, stats
+from statsmodels.stats import rates as sm_rates
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportions_ztest
+
+from qa_helpers import stats as qs
+
+Z975 = stats.norm.ppf(0.975)
+
+
+def _two_windows(before: np.ndarray, after: np.ndarray, **columns) -> pd.DataFrame:
+    """Observation-level frame with a window label from two value arrays."""
+    frame = pd.DataFrame({"window": ["before"] * len(before) + ["after"] * len(after),
+                          "value": np.concatenate([before, after])})
+    for name, values in columns.items():
+        frame[name] = values
+    return frame
+
+
+def _successes(x: int, n: int) -> np.ndarray:
+    return np.r_[np.ones(x), np.zeros(n - x)]
+
+
+# --------------------------------------------------------------------------- published reference values
+
+def test_r_prop_test_with_yates_correction():
+    # R: prop.test(x = c(490, 400), n = c(500, 500))
+    #    X-squared = 80.909, df = 1; 95 percent CI 0.1408536 0.2191464
+    chi2, p, dof, _ = stats.chi2_contingency([[490, 10], [400, 100]], correction=True)
+    assert round(chi2, 3) == 80.909 and dof == 1
+    p1, p2, n1, n2 = 0.98, 0.80, 500, 500
+    delta = p1 - p2
+    yates = min(0.5, abs(delta) / (1 / n1 + 1 / n2))  # R's prop.test continuity correction
+    width = Z975 * np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) + yates * (1 / n1 + 1 / n2)
+    assert round(delta - width, 7) == 0.1408536
+    assert round(delta + width, 7) == 0.2191464
+    # The kit (no continuity correction) agrees with the uncorrected Pearson test of the same table.
+    row = qs.compare(_two_windows(_successes(400, 500), _successes(490, 500)), "x", "proportion", cluster=None)
+    assert row.at[0, "p"] == pytest.approx(stats.chi2_contingency([[490, 10], [400, 100]], correction=False)[1],
+                                           rel=1e-9)
+    assert row.at[0, "effect"] == pytest.approx(0.18)
+
+
+def test_r_welch_t_test_on_sleep_anchors_scipy():
+    # R: t.test(extra ~ group, data = sleep): t = -1.8608, df = 17.776, p-value = 0.07939
+    g1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
+    g2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
+    res = stats.ttest_ind(g1, g2, equal_var=False)
+    assert round(res.statistic, 4) == -1.8608
+    assert round(res.df, 3) == 17.776
+    assert round(res.pvalue, 5) == 0.07939
+
+
+def test_r_chisq_test_via_mix_shift():
+    # R: chisq.test(rbind(c(762, 327, 468), c(484, 239, 477)))
+    #    X-squared = 30.07, df = 2, p-value = 2.954e-07
+    levels = np.array(["a", "b", "c"])
+    data = pd.DataFrame({
+        "window": ["before"] * (762 + 327 + 468) + ["after"] * (484 + 239 + 477),
+        "channel": np.r_[np.repeat(levels, [762, 327, 468]), np.repeat(levels, [484, 239, 477])],
+    })
+    mix = qs.mix_shift(data, "channel")
+    assert mix["channel"].tolist() == ["a", "b", "c"]
+    assert mix["n_before"].tolist() == [762, 327, 468] and mix["n_after"].tolist() == [484, 239, 477]
+    assert round(mix.at[0, "chi2"], 2) == 30.07 and mix.at[0, "dof"] == 2
+    assert f"{mix.at[0, 'p']:.3e}" == "2.954e-07"
+    assert mix["change"].sum() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_statsmodels_two_proportion_ztest_matches_kit_naive_test():
+    # statsmodels proportions_ztest([5, 12], [83, 99]): z = -1.40783, p = 0.159181
+    z, p = proportions_ztest([5, 12], [83, 99])
+    assert round(z, 5) == -1.40783 and round(p, 6) == 0.159181
+    row = qs.compare(_two_windows(_successes(12, 99), _successes(5, 83)), "x", "proportion", cluster=None)
+    assert round(row.at[0, "p"], 6) == 0.159181
+    assert row.at[0, "ci_low"] < row.at[0, "effect"] < row.at[0, "ci_high"]
+
+
+def test_newcombe_interval_matches_published_example_and_hand_computation():
+    # Newcombe (1998), Stat Med 17:873, example 56/70 vs 48/80, method 10: 0.0524 to 0.3339
+    row = qs.compare(_two_windows(_successes(48, 80), _successes(56, 70)), "x", "proportion", cluster=None)
+    assert round(row.at[0, "ci_low"], 4) == 0.0524 and round(row.at[0, "ci_high"], 4) == 0.3339
+
+    def wilson(x, n):
+        p = x / n
+        centre = (p + Z975 ** 2 / (2 * n)) / (1 + Z975 ** 2 / n)
+        half = Z975 * np.sqrt(p * (1 - p) / n + Z975 ** 2 / (4 * n ** 2)) / (1 + Z975 ** 2 / n)
+        return centre - half, centre + half
+
+    (l1, u1), (l2, u2) = wilson(56, 70), wilson(48, 80)
+    p1, p2 = 56 / 70, 48 / 80
+    assert row.at[0, "ci_low"] == pytest.approx(p1 - p2 - np.hypot(p1 - l1, u2 - p2), abs=1e-10)
+    assert row.at[0, "ci_high"] == pytest.approx(p1 - p2 + np.hypot(u1 - p1, p2 - l2), abs=1e-10)
+
+
+def test_poisson_two_sample_against_independent_computations():
+    # Inputs as in R's poisson.test(c(11, 23), c(800, 2300)). R's two-sample poisson.test is the
+    # exact conditional test: binom.test(11, 34, p = 800 / 3100), recomputed here with scipy.
+    exact = sm_rates.test_poisson_2indep(11, 800, 23, 2300, method="exact-cond")
+    assert exact.pvalue == pytest.approx(stats.binomtest(11, 34, 800 / 3100).pvalue, rel=1e-12)
+    # The kit's naive rate test is the score test; its z is (r1 - r2) / sqrt(r_pooled (1/E1 + 1/E2)).
+    data = _two_windows(np.r_[np.ones(23), np.zeros(2300 - 23)], np.r_[np.ones(11), np.zeros(800 - 11)])
+    row = qs.compare(data, "complaints", "rate", cluster=None, direction="decrease")
+    pooled = 34 / 3100
+    z = (11 / 800 - 23 / 2300) / np.sqrt(pooled * (1 / 800 + 1 / 2300))
+    assert row.at[0, "p"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
+    assert row.at[0, "effect"] == pytest.approx((11 / 800) / (23 / 2300))
+    assert row.at[0, "before"] == pytest.approx(1000 * 23 / 2300) and row.at[0, "after"] == pytest.approx(13.75)
+    assert row.at[0, "ci_low"] < row.at[0, "effect"] < row.at[0, "ci_high"]
+    assert row.at[0, "verdict"] == "no detectable change"
+
+
+# --------------------------------------------------------------------------- clustering: simulations
+
+AGENTS, TICKETS, AGENT_SD, LOGIT_MEAN = 20, 30, 0.5, 1.1
+N_SIMS = 500
+
+
+def _clustered_proportions(rng: np.random.Generator, n_sims: int, logit_shift: float = 0.0):
+    """Tickets of 20 agents per window, 30 each; each window's agents (and their random
+    intercepts, SD 0.5 on the logit scale) are a fresh draw: staff turnover, or agents' levels
+    drifting between windows. No true change unless ``logit_shift``."""
+    agent = np.repeat(np.arange(2 * AGENTS), TICKETS)
+    after = agent >= AGENTS
+    effects = rng.normal(0, AGENT_SD, (n_sims, 2 * AGENTS))
+    logit = LOGIT_MEAN + effects[:, agent] + logit_shift * after
+    values = (rng.random(logit.shape) < special.expit(logit)).astype(int)
+    window = np.where(after, "after", "before")
+    return [pd.DataFrame({"window": window, "value": v, "agent_id": agent}) for v in values]
+
+
+@pytest.fixture(scope="module")
+def null_proportion_runs():
+    sims = _clustered_proportions(np.random.default_rng(20250707), N_SIMS)
+    default = pd.concat([qs.compare(d, "csat_top2", "proportion") for d in sims], ignore_index=True)
+    naive = pd.concat([qs.compare(d, "csat_top2", "proportion", cluster=None) for d in sims], ignore_index=True)
+    return default, naive
+
+
+def test_default_proportion_test_keeps_false_alarms_near_alpha(null_proportion_runs):
+    default, naive = null_proportion_runs
+    default_rate, naive_rate = (default["p"] < 0.05).mean(), (naive["p"] < 0.05).mean()
+    print(f"false alarms at alpha 0.05: default {default_rate:.3f}, naive {naive_rate:.3f}")
+    assert default_rate <= 0.07
+    assert naive_rate >= 0.10  # ignoring agents over-rejects
+    assert default["method"].str.contains("agent_id-clustered").all()
+    assert (default["ci_high"] - default["ci_low"]).median() > 1.3 * (naive["ci_high"] - naive["ci_low"]).median()
+    assert (default["verdict"].isin(["improved", "worsened"]) == (default["p"] < 0.05)).all()
+
+
+def test_planted_effect_found_at_the_power_the_mde_predicts(null_proportion_runs):
+    default, _ = null_proportion_runs
+    mde = float(default["mde"].median())  # the kit's MDE (80 % power) for this design
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    weights = weights / weights.sum()
+
+    def marginal(shift):  # population share over the agent distribution
+        return np.sum(weights * special.expit(LOGIT_MEAN + shift + AGENT_SD * nodes))
+
+    shift = optimize.brentq(lambda s: marginal(s) - marginal(0.0) - mde, 0.0, 3.0)
+    sims = _clustered_proportions(np.random.default_rng(8), N_SIMS, logit_shift=shift)
+    rows = pd.concat([qs.compare(d, "csat_top2", "proportion") for d in sims], ignore_index=True)
+    power = (rows["verdict"] == "improved").mean()
+    print(f"planted effect {mde:.4f} (= median MDE): empirical power {power:.3f}, predicted {qs.POWER:.2f}")
+    assert abs(power - qs.POWER) <= 0.10
+    assert rows["effect"].mean() == pytest.approx(mde, abs=0.01)  # the estimate is unbiased for the planted effect
+
+
+def test_default_duration_and_ordinal_tests_account_for_agents():
+    rng = np.random.default_rng(11)
+    agent = np.repeat(np.arange(2 * AGENTS), TICKETS)
+    window = np.where(agent >= AGENTS, "after", "before")
+    cuts = np.array([-2.5, -1.2, 0.0, 1.3])
+    n = 300
+    effects = rng.normal(0, 0.5, (n, 2 * AGENTS))
+    seconds = np.exp(5 + effects[:, agent] + rng.normal(0, 1, (n, len(agent))))
+    scores = 1 + ((0.8 + 2 * effects[:, agent] + rng.logistic(size=(n, len(agent))))[..., None] > cuts).sum(-1)
+    alarms = {"duration": [0, 0], "ordinal": [0, 0]}
+    for i in range(n):
+        for kind, values in (("duration", seconds[i]), ("ordinal", scores[i])):
+            d = pd.DataFrame({"window": window, "value": values, "agent_id": agent})
+            alarms[kind][0] += qs.compare(d, kind, kind, direction="decrease").at[0, "p"] < 0.05
+            alarms[kind][1] += qs.compare(d, kind, kind, cluster=None, direction="decrease").at[0, "p"] < 0.05
+    rates = {k: (v[0] / n, v[1] / n) for k, v in alarms.items()}
+    print(f"false alarms (default, naive): {rates}")
+    for kind, (default_rate, naive_rate) in rates.items():
+        assert default_rate <= 0.08, kind
+        assert naive_rate >= 0.20, kind
+
+
+def test_clustered_test_treats_copies_within_a_cluster_as_one_observation():
+    # Every ticket copied 4 times within its own cluster carries no new information: the
+    # clustered test on the copies should match the naive test on the originals, while the
+    # naive test on the copies is far too sure of itself.
+    rng = np.random.default_rng(3)
+    y = np.r_[rng.random(300) < 0.70, rng.random(300) < 0.78].astype(int)
+    base = _two_windows(y[:300], y[300:], agent_id=np.arange(600))
+    copies = base.loc[base.index.repeat(4)].reset_index(drop=True)
+    original = qs.compare(base, "fcr", "proportion", cluster=None)
+    clustered = qs.compare(copies, "fcr", "proportion")
+    naive = qs.compare(copies, "fcr", "proportion", cluster=None)
+    width = lambda r: r.at[0, "ci_high"] - r.at[0, "ci_low"]  # noqa: E731
+    assert width(clustered) == pytest.approx(width(original), rel=0.02)
+    assert clustered.at[0, "p"] == pytest.approx(original.at[0, "p"], rel=0.05)
+    assert width(naive) == pytest.approx(width(original) / 2, rel=0.05)
+    assert clustered.at[0, "mde"] == pytest.approx(original.at[0, "mde"], rel=0.02)
+    assert naive.at[0, "mde"] < 0.6 * original.at[0, "mde"]
+
+
+def test_clustered_ordinal_variance_reduces_to_brunner_munzel_for_single_observations():
+    rng = np.random.default_rng(4)
+    data = _two_windows(rng.integers(1, 6, 400), np.clip(rng.integers(1, 6, 450) + (rng.random(450) < 0.2), 1, 5),
+                        agent_id=np.arange(850))
+    clustered = qs.compare(data, "qa", "ordinal")
+    naive = qs.compare(data, "qa", "ordinal", cluster=None)
+    assert clustered.at[0, "effect"] == pytest.approx(naive.at[0, "effect"], rel=1e-12)
+    width = lambda r: r.at[0, "ci_high"] - r.at[0, "ci_low"]  # noqa: E731
+    assert width(clustered) == pytest.approx(width(naive), rel=0.02)
+    assert clustered.at[0, "p"] == pytest.approx(naive.at[0, "p"], rel=0.1)
+
+
+# --------------------------------------------------------------------------- DiD and segmented regression
+
+START = "2025-07-07"  # a Monday
+
+
+def _team_panel(rng: np.random.Generator, kind: str, effect: float, n_agents: int = 15,
+                per_week: int = 6) -> pd.DataFrame:
+    """Tickets of a treated and a control team over 8 + 8 weeks around START.
+
+    Common week shocks (season), a team gap, agent levels and agent drift between windows;
+    ``effect`` is added to the treated team's after window (probability points, or log
+    seconds for durations)."""
+    weeks = pd.date_range("2025-05-12", periods=16, freq="7D")
+    n_weeks = len(weeks)
+    agent = np.repeat(np.arange(2 * n_agents), n_weeks * per_week)
+    week = np.tile(np.repeat(np.arange(n_weeks), per_week), 2 * n_agents)
+    treated = agent < n_agents
+    after = week >= 8
+    created = weeks.to_numpy()[week] + rng.integers(0, 7 * 86400, len(agent)).astype("timedelta64[s]")
+    if kind == "proportion":
+        level = (0.62 + 0.05 * treated + rng.normal(0, 0.06, 2 * n_agents)[agent]
+                 + rng.normal(0, 0.10, 2 * n_agents)[agent] * after + rng.normal(0, 0.04, n_weeks)[week]
+                 + effect * (treated & after))
+        value = (rng.random(len(agent)) < np.clip(level, 0.02, 0.98)).astype(int)
+    else:
+        log_s = (6.0 + 0.2 * treated + rng.normal(0, 0.3, 2 * n_agents)[agent]
+                 + rng.normal(0, 0.2, 2 * n_agents)[agent] * after + rng.normal(0, 0.1, n_weeks)[week]
+                 + effect * (treated & after) + rng.normal(0, 0.8, len(agent)))
+        value = np.exp(log_s)
+    return pd.DataFrame({"created_at": created, "team": np.where(treated, "HL-B", "HL-C"),
+                         "agent_id": agent, "value": value})
+
+
+def test_did_recovers_a_planted_ratio_for_durations():
+    rng = np.random.default_rng(21)
+    rows = pd.concat([qs.diff_in_diff(_team_panel(rng, "duration", np.log(0.8), n_agents=25), "handle_time",
+                                      "duration", START, treated="HL-B", controls=["HL-C"], direction="decrease")
+                      for _ in range(40)], ignore_index=True)
+    assert list(rows.columns) == qs.COLUMNS
+    assert np.exp(np.log(rows["effect"]).mean()) == pytest.approx(0.8, abs=0.03)  # unbiased on the log scale
+    assert ((rows["ci_low"] < 0.8) & (0.8 < rows["ci_high"])).mean() >= 0.85
+    assert (rows["verdict"] == "improved").mean() >= 0.6
+    assert set(rows["verdict"]) <= {"improved", "no detectable change"}
+    assert rows["method"].str.contains("agent_id-clustered").all() and rows["method"].str.contains("G=50").all()
+    assert ((0 < rows["mde"]) & (rows["mde"] < 1)).all()  # lower is better: the detectable ratio is below 1
+
+
+def test_did_false_alarms_under_the_null_and_a_planted_proportion_effect():
+    rng = np.random.default_rng(22)
+    n = 200
+    clustered = naive = 0
+    for _ in range(n):
+        data = _team_panel(rng, "proportion", 0.0)
+        kw = dict(treated="HL-B", controls=["HL-C"])
+        clustered += qs.diff_in_diff(data, "fcr", "proportion", START, **kw).at[0, "p"] < 0.05
+        naive += qs.diff_in_diff(data, "fcr", "proportion", START, cluster=None, **kw).at[0, "p"] < 0.05
+    print(f"DiD false alarms: agent-clustered {clustered / n:.3f}, ignoring agents {naive / n:.3f}")
+    assert clustered / n <= 0.09
+    assert naive / n >= 0.10
+    planted = qs.diff_in_diff(_team_panel(np.random.default_rng(23), "proportion", 0.15, n_agents=30), "fcr",
+                              "proportion", START, treated="HL-B", controls=["HL-C"])
+    assert planted.at[0, "ci_low"] < 0.15 < planted.at[0, "ci_high"]
+    assert planted.at[0, "verdict"] == "improved"
+
+
+def _weekly(rng: np.random.Generator, level_shift: float, n_weeks: int = 52, rho: float = 0.5) -> pd.DataFrame:
+    noise = np.empty(n_weeks)
+    noise[0] = rng.normal(0, 0.01 / np.sqrt(1 - rho ** 2))
+    for t in range(1, n_weeks):
+        noise[t] = rho * noise[t - 1] + rng.normal(0, 0.01)
+    t = np.arange(n_weeks)
+    post = t >= 26
+    return pd.DataFrame({"week": pd.Timestamp("2025-01-06") + pd.to_timedelta(7 * t, unit="D"),
+                         "value": 0.70 + 0.001 * t + level_shift * post + noise})
+
+
+@pytest.mark.parametrize("errors", ["hac", "ar1"])
+def test_segmented_regression_recovers_a_level_shift(errors):
+    rows = qs.segmented(_weekly(np.random.default_rng(31), 0.05), "fcr", "2025-07-07", errors=errors)
+    assert rows["metric"].tolist() == ["fcr: level change", "fcr: slope change"]
+    level, slope = rows.iloc[0], rows.iloc[1]
+    assert level["ci_low"] < 0.05 < level["ci_high"] and level["effect"] == pytest.approx(0.05, abs=0.015)
+    assert level["verdict"] == "improved" and level["after"] - level["before"] == pytest.approx(level["effect"])
+    assert slope["ci_low"] < 0 < slope["ci_high"]
+    assert (level["n_before"], level["n_after"]) == (26, 26)
+    assert ("HAC" if errors == "hac" else "AR(1)") in level["method"]
+
+
+def test_segmented_regression_false_alarms_with_autocorrelated_noise():
+    # 52 weekly values, AR(1) noise with rho 0.5, no change: the documented weakness of HAC on
+    # short series, and the REML AR(1) option that keeps false alarms near alpha.
+    rng = np.random.default_rng(32)
+    series = [_weekly(rng, 0.0) for _ in range(300)]
+    alarms = {e: np.mean([qs.segmented(s, "x", "2025-07-07", errors=e).at[0, "p"] < 0.05 for s in series])
+              for e in ("hac", "ar1")}
+    print(f"segmented false alarms (level change, T=52, rho=0.5): {alarms}")
+    assert alarms["ar1"] <= 0.10
+    assert alarms["hac"] > alarms["ar1"]
+
+
+def test_segmented_drops_a_partly_treated_week():
+    rows = qs.segmented(_weekly(np.random.default_rng(33), 0.0), "x", "2025-07-09")  # a Wednesday
+    assert rows.at[0, "n_before"] == 26 and rows.at[0, "n_after"] == 25
+
+
+# --------------------------------------------------------------------------- verdicts, adjustment, mix
+
+def test_verdicts_respect_lower_is_better():
+    rng = np.random.default_rng(41)
+    agents = np.tile(np.arange(40), 30)
+    before, after = np.exp(rng.normal(6, 0.8, 1200)), np.exp(rng.normal(6 - 0.3, 0.8, 1200))
+    data = _two_windows(before, after, agent_id=np.r_[agents, agents])
+    lower_better = qs.compare(data, "handle_time", "duration", direction="decrease")
+    higher_better = qs.compare(data, "handle_time", "duration", direction="increase")
+    assert lower_better.at[0, "effect"] < 1 and lower_better.at[0, "ci_high"] < 1
+    assert lower_better.at[0, "verdict"] == "improved" and higher_better.at[0, "verdict"] == "worsened"
+    assert lower_better.at[0, "mde"] < 1 < higher_better.at[0, "mde"]
+    complaints = _two_windows(np.r_[np.ones(60), np.zeros(1940)], np.r_[np.ones(25), np.zeros(1975)],
+                              agent_id=np.r_[np.arange(2000) % 40, np.arange(2000) % 40])
+    rate = qs.compare(complaints, "complaints", "rate", direction="decrease")
+    assert rate.at[0, "before"] == pytest.approx(30.0) and rate.at[0, "after"] == pytest.approx(12.5)
+    assert rate.at[0, "verdict"] == "improved" and rate.at[0, "mde"] < 1
+
+
+def test_underpowered_versus_no_detectable_change():
+    rng = np.random.default_rng(42)
+    small = _two_windows((rng.random(40) < 0.7).astype(int), (rng.random(40) < 0.7).astype(int),
+                         agent_id=np.arange(80) % 8)
+    row = qs.compare(small, "fcr", "proportion", expected_effect=0.05)
+    assert row.at[0, "p"] >= 0.05 and row.at[0, "mde"] > 0.05
+    assert row.at[0, "verdict"] == "inconclusive (underpowered)"
+    # without a hoped-for effect the kit cannot judge power
+    assert qs.compare(small, "fcr", "proportion").at[0, "verdict"] == "no detectable change"
+    big = _two_windows(np.tile([1, 1, 1, 0], 5000), np.tile([1, 1, 1, 0], 5000), agent_id=np.arange(40000) % 400)
+    row = qs.compare(big, "fcr", "proportion", expected_effect=0.05)
+    assert row.at[0, "effect"] == 0 and row.at[0, "mde"] < 0.05
+    assert row.at[0, "verdict"] == "no detectable change"
+    # six complaints before: not even a drop to zero would be detected with 80 % power
+    few = _two_windows(np.r_[np.ones(6), np.zeros(394)], np.r_[np.ones(5), np.zeros(395)])
+    row = qs.compare(few, "complaints", "rate", cluster=None, direction="decrease")
+    assert np.isnan(row.at[0, "mde"]) and row.at[0, "verdict"] == "inconclusive (underpowered)"
+    # lower is better: the hoped-for ratio is below 1, the MDE too
+    shorter = qs.compare(_two_windows(np.exp(rng.normal(6, 1, 30)), np.exp(rng.normal(6, 1, 30))),
+                         "aht", "duration", cluster=None, direction="decrease", expected_effect=0.95)
+    assert shorter.at[0, "mde"] < 0.95 and shorter.at[0, "verdict"] == "inconclusive (underpowered)"
+
+
+def test_every_result_has_the_same_columns_and_a_known_verdict():
+    rng = np.random.default_rng(43)
+    n = 400
+    data = pd.DataFrame({"window": np.repeat(["before", "after"], n), "agent_id": np.tile(np.arange(20), 2 * n // 20),
+                         "channel": rng.choice(["phone", "chat"], 2 * n)})
+    rows = [
+        qs.compare(data.assign(value=rng.random(2 * n) < 0.8), "fcr", "proportion"),
+        qs.compare(data.assign(value=np.exp(rng.normal(5, 1, 2 * n))), "aht", "duration", direction="decrease"),
+        qs.compare(data.assign(value=rng.integers(1, 6, 2 * n)), "qa", "ordinal"),
+        qs.compare(data.assign(value=rng.poisson(0.2, 2 * n)), "complaints", "rate", direction="decrease"),
+        qs.compare(data.assign(value=rng.random(2 * n) < 0.8), "fcr", "proportion", stratify="channel"),
+        qs.compare(data.assign(value=np.exp(rng.normal(5, 1, 2 * n))), "aht", "duration", stratify="channel",
+                   direction="decrease"),
+        qs.compare(data.assign(value=rng.poisson(0.2, 2 * n)), "complaints", "rate", stratify="channel",
+                   direction="decrease"),
+        qs.diff_in_diff(_team_panel(rng, "proportion", 0.0), "repeat contacts", "rate", START, treated="HL-B",
+                        controls=["HL-C"], direction="decrease"),
+        qs.segmented(_weekly(rng, 0.0), "fcr weekly", "2025-07-07"),
+    ]
+    table = qs.evaluate(rows)
+    assert list(table.columns) == qs.COLUMNS and len(table) == 10
+    assert table["verdict"].isin(qs.VERDICTS).all()
+    assert table[["before", "after", "effect", "ci_low", "ci_high", "p", "mde"]].notna().all().all()
+    assert (table["ci_low"] <= table["effect"]).all() and (table["effect"] <= table["ci_high"]).all()
+    assert table["method"].str.len().gt(20).all()
+
+
+def test_holm_and_bh_match_statsmodels_and_verdicts_follow_adjusted_p():
+    agents = np.arange(1000) % 50
+    rows = []
+    for metric, successes in (("fcr", 760), ("csat", 745), ("on_time", 705), ("resolved", 770)):
+        data = _two_windows(_successes(700, 1000), _successes(successes, 1000), agent_id=np.r_[agents, agents])
+        rows.append(qs.compare(data, metric, "proportion", expected_effect=0.03 if metric == "csat" else None))
+    raw = np.array([r.at[0, "p"] for r in rows])
+    holm = qs.evaluate(rows)
+    np.testing.assert_allclose(holm["p_adj"], multipletests(raw, method="holm")[1], rtol=1e-12)
+    np.testing.assert_allclose(qs.evaluate(rows, method="bh")["p_adj"], multipletests(raw, method="fdr_bh")[1],
+                               rtol=1e-12)
+    assert all(r.at[0, "p_adj"] == r.at[0, "p"] for r in rows)  # a lone test is its own family
+    alone = [r.at[0, "verdict"] for r in rows]
+    assert alone == ["improved", "improved", "no detectable change", "improved"]
+    # csat is significant alone (p ~ 0.028) but not after Holm; its MDE (~0.057) is larger than
+    # the hoped-for +0.03, so it becomes inconclusive, not "no change"
+    assert raw[1] < 0.05 <= holm.at[1, "p_adj"]
+    assert holm["verdict"].tolist() == ["improved", "inconclusive (underpowered)", "no detectable change",
+                                        "improved"]
+    with pytest.raises(ValueError, match="as this module returns them"):
+        qs.evaluate(pd.concat(rows, ignore_index=True))
+
+
+def test_channel_mix_shift_and_standardised_estimate():
+    rng = np.random.default_rng(45)
+    n = 6000
+    channel_before = rng.choice(["chat", "phone"], n, p=[0.5, 0.5])
+    channel_after = rng.choice(["chat", "phone"], n, p=[0.8, 0.2])  # mix moves towards chat
+    rate = {"chat": 0.9, "phone": 0.6}  # no change within a channel
+    y = lambda ch: (rng.random(n) < np.vectorize(rate.get)(ch)).astype(int)  # noqa: E731
+    data = _two_windows(y(channel_before), y(channel_after), channel=np.r_[channel_before, channel_after],
+                        agent_id=np.r_[np.arange(n) % 60, np.arange(n) % 60])
+    mix = qs.mix_shift(data, "channel")
+    assert mix.at[0, "p"] < 1e-6
+    assert mix.set_index("channel").at["chat", "change"] == pytest.approx(0.3, abs=0.03)
+    crude = qs.compare(data, "fcr", "proportion")
+    adjusted = qs.compare(data, "fcr", "proportion", stratify="channel")
+    assert crude.at[0, "verdict"] == "improved"  # the mix alone moves the crude share
+    assert adjusted.at[0, "ci_low"] < 0 < adjusted.at[0, "ci_high"]
+    assert abs(adjusted.at[0, "effect"]) < 0.02
+    assert adjusted.at[0, "before"] == pytest.approx(crude.at[0, "before"])  # standardised to the before mix
+    assert "direct standardisation" in adjusted.at[0, "method"]
+
+
+# --------------------------------------------------------------------------- windows
+
+def test_windows_are_whole_weeks_with_the_partial_start_week_excluded():
+    w = qs.week_windows("2025-07-09 10:00", weeks_before=8, weeks_after=6, washout_weeks=2).set_index("window")
+    assert (w["start"].dt.day_of_week == 0).all() and (w["end"].dt.day_of_week == 0).all()
+    assert ((w["end"] - w["start"]) == w["weeks"] * pd.Timedelta(days=7)).all()
+    assert w.at["before", "end"] == pd.Timestamp("2025-07-07") == w.at["washout", "start"]
+    assert w.at["washout", "weeks"] == 3  # the partly treated start week + 2 wash-out weeks
+    assert w.at["after", "start"] == pd.Timestamp("2025-07-28") == w.at["washout", "end"]
+    assert w.loc["before", "weeks"] == 8 and w.loc["after", "weeks"] == 6
+    monday = qs.week_windows("2025-07-07", washout_weeks=0).set_index("window")
+    assert monday.at["washout", "weeks"] == 0 and monday.at["after", "start"] == pd.Timestamp("2025-07-07")
+    with pytest.raises(ValueError, match="weeks_before"):
+        qs.week_windows("2025-07-07", weeks_before=0)
+
+
+def test_labels_and_before_after_exclude_the_washout():
+    times = pd.Series(pd.date_range("2025-04-01", "2025-10-31 23:00", freq="h"))
+    w = qs.week_windows("2025-07-07", weeks_before=4, weeks_after=4, washout_weeks=1)
+    labels = qs.label_windows(times, w)
+    assert set(labels) == {"before", "after", "excluded"}
+    assert labels[times.between("2025-07-07", "2025-07-13 23:59")].eq("excluded").all()
+    assert times[labels == "before"].min() == pd.Timestamp("2025-06-09")
+    assert times[labels == "after"].max() == pd.Timestamp("2025-08-10 23:00")
+    assert (labels == "before").sum() == (labels == "after").sum() == 4 * 7 * 24
+    rng = np.random.default_rng(51)
+    # a huge jump in the wash-out week must not leak into the comparison
+    data = pd.DataFrame({"created_at": times, "agent_id": np.arange(len(times)) % 25,
+                         "value": np.where(labels == "excluded", 1, (rng.random(len(times)) < 0.5)).astype(int)})
+    row = qs.before_after(data, "fcr", "proportion", "2025-07-07", weeks_before=4, weeks_after=4, washout_weeks=1)
+    assert (row.at[0, "n_before"], row.at[0, "n_after"]) == (4 * 7 * 24, 4 * 7 * 24)
+    assert abs(row.at[0, "effect"]) < 0.05 and row.at[0, "before"] < 0.6
+
+
+def test_bad_inputs_are_refused_with_a_clear_message():
+    data = _two_windows(np.r_[1, 0, 1], np.r_[0, 1, 1], agent_id=[1, 2, 3, 1, 2, 3])
+    with pytest.raises(ValueError, match="direction"):
+        qs.compare(data, "fcr", "proportion", direction="up")
+    with pytest.raises(ValueError, match="kind"):
+        qs.compare(data, "fcr", "mean")
+    with pytest.raises(ValueError, match="cluster=None"):
+        qs.compare(data.drop(columns="agent_id"), "fcr", "proportion")
+    with pytest.raises(ValueError, match="0/1"):
+        qs.compare(data.assign(value=[1, 2, 3, 4, 5, 6]), "fcr", "proportion")
+    with pytest.raises(ValueError, match="log"):
+        qs.compare(data.assign(value=[0, 10, 20, 30, 40, 50]), "aht", "duration")
+    with pytest.raises(ValueError, match="after window"):
+        qs.compare(data.assign(window="before"), "fcr", "proportion")
