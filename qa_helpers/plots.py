@@ -281,3 +281,82 @@ def plot_scorecard(card: pd.DataFrame, ax: Axes | None = None, language: str = "
     ax.set_title(t("scorecard_title", language))
     ax.legend(loc="lower right", fontsize=9)
     return ax
+
+
+def plot_windows(obs: pd.DataFrame, kind: str, kpi: str, ax: Axes | None = None, language: str = "en") -> Axes:
+    """Before against after for one metric: shares as bars with n, durations as log-scale boxes.
+
+    ``obs`` has ``window`` (before/after) and ``value``.
+    """
+    ax = _ax(ax)
+    data = obs[obs["window"].isin(["before", "after"])]
+    order = ["before", "after"]
+    if kind in ("proportion", "rate"):
+        summary = data.groupby("window")["value"].agg(["mean", "size"]).reindex(order)
+        scale = 1000 if kind == "rate" else 1
+        ax.bar(order, summary["mean"] * scale, color=[sns.color_palette(PALETTE)[7], sns.color_palette(PALETTE)[0]])
+        for x, (mean, n) in enumerate(zip(summary["mean"], summary["size"])):
+            label = f"{mean:.1%}" if kind == "proportion" else f"{mean * 1000:.1f} ‰"
+            ax.annotate(f"{label}\n(n={n:,})", (x, mean * scale), xytext=(0, 3), textcoords="offset points",
+                        ha="center", fontsize=9)
+        if kind == "proportion":
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.margins(y=0.2)
+        ax.set_ylabel(f"{t(kpi, language)} ({'%' if kind == 'proportion' else '‰'})")
+    else:
+        sns.boxplot(data=data, x="window", y="value", order=order, ax=ax, color=sns.color_palette(PALETTE)[0],
+                    showfliers=False)
+        if kind == "duration":
+            ax.set_yscale("log")
+            ax.set_ylabel(f"{t(kpi, language)} (s, log scale)")
+        else:
+            ax.set_ylabel(t(kpi, language))
+    ax.set_xlabel("")
+    ax.set_title(f"{t(kpi, language)}: before and after")
+    return ax
+
+
+def plot_interrupted_series(weekly: pd.DataFrame, start, kpi: str, kind: str, ax: Axes | None = None,
+                            language: str = "en") -> Axes:
+    """Weekly series of the treated and control teams with the start line.
+
+    The treated series gets a straight line fitted on each side of the start (display only;
+    the test itself is the segmented regression in the results table). ``weekly`` has
+    ``week, team, value, n, role``.
+    """
+    ax = _ax(ax)
+    start = pd.Timestamp(start)
+    colours = {"treated": sns.color_palette(PALETTE)[0], "control": "0.55"}
+    for (team, role), series in weekly.groupby(["team", "role"]):
+        series = series.sort_values("week")
+        values = np.exp(series["value"]) if kind == "duration" else series["value"]
+        ax.plot(series["week"], values, marker="o", markersize=3, linewidth=1.2 if role == "treated" else 1,
+                color=colours[role], label=f"{team} ({role})", alpha=1 if role == "treated" else 0.8)
+        if role == "treated":
+            for side in (series["week"] < start, series["week"] >= start):
+                part = series[side]
+                if len(part) >= 2:
+                    x = (part["week"] - start).dt.days.to_numpy(float)
+                    slope, intercept = np.polyfit(x, part["value"].to_numpy(float), 1)
+                    fit = intercept + slope * x
+                    ax.plot(part["week"], np.exp(fit) if kind == "duration" else fit, color=colours[role],
+                            linestyle="--", linewidth=2)
+    ax.axvline(start, color=sns.color_palette(PALETTE)[3], linewidth=1.5)
+    ax.annotate("start", (start, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                textcoords="offset points", color=sns.color_palette(PALETTE)[3], fontsize=9)
+    if kind == "proportion":
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        unit = "%"
+    elif kind == "duration":
+        unit = "s, weekly geometric mean"
+    elif kind == "rate":
+        unit = "‰"
+    else:
+        unit = "score"
+    ax.set_ylabel(f"{t(kpi, language)} ({unit})")
+    ax.set_xlabel(t("week", language))
+    ax.set_title(f"{t(kpi, language)}: weekly, treated against control")
+    ax.legend(fontsize=8, loc="best")
+    ax.tick_params(axis="x", labelrotation=30)
+    return ax
+
