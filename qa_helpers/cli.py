@@ -47,6 +47,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if manifest["failed"] else 0
 
 
+def _cmd_alerts(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd
+
+    from .alerts import alerts_for_units
+    from .archive import archive_path
+    from .batch import select_units
+
+    path = archive_path(args.archive)
+    unit_list = None if args.teams == "teams" else select_units(path, args.teams)
+    table = alerts_for_units(args.period, unit_list, archive=path)
+    if args.format == "json":
+        print(json.dumps(json.loads(table.to_json(orient="records", date_format="iso")), ensure_ascii=False, indent=2))
+    elif table.empty:
+        print(f"no alerts for {args.period}")
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500):
+            print(table.to_string(index=False))
+    return 1 if args.fail_on_alert and len(table) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qakit", description="Customer-service quality kit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", help="output folder (default reports)")
     p.add_argument("--notebooks-dir", default=None, help="run your own NN_step.ipynb notebooks instead of the kit's")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("alerts", help="print the monitoring alerts (thresholds and coaching) for schedulers")
+    p.add_argument("--period", required=True, help="2025, 2025-Q1, 2025-03 or 2025-W10")
+    p.add_argument("--teams", default="teams",
+                   help="'teams' (every team, default), 'all' (teams, departments and ALL) or a comma-separated list")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--fail-on-alert", action="store_true", help="exit with status 1 when any alert fired")
+    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.set_defaults(func=_cmd_alerts)
     return parser
 
 

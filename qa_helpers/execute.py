@@ -76,7 +76,11 @@ def render_html(ipynb: Path, html: Path, show_code: bool = False) -> Path:
 
     exporter = HTMLExporter(template_name="lab", exclude_input=not show_code,
                             exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
+    notebook = nbformat.read(ipynb, as_version=4)
+    for cell in notebook.cells:  # the batch's summaries are for the index, not for readers
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if SUMMARY_MIME not in o.get("data", {})]
+    body, _ = exporter.from_notebook_node(notebook)
     html.write_text(body, encoding="utf-8")
     return html
 

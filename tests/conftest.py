@@ -35,3 +35,18 @@ def report(archive) -> dict:
 @pytest.fixture(scope="session")
 def key(pytestconfig) -> bytes:
     return pytestconfig.qakit_key
+
+
+@pytest.fixture(scope="session")
+def full_sample(tmp_path_factory):
+    """The demo-size sample (80 000 tickets, seed 7): enough data for planted effects to be found.
+
+    Returns (archive path, truth).
+    """
+    from qa_helpers.ingest import ingest
+    from qa_helpers.sample import generate
+
+    base = tmp_path_factory.mktemp("full")
+    truth = generate(base / "raw", seed=7, n_tickets=80_000)
+    ingest(base / "raw", base / "archive", key=b"full-sample-key")
+    return base / "archive", truth

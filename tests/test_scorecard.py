@@ -147,22 +147,11 @@ def test_chinese_labels_render_with_a_real_font():
     set_style("en")
 
 
-@pytest.fixture(scope="module")
-def medium_archive(tmp_path_factory):
-    from qa_helpers.ingest import ingest
-    from qa_helpers.sample import generate
-
-    base = tmp_path_factory.mktemp("medium")
-    truth = generate(base / "raw", seed=3, n_tickets=40_000)
-    ingest(base / "raw", base / "archive", key=b"k")
-    return base / "archive", truth
-
-
-def test_scorecard_recovers_the_planted_team_order(medium_archive):
+def test_scorecard_recovers_the_planted_team_order(full_sample):
     from qa_helpers import archive as qa_archive
     from qa_helpers.kpis import kpi_table
 
-    path, truth = medium_archive
+    path, truth = full_sample
     std = load_standards()
     totals = {}
     for team in truth["teams"]:

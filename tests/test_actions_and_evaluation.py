@@ -1,0 +1,121 @@
+"""The action register and the before/after evaluation on the sample's planted truth."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from qa_helpers.actions import acceptance, for_teams, load_actions, tracking
+from qa_helpers.config import config_dir
+from qa_helpers.errors import ConfigError
+from qa_helpers.evaluation import evaluate_action, evaluable, metric_kind
+from qa_helpers.standards import load_standards
+
+
+def test_register_loads_and_matches_the_sample_actions(truth):
+    register = load_actions(known_units=list(truth["teams"]))
+    planted = {a["action_id"]: a for a in truth["actions"]}
+    for action_id, spec in planted.items():
+        row = register.set_index("action_id").loc[action_id]
+        assert row["teams"] == [spec["team"]]
+        assert row["start"] == pd.Timestamp(spec["start"])
+        assert row["control_teams"] == spec["control_teams"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a: a[0].update(due="2025-01-01"), "due 2025-01-01 is before start"),
+    (lambda a: a[0].update(status="finished"), "status must be one of"),
+    (lambda a: a[0]["metrics"].append({"kpi": "joy", "direction": "increase", "target": 1}), "unknown KPI 'joy'"),
+    (lambda a: a[0].pop("owner"), "missing owner"),
+    (lambda a: a[1].update(id="ACT-01"), "used twice"),
+    (lambda a: a[0].update(control_teams=["HL-B"]), "cannot be its own control"),
+    (lambda a: a[0].update(teams=["HL-Z"]), "unknown team"),
+    (lambda a: a[0].update(start="next monday"), "is not a date"),
+])
+def test_bad_register_entries_are_named(tmp_path, edit, message, truth):
+    doc = yaml.safe_load((config_dir() / "actions.yml").read_text(encoding="utf-8"))
+    edit(doc["actions"])
+    path = tmp_path / "actions.yml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as err:
+        load_actions(path, known_units=list(truth["teams"]))
+    assert str(path) in str(err.value)
+
+
+def test_tracking_and_acceptance():
+    register = load_actions()
+    as_of = pd.Timestamp("2026-01-01")
+    tracked = tracking(register, as_of).set_index("action_id")
+    assert tracked.loc["ACT-05", "overdue"] and not tracked.loc["ACT-01", "overdue"]
+    assert not tracked.loc["ACT-04", "started"]
+    fake = {"csat": (0.91, 100), "fcr": (0.80, 100), "median_first_response_s": (5.0, 50),
+            "onsite_arrival_on_time": (float("nan"), 0), "solution_accuracy": (0.98, 10), "complaint_24h": (0.9, 5)}
+
+    def measure(action, start, end):
+        return pd.DataFrame([{"kpi": m["kpi"], "value": fake[m["kpi"]][0], "n": fake[m["kpi"]][1]} for m in action.metrics])
+
+    checks = acceptance(register, measure, as_of).set_index(["action_id", "kpi"])["verdict"]
+    assert checks[("ACT-01", "csat")] == "met" and checks[("ACT-01", "fcr")] == "not met"
+    assert checks[("ACT-02", "median_first_response_s")] == "met"   # decrease: 5 s <= 6 s
+    assert checks[("ACT-03", "onsite_arrival_on_time")] == "not yet measurable"  # no data
+    assert checks[("ACT-04", "complaint_24h")] == "not yet measurable"  # starts after the period
+    assert for_teams(register, ["HL-B"])["action_id"].tolist() == ["ACT-01"]
+
+
+def test_metric_kinds():
+    assert [metric_kind(k) for k in ("csat", "aht_s", "csat_mean", "complaints_per_1000", "workload_per_agent")] == \
+        ["proportion", "duration", "ordinal", "rate", None]
+
+
+@pytest.fixture(scope="module")
+def evaluations(full_sample):
+    path, truth = full_sample
+    std = load_standards().raw
+    register = load_actions()
+    done = register[evaluable(register, pd.Timestamp("2026-01-01"), 8, 0)]
+    return {a.action_id: evaluate_action(a, path, std) for a in done.itertuples(index=False)}, truth
+
+
+def test_planted_improvements_are_found(evaluations):
+    found, truth = evaluations
+    planted = {a["action_id"] for a in truth["actions"]}
+    assert planted <= set(found)
+    for action_id in planted:
+        evaluation = found[action_id]
+        assert (evaluation.results["verdict"] == "improved").all(), evaluation.results
+        assert (evaluation.did["verdict"] == "improved").all(), evaluation.did
+        level = evaluation.its[evaluation.its["metric"].str.endswith("level change")]
+        assert (level["verdict"] == "improved").all(), level
+        assert evaluation.results["p_adj"].ge(evaluation.results["p"]).all()  # Holm never lowers p
+
+
+def test_action_without_a_planted_effect_is_not_called_improved(evaluations):
+    found, truth = evaluations
+    assert "ACT-05" not in {a["action_id"] for a in truth["actions"]}  # the register's extra, untreated action
+    assert (found["ACT-05"].results["verdict"] != "improved").all(), found["ACT-05"].results
+
+
+def test_chat_only_effect_is_measured_on_chat(evaluations):
+    found, _ = evaluations
+    obs = found["ACT-02"].observations["median_first_response_s"]
+    assert set(obs["channel"]) == {"chat"}
+    assert found["ACT-02"].results.iloc[0]["effect"] == pytest.approx(0.55, abs=0.08)  # planted x0.55
+
+
+def test_placebo_team_shows_no_detectable_change(full_sample):
+    path, truth = full_sample
+    placebo = truth["placebo"]
+    action = pd.Series({"action_id": "PLACEBO", "teams": [placebo["team"]], "start": pd.Timestamp(placebo["start"]),
+                        "metrics": [{"kpi": k, "direction": "increase", "target": 0.99} for k in placebo["metrics"]],
+                        "control_teams": ["HL-A"], "channels": [], "status": "done"})
+    result = evaluate_action(action, path, load_standards().raw)
+    assert set(result.results["verdict"]) <= {"no detectable change", "inconclusive (underpowered)"}, result.results
+    assert not result.conclusions["standardise"].any()
+
+
+def test_conclusions_say_whether_to_standardise(evaluations):
+    found, _ = evaluations
+    conclusions = found["ACT-03"].conclusions.iloc[0]
+    assert conclusions["verdict"] == "improved" and conclusions["meets_target"] and conclusions["standardise"]
+    assert "standardise the measure" in conclusions["conclusion"]
