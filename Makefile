@@ -31,5 +31,8 @@ demo: data/archive/ingest_report.json
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
+
 clean:
 	rm -rf data/sample data/archive data/*.key reports/20*

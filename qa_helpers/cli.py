@@ -10,9 +10,11 @@ from .errors import QAKitError
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import generate
+    from .sample import TABLES, generate
 
-    truth = generate(args.out, seed=args.seed, n_tickets=args.tickets, n_teams=args.teams)
+    tables = tuple(t.strip() for t in args.tables.split(",")) if args.tables else TABLES
+    truth = generate(args.out, seed=args.seed, n_tickets=args.tickets, n_teams=args.teams,
+                     tables=tuple(dict.fromkeys(("agents", "tickets", *tables))))
     n_files = len([p for p in Path(args.out).iterdir() if p.name != "truth.json"])
     print(f"wrote {n_files} raw exports for {len(truth['teams'])} teams and truth.json to {args.out}")
     return 0
@@ -21,7 +23,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from .ingest import ingest, report_table
 
-    report = ingest(args.raw, args.archive, config=args.config)
+    tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    report = ingest(args.raw, args.archive, config=args.config, tables=tables)
     print(report_table(report).to_string(index=False))
     for table, entry in report["sources"].items():
         for warning in entry["warnings"]:
@@ -78,12 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--tickets", type=int, default=80_000, help="tickets over the year (default 80000)")
     p.add_argument("--teams", type=int, default=6, help="number of teams, 6 or more (default 6)")
+    p.add_argument("--tables", default=None, help="comma-separated exports to write (default all; roster and "
+                                                  "tickets always)")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("ingest", help="validate, clean and archive raw exports")
     p.add_argument("--raw", required=True, help="folder with the raw exports")
     p.add_argument("--archive", required=True, help="archive folder (replaced when ingest succeeds)")
     p.add_argument("--config", default=None, help="source mapping (default config/sources.yml)")
+    p.add_argument("--tables", default=None, help="comma-separated sources to ingest, with what they depend on "
+                                                  "(default all)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("run", help="run notebooks for units of a period in parallel; render HTML and an index")

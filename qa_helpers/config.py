@@ -71,6 +71,13 @@ class SourceSpec:
     link: dict | None = None
     time_column: str | None = None
 
+    def depends_on(self) -> set[str]:
+        """Tables this source links to or checks against (they must be ingested first)."""
+        deps = {self.link["table"]} if self.link else set()
+        if any(name == "unknown_agent" for name, _ in self.rules):
+            deps.add("agents")
+        return deps - {self.table}
+
     def raw_header(self, column: str) -> str:
         """The raw header that maps onto a canonical column."""
         for raw, canonical in self.columns.items():
@@ -160,15 +167,9 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
 
 def _dependency_order(specs: dict[str, SourceSpec], path: Path) -> dict[str, SourceSpec]:
     """Sources ordered so that every table comes after the tables it links to or checks against."""
-    def needs(spec: SourceSpec) -> set[str]:
-        deps = {spec.link["table"]} if spec.link else set()
-        if any(name == "unknown_agent" for name, _ in spec.rules):
-            deps.add("agents")
-        return deps - {spec.table}
-
     ordered: dict[str, SourceSpec] = {}
     while len(ordered) < len(specs):
-        ready = [t for t, s in specs.items() if t not in ordered and needs(s) <= set(ordered)]
+        ready = [t for t, s in specs.items() if t not in ordered and s.depends_on() <= set(ordered)]
         if not ready:
             stuck = sorted(set(specs) - set(ordered))
             raise ConfigError(f"{path}: sources {stuck} link to each other in a circle, or to a missing source")

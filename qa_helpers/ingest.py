@@ -275,7 +275,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
 
     ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range)
     for name, params in spec.rules:
-        reasons = cleaning.RULES[name](typed[alive], ctx, **params)
+        reasons = cleaning.RULES[name](typed, typed.index[alive.to_numpy()], ctx, **params)
         hit = reasons.index[reasons.notna()]
         quarantine.add(raw, hit, name, None, reasons)
         alive[hit] = False
@@ -314,19 +314,23 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
 
 def _write_table(frame: pd.DataFrame, folder: Path, time_column: str | None, id_column: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    sort_by = [c for c in ("team", time_column, id_column) if c and c in frame.columns]
-    frame = frame.sort_values(sort_by, kind="stable", na_position="last").reset_index(drop=True)
     if time_column is None:
-        pq.write_table(pa_arrow.Table.from_pandas(frame, preserve_index=False), folder / "part-0.parquet",
-                       row_group_size=ROW_GROUP)
+        sort_by = [c for c in ("team", id_column) if c in frame.columns]
+        table = pa_arrow.Table.from_pandas(frame.sort_values(sort_by, kind="stable"), preserve_index=False)
+        pq.write_table(table, folder / "part-0.parquet", row_group_size=ROW_GROUP)
         return
-    months = frame[time_column].dt.strftime("%Y-%m")
-    for month in sorted(months.unique()):
-        part = frame[(months == month).to_numpy()]
-        target = folder / f"month={month}"
+    # Sort once by month, then team and time: each month is one contiguous, zero-copy slice.
+    month = frame[time_column].dt.strftime("%Y-%m")
+    order = pd.DataFrame({"month": month, **{c: frame[c] for c in ("team", time_column, id_column)
+                                             if c in frame.columns}})
+    order = order.sort_values(list(order.columns), kind="stable", na_position="last")
+    table = pa_arrow.Table.from_pandas(frame.take(order.index.to_numpy()), preserve_index=False)
+    months = order["month"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]]) if len(months) else []
+    for start, end in zip(starts, [*starts[1:], len(months)]):
+        target = folder / f"month={months[start]}"
         target.mkdir()
-        pq.write_table(pa_arrow.Table.from_pandas(part.reset_index(drop=True), preserve_index=False),
-                       target / "part-0.parquet", row_group_size=ROW_GROUP)
+        pq.write_table(table.slice(start, end - start), target / "part-0.parquet", row_group_size=ROW_GROUP)
 
 
 def fingerprint(folder: Path) -> str:
@@ -341,7 +345,7 @@ def fingerprint(folder: Path) -> str:
 
 
 def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: str | os.PathLike | None = None,
-           key: bytes | None = None) -> dict:
+           key: bytes | None = None, tables: list[str] | None = None) -> dict:
     """Ingest every source of the mapping from ``raw_dir`` into ``archive_dir``.
 
     Parameters
@@ -354,6 +358,8 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
         The source mapping (default ``config/sources.yml``).
     key : bytes, optional
         The pseudonymisation key (default: :func:`qa_helpers.privacy.load_key`).
+    tables : list of str, optional
+        Only these sources (and the ones they depend on); default every source.
 
     Returns
     -------
@@ -367,6 +373,7 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
     """
     raw_dir, archive_dir = Path(raw_dir), Path(archive_dir)
     sources = load_sources(config)
+    selected = _with_dependencies(sources, tables)
     key = key if key is not None else load_key(archive_dir)
     archive_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{archive_dir.name}-", dir=archive_dir.parent))
@@ -374,7 +381,7 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
         tables: dict[str, pd.DataFrame] = {}
         report: dict = {"archive_timezone": sources.archive_timezone, "sources": {}}
         names = NameMasker()
-        for table, spec in sources.sources.items():
+        for table, spec in selected.items():
             kept, quarantined, entry = ingest_source(spec, raw_dir, sources, tables, key, names)
             tables[table] = kept
             id_column = next(iter(SCHEMAS[table].columns))
@@ -391,6 +398,22 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+def _with_dependencies(sources: SourcesConfig, tables: list[str] | None) -> dict[str, SourceSpec]:
+    if tables is None:
+        return sources.sources
+    unknown = sorted(set(tables) - set(sources.sources))
+    if unknown:
+        raise SourceError(f"unknown source(s) {unknown}; sources are {', '.join(sources.sources)}",
+                          file=str(sources.path))
+    wanted = set(tables)
+    while True:
+        more = set().union(*(sources.sources[t].depends_on() for t in wanted)) - wanted
+        if not more:
+            break
+        wanted |= more
+    return {t: s for t, s in sources.sources.items() if t in wanted}
 
 
 def report_table(report: dict) -> pd.DataFrame:

@@ -23,6 +23,7 @@ YEAR = 2025
 REVIEWERS = ["R01", "R02", "R03", "R04", "R05"]
 REVIEWER_BIAS = {"R01": 0.0, "R02": 0.3, "R03": 0.0, "R04": -0.5, "R05": 0.1}
 RUBRIC_ITEMS = ["voice_quality", "courtesy", "problem_solving", "proactiveness", "compliance"]
+TABLES = ("agents", "tickets", "surveys", "complaints", "field_visits", "qa_reviews")
 
 CHANNEL_ZH = {"phone": "电话", "chat": "在线", "email": "邮件", "social": "社交媒体", "onsite": "上门"}
 CATEGORY_ZH = {
@@ -420,14 +421,14 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
 
 def _plant_pii(rng: np.random.Generator, texts: pd.Series, names: np.ndarray, share: float,
                planted: list[dict], source: str) -> pd.Series:
-    texts = texts.copy()
-    rows = np.flatnonzero(rng.random(len(texts)) < share)
+    values = texts.to_numpy(dtype=object, copy=True)  # element-wise edits on an Arrow column copy it each time
+    rows = np.flatnonzero(rng.random(len(values)) < share)
     for i in rows:
         kind = PII_KINDS[i % len(PII_KINDS)]
         token = str(rng.choice(names)) if kind == "name" else _pii_token(rng, kind)
-        texts.iat[i] = PII_TEMPLATES[kind].format(token) + str(texts.iat[i])
+        values[i] = PII_TEMPLATES[kind].format(token) + str(values[i])
         planted.append({"source": source, "kind": kind, "token": token})
-    return texts
+    return pd.Series(values, index=texts.index, dtype=texts.dtype)
 
 
 def _fmt(times: pd.Series, fmt: str) -> pd.Series:
@@ -452,12 +453,16 @@ def _insert_duplicates(rng: np.random.Generator, df: pd.DataFrame, candidates: n
     return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
 
-def export(sim: dict, out: Path, seed: int) -> dict:
-    """Write the simulated tables as messy raw exports and return the planted-defect truth."""
+def export(sim: dict, out: Path, seed: int, tables: tuple[str, ...] = TABLES) -> dict:
+    """Write the simulated tables as messy raw exports and return the planted-defect truth.
+
+    ``tables`` limits the exports (the roster and tickets are always written): a 10-million
+    ticket benchmark needs no survey workbook, which would not fit one XLSX sheet anyway.
+    """
     rng = np.random.default_rng(seed + 1)
     out.mkdir(parents=True, exist_ok=True)
     t = sim["tables"]
-    names = t["tickets"].customer_name.unique()
+    names = np.asarray(t["tickets"].customer_name.unique(), dtype=object)
     planted_pii: list[dict] = []
     defects: dict[str, dict[str, int]] = {}
     pct = lambda df, p, lo=2: max(lo, int(round(len(df) * p)))  # noqa: E731
@@ -518,111 +523,116 @@ def export(sim: dict, out: Path, seed: int) -> dict:
     with open(out / "helpdesk_tickets_2025.csv", "w", encoding="gb18030", newline="") as fh:
         raw.to_csv(fh, index=False)
 
-    # Surveys: XLSX from the survey platform, with an instructions sheet and review bursts.
-    sv = t["surveys"].copy()
-    sv["comment"] = _plant_pii(rng, sv.comment, names, 0.03, planted_pii, "surveys")
-    bursts = []
-    review_times = pd.DatetimeIndex(sv.answered_at[sv.source == "review"])
-    burst_starts = pd.DatetimeIndex(sorted(rng.choice(review_times, 3, replace=False))) + pd.Timedelta(minutes=7)
-    for b, start in enumerate(burst_starts):
-        k = 12 + b
-        bursts.append(pd.DataFrame({
-            "survey_id": [f"SVB{b}{i:03d}" for i in range(k)], "ticket_id": "",
-            "answered_at": start + pd.to_timedelta(np.sort(rng.uniform(0, 1800, k)), unit="s"),
-            "csat": 1, "nps": np.nan, "comment": rng.choice(BURST_TEXTS, k), "source": "review"}))
-    # Keep genuine one-star reviews away from the bursts so the planted count is exact.
-    for start in burst_starts:
-        near = (sv.source == "review") & (sv.csat == 1) & ((sv.answered_at - start).abs() < pd.Timedelta(hours=3))
-        sv.loc[near, "csat"] = 2
-    sv = pd.concat([sv, *bursts], ignore_index=True).sort_values("answered_at", kind="stable").reset_index(drop=True)
-    sv_raw = pd.DataFrame({
-        "问卷编号": sv.survey_id, "关联工单": sv.ticket_id,
-        "提交时间": _fmt(sv.answered_at.dt.floor("s"), "%Y-%m-%d %H:%M:%S"),
-        "满意度评分": sv.csat.astype(int).astype(str),
-        "推荐意愿": sv.nps.map(lambda v: "" if pd.isna(v) else str(int(v))),
-        "评价内容": sv.comment, "来源": sv.source.map(SURVEY_SOURCE_ZH),
-    })
-    counts = {"invalid_value": pct(sv_raw, 0.002), "malformed_value": pct(sv_raw, 0.002)}
-    burst_rows = np.flatnonzero(sv_raw["问卷编号"].str.startswith("SVB").to_numpy())
-    pool = np.setdiff1d(np.arange(len(sv_raw)), burst_rows)
-    rows = _choose_disjoint(rng, len(pool), counts)
-    rows = {k: pool[v] for k, v in rows.items()}
-    sv_raw.loc[rows["invalid_value"], "满意度评分"] = rng.choice(["0", "6", "9"], len(rows["invalid_value"]))
-    sv_raw.loc[rows["malformed_value"], "提交时间"] = rng.choice(["2025-02-30 10:00:00", "n/a"], len(rows["malformed_value"]))
-    clean = np.setdiff1d(pool, np.concatenate(list(rows.values())))
-    n_dup = pct(sv_raw, 0.005)
-    sv_raw = _insert_duplicates(rng, sv_raw, clean, n_dup)
-    defects["surveys"] = {**counts, "review_burst": int(sum(len(b) for b in bursts)), "duplicate_row": n_dup}
-    with pd.ExcelWriter(out / "survey_export.xlsx", engine="openpyxl") as writer:
-        pd.DataFrame({"说明": ["本文件由问卷平台导出", "满意度评分 1-5 分，推荐意愿 0-10 分"]}).to_excel(
-            writer, sheet_name="填写说明", index=False)
-        sv_raw.to_excel(writer, sheet_name="问卷结果", index=False)
+    if "surveys" in tables:
+        # Surveys: XLSX from the survey platform, with an instructions sheet and review bursts.
+        sv = t["surveys"].copy()
+        sv["comment"] = _plant_pii(rng, sv.comment, names, 0.03, planted_pii, "surveys")
+        bursts = []
+        review_times = pd.DatetimeIndex(sv.answered_at[sv.source == "review"])
+        burst_starts = pd.DatetimeIndex(sorted(rng.choice(review_times, 3, replace=False))) + pd.Timedelta(minutes=7)
+        for b, start in enumerate(burst_starts):
+            k = 12 + b
+            bursts.append(pd.DataFrame({
+                "survey_id": [f"SVB{b}{i:03d}" for i in range(k)], "ticket_id": "",
+                "answered_at": start + pd.to_timedelta(np.sort(rng.uniform(0, 1800, k)), unit="s"),
+                "csat": 1, "nps": np.nan, "comment": rng.choice(BURST_TEXTS, k), "source": "review"}))
+        # Keep genuine one-star reviews away from the bursts so the planted count is exact.
+        for start in burst_starts:
+            near = (sv.source == "review") & (sv.csat == 1) & ((sv.answered_at - start).abs() < pd.Timedelta(hours=3))
+            sv.loc[near, "csat"] = 2
+        sv = pd.concat([sv, *bursts], ignore_index=True).sort_values("answered_at", kind="stable").reset_index(drop=True)
+        sv_raw = pd.DataFrame({
+            "问卷编号": sv.survey_id, "关联工单": sv.ticket_id,
+            "提交时间": _fmt(sv.answered_at.dt.floor("s"), "%Y-%m-%d %H:%M:%S"),
+            "满意度评分": sv.csat.astype(int).astype(str),
+            "推荐意愿": sv.nps.map(lambda v: "" if pd.isna(v) else str(int(v))),
+            "评价内容": sv.comment, "来源": sv.source.map(SURVEY_SOURCE_ZH),
+        })
+        counts = {"invalid_value": pct(sv_raw, 0.002), "malformed_value": pct(sv_raw, 0.002)}
+        burst_rows = np.flatnonzero(sv_raw["问卷编号"].str.startswith("SVB").to_numpy())
+        pool = np.setdiff1d(np.arange(len(sv_raw)), burst_rows)
+        rows = _choose_disjoint(rng, len(pool), counts)
+        rows = {k: pool[v] for k, v in rows.items()}
+        sv_raw.loc[rows["invalid_value"], "满意度评分"] = rng.choice(["0", "6", "9"], len(rows["invalid_value"]))
+        sv_raw.loc[rows["malformed_value"], "提交时间"] = rng.choice(["2025-02-30 10:00:00", "n/a"], len(rows["malformed_value"]))
+        clean = np.setdiff1d(pool, np.concatenate(list(rows.values())))
+        n_dup = pct(sv_raw, 0.005)
+        sv_raw = _insert_duplicates(rng, sv_raw, clean, n_dup)
+        defects["surveys"] = {**counts, "review_burst": int(sum(len(b) for b in bursts)), "duplicate_row": n_dup}
+        with pd.ExcelWriter(out / "survey_export.xlsx", engine="openpyxl") as writer:
+            pd.DataFrame({"说明": ["本文件由问卷平台导出", "满意度评分 1-5 分，推荐意愿 0-10 分"]}).to_excel(
+                writer, sheet_name="填写说明", index=False)
+            sv_raw.to_excel(writer, sheet_name="问卷结果", index=False)
 
-    # Complaints: JSON lines from the complaints system, times in UTC.
-    cp = t["complaints"].copy()
-    cp["text"] = _plant_pii(rng, cp.text, names, 0.2, planted_pii, "complaints")
+    if "complaints" in tables:
+        # Complaints: JSON lines from the complaints system, times in UTC.
+        cp = t["complaints"].copy()
+        cp["text"] = _plant_pii(rng, cp.text, names, 0.2, planted_pii, "complaints")
 
-    def utc(times: pd.Series) -> pd.Series:
-        return _fmt(times - pd.Timedelta(hours=8), "%Y-%m-%dT%H:%M:%SZ")
+        def utc(times: pd.Series) -> pd.Series:
+            return _fmt(times - pd.Timedelta(hours=8), "%Y-%m-%dT%H:%M:%SZ")
 
-    cp_raw = pd.DataFrame({
-        "complaintNo": cp.complaint_id, "ticketNo": cp.ticket_id,
-        "receivedTime": utc(cp.received_at), "firstResponseTime": utc(cp.first_response_at),
-        "closedTime": utc(cp.closed_at), "level": cp.severity.astype(str),
-        "category": cp.category.map(CATEGORY_ZH), "causeDimension": cp.cause_dimension.map(CAUSE_ZH),
-        "content": cp.text,
-    })
-    counts = {"invalid_value": pct(cp_raw, 0.005), "malformed_value": pct(cp_raw, 0.005)}
-    rows = _choose_disjoint(rng, len(cp_raw), counts)
-    cp_raw.loc[rows["invalid_value"], "level"] = "5"
-    cp_raw.loc[rows["malformed_value"], "receivedTime"] = "2025-06-31T25:00:00Z"
-    clean = np.setdiff1d(np.arange(len(cp_raw)), np.concatenate(list(rows.values())))
-    n_dup = pct(cp_raw, 0.01)
-    cp_raw = _insert_duplicates(rng, cp_raw, clean, n_dup)
-    defects["complaints"] = {**counts, "duplicate_row": n_dup}
-    with open(out / "complaints.jsonl", "w", encoding="utf-8") as fh:
-        for record in cp_raw.to_dict("records"):
-            record["level"] = int(record["level"])
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        cp_raw = pd.DataFrame({
+            "complaintNo": cp.complaint_id, "ticketNo": cp.ticket_id,
+            "receivedTime": utc(cp.received_at), "firstResponseTime": utc(cp.first_response_at),
+            "closedTime": utc(cp.closed_at), "level": cp.severity.astype(str),
+            "category": cp.category.map(CATEGORY_ZH), "causeDimension": cp.cause_dimension.map(CAUSE_ZH),
+            "content": cp.text,
+        })
+        counts = {"invalid_value": pct(cp_raw, 0.005), "malformed_value": pct(cp_raw, 0.005)}
+        rows = _choose_disjoint(rng, len(cp_raw), counts)
+        cp_raw.loc[rows["invalid_value"], "level"] = "5"
+        cp_raw.loc[rows["malformed_value"], "receivedTime"] = "2025-06-31T25:00:00Z"
+        clean = np.setdiff1d(np.arange(len(cp_raw)), np.concatenate(list(rows.values())))
+        n_dup = pct(cp_raw, 0.01)
+        cp_raw = _insert_duplicates(rng, cp_raw, clean, n_dup)
+        defects["complaints"] = {**counts, "duplicate_row": n_dup}
+        with open(out / "complaints.jsonl", "w", encoding="utf-8") as fh:
+            for record in cp_raw.to_dict("records"):
+                record["level"] = int(record["level"])
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    # Field visits: dispatch system CSV with English headers.
-    fv = t["field_visits"]
-    fv_raw = pd.DataFrame({
-        "VisitID": fv.visit_id, "TicketID": fv.ticket_id, "EngineerID": fv.engineer_id,
-        "PromisedTime": _fmt(fv.promised_at, "%Y-%m-%d %H:%M"), "ArrivalTime": _fmt(fv.arrived_at, "%Y-%m-%d %H:%M:%S"),
-        "Rework": np.where(fv.rework_required, "Y", "N"),
-    })
-    counts = {"malformed_value": pct(fv_raw, 0.003)}
-    rows = _choose_disjoint(rng, len(fv_raw), counts)
-    fv_raw.loc[rows["malformed_value"], "ArrivalTime"] = "TBD"
-    clean = np.setdiff1d(np.arange(len(fv_raw)), rows["malformed_value"])
-    n_dup = pct(fv_raw, 0.005)
-    fv_raw = _insert_duplicates(rng, fv_raw, clean, n_dup)
-    defects["field_visits"] = {**counts, "duplicate_row": n_dup}
-    fv_raw.to_csv(out / "field_visits.csv", index=False, encoding="utf-8")
+    if "field_visits" in tables:
+        # Field visits: dispatch system CSV with English headers.
+        fv = t["field_visits"]
+        fv_raw = pd.DataFrame({
+            "VisitID": fv.visit_id, "TicketID": fv.ticket_id, "EngineerID": fv.engineer_id,
+            "PromisedTime": _fmt(fv.promised_at, "%Y-%m-%d %H:%M"), "ArrivalTime": _fmt(fv.arrived_at, "%Y-%m-%d %H:%M:%S"),
+            "Rework": np.where(fv.rework_required, "Y", "N"),
+        })
+        counts = {"malformed_value": pct(fv_raw, 0.003)}
+        rows = _choose_disjoint(rng, len(fv_raw), counts)
+        fv_raw.loc[rows["malformed_value"], "ArrivalTime"] = "TBD"
+        clean = np.setdiff1d(np.arange(len(fv_raw)), rows["malformed_value"])
+        n_dup = pct(fv_raw, 0.005)
+        fv_raw = _insert_duplicates(rng, fv_raw, clean, n_dup)
+        defects["field_visits"] = {**counts, "duplicate_row": n_dup}
+        fv_raw.to_csv(out / "field_visits.csv", index=False, encoding="utf-8")
 
-    # QA reviews: the QA tool's CSV; N/A where an item did not apply.
-    qa = t["qa_reviews"]
-    qa_raw = qa.copy()
-    for item in RUBRIC_ITEMS:
-        qa_raw[item] = qa[item].map(lambda v: "N/A" if pd.isna(v) else str(int(v)))
-    qa_raw["reviewed_at"] = _fmt(qa.reviewed_at, "%Y-%m-%d %H:%M:%S")
-    for flag in ("critical_fail", "process_compliant", "calibration"):
-        qa_raw[flag] = np.where(qa[flag], "true", "false")
-    counts = {"invalid_value": pct(qa_raw, 0.003)}
-    rows = _choose_disjoint(rng, len(qa_raw), counts)
-    qa_raw.loc[rows["invalid_value"], "courtesy"] = "7"
-    clean = np.setdiff1d(np.arange(len(qa_raw)), rows["invalid_value"])
-    n_dup = pct(qa_raw, 0.005)
-    qa_raw = _insert_duplicates(rng, qa_raw, clean, n_dup)
-    defects["qa_reviews"] = {**counts, "duplicate_row": n_dup}
-    qa_raw.to_csv(out / "qa_reviews.csv", index=False, encoding="utf-8")
+    if "qa_reviews" in tables:
+        # QA reviews: the QA tool's CSV; N/A where an item did not apply.
+        qa = t["qa_reviews"]
+        qa_raw = qa.copy()
+        for item in RUBRIC_ITEMS:
+            qa_raw[item] = qa[item].map(lambda v: "N/A" if pd.isna(v) else str(int(v)))
+        qa_raw["reviewed_at"] = _fmt(qa.reviewed_at, "%Y-%m-%d %H:%M:%S")
+        for flag in ("critical_fail", "process_compliant", "calibration"):
+            qa_raw[flag] = np.where(qa[flag], "true", "false")
+        counts = {"invalid_value": pct(qa_raw, 0.003)}
+        rows = _choose_disjoint(rng, len(qa_raw), counts)
+        qa_raw.loc[rows["invalid_value"], "courtesy"] = "7"
+        clean = np.setdiff1d(np.arange(len(qa_raw)), rows["invalid_value"])
+        n_dup = pct(qa_raw, 0.005)
+        qa_raw = _insert_duplicates(rng, qa_raw, clean, n_dup)
+        defects["qa_reviews"] = {**counts, "duplicate_row": n_dup}
+        qa_raw.to_csv(out / "qa_reviews.csv", index=False, encoding="utf-8")
 
     return {"defects": defects, "pii": planted_pii,
             "raw_customer_ids": sorted(t["tickets"].customer_id.unique().tolist())[:200]}
 
 
-def generate(out: str | Path, seed: int = 7, n_tickets: int = 80_000, n_teams: int = 6) -> dict:
+def generate(out: str | Path, seed: int = 7, n_tickets: int = 80_000, n_teams: int = 6,
+             tables: tuple[str, ...] = TABLES) -> dict:
     """Generate the sample raw exports and ``truth.json`` into ``out``.
 
     Parameters
@@ -635,6 +645,8 @@ def generate(out: str | Path, seed: int = 7, n_tickets: int = 80_000, n_teams: i
         Tickets over the year, before duplicates and test tickets are added.
     n_teams : int
         Number of teams (6 or more).
+    tables : tuple of str
+        Which exports to write (the roster and tickets always are).
 
     Returns
     -------
@@ -649,6 +661,9 @@ def generate(out: str | Path, seed: int = 7, n_tickets: int = 80_000, n_teams: i
     """
     out = Path(out)
     sim = simulate(n_tickets=n_tickets, seed=seed, n_teams=n_teams)
-    truth = sim["truth"] | export(sim, out, seed)
+    unknown = set(tables) - set(TABLES)
+    if unknown:
+        raise ValueError(f"unknown table(s) {sorted(unknown)}; tables are {', '.join(TABLES)}")
+    truth = sim["truth"] | export(sim, out, seed, tuple(tables))
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return truth

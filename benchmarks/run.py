@@ -1,0 +1,45 @@
+"""`make bench`: every benchmark, one table of ratios measured in this run.
+
+    python benchmarks/run.py            # 10 M tickets, 20 teams (tens of minutes on 2 cores)
+    python benchmarks/run.py --quick    # 1 M tickets, 6 teams
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import CACHE, print_table  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1 M tickets and 6 teams instead of 10 M and 20")
+    parser.add_argument("--only", choices=["ingest", "kpis", "batch"], action="append",
+                        help="run only these benchmarks (repeatable)")
+    args = parser.parse_args()
+    tickets = 1_000_000 if args.quick else 10_000_000
+    teams = 6 if args.quick else 20
+    chosen = args.only or ["ingest", "kpis", "batch"]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    rows = []
+    if "kpis" in chosen:  # first: its peak-memory child must run before any bigger child process
+        import bench_kpis
+        rows += bench_kpis.run(tickets)
+        print_table(rows)
+    if "ingest" in chosen:
+        import bench_ingest
+        rows.append(bench_ingest.run(tickets))
+        print_table(rows)
+    if "batch" in chosen:
+        import bench_batch
+        rows += bench_batch.run(teams)
+    print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
