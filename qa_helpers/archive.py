@@ -20,17 +20,10 @@ import pyarrow.dataset as ds
 from .config import project_root
 from .errors import ArchiveError, UnitError
 from .periods import Period, parse_period
-from .schemas import SAFE_NAME
+from .schemas import SAFE_NAME, TIME_COLUMNS
 
 ALL = "ALL"
 ARCHIVE_ENV = "QAKIT_ARCHIVE"
-TIME_COLUMNS = {
-    "tickets": "created_at",
-    "surveys": "answered_at",
-    "complaints": "received_at",
-    "field_visits": "promised_at",
-    "qa_reviews": "reviewed_at",
-}
 TABLES = ["agents", *TIME_COLUMNS]
 
 

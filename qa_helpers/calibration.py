@@ -35,7 +35,7 @@ from scipy import stats
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa
 from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
 
-from .plots import PALETTE
+from .plots import PALETTE, _ax, _empty
 from .schemas import RUBRIC_ITEMS
 
 SCORES: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -809,16 +809,6 @@ def write_review_sample(sample: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 # --------------------------------------------------------------------------- plots
-
-
-def _ax(ax: Axes | None) -> Axes:
-    return ax if ax is not None else plt.gca()
-
-
-def _empty(ax: Axes, text: str) -> Axes:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
-    ax.set_axis_off()
-    return ax
 
 
 def plot_score_distribution(distribution: pd.DataFrame, item: str, ax: Axes | None = None,

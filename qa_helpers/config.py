@@ -15,7 +15,7 @@ from .schemas import SCHEMAS
 FORMATS = ("csv", "xlsx", "jsonl")
 SOURCE_KEYS = {
     "pattern", "format", "encoding", "sheet", "timezone", "columns", "values", "na_values",
-    "datetime_formats", "pseudonymise", "customer_names", "mask_pii", "rules", "link", "time_column",
+    "datetime_formats", "pseudonymise", "customer_names", "mask_pii", "rules", "link",
 }
 
 
@@ -69,7 +69,6 @@ class SourceSpec:
     mask_pii: list[str] = field(default_factory=list)
     rules: list[tuple[str, dict]] = field(default_factory=list)
     link: dict | None = None
-    time_column: str | None = None
 
     def depends_on(self) -> set[str]:
         """Tables this source links to or checks against (they must be ingested first)."""
@@ -145,7 +144,7 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
             name, params = next(iter(rule.items()))
             rules.append((name, dict(params or {})))
         kwargs = {k: entry[k] for k in ("encoding", "sheet", "timezone", "na_values", "datetime_formats",
-                                        "pseudonymise", "customer_names", "mask_pii", "link", "time_column")
+                                        "pseudonymise", "customer_names", "mask_pii", "link")
                   if k in entry}
         specs[table] = SourceSpec(table=table, pattern=entry["pattern"], format=entry["format"], columns=columns,
                                   values={c: {str(k): str(v) for k, v in m.items()}

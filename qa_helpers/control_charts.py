@@ -23,7 +23,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
-from .plots import PALETTE
+from .plots import PALETTE, _ax, _empty
 
 E2 = 2.66
 """XmR constant: natural process limits = mean ± E2·MR̄ (E2 = 3/d₂, d₂ = 1.128 for n = 2)."""
@@ -373,10 +373,6 @@ def coaching_runs(frame: pd.DataFrame, threshold: float, k: int, agent: str = "a
 # --------------------------------------------------------------------------- plots
 
 
-def _ax(ax: Axes | None) -> Axes:
-    return ax if ax is not None else plt.gca()
-
-
 def _x(period: pd.Series) -> pd.Series:
     if isinstance(period.dtype, pd.PeriodDtype):
         return period.dt.start_time
@@ -403,9 +399,7 @@ def plot_p_chart(chart: pd.DataFrame, ax: Axes | None = None, metric: str = "Rat
     """
     ax = _ax(ax)
     if chart.empty:
-        ax.text(0.5, 0.5, "No periods to chart", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
+        return _empty(ax, "No periods to chart")
     palette = sns.color_palette(PALETTE)
     x = _x(chart["period"])
     ax.plot(x, chart["p"], marker="o", markersize=4, color=palette[0], label=metric, zorder=3)
@@ -429,9 +423,7 @@ def plot_xmr_chart(chart: pd.DataFrame, ax: Axes | None = None, mr_ax: Axes | No
     """
     ax = _ax(ax)
     if chart.empty:
-        ax.text(0.5, 0.5, "No periods to chart", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
+        return _empty(ax, "No periods to chart")
     palette = sns.color_palette(PALETTE)
     x = _x(chart["period"])
     ax.plot(x, chart["value"], marker="o", markersize=4, color=palette[0], label=metric, zorder=3)

@@ -39,7 +39,7 @@ from .config import SourcesConfig, SourceSpec, load_sources
 from .errors import SourceError
 from .privacy import NameMasker, load_key, mask_text, pseudonymise
 from .readers import RawFrame, guess_encoding, read_raw
-from .schemas import SCHEMAS, parse_kind, required_columns
+from .schemas import SCHEMAS, TIME_COLUMNS, parse_kind, required_columns
 
 TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
@@ -385,7 +385,7 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
             kept, quarantined, entry = ingest_source(spec, raw_dir, sources, tables, key, names)
             tables[table] = kept
             id_column = next(iter(SCHEMAS[table].columns))
-            _write_table(kept, staging / table, spec.time_column, id_column)
+            _write_table(kept, staging / table, TIME_COLUMNS.get(table), id_column)
             (staging / "quarantine").mkdir(exist_ok=True)
             quarantined.to_parquet(staging / "quarantine" / f"{table}.parquet", index=False)
             report["sources"][table] = entry

@@ -23,13 +23,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-TIME_COLUMNS = {
-    "tickets": "created_at",
-    "surveys": "answered_at",
-    "complaints": "received_at",
-    "field_visits": "promised_at",
-    "qa_reviews": "reviewed_at",
-}
+from .schemas import TIME_COLUMNS
+
 # Columns a table offers under a breakdown name (field visits are done by engineers).
 ALIASES = {"field_visits": {"agent_id": "engineer_id"}}
 BREAKDOWNS = ("team", "department", "agent_id", "channel", "category", "customer_type", "week", "month")

@@ -90,16 +90,22 @@ def _unit_label(unit: str, language: str) -> str:
 
 
 def _ax(ax: Axes | None) -> Axes:
+    """The axes to draw on: the one given, else the current one."""
     return ax if ax is not None else plt.gca()
+
+
+def _empty(ax: Axes, text: str) -> Axes:
+    """An axes that says there is nothing to draw, instead of an empty frame."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return ax
 
 
 def plot_quarantine_reasons(reasons: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Horizontal bars: quarantined rows by source and rule (from ``quality.quarantine_reasons``)."""
     ax = _ax(ax)
     if reasons.empty:
-        ax.text(0.5, 0.5, "No rows were quarantined", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
+        return _empty(ax, "No rows were quarantined")
     data = reasons.assign(label=reasons["source"] + " · " + reasons["rule"]).sort_values("rows")
     ax.barh(data["label"], data["rows"], color=sns.color_palette(PALETTE)[3])
     for y, value in enumerate(data["rows"]):
@@ -116,9 +122,7 @@ def plot_missingness(missing: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _ax(ax)
     data = missing[missing["missing"] > 0].sort_values("missing_share")
     if data.empty:
-        ax.text(0.5, 0.5, "No empty values", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
+        return _empty(ax, "No empty values")
     labels = data["table"] + "." + data["column"] if data["table"].notna().all() else data["column"]
     ax.barh(labels, data["missing_share"], color=sns.color_palette(PALETTE)[0])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
@@ -132,9 +136,7 @@ def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None) -> Axe
     """Heat map of tickets per week and channel (from ``quality.channel_coverage``): gaps show as pale cells."""
     ax = _ax(ax)
     if coverage.empty:
-        ax.text(0.5, 0.5, "No tickets in this period", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
+        return _empty(ax, "No tickets in this period")
     grid = coverage.pivot(index="channel", columns="week", values="tickets").fillna(0)
     grid.columns = [pd.Timestamp(c).strftime("%m-%d") for c in grid.columns]
     sns.heatmap(grid, ax=ax, cmap="Blues", linewidths=0.5, cbar_kws={"label": "Tickets (count)"})

@@ -20,6 +20,14 @@ RUBRIC_ITEMS = ["voice_quality", "courtesy", "problem_solving", "proactiveness",
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 TIME = "datetime64[us]"
+# The column that places a row in a period (and in a month partition of the archive).
+TIME_COLUMNS = {
+    "tickets": "created_at",
+    "surveys": "answered_at",
+    "complaints": "received_at",
+    "field_visits": "promised_at",
+    "qa_reviews": "reviewed_at",
+}
 
 
 def _text(nullable: bool = False, **kwargs) -> pa.Column:
