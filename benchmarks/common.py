@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -27,12 +26,17 @@ def best_of(func, repeat: int = 3) -> float:
 
 
 def child_peak_memory_mb(code: str) -> tuple[float, str]:
-    """Run Python code in a fresh child process; return its peak resident memory (MB) and stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far: run memory checks before bigger children
-    return max(peak, before) / 1024, out.stdout
+    """Run Python code in a fresh process; return its peak resident memory (MB) and its output.
+
+    The child reports its own high-water mark (``VmHWM``, reset when the process image is
+    replaced): ``getrusage(RUSAGE_CHILDREN)`` would also count the parent's pages that a
+    forked child shared before it exec'd.
+    """
+    probe = code + "\nprint('VmHWM', next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    lines = out.stdout.strip().splitlines()
+    peak_kb = int(lines[-1].split()[1])
+    return peak_kb / 1024, "\n".join(lines[:-1])
 
 
 def machine() -> str:

@@ -26,7 +26,7 @@ def main() -> int:
     chosen = args.only or ["ingest", "kpis", "batch"]
     CACHE.mkdir(parents=True, exist_ok=True)
     rows = []
-    if "kpis" in chosen:  # first: its peak-memory child must run before any bigger child process
+    if "kpis" in chosen:
         import bench_kpis
         rows += bench_kpis.run(tickets)
         print_table(rows)

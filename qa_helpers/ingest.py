@@ -175,7 +175,10 @@ def parse_column(text: pd.Series, kind: str, spec: SourceSpec, column: str, arch
         mapping = spec.values.get(column)
         return (text.replace(mapping) if mapping else text).astype("str")
     if kind in ("int", "float"):
-        numbers = pd.to_numeric(text, errors="coerce")
+        # only text that looks like a number is cast (in Arrow); the rest becomes NA, then malformed
+        looks = text.str.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?").fillna(False).astype(bool)
+        numbers = pd.Series(np.nan, index=text.index)
+        numbers[looks.to_numpy()] = text[looks.to_numpy()].astype("float64")
         if kind == "int":
             whole = numbers.notna() & (numbers % 1 == 0)
             return numbers.where(whole).astype("Int64")
@@ -208,9 +211,9 @@ def parse_frame(raw: pd.DataFrame, spec: SourceSpec, archive_tz: str) -> tuple[p
     for column in schema.columns:
         kind = parse_kind(spec.table, column)
         if column not in raw_of:
-            text = pd.Series(pd.NA, index=raw.index, dtype="string")
+            text = pd.Series(None, index=raw.index, dtype="str")
         else:
-            text = raw[raw_of[column]].astype("string").str.strip()
+            text = raw[raw_of[column]].str.strip()  # stays Arrow-backed: no round trip through Python objects
             text = text.mask(text.isin(na_tokens))
         values = parse_column(text, kind, spec, column, archive_tz)
         typed[column] = values

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,8 +78,11 @@ def decode(data: bytes, encoding: str, file: str) -> str:
     return text.lstrip("\ufeff")
 
 
+_CONTENT = re.compile(rb"[^\s\xef\xbb\xbf]")
+
+
 def _check_not_empty(data: bytes, file: str) -> None:
-    if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
+    if not _CONTENT.search(data):  # scans to the first real byte; never copies the file
         raise SourceError("the file is empty: expected a header row and data rows", file=file, row=1)
 
 
@@ -89,7 +93,8 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
     _check_not_empty(data, file)
     text = decode(data, encoding, file)
     utf8 = text.encode("utf-8")
-    header_line = text.split("\n", 1)[0].rstrip("\r")
+    end = text.find("\n")
+    header_line = (text if end < 0 else text[:end]).rstrip("\r")
     try:
         names = list(pd.read_csv(io.StringIO(header_line), nrows=0, dtype=str).columns)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
