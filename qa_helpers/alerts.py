@@ -7,7 +7,7 @@ import os
 import pandas as pd
 
 from . import archive as qa_archive
-from .context import ANALYSIS_TABLES
+from .schemas import ANALYSIS_TABLES
 from .monitoring import coaching_cases, threshold_alerts
 from .periods import parse_period
 from .standards import load_standards

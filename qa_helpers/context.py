@@ -9,12 +9,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import archive as qa_archive
+from .execute import SUMMARY_MIME
 from .periods import Period, parse_period
 from .plots import set_style
+from .schemas import ANALYSIS_TABLES
 from .standards import Standards, load_standards
-
-ANALYSIS_TABLES = ("tickets", "surveys", "complaints", "field_visits", "qa_reviews")
-from .execute import SUMMARY_MIME  # noqa: E402  (one definition, read back by the batch)
 
 
 @dataclass

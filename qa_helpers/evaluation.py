@@ -18,11 +18,11 @@ import pandas as pd
 
 from . import archive as qa_archive
 from . import stats
-from .kpis import KPIS, TIME_COLUMNS, _where
+from .kpis import KPIS, _where
+from .schemas import ANALYSIS_TABLES, TIME_COLUMNS
 
 KIND_OF_AGG = {"share": "proportion", "mean": "duration", "median": "duration", "nps": "ordinal",
                "per_1000": "rate"}
-TABLES = ("tickets", "surveys", "complaints", "field_visits", "qa_reviews")
 
 
 def metric_kind(kpi: str) -> str | None:
@@ -100,7 +100,7 @@ class ActionEvaluation:
 def load_teams(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """Every analysis table for a set of teams between two dates."""
     out = {}
-    for name in TABLES:
+    for name in ANALYSIS_TABLES:
         frames = [qa_archive.load(name, team, archive=archive) for team in teams]
         frame = pd.concat(frames, ignore_index=True)
         time = frame[TIME_COLUMNS[name]]

@@ -194,7 +194,3 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
                        log=str(log_path) if log_path else None, error=error, failing_cell=failing_cell,
                        parameters=params, summary=read_summary(ipynb) if ipynb.exists() else {})
 
-
-def archive_parameter(archive: str | os.PathLike | None) -> dict:
-    """The ``archive`` notebook parameter as an absolute path (notebooks run in their own folder)."""
-    return {"archive": str(Path(archive).resolve())} if archive else {}

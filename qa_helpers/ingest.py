@@ -426,4 +426,5 @@ def report_table(report: dict) -> pd.DataFrame:
         rows.append({"source": table, "files": len(entry["files"]), "raw": entry["raw"],
                      "archived": entry["archived"], "quarantined": entry["quarantined"],
                      **entry["by_rule"]})
-    return pd.DataFrame(rows).fillna(0).astype({c: "int64" for c in pd.DataFrame(rows).columns if c != "source"})
+    frame = pd.DataFrame(rows).fillna(0)
+    return frame.astype({c: "int64" for c in frame.columns if c != "source"})

@@ -28,6 +28,7 @@ TIME_COLUMNS = {
     "field_visits": "promised_at",
     "qa_reviews": "reviewed_at",
 }
+ANALYSIS_TABLES = tuple(TIME_COLUMNS)  # every table but the roster
 
 
 def _text(nullable: bool = False, **kwargs) -> pa.Column:
