@@ -172,6 +172,5 @@ def _dependency_order(specs: dict[str, SourceSpec], path: Path) -> dict[str, Sou
         if not ready:
             stuck = sorted(set(specs) - set(ordered))
             raise ConfigError(f"{path}: sources {stuck} link to each other in a circle, or to a missing source")
-        for table in ready:
-            ordered[table] = specs[table]
+        ordered[ready[0]] = specs[ready[0]]  # one at a time: the file's order wherever dependencies allow
     return ordered
