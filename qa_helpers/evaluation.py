@@ -52,12 +52,8 @@ def observations(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> 
     table = tables[spec.table]
     con.register("source", table)
     expr = spec.sql(standards)
-    if spec.agg == "share":
-        value = f"CASE WHEN ({expr}) THEN 1.0 ELSE 0.0 END"
-    elif spec.agg == "nps":
-        value = f"CAST({expr} AS DOUBLE)"
-    else:
-        value = f"CAST({expr} AS DOUBLE)"
+    # shares become 0/1; everything else (seconds, 1-5 and 0-10 scores) is tested on its own scale
+    value = f"CASE WHEN ({expr}) THEN 1.0 ELSE 0.0 END" if spec.agg == "share" else f"CAST({expr} AS DOUBLE)"
     agent = "engineer_id" if spec.table == "field_visits" else "agent_id"
     channel = "channel" if "channel" in table.columns else "NULL"
     sql = (f"SELECT {TIME_COLUMNS[spec.table]} AS time, team, {agent} AS agent_id, {channel} AS channel, "
