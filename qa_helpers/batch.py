@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,20 @@ def _inside(folder: Path, path: Path) -> Path:
     return resolved
 
 
+def config_hash() -> str:
+    """One hash over the config files notebooks read (standards, actions, panel scores, sources)."""
+    import hashlib
+
+    from .config import config_dir
+
+    digest = hashlib.sha256()
+    for path in sorted(config_dir().glob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def git_commit() -> str | None:
     """The checkout's commit, when the kit runs from a git checkout."""
     try:
@@ -96,10 +111,11 @@ def git_commit() -> str | None:
         return None
 
 
-def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str | None) -> dict:
+def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str | None,
+             own_process: bool = True) -> dict:
     """Worker body: run one job (picklable, for process pools and Dask)."""
     result = run_notebook(job.step, job.unit, period, job.out_dir, job.parameters, html=html,
-                          show_code=show_code, notebooks=notebooks)
+                          show_code=show_code, notebooks=notebooks, own_process=own_process)
     return result.to_dict()
 
 
@@ -124,6 +140,7 @@ def _reusable(previous: dict | None, job: Job, provenance: dict, out: Path) -> b
     return (previous.get("notebook_hash") == job.notebook_hash and previous.get("parameters") == {
         "team": job.unit, "period": provenance["period"], **job.parameters}
             and previous.get("kit_version") == provenance["kit_version"]
+            and previous.get("config_hash") == provenance["config_hash"]
             and previous.get("archive_fingerprint") == provenance["archive_fingerprint"])
 
 
@@ -151,7 +168,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
         Parallel notebooks (default: the machine's cores).
     resume : bool
         Skip notebooks that succeeded before with the same notebook, parameters, kit
-        version and archive.
+        version, archive and config files.
     html, show_code : bool
         Render HTML; show code cells in it.
     scheduler : str, optional
@@ -179,7 +196,8 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     period_dir = _inside(out_root, out_root / the_period.label)
     report = json.loads((archive_dir / "ingest_report.json").read_text(encoding="utf-8"))
     provenance = {"period": the_period.label, "kit_version": __version__,
-                  "archive_fingerprint": report.get("fingerprint"), "git_commit": git_commit()}
+                  "archive_fingerprint": report.get("fingerprint"), "config_hash": config_hash(),
+                  "git_commit": git_commit()}
     parameters = {"archive": str(archive_dir.resolve())}
     job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)), parameters=parameters,
                     notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]
@@ -228,7 +246,9 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
         except ImportError:
             raise QAKitError("--scheduler needs dask.distributed: pip install 'qa-kit[dask]'") from None
         with Client(scheduler) as client:
-            futures = {client.submit(_execute, job, *args, pure=False, key=f"qakit-{job.unit}-{job.step}"): job
+            batch_id = uuid.uuid4().hex[:8]  # two batches on one cluster must never share a task
+            futures = {client.submit(_execute, job, *args, False, pure=False,
+                                     key=f"qakit-{args[0]}-{job.unit}-{job.step}-{batch_id}"): job
                        for job in todo}
             for future in dask_completed(futures):
                 yield futures[future], _result_or_failure(future.result, futures[future], args[0])

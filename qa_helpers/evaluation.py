@@ -89,6 +89,7 @@ class ActionEvaluation:
     mix: pd.DataFrame                           # channel-mix shift table
     standardised: pd.DataFrame                  # channel-standardised rows where the mix moved
     weekly: pd.DataFrame                        # kpi, team, week, value, n, role
+    after_kpis: pd.DataFrame                    # kpi, value, n: the KPIs themselves in the after-window
     observations: dict = field(default_factory=dict)
     conclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -174,10 +175,15 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
                    (treated_series["week"] < start + pd.Timedelta(weeks=its_weeks))
         its.append(stats.segmented(treated_series[its_span], kpi, start, direction=direction, alpha=alpha))
     results = stats.evaluate(rows, method=method) if rows else pd.DataFrame(columns=stats.COLUMNS)
+    # acceptance is judged on the KPI as defined (a mean, a median, NPS points), not on the
+    # test's effect scale (a geometric mean, a mean raw score)
+    after = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
+                               washout_weeks=washout_weeks).set_index("window").loc["after"]
     evaluation = ActionEvaluation(
         action_id=action.action_id, results=results,
         did=_stack(did), its=_stack(its), mix=_stack(mixes), standardised=_stack(standardised),
-        weekly=_stack(weekly), observations=obs_by)
+        weekly=_stack(weekly), after_kpis=measure_kpis(action, archive, standards, after["start"], after["end"]),
+        observations=obs_by)
     evaluation.conclusions = conclusions(evaluation, action)
     return evaluation
 
@@ -205,10 +211,12 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
     """
     targets = {m["kpi"]: m for m in action.metrics}
     did = evaluation.did.set_index("metric") if len(evaluation.did) else pd.DataFrame()
+    measured = evaluation.after_kpis.set_index("kpi")["value"]
     rows = []
     for row in evaluation.results.itertuples(index=False):
         metric = targets[row.metric]
-        meets = row.after >= metric["target"] if metric["direction"] == "increase" else row.after <= metric["target"]
+        value = measured.get(row.metric, np.nan)
+        meets = bool(value >= metric["target"] if metric["direction"] == "increase" else value <= metric["target"])
         standardise = row.verdict == "improved" and bool(meets)
         did_text = ""
         if row.metric in did.index:
@@ -217,10 +225,10 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
         text = (f"{row.metric}: {row.verdict} (before {row.before:.3g}, after {row.after:.3g}; effect {row.effect:.3g}, "
                 f"95 % CI {row.ci_low:.3g} to {row.ci_high:.3g}; adjusted p = {row.p_adj:.3g}; "
                 f"smallest detectable effect {row.mde:.3g}).{did_text} "
-                + ("Meets its acceptance target: standardise the measure." if standardise else
-                   "Acceptance target met, but the change is not established." if meets else
-                   "Acceptance target not met."))
-        rows.append({"metric": row.metric, "verdict": row.verdict, "meets_target": bool(meets),
+                + f"In the after-window the KPI is {value:.3g} against its target {metric['target']:g}: "
+                + ("meets it: standardise the measure." if standardise else
+                   "meets it, but the change is not established." if meets else "target not met."))
+        rows.append({"metric": row.metric, "verdict": row.verdict, "meets_target": meets,
                      "standardise": standardise, "conclusion": text})
     return pd.DataFrame(rows, columns=["metric", "verdict", "meets_target", "standardise", "conclusion"])
 

@@ -108,8 +108,8 @@ def _output_to(log: Path | None):
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
     with open(log, "ab") as fh:
+        saved = os.dup(1), os.dup(2)
         os.dup2(fh.fileno(), 1)
         os.dup2(fh.fileno(), 2)
         try:
@@ -125,7 +125,7 @@ def _output_to(log: Path | None):
 
 def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, parameters: dict | None = None,
                  html: bool = True, show_code: bool = False, notebooks: str | os.PathLike | None = None,
-                 log: bool = True) -> NotebookRun:
+                 log: bool = True, own_process: bool = True) -> NotebookRun:
     """Execute one notebook with papermill into ``out_dir/<step>.ipynb`` (and ``.html``, ``.log``).
 
     Parameters
@@ -144,6 +144,10 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         Folder of notebooks (default: the kit's).
     log : bool
         Write the run's output (cell output, kernel messages) to ``<step>.log``.
+    own_process : bool
+        The caller runs one notebook per process at a time (the local pool), so the
+        process's stdout/stderr (inherited by the kernel) may go to the log too. A threaded
+        Dask worker shares them between notebooks, so there only the cell output is logged.
 
     Returns
     -------
@@ -166,15 +170,18 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     params = {"team": unit, "period": period, **(parameters or {})}
     started = time.perf_counter()
     error, failing_cell = None, None
-    handler = logging.FileHandler(log_path, encoding="utf-8") if log_path else None
+    handler = logging.FileHandler(log_path, encoding="utf-8") if log_path and own_process else None
     logger = logging.getLogger("papermill")
     if handler:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+    streams = {} if own_process or not log_path else {"stdout_file": open(log_path, "a", encoding="utf-8")}
+    streams.update({"stderr_file": streams["stdout_file"]} if streams else {})
     try:
-        with _output_to(log_path):
+        with _output_to(log_path if own_process else None):
             pm.execute_notebook(str(steps[step]), str(ipynb), parameters=params, cwd=str(steps[step].parent),
-                                progress_bar=False, kernel_name="python3", log_output=log)
+                                progress_bar=False, kernel_name="python3", log_output=log and own_process,
+                                **streams)
     except PapermillExecutionError as exc:
         error, failing_cell = f"{exc.ename}: {exc.evalue}", exc.exec_count
     except Exception as exc:  # a dead kernel, a timeout, a broken notebook: recorded, never raised
@@ -183,6 +190,8 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         if handler:
             logger.removeHandler(handler)
             handler.close()
+        if streams:
+            streams["stdout_file"].close()
     html_path = None
     if html and ipynb.exists():
         try:

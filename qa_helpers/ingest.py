@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from . import cleaning
 from .config import SourcesConfig, SourceSpec, load_sources
 from .errors import SourceError
-from .privacy import NameMasker, load_key, mask_text, pseudonymise
+from .privacy import ID_TOKEN, NameMasker, load_key, mask_text, pseudonymise
 from .readers import RawFrame, guess_encoding, read_raw
 from .schemas import SCHEMAS, TIME_COLUMNS, parse_kind, required_columns
 
@@ -45,6 +45,7 @@ TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
 OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 ROW_GROUP = 131_072
+EMPTY_MONTH = "0000-00"  # the partition that holds only the schema of a table with no rows
 # Precedence of the steps, for reports: a row gets the first rule that rejects it.
 STEP_RULES = ["unparseable_row", "malformed_value", "missing_required", "invalid_value"]
 
@@ -253,15 +254,17 @@ def validate(typed: pd.DataFrame, spec: SourceSpec) -> tuple[pd.Series, pd.Serie
 # ---------------------------------------------------------------- one source
 
 def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables: dict[str, pd.DataFrame],
-                  key: bytes, names: NameMasker) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                  key: bytes, names: NameMasker, ids: NameMasker) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Ingest one source: the archived rows, the quarantine, and the report entry.
 
-    A source that lists customer names adds them to ``names`` (before its own text is
-    masked), so later sources mask them too.
+    A source that lists customer names (or pseudonymises ids) adds them to ``names`` (``ids``)
+    before its own text is masked, so later sources mask them too.
     """
     raw, unparseable, info = read_source(spec, raw_dir)
     if spec.customer_names:
         names.add(raw[spec.raw_header(spec.customer_names)].astype(str).str.strip().unique())
+    for column_name in spec.pseudonymise:  # a raw id typed into free text is masked like a name
+        ids.add(raw[spec.raw_header(column_name)].astype(str).str.strip().unique())
     quarantine = Quarantine()
     quarantine.add_unparseable(unparseable)
 
@@ -287,7 +290,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
     for column_name in spec.pseudonymise:
         kept[column_name] = pseudonymise(kept[column_name], key)
     for column_name in spec.mask_pii:
-        kept[column_name] = mask_text(kept[column_name], names)
+        kept[column_name] = mask_text(kept[column_name], names, ids)
     if spec.customer_names:
         kept = kept.drop(columns=[spec.customer_names])
     if spec.link:
@@ -329,7 +332,11 @@ def _write_table(frame: pd.DataFrame, folder: Path, time_column: str | None, id_
     order = order.sort_values(list(order.columns), kind="stable", na_position="last")
     table = pa_arrow.Table.from_pandas(frame.take(order.index.to_numpy()), preserve_index=False)
     months = order["month"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]]) if len(months) else []
+    if not len(months):  # no rows: still leave the schema, so loads return an empty table, not an error
+        (folder / f"month={EMPTY_MONTH}").mkdir()
+        pq.write_table(table, folder / f"month={EMPTY_MONTH}" / "part-0.parquet")
+        return
+    starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
     for start, end in zip(starts, [*starts[1:], len(months)]):
         target = folder / f"month={months[start]}"
         target.mkdir()
@@ -375,6 +382,7 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
         When a raw file cannot be read at all; nothing is written then.
     """
     raw_dir, archive_dir = Path(raw_dir), Path(archive_dir)
+    _check_archive_target(raw_dir, archive_dir)
     sources = load_sources(config)
     selected = _with_dependencies(sources, tables)
     key = key if key is not None else load_key(archive_dir)
@@ -383,15 +391,16 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
     try:
         tables: dict[str, pd.DataFrame] = {}
         report: dict = {"archive_timezone": sources.archive_timezone, "sources": {}}
-        names = NameMasker()
+        names, ids = NameMasker(), NameMasker(token=ID_TOKEN)
         for table, spec in selected.items():
-            kept, quarantined, entry = ingest_source(spec, raw_dir, sources, tables, key, names)
+            kept, quarantined, entry = ingest_source(spec, raw_dir, sources, tables, key, names, ids)
             tables[table] = kept
             id_column = next(iter(SCHEMAS[table].columns))
             _write_table(kept, staging / table, TIME_COLUMNS.get(table), id_column)
             (staging / "quarantine").mkdir(exist_ok=True)
             quarantined.to_parquet(staging / "quarantine" / f"{table}.parquet", index=False)
             report["sources"][table] = entry
+        _carry_over(archive_dir, staging, report, keep=set(sources.sources) - set(selected))
         report["fingerprint"] = fingerprint(staging)
         (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         if archive_dir.exists():
@@ -401,6 +410,29 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+def _check_archive_target(raw_dir: Path, archive_dir: Path) -> None:
+    """Refuse a target that ingest's replace-the-folder step could destroy by mistake."""
+    if raw_dir.resolve().is_relative_to(archive_dir.resolve()):
+        raise SourceError("the archive folder contains the raw exports; replacing it would delete them: "
+                          "choose another --archive", file=str(archive_dir))
+    if archive_dir.exists() and any(archive_dir.iterdir()) and not (archive_dir / "ingest_report.json").exists():
+        raise SourceError("the folder exists and is not an archive (no ingest_report.json); ingest replaces its "
+                          "target, so give a new or an archive folder", file=str(archive_dir))
+
+
+def _carry_over(old: Path, staging: Path, report: dict, keep: set[str]) -> None:
+    """With --tables, keep the other tables of the existing archive as they were."""
+    old_report = old / "ingest_report.json"
+    if not keep or not old_report.exists():
+        return
+    previous = json.loads(old_report.read_text(encoding="utf-8"))["sources"]
+    for table in sorted(keep & set(previous)):
+        shutil.copytree(old / table, staging / table)
+        (staging / "quarantine").mkdir(exist_ok=True)
+        shutil.copy2(old / "quarantine" / f"{table}.parquet", staging / "quarantine" / f"{table}.parquet")
+        report["sources"][table] = previous[table]
 
 
 def _with_dependencies(sources: SourcesConfig, tables: list[str] | None) -> dict[str, SourceSpec]:

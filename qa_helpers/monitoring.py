@@ -41,9 +41,9 @@ def threshold_alerts(tables: dict[str, pd.DataFrame], standards: dict, min_n: in
     alerts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ALERT_COLUMNS)
     if alerts.empty:
         return pd.DataFrame(columns=ALERT_COLUMNS)
-    last_week = max(t[c].max().to_period("W-SUN").start_time for t, c in
-                    ((tables["tickets"], "created_at"),) if len(t))
-    alerts["open"] = alerts["week"] == last_week
+    tickets = tables["tickets"]
+    last_week = tickets["created_at"].max().to_period("W-SUN").start_time if len(tickets) else None
+    alerts["open"] = alerts["week"] == last_week if last_week is not None else False
     return alerts[ALERT_COLUMNS].sort_values(["week", "rule", "group"]).reset_index(drop=True)
 
 

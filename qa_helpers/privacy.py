@@ -21,9 +21,15 @@ PII_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("[ID_NUMBER]", re.compile(r"(?<![0-9])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[0-9Xx](?![0-9])")),
     ("[BANK_CARD]", re.compile(r"(?<![0-9])\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![0-9])")),
     ("[PHONE]", re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![0-9])")),
-    ("[PHONE]", re.compile(r"(?<![0-9])0\d{2,3}[- ]?\d{7,8}(?![0-9])")),
+    ("[PHONE]", re.compile(r"(?<![0-9])(?:\(0\d{2,3}\)|0\d{2,3})[- ]?\d{3,4}[- ]?\d{4}(?![0-9])")),
 ]
 NAME_TOKEN = "[NAME]"
+ID_TOKEN = "[CUSTOMER_ID]"
+# Full-width digits, letters and the signs numbers and addresses use, as typed on Chinese keyboards.
+HALF_WIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
+                            **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
+                            **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)},
+                            "（": "(", "）": ")", "－": "-", "．": ".", "＠": "@", "＋": "+", "　": " "})
 
 
 def key_path(archive: str | os.PathLike) -> Path:
@@ -75,9 +81,10 @@ class NameMasker:
     so looking up each substring of a name's possible lengths in a set is fast and exact.
     """
 
-    def __init__(self, names=()) -> None:
+    def __init__(self, names=(), token: str = NAME_TOKEN) -> None:
         self.names: set[str] = set()
         self.lengths: list[int] = []
+        self.token = token
         self.add(names)
 
     def add(self, names) -> None:
@@ -92,7 +99,7 @@ class NameMasker:
         while i < len(text):
             for n in self.lengths:
                 if text[i:i + n] in self.names:
-                    out.append(NAME_TOKEN)
+                    out.append(self.token)
                     i += n
                     break
             else:
@@ -101,15 +108,19 @@ class NameMasker:
         return "".join(out)
 
 
-def mask_text(values: pd.Series, names: NameMasker | None = None) -> pd.Series:
-    """Mask phone numbers, e-mails, resident ID and bank-card numbers, and known names.
+def mask_text(values: pd.Series, *maskers: NameMasker) -> pd.Series:
+    """Mask phone numbers, e-mails, resident ID and bank-card numbers, and known names and ids.
+
+    Full-width digits and signs are read as their ASCII forms first, so ``１３８…`` is a phone
+    number too.
 
     Parameters
     ----------
     values : Series of str
         Free text; missing values stay missing.
-    names : NameMasker, optional
-        Known customer names to mask as ``[NAME]``.
+    *maskers : NameMasker
+        Dictionaries of known strings: customer names (``[NAME]``), raw customer ids
+        (``[CUSTOMER_ID]``).
 
     Returns
     -------
@@ -125,11 +136,12 @@ def mask_text(values: pd.Series, names: NameMasker | None = None) -> pd.Series:
     present = text.notna() & (text.str.len() > 0)
     if not present.any():
         return values
-    masked = text[present]
+    masked = text[present].map(lambda v: v.translate(HALF_WIDTH))
     for token, pattern in PII_PATTERNS:
         masked = masked.str.replace(pattern, token, regex=True)
-    if names is not None and names.names:
-        masked = masked.map(names)
+    for masker in maskers:
+        if masker.names:
+            masked = masked.map(masker)
     out = text.copy()
     out[present] = masked
     return out.astype(values.dtype)

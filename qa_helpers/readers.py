@@ -179,7 +179,8 @@ def read_jsonl(path: Path, encoding: str) -> RawFrame:
     _check_not_empty(data, file)
     text = decode(data, encoding, file)
     records, numbers, bad = [], [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # split on line feeds only: U+2028 and friends are legal inside JSON strings
+    for number, line in enumerate((part.rstrip("\r") for part in text.split("\n")), start=1):
         if not line.strip():
             continue
         try:

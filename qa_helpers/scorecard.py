@@ -70,7 +70,7 @@ def load_panel_scores(path: str | os.PathLike | None = None) -> pd.DataFrame:
     path = Path(path) if path else config_dir() / "panel_scores.csv"
     if not path.is_file():
         return pd.DataFrame(columns=["unit", "period", "panel", "rater", "score"])
-    return pd.read_csv(path)
+    return pd.read_csv(path, dtype={"unit": str, "period": str, "panel": str, "rater": str})
 
 
 def scorecard(kpi_values: pd.DataFrame, standards: Standards, unit: str | None = None,

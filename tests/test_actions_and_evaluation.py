@@ -119,3 +119,13 @@ def test_conclusions_say_whether_to_standardise(evaluations):
     conclusions = found["ACT-03"].conclusions.iloc[0]
     assert conclusions["verdict"] == "improved" and conclusions["meets_target"] and conclusions["standardise"]
     assert "standardise the measure" in conclusions["conclusion"]
+
+
+def test_acceptance_is_judged_on_the_kpi_not_the_test_scale(evaluations):
+    """ACT-02's test compares geometric means; its target is on the median KPI itself."""
+    found, _ = evaluations
+    result = found["ACT-02"]
+    median = result.after_kpis.set_index("kpi").loc["median_first_response_s", "value"]
+    assert median != pytest.approx(result.results.iloc[0]["after"])
+    assert result.conclusions.iloc[0]["meets_target"] == (median <= 6)
+    assert f"{median:.3g}" in result.conclusions.iloc[0]["conclusion"]

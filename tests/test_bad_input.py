@@ -214,3 +214,38 @@ def test_quarantined_record_keeps_the_raw_values(raw, tmp_path):
     hit = q[q["row"] == 5]
     assert hit["rule"].tolist() == ["invalid_value"] and hit["column"].tolist() == ["渠道"]
     assert json.loads(hit["record"].iloc[0])["渠道"] == "信鸽"
+
+
+def test_header_only_table_still_loads_as_empty(raw, tmp_path):
+    from qa_helpers.archive import load
+
+    header = (raw / "field_visits.csv").read_text(encoding="utf-8").splitlines()[0]
+    (raw / "field_visits.csv").write_text(header + "\n", encoding="utf-8")
+    _ingest(raw, tmp_path)
+    for unit in ("ALL", "FS-1"):
+        visits = load("field_visits", unit, "2025-Q3", archive=tmp_path / "archive")
+        assert visits.empty and {"visit_id", "team", "arrived_at"} <= set(visits.columns)
+
+
+def test_json_line_separator_inside_a_string_is_not_a_new_record(raw, tmp_path, report):
+    path = raw / "complaints.jsonl"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    record = json.loads(lines[0])
+    record["content"] = "第一行\u2028第二行"
+    lines[0] = json.dumps(record, ensure_ascii=False)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    entry = _ingest(raw, tmp_path)["sources"]["complaints"]
+    assert entry["raw"] == report["sources"]["complaints"]["raw"]
+    assert "unparseable_row" not in entry["by_rule"]
+
+
+def test_archive_target_that_is_not_an_archive_is_refused(raw, tmp_path):
+    other = tmp_path / "documents"
+    other.mkdir()
+    (other / "keep.txt").write_text("precious")
+    with pytest.raises(SourceError, match="not an archive"):
+        ingest(raw, other, key=b"k")
+    assert (other / "keep.txt").exists()
+    with pytest.raises(SourceError, match="contains the raw exports"):
+        ingest(raw, raw.parent, key=b"k")
+    assert any(raw.iterdir())

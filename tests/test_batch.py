@@ -150,3 +150,19 @@ def test_index_links_every_report_and_the_failing_cell(probes, tmp_path, archive
     assert 'id="papermill-error-cell"' in failed_html
     assert "90.0%" in index and "85.0" in index  # headline figures read from the notebooks' summaries
     assert index.index("ALL (whole company)") < index.index("hotline (all its teams)") < index.index(">HL-B<")
+
+
+def test_resume_reruns_when_a_config_file_changes(probes, tmp_path, archive, monkeypatch):
+    import shutil
+
+    from qa_helpers.config import config_dir
+
+    config = tmp_path / "config"
+    shutil.copytree(config_dir(), config)
+    monkeypatch.setenv("QAKIT_CONFIG", str(config))
+    args = dict(teams="HL-B", notebooks="second", out=tmp_path / "r", archive=archive, notebooks_dir=probes,
+                progress=False, html=False)
+    run_batch("2025-Q3", **args)
+    assert _by_key(run_batch("2025-Q3", resume=True, **args))[("HL-B", "second")]["status"] == "skipped"
+    (config / "standards.yml").write_text((config / "standards.yml").read_text().replace("target: 0.90", "target: 0.91", 1))
+    assert _by_key(run_batch("2025-Q3", resume=True, **args))[("HL-B", "second")]["status"] == "ok"

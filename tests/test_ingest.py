@@ -151,3 +151,12 @@ def test_linked_tables_carry_the_ticket_team(archive, table):
     merged = frame.dropna(subset=["team"]).merge(tickets, on="ticket_id", suffixes=("", "_ticket"))
     assert len(merged) > 0
     assert (merged["team"] == merged["team_ticket"]).all()
+
+
+def test_ingesting_some_tables_keeps_the_others(raw_dir, tmp_path, key, archive):
+    target = tmp_path / "archive"
+    full = ingest(raw_dir, target, key=key)
+    partial = ingest(raw_dir, target, key=key, tables=["complaints"])
+    assert set(partial["sources"]) == set(full["sources"])
+    assert partial["fingerprint"] == full["fingerprint"]  # same inputs: the same archive
+    assert len(qa_archive.load("qa_reviews", archive=target)) == full["sources"]["qa_reviews"]["archived"]

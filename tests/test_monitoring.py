@@ -45,6 +45,14 @@ def test_threshold_alert_fires_per_week_and_the_last_week_is_open():
     assert alerts["open"].tolist() == [False, True]
 
 
+def test_alerts_without_tickets_in_the_period_are_not_open():
+    surveys = _surveys({"a": [(9, 10), (5, 10), (9, 10), (9, 10)]})
+    tables = _tables(surveys)
+    tables["tickets"] = tables["tickets"].iloc[:0]
+    alerts = threshold_alerts(tables, STD)
+    assert len(alerts) == 1 and not alerts["open"].any()
+
+
 def test_alerts_need_enough_observations():
     surveys = _surveys({"a": [(1, 4), (9, 10), (9, 10), (9, 10)]})  # 25 % on 4 answers: not judged
     assert threshold_alerts(_tables(surveys), STD).empty

@@ -95,6 +95,15 @@ def test_panel_indicator_scores_weight_times_mean_over_five(tmp_path):
     assert card.loc["service_attitude", "score"] == pytest.approx(10 * 4.2 / 5)
 
 
+def test_panel_scores_file_matches_year_periods(tmp_path):
+    from qa_helpers.scorecard import load_panel_scores, panel_means
+
+    path = tmp_path / "panel_scores.csv"
+    path.write_text("unit,period,panel,rater,score\nHL-A,2025,service_attitude,r1,4\nHL-A,2025,service_attitude,r2,5\n")
+    means = panel_means(load_panel_scores(path), "HL-A", "2025")
+    assert means.to_dict("records") == [{"kpi": "service_attitude", "value": 4.5, "n": 2}]
+
+
 def test_compare_with_previous_period():
     now, before = seed_values(), seed_values()
     before.loc[before["kpi"] == "fcr", "value"] = 0.78
