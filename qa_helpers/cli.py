@@ -13,8 +13,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from .sample import TABLES, generate
 
     tables = tuple(t.strip() for t in args.tables.split(",")) if args.tables else TABLES
-    truth = generate(args.out, seed=args.seed, n_tickets=args.tickets, n_teams=args.teams,
-                     tables=tuple(dict.fromkeys(("agents", "tickets", *tables))))
+    truth = generate(args.out, seed=args.seed, n_tickets=args.tickets, n_teams=args.teams, tables=tables)
     n_files = len([p for p in Path(args.out).iterdir() if p.name != "truth.json"])
     print(f"wrote {n_files} raw exports for {len(truth['teams'])} teams and truth.json to {args.out}")
     return 0

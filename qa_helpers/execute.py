@@ -175,8 +175,8 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     if handler:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-    streams = {} if own_process or not log_path else {"stdout_file": open(log_path, "a", encoding="utf-8")}
-    streams.update({"stderr_file": streams["stdout_file"]} if streams else {})
+    cell_log = open(log_path, "a", encoding="utf-8") if log_path and not own_process else None
+    streams = {"stdout_file": cell_log, "stderr_file": cell_log} if cell_log else {}
     try:
         with _output_to(log_path if own_process else None):
             pm.execute_notebook(str(steps[step]), str(ipynb), parameters=params, cwd=str(steps[step].parent),
@@ -190,8 +190,8 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         if handler:
             logger.removeHandler(handler)
             handler.close()
-        if streams:
-            streams["stdout_file"].close()
+        if cell_log:
+            cell_log.close()
     html_path = None
     if html and ipynb.exists():
         try:
