@@ -1,10 +1,11 @@
 """Cleaning rules: each names the rows it rejects and why; ingest quarantines them.
 
-A rule is a function ``rule(typed, rows, ctx, **params) -> Series`` returning, for each of
-the ``rows`` (index labels of ``typed`` no earlier step rejected), a short reason (the row is
-rejected) or ``<NA>`` (the row is kept); each rejected row so carries exactly one rule. A rule
-reads only the columns it needs (``typed.loc[rows, [...]]``): copying every column of ten
-million rows once per rule would cost more than the rules themselves.
+A rule is a function ``rule(typed, live, ctx, **params) -> Series``. ``typed`` is the
+source's parsed Arrow table, ``live`` a boolean mask of the rows no earlier step rejected;
+the rule returns the reason for each live row it rejects, indexed by row position (an empty
+Series rejects nothing). Each rejected row so carries exactly one rule. Rules work on whole
+Arrow columns and look at single rows only for the few they reject, so they cost little
+even on ten million rows.
 Rules are switched on, ordered and parametrised per source in ``config/sources.yml``.
 """
 
@@ -13,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .columns import decoded, per_value
 from .errors import ConfigError
 
 
@@ -25,8 +28,8 @@ from .errors import ConfigError
 class RuleContext:
     """What a rule may look at besides the typed rows."""
 
-    raw: pd.DataFrame                      # the same rows as raw text, raw headers
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # tables archived earlier in this run
+    raw: pa.Table                      # the same rows as raw text, raw headers, plus _file and _row
+    tables: dict[str, pa.Table] = field(default_factory=dict)  # tables archived earlier in this run
     valid_time_range: tuple[str, str] = ("2000-01-01", "2100-01-01")
 
 
@@ -40,101 +43,119 @@ def rule(func: Rule) -> Rule:
     return func
 
 
-def _reasons(mask: pd.Series | np.ndarray, index: pd.Index, reason: str | pd.Series) -> pd.Series:
-    out = pd.Series(pd.NA, index=index, dtype="string")
-    mask = np.asarray(mask, dtype=bool)
-    if isinstance(reason, pd.Series):
-        out[mask] = reason[mask].astype("string")
-    else:
-        out[mask] = reason
-    return out
+def _reasons(hit: pa.Array | pa.ChunkedArray | np.ndarray, live: np.ndarray, reason) -> pd.Series:
+    """Reasons for the live rows where ``hit`` is true; ``reason`` is a text or a function of positions."""
+    if not isinstance(hit, np.ndarray):
+        hit = _true(hit)
+    positions = np.flatnonzero(hit & live)
+    values = reason(positions) if callable(reason) else [reason] * len(positions)
+    return pd.Series(list(values), index=positions, dtype="str")
+
+
+def _true(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def first_duplicates(table: pa.Table, live: np.ndarray) -> pd.DataFrame:
+    """Live rows whose values in every column of ``table`` equal an earlier live row's.
+
+    DuckDB hashes each row on every core and keeps only rows whose hash occurs twice; those
+    few are then compared value by value, so a hash collision never rejects a row.
+
+    Returns
+    -------
+    DataFrame
+        ``position`` of each repeat and ``first``, the position of the row it repeats.
+    """
+    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in table.column_names)
+    keyed = table.append_column("_pos", pa.array(np.arange(table.num_rows), pa.int64())) \
+        .append_column("_live", pa.array(live, pa.bool_()))  # noqa: F841 -- read by DuckDB by name
+    candidates = duckdb.connect().sql(
+        f"WITH k AS (SELECT _pos, hash({columns}) AS h FROM keyed WHERE _live), "
+        "d AS (SELECT h FROM k GROUP BY h HAVING count(*) > 1) "
+        "SELECT _pos FROM k SEMI JOIN d USING (h) ORDER BY _pos").fetchnumpy()["_pos"]
+    if len(candidates) == 0:
+        return pd.DataFrame({"position": pd.Series(dtype="int64"), "first": pd.Series(dtype="int64")})
+    values = table.take(pa.array(candidates)).to_pandas().astype(object)
+    values["position"] = candidates
+    groups = values.groupby(list(table.column_names), dropna=False, sort=False)["position"]
+    first = groups.transform("min")
+    repeat = values["position"] != first
+    return pd.DataFrame({"position": values.loc[repeat, "position"].to_numpy(),
+                         "first": first[repeat].to_numpy()})
 
 
 @rule
-def test_ticket(typed: pd.DataFrame, rows: pd.Index, ctx: RuleContext, id_column: str = "ticket_id",
+def test_ticket(typed: pa.Table, live: np.ndarray, ctx: RuleContext, id_column: str = "ticket_id",
                 id_prefixes: tuple[str, ...] = ("TEST",), text_columns: tuple[str, ...] = (),
                 markers: tuple[str, ...] = ()) -> pd.Series:
     """Test tickets: an id with a test prefix, or a marker such as 测试工单 in a text column."""
-    typed = typed.loc[rows, [id_column, *text_columns]]
-    ids = typed[id_column].astype("string").fillna("")
-    hit = ids.str.upper().str.startswith(tuple(p.upper() for p in id_prefixes))
+    hit = np.zeros(typed.num_rows, dtype=bool)
+    for prefix in id_prefixes:
+        hit |= _true(per_value(typed[id_column], lambda v: pc.starts_with(v, prefix, ignore_case=True)))
     for column in text_columns:
-        text = typed[column].astype("string").fillna("")
         for marker in markers:
-            hit |= text.str.contains(marker, regex=False)
-    return _reasons(hit, typed.index, "test ticket (id prefix or test marker)")
+            hit |= _true(per_value(typed[column], lambda v: pc.match_substring(v, marker)))
+    return _reasons(hit, live, "test ticket (id prefix or test marker)")
 
 
 @rule
-def duplicate_row(typed: pd.DataFrame, rows: pd.Index, ctx: RuleContext) -> pd.Series:
+def duplicate_row(typed: pa.Table, live: np.ndarray, ctx: RuleContext) -> pd.Series:
     """Exact duplicates: every raw field equal to an earlier row's (the first is kept)."""
-    if len(rows) == 0:
-        return _reasons(np.zeros(0, dtype=bool), rows, "")
-    columns = [c for c in ctx.raw.columns if c not in ("_file", "_row")]
-    # One string per row, fields joined by a control character that exports do not contain;
-    # pyarrow factorizes that in one pass, then flagged rows are compared field by field.
-    fields = [pa.array(ctx.raw[c].astype(str)).cast(pa.large_string()) for c in columns]
-    joined = pc.binary_join_element_wise(*fields, pa.scalar("\x1f", pa.large_string()))
-    live = ctx.raw.index.get_indexer(rows)
-    codes, _ = pd.factorize(pd.Series(joined.take(pa.array(live))))
-    positions = np.arange(len(codes))
-    first = np.full(codes.max() + 1, len(codes))
-    np.minimum.at(first, codes, positions)
-    dup = first[codes] != positions
-    if dup.any():
-        flagged, originals = positions[dup], first[codes[dup]]
-        copies = ctx.raw.loc[rows[flagged], columns].to_numpy()
-        same = (copies == ctx.raw.loc[rows[originals], columns].to_numpy()).all(axis=1)
-        dup[flagged[~same]] = False
-        originals = originals[same]
-    detail = pd.Series("", index=rows)
-    if dup.any():
-        detail[dup] = "exact copy of row " + ctx.raw.loc[rows[originals], "_row"].astype(str).to_numpy()
-    return _reasons(dup, rows, detail)
+    raw = ctx.raw.drop_columns(["_file", "_row"])
+    repeats = first_duplicates(raw, live)
+    rows = ctx.raw["_row"].to_numpy()
+    return pd.Series([f"exact copy of row {rows[f]}" for f in repeats["first"]],
+                     index=repeats["position"].to_numpy(), dtype="str")
 
 
 @rule
-def duplicate_id(typed: pd.DataFrame, rows: pd.Index, ctx: RuleContext, key: str) -> pd.Series:
+def duplicate_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, key: str) -> pd.Series:
     """A second row with an id already seen, but different content (the first is kept)."""
-    ids = typed.loc[rows, key]
-    dup = ids.notna() & ids.duplicated(keep="first")
-    return _reasons(dup, rows, f"{key} already used by an earlier row")
+    present = live & decoded(typed[key]).is_valid().to_numpy(zero_copy_only=False)
+    repeats = first_duplicates(typed.select([key]), present)
+    return pd.Series(f"{key} already used by an earlier row", index=repeats["position"].to_numpy(), dtype="str")
 
 
 @rule
-def out_of_range_time(typed: pd.DataFrame, rows: pd.Index, ctx: RuleContext, columns: tuple[str, ...]) -> pd.Series:
+def out_of_range_time(typed: pa.Table, live: np.ndarray, ctx: RuleContext, columns: tuple[str, ...]) -> pd.Series:
     """Timestamps outside the plausible window of ``valid_time_range`` (e.g. 1970, 2099)."""
-    low, high = (pd.Timestamp(t) for t in ctx.valid_time_range)
-    typed = typed.loc[rows, list(columns)]
-    out = pd.Series(pd.NA, index=rows, dtype="string")
+    low, high = (pa.scalar(pd.Timestamp(t).to_datetime64(), pa.timestamp("us")) for t in ctx.valid_time_range)
+    found = pd.Series(dtype="str")
+    still = live.copy()
     for column in columns:
         times = typed[column]
-        bad = times.notna() & ((times < low) | (times > high)) & out.isna()
-        out[bad] = f"{column} outside {ctx.valid_time_range[0]}..{ctx.valid_time_range[1]}: " + \
-            times[bad].astype(str)
-    return out
+        outside = pc.or_(pc.less(times, low), pc.greater(times, high))
+        reasons = _reasons(outside, still, lambda rows: [
+            f"{column} outside {ctx.valid_time_range[0]}..{ctx.valid_time_range[1]}: {pd.Timestamp(t)}"
+            for t in times.take(pa.array(rows)).to_pylist()])
+        found = pd.concat([found, reasons])
+        still[reasons.index] = False
+    return found.sort_index()
 
 
 @rule
-def unknown_agent(typed: pd.DataFrame, rows: pd.Index, ctx: RuleContext, column: str = "agent_id") -> pd.Series:
+def unknown_agent(typed: pa.Table, live: np.ndarray, ctx: RuleContext, column: str = "agent_id") -> pd.Series:
     """An agent id that is not on the roster (the agents table of this ingest)."""
     if "agents" not in ctx.tables:
         raise ConfigError("rule unknown_agent needs the agents source to be ingested first")
-    known = set(ctx.tables["agents"]["agent_id"])
-    agents = typed.loc[rows, column]
-    bad = agents.notna() & ~agents.isin(known)
-    return _reasons(bad, rows, f"{column} not on the roster: " + agents.astype(str))
+    agents = typed[column]
+    roster = decoded(ctx.tables["agents"]["agent_id"])
+    unknown = per_value(agents, lambda v: pc.and_(v.is_valid(), pc.invert(pc.is_in(v, value_set=roster))))
+    return _reasons(unknown, live, lambda rows: [f"{column} not on the roster: {a}"
+                                                 for a in agents.take(pa.array(rows)).to_pylist()])
 
 
 @rule
-def review_burst(typed: pd.DataFrame, rows: pd.Index, ctx: RuleContext, score_column: str = "csat",
+def review_burst(typed: pa.Table, live: np.ndarray, ctx: RuleContext, score_column: str = "csat",
                  max_score: int = 1, source_column: str = "source", source_value: str = "review",
                  window: str = "60min", min_count: int = 5, time_column: str = "answered_at") -> pd.Series:
     """Malicious bursts: ``min_count`` or more lowest-score online reviews within ``window``."""
-    typed = typed.loc[rows, [score_column, source_column, time_column]]
-    candidates = typed[(typed[source_column] == source_value) & (typed[score_column] <= max_score)
-                       & typed[time_column].notna()].sort_values(time_column, kind="stable")
-    hit = pd.Series(False, index=typed.index)
+    frame = typed.select([score_column, source_column, time_column]).to_pandas()
+    frame = frame[live]
+    candidates = frame[(frame[source_column] == source_value) & (frame[score_column] <= max_score)
+                       & frame[time_column].notna()].sort_values(time_column, kind="stable")
+    hit = np.zeros(typed.num_rows, dtype=bool)
     if len(candidates) >= min_count:
         times = candidates[time_column].to_numpy()
         ends = np.searchsorted(times, times + pd.Timedelta(window).to_timedelta64(), side="left")
@@ -145,4 +166,4 @@ def review_burst(typed: pd.DataFrame, rows: pd.Index, ctx: RuleContext, score_co
             marks[ends[start]] -= 1
         in_burst = np.cumsum(marks)[:-1] > 0
         hit[candidates.index[in_burst]] = True
-    return _reasons(hit, typed.index, f"{min_count}+ reviews scoring <= {max_score} within {window}")
+    return _reasons(hit, live, f"{min_count}+ reviews scoring <= {max_score} within {window}")

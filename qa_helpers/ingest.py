@@ -32,9 +32,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import cleaning
+from .columns import decoded, per_value, sql
 from .config import SourcesConfig, SourceSpec, load_sources
 from .errors import SourceError
 from .privacy import ID_TOKEN, NameMasker, load_key, mask_text, pseudonymise
@@ -45,7 +47,11 @@ TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
 OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 ROW_GROUP = 131_072
-EMPTY_MONTH = "0000-00"  # the partition that holds only the schema of a table with no rows
+EMPTY_MONTH = "0000-00"
+NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+ARROW_TYPES = {"str": pa_arrow.string(), "int": pa_arrow.int64(), "float": pa_arrow.float64(),
+               "bool": pa_arrow.bool_(), "datetime": pa_arrow.timestamp("us")}
+PANDAS_TYPES = {"str": "str", "int": "Int64", "float": "Float64", "bool": "boolean", "datetime": "datetime64[us]"}  # the partition that holds only the schema of a table with no rows
 # Precedence of the steps, for reports: a row gets the first rule that rejects it.
 STEP_RULES = ["unparseable_row", "malformed_value", "missing_required", "invalid_value"]
 
@@ -54,23 +60,24 @@ STEP_RULES = ["unparseable_row", "malformed_value", "missing_required", "invalid
 class Quarantine:
     """Rows rejected so far for one source, one entry per rejected raw row."""
 
+    raw: pa_arrow.Table
     parts: list[pd.DataFrame] = field(default_factory=list)
 
-    def add(self, raw: pd.DataFrame, rows: pd.Index, rule: str, column: pd.Series | str | None,
-            detail: pd.Series | str) -> None:
-        if len(rows) == 0:
+    def add(self, positions: np.ndarray, rule: str, column: str | np.ndarray | None,
+            detail: str | np.ndarray) -> None:
+        """Quarantine the raw rows at ``positions`` under ``rule``, with the column at fault and why."""
+        if len(positions) == 0:
             return
-        picked = raw.loc[rows]
-        part = pd.DataFrame({
-            "file": picked["_file"].to_numpy(),
+        picked = self.raw.take(pa_arrow.array(positions, pa_arrow.int64()))
+        records = picked.drop_columns(["_file", "_row"]).to_pylist()
+        self.parts.append(pd.DataFrame({
+            "file": picked["_file"].to_pylist(),
             "row": picked["_row"].to_numpy(),
             "rule": rule,
-            "column": column.loc[rows].to_numpy() if isinstance(column, pd.Series) else column,
-            "detail": detail.loc[rows].astype(str).to_numpy() if isinstance(detail, pd.Series) else detail,
-            "record": [json.dumps(r, ensure_ascii=False) for r in
-                       picked.drop(columns=["_file", "_row"]).to_dict("records")],
-        })
-        self.parts.append(part)
+            "column": column,
+            "detail": detail,
+            "record": [json.dumps(r, ensure_ascii=False) for r in records],
+        }))
 
     def add_unparseable(self, frame: pd.DataFrame) -> None:
         if len(frame):
@@ -86,6 +93,7 @@ class Quarantine:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else str) for c in columns})
         out = pd.concat(self.parts, ignore_index=True)
         out["column"] = out["column"].astype("string")
+        out["row"] = out["row"].astype("int64")
         return out.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
 
 
@@ -101,7 +109,7 @@ def _files(spec: SourceSpec, raw_dir: Path) -> list[Path]:
 
 def _check_header(spec: SourceSpec, path: Path, frame: RawFrame) -> list[str]:
     """Raise on a missing required column; return the optional columns that are missing."""
-    headers = [c for c in frame.rows.columns if not c.startswith("_")]
+    headers = [c for c in frame.rows.column_names if not c.startswith("_")]
     present = set(headers)
     required = set(required_columns(spec.table))
     missing_required = [raw for raw, canon in spec.columns.items() if canon in required and raw not in present]
@@ -118,35 +126,57 @@ def _check_header(spec: SourceSpec, path: Path, frame: RawFrame) -> list[str]:
     return [raw for raw in spec.columns if raw not in present]
 
 
-def read_source(spec: SourceSpec, raw_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read all files of a source: raw text rows, unparseable rows, and what was read."""
+def read_source(spec: SourceSpec, raw_dir: Path) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
+    """Read all files of a source: raw text rows (Arrow), unparseable rows, and what was read."""
     frames, bad, info = [], [], {"files": [], "warnings": [], "ignored_columns": set()}
     for path in _files(spec, raw_dir):
         frame = read_raw(path, spec.format, spec.encoding, spec.sheet)
-        missing_optional = _check_header(spec, path, frame)
-        for raw in missing_optional:
-            frame.rows[raw] = ""
+        rows = frame.rows
+        for raw in _check_header(spec, path, frame):
+            rows = rows.append_column(raw, pa_arrow.array([""] * rows.num_rows, pa_arrow.string()))
             frame.warnings.append(f"{path.name}: optional column {raw!r} absent; left empty")
-        info["ignored_columns"] |= {c for c in frame.rows.columns if not c.startswith("_")} - set(spec.columns)
+        info["ignored_columns"] |= {c for c in rows.column_names if not c.startswith("_")} - set(spec.columns)
         info["warnings"] += frame.warnings
-        info["files"].append({"name": path.name, "rows": len(frame.rows) + len(frame.unparseable),
-                              "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
-        frames.append(frame.rows[[*spec.columns, "_file", "_row"]])
+        info["files"].append({"name": path.name, "rows": rows.num_rows + len(frame.unparseable),
+                              "sha256": _file_sha256(path)})
+        frames.append(rows.select([*spec.columns, "_file", "_row"]))
         bad.append(frame.unparseable)
-    raw = pd.concat(frames, ignore_index=True)
+    raw = pa_arrow.concat_tables(frames).unify_dictionaries() if len(frames) > 1 else frames[0]
     info["ignored_columns"] = sorted(info["ignored_columns"])
     return raw, pd.concat(bad, ignore_index=True), info
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 # ---------------------------------------------------------------- parsing
 
-def _parse_datetime(text: pd.Series, spec: SourceSpec, archive_tz: str) -> pd.Series:
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    todo = text.notna()
+def _text(values: pa_arrow.Array, na_tokens: list[str]) -> pa_arrow.Array:
+    """Raw text stripped; empty and no-value tokens become null."""
+    text = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.is_in(text, value_set=pa_arrow.array(na_tokens, pa_arrow.string())),
+                      pa_arrow.scalar(None, pa_arrow.string()), text)
+
+
+def _parse_datetime(text: pa_arrow.Array, spec: SourceSpec, archive_tz: str) -> pa_arrow.Array:
+    """Try each of the source's formats in turn; ISO 8601 text may carry an offset or Z."""
+    if "ISO8601" not in spec.datetime_formats and spec.timezone == archive_tz:
+        tries = ", ".join(f"try_strptime(x, $f{i})" for i in range(len(spec.datetime_formats)))
+        return sql(f"CAST(coalesce({tries}) AS TIMESTAMP)", decoded(text),
+                    **{f"f{i}": f for i, f in enumerate(spec.datetime_formats)}).cast(pa_arrow.timestamp("us"))
+    # Offsets and time-zone conversion: pandas; such exports are small (JSON lines from an API).
+    series = pd.Series(decoded(text).to_pandas(), dtype="str")
+    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
+    todo = series.notna()
     for fmt in spec.datetime_formats:
         if not todo.any():
             break
-        chunk = text[todo]
+        chunk = series[todo]
         if fmt == "ISO8601":
             has_offset = chunk.str.contains(OFFSET)
             aware = pd.to_datetime(chunk[has_offset], format="ISO8601", utc=True, errors="coerce")
@@ -159,7 +189,7 @@ def _parse_datetime(text: pd.Series, spec: SourceSpec, archive_tz: str) -> pd.Se
         ok = parsed.notna()
         out[ok[ok].index] = parsed[ok].astype("datetime64[us]")
         todo[ok[ok].index] = False
-    return out
+    return pa_arrow.array(out.to_numpy(), pa_arrow.timestamp("us"), mask=out.isna().to_numpy())
 
 
 def _localise(times: pd.Series, source_tz: str, archive_tz: str) -> pd.Series:
@@ -170,143 +200,185 @@ def _localise(times: pd.Series, source_tz: str, archive_tz: str) -> pd.Series:
         .dt.tz_convert(archive_tz).dt.tz_localize(None)
 
 
-def parse_column(text: pd.Series, kind: str, spec: SourceSpec, column: str, archive_tz: str) -> pd.Series:
-    """Turn a text column (``<NA>`` for empty) into the schema type; unreadable values become NA."""
+def parse_column(text: pa_arrow.Array, kind: str, spec: SourceSpec, column: str, archive_tz: str) -> pa_arrow.Array:
+    """Turn a text column (null for empty) into the schema type; unreadable values become null."""
     if kind == "str":
         mapping = spec.values.get(column)
-        return (text.replace(mapping) if mapping else text).astype("str")
+        if not mapping:
+            return text
+        return per_value(text, lambda v: pc.coalesce(
+            pa_arrow.array(list(mapping.values()), pa_arrow.string()).take(
+                pc.index_in(v, value_set=pa_arrow.array(list(mapping), pa_arrow.string()))), v))
     if kind in ("int", "float"):
-        # only text that looks like a number is cast (in Arrow); the rest becomes NA, then malformed
-        looks = text.str.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?").fillna(False).astype(bool)
-        numbers = pd.Series(np.nan, index=text.index)
-        numbers[looks.to_numpy()] = text[looks.to_numpy()].astype("float64")
-        if kind == "int":
-            whole = numbers.notna() & (numbers % 1 == 0)
-            return numbers.where(whole).astype("Int64")
-        return numbers.astype("Float64")
+        # only text that looks like a number is cast; the rest becomes null, then malformed
+        number = f"CASE WHEN regexp_full_match(x, '{NUMBER}') THEN TRY_CAST(x AS DOUBLE) END"
+        if kind == "float":
+            return sql(number, decoded(text))
+        return sql(f"CASE WHEN ({number}) = floor({number}) AND abs({number}) < 9.0e18 "
+                    f"THEN CAST({number} AS BIGINT) END", decoded(text))
     if kind == "bool":
-        lowered = text.str.lower()
-        return pd.Series(np.select([lowered.isin(TRUE_TOKENS), lowered.isin(FALSE_TOKENS)], [True, False], None),
-                         index=text.index).astype("boolean")
+        def as_bool(v: pa_arrow.Array) -> pa_arrow.Array:
+            lowered = pc.utf8_lower(v)
+            return pc.if_else(pc.is_in(lowered, value_set=pa_arrow.array(sorted(TRUE_TOKENS))), True,
+                              pc.if_else(pc.is_in(lowered, value_set=pa_arrow.array(sorted(FALSE_TOKENS))),
+                                         False, pa_arrow.scalar(None, pa_arrow.bool_())))
+        return per_value(text, as_bool)
     if kind == "datetime":
         return _parse_datetime(text, spec, archive_tz)
     raise ValueError(kind)
 
 
-def parse_frame(raw: pd.DataFrame, spec: SourceSpec, archive_tz: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+def parse_table(raw: pa_arrow.Table, spec: SourceSpec, archive_tz: str) -> tuple[pa_arrow.Table, pd.DataFrame]:
     """Parse raw text into the table's schema types.
 
     Returns
     -------
-    typed : DataFrame
+    typed : pyarrow.Table
         One column per schema column, in schema order.
-    bad_column, detail : Series
-        For rows with a value that could not be read: the first such column and why.
+    malformed : DataFrame
+        For each row with a value that could not be read: its ``position``, the first such
+        raw ``column`` and a ``detail``.
     """
     schema = SCHEMAS[spec.table]
     raw_of = {canon: raw_col for raw_col, canon in spec.columns.items()}
-    na_tokens = {"", *spec.na_values}
-    typed = {}
-    bad_column = pd.Series(pd.NA, index=raw.index, dtype="string")
-    detail = pd.Series(pd.NA, index=raw.index, dtype="string")
+    na_tokens = sorted({"", *spec.na_values})
+    typed, found = {}, []
+    seen = np.zeros(raw.num_rows, dtype=bool)
     for column in schema.columns:
         kind = parse_kind(spec.table, column)
         if column not in raw_of:
-            text = pd.Series(None, index=raw.index, dtype="str")
-        else:
-            text = raw[raw_of[column]].str.strip()  # stays Arrow-backed: no round trip through Python objects
-            text = text.mask(text.isin(na_tokens))
+            typed[column] = pa_arrow.nulls(raw.num_rows, ARROW_TYPES[kind])
+            continue
+        text = per_value(raw[raw_of[column]], lambda v: _text(v, na_tokens))
         values = parse_column(text, kind, spec, column, archive_tz)
         typed[column] = values
-        unreadable = text.notna() & values.isna() & bad_column.isna()
+        unreadable = pc.and_not(text.is_valid(), values.is_valid()).to_numpy(zero_copy_only=False) & ~seen
         if unreadable.any():
-            bad_column[unreadable] = raw_of[column]
-            detail[unreadable] = f"{raw_of[column]} ({column}): cannot read " + \
-                text[unreadable].map(repr) + f" as {kind}"
-    return pd.DataFrame(typed, index=raw.index), bad_column, detail
+            positions = np.flatnonzero(unreadable)
+            seen[positions] = True
+            shown = decoded(text).take(pa_arrow.array(positions)).to_pylist()
+            found.append(pd.DataFrame({"position": positions, "column": raw_of[column],
+                                       "detail": [f"{raw_of[column]} ({column}): cannot read {t!r} as {kind}"
+                                                  for t in shown]}))
+    malformed = pd.concat(found, ignore_index=True) if found else \
+        pd.DataFrame({"position": pd.Series(dtype="int64"), "column": pd.Series(dtype="str"),
+                      "detail": pd.Series(dtype="str")})
+    return pa_arrow.table(typed), malformed
 
 
-def validate(typed: pd.DataFrame, spec: SourceSpec) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Run the pandera schema; per failing row the rule, raw column and detail of its first failure."""
-    rule = pd.Series(pd.NA, index=typed.index, dtype="string")
-    column = rule.copy()
-    detail = rule.copy()
-    try:
-        SCHEMAS[spec.table].validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        row_cases = cases[cases["index"].notna()]
-        if len(row_cases) < len(cases):  # a column-level failure is a bug in parsing, not in the data
-            raise
-        order = {c: i for i, c in enumerate(SCHEMAS[spec.table].columns)}
-        row_cases = row_cases.assign(_order=row_cases["column"].map(order)) \
-            .sort_values(["index", "_order"], kind="stable").drop_duplicates("index")
-        idx = pd.Index(row_cases["index"].astype("int64"))
-        is_null = (row_cases["check"] == "not_nullable").to_numpy()
-        rule[idx] = np.where(is_null, "missing_required", "invalid_value")
-        column[idx] = [spec.raw_header(c) for c in row_cases["column"]]
-        detail[idx] = [f"{spec.raw_header(c)} ({c}): " + ("empty" if n else f"{v!r} fails {chk}")
-                       for c, n, v, chk in zip(row_cases["column"], is_null, row_cases["failure_case"],
-                                               row_cases["check"])]
-    return rule, column, detail
+# ---------------------------------------------------------------- validation
+
+def _failing(values: pa_arrow.Array, check: pa.Check, where: str) -> pa_arrow.Array:
+    """Where a value fails a pandera check of the schema, evaluated in Arrow (null never fails)."""
+    stats = check.statistics
+    if check.name == "isin":
+        return per_value(values, lambda v: pc.invert(pc.is_in(v, value_set=pa_arrow.array(stats["allowed_values"]))))
+    if check.name == "str_matches":
+        return per_value(values, lambda v: pc.invert(pc.match_substring_regex(v, stats["pattern"])))
+    if check.name == "greater_than_or_equal_to":
+        return pc.less(values, stats["min_value"])
+    if check.name == "in_range":
+        low = (pc.less if stats.get("include_min", True) else pc.less_equal)(values, stats["min_value"])
+        high = (pc.greater if stats.get("include_max", True) else pc.greater_equal)(values, stats["max_value"])
+        return pc.or_(low, high)
+    raise NotImplementedError(f"ingest has no Arrow form of the check {check.name!r} on {where}; "
+                              "add one in qa_helpers.ingest._failing")
+
+
+def validate(typed: pa_arrow.Table, live: np.ndarray, spec: SourceSpec) -> pd.DataFrame:
+    """Check the live rows against the table's pandera schema: empty required values and failed checks.
+
+    The schema in :mod:`qa_helpers.schemas` is the one declaration of the rules; here each
+    check is evaluated on whole Arrow columns (pandera itself would cost seconds per million
+    rows), and a test holds the two to the same verdict row by row.
+
+    Returns
+    -------
+    DataFrame
+        Per failing live row, its first failure in schema order: ``position``, ``rule``
+        (``missing_required`` or ``invalid_value``), raw ``column`` and ``detail``.
+    """
+    found = []
+    still = live.copy()
+    for name, column in SCHEMAS[spec.table].columns.items():
+        values = typed[name]
+        if isinstance(values, pa_arrow.ChunkedArray):
+            values = values.combine_chunks()
+        raw = spec.raw_header(name)
+        if not column.nullable:
+            empty = np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False) & still)
+            still[empty] = False
+            found.append(pd.DataFrame({"position": empty, "rule": "missing_required", "column": raw,
+                                       "detail": f"{raw} ({name}): empty"}))
+        for check in column.checks:
+            failing = pc.fill_null(_failing(values, check, f"{spec.table}.{name}"), False)
+            bad = np.flatnonzero(failing.to_numpy(zero_copy_only=False) & still)
+            still[bad] = False
+            shown = decoded(values).take(pa_arrow.array(bad, pa_arrow.int64())).to_pylist()
+            found.append(pd.DataFrame({"position": bad, "rule": "invalid_value", "column": raw,
+                                       "detail": [f"{raw} ({name}): {v!r} fails {check.error}" for v in shown]}))
+    return pd.concat(found, ignore_index=True).astype({"position": "int64"}).sort_values("position")
 
 
 # ---------------------------------------------------------------- one source
 
-def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables: dict[str, pd.DataFrame],
-                  key: bytes, names: NameMasker, ids: NameMasker) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Ingest one source: the archived rows, the quarantine, and the report entry.
+def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables: dict[str, pa_arrow.Table],
+                  key: bytes, names: NameMasker, ids: NameMasker) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
+    """Ingest one source: the archived rows (in archive order), the quarantine, and the report entry.
 
     A source that lists customer names (or pseudonymises ids) adds them to ``names`` (``ids``)
     before its own text is masked, so later sources mask them too.
     """
     raw, unparseable, info = read_source(spec, raw_dir)
     if spec.customer_names:
-        names.add(raw[spec.raw_header(spec.customer_names)].astype(str).str.strip().unique())
+        names.add(_distinct_text(raw[spec.raw_header(spec.customer_names)]))
     for column_name in spec.pseudonymise:  # a raw id typed into free text is masked like a name
-        ids.add(raw[spec.raw_header(column_name)].astype(str).str.strip().unique())
-    quarantine = Quarantine()
+        ids.add(_distinct_text(raw[spec.raw_header(column_name)]))
+    quarantine = Quarantine(raw)
     quarantine.add_unparseable(unparseable)
 
-    typed, bad_column, detail = parse_frame(raw, spec, config.archive_timezone)
-    malformed = bad_column.notna()
-    quarantine.add(raw, raw.index[malformed], "malformed_value", bad_column, detail)
-    alive = ~malformed
+    typed, malformed = parse_table(raw, spec, config.archive_timezone)
+    quarantine.add(malformed["position"].to_numpy(), "malformed_value", malformed["column"].to_numpy(),
+                   malformed["detail"].to_numpy())
+    live = np.ones(raw.num_rows, dtype=bool)
+    live[malformed["position"].to_numpy()] = False
 
-    rule, column, detail = validate(typed[alive], spec)
+    failures = validate(typed, live, spec)
     for name in ("missing_required", "invalid_value"):
-        hit = rule.index[rule == name]
-        quarantine.add(raw, hit, name, column, detail)
-    alive[rule.index[rule.notna()]] = False
+        hit = failures[failures["rule"] == name]
+        quarantine.add(hit["position"].to_numpy(), name, hit["column"].to_numpy(), hit["detail"].to_numpy())
+    live[failures["position"].to_numpy()] = False
 
     ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range)
     for name, params in spec.rules:
-        reasons = cleaning.RULES[name](typed, typed.index[alive.to_numpy()], ctx, **params)
-        hit = reasons.index[reasons.notna()]
-        quarantine.add(raw, hit, name, None, reasons)
-        alive[hit] = False
+        reasons = cleaning.RULES[name](typed, live, ctx, **params)
+        positions = reasons.index.to_numpy(dtype=np.int64)
+        assert live[positions].all(), f"rule {name} rejected a row an earlier step had rejected"
+        quarantine.add(positions, name, None, reasons.to_numpy())
+        live[positions] = False
 
-    kept = typed[alive].copy()
+    kept = typed.take(pa_arrow.array(_archive_order(typed, live, TIME_COLUMNS.get(spec.table)), pa_arrow.int64()))
     for column_name in spec.pseudonymise:
-        kept[column_name] = pseudonymise(kept[column_name], key)
+        kept = _replace(kept, column_name, pseudonymise(kept[column_name], key))
     for column_name in spec.mask_pii:
-        kept[column_name] = mask_text(kept[column_name], names, ids)
+        kept = _replace(kept, column_name, _masked(kept[column_name], names, ids))
     if spec.customer_names:
-        kept = kept.drop(columns=[spec.customer_names])
+        kept = kept.drop_columns([spec.customer_names])
     if spec.link:
         other = tables[spec.link["table"]]
-        on, extra = spec.link["key"], [c for c in spec.link["columns"] if c not in kept.columns]
-        lookup = other[[on, *extra]].drop_duplicates(on)
-        kept = kept.merge(lookup, on=on, how="left", validate="many_to_one")
-    kept = kept.reset_index(drop=True)
+        on = spec.link["key"]
+        found = pc.index_in(kept[on], value_set=other[on])  # first match: many rows to one
+        for column_name in spec.link["columns"]:
+            if column_name not in kept.column_names:
+                kept = kept.append_column(column_name, other[column_name].take(found))
 
     q = quarantine.frame()
     by_rule = q["rule"].value_counts().to_dict()
     order = STEP_RULES + [n for n, _ in spec.rules]
     entry = {
         "files": info["files"],
-        "raw": int(len(raw) + len(unparseable)),
-        "archived": int(len(kept)),
+        "raw": int(raw.num_rows + len(unparseable)),
+        "archived": int(kept.num_rows),
         "quarantined": int(len(q)),
         "by_rule": {r: int(by_rule[r]) for r in order if r in by_rule},
         "warnings": info["warnings"],
@@ -316,31 +388,76 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
     return kept, q, entry
 
 
+def _distinct_text(values: pa_arrow.ChunkedArray) -> list[str]:
+    return pc.unique(pc.utf8_trim_whitespace(values)).to_pylist()
+
+
+def _replace(table: pa_arrow.Table, column: str, values) -> pa_arrow.Table:
+    return table.set_column(table.column_names.index(column), column, values)
+
+
+def _masked(values: pa_arrow.ChunkedArray, *maskers: NameMasker) -> pa_arrow.Array:
+    """PII masked in the few non-empty values of a free-text column; the rest is not touched."""
+    values = decoded(values.combine_chunks() if isinstance(values, pa_arrow.ChunkedArray) else values)
+    present = pc.fill_null(pc.greater(pc.utf8_length(values), 0), False)
+    positions = np.flatnonzero(present.to_numpy(zero_copy_only=False))
+    if len(positions) == 0:
+        return values
+    masked = mask_text(pd.Series(values.take(pa_arrow.array(positions)).to_pylist(), dtype="str"), *maskers)
+    return pc.replace_with_mask(values, present, pa_arrow.array(masked.tolist(), pa_arrow.string()))
+
+
+def _archive_order(typed: pa_arrow.Table, live: np.ndarray, time_column: str | None) -> np.ndarray:
+    """Positions of the kept rows in archive order: by time (export order among equal times)."""
+    positions = np.flatnonzero(live)
+    if time_column is None:
+        return positions
+    times = typed[time_column].take(pa_arrow.array(positions)).to_numpy().view("int64")
+    if len(times) and (np.diff(times) >= 0).all():
+        return positions
+    return positions[np.argsort(times, kind="stable")]
+
+
 # ---------------------------------------------------------------- writing
 
-def _write_table(frame: pd.DataFrame, folder: Path, time_column: str | None, id_column: str) -> None:
+def _pandas_schema(table: str, columns: list[str]) -> dict:
+    """The pandas metadata of a table's columns, so loads restore Int64, Float64 and boolean."""
+    dtypes = {}
+    for name in columns:
+        owner = next(t for t in (table, *SCHEMAS) if name in SCHEMAS[t].columns)
+        dtypes[name] = PANDAS_TYPES[parse_kind(owner, name)]
+    empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
+    return pa_arrow.Schema.from_pandas(empty, preserve_index=False).metadata
+
+
+def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: str | None, id_column: str) -> None:
+    """One parquet file per month (rows already in time order), or one file for the roster.
+
+    Columns held as dictionaries here (channel, team, ...) are written as plain text, and the
+    pandas metadata restores nullable dtypes on load.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    plain = pa_arrow.schema([(f.name, f.type.value_type if pa_arrow.types.is_dictionary(f.type) else f.type)
+                             for f in table.schema], metadata=_pandas_schema(source, table.column_names))
+
+    def write(part: pa_arrow.Table, target: Path) -> None:
+        pq.write_table(part.cast(plain), target, row_group_size=ROW_GROUP)
+
     if time_column is None:
-        sort_by = [c for c in ("team", id_column) if c in frame.columns]
-        table = pa_arrow.Table.from_pandas(frame.sort_values(sort_by, kind="stable"), preserve_index=False)
-        pq.write_table(table, folder / "part-0.parquet", row_group_size=ROW_GROUP)
+        sort_by = [(c, "ascending") for c in ("team", id_column) if c in table.column_names]
+        write(table.take(pc.sort_indices(table, sort_keys=sort_by)), folder / "part-0.parquet")
         return
-    # Sort once by month, then team and time: each month is one contiguous, zero-copy slice.
-    month = frame[time_column].dt.strftime("%Y-%m")
-    order = pd.DataFrame({"month": month, **{c: frame[c] for c in ("team", time_column, id_column)
-                                             if c in frame.columns}})
-    order = order.sort_values(list(order.columns), kind="stable", na_position="last")
-    table = pa_arrow.Table.from_pandas(frame.take(order.index.to_numpy()), preserve_index=False)
-    months = order["month"].to_numpy()
-    if not len(months):  # no rows: still leave the schema, so loads return an empty table, not an error
+    if table.num_rows == 0:  # no rows: still leave the schema, so loads return an empty table, not an error
         (folder / f"month={EMPTY_MONTH}").mkdir()
-        pq.write_table(table, folder / f"month={EMPTY_MONTH}" / "part-0.parquet")
+        write(table, folder / f"month={EMPTY_MONTH}" / "part-0.parquet")
         return
+    stamps = table[time_column]
+    months = pc.add(pc.multiply(pc.year(stamps), 100), pc.month(stamps)).to_numpy()
     starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
     for start, end in zip(starts, [*starts[1:], len(months)]):
-        target = folder / f"month={months[start]}"
+        target = folder / f"month={months[start] // 100:04d}-{months[start] % 100:02d}"
         target.mkdir()
-        pq.write_table(table.slice(start, end - start), target / "part-0.parquet", row_group_size=ROW_GROUP)
+        write(table.slice(start, end - start), target / "part-0.parquet")
 
 
 def fingerprint(folder: Path) -> str:
@@ -389,14 +506,14 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
     archive_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{archive_dir.name}-", dir=archive_dir.parent))
     try:
-        tables: dict[str, pd.DataFrame] = {}
+        tables: dict[str, pa_arrow.Table] = {}
         report: dict = {"archive_timezone": sources.archive_timezone, "sources": {}}
         names, ids = NameMasker(), NameMasker(token=ID_TOKEN)
         for table, spec in selected.items():
             kept, quarantined, entry = ingest_source(spec, raw_dir, sources, tables, key, names, ids)
             tables[table] = kept
             id_column = next(iter(SCHEMAS[table].columns))
-            _write_table(kept, staging / table, TIME_COLUMNS.get(table), id_column)
+            _write_table(kept, staging / table, table, TIME_COLUMNS.get(table), id_column)
             (staging / "quarantine").mkdir(exist_ok=True)
             quarantined.to_parquet(staging / "quarantine" / f"{table}.parquet", index=False)
             report["sources"][table] = entry

@@ -81,11 +81,13 @@ def test_cleaning_removes_what_it_should(archive):
     assert not surveys["survey_id"].str.startswith("SVB").any()  # the planted review bursts
 
 
-def test_archive_is_partitioned_by_month_and_sorted_by_team(archive):
+def test_archive_is_partitioned_by_month_in_time_order(archive):
     months = sorted(p.name for p in (archive / "tickets").iterdir())
     assert months == [f"month=2025-{m:02d}" for m in range(1, 13)]
-    part = pq.read_table(archive / "tickets" / months[0] / "part-0.parquet").to_pandas()
-    assert part["team"].is_monotonic_increasing
+    for month in months:
+        part = pq.read_table(archive / "tickets" / month / "part-0.parquet").to_pandas()
+        assert part["created_at"].is_monotonic_increasing
+        assert (part["created_at"].dt.strftime("month=%Y-%m") == month).all()
 
 
 def test_rerun_gives_the_same_archive(raw_dir, tmp_path, key, archive):

@@ -1,0 +1,49 @@
+"""Helpers for Arrow columns that ingest and the cleaning rules share.
+
+Ten million rows stay in Arrow from the CSV reader to the parquet writer. Columns that repeat
+few values (channel, category, yes/no) are worked on once per distinct value; SQL expressions
+that Arrow has no kernel for (strict date parsing, number syntax) run in DuckDB on every core.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+DISTINCT_SAMPLE = 100_000  # rows looked at to decide whether a column repeats few values
+
+
+def sql(expression: str, values: pa.Array, **params) -> pa.Array:
+    """Evaluate a DuckDB expression of ``x`` over ``values``, in row order, on every core."""
+    frame = pa.table({"x": values})  # noqa: F841 -- read by DuckDB by name
+    return duckdb.connect().sql(f"SELECT {expression} AS v FROM frame", params=params or None) \
+        .to_arrow_table()["v"].combine_chunks()
+
+
+def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``func`` applied to each distinct value once when a column repeats few values (channel,
+    category, yes/no), else to the whole column; the result keeps the column's length."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not pa.types.is_dictionary(values.type):
+        sample = values.slice(0, DISTINCT_SAMPLE)
+        if len(sample) < DISTINCT_SAMPLE or pc.count_distinct(sample).as_py() > DISTINCT_SAMPLE // 20:
+            return func(values)
+        values = pc.dictionary_encode(values)
+    result = func(values.dictionary)
+    if not pa.types.is_string(result.type):
+        return result.take(values.indices)
+    # a null must be null in the indices too: null checks look at those, not at the dictionary
+    valid = result.is_valid().take(values.indices)
+    return pa.DictionaryArray.from_arrays(
+        pc.if_else(valid, values.indices, pa.scalar(None, values.indices.type)), result)
+
+
+def decoded(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The column as plain values, whether or not :func:`per_value` left it as a dictionary."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values
