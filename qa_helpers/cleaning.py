@@ -14,13 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import decoded, per_value
+from .columns import DISTINCT_SAMPLE, connect, decoded, per_value, take_rows
 from .errors import ConfigError
 
 
@@ -59,27 +58,28 @@ def _true(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
 def first_duplicates(table: pa.Table, live: np.ndarray) -> pd.DataFrame:
     """Live rows whose values in every column of ``table`` equal an earlier live row's.
 
-    DuckDB hashes each row on every core and keeps only rows whose hash occurs twice; those
-    few are then compared value by value, so a hash collision never rejects a row.
+    Rows can only be equal if their values in the column with the most distinct values are;
+    DuckDB finds the rows whose value there repeats (on every core), and only those few are
+    compared in full, so neither a hash collision nor a shared value rejects a row wrongly.
 
     Returns
     -------
     DataFrame
         ``position`` of each repeat and ``first``, the position of the row it repeats.
     """
-    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in table.column_names)
-    keyed = table.append_column("_pos", pa.array(np.arange(table.num_rows), pa.int64())) \
-        .append_column("_live", pa.array(live, pa.bool_()))  # noqa: F841 -- read by DuckDB by name
-    candidates = duckdb.connect().sql(
-        f"WITH k AS (SELECT _pos, hash({columns}) AS h FROM keyed WHERE _live), "
+    key = max(table.column_names, key=lambda c: pc.count_distinct(table[c].slice(0, DISTINCT_SAMPLE)).as_py())
+    keyed = pa.table({"k": table[key], "_pos": pa.array(np.arange(table.num_rows), pa.int64()),  # noqa: F841
+                      "_live": pa.array(live, pa.bool_())})
+    candidates = connect().sql(
+        "WITH k AS (SELECT _pos, hash(k) AS h FROM keyed WHERE _live), "
         "d AS (SELECT h FROM k GROUP BY h HAVING count(*) > 1) "
         "SELECT _pos FROM k SEMI JOIN d USING (h) ORDER BY _pos").fetchnumpy()["_pos"]
     if len(candidates) == 0:
         return pd.DataFrame({"position": pd.Series(dtype="int64"), "first": pd.Series(dtype="int64")})
-    values = table.take(pa.array(candidates)).to_pandas().astype(object)
+    values = take_rows(table, candidates).to_pandas().astype(object)
+    values.columns = [f"c{i}" for i in range(table.num_columns)]
     values["position"] = candidates
-    groups = values.groupby(list(table.column_names), dropna=False, sort=False)["position"]
-    first = groups.transform("min")
+    first = values.groupby(list(values.columns[:-1]), dropna=False, sort=False)["position"].transform("min")
     repeat = values["position"] != first
     return pd.DataFrame({"position": values.loc[repeat, "position"].to_numpy(),
                          "first": first[repeat].to_numpy()})

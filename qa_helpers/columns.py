@@ -16,23 +16,30 @@ import pyarrow.compute as pc
 DISTINCT_SAMPLE = 100_000  # rows looked at to decide whether a column repeats few values
 
 
+def connect() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB connection (no progress bar in logs and notebooks)."""
+    connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
+    return connection
+
+
 def sql(expression: str, values: pa.Array, **params) -> pa.Array:
     """Evaluate a DuckDB expression of ``x`` over ``values``, in row order, on every core."""
     frame = pa.table({"x": values})  # noqa: F841 -- read by DuckDB by name
-    return duckdb.connect().sql(f"SELECT {expression} AS v FROM frame", params=params or None) \
+    return connect().sql(f"SELECT {expression} AS v FROM frame", params=params or None) \
         .to_arrow_table()["v"].combine_chunks()
 
 
 def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.Array]) -> pa.Array:
     """``func`` applied to each distinct value once when a column repeats few values (channel,
     category, yes/no), else to the whole column; the result keeps the column's length."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
     if not pa.types.is_dictionary(values.type):
         sample = values.slice(0, DISTINCT_SAMPLE)
         if len(sample) < DISTINCT_SAMPLE or pc.count_distinct(sample).as_py() > DISTINCT_SAMPLE // 20:
             return func(values)
         values = pc.dictionary_encode(values)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.unify_dictionaries().combine_chunks() if values.num_chunks > 1 else values.chunk(0)
     result = func(values.dictionary)
     if not pa.types.is_string(result.type):
         return result.take(values.indices)
@@ -40,6 +47,12 @@ def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.
     valid = result.is_valid().take(values.indices)
     return pa.DictionaryArray.from_arrays(
         pc.if_else(valid, values.indices, pa.scalar(None, values.indices.type)), result)
+
+
+def take_rows(table: pa.Table, positions) -> pa.Table:
+    """Rows at ``positions``, column by column (a whole-table take of many chunks is far slower)."""
+    index = pa.array(positions, pa.int64())
+    return pa.table({name: table[name].take(index) for name in table.column_names})
 
 
 def decoded(values: pa.Array | pa.ChunkedArray) -> pa.Array:

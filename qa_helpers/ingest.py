@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import cleaning
-from .columns import decoded, per_value, sql
+from .columns import connect, decoded, per_value, sql, take_rows
 from .config import SourcesConfig, SourceSpec, load_sources
 from .errors import SourceError
 from .privacy import ID_TOKEN, NameMasker, load_key, mask_text, pseudonymise
@@ -68,15 +68,17 @@ class Quarantine:
         """Quarantine the raw rows at ``positions`` under ``rule``, with the column at fault and why."""
         if len(positions) == 0:
             return
-        picked = self.raw.take(pa_arrow.array(positions, pa_arrow.int64()))
-        records = picked.drop_columns(["_file", "_row"]).to_pylist()
+        picked = take_rows(self.raw, positions)
+        # pandas writes JSON lines in C; a line break inside a value is escaped, so lines split cleanly
+        records = picked.drop_columns(["_file", "_row"]).to_pandas() \
+            .to_json(orient="records", lines=True, force_ascii=False).splitlines()
         self.parts.append(pd.DataFrame({
             "file": picked["_file"].to_pylist(),
             "row": picked["_row"].to_numpy(),
             "rule": rule,
             "column": column,
             "detail": detail,
-            "record": [json.dumps(r, ensure_ascii=False) for r in records],
+            "record": records,
         }))
 
     def add_unparseable(self, frame: pd.DataFrame) -> None:
@@ -159,8 +161,10 @@ def _file_sha256(path: Path) -> str:
 def _text(values: pa_arrow.Array, na_tokens: list[str]) -> pa_arrow.Array:
     """Raw text stripped; empty and no-value tokens become null."""
     text = pc.utf8_trim_whitespace(values)
-    return pc.if_else(pc.is_in(text, value_set=pa_arrow.array(na_tokens, pa_arrow.string())),
-                      pa_arrow.scalar(None, pa_arrow.string()), text)
+    empty = pc.is_in(text, value_set=pa_arrow.array(na_tokens, pa_arrow.string()))
+    if not pc.any(empty).as_py():
+        return text
+    return pc.if_else(empty, pa_arrow.scalar(None, pa_arrow.string()), text)
 
 
 def _parse_datetime(text: pa_arrow.Array, spec: SourceSpec, archive_tz: str) -> pa_arrow.Array:
@@ -256,7 +260,7 @@ def parse_table(raw: pa_arrow.Table, spec: SourceSpec, archive_tz: str) -> tuple
         if unreadable.any():
             positions = np.flatnonzero(unreadable)
             seen[positions] = True
-            shown = decoded(text).take(pa_arrow.array(positions)).to_pylist()
+            shown = text.take(pa_arrow.array(positions)).to_pylist()
             found.append(pd.DataFrame({"position": positions, "column": raw_of[column],
                                        "detail": [f"{raw_of[column]} ({column}): cannot read {t!r} as {kind}"
                                                   for t in shown]}))
@@ -314,7 +318,7 @@ def validate(typed: pa_arrow.Table, live: np.ndarray, spec: SourceSpec) -> pd.Da
             failing = pc.fill_null(_failing(values, check, f"{spec.table}.{name}"), False)
             bad = np.flatnonzero(failing.to_numpy(zero_copy_only=False) & still)
             still[bad] = False
-            shown = decoded(values).take(pa_arrow.array(bad, pa_arrow.int64())).to_pylist()
+            shown = values.take(pa_arrow.array(bad, pa_arrow.int64())).to_pylist()
             found.append(pd.DataFrame({"position": bad, "rule": "invalid_value", "column": raw,
                                        "detail": [f"{raw} ({name}): {v!r} fails {check.error}" for v in shown]}))
     return pd.concat(found, ignore_index=True).astype({"position": "int64"}).sort_values("position")
@@ -357,13 +361,13 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         quarantine.add(positions, name, None, reasons.to_numpy())
         live[positions] = False
 
-    kept = typed.take(pa_arrow.array(_archive_order(typed, live, TIME_COLUMNS.get(spec.table)), pa_arrow.int64()))
-    for column_name in spec.pseudonymise:
-        kept = _replace(kept, column_name, pseudonymise(kept[column_name], key))
-    for column_name in spec.mask_pii:
-        kept = _replace(kept, column_name, _masked(kept[column_name], names, ids))
     if spec.customer_names:
-        kept = kept.drop_columns([spec.customer_names])
+        typed = typed.drop_columns([spec.customer_names])
+    for column_name in spec.pseudonymise:  # a dictionary: the row selection below moves only its indices
+        typed = _replace(typed, column_name, pseudonymise(typed[column_name], key, as_dictionary=True))
+    kept = take_rows(typed, _archive_order(typed, live, TIME_COLUMNS.get(spec.table)))
+    for column_name in spec.mask_pii:
+        kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids)))
     if spec.link:
         other = tables[spec.link["table"]]
         on = spec.link["key"]
@@ -388,17 +392,18 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
     return kept, q, entry
 
 
-def _distinct_text(values: pa_arrow.ChunkedArray) -> list[str]:
-    return pc.unique(pc.utf8_trim_whitespace(values)).to_pylist()
+def _distinct_text(values: pa_arrow.ChunkedArray) -> pa_arrow.Array:
+    frame = pa_arrow.table({"x": values})  # noqa: F841 -- read by DuckDB by name
+    return connect().sql("SELECT DISTINCT x FROM frame").to_arrow_table()["x"]
 
 
 def _replace(table: pa_arrow.Table, column: str, values) -> pa_arrow.Table:
     return table.set_column(table.column_names.index(column), column, values)
 
 
-def _masked(values: pa_arrow.ChunkedArray, *maskers: NameMasker) -> pa_arrow.Array:
-    """PII masked in the few non-empty values of a free-text column; the rest is not touched."""
-    values = decoded(values.combine_chunks() if isinstance(values, pa_arrow.ChunkedArray) else values)
+def _masked(values: pa_arrow.Array, *maskers: NameMasker) -> pa_arrow.Array:
+    """PII masked in the non-empty values of a free-text column; the rest is not touched."""
+    values = decoded(values)
     present = pc.fill_null(pc.greater(pc.utf8_length(values), 0), False)
     positions = np.flatnonzero(present.to_numpy(zero_copy_only=False))
     if len(positions) == 0:

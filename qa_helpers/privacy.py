@@ -59,7 +59,8 @@ def load_key(archive: str | os.PathLike) -> bytes:
     return path.read_text().strip().encode("utf-8")
 
 
-def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, prefix: str = "C"):
+def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, prefix: str = "C",
+                 as_dictionary: bool = False):
     """Replace identifiers by a keyed hash (HMAC-SHA256, 16 hex digits).
 
     The same identifier and key always give the same pseudonym, so customers can still be
@@ -76,6 +77,8 @@ def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, pre
         The secret key (:func:`load_key`).
     prefix : str
         Put before the hex digits, so a pseudonym is never mistaken for a raw id.
+    as_dictionary : bool
+        For Arrow input: return a dictionary array (each pseudonym stored once).
 
     Returns
     -------
@@ -87,22 +90,23 @@ def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, pre
     >>> pseudonymise(pd.Series(["CUST-1", "CUST-1", None]), b"k").tolist()[:2]
     ['Cfd8a3f3c86ffa160', 'Cfd8a3f3c86ffa160']
     """
-    import duckdb
+    from .columns import connect
 
     if isinstance(values, pd.Series):
         out = pseudonymise(pa.array(values.astype("str"), pa.string()), key, prefix)
         return pd.Series(out.to_pandas(), index=values.index, dtype=values.dtype)
+    if isinstance(values, pa.ChunkedArray):  # one dictionary for the whole column, not one per chunk
+        values = values.combine_chunks()
     encoded = pc.dictionary_encode(values.cast(pa.string()))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.unify_dictionaries().combine_chunks()
     block = key if len(key) <= 64 else hashlib.sha256(key).digest()
     block = block.ljust(64, b"\0")
     uniques = pa.table({"v": encoded.dictionary})  # noqa: F841 -- read by DuckDB by name
-    digests = duckdb.connect().sql(
+    digests = connect().sql(
         "SELECT $prefix || left(sha256($outer || unhex(sha256($inner || encode(v)))), 16) AS p FROM uniques",
         params={"prefix": prefix, "inner": bytes(b ^ 0x36 for b in block),
                 "outer": bytes(b ^ 0x5C for b in block)}).to_arrow_table().column("p").combine_chunks()
-    return digests.cast(pa.string()).take(encoded.indices)
+    digests = digests.cast(pa.string())
+    return pa.DictionaryArray.from_arrays(encoded.indices, digests) if as_dictionary else digests.take(encoded.indices)
 
 
 class NameMasker:
@@ -115,28 +119,37 @@ class NameMasker:
     def __init__(self, names=(), token: str = NAME_TOKEN) -> None:
         self.names: set[str] = set()
         self.lengths: list[int] = []
+        self._firsts = ""
+        self.starts = re.compile("(?!)")
         self.token = token
         self.add(names)
 
     def add(self, names) -> None:
         """Add names to mask (blank and one-character entries are ignored)."""
-        self.names |= {n.strip() for n in names if isinstance(n, str) and len(n.strip()) >= 2}
-        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+        if not isinstance(names, (pa.Array, pa.ChunkedArray)):
+            names = pa.array([n for n in names if isinstance(n, str)], pa.string())
+        names = pc.utf8_trim_whitespace(names)
+        names = names.filter(pc.greater_equal(pc.utf8_length(names), 2))
+        self.names.update(names.to_pylist())
+        self.lengths = sorted({*self.lengths, *pc.unique(pc.utf8_length(names)).to_pylist()}, reverse=True)
+        firsts = set(pc.unique(pc.utf8_slice_codeunits(names, 0, 1)).to_pylist()) | set(self._firsts)
+        self._firsts = "".join(sorted(firsts))
+        self.starts = re.compile("[" + re.escape(self._firsts) + "]" if firsts else "(?!)")
 
     def __call__(self, text: str) -> str:
         if not self.names or not text:
             return text
-        out, i = [], 0
-        while i < len(text):
+        out, done = [], 0
+        for start in self.starts.finditer(text):  # only where a name can begin
+            i = start.start()
+            if i < done:
+                continue
             for n in self.lengths:
                 if text[i:i + n] in self.names:
-                    out.append(self.token)
-                    i += n
+                    out += [text[done:i], self.token]
+                    done = i + n
                     break
-            else:
-                out.append(text[i])
-                i += 1
-        return "".join(out)
+        return "".join(out) + text[done:] if out else text
 
 
 def mask_text(values: pd.Series, *maskers: NameMasker) -> pd.Series:

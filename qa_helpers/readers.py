@@ -94,26 +94,43 @@ def decode(data: bytes, encoding: str, file: str) -> str:
 
 
 _CONTENT = re.compile(rb"[^\s\xef\xbb\xbf]")
+_UTF8 = ("utf-8", "utf8", "utf-8-sig")
 
 
-def _check_not_empty(data: bytes, file: str) -> None:
-    if not _CONTENT.search(data):  # scans to the first real byte; never copies the file
-        raise SourceError("the file is empty: expected a header row and data rows", file=file, row=1)
+def _check_not_empty(path: Path) -> None:
+    """Raise unless the file has a byte that is not white space (reads up to the first such byte)."""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            if _CONTENT.search(block):
+                return
+    raise SourceError("the file is empty: expected a header row and data rows", file=str(path), row=1)
+
+
+def _header(path: Path, encoding: str) -> list[str]:
+    """The column names of the first line."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+        while b"\n" not in head and (more := fh.read(1 << 16)):
+            head += more
+    line = head.split(b"\n", 1)[0]
+    text = decode(line, encoding, str(path)).rstrip("\r")
+    try:
+        return list(pd.read_csv(io.StringIO(text), nrows=0, dtype=str).columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SourceError(f"the header row cannot be read ({exc})", file=str(path), row=1) from None
 
 
 def read_csv(path: Path, encoding: str) -> RawFrame:
-    """Read a delimited text export; rows with the wrong number of fields are set aside."""
+    """Read a delimited text export; rows with the wrong number of fields are set aside.
+
+    pyarrow reads the file straight from disk, decoding it block by block while other blocks
+    are parsed; a byte that does not decode is then located by a strict decode of the whole
+    file, so the error names its row.
+    """
     file = str(path)
-    data = path.read_bytes()
-    _check_not_empty(data, file)
-    text = decode(data, encoding, file)
-    utf8 = text.encode("utf-8")
-    end = text.find("\n")
-    header_line = (text if end < 0 else text[:end]).rstrip("\r")
-    try:
-        names = list(pd.read_csv(io.StringIO(header_line), nrows=0, dtype=str).columns)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceError(f"the header row cannot be read ({exc})", file=file, row=1) from None
+    _check_not_empty(path)
+    names = _header(path, encoding)
+    utf8 = encoding.lower().replace("_", "-") in _UTF8
     bad: list[tuple] = []
 
     def on_invalid(row) -> str:
@@ -122,8 +139,9 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
 
     def parse(threads: bool) -> pa.Table:
         return pacsv.read_csv(
-            io.BytesIO(utf8),
-            read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << 24),
+            path,
+            read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << 24,
+                                           encoding="utf8" if utf8 else encoding),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
@@ -134,7 +152,8 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
         if bad:  # only a single-threaded pass numbers the bad rows
             bad.clear()
             table = parse(threads=False)
-    except pa.ArrowInvalid as exc:
+    except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
+        decode(path.read_bytes(), encoding, file)  # raises, naming the row, when the bytes are at fault
         raise SourceError(f"cannot be parsed as CSV: {exc}", file=file) from None
     total = table.num_rows + len(bad)
     numbers = np.arange(2, total + 2, dtype=np.int64)
@@ -151,7 +170,10 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
     warnings = []
     if rows.num_rows == 0 and unparseable.empty:
         warnings.append(f"{path.name}: header only, no data rows")
-    if not data.endswith(b"\n"):
+    with open(path, "rb") as fh:
+        fh.seek(-1, io.SEEK_END)
+        ends_with_newline = fh.read(1) == b"\n"
+    if not ends_with_newline:
         warnings.append(f"{path.name}: does not end with a line break; its last row (row {total + 1}) "
                         "was checked field by field like every other")
     return RawFrame(rows, unparseable, warnings)
@@ -160,7 +182,7 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
 def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
     """Read one sheet of a workbook; any other sheets are named in a warning and ignored."""
     file = str(path)
-    _check_not_empty(path.read_bytes(), file)
+    _check_not_empty(path)
     try:
         with pd.ExcelFile(path, engine="openpyxl") as book:
             sheets = book.sheet_names
@@ -186,9 +208,8 @@ def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
 def read_jsonl(path: Path, encoding: str) -> RawFrame:
     """Read JSON lines: one object per line; a line that is not a JSON object is set aside."""
     file = str(path)
-    data = path.read_bytes()
-    _check_not_empty(data, file)
-    text = decode(data, encoding, file)
+    _check_not_empty(path)
+    text = decode(path.read_bytes(), encoding, file)
     records, numbers, bad = [], [], []
     # split on line feeds only: U+2028 and friends are legal inside JSON strings
     for number, line in enumerate((part.rstrip("\r") for part in text.split("\n")), start=1):
