@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,18 +132,21 @@ def _check_header(spec: SourceSpec, path: Path, frame: RawFrame) -> list[str]:
 def read_source(spec: SourceSpec, raw_dir: Path) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
     """Read all files of a source: raw text rows (Arrow), unparseable rows, and what was read."""
     frames, bad, info = [], [], {"files": [], "warnings": [], "ignored_columns": set()}
-    for path in _files(spec, raw_dir):
-        frame = read_raw(path, spec.format, spec.encoding, spec.sheet)
-        rows = frame.rows
-        for raw in _check_header(spec, path, frame):
-            rows = rows.append_column(raw, pa_arrow.array([""] * rows.num_rows, pa_arrow.string()))
-            frame.warnings.append(f"{path.name}: optional column {raw!r} absent; left empty")
-        info["ignored_columns"] |= {c for c in rows.column_names if not c.startswith("_")} - set(spec.columns)
-        info["warnings"] += frame.warnings
-        info["files"].append({"name": path.name, "rows": rows.num_rows + len(frame.unparseable),
-                              "sha256": _file_sha256(path)})
-        frames.append(rows.select([*spec.columns, "_file", "_row"]))
-        bad.append(frame.unparseable)
+    files = _files(spec, raw_dir)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL: it runs while files parse
+        digests = [pool.submit(_file_sha256, path) for path in files]
+        for path, digest in zip(files, digests):
+            frame = read_raw(path, spec.format, spec.encoding, spec.sheet)
+            rows = frame.rows
+            for raw in _check_header(spec, path, frame):
+                rows = rows.append_column(raw, pa_arrow.array([""] * rows.num_rows, pa_arrow.string()))
+                frame.warnings.append(f"{path.name}: optional column {raw!r} absent; left empty")
+            info["ignored_columns"] |= {c for c in rows.column_names if not c.startswith("_")} - set(spec.columns)
+            info["warnings"] += frame.warnings
+            info["files"].append({"name": path.name, "rows": rows.num_rows + len(frame.unparseable),
+                                  "sha256": digest.result()})
+            frames.append(rows.select([*spec.columns, "_file", "_row"]))
+            bad.append(frame.unparseable)
     raw = pa_arrow.concat_tables(frames).unify_dictionaries() if len(frames) > 1 else frames[0]
     info["ignored_columns"] = sorted(info["ignored_columns"])
     return raw, pd.concat(bad, ignore_index=True), info
@@ -171,8 +175,9 @@ def _parse_datetime(text: pa_arrow.Array, spec: SourceSpec, archive_tz: str) -> 
     """Try each of the source's formats in turn; ISO 8601 text may carry an offset or Z."""
     if "ISO8601" not in spec.datetime_formats and spec.timezone == archive_tz:
         tries = ", ".join(f"try_strptime(x, $f{i})" for i in range(len(spec.datetime_formats)))
-        return sql(f"CAST(coalesce({tries}) AS TIMESTAMP)", decoded(text),
-                    **{f"f{i}": f for i, f in enumerate(spec.datetime_formats)}).cast(pa_arrow.timestamp("us"))
+        formats = {f"f{i}": f for i, f in enumerate(spec.datetime_formats)}
+        return per_value(text, lambda v: sql(f"CAST(coalesce({tries}) AS TIMESTAMP)", v, **formats)
+                         .cast(pa_arrow.timestamp("us")))
     # Offsets and time-zone conversion: pandas; such exports are small (JSON lines from an API).
     series = pd.Series(decoded(text).to_pandas(), dtype="str")
     out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
@@ -216,10 +221,9 @@ def parse_column(text: pa_arrow.Array, kind: str, spec: SourceSpec, column: str,
     if kind in ("int", "float"):
         # only text that looks like a number is cast; the rest becomes null, then malformed
         number = f"CASE WHEN regexp_full_match(x, '{NUMBER}') THEN TRY_CAST(x AS DOUBLE) END"
-        if kind == "float":
-            return sql(number, decoded(text))
-        return sql(f"CASE WHEN ({number}) = floor({number}) AND abs({number}) < 9.0e18 "
-                    f"THEN CAST({number} AS BIGINT) END", decoded(text))
+        if kind == "int":
+            number = f"CASE WHEN ({number}) = floor({number}) AND abs({number}) < 9.0e18 THEN CAST({number} AS BIGINT) END"
+        return per_value(text, lambda v: sql(number, v))
     if kind == "bool":
         def as_bool(v: pa_arrow.Array) -> pa_arrow.Array:
             lowered = pc.utf8_lower(v)
@@ -246,21 +250,28 @@ def parse_table(raw: pa_arrow.Table, spec: SourceSpec, archive_tz: str) -> tuple
     schema = SCHEMAS[spec.table]
     raw_of = {canon: raw_col for raw_col, canon in spec.columns.items()}
     na_tokens = sorted({"", *spec.na_values})
-    typed, found = {}, []
-    seen = np.zeros(raw.num_rows, dtype=bool)
-    for column in schema.columns:
+
+    def parse(column: str) -> tuple[pa_arrow.Array | None, pa_arrow.Array]:
         kind = parse_kind(spec.table, column)
         if column not in raw_of:
-            typed[column] = pa_arrow.nulls(raw.num_rows, ARROW_TYPES[kind])
-            continue
+            return None, pa_arrow.nulls(raw.num_rows, ARROW_TYPES[kind])
         text = per_value(raw[raw_of[column]], lambda v: _text(v, na_tokens))
-        values = parse_column(text, kind, spec, column, archive_tz)
+        return text, parse_column(text, kind, spec, column, archive_tz)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Arrow and DuckDB release the GIL
+        parsed = dict(zip(schema.columns, pool.map(parse, schema.columns)))
+    typed, found = {}, []
+    seen = np.zeros(raw.num_rows, dtype=bool)
+    for column, (text, values) in parsed.items():
         typed[column] = values
+        if text is None:
+            continue
         unreadable = pc.and_not(text.is_valid(), values.is_valid()).to_numpy(zero_copy_only=False) & ~seen
         if unreadable.any():
             positions = np.flatnonzero(unreadable)
             seen[positions] = True
             shown = text.take(pa_arrow.array(positions)).to_pylist()
+            kind = parse_kind(spec.table, column)
             found.append(pd.DataFrame({"position": positions, "column": raw_of[column],
                                        "detail": [f"{raw_of[column]} ({column}): cannot read {t!r} as {kind}"
                                                   for t in shown]}))
@@ -459,10 +470,13 @@ def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: 
     stamps = table[time_column]
     months = pc.add(pc.multiply(pc.year(stamps), 100), pc.month(stamps)).to_numpy()
     starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
+    parts = []
     for start, end in zip(starts, [*starts[1:], len(months)]):
         target = folder / f"month={months[start] // 100:04d}-{months[start] % 100:02d}"
         target.mkdir()
-        write(table.slice(start, end - start), target / "part-0.parquet")
+        parts.append((table.slice(start, end - start), target / "part-0.parquet"))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # the parquet writer releases the GIL
+        list(pool.map(lambda part: write(*part), parts))
 
 
 def fingerprint(folder: Path) -> str:
