@@ -115,7 +115,8 @@ def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str 
              own_process: bool = True) -> dict:
     """Worker body: run one job (picklable, for process pools and Dask)."""
     result = run_notebook(job.step, job.unit, period, job.out_dir, job.parameters, html=html,
-                          show_code=show_code, notebooks=notebooks, own_process=own_process)
+                          show_code=show_code, notebooks=notebooks, own_process=own_process,
+                          reuse_kernel=own_process)
     return result.to_dict()
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing.util
 import os
 import re
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -100,6 +102,94 @@ def read_summary(ipynb: Path) -> dict:
     return summary
 
 
+# ---------------------------------------------------------------- warm kernels
+
+# One kernel per batch worker, kept between notebooks: starting a kernel and importing pandas,
+# matplotlib and statsmodels costs about 2 s, more than most notebooks take to run. Before each
+# notebook the kernel's namespace, figures and matplotlib settings are reset, so every notebook
+# still starts from a clean slate (a test holds reused and fresh kernels to the same outputs);
+# after a failure or a dead kernel the next notebook gets a new kernel.
+RESET_CODE = """\
+get_ipython().run_line_magic("reset", "-f")
+import matplotlib as _mpl, matplotlib.pyplot as _plt
+_plt.close("all"); _mpl.rcdefaults()
+del _mpl, _plt
+get_ipython().execution_count = 1
+"""
+_warm = threading.local()
+
+
+def _kernel_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class TrackedKernelManager(AsyncKernelManager):
+        """Remembers the clients papermill opens on it, so each run's can be closed after it."""
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.opened.append(kc)
+            return kc
+
+    return TrackedKernelManager
+
+
+def _reset(km) -> bool:
+    """Clear a warm kernel's state; False when it does not answer as it should."""
+    from jupyter_client import BlockingKernelClient
+
+    kc = BlockingKernelClient()
+    kc.load_connection_info(km.get_connection_info())
+    kc.start_channels()
+    try:
+        msg_id = kc.execute(RESET_CODE, silent=True, store_history=False)
+        while True:
+            reply = kc.get_shell_msg(timeout=30)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"]["status"] == "ok"
+    except Exception:  # no reply in time, or a broken channel: the kernel is not fit for reuse
+        return False
+    finally:
+        kc.stop_channels()
+
+
+def warm_kernel(cwd: Path):
+    """This worker's kernel, reset for the next notebook, or a new one started in ``cwd``."""
+    from jupyter_core.utils import run_sync
+
+    km = getattr(_warm, "km", None)
+    if km is not None and getattr(_warm, "cwd", None) == cwd and run_sync(km.is_alive)() and _reset(km):
+        return km
+    discard_kernel()
+    km = _kernel_manager_class()(kernel_name="python3")
+    km.opened = []
+    run_sync(km.start_kernel)(cwd=str(cwd))
+    _warm.km, _warm.cwd = km, cwd
+    if not getattr(_warm, "finalizer", None):  # shut down with the worker process
+        _warm.finalizer = multiprocessing.util.Finalize(None, discard_kernel, exitpriority=10)
+    return km
+
+
+def _close_clients(km) -> None:
+    for kc in km.opened:
+        kc.stop_channels()
+    km.opened.clear()
+
+
+def discard_kernel() -> None:
+    """Shut down this worker's warm kernel, if any."""
+    from jupyter_core.utils import run_sync
+
+    km = getattr(_warm, "km", None)
+    _warm.km = None
+    if km is None:
+        return
+    try:
+        _close_clients(km)
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # already dead: nothing left to stop
+        pass
+
+
 @contextmanager
 def _output_to(log: Path | None):
     """Send this process's stdout/stderr (and so the kernel's, which inherits them) to ``log``."""
@@ -125,7 +215,7 @@ def _output_to(log: Path | None):
 
 def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, parameters: dict | None = None,
                  html: bool = True, show_code: bool = False, notebooks: str | os.PathLike | None = None,
-                 log: bool = True, own_process: bool = True) -> NotebookRun:
+                 log: bool = True, own_process: bool = True, reuse_kernel: bool = False) -> NotebookRun:
     """Execute one notebook with papermill into ``out_dir/<step>.ipynb`` (and ``.html``, ``.log``).
 
     Parameters
@@ -148,6 +238,9 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         The caller runs one notebook per process at a time (the local pool), so the
         process's stdout/stderr (inherited by the kernel) may go to the log too. A threaded
         Dask worker shares them between notebooks, so there only the cell output is logged.
+    reuse_kernel : bool
+        Run in this process's warm kernel (reset first) instead of a new one; for batch
+        workers that run one notebook at a time.
 
     Returns
     -------
@@ -177,16 +270,21 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         logger.setLevel(logging.INFO)
     cell_log = open(log_path, "a", encoding="utf-8") if log_path and not own_process else None
     streams = {"stdout_file": cell_log, "stderr_file": cell_log} if cell_log else {}
+    warm = {"km": warm_kernel(steps[step].parent)} if reuse_kernel else {}
     try:
         with _output_to(log_path if own_process else None):
             pm.execute_notebook(str(steps[step]), str(ipynb), parameters=params, cwd=str(steps[step].parent),
                                 progress_bar=False, kernel_name="python3", log_output=log and own_process,
-                                **streams)
+                                **streams, **warm)
     except PapermillExecutionError as exc:
         error, failing_cell = f"{exc.ename}: {exc.evalue}", exc.exec_count
     except Exception as exc:  # a dead kernel, a timeout, a broken notebook: recorded, never raised
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else 'no message'}"
     finally:
+        if warm:
+            _close_clients(warm["km"])
+            if error:  # a failed notebook may leave the kernel in any state
+                discard_kernel()
         if handler:
             logger.removeHandler(handler)
             handler.close()

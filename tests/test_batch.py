@@ -166,3 +166,31 @@ def test_resume_reruns_when_a_config_file_changes(probes, tmp_path, archive, mon
     assert _by_key(run_batch("2025-Q3", resume=True, **args))[("HL-B", "second")]["status"] == "skipped"
     (config / "standards.yml").write_text((config / "standards.yml").read_text().replace("target: 0.90", "target: 0.91", 1))
     assert _by_key(run_batch("2025-Q3", resume=True, **args))[("HL-B", "second")]["status"] == "ok"
+
+
+LEAKY = '''import os
+import matplotlib
+from qa_helpers.context import record_summary
+record_summary(kernel=os.getpid(), clean="leak" not in globals(), dpi=matplotlib.rcParams["figure.dpi"],
+               first_count=get_ipython().execution_count)
+leak = 1
+matplotlib.rcParams["figure.dpi"] = 33
+if team == "HL-C":
+    raise ValueError("planted failure")'''
+
+
+def test_a_worker_reuses_its_kernel_but_every_notebook_starts_clean(tmp_path, archive):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_leaky.ipynb", LEAKY)
+    _notebook(folder / "02_again.ipynb", LEAKY)
+    manifest = run_batch("2025-Q3", teams="HL-A,HL-B,HL-C,HL-D", out=tmp_path / "reports", archive=archive, jobs=1,
+                         notebooks_dir=folder, progress=False)
+    runs = manifest["entries"]
+    assert [e["status"] for e in runs].count("failed") == 2  # both notebooks of HL-C
+    assert all(e["summary"]["clean"] for e in runs)  # no variable of an earlier notebook is visible
+    assert len({e["summary"]["first_count"] for e in runs}) == 1  # numbering starts afresh, as in a new kernel
+    assert len({e["summary"]["dpi"] for e in runs}) == 1 and runs[0]["summary"]["dpi"] != 33
+    kernels = [e["summary"]["kernel"] for e in runs]
+    assert len(set(kernels)) < len(runs)  # kernels were reused ...
+    assert len(set(kernels)) >= 2  # ... but not after a failure
