@@ -110,11 +110,9 @@ def read_summary(ipynb: Path) -> dict:
 # still starts from a clean slate (a test holds reused and fresh kernels to the same outputs);
 # after a failure or a dead kernel the next notebook gets a new kernel.
 RESET_CODE = """\
-get_ipython().run_line_magic("reset", "-f")
 import matplotlib as _mpl, matplotlib.pyplot as _plt
 _plt.close("all"); _mpl.rcdefaults()
-del _mpl, _plt
-get_ipython().execution_count = 1
+get_ipython().reset(new_session=True)  # namespace, output cache, and numbering from 1 in a new history session
 """
 _warm = threading.local()
 
@@ -152,8 +150,12 @@ def _reset(km) -> bool:
         kc.stop_channels()
 
 
-def warm_kernel(cwd: Path):
-    """This worker's kernel, reset for the next notebook, or a new one started in ``cwd``."""
+def warm_kernel(cwd: Path, log: Path):
+    """This worker's kernel, reset for the next notebook, or a new one started in ``cwd``.
+
+    What the kernel process itself writes (not cell output, which goes to each notebook and its
+    log) is appended to ``log``.
+    """
     from jupyter_core.utils import run_sync
 
     km = getattr(_warm, "km", None)
@@ -162,7 +164,9 @@ def warm_kernel(cwd: Path):
     discard_kernel()
     km = _kernel_manager_class()(kernel_name="python3")
     km.opened = []
-    run_sync(km.start_kernel)(cwd=str(cwd))
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as stream:
+        run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream)
     _warm.km, _warm.cwd = km, cwd
     if not getattr(_warm, "finalizer", None):  # shut down with the worker process
         _warm.finalizer = multiprocessing.util.Finalize(None, discard_kernel, exitpriority=10)
@@ -270,7 +274,8 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         logger.setLevel(logging.INFO)
     cell_log = open(log_path, "a", encoding="utf-8") if log_path and not own_process else None
     streams = {"stdout_file": cell_log, "stderr_file": cell_log} if cell_log else {}
-    warm = {"km": warm_kernel(steps[step].parent)} if reuse_kernel else {}
+    warm = {"km": warm_kernel(steps[step].parent, out_dir.parent / f"kernel-{os.getpid()}.log")} \
+        if reuse_kernel else {}
     try:
         with _output_to(log_path if own_process else None):
             pm.execute_notebook(str(steps[step]), str(ipynb), parameters=params, cwd=str(steps[step].parent),

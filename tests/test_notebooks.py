@@ -83,3 +83,23 @@ def test_no_planted_pii_anywhere_under_reports(rendered, truth, key):
     assert [t for t in escaped if t in text] == []
     assert [c for c in truth["raw_customer_ids"] if c in text] == []
     assert key.decode() not in text
+
+
+def _outputs(ipynb: Path) -> str:
+    """Every output of a notebook, with what differs between any two runs (object addresses,
+    the random ids of styled tables) blanked."""
+    import re
+
+    cells = json.loads(ipynb.read_text(encoding="utf-8"))["cells"]
+    return re.sub(r"T_[0-9a-f]{5}|at 0x[0-9a-f]+", "…", json.dumps([c.get("outputs", []) for c in cells]))
+
+
+def test_a_reused_kernel_gives_the_outputs_of_a_fresh_one(rendered, archive, tmp_path):
+    """The batch runs notebooks one after another in a warm kernel; each must come out exactly as
+    it would from a kernel of its own: text, tables and figure bytes."""
+    from qa_helpers.execute import run_notebook
+
+    for step in STEPS:
+        fresh = run_notebook(step, "HL-B", "2025-Q3", tmp_path, {"archive": str(archive)}, html=False)
+        assert fresh.status == "ok", fresh.error
+        assert _outputs(Path(fresh.ipynb)) == _outputs(rendered / "2025-Q3" / "HL-B" / f"{step}.ipynb"), step
