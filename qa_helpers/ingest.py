@@ -59,32 +59,26 @@ STEP_RULES = ["unparseable_row", "malformed_value", "missing_required", "invalid
 
 @dataclass
 class Quarantine:
-    """Rows rejected so far for one source, one entry per rejected raw row."""
+    """Rows rejected so far for one source, one entry per rejected raw row.
+
+    Rejections are collected as row positions; the raw records are picked and written as JSON
+    once, in :meth:`frame`.
+    """
 
     raw: pa_arrow.Table
     parts: list[pd.DataFrame] = field(default_factory=list)
+    unparseable: list[pd.DataFrame] = field(default_factory=list)
 
     def add(self, positions: np.ndarray, rule: str, column: str | np.ndarray | None,
             detail: str | np.ndarray) -> None:
         """Quarantine the raw rows at ``positions`` under ``rule``, with the column at fault and why."""
-        if len(positions) == 0:
-            return
-        picked = take_rows(self.raw, positions)
-        # pandas writes JSON lines in C; a line break inside a value is escaped, so lines split cleanly
-        records = picked.drop_columns(["_file", "_row"]).to_pandas() \
-            .to_json(orient="records", lines=True, force_ascii=False).splitlines()
-        self.parts.append(pd.DataFrame({
-            "file": picked["_file"].to_pylist(),
-            "row": picked["_row"].to_numpy(),
-            "rule": rule,
-            "column": column,
-            "detail": detail,
-            "record": records,
-        }))
+        if len(positions):
+            self.parts.append(pd.DataFrame({"position": np.asarray(positions, dtype=np.int64), "rule": rule,
+                                            "column": column, "detail": detail}))
 
     def add_unparseable(self, frame: pd.DataFrame) -> None:
         if len(frame):
-            self.parts.append(pd.DataFrame({
+            self.unparseable.append(pd.DataFrame({
                 "file": frame["_file"].to_numpy(), "row": frame["_row"].to_numpy(), "rule": "unparseable_row",
                 "column": None, "detail": frame["detail"].to_numpy(),
                 "record": [json.dumps({"line": r}, ensure_ascii=False) for r in frame["record"]],
@@ -92,9 +86,19 @@ class Quarantine:
 
     def frame(self) -> pd.DataFrame:
         columns = ["file", "row", "rule", "column", "detail", "record"]
-        if not self.parts:
+        parts = list(self.unparseable)
+        if self.parts:
+            rejected = pd.concat(self.parts, ignore_index=True)
+            picked = take_rows(self.raw, rejected["position"].to_numpy())
+            # pandas writes JSON lines in C; a line break inside a value is escaped, so lines split cleanly
+            records = picked.drop_columns(["_file", "_row"]).to_pandas() \
+                .to_json(orient="records", lines=True, force_ascii=False).splitlines()
+            parts.append(pd.DataFrame({"file": picked["_file"].to_pylist(), "row": picked["_row"].to_numpy(),
+                                       "rule": rejected["rule"], "column": rejected["column"],
+                                       "detail": rejected["detail"], "record": records}))
+        if not parts:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else str) for c in columns})
-        out = pd.concat(self.parts, ignore_index=True)
+        out = pd.concat(parts, ignore_index=True)[columns]
         out["column"] = out["column"].astype("string")
         out["row"] = out["row"].astype("int64")
         return out.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
@@ -345,14 +349,23 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
     before its own text is masked, so later sources mask them too.
     """
     raw, unparseable, info = read_source(spec, raw_dir)
-    if spec.customer_names:
-        names.add(_distinct_text(raw[spec.raw_header(spec.customer_names)]))
-    for column_name in spec.pseudonymise:  # a raw id typed into free text is masked like a name
-        ids.add(_distinct_text(raw[spec.raw_header(column_name)]))
+
+    def learn_names() -> None:
+        if spec.customer_names:
+            names.add(_distinct_text(raw[spec.raw_header(spec.customer_names)]))
+        for column_name in spec.pseudonymise:  # a raw id typed into free text is masked like a name
+            ids.add(_distinct_text(raw[spec.raw_header(column_name)]))
+
+    # Work the rules never look at (names to mask, pseudonyms) runs beside them: Arrow and
+    # DuckDB release the GIL, so on two cores it costs little extra time.
+    background = ThreadPoolExecutor(max_workers=1)
+    learned = background.submit(learn_names)
     quarantine = Quarantine(raw)
     quarantine.add_unparseable(unparseable)
 
     typed, malformed = parse_table(raw, spec, config.archive_timezone)
+    pseudonyms = {column_name: background.submit(pseudonymise, typed[column_name], key, as_dictionary=True)
+                  for column_name in spec.pseudonymise}
     quarantine.add(malformed["position"].to_numpy(), "malformed_value", malformed["column"].to_numpy(),
                    malformed["detail"].to_numpy())
     live = np.ones(raw.num_rows, dtype=bool)
@@ -374,8 +387,10 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
 
     if spec.customer_names:
         typed = typed.drop_columns([spec.customer_names])
-    for column_name in spec.pseudonymise:  # a dictionary: the row selection below moves only its indices
-        typed = _replace(typed, column_name, pseudonymise(typed[column_name], key, as_dictionary=True))
+    for column_name, future in pseudonyms.items():  # a dictionary: the row selection below moves only its indices
+        typed = _replace(typed, column_name, future.result())
+    learned.result()
+    background.shutdown()
     kept = take_rows(typed, _archive_order(typed, live, TIME_COLUMNS.get(spec.table)))
     for column_name in spec.mask_pii:
         kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids)))
