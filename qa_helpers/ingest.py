@@ -6,15 +6,20 @@ order, so that a table can link to one ingested before it):
 1. read every matching raw file as text (:mod:`qa_helpers.readers`);
 2. check the header carries every required column; rename to canonical names;
 3. parse text into the schema's types: a value that cannot be read is ``malformed_value``;
-4. validate with the pandera schema: an empty required value is ``missing_required``,
-   any other failed check ``invalid_value``;
+4. check the pandera schema: an empty required value is ``missing_required``, any other
+   failed check ``invalid_value``;
 5. apply the source's cleaning rules in order (:mod:`qa_helpers.cleaning`);
 6. pseudonymise customer ids, mask PII in free text, drop customer names, link team and
-   other columns from earlier tables, and write one parquet file per calendar month.
+   other columns from earlier tables, and write one parquet file per calendar month, rows
+   in time order.
 
 Every row rejected at any step lands in ``<archive>/quarantine/<table>.parquet`` with its
 rule, the column at fault, a detail and the raw record, so ``raw = archived +
 quarantined`` per source, always. ``<archive>/ingest_report.json`` holds the counts.
+
+Rows stay in Arrow from reader to writer, and each step works on whole columns: ten million
+rows never pass through Python one by one, and no step copies the table to drop the rows an
+earlier one rejected (rejections are a mask until the one row selection before writing).
 """
 
 from __future__ import annotations
@@ -48,11 +53,11 @@ TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
 OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 ROW_GROUP = 131_072
-EMPTY_MONTH = "0000-00"
+EMPTY_MONTH = "0000-00"  # the partition that holds only the schema of a table with no rows
 NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 ARROW_TYPES = {"str": pa_arrow.string(), "int": pa_arrow.int64(), "float": pa_arrow.float64(),
                "bool": pa_arrow.bool_(), "datetime": pa_arrow.timestamp("us")}
-PANDAS_TYPES = {"str": "str", "int": "Int64", "float": "Float64", "bool": "boolean", "datetime": "datetime64[us]"}  # the partition that holds only the schema of a table with no rows
+PANDAS_TYPES = {"str": "str", "int": "Int64", "float": "Float64", "bool": "boolean", "datetime": "datetime64[us]"}
 # Precedence of the steps, for reports: a row gets the first rule that rejects it.
 STEP_RULES = ["unparseable_row", "malformed_value", "missing_required", "invalid_value"]
 
@@ -226,7 +231,8 @@ def parse_column(text: pa_arrow.Array, kind: str, spec: SourceSpec, column: str,
         # only text that looks like a number is cast; the rest becomes null, then malformed
         number = f"CASE WHEN regexp_full_match(x, '{NUMBER}') THEN TRY_CAST(x AS DOUBLE) END"
         if kind == "int":
-            number = f"CASE WHEN ({number}) = floor({number}) AND abs({number}) < 9.0e18 THEN CAST({number} AS BIGINT) END"
+            number = (f"CASE WHEN ({number}) = floor({number}) AND abs({number}) < 9.0e18 "
+                      f"THEN CAST({number} AS BIGINT) END")
         return per_value(text, lambda v: sql(number, v))
     if kind == "bool":
         def as_bool(v: pa_arrow.Array) -> pa_arrow.Array:
@@ -358,39 +364,38 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
 
     # Work the rules never look at (names to mask, pseudonyms) runs beside them: Arrow and
     # DuckDB release the GIL, so on two cores it costs little extra time.
-    background = ThreadPoolExecutor(max_workers=1)
-    learned = background.submit(learn_names)
-    quarantine = Quarantine(raw)
-    quarantine.add_unparseable(unparseable)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        learned = background.submit(learn_names)
+        quarantine = Quarantine(raw)
+        quarantine.add_unparseable(unparseable)
 
-    typed, malformed = parse_table(raw, spec, config.archive_timezone)
-    pseudonyms = {column_name: background.submit(pseudonymise, typed[column_name], key, as_dictionary=True)
-                  for column_name in spec.pseudonymise}
-    quarantine.add(malformed["position"].to_numpy(), "malformed_value", malformed["column"].to_numpy(),
-                   malformed["detail"].to_numpy())
-    live = np.ones(raw.num_rows, dtype=bool)
-    live[malformed["position"].to_numpy()] = False
+        typed, malformed = parse_table(raw, spec, config.archive_timezone)
+        pseudonyms = {column_name: background.submit(pseudonymise, typed[column_name], key, as_dictionary=True)
+                      for column_name in spec.pseudonymise}
+        quarantine.add(malformed["position"].to_numpy(), "malformed_value", malformed["column"].to_numpy(),
+                       malformed["detail"].to_numpy())
+        live = np.ones(raw.num_rows, dtype=bool)
+        live[malformed["position"].to_numpy()] = False
 
-    failures = validate(typed, live, spec)
-    for name in ("missing_required", "invalid_value"):
-        hit = failures[failures["rule"] == name]
-        quarantine.add(hit["position"].to_numpy(), name, hit["column"].to_numpy(), hit["detail"].to_numpy())
-    live[failures["position"].to_numpy()] = False
+        failures = validate(typed, live, spec)
+        for name in ("missing_required", "invalid_value"):
+            hit = failures[failures["rule"] == name]
+            quarantine.add(hit["position"].to_numpy(), name, hit["column"].to_numpy(), hit["detail"].to_numpy())
+        live[failures["position"].to_numpy()] = False
 
-    ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range)
-    for name, params in spec.rules:
-        reasons = cleaning.RULES[name](typed, live, ctx, **params)
-        positions = reasons.index.to_numpy(dtype=np.int64)
-        assert live[positions].all(), f"rule {name} rejected a row an earlier step had rejected"
-        quarantine.add(positions, name, None, reasons.to_numpy())
-        live[positions] = False
+        ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range)
+        for name, params in spec.rules:
+            reasons = cleaning.RULES[name](typed, live, ctx, **params)
+            positions = reasons.index.to_numpy(dtype=np.int64)
+            assert live[positions].all(), f"rule {name} rejected a row an earlier step had rejected"
+            quarantine.add(positions, name, None, reasons.to_numpy())
+            live[positions] = False
 
-    if spec.customer_names:
-        typed = typed.drop_columns([spec.customer_names])
-    for column_name, future in pseudonyms.items():  # a dictionary: the row selection below moves only its indices
-        typed = _replace(typed, column_name, future.result())
-    learned.result()
-    background.shutdown()
+        if spec.customer_names:
+            typed = typed.drop_columns([spec.customer_names])
+        for column_name, future in pseudonyms.items():  # a dictionary: the row selection below moves only its indices
+            typed = _replace(typed, column_name, future.result())
+        learned.result()
     kept = take_rows(typed, _archive_order(typed, live, TIME_COLUMNS.get(spec.table)))
     for column_name in spec.mask_pii:
         kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids)))

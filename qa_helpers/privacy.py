@@ -110,10 +110,11 @@ def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, pre
 
 
 class NameMasker:
-    """Masks known customer names in text by dictionary look-up of every short substring.
+    """Masks known customer names in text by dictionary look-up of short substrings.
 
-    A regular expression with tens of thousands of alternatives is slow; names are short,
-    so looking up each substring of a name's possible lengths in a set is fast and exact.
+    A regular expression with tens of thousands of alternatives is slow; names are short, so
+    at each place a name could begin (its first character is a known first character) the
+    substrings of the names' lengths are looked up in a set: fast and exact.
     """
 
     def __init__(self, names=(), token: str = NAME_TOKEN) -> None:
