@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from common import CACHE, child_peak_memory_mb
 
@@ -45,7 +46,9 @@ def archive(n_tickets: int) -> Path:
     from qa_helpers.kpis import TIME_COLUMNS
 
     for name, frame in linked.items():
-        _write_table(frame, folder / name, TIME_COLUMNS[name], frame.columns[0])
+        frame = frame.sort_values(TIME_COLUMNS[name], kind="stable")  # ingest hands the writer rows in time order
+        _write_table(pa.Table.from_pandas(frame, preserve_index=False), folder / name, name, TIME_COLUMNS[name],
+                     frame.columns[0])
     (folder / "done").write_text("ok")
     return folder
 
