@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import SourceError
@@ -155,11 +156,11 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
     except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
         decode(path.read_bytes(), encoding, file)  # raises, naming the row, when the bytes are at fault
         raise SourceError(f"cannot be parsed as CSV: {exc}", file=file) from None
-    total = table.num_rows + len(bad)
-    numbers = np.arange(2, total + 2, dtype=np.int64)
-    if bad:
-        numbers = np.delete(numbers, [b[0] - 2 for b in bad])
+    bad.sort()
+    numbers, bad_numbers = _line_numbers(table, bad)
+    bad = [(line, *rest) for line, (_, *rest) in zip(bad_numbers, bad)]
     rows = _with_position(table, path.name, numbers)
+    last = max([*numbers[-1:].tolist(), *bad_numbers], default=1)
     unparseable = pd.DataFrame({
         "_file": path.name,
         "_row": pd.array([b[0] for b in bad], dtype="int64"),
@@ -174,9 +175,25 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
         fh.seek(-1, io.SEEK_END)
         ends_with_newline = fh.read(1) == b"\n"
     if not ends_with_newline:
-        warnings.append(f"{path.name}: does not end with a line break; its last row (row {total + 1}) "
+        warnings.append(f"{path.name}: does not end with a line break; its last row (row {last}) "
                         "was checked field by field like every other")
     return RawFrame(rows, unparseable, warnings)
+
+
+def _line_numbers(table: pa.Table, bad: list[tuple]) -> tuple[np.ndarray, list[int]]:
+    """The line each record starts on (the header is line 1), for the rows read and for the rows
+    set aside (``bad``: pyarrow's record number and the raw text), counting line breaks inside
+    quoted fields, so a row number is the line an editor shows."""
+    total = table.num_rows + len(bad)
+    breaks = np.zeros(total, dtype=np.int64)
+    set_aside = np.zeros(total, dtype=bool)
+    set_aside[[b[0] - 2 for b in bad]] = True  # pyarrow counts records, the header being record 1
+    breaks[set_aside] = [b[3].count("\n") for b in bad]
+    for column in table.columns:
+        if pc.any(pc.match_substring(column, "\n")).as_py():
+            breaks[~set_aside] += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+    starts = 2 + np.arange(total, dtype=np.int64) + np.cumsum(breaks) - breaks
+    return starts[~set_aside], starts[set_aside].tolist()
 
 
 def read_xlsx(path: Path, sheet: str | None) -> RawFrame:

@@ -249,3 +249,25 @@ def test_archive_target_that_is_not_an_archive_is_refused(raw, tmp_path):
     with pytest.raises(SourceError, match="contains the raw exports"):
         ingest(raw, raw.parent, key=b"k")
     assert any(raw.iterdir())
+
+
+def test_row_numbers_are_lines_in_the_file_when_a_field_spans_lines(raw, tmp_path):
+    """A quoted remark with line breaks makes one record of several lines; the rows after it are
+    still reported at the line an editor shows them on."""
+    def edit(lines):
+        fields = lines[5].split(",")
+        fields[-1] = '"第一行\n第二行\n第三行"'  # the remark of the record on line 6 now spans lines 6-8
+        bad = lines[20] + ",surplus"             # its original line 21 is line 23 in the new file
+        broken = lines[30].split(",")
+        broken[2] = "信鸽"                        # an unknown channel on original line 31, now 33
+        return [*lines[:5], ",".join(fields), *lines[6:20], bad, *lines[21:30], ",".join(broken), *lines[31:]]
+
+    _rewrite_tickets(raw, edit)
+    entry = _ingest(raw, tmp_path)["sources"]["tickets"]
+    q = _quarantine(tmp_path, "tickets")
+    text = (raw / TICKETS).read_text(encoding="gb18030").split("\n")
+    assert q.loc[q["row"] == 23, "rule"].tolist() == ["unparseable_row"] and text[22].endswith(",surplus")
+    invalid = q[q["row"] == 33]
+    assert invalid["rule"].tolist() == ["invalid_value"] and "信鸽" in text[32]
+    assert json.loads(invalid["record"].iloc[0])["渠道"] == "信鸽"
+    assert entry["raw"] == entry["archived"] + entry["quarantined"]
