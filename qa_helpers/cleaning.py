@@ -30,6 +30,23 @@ class RuleContext:
     raw: pa.Table                      # the same rows as raw text, raw headers, plus _file and _row
     tables: dict[str, pa.Table] = field(default_factory=dict)  # tables archived earlier in this run
     valid_time_range: tuple[str, str] = ("2000-01-01", "2100-01-01")
+    _repeated: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def repeated(self, typed: pa.Table, column: str) -> np.ndarray:
+        """Whether each row's value in ``typed[column]`` occurs in another row (any row, live or
+        not; nulls count as one value). Rows equal in a column are among these, whatever else was
+        rejected since, so rules that look for repeats share this one pass (DuckDB, every core)."""
+        if column not in self._repeated:
+            rows = pa.array(np.arange(typed.num_rows), pa.int64())
+            keyed = pa.table({"k": typed[column], "_pos": rows})  # noqa: F841 -- read by DuckDB by name
+            positions = connect().sql(
+                "WITH k AS (SELECT _pos, hash(k) AS h FROM keyed), "
+                "d AS (SELECT h FROM k GROUP BY h HAVING count(*) > 1) "
+                "SELECT _pos FROM k SEMI JOIN d USING (h)").fetchnumpy()["_pos"]
+            mask = np.zeros(typed.num_rows, dtype=bool)
+            mask[positions] = True
+            self._repeated[column] = mask
+        return self._repeated[column]
 
 
 Rule = Callable[..., pd.Series]
@@ -55,34 +72,30 @@ def _true(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def first_duplicates(table: pa.Table, live: np.ndarray) -> pd.DataFrame:
-    """Live rows whose values in every column of ``table`` equal an earlier live row's.
-
-    Rows can only be equal if their values in the column with the most distinct values are;
-    DuckDB finds the rows whose value there repeats (on every core), and only those few are
-    compared in full, so neither a hash collision nor a shared value rejects a row wrongly.
+def first_duplicates(table: pa.Table, candidates: np.ndarray) -> pd.DataFrame:
+    """Among the ``candidates`` (a mask), rows whose values in every column of ``table`` equal
+    an earlier candidate's, compared value by value.
 
     Returns
     -------
     DataFrame
         ``position`` of each repeat and ``first``, the position of the row it repeats.
     """
-    key = max(table.column_names, key=lambda c: pc.count_distinct(table[c].slice(0, DISTINCT_SAMPLE)).as_py())
-    keyed = pa.table({"k": table[key], "_pos": pa.array(np.arange(table.num_rows), pa.int64()),  # noqa: F841
-                      "_live": pa.array(live, pa.bool_())})
-    candidates = connect().sql(
-        "WITH k AS (SELECT _pos, hash(k) AS h FROM keyed WHERE _live), "
-        "d AS (SELECT h FROM k GROUP BY h HAVING count(*) > 1) "
-        "SELECT _pos FROM k SEMI JOIN d USING (h) ORDER BY _pos").fetchnumpy()["_pos"]
-    if len(candidates) == 0:
+    positions = np.flatnonzero(candidates)
+    if len(positions) == 0:
         return pd.DataFrame({"position": pd.Series(dtype="int64"), "first": pd.Series(dtype="int64")})
-    values = take_rows(table, candidates).to_pandas().astype(object)
+    values = take_rows(table, positions).to_pandas().astype(object)
     values.columns = [f"c{i}" for i in range(table.num_columns)]
-    values["position"] = candidates
+    values["position"] = positions
     first = values.groupby(list(values.columns[:-1]), dropna=False, sort=False)["position"].transform("min")
     repeat = values["position"] != first
     return pd.DataFrame({"position": values.loc[repeat, "position"].to_numpy(),
                          "first": first[repeat].to_numpy()})
+
+
+def _most_distinct(typed: pa.Table) -> str:
+    return max(typed.column_names,
+               key=lambda c: pc.count_distinct(decoded(typed[c].slice(0, DISTINCT_SAMPLE))).as_py())
 
 
 @rule
@@ -102,8 +115,9 @@ def test_ticket(typed: pa.Table, live: np.ndarray, ctx: RuleContext, id_column: 
 @rule
 def duplicate_row(typed: pa.Table, live: np.ndarray, ctx: RuleContext) -> pd.Series:
     """Exact duplicates: every raw field equal to an earlier row's (the first is kept)."""
-    raw = ctx.raw.drop_columns(["_file", "_row"])
-    repeats = first_duplicates(raw, live)
+    # equal raw rows have equal parsed values: only rows repeating the most distinct one are compared
+    candidates = live & ctx.repeated(typed, _most_distinct(typed))
+    repeats = first_duplicates(ctx.raw.drop_columns(["_file", "_row"]), candidates)
     rows = ctx.raw["_row"].to_numpy()
     return pd.Series([f"exact copy of row {rows[f]}" for f in repeats["first"]],
                      index=repeats["position"].to_numpy(), dtype="str")
@@ -113,7 +127,7 @@ def duplicate_row(typed: pa.Table, live: np.ndarray, ctx: RuleContext) -> pd.Ser
 def duplicate_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, key: str) -> pd.Series:
     """A second row with an id already seen, but different content (the first is kept)."""
     present = live & decoded(typed[key]).is_valid().to_numpy(zero_copy_only=False)
-    repeats = first_duplicates(typed.select([key]), present)
+    repeats = first_duplicates(typed.select([key]), present & ctx.repeated(typed, key))
     return pd.Series(f"{key} already used by an earlier row", index=repeats["position"].to_numpy(), dtype="str")
 
 

@@ -95,18 +95,25 @@ class Quarantine:
         if self.parts:
             rejected = pd.concat(self.parts, ignore_index=True)
             picked = take_rows(self.raw, rejected["position"].to_numpy())
-            # pandas writes JSON lines in C; a line break inside a value is escaped, so lines split cleanly
-            records = picked.drop_columns(["_file", "_row"]).to_pandas() \
-                .to_json(orient="records", lines=True, force_ascii=False).splitlines()
             parts.append(pd.DataFrame({"file": picked["_file"].to_pylist(), "row": picked["_row"].to_numpy(),
                                        "rule": rejected["rule"], "column": rejected["column"],
-                                       "detail": rejected["detail"], "record": records}))
+                                       "detail": rejected["detail"],
+                                       "record": _json_records(picked.drop_columns(["_file", "_row"]))}))
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else str) for c in columns})
         out = pd.concat(parts, ignore_index=True)[columns]
         out["column"] = out["column"].astype("string")
         out["row"] = out["row"].astype("int64")
         return out.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
+
+
+def _json_records(table: pa_arrow.Table) -> list[str]:
+    """Each row as a JSON object of its raw fields (written by DuckDB: fast, UTF-8 kept as is)."""
+    rows = table  # noqa: F841 -- read by DuckDB by name
+    fields = ", ".join("'" + name.replace("'", "''") + "': \"" + name.replace('"', '""') + '"'
+                       for name in table.column_names)
+    return connect().sql(f"SELECT to_json({{{fields}}})::VARCHAR AS record FROM rows").to_arrow_table() \
+        .column("record").to_pylist()
 
 
 # ---------------------------------------------------------------- reading and mapping
@@ -141,32 +148,21 @@ def _check_header(spec: SourceSpec, path: Path, frame: RawFrame) -> list[str]:
 def read_source(spec: SourceSpec, raw_dir: Path) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
     """Read all files of a source: raw text rows (Arrow), unparseable rows, and what was read."""
     frames, bad, info = [], [], {"files": [], "warnings": [], "ignored_columns": set()}
-    files = _files(spec, raw_dir)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL: it runs while files parse
-        digests = [pool.submit(_file_sha256, path) for path in files]
-        for path, digest in zip(files, digests):
-            frame = read_raw(path, spec.format, spec.encoding, spec.sheet)
-            rows = frame.rows
-            for raw in _check_header(spec, path, frame):
-                rows = rows.append_column(raw, pa_arrow.array([""] * rows.num_rows, pa_arrow.string()))
-                frame.warnings.append(f"{path.name}: optional column {raw!r} absent; left empty")
-            info["ignored_columns"] |= {c for c in rows.column_names if not c.startswith("_")} - set(spec.columns)
-            info["warnings"] += frame.warnings
-            info["files"].append({"name": path.name, "rows": rows.num_rows + len(frame.unparseable),
-                                  "sha256": digest.result()})
-            frames.append(rows.select([*spec.columns, "_file", "_row"]))
-            bad.append(frame.unparseable)
+    for path in _files(spec, raw_dir):
+        frame = read_raw(path, spec.format, spec.encoding, spec.sheet)
+        rows = frame.rows
+        for raw in _check_header(spec, path, frame):
+            rows = rows.append_column(raw, pa_arrow.array([""] * rows.num_rows, pa_arrow.string()))
+            frame.warnings.append(f"{path.name}: optional column {raw!r} absent; left empty")
+        info["ignored_columns"] |= {c for c in rows.column_names if not c.startswith("_")} - set(spec.columns)
+        info["warnings"] += frame.warnings
+        info["files"].append({"name": path.name, "rows": rows.num_rows + len(frame.unparseable),
+                              "sha256": frame.sha256})
+        frames.append(rows.select([*spec.columns, "_file", "_row"]))
+        bad.append(frame.unparseable)
     raw = pa_arrow.concat_tables(frames).unify_dictionaries() if len(frames) > 1 else frames[0]
     info["ignored_columns"] = sorted(info["ignored_columns"])
     return raw, pd.concat(bad, ignore_index=True), info
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 24), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- parsing

@@ -8,10 +8,12 @@ split into fields at all. Problems that make a whole file unusable raise
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,11 +43,14 @@ class RawFrame:
         ``detail``, ``record`` (the raw text).
     warnings : list of str
         Things worth telling the user that lose no data.
+    sha256 : str
+        The file's SHA-256, for the ingest report.
     """
 
     rows: pa.Table
     unparseable: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    sha256: str = ""
 
 
 def _with_position(rows: pa.Table, file: str, numbers: np.ndarray) -> pa.Table:
@@ -98,6 +103,16 @@ _CONTENT = re.compile(rb"[^\s\xef\xbb\xbf]")
 _UTF8 = ("utf-8", "utf8", "utf-8-sig")
 
 
+def scan(path: Path) -> tuple[str, int]:
+    """The file's SHA-256 and its number of line feeds, in one pass of 16 MB blocks."""
+    digest, lines = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            digest.update(block)
+            lines += block.count(b"\n")
+    return digest.hexdigest(), lines
+
+
 def _check_not_empty(path: Path) -> None:
     """Raise unless the file has a byte that is not white space (reads up to the first such byte)."""
     with open(path, "rb") as fh:
@@ -132,32 +147,45 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
     _check_not_empty(path)
     names = _header(path, encoding)
     utf8 = encoding.lower().replace("_", "-") in _UTF8
-    bad: list[tuple] = []
+    with open(path, "rb") as fh:
+        fh.seek(-1, io.SEEK_END)
+        ends_with_newline = fh.read(1) == b"\n"
 
-    def on_invalid(row) -> str:
-        bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
-        return "skip"
+    def parse(newlines_in_values: bool) -> tuple[pa.Table, list[tuple]]:
+        for threads in (True, False):  # only a single-threaded pass numbers the rows set aside
+            bad: list[tuple] = []
 
-    def parse(threads: bool) -> pa.Table:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << 24,
-                                           encoding="utf8" if utf8 else encoding),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
+            def set_aside(row) -> str:
+                bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
+                return "skip"
 
-    try:
-        table = parse(threads=True)
-        if bad:  # only a single-threaded pass numbers the bad rows
-            bad.clear()
-            table = parse(threads=False)
-    except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
-        decode(path.read_bytes(), encoding, file)  # raises, naming the row, when the bytes are at fault
-        raise SourceError(f"cannot be parsed as CSV: {exc}", file=file) from None
-    bad.sort()
-    numbers, bad_numbers = _line_numbers(table, bad)
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << (24 if newlines_in_values else 23),
+                                               encoding="utf8" if utf8 else encoding),
+                parse_options=pacsv.ParseOptions(newlines_in_values=newlines_in_values,
+                                                 invalid_row_handler=set_aside),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
+            if not bad:
+                break
+        return table, sorted(bad)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL: it runs while pyarrow parses
+        scanned = pool.submit(scan, path)
+        try:
+            # The fast split assumes no value holds a line break; as many line feeds as records (and
+            # the header) proves it, else the file is read again, splitting blocks only between quotes.
+            table, bad = parse(newlines_in_values=False)
+            sha256, line_feeds = scanned.result()
+            spans_lines = line_feeds != table.num_rows + len(bad) + (1 if ends_with_newline else 0)
+            if spans_lines:
+                table, bad = parse(newlines_in_values=True)
+        except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
+            decode(path.read_bytes(), encoding, file)  # raises, naming the row, when the bytes are at fault
+            raise SourceError(f"cannot be parsed as CSV: {exc}", file=file) from None
+    numbers, bad_numbers = _line_numbers(table, bad, spans_lines)
     bad = [(line, *rest) for line, (_, *rest) in zip(bad_numbers, bad)]
     rows = _with_position(table, path.name, numbers)
     last = max([*numbers[-1:].tolist(), *bad_numbers], default=1)
@@ -171,16 +199,13 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
     warnings = []
     if rows.num_rows == 0 and unparseable.empty:
         warnings.append(f"{path.name}: header only, no data rows")
-    with open(path, "rb") as fh:
-        fh.seek(-1, io.SEEK_END)
-        ends_with_newline = fh.read(1) == b"\n"
     if not ends_with_newline:
         warnings.append(f"{path.name}: does not end with a line break; its last row (row {last}) "
                         "was checked field by field like every other")
-    return RawFrame(rows, unparseable, warnings)
+    return RawFrame(rows, unparseable, warnings, sha256)
 
 
-def _line_numbers(table: pa.Table, bad: list[tuple]) -> tuple[np.ndarray, list[int]]:
+def _line_numbers(table: pa.Table, bad: list[tuple], spans_lines: bool) -> tuple[np.ndarray, list[int]]:
     """The line each record starts on (the header is line 1), for the rows read and for the rows
     set aside (``bad``: pyarrow's record number and the raw text), counting line breaks inside
     quoted fields, so a row number is the line an editor shows."""
@@ -189,7 +214,7 @@ def _line_numbers(table: pa.Table, bad: list[tuple]) -> tuple[np.ndarray, list[i
     set_aside = np.zeros(total, dtype=bool)
     set_aside[[b[0] - 2 for b in bad]] = True  # pyarrow counts records, the header being record 1
     breaks[set_aside] = [b[3].count("\n") for b in bad]
-    for column in table.columns:
+    for column in table.columns if spans_lines else []:
         if pc.any(pc.match_substring(column, "\n")).as_py():
             breaks[~set_aside] += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
     starts = 2 + np.arange(total, dtype=np.int64) + np.cumsum(breaks) - breaks
@@ -219,7 +244,8 @@ def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
     warnings = [f"{path.name}: ignored sheet(s) {[s for s in sheets if s != sheet]}"] if len(sheets) > 1 else []
     if rows.empty:
         warnings.append(f"{path.name}: sheet {sheet!r} has a header only, no data rows")
-    return RawFrame(_from_pandas(rows, path.name, range(2, len(rows) + 2)), _empty_unparseable(), warnings)
+    return RawFrame(_from_pandas(rows, path.name, range(2, len(rows) + 2)), _empty_unparseable(), warnings,
+                    scan(path)[0])
 
 
 def read_jsonl(path: Path, encoding: str) -> RawFrame:
@@ -247,7 +273,7 @@ def read_jsonl(path: Path, encoding: str) -> RawFrame:
                                 "detail": [b[1] for b in bad], "record": [b[2] for b in bad]}) \
         if bad else _empty_unparseable()
     warnings = [] if records or bad else [f"{path.name}: no records"]
-    return RawFrame(_from_pandas(rows, path.name, numbers), unparseable, warnings)
+    return RawFrame(_from_pandas(rows, path.name, numbers), unparseable, warnings, scan(path)[0])
 
 
 def read_raw(path: Path, fmt: str, encoding: str = "utf-8", sheet: str | None = None) -> RawFrame:
