@@ -355,8 +355,11 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
     def learn_names() -> None:
         if spec.customer_names:
             names.add(_distinct_text(raw[spec.raw_header(spec.customer_names)]))
-        for column_name in spec.pseudonymise:  # a raw id typed into free text is masked like a name
-            ids.add(_distinct_text(raw[spec.raw_header(column_name)]))
+
+    def pseudonyms(values: pa_arrow.ChunkedArray) -> pa_arrow.DictionaryArray:
+        encoded = pc.dictionary_encode(values.combine_chunks().cast(pa_arrow.string()))
+        ids.add(encoded.dictionary)  # a raw id typed into free text is masked like a name
+        return pseudonymise(encoded, key)  # a dictionary: the row selection below moves only its indices
 
     # Work the rules never look at (names to mask, pseudonyms) runs beside them: Arrow and
     # DuckDB release the GIL, so on two cores it costs little extra time.
@@ -366,8 +369,8 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         quarantine.add_unparseable(unparseable)
 
         typed, malformed = parse_table(raw, spec, config.archive_timezone)
-        pseudonyms = {column_name: background.submit(pseudonymise, typed[column_name], key, as_dictionary=True)
-                      for column_name in spec.pseudonymise}
+        pseudonymised = {column_name: background.submit(pseudonyms, typed[column_name])
+                         for column_name in spec.pseudonymise}
         quarantine.add(malformed["position"].to_numpy(), "malformed_value", malformed["column"].to_numpy(),
                        malformed["detail"].to_numpy())
         live = np.ones(raw.num_rows, dtype=bool)
@@ -389,7 +392,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
 
         if spec.customer_names:
             typed = typed.drop_columns([spec.customer_names])
-        for column_name, future in pseudonyms.items():  # a dictionary: the row selection below moves only its indices
+        for column_name, future in pseudonymised.items():
             typed = _replace(typed, column_name, future.result())
         learned.result()
     kept = take_rows(typed, _archive_order(typed, live, TIME_COLUMNS.get(spec.table)))
@@ -472,8 +475,11 @@ def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: 
     plain = pa_arrow.schema([(f.name, f.type.value_type if pa_arrow.types.is_dictionary(f.type) else f.type)
                              for f in table.schema], metadata=_pandas_schema(source, table.column_names))
 
+    # parquet dictionaries only where values repeat: trying them on ids and times is wasted work
+    repeating = [f.name for f in table.schema if pa_arrow.types.is_dictionary(f.type)]
+
     def write(part: pa_arrow.Table, target: Path) -> None:
-        pq.write_table(part.cast(plain), target, row_group_size=ROW_GROUP)
+        pq.write_table(part.cast(plain), target, row_group_size=ROW_GROUP, use_dictionary=repeating)
 
     if time_column is None:
         sort_by = [(c, "ascending") for c in ("team", id_column) if c in table.column_names]

@@ -59,8 +59,7 @@ def load_key(archive: str | os.PathLike) -> bytes:
     return path.read_text().strip().encode("utf-8")
 
 
-def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, prefix: str = "C",
-                 as_dictionary: bool = False):
+def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, prefix: str = "C"):
     """Replace identifiers by a keyed hash (HMAC-SHA256, 16 hex digits).
 
     The same identifier and key always give the same pseudonym, so customers can still be
@@ -72,18 +71,17 @@ def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, pre
     Parameters
     ----------
     values : Series or pyarrow array of str
-        Identifiers; missing values stay missing.
+        Identifiers; missing values stay missing. A dictionary array keeps its dictionary:
+        each entry is hashed.
     key : bytes
         The secret key (:func:`load_key`).
     prefix : str
         Put before the hex digits, so a pseudonym is never mistaken for a raw id.
-    as_dictionary : bool
-        For Arrow input: return a dictionary array (each pseudonym stored once).
 
     Returns
     -------
     Series or pyarrow array
-        Same kind and length as ``values``.
+        Same kind and length as ``values`` (a dictionary array for a dictionary array).
 
     Examples
     --------
@@ -97,7 +95,8 @@ def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, pre
         return pd.Series(out.to_pandas(), index=values.index, dtype=values.dtype)
     if isinstance(values, pa.ChunkedArray):  # one dictionary for the whole column, not one per chunk
         values = values.combine_chunks()
-    encoded = pc.dictionary_encode(values.cast(pa.string()))
+    dictionary = pa.types.is_dictionary(values.type)
+    encoded = values if dictionary else pc.dictionary_encode(values.cast(pa.string()))
     block = key if len(key) <= 64 else hashlib.sha256(key).digest()
     block = block.ljust(64, b"\0")
     uniques = pa.table({"v": encoded.dictionary})  # noqa: F841 -- read by DuckDB by name
@@ -106,7 +105,7 @@ def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, pre
         params={"prefix": prefix, "inner": bytes(b ^ 0x36 for b in block),
                 "outer": bytes(b ^ 0x5C for b in block)}).to_arrow_table().column("p").combine_chunks()
     digests = digests.cast(pa.string())
-    return pa.DictionaryArray.from_arrays(encoded.indices, digests) if as_dictionary else digests.take(encoded.indices)
+    return pa.DictionaryArray.from_arrays(encoded.indices, digests) if dictionary else digests.take(encoded.indices)
 
 
 class NameMasker:
