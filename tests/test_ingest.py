@@ -197,3 +197,18 @@ def test_arrow_validation_gives_pandera_verdict_row_by_row(raw_dir, table):
     theirs = np.where(first["check"] == "not_nullable", "missing_required", "invalid_value")
     assert dict(zip(first.index.astype(int), theirs)) == ours["rule"].to_dict()
     assert len(ours) > 0 or table in ("agents", "field_visits")  # the sample plants invalid values
+
+
+def test_columns_worked_on_per_distinct_value_give_the_same_archive(raw_dir, tmp_path, key, archive, monkeypatch):
+    """At scale, columns that repeat few values are parsed, checked and masked once per distinct
+    value (as dictionaries); the small test sample never gets there unless told to."""
+    from qa_helpers import columns
+
+    monkeypatch.setattr(columns, "DISTINCT_SAMPLE", 200)
+    report = ingest(raw_dir, tmp_path / "dictionaries", key=key)
+    assert report["sources"] == json.loads((archive / "ingest_report.json").read_text(encoding="utf-8"))["sources"]
+    for table in ("agents", "tickets", "surveys", "complaints", "field_visits", "qa_reviews"):
+        pd.testing.assert_frame_equal(qa_archive.load(table, archive=tmp_path / "dictionaries"),
+                                      qa_archive.load(table, archive=archive))
+        pd.testing.assert_frame_equal(qa_archive.quarantine(table, archive=tmp_path / "dictionaries"),
+                                      qa_archive.quarantine(table, archive=archive))

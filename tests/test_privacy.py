@@ -37,3 +37,31 @@ def test_pseudonyms_keep_missing_values_missing():
     out = pseudonymise(pd.Series(["a", None, "a", "b"], dtype="str"), b"key")
     assert out.iloc[0] == out.iloc[2] != out.iloc[3]
     assert pd.isna(out.iloc[1])
+
+
+@pytest.mark.parametrize("key", [b"key", b"k" * 64, b"a much longer key than one block of sha256 " * 3])
+def test_pseudonyms_are_rfc2104_hmac_sha256(key):
+    """The HMAC is written out in SQL; Python's own hmac module is the reference."""
+    import hashlib
+    import hmac
+
+    values = ["CUST-0001234", "客户甲", "", "x" * 200]
+    expected = ["C" + hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:16] for v in values]
+    assert pseudonymise(pd.Series(values, dtype="str"), key).tolist() == expected
+
+
+def test_dictionary_input_gives_the_same_pseudonyms():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(["b", "a", None, "b"])
+    plain = pseudonymise(values, b"key")
+    encoded = pseudonymise(pc.dictionary_encode(values), b"key")
+    assert pa.types.is_dictionary(encoded.type)
+    assert encoded.dictionary_decode().to_pylist() == plain.to_pylist()
+
+
+def test_names_mask_only_where_a_name_begins_and_longest_first():
+    masker = NameMasker(["王伟", "王伟华", "李四"])
+    assert masker("王伟华和李四和王伟") == "[NAME]和[NAME]和[NAME]"
+    assert masker("王五") == "王五"
