@@ -74,7 +74,10 @@ def _true(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def first_duplicates(table: pa.Table, candidates: np.ndarray) -> pd.DataFrame:
     """Among the ``candidates`` (a mask), rows whose values in every column of ``table`` equal
-    an earlier candidate's, compared value by value.
+    an earlier candidate's.
+
+    Each candidate row is written as one string, every value prefixed by its length (so no two
+    different rows give the same string), and the strings are compared.
 
     Returns
     -------
@@ -82,15 +85,17 @@ def first_duplicates(table: pa.Table, candidates: np.ndarray) -> pd.DataFrame:
         ``position`` of each repeat and ``first``, the position of the row it repeats.
     """
     positions = np.flatnonzero(candidates)
-    if len(positions) == 0:
-        return pd.DataFrame({"position": pd.Series(dtype="int64"), "first": pd.Series(dtype="int64")})
-    values = take_rows(table, positions).to_pandas().astype(object)
-    values.columns = [f"c{i}" for i in range(table.num_columns)]
-    values["position"] = positions
-    first = values.groupby(list(values.columns[:-1]), dropna=False, sort=False)["position"].transform("min")
-    repeat = values["position"] != first
-    return pd.DataFrame({"position": values.loc[repeat, "position"].to_numpy(),
-                         "first": first[repeat].to_numpy()})
+    picked = take_rows(table, positions)
+    fields = []
+    for column in picked.columns:
+        text = pc.fill_null(decoded(column).cast(pa.string()), "")
+        length = pc.if_else(decoded(column).is_valid(), pc.cast(pc.utf8_length(text), pa.string()), "-")
+        fields += [length, text]
+    rows = pc.binary_join_element_wise(*fields, ":") if fields else pa.array([""] * len(positions))
+    codes, _ = pd.factorize(pd.Series(rows.to_numpy(zero_copy_only=False)))
+    first = pd.Series(positions).groupby(codes).transform("min").to_numpy()
+    repeat = positions != first
+    return pd.DataFrame({"position": positions[repeat], "first": first[repeat]})
 
 
 def _most_distinct(typed: pa.Table) -> str:
