@@ -257,26 +257,46 @@ def parse_table(raw: pa_arrow.Table, spec: SourceSpec, archive_tz: str) -> tuple
     raw_of = {canon: raw_col for raw_col, canon in spec.columns.items()}
     na_tokens = sorted({"", *spec.na_values})
 
-    def parse(column: str) -> tuple[pa_arrow.Array | None, pa_arrow.Array]:
+    def parse(column: str) -> tuple[np.ndarray | None, pa_arrow.Array, pa_arrow.Array | None]:
+        """Whether each row has a value, the parsed values, and the trimmed text (None: see raw)."""
         kind = parse_kind(spec.table, column)
         if column not in raw_of:
-            return None, pa_arrow.nulls(raw.num_rows, ARROW_TYPES[kind])
-        text = per_value(raw[raw_of[column]], lambda v: _text(v, na_tokens))
-        return text, parse_column(text, kind, spec, column, archive_tz)
+            return None, pa_arrow.nulls(raw.num_rows, ARROW_TYPES[kind]), None
+        source = raw[raw_of[column]]
+        if kind in ("str", "bool") or spec.na_values:
+            text = per_value(source, lambda v: _text(v, na_tokens))
+            return text.is_valid().to_numpy(zero_copy_only=False), parse_column(text, kind, spec, column,
+                                                                                archive_tz), text
+        # Numbers and times are parsed straight from the raw text: only the cells that fail
+        # (empty ones, or ones with spaces around the value) are trimmed and tried again.
+        values = parse_column(source, kind, spec, column, archive_tz)
+        present = np.ones(raw.num_rows, dtype=bool)
+        retry = np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False))
+        if len(retry):
+            text = _text(decoded(source.take(pa_arrow.array(retry))), na_tokens)
+            present[retry] = text.is_valid().to_numpy(zero_copy_only=False)
+            again = parse_column(text, kind, spec, column, archive_tz)
+            if again.null_count < len(again):
+                fixed = np.zeros(raw.num_rows, dtype=bool)
+                fixed[retry] = again.is_valid().to_numpy(zero_copy_only=False)
+                values = pc.replace_with_mask(values, pa_arrow.array(fixed), again.drop_null())
+        return present, values, None
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Arrow and DuckDB release the GIL
         parsed = dict(zip(schema.columns, pool.map(parse, schema.columns)))
     typed, found = {}, []
     seen = np.zeros(raw.num_rows, dtype=bool)
-    for column, (text, values) in parsed.items():
+    for column, (present, values, text) in parsed.items():
         typed[column] = values
-        if text is None:
+        if present is None:
             continue
-        unreadable = pc.and_not(text.is_valid(), values.is_valid()).to_numpy(zero_copy_only=False) & ~seen
+        unreadable = present & values.is_null().to_numpy(zero_copy_only=False) & ~seen
         if unreadable.any():
             positions = np.flatnonzero(unreadable)
             seen[positions] = True
-            shown = text.take(pa_arrow.array(positions)).to_pylist()
+            picked = pa_arrow.array(positions)
+            shown = (text.take(picked) if text is not None else
+                     pc.utf8_trim_whitespace(decoded(raw[raw_of[column]].take(picked)))).to_pylist()
             kind = parse_kind(spec.table, column)
             found.append(pd.DataFrame({"position": positions, "column": raw_of[column],
                                        "detail": [f"{raw_of[column]} ({column}): cannot read {t!r} as {kind}"

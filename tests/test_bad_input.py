@@ -271,3 +271,23 @@ def test_row_numbers_are_lines_in_the_file_when_a_field_spans_lines(raw, tmp_pat
     assert invalid["rule"].tolist() == ["invalid_value"] and "信鸽" in text[32]
     assert json.loads(invalid["record"].iloc[0])["渠道"] == "信鸽"
     assert entry["raw"] == entry["archived"] + entry["quarantined"]
+
+
+def test_spaces_around_numbers_and_times_are_not_errors(raw, tmp_path, archive):
+    clean = set(pd.read_parquet(archive / "tickets", columns=["ticket_id"])["ticket_id"])
+    lines = (raw / TICKETS).read_text(encoding="gb18030").split("\n")
+    at = next(i for i in range(1, len(lines)) if lines[i].split(",")[0] in clean)  # a row ingest archives
+    original = lines[at].split(",")
+
+    def edit(lines):
+        fields = list(original)
+        fields[1] = "\u3000" + fields[1] + "\t"   # created_at with a full-width space and a tab
+        fields[9] = " " + fields[9] + " "          # first response in seconds
+        return [*lines[:at], ",".join(fields), *lines[at + 1:]]
+
+    _rewrite_tickets(raw, edit)
+    _ingest(raw, tmp_path)
+    tickets = pd.read_parquet(tmp_path / "archive" / "tickets")
+    row = tickets[tickets["ticket_id"] == original[0]]
+    assert row["created_at"].iloc[0] == pd.Timestamp(original[1].replace("/", "-"))
+    assert row["first_response_s"].iloc[0] == float(original[9])
