@@ -274,9 +274,10 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         logger.setLevel(logging.INFO)
     cell_log = open(log_path, "a", encoding="utf-8") if log_path and not own_process else None
     streams = {"stdout_file": cell_log, "stderr_file": cell_log} if cell_log else {}
-    warm = {"km": warm_kernel(steps[step].parent, out_dir.parent / f"kernel-{os.getpid()}.log")} \
-        if reuse_kernel else {}
+    warm: dict = {}
     try:
+        if reuse_kernel:
+            warm["km"] = warm_kernel(steps[step].parent, out_dir.parent / f"kernel-{os.getpid()}.log")
         with _output_to(log_path if own_process else None):
             pm.execute_notebook(str(steps[step]), str(ipynb), parameters=params, cwd=str(steps[step].parent),
                                 progress_bar=False, kernel_name="python3", log_output=log and own_process,

@@ -485,6 +485,12 @@ def _pandas_schema(table: str, columns: list[str]) -> dict:
     return pa_arrow.Schema.from_pandas(empty, preserve_index=False).metadata
 
 
+def archive_schema(table: pa_arrow.Table, source: str) -> pa_arrow.Schema:
+    """The schema ``table`` is written with: dictionaries as plain text, pandas dtypes in the metadata."""
+    return pa_arrow.schema([(f.name, f.type.value_type if pa_arrow.types.is_dictionary(f.type) else f.type)
+                            for f in table.schema], metadata=_pandas_schema(source, table.column_names))
+
+
 def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: str | None, id_column: str) -> None:
     """One parquet file per month (rows already in time order), or one file for the roster.
 
@@ -492,8 +498,7 @@ def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: 
     pandas metadata restores nullable dtypes on load.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    plain = pa_arrow.schema([(f.name, f.type.value_type if pa_arrow.types.is_dictionary(f.type) else f.type)
-                             for f in table.schema], metadata=_pandas_schema(source, table.column_names))
+    plain = archive_schema(table, source)
 
     # parquet dictionaries only where values repeat: trying them on ids and times is wasted work
     repeating = [f.name for f in table.schema if pa_arrow.types.is_dictionary(f.type)]

@@ -169,10 +169,9 @@ def test_arrow_validation_gives_pandera_verdict_row_by_row(raw_dir, table):
     """Ingest evaluates the pandera schema's checks on Arrow columns; pandera itself must agree."""
     import numpy as np
     import pandera.pandas as pa
-    import pyarrow as pa_arrow
 
     from qa_helpers.config import load_sources
-    from qa_helpers.ingest import _pandas_schema, parse_table, read_source, validate
+    from qa_helpers.ingest import archive_schema, parse_table, read_source, validate
     from qa_helpers.schemas import SCHEMAS
 
     spec = load_sources().sources[table]
@@ -182,9 +181,7 @@ def test_arrow_validation_gives_pandera_verdict_row_by_row(raw_dir, table):
     live[malformed["position"].to_numpy()] = False
     ours = validate(typed, live, spec).set_index("position")
 
-    plain = pa_arrow.schema([(f.name, f.type.value_type if pa_arrow.types.is_dictionary(f.type) else f.type)
-                             for f in typed.schema], metadata=_pandas_schema(table, typed.column_names))
-    frame = typed.cast(plain).to_pandas()[live]
+    frame = typed.cast(archive_schema(typed, table)).to_pandas()[live]
     try:
         SCHEMAS[table].validate(frame, lazy=True)
         cases = pd.DataFrame({"index": [], "column": [], "check": []})
