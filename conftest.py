@@ -19,8 +19,8 @@ SMALL_SEED = 11
 def pytest_configure(config) -> None:
     if hasattr(config, "workerinput"):  # pragma: no cover - xdist worker reuses the controller's data
         return
-    from qa_helpers.ingest import ingest
-    from qa_helpers.sample import generate
+    from qa_helpers.data.ingest import ingest
+    from qa_helpers.data.sample import generate
 
     base = Path(tempfile.mkdtemp(prefix="qakit-test-"))
     generate(base / "raw", seed=SMALL_SEED, n_tickets=SMALL_TICKETS)

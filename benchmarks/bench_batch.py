@@ -23,12 +23,12 @@ PERIOD = "2025-Q4"
 IMPORTS = ("%matplotlib inline\nimport matplotlib.pyplot as plt\nimport pandas as pd\nimport seaborn\n"
            "import statsmodels.api\nfrom IPython.display import Markdown, display\n"
            "from qa_helpers import actions, analysis, calibration, control_charts, evaluation, kpis, monitoring, plots, "
-           "quality, scorecard, stats\nfrom qa_helpers.context import open_context")
+           "quality, scorecard, stats\nfrom qa_helpers.report.context import open_context")
 
 
 def archive(n_teams: int) -> Path:
-    from qa_helpers.ingest import ingest
-    from qa_helpers.sample import generate
+    from qa_helpers.data.ingest import ingest
+    from qa_helpers.data.sample import generate
 
     folder = CACHE / f"batch_{n_teams}_teams"
     if not (folder / "archive" / "ingest_report.json").exists():
@@ -68,9 +68,9 @@ def papermill_loop(steps: dict[str, Path], teams: list[str], path: Path, out: Pa
 
 
 def run(n_teams: int) -> list[dict]:
-    from qa_helpers.archive import units
-    from qa_helpers.batch import run_batch
-    from qa_helpers.execute import notebook_steps
+    from qa_helpers.data.archive import units
+    from qa_helpers.run.batch import run_batch
+    from qa_helpers.run.execute import notebook_steps
 
     path = archive(n_teams)
     table = units(path)

@@ -16,7 +16,7 @@ GOAL = 2.0
 
 def sample(n_tickets: int) -> Path:
     """The generator's ticket export (cached: generating 10 M rows takes minutes)."""
-    from qa_helpers.sample import generate
+    from qa_helpers.data.sample import generate
 
     folder = CACHE / f"raw_{n_tickets}"
     if not (folder / "truth.json").exists():
@@ -26,7 +26,7 @@ def sample(n_tickets: int) -> Path:
 
 def run(n_tickets: int, repeat: int = 2) -> dict:
     """Best of ``repeat`` runs of each, alternating, so a slow moment of the machine hits neither alone."""
-    from qa_helpers.ingest import ingest
+    from qa_helpers.data.ingest import ingest
 
     raw = sample(n_tickets)
     work = CACHE / "ingest_work"

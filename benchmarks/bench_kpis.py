@@ -24,8 +24,8 @@ TABLES = ("tickets", "surveys", "complaints", "field_visits", "qa_reviews")
 
 def archive(n_tickets: int) -> Path:
     """An archive of simulated canonical tables, written the way ingest writes it (cached)."""
-    from qa_helpers.ingest import _write_table
-    from qa_helpers.sample import simulate
+    from qa_helpers.data.ingest import _write_table
+    from qa_helpers.data.sample import simulate
 
     folder = CACHE / f"kpi_archive_{n_tickets}"
     if (folder / "done").exists():
@@ -43,7 +43,7 @@ def archive(n_tickets: int) -> Path:
                                                      on="ticket_id", how="left"),
         "qa_reviews": tables["qa_reviews"].merge(context.drop(columns="agent_id"), on="ticket_id", how="left"),
     }
-    from qa_helpers.kpis import TIME_COLUMNS
+    from qa_helpers.measures.kpis import TIME_COLUMNS
 
     for name, frame in linked.items():
         frame = frame.sort_values(TIME_COLUMNS[name], kind="stable")  # ingest hands the writer rows in time order
@@ -132,8 +132,8 @@ def check_equal(kit: pd.DataFrame, reference: pd.DataFrame) -> int:
 
 
 def run(n_tickets: int) -> list[dict]:
-    from qa_helpers.kpis import kpi_table
-    from qa_helpers.standards import load_standards
+    from qa_helpers.measures.kpis import kpi_table
+    from qa_helpers.measures.standards import load_standards
 
     folder = archive(n_tickets)
     src = sources(folder)
@@ -157,7 +157,7 @@ def run(n_tickets: int) -> list[dict]:
         ref_times.append(time.perf_counter() - started)
     compared = check_equal(kit, reference)
     code = ("import sys; sys.path.insert(0, 'benchmarks'); from bench_kpis import sources, BY; from pathlib import Path; "
-            "from qa_helpers.kpis import kpi_table; from qa_helpers.standards import load_standards; "
+            "from qa_helpers.measures.kpis import kpi_table; from qa_helpers.measures.standards import load_standards; "
             f"print(len(kpi_table(sources(Path('{folder}')), by=BY, standards=load_standards().raw)))")
     peak_mb, _ = child_peak_memory_mb(code)
     ratio = min(kit_times) / min(ref_times)

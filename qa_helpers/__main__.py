@@ -1,3 +1,3 @@
-from .cli import main
+from qa_helpers.cli import main
 
 raise SystemExit(main())

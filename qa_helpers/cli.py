@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import QAKitError
+from qa_helpers.errors import QAKitError
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import TABLES, generate
+    from qa_helpers.data.sample import TABLES, generate
 
     tables = tuple(t.strip() for t in args.tables.split(",")) if args.tables else TABLES
     truth = generate(args.out, seed=args.seed, n_tickets=args.tickets, n_teams=args.teams, tables=tables)
@@ -20,7 +20,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from .ingest import ingest, report_table
+    from qa_helpers.data.ingest import ingest, report_table
 
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
     report = ingest(args.raw, args.archive, config=args.config, tables=tables)
@@ -33,7 +33,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .batch import run_batch
+    from qa_helpers.run.batch import run_batch
 
     manifest = run_batch(args.period, teams=args.teams, departments=args.departments, notebooks=args.notebooks,
                          out=args.out, archive=args.archive, jobs=args.jobs, resume=args.resume,
@@ -54,9 +54,9 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from .alerts import alerts_for_units
-    from .archive import archive_path
-    from .batch import select_units
+    from qa_helpers.monitor.alerts import alerts_for_units
+    from qa_helpers.data.archive import archive_path
+    from qa_helpers.run.batch import select_units
 
     path = archive_path(args.archive)
     unit_list = None if args.teams == "teams" else select_units(path, args.teams)

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
-from .schemas import SCHEMAS
+from qa_helpers.errors import ConfigError
+from qa_helpers.data.schemas import SCHEMAS
 
 FORMATS = ("csv", "xlsx", "jsonl")
 SOURCE_KEYS = {
@@ -150,7 +150,7 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
                                   values={c: {str(k): str(v) for k, v in m.items()}
                                           for c, m in (entry.get("values") or {}).items()},
                                   rules=rules, **kwargs)
-    from .cleaning import RULES  # late import: cleaning imports this module's types
+    from qa_helpers.data.cleaning import RULES  # late import: cleaning imports this module's types
 
     for spec in specs.values():
         for name, _ in spec.rules:

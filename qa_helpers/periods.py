@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import PeriodError
+from qa_helpers.errors import PeriodError
 
 _FORMS = {
     "year": re.compile(r"^(\d{4})$"),

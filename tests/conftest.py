@@ -43,8 +43,8 @@ def full_sample(tmp_path_factory):
 
     Returns (archive path, truth).
     """
-    from qa_helpers.ingest import ingest
-    from qa_helpers.sample import generate
+    from qa_helpers.data.ingest import ingest
+    from qa_helpers.data.sample import generate
 
     base = tmp_path_factory.mktemp("full")
     truth = generate(base / "raw", seed=7, n_tickets=80_000)

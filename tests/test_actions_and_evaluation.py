@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from qa_helpers.actions import acceptance, for_teams, load_actions, tracking
+from qa_helpers.improve.actions import acceptance, for_teams, load_actions, tracking
 from qa_helpers.config import config_dir
 from qa_helpers.errors import ConfigError
-from qa_helpers.evaluation import evaluate_action, evaluable, metric_kind
-from qa_helpers.standards import load_standards
+from qa_helpers.improve.evaluation import evaluate_action, evaluable, metric_kind
+from qa_helpers.measures.standards import load_standards
 
 
 def test_register_loads_and_matches_the_sample_actions(truth):

@@ -16,7 +16,7 @@ import yaml
 
 from qa_helpers.cli import main
 from qa_helpers.errors import SourceError
-from qa_helpers.ingest import ingest
+from qa_helpers.data.ingest import ingest
 from qa_helpers.config import config_dir
 
 TICKETS = "helpdesk_tickets_2025.csv"
@@ -217,7 +217,7 @@ def test_quarantined_record_keeps_the_raw_values(raw, tmp_path):
 
 
 def test_header_only_table_still_loads_as_empty(raw, tmp_path):
-    from qa_helpers.archive import load
+    from qa_helpers.data.archive import load
 
     header = (raw / "field_visits.csv").read_text(encoding="utf-8").splitlines()[0]
     (raw / "field_visits.csv").write_text(header + "\n", encoding="utf-8")

@@ -9,14 +9,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from qa_helpers.batch import run_batch
+from qa_helpers.run.batch import run_batch
 from qa_helpers.cli import main
 from qa_helpers.errors import PeriodError, QAKitError, UnitError
 
 PARAMS = '''team: str = "ALL"  # unit
 period: str = "2025-Q4"  # period
 archive: str = ""  # archive'''
-PROBE = '''from qa_helpers.context import open_context, record_summary
+PROBE = '''from qa_helpers.report.context import open_context, record_summary
 ctx = open_context(team, period, archive)
 if team == "HL-C":
     raise ValueError("planted failure for " + team)
@@ -40,7 +40,7 @@ def probes(tmp_path) -> Path:
     folder.mkdir()
     _notebook(folder / "01_probe.ipynb", PROBE)
     _notebook(folder / "02_second.ipynb", "record_summary(grade='good')" if False else
-              "from qa_helpers.context import record_summary\nrecord_summary(grade='good', score=85.0)")
+              "from qa_helpers.report.context import record_summary\nrecord_summary(grade='good', score=85.0)")
     return folder
 
 
@@ -81,7 +81,7 @@ def test_failures_are_isolated_recorded_and_resumed(probes, tmp_path, archive):
     assert all(again[(u, "second")]["status"] == "skipped" for u in ("HL-B", "HL-C", "HL-D"))
     assert again[("HL-C", "probe")]["status"] == "failed"   # ran again: it had failed
     assert again[("HL-B", "probe")]["summary"]["csat"] == 0.9  # skipped entries keep their figures
-    _notebook(probes / "02_second.ipynb", "from qa_helpers.context import record_summary\nrecord_summary(score=86.0)")
+    _notebook(probes / "02_second.ipynb", "from qa_helpers.report.context import record_summary\nrecord_summary(score=86.0)")
     third = _by_key(run_batch("2025-Q3", teams="HL-B", out=out, archive=archive, jobs=1, resume=True,
                               notebooks_dir=probes, progress=False))
     assert third[("HL-B", "probe")]["status"] == "skipped"
@@ -170,7 +170,7 @@ def test_resume_reruns_when_a_config_file_changes(probes, tmp_path, archive, mon
 
 LEAKY = '''import os
 import matplotlib
-from qa_helpers.context import record_summary
+from qa_helpers.report.context import record_summary
 record_summary(kernel=os.getpid(), clean="leak" not in globals(), dpi=matplotlib.rcParams["figure.dpi"],
                first_count=get_ipython().execution_count)
 leak = 1

@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from qa_helpers import calibration as cal  # noqa: E402
-from qa_helpers.sample import simulate  # noqa: E402
+from qa_helpers.qa import calibration as cal  # noqa: E402
+from qa_helpers.data.sample import simulate  # noqa: E402
 
 # Fleiss (1971) / Wikipedia "Fleiss' kappa" worked example: 10 subjects, 14 raters, 5 categories.
 FLEISS_TABLE = [

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from qa_helpers import control_charts as cc  # noqa: E402
+from qa_helpers.monitor import control_charts as cc  # noqa: E402
 
 RULE_FLAGS = ["rule_1", "rule_2", "rule_3", "rule_4"]
 

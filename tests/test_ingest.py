@@ -8,9 +8,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from qa_helpers import archive as qa_archive
-from qa_helpers.ingest import fingerprint, ingest
-from qa_helpers.schemas import CATEGORIES, CHANNELS
+from qa_helpers.data import archive as qa_archive
+from qa_helpers.data.ingest import fingerprint, ingest
+from qa_helpers.data.schemas import CATEGORIES, CHANNELS
 
 TEXT_TABLES = {"tickets": ["remark"], "surveys": ["comment"], "complaints": ["text"]}
 
@@ -171,8 +171,8 @@ def test_arrow_validation_gives_pandera_verdict_row_by_row(raw_dir, table):
     import pandera.pandas as pa
 
     from qa_helpers.config import load_sources
-    from qa_helpers.ingest import archive_schema, parse_table, read_source, validate
-    from qa_helpers.schemas import SCHEMAS
+    from qa_helpers.data.ingest import archive_schema, parse_table, read_source, validate
+    from qa_helpers.data.schemas import SCHEMAS
 
     spec = load_sources().sources[table]
     raw, _, _ = read_source(spec, raw_dir)
@@ -199,7 +199,7 @@ def test_arrow_validation_gives_pandera_verdict_row_by_row(raw_dir, table):
 def test_columns_worked_on_per_distinct_value_give_the_same_archive(raw_dir, tmp_path, key, archive, monkeypatch):
     """At scale, columns that repeat few values are parsed, checked and masked once per distinct
     value (as dictionaries); the small test sample never gets there unless told to."""
-    from qa_helpers import columns
+    from qa_helpers.data import columns
 
     monkeypatch.setattr(columns, "DISTINCT_SAMPLE", 200)
     report = ingest(raw_dir, tmp_path / "dictionaries", key=key)

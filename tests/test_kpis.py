@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qa_helpers.kpis import KPIS, kpi_catalogue, kpi_table
-from qa_helpers.standards import load_standards
+from qa_helpers.measures.kpis import KPIS, kpi_catalogue, kpi_table
+from qa_helpers.measures.standards import load_standards
 
 STD = load_standards().raw
 T = pd.to_datetime
@@ -156,7 +156,7 @@ def test_unknown_breakdown_is_refused():
 
 
 def test_kpis_on_the_archive_agree_with_pandas(archive):
-    from qa_helpers.archive import load
+    from qa_helpers.data.archive import load
 
     frame = load("tickets", "HL-A", "2025-Q2", archive=archive)
     out = kpi_table({"tickets": frame}, by=["channel"], standards=STD, kpis=["fcr", "aht_s"]).set_index(["channel", "kpi"])

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from qa_helpers.cli import main
-from qa_helpers.monitoring import coaching_cases, coaching_evidence, threshold_alerts
+from qa_helpers.monitor.monitoring import coaching_cases, coaching_evidence, threshold_alerts
 
 WEEKS = pd.date_range("2025-03-03", periods=4, freq="7D")
 
@@ -80,9 +80,9 @@ def test_coaching_evidence_uses_the_whole_period():
 
 
 def test_planted_coaching_cases_are_found(full_sample):
-    from qa_helpers import archive as qa_archive
-    from qa_helpers.context import ANALYSIS_TABLES
-    from qa_helpers.standards import load_standards
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.report.context import ANALYSIS_TABLES
+    from qa_helpers.measures.standards import load_standards
 
     path, truth = full_sample
     std = load_standards().raw

@@ -9,8 +9,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-from qa_helpers.batch import run_batch
-from qa_helpers.execute import notebook_steps
+from qa_helpers.run.batch import run_batch
+from qa_helpers.run.execute import notebook_steps
 
 STEPS = notebook_steps()
 
@@ -97,7 +97,7 @@ def _outputs(ipynb: Path) -> str:
 def test_a_reused_kernel_gives_the_outputs_of_a_fresh_one(rendered, archive, tmp_path):
     """The batch runs notebooks one after another in a warm kernel; each must come out exactly as
     it would from a kernel of its own: text, tables and figure bytes."""
-    from qa_helpers.execute import run_notebook
+    from qa_helpers.run.execute import run_notebook
 
     for step in STEPS:
         fresh = run_notebook(step, "HL-B", "2025-Q3", tmp_path, {"archive": str(archive)}, html=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from qa_helpers import archive as qa_archive
+from qa_helpers.data import archive as qa_archive
 from qa_helpers.errors import ArchiveError, PeriodError, UnitError
 from qa_helpers.periods import parse_period
 

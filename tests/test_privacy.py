@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from qa_helpers.privacy import ID_TOKEN, NameMasker, mask_text, pseudonymise
+from qa_helpers.data.privacy import ID_TOKEN, NameMasker, mask_text, pseudonymise
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from qa_helpers import quality
+from qa_helpers.measures import quality
 
 REPORT = {"sources": {
     "tickets": {"files": [{"name": "t.csv", "rows": 10, "sha256": "ab" * 32}], "raw": 10, "archived": 7,

@@ -7,7 +7,7 @@ import hashlib
 import pandas as pd
 import pytest
 
-from qa_helpers.sample import generate, simulate
+from qa_helpers.data.sample import generate, simulate
 
 
 def _digests(folder):

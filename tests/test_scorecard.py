@@ -15,9 +15,9 @@ import yaml  # noqa: E402
 
 from qa_helpers.config import config_dir  # noqa: E402
 from qa_helpers.errors import ConfigError  # noqa: E402
-from qa_helpers.scorecard import (compare_scorecards, dimension_subtotals, indicator_score,  # noqa: E402
+from qa_helpers.measures.scorecard import (compare_scorecards, dimension_subtotals, indicator_score,  # noqa: E402
                                   scorecard, scorecard_total)
-from qa_helpers.standards import load_standards  # noqa: E402
+from qa_helpers.measures.standards import load_standards  # noqa: E402
 
 
 @pytest.mark.parametrize("weight, actual, target, expected", [
@@ -96,7 +96,7 @@ def test_panel_indicator_scores_weight_times_mean_over_five(tmp_path):
 
 
 def test_panel_scores_file_matches_year_periods(tmp_path):
-    from qa_helpers.scorecard import load_panel_scores, panel_means
+    from qa_helpers.measures.scorecard import load_panel_scores, panel_means
 
     path = tmp_path / "panel_scores.csv"
     path.write_text("unit,period,panel,rater,score\nHL-A,2025,service_attitude,r1,4\nHL-A,2025,service_attitude,r2,5\n")
@@ -142,7 +142,7 @@ def test_grades():
 
 
 def test_chinese_labels_render_with_a_real_font():
-    from qa_helpers.plots import cjk_font, set_style
+    from qa_helpers.report.plots import cjk_font, set_style
 
     assert set_style("zh") == "zh"
     assert cjk_font() is not None
@@ -157,8 +157,8 @@ def test_chinese_labels_render_with_a_real_font():
 
 
 def test_scorecard_recovers_the_planted_team_order(full_sample):
-    from qa_helpers import archive as qa_archive
-    from qa_helpers.kpis import kpi_table
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.measures.kpis import kpi_table
 
     path, truth = full_sample
     std = load_standards()

@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .schemas import TIME_COLUMNS
+from qa_helpers.data.schemas import TIME_COLUMNS
 
 # Columns a table offers under a breakdown name (field visits are done by engineers).
 ALIASES = {"field_visits": {"agent_id": "engineer_id"}}
@@ -212,13 +212,14 @@ def kpi_table(tables: Mapping[str, pd.DataFrame | str], by: list[str] | tuple[st
     Parameters
     ----------
     tables : mapping of table name to DataFrame or SQL source
-        The unit's rows for the period (as :func:`qa_helpers.archive.load` returns them), or a
+        The unit's rows for the period (as :func:`qa_helpers.data.archive.load` returns them), or a
         DuckDB source such as ``"read_parquet('data/archive/tickets/*/*.parquet')"``.
     by : list of str
         Breakdown columns from ``team, department, agent_id, channel, category,
         customer_type, week, month``; empty for one row per KPI over the whole period.
     standards : dict, optional
-        Loaded standards (SLA per channel, complaint hours); defaults to config/standards.yml.
+        The raw standards (``Standards.raw``: SLA per channel, complaint hours). Without them no
+        channel has an SLA (``response_on_time`` is not measured) and complaints use 24 h.
     kpis : list of str, optional
         Only these KPIs (default: all whose table is given).
 
@@ -234,13 +235,11 @@ def kpi_table(tables: Mapping[str, pd.DataFrame | str], by: list[str] | tuple[st
     >>> kpi_table({"tickets": tickets}, kpis=["fcr"])[["kpi", "value", "n"]].values.tolist()
     [['fcr', 0.5, 2]]
     """
-    from .standards import load_standards
-
     by = list(by)
     unknown = [b for b in by if b not in BREAKDOWNS]
     if unknown:
         raise ValueError(f"unknown breakdown {unknown}; choose from {', '.join(BREAKDOWNS)}")
-    std = standards if standards is not None else load_standards().raw
+    std = standards if standards is not None else {}
     wanted = [KPIS[name] for name in (kpis or KPIS)]
     con = connection or duckdb.connect()
     sources = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .archive import ALL, units
+from qa_helpers.data.archive import ALL, units
 
 HEADLINES = [("grade", "Grade"), ("score", "Score"), ("csat", "CSAT"), ("fcr", "FCR"), ("open_alerts", "Open alerts")]
 STATUS_STYLE = {"ok": "ok", "skipped": "skipped", "failed": "failed"}

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import archive as qa_archive
-from .execute import SUMMARY_MIME
-from .periods import Period, parse_period
-from .plots import set_style
-from .schemas import ANALYSIS_TABLES
-from .standards import Standards, load_standards
+from qa_helpers.data import archive as qa_archive
+from qa_helpers.run.execute import SUMMARY_MIME
+from qa_helpers.periods import Period, parse_period
+from qa_helpers.report.plots import set_style
+from qa_helpers.data.schemas import ANALYSIS_TABLES
+from qa_helpers.measures.standards import Standards, load_standards
 
 
 @dataclass

@@ -6,11 +6,11 @@ import os
 
 import pandas as pd
 
-from . import archive as qa_archive
-from .schemas import ANALYSIS_TABLES
-from .monitoring import coaching_cases, threshold_alerts
-from .periods import parse_period
-from .standards import load_standards
+from qa_helpers.data import archive as qa_archive
+from qa_helpers.data.schemas import ANALYSIS_TABLES
+from qa_helpers.monitor.monitoring import coaching_cases, threshold_alerts
+from qa_helpers.periods import parse_period
+from qa_helpers.measures.standards import load_standards
 
 COLUMNS = ["unit", "type", "rule", "group", "week", "value", "threshold", "n", "open"]
 

@@ -23,7 +23,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
-from .plots import PALETTE, _ax, _empty
+from qa_helpers.report.plots import PALETTE, _ax, _empty
 
 E2 = 2.66
 """XmR constant: natural process limits = mean ± E2·MR̄ (E2 = 3/d₂, d₂ = 1.128 for n = 2)."""

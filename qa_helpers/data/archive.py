@@ -17,10 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from .config import project_root
-from .errors import ArchiveError, UnitError
-from .periods import Period, parse_period
-from .schemas import SAFE_NAME, TIME_COLUMNS
+from qa_helpers.config import project_root
+from qa_helpers.errors import ArchiveError, UnitError
+from qa_helpers.periods import Period, parse_period
+from qa_helpers.data.schemas import SAFE_NAME, TIME_COLUMNS
 
 ALL = "ALL"
 ARCHIVE_ENV = "QAKIT_ARCHIVE"

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .errors import SourceError
+from qa_helpers.errors import SourceError
 
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
 

@@ -35,8 +35,8 @@ from scipy import stats
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa
 from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
 
-from .plots import PALETTE, _ax, _empty
-from .schemas import RUBRIC_ITEMS
+from qa_helpers.report.plots import PALETTE, _ax, _empty
+from qa_helpers.data.schemas import RUBRIC_ITEMS
 
 SCORES: tuple[int, ...] = (1, 2, 3, 4, 5)
 """The rubric scale: every item is scored 1 (poor) to 5 (excellent), or left N/A."""

@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import DISTINCT_SAMPLE, connect, decoded, per_value, take_rows
-from .errors import ConfigError
+from qa_helpers.data.columns import DISTINCT_SAMPLE, connect, decoded, per_value, take_rows
+from qa_helpers.errors import ConfigError
 
 
 @dataclass

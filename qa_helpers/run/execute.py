@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .config import project_root
-from .errors import QAKitError
+from qa_helpers.config import project_root
+from qa_helpers.errors import QAKitError
 
 NOTEBOOK_NAME = re.compile(r"^\d{2}_(?P<step>[a-z_]+)\.ipynb$")
 SUMMARY_MIME = "application/vnd.qakit.summary+json"

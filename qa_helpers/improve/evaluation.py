@@ -16,10 +16,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import archive as qa_archive
-from . import stats
-from .kpis import KPIS, _where
-from .schemas import ANALYSIS_TABLES, TIME_COLUMNS
+from qa_helpers.data import archive as qa_archive
+from qa_helpers import stats
+from qa_helpers.measures.kpis import KPIS, _where
+from qa_helpers.data.schemas import ANALYSIS_TABLES, TIME_COLUMNS
 
 KIND_OF_AGG = {"share": "proportion", "mean": "duration", "median": "duration", "nps": "ordinal",
                "per_1000": "rate"}
@@ -112,7 +112,7 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
 
     Parameters
     ----------
-    action : row of :func:`qa_helpers.actions.load_actions`
+    action : row of :func:`qa_helpers.improve.actions.load_actions`
         Needs ``action_id, teams, start, metrics, control_teams, channels``.
     archive : path-like
         The archive.
@@ -235,7 +235,7 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
 
 def measure_kpis(action, archive, standards: dict, start, end) -> pd.DataFrame:
     """The KPIs of an action's teams (and channels) between two dates: ``kpi, value, n``."""
-    from .kpis import kpi_table
+    from qa_helpers.measures.kpis import kpi_table
 
     tables = load_teams(list(action.teams), archive, pd.Timestamp(start), pd.Timestamp(end))
     if action.channels:

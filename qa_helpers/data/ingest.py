@@ -3,12 +3,12 @@
 One entry point, :func:`ingest`. For each source in ``config/sources.yml`` (in file
 order, so that a table can link to one ingested before it):
 
-1. read every matching raw file as text (:mod:`qa_helpers.readers`);
+1. read every matching raw file as text (:mod:`qa_helpers.data.readers`);
 2. check the header carries every required column; rename to canonical names;
 3. parse text into the schema's types: a value that cannot be read is ``malformed_value``;
 4. check the pandera schema: an empty required value is ``missing_required``, any other
    failed check ``invalid_value``;
-5. apply the source's cleaning rules in order (:mod:`qa_helpers.cleaning`);
+5. apply the source's cleaning rules in order (:mod:`qa_helpers.data.cleaning`);
 6. pseudonymise customer ids, mask PII in free text, drop customer names, link team and
    other columns from earlier tables, and write one parquet file per calendar month, rows
    in time order.
@@ -41,13 +41,13 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import cleaning
-from .columns import connect, decoded, per_value, sql, take_rows
-from .config import SourcesConfig, SourceSpec, load_sources
-from .errors import SourceError
-from .privacy import ID_TOKEN, NameMasker, load_key, mask_text, pseudonymise
-from .readers import RawFrame, guess_encoding, read_raw
-from .schemas import SCHEMAS, TIME_COLUMNS, parse_kind, required_columns
+from qa_helpers.data import cleaning
+from qa_helpers.data.columns import connect, decoded, per_value, sql, take_rows
+from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
+from qa_helpers.errors import SourceError
+from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key, mask_text, pseudonymise
+from qa_helpers.data.readers import RawFrame, guess_encoding, read_raw
+from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS, parse_kind, required_columns
 
 TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
@@ -323,13 +323,13 @@ def _failing(values: pa_arrow.Array, check: pa.Check, where: str) -> pa_arrow.Ar
         high = (pc.greater if stats.get("include_max", True) else pc.greater_equal)(values, stats["max_value"])
         return pc.or_(low, high)
     raise NotImplementedError(f"ingest has no Arrow form of the check {check.name!r} on {where}; "
-                              "add one in qa_helpers.ingest._failing")
+                              "add one in qa_helpers.data.ingest._failing")
 
 
 def validate(typed: pa_arrow.Table, live: np.ndarray, spec: SourceSpec) -> pd.DataFrame:
     """Check the live rows against the table's pandera schema: empty required values and failed checks.
 
-    The schema in :mod:`qa_helpers.schemas` is the one declaration of the rules; here each
+    The schema in :mod:`qa_helpers.data.schemas` is the one declaration of the rules; here each
     check is evaluated on whole Arrow columns (pandera itself would cost seconds per million
     rows), and a test holds the two to the same verdict row by row.
 
@@ -550,7 +550,7 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
     config : path-like, optional
         The source mapping (default ``config/sources.yml``).
     key : bytes, optional
-        The pseudonymisation key (default: :func:`qa_helpers.privacy.load_key`).
+        The pseudonymisation key (default: :func:`qa_helpers.data.privacy.load_key`).
     tables : list of str, optional
         Only these sources (and the ones they depend on); default every source.
 

@@ -87,7 +87,7 @@ def pseudonymise(values: pd.Series | pa.Array | pa.ChunkedArray, key: bytes, pre
     >>> pseudonymise(pd.Series(["CUST-1", "CUST-1", None]), b"k").tolist()[:2]
     ['Cfd8a3f3c86ffa160', 'Cfd8a3f3c86ffa160']
     """
-    from .columns import connect
+    from qa_helpers.data.columns import connect
 
     if isinstance(values, pd.Series):
         out = pseudonymise(pa.array(values.astype("str"), pa.string()), key, prefix)

@@ -14,7 +14,7 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from .labels import t
+from qa_helpers.report.labels import t
 
 PALETTE = "colorblind"
 # The bundled CJK font has one weight; matplotlib would log a line per bold title drawn in it.

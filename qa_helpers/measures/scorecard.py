@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import config_dir
-from .standards import Standards
+from qa_helpers.config import config_dir
+from qa_helpers.measures.standards import Standards
 
 PANEL_MAX = 5.0
 

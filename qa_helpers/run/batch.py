@@ -20,11 +20,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import __version__
-from .archive import ALL, archive_path, units
-from .errors import QAKitError, UnitError
-from .execute import file_hash, notebook_steps, run_notebook
-from .periods import parse_period
+from qa_helpers import __version__
+from qa_helpers.data.archive import ALL, archive_path, units
+from qa_helpers.errors import QAKitError, UnitError
+from qa_helpers.run.execute import file_hash, notebook_steps, run_notebook
+from qa_helpers.periods import parse_period
 
 MANIFEST = "manifest.json"
 
@@ -91,7 +91,7 @@ def config_hash() -> str:
     """One hash over the config files notebooks read (standards, actions, panel scores, sources)."""
     import hashlib
 
-    from .config import config_dir
+    from qa_helpers.config import config_dir
 
     digest = hashlib.sha256()
     for path in sorted(config_dir().glob("*")):
@@ -184,7 +184,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     dict
         The manifest (also written to ``<out>/<period>/manifest.json``).
     """
-    from .index import write_index
+    from qa_helpers.report.index import write_index
 
     the_period = parse_period(period)
     archive_dir = archive_path(archive)

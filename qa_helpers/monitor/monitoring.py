@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .control_charts import coaching_runs
-from .kpis import kpi_table
+from qa_helpers.monitor.control_charts import coaching_runs
+from qa_helpers.measures.kpis import kpi_table
 
 ALERT_COLUMNS = ["rule", "kpi", "group_by", "group", "week", "value", "threshold", "n", "open"]
 

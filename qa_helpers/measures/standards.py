@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import config_dir, read_yaml
-from .errors import ConfigError
-from .kpis import KPIS
+from qa_helpers.config import config_dir, read_yaml
+from qa_helpers.errors import ConfigError
+from qa_helpers.measures.kpis import KPIS
 
 DIMENSIONS = ("timeliness", "professionalism", "compliance", "customer_experience")
 DIRECTIONS = ("higher", "lower")

@@ -1,0 +1,1 @@
+"""The improvement register and the before/after evaluation of its actions."""

@@ -1,0 +1,1 @@
+"""What is measured: KPIs, standards, the scorecard, data-quality figures and analyses."""

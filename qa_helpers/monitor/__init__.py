@@ -1,0 +1,1 @@
+"""Watching the period: threshold alerts, coaching cases and control charts."""

@@ -1,0 +1,1 @@
+"""QA review: reviewer calibration and the review sample."""

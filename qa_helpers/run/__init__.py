@@ -1,0 +1,1 @@
+"""Running notebooks: one with papermill and HTML, many in a batch."""
