@@ -19,22 +19,65 @@ SOURCE_KEYS = {
 }
 
 
+CONFIG_ENV = "QAKIT_CONFIG"
+CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv")
+
+
+def kit_root() -> Path:
+    """The kit's own checkout: the folder holding its ``notebooks/`` and default ``config/``."""
+    return Path(__file__).resolve().parent.parent
+
+
 def project_root() -> Path:
-    """The kit's checkout: the folder holding ``config/`` (found from the cwd upwards)."""
+    """The user's project: the nearest folder from the cwd upwards that holds ``config/sources.yml``,
+    else the kit's checkout. Only the default archive (``data/archive``) is looked up here."""
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "config" / "sources.yml").is_file():
             return folder
-    return Path(__file__).resolve().parent.parent
+    return kit_root()
 
 
 def config_dir(path: str | os.PathLike | None = None) -> Path:
-    """Resolve the config folder: the argument, ``$QAKIT_CONFIG``, or ``<project>/config``."""
-    if path:
-        return Path(path)
-    if os.environ.get("QAKIT_CONFIG"):
-        return Path(os.environ["QAKIT_CONFIG"])
-    return project_root() / "config"
+    """Resolve the config folder: the argument, ``$QAKIT_CONFIG``, or ``<project>/config``.
+
+    A path to a file (an old-style ``--config sources.yml``) means the folder that holds it.
+    """
+    chosen = Path(path) if path else Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
+    if chosen is None:
+        return project_root() / "config"
+    if chosen.is_file():
+        return chosen.parent
+    if not chosen.is_dir():
+        raise ConfigError(f"{chosen}: config folder not found")
+    return chosen
+
+
+def config_file(name: str, config: str | os.PathLike | None = None, *, required: bool = False) -> Path:
+    """The file ``name`` of the config folder; the kit's default of that name when the folder has none.
+
+    Parameters
+    ----------
+    name : str
+        ``sources.yml``, ``standards.yml``, ``actions.yml`` or ``panel_scores.csv``.
+    config : path-like, optional
+        The config folder (see :func:`config_dir`); a path to a file of that name is used as is.
+    required : bool
+        Refuse to fall back to the kit's default (a source mapping is never borrowed from the sample).
+
+    Raises
+    ------
+    ConfigError
+        When ``required`` and the folder has no such file.
+    """
+    if config and Path(config).is_file() and Path(config).name == name:
+        return Path(config)
+    folder = config_dir(config)
+    if (folder / name).is_file() or required:
+        if not (folder / name).is_file():
+            raise ConfigError(f"{folder / name}: file not found (the config folder must hold {name})")
+        return folder / name
+    return kit_root() / "config" / name
 
 
 def read_yaml(path: Path) -> Any:
@@ -112,7 +155,7 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
     ConfigError
         Naming the source and key at fault.
     """
-    path = Path(path) if path else config_dir() / "sources.yml"
+    path = config_file("sources.yml", path, required=True) if not (path and Path(path).is_file()) else Path(path)
     doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("sources"), dict):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' section")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qa_helpers.config import config_dir, read_yaml
+from qa_helpers.config import config_file, read_yaml
 from qa_helpers.errors import ConfigError
 from qa_helpers.measures.kpis import KPIS
 
@@ -47,7 +47,7 @@ def load_actions(path: str | os.PathLike | None = None, known_units: list[str] |
     ConfigError
         Naming the file, the action and the field at fault.
     """
-    path = Path(path) if path else config_dir() / "actions.yml"
+    path = Path(path) if path and not Path(path).is_dir() else config_file("actions.yml", path)
     doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("actions"), list):
         raise ConfigError(f"{path}: expected a mapping with an 'actions' list")

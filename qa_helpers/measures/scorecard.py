@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qa_helpers.config import config_dir
+from qa_helpers.config import config_file
 from qa_helpers.measures.standards import Standards
 
 PANEL_MAX = 5.0
@@ -67,7 +67,7 @@ def panel_means(panel: pd.DataFrame, unit: str, period: str) -> pd.DataFrame:
 
 def load_panel_scores(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Panel scores (``unit, period, panel, rater, score``) from config/panel_scores.csv, if present."""
-    path = Path(path) if path else config_dir() / "panel_scores.csv"
+    path = Path(path) if path and not Path(path).is_dir() else config_file("panel_scores.csv", path)
     if not path.is_file():
         return pd.DataFrame(columns=["unit", "period", "panel", "rater", "score"])
     return pd.read_csv(path, dtype={"unit": str, "period": str, "panel": str, "rater": str})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qa_helpers.config import config_dir, read_yaml
+from qa_helpers.config import config_file, read_yaml
 from qa_helpers.errors import ConfigError
 from qa_helpers.measures.kpis import KPIS
 
@@ -176,7 +176,7 @@ def load_standards(path: str | os.PathLike | None = None) -> Standards:
         Naming the file and key: weights not totalling 100, unknown KPI names, targets out
         of range, overlapping grade bands, and so on.
     """
-    path = Path(path) if path else config_dir() / "standards.yml"
+    path = Path(path) if path and not Path(path).is_dir() else config_file("standards.yml", path)
     doc = read_yaml(path)
     validate_standards(doc, path)
     return Standards(path=path, raw=doc)

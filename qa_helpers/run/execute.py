@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from qa_helpers.config import project_root
+from qa_helpers.config import kit_root
 from qa_helpers.errors import QAKitError
 
 NOTEBOOK_NAME = re.compile(r"^\d{2}_(?P<step>[a-z_]+)\.ipynb$")
@@ -29,7 +29,7 @@ ERROR_ANCHOR = "papermill-error-cell"
 
 def notebooks_dir() -> Path:
     """The folder of the kit's parameterized notebooks."""
-    return project_root() / "notebooks"
+    return kit_root() / "notebooks"
 
 
 def notebook_steps(folder: Path | None = None) -> dict[str, Path]:
