@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,15 @@ from typing import Any
 import yaml
 
 from qa_helpers.errors import ConfigError
-from qa_helpers.data.schemas import SCHEMAS
+from qa_helpers.data.schemas import KEY_FIELDS, build_schemas
 
 FORMATS = ("csv", "xlsx", "jsonl")
 SOURCE_KEYS = {
     "pattern", "format", "encoding", "sheet", "timezone", "columns", "values", "na_values",
     "datetime_formats", "pseudonymise", "customer_names", "mask_pii", "rules", "link",
+    "delimiter", "units", "constants", "derived", "absent", "keep", "from_source", "rows_where", "allow_empty",
 }
+TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_locales", "value_sets", "sources"}
 
 
 CONFIG_ENV = "QAKIT_CONFIG"
@@ -95,14 +98,21 @@ def read_yaml(path: Path) -> Any:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """One raw export and how it maps onto a canonical table (see config/sources.yml)."""
+    """One raw export and how it maps onto a canonical table (see config/sources.yml).
+
+    ``columns`` maps each raw header to the canonical field(s) it feeds; ``derived`` computes a
+    field from a DuckDB expression over the raw columns; ``constants`` gives a field one value
+    for every row; ``absent`` lists the fields the export does not have; ``keep`` archives extra
+    raw columns as text dimensions.
+    """
 
     table: str
     pattern: str
     format: str
-    columns: dict[str, str]
+    columns: dict[str, tuple[str, ...]]
     encoding: str = "utf-8"
     sheet: str | None = None
+    delimiter: str = ","
     timezone: str = "Asia/Shanghai"
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     na_values: list[str] = field(default_factory=list)
@@ -112,20 +122,45 @@ class SourceSpec:
     mask_pii: list[str] = field(default_factory=list)
     rules: list[tuple[str, dict]] = field(default_factory=list)
     link: dict | None = None
+    units: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    derived: dict[str, str] = field(default_factory=dict)
+    absent: tuple[str, ...] = ()
+    allow_empty: tuple[str, ...] = ()
+    keep: dict[str, str] = field(default_factory=dict)
+    from_source: str | None = None
+    rows_where: str | None = None
+    timezone_stated: bool = True
 
     def depends_on(self) -> set[str]:
         """Tables this source links to or checks against (they must be ingested first)."""
         deps = {self.link["table"]} if self.link else set()
-        if any(name == "unknown_agent" for name, _ in self.rules):
-            deps.add("agents")
+        for name, params in self.rules:
+            if name == "unknown_agent":
+                deps.add("agents")
+            if name in ("before_linked", "unknown_link"):
+                deps.add(params.get("table", "tickets"))
         return deps - {self.table}
 
+    @property
+    def raw_of(self) -> dict[str, str]:
+        """Canonical field -> the raw header that feeds it (for fields taken from a raw column)."""
+        return {canonical: raw for raw, fields in self.columns.items() for canonical in fields}
+
     def raw_header(self, column: str) -> str:
-        """The raw header that maps onto a canonical column."""
-        for raw, canonical in self.columns.items():
-            if canonical == column:
-                return raw
-        return column
+        """The raw header that maps onto a canonical column (or the column's own name)."""
+        return self.raw_of.get(column, column)
+
+    def referenced_columns(self) -> list[str]:
+        """Raw headers that ``derived`` and ``rows_where`` expressions name (written in double quotes)."""
+        names = []
+        for expression in [*self.derived.values(), *([self.rows_where] if self.rows_where else [])]:
+            names += [n.replace('""', '"') for n in QUOTED.findall(expression)]
+        return list(dict.fromkeys(names))
+
+    def raw_columns(self) -> list[str]:
+        """Every raw header this source reads."""
+        return list(dict.fromkeys([*self.columns, *self.keep, *self.referenced_columns()]))
 
 
 @dataclass(frozen=True)
@@ -136,6 +171,118 @@ class SourcesConfig:
     archive_timezone: str
     valid_time_range: tuple[str, str]
     sources: dict[str, SourceSpec]
+    default_timezone: str = "Asia/Shanghai"
+    value_sets: dict[str, list[str]] = field(default_factory=dict)
+    pii_locales: tuple[str, ...] = ("cn",)
+
+    @property
+    def schemas(self) -> dict:
+        """The canonical schemas with this config's value sets."""
+        return build_schemas(self.value_sets)
+
+
+QUOTED = re.compile(r'"((?:[^"]|"")+)"')
+UNITS = {"milliseconds": 0.001, "seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
+EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Words that would turn a row expression into a query or a statement.
+FORBIDDEN_SQL = re.compile(r"(;|\b(select|from|copy|attach|install|load|pragma|create|insert|update|delete|drop|"
+                           r"alter|call|export|import|set|read_\w+|glob)\b)", re.IGNORECASE)
+
+
+def _expression(where: str, text: Any) -> str:
+    """A DuckDB row expression from the config, refused when it could be more than that."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{where}: expected an expression (text), got {text!r}")
+    outside_quotes = re.sub(r"'(?:[^']|'')*'", "''", QUOTED.sub('""', text))
+    bad = FORBIDDEN_SQL.search(outside_quotes)
+    if bad:
+        raise ConfigError(f"{where}: {bad.group(0)!r} is not allowed in an expression: write a value computed "
+                          "from the row's raw columns, e.g. num(\"Minutes\") * 60")
+    return text
+
+
+def _names(where: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"{where}: expected a field name or a list of field names, got {value!r}")
+
+
+def _source_spec(table: str, entry: dict, where: str, doc: dict, schema_cols: list[str]) -> SourceSpec:
+    unknown = set(entry) - SOURCE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(SOURCE_KEYS)}")
+    base = doc["sources"].get(entry["from_source"]) if entry.get("from_source") else None
+    if entry.get("from_source") and not isinstance(base, dict):
+        raise ConfigError(f"{where}.from_source: {entry['from_source']!r} is not a source of this file")
+    # a source carved out of another export reads that export's files the same way
+    inherited = {k: base[k] for k in ("pattern", "format", "encoding", "sheet", "delimiter", "timezone",
+                                      "na_values", "datetime_formats") if base and k in base}
+    entry = {**inherited, **entry}
+    for key in ("pattern", "format"):
+        if key not in entry:
+            raise ConfigError(f"{where}: missing '{key}'")
+    if entry["format"] not in FORMATS:
+        raise ConfigError(f"{where}.format: {entry['format']!r} is not one of {FORMATS}")
+    columns = {str(raw): tuple(_names(f"{where}.columns.{raw}", target))
+               for raw, target in (entry.get("columns") or {}).items()}
+    derived = {str(k): _expression(f"{where}.derived.{k}", v) for k, v in (entry.get("derived") or {}).items()}
+    constants = {str(k): str(v) for k, v in (entry.get("constants") or {}).items()}
+    absent = tuple(_names(f"{where}.absent", entry.get("absent") or []))
+    linked = set((entry.get("link") or {}).get("columns") or [])
+    keep = entry.get("keep") or {}
+    keep = {str(k): str(k).strip().lower().replace(" ", "_") for k in keep} if isinstance(keep, list) else \
+        {str(k): str(v) for k, v in keep.items()}
+
+    fed: dict[str, str] = {}
+    for how, names in [("columns", [f for fs in columns.values() for f in fs]), ("derived", derived),
+                       ("constants", constants), ("absent", absent)]:
+        for name in names:
+            if name not in schema_cols:
+                raise ConfigError(f"{where}.{how}: {name!r} is not a field of table {table} "
+                                  f"({', '.join(schema_cols)})")
+            if name in fed:
+                raise ConfigError(f"{where}.{how}: {name!r} is already given under {fed[name]}; give each field once")
+            fed[name] = how
+    allow_empty = tuple(_names(f"{where}.allow_empty", entry.get("allow_empty") or []))
+    keys = [k for k in KEY_FIELDS[table] if fed.get(k) == "absent" or k in allow_empty]
+    if keys:
+        raise ConfigError(f"{where}: {keys} cannot be absent or empty: every {table} row needs them")
+    unknown_fields = [f for f in allow_empty if f not in schema_cols]
+    if unknown_fields:
+        raise ConfigError(f"{where}.allow_empty: {unknown_fields} are not fields of table {table}")
+    missing = [c for c in schema_cols if c not in fed and c not in linked]
+    if missing:
+        raise ConfigError(f"{where}: field(s) {missing} are neither mapped nor declared absent: map each under "
+                          "'columns' (raw header: field), 'derived' or 'constants', or list it under 'absent' "
+                          "(`qakit map FILE` drafts this)")
+    for name, unit in (entry.get("units") or {}).items():
+        if unit not in UNITS:
+            raise ConfigError(f"{where}.units.{name}: {unit!r} is not one of {', '.join(UNITS)}")
+        if not (fed.get(name) == "columns" and name.endswith("_s")):
+            raise ConfigError(f"{where}.units.{name}: units apply to durations taken from a raw column "
+                              "(fields ending in _s, listed under 'columns')")
+    for raw, name in keep.items():
+        if not EXTRA_NAME.match(name) or name in schema_cols or name in linked or name == "month":
+            raise ConfigError(f"{where}.keep.{raw}: {name!r} cannot name an extra column: use lower-case letters, "
+                              "digits and _, and no canonical field name")
+    rules = []
+    for rule in entry.get("rules", []) or []:
+        if not (isinstance(rule, dict) and len(rule) == 1):
+            raise ConfigError(f"{where}.rules: each rule is written as '- name: {{params}}', got {rule!r}")
+        name, params = next(iter(rule.items()))
+        rules.append((name, dict(params or {})))
+    kwargs = {k: entry[k] for k in ("encoding", "sheet", "delimiter", "na_values", "datetime_formats",
+                                    "pseudonymise", "customer_names", "mask_pii", "link", "from_source")
+              if k in entry}
+    rows_where = _expression(f"{where}.rows_where", entry["rows_where"]) if entry.get("rows_where") else None
+    default_tz = doc.get("default_timezone", doc.get("archive_timezone", "Asia/Shanghai"))
+    return SourceSpec(table=table, pattern=entry["pattern"], format=entry["format"], columns=columns,
+                      values={c: {str(k): str(v) for k, v in m.items()} for c, m in (entry.get("values") or {}).items()},
+                      rules=rules, units=dict(entry.get("units") or {}), constants=constants, derived=derived,
+                      absent=absent, allow_empty=allow_empty, keep=keep, rows_where=rows_where, timezone=entry.get("timezone", default_tz),
+                      timezone_stated="timezone" in entry, **kwargs)
 
 
 def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
@@ -144,7 +291,7 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
     Parameters
     ----------
     path : path-like, optional
-        The file; defaults to ``sources.yml`` in :func:`config_dir`.
+        The file, or a config folder holding it; defaults to ``sources.yml`` in :func:`config_dir`.
 
     Returns
     -------
@@ -159,40 +306,23 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
     doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("sources"), dict):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' section")
+    unknown = set(doc) - TOP_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; allowed: {sorted(TOP_KEYS)}")
+    value_sets = doc.get("value_sets") or {}
+    if not (isinstance(value_sets, dict) and all(isinstance(v, list) and v for v in value_sets.values())):
+        raise ConfigError(f"{path}: value_sets: expected a mapping of field name to a non-empty list of values")
+    value_sets = {str(k): [str(v) for v in vs] for k, vs in value_sets.items()}
+    locales = tuple(doc.get("pii_locales") or ("cn",))
+    schemas = build_schemas(value_sets)
     specs = {}
     for table, entry in doc["sources"].items():
         where = f"{path}: sources.{table}"
-        if table not in SCHEMAS:
-            raise ConfigError(f"{where}: unknown table; known tables are {', '.join(SCHEMAS)}")
+        if table not in schemas:
+            raise ConfigError(f"{where}: unknown table; known tables are {', '.join(schemas)}")
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a mapping")
-        unknown = set(entry) - SOURCE_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(SOURCE_KEYS)}")
-        for key in ("pattern", "format", "columns"):
-            if key not in entry:
-                raise ConfigError(f"{where}: missing '{key}'")
-        if entry["format"] not in FORMATS:
-            raise ConfigError(f"{where}.format: {entry['format']!r} is not one of {FORMATS}")
-        columns = {str(k): str(v) for k, v in entry["columns"].items()}
-        schema_cols = set(SCHEMAS[table].columns)
-        bad = sorted(set(columns.values()) - schema_cols)
-        if bad:
-            raise ConfigError(f"{where}.columns: {bad} are not columns of table {table} "
-                              f"({', '.join(SCHEMAS[table].columns)})")
-        rules = []
-        for rule in entry.get("rules", []) or []:
-            if not (isinstance(rule, dict) and len(rule) == 1):
-                raise ConfigError(f"{where}.rules: each rule is written as '- name: {{params}}', got {rule!r}")
-            name, params = next(iter(rule.items()))
-            rules.append((name, dict(params or {})))
-        kwargs = {k: entry[k] for k in ("encoding", "sheet", "timezone", "na_values", "datetime_formats",
-                                        "pseudonymise", "customer_names", "mask_pii", "link")
-                  if k in entry}
-        specs[table] = SourceSpec(table=table, pattern=entry["pattern"], format=entry["format"], columns=columns,
-                                  values={c: {str(k): str(v) for k, v in m.items()}
-                                          for c, m in (entry.get("values") or {}).items()},
-                                  rules=rules, **kwargs)
+        specs[table] = _source_spec(table, entry, where, doc, list(schemas[table].columns))
     from qa_helpers.data.cleaning import RULES  # late import: cleaning imports this module's types
 
     for spec in specs.values():
@@ -203,8 +333,11 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
         if spec.link and spec.link.get("table") not in specs:
             raise ConfigError(f"{path}: sources.{spec.table}.link: table {spec.link.get('table')!r} is not a source")
     low, high = doc.get("valid_time_range", ["2000-01-01", "2100-01-01"])
-    return SourcesConfig(path=path, archive_timezone=doc.get("archive_timezone", "Asia/Shanghai"),
-                         valid_time_range=(str(low), str(high)), sources=_dependency_order(specs, path))
+    archive_tz = doc.get("archive_timezone", "Asia/Shanghai")
+    return SourcesConfig(path=path, archive_timezone=archive_tz, valid_time_range=(str(low), str(high)),
+                         sources=_dependency_order(specs, path),
+                         default_timezone=doc.get("default_timezone", archive_tz), value_sets=value_sets,
+                         pii_locales=locales)
 
 
 def _dependency_order(specs: dict[str, SourceSpec], path: Path) -> dict[str, SourceSpec]:

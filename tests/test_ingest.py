@@ -10,7 +10,7 @@ import pytest
 
 from qa_helpers.data import archive as qa_archive
 from qa_helpers.data.ingest import fingerprint, ingest
-from qa_helpers.data.schemas import CATEGORIES, CHANNELS
+from qa_helpers.data.schemas import DEFAULT_VALUE_SETS
 
 TEXT_TABLES = {"tickets": ["remark"], "surveys": ["comment"], "complaints": ["text"]}
 
@@ -54,8 +54,8 @@ def test_quarantine_names_file_row_and_rule(archive, raw_dir):
 
 def test_values_are_mapped_to_canonical_names(archive):
     tickets = qa_archive.load("tickets", archive=archive)
-    assert set(tickets["channel"]) <= set(CHANNELS)
-    assert set(tickets["category"]) <= set(CATEGORIES)
+    assert set(tickets["channel"]) <= set(DEFAULT_VALUE_SETS["channel"])
+    assert set(tickets["category"]) <= set(DEFAULT_VALUE_SETS["category"])
     assert set(tickets["customer_type"]) == {"enterprise", "individual"}
     assert tickets["first_contact_resolved"].dtype == "boolean"
     assert tickets["team"].notna().all() and tickets["department"].notna().all()

@@ -69,22 +69,45 @@ def agents(archive: str | os.PathLike | None = None) -> pd.DataFrame:
     return _agents(str(folder.parent), (folder / "part-0.parquet").stat().st_mtime).copy()
 
 
+def availability(archive: str | os.PathLike | None = None) -> dict[str, set[str]]:
+    """Per table, the fields the archive really has: canonical fields a source fed, link columns
+    it filled and extra columns it kept. An absent table maps to an empty set.
+
+    Archives written before fields could be absent count every column they hold as present.
+    """
+    path = archive_path(archive)
+    report = ingest_report(path)
+    if "availability" in report:
+        return {table: set(entry["fields"]) | set(entry.get("extra", [])) if entry["present"] else set()
+                for table, entry in report["availability"].items()}
+    return {table: set(ds.dataset(path / table, format="parquet", partitioning="hive").schema.names) - {"month"}
+            if table in report["sources"] else set() for table in TABLES}
+
+
 def units(archive: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every unit of analysis: each team, each department (its teams' rollup) and ``ALL``.
+
+    Teams come from the roster and from the tickets' own ``team`` column (an export with the team
+    on the ticket row needs no roster); a team with no department has no department rollup.
 
     Returns
     -------
     DataFrame
         ``unit``, ``kind`` (team / department / all), ``department``, ``teams`` (list).
     """
-    roster = agents(archive)
-    rows = [{"unit": team, "kind": "team", "department": dept, "teams": [team]}
-            for (dept, team) in roster[["department", "team"]].drop_duplicates().sort_values(
-                ["department", "team"]).itertuples(index=False)]
-    for dept, members in roster.groupby("department")["team"]:
+    path = archive_path(archive)
+    report = ingest_report(path)
+    if "units" in report:
+        pairs = pd.DataFrame(report["units"], columns=["team", "department"])
+    else:
+        pairs = agents(path)[["team", "department"]]
+    pairs = pairs.drop_duplicates("team").sort_values(["department", "team"], na_position="last")
+    rows = [{"unit": team, "kind": "team", "department": None if pd.isna(dept) else dept, "teams": [team]}
+            for team, dept in pairs.itertuples(index=False)]
+    for dept, members in pairs.dropna(subset=["department"]).groupby("department")["team"]:
         rows.append({"unit": dept, "kind": "department", "department": dept, "teams": sorted(members.unique())})
-    rows.append({"unit": ALL, "kind": "all", "department": None, "teams": sorted(roster["team"].unique())})
-    return pd.DataFrame(rows)
+    rows.append({"unit": ALL, "kind": "all", "department": None, "teams": sorted(pairs["team"].unique())})
+    return pd.DataFrame(rows, columns=["unit", "kind", "department", "teams"])
 
 
 def resolve_unit(unit: str, archive: str | os.PathLike | None = None) -> list[str] | None:
@@ -109,7 +132,8 @@ def resolve_unit(unit: str, archive: str | os.PathLike | None = None) -> list[st
 
 
 def load(table: str, team: str = ALL, period: str | Period | None = None, *,
-         archive: str | os.PathLike | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+         archive: str | os.PathLike | None = None, columns: list[str] | None = None,
+         where: dict[str, object] | None = None) -> pd.DataFrame:
     """Load one archived table for one unit of analysis and one period.
 
     Parameters
@@ -126,6 +150,10 @@ def load(table: str, team: str = ALL, period: str | Period | None = None, *,
         The archive folder (see :func:`archive_path`).
     columns : list of str, optional
         Only these columns (plus nothing else) — less to read.
+    where : dict, optional
+        Keep rows whose column equals a value or is in a list of values, e.g.
+        ``{"status": ["solved", "closed"], "region": "EMEA"}`` (any archived column, extra
+        dimensions included).
 
     Returns
     -------
@@ -134,6 +162,7 @@ def load(table: str, team: str = ALL, period: str | Period | None = None, *,
     Examples
     --------
     >>> tickets = load("tickets", team="HL-A", period="2025-Q1")  # doctest: +SKIP
+    >>> solved = load("tickets", where={"status": ["solved", "closed"]})  # doctest: +SKIP
     """
     if table not in TABLES:
         raise ArchiveError(f"unknown table {table!r}; tables are {', '.join(TABLES)}")
@@ -152,6 +181,13 @@ def load(table: str, team: str = ALL, period: str | Period | None = None, *,
         in_period = ds.field("month").isin(period.months) & (time >= pa.scalar(period.start.to_datetime64(), pa.timestamp("us"))) \
             & (time < pa.scalar(period.end.to_datetime64(), pa.timestamp("us")))
         condition = in_period if condition is None else condition & in_period
+    for column, wanted_values in (where or {}).items():
+        if column not in dataset.schema.names:
+            raise ArchiveError(f"cannot filter {table} on {column!r}: no such column; columns are "
+                               f"{', '.join(n for n in dataset.schema.names if n != 'month')}")
+        values = list(wanted_values) if isinstance(wanted_values, (list, tuple, set)) else [wanted_values]
+        match = ds.field(column).isin(values)
+        condition = match if condition is None else condition & match
     wanted = None if columns is None else list(columns)
     frame = dataset.to_table(columns=wanted, filter=condition).to_pandas()
     if "month" in frame.columns:

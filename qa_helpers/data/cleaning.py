@@ -186,3 +186,69 @@ def review_burst(typed: pa.Table, live: np.ndarray, ctx: RuleContext, score_colu
         in_burst = np.cumsum(marks)[:-1] > 0
         hit[candidates.index[in_burst]] = True
     return _reasons(hit, live, f"{min_count}+ reviews scoring <= {max_score} within {window}")
+
+
+@rule
+def time_order(typed: pa.Table, live: np.ndarray, ctx: RuleContext, earlier: str,
+               later: list[str] | str, tolerance: str = "0s") -> pd.Series:
+    """A time that cannot come before another of the same row: resolved, closed or answered before
+    the ticket or complaint was created or received (by more than ``tolerance``)."""
+    slack = pa.scalar(pd.Timedelta(tolerance).to_pytimedelta(), pa.duration("us"))
+    start = typed[earlier]
+    found = pd.Series(dtype="str")
+    still = live.copy()
+    for column in [later] if isinstance(later, str) else later:
+        before = pc.less(pc.add(typed[column], slack), start)
+        reasons = _reasons(before, still, lambda rows, column=column: [
+            f"{column} {pd.Timestamp(b)} is before {earlier} {pd.Timestamp(a)}"
+            for a, b in zip(start.take(pa.array(rows)).to_pylist(), typed[column].take(pa.array(rows)).to_pylist())])
+        found = pd.concat([found, reasons])
+        still[reasons.index] = False
+    return found.sort_index()
+
+
+@rule
+def resolved_before_response(typed: pa.Table, live: np.ndarray, ctx: RuleContext, tolerance: str = "0s") -> pd.Series:
+    """A ticket resolved before its first response (created_at + first_response_s after resolved_at)."""
+    created = pc.cast(typed["created_at"], pa.int64())  # microseconds
+    resolved = pc.cast(typed["resolved_at"], pa.int64())
+    response = pc.cast(typed["first_response_s"], pa.float64())
+    response_us = pc.cast(pc.round(pc.multiply(response, 1e6)), pa.int64())
+    slack = int(pd.Timedelta(tolerance).total_seconds() * 1e6)
+    early = pc.less(pc.add(resolved, slack), pc.add(created, response_us))
+    to_resolve = pc.divide(pc.cast(pc.subtract(resolved, created), pa.float64()), 1e6)
+    return _reasons(early, live, lambda rows: [
+        f"resolved {a:,.0f} s after creation, before the first response at {b:,.0f} s"
+        for a, b in zip(to_resolve.take(pa.array(rows)).to_pylist(), response.take(pa.array(rows)).to_pylist())])
+
+
+@rule
+def unknown_link(typed: pa.Table, live: np.ndarray, ctx: RuleContext, table: str = "tickets",
+                 key: str = "ticket_id") -> pd.Series:
+    """A row that names a ticket (or other row) the archive does not hold, e.g. a survey whose ticket
+    was quarantined: kept apart so that ticket KPIs and survey KPIs cover the same tickets. A row
+    with no key at all (an online review) passes."""
+    if table not in ctx.tables:
+        raise ConfigError(f"rule unknown_link needs the {table} source to be ingested first")
+    values = typed[key]
+    known = decoded(ctx.tables[table][key])
+    missing = per_value(values, lambda v: pc.and_(v.is_valid(), pc.invert(pc.is_in(v, value_set=known))))
+    return _reasons(missing, live, lambda rows: [f"{key} {k} is not an archived {table[:-1]}"
+                                                 for k in values.take(pa.array(rows)).to_pylist()])
+
+
+@rule
+def before_linked(typed: pa.Table, live: np.ndarray, ctx: RuleContext, column: str, table: str = "tickets",
+                  key: str = "ticket_id", linked_column: str = "created_at", tolerance: str = "0s") -> pd.Series:
+    """A row dated before the row it refers to: a survey answered, or a complaint received,
+    before its ticket was created."""
+    if table not in ctx.tables:
+        raise ConfigError(f"rule before_linked needs the {table} source to be ingested first")
+    other = ctx.tables[table]
+    found = pc.index_in(decoded(typed[key]), value_set=decoded(other[key]))
+    reference = other[linked_column].take(found)
+    slack = pa.scalar(pd.Timedelta(tolerance).to_pytimedelta(), pa.duration("us"))
+    before = pc.less(pc.add(typed[column], slack), reference)
+    return _reasons(before, live, lambda rows: [
+        f"{column} {pd.Timestamp(a)} is before its {table[:-1]}'s {linked_column} {pd.Timestamp(b)}"
+        for a, b in zip(typed[column].take(pa.array(rows)).to_pylist(), reference.take(pa.array(rows)).to_pylist())])

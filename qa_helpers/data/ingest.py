@@ -43,16 +43,17 @@ import pyarrow.parquet as pq
 
 from qa_helpers.data import cleaning
 from qa_helpers.data.columns import connect, decoded, per_value, sql, take_rows
-from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
-from qa_helpers.errors import SourceError
+from qa_helpers.config import UNITS, SourcesConfig, SourceSpec, load_sources
+from qa_helpers.errors import ConfigError, SourceError
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key, mask_text, pseudonymise
 from qa_helpers.data.readers import RawFrame, guess_encoding, read_raw
-from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS, parse_kind, required_columns
+from qa_helpers.data.schemas import LINK_COLUMNS, SCHEMAS, TIME_COLUMNS, parse_kind
 
 TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
 OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 ROW_GROUP = 131_072
+ARCHIVE_TABLES = ("agents", *TIME_COLUMNS)
 EMPTY_MONTH = "0000-00"  # the partition that holds only the schema of a table with no rows
 NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 ARROW_TYPES = {"str": pa_arrow.string(), "int": pa_arrow.int64(), "float": pa_arrow.float64(),
@@ -126,43 +127,126 @@ def _files(spec: SourceSpec, raw_dir: Path) -> list[Path]:
     return files
 
 
-def _check_header(spec: SourceSpec, path: Path, frame: RawFrame) -> list[str]:
-    """Raise on a missing required column; return the optional columns that are missing."""
+def _check_header(spec: SourceSpec, path: Path, frame: RawFrame, schema: pa.DataFrameSchema) -> list[str]:
+    """Raise on a missing required or referenced column; return the optional columns that are missing."""
     headers = [c for c in frame.rows.column_names if not c.startswith("_")]
     present = set(headers)
-    required = set(required_columns(spec.table))
-    missing_required = [raw for raw, canon in spec.columns.items() if canon in required and raw not in present]
+    required = {name for name, col in schema.columns.items() if not col.nullable}
+    missing_required = [raw for raw, fields in spec.columns.items()
+                        if required & set(fields) and raw not in present]
+    missing_required += [raw for raw in spec.referenced_columns() if raw not in present]
     if missing_required:
         hint = ""
-        if spec.format != "xlsx" and not (present & set(spec.columns)):
+        if spec.format != "xlsx" and not (present & set(spec.raw_columns())):
             guess = guess_encoding(path.read_bytes())
             if guess and guess.replace("_", "-").lower() != spec.encoding.replace("_", "-").lower():
                 hint = (f"; no expected header was found at all: the file looks like {guess}, "
                         f"not {spec.encoding} as the source mapping says")
-        raise SourceError(
-            f"required column missing (maps to {spec.columns[missing_required[0]]!r}); "
-            f"the header has {headers}{hint}", file=str(path), row=1, column=missing_required[0])
-    return [raw for raw in spec.columns if raw not in present]
+        raw = missing_required[0]
+        role = (f"maps to {', '.join(repr(f) for f in spec.columns[raw])}" if raw in spec.columns
+                else "named in an expression of derived / rows_where")
+        raise SourceError(f"required column missing ({role}); the header has {headers}{hint}",
+                          file=str(path), row=1, column=raw)
+    return [raw for raw in spec.raw_columns() if raw not in present]
 
 
-def read_source(spec: SourceSpec, raw_dir: Path) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
-    """Read all files of a source: raw text rows (Arrow), unparseable rows, and what was read."""
+def read_source(spec: SourceSpec, raw_dir: Path, schema: pa.DataFrameSchema | None = None,
+                files: dict | None = None) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
+    """Read all files of a source: raw text rows (Arrow), unparseable rows, and what was read.
+
+    ``files`` caches what was read per file, so a source carved out of another export
+    (``from_source``) does not read it twice.
+    """
+    schema = schema if schema is not None else SCHEMAS[spec.table]
     frames, bad, info = [], [], {"files": [], "warnings": [], "ignored_columns": set()}
     for path in _files(spec, raw_dir):
-        frame = read_raw(path, spec.format, spec.encoding, spec.sheet)
+        cache_key = (path, spec.format, spec.encoding, spec.sheet, spec.delimiter)
+        frame = files.get(cache_key) if files is not None else None
+        if frame is None:
+            frame = read_raw(path, spec.format, spec.encoding, spec.sheet, spec.delimiter)
+            if files is not None:
+                files[cache_key] = frame
         rows = frame.rows
-        for raw in _check_header(spec, path, frame):
+        warnings = list(frame.warnings)
+        for raw in _check_header(spec, path, frame, schema):
             rows = rows.append_column(raw, pa_arrow.array([""] * rows.num_rows, pa_arrow.string()))
-            frame.warnings.append(f"{path.name}: optional column {raw!r} absent; left empty")
-        info["ignored_columns"] |= {c for c in rows.column_names if not c.startswith("_")} - set(spec.columns)
-        info["warnings"] += frame.warnings
-        info["files"].append({"name": path.name, "rows": rows.num_rows + len(frame.unparseable),
-                              "sha256": frame.sha256})
-        frames.append(rows.select([*spec.columns, "_file", "_row"]))
-        bad.append(frame.unparseable)
+            warnings.append(f"{path.name}: optional column {raw!r} absent; left empty")
+        info["ignored_columns"] |= {c for c in rows.column_names if not c.startswith("_")} - set(spec.raw_columns())
+        rows = rows.select([*spec.raw_columns(), "_file", "_row"])
+        unparseable = frame.unparseable
+        if spec.rows_where:
+            keep = _rows_where(spec, rows)
+            if spec.from_source and len(unparseable):
+                warnings.append(f"{path.name}: {len(unparseable)} row(s) that cannot be split into fields are "
+                                f"quarantined with source {spec.from_source!r}, not here")
+                unparseable = unparseable.iloc[0:0]
+            warnings.append(f"{path.name}: {int(keep.sum()):,} of {rows.num_rows:,} rows belong to this source "
+                            f"(rows_where: {spec.rows_where})")
+            rows = rows.filter(pa_arrow.array(keep))
+        info["warnings"] += warnings
+        info["files"].append({"name": path.name, "rows": rows.num_rows + len(unparseable), "sha256": frame.sha256})
+        frames.append(rows)
+        bad.append(unparseable)
     raw = pa_arrow.concat_tables(frames).unify_dictionaries() if len(frames) > 1 else frames[0]
     info["ignored_columns"] = sorted(info["ignored_columns"])
     return raw, pd.concat(bad, ignore_index=True), info
+
+
+# ---------------------------------------------------------------- expressions over raw columns
+
+KINDS_SQL = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "datetime": "TIMESTAMP"}
+
+
+def expression_connection(spec: SourceSpec, rows: pa_arrow.Table):
+    """A DuckDB connection for a source's expressions: no file or network access, and the macros
+    ``num(x)``, ``txt(x)``, ``ts(x)`` (the source's date formats) and ``duration(x)``
+    (``hh:mm:ss``, ``mm:ss`` or a plain number, in the unit written). ``rows`` is the table
+    the expressions read, registered as ``rows``."""
+    con = connect()
+    con.register("rows", rows)
+    formats = [f for f in spec.datetime_formats if f != "ISO8601"]
+    tries = [f"try_strptime(txt(x), '{f.replace(chr(39), chr(39) * 2)}')" for f in formats]
+    if "ISO8601" in spec.datetime_formats or not tries:
+        tries.append("TRY_CAST(txt(x) AS TIMESTAMP)")
+    con.execute("CREATE MACRO txt(x) AS nullif(trim(CAST(x AS VARCHAR)), '')")
+    con.execute(f"CREATE MACRO num(x) AS CASE WHEN regexp_full_match(txt(x), '{NUMBER}') "
+                "THEN TRY_CAST(txt(x) AS DOUBLE) END")
+    con.execute(f"CREATE MACRO ts(x) AS CAST(coalesce({', '.join(tries)}) AS TIMESTAMP)")
+    # hh:mm:ss or mm:ss as seconds; any other text read as a number (in whatever unit it is written)
+    con.execute("CREATE MACRO clock_part(x, i) AS TRY_CAST(string_split(txt(x), ':')[i] AS DOUBLE)")
+    con.execute("CREATE MACRO duration(x) AS CASE "
+                "WHEN regexp_full_match(txt(x), '\\d+:\\d{1,2}') THEN clock_part(x, 1) * 60 + clock_part(x, 2) "
+                "WHEN regexp_full_match(txt(x), '\\d+:\\d{1,2}:\\d{1,2}') "
+                "THEN clock_part(x, 1) * 3600 + clock_part(x, 2) * 60 + clock_part(x, 3) ELSE num(x) END")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _evaluate(spec: SourceSpec, raw: pa_arrow.Table, expressions: dict[str, str], kinds: dict[str, str],
+              key: str) -> dict[str, pa_arrow.Array]:
+    """Evaluate named row expressions over the raw text columns; an expression DuckDB refuses is a
+    ConfigError naming ``sources.<table>.<key>.<name>``."""
+    columns = [c for c in spec.referenced_columns() if c in raw.column_names]
+    rows = pa_arrow.table({c: decoded(raw[c]) for c in columns}) if columns else pa_arrow.table({"_row": raw["_row"]})
+    con = expression_connection(spec, rows)
+    out = {}
+    for name, expression in expressions.items():
+        try:
+            result = con.sql(f"SELECT TRY_CAST(({expression}) AS {KINDS_SQL[kinds[name]]}) AS v FROM rows")
+            out[name] = result.to_arrow_table()["v"].combine_chunks()
+        except Exception as exc:  # duckdb raises many error classes; each is a config error here
+            message = str(exc).split("\n")[0]
+            raise ConfigError(f"sources.{spec.table}.{key}.{name}: DuckDB cannot evaluate {expression!r}: "
+                              f"{message}. Raw columns are text: name them in double quotes and read them with "
+                              "num(...), ts(...), duration(...) or txt(...)") from None
+    return out
+
+
+def _rows_where(spec: SourceSpec, raw: pa_arrow.Table) -> np.ndarray:
+    """Which raw rows belong to the source (``rows_where``)."""
+    values = _evaluate(spec, raw, {"rows_where": spec.rows_where}, {"rows_where": "bool"}, "rows_where")
+    return pc.fill_null(values["rows_where"], False).to_numpy(zero_copy_only=False)
 
 
 # ---------------------------------------------------------------- parsing
@@ -214,15 +298,19 @@ def _localise(times: pd.Series, source_tz: str, archive_tz: str) -> pd.Series:
         .dt.tz_convert(archive_tz).dt.tz_localize(None)
 
 
+def _mapped(text: pa_arrow.Array, mapping: dict[str, str] | None) -> pa_arrow.Array:
+    """Raw values replaced by the source's value map (values not in the map are kept)."""
+    if not mapping:
+        return text
+    return per_value(text, lambda v: pc.coalesce(
+        pa_arrow.array(list(mapping.values()), pa_arrow.string()).take(
+            pc.index_in(v, value_set=pa_arrow.array(list(mapping), pa_arrow.string()))), v))
+
+
 def parse_column(text: pa_arrow.Array, kind: str, spec: SourceSpec, column: str, archive_tz: str) -> pa_arrow.Array:
     """Turn a text column (null for empty) into the schema type; unreadable values become null."""
     if kind == "str":
-        mapping = spec.values.get(column)
-        if not mapping:
-            return text
-        return per_value(text, lambda v: pc.coalesce(
-            pa_arrow.array(list(mapping.values()), pa_arrow.string()).take(
-                pc.index_in(v, value_set=pa_arrow.array(list(mapping), pa_arrow.string()))), v))
+        return _mapped(text, spec.values.get(column))
     if kind in ("int", "float"):
         # only text that looks like a number is cast; the rest becomes null, then malformed
         number = f"CASE WHEN regexp_full_match(x, '{NUMBER}') THEN TRY_CAST(x AS DOUBLE) END"
@@ -242,29 +330,61 @@ def parse_column(text: pa_arrow.Array, kind: str, spec: SourceSpec, column: str,
     raise ValueError(kind)
 
 
-def parse_table(raw: pa_arrow.Table, spec: SourceSpec, archive_tz: str) -> tuple[pa_arrow.Table, pd.DataFrame]:
+def parse_table(raw: pa_arrow.Table, spec: SourceSpec, archive_tz: str,
+                schema: pa.DataFrameSchema | None = None) -> tuple[pa_arrow.Table, pd.DataFrame]:
     """Parse raw text into the table's schema types.
+
+    A field comes from its raw column (then converted from its declared unit), from a constant,
+    from a ``derived`` expression, or is absent (all null). Extra columns listed under ``keep``
+    follow the schema's columns as text.
 
     Returns
     -------
     typed : pyarrow.Table
-        One column per schema column, in schema order.
+        One column per schema column, in schema order, then the extra columns.
     malformed : DataFrame
         For each row with a value that could not be read: its ``position``, the first such
         raw ``column`` and a ``detail``.
     """
-    schema = SCHEMAS[spec.table]
-    raw_of = {canon: raw_col for raw_col, canon in spec.columns.items()}
+    schema = schema if schema is not None else SCHEMAS[spec.table]
+    raw_of = {**spec.raw_of, **{extra: raw_col for raw_col, extra in spec.keep.items()}}
     na_tokens = sorted({"", *spec.na_values})
+    kinds = {name: parse_kind(spec.table, name) if name in SCHEMAS[spec.table].columns else "str"
+             for name in schema.columns}
+    derived = _evaluate(spec, raw, spec.derived, kinds, "derived") if spec.derived else {}
 
     def parse(column: str) -> tuple[np.ndarray | None, pa_arrow.Array, pa_arrow.Array | None]:
         """Whether each row has a value, the parsed values, and the trimmed text (None: see raw)."""
-        kind = parse_kind(spec.table, column)
+        present, values, text = parse_value(column)
+        if column in spec.units:
+            values = pc.multiply(values, UNITS[spec.units[column]])
+        return present, values, text
+
+    def parse_value(column: str) -> tuple[np.ndarray | None, pa_arrow.Array, pa_arrow.Array | None]:
+        kind = kinds[column]
+        if column in spec.constants:
+            one = parse_column(pa_arrow.array([spec.constants[column]]), kind, spec, column, archive_tz)
+            if one.null_count:
+                raise ConfigError(f"sources.{spec.table}.constants.{column}: cannot read "
+                                  f"{spec.constants[column]!r} as {kind}")
+            return None, pa_arrow.DictionaryArray.from_arrays(
+                pa_arrow.array(np.zeros(raw.num_rows, dtype=np.int32)), one) if kind == "str" else \
+                one.take(pa_arrow.array(np.zeros(raw.num_rows, dtype=np.int64))), None
+        if column in derived:
+            values = derived[column]
+            if kind == "str":
+                values = parse_column(values, kind, spec, column, archive_tz)
+            elif kind == "datetime" and spec.timezone != archive_tz:
+                local = _localise(pd.Series(values.to_pandas(), dtype="datetime64[us]"), spec.timezone, archive_tz)
+                values = pa_arrow.array(local.to_numpy(), pa_arrow.timestamp("us"), mask=local.isna().to_numpy())
+            return None, values, None
         if column not in raw_of:
             return None, pa_arrow.nulls(raw.num_rows, ARROW_TYPES[kind]), None
         source = raw[raw_of[column]]
-        if kind in ("str", "bool") or spec.na_values:
+        if kind in ("str", "bool") or spec.na_values or column in spec.values:
             text = per_value(source, lambda v: _text(v, na_tokens))
+            if kind != "str" and column in spec.values:  # e.g. a CSAT of "Good" / "Bad" mapped to 5 / 1
+                text = _mapped(text, spec.values[column])
             return text.is_valid().to_numpy(zero_copy_only=False), parse_column(text, kind, spec, column,
                                                                                 archive_tz), text
         # Numbers and times are parsed straight from the raw text: only the cells that fail
@@ -283,7 +403,7 @@ def parse_table(raw: pa_arrow.Table, spec: SourceSpec, archive_tz: str) -> tuple
         return present, values, None
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Arrow and DuckDB release the GIL
-        parsed = dict(zip(schema.columns, pool.map(parse, schema.columns)))
+        parsed = dict(zip(schema.columns, pool.map(parse, list(schema.columns))))
     typed, found = {}, []
     seen = np.zeros(raw.num_rows, dtype=bool)
     for column, (present, values, text) in parsed.items():
@@ -297,7 +417,7 @@ def parse_table(raw: pa_arrow.Table, spec: SourceSpec, archive_tz: str) -> tuple
             picked = pa_arrow.array(positions)
             shown = (text.take(picked) if text is not None else
                      pc.utf8_trim_whitespace(decoded(raw[raw_of[column]].take(picked)))).to_pylist()
-            kind = parse_kind(spec.table, column)
+            kind = kinds[column]
             found.append(pd.DataFrame({"position": positions, "column": raw_of[column],
                                        "detail": [f"{raw_of[column]} ({column}): cannot read {t!r} as {kind}"
                                                   for t in shown]}))
@@ -313,7 +433,8 @@ def _failing(values: pa_arrow.Array, check: pa.Check, where: str) -> pa_arrow.Ar
     """Where a value fails a pandera check of the schema, evaluated in Arrow (null never fails)."""
     stats = check.statistics
     if check.name == "isin":
-        return per_value(values, lambda v: pc.invert(pc.is_in(v, value_set=pa_arrow.array(stats["allowed_values"]))))
+        return per_value(values, lambda v: pc.and_(v.is_valid(), pc.invert(
+            pc.is_in(v, value_set=pa_arrow.array(stats["allowed_values"])))))
     if check.name == "str_matches":
         return per_value(values, lambda v: pc.invert(pc.match_substring_regex(v, stats["pattern"])))
     if check.name == "greater_than_or_equal_to":
@@ -326,8 +447,23 @@ def _failing(values: pa_arrow.Array, check: pa.Check, where: str) -> pa_arrow.Ar
                               "add one in qa_helpers.data.ingest._failing")
 
 
-def validate(typed: pa_arrow.Table, live: np.ndarray, spec: SourceSpec) -> pd.DataFrame:
-    """Check the live rows against the table's pandera schema: empty required values and failed checks.
+def source_schema(spec: SourceSpec, config: SourcesConfig) -> pa.DataFrameSchema:
+    """The schema one source is held to: its table's, with this config's value sets, its absent
+    fields allowed to be empty, and its extra columns (text; checked against a value set of the
+    same name when there is one)."""
+    base = config.schemas[spec.table]
+    columns = {name: pa.Column(column.dtype, column.checks, nullable=True)
+               if name in spec.absent or name in spec.allow_empty else column
+               for name, column in base.columns.items()}
+    for extra in spec.keep.values():
+        allowed = config.value_sets.get(extra)
+        columns[extra] = pa.Column(str, pa.Check.isin(allowed) if allowed else None, nullable=True)
+    return pa.DataFrameSchema(columns, name=base.name)
+
+
+def validate(typed: pa_arrow.Table, live: np.ndarray, spec: SourceSpec,
+             schema: pa.DataFrameSchema | None = None) -> pd.DataFrame:
+    """Check the live rows against the source's pandera schema: empty required values and failed checks.
 
     The schema in :mod:`qa_helpers.data.schemas` is the one declaration of the rules; here each
     check is evaluated on whole Arrow columns (pandera itself would cost seconds per million
@@ -341,36 +477,50 @@ def validate(typed: pa_arrow.Table, live: np.ndarray, spec: SourceSpec) -> pd.Da
     """
     found = []
     still = live.copy()
-    for name, column in SCHEMAS[spec.table].columns.items():
+    schema = schema if schema is not None else SCHEMAS[spec.table]
+    for name, column in schema.columns.items():
         values = typed[name]
         if isinstance(values, pa_arrow.ChunkedArray):
             values = values.combine_chunks()
-        raw = spec.raw_header(name)
+        raw = spec.raw_header(name) if name not in spec.keep.values() else \
+            next(r for r, extra in spec.keep.items() if extra == name)
         if not column.nullable:
             empty = np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False) & still)
             still[empty] = False
+            how = f"derived: {spec.derived[name]}" if name in spec.derived else "empty"
             found.append(pd.DataFrame({"position": empty, "rule": "missing_required", "column": raw,
-                                       "detail": f"{raw} ({name}): empty"}))
+                                       "detail": f"{raw} ({name}): {how}"}))
         for check in column.checks:
             failing = pc.fill_null(_failing(values, check, f"{spec.table}.{name}"), False)
             bad = np.flatnonzero(failing.to_numpy(zero_copy_only=False) & still)
             still[bad] = False
             shown = values.take(pa_arrow.array(bad, pa_arrow.int64())).to_pylist()
             found.append(pd.DataFrame({"position": bad, "rule": "invalid_value", "column": raw,
-                                       "detail": [f"{raw} ({name}): {v!r} fails {check.error}" for v in shown]}))
+                                       "detail": [_invalid_detail(spec, raw, name, check, v) for v in shown]}))
     return pd.concat(found, ignore_index=True).astype({"position": "int64"}).sort_values("position")
+
+
+def _invalid_detail(spec: SourceSpec, raw: str, name: str, check: pa.Check, value) -> str:
+    """Why a value failed, and for a value outside a set, the config key that would admit it."""
+    if check.name != "isin":
+        return f"{raw} ({name}): {value!r} fails {check.error}"
+    allowed = ", ".join(map(str, check.statistics["allowed_values"]))
+    return (f"{raw} ({name}): {value!r} is not an allowed value ({allowed}); map it under "
+            f"sources.{spec.table}.values.{name} or add it to value_sets.{name} in sources.yml")
 
 
 # ---------------------------------------------------------------- one source
 
 def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables: dict[str, pa_arrow.Table],
-                  key: bytes, names: NameMasker, ids: NameMasker) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
+                  key: bytes, names: NameMasker, ids: NameMasker,
+                  files: dict | None = None) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
     """Ingest one source: the archived rows (in archive order), the quarantine, and the report entry.
 
     A source that lists customer names (or pseudonymises ids) adds them to ``names`` (``ids``)
     before its own text is masked, so later sources mask them too.
     """
-    raw, unparseable, info = read_source(spec, raw_dir)
+    schema = source_schema(spec, config)
+    raw, unparseable, info = read_source(spec, raw_dir, schema, files)
 
     def learn_names() -> None:
         if spec.customer_names:
@@ -388,7 +538,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         quarantine = Quarantine(raw)
         quarantine.add_unparseable(unparseable)
 
-        typed, malformed = parse_table(raw, spec, config.archive_timezone)
+        typed, malformed = parse_table(raw, spec, config.archive_timezone, schema)
         pseudonymised = {column_name: background.submit(pseudonyms, typed[column_name])
                          for column_name in spec.pseudonymise}
         quarantine.add(malformed["position"].to_numpy(), "malformed_value", malformed["column"].to_numpy(),
@@ -396,7 +546,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         live = np.ones(raw.num_rows, dtype=bool)
         live[malformed["position"].to_numpy()] = False
 
-        failures = validate(typed, live, spec)
+        failures = validate(typed, live, spec, schema)
         for name in ("missing_required", "invalid_value"):
             hit = failures[failures["rule"] == name]
             quarantine.add(hit["position"].to_numpy(), name, hit["column"].to_numpy(), hit["detail"].to_numpy())
@@ -417,14 +567,21 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         learned.result()
     kept = take_rows(typed, _archive_order(typed, live, TIME_COLUMNS.get(spec.table)))
     for column_name in spec.mask_pii:
-        kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids)))
+        kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids,
+                                                                                   locales=config.pii_locales)))
     if spec.link:
         other = tables[spec.link["table"]]
         on = spec.link["key"]
         found = pc.index_in(kept[on], value_set=other[on])  # first match: many rows to one
         for column_name in spec.link["columns"]:
-            if column_name not in kept.column_names:
-                kept = kept.append_column(column_name, other[column_name].take(found))
+            linked = decoded(other[column_name]).take(found)
+            if column_name in kept.column_names:  # the row's own value wins: an agent may work in several teams
+                own = kept[column_name].combine_chunks()
+                linked = pc.coalesce(decoded(own).cast(linked.type), linked)
+                kept = _replace(kept, column_name, linked)
+            else:
+                kept = kept.append_column(column_name, linked)
+    kept = _with_unit_columns(kept, spec.table)
 
     q = quarantine.frame()
     by_rule = q["rule"].value_counts().to_dict()
@@ -437,7 +594,12 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         "by_rule": {r: int(by_rule[r]) for r in order if r in by_rule},
         "warnings": info["warnings"],
         "ignored_columns": info["ignored_columns"],
+        "timezone": spec.timezone,
+        "timezone_stated": spec.timezone_stated,
     }
+    if not spec.timezone_stated:
+        entry["warnings"].append(f"naive timestamps read as {spec.timezone} (default_timezone; "
+                                 f"state 'timezone:' for source {spec.table} if that is wrong)")
     assert entry["raw"] == entry["archived"] + entry["quarantined"], f"row accounting broken for {spec.table}"
     return kept, q, entry
 
@@ -447,18 +609,36 @@ def _distinct_text(values: pa_arrow.ChunkedArray) -> pa_arrow.Array:
     return connect().sql("SELECT DISTINCT x FROM frame").to_arrow_table()["x"]
 
 
+def _with_unit_columns(table: pa_arrow.Table, name: str) -> pa_arrow.Table:
+    """Add the link columns (team, department, ...) a table lacks, as nulls: every table can be
+    loaded for a unit, also when its source links to nothing."""
+    for column in LINK_COLUMNS[name]:
+        if column not in table.column_names:
+            table = table.append_column(column, pa_arrow.nulls(table.num_rows, pa_arrow.string()))
+    return table
+
+
+def empty_table(name: str) -> pa_arrow.Table:
+    """A table with no rows and every canonical and link column: what an absent table is archived as."""
+    schema = SCHEMAS[name]
+    table = pa_arrow.table({column: pa_arrow.array([], ARROW_TYPES[parse_kind(name, column)])
+                            for column in schema.columns})
+    return _with_unit_columns(table, name)
+
+
 def _replace(table: pa_arrow.Table, column: str, values) -> pa_arrow.Table:
     return table.set_column(table.column_names.index(column), column, values)
 
 
-def _masked(values: pa_arrow.Array, *maskers: NameMasker) -> pa_arrow.Array:
+def _masked(values: pa_arrow.Array, *maskers: NameMasker, locales: tuple[str, ...] = ("cn",)) -> pa_arrow.Array:
     """PII masked in the non-empty values of a free-text column; the rest is not touched."""
     values = decoded(values)
     present = pc.fill_null(pc.greater(pc.utf8_length(values), 0), False)
     positions = np.flatnonzero(present.to_numpy(zero_copy_only=False))
     if len(positions) == 0:
         return values
-    masked = mask_text(pd.Series(values.take(pa_arrow.array(positions)).to_pylist(), dtype="str"), *maskers)
+    masked = mask_text(pd.Series(values.take(pa_arrow.array(positions)).to_pylist(), dtype="str"), *maskers,
+                       locales=locales)
     return pc.replace_with_mask(values, present, pa_arrow.array(masked.tolist(), pa_arrow.string()))
 
 
@@ -479,8 +659,8 @@ def _pandas_schema(table: str, columns: list[str]) -> dict:
     """The pandas metadata of a table's columns, so loads restore Int64, Float64 and boolean."""
     dtypes = {}
     for name in columns:
-        owner = next(t for t in (table, *SCHEMAS) if name in SCHEMAS[t].columns)
-        dtypes[name] = PANDAS_TYPES[parse_kind(owner, name)]
+        owner = next((t for t in (table, *SCHEMAS) if name in SCHEMAS[t].columns), None)
+        dtypes[name] = PANDAS_TYPES[parse_kind(owner, name)] if owner else "str"  # extra columns are text
     empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
     return pa_arrow.Schema.from_pandas(empty, preserve_index=False).metadata
 
@@ -538,7 +718,7 @@ def fingerprint(folder: Path) -> str:
 
 
 def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: str | os.PathLike | None = None,
-           key: bytes | None = None, tables: list[str] | None = None) -> dict:
+           key: bytes | None = None, tables: list[str] | None = None, check: bool = False) -> dict:
     """Ingest every source of the mapping from ``raw_dir`` into ``archive_dir``.
 
     Parameters
@@ -548,11 +728,14 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
     archive_dir : path-like
         Folder for the archive; replaced as a whole only once every source has ingested.
     config : path-like, optional
-        The source mapping (default ``config/sources.yml``).
+        The config folder or its ``sources.yml`` (default: see :func:`qa_helpers.config.config_dir`).
     key : bytes, optional
         The pseudonymisation key (default: :func:`qa_helpers.data.privacy.load_key`).
     tables : list of str, optional
         Only these sources (and the ones they depend on); default every source.
+    check : bool
+        A dry run: read, map, validate and clean every source, write nothing, and return the
+        report with up to three ``examples`` (file, row, column, detail) per rule.
 
     Returns
     -------
@@ -565,25 +748,23 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
         When a raw file cannot be read at all; nothing is written then.
     """
     raw_dir, archive_dir = Path(raw_dir), Path(archive_dir)
-    _check_archive_target(raw_dir, archive_dir)
     sources = load_sources(config)
     selected = _with_dependencies(sources, tables)
+    if check:
+        return _ingest_tables(selected, raw_dir, sources, key if key is not None else b"check-only", None)[0]
+    _check_archive_target(raw_dir, archive_dir)
     key = key if key is not None else load_key(archive_dir)
     archive_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{archive_dir.name}-", dir=archive_dir.parent))
     try:
-        tables: dict[str, pa_arrow.Table] = {}
-        report: dict = {"archive_timezone": sources.archive_timezone, "sources": {}}
-        names, ids = NameMasker(), NameMasker(token=ID_TOKEN)
-        for table, spec in selected.items():
-            kept, quarantined, entry = ingest_source(spec, raw_dir, sources, tables, key, names, ids)
-            tables[table] = kept
-            id_column = next(iter(SCHEMAS[table].columns))
-            _write_table(kept, staging / table, table, TIME_COLUMNS.get(table), id_column)
-            (staging / "quarantine").mkdir(exist_ok=True)
-            quarantined.to_parquet(staging / "quarantine" / f"{table}.parquet", index=False)
-            report["sources"][table] = entry
+        report, _ = _ingest_tables(selected, raw_dir, sources, key, staging)
         _carry_over(archive_dir, staging, report, keep=set(sources.sources) - set(selected))
+        for table in ARCHIVE_TABLES:  # an absent table is archived empty, so every load finds its columns
+            if table not in report["sources"]:
+                _write_table(empty_table(table), staging / table, table, TIME_COLUMNS.get(table),
+                             next(iter(SCHEMAS[table].columns)))
+        report["availability"] = _availability(sources, report, staging)
+        report["units"] = _units(staging)
         report["fingerprint"] = fingerprint(staging)
         (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         if archive_dir.exists():
@@ -593,6 +774,66 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+def _ingest_tables(selected: dict[str, SourceSpec], raw_dir: Path, sources: SourcesConfig, key: bytes,
+                   staging: Path | None) -> tuple[dict, dict[str, pa_arrow.Table]]:
+    """Ingest the selected sources in order; write each to ``staging`` (``None``: a check, nothing written)."""
+    tables: dict[str, pa_arrow.Table] = {}
+    report: dict = {"archive_timezone": sources.archive_timezone, "default_timezone": sources.default_timezone,
+                    "sources": {}}
+    if staging is None:
+        report["check"] = True
+    names, ids = NameMasker(), NameMasker(token=ID_TOKEN)
+    files: dict = {}
+    for table, spec in selected.items():
+        kept, quarantined, entry = ingest_source(spec, raw_dir, sources, tables, key, names, ids, files)
+        tables[table] = kept
+        if staging is None:
+            entry["examples"] = {rule: group[["file", "row", "column", "detail"]].head(3).to_dict("records")
+                                 for rule, group in quarantined.groupby("rule", sort=False)}
+        else:
+            _write_table(kept, staging / table, table, TIME_COLUMNS.get(table), next(iter(SCHEMAS[table].columns)))
+            (staging / "quarantine").mkdir(exist_ok=True)
+            quarantined.to_parquet(staging / "quarantine" / f"{table}.parquet", index=False)
+        report["sources"][table] = entry
+    return report, tables
+
+
+def _availability(sources: SourcesConfig, report: dict, staging: Path) -> dict:
+    """Per table: whether a source fed it, its present and absent canonical fields, its extra columns."""
+    out = {}
+    for table in ARCHIVE_TABLES:
+        spec = sources.sources.get(table)
+        if table not in report["sources"]:
+            out[table] = {"present": False, "fields": [], "absent_fields": list(SCHEMAS[table].columns), "extra": []}
+            continue
+        columns = pq.read_schema(next((staging / table).rglob("*.parquet"))).names
+        canonical = [c for c in SCHEMAS[table].columns if c != "customer_name"]
+        linked = set((spec.link or {}).get("columns") or []) if spec else set()
+        absent = set(spec.absent) if spec else set()
+        if spec and "team" in absent and "team" in linked:
+            absent -= {"team"}
+        out[table] = {
+            "present": True,
+            "fields": [c for c in canonical if c not in absent] + [c for c in LINK_COLUMNS[table] if c in linked],
+            "absent_fields": [c for c in canonical if c in absent]
+                             + [c for c in LINK_COLUMNS[table] if c not in linked],
+            "extra": [c for c in columns if c in (spec.keep.values() if spec else [])],
+        }
+    return out
+
+
+def _units(staging: Path) -> list[dict]:
+    """Every (team, department) pair of the roster and of the tickets: the units of analysis."""
+    roster, tickets = staging / "agents", staging / "tickets"  # noqa: F841 -- read by DuckDB by name
+    parts = [f"SELECT DISTINCT team, department FROM read_parquet('{str(folder).replace(chr(39), chr(39) * 2)}/**/*.parquet') "
+             "WHERE team IS NOT NULL"
+             for folder in (roster, tickets) if any(folder.rglob("*.parquet"))]
+    if not parts:
+        return []
+    pairs = connect().sql(" UNION ".join(parts) + " ORDER BY department NULLS LAST, team").fetchall()
+    return [{"team": team, "department": department} for team, department in pairs]
 
 
 def _check_archive_target(raw_dir: Path, archive_dir: Path) -> None:

@@ -122,7 +122,7 @@ def _check_not_empty(path: Path) -> None:
     raise SourceError("the file is empty: expected a header row and data rows", file=str(path), row=1)
 
 
-def _header(path: Path, encoding: str) -> list[str]:
+def _header(path: Path, encoding: str, delimiter: str = ",") -> list[str]:
     """The column names of the first line."""
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
@@ -131,12 +131,12 @@ def _header(path: Path, encoding: str) -> list[str]:
     line = head.split(b"\n", 1)[0]
     text = decode(line, encoding, str(path)).rstrip("\r")
     try:
-        return list(pd.read_csv(io.StringIO(text), nrows=0, dtype=str).columns)
+        return list(pd.read_csv(io.StringIO(text), nrows=0, dtype=str, sep=delimiter).columns)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SourceError(f"the header row cannot be read ({exc})", file=str(path), row=1) from None
 
 
-def read_csv(path: Path, encoding: str) -> RawFrame:
+def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
     """Read a delimited text export; rows with the wrong number of fields are set aside.
 
     pyarrow reads the file straight from disk, decoding it block by block while other blocks
@@ -145,7 +145,7 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
     """
     file = str(path)
     _check_not_empty(path)
-    names = _header(path, encoding)
+    names = _header(path, encoding, delimiter)
     utf8 = encoding.lower().replace("_", "-") in _UTF8
     with open(path, "rb") as fh:
         fh.seek(-1, io.SEEK_END)
@@ -163,7 +163,7 @@ def read_csv(path: Path, encoding: str) -> RawFrame:
                 path,
                 read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << (24 if newlines_in_values else 23),
                                                encoding="utf8" if utf8 else encoding),
-                parse_options=pacsv.ParseOptions(newlines_in_values=newlines_in_values,
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values,
                                                  invalid_row_handler=set_aside),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
@@ -276,10 +276,14 @@ def read_jsonl(path: Path, encoding: str) -> RawFrame:
     return RawFrame(_from_pandas(rows, path.name, numbers), unparseable, warnings, scan(path)[0])
 
 
-def read_raw(path: Path, fmt: str, encoding: str = "utf-8", sheet: str | None = None) -> RawFrame:
+def read_raw(path: Path, fmt: str, encoding: str = "utf-8", sheet: str | None = None,
+             delimiter: str = ",") -> RawFrame:
     """Read one raw file in the given format (``csv``, ``xlsx`` or ``jsonl``)."""
     if fmt == "csv":
-        return read_csv(path, encoding)
+        if not (isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\"\r\n"):
+            raise SourceError(f"delimiter {delimiter!r} must be one character (not a quote or line break)",
+                              file=str(path))
+        return read_csv(path, encoding, delimiter)
     if fmt == "xlsx":
         return read_xlsx(path, sheet)
     if fmt == "jsonl":

@@ -1,20 +1,26 @@
 """Canonical tables, declared once as pandera schemas (DESIGN.md §4).
 
-The schema is the single place where a column's type, whether it may be empty, and its
-allowed values are written down. Ingest parses raw text into these types and then lets
-pandera say which rows break which check; those rows go to quarantine.
+The schema is the single place where a column's type and whether it may be empty are
+written down. Allowed values (channels, categories, priorities, ...) are not fixed here: they
+come from ``value_sets`` in ``sources.yml`` (:data:`DEFAULT_VALUE_SETS` when it has none), and
+:func:`build_schemas` writes them into the checks. Ingest parses raw text into these types and
+then checks each column the way pandera would; failing rows go to quarantine.
 """
 
 from __future__ import annotations
 
 import pandera.pandas as pa
 
-CHANNELS = ["phone", "chat", "email", "social", "onsite"]
-CATEGORIES = ["billing_dispute", "fault_repair", "consultation", "installation", "other"]
-CUSTOMER_TYPES = ["enterprise", "individual"]
-PRIORITIES = ["high", "medium", "low"]
-CAUSE_DIMENSIONS = ["people", "process", "tools", "environment"]
-SURVEY_SOURCES = ["survey", "review"]
+# Value sets a sources.yml without `value_sets:` gets (the kit's sample uses them).
+DEFAULT_VALUE_SETS: dict[str, list[str]] = {
+    "channel": ["phone", "chat", "email", "social", "onsite"],
+    "category": ["billing_dispute", "fault_repair", "consultation", "installation", "other"],
+    "customer_type": ["enterprise", "individual"],
+    "priority": ["high", "medium", "low"],
+    "cause_dimension": ["people", "process", "tools", "environment"],
+}
+SURVEY_SOURCES = ["survey", "review"]  # fixed: CSAT counts surveys, never online reviews
+ROLES = ["agent", "engineer"]
 RUBRIC_ITEMS = ["voice_quality", "courtesy", "problem_solving", "proactiveness", "compliance"]
 # Team and department names become folder names in reports/: keep them path-safe.
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -47,71 +53,109 @@ def _seconds() -> pa.Column:
     return pa.Column("Float64", pa.Check.ge(0), nullable=False)
 
 
-SCHEMAS: dict[str, pa.DataFrameSchema] = {
-    "agents": pa.DataFrameSchema({
-        "agent_id": _text(),
-        "team": _text(checks=pa.Check.str_matches(SAFE_NAME)),
-        "department": _text(checks=pa.Check.str_matches(SAFE_NAME)),
-        "hire_date": pa.Column(TIME, nullable=True),
-        "role": _one_of(["agent", "engineer"]),
-    }, name="agents"),
-    "tickets": pa.DataFrameSchema({
-        "ticket_id": _text(),
-        "created_at": pa.Column(TIME, nullable=False),
-        "channel": _one_of(CHANNELS),
-        "agent_id": _text(),
-        "customer_id": _text(),
-        "customer_name": _text(nullable=True),
-        "customer_type": _one_of(CUSTOMER_TYPES),
-        "category": _one_of(CATEGORIES),
-        "priority": _one_of(PRIORITIES, nullable=True),
-        "first_response_s": _seconds(),
-        "handle_s": _seconds(),
-        "resolved_at": pa.Column(TIME, nullable=True),
-        "contacts_to_resolve": pa.Column("Int64", pa.Check.ge(1), nullable=True),
-        "first_contact_resolved": pa.Column("boolean", nullable=False),
-        "reopened": pa.Column("boolean", nullable=False),
-        "remark": _text(nullable=True),
-    }, name="tickets"),
-    "surveys": pa.DataFrameSchema({
-        "survey_id": _text(),
-        "ticket_id": _text(nullable=True),
-        "answered_at": pa.Column(TIME, nullable=False),
-        "csat": _score(1, 5),
-        "nps": _score(0, 10, nullable=True),
-        "comment": _text(nullable=True),
-        "source": _one_of(SURVEY_SOURCES),
-    }, name="surveys"),
-    "complaints": pa.DataFrameSchema({
-        "complaint_id": _text(),
-        "ticket_id": _text(nullable=True),
-        "received_at": pa.Column(TIME, nullable=False),
-        "first_response_at": pa.Column(TIME, nullable=True),
-        "closed_at": pa.Column(TIME, nullable=True),
-        "severity": _score(1, 4),
-        "category": _one_of(CATEGORIES, nullable=True),
-        "cause_dimension": _one_of(CAUSE_DIMENSIONS, nullable=True),
-        "text": _text(nullable=True),
-    }, name="complaints"),
-    "field_visits": pa.DataFrameSchema({
-        "visit_id": _text(),
-        "ticket_id": _text(),
-        "engineer_id": _text(),
-        "promised_at": pa.Column(TIME, nullable=False),
-        "arrived_at": pa.Column(TIME, nullable=True),
-        "rework_required": pa.Column("boolean", nullable=True),
-    }, name="field_visits"),
-    "qa_reviews": pa.DataFrameSchema({
-        "review_id": _text(),
-        "ticket_id": _text(),
-        "agent_id": _text(),
-        "reviewer_id": _text(),
-        "reviewed_at": pa.Column(TIME, nullable=False),
-        **{item: _score(1, 5, nullable=True) for item in RUBRIC_ITEMS},
-        "critical_fail": pa.Column("boolean", nullable=False),
-        "process_compliant": pa.Column("boolean", nullable=True),
-        "calibration": pa.Column("boolean", nullable=False),
-    }, name="qa_reviews"),
+def build_schemas(value_sets: dict[str, list[str]] | None = None) -> dict[str, pa.DataFrameSchema]:
+    """The canonical tables, with the allowed values of ``value_sets`` (defaults for the sets not given).
+
+    A value set applies to the column of the same name in every table (``category`` of tickets
+    and of complaints alike).
+    """
+    sets = {**DEFAULT_VALUE_SETS, **(value_sets or {})}
+
+    def one_of(name: str, nullable: bool = False) -> pa.Column:
+        return _one_of(list(sets[name]), nullable=nullable)
+
+    return {
+        "agents": pa.DataFrameSchema({
+            "agent_id": _text(),
+            "team": _text(checks=pa.Check.str_matches(SAFE_NAME)),
+            "department": _text(checks=pa.Check.str_matches(SAFE_NAME)),
+            "hire_date": pa.Column(TIME, nullable=True),
+            "role": _one_of(ROLES),
+        }, name="agents"),
+        "tickets": pa.DataFrameSchema({
+            "ticket_id": _text(),
+            "created_at": pa.Column(TIME, nullable=False),
+            "channel": one_of("channel"),
+            "agent_id": _text(),
+            "customer_id": _text(),
+            "customer_name": _text(nullable=True),
+            "customer_type": one_of("customer_type"),
+            "category": one_of("category"),
+            "priority": one_of("priority", nullable=True),
+            "first_response_s": _seconds(),
+            "handle_s": _seconds(),
+            "resolved_at": pa.Column(TIME, nullable=True),
+            "contacts_to_resolve": pa.Column("Int64", pa.Check.ge(1), nullable=True),
+            "first_contact_resolved": pa.Column("boolean", nullable=False),
+            "reopened": pa.Column("boolean", nullable=False),
+            "remark": _text(nullable=True),
+            # the team on the ticket row (a roster link fills it where empty): an agent may work in several teams
+            "team": _text(nullable=True, checks=pa.Check.str_matches(SAFE_NAME)),
+            "department": _text(nullable=True, checks=pa.Check.str_matches(SAFE_NAME)),
+        }, name="tickets"),
+        "surveys": pa.DataFrameSchema({
+            "survey_id": _text(),
+            "ticket_id": _text(nullable=True),
+            "answered_at": pa.Column(TIME, nullable=False),
+            "csat": _score(1, 5),
+            "nps": _score(0, 10, nullable=True),
+            "comment": _text(nullable=True),
+            "source": _one_of(SURVEY_SOURCES),
+        }, name="surveys"),
+        "complaints": pa.DataFrameSchema({
+            "complaint_id": _text(),
+            "ticket_id": _text(nullable=True),
+            "received_at": pa.Column(TIME, nullable=False),
+            "first_response_at": pa.Column(TIME, nullable=True),
+            "closed_at": pa.Column(TIME, nullable=True),
+            "severity": _score(1, 4),
+            "category": one_of("category", nullable=True),
+            "cause_dimension": one_of("cause_dimension", nullable=True),
+            "text": _text(nullable=True),
+        }, name="complaints"),
+        "field_visits": pa.DataFrameSchema({
+            "visit_id": _text(),
+            "ticket_id": _text(),
+            "engineer_id": _text(),
+            "promised_at": pa.Column(TIME, nullable=False),
+            "arrived_at": pa.Column(TIME, nullable=True),
+            "rework_required": pa.Column("boolean", nullable=True),
+        }, name="field_visits"),
+        "qa_reviews": pa.DataFrameSchema({
+            "review_id": _text(),
+            "ticket_id": _text(),
+            "agent_id": _text(),
+            "reviewer_id": _text(),
+            "reviewed_at": pa.Column(TIME, nullable=False),
+            **{item: _score(1, 5, nullable=True) for item in RUBRIC_ITEMS},
+            "critical_fail": pa.Column("boolean", nullable=False),
+            "process_compliant": pa.Column("boolean", nullable=True),
+            "calibration": pa.Column("boolean", nullable=False),
+        }, name="qa_reviews"),
+    }
+
+
+SCHEMAS = build_schemas()
+
+# Columns every archived table carries besides its own fields, taken from the table it links to
+# (null when there is no link): loads filter on team, and notebooks break down by the others.
+LINK_COLUMNS = {
+    "agents": [],
+    "tickets": [],
+    "surveys": ["team", "department", "agent_id", "channel", "customer_type", "category"],
+    "complaints": ["team", "department", "agent_id", "channel", "customer_type"],
+    "field_visits": ["team", "department", "channel"],
+    "qa_reviews": ["team", "department"],
+}
+
+# Fields a source can never declare absent: each table's id and time column (and the score of a survey).
+KEY_FIELDS = {
+    "agents": ["agent_id"],
+    "tickets": ["ticket_id", "created_at"],
+    "surveys": ["survey_id", "answered_at", "csat"],
+    "complaints": ["complaint_id", "received_at"],
+    "field_visits": ["visit_id", "promised_at"],
+    "qa_reviews": ["review_id", "reviewed_at"],
 }
 
 
