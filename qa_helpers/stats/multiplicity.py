@@ -1,0 +1,58 @@
+"""Adjusting p across the results of one evaluation (Holm or Benjamini–Hochberg).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+from qa_helpers.stats.results import COLUMNS, _META, _stack, _verdict
+
+_ADJUST = {"holm": "holm", "bh": "fdr_bh"}
+
+
+def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm") -> pd.DataFrame:
+    """Stack the results of one evaluation, adjust p across them and redo the verdicts.
+
+    Parameters
+    ----------
+    rows : DataFrame or iterable of DataFrames
+        Results as returned by :mod:`qa_helpers.stats` (:func:`before_after`, :func:`diff_in_diff`,
+        :func:`segmented`, ...). They carry, in ``DataFrame.attrs``, the direction, alpha and
+        expected effect the verdicts need; a frame whose rows lack them is refused.
+    method : {"holm", "bh"}
+        Holm (family-wise error, default) or Benjamini–Hochberg (false discovery rate), via
+        statsmodels ``multipletests``. Rows without a p-value are left out of the family.
+
+    Returns
+    -------
+    DataFrame
+        :data:`COLUMNS`, one row per result, ``p_adj`` filled and ``verdict`` based on it.
+    """
+    if method not in _ADJUST:
+        raise ValueError(f"method must be 'holm' or 'bh', got {method!r}")
+    frames = [rows] if isinstance(rows, pd.DataFrame) else list(rows)
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    for frame in frames:
+        meta = frame.attrs.get(_META)
+        if meta is None or len(meta) != len(frame):
+            raise ValueError("evaluate() needs the result frames as this module returns them (a list of "
+                             "them, not a pd.concat of them): their direction / alpha are kept in .attrs")
+    out = _stack(frames)[COLUMNS].copy()
+    out.attrs = {_META: [m for f in frames for m in f.attrs[_META]]}
+    p = out["p"].to_numpy(float)
+    ok = np.isfinite(p)
+    p_adj = np.full(len(p), np.nan)
+    if ok.any():
+        p_adj[ok] = multipletests(p[ok], method=_ADJUST[method])[1]
+    out["p_adj"] = p_adj
+    out["verdict"] = [
+        _verdict(e, pa, m, scale=meta["scale"], direction=meta["direction"], alpha=meta["alpha"],
+                 expected_effect=meta["expected_effect"])
+        for e, pa, m, meta in zip(out["effect"], p_adj, out["mde"], out.attrs[_META])
+    ]
+    return out

@@ -1,0 +1,76 @@
+"""Minimum detectable effects at :data:`POWER` for the t/Wald, proportion and rate tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, stats
+from statsmodels.stats.power import normal_power_het
+from statsmodels.stats.proportion import power_proportions_2indep
+
+POWER = 0.80
+
+
+def _mde_t(se: float, df: float | None, alpha: float) -> float:
+    """Smallest |effect| (analysis scale) a two-sided Wald/t test detects with POWER."""
+    if not np.isfinite(se) or se <= 0:
+        return np.nan
+    if df is None or not np.isfinite(df) or df > 1e4:
+        crit = stats.norm.ppf(1 - alpha / 2)
+        def gap(d):
+            return stats.norm.sf(crit - d) + stats.norm.cdf(-crit - d) - POWER
+    else:
+        crit = stats.t.ppf(1 - alpha / 2, df)
+        def gap(d):
+            # the far tail of nct.cdf can come back nan; it is ~0 there
+            return stats.nct.sf(crit, df, d) + np.nan_to_num(stats.nct.cdf(-crit, df, d)) - POWER
+    try:
+        return optimize.brentq(gap, 0.0, 200.0) * se
+    except ValueError:
+        return np.nan
+
+
+def _mde_proportion(p_before: float, n_after: float, n_before: float, alpha: float, sign: int) -> float:
+    """Smallest difference the score test detects with POWER (statsmodels power_proportions_2indep)."""
+    edge = (1 - p_before) if sign > 0 else -p_before
+    if abs(edge) < 1e-9:
+        return np.nan
+
+    def gap(d):
+        return power_proportions_2indep(d, p_before, n_after, ratio=n_before / n_after, alpha=alpha,
+                                        return_results=False) - POWER
+    lo, hi = sign * 1e-9, edge - sign * 1e-9
+    try:
+        if gap(hi) < 0:
+            return np.nan
+        return optimize.brentq(gap, lo, hi)
+    except (ValueError, ZeroDivisionError, FloatingPointError):
+        return np.nan
+
+
+def _mde_rate(rate_before: float, exposure_after: float, exposure_before: float, alpha: float,
+              sign: int) -> float:
+    """Smallest rate ratio the Poisson score test detects with POWER.
+
+    Normal approximation of the score test (statsmodels ``normal_power_het``): the null SE
+    uses the pooled rate, the alternative SE the two rates. Exposures are the effective
+    (design-effect deflated) ones.
+    """
+    if rate_before <= 0:
+        return np.nan
+    total = exposure_after + exposure_before
+
+    def gap(ratio):
+        rate_after = rate_before * ratio
+        pooled = (rate_after * exposure_after + rate_before * exposure_before) / total
+        std_null = np.sqrt(pooled * (1 / exposure_after + 1 / exposure_before))
+        std_alt = np.sqrt(rate_after / exposure_after + rate_before / exposure_before)
+        return normal_power_het(rate_after - rate_before, 1, alpha, std_null=std_null, std_alternative=std_alt,
+                                alternative="two-sided") - POWER
+    hi = 0.0 if sign < 0 else 1e6
+    try:
+        if gap(hi) < 0:
+            return np.nan
+        return float(optimize.brentq(gap, 1.0, hi))
+    except ValueError:
+        return np.nan
