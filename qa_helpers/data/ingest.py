@@ -789,6 +789,14 @@ def _ingest_tables(selected: dict[str, SourceSpec], raw_dir: Path, sources: Sour
     for table, spec in selected.items():
         kept, quarantined, entry = ingest_source(spec, raw_dir, sources, tables, key, names, ids, files)
         tables[table] = kept
+        if staging is not None and entry["raw"] and not entry["archived"]:
+            top = quarantined["rule"].value_counts().index[0]
+            first = quarantined[quarantined["rule"] == top].iloc[0]
+            raise SourceError(f"every one of the {entry['raw']:,} rows of source {table!r} would be quarantined, "
+                              f"most as {top} ({first['detail']}); nothing was written: fix the mapping in "
+                              "sources.yml (`qakit ingest --check` shows what each rule rejects)",
+                              file=str(first["file"]), row=int(first["row"]),
+                              column=None if pd.isna(first["column"]) else str(first["column"]))
         if staging is None:
             entry["examples"] = {rule: group[["file", "row", "column", "detail"]].head(3).to_dict("records")
                                  for rule, group in quarantined.groupby("rule", sort=False)}
