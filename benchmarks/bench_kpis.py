@@ -69,7 +69,10 @@ WITH t AS (
              FILTER (WHERE channel IN ('phone', 'chat', 'email', 'social')) AS response_on_time,
          count(*) FILTER (WHERE channel IN ('phone', 'chat', 'email', 'social')) AS response_on_time_n,
          avg(CASE WHEN reopened THEN 1.0 ELSE 0.0 END) AS reopen_rate, count(*) AS reopen_rate_n,
-         count(*) / count(DISTINCT agent_id) AS workload_per_agent, count(*) AS workload_per_agent_n
+         count(*) / count(DISTINCT agent_id) AS workload_per_agent, count(*) AS workload_per_agent_n,
+         median(epoch(resolved_at - created_at)) AS resolution_time_s, count(resolved_at) AS resolution_time_s_n,
+         avg(CASE WHEN epoch(resolved_at - created_at) <= CASE priority WHEN 'high' THEN 24 * 3600 ELSE 48 * 3600 END
+                  THEN 1.0 ELSE 0.0 END) AS resolved_within_sla, count(*) AS resolved_within_sla_n
   FROM {tickets} GROUP BY 1, 2, 3),
 s AS (
   SELECT team, CAST(date_trunc('week', answered_at) AS TIMESTAMP) AS week, channel,

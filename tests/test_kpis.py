@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qa_helpers.measures.kpis import KPIS, kpi_catalogue, kpi_table
+from qa_helpers.measures.analysis import kpi_vs_target
+from qa_helpers.measures.kpis import KPIS, kpi_catalogue, kpi_table, measurability
 from qa_helpers.measures.standards import load_standards
 
 STD = load_standards().raw
@@ -29,6 +30,9 @@ def tickets() -> pd.DataFrame:
         "handle_s": [100.0, 200.0, 300.0, 400.0, 1000.0],
         "first_contact_resolved": pd.array([True, False, True, True, False], dtype="boolean"),
         "reopened": pd.array([False, True, False, False, False], dtype="boolean"),
+        "priority": ["medium", "high", "medium", "low", "low"],
+        # 600 s; 26 h (high: over 24 h); 47 h (within 48 h); unresolved; 72 h (over 48 h)
+        "resolved_at": T(["2025-03-03 09:10", "2025-03-05 12:00", "2025-03-07 10:00", None, "2025-03-15 13:00"]),
     })
 
 
@@ -108,6 +112,8 @@ def overall() -> pd.Series:
     ("reopen_rate", 1 / 5, 5),
     ("complaints_per_1000", 2 / 5 * 1000, 5),
     ("workload_per_agent", 5 / 3, 5),
+    ("resolution_time_s", (26 * 3600 + 47 * 3600) / 2, 4),   # median of 600 s, 26 h, 47 h, 72 h; t4 unresolved
+    ("resolved_within_sla", 2 / 5, 5),       # t1 and t3; t2 is high priority (24 h); t4 unresolved counts as late
 ])
 def test_formula(overall, name, value, n):
     assert overall.loc[name, "value"] == pytest.approx(value)
@@ -151,8 +157,188 @@ def test_sla_follows_the_standards():
 
 
 def test_unknown_breakdown_is_refused():
-    with pytest.raises(ValueError, match="unknown breakdown"):
+    with pytest.raises(ValueError, match="unknown breakdown") as err:
         kpi_table(tables(), by=["colour"], standards=STD)
+    assert "customer_type" in str(err.value) and "week" in str(err.value)  # names what is available
+
+
+def test_breakdown_by_any_column_of_the_tables():
+    frames = tables()
+    frames["tickets"]["status"] = ["solved", "closed", "solved", "open", "solved"]
+    by_status = kpi_table(frames, by=["status"], standards=STD, kpis=["fcr", "csat"]).set_index(["status", "kpi"])
+    assert by_status.loc[("solved", "fcr"), "value"] == pytest.approx(2 / 3)
+    assert by_status.loc[("solved", "fcr"), "n"] == 3
+    # the surveys have no status column: they are left out of that breakdown, never mixed in
+    assert by_status.loc[("solved", "csat"), "n"] == 0 and math.isnan(by_status.loc[("solved", "csat"), "value"])
+    by_priority = kpi_table(frames, by=["priority"], standards=STD, kpis=["resolved_within_sla"]).set_index("priority")
+    assert by_priority.loc["high", "value"] == 0.0 and by_priority.loc["medium", "value"] == 1.0
+    assert by_priority.loc["low", "n"] == 2
+
+
+# ---------------------------------------------------------------- resolution KPIs
+
+def resolution_frame() -> pd.DataFrame:
+    created = T(["2025-03-03 08:00"] * 5)
+    return pd.DataFrame({
+        "ticket_id": ["r1", "r2", "r3", "r4", "r5"],
+        "created_at": created,
+        "priority": ["high", "high", "medium", "low", None],
+        "resolved_at": created + pd.to_timedelta([2, 30, 40, 50, np.nan], unit="h"),
+    })
+
+
+def test_resolution_kpis_on_a_hand_made_frame():
+    frame = {"tickets": resolution_frame()}
+    out = kpi_table(frame, standards=STD, kpis=["resolution_time_s", "resolved_within_sla"]).set_index("kpi")
+    assert out.loc["resolution_time_s", "value"] == (30 + 40) / 2 * 3600   # median of 2, 30, 40, 50 h
+    assert out.loc["resolution_time_s", "n"] == 4                          # the unresolved ticket has no time
+    # high: 24 h (2 h in, 30 h late); medium 40 h and low 50 h against 48 h; unresolved counts as late
+    assert out.loc["resolved_within_sla", "value"] == pytest.approx(2 / 5)
+    assert out.loc["resolved_within_sla", "n"] == 5
+    flat = dict(STD, resolution_hours=36, resolution_hours_by_priority=None)
+    within = kpi_table(frame, standards=flat, kpis=["resolved_within_sla"]).iloc[0]
+    assert within["value"] == pytest.approx(2 / 5)                          # 2 h and 30 h within 36 h
+    default = kpi_table(frame, standards={}, kpis=["resolved_within_sla"]).iloc[0]
+    assert default["value"] == pytest.approx(3 / 5)                         # 48 h for all: 2, 30, 40 h
+
+
+def test_resolution_kpis_in_the_standards():
+    from qa_helpers.measures.standards import load_standards as load
+
+    std = load()
+    targets = std.targets().set_index("kpi")
+    assert targets.loc["resolved_within_sla", "target"] == 0.95 and targets.loc["resolved_within_sla", "direction"] == "higher"
+    assert targets.loc["resolution_time_s", "direction"] == "lower"
+    table = std.resolution_table().set_index("priority")["resolution_hours"]
+    assert table["(default)"] == 48 and table["high"] == 24
+
+
+# ---------------------------------------------------------------- not measured, never 0
+
+def test_an_all_null_field_gives_nan_not_zero():
+    frame = tickets()
+    frame["first_contact_resolved"] = pd.array([None] * 5, dtype="boolean")
+    frame["reopened"] = pd.array([True, None, None, False, None], dtype="boolean")
+    frame["first_response_s"] = [20.0, None, None, None, None]
+    frame["agent_id"] = pd.Series([None] * 5, dtype="str")
+    out = kpi_table({"tickets": frame}, standards=STD).set_index("kpi")
+    assert math.isnan(out.loc["fcr", "value"]) and out.loc["fcr", "n"] == 0       # was 0 %
+    assert out.loc["reopen_rate", "value"] == 0.5 and out.loc["reopen_rate", "n"] == 2  # rows with a value only
+    assert out.loc["response_on_time", "value"] == 1.0 and out.loc["response_on_time", "n"] == 1
+    assert math.isnan(out.loc["workload_per_agent", "value"]) and out.loc["workload_per_agent", "n"] == 0
+
+
+def test_complaint_24h_still_counts_no_answer_as_late():
+    frame = complaints()
+    frame["first_response_at"] = pd.Series([pd.NaT, pd.NaT], dtype="datetime64[us]")
+    row = kpi_table({"complaints": frame}, standards=STD, kpis=["complaint_24h"]).iloc[0]
+    assert (row["value"], row["n"]) == (0.0, 2)
+
+
+def availability(frames: dict[str, pd.DataFrame], absent: dict[str, list[str]] | None = None) -> dict[str, set[str]]:
+    """Stand-in for ``qa_helpers.data.archive.availability``: a table with rows is present with every
+    column but the ``absent`` ones; an empty (schema-only) table is absent."""
+    absent = absent or {}
+    return {name: set(frame.columns) - set(absent.get(name, [])) if len(frame) else set()
+            for name, frame in frames.items()}
+
+
+def tickets_and_csat_only() -> tuple[dict, dict]:
+    """An archive with only tickets (no FCR, handle time, reopen or resolution) and a CSAT survey table."""
+    ticket_rows = tickets().drop(columns=["priority", "resolved_at"])
+    lacking = ["first_contact_resolved", "handle_s", "reopened", "customer_type", "resolved_at", "priority"]
+    for column in lacking:
+        ticket_rows[column] = pd.Series([None] * len(ticket_rows), dtype="object")
+    survey_rows = surveys().drop(columns=["nps"]).assign(nps=pd.array([None] * 5, dtype="Int64"))
+    frames = {"tickets": ticket_rows, "surveys": survey_rows, "complaints": complaints().iloc[:0],
+              "field_visits": visits().iloc[:0], "qa_reviews": reviews().iloc[:0]}
+    return frames, availability(frames, {"tickets": lacking, "surveys": ["nps"]})
+
+
+def test_measurability_says_why_in_plain_words():
+    _, available = tickets_and_csat_only()
+    m = measurability(available, STD).set_index("kpi")
+    assert set(m.index) == set(KPIS)
+    assert m.loc[["csat", "csat_mean", "avg_first_response_s", "median_first_response_s", "response_on_time",
+                  "workload_per_agent"], "measured"].all()
+    assert m.loc["csat", "reason"] == ""
+    assert m.loc["complaints_per_1000", "reason"] == "no complaints table in the archive"
+    assert m.loc["complaint_24h", "reason"] == "no complaints table in the archive"
+    assert m.loc["onsite_arrival_on_time", "reason"] == "no field visits table in the archive"
+    assert m.loc["process_compliance", "reason"] == "no QA reviews table in the archive"
+    assert m.loc["fcr", "reason"] == "the tickets have no first_contact_resolved field"
+    assert m.loc["aht_s", "reason"] == "the tickets have no handle_s field"
+    assert m.loc["nps", "reason"] == "the surveys have no nps field"
+    assert m.loc["resolved_within_sla", "reason"] == "the tickets have no resolved_at field"
+    assert m["measured"].dtype == bool
+    no_sla = measurability(None, dict(STD, sla={"phone": None})).set_index("kpi")
+    assert no_sla.loc["response_on_time", "reason"] == "no channel has a first-response SLA"
+    assert no_sla.drop(index="response_on_time")["measured"].all()   # None: every field present
+    both = measurability({"tickets": {"ticket_id", "created_at"}}, {}, ["response_on_time"]).iloc[0]
+    assert both["reason"] == ("the tickets have no first_response_s and channel fields; "
+                              "no channel has a first-response SLA")
+
+
+def test_kpi_table_lists_unmeasurable_kpis_as_nan_with_n_zero():
+    frames, available = tickets_and_csat_only()
+    before = kpi_table(frames, standards=STD).set_index("kpi")
+    assert before.loc["complaints_per_1000", "value"] == 0.0   # an empty complaints table alone reads as 0 ‰
+    out = kpi_table(frames, standards=STD, available=available).set_index("kpi")
+    assert set(out.index) == set(KPIS)                          # still listed
+    for name in ("complaints_per_1000", "complaint_24h", "fcr", "aht_s", "nps", "reopen_rate",
+                 "onsite_arrival_on_time", "process_compliance", "resolution_time_s", "resolved_within_sla"):
+        assert math.isnan(out.loc[name, "value"]) and out.loc[name, "n"] == 0, name
+    assert out.loc["csat", "value"] == pytest.approx(2 / 4) and out.loc["csat", "n"] == 4
+    assert out.loc["response_on_time", "value"] == pytest.approx(2 / 4)
+    by_team = kpi_table(frames, by=["team"], standards=STD, available=available).set_index(["team", "kpi"])
+    assert math.isnan(by_team.loc[("A", "complaints_per_1000"), "value"])
+    assert by_team.loc[("A", "complaints_per_1000"), "n"] == 0
+    assert by_team.loc[("A", "fcr"), "n"] == 0 and by_team.loc[("B", "csat"), "n"] == 1
+
+
+def test_an_absent_complaints_table_is_not_measured_not_zero():
+    frames = tables()
+    frames["complaints"] = frames["complaints"].iloc[:0]
+    available = availability(frames)
+    out = kpi_table(frames, standards=STD, available=available).set_index("kpi")
+    assert math.isnan(out.loc["complaints_per_1000", "value"]) and out.loc["complaints_per_1000", "n"] == 0
+    assert out.loc["fcr", "value"] == pytest.approx(3 / 5)     # the rest is unaffected
+    headline = kpi_vs_target(out.reset_index(), load_standards().targets(),
+                             measurability(available, STD)).set_index("kpi")
+    assert headline.loc["complaints_per_1000", "status"] == "not measured"
+    assert headline.loc["complaints_per_1000", "note"] == "no complaints table in the archive"
+    assert pd.isna(headline.loc["complaints_per_1000", "meets_target"])
+
+
+def test_a_hand_built_frame_without_a_column_is_not_measured():
+    frame = tickets().drop(columns=["handle_s"])
+    out = kpi_table({"tickets": frame}, standards=STD, kpis=["aht_s", "fcr"]).set_index("kpi")
+    assert out.loc["aht_s", "n"] == 0 and math.isnan(out.loc["aht_s", "value"])
+    assert out.loc["fcr", "n"] == 5
+
+
+def test_kpi_vs_target_status_and_note():
+    values = pd.DataFrame({"kpi": ["csat", "aht_s", "fcr", "nps", "reopen_rate", "complaints_per_1000"],
+                           "value": [0.95, 700.0, np.nan, 50.0, 0.04, 0.0], "n": [40, 40, 0, 3, 40, 500]})
+    targets = load_standards().targets()
+    m = measurability({"tickets": {"ticket_id", "created_at", "handle_s", "reopened"},
+                       "surveys": {"survey_id", "answered_at", "csat", "source", "nps"}}, STD)
+    out = kpi_vs_target(values, targets, m, min_n=10).set_index("kpi")
+    assert out.loc["csat", "status"] == "meets target" and out.loc["csat", "meets_target"] == True  # noqa: E712
+    assert out.loc["aht_s", "status"] == "misses target" and out.loc["aht_s", "gap"] == 100
+    assert out.loc["reopen_rate", "status"] == "meets target"            # lower is better
+    assert out.loc["fcr", "status"] == "not measured"
+    assert out.loc["fcr", "note"] == "the tickets have no first_contact_resolved field"
+    assert out.loc["nps", "status"] == "not measured" and out.loc["nps", "note"] == "n < 10 (n = 3)"
+    # 0 ‰ from an empty complaints table: the measurability makes it NaN with n = 0
+    row = out.loc["complaints_per_1000"]
+    assert row["status"] == "not measured" and math.isnan(row["value"]) and row["n"] == 0
+    assert out["note"].loc[["csat", "aht_s"]].eq("").all()
+    plain = kpi_vs_target(values, targets).set_index("kpi")
+    assert plain.loc["fcr", "status"] == "not measured" and plain.loc["fcr", "note"] == "no data for this unit and period"
+    assert plain.loc["nps", "status"] == "meets target"                  # no min_n rule by default
+    no_target = kpi_vs_target(values, targets[targets["kpi"] != "csat"]).set_index("kpi")
+    assert no_target.loc["csat", "status"] == "no target" and pd.isna(no_target.loc["csat", "meets_target"])
 
 
 def test_kpis_on_the_archive_agree_with_pandas(archive):

@@ -72,3 +72,61 @@ def test_channel_coverage_fills_zero_weeks():
     week2_phone = cover[(cover["week"] == pd.Timestamp("2025-03-10")) & (cover["channel"] == "phone")]
     assert week2_phone["tickets"].iloc[0] == 0
     assert cover["tickets"].sum() == 4
+
+
+# ---------------------------------------------------------------- absent tables and fields
+
+def test_availability_table_lists_absent_tables_and_fields():
+    available = {"tickets": {"ticket_id", "created_at", "channel", "status"}, "surveys": set()}
+    out = quality.availability_table(available, ["tickets", "surveys"]).set_index("table")
+    assert out.loc["tickets", "present"] and not out.loc["surveys", "present"]
+    assert out.loc["tickets", "fields"] == 3 and out.loc["tickets", "extra"] == "status"
+    assert "first_contact_resolved" in out.loc["tickets", "absent_fields"].split(", ")
+    assert out.loc["surveys", "fields"] == 0
+    assert quality.availability_table(available)["table"].tolist()[:2] == ["agents", "tickets"]
+
+
+def test_missingness_reports_absent_fields_as_absent_not_as_empty():
+    frame = pd.DataFrame({"ticket_id": ["T1", "T2"], "handle_s": [None, None], "remark": [None, "x"]})
+    miss = quality.missingness(frame, "tickets", present={"ticket_id", "remark"}).set_index("column")
+    assert miss.loc["handle_s", "status"] == "absent"
+    assert pd.isna(miss.loc["handle_s", "missing"]) and math.isnan(miss.loc["handle_s", "missing_share"])
+    assert miss.loc["remark", "status"] == "present" and miss.loc["remark", "missing_share"] == 0.5
+    assert miss.loc["ticket_id", "missing"] == 0
+    shown = miss[miss["missing"] > 0]                 # what the plot keeps: present columns with empties
+    assert shown.index.tolist() == ["remark"]
+    empty = quality.missingness(frame.iloc[:0], "tickets", present=set())
+    assert (empty["status"] == "absent").all() and empty["missing_share"].isna().all()
+
+
+def test_survey_response_without_surveys_is_not_measured():
+    no_surveys = SURVEYS.iloc[:0]
+    row = quality.survey_response(TICKETS, no_surveys).iloc[0]
+    assert row["status"] == "not measured" and math.isnan(row["response_rate"]) and row["note"] == "no survey answers"
+    by = quality.survey_response(TICKETS, no_surveys, by="channel")
+    assert (by["status"] == "not measured").all() and by["response_rate"].isna().all()
+    absent = quality.survey_response(TICKETS, no_surveys, available={"tickets": {"ticket_id"}, "surveys": set()})
+    assert absent["note"].iloc[0] == "no surveys table in the archive"
+    measured = quality.survey_response(TICKETS, SURVEYS).iloc[0]
+    assert measured["status"] == "measured" and measured["note"] == ""
+
+
+def test_linkage_on_an_empty_or_absent_table():
+    empty = SURVEYS.iloc[:0]
+    row = quality.linkage(empty, TICKETS["ticket_id"], "complaints").iloc[0]
+    assert (row["rows"], row["with_ticket_id"], row["linked"]) == (0, 0, 0)
+    assert math.isnan(row["linkage_rate"]) and row["status"] == "not measured" and row["note"] == "no rows"
+    absent = quality.linkage(pd.DataFrame(), TICKETS["ticket_id"], "complaints", present=set()).iloc[0]
+    assert absent["note"] == "no complaints table in the archive" and absent["rows"] == 0
+    unlinked = quality.linkage(pd.DataFrame({"survey_id": ["s1"], "ticket_id": [None]}), TICKETS["ticket_id"],
+                               "surveys", present={"survey_id"}).iloc[0]
+    assert unlinked["note"] == "the surveys have no ticket_id field" and math.isnan(unlinked["linkage_rate"])
+
+
+def test_empty_tables_and_absent_channels_do_not_crash():
+    assert quality.duplicate_keys(TICKETS.iloc[:0], "ticket_id", "tickets")["rows_with_repeated_key"].iloc[0] == 0
+    assert quality.channel_coverage(TICKETS.iloc[:0]).empty
+    no_channel = TICKETS.assign(channel=None)
+    cover = quality.channel_coverage(no_channel)
+    assert cover["tickets"].sum() == 4 and set(cover["channel"]) == {"(missing)"}
+    assert quality.missingness(TICKETS.iloc[:0], "tickets")["missing_share"].isna().all()

@@ -77,6 +77,108 @@ def test_not_applicable_indicators_rescale_the_total():
     assert total["total"] == pytest.approx(points / 70 * 100, abs=1e-3)
 
 
+def measurability_without(*names: str, reason: str = "no such table in the archive") -> pd.DataFrame:
+    from qa_helpers.measures.kpis import KPIS
+
+    return pd.DataFrame({"kpi": list(KPIS), "measured": [k not in names for k in KPIS],
+                         "reason": [reason if k in names else "" for k in KPIS]})
+
+
+def test_unmeasurable_indicators_are_scored_over_the_weights_that_can_be():
+    std = load_standards()
+    # no first-response SLA and no field visits: response on time (15), on-site (15), accuracy (15) not measured
+    m = measurability_without("response_on_time", "onsite_arrival_on_time", "solution_accuracy")
+    card = scorecard(seed_values(), std, measurability=m).set_index("indicator")
+    assert card.loc["onsite_arrival_on_time", "status"] == "not measured"
+    assert card.loc["onsite_arrival_on_time", "note"] == "no such table in the archive"
+    assert math.isnan(card.loc["response_on_time", "actual"]) and card.loc["response_on_time", "n"] == 0
+    assert not card.loc["response_on_time", "applicable"] and not card.loc["response_on_time", "measurable"]
+    assert card.loc["fcr", "status"] == "scored" and card.loc["fcr", "note"] == ""
+    total = scorecard_total(card.reset_index(), std).iloc[0]
+    # by hand: fcr 20 x 0.82/0.80 = 20.5, compliance 10 x 0.96/0.98 = 9.7959, csat 15, complaints 10
+    points = 20.5 + 10 * 0.96 / 0.98 + 15 + 10
+    assert total["raw_points"] == pytest.approx(points)
+    assert total["measured_weight"] == 55
+    assert total["total"] == pytest.approx(points / 55 * 100)   # 100.54
+    assert total["note"] == "scored over 55 of 100 points: 3 indicators not measured"
+    assert total["grade"] == "excellent"
+
+
+def test_scorecard_of_an_archive_with_only_tickets_and_csat():
+    from qa_helpers.measures.kpis import kpi_table, measurability
+
+    std = load_standards()
+    tickets = pd.DataFrame({
+        "ticket_id": ["t1", "t2", "t3", "t4"], "team": ["A"] * 4, "agent_id": ["a1", "a1", "a2", "a2"],
+        "created_at": pd.to_datetime(["2025-03-03 09:00", "2025-03-03 10:00", "2025-03-04 11:00", "2025-03-05 12:00"]),
+        "channel": ["phone", "phone", "chat", "chat"],
+        "first_response_s": [20.0, 40.0, 5.0, 30.0],              # phone 30 s: ok, late; chat 10 s: ok, late
+        "first_contact_resolved": pd.array([None] * 4, dtype="boolean"),   # absent: stored all null
+    })
+    surveys = pd.DataFrame({
+        "survey_id": ["s1", "s2", "s3"], "ticket_id": ["t1", "t2", "t3"], "team": ["A"] * 3,
+        "answered_at": pd.to_datetime(["2025-03-03 12:00", "2025-03-03 13:00", "2025-03-04 12:00"]),
+        "csat": pd.array([5, 4, 2], dtype="Int64"), "source": ["survey"] * 3,
+    })
+    empty = pd.DataFrame({"complaint_id": pd.Series(dtype="str"), "received_at": pd.Series(dtype="datetime64[us]")})
+    frames = {"tickets": tickets, "surveys": surveys, "complaints": empty}
+    # stand-in for qa_helpers.data.archive.availability: only tickets (without FCR) and a CSAT survey table
+    available = {"tickets": set(tickets.columns) - {"first_contact_resolved"}, "surveys": set(surveys.columns),
+                 "complaints": set(), "field_visits": set(), "qa_reviews": set(), "agents": set()}
+    m = measurability(available, std.raw)
+    card = scorecard(kpi_table(frames, standards=std.raw, available=available), std, measurability=m)
+    card = card.set_index("indicator")
+    assert list(card.index[card["status"] == "scored"]) == ["response_on_time", "csat"]
+    assert card.loc["fcr", "note"] == "the tickets have no first_contact_resolved field"
+    assert card.loc["complaint_24h", "note"] == "no complaints table in the archive"
+    assert card.loc["onsite_arrival_on_time", "note"] == "no field visits table in the archive"
+    total = scorecard_total(card.reset_index(), std).iloc[0]
+    # by hand: response on time 2/4 -> 15 x 0.50/0.90 = 8.3333; csat 2/3 -> 15 x 0.6667/0.90 = 11.1111
+    assert card.loc["csat", "score"] == pytest.approx(15 * (2 / 3) / 0.90)
+    assert total["measured_weight"] == 30
+    assert total["total"] == pytest.approx((8.3333 + 11.1111) / 30 * 100, abs=1e-3)   # 64.81
+    assert total["grade"] == "needs_improvement"
+    assert total["note"] == "scored over 30 of 100 points: 5 indicators not measured"
+
+
+def test_nothing_measurable_gives_no_total_and_no_grade():
+    std = load_standards()
+    m = measurability_without(*seed_values()["kpi"])
+    card = scorecard(seed_values(), std, measurability=m)
+    total = scorecard_total(card, std).iloc[0]
+    assert math.isnan(total["total"]) and total["grade"] is None
+    assert total["measured_weight"] == 0
+    assert total["note"] == "scored over 0 of 100 points: 7 indicators not measured"
+    assert dimension_subtotals(card).empty
+
+
+def test_every_indicator_measured_says_so():
+    std = load_standards()
+    total = scorecard_total(scorecard(seed_values(), std), std).iloc[0]
+    assert total["measured_weight"] == 100 and total["note"] == "scored over 100 of 100 points: every indicator measured"
+
+
+def test_zero_switch_scores_missing_data_zero_but_leaves_out_what_cannot_be_measured(tmp_path):
+    doc = yaml.safe_load((config_dir() / "standards.yml").read_text(encoding="utf-8"))
+    doc["scorecard"]["not_applicable"] = "zero"
+    path = tmp_path / "standards.yml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    std = load_standards(path)
+    values = seed_values()
+    values.loc[values["kpi"] == "onsite_arrival_on_time", ["value", "n"]] = [float("nan"), 0]  # this unit: no visits
+    card = scorecard(values, std, measurability=measurability_without("complaint_24h")).set_index("indicator")
+    assert card.loc["onsite_arrival_on_time", "score"] == 0
+    assert math.isnan(card.loc["complaint_24h", "score"])
+    total = scorecard_total(card.reset_index(), std).iloc[0]
+    points = 15 * 0.88 / 0.90 + 0 + 20.5 + 15 * 0.93 / 0.95 + 10 * 0.96 / 0.98 + 15   # 74.65 over 90 points
+    assert total["measured_weight"] == 90
+    assert total["total"] == pytest.approx(points / 90 * 100)
+    assert total["note"] == "scored over 90 of 100 points: 1 indicator not measured, 1 indicator without data scored 0"
+    # nothing left out: the plain sum, as before
+    plain = scorecard_total(scorecard(values, std), std).iloc[0]
+    assert plain["total"] == pytest.approx(points + 10)
+
+
 def test_team_override_changes_the_target():
     std = load_standards()
     card = scorecard(seed_values(), std, unit="FS-1").set_index("indicator")
@@ -124,6 +226,12 @@ def test_compare_with_previous_period():
     (lambda d: d["kpis"]["fcr"].update(direction="up"), "direction must be one of"),
     (lambda d: d["overrides"].update({"HL-A": {"fcr": {"target": 1.5}}}), "overrides.HL-A.fcr"),
     (lambda d: d["sla"].update(pigeon=5), "unknown channel"),
+    (lambda d: d.update(resolution_hours=-1), "resolution_hours: must be a positive number of hours"),
+    (lambda d: d.update(resolution_hours_by_priority=[24]), "resolution_hours_by_priority must map"),
+    (lambda d: d.update(resolution_hours_by_priority={"high": 0}), "resolution_hours_by_priority.high"),
+    (lambda d: d.update(complaint_response_hours="a day"), "complaint_response_hours"),
+    (lambda d: d["kpis"]["resolved_within_sla"].update(target=95), "must lie in \\(0, 1\\]"),
+    (lambda d: d["kpis"]["resolution_time_s"].update(target=0), "must be positive"),
 ])
 def test_bad_standards_are_named(tmp_path, edit, message):
     doc = yaml.safe_load((config_dir() / "standards.yml").read_text(encoding="utf-8"))

@@ -102,15 +102,56 @@ def agent_cross(by_agent: pd.DataFrame, targets: pd.DataFrame, x: str = "fcr", y
     return out
 
 
-def kpi_vs_target(values: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """Each KPI's value beside its target: ``kpi, value, n, target, direction, unit, gap, meets_target``.
+STATUSES = ("meets target", "misses target", "not measured", "no target")
 
-    ``gap`` is value − target; ``meets_target`` respects the direction and is missing (NA) when
-    there is no data.
+
+def kpi_vs_target(values: pd.DataFrame, targets: pd.DataFrame, measurability: pd.DataFrame | None = None,
+                  min_n: int = 0) -> pd.DataFrame:
+    """Each KPI's value beside its target, with a status people can read.
+
+    Parameters
+    ----------
+    values : DataFrame
+        ``kpi, value, n`` (``kpis.kpi_table`` output; extra breakdown columns are kept).
+    targets : DataFrame
+        ``Standards.targets(unit)``.
+    measurability : DataFrame, optional
+        ``kpis.measurability(available, standards)``: KPIs it marks as not measured get no value
+        (NaN, n = 0) whatever ``values`` says, and its reason as ``note``.
+    min_n : int
+        Values from fewer observations are shown but not judged (``note`` "n < min_n"); 0: no rule.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi, value, n, target, direction, unit, gap, meets_target, status, note`` (breakdown
+        columns first when present). ``gap`` is value − target; ``meets_target`` respects the
+        direction and is NA unless the KPI was judged. ``status`` is "meets target",
+        "misses target", "not measured" (note: the reason, "no data for this unit and period"
+        or "n < min_n") or "no target" (the standards set none for this KPI).
     """
     out = values.merge(targets[["kpi", "target", "direction", "unit"]], on="kpi", how="left")
+    note = pd.Series("", index=out.index, dtype=object)
+    unmeasured = pd.Series(False, index=out.index)
+    if measurability is not None:
+        reasons = out["kpi"].map(measurability.set_index("kpi")["reason"])
+        measured = out["kpi"].map(measurability.set_index("kpi")["measured"]).fillna(True).astype(bool)
+        out.loc[~measured, "value"] = np.nan
+        out.loc[~measured, "n"] = 0
+        note = note.mask(~measured, reasons)
+        unmeasured |= ~measured
+    no_data = ~unmeasured & out["value"].isna()
+    note = note.mask(no_data, "no data for this unit and period")
+    few = ~unmeasured & ~no_data & (out["n"] < min_n)
+    note = note.mask(few, out["n"].map(lambda n: f"n < {min_n} (n = {n})"))
+    unmeasured |= no_data | few
+    no_target = ~unmeasured & out["target"].isna()
+    note = note.mask(no_target, "no target in the standards")
     out["gap"] = out["value"] - out["target"]
     meets = np.where(out["direction"] == "lower", out["value"] <= out["target"], out["value"] >= out["target"])
     out["meets_target"] = pd.array(meets, dtype="boolean")
-    out.loc[out["value"].isna(), "meets_target"] = pd.NA
+    out.loc[unmeasured | no_target, "meets_target"] = pd.NA
+    out["status"] = np.select([unmeasured, no_target, out["meets_target"].fillna(False).to_numpy(bool)],
+                              ["not measured", "no target", "meets target"], "misses target")
+    out["note"] = note.astype(str)
     return out

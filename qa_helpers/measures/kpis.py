@@ -1,22 +1,28 @@
 """KPIs: each defined once, with its formula in its docstring, computed for any breakdown.
 
 A KPI is a function decorated with :func:`kpi`. It returns the SQL expression evaluated on
-each row of its table; the decorator says how rows aggregate:
+each row of its table; the decorator says how rows aggregate and which fields it needs:
 
-- ``share``: share of rows where the expression is true (n = rows counted);
+- ``share``: share of rows where the expression is true, over the rows where it is not null
+  (n = rows with a value, so an all-null field gives NaN with n = 0, never 0 %);
 - ``mean`` / ``median``: of the expression over rows where it is not null;
 - ``nps``: mean of +100 (promoter), 0 (passive), −100 (detractor);
 - ``per_1000``: rows of this table per 1 000 tickets of the same group;
 - ``per_agent``: rows per distinct agent of the same group.
 
 :func:`kpi_table` computes every KPI for a breakdown (team, agent, channel, category,
-customer type, week, month — or none, for the whole period) in one DuckDB pass per table.
-Each figure carries its ``n``; a group with no rows gets ``NaN`` with ``n = 0``, never 0 %.
+customer type, week, month, or any other column of the tables such as status or region —
+or none, for the whole period) in one DuckDB pass per table. Each figure carries its ``n``;
+a group with no rows gets ``NaN`` with ``n = 0``, never 0 %.
+
+Exports differ: a table or a field may be absent from the archive. :func:`measurability`
+says, from the archive's availability, which KPIs can be measured and in plain words why
+not; :func:`kpi_table` (given ``available``) reports those as ``NaN`` with ``n = 0``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import duckdb
@@ -27,12 +33,19 @@ from qa_helpers.data.schemas import TIME_COLUMNS
 
 # Columns a table offers under a breakdown name (field visits are done by engineers).
 ALIASES = {"field_visits": {"agent_id": "engineer_id"}}
+# The usual breakdowns (kept for callers that list them); any column of the tables is accepted.
 BREAKDOWNS = ("team", "department", "agent_id", "channel", "category", "customer_type", "week", "month")
+TIME_BREAKDOWNS = ("week", "month")
+# How a table is named in a sentence ("no field visits table in the archive").
+TABLE_WORDS = {"tickets": "tickets", "surveys": "surveys", "complaints": "complaints",
+               "field_visits": "field visits", "qa_reviews": "QA reviews", "agents": "roster (agents)"}
+# Ticket counts per group, computed beside the KPIs when a per-1 000 rate needs them.
+_TICKETS = "__tickets"
 
 
 @dataclass(frozen=True)
 class KPI:
-    """One KPI: where its rows come from, how they aggregate, and its unit."""
+    """One KPI: where its rows come from, how they aggregate, its unit and the fields it needs."""
 
     name: str
     table: str
@@ -41,129 +54,249 @@ class KPI:
     where: str | None
     expression: Callable[[dict], str]
     formula: str
+    # fields that must be present in the archive for the KPI to be measured, per table
+    # (an empty tuple: the table itself must be present)
+    needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # further columns of its own table its SQL reads when they exist (absent: treated as null)
+    optional: Callable[[dict], tuple[str, ...]] = lambda std: ()
 
     def sql(self, standards: dict) -> str:
         return self.expression(standards)
+
+    def columns(self, standards: dict) -> set[str]:
+        """Columns of its own table the KPI's SQL reads."""
+        return set(self.needs.get(self.table, ())) | set(self.optional(standards))
 
 
 KPIS: dict[str, KPI] = {}
 
 
-def kpi(table: str, agg: str, unit: str, where: str | None = None):
-    """Register the decorated function as a KPI (its docstring is the formula)."""
+def kpi(table: str, agg: str, unit: str, where: str | None = None, needs: tuple[str, ...] = (),
+        also: Mapping[str, tuple[str, ...]] | None = None,
+        optional: Callable[[dict], tuple[str, ...]] | tuple[str, ...] = ()):
+    """Register the decorated function as a KPI (its docstring is the formula).
+
+    ``needs`` are the fields of ``table`` it cannot do without, ``also`` other tables (and
+    their fields) it needs, ``optional`` columns its SQL reads that may be all null.
+    """
     def register(func: Callable[[dict], str]) -> Callable[[dict], str]:
+        opt = optional if callable(optional) else (lambda std, cols=tuple(optional): cols)
         KPIS[func.__name__] = KPI(func.__name__, table, agg, unit, where, func,
-                                  " ".join((func.__doc__ or "").split()))
+                                  " ".join((func.__doc__ or "").split()),
+                                  {table: tuple(needs), **(also or {})}, opt)
         return func
     return register
 
 
 # ---------------------------------------------------------------- the KPIs
 
-@kpi("surveys", "share", "share", where="source = 'survey'")
+@kpi("surveys", "share", "share", where="source = 'survey'", needs=("csat", "source"))
 def csat(std: dict) -> str:
     """CSAT (top-2-box) = survey answers scoring 4 or 5 / all survey answers. Online reviews are not surveys and are left out."""
     return "csat >= 4"
 
 
-@kpi("surveys", "mean", "score", where="source = 'survey'")
+@kpi("surveys", "mean", "score", where="source = 'survey'", needs=("csat", "source"))
 def csat_mean(std: dict) -> str:
     """Mean CSAT score = Σ csat / survey answers (1-5 scale), shown beside the top-2-box share."""
     return "CAST(csat AS DOUBLE)"
 
 
-@kpi("surveys", "nps", "points", where="nps IS NOT NULL")
+@kpi("surveys", "nps", "points", where="nps IS NOT NULL", needs=("nps",))
 def nps(std: dict) -> str:
     """NPS = % promoters (9-10) − % detractors (0-6) among answers with a recommendation score, in points (−100..100)."""
     return "nps"
 
 
-@kpi("tickets", "share", "share")
+@kpi("tickets", "share", "share", needs=("first_contact_resolved",))
 def fcr(std: dict) -> str:
-    """FCR = tickets resolved at the first contact / all tickets."""
+    """FCR = tickets resolved at the first contact / tickets with a recorded first-contact outcome."""
     return "first_contact_resolved"
 
 
-@kpi("tickets", "mean", "seconds")
+@kpi("tickets", "mean", "seconds", needs=("first_response_s",))
 def avg_first_response_s(std: dict) -> str:
     """ART = Σ first-response time / tickets with a first response, seconds (seed 000: ART = Σ response time / responses)."""
     return "first_response_s"
 
 
-@kpi("tickets", "median", "seconds")
+@kpi("tickets", "median", "seconds", needs=("first_response_s",))
 def median_first_response_s(std: dict) -> str:
     """Median first response = the middle first-response time of the tickets, seconds: robust to the long tail that inflates the mean."""
     return "first_response_s"
 
 
-@kpi("tickets", "mean", "seconds")
+@kpi("tickets", "mean", "seconds", needs=("handle_s",))
 def aht_s(std: dict) -> str:
-    """AHT = Σ handling time / tickets, seconds."""
+    """AHT = Σ handling time / tickets with a handling time, seconds."""
     return "handle_s"
 
 
-@kpi("tickets", "share", "share", where="{sla_channels}")
+@kpi("tickets", "share", "share", where="{sla_channels}", needs=("first_response_s", "channel"))
 def response_on_time(std: dict) -> str:
-    """Response on-time rate = tickets first answered within their channel's SLA / tickets of channels that have a first-response SLA (phone ≤ 30 s, chat ≤ 10 s, e-mail and social as configured)."""
+    """Response on-time rate = tickets first answered within their channel's SLA / tickets with a first response on channels that have a first-response SLA (phone ≤ 30 s, chat ≤ 10 s, e-mail and social as configured)."""
     return f"first_response_s <= {_sla_case(std)}"
 
 
-@kpi("field_visits", "share", "share", where="arrived_at IS NOT NULL")
+@kpi("field_visits", "share", "share", where="arrived_at IS NOT NULL", needs=("promised_at", "arrived_at"))
 def onsite_arrival_on_time(std: dict) -> str:
     """On-site arrival on-time rate = visits where the engineer arrived by the promised time / visits with a recorded arrival."""
     return "arrived_at <= promised_at"
 
 
-@kpi("field_visits", "share", "share", where="rework_required IS NOT NULL")
+@kpi("field_visits", "share", "share", where="rework_required IS NOT NULL", needs=("rework_required",))
 def solution_accuracy(std: dict) -> str:
     """Technical solution accuracy = visits whose fix needed no rework / visits with a recorded outcome."""
     return "NOT rework_required"
 
 
-@kpi("qa_reviews", "share", "share", where="process_compliant IS NOT NULL AND NOT calibration")
+# an export without the calibration flag has no calibration re-reviews: every review counts
+@kpi("qa_reviews", "share", "share", where="process_compliant IS NOT NULL AND NOT coalesce(calibration, false)",
+     needs=("process_compliant",), optional=("calibration",))
 def process_compliance(std: dict) -> str:
     """Process compliance = QA-reviewed conversations that followed the standard process / reviewed conversations (calibration re-reviews excluded)."""
     return "process_compliant"
 
 
-@kpi("complaints", "share", "share")
+@kpi("complaints", "share", "share", needs=("received_at", "first_response_at"))
 def complaint_24h(std: dict) -> str:
     """Complaints handled within 24 h = complaints first answered within the configured hours of receipt / all complaints (no answer counts as late)."""
     hours = float(std.get("complaint_response_hours", 24))
     return f"coalesce(epoch(first_response_at - received_at) <= {hours * 3600}, false)"
 
 
-@kpi("tickets", "share", "share")
+@kpi("tickets", "share", "share", needs=("reopened",))
 def reopen_rate(std: dict) -> str:
-    """Reopen rate = tickets reopened after being closed / all tickets (the repeat-contact signal)."""
+    """Reopen rate = tickets reopened after being closed / tickets with a recorded reopen flag (the repeat-contact signal)."""
     return "reopened"
 
 
-@kpi("complaints", "per_1000", "per_1000")
+@kpi("complaints", "per_1000", "per_1000", also={"tickets": ()})
 def complaints_per_1000(std: dict) -> str:
     """Complaints per 1 000 tickets = complaints received / tickets created × 1 000, in the same group."""
     return "1"
 
 
-@kpi("tickets", "per_agent", "tickets")
+@kpi("tickets", "per_agent", "tickets", needs=("agent_id",))
 def workload_per_agent(std: dict) -> str:
     """Workload per agent = tickets / distinct agents who handled them, in the same group."""
     return "1"
 
 
+@kpi("tickets", "median", "seconds", where="resolved_at IS NOT NULL", needs=("created_at", "resolved_at"))
+def resolution_time_s(std: dict) -> str:
+    """Resolution time = the median of (resolved_at − created_at) over resolved tickets, seconds: the middle ticket, robust to the few that take days."""
+    return "epoch(resolved_at - created_at)"
+
+
+@kpi("tickets", "share", "share", needs=("created_at", "resolved_at"),
+     optional=lambda std: ("priority",) if _resolution_by_priority(std) else ())
+def resolved_within_sla(std: dict) -> str:
+    """Resolved within SLA = tickets resolved within the resolution hours of their priority (default 48 h) of creation / all tickets (an unresolved ticket counts as not within)."""
+    return f"coalesce(epoch(resolved_at - created_at) <= {_resolution_limit_s(std)}, false)"
+
+
+def _quote(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _sla_case(std: dict) -> str:
     sla = {c: s for c, s in (std.get("sla") or {}).items() if s is not None}
-    whens = " ".join(f"WHEN '{c}' THEN {float(s)}" for c, s in sla.items())
+    whens = " ".join(f"WHEN {_quote(c)} THEN {float(s)}" for c, s in sla.items())
     return f"(CASE channel {whens} END)" if sla else "NULL"
+
+
+def _resolution_by_priority(std: dict) -> dict:
+    return {p: h for p, h in (std.get("resolution_hours_by_priority") or {}).items() if h is not None}
+
+
+def _resolution_limit_s(std: dict) -> str:
+    """The resolution limit in seconds: per priority when configured, else ``resolution_hours`` (48)."""
+    default = float(std.get("resolution_hours", 48)) * 3600
+    by_priority = _resolution_by_priority(std)
+    if not by_priority:
+        return f"{default}"
+    whens = " ".join(f"WHEN {_quote(p)} THEN {float(h) * 3600}" for p, h in by_priority.items())
+    return f"(CASE priority {whens} ELSE {default} END)"
+
+
+def _sla_channels(std: dict) -> list[str]:
+    return [c for c, s in (std.get("sla") or {}).items() if s is not None]
 
 
 def _where(k: KPI, std: dict) -> str:
     if k.where is None:
         return "TRUE"
     if "{sla_channels}" in k.where:
-        channels = [c for c, s in (std.get("sla") or {}).items() if s is not None]
-        return "channel IN (" + ", ".join(f"'{c}'" for c in channels) + ")" if channels else "FALSE"
+        channels = _sla_channels(std)
+        return "channel IN (" + ", ".join(_quote(c) for c in channels) + ")" if channels else "FALSE"
     return k.where
+
+
+# ---------------------------------------------------------------- measurability
+
+def _fields(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"{names[0]} field"
+    return ", ".join(names[:-1]) + f" and {names[-1]} fields"
+
+
+def _reasons(k: KPI, available: Mapping[str, set[str]] | None, std: dict) -> list[str]:
+    reasons = []
+    if available is not None:
+        for table, needed in k.needs.items():
+            present = available.get(table) or set()
+            if not present:
+                reasons.append(f"no {TABLE_WORDS.get(table, table)} table in the archive")
+                continue
+            missing = [f for f in needed if f not in present]
+            if missing:
+                reasons.append(f"the {TABLE_WORDS.get(table, table)} have no {_fields(missing)}")
+    if k.where == "{sla_channels}" and not _sla_channels(std):
+        reasons.append("no channel has a first-response SLA")
+    return reasons
+
+
+def measurability(available: Mapping[str, set[str]] | None, standards: dict | None = None,
+                  kpis: list[str] | None = None) -> pd.DataFrame:
+    """Which KPIs the archive can measure, and in plain words why not.
+
+    Parameters
+    ----------
+    available : mapping of table to set of field names, or None
+        The fields present per table (``qa_helpers.data.archive.availability(archive)``; an
+        absent table maps to an empty set or is left out). ``None``: every field is present.
+    standards : dict or Standards, optional
+        The raw standards (a ``Standards`` object is accepted too): without a first-response
+        SLA for any channel, ``response_on_time`` cannot be measured.
+    kpis : list of str, optional
+        Only these KPIs (default: all).
+
+    Returns
+    -------
+    DataFrame
+        ``kpi, measured, reason``: ``measured`` is a bool; ``reason`` is empty when measured,
+        else e.g. "no complaints table in the archive", "the tickets have no
+        first_contact_resolved field", "no channel has a first-response SLA" (several joined by "; ").
+
+    Examples
+    --------
+    >>> m = measurability({"tickets": {"ticket_id", "created_at"}}, {"sla": {"phone": 30}}, ["fcr"])
+    >>> m.to_dict("records")
+    [{'kpi': 'fcr', 'measured': False, 'reason': 'the tickets have no first_contact_resolved field'}]
+    """
+    std = _raw(standards)
+    rows = []
+    for name in kpis or KPIS:
+        reasons = _reasons(KPIS[name], available, std)
+        rows.append({"kpi": name, "measured": not reasons, "reason": "; ".join(reasons)})
+    return pd.DataFrame(rows, columns=["kpi", "measured", "reason"]).astype({"measured": bool})
+
+
+def _raw(standards) -> dict:
+    if standards is None:
+        return {}
+    return getattr(standards, "raw", standards)
 
 
 # ---------------------------------------------------------------- computing
@@ -171,8 +304,9 @@ def _where(k: KPI, std: dict) -> str:
 def _aggregate_sql(k: KPI, std: dict) -> tuple[str, str]:
     expr, where = k.sql(std), _where(k, std)
     if k.agg == "share":
-        return (f"avg(CASE WHEN ({expr}) THEN 1.0 ELSE 0.0 END) FILTER (WHERE {where})",
-                f"count(*) FILTER (WHERE {where})")
+        # a row whose expression is null (an empty field) has no value: it is left out of n
+        return (f"avg(CAST(({expr}) AS DOUBLE)) FILTER (WHERE {where})",
+                f"count({expr}) FILTER (WHERE {where})")
     if k.agg == "mean":
         return (f"avg({expr}) FILTER (WHERE {where})", f"count({expr}) FILTER (WHERE {where})")
     if k.agg == "median":
@@ -183,9 +317,14 @@ def _aggregate_sql(k: KPI, std: dict) -> tuple[str, str]:
     if k.agg == "per_1000":
         return f"count(*) FILTER (WHERE {where})", f"count(*) FILTER (WHERE {where})"
     if k.agg == "per_agent":
+        # no agent recorded at all: no value (and n = 0 below), never a division by zero
         return (f"count(*) FILTER (WHERE {where}) / nullif(count(DISTINCT agent_id) FILTER (WHERE {where}), 0)",
                 f"count(*) FILTER (WHERE {where})")
     raise ValueError(f"unknown aggregation {k.agg!r}")
+
+
+def _ident(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
 def _group_expressions(table: str, by: list[str], columns: set[str]) -> dict[str, str] | None:
@@ -198,15 +337,22 @@ def _group_expressions(table: str, by: list[str], columns: set[str]) -> dict[str
         elif name == "month":
             out[name] = f"strftime({time}, '%Y-%m')"
         elif column in columns:
-            out[name] = column
+            out[name] = _ident(column)
         else:
             return None  # this table cannot be broken down that way
     return out
 
 
+def _offered(table: str, columns: set[str]) -> set[str]:
+    """The breakdown names a table offers: its columns, their aliases, week and month."""
+    aliases = {alias for alias, column in ALIASES.get(table, {}).items() if column in columns}
+    return columns | aliases | (set(TIME_BREAKDOWNS) if TIME_COLUMNS.get(table) in columns else set())
+
+
 def kpi_table(tables: Mapping[str, pd.DataFrame | str], by: list[str] | tuple[str, ...] = (),
               standards: dict | None = None, kpis: list[str] | None = None,
-              connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+              connection: duckdb.DuckDBPyConnection | None = None,
+              available: Mapping[str, set[str]] | None = None) -> pd.DataFrame:
     """Compute KPIs for a breakdown.
 
     Parameters
@@ -215,18 +361,32 @@ def kpi_table(tables: Mapping[str, pd.DataFrame | str], by: list[str] | tuple[st
         The unit's rows for the period (as :func:`qa_helpers.data.archive.load` returns them), or a
         DuckDB source such as ``"read_parquet('data/archive/tickets/*/*.parquet')"``.
     by : list of str
-        Breakdown columns from ``team, department, agent_id, channel, category,
-        customer_type, week, month``; empty for one row per KPI over the whole period.
+        Breakdown columns: ``week``, ``month`` or any column of the tables (``team, department,
+        agent_id, channel, category, customer_type``, extra dimensions such as ``status`` or
+        ``region``); a table without that column is left out of the breakdown. Empty for one
+        row per KPI over the whole period.
     standards : dict, optional
-        The raw standards (``Standards.raw``: SLA per channel, complaint hours). Without them no
-        channel has an SLA (``response_on_time`` is not measured) and complaints use 24 h.
+        The raw standards (``Standards.raw``: SLA per channel, complaint and resolution hours).
+        Without them no channel has an SLA (``response_on_time`` is not measured), complaints
+        use 24 h and resolution 48 h.
     kpis : list of str, optional
         Only these KPIs (default: all whose table is given).
+    connection : DuckDB connection, optional
+    available : mapping of table to set of field names, optional
+        The archive's availability (:func:`qa_helpers.data.archive.availability`). KPIs that
+        cannot be measured from it (:func:`measurability`) are listed with ``NaN`` and ``n = 0``.
+        Without it every field is taken as present, but a share still counts only rows with a
+        value, so an all-null field gives ``NaN`` with ``n = 0``, never 0 %.
 
     Returns
     -------
     DataFrame
         Tidy: ``*by, kpi, value, n``. Shares are 0-1, durations seconds.
+
+    Raises
+    ------
+    ValueError
+        A breakdown that no given table has, naming the columns that are available.
 
     Examples
     --------
@@ -236,61 +396,75 @@ def kpi_table(tables: Mapping[str, pd.DataFrame | str], by: list[str] | tuple[st
     [['fcr', 0.5, 2]]
     """
     by = list(by)
-    unknown = [b for b in by if b not in BREAKDOWNS]
-    if unknown:
-        raise ValueError(f"unknown breakdown {unknown}; choose from {', '.join(BREAKDOWNS)}")
-    std = standards if standards is not None else {}
-    wanted = [KPIS[name] for name in (kpis or KPIS)]
+    std = _raw(standards)
+    names = list(kpis or KPIS)
+    unknown_kpis = [name for name in names if name not in KPIS]
+    if unknown_kpis:
+        raise ValueError(f"unknown KPI {unknown_kpis}; known KPIs: {', '.join(KPIS)}")
     con = connection or duckdb.connect()
-    sources = {}
+    sources, columns = {}, {}
     for name, source in tables.items():
         if isinstance(source, pd.DataFrame):
             con.register(f"t_{name}", source)
             sources[name] = f"t_{name}"
         else:
             sources[name] = source
+        if name in TIME_COLUMNS:
+            columns[name] = set(con.sql(f"SELECT * FROM {sources[name]} LIMIT 0").columns)
+    offered = set().union(*(_offered(t, c) for t, c in columns.items())) if columns else set()
+    unknown = [b for b in by if b not in offered]
+    if unknown and columns:
+        raise ValueError(f"unknown breakdown {unknown}: no table has that column; the tables have "
+                         f"{', '.join(sorted(offered))}")
+    wanted = [KPIS[name] for name in names]
     if any(k.agg == "per_1000" for k in wanted) and "tickets" not in sources:
         wanted = [k for k in wanted if k.agg != "per_1000"]
-    # per-1000 rates divide by the ticket count of the same group, which workload_per_agent carries
-    computed = wanted + ([KPIS["workload_per_agent"]] if any(k.agg == "per_1000" for k in wanted)
-                         and KPIS["workload_per_agent"] not in wanted else [])
+    not_measured = set() if available is None else set(
+        measurability(available, std, [k.name for k in wanted]).query("not measured")["kpi"])
+    # a KPI whose columns are not in its table (a hand-built frame) cannot be computed either
+    computed = [k for k in wanted if k.name not in not_measured and k.table in columns
+                and k.columns(std) <= columns[k.table]]
     frames = []
-    for table in dict.fromkeys(k.table for k in computed if k.table in sources):
-        columns = set(con.sql(f"SELECT * FROM {sources[table]} LIMIT 0").columns)
-        groups = _group_expressions(table, by, columns)
+    for table in dict.fromkeys([k.table for k in computed] + (
+            ["tickets"] if any(k.agg == "per_1000" for k in computed) else [])):
+        groups = _group_expressions(table, by, columns[table])
         if groups is None:
             continue
-        parts = [f"{sql} AS \"{name}\"" for name, sql in groups.items()]
-        table_kpis = [k for k in computed if k.table == table]
-        for k in table_kpis:
-            value, n = _aggregate_sql(k, std)
-            parts += [f"{value} AS \"{k.name}__value\"", f"{n} AS \"{k.name}__n\""]
+        parts = [f"{sql} AS {_ident(name)}" for name, sql in groups.items()]
+        aggregates = [(k.name, *_aggregate_sql(k, std)) for k in computed if k.table == table]
+        if table == "tickets" and any(k.agg == "per_1000" for k in computed):
+            # per-1000 rates divide by the ticket count of the same group
+            aggregates.append((_TICKETS, "count(*)", "count(*)"))
+        for name, value, n in aggregates:
+            parts += [f"{value} AS \"{name}__value\"", f"{n} AS \"{name}__n\""]
         group_by = f" GROUP BY {', '.join(groups.values())}" if groups else ""
         wide = con.sql(f"SELECT {', '.join(parts)} FROM {sources[table]}{group_by}").df()
-        for k in table_kpis:
-            frames.append(wide[[*groups, f"{k.name}__value", f"{k.name}__n"]]
-                          .rename(columns={f"{k.name}__value": "value", f"{k.name}__n": "n"})
-                          .assign(kpi=k.name))
-    columns = [*by, "kpi", "value", "n"]
+        for name, _, _ in aggregates:
+            frames.append(wide[[*groups, f"{name}__value", f"{name}__n"]]
+                          .rename(columns={f"{name}__value": "value", f"{name}__n": "n"})
+                          .assign(kpi=name))
+    out_columns = [*by, "kpi", "value", "n"]
     if not frames:
-        return pd.DataFrame(columns=columns)
+        if by:
+            return pd.DataFrame(columns=out_columns)
+        return _complete_grid(pd.DataFrame(columns=out_columns), by, [k.name for k in wanted])[out_columns]
     long = pd.concat(frames, ignore_index=True)
     long = _per_1000(long, by)
     long = long[long["kpi"].isin([k.name for k in wanted])]
-    long["n"] = long["n"].fillna(0).astype("int64")
-    long.loc[long["n"] == 0, "value"] = np.nan
     long["value"] = long["value"].astype("float64")
-    return _complete_grid(long, by, [k.name for k in wanted])[columns]
+    long["n"] = long["n"].fillna(0).astype("int64")
+    # n counts the rows that gave a value: no value, no n
+    long.loc[long["n"] == 0, "value"] = np.nan
+    long.loc[long["value"].isna(), "n"] = 0
+    return _complete_grid(long, by, [k.name for k in wanted])[out_columns]
 
 
 def _per_1000(long: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Turn complaint counts into complaints per 1 000 tickets of the same group."""
-    rates = [k for k in long["kpi"].unique() if KPIS[k].agg == "per_1000"]
+    rates = [k for k in long["kpi"].unique() if k in KPIS and KPIS[k].agg == "per_1000"]
     if not rates:
         return long
-    tickets = long[long["kpi"] == "workload_per_agent"][[*by, "n"]].rename(columns={"n": "tickets"})
-    if tickets.empty:
-        raise ValueError("per-1000 KPIs need the workload_per_agent KPI (ticket counts) in the same call")
+    tickets = long[long["kpi"] == _TICKETS][[*by, "n"]].rename(columns={"n": "tickets"})
     for name in rates:
         rows = long["kpi"] == name
         counts = long[rows][[*by, "n"]].rename(columns={"n": "count"})
@@ -312,6 +486,7 @@ def _complete_grid(long: pd.DataFrame, by: list[str], names: list[str]) -> pd.Da
         groups = long[by].drop_duplicates()
         full = groups.merge(pd.DataFrame({"kpi": names}), how="cross")
     out = full.merge(long, on=[*by, "kpi"], how="left")
+    out["value"] = out["value"].astype("float64")
     out["n"] = out["n"].fillna(0).astype("int64")
     order = {name: i for i, name in enumerate(names)}
     return out.sort_values([*by, "kpi"], key=lambda s: s.map(order) if s.name == "kpi" else s,
@@ -319,6 +494,8 @@ def _complete_grid(long: pd.DataFrame, by: list[str], names: list[str]) -> pd.Da
 
 
 def kpi_catalogue() -> pd.DataFrame:
-    """Every KPI with its table, aggregation, unit and formula (from its docstring)."""
+    """Every KPI with its table, aggregation, unit, the fields it needs and formula (from its docstring)."""
     return pd.DataFrame([{"kpi": k.name, "table": k.table, "aggregation": k.agg, "unit": k.unit,
+                          "inputs": ", ".join(f"{t}.{f}" for t, fs in k.needs.items() for f in fs)
+                          or ", ".join(k.needs),
                           "formula": k.formula} for k in KPIS.values()])

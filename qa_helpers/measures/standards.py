@@ -70,12 +70,31 @@ class Standards:
             {"check": "targets in range (shares 0-1, durations > 0, NPS -100..100)", "result": "ok"},
             {"check": "grade bands ordered, no overlap, down to 0", "result": " > ".join(f"{m:g}" for m in mins)},
             {"check": "team overrides name known KPIs", "result": f"{len(self.raw.get('overrides') or {})} team(s)"},
+            {"check": "complaint and resolution hours positive", "result": self._hours_summary()},
         ])
+
+    def _hours_summary(self) -> str:
+        by_priority = self.raw.get("resolution_hours_by_priority") or {}
+        extra = ", ".join(f"{p} {float(h):g} h" for p, h in by_priority.items())
+        return (f"complaints {float(self.raw.get('complaint_response_hours', 24)):g} h; resolution "
+                f"{float(self.raw.get('resolution_hours', 48)):g} h" + (f" ({extra})" if extra else ""))
 
     def sla_table(self) -> pd.DataFrame:
         """First-response SLA per channel in seconds (NaN: none)."""
         return pd.DataFrame([{"channel": c, "first_response_sla_s": s}
                              for c, s in self.raw["sla"].items()])
+
+    def resolution_table(self) -> pd.DataFrame:
+        """Resolution limit per priority in hours (``resolved_within_sla``): ``priority, resolution_hours``.
+
+        The row ``priority = "(default)"`` holds ``resolution_hours`` (48 unless configured),
+        which applies to every priority not listed and to tickets without one.
+        """
+        default = float(self.raw.get("resolution_hours", 48))
+        rows = [{"priority": "(default)", "resolution_hours": default}]
+        rows += [{"priority": p, "resolution_hours": float(h)}
+                 for p, h in (self.raw.get("resolution_hours_by_priority") or {}).items()]
+        return pd.DataFrame(rows)
 
 
 def _check_target(where: str, name: str, target) -> None:
@@ -91,6 +110,11 @@ def _check_target(where: str, name: str, target) -> None:
         raise ConfigError(f"{where}: target of {name} must be positive, got {target}")
     if unit == "score" and not 1 <= target <= 5:
         raise ConfigError(f"{where}: target of {name} is a 1-5 score, got {target}")
+
+
+def _check_hours(where: str, hours) -> None:
+    if not isinstance(hours, (int, float)) or isinstance(hours, bool) or hours <= 0:
+        raise ConfigError(f"{where}: must be a positive number of hours, got {hours!r}")
 
 
 def _known(where: str, name: str) -> None:
@@ -118,6 +142,16 @@ def validate_standards(doc: dict, path: Path) -> None:
             raise ConfigError(f"{path}: sla.{channel}: unknown channel; channels are {', '.join(CHANNEL_NAMES)}")
         if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
             raise ConfigError(f"{path}: sla.{channel}: must be a positive number of seconds or null")
+    for key in ("complaint_response_hours", "resolution_hours"):
+        if key in doc:
+            _check_hours(f"{path}: {key}", doc[key])
+    by_priority = doc.get("resolution_hours_by_priority")
+    if by_priority is not None:
+        if not isinstance(by_priority, dict):
+            raise ConfigError(f"{path}: resolution_hours_by_priority must map a priority to hours, "
+                              f"e.g. {{high: 24}}; got {by_priority!r}")
+        for priority, hours in by_priority.items():
+            _check_hours(f"{path}: resolution_hours_by_priority.{priority}", hours)
     card = doc["scorecard"]
     total = 0.0
     for i, item in enumerate(card.get("indicators") or []):
