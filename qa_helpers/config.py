@@ -173,7 +173,7 @@ class SourcesConfig:
     sources: dict[str, SourceSpec]
     default_timezone: str = "Asia/Shanghai"
     value_sets: dict[str, list[str]] = field(default_factory=dict)
-    pii_locales: tuple[str, ...] = ("cn",)
+    pii_locales: tuple[str, ...] = ("cn", "intl")
 
     @property
     def schemas(self) -> dict:
@@ -313,7 +313,12 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
     if not (isinstance(value_sets, dict) and all(isinstance(v, list) and v for v in value_sets.values())):
         raise ConfigError(f"{path}: value_sets: expected a mapping of field name to a non-empty list of values")
     value_sets = {str(k): [str(v) for v in vs] for k, vs in value_sets.items()}
-    locales = tuple(doc.get("pii_locales") or ("cn",))
+    from qa_helpers.data.privacy import pii_locales  # late import: privacy imports data helpers
+
+    try:
+        locales = pii_locales(doc["pii_locales"] if "pii_locales" in doc else ("cn", "intl"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: pii_locales: {exc}") from None
     schemas = build_schemas(value_sets)
     specs = {}
     for table, entry in doc["sources"].items():

@@ -630,7 +630,8 @@ def _replace(table: pa_arrow.Table, column: str, values) -> pa_arrow.Table:
     return table.set_column(table.column_names.index(column), column, values)
 
 
-def _masked(values: pa_arrow.Array, *maskers: NameMasker, locales: tuple[str, ...] = ("cn",)) -> pa_arrow.Array:
+def _masked(values: pa_arrow.Array, *maskers: NameMasker,
+            locales: tuple[str, ...] = ("cn", "intl")) -> pa_arrow.Array:
     """PII masked in the non-empty values of a free-text column; the rest is not touched."""
     values = decoded(values)
     present = pc.fill_null(pc.greater(pc.utf8_length(values), 0), False)
