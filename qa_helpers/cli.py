@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from qa_helpers.errors import QAKitError
@@ -23,6 +25,15 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from qa_helpers.data.ingest import ingest, report_table
 
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    if args.check:
+        # a dry run writes nothing, so it needs no archive folder; the path only names the target
+        archive = args.archive or Path(tempfile.gettempdir()) / f"qakit-check-{os.getpid()}"
+        report = ingest(args.raw, archive, config=args.config, tables=tables, check=True)
+        print(report_table(report).to_string(index=False))
+        print(check_summary(report))
+        return 0
+    if not args.archive:
+        raise QAKitError("--archive is required (only --check runs without one)")
     report = ingest(args.raw, args.archive, config=args.config, tables=tables)
     print(report_table(report).to_string(index=False))
     for table, entry in report["sources"].items():
@@ -32,13 +43,36 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given(value) -> bool:
+    return value is not None and value == value and value != ""  # NaN is not equal to itself
+
+
+def check_summary(report: dict) -> str:
+    """What ``ingest --check`` found: per source, what would be quarantined and why, with examples."""
+    lines = []
+    for table, entry in report["sources"].items():
+        lines.append(f"{table}: {entry['raw']:,} raw rows, {entry['archived']:,} would be archived, "
+                     f"{entry['quarantined']:,} quarantined")
+        examples = entry.get("examples") or {}
+        for rule, count in entry["by_rule"].items():
+            if not count:
+                continue
+            lines.append(f"  {rule}: {count:,} row(s)")
+            for example in examples.get(rule, []):
+                where = ", ".join(f"{k} {example[k]}" for k in ("file", "row", "column") if _given(example.get(k)))
+                lines.append(f"    e.g. {where}: {example.get('detail')}")
+        lines += [f"  note: {warning}" for warning in entry.get("warnings", [])]
+    lines.append("nothing was written (--check)")
+    return "\n".join(lines)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from qa_helpers.run.batch import run_batch
 
     manifest = run_batch(args.period, teams=args.teams, departments=args.departments, notebooks=args.notebooks,
                          out=args.out, archive=args.archive, jobs=args.jobs, resume=args.resume,
                          html=not args.no_html, show_code=args.show_code, scheduler=args.scheduler,
-                         notebooks_dir=args.notebooks_dir)
+                         notebooks_dir=args.notebooks_dir, config=args.config)
     period_dir = Path(args.out) / manifest["period"]
     counts = {s: sum(e["status"] == s for e in manifest["entries"]) for s in ("ok", "failed", "skipped")}
     for name in manifest["failed"]:
@@ -60,7 +94,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 
     path = archive_path(args.archive)
     unit_list = None if args.teams == "teams" else select_units(path, args.teams)
-    table = alerts_for_units(args.period, unit_list, archive=path)
+    table = alerts_for_units(args.period, unit_list, archive=path, config=args.config)
     if args.format == "json":
         print(json.dumps(json.loads(table.to_json(orient="records", date_format="iso")), ensure_ascii=False, indent=2))
     elif table.empty:
@@ -69,6 +103,51 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500):
             print(table.to_string(index=False))
     return 1 if args.fail_on_alert and len(table) else 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    import importlib
+    import inspect
+
+    try:  # imported only when asked for
+        profile = importlib.import_module("qa_helpers.data.profile")
+    except ModuleNotFoundError as exc:
+        raise QAKitError(f"qakit map needs qa_helpers.data.profile, which this installation lacks ({exc})") from None
+    # the draft lives beside the profile, or in a module of its own
+    map_export = getattr(profile, "map_export", None) or importlib.import_module("qa_helpers.data.draft").map_export
+
+    profiled = profile.profile_export(args.file)
+    formatter = getattr(profile, "format_profile", None)
+    print(formatter(profiled) if formatter else _compact(profiled))
+    options = {"table": args.table, "out": args.out}
+    if args.config and "config" in inspect.signature(map_export).parameters:
+        options["config"] = args.config  # the folder's value sets for the draft's value maps
+    elif args.config:
+        print("note: this qakit map drafts from the export alone; --config is not used", file=sys.stderr)
+    print(_compact(map_export(args.file, **options)))
+    if args.out:
+        print(f"draft mapping written to {args.out}: check its guesses and TODOs, then "
+              f"`qakit ingest --raw <exports> --config {Path(args.out).parent} --check`")
+    return 0
+
+
+def _compact(value) -> str:
+    """A profile or a draft as text: tables without truncation, mappings as YAML, text as is."""
+    import pandas as pd
+    import yaml
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, pd.DataFrame):
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500,
+                               "display.max_colwidth", 60):
+            return value.to_string(index=False)
+    if isinstance(value, dict):
+        return yaml.safe_dump(value, allow_unicode=True, sort_keys=False, default_flow_style=None).rstrip()
+    return str(value)
+
+
+CONFIG_HELP = "config folder (default $QAKIT_CONFIG, else config/); a file it lacks is the kit's default"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,10 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validate, clean and archive raw exports")
     p.add_argument("--raw", required=True, help="folder with the raw exports")
-    p.add_argument("--archive", required=True, help="archive folder (replaced when ingest succeeds)")
-    p.add_argument("--config", default=None, help="source mapping (default config/sources.yml)")
+    p.add_argument("--archive", default=None, help="archive folder (replaced when ingest succeeds); "
+                                                   "required unless --check")
+    p.add_argument("--config", default=None, help=CONFIG_HELP + " (its sources.yml is required)")
     p.add_argument("--tables", default=None, help="comma-separated sources to ingest, with what they depend on "
                                                   "(default all)")
+    p.add_argument("--check", action="store_true", help="dry run: print what would be quarantined and why "
+                                                        "(by rule, with examples); write nothing")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("run", help="run notebooks for units of a period in parallel; render HTML and an index")
@@ -107,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
     p.add_argument("--out", default="reports", help="output folder (default reports)")
     p.add_argument("--notebooks-dir", default=None, help="run your own NN_step.ipynb notebooks instead of the kit's")
+    p.add_argument("--config", default=None, help=CONFIG_HELP)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("alerts", help="print the monitoring alerts (thresholds and coaching) for schedulers")
@@ -116,7 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--fail-on-alert", action="store_true", help="exit with status 1 when any alert fired")
     p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.add_argument("--config", default=None, help=CONFIG_HELP)
     p.set_defaults(func=_cmd_alerts)
+
+    p = sub.add_parser("map", help="profile a raw export and draft its mapping for sources.yml")
+    p.add_argument("file", help="the export (csv, xlsx or jsonl)")
+    p.add_argument("--table", default="tickets", help="the canonical table it feeds (default tickets)")
+    p.add_argument("--out", default=None, help="write the draft mapping to this file instead of printing it")
+    p.add_argument("--config", default=None, help=CONFIG_HELP)
+    p.set_defaults(func=_cmd_map)
     return parser
 
 

@@ -24,6 +24,7 @@ TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_loc
 
 CONFIG_ENV = "QAKIT_CONFIG"
 CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv")
+SHARED_DEFAULTS = {"standards.yml"}
 
 
 def kit_root() -> Path:
@@ -57,7 +58,10 @@ def config_dir(path: str | os.PathLike | None = None) -> Path:
 
 
 def config_file(name: str, config: str | os.PathLike | None = None, *, required: bool = False) -> Path:
-    """The file ``name`` of the config folder; the kit's default of that name when the folder has none.
+    """The file ``name`` of the config folder; for ``standards.yml``, the kit's default when the folder has none.
+
+    A folder without ``actions.yml`` or ``panel_scores.csv`` has none (the path returned does not
+    exist, and the loaders treat that as an empty register / no panel scores).
 
     Parameters
     ----------
@@ -80,7 +84,9 @@ def config_file(name: str, config: str | os.PathLike | None = None, *, required:
         if not (folder / name).is_file():
             raise ConfigError(f"{folder / name}: file not found (the config folder must hold {name})")
         return folder / name
-    return kit_root() / "config" / name
+    # Only the standards have a default worth borrowing; the kit's action register and panel
+    # scores describe its sample's teams, so a folder without them has none.
+    return kit_root() / "config" / name if name in SHARED_DEFAULTS else folder / name
 
 
 def read_yaml(path: Path) -> Any:

@@ -129,3 +129,21 @@ def test_acceptance_is_judged_on_the_kpi_not_the_test_scale(evaluations):
     assert median != pytest.approx(result.results.iloc[0]["after"])
     assert result.conclusions.iloc[0]["meets_target"] == (median <= 6)
     assert f"{median:.3g}" in result.conclusions.iloc[0]["conclusion"]
+
+
+def test_actions_naming_teams_the_archive_lacks_are_left_out():
+    from qa_helpers.improve.actions import naming_units, unknown_teams
+
+    register = load_actions()
+    known = {"HL-A", "HL-B", "HL-C", "HL-D", "hotline", "ALL"}
+    assert unknown_teams(register, known) == {"ACT-03": ["FS-1", "FS-2"], "ACT-05": ["FS-2"]}
+    assert list(register.loc[naming_units(register, known), "action_id"]) == ["ACT-01", "ACT-02", "ACT-04"]
+
+
+def test_metrics_the_archive_cannot_measure_are_skipped_with_the_reason(full_sample):
+    path, _ = full_sample
+    action = next(a for a in load_actions().itertuples(index=False) if a.action_id == "ACT-01")
+    result = evaluate_action(action, path, load_standards().raw, unavailable={"csat": "no surveys table in the archive"})
+    assert list(result.results["metric"]) == ["fcr"] and list(result.conclusions["metric"]) == ["fcr"]
+    assert result.skipped == {"csat": "no surveys table in the archive"}
+    assert "csat" not in result.observations

@@ -103,3 +103,59 @@ def test_alerts_command_exit_code_and_json(archive, capsys):
     code = main(["alerts", "--period", "2025-Q4", "--teams", "FS-1", "--archive", str(archive), "--fail-on-alert"])
     assert code == 1
     assert main(["alerts", "--period", "2025-Q4", "--teams", "nope", "--archive", str(archive)]) == 2
+
+
+def _context(available: dict[str, set[str]], alerts: list[dict]):
+    """A notebook context over an archive holding ``available`` (nothing is read from disk)."""
+    from pathlib import Path
+
+    from qa_helpers.measures.standards import load_standards
+    from qa_helpers.periods import parse_period
+    from qa_helpers.report.context import Context
+
+    std = load_standards()
+    std.raw["alerts"] = alerts
+    return Context(unit="T1", period=parse_period("2025-Q1"), archive=Path("."), teams=["T1"], standards=std,
+                   language="en", available=available)
+
+
+TICKET_FIELDS = {"ticket_id", "created_at", "channel", "agent_id", "customer_id", "category", "first_response_s",
+                 "handle_s", "resolved_at", "first_contact_resolved", "reopened", "team"}
+SURVEY_FIELDS = {"survey_id", "ticket_id", "answered_at", "csat", "source", "team", "agent_id", "channel"}
+RULES = [{"kpi": "csat", "unit": "team", "every": "week", "below": 0.85},
+         {"kpi": "fcr", "unit": "agent", "every": "week", "below": 0.7},
+         {"kpi": "response_on_time", "unit": "channel", "every": "week", "below": 0.8}]
+
+
+def test_rules_that_need_what_the_archive_lacks_are_not_judged():
+    from qa_helpers.monitor.monitoring import coaching_problem, usable_rules
+
+    everything = _context({"tickets": TICKET_FIELDS, "surveys": SURVEY_FIELDS}, RULES)
+    assert usable_rules(everything) == (RULES, []) and coaching_problem(everything) is None
+
+    no_surveys = _context({"tickets": TICKET_FIELDS, "surveys": set()}, RULES)
+    rules, notes = usable_rules(no_surveys)
+    assert [r["kpi"] for r in rules] == ["fcr", "response_on_time"]
+    assert notes == ["Not judged: csat per team and week (no surveys table in the archive)."]
+    assert coaching_problem(no_surveys) == "no surveys table in the archive"
+
+    no_agents = _context({"tickets": TICKET_FIELDS - {"agent_id"}, "surveys": SURVEY_FIELDS}, RULES)
+    rules, notes = usable_rules(no_agents)
+    assert [r["kpi"] for r in rules] == ["csat", "response_on_time"]
+    assert notes == ["Not judged: fcr per agent and week (the tickets have no agent_id field)."]
+    assert coaching_problem(no_agents) == "the tickets have no agent_id field"
+
+
+def test_alerts_command_skips_what_an_archive_without_agents_cannot_judge(tmp_path, capsys):
+    from qa_helpers.config import kit_root
+    from qa_helpers.data.foreign import write_call_log
+    from qa_helpers.data.ingest import ingest
+
+    (tmp_path / "raw").mkdir()
+    write_call_log(tmp_path / "raw" / "call_log_2025H1.csv", n=1000, seed=2)
+    mapping = kit_root() / "config" / "mappings" / "call_log"
+    ingest(tmp_path / "raw", tmp_path / "archive", config=mapping, key=b"k")
+    assert main(["alerts", "--period", "2025-Q2", "--teams", "all", "--archive", str(tmp_path / "archive"),
+                 "--config", str(mapping), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records and {r["type"] for r in records} == {"threshold"}  # coaching needs agents: not assessed

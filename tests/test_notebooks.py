@@ -1,7 +1,8 @@
-"""Every notebook: stripped in git, parameters documented, runs under papermill, leaks no PII."""
+"""Every notebook: stripped in git, thin, parameters documented, runs under papermill, leaks no PII."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -29,10 +30,28 @@ def test_committed_without_outputs(step):
     assert "papermill" not in nb.metadata
 
 
+LOOPS_AND_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.For, ast.AsyncFor,
+                         ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_notebooks_are_thin(step):
+    """No def, class, lambda or loop in a notebook and at most 8 lines per code cell (the parameters
+    cell aside): the computation lives in qa_helpers, where it is tested."""
+    nb = nbformat.read(STEPS[step], as_version=4)
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        lines = cell.source.splitlines()
+        if "parameters" not in cell.metadata.get("tags", []):
+            assert len(lines) <= 8, f"{step}: code cell {i + 1} has {len(lines)} lines"
+        tree = ast.parse("\n".join(line for line in lines if not line.lstrip().startswith("%")))
+        found = sorted({type(node).__name__ for node in ast.walk(tree) if isinstance(node, LOOPS_AND_DEFINITIONS)})
+        assert not found, f"{step}: code cell {i + 1} has {found}"
+
+
 @pytest.mark.parametrize("step", STEPS)
 def test_parameters_have_type_and_help(step):
     params = pm.inspect_notebook(str(STEPS[step]))
-    assert {"team", "period", "archive"} <= set(params)
+    assert {"team", "period", "archive", "config"} <= set(params)
     for name, info in params.items():
         assert info["inferred_type_name"] not in ("None", ""), f"{step}.{name} has no type"
         assert info["help"], f"{step}.{name} has no help text"

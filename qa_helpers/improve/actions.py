@@ -13,6 +13,9 @@ from qa_helpers.errors import ConfigError
 from qa_helpers.measures.kpis import KPIS
 
 STATUSES = ("planned", "in_progress", "done", "cancelled")
+OPEN = ("planned", "in_progress")
+COLUMNS = ["action_id", "problem", "measure", "owner", "teams", "start", "due", "resources", "metrics",
+           "control_teams", "channels", "status"]
 DIRECTIONS = ("increase", "decrease")
 REQUIRED = ("id", "problem", "measure", "owner", "teams", "start", "due", "metrics", "status")
 
@@ -26,13 +29,22 @@ def _date(where: str, key: str, value) -> pd.Timestamp:
         raise ConfigError(f"{where}: {key} {value!r} is not a date (write 2025-07-07)") from None
 
 
+def empty_register() -> pd.DataFrame:
+    """A register with no actions, typed as :func:`load_actions` types one (dates are dates)."""
+    frame = pd.DataFrame({column: pd.Series(dtype="object") for column in COLUMNS})
+    return frame.astype({"start": "datetime64[ns]", "due": "datetime64[ns]"})
+
+
 def load_actions(path: str | os.PathLike | None = None, known_units: list[str] | None = None) -> pd.DataFrame:
     """Load and check the action register.
+
+    An absent register file, an empty file and ``actions: []`` are all valid: no actions
+    registered (an empty register with the usual columns).
 
     Parameters
     ----------
     path : path-like, optional
-        Defaults to ``actions.yml`` in the config folder.
+        The register file, or a config folder (its ``actions.yml``); defaults to the config folder's.
     known_units : list of str, optional
         When given, every team and control team must be one of them.
 
@@ -48,7 +60,11 @@ def load_actions(path: str | os.PathLike | None = None, known_units: list[str] |
         Naming the file, the action and the field at fault.
     """
     path = Path(path) if path and not Path(path).is_dir() else config_file("actions.yml", path)
+    if not path.is_file():
+        return empty_register()
     doc = read_yaml(path)
+    if doc is None or (isinstance(doc, dict) and doc.get("actions") is None):
+        return empty_register()
     if not isinstance(doc, dict) or not isinstance(doc.get("actions"), list):
         raise ConfigError(f"{path}: expected a mapping with an 'actions' list")
     rows, seen = [], set()
@@ -92,27 +108,45 @@ def load_actions(path: str | os.PathLike | None = None, known_units: list[str] |
                      "resources": item.get("resources", ""), "metrics": item["metrics"],
                      "control_teams": list(controls), "channels": list(item.get("channels") or []),
                      "status": item["status"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COLUMNS) if rows else empty_register()
 
 
 def for_teams(actions: pd.DataFrame, teams: list[str] | None) -> pd.DataFrame:
     """Actions that cover any of ``teams`` (``None``: every action)."""
     if teams is None:
         return actions.reset_index(drop=True)
-    return actions[actions["teams"].map(lambda ts: bool(set(ts) & set(teams)))].reset_index(drop=True)
+    covers = actions["teams"].map(lambda ts: bool(set(ts) & set(teams))).astype(bool)
+    return actions.loc[covers].reset_index(drop=True)  # .loc: an empty mask must not select columns
+
+
+def unknown_teams(actions: pd.DataFrame, known_units: set[str]) -> dict[str, list[str]]:
+    """Actions naming teams (or control teams) that are not units of the archive: action -> those teams."""
+    out = {}
+    for action in actions.itertuples(index=False):
+        unknown = [t for t in [*action.teams, *action.control_teams] if t not in known_units]
+        if unknown:
+            out[action.action_id] = unknown
+    return out
+
+
+def naming_units(actions: pd.DataFrame, known_units: set[str]) -> pd.Series:
+    """Whether each action's teams and control teams are all units of the archive."""
+    unknown = unknown_teams(actions, known_units)
+    return ~actions["action_id"].isin(list(unknown))
 
 
 def tracking(actions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Status as of a date: days to due, and ``overdue`` when open past its due date."""
     out = actions.copy()
-    open_ = out["status"].isin(["planned", "in_progress"])
-    out["days_to_due"] = (out["due"] - as_of).dt.days
-    out["overdue"] = open_ & (out["due"] < as_of)
-    out["started"] = out["start"] <= as_of
+    open_ = out["status"].isin(OPEN)
+    out["days_to_due"] = (pd.to_datetime(out["due"]) - as_of).dt.days
+    out["overdue"] = (open_ & (out["due"] < as_of)).astype(bool)
+    out["started"] = (out["start"] <= as_of).astype(bool)
     return out
 
 
-def acceptance(actions: pd.DataFrame, measure, as_of: pd.Timestamp) -> pd.DataFrame:
+def acceptance(actions: pd.DataFrame, measure, as_of: pd.Timestamp,
+               unmeasurable: dict[str, str] | None = None) -> pd.DataFrame:
     """Check each action's acceptance criteria against measured KPIs.
 
     Parameters
@@ -124,13 +158,16 @@ def acceptance(actions: pd.DataFrame, measure, as_of: pd.Timestamp) -> pd.DataFr
         action's teams (and channels) between two dates.
     as_of : Timestamp
         The end of the reporting period.
+    unmeasurable : dict, optional
+        KPI -> why the archive cannot measure it (no such table or field): those criteria say so.
 
     Returns
     -------
     DataFrame
         One row per action and metric: ``action_id, kpi, direction, target, value, n,
-        verdict`` with verdict ``met``, ``not met`` or ``not yet measurable``.
+        verdict`` with verdict ``met``, ``not met``, ``not yet measurable`` or ``not measurable: <why>``.
     """
+    unmeasurable = unmeasurable or {}
     rows = []
     for action in actions.itertuples(index=False):
         measurable = action.start < as_of and action.status != "cancelled"
@@ -138,10 +175,62 @@ def acceptance(actions: pd.DataFrame, measure, as_of: pd.Timestamp) -> pd.DataFr
         for metric in action.metrics:
             value = n = None
             verdict = "not yet measurable"
-            if values is not None and metric["kpi"] in values.index and values.loc[metric["kpi"], "n"] > 0:
+            if metric["kpi"] in unmeasurable:
+                verdict = f"not measurable: {unmeasurable[metric['kpi']]}"
+            elif values is not None and metric["kpi"] in values.index and values.loc[metric["kpi"], "n"] > 0:
                 value, n = float(values.loc[metric["kpi"], "value"]), int(values.loc[metric["kpi"], "n"])
                 good = value >= metric["target"] if metric["direction"] == "increase" else value <= metric["target"]
                 verdict = "met" if good else "not met"
             rows.append({"action_id": action.action_id, "kpi": metric["kpi"], "direction": metric["direction"],
                          "target": metric["target"], "value": value, "n": n, "verdict": verdict})
-    return pd.DataFrame(rows, columns=["action_id", "kpi", "direction", "target", "value", "n", "verdict"])
+    out = pd.DataFrame(rows, columns=["action_id", "kpi", "direction", "target", "value", "n", "verdict"])
+    return out.astype({"n": "Int64", "value": "float64"})
+
+
+# ---------------------------------------------------------------- report sections (action-plan notebook)
+
+NO_ACTIONS = "No actions registered: the action register lists none, so there is nothing to track."
+
+
+def register_note(register: pd.DataFrame, every_action: pd.DataFrame, left_out: list[str] | None = None) -> list[str]:
+    """What there is to track, when there is little: no actions registered at all, none for this archive's
+    teams, or none for this unit; plus a line for each action left out (its teams are not in the archive)."""
+    left_out = left_out or []
+    if every_action.empty and not left_out:
+        return [NO_ACTIONS]
+    if every_action.empty:
+        return ["No registered action covers this archive's teams.", *left_out]
+    if register.empty:
+        return ["No improvement actions cover this unit.", *left_out]
+    return left_out
+
+
+def _metric_text(metrics: list[dict]) -> str:
+    return ", ".join(f"{m['kpi']} {'≥' if m['direction'] == 'increase' else '≤'} {m['target']:g}" for m in metrics)
+
+
+def register_view(tracked: pd.DataFrame):
+    """The register as a table (teams, dates and acceptance criteria written out)."""
+    from qa_helpers.report.labels import table
+
+    if tracked.empty:
+        return "No actions to list."
+    shown = tracked.assign(teams=tracked["teams"].map(", ".join), start=tracked["start"].dt.date,
+                           due=tracked["due"].dt.date, metrics=tracked["metrics"].map(_metric_text))
+    return table(shown[["action_id", "problem", "measure", "owner", "teams", "start", "due", "resources", "status",
+                        "metrics"]])
+
+
+def overdue_view(tracked: pd.DataFrame):
+    """Open actions past their due date, or a line saying there are none."""
+    from qa_helpers.report.labels import table
+
+    overdue = tracked[tracked["overdue"]]
+    if overdue.empty:
+        return "Nothing is overdue."
+    return table(overdue[["action_id", "owner", "due", "status", "days_to_due"]].assign(due=overdue["due"].dt.date))
+
+
+def summary(tracked: pd.DataFrame) -> dict:
+    """The index page's figures: open and overdue actions."""
+    return {"open_actions": int(tracked["status"].isin(OPEN).sum()), "overdue_actions": int(tracked["overdue"].sum())}

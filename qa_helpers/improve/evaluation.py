@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from qa_helpers.data import archive as qa_archive
+from qa_helpers.errors import ArchiveError
 from qa_helpers import stats
 from qa_helpers.measures.kpis import KPIS, _where
 from qa_helpers.data.schemas import ANALYSIS_TABLES, TIME_COLUMNS
@@ -92,13 +93,24 @@ class ActionEvaluation:
     after_kpis: pd.DataFrame                    # kpi, value, n: the KPIs themselves in the after-window
     observations: dict = field(default_factory=dict)
     conclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: dict = field(default_factory=dict)  # kpi -> why it could not be evaluated
+
+
+def _load(name: str, team: str, archive) -> pd.DataFrame:
+    """One table of one team; a table the archive does not hold is empty, with its columns."""
+    try:
+        return qa_archive.load(name, team, archive=archive)
+    except (FileNotFoundError, ArchiveError):  # an archive from before absent tables were written empty
+        from qa_helpers.report.context import empty_table
+
+        return empty_table(name)
 
 
 def load_teams(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """Every analysis table for a set of teams between two dates."""
     out = {}
     for name in ANALYSIS_TABLES:
-        frames = [qa_archive.load(name, team, archive=archive) for team in teams]
+        frames = [_load(name, team, archive) for team in teams]
         frame = pd.concat(frames, ignore_index=True)
         time = frame[TIME_COLUMNS[name]]
         out[name] = frame[(time >= start) & (time < end)].reset_index(drop=True)
@@ -107,7 +119,7 @@ def load_teams(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp
 
 def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, weeks_after: int = 8,
                     washout_weeks: int = 0, its_weeks: int = 26, alpha: float = 0.05,
-                    method: str = "holm") -> ActionEvaluation:
+                    method: str = "holm", unavailable: dict[str, str] | None = None) -> ActionEvaluation:
     """Evaluate one action of the register on its KPIs.
 
     Parameters
@@ -126,6 +138,10 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
         Significance level.
     method : {"holm", "bh"}
         Adjustment across the action's metrics.
+    unavailable : dict, optional
+        KPI -> why the archive cannot measure it; those metrics are skipped, and so is a metric
+        whose windows hold too little data to test (both land in ``skipped`` with the reason).
+        Observations without an agent are tested unclustered (the result's method says so).
 
     Returns
     -------
@@ -138,42 +154,27 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     treated, controls = list(action.teams), list(action.control_teams)
     tables = load_teams(treated + controls, archive, span_start, span_end)
     rows, did, its, mixes, standardised, weekly, obs_by = [], [], [], [], [], [], {}
+    skipped = {kpi: why for kpi, why in (unavailable or {}).items() if kpi in {m["kpi"] for m in action.metrics}}
     for metric in action.metrics:
-        kpi, direction = metric["kpi"], metric["direction"]
-        kind = metric_kind(kpi)
-        if kind is None:
+        kpi = metric["kpi"]
+        if kpi in skipped:
             continue
-        obs = observations(tables, kpi, standards)
-        if action.channels:
-            obs = obs[obs["channel"].isin(action.channels)]
-        obs_by[kpi] = obs
-        mine = obs[obs["team"].isin(treated)]
-        common = dict(time="time", cluster="agent_id", weeks_before=weeks_before, weeks_after=weeks_after,
-                      washout_weeks=washout_weeks, alpha=alpha, direction=direction)
-        first = stats.before_after(mine, kpi, kind, start, **common)
-        expected = _expected_effect(kind, float(first["before"].iloc[0]), metric["target"], direction)
-        rows.append(stats.before_after(mine, kpi, kind, start, expected_effect=expected, **common)
-                    if expected is not None else first)
-        labelled = mine.assign(window=stats.label_windows(mine["time"], stats.week_windows(
-            start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks)))
-        if kind != "ordinal" and mine["channel"].nunique() > 1 and not action.channels:
-            mix = stats.mix_shift(labelled[labelled["window"].isin(["before", "after"])], by="channel")
-            mixes.append(mix.assign(metric=kpi))
-            if (mix["p"] < alpha).any() if "p" in mix.columns else False:
-                standardised.append(stats.compare(labelled, kpi, kind, stratify="channel", direction=direction,
-                                                  alpha=alpha))
-        if controls and kind != "ordinal":
-            did.append(stats.diff_in_diff(obs, kpi, kind, start, treated=treated, controls=controls,
-                                          **{k: v for k, v in common.items() if k != "time"}, time="time"))
-        series = _weekly(obs, kind)
-        series["role"] = np.where(series["team"].isin(treated), "treated", "control")
-        weekly.append(series.assign(kpi=kpi))
-        treated_series = series[series["team"].isin(treated)].groupby("week", as_index=False).apply(
-            lambda g: pd.Series({"value": np.average(g["value"], weights=g["n"]), "n": g["n"].sum()}),
-            include_groups=False)
-        its_span = (treated_series["week"] >= start - pd.Timedelta(weeks=its_weeks)) & \
-                   (treated_series["week"] < start + pd.Timedelta(weeks=its_weeks))
-        its.append(stats.segmented(treated_series[its_span], kpi, start, direction=direction, alpha=alpha))
+        if metric_kind(kpi) is None:
+            skipped[kpi] = "no before/after test for this kind of KPI"
+            continue
+        try:
+            parts = _evaluate_metric(action, metric, tables, standards, start, treated, controls, weeks_before,
+                                     weeks_after, washout_weeks, its_weeks, alpha)
+        except ValueError as exc:  # too few observations in a window, a single agent, ...
+            skipped[kpi] = f"too little data to test ({exc})"
+            continue
+        obs_by[kpi] = parts["obs"]
+        rows.append(parts["row"])
+        mixes += parts["mix"]
+        standardised += parts["standardised"]
+        did += parts["did"]
+        weekly.append(parts["weekly"])
+        its.append(parts["its"])
     results = stats.evaluate(rows, method=method) if rows else pd.DataFrame(columns=stats.COLUMNS)
     # acceptance is judged on the KPI as defined (a mean, a median, NPS points), not on the
     # test's effect scale (a geometric mean, a mean raw score)
@@ -183,9 +184,51 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
         action_id=action.action_id, results=results,
         did=_stack(did), its=_stack(its), mix=_stack(mixes), standardised=_stack(standardised),
         weekly=_stack(weekly), after_kpis=measure_kpis(action, archive, standards, after["start"], after["end"]),
-        observations=obs_by)
+        observations=obs_by, skipped=skipped)
     evaluation.conclusions = conclusions(evaluation, action)
     return evaluation
+
+
+def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], standards: dict, start: pd.Timestamp,
+                     treated: list[str], controls: list[str], weeks_before: int, weeks_after: int,
+                     washout_weeks: int, its_weeks: int, alpha: float) -> dict:
+    """Every test of one metric of an action (see :func:`evaluate_action`)."""
+    kpi, direction = metric["kpi"], metric["direction"]
+    kind = metric_kind(kpi)
+    obs = observations(tables, kpi, standards)
+    if action.channels:
+        obs = obs[obs["channel"].isin(action.channels)]
+    mine = obs[obs["team"].isin(treated)]
+    # without agents (an export with no agent field) the observations cannot be clustered
+    cluster = "agent_id" if obs["agent_id"].notna().any() else None
+    common = dict(time="time", cluster=cluster, weeks_before=weeks_before, weeks_after=weeks_after,
+                  washout_weeks=washout_weeks, alpha=alpha, direction=direction)
+    first = stats.before_after(mine, kpi, kind, start, **common)
+    expected = _expected_effect(kind, float(first["before"].iloc[0]), metric["target"], direction)
+    row = (stats.before_after(mine, kpi, kind, start, expected_effect=expected, **common)
+           if expected is not None else first)
+    labelled = mine.assign(window=stats.label_windows(mine["time"], stats.week_windows(
+        start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks)))
+    mixes, standardised, did = [], [], []
+    if kind != "ordinal" and mine["channel"].nunique() > 1 and not action.channels:
+        mix = stats.mix_shift(labelled[labelled["window"].isin(["before", "after"])], by="channel")
+        mixes.append(mix.assign(metric=kpi))
+        if (mix["p"] < alpha).any() if "p" in mix.columns else False:
+            standardised.append(stats.compare(labelled, kpi, kind, stratify="channel", direction=direction,
+                                              alpha=alpha, cluster=cluster))
+    if controls and kind != "ordinal":
+        did.append(stats.diff_in_diff(obs, kpi, kind, start, treated=treated, controls=controls,
+                                      **{k: v for k, v in common.items() if k != "time"}, time="time"))
+    series = _weekly(obs, kind)
+    series["role"] = np.where(series["team"].isin(treated), "treated", "control")
+    treated_series = series[series["team"].isin(treated)].groupby("week", as_index=False).apply(
+        lambda g: pd.Series({"value": np.average(g["value"], weights=g["n"]), "n": g["n"].sum()}),
+        include_groups=False)
+    its_span = (treated_series["week"] >= start - pd.Timedelta(weeks=its_weeks)) & \
+               (treated_series["week"] < start + pd.Timedelta(weeks=its_weeks))
+    return {"obs": obs, "row": row, "mix": mixes, "standardised": standardised, "did": did,
+            "weekly": series.assign(kpi=kpi),
+            "its": stats.segmented(treated_series[its_span], kpi, start, direction=direction, alpha=alpha)}
 
 
 def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -248,3 +291,140 @@ def evaluable(actions: pd.DataFrame, as_of: pd.Timestamp, weeks_after: int, wash
     """Actions whose whole after-window has passed by ``as_of`` (and that were not cancelled)."""
     ends = actions["start"] + pd.to_timedelta(7 * (weeks_after + washout_weeks + 1), unit="D")
     return (ends <= as_of) & (actions["status"] != "cancelled")
+
+
+# ---------------------------------------------------------------- report sections (action plan, before/after)
+
+RESULT_COLUMNS = ["metric", "method", "before", "after", "effect", "ci_low", "ci_high", "p", "p_adj", "n_before",
+                  "n_after", "mde", "verdict"]
+
+
+def unmeasurable_kpis(ctx, register: pd.DataFrame) -> dict[str, str]:
+    """KPIs of the register's metrics that the archive cannot measure, with why."""
+    names = dict.fromkeys(m["kpi"] for metrics in register["metrics"] for m in metrics)
+    return {name: ctx.kpi_reason(name) for name in names if not ctx.measured(name)}
+
+
+def acceptance_checks(ctx, register: pd.DataFrame):
+    """Each acceptance criterion of the unit's actions against the KPIs measured since the action started."""
+    from qa_helpers.improve.actions import acceptance
+    from qa_helpers.report.labels import table
+
+    checks = acceptance(register, lambda a, s, e: measure_kpis(a, ctx.archive, ctx.standards.raw, s, e),
+                        ctx.period.end, unmeasurable=unmeasurable_kpis(ctx, register))
+    return table(checks, ctx.language, values=["kpi"], precision=3) if len(checks) else "No criteria to check."
+
+
+@dataclass
+class EvaluationPlan:
+    """Which of a unit's actions the before/after notebook evaluates, and what it says about the rest."""
+
+    register: pd.DataFrame          # the unit's actions (or the one asked for)
+    ready: pd.DataFrame             # those whose after-window has passed
+    unavailable: dict[str, str]     # KPI -> why the archive cannot measure it
+    notes: list[str]
+
+
+def plan(ctx, action_id: str = "", weeks_after: int = 8, washout_weeks: int = 0) -> EvaluationPlan:
+    """The actions to evaluate for the context's unit and period, with one line for each thing left out.
+
+    Raises
+    ------
+    ValueError
+        When ``action_id`` names no action of the unit.
+    """
+    every = ctx.actions(every_unit=True)
+    register = ctx.actions()
+    if action_id:
+        register = register[register["action_id"] == action_id].reset_index(drop=True)
+        if register.empty:
+            raise ValueError(f"no action {action_id!r} covers unit {ctx.unit}")
+    ready = register.loc[evaluable(register, ctx.period.end, weeks_after, washout_weeks).astype(bool)]
+    waiting = register[~register["action_id"].isin(ready["action_id"])]
+    unavailable = unmeasurable_kpis(ctx, ready)
+    left_out = ctx.actions_left_out()
+    notes = []
+    if every.empty and not left_out:
+        notes.append("No actions registered: the action register lists none, so there is nothing to evaluate.")
+    elif every.empty:
+        notes.append("No registered action covers this archive's teams.")
+    elif register.empty:
+        notes.append("No improvement actions cover this unit.")
+    notes += left_out
+    if len(waiting):
+        notes.append("Not yet evaluable (the after-window has not passed by the end of the period): "
+                     + ", ".join(f"{a.action_id} (starts {a.start:%Y-%m-%d})" for a in waiting.itertuples()))
+    if ready.empty and not register.empty:
+        notes.append("No action of this unit has run its course by the end of this period.")
+    if len(ready) and not ctx.has("tickets", "agent_id"):
+        notes.append("The tickets carry no agent, so the tests cannot allow for tickets clustering within agents: "
+                     "they treat tickets as independent, and their p-values are optimistic.")
+    return EvaluationPlan(register=register, ready=ready, unavailable=unavailable, notes=notes)
+
+
+def evaluate_plan(ctx, the_plan: EvaluationPlan, **options) -> dict[str, ActionEvaluation]:
+    """:func:`evaluate_action` for every ready action of a plan (``options``: windows and ``alpha``)."""
+    return {a.action_id: evaluate_action(a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable, **options)
+            for a in the_plan.ready.itertuples(index=False)}
+
+
+def summary(evaluations: dict[str, ActionEvaluation]) -> dict:
+    """The index page's figures: actions evaluated and metrics improved."""
+    return {"actions_evaluated": len(evaluations),
+            "metrics_improved": int(sum((e.results["verdict"] == "improved").sum() for e in evaluations.values()))}
+
+
+def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, weeks_after: int = 8,
+                  washout_weeks: int = 0, alpha: float = 0.05) -> list:
+    """What the before/after notebook shows for one action: heading, results, conclusions, charts, DiD,
+    segmented regression, channel mix, and the metrics that could not be evaluated."""
+    from qa_helpers.report import plots
+    from qa_helpers.report.labels import table
+
+    items: list = [f"### {action.action_id}: {action.measure}\n"
+                   f"*Problem:* {action.problem}. *Teams:* {', '.join(action.teams)}"
+                   + (f" (channels: {', '.join(action.channels)})" if action.channels else "")
+                   + f"; *controls:* {', '.join(action.control_teams) or 'none'}; *start:* {action.start:%Y-%m-%d}; "
+                   f"windows of {weeks_before} + {weeks_after} whole weeks"
+                   + (f", {washout_weeks} wash-out week(s)" if washout_weeks else "") + "."]
+    items += [f"- {kpi}: cannot be evaluated: {why}." for kpi, why in result.skipped.items()]
+    if result.results.empty:
+        return items
+    items.append(table(result.results[RESULT_COLUMNS], precision=4))
+    items += ["- " + sentence for sentence in result.conclusions["conclusion"]]
+    windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
+                                 washout_weeks=washout_weeks)
+    for kpi, obs in result.observations.items():
+        mine = obs[obs["team"].isin(action.teams)]
+        fig, axes = _subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [1, 2.4]})
+        plots.plot_windows(mine.assign(window=stats.label_windows(mine["time"], windows)), metric_kind(kpi), kpi,
+                           ax=axes[0], language=ctx.language)
+        plots.plot_interrupted_series(result.weekly[result.weekly["kpi"] == kpi], action.start, kpi, metric_kind(kpi),
+                                      ax=axes[1], language=ctx.language)
+        items.append(fig)
+    if len(result.did):
+        items += ["**Difference-in-differences** against the control team(s):",
+                  table(result.did[RESULT_COLUMNS], precision=4)]
+    items += ["**Segmented regression** on the treated team's weekly series (level and slope change at the start):",
+              table(result.its[RESULT_COLUMNS], precision=4)]
+    if len(result.mix):
+        moved = result.mix["p"].lt(alpha).any()
+        items += ["**Channel mix** before and after" + (" — it moved, so a channel-standardised estimate follows:"
+                                                        if moved else " (no significant shift):"),
+                  table(result.mix.drop(columns=["metric"]).drop_duplicates("channel"),
+                        percent=["share_before", "share_after", "change"], precision=3)]
+        if len(result.standardised):
+            items.append(table(result.standardised[RESULT_COLUMNS], precision=4))
+    return items
+
+
+def report(ctx, the_plan: EvaluationPlan, evaluations: dict[str, ActionEvaluation], **options) -> list:
+    """:func:`action_report` for every evaluated action, in register order."""
+    return [action_report(ctx, a, evaluations[a.action_id], **options) for a in the_plan.ready.itertuples(index=False)]
+
+
+def _subplots(*args, **kwargs):
+    """``matplotlib.pyplot.subplots`` (imported late: the statistics need no plotting)."""
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
@@ -881,3 +882,157 @@ def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = 
     ax.set_xlabel("Reviewer")
     ax.set_ylabel("Reviewer")
     return ax
+
+
+# --------------------------------------------------------------------------- report sections (QA calibration notebook)
+
+NO_REVIEWS = ("No QA reviews in the archive: there is nothing to calibrate (the config maps no qa_reviews source). "
+              "The review sample for the next period follows.")
+
+
+@dataclass
+class CalibrationData:
+    """What the QA calibration notebook reads: the unit's reviews of the period and the year's calibration reviews."""
+
+    present: bool              # the archive holds QA reviews at all
+    reviews: pd.DataFrame      # this unit's reviews in the period
+    calibration: pd.DataFrame  # every calibration review of the year up to the period's end (all units)
+
+
+def calibration_data(ctx) -> CalibrationData:
+    """Load the reviews a calibration report needs (empty frames when the archive holds none)."""
+    from qa_helpers.data import archive as qa_archive
+
+    reviews = ctx.load("qa_reviews")
+    if not ctx.has("qa_reviews"):
+        return CalibrationData(False, reviews, reviews.iloc[0:0])
+    year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive)
+    calib = year[year["calibration"].fillna(False).astype(bool) & (year["reviewed_at"] < ctx.period.end)]
+    return CalibrationData(True, reviews, calib.reset_index(drop=True))
+
+
+def data_line(data: CalibrationData) -> str:
+    """One line on what there is to calibrate."""
+    if not data.present:
+        return NO_REVIEWS
+    calib = data.calibration
+    return (f"{len(data.reviews):,} reviews of this unit in the period; {calib['ticket_id'].nunique()} calibration "
+            f"conversations scored by {calib['reviewer_id'].nunique()} reviewers ({len(calib):,} reviews) this year.")
+
+
+def _no_data(data: CalibrationData, calibration: bool = False) -> str | None:
+    if not data.present:
+        return "Not measured: no QA reviews table in the archive."
+    if calibration and data.calibration.empty:
+        return "No calibration conversations this year up to the end of the period."
+    if not calibration and data.reviews.empty:
+        return "No QA reviews of this unit in the period."
+    return None
+
+
+def distribution_section(ctx, data: CalibrationData) -> list:
+    """Score distributions by reviewer (two items) and the agents' mean rubric scores."""
+    from qa_helpers.report.labels import table
+
+    note = _no_data(data)
+    if note:
+        return [note]
+    by_reviewer = score_distribution(data.reviews, by="reviewer_id")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    for ax, item in zip(axes, ["problem_solving", "courtesy"]):
+        plot_score_distribution(by_reviewer, item, ax=ax)
+    means = data.reviews.groupby("agent_id")[list(RUBRIC_ITEMS)].mean()
+    return [fig, "Mean rubric scores by agent (1-5), lowest problem-solving first:",
+            table(means.sort_values("problem_solving").head(10).reset_index())]
+
+
+def agreement_section(ctx, data: CalibrationData) -> list:
+    """Fleiss' κ, ICC(2,1), pairwise weighted κ and the within-±10 % share on the calibration conversations."""
+    from qa_helpers.report.labels import table
+
+    note = _no_data(data, calibration=True)
+    if note:
+        return [note]
+    calib = data.calibration
+    fig, ax = plt.subplots(figsize=(6, 5))
+    plot_pairwise_kappa(pairwise_weighted_kappa(calib), item="all", ax=ax)
+    return ["**Fleiss' κ** per rubric item (conversations every reviewer scored):",
+            table(fleiss_kappa_by_item(calib), precision=3),
+            "**ICC(2,1)** (two-way random, absolute agreement, single rater) per item and for the IQS:",
+            table(calibration_icc(calib), precision=3), fig,
+            "**Within ±10 % of consensus** (share of a reviewer's IQS within 10 % of the panel mean):",
+            table(within_tolerance(calib), percent=["share"])]
+
+
+def bias_for(data: CalibrationData) -> pd.DataFrame | None:
+    """Each reviewer's bias against the consensus, or None when there are no calibration reviews."""
+    return None if _no_data(data, calibration=True) else reviewer_bias(data.calibration)
+
+
+def bias_section(data: CalibrationData, bias: pd.DataFrame | None) -> list:
+    """The bias forest plot and table (or why there is none)."""
+    from qa_helpers.report.labels import table
+
+    if bias is None:
+        return [_no_data(data, calibration=True)]
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    plot_reviewer_bias(bias, ax=ax)
+    return [fig, table(bias, precision=3)]
+
+
+def bias_summary(bias: pd.DataFrame | None) -> dict:
+    """The index page's figure: reviewers whose bias interval excludes zero (None without calibration)."""
+    if bias is None:
+        return {"reviewers_biased": None}
+    return {"reviewers_biased": int(((bias["ci_high"] < 0) | (bias["ci_low"] > 0)).sum())}
+
+
+def iqs_for(data: CalibrationData) -> pd.DataFrame:
+    """The period's ordinary (not calibration) reviews with their IQS."""
+    ordinary = data.reviews[~data.reviews["calibration"].fillna(False).astype(bool)]
+    return ordinary.assign(iqs=quality_score(ordinary) if len(ordinary) else pd.Series(dtype="float64"))
+
+
+def iqs_section(data: CalibrationData, scored: pd.DataFrame) -> list:
+    """IQS histogram and the agents with the lowest mean IQS."""
+    from qa_helpers.report.labels import table
+
+    note = _no_data(data)
+    if note or scored.empty:
+        return [note or "No reviews outside the calibration set in this period."]
+    by_agent = scored.groupby("agent_id")["iqs"].agg(["mean", "count"]).rename(
+        columns={"mean": "iqs", "count": "reviews"})
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    ax.hist(scored["iqs"].dropna(), bins=20, color=sns.color_palette("colorblind")[0])
+    ax.set_title("IQS of the period's reviews")
+    ax.set_xlabel("IQS (0-100)")
+    ax.set_ylabel("Reviews (count)")
+    return [fig, table(by_agent.sort_values("iqs").head(8).reset_index(), precision=1)]
+
+
+def iqs_summary(scored: pd.DataFrame) -> dict:
+    """The index page's figure: the period's mean IQS (None without reviews)."""
+    return {"iqs": round(float(scored["iqs"].mean()), 1) if len(scored) else None}
+
+
+def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike = "") -> list:
+    """Draw and write the stratified review sample for the next period; say where and how big.
+
+    Strata are agent × channel, or whichever of the two the tickets have (the unit itself when
+    they have neither).
+    """
+    from qa_helpers.report.labels import table
+
+    note = ctx.missing_note("tickets", what="No review sample")
+    if note:
+        return [note]
+    strata = [c for c in ("agent_id", "channel") if ctx.has("tickets", c)]
+    tickets = ctx.load("tickets", columns=["ticket_id", *strata])
+    if not strata:
+        tickets, strata = tickets.assign(unit=ctx.unit), ["unit"]
+    sizes = stratum_sample_sizes(tickets, strata=strata, margin=margin)
+    sample = review_sample(tickets, seed=seed, strata=strata, margin=margin)
+    target = Path(out) if out else ctx.archive.parent / "review_samples" / f"{ctx.unit}_after_{ctx.period.label}.csv"
+    write_review_sample(sample, target)
+    return [f"{len(sample):,} of {len(tickets):,} tickets sampled across {len(sizes):,} strata "
+            f"({' × '.join(strata)}, margin ±{margin:.0%}); written to `{target.name}`.", table(sizes.head(10))]

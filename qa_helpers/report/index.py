@@ -73,6 +73,7 @@ def write_index(manifest: dict, period_dir: Path, archive: Path) -> Path:
              f"<h1>Service quality reports · {html.escape(manifest['period'])}</h1>",
              f"<p class='meta'>{counts['ok']} ok · {counts['failed']} failed · {counts['skipped']} skipped (unchanged) · "
              f"kit {html.escape(str(manifest['kit_version']))} · archive {str(manifest['archive_fingerprint'])[:12]}"
+             + (f" · config {html.escape(str(manifest['config_dir']))}" if manifest.get("config_dir") else "")
              + (f" · commit {manifest['git_commit'][:10]}" if manifest.get("git_commit") else "") + "</p>"]
     if manifest["failed"]:
         parts.append("<p class='meta'>Failed: " + ", ".join(html.escape(f) for f in manifest["failed"])

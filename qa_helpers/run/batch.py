@@ -71,6 +71,9 @@ def select_units(archive: Path, teams: str | None = "all", departments: str | No
 def select_steps(notebooks: str | None, folder: Path | None = None) -> list[str]:
     """Notebook steps a batch runs (``all`` or a comma-separated list), validated."""
     steps = notebook_steps(folder)
+    if not steps:
+        where = folder if folder else "the kit's notebooks/"
+        raise QAKitError(f"no notebooks named NN_step.ipynb in {where}")
     if notebooks in (None, "all"):
         return list(steps)
     chosen = [n.strip() for n in notebooks.split(",") if n.strip()]
@@ -87,18 +90,36 @@ def _inside(folder: Path, path: Path) -> Path:
     return resolved
 
 
-def config_hash() -> str:
-    """One hash over the config files notebooks read (standards, actions, panel scores, sources)."""
+def config_provenance(config: str | os.PathLike | None = None) -> dict:
+    """The config files the notebooks read, each as resolved for the kernels, with its sha256.
+
+    Every notebook of a batch is given the same config folder; each file is the folder's own or,
+    when the folder has none, the kit's default (:func:`qa_helpers.config.config_file`), so the
+    manifest records exactly the file a kernel reads. A file that exists nowhere (an optional
+    ``panel_scores.csv``) has ``sha256`` null.
+
+    Returns
+    -------
+    dict
+        ``config_dir`` (absolute), ``config_files`` ({name: {path, sha256}}) and ``config_hash``
+        (one digest over the files' names and contents, what ``--resume`` compares).
+    """
     import hashlib
 
-    from qa_helpers.config import config_dir
+    from qa_helpers.config import CONFIG_FILES, config_dir, config_file
 
-    digest = hashlib.sha256()
-    for path in sorted(config_dir().glob("*")):
-        if path.is_file():
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    folder = config_dir(config).resolve()
+    files = {}
+    for name in CONFIG_FILES:
+        path = config_file(name, folder).resolve()
+        files[name] = {"path": str(path), "sha256": file_hash(path) if path.is_file() else None}
+    digest = hashlib.sha256(json.dumps({n: f["sha256"] for n, f in files.items()}, sort_keys=True).encode())
+    return {"config_dir": str(folder), "config_files": files, "config_hash": digest.hexdigest()}
+
+
+def config_hash(config: str | os.PathLike | None = None) -> str:
+    """One hash over the config files notebooks read (see :func:`config_provenance`)."""
+    return config_provenance(config)["config_hash"]
 
 
 def git_commit() -> str | None:
@@ -148,7 +169,8 @@ def _reusable(previous: dict | None, job: Job, provenance: dict, out: Path) -> b
 def run_batch(period: str, teams: str | None = "all", departments: str | None = None, notebooks: str | None = "all",
               out: str | os.PathLike = "reports", archive: str | os.PathLike | None = None, jobs: int | None = None,
               resume: bool = False, html: bool = True, show_code: bool = False, scheduler: str | None = None,
-              notebooks_dir: str | os.PathLike | None = None, progress: bool = True) -> dict:
+              notebooks_dir: str | os.PathLike | None = None, progress: bool = True,
+              config: str | os.PathLike | None = None) -> dict:
     """Run notebooks for units of one period and write the manifest and index.
 
     Parameters
@@ -169,7 +191,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
         Parallel notebooks (default: the machine's cores).
     resume : bool
         Skip notebooks that succeeded before with the same notebook, parameters, kit
-        version, archive and config files.
+        version, archive and config files (any changed config file reruns them).
     html, show_code : bool
         Render HTML; show code cells in it.
     scheduler : str, optional
@@ -178,6 +200,9 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
         Folder of notebooks (default: the kit's ``notebooks/``).
     progress : bool
         Show a progress bar.
+    config : path-like, optional
+        The config folder (default ``$QAKIT_CONFIG``, else ``config/``): passed to every notebook
+        as its ``config`` parameter (an absolute path), and its files' hashes go in the manifest.
 
     Returns
     -------
@@ -196,10 +221,11 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     out_root.mkdir(parents=True, exist_ok=True)
     period_dir = _inside(out_root, out_root / the_period.label)
     report = json.loads((archive_dir / "ingest_report.json").read_text(encoding="utf-8"))
+    configured = config_provenance(config)
     provenance = {"period": the_period.label, "kit_version": __version__,
-                  "archive_fingerprint": report.get("fingerprint"), "config_hash": config_hash(),
-                  "git_commit": git_commit()}
-    parameters = {"archive": str(archive_dir.resolve())}
+                  "archive_fingerprint": report.get("fingerprint"), **configured, "git_commit": git_commit()}
+    # every kernel reads the folder the manifest hashes, whatever its own cwd or environment
+    parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"]}
     job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)), parameters=parameters,
                     notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]
 
