@@ -106,48 +106,21 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
-    import importlib
-    import inspect
+    from qa_helpers.data.draft import map_export
+    from qa_helpers.data.profile import format_profile, profile_export
 
-    try:  # imported only when asked for
-        profile = importlib.import_module("qa_helpers.data.profile")
-    except ModuleNotFoundError as exc:
-        raise QAKitError(f"qakit map needs qa_helpers.data.profile, which this installation lacks ({exc})") from None
-    # the draft lives beside the profile, or in a module of its own
-    map_export = getattr(profile, "map_export", None) or importlib.import_module("qa_helpers.data.draft").map_export
-
-    profiled = profile.profile_export(args.file)
-    formatter = getattr(profile, "format_profile", None)
-    print(formatter(profiled) if formatter else _compact(profiled))
-    options = {"table": args.table, "out": args.out}
-    if args.config and "config" in inspect.signature(map_export).parameters:
-        options["config"] = args.config  # the folder's value sets for the draft's value maps
-    elif args.config:
-        print("note: this qakit map drafts from the export alone; --config is not used", file=sys.stderr)
-    print(_compact(map_export(args.file, **options)))
+    print(format_profile(profile_export(args.file)))
+    draft = map_export(args.file, table=args.table, out=args.out, config=args.config)
     if args.out:
         print(f"draft mapping written to {args.out}: check its guesses and TODOs, then "
               f"`qakit ingest --raw <exports> --config {Path(args.out).parent} --check`")
+    else:
+        print(draft)
     return 0
 
 
-def _compact(value) -> str:
-    """A profile or a draft as text: tables without truncation, mappings as YAML, text as is."""
-    import pandas as pd
-    import yaml
-
-    if isinstance(value, str):
-        return value
-    if isinstance(value, pd.DataFrame):
-        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500,
-                               "display.max_colwidth", 60):
-            return value.to_string(index=False)
-    if isinstance(value, dict):
-        return yaml.safe_dump(value, allow_unicode=True, sort_keys=False, default_flow_style=None).rstrip()
-    return str(value)
-
-
-CONFIG_HELP = "config folder (default $QAKIT_CONFIG, else config/); a file it lacks is the kit's default"
+CONFIG_HELP = ("config folder (default $QAKIT_CONFIG, else config/); without standards.yml the kit's standards "
+               "apply")
 
 
 def build_parser() -> argparse.ArgumentParser:

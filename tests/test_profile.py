@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from qa_helpers.config import kit_root, load_sources
-from qa_helpers.data.foreign import write_call_log, write_helpdesk_export
+from qa_helpers.data import archive as qa_archive
+from qa_helpers.data.draft import draft_mapping, map_export
+from qa_helpers.data.foreign import write_call_log, write_helpdesk_export, write_ticket_export_hours
 from qa_helpers.data.ingest import ingest
-from qa_helpers.data.profile import (PROFILE_COLUMNS, draft_mapping, format_profile, header_unit, map_export,
-                                     profile_export)
+from qa_helpers.data.profile import PROFILE_COLUMNS, csat_scale, format_profile, header_unit, profile_export
+from qa_helpers.data.schemas import SAFE_NAME
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +30,18 @@ def call_log(tmp_path_factory):
     return path, write_call_log(path)
 
 
+@pytest.fixture(scope="module")
+def hours_export(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hours") / "freshdesk_tickets_2025H1.csv"
+    return path, write_ticket_export_hours(path)
+
+
 def _by_column(profile: pd.DataFrame) -> pd.DataFrame:
     return profile.set_index("column")
 
 
 def test_fixtures_are_deterministic(tmp_path):
-    for writer in (write_helpdesk_export, write_call_log):
+    for writer in (write_helpdesk_export, write_call_log, write_ticket_export_hours):
         a, b, c = tmp_path / f"{writer.__name__}_a.csv", tmp_path / f"{writer.__name__}_b.csv", tmp_path / "c.csv"
         assert writer(a, n=300, seed=3) == {**writer(b, n=300, seed=3), "file": str(a)}
         assert a.read_bytes() == b.read_bytes()
@@ -161,7 +170,7 @@ def test_draft_for_the_call_log(call_log):
     assert surveys["derived"]["answered_at"] == 'ts("End time")'
 
 
-@pytest.mark.parametrize("fixture", ["helpdesk", "call_log"])
+@pytest.mark.parametrize("fixture", ["helpdesk", "call_log", "hours_export"])
 def test_a_draft_ingests_its_export_as_is(fixture, request, tmp_path):
     """Config alone: the unedited draft is accepted and accounts for every row."""
     path, _ = request.getfixturevalue(fixture)
@@ -170,6 +179,116 @@ def test_a_draft_ingests_its_export_as_is(fixture, request, tmp_path):
     for table, entry in report["sources"].items():
         assert entry["raw"] == entry["archived"] + entry["quarantined"], table
         assert entry["archived"] > 0.8 * entry["raw"] or table == "tickets" and fixture == "call_log"
+
+
+def test_draft_for_the_hours_export(hours_export):
+    """An export shape the kit has no ready mapping for: Freshdesk-like, hours, a worded CSAT scale."""
+    path, facts = hours_export
+    doc, text = _draft(path)
+    tickets = doc["sources"]["tickets"]
+    columns = tickets["columns"]
+    for raw, field in {"Ticket ID": "ticket_id", "Created time": "created_at", "Source": "channel",
+                       "Group": "team", "Agent": "agent_id", "Email": "customer_id", "Full name": "customer_name",
+                       "First response time (in hrs)": "first_response_s", "Type": "category",
+                       "Priority": "priority", "Customer interactions": "contacts_to_resolve",
+                       "Internal note": "remark"}.items():
+        assert columns.get(raw) == field, raw
+    assert "Contact ID" not in columns  # a customer number repeats: never the ticket key
+    assert tickets["units"] == {"first_response_s": "hours"}
+    assert tickets["datetime_formats"] == ["%d-%m-%Y %H:%M:%S"]
+    assert 'ts("Resolved time")' in tickets["derived"]["resolved_at"]
+    channel = tickets["values"]["channel"]
+    assert channel["Portal"] == channel["Feedback Widget"] == "self_service"
+    assert [channel[v] for v in ("Email", "Phone", "Chat", "Twitter")] == ["email", "phone", "chat", "social"]
+    assert set(channel.values()) <= set(doc["value_sets"]["channel"])
+    teams = tickets["values"]["team"]
+    assert set(facts["groups"]) - set(teams) <= {g for g in facts["groups"] if re.fullmatch(SAFE_NAME, g)}
+    assert all(re.fullmatch(SAFE_NAME, name) for name in teams.values()) and teams["Tier 1 Support"] == "Tier-1-Support"
+    assert tickets["pseudonymise"] == ["customer_id"] and tickets["customer_names"] == "customer_name"
+    assert tickets["mask_pii"] == ["remark"]
+    assert set(tickets["allow_empty"]) == {"agent_id", "first_response_s"}  # the new, unassigned tickets
+    assert "handle_s" in tickets["absent"] and "Resolution time (in hrs)" in text  # suggested, not mapped
+    surveys = doc["sources"]["surveys"]
+    assert surveys["from_source"] == "tickets"
+    assert surveys["columns"] == {"Ticket ID": ["survey_id", "ticket_id"], "Survey results": "csat"}
+    assert surveys["values"]["csat"] == {"Extremely satisfied": 5, "Satisfied": 4, "Neutral": 3, "Not satisfied": 2,
+                                         "Extremely dissatisfied": 1}
+    assert "Survey results" in surveys["rows_where"]
+
+
+def test_the_unedited_hours_draft_ingests_its_export(hours_export, tmp_path):
+    """Written to a config folder as it is, the draft archives the export: every row accounted for, the
+    planted defects quarantined under their rule, durations in seconds, no customer e-mail or name."""
+    path, facts = hours_export
+    config = tmp_path / "config"
+    map_export(path, out=config / "sources.yml")
+    report = ingest(path.parent, tmp_path / "archive", config=config, key=b"k")
+    tickets, surveys = report["sources"]["tickets"], report["sources"]["surveys"]
+    for entry in (tickets, surveys):
+        assert entry["raw"] == entry["archived"] + entry["quarantined"]
+        assert entry["archived"] >= 0.95 * entry["raw"]
+    assert tickets["raw"] == facts["rows"] and surveys["raw"] == facts["rated"]
+    assert tickets["by_rule"] == {"time_order": 2, "duplicate_row": 2} and surveys["by_rule"] == {"duplicate_row": 1}
+    archived = qa_archive.load("tickets", archive=tmp_path / "archive")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False).drop_duplicates("Ticket ID").set_index("Ticket ID")
+    hours = pd.to_numeric(raw.loc[archived["ticket_id"], "First response time (in hrs)"], errors="coerce")
+    assert np.allclose(archived["first_response_s"].to_numpy(dtype=float), hours.to_numpy() * 3600, equal_nan=True)
+    assert archived["team"].str.fullmatch(SAFE_NAME).all() and archived["team"].nunique() == len(facts["groups"])
+    assert set(archived["channel"]) == {"email", "self_service", "phone", "chat", "social"}
+    assert archived["customer_id"].str.fullmatch(r"C[0-9a-f]{16}").all()
+    assert archived["customer_id"].nunique() == len(facts["emails"])
+    assert archived["resolved_at"].notna().sum() > 0.8 * len(archived)
+    rated = qa_archive.load("surveys", archive=tmp_path / "archive")
+    assert set(rated["csat"]) == {1, 2, 3, 4, 5}
+    blob = "\n".join(frame.astype("string").fillna("").agg(" | ".join, axis=1).str.cat(sep="\n").lower()
+                     for frame in (archived, rated))
+    secrets = set(facts["emails"]) | {p["token"] for p in facts["pii"]}
+    assert not [s for s in secrets if s.lower() in blob]
+    assert not [n for n in facts["names"] if re.search(rf"\b{re.escape(n.lower())}\b", blob)]
+
+
+@pytest.mark.parametrize("answers, scores", [
+    (["Extremely satisfied", "Satisfied", "Neutral", "Not satisfied", "Extremely dissatisfied"], [5, 4, 3, 2, 1]),
+    (["Very satisfied", "Somewhat satisfied", "Neither satisfied nor dissatisfied", "Somewhat dissatisfied",
+      "Very dissatisfied"], [5, 4, 3, 2, 1]),
+    (["Good", "Bad", "Offered", "Unoffered"], [5, 1, None, None]),
+    (["Happy", "Neutral", "Unhappy"], [5, 3, 1]),
+    (["Awesome", "Just Okay", "Not Good"], [5, 3, 1]),
+    (["5 - Excellent", "4 - Good", "3 - Average", "2 - Poor", "1 - Terrible"], [5, 4, 3, 2, 1]),
+    (["★★★★★", "★★★", "★"], [5, 3, 1]),
+    (["非常满意", "满意", "一般", "不满意", "非常不满意"], [5, 4, 3, 2, 1]),
+    (["Billing", "Technical issue"], [None, None]),
+    (["Yes", "No"], [None, None]),
+])
+def test_worded_satisfaction_scales(answers, scores):
+    scale = csat_scale(answers)
+    assert [scale.get(a) for a in answers] == scores
+
+
+def test_numeric_scores_and_the_key_from_values(tmp_path):
+    """A 1-10 satisfaction score is rescaled to 1-5, a 0-10 one is NPS; without an id header the key is
+    the most id-like unique column, never a repeating customer number."""
+    path = tmp_path / "export.csv"
+    path.write_text("Customer no,Reference,Opened,Satisfaction,Likely to recommend,Survey feedback\n" + "".join(
+        f"{100 + i % 7},R-{9000 + i},2025-02-{i % 28 + 1:02d} 09:00,{i % 10 + 1},{i % 11},"
+        f"{['Happy', 'Neutral', 'Unhappy'][i % 3]}\n" for i in range(60)), encoding="utf-8")
+    cols = _by_column(profile_export(path))
+    assert cols.loc["Reference", "guess"] == "ticket_id" and cols.loc["Customer no", "guess"] == "customer_id"
+    assert cols.loc["Satisfaction", "guess"] == "csat" and cols.loc["Likely to recommend", "guess"] == "nps"
+    doc, _ = _draft(path)
+    surveys = doc["sources"]["surveys"]
+    assert surveys["values"]["csat"] == {str(v): s for v, s in zip(range(1, 11), [1, 1, 2, 2, 3, 3, 4, 4, 5, 5])}
+    assert surveys["columns"]["Likely to recommend"] == "nps"
+
+
+def test_a_worded_scale_without_a_score_header_is_csat(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("Ticket ID,Created at,How did we do\n" + "".join(
+        f"T{i},2025-02-{i % 28 + 1:02d} 09:00,{['Happy', 'Neutral', 'Unhappy', ''][i % 4]}\n" for i in range(40)),
+        encoding="utf-8")
+    surveys = yaml.safe_load(draft_mapping(path))["sources"]["surveys"]
+    assert surveys["columns"]["How did we do"] == "csat"
+    assert surveys["values"]["csat"] == {"Happy": 5, "Neutral": 3, "Unhappy": 1}
 
 
 def test_map_export_writes_what_it_returns(helpdesk, tmp_path):
@@ -282,3 +401,12 @@ def test_team_names_with_spaces_get_a_safe_value_map(tmp_path):
     tickets = yaml.safe_load(draft_mapping(path))["sources"]["tickets"]
     assert tickets["columns"]["Group"] == "team"
     assert tickets["values"]["team"] == {"Tier 1 Support": "Tier-1-Support", "VIP & Key accounts": "VIP-Key-accounts"}
+
+
+def test_the_draft_starts_from_a_config_folders_value_sets(helpdesk):
+    """With the value sets of a config folder, values already allowed there are kept as they are."""
+    path, _ = helpdesk
+    doc = yaml.safe_load(draft_mapping(path, config=kit_root() / "config" / "mappings" / "helpdesk"))
+    assert doc["value_sets"]["priority"] == ["urgent", "high", "normal", "low"]
+    priority = doc["sources"]["tickets"]["values"]["priority"]
+    assert {"Urgent": "urgent", "Normal": "normal", "High": "high", "Low": "low"}.items() <= priority.items()

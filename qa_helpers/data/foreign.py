@@ -1,6 +1,6 @@
-"""Fixtures of two foreign export shapes a new user is likely to bring, generated, never copied.
+"""Fixtures of three foreign export shapes a new user is likely to bring, generated, never copied.
 
-Neither is the kit's own sample: English headers, durations in minutes or ``mm:ss``, CSAT on the
+None is the kit's own sample: English headers, durations in minutes, hours or ``mm:ss``, CSAT on the
 ticket row, the team on the row and no roster, no complaints, field visits or QA reviews.
 
 * :func:`write_helpdesk_export` — a ticket CSV shaped like the columns Zendesk Support documents for
@@ -16,8 +16,13 @@ ticket row, the team on the row and no roster, no complaints, field visits or QA
   seconds, a duration in decimal-comma minutes, abandoned / transferred flags, a disposition, a
   post-call IVR survey 1-5 and a 0-10 recommendation question). It carries no agent column (some
   exports leave agent-level data out): the queue is the team.
+* :func:`write_ticket_export_hours` — a ticket CSV shaped like a Freshdesk ticket export (``Ticket ID``,
+  ``Source`` Email/Portal/Phone/Chat/Feedback Widget, ``Group`` names with spaces, times written day
+  first, ``First response time (in hrs)``, ``Agent`` / ``Customer interactions``, ``Survey results``
+  on a five-level text scale, the customer's ``Full name``, ``Email``, ``Contact ID`` and company).
+  No ready mapping exists for it: it is the test of what ``qakit map`` drafts for an unknown shape.
 
-Both plant a known number of realistic defects and PII tokens and return them, so tests can hold
+All plant a known number of realistic defects and PII tokens and return them, so tests can hold
 ingest to exact quarantine counts and check that no token reaches the archive. Names, e-mails
 (``example.*`` domains) and phone numbers (the fictional 555-01xx range) are generated.
 """
@@ -245,7 +250,6 @@ def write_helpdesk_export(path: str | Path, n: int = 2000, seed: int = 0) -> dic
     reopens = np.where(rng.random(m) < 0.08, 1 + (rng.random(m) < 0.12), 0)
     solve = solve * (1 + 1.5 * reopens)
     solved = created + pd.to_timedelta(np.round((frt + solve) * 60), unit="s")
-    replied = created + pd.to_timedelta(frt * 60, unit="s")
 
     status = np.where(solved + pd.Timedelta(days=4) <= EXPORTED_AT, "Closed", "Solved").astype(object)
     unsolved = (solved > EXPORTED_AT).to_numpy() | (rng.random(m) < 0.05)
@@ -521,4 +525,168 @@ def write_call_log(path: str | Path, n: int = 2000, seed: int = 0) -> dict:
         "surveyed": int(frame["Survey score"].ne("").sum()),
         "withheld": int(frame["Caller number"].eq("anonymous").sum()),
         "queues": sorted(set(frame["Queue"])), "pii": pii,
+    }
+
+
+# ---------------------------------------------------------------- a ticket export with durations in hours
+
+# Freshdesk-style group names are free text with spaces: the draft must make them path-safe.
+HOURS_GROUPS = ["Tier 1 Support", "Billing Desk", "Technical Escalations", "VIP & Key Accounts"]
+HOURS_SOURCES = {"Email": 0.34, "Portal": 0.22, "Phone": 0.16, "Chat": 0.12, "Feedback Widget": 0.06,
+                 "Outbound Email": 0.04, "Twitter": 0.03, "Facebook": 0.03}
+HOURS_TYPES = {"Question": 0.35, "Incident": 0.28, "Problem": 0.10, "Refund": 0.17, "Feature Request": 0.10}
+HOURS_PRIORITIES = {"Low": 0.25, "Medium": 0.45, "High": 0.22, "Urgent": 0.08}
+HOURS_PRODUCTS = {"Fibre Broadband": 0.45, "Mobile Plan": 0.35, "TV Package": 0.20}
+# hours to the first response (median, log-sd) by source; hours from there to the resolution
+FIRST_RESPONSE_H = {"Email": (3.0, 0.9), "Portal": (4.0, 0.9), "Phone": (0.05, 0.5), "Chat": (0.03, 0.6),
+                    "Feedback Widget": (6.0, 0.8), "Outbound Email": (0.5, 0.6), "Twitter": (1.5, 0.8),
+                    "Facebook": (1.5, 0.8)}
+SURVEY_SCALE = ["Extremely satisfied", "Satisfied", "Neutral", "Not satisfied", "Extremely dissatisfied"]
+DUE_HOURS = {"Urgent": 4, "High": 8, "Medium": 24, "Low": 48}
+HOURS_NOTES = ["Asked for the invoice to be resent.", "Router restarted remotely.", "Escalated to the network team.",
+               "Waiting for the customer's screenshots.", "Refund approved by billing.", "", "", ""]
+HOURS_COLUMNS = [
+    "Ticket ID", "Subject", "Status", "Priority", "Source", "Type", "Agent", "Group", "Created time", "Due by Time",
+    "Resolved time", "Closed time", "Last updated time", "First response time (in hrs)", "Resolution time (in hrs)",
+    "Agent interactions", "Customer interactions", "Resolution status", "Survey results", "Product", "Full name",
+    "Email", "Contact ID", "Company Name", "Internal note",
+]
+HOURS_TIME_FORMAT = "%d-%m-%Y %H:%M:%S"  # day first
+
+
+def write_ticket_export_hours(path: str | Path, n: int = 2000, seed: int = 0) -> dict:
+    """Write a Freshdesk-style ticket export (CSV, UTF-8, comma) with durations in hours and planted defects.
+
+    One row per ticket: ``Ticket ID``, status (Open, Pending, Resolved, Closed), priority
+    (Low .. Urgent), ``Source`` (Email, Portal, Phone, Chat, Feedback Widget, ...), a ``Type``, the
+    agent's name and a group whose name has spaces (agents work in up to two groups); times written
+    day first (``31-01-2025 14:05:09``): created, due, resolved, closed, last updated; first response
+    and resolution time in decimal hours; agent and customer interaction counts; an SLA status; the
+    customer satisfaction survey on the row as a five-level text scale (``Extremely satisfied`` ..
+    ``Extremely dissatisfied``); the customer's full name, e-mail, contact id and company; and an
+    internal note that sometimes holds a phone number, an e-mail or the customer's name in capitals.
+
+    Planted (on distinct rows): tickets resolved before they were created, exact duplicate rows (one of
+    them rated), and new tickets nobody has picked up yet (no agent, no first response).
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV file to write (its folder is created).
+    n : int
+        Rows in the file, duplicates included.
+    seed : int
+        Same seed, same bytes.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``columns``, ``planted`` (per source ``tickets`` / ``surveys``: count of each defect
+        kind), ``rated`` (rows with a survey answer), ``new_tickets``, ``groups``,
+        ``agents_in_two_groups``, ``names`` and ``emails`` (the customers') and ``pii`` (each planted
+        token with its column and kind).
+    """
+    rng = np.random.default_rng(seed + 31_337)
+    n_copies = 2
+    m = n - n_copies
+    customers = _customers(rng, max(40, m // 4))
+    agents, _ = _agents(rng)
+    agents = agents[:12]
+    agent_groups = {a: [HOURS_GROUPS[i % 4]] + ([HOURS_GROUPS[(i + 2) % 4]] if i % 3 == 0 else [])
+                    for i, a in enumerate(agents)}
+
+    created = _times(rng, m)
+    source = _pick(rng, HOURS_SOURCES, m)
+    kind = _pick(rng, HOURS_TYPES, m)
+    priority = _pick(rng, HOURS_PRIORITIES, m)
+    who = rng.integers(0, len(customers), m)
+    agent = rng.choice(agents, m)
+    group = np.array([str(rng.choice(agent_groups[a])) for a in agent], dtype=object)
+    first_h = np.round(_lognormal(rng, [FIRST_RESPONSE_H[s][0] for s in source],
+                                  [FIRST_RESPONSE_H[s][1] for s in source]), 2)
+    resolve_h = np.round(first_h + _lognormal(rng, np.full(m, 18.0), np.full(m, 1.0)), 2)
+    resolved = created + pd.to_timedelta(np.round(resolve_h * 3600), unit="s")
+    status = np.where(resolved + pd.Timedelta(days=3) <= EXPORTED_AT, "Closed", "Resolved").astype(object)
+    unsolved = (resolved > EXPORTED_AT).to_numpy() | (rng.random(m) < 0.06)
+    status[unsolved] = rng.choice(["Open", "Pending"], int(unsolved.sum()), p=[0.6, 0.4])
+    new = ((EXPORTED_AT - created) < pd.Timedelta(days=3)).to_numpy() & (rng.random(m) < 0.6) | (
+        unsolved & (rng.random(m) < 0.15))
+    status[new] = "Open"
+    is_solved = np.isin(status, ["Resolved", "Closed"])
+
+    rated = is_solved & (rng.random(m) < 0.4)
+    # slower resolutions are rated lower
+    mood = rng.normal(0, 1, m) - 0.35 * np.log1p(resolve_h) + 1.3
+    level = np.clip(np.digitize(mood, [-0.9, -0.3, 0.3, 0.9]), 0, 4)
+    survey = np.where(rated, np.array(SURVEY_SCALE, dtype=object)[4 - level], "")
+    closed = resolved + pd.Timedelta(days=3) + pd.to_timedelta(rng.integers(0, 3600, m), unit="s")
+    updated = np.where(status == "Closed", closed,
+                       np.where(is_solved, resolved + pd.to_timedelta(rng.integers(60, 7200, m), unit="s"),
+                                created + (EXPORTED_AT - created) * rng.uniform(0.1, 0.9, m)))
+    updated = pd.Series(updated).astype("datetime64[s]").clip(upper=EXPORTED_AT)
+    due = created + pd.to_timedelta([DUE_HOURS[p] * 3600 for p in priority], unit="s")
+    cust = customers.iloc[who].reset_index(drop=True)
+    product = _pick(rng, HOURS_PRODUCTS, m)
+
+    frame = pd.DataFrame({
+        "Ticket ID": [str(70_001 + i) for i in range(m)],
+        "Subject": [f"{t}: {p.lower()}" for t, p in zip(kind, product)],
+        "Status": status, "Priority": priority, "Source": source, "Type": kind,
+        "Agent": np.where(new, "", agent), "Group": group,
+        "Created time": _fmt(created, HOURS_TIME_FORMAT), "Due by Time": _fmt(due, HOURS_TIME_FORMAT),
+        "Resolved time": np.where(is_solved, _fmt(resolved, HOURS_TIME_FORMAT), ""),
+        "Closed time": np.where(status == "Closed", _fmt(closed, HOURS_TIME_FORMAT), ""),
+        "Last updated time": _fmt(updated, HOURS_TIME_FORMAT),
+        "First response time (in hrs)": np.where(new, "", [f"{v:.2f}" for v in first_h]),
+        "Resolution time (in hrs)": np.where(is_solved, [f"{v:.2f}" for v in resolve_h], ""),
+        "Agent interactions": np.where(new, 0, 1 + rng.poisson(1.2, m)).astype(str),
+        "Customer interactions": (1 + rng.poisson(0.7, m)).astype(str),
+        "Resolution status": np.where(is_solved, np.where(
+            resolve_h <= np.array([DUE_HOURS[p] for p in priority]), "Within SLA", "SLA Violated"), ""),
+        "Survey results": survey,
+        "Product": product,
+        "Full name": cust["name"], "Email": cust["email"],
+        "Contact ID": [str(81_000_000_000 + 131 * int(k)) for k in who],
+        "Company Name": cust["organization"],
+        "Internal note": rng.choice(HOURS_NOTES, m),
+    })
+
+    taken: set[int] = set(np.flatnonzero(new).tolist())
+    defects = _disjoint(rng, is_solved & ~rated, {"resolved_before_created": 2}, taken)
+    for i in defects["resolved_before_created"]:
+        # a clock set a day wrong on import: resolved before created; the hours are left empty then
+        frame.loc[i, "Resolved time"] = (created[i] - pd.Timedelta(hours=int(rng.integers(3, 30)))).strftime(
+            HOURS_TIME_FORMAT)
+        frame.loc[i, "Resolution time (in hrs)"] = ""
+
+    pii = []
+    clean = np.array([i for i in range(m) if i not in taken])
+    for k, i in enumerate(np.sort(rng.choice(clean, max(8, m // 40), replace=False))):
+        if k % 3 == 0:
+            token, _ = _phone(rng)
+            text = f"Customer asked to be called back on {token}."
+        elif k % 3 == 1:
+            token = f"{cust.loc[i, 'first'].lower()}.work{int(rng.integers(10, 99))}@example.org"
+            text = f"Send the confirmation to {token}."
+        else:
+            token = cust.loc[i, "name"].upper()
+            text = f"Spoke to {token} on the phone."
+        frame.loc[i, "Internal note"] = f"{text} {frame.loc[i, 'Internal note']}".strip()
+        pii.append({"column": "Internal note", "kind": ["phone", "email", "name_upper"][k % 3], "token": token})
+
+    sources = [int(rng.choice([i for i in np.flatnonzero(rated) if i not in taken])),
+               int(rng.choice([i for i in np.flatnonzero(is_solved & ~rated) if i not in taken]))]
+    frame = _insert_copies(rng, frame, sources)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame[HOURS_COLUMNS].to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    return {
+        "file": str(path), "rows": len(frame), "columns": list(HOURS_COLUMNS),
+        "planted": {"tickets": {"resolved_before_created": 2, "duplicate_row": 2, "new_unassigned": int(new.sum())},
+                    "surveys": {"duplicate_row": 1}},
+        "rated": int(frame["Survey results"].ne("").sum()), "new_tickets": int(new.sum()),
+        "groups": sorted(set(frame["Group"])),
+        "agents_in_two_groups": sorted(a for a, g in agent_groups.items() if len(g) == 2),
+        "names": sorted(set(frame["Full name"])), "emails": sorted(set(frame["Email"])), "pii": pii,
     }

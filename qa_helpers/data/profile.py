@@ -1,11 +1,12 @@
-"""Profile a foreign export and draft its source mapping: the engine of ``qakit map FILE``.
+"""Profile a foreign export: the first half of ``qakit map FILE`` (:mod:`qa_helpers.data.draft` is the second).
 
-:func:`profile_export` reads any CSV / XLSX / JSON-lines export as text and describes each raw
-column: inferred type, share empty, distinct values, top values (PII masked), date formats, units
-named in the header, likely PII, and the canonical field it probably feeds. :func:`draft_mapping`
-turns that into a commented ``sources.yml`` draft in the syntax of ``config/sources.yml``:
-renames, units, value maps, date formats, privacy settings, extra columns to keep, and the
-canonical fields it could not find (``absent``). :func:`map_export` writes the draft.
+:func:`read_export` reads any CSV / XLSX / JSON-lines export as text and learns its file facts;
+:func:`profile_export` describes each raw column: inferred type, share empty, distinct values, top
+values (PII masked), date formats, units named in the header (:func:`header_unit`), likely PII,
+and the canonical field it probably feeds, with a confidence. The guess comes from the header
+(English and Chinese synonyms, and the kit's own sample headers) weighed by how well the values
+fit the field: a table's key must be unique, a duration numeric, a satisfaction score a known
+scale (:func:`csat_scale`). :func:`format_profile` prints the profile.
 
 Nothing here prints a raw e-mail, phone number, customer name or customer id: top values of such
 columns are replaced by what they are, and free text is masked before it is shown.
@@ -24,8 +25,7 @@ import pandas as pd
 import yaml
 
 from qa_helpers.data.readers import decode, guess_encoding
-from qa_helpers.data.schemas import (DEFAULT_VALUE_SETS, KEY_FIELDS, SAFE_NAME, SCHEMAS, SURVEY_SOURCES, TIME_COLUMNS,
-                                     parse_kind)
+from qa_helpers.data.schemas import SCHEMAS, parse_kind
 from qa_helpers.errors import SourceError
 
 MAX_ROWS = 200_000          # rows profiled; the rest of a larger file is only counted
@@ -85,123 +85,6 @@ NAME_WORDS = re.compile(r"name|requester|customer|client|contact|caller|assignee
 NOT_A_NAME = re.compile(r"type|segment|tier|category|status|group|level|team|queue|channel|类型|级别")
 FREE_TEXT_WORDS = re.compile(r"description|comment|note|remark|subject|title|summary|body|message|feedback|"
                              r"details|备注|描述|内容|记录|标题")
-IDENTITY_WORDS = re.compile(r"organi[sz]ation|company|account|employer|address|street|zip|postcode|公司|地址")
-CALL_WORDS = re.compile(r"\bcall\b|talk|ring|caller|\bani\b|\bivr\b|queue wait|通话")
-
-# Canonical field -> header synonyms (normalised: lower case, units and punctuation removed), with a
-# weight when the word is a weaker hint. The kit's own sources.yml adds its (Chinese) headers.
-SYNONYMS: dict[str, dict[str, list]] = {
-    "tickets": {
-        "ticket_id": ["ticket id", "ticket", "id", "ticket number", "ticket no", "case id", "case number", "call id",
-                      "contact id", "interaction id", "conversation id", "request id", "工单编号", "工单号", "工单id",
-                      ("编号", 0.7), ("number", 0.6), ("uniqueid", 0.8)],
-        "created_at": ["created at", "created", "creation date", "creation time", "created date", "date created",
-                       "created time", "opened", "opened at", "open date", "start time", "call start", "start",
-                       "received at", "call date", "创建时间", "建单时间", "受理时间", "开始时间", ("date", 0.6),
-                       ("time", 0.55)],
-        "channel": ["channel", "via", "medium", "media", "media type", "media name", "contact channel",
-                    "contact type", "渠道", "来源渠道", ("source", 0.7)],
-        "agent_id": ["assignee", "agent", "agent id", "agent name", "agent no", "owner", "handled by", "handler",
-                     "客服工号", "坐席工号", "坐席", "处理人", ("user", 0.6), ("assigned to", 0.9)],
-        "customer_id": ["requester id", "customer id", "customer number", "client id", "account id", "account number",
-                        "customer no", "客户编号", "客户id", ("caller number", 0.75), ("caller", 0.6), ("ani", 0.7),
-                        ("caller id", 0.75), ("from number", 0.6), ("customer", 0.55)],
-        "customer_name": ["requester", "requester name", "customer name", "client name", "contact name", "caller name",
-                          "客户姓名", "姓名", "客户名称", ("name", 0.7)],
-        "customer_type": ["customer type", "customer segment", "segment", "account type", "client type", "客户类型",
-                          ("tier", 0.6)],
-        "category": ["category", "issue category", "problem category", "ticket category", "contact reason",
-                     "call reason", "reason", "topic", "issue type", "ivr option", "ivr menu", "问题类别", "类别",
-                     "问题类型", "业务类型", ("ticket type", 0.6), ("type", 0.55), ("disposition", 0.5)],
-        "priority": ["priority", "urgency", "优先级", ("severity", 0.6)],
-        "first_response_s": ["first reply time", "first response time", "time to first reply",
-                             "time to first response", "first reply", "first response", "frt", "speed of answer",
-                             "asa", "queue wait", "queue time", "time to answer", "answer time", "首次响应时长",
-                             "首响时长", "首次响应", ("wait time", 0.6)],
-        "handle_s": ["handle time", "handling time", "aht", "average handle time", "total time spent", "time spent",
-                     "work time", "处理时长", ("talk time", 0.6), ("通话时长", 0.6), ("duration", 0.5)],
-        "resolved_at": ["solved at", "resolved at", "resolution date", "resolution time stamp", "solved", "resolved",
-                        "resolved date", "solved date", "解决时间", "结单时间", ("closed at", 0.8), ("关闭时间", 0.8),
-                        ("end time", 0.6), ("call end", 0.6)],
-        "contacts_to_resolve": ["contacts to resolve", "number of contacts", "contact count", "contacts", "联系次数"],
-        "first_contact_resolved": ["first contact resolution", "first contact resolved", "fcr",
-                                   "resolved on first contact", "first call resolution", "one touch", "是否首次解决",
-                                   "一次解决"],
-        "reopened": ["reopened", "reopens", "reopen count", "times reopened", "是否重开", "重开次数"],
-        "remark": ["description", "notes", "note", "remark", "remarks", "comments", "comment", "body", "details",
-                   "internal note", "agent notes", "备注", "描述", "处理记录"],
-        "team": ["group", "team", "queue", "skill", "skill name", "assigned group", "support group", "班组", "队列",
-                 "技能组", ("queue name", 0.9)],
-        "department": ["department", "division", "business unit", "部门"],
-    },
-    "surveys": {
-        "survey_id": ["survey id", "response id", "rating id", "问卷编号"],
-        "answered_at": ["rated at", "rating date", "survey date", "answered at", "submitted at", "responded at",
-                        "response date", "提交时间", "评价时间"],
-        "csat": ["satisfaction score", "satisfaction", "satisfaction rating", "csat", "csat score", "survey score",
-                 "rating", "满意度评分", "满意度", ("score", 0.6)],
-        "nps": ["nps", "nps score", "likelihood to recommend", "recommend", "survey nps", "推荐意愿"],
-        "comment": ["satisfaction comment", "survey comment", "feedback", "rating comment", "评价内容",
-                    ("comment", 0.55)],
-    },
-}
-CODED_FIELDS = {"channel", "category", "priority", "customer_type", "cause_dimension", "source"}
-VALUE_GUESSES: dict[str, list[tuple[str, str]]] = {  # field -> (keyword in the lower-case raw value, canonical)
-    "channel": [("web form", "self_service"), ("help center", "self_service"), ("helpcenter", "self_service"),
-                ("portal", "self_service"), ("self", "self_service"), ("mobile", "self_service"),
-                ("api", "self_service"), ("app", "self_service"),
-                ("phone", "phone"), ("voice", "phone"), ("call", "phone"), ("voicemail", "phone"), ("电话", "phone"),
-                ("热线", "phone"), ("chat", "chat"), ("widget", "chat"), ("messag", "chat"), ("whatsapp", "chat"),
-                ("在线", "chat"), ("e-mail", "email"), ("email", "email"), ("mail", "email"), ("邮件", "email"),
-                ("twitter", "social"), ("facebook", "social"), ("instagram", "social"), ("social", "social"),
-                ("weibo", "social"), ("社交", "social"), ("微博", "social"), ("onsite", "onsite"),
-                ("on-site", "onsite"), ("field", "onsite"), ("visit", "onsite"), ("上门", "onsite")],
-    "category": [("bill", "billing_dispute"), ("invoice", "billing_dispute"), ("payment", "billing_dispute"),
-                 ("refund", "billing_dispute"), ("charge", "billing_dispute"), ("账单", "billing_dispute"),
-                 ("technical", "fault_repair"), ("fault", "fault_repair"), ("outage", "fault_repair"),
-                 ("repair", "fault_repair"), ("error", "fault_repair"), ("bug", "fault_repair"),
-                 ("incident", "fault_repair"), ("故障", "fault_repair"), ("install", "installation"),
-                 ("setup", "installation"), ("set up", "installation"), ("activation", "installation"),
-                 ("onboard", "installation"), ("new connection", "installation"), ("开通", "installation"),
-                 ("安装", "installation"), ("question", "consultation"), ("how-to", "consultation"),
-                 ("how to", "consultation"), ("info", "consultation"), ("inquiry", "consultation"),
-                 ("enquiry", "consultation"), ("consult", "consultation"), ("咨询", "consultation"),
-                 ("other", "other"), ("operator", "other"), ("misc", "other"), ("其他", "other")],
-    "priority": [("urgent", "high"), ("critical", "high"), ("p1", "high"), ("high", "high"), ("高", "high"),
-                 ("normal", "medium"), ("medium", "medium"), ("p2", "medium"), ("中", "medium"), ("low", "low"),
-                 ("p3", "low"), ("低", "low")],
-    "customer_type": [("enterprise", "enterprise"), ("business", "enterprise"), ("company", "enterprise"),
-                      ("corporate", "enterprise"), ("b2b", "enterprise"), ("企业", "enterprise"),
-                      ("individual", "individual"), ("consumer", "individual"), ("private", "individual"),
-                      ("personal", "individual"), ("b2c", "individual"), ("个人", "individual")],
-    "cause_dimension": [("人员", "people"), ("people", "people"), ("staff", "people"), ("human", "people"),
-                        ("流程", "process"), ("process", "process"), ("procedure", "process"), ("工具", "tools"),
-                        ("tool", "tools"), ("system", "tools"), ("环境", "environment"), ("environment", "environment"),
-                        ("external", "environment")],
-    "source": [("survey", "survey"), ("questionnaire", "survey"), ("ivr", "survey"), ("问卷", "survey"),
-               ("回访", "survey"), ("review", "review"), ("online", "review"), ("app store", "review"),
-               ("评价", "review"), ("点评", "review")],
-}
-FIXED_SETS = {"source": list(SURVEY_SOURCES)}  # allowed values no config can widen
-CSAT_WORDS = {"good": 5, "bad": 1, "satisfied": 5, "dissatisfied": 1, "满意": 5, "不满意": 1,
-              "positive": 5, "negative": 1, "thumbs up": 5, "thumbs down": 1}
-UPDATED_WORDS = re.compile(r"updated|modified|last activity|更新时间")
-
-
-def _kit_synonyms() -> dict[str, dict[str, list]]:
-    """The raw headers of the kit's own sources.yml (its sample's Chinese exports) as exact synonyms."""
-    path = Path(__file__).resolve().parents[2] / "config" / "sources.yml"
-    out: dict[str, dict[str, list]] = {}
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return out
-    for table, entry in (doc.get("sources") or {}).items():
-        for raw, target in ((entry or {}).get("columns") or {}).items():
-            for canonical in target if isinstance(target, list) else [target]:
-                out.setdefault(table, {}).setdefault(str(canonical), []).append(_norm(str(raw)))
-    return out
-
 
 # ---------------------------------------------------------------- reading
 
@@ -366,7 +249,7 @@ def _unique_headers(names: list[str]) -> list[str]:
 
 # ---------------------------------------------------------------- per-column inference
 
-def _norm(header: str) -> str:
+def norm_header(header: str) -> str:
     """A header in the form synonyms are written: lower case, units and punctuation removed."""
     text = header.translate(str.maketrans("（）：，", "():,")).strip().lower()
     text = re.sub(r"\((?:in )?[^()]*\)|\[[^\[\]]*\]", " ", text)  # "(min)", "(s)", "[sec]"
@@ -386,7 +269,7 @@ def header_unit(header: str) -> str | None:
     return None
 
 
-def _present(values: pd.Series) -> pd.Series:
+def present_values(values: pd.Series) -> pd.Series:
     stripped = values.str.strip()
     return stripped[(stripped != "") & ~stripped.str.lower().isin(NA_TOKENS)]
 
@@ -438,16 +321,20 @@ class Column:
     pii: str = ""
     free_text: bool = False
     values: list[str] = field(default_factory=list)   # distinct values of a coded column (for value maps)
+    counts: list[int] = field(default_factory=list)   # and how often each occurs
+    filled: int = 0                                   # rows with a value
     top_raw: list[str] = field(default_factory=list)  # a few raw values, never shown: for shape checks
     table: str = ""
     guess: str = ""
     confidence: float = 0.0
+    alternative: str = ""                             # the runner-up column for the same field
 
 
 def _infer(name: str, raw: pd.Series) -> Column:
     col = Column(name)
-    values = _present(raw.astype(str))
+    values = present_values(raw.astype(str))
     col.empty = round(1 - len(values) / len(raw), 4) if len(raw) else 1.0
+    col.filled = len(values)
     col.unit = header_unit(name)
     if values.empty:
         return col
@@ -485,7 +372,7 @@ def _infer(name: str, raw: pd.Series) -> Column:
         col.free_text = bool(FREE_TEXT_WORDS.search(name.lower())) or (
             values.str.len().mean() >= 25 and col.distinct >= 0.2 * len(values))
     if col.distinct <= MAX_CODES and col.type in ("text", "bool", "int"):
-        col.values = [str(v) for v in counts.index]
+        col.values, col.counts = [str(v) for v in counts.index], [int(n) for n in counts]
     col.pii = _pii(name, values, uniques, col)
     return col
 
@@ -531,8 +418,168 @@ def _pii(name: str, values: pd.Series, uniques: pd.Series, col: Column) -> str:
     return ""
 
 
-def _guess_fields(columns: list[Column], tables: tuple[str, ...]) -> None:
-    """Give each column the canonical field it most likely feeds (each field at most once)."""
+# ---------------------------------------------------------------- field guessing
+
+# Canonical field -> header synonyms (normalised: lower case, units and punctuation removed), with a
+# weight when the word is a weaker hint. The kit's own sources.yml adds its (Chinese) headers.
+SYNONYMS: dict[str, dict[str, list]] = {
+    "tickets": {
+        "ticket_id": ["ticket id", "ticket", "id", "ticket number", "ticket no", "case id", "case number", "call id",
+                      ("contact id", 0.75), "interaction id", "conversation id", "request id", "工单编号", "工单号", "工单id",
+                      ("编号", 0.7), ("number", 0.6), ("uniqueid", 0.8)],
+        "created_at": ["created at", "created", "creation date", "creation time", "created date", "date created",
+                       "created time", "opened", "opened at", "open date", "start time", "call start", "start",
+                       "received at", "call date", "created on", "创建时间", "建单时间", "受理时间", "开始时间", ("date", 0.6),
+                       ("time", 0.55)],
+        "channel": ["channel", "via", "medium", "media", "media type", "media name", "contact channel",
+                    "contact type", "渠道", "来源渠道", ("source", 0.7)],
+        "agent_id": ["assignee", "agent", "agent id", "agent name", "agent no", "owner", "handled by", "handler",
+                     "客服工号", "坐席工号", "坐席", "处理人", ("user", 0.6), ("assigned to", 0.9)],
+        "customer_id": ["requester id", "customer id", "customer number", "client id", "account id", "account number",
+                        "customer no", "客户编号", "客户id", ("caller number", 0.75), ("caller", 0.6), ("ani", 0.7),
+                        ("caller id", 0.75), ("from number", 0.6), ("customer", 0.55), ("contact id", 0.75),
+                        # an e-mail identifies a customer across systems, but an explicit id is better
+                        *[(w, 0.85) for w in ("email", "e mail", "email address", "requester email",
+                                              "customer email", "contact email", "client email")]],
+        "customer_name": ["requester", "requester name", "customer name", "client name", "contact name", "caller name",
+                          "客户姓名", "姓名", "客户名称", ("full name", 0.9),
+                          ("name", 0.7)],
+        "customer_type": ["customer type", "customer segment", "segment", "account type", "client type", "客户类型",
+                          ("tier", 0.6)],
+        "category": ["category", "issue category", "problem category", "ticket category", "contact reason",
+                     "call reason", "reason", "topic", "issue type", "ivr option", "ivr menu", "问题类别", "类别",
+                     "问题类型", "业务类型", ("ticket type", 0.6), ("type", 0.55), ("disposition", 0.5)],
+        "priority": ["priority", "urgency", "优先级", ("severity", 0.6)],
+        "first_response_s": ["first reply time", "first response time", "time to first reply",
+                             "time to first response", "first reply", "first response", "frt", "speed of answer",
+                             "asa", "queue wait", "queue time", "time to answer", "answer time", "首次响应时长",
+                             "首响时长", "首次响应", ("wait time", 0.6)],
+        "handle_s": ["handle time", "handling time", "aht", "average handle time", "total time spent", "time spent",
+                     "work time", "time tracked", "time logged", "处理时长", ("talk time", 0.6), ("通话时长", 0.6),
+                     ("duration", 0.5)],
+        "resolved_at": ["solved at", "resolved at", "resolution date", "resolution time stamp", "solved", "resolved",
+                        "resolved date", "solved date", "resolved time", "solved time", "解决时间", "结单时间",
+                        ("closed at", 0.8), ("关闭时间", 0.8),
+                        ("closed time", 0.8), ("end time", 0.6), ("call end", 0.6)],
+        "contacts_to_resolve": ["contacts to resolve", "number of contacts", "contact count", "contacts", "联系次数",
+                                ("customer interactions", 0.8), ("customer replies", 0.7), ("interactions", 0.6)],
+        "first_contact_resolved": ["first contact resolution", "first contact resolved", "fcr",
+                                   "resolved on first contact", "first call resolution", "one touch", "是否首次解决",
+                                   "一次解决"],
+        "reopened": ["reopened", "reopens", "reopen count", "times reopened", "是否重开", "重开次数"],
+        "remark": ["description", "notes", "note", "remark", "remarks", "comments", "comment", "body", "details",
+                   "internal note", "agent notes", "备注", "描述", "处理记录"],
+        "team": ["group", "team", "queue", "skill", "skill name", "assigned group", "support group", "班组", "队列",
+                 "技能组", ("queue name", 0.9),
+                 ("mailbox", 0.8), ("inbox", 0.8)],
+        "department": ["department", "division", "business unit", "部门"],
+    },
+    "surveys": {
+        "survey_id": ["survey id", "response id", "rating id", "问卷编号"],
+        "answered_at": ["rated at", "rating date", "survey date", "answered at", "submitted at", "responded at",
+                        "response date", "提交时间", "评价时间"],
+        "csat": ["satisfaction score", "satisfaction", "satisfaction rating", "csat", "csat score", "survey score",
+                 "rating", "survey results", "survey result", "survey response", "survey rating",
+                 "customer satisfaction", "csat rating", "satisfaction survey", "满意度评分", "满意度", ("score", 0.6),
+                 ("survey", 0.7)],
+        "nps": ["nps", "nps score", "likelihood to recommend", "recommend", "survey nps", "推荐意愿"],
+        "comment": ["satisfaction comment", "survey comment", "feedback", "rating comment", "评价内容",
+                    ("comment", 0.55)],
+    },
+}
+CODED_FIELDS = {"channel", "category", "priority", "customer_type", "cause_dimension", "source"}
+# Satisfaction answers written as words: a polarity (satisfied / dissatisfied), a strength (very,
+# extremely) and a neutral middle. Rows that were never answered are not ratings.
+NOT_ANSWERS = {"offered", "unoffered", "not offered", "not rated", "unrated", "no rating", "no response", "pending",
+               "sent", "skipped", "not answered", "no answer", "未评价", "未回复"}
+NEUTRAL_WORDS = re.compile(r"neutral|okay|\bok\b|average|\bfair\b|neither|so-so|\bmeh\b|mixed|一般|中评|😐")
+GOOD_WORDS = re.compile(r"satisf|happy|good|great|excellent|awesome|amazing|positive|thumbs up|helpful|pleased|"
+                        r"满意|好|😀|😃|😊|🙂|👍")
+BAD_WORDS = re.compile(r"\bbad\b|poor|terrible|awful|horrible|negative|thumbs down|差|😞|🙁|😠|😡|👎")
+STRONG_WORDS = re.compile(r"extremely|\bvery\b|highly|completely|totally|really|absolutely|excellent|awesome|amazing|"
+                          r"terrible|awful|horrible|非常|很|特别")
+NEGATION = re.compile(r"\bnot\b|\bun|\bdis|\bnever\b|\bno\b|不")
+
+
+def _polarity(value: str) -> int | None:
+    """-2..2 for a worded rating (``Extremely dissatisfied`` = -2, ``Neutral`` = 0), None if it is not one."""
+    text = value.strip().lower()
+    strength = 2 if STRONG_WORDS.search(text) else 1
+    if NEUTRAL_WORDS.search(text):
+        return 0
+    if BAD_WORDS.search(text):
+        return -strength
+    if GOOD_WORDS.search(text):
+        return -strength if NEGATION.search(text) else strength
+    return None
+
+
+def csat_scale(values: list[str]) -> dict[str, int]:
+    """The 1-5 score of each answer of a worded or numbered satisfaction scale, or ``{}`` when the values are not one.
+
+    ``Good`` / ``Bad`` -> 5 / 1; ``Happy`` / ``Neutral`` / ``Unhappy`` -> 5 / 3 / 1; a five-level
+    scale (``Extremely satisfied`` .. ``Extremely dissatisfied``) -> 5 .. 1; ``4 - Satisfied`` or
+    ``★★★★`` -> 4. Non-answers (``Offered``, ``Not rated``) are left out of the map.
+    """
+    answers = [v for v in values if v.strip().lower() not in NOT_ANSWERS]
+    numbered = {v: int(m.group(1)) for v in answers if (m := re.match(r"\s*([1-5])\b(?!\s*[.,/]\d)", v))}
+    numbered |= {v: v.count("★") + v.count("⭐") for v in answers if v not in numbered and ("★" in v or "⭐" in v)}
+    if len(answers) >= 2 and len(numbered) == len(answers) and all(1 <= n <= 5 for n in numbered.values()):
+        return numbered
+    levels = {v: _polarity(v) for v in answers}
+    known = {v: p for v, p in levels.items() if p is not None}
+    if len(known) < 2 or not any(p > 0 for p in known.values()) or not any(p < 0 for p in known.values()) \
+            or len(known) < 0.8 * len(answers):
+        return {}
+    # a side of the scale with one step only ("Good", "Unhappy") is its end: 5 or 1
+    ends = {side: len({p for p in known.values() if p * side > 0}) == 1 for side in (1, -1)}
+    return {v: 3 + (2 * (p > 0) - 2 * (p < 0) if p and ends[1 if p > 0 else -1] else p) for v, p in known.items()}
+
+
+def score_range(col: Column) -> tuple[int, int] | None:
+    """The scale of an integer score column: (1, 5), (1, 7), (1, 10) or (0, 10); None if it is none of them.
+
+    A few keypad presses outside the scale (a 9 on a 1-5 survey) do not change it.
+    """
+    if col.type != "int" or not col.values:
+        return None
+    counts = dict(zip((int(v) for v in col.values), col.counts))
+    total = sum(counts.values())
+
+    def share(low: int, high: int) -> float:
+        return sum(n for v, n in counts.items() if low <= v <= high) / total
+
+    if share(1, 5) >= 0.97:
+        return 1, 5
+    if share(1, 7) >= 0.97:
+        return 1, 7
+    if share(0, 10) >= 0.97:
+        return (0, 10) if counts.get(0) else (1, 10)
+    return None
+
+
+def _kit_synonyms() -> dict[str, dict[str, list]]:
+    """The raw headers of the kit's own sources.yml (its sample's Chinese exports) as exact synonyms."""
+    path = Path(__file__).resolve().parents[2] / "config" / "sources.yml"
+    out: dict[str, dict[str, list]] = {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return out
+    for table, entry in (doc.get("sources") or {}).items():
+        for raw, target in ((entry or {}).get("columns") or {}).items():
+            for canonical in target if isinstance(target, list) else [target]:
+                out.setdefault(table, {}).setdefault(str(canonical), []).append(norm_header(str(raw)))
+    return out
+
+
+SCORE_WORDS = re.compile(r"score|rating|rated|survey|satisf|feedback|csat|nps|recommend|评分|满意|评价|推荐")
+ID_WORDS = re.compile(r"\bid\b|number|\bno\b|\bkey\b|\bref|编号|号")
+
+
+def _synonyms(tables: tuple[str, ...]) -> dict[str, dict[str, list]]:
+    """Header synonyms of the fields that may be guessed. The first table is the export's own; the others
+    (the surveys of a ticket export with the rating on the row) only lend the fields it lacks."""
     synonyms = {t: {f: list(s) for f, s in SYNONYMS.get(t, {}).items()} for t in tables}
     for table, fields in _kit_synonyms().items():
         if table in synonyms:
@@ -541,46 +588,95 @@ def _guess_fields(columns: list[Column], tables: tuple[str, ...]) -> None:
     for table in tables:  # every canonical name is a synonym of itself ("ticket_id", "Ticket Id")
         for name in SCHEMAS[table].columns:
             synonyms[table].setdefault(name, []).append(name.replace("_", " "))
+    own = set(SCHEMAS[tables[0]].columns)
+    for table in tables[1:]:  # "Source" of a ticket export is its channel, not survey-or-review
+        synonyms[table] = {f: w for f, w in synonyms[table].items() if f not in own and f != "source"}
+    return synonyms
+
+
+def _header_score(header: str, words: list) -> float:
+    """How well a normalised header matches a field's synonyms: 0.95 for an exact synonym, less for a part."""
+    best = 0.0
+    for word in words:
+        word, weight = (word, 1.0) if isinstance(word, str) else word
+        if header == word:
+            best = max(best, 0.95 * weight)
+        elif len(word) >= 2 and re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", header):
+            best = max(best, (0.5 + 0.35 * len(word) / max(len(header), 1)) * weight)
+    return best
+
+
+def _guess_fields(columns: list[Column], tables: tuple[str, ...]) -> None:
+    """Give each column the canonical field it most likely feeds (each field at most once, each column once).
+
+    Header synonyms weighed by the fit of the values decide first, the best score winning; only then
+    do value shapes alone place what is left: a worded satisfaction scale, a 0-10 score, and the
+    table's key from the most id-like unique column.
+    """
+    synonyms = _synonyms(tables)
     scored = []
     for col in columns:
-        header = _norm(col.name)
+        header = norm_header(col.name)
         for table in tables:
             for name, words in synonyms[table].items():
-                best = 0.0
-                for word in words:
-                    word, weight = (word, 1.0) if isinstance(word, str) else word
-                    if header == word:
-                        score = 0.95 * weight
-                    elif re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", header) and len(word) >= 2:
-                        score = (0.5 + 0.35 * len(word) / max(len(header), 1)) * weight
-                    else:
-                        continue
-                    best = max(best, score)
-                if best:
-                    scored.append((round(best * _fits(col, table, name), 3), col.name, table, name))
-    taken_cols: set[str] = set()
-    taken_fields: set[tuple[str, str]] = set()
+                score = _header_score(header, words)
+                if score:
+                    scored.append((round(score * _fits(col, table, name, tables[0]), 3), col.name, table, name))
+    taken: dict[tuple[str, str], Column] = {}
     by_name = {c.name: c for c in columns}
     for score, column, table, name in sorted(scored, key=lambda s: (-s[0], s[1])):
-        if column in taken_cols or (table, name) in taken_fields or score < 0.3:
-            continue
         col = by_name[column]
+        if col.guess or (table, name) in taken or score < 0.3:
+            continue
         col.table, col.guess, col.confidence = table, name, score
-        taken_cols.add(column)
-        taken_fields.add((table, name))
+        taken[table, name] = col
+    for score, column, table, name in sorted(scored, key=lambda s: (-s[0], s[1])):
+        winner = taken.get((table, name))
+        if (winner is not None and not winner.alternative and not by_name[column].guess
+                and score >= max(MIN_CONFIDENCE, winner.confidence - 0.2)):
+            winner.alternative = f"{column!r} ({score:.2f})"  # a close runner-up, named in the draft
+    _guess_from_values(columns, tables, taken)
 
 
-def _fits(col: Column, table: str, name: str) -> float:
+def _guess_from_values(columns: list[Column], tables: tuple[str, ...], taken: dict) -> None:
+    free = [c for c in columns if not c.guess]
+
+    def place(col: Column | None, table: str, name: str, confidence: float) -> None:
+        if col is not None and (table, name) not in taken and table in tables:
+            col.table, col.guess, col.confidence = table, name, confidence
+            taken[table, name] = col
+            free.remove(col)
+
+    scored = [c for c in free if SCORE_WORDS.search(c.name.lower())]
+    worded = next((c for c in free if c.type == "text" and (scale := csat_scale(c.values)) and (
+        c in scored or not any(v[:1].isdigit() for v in scale))), None)
+    place(worded, "surveys", "csat", 0.6)
+    place(next((c for c in scored if score_range(c) == (1, 5)), None), "surveys", "csat", 0.55)
+    place(next((c for c in scored if score_range(c) == (0, 10)), None), "surveys", "nps", 0.55)
+    key = next(iter(SCHEMAS[tables[0]].columns))
+    ids = [c for c in free if c.type in ("int", "text") and not c.pii and not c.free_text and c.filled >= 10
+           and c.distinct >= 0.95 * c.filled and all(re.fullmatch(r"[\w#./:-]{1,40}", v) for v in c.top_raw)]
+    ids.sort(key=lambda c: not ID_WORDS.search(norm_header(c.name)))  # an id-like header first, else file order
+    if ids:
+        place(ids[0], tables[0], key, 0.6 if ID_WORDS.search(norm_header(ids[0].name)) else 0.5)
+
+
+def _fits(col: Column, table: str, name: str, primary: str) -> float:
     """How well a column's values fit a field's type (1 = fits, lower = a poor fit)."""
     kind = parse_kind(table, name) if name in SCHEMAS[table].columns else "str"
+    if table == primary and name == next(iter(SCHEMAS[table].columns)):
+        # the table's key: unique but for a few duplicate rows (a customer number repeats)
+        return 1.0 if col.filled and col.distinct >= 0.8 * col.filled else 0.3
     if kind == "datetime":
         return 1.0 if col.type == "datetime" else 0.2
     if name.endswith("_s"):
         return 1.0 if col.type in ("int", "float", "duration") else 0.2
     if name in ("csat", "nps"):
-        if col.type == "int":
-            return 1.0
-        return 0.9 if name == "csat" and {v.lower() for v in col.values} & set(CSAT_WORDS) else 0.2
+        scale = score_range(col)
+        if col.type == "int":  # a 0-10 score is a recommendation (NPS), 1-5 a satisfaction score
+            best, other = ((1, 5), [(1, 7), (1, 10)]) if name == "csat" else ((0, 10), [(1, 10)])
+            return 1.0 if scale == best else 0.8 if scale in other else 0.3
+        return 0.9 if name == "csat" and csat_scale(col.values) else 0.2
     if kind == "int":
         return 1.0 if col.type == "int" else 0.3
     if kind == "bool":
@@ -591,7 +687,9 @@ def _fits(col: Column, table: str, name: str) -> float:
         return 1.0 if col.values and col.pii not in ("email", "phone", "name") else 0.4
     if name in ("remark", "comment"):
         return 1.0 if col.free_text else 0.6
-    if name.endswith("_id") and col.pii in ("email", "name") and name != "agent_id":
+    if name == "customer_id" and col.pii == "name":
+        return 0.6
+    if name.endswith("_id") and col.pii == "email" and name not in ("agent_id", "customer_id"):
         return 0.6
     return 1.0
 
@@ -609,10 +707,7 @@ class _Masker:
     def __call__(self, text: str) -> str:
         from qa_helpers.data.privacy import PII_LOCALES, mask_text
 
-        try:
-            masked = mask_text(pd.Series([text], dtype="str"), self.names, locales=PII_LOCALES).iloc[0]
-        except TypeError:  # an older mask_text without locales
-            masked = mask_text(pd.Series([text], dtype="str"), self.names).iloc[0]
+        masked = mask_text(pd.Series([text], dtype="str"), self.names, locales=PII_LOCALES).iloc[0]
         masked = EMAIL.sub("[EMAIL]", str(masked))
         masked = PHONE_IN_TEXT.sub("[PHONE]", masked)
         return LONG_DIGITS.sub("[NUMBER]", masked)
@@ -641,7 +736,7 @@ def _shown_values(col: Column, masker: _Masker) -> str:
 
 # ---------------------------------------------------------------- profile
 
-def _profile(export: Export, tables: tuple[str, ...] = ("tickets", "surveys")) -> list[Column]:
+def profile_columns(export: Export, tables: tuple[str, ...] = ("tickets", "surveys")) -> list[Column]:
     columns = [_infer(name, export.frame[name]) for name in export.frame.columns]
     _guess_fields(columns, tables)
     return columns
@@ -678,7 +773,7 @@ def profile_export(path: str | Path, encoding: str | None = None, delimiter: str
     (',', 'ticket_id')
     """
     export = read_export(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
-    columns = _profile(export, tables)
+    columns = profile_columns(export, tables)
     masker = _Masker(_names_in(export, columns))
     rows = [{
         "column": c.name, "type": c.type, "empty": c.empty, "distinct": c.distinct,
@@ -699,7 +794,7 @@ def _names_in(export: Export, columns: list[Column]) -> list[str]:
     names: list[str] = []
     for col in columns:
         if col.pii == "name":
-            names += list(pd.unique(_present(export.frame[col.name])))
+            names += list(pd.unique(present_values(export.frame[col.name])))
     return names
 
 
@@ -714,542 +809,6 @@ def format_profile(profile: pd.DataFrame) -> str:
             + (" (profiled the first rows)" if facts.get("sampled") else "")
             + f", {facts.get('columns', 0)} columns"]
     shown = profile.assign(empty=(profile["empty"] * 100).round(1).astype(str) + "%")
-    with pd.option_context("display.max_colwidth", 60, "display.width", 250):
+    with pd.option_context("display.max_colwidth", 60, "display.width", 250, "display.max_columns", None):
         return "\n".join(head) + "\n" + shown.to_string(index=False)
 
-
-# ---------------------------------------------------------------- the draft mapping
-
-_PLAIN = re.compile(r"[A-Za-z_\u4e00-\u9fff][\w \u4e00-\u9fff()'’.+-]*")
-_RESERVED = {"yes", "no", "true", "false", "on", "off", "null", "y", "n", "~"}
-
-
-def _q(text: str) -> str:
-    """A YAML scalar for ``text``: plain when that reads back the same, else double-quoted."""
-    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED and text == text.strip():
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _expr(text: str) -> str:
-    """A DuckDB expression as a single-quoted YAML scalar (its quotes doubled)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _col(raw: str) -> str:
-    """A raw header as DuckDB names it in an expression."""
-    return '"' + raw.replace('"', '""') + '"'
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _pattern(name: str) -> str:
-    """A glob for the export's later files: name parts holding digits (dates, periods) become ``*``."""
-    stem, dot, suffix = name.rpartition(".")
-    stem = stem if dot else name
-    parts = re.split(r"([_\- .])", stem)
-    generic = "".join("*" if re.search(r"\d", part) else part for part in parts)
-    generic = re.sub(r"\*(?:[_\- .]\*)+", "*", generic)
-    return f"{generic}.{suffix}" if dot else generic
-
-
-def _value_guess(field_name: str, value: str, allowed: list[str]) -> str | None:
-    lowered = value.strip().lower()
-    if lowered in allowed:
-        return lowered
-    for word, canonical in VALUE_GUESSES.get(field_name, []):
-        if word in lowered:
-            return canonical
-    return None
-
-
-def _locales(columns: list[Column], export: Export) -> list[str]:
-    """PII locales from the phone numbers seen: North-American shapes -> us, mainland mobiles -> cn."""
-    text = " ".join(pd.unique(pd.concat([_present(export.frame[c.name]).head(2000) for c in columns
-                                         if c.pii in ("phone", "text")] or [pd.Series([], dtype=str)])))
-    found = ["intl"]
-    if re.search(r"(?<![\d+])1[3-9]\d{9}(?!\d)|\+86|[\u4e00-\u9fff]", text) or any(
-            re.search(r"[\u4e00-\u9fff]", c.name) for c in columns):
-        found.insert(0, "cn")
-    if re.search(r"\(\d{3}\) ?\d{3}-\d{4}|(?<!\d)\d{3}[-.]\d{3}[-.]\d{4}(?!\d)|\+1[ -]?\d{3}", text):
-        found.append("us")
-    return found
-
-
-def _timezone(locales: list[str]) -> str:
-    return "Asia/Shanghai" if "cn" in locales else "America/New_York" if "us" in locales else "UTC"
-
-
-@dataclass
-class _Source:
-    """The parts of one drafted source, written out by :func:`_write_source`."""
-
-    table: str
-    columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)   # raw -> [(field, comment)]
-    units: dict[str, str] = field(default_factory=dict)
-    derived: dict[str, tuple[str, str]] = field(default_factory=dict)         # field -> (expression, comment)
-    constants: dict[str, tuple[str, str]] = field(default_factory=dict)
-    values: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # field -> [(raw, canon, comment)]
-    value_sets: dict[str, list[str]] = field(default_factory=dict)           # additions to the kit's sets
-    keep: dict[str, str] = field(default_factory=dict)
-    absent: list[str] = field(default_factory=list)
-    missing_keys: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)                            # comment lines before the source
-    suggestions: list[str] = field(default_factory=list)                      # commented-out keys
-    rows_where: tuple[str, str] | None = None
-    pseudonymise: list[str] = field(default_factory=list)
-    customer_names: str | None = None
-    mask_pii: list[str] = field(default_factory=list)
-    rules: list[str] = field(default_factory=list)
-    link: str | None = None
-
-    def fed(self) -> set[str]:
-        return ({f for fs in self.columns.values() for f, _ in fs} | set(self.derived) | set(self.constants))
-
-    def add_column(self, raw: str, name: str, comment: str = "") -> None:
-        self.columns.setdefault(raw, []).append((name, comment))
-
-
-def _duration(src: _Source, col: Column, name: str) -> None:
-    """Map a duration column: straight, with its unit, or through an expression for clock and decimal-comma text."""
-    if col.type == "duration":
-        src.derived[name] = (f"duration({_col(col.name)})", f"{'/'.join(col.formats)} read as seconds")
-    elif col.decimal_comma:
-        factor = {"minutes": " * 60", "hours": " * 3600", "days": " * 86400", "milliseconds": " / 1000"}.get(
-            col.unit or "", "")
-        src.derived[name] = (f"num(replace(txt({_col(col.name)}), ',', '.')){factor}",
-                             f"decimal comma{', ' + col.unit if col.unit else ''}; TODO check the unit")
-    else:
-        comment = f"confidence {col.confidence:.2f}"
-        if col.unit in (None, "clock"):
-            comment += "; TODO: the header names no unit, seconds assumed (else add it under units:)"
-        src.add_column(col.name, name, comment)
-        if col.unit not in (None, "clock", "seconds"):
-            src.units[name] = col.unit
-
-
-def _plan_source(table: str, columns: list[Column], export: Export, value_sets: dict[str, list[str]],
-                 carve: bool = False) -> _Source:
-    """Decide the mapping of one table from the guessed columns."""
-    src = _Source(table)
-    schema = SCHEMAS[table]
-    mine = {c.guess: c for c in columns if c.table == table and c.guess and c.confidence >= MIN_CONFIDENCE}
-    if carve:  # surveys carved out of a ticket export: the ticket id is the survey's id too
-        ticket = next((c for c in columns if c.table == "tickets" and c.guess == "ticket_id"), None)
-        if ticket is not None and "survey_id" not in mine:
-            src.add_column(ticket.name, "survey_id", "one rating per ticket")
-            src.add_column(ticket.name, "ticket_id")
-    ticket_key = next((c for c in columns if c.table == "tickets" and c.guess == "ticket_id"), None)
-    for name, col in mine.items():
-        if name == "customer_id" and col.pii == "phone":
-            src.derived[name] = (_phone_key(col, ticket_key), "TODO: the phone number is the customer key: its digits, "
-                                 "so every way of writing it is one customer; a withheld number is a customer per row")
-        elif name.endswith("_s"):
-            _duration(src, col, name)
-        elif parse_kind(table, name) == "bool" and col.type == "int":
-            src.derived[name] = (f"coalesce(num({_col(col.name)}) > 0, false)", f"a count in {col.name!r}: more than 0")
-        elif name == "csat" and col.type != "int":
-            src.add_column(col.name, name, f"confidence {col.confidence:.2f}")
-            words = [v for v in col.values if v.lower() in CSAT_WORDS]
-            src.values["csat"] = [(v, str(CSAT_WORDS[v.lower()]), "TODO: a two-point scale, top-2-box = the good ones")
-                                  for v in words]
-            src.rows_where = (f"txt({_col(col.name)}) IN ({', '.join(_sql_text(v) for v in words)})",
-                              "only rated rows: " + ", ".join(v for v in col.values if v not in words)
-                              + " are not answers" if len(words) < len(col.values) else "only rated rows")
-        else:
-            src.add_column(col.name, name, f"confidence {col.confidence:.2f}")
-        if name == "csat" and col.type == "int" and carve:
-            src.rows_where = (f"num({_col(col.name)}) IS NOT NULL", "only the rows with a score")
-        if name in CODED_FIELDS and (name in value_sets or name in FIXED_SETS):
-            _value_map(src, name, col, value_sets)
-        if name in ("team", "department"):
-            unsafe = [v for v in col.values if not re.fullmatch(SAFE_NAME, v)]
-            if unsafe:  # team names become folder names under reports/
-                src.values[name] = [(v, _slug(v), "TODO: a team name is a folder name: letters, digits, _ . - only")
-                                    for v in unsafe]
-    by_header = {c.name: c for c in columns}
-    if table == "tickets":
-        _handle_parts(src, columns)
-        _ticket_suggestions(src, columns, src.fed(), by_header)
-    required = [n for n, c in schema.columns.items() if not c.nullable and n not in KEY_FIELDS[table]]
-    sparse = {n: by_header[raw].empty for raw, fs in src.columns.items() for n, _ in fs
-              if n in required and by_header[raw].empty > 0}
-    if sparse:
-        src.suggestions.append(
-            f"allow_empty: [{', '.join(sparse)}]   # TODO: "
-            + ", ".join(f"{n} is empty in {share:.1%} of rows" for n, share in sparse.items())
-            + ": such rows are quarantined (missing_required) unless allowed here")
-    if table == "surveys":
-        if "answered_at" not in src.fed():
-            base = next((c for c in columns if c.type == "datetime" and UPDATED_WORDS.search(c.name.lower())), None)
-            base = base or next((c for c in columns if c.table == "tickets" and c.guess == "resolved_at"), None)
-            base = base or next((c for c in columns if c.table == "tickets" and c.guess == "created_at"), None)
-            if base is not None:
-                src.derived["answered_at"] = (f"ts({_col(base.name)})",
-                                              "TODO: the export has no answer time; the nearest stamp")
-        if "source" not in src.fed():
-            src.constants["source"] = ("survey", "every row is a survey answer (not an online review)")
-    fed = src.fed()
-    for name, column in schema.columns.items():
-        if name in fed or name == "customer_name" and table != "tickets":
-            continue
-        if name in ("team", "department") and table != "tickets":
-            continue
-        if name in KEY_FIELDS[table]:
-            src.missing_keys.append(name)
-        else:
-            src.absent.append(name)
-    # free text and privacy
-    for raw, fields in src.columns.items():
-        for name, _ in fields:
-            if name == "customer_id" or (name.endswith("_id") and by_header.get(raw) is not None
-                                         and by_header[raw].pii in ("email", "phone") and name != "ticket_id"):
-                src.pseudonymise.append(name)
-            if name == "customer_name":
-                src.customer_names = name
-            if name in ("remark", "comment", "text"):
-                src.mask_pii.append(name)
-    if "customer_id" in src.derived:
-        src.pseudonymise.append("customer_id")
-    return src
-
-
-def _slug(value: str) -> str:
-    """A path-safe name for a team: ``Tier 1 Support`` -> ``Tier-1-Support``."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", value.strip()).strip("-.")
-    return (slug if slug and slug[0].isalnum() else f"team-{slug}")[:64] or "team"
-
-
-def _phone_key(col: Column, ticket_key: Column | None) -> str:
-    """An expression: the digits of a phone number (the last ten for North-American numbers), or an
-    unknown customer of its own per row when the number is withheld."""
-    digits = f"regexp_replace(txt({_col(col.name)}), '[^0-9]', '', 'g')"
-    if any(re.fullmatch(r"\+?1?[\s(.-]*[2-9]\d{2}[\s).-]*\d{3}[\s.-]*\d{4}", v) for v in col.top_raw):
-        digits = f"right({digits}, 10)"
-    fallback = f"'withheld-' || txt({_col(ticket_key.name)})" if ticket_key is not None else "NULL"
-    return f"coalesce(nullif({digits}, ''), {fallback})"
-
-
-def _term(col: Column) -> str:
-    """A duration column as seconds in an expression (empty counts as 0)."""
-    if col.type == "duration":
-        return f"coalesce(duration({_col(col.name)}), 0)"
-    factor = {"minutes": " * 60", "hours": " * 3600", "milliseconds": " / 1000", "days": " * 86400"}.get(col.unit or "", "")
-    return f"coalesce(num({_col(col.name)}){factor}, 0)"
-
-
-def _handle_parts(src: _Source, columns: list[Column]) -> None:
-    """Handle time from a call log's parts: talk, plus hold and after-call work when the export has them."""
-    talk = next((c for c in columns if c.guess == "handle_s" and re.search(r"talk|通话", c.name.lower())), None)
-    if talk is None:
-        return
-    parts = [c for c in columns if not c.guess and c.type in ("int", "float", "duration") and not c.decimal_comma
-             and re.search(r"\bhold\b|\bacw\b|after[- ]?call|wrap|保持|话后", c.name.lower())]
-    if not parts:
-        return
-    src.columns.pop(talk.name, None)
-    src.derived["handle_s"] = (" + ".join(_term(c) for c in [talk, *parts]),
-                               "handle time = talk + hold + after-call work; TODO check the parts")
-
-
-def _value_map(src: _Source, name: str, col: Column, value_sets: dict[str, list[str]]) -> None:
-    fixed = name not in value_sets
-    allowed = list(FIXED_SETS[name]) if fixed else value_sets[name]
-    entries = []
-    for value in col.values:
-        if value in allowed:
-            continue
-        guess = _value_guess(name, value, allowed)
-        if guess is None:
-            entries.append((value, value, f"TODO: no guess; map to one of {', '.join(allowed)} (or add it to value_sets)"))
-            continue
-        if guess not in allowed and not fixed:
-            src.value_sets.setdefault(name, []).append(guess)
-            allowed.append(guess)
-            entries.append((value, guess, f"TODO: guessed; {guess!r} added to value_sets.{name}"))
-        else:
-            exact = value.strip().lower() == guess
-            entries.append((value, guess, "" if exact else "TODO: guessed"))
-    if entries:
-        src.values[name] = entries
-
-
-def _ticket_suggestions(src: _Source, columns: list[Column], fed: set[str], by_header: dict[str, Column]) -> None:
-    """Derived fields and comments for what a ticket export usually says in other words."""
-    leftovers = [c for c in columns if not c.guess or c.confidence < MIN_CONFIDENCE]
-    status = next((c for c in columns if re.search(r"\bstatus\b|状态", c.name.lower()) and c.values), None)
-    org = next((c for c in leftovers if re.search(r"organi[sz]ation|company|公司", c.name.lower())), None)
-    if "customer_type" not in fed and org is not None:
-        src.derived["customer_type"] = (
-            f"CASE WHEN txt({_col(org.name)}) IS NULL THEN 'individual' ELSE 'enterprise' END",
-            f"TODO: guessed: a row with an {org.name!r} is a business customer")
-    if "channel" not in fed and any(CALL_WORDS.search(c.name.lower()) for c in columns):
-        src.constants["channel"] = ("phone", "TODO: the export looks like a call log: every row a phone contact")
-    replies = next((c for c in columns if re.search(r"\brepl(?:y|ies)\b", _norm(c.name)) and c.type == "int"
-                    and "reply time" not in _norm(c.name)), None)
-    solved = [v for v in (status.values if status else []) if re.search(r"solved|resolved|closed|已解决|已关闭", v.lower())]
-    if "first_contact_resolved" not in fed and status is not None and replies is not None and solved:
-        src.suggestions.append(
-            "derived: {first_contact_resolved: "
-            + _expr(f"coalesce(txt({_col(status.name)}) IN ({', '.join(_sql_text(v) for v in solved)}) AND "
-                    f"num({_col(replies.name)}) <= 1, false)")
-            + "}   # one-touch resolution, if that is your definition")
-    if "resolved_at" in fed and status is not None and solved:
-        raw = next(r for r, fs in src.columns.items() if any(f == "resolved_at" for f, _ in fs))
-        if by_header[raw].type == "datetime":
-            src.columns.pop(raw)
-            src.derived["resolved_at"] = (
-                f"CASE WHEN txt({_col(status.name)}) IN ({', '.join(_sql_text(v) for v in solved)}) "
-                f"THEN ts({_col(raw)}) END", "TODO: resolved only while the status says so (a reopened ticket is not)")
-    abandoned = next((c for c in columns if re.search(r"abandon", c.name.lower()) and c.type == "bool"), None)
-    if abandoned is not None:
-        no = next((v for v in abandoned.values if v.lower() in FALSE_TOKENS), "N")
-        src.suggestions.append(f"rows_where: {_expr(f'txt({_col(abandoned.name)}) = {_sql_text(no)}')}"
-                               "   # keep abandoned contacts out of the tickets?")
-    for col in columns:
-        if col.type == "datetime" and col.ambiguous:
-            src.notes.append(f"TODO: {col.name!r} reads both day-first and month-first; check datetime_formats")
-
-
-def _keep_candidates(columns: list[Column], used: set[str]) -> dict[str, str]:
-    keep = {}
-    names: set[str] = set(SCHEMAS["tickets"].columns) | set(SCHEMAS["surveys"].columns) | {"month"}
-    for col in columns:
-        if col.name in used or (col.guess and col.confidence >= MIN_CONFIDENCE) or col.pii or col.free_text:
-            continue
-        if col.type not in ("text", "bool") or not col.values or col.distinct < 2:
-            continue
-        if IDENTITY_WORDS.search(col.name.lower()):
-            continue  # who the customer is, not a dimension to break down by
-        name = re.sub(r"[^a-z0-9]+", "_", _norm(col.name).encode("ascii", "ignore").decode()).strip("_")[:40]
-        if not name or not name[0].isalpha():
-            name = f"extra_{len(keep) + 1}"
-        while name in names:
-            name = f"{name}_raw"
-        names.add(name)
-        keep[col.name] = name
-    return keep
-
-
-FIELD_HELP = {
-    "ticket_id": "the ticket's id", "created_at": "when the ticket was created", "channel": "phone, chat, email, ...",
-    "agent_id": "who handled it", "customer_id": "who the customer is (pseudonymised)",
-    "customer_name": "customer names, only to mask them in free text", "customer_type": "enterprise / individual",
-    "category": "what the contact was about", "priority": "the ticket's priority",
-    "first_response_s": "seconds to the first response", "handle_s": "seconds of handling (AHT)",
-    "resolved_at": "when it was resolved (resolution time, SLA)", "contacts_to_resolve": "contacts it took",
-    "first_contact_resolved": "resolved at the first contact (FCR)", "reopened": "reopened after resolution",
-    "remark": "free text", "team": "the team on the row", "department": "the team's department",
-    "survey_id": "the answer's id", "answered_at": "when the survey was answered", "csat": "score 1-5",
-    "nps": "0-10 recommendation", "comment": "free text of the answer", "source": "survey or review",
-}
-
-
-def _write_source(src: _Source, export: Export, columns: list[Column], locales: list[str],
-                  base: str | None) -> list[str]:
-    facts = export.facts
-    out = [f"  {src.table}:"]
-    out += [f"    # {note}" for note in src.notes]
-    if base:
-        out.append(f"    from_source: {base}")
-    else:
-        out.append(f"    pattern: {_q(_pattern(facts['file']))}       # TODO: the file name(s) of this export in the raw folder")
-        out.append(f"    format: {facts['format']}")
-        if facts["format"] == "xlsx":
-            out.append(f"    sheet: {_q(facts['sheet'])}")
-        else:
-            out.append(f"    encoding: {facts['encoding']}" + ("       # a byte-order mark is fine" if facts["bom"] else ""))
-        if facts["format"] == "csv":
-            out.append(f"    delimiter: {json.dumps(facts['delimiter'])}")
-        if facts.get("header_row", 1) != 1:
-            out.append(f"    # TODO: the header is on row {facts['header_row']}: ingest reads it from row 1, so delete the "
-                       f"{facts['header_row'] - 1} line(s) above it first")
-        out.append(f"    timezone: {_timezone(locales)}        # TODO: the zone the export's times are written in")
-    if src.rows_where:
-        out.append(f"    rows_where: {_expr(src.rows_where[0])}   # {src.rows_where[1]}")
-    out.append("    columns:")
-    width = max([len(_q(r)) for r in src.columns] or [0]) + 2
-    for raw, fields in src.columns.items():
-        targets = [f for f, _ in fields]
-        comment = "; ".join(c for _, c in fields if c)
-        value = targets[0] if len(targets) == 1 else "[" + ", ".join(targets) + "]"
-        out.append(f"      {(_q(raw) + ':').ljust(width)} {value}" + (f"   # {comment}" if comment else ""))
-    if not src.columns:
-        out[-1] = "    columns: {}"
-    if src.units:
-        out.append("    units: {" + ", ".join(f"{k}: {v}" for k, v in src.units.items()) + "}   # from the header words")
-    if src.derived:
-        out.append("    derived:")
-        for name, (expression, comment) in src.derived.items():
-            out.append(f"      {name}: {_expr(expression)}" + (f"   # {comment}" if comment else ""))
-    if src.constants:
-        out.append("    constants:")
-        for name, (value, comment) in src.constants.items():
-            out.append(f"      {name}: {_q(value)}" + (f"   # {comment}" if comment else ""))
-    if src.values:
-        out.append("    values:")
-        for name, entries in src.values.items():
-            out.append(f"      {name}:")
-            for raw, canonical, comment in entries:
-                out.append(f"        {_q(raw)}: {_q(canonical) if name != 'csat' else canonical}"
-                           + (f"   # {comment}" if comment else ""))
-    if not base:
-        formats = list(dict.fromkeys(f for c in columns if c.type == "datetime" for f in c.formats))
-        if formats:
-            out.append("    datetime_formats: [" + ", ".join(json.dumps(f) for f in formats) + "]")
-    if src.pseudonymise:
-        out.append(f"    pseudonymise: [{', '.join(dict.fromkeys(src.pseudonymise))}]   # keyed hashes, never the raw ids")
-    if src.customer_names:
-        out.append(f"    customer_names: {src.customer_names}   # masks these names in free text; never archived")
-    if src.mask_pii:
-        out.append(f"    mask_pii: [{', '.join(src.mask_pii)}]   # phone numbers, e-mails, ids and names masked")
-    if src.keep:
-        out.append("    keep:   # extra columns archived as text dimensions (break reports down by them)")
-        for raw, name in src.keep.items():
-            out.append(f"      {_q(raw)}: {name}")
-    if src.missing_keys:
-        out.append(f"    # REQUIRED and not found: {', '.join(src.missing_keys)} — map a raw column to each under "
-                   "columns: (or derived:), or the mapping is refused")
-    if src.absent:
-        out.append("    # Not found in this export; stored as empty columns, and every KPI that needs them is")
-        out.append("    # reported \"not measured\". Map any you do have under columns: / derived: / constants:")
-        for name in src.absent:
-            out.append(f"    #   {name:<24} {FIELD_HELP.get(name, '')}")
-        out.append(f"    absent: [{', '.join(src.absent)}]")
-    for line in src.suggestions:
-        out.append(f"    # {line}")
-    out.append("    rules:")
-    out += [f"      - {rule}" for rule in src.rules]
-    if src.link:
-        out.append(f"    link: {src.link}")
-    return out
-
-
-def _rules(src: _Source) -> None:
-    table = src.table
-    fed = src.fed()
-    key = next(iter(SCHEMAS[table].columns))
-    time_column = TIME_COLUMNS.get(table)
-    src.rules = ["duplicate_row: {}", f"duplicate_id: {{key: {key}}}"]
-    times = [c for c in (time_column, "resolved_at") if c and c in fed]
-    if times:
-        src.rules.append(f"out_of_range_time: {{columns: [{', '.join(times)}]}}")
-    if table == "tickets" and "resolved_at" in fed:
-        src.rules.append("time_order: {earlier: created_at, later: [resolved_at]}")
-
-
-def draft_mapping(path: str | Path, table: str = "tickets", encoding: str | None = None,
-                  delimiter: str | None = None, sheet: str | None = None) -> str:
-    """A draft ``sources.yml`` for one export: valid YAML in the kit's mapping syntax, with comments.
-
-    It holds the renames it could guess (English and Chinese header synonyms, and the kit's own
-    sample headers), units read from the header words (``First reply time in minutes`` →
-    ``units: {first_response_s: minutes}``), ``duration()`` for ``mm:ss`` columns, value maps for
-    the coded columns' values outside the kit's value sets (a guess, or the value itself marked
-    TODO), the date formats found, ``pseudonymise`` / ``customer_names`` / ``mask_pii`` for
-    id, name and free-text columns, ``keep`` for useful leftover text columns, and ``absent``
-    with a comment block naming every canonical field it could not find. A ticket export with a
-    satisfaction score on the row also gets a ``surveys`` source carved out of it.
-
-    Parameters
-    ----------
-    path : path-like
-        The export.
-    table : str
-        The canonical table the export feeds (``tickets`` by default).
-    encoding, delimiter, sheet : str, optional
-        Override what is detected.
-
-    Returns
-    -------
-    str
-        The YAML text (it parses; fields it could not place are marked TODO).
-    """
-    if table not in SCHEMAS:
-        raise ValueError(f"unknown table {table!r}; tables are {', '.join(SCHEMAS)}")
-    tables = (table, "surveys") if table == "tickets" else (table,)
-    export = read_export(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
-    columns = _profile(export, tables)
-    value_sets = {k: list(v) for k, v in DEFAULT_VALUE_SETS.items()}
-    locales = _locales(columns, export)
-    sources = [_plan_source(table, columns, export, value_sets)]
-    csat = next((c for c in columns if c.table == "surveys" and c.guess == "csat"
-                 and c.confidence >= MIN_CONFIDENCE), None)
-    if table == "tickets" and csat is not None:
-        sources.append(_plan_source("surveys", columns, export, value_sets, carve=True))
-    used = {raw for s in sources for raw in s.columns}   # a column an expression reads may still be kept
-    sources[0].keep = _keep_candidates(columns, used)
-    for src in sources:
-        _rules(src)
-    if len(sources) > 1:
-        sources[1].rules.append("unknown_link: {table: tickets, key: ticket_id}")
-        sources[1].link = "{table: tickets, key: ticket_id, columns: [team, department, agent_id, channel, customer_type, category]}"
-    text = _document(export, columns, sources, value_sets, locales)
-    yaml.safe_load(text)  # a draft that does not parse is a bug here, not the user's problem
-    return text
-
-
-def _document(export: Export, columns: list[Column], sources: list[_Source], value_sets: dict[str, list[str]],
-              locales: list[str]) -> str:
-    facts = export.facts
-    ignored = [c.name for c in columns if c.name not in {r for s in sources for r in s.columns}
-               and c.name not in sources[0].keep
-               and not any(_col(c.name) in e for s in sources for e, _ in s.derived.values())
-               and not any(s.rows_where and _col(c.name) in s.rows_where[0] for s in sources)]
-    time_range = next((c.range for c in columns if c.guess == TIME_COLUMNS.get(sources[0].table) and c.range), "")
-    lines = [
-        f"# Draft source mapping for {facts['file']}, written by `qakit map` from {facts['rows']:,} rows "
-        f"and {facts['columns']} columns",
-        f"# ({facts['format']}" + (f", {facts['encoding']}" if facts.get("encoding") else "")
-        + (f", delimiter {facts['delimiter']!r}" if facts.get("delimiter") else "")
-        + f", header on row {facts['header_row']}).",
-        "# Check every line marked TODO and each guess's confidence, then save this file as sources.yml in",
-        "# a config folder and ingest with --config <that folder>. Syntax: see the kit's config/sources.yml.",
-        f"archive_timezone: {_timezone(locales)}       # TODO: the zone archived times are written in",
-        f"default_timezone: {_timezone(locales)}",
-        'valid_time_range: ["2020-01-01", "2030-12-31"]' + (f"   # the export spans {time_range}" if time_range else ""),
-        f"pii_locales: [{', '.join(locales)}]             # phone number forms seen in the export",
-        "value_sets:",
-    ]
-    for name, allowed in value_sets.items():
-        added = [v for s in sources for v in s.value_sets.get(name, [])]
-        lines.append(f"  {name}: [{', '.join(allowed)}]" + (f"   # TODO: added {', '.join(added)}" if added else ""))
-    lines.append("sources:")
-    for i, src in enumerate(sources):
-        if i:
-            lines.append("")
-            lines.append("  # The satisfaction score is on the ticket row: the rated rows of the same export are the surveys.")
-        lines += _write_source(src, export, columns, locales, base=sources[0].table if i else None)
-    if ignored:
-        lines.append("")
-        lines.append("# Columns not used (dropped at ingest): " + ", ".join(ignored))
-    return "\n".join(lines) + "\n"
-
-
-def map_export(path: str | Path, table: str = "tickets", out: str | Path | None = None, **options) -> str:
-    """Draft the source mapping of an export (:func:`draft_mapping`) and write it to ``out`` if given.
-
-    Parameters
-    ----------
-    path : path-like
-        The export.
-    table : str
-        The canonical table it feeds.
-    out : path-like, optional
-        Where to write the draft (its folder is created); an existing file is replaced.
-    **options
-        ``encoding``, ``delimiter``, ``sheet`` as for :func:`read_export`.
-
-    Returns
-    -------
-    str
-        The draft YAML text.
-    """
-    text = draft_mapping(path, table=table, **options)
-    if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    return text

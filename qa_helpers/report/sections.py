@@ -1,0 +1,346 @@
+"""The report sections of the standards, data-quality, KPI and scorecard notebooks.
+
+Each takes the notebook's :class:`~qa_helpers.report.context.Context` (and the tables it loaded)
+and returns what the cell shows — a figure, a table, a line of text, or a list of them — and
+:func:`show` displays it, so a notebook stays a few lines per cell. A section whose data the
+archive lacks returns one plain line ("Not measured: no complaints table in the archive").
+"""
+
+from __future__ import annotations
+
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from qa_helpers.data import archive as qa_archive
+from qa_helpers.data.schemas import SCHEMAS
+from qa_helpers.measures import analysis, kpis, quality, scorecard as qa_scorecard
+from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
+from qa_helpers.report import plots
+from qa_helpers.report.labels import t, table
+
+from qa_helpers.report.context import Context, not_measured
+
+
+def titled(title: str, line: str | None) -> str | None:
+    """A section's one-line note led by what it is about: "By customer type — not measured: ..."."""
+    if line is None:
+        return None
+    return f"{title} — {line[0].lower()}{line[1:]}" if line[:1].isascii() else f"{title}：{line}"
+
+
+def _formatted(values, units) -> list[str]:
+    return [plots.format_value(v, u) for v, u in zip(values, units)]
+
+
+# ================================================================ step 1: standards
+
+def standards_targets(ctx: Context):
+    """The KPI targets in force for the unit, overrides marked."""
+    targets = ctx.targets()
+    shown = targets.assign(target=_formatted(targets["target"], targets["unit"]),
+                           default_target=_formatted(targets["default_target"], targets["unit"]))
+    return table(shown[["kpi", "dimension", "direction", "target", "default_target", "overridden"]],
+                 ctx.language, values=["kpi", "dimension", "direction"])
+
+
+def standards_weights(ctx: Context) -> list:
+    """Scorecard weights by dimension (a bar chart) and the indicator table."""
+    weights = ctx.standards.indicators()
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    by_dimension = weights.groupby("dimension", sort=False)["weight"].sum()
+    ax.barh([t(d, ctx.language) for d in by_dimension.index], by_dimension.to_numpy(),
+            color=plots.sns.color_palette("colorblind")[0])
+    for y, w in enumerate(by_dimension.to_numpy()):
+        ax.annotate(f"{w:g}", (w, y), xytext=(3, 0), textcoords="offset points", va="center")
+    ax.set_title(t("weight", ctx.language) + (" by dimension (points of 100)" if ctx.language == "en" else "（按维度，满分100）"))
+    ax.set_xlabel(t("points", ctx.language))
+    return [fig, table(weights.drop(columns="kind"), ctx.language, values=["indicator", "dimension"], precision=0)]
+
+
+def standards_rules(ctx: Context) -> list:
+    """SLAs per channel, grade bands, alert rules and the coaching rule."""
+    raw = ctx.standards.raw
+    sla = ctx.standards.sla_table()
+    sla["first_response_sla_s"] = ["none (arrival by promised time)" if pd.isna(s) else plots.format_value(s, "seconds")
+                                   for s in sla["first_response_sla_s"]]
+    grades = pd.DataFrame(raw["grades"])
+    grades["grade"] = [t(g, ctx.language) for g in grades["grade"]]
+    return [sla.style.hide(axis="index"), grades.style.hide(axis="index"),
+            pd.DataFrame(raw.get("alerts") or []).style.hide(axis="index"),
+            pd.DataFrame([raw.get("coaching") or {}]).style.hide(axis="index")]
+
+
+def kpi_catalogue(ctx: Context):
+    """Every KPI's formula, and whether this archive can measure it (and why not)."""
+    catalogue = kpis.kpi_catalogue().merge(ctx.measurability, on="kpi", how="left")
+    catalogue["in_this_archive"] = ["measured" if m else f"not measured: {r}"
+                                    for m, r in zip(catalogue["measured"], catalogue["reason"])]
+    shown = catalogue.drop(columns=["measured", "reason"])
+    return shown.style.hide(axis="index").set_properties(subset=["formula"], **{"text-align": "left"})
+
+
+# ================================================================ step 2: data quality
+
+def quarantine_section(report: dict, reasons: pd.DataFrame) -> list:
+    """Quarantined rows by source and rule (chart), and the notes ingest left (no data lost)."""
+    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(reasons), 1)))
+    plots.plot_quarantine_reasons(reasons, ax=ax)
+    notes = quality.ingest_notes(report)
+    return [fig, *(["**Ingest notes** (no data lost):", table(notes)] if len(notes) else [])]
+
+
+def data_inventory(ctx: Context, tables: dict[str, pd.DataFrame]):
+    """Rows of each table for the unit and period; tables the archive does not hold say so."""
+    frame = pd.DataFrame({"table": list(tables), "rows": [len(f) for f in tables.values()],
+                          "in_archive": ["yes" if ctx.has(name) else "no: no source in the config"
+                                         for name in tables]})
+    return table(frame, ctx.language)
+
+
+def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame) -> list[str]:
+    """Canonical fields the archive stores as all-null columns because the export does not have them
+    (a field never archived by design, such as customer names, is not in the frame at all)."""
+    return [c for c in SCHEMAS[name].columns if ctx.has(name) and not ctx.has(name, c) and c in frame.columns]
+
+
+def completeness(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+    """Share of empty values per field the archive holds; absent tables and fields are listed, not
+    counted as empty."""
+    present = {name: frame.drop(columns=_absent_fields(ctx, name, frame))
+               for name, frame in tables.items() if ctx.has(name)}
+    missing = pd.concat([quality.missingness(frame, name) for name, frame in present.items()], ignore_index=True)
+    shown = missing[missing["missing"] > 0]
+    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(shown), 1)))
+    plots.plot_missingness(missing, ax=ax)
+    absent_tables = [TABLE_WORDS[n] for n in tables if not ctx.has(n)]
+    absent_fields = [f"{n}.{c}" for n, frame in tables.items() for c in _absent_fields(ctx, n, frame)]
+    notes = ([f"Not in the archive (no source): {', '.join(absent_tables)}."] if absent_tables else []) + \
+            ([f"Fields the exports do not have (not counted as empty): {', '.join(absent_fields)}."]
+             if absent_fields else [])
+    return [fig, *notes]
+
+
+KEYS = {"tickets": "ticket_id", "surveys": "survey_id", "complaints": "complaint_id",
+        "field_visits": "visit_id", "qa_reviews": "review_id"}
+
+
+def duplicates(ctx: Context, tables: dict[str, pd.DataFrame], reasons: pd.DataFrame) -> list:
+    """Duplicates removed at ingest, and a check that no id repeats in the tables the archive holds."""
+    removed = reasons[reasons["rule"].isin(["duplicate_row", "duplicate_id"])]
+    repeated = pd.concat([quality.duplicate_keys(tables[name], key, name) for name, key in KEYS.items()
+                          if ctx.has(name)], ignore_index=True)
+    return [table(removed) if len(removed) else "No duplicates were found at ingest.", table(repeated)]
+
+
+def response_and_linkage(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+    """Survey response rate (overall and by channel) and linkage of surveys, complaints and visits to tickets."""
+    items: list = []
+    note = ctx.missing_note("surveys", "tickets")
+    if note:
+        items.append(titled("Survey response", note))
+    else:
+        items += [table(quality.survey_response(tables["tickets"], tables["surveys"]), percent=["response_rate"])]
+        if ctx.has("tickets", "channel"):
+            items.append(table(quality.survey_response(tables["tickets"], tables["surveys"], by="channel"),
+                               percent=["response_rate"]))
+    linked_tables = [name for name in ("surveys", "complaints", "field_visits") if ctx.has(name)]
+    if not linked_tables or not ctx.has("tickets"):
+        return items + ["Linkage — not measured: no surveys, complaints or field visits table in the archive."]
+    ticket_ids = qa_archive.load("tickets", archive=ctx.archive, columns=["ticket_id"])["ticket_id"]
+    linked = pd.concat([quality.linkage(qa_archive.load(name, "ALL", ctx.period, archive=ctx.archive), ticket_ids, name)
+                        for name in linked_tables], ignore_index=True)
+    return items + [table(linked, percent=["linkage_rate"])]
+
+
+def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame]):
+    """Tickets per week and channel as a heat map."""
+    note = ctx.missing_note("tickets", "tickets.channel")
+    if note:
+        return note
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    plots.plot_channel_coverage(quality.channel_coverage(tables["tickets"]), ax=ax)
+    return fig
+
+
+# ================================================================ step 3: KPI analysis
+
+def kpi_headline(ctx: Context, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Headline KPIs against target: ``kpi, value, n, target, direction, unit, status, note``."""
+    return ctx.kpi_vs_target(ctx.kpi_table(tables))
+
+
+def headline_table(ctx: Context, headline: pd.DataFrame):
+    """The headline table as people read it: values and targets formatted, status and note."""
+    shown = headline.assign(value=_formatted(headline["value"], headline["unit"]),
+                            target=_formatted(headline["target"], headline["unit"]))
+    shown["note"] = shown["note"].fillna("")
+    return table(shown[["kpi", "value", "n", "target", "direction", "status", "note"]], ctx.language,
+                 values=["kpi", "direction"])
+
+
+def headline_summary(headline: pd.DataFrame) -> dict:
+    """The index page's figures from the headline table (CSAT and FCR empty when not measured)."""
+    by_kpi = headline.set_index("kpi")
+    judged = by_kpi.index[by_kpi["status"] != "not measured"]
+    pick = {name: float(by_kpi.loc[name, "value"]) if name in judged else None for name in ("csat", "fcr")}
+    return {**pick, "kpis_below_target": int((headline["status"] == "misses target").sum()),
+            "kpis_not_measured": int((headline["status"] == "not measured").sum())}
+
+
+def _unmeasured_line(ctx: Context, names: list[str]) -> str | None:
+    reasons = [f"{t(n, ctx.language)} ({ctx.kpi_reason(n)})" for n in names if not ctx.measured(n)]
+    return not_measured(ctx.language, "; ".join(reasons)) if reasons else None
+
+
+def kpi_breakdown(ctx: Context, tables: dict[str, pd.DataFrame], by: str,
+                  names: tuple[str, ...] = ("csat", "fcr")) -> list:
+    """CSAT and FCR by one ticket breakdown (channel, category, customer type), against target."""
+    note = ctx.missing_note("tickets", f"tickets.{by}")
+    measured = [n for n in names if ctx.measured(n)]
+    if note or not measured:
+        return [titled(f"By {t(by, ctx.language).lower()}" if ctx.language == "en" else f"按{t(by, ctx.language)}",
+                       note or _unmeasured_line(ctx, list(names)))]
+    values = ctx.kpi_table(tables, by=[by], kpis=measured)
+    targets = ctx.targets().set_index("kpi")
+    fig, axes = plt.subplots(1, len(measured), figsize=(6 * len(measured), 2.2 + 0.45 * values[by].nunique()),
+                             squeeze=False)
+    for ax, name in zip(axes[0], measured):
+        plots.plot_breakdown(values[values["kpi"] == name], by, name, "share", targets.loc[name, "target"], ax=ax,
+                             language=ctx.language)
+    return [fig, _unmeasured_line(ctx, list(names))]
+
+
+def kpi_heatmap(ctx: Context, tables: dict[str, pd.DataFrame]):
+    """CSAT by channel × customer type."""
+    note = ctx.missing_note("tickets.channel", "tickets.customer_type")
+    if note or not ctx.measured("csat"):
+        return titled(t("heat_title", ctx.language), note or _unmeasured_line(ctx, ["csat"]))
+    grid = ctx.kpi_table(tables, by=["channel", "customer_type"], kpis=["csat"])
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    plots.plot_heatmap(grid.pivot(index="channel", columns="customer_type", values="value"),
+                       t("heat_title", ctx.language), ax=ax, language=ctx.language)
+    return fig
+
+
+TREND_KPIS = ("csat", "fcr", "response_on_time", "median_first_response_s")
+
+
+def kpi_trends(ctx: Context, tables: dict[str, pd.DataFrame], names: tuple[str, ...] = TREND_KPIS) -> list:
+    """Weekly values of the trend KPIs against target (the ones this archive measures)."""
+    measured = [n for n in names if ctx.measured(n)]
+    if not measured:
+        return _unmeasured_line(ctx, list(names))
+    weekly = ctx.kpi_table(tables, by=["week"], kpis=measured)
+    targets = ctx.targets().set_index("kpi")
+    rows = (len(measured) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(13, 3.5 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, measured):
+        row = targets.loc[name]
+        plots.plot_kpi_trend(weekly[weekly["kpi"] == name], name, row["unit"], row["target"], ax=ax,
+                             language=ctx.language, min_n=5)
+    for ax in list(axes.flat)[len(measured):]:
+        ax.set_axis_off()
+    return [fig, _unmeasured_line(ctx, list(names))]
+
+
+def pareto_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+    """Pareto of problem tickets by category, and which problem signals the archive cannot give."""
+    note = ctx.missing_note("tickets", "tickets.category")
+    if note:
+        return [note]
+    problems = analysis.problem_tickets(tables["tickets"], tables["surveys"], tables["complaints"])
+    if problems.empty:
+        return ["No problem tickets in this period."]
+    pareto_table = analysis.pareto(problems["category"])
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    plots.plot_pareto(pareto_table, ax=ax, language=ctx.language)
+    lacking = [text for need, text in (("complaints", "complaints"), ("surveys", "dissatisfied survey answers"))
+               if not ctx.has(need)]
+    return [fig, table(pareto_table, ctx.language, values=["category"], percent=["share", "cumulative_share"]),
+            f"Problems counted without {' and '.join(lacking)} (not in the archive)." if lacking else None]
+
+
+def fishbone_section(ctx: Context, tables: dict[str, pd.DataFrame]):
+    """Complaints by cause dimension and category."""
+    note = ctx.missing_note("complaints", "complaints.cause_dimension")
+    if note:
+        return note
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    plots.plot_fishbone_tally(analysis.fishbone_tally(tables["complaints"]), ax=ax, language=ctx.language)
+    return fig
+
+
+def agent_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+    """Each agent's CSAT against their FCR, the quadrant counts and the lowest-satisfaction agents."""
+    note = ctx.missing_note("tickets.agent_id")
+    if note or not (ctx.measured("csat") and ctx.measured("fcr")):
+        return [note or _unmeasured_line(ctx, ["csat", "fcr"])]
+    targets = ctx.targets()
+    cross = analysis.agent_cross(ctx.kpi_table(tables, by=["agent_id"], kpis=["csat", "fcr"]), targets)
+    by_kpi = targets.set_index("kpi")
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    plots.plot_agent_cross(cross, "fcr", "csat", by_kpi.loc["fcr", "target"], by_kpi.loc["csat", "target"], ax=ax,
+                           language=ctx.language)
+    lowest = cross[cross["quadrant"] != "too few"].nsmallest(5, "csat")
+    return [fig, table(cross["quadrant"].value_counts().rename_axis("quadrant").reset_index(), ctx.language,
+                       values=["quadrant"]),
+            "Lowest satisfaction (agents with enough surveys):" if ctx.language == "en" else "满意度最低的客服（样本充足）：",
+            table(lowest, ctx.language, values=["quadrant"], percent=["csat", "fcr"])]
+
+
+# ================================================================ step 4: scorecard
+
+def scorecard_total(ctx: Context, card: pd.DataFrame) -> pd.Series:
+    """Total, grade, the weight it was scored over and a note saying what was left out."""
+    return qa_scorecard.scorecard_total(card, ctx.standards).iloc[0]
+
+
+def scorecard_headline(ctx: Context, total: pd.Series, before: pd.Series) -> list:
+    """The total and grade, the previous period's total, and what the total leaves out."""
+    grade = t(total["grade"], ctx.language) if total["grade"] else "–"
+    score = f"{total['total']:.1f}" if pd.notna(total["total"]) else "–"
+    previous = (f"  \n({'previous period' if ctx.language == 'en' else '上期'} {ctx.period.previous()}: "
+                f"{before['total']:.1f})") if pd.notna(before["total"]) else ""
+    note = total.get("note")
+    return [f"## {t('total', ctx.language)}: **{score}** / 100 — {t('grade', ctx.language)}: **{grade}**{previous}",
+            note if isinstance(note, str) and note else None]
+
+
+def scorecard_summary(total: pd.Series) -> dict:
+    """The index page's figures: grade and score (empty when nothing could be scored)."""
+    return {"grade": total["grade"], "score": round(float(total["total"]), 2) if pd.notna(total["total"]) else None}
+
+
+def scorecard_view(ctx: Context, card: pd.DataFrame) -> list:
+    """Points per indicator (chart) and the indicator table; not-measured indicators say why."""
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    plots.plot_scorecard(card, ax=ax, language=ctx.language)
+    units = ctx.targets().set_index("kpi")["unit"]
+    kinds = [units.get(i, "score") for i in card["indicator"]]
+    shown = card.assign(target=_formatted(card["target"], kinds), actual=_formatted(card["actual"], kinds))
+    shown["note"] = shown["note"].fillna("")
+    columns = ["dimension", "indicator", "weight", "target", "actual", "n", "score", "root_cause", "note"]
+    return [fig, table(shown[columns], ctx.language, values=["dimension", "indicator"])]
+
+
+def scorecard_subtotals(ctx: Context, card: pd.DataFrame):
+    """Points and weight per dimension (indicators that apply)."""
+    return table(qa_scorecard.dimension_subtotals(card), ctx.language, values=["dimension"],
+                 percent=["share_of_weight"])
+
+
+def scorecard_flagged(ctx: Context, card: pd.DataFrame):
+    """Indicators scoring under 80 % of their weight, for root-cause analysis."""
+    flagged = card[card["root_cause"].fillna(False).astype(bool)]
+    if flagged.empty:
+        return "No indicator scored under 80 % of its weight." if ctx.language == "en" else "没有得分低于权重80%的指标。"
+    return table(flagged[["indicator", "weight", "score", "share_of_weight"]], ctx.language,
+                 values=["indicator"], percent=["share_of_weight"])
+
+
+def scorecard_comparison(ctx: Context, card: pd.DataFrame, previous: pd.DataFrame):
+    """Indicator by indicator: this period against the previous one."""
+    comparison = qa_scorecard.compare_scorecards(card, previous)
+    return table(comparison[["indicator", "actual_previous", "actual", "delta_actual", "score_previous", "score",
+                             "delta_score"]], ctx.language, values=["indicator"], precision=3)
