@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import pandas as pd
+
 from qa_helpers.data.archive import ALL, units
 
 HEADLINES = [("grade", "Grade"), ("score", "Score"), ("csat", "CSAT"), ("fcr", "FCR"), ("open_alerts", "Open alerts")]
@@ -64,7 +66,8 @@ def write_index(manifest: dict, period_dir: Path, archive: Path) -> Path:
     ordered = sorted(manifest["units"], key=lambda u: (u != ALL, str(table.loc[u, "department"]),
                                                         table.loc[u, "kind"] != "department", u))
     for unit in ordered:
-        group = "Company" if unit == ALL else str(table.loc[unit, "department"])
+        department = table.loc[unit, "department"]
+        group = "Company" if unit == ALL else "Teams" if pd.isna(department) else str(department)
         groups.setdefault(group, []).append(unit)
     counts = {s: sum(e["status"] == s for e in manifest["entries"]) for s in ("ok", "failed", "skipped")}
     head = "".join(f"<th>{h}</th>" for _, h in HEADLINES) + "".join(f"<th>{html.escape(s)}</th>" for s in steps)

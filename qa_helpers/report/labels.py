@@ -23,6 +23,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "reopen_rate": ("Reopen rate", "重开率"),
     "complaints_per_1000": ("Complaints per 1 000 tickets", "千单投诉量"),
     "workload_per_agent": ("Tickets per agent", "人均工单量"),
+    "resolution_time_s": ("Resolution time (median)", "解决时长中位数"),
+    "resolved_within_sla": ("Resolved within SLA", "按时解决率"),
     # dimensions and grades
     "timeliness": ("Timeliness", "时效性"),
     "professionalism": ("Professionalism", "专业性"),
@@ -35,6 +37,7 @@ TEXT: dict[str, tuple[str, str]] = {
     # breakdown values
     "phone": ("Phone", "电话"), "chat": ("Chat", "在线"), "email": ("E-mail", "邮件"),
     "social": ("Social media", "社交媒体"), "onsite": ("On-site", "上门"),
+    "self_service": ("Self-service", "自助服务"),
     "enterprise": ("Enterprise", "企业"), "individual": ("Individual", "个人"),
     "billing_dispute": ("Billing dispute", "账单争议"), "fault_repair": ("Fault repair", "故障报修"),
     "consultation": ("Consultation", "业务咨询"), "installation": ("Installation", "安装开通"),
@@ -70,6 +73,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "csat below target": ("CSAT below target", "满意度未达标"), "fcr below target": ("FCR below target", "解决率未达标"),
     "both below target": ("both below target", "两项均未达标"), "too few": ("too few", "样本不足"),
     "check": ("Check", "检查项"), "result": ("Result", "结果"), "rows": ("Rows", "行数"),
+    "status": ("Status", "状态"), "note": ("Note", "说明"),
+    "meets target": ("meets target", "达标"), "misses target": ("misses target", "未达标"),
+    "not measured": ("not measured", "未测量"), "no target": ("no target", "无目标"),
 }
 
 

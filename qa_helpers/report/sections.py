@@ -176,7 +176,7 @@ def headline_table(ctx: Context, headline: pd.DataFrame):
                             target=_formatted(headline["target"], headline["unit"]))
     shown["note"] = shown["note"].fillna("")
     return table(shown[["kpi", "value", "n", "target", "direction", "status", "note"]], ctx.language,
-                 values=["kpi", "direction"])
+                 values=["kpi", "direction", "status"])
 
 
 def headline_summary(headline: pd.DataFrame) -> dict:
