@@ -110,7 +110,7 @@ def test_placebo_team_shows_no_detectable_change(full_sample):
                         "metrics": [{"kpi": k, "direction": "increase", "target": 0.99} for k in placebo["metrics"]],
                         "control_teams": ["HL-A"], "channels": [], "status": "done"})
     result = evaluate_action(action, path, load_standards().raw)
-    assert set(result.results["verdict"]) <= {"no detectable change", "inconclusive (underpowered)"}, result.results
+    assert set(result.results["verdict"]) <= {"no change larger than the MDE", "inconclusive (underpowered)"}, result.results
     assert not result.conclusions["standardise"].any()
 
 

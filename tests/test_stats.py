@@ -78,7 +78,8 @@ def test_statsmodels_two_proportion_ztest_matches_kit_naive_test():
     # statsmodels proportions_ztest([5, 12], [83, 99]): z = -1.40783, p = 0.159181
     z, p = proportions_ztest([5, 12], [83, 99])
     assert round(z, 5) == -1.40783 and round(p, 6) == 0.159181
-    row = qs.compare(_two_windows(_successes(12, 99), _successes(5, 83)), "x", "proportion", cluster=None)
+    row = qs.compare(_two_windows(_successes(12, 99), _successes(5, 83)), "x", "proportion", cluster=None,
+                     test="score")
     assert round(row.at[0, "p"], 6) == 0.159181
     assert row.at[0, "ci_low"] < row.at[0, "effect"] < row.at[0, "ci_high"]
 
@@ -114,7 +115,7 @@ def test_poisson_two_sample_against_independent_computations():
     assert row.at[0, "effect"] == pytest.approx((11 / 800) / (23 / 2300))
     assert row.at[0, "before"] == pytest.approx(1000 * 23 / 2300) and row.at[0, "after"] == pytest.approx(13.75)
     assert row.at[0, "ci_low"] < row.at[0, "effect"] < row.at[0, "ci_high"]
-    assert row.at[0, "verdict"] == "no detectable change"
+    assert row.at[0, "verdict"] == "no change larger than the MDE"  # the CI lies inside +/- the MDE
 
 
 # --------------------------------------------------------------------------- clustering: simulations
@@ -152,7 +153,11 @@ def test_default_proportion_test_keeps_false_alarms_near_alpha(null_proportion_r
     assert naive_rate >= 0.10  # ignoring agents over-rejects
     assert default["method"].str.contains("agent_id-clustered").all()
     assert (default["ci_high"] - default["ci_low"]).median() > 1.3 * (naive["ci_high"] - naive["ci_low"]).median()
-    assert (default["verdict"].isin(["improved", "worsened"]) == (default["p"] < 0.05)).all()
+    # a verdict needs p < alpha and a CI that excludes 0 (Newcombe CI and score test can disagree at the edge)
+    significant = default["verdict"].isin(["improved", "worsened"])
+    excludes = (default["ci_low"] > 0) | (default["ci_high"] < 0)
+    assert (significant == ((default["p"] < 0.05) & excludes)).all()
+    assert (significant != (default["p"] < 0.05)).mean() <= 0.01
 
 
 def test_planted_effect_found_at_the_power_the_mde_predicts(null_proportion_runs):
@@ -268,7 +273,7 @@ def test_did_recovers_a_planted_ratio_for_durations():
     assert np.exp(np.log(rows["effect"]).mean()) == pytest.approx(0.8, abs=0.03)  # unbiased on the log scale
     assert ((rows["ci_low"] < 0.8) & (0.8 < rows["ci_high"])).mean() >= 0.85
     assert (rows["verdict"] == "improved").mean() >= 0.6
-    assert set(rows["verdict"]) <= {"improved", "no detectable change"}
+    assert set(rows["verdict"]) <= {"improved", "inconclusive (underpowered)"}
     assert rows["method"].str.contains("agent_id-clustered").all() and rows["method"].str.contains("G=50").all()
     assert ((0 < rows["mde"]) & (rows["mde"] < 1)).all()  # lower is better: the detectable ratio is below 1
 
@@ -285,8 +290,9 @@ def test_did_false_alarms_under_the_null_and_a_planted_proportion_effect():
     print(f"DiD false alarms: agent-clustered {clustered / n:.3f}, ignoring agents {naive / n:.3f}")
     assert clustered / n <= 0.09
     assert naive / n >= 0.10
+    # this panel has no team-week shocks: the agent-only variance (team_week=False) is the one tested here
     planted = qs.diff_in_diff(_team_panel(np.random.default_rng(23), "proportion", 0.15, n_agents=30), "fcr",
-                              "proportion", START, treated="HL-B", controls=["HL-C"])
+                              "proportion", START, treated="HL-B", controls=["HL-C"], team_week=False)
     assert planted.at[0, "ci_low"] < 0.15 < planted.at[0, "ci_high"]
     assert planted.at[0, "verdict"] == "improved"
 
@@ -350,19 +356,19 @@ def test_verdicts_respect_lower_is_better():
     assert rate.at[0, "verdict"] == "improved" and rate.at[0, "mde"] < 1
 
 
-def test_underpowered_versus_no_detectable_change():
+def test_underpowered_versus_no_change_larger_than_the_mde():
     rng = np.random.default_rng(42)
     small = _two_windows((rng.random(40) < 0.7).astype(int), (rng.random(40) < 0.7).astype(int),
                          agent_id=np.arange(80) % 8)
     row = qs.compare(small, "fcr", "proportion", expected_effect=0.05)
     assert row.at[0, "p"] >= 0.05 and row.at[0, "mde"] > 0.05
     assert row.at[0, "verdict"] == "inconclusive (underpowered)"
-    # without a hoped-for effect the kit cannot judge power
-    assert qs.compare(small, "fcr", "proportion").at[0, "verdict"] == "no detectable change"
+    # without a hoped-for effect the MDE is the smallest effect that matters: the CI includes it
+    assert qs.compare(small, "fcr", "proportion").at[0, "verdict"] == "inconclusive (underpowered)"
     big = _two_windows(np.tile([1, 1, 1, 0], 5000), np.tile([1, 1, 1, 0], 5000), agent_id=np.arange(40000) % 400)
     row = qs.compare(big, "fcr", "proportion", expected_effect=0.05)
     assert row.at[0, "effect"] == 0 and row.at[0, "mde"] < 0.05
-    assert row.at[0, "verdict"] == "no detectable change"
+    assert row.at[0, "verdict"] == "no change larger than the MDE"
     # six complaints before: not even a drop to zero would be detected with 80 % power
     few = _two_windows(np.r_[np.ones(6), np.zeros(394)], np.r_[np.ones(5), np.zeros(395)])
     row = qs.compare(few, "complaints", "rate", cluster=None, direction="decrease")
@@ -413,11 +419,11 @@ def test_holm_and_bh_match_statsmodels_and_verdicts_follow_adjusted_p():
                                rtol=1e-12)
     assert all(r.at[0, "p_adj"] == r.at[0, "p"] for r in rows)  # a lone test is its own family
     alone = [r.at[0, "verdict"] for r in rows]
-    assert alone == ["improved", "improved", "no detectable change", "improved"]
+    assert alone == ["improved", "improved", "no change larger than the MDE", "improved"]
     # csat is significant alone (p ~ 0.028) but not after Holm; its MDE (~0.057) is larger than
     # the hoped-for +0.03, so it becomes inconclusive, not "no change"
     assert raw[1] < 0.05 <= holm.at[1, "p_adj"]
-    assert holm["verdict"].tolist() == ["improved", "inconclusive (underpowered)", "no detectable change",
+    assert holm["verdict"].tolist() == ["improved", "inconclusive (underpowered)", "no change larger than the MDE",
                                         "improved"]
     with pytest.raises(ValueError, match="as this module returns them"):
         qs.evaluate(pd.concat(rows, ignore_index=True))
@@ -492,3 +498,175 @@ def test_bad_inputs_are_refused_with_a_clear_message():
         qs.compare(data.assign(value=[0, 10, 20, 30, 40, 50]), "aht", "duration")
     with pytest.raises(ValueError, match="after window"):
         qs.compare(data.assign(window="before"), "fcr", "proportion")
+
+
+# --------------------------------------------------------------------------- issue 13: the edges
+
+def test_one_agent_per_window_is_not_estimable_never_p_zero():
+    rng = np.random.default_rng(61)
+    data = _two_windows(np.exp(rng.normal(5, 1, 40)), np.exp(rng.normal(5, 1, 40)), agent_id=[1] * 40 + [2] * 40)
+    row = qs.compare(data, "aht", "duration", direction="decrease")
+    assert row.at[0, "verdict"] == "not estimable" and np.isnan(row.at[0, "p"]) and np.isnan(row.at[0, "ci_low"])
+    assert "1 value(s) of 'agent_id' in the before window" in row.at[0, "note"]
+    assert row.at[0, "before"] > 0 and row.at[0, "n_before"] == 40  # the levels are still reported
+    # one ticket per window with clustering: a row, not a ZeroDivisionError inside statsmodels
+    single = qs.compare(_two_windows(np.r_[1], np.r_[0], agent_id=[1, 2]), "fcr", "proportion")
+    assert single.at[0, "verdict"] == "not estimable"
+    table = qs.evaluate([row, single, qs.compare(_two_windows(_successes(60, 100), _successes(75, 100)), "fcr2",
+                                                 "proportion", cluster=None)])
+    assert table["verdict"].tolist()[:2] == ["not estimable"] * 2 and np.isnan(table["p_adj"][:2]).all()
+
+
+def test_zero_or_nan_standard_error_is_not_estimable():
+    from qa_helpers.stats._common import _t_inference
+    assert all(np.isnan(v) for v in _t_inference(0.3, 0.0, 10, 0.05))
+    assert all(np.isnan(v) for v in _t_inference(0.3, np.nan, None, 0.05))
+    flat = _two_windows(np.full(40, 100.0), np.full(40, 120.0), agent_id=np.r_[np.arange(40) % 4, np.arange(40) % 4])
+    row = qs.compare(flat, "aht", "duration", direction="decrease")
+    assert row.at[0, "verdict"] == "not estimable" and "standard error" in row.at[0, "note"]
+
+
+def test_did_with_one_agent_teams_is_not_estimable():
+    rng = np.random.default_rng(62)
+    data = _team_panel(rng, "proportion", 0.0, n_agents=1)
+    row = qs.diff_in_diff(data, "fcr", "proportion", START, treated="HL-B", controls=["HL-C"])
+    assert row.at[0, "verdict"] == "not estimable" and np.isnan(row.at[0, "p"])
+    assert "team HL-B has 1 value(s) of 'agent_id'" in row.at[0, "note"]
+    assert list(row.columns) == qs.COLUMNS
+
+
+def test_standardisation_with_no_stratum_in_both_windows_is_not_estimable():
+    data = _two_windows(_successes(30, 60), _successes(40, 60), agent_id=np.arange(120) % 6,
+                        channel=["phone"] * 60 + ["chat"] * 60)
+    row = qs.compare(data, "fcr", "proportion", stratify="channel")
+    assert row.at[0, "verdict"] == "not estimable" and "channel" in row.at[0, "note"]
+
+
+def test_missing_agent_ids_are_grouped_as_one_cluster_and_said_so():
+    rng = np.random.default_rng(63)
+    agents = pd.array(np.r_[np.arange(200) % 10, np.arange(200) % 10], dtype="Int64")
+    agents[::7] = pd.NA
+    data = _two_windows(rng.random(200) < 0.6, rng.random(200) < 0.6, agent_id=agents)
+    row = qs.compare(data.assign(value=data["value"].astype(int)), "fcr", "proportion")
+    assert "G=11" in row.at[0, "method"]  # 10 agents + one cluster of the missing ids
+    assert "58 observation(s) without agent_id grouped as one cluster" in row.at[0, "note"]
+
+
+def test_crashes_are_clear_errors():
+    series = _weekly(np.random.default_rng(64), 0.0)
+    with pytest.raises(ValueError, match="more than once"):
+        qs.segmented(pd.concat([series, series.iloc[[30]]]), "fcr", "2025-07-07")
+    times = pd.Series(pd.date_range("2025-06-01", periods=60, freq="D", tz="Asia/Shanghai"))
+    data = pd.DataFrame({"created_at": times, "value": np.arange(60) % 2, "agent_id": np.arange(60) % 5})
+    with pytest.raises(ValueError, match="tz-aware"):
+        qs.before_after(data, "fcr", "proportion", "2025-07-07", weeks_before=2, weeks_after=2)
+    scores = _two_windows(np.r_[1, 2, 5, 3], np.r_[4, 6, 5, 2], agent_id=[1, 2, 1, 2, 1, 2, 1, 2])
+    with pytest.raises(ValueError, match="outside the scale 1-5"):
+        qs.compare(scores, "qa", "ordinal", score_range=(1, 5))
+    with pytest.raises(ValueError, match="whole numbers"):
+        qs.compare(scores.assign(value=scores["value"] + 0.5), "qa", "ordinal")
+
+
+# --------------------------------------------------------------------------- issue 13: small and zero counts
+
+def test_complaints_falling_from_four_to_zero_is_honest():
+    data = _two_windows(np.r_[np.ones(4), np.zeros(396)], np.zeros(400), agent_id=np.arange(800) % 20)
+    for cluster in (None, "agent_id"):
+        row = qs.compare(data, "complaints", "rate", cluster=cluster, direction="decrease")
+        assert "exact conditional" in row.at[0, "method"]
+        assert row.at[0, "effect"] == 0 and row.at[0, "ci_low"] == 0 < row.at[0, "ci_high"]
+        assert row.at[0, "p"] >= 0.05 and row.at[0, "verdict"] == "inconclusive (underpowered)"
+    naive = qs.compare(data, "complaints", "rate", cluster=None, direction="decrease")
+    assert naive.at[0, "p"] == pytest.approx(stats.binomtest(0, 4, 0.5).pvalue, rel=1e-12)  # = 0.125
+    nothing = qs.compare(_two_windows(np.zeros(300), np.zeros(300)), "complaints", "rate", cluster=None,
+                         direction="decrease")
+    assert nothing.at[0, "verdict"] == "inconclusive (no events)"
+
+
+def test_zero_to_five_in_a_hundred_does_not_say_improved():
+    row = qs.compare(_two_windows(np.zeros(100), _successes(5, 100)), "fcr", "proportion", cluster=None)
+    assert "Fisher's exact" in row.at[0, "method"] and row.at[0, "verdict"] != "improved"
+    # R fisher.test(matrix(c(5, 95, 0, 100), 2)): the two tables as likely as the one seen
+    assert row.at[0, "p"] == pytest.approx(2 * special.comb(100, 5) / special.comb(200, 5), rel=1e-9)
+    assert row.at[0, "ci_low"] <= row.at[0, "effect"] <= row.at[0, "ci_high"]
+    ceiling = qs.compare(_two_windows(np.ones(50), _successes(49, 50)), "fcr", "proportion", cluster=None)
+    assert ceiling.at[0, "verdict"] == "inconclusive (at ceiling)"
+
+
+def test_exact_methods_match_r_documented_values():
+    # R: poisson.test(c(11, 6 + 8 + 7), c(800, 1083 + 1050 + 878)) (the help page's eba1977 example):
+    #    p-value = 0.07967, 95 percent CI 0.8584264 4.2772659, rate ratio 1.971488
+    p, lo, hi = qs.exact_rate_ratio(11, 800, 21, 3011)
+    assert round(p, 5) == 0.07967 and round(lo, 7) == 0.8584264 and round(hi, 7) == 4.2772659
+    data = _two_windows(np.r_[np.ones(21), np.zeros(3011 - 21)], np.r_[np.ones(11), np.zeros(800 - 11)])
+    row = qs.compare(data, "complaints", "rate", cluster=None, test="exact")
+    assert round(row.at[0, "effect"], 6) == 1.971488 and round(row.at[0, "p"], 5) == 0.07967
+    assert round(row.at[0, "ci_low"], 7) == 0.8584264 and round(row.at[0, "ci_high"], 7) == 4.2772659
+    # R: poisson.test(137, 24.19893) (SMR, Welsh nickel workers): p-value < 2.2e-16, CI 4.753125 6.692709
+    p, lo, hi = qs.exact_poisson(137, 24.19893)
+    assert p < 2.2e-16 and round(lo, 6) == 4.753125 and round(hi, 6) == 6.692709
+    # the one-sample p follows R's rule; scipy's binomtest rule agrees on a binomial limit
+    assert qs.exact_poisson(3, 1.0, rate=7.5)[0] == pytest.approx(
+        stats.poisson.cdf(3, 7.5) + stats.poisson.sf(11, 7.5), rel=1e-12)
+    # Clopper–Pearson = scipy binomtest(...).proportion_ci(method="exact") (= R binom.test)
+    ci = stats.binomtest(7, 30).proportion_ci(method="exact")
+    assert qs.clopper_pearson(7, 30) == pytest.approx((ci.low, ci.high), rel=1e-12)
+    # R: prop.test(x = c(490, 400), n = c(500, 500)): X-squared = 80.909, CI 0.1408536 0.2191464
+    chi2, _, lo, hi = qs.yates_prop_test(490, 500, 400, 500)
+    assert round(chi2, 3) == 80.909 and round(lo, 7) == 0.1408536 and round(hi, 7) == 0.2191464
+    row = qs.compare(_two_windows(_successes(400, 500), _successes(490, 500)), "x", "proportion", cluster=None,
+                     test="yates")
+    assert round(row.at[0, "ci_low"], 7) == 0.1408536 and "Yates" in row.at[0, "method"]
+    assert row.at[0, "p"] == pytest.approx(stats.chi2.sf(chi2, 1), rel=1e-12)
+
+
+def test_naive_duration_test_is_welch_on_logs_as_r_t_test():
+    # R: t.test(extra ~ group, data = sleep): t = -1.8608, df = 17.776, p-value = 0.07939,
+    #    95 percent CI -3.3654832 0.2054832; durations exp(extra) make the kit's log scale R's scale
+    g1 = np.array([0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0])
+    g2 = np.array([1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4])
+    row = qs.compare(_two_windows(np.exp(g2), np.exp(g1)), "aht", "duration", cluster=None)
+    assert round(row.at[0, "p"], 5) == 0.07939 and "Welch" in row.at[0, "method"]
+    assert round(np.log(row.at[0, "ci_low"]), 7) == -3.3654832 and round(np.log(row.at[0, "ci_high"]), 7) == 0.2054832
+
+
+# --------------------------------------------------------------------------- issue 13: CR2 / Bell–McCaffrey
+
+def test_cr2_matches_the_dense_formulas_and_known_identities():
+    from scipy import linalg
+    rng = np.random.default_rng(65)
+    n = 60
+    g = rng.integers(0, 9, n)
+    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.random(n) < 0.5])
+    y = rng.normal(size=n) + 0.3 * g
+    c = np.array([0.0, 1.0, -1.0])
+    bread = np.linalg.inv(x.T @ x)
+    resid = y - x @ bread @ x.T @ y
+    hat = x @ bread @ x.T
+    var, cols = 0.0, []
+    for k in np.unique(g):  # the textbook CR2 and Bell–McCaffrey df, with n x n matrices
+        i = np.flatnonzero(g == k)
+        a = np.real(linalg.sqrtm(np.linalg.inv(np.eye(len(i)) - hat[np.ix_(i, i)])))
+        var += (c @ bread @ x[i].T @ a @ resid[i]) ** 2
+        cols.append((np.eye(n) - hat)[:, i] @ a @ x[i] @ bread @ c)
+    gram = np.column_stack(cols).T @ np.column_stack(cols)
+    est, se, df = qs.cr2_contrast(x, y, g, c)
+    assert se == pytest.approx(np.sqrt(var), rel=1e-10)
+    assert df == pytest.approx(np.trace(gram) ** 2 / np.sum(gram * gram), rel=1e-10)
+    # one observation per cluster: CR2 is HC2, whose two-group variance is Welch's, and the
+    # Bell–McCaffrey df has Imbens & Kolesár's (2016, §3) closed form
+    after = np.r_[np.ones(20, bool), np.zeros(30, bool)]
+    y = rng.normal(size=50) + after
+    two = np.column_stack([~after, after]).astype(float)
+    _, se, df = qs.cr2_contrast(two, y, np.arange(50), np.array([-1.0, 1.0]))
+    assert se ** 2 == pytest.approx(y[after].var(ddof=1) / after.sum() + y[~after].var(ddof=1) / (~after).sum())
+    assert df == pytest.approx(50 ** 2 * 29 * 19 / (20 ** 2 * 19 + 30 ** 2 * 29), rel=1e-10)
+    # balanced clusters, m per window: df = 2 (m - 1)
+    groups = np.repeat(np.arange(12), 5)
+    after = groups >= 6
+    _, _, df = qs.cr2_contrast(np.column_stack([~after, after]).astype(float), rng.normal(size=60), groups,
+                               np.array([-1.0, 1.0]))
+    assert df == pytest.approx(10)
+    row = qs.compare(_two_windows(np.exp(rng.normal(5, 1, 60)), np.exp(rng.normal(5, 1, 60)),
+                                  agent_id=np.r_[np.arange(60) % 7, 7 + np.arange(60) % 7]), "aht", "duration")
+    assert "CR2, t with Bell–McCaffrey df" in row.at[0, "method"]

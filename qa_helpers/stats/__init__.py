@@ -87,13 +87,17 @@ from qa_helpers.stats.categorical import mix_shift
 from qa_helpers.stats.comparisons import before_after, compare
 from qa_helpers.stats.did import diff_in_diff
 from qa_helpers.stats.its import segmented
-from qa_helpers.stats.multiplicity import evaluate
+from qa_helpers.stats.multiplicity import adjust_family, evaluate
 from qa_helpers.stats.power import POWER
-from qa_helpers.stats.results import COLUMNS, DIRECTIONS, KINDS, RATE_PER, VERDICTS
+from qa_helpers.stats.cr2 import cr2_contrast
+from qa_helpers.stats.proportions import clopper_pearson, exact_difference, yates_prop_test
+from qa_helpers.stats.rates import exact_poisson, exact_rate_ratio
+from qa_helpers.stats.results import COLUMNS, DIRECTIONS, KINDS, NOT_ESTIMABLE, RATE_PER, VERDICTS
 from qa_helpers.stats.windows import WINDOWS, label_windows, week_windows
 
 __all__ = [
-    "COLUMNS", "DIRECTIONS", "KINDS", "POWER", "RATE_PER", "VERDICTS", "WINDOWS",
-    "before_after", "compare", "diff_in_diff", "evaluate", "label_windows", "mix_shift",
+    "COLUMNS", "DIRECTIONS", "KINDS", "NOT_ESTIMABLE", "POWER", "RATE_PER", "VERDICTS", "WINDOWS",
+    "adjust_family", "before_after", "clopper_pearson", "compare", "cr2_contrast", "exact_difference",
+    "exact_poisson", "exact_rate_ratio", "yates_prop_test", "diff_in_diff", "evaluate", "label_windows", "mix_shift",
     "segmented", "week_windows",
 ]

@@ -9,14 +9,38 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+MIN_CLUSTERS = 2  # per window (per team in DiD): fewer and the cluster-robust variance does not exist
+
+
 def _groups(values: pd.Series | None, n: int) -> np.ndarray:
-    """Integer cluster codes; a missing cluster id is its own cluster."""
+    """Integer cluster codes. Missing cluster ids are grouped into one cluster of their own.
+
+    Giving each one its own cluster (the old behaviour) silently turned the clustered test
+    into the naive one for those rows; one shared cluster is the conservative reading
+    (they may all be one unrecorded agent) and :func:`_missing_note` says so in the row.
+    """
     if values is None:
         return np.arange(n)
     codes = pd.factorize(values)[0]
-    missing = codes < 0
-    codes[missing] = codes.max() + 1 + np.arange(missing.sum())
+    codes[codes < 0] = codes.max() + 1
     return codes
+
+
+def _missing_note(values: pd.Series | None, cluster: str | None) -> str:
+    if values is None:
+        return ""
+    missing = int(values.isna().sum())
+    return (f"{missing} observation(s) without {cluster} grouped as one cluster" if missing else "")
+
+
+def _cluster_problem(groups: np.ndarray, after: np.ndarray, cluster: str) -> str | None:
+    """Why a clustered comparison cannot be estimated (fewer than 2 clusters in a window), or None."""
+    for name, mask in (("before", ~after), ("after", after)):
+        found = len(np.unique(groups[mask]))
+        if found < MIN_CLUSTERS:
+            return (f"{found} value(s) of {cluster!r} in the {name} window; a clustered comparison needs at "
+                    f"least {MIN_CLUSTERS} per window")
+    return None
 
 
 def _checked_values(values: pd.Series, metric: str, kind: str, column: str) -> np.ndarray:
@@ -56,14 +80,14 @@ def _observations(data: pd.DataFrame, metric: str, kind: str, *, window: str, va
     y = _checked_values(sub[value], metric, kind, value)
     e = _checked_exposure(sub, metric, exposure)
     groups = _groups(sub[cluster] if cluster is not None else None, len(sub))
-    if cluster is not None and len(np.unique(groups)) < 2:
-        raise ValueError(f"{metric}: clustered comparison needs at least 2 values of {cluster!r}")
+    problem = _cluster_problem(groups, after, cluster) if cluster is not None else None
+    note = _missing_note(sub[cluster] if cluster is not None else None, cluster)
     if stratify is None:
         strata, labels = np.zeros(len(sub), dtype=int), np.array(["all"], dtype=object)
     else:
         strata, labels = pd.factorize(sub[stratify].astype(object).where(sub[stratify].notna(), "(missing)"))
     return {"y": y, "after": after, "groups": groups, "exposure": e, "strata": strata,
-            "labels": np.asarray(labels, dtype=object)}
+            "labels": np.asarray(labels, dtype=object), "problem": problem, "note": note}
 
 
 def _cells(y: np.ndarray, after: np.ndarray, strata: np.ndarray, groups: np.ndarray,
@@ -85,11 +109,18 @@ def _contrast(cov: np.ndarray, grad_before: np.ndarray, grad_after: np.ndarray) 
 
 
 def _t_inference(estimate: float, se: float, df: float | None, alpha: float) -> tuple[float, float, float]:
-    """Two-sided p and CI bounds for a Wald statistic with t(df) (normal when df is None)."""
+    """Two-sided p and CI bounds for a Wald statistic with t(df) (normal when df is None).
+
+    A standard error of 0 or NaN (one cluster, no variation) carries no information about
+    uncertainty: p and CI are NaN, never p = 0 with a zero-width interval, and the row
+    built from them is "not estimable".
+    """
+    # an SE at rounding-noise size (identical values) is a zero SE, not near-certainty
+    if not (np.isfinite(se) and se > 1e-10 * max(1.0, abs(estimate)) and np.isfinite(estimate)) \
+            or (df is not None and not df > 0):
+        return np.nan, np.nan, np.nan
     dist = stats.norm if df is None else stats.t(df)
     crit = dist.ppf(1 - alpha / 2)
-    if not se > 0:
-        return (1.0 if estimate == 0 else 0.0), estimate, estimate
     p = 2 * dist.sf(abs(estimate) / se)
     return float(p), estimate - crit * se, estimate + crit * se
 

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from qa_helpers.stats._common import _checked_exposure, _checked_values, _groups, _t_inference
+from qa_helpers.stats._common import (MIN_CLUSTERS, _checked_exposure, _checked_values, _groups, _missing_note,
+                                      _t_inference)
+from qa_helpers.stats.comparisons import _check_naive_times
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import RATE_PER, _SCALE, _check_options, _result
 from qa_helpers.stats.windows import label_windows, week_windows
@@ -16,7 +18,7 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
                  controls: list[str], team: str = "team", time: str = "created_at", value: str = "value",
                  cluster: str | None = "agent_id", exposure: str | None = None, direction: str = "increase",
                  weeks_before: int = 8, weeks_after: int = 8, washout_weeks: int = 0, alpha: float = 0.05,
-                 expected_effect: float | None = None) -> pd.DataFrame:
+                 expected_effect: float | None = None, team_week: bool = True) -> pd.DataFrame:
     """Difference-in-differences of the treated team(s) against control teams, by week.
 
     The observations are collapsed to ``team x cluster x week`` cells (the team-week panel
@@ -68,6 +70,7 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
     missing = [c for c in needed if c not in data.columns]
     if missing:
         raise ValueError(f"{metric}: column(s) {missing} not in the data")
+    _check_naive_times(data[time], metric, time)
     windows = week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks)
     label = label_windows(data[time], windows)
     keep = label.isin(["before", "after"]) & data[team].isin(treated + controls) & data[value].notna()
@@ -82,6 +85,13 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
         for name, part in (("before", ~is_after), ("after", is_after)):
             if not (mask & part).any():
                 raise ValueError(f"{metric}: no {who} observations in the {name} window")
+    ctx = {"direction": direction, "alpha": alpha, "expected_effect": expected_effect,
+           "note": _missing_note(sub[cluster], cluster) if cluster is not None else ""}
+    if cluster is not None:
+        codes = _groups(sub[cluster], len(sub))
+        problem = _team_problem(sub[team].to_numpy(), codes, is_after, cluster)
+        if problem:
+            return _did_unestimable(metric, kind, y, e, is_treated, is_after, problem, ctx)
     cells = pd.DataFrame({
         "team": sub[team].to_numpy(), "treated": is_treated, "after": is_after,
         # without clustering the panel is team x week (one cluster code per team)
@@ -98,20 +108,35 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
     n_groups = len(np.unique(groups))
     clustered = cluster is not None
     fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups}} if clustered else {"cov_type": "HC1"}
+    n_cells = None
     if kind == "rate":
-        fit = sm.GLM(cells["y"], design, family=sm.families.Poisson(), offset=np.log(cells["n"])).fit(**fit_kw)
+        model = sm.GLM(cells["y"], design, family=sm.families.Poisson(), offset=np.log(cells["n"]))
     else:
-        fit = sm.WLS(cells["y"] / cells["n"], design, weights=cells["n"]).fit(**fit_kw)
+        model = sm.WLS(cells["y"] / cells["n"], design, weights=cells["n"])
+    fit = model.fit(**fit_kw)
+    if clustered and team_week:
+        # agents carry their level across weeks, a team-week carries a shock shared by all of
+        # that team's agents that week: add the team-week-clustered variance to the agent one
+        # (the two-way sum without CGM's negative intersection term: never below either part)
+        team_weeks = pd.factorize(cells["team"].astype(str) + "|" + cells["week"].astype(str))[0]
+        n_cells = len(np.unique(team_weeks))
+        by_cell = model.fit(cov_type="cluster", cov_kwds={"groups": team_weeks})
+        se_two = float(np.sqrt(fit.bse["did"] ** 2 + by_cell.bse["did"] ** 2))
     est, se = float(fit.params["did"]), float(fit.bse["did"])
-    df = n_groups - 1 if clustered else None
+    if n_cells:
+        se = se_two
+    df = (min(n_groups, n_cells) - 1 if n_cells else n_groups - 1) if clustered else None
     p, lo, hi = _t_inference(est, se, df, alpha)
     sign = 1 if direction == "increase" else -1
     mde = sign * _mde_t(se, df, alpha)
     tb, ta = is_treated & ~is_after, is_treated & is_after
     who = ", ".join(controls)
-    errors = (f"{cluster}-clustered SE (CR1, t with G-1 df, G={n_groups})" if clustered
-              else "HC1 SE on team-week cells (ignores clustering)")
-    ctx = {"direction": direction, "alpha": alpha, "expected_effect": expected_effect}
+    if clustered and n_cells:
+        errors = (f"SE adding {cluster}-clustered and team-week-clustered variances (t with min(G)-1 df, G={n_groups} "
+                  f"{cluster} values, {n_cells} team-weeks)")
+    else:
+        errors = (f"{cluster}-clustered SE (CR1, t with G-1 df, G={n_groups}; ignores team-week shocks)"
+                  if clustered else "HC1 SE on team-week cells (ignores clustering)")
     if kind == "proportion":
         method = f"difference-in-differences vs {who}: WLS on team-week cells with team and week effects, {errors}"
         return _result(metric, method, y[tb].mean(), y[ta].mean(), est, (lo, hi), p, tb.sum(), ta.sum(), mde,
@@ -125,3 +150,26 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
               f"effects and exposure offset (ratio of rate ratios), {errors}")
     return _result(metric, method, RATE_PER * y[tb].sum() / e[tb].sum(), RATE_PER * y[ta].sum() / e[ta].sum(),
                    np.exp(est), (np.exp(lo), np.exp(hi)), p, tb.sum(), ta.sum(), np.exp(mde), scale=scale, **ctx)
+
+
+def _team_problem(teams: np.ndarray, codes: np.ndarray, after: np.ndarray, cluster: str) -> str | None:
+    """Why the DiD cannot be estimated: a team with fewer than 2 clusters in a window, or None."""
+    for name in pd.unique(teams):
+        for label, part in (("before", ~after), ("after", after)):
+            found = len(np.unique(codes[(teams == name) & part]))
+            if found < MIN_CLUSTERS:
+                return (f"team {name} has {found} value(s) of {cluster!r} in the {label} window; the clustered "
+                        f"DiD needs at least {MIN_CLUSTERS} per team and window")
+    return None
+
+
+def _did_unestimable(metric, kind, y, e, is_treated, is_after, reason, ctx) -> pd.DataFrame:
+    tb, ta = is_treated & ~is_after, is_treated & is_after
+    if kind == "duration":
+        before, after = np.exp(np.log(y[tb]).mean()), np.exp(np.log(y[ta]).mean())
+    elif kind == "rate":
+        before, after = RATE_PER * y[tb].sum() / e[tb].sum(), RATE_PER * y[ta].sum() / e[ta].sum()
+    else:
+        before, after = y[tb].mean(), y[ta].mean()
+    return _result(metric, "difference-in-differences: not estimable (no test run)", before, after, np.nan,
+                   (np.nan, np.nan), np.nan, tb.sum(), ta.sum(), np.nan, scale=_SCALE[kind], reason=reason, **ctx)

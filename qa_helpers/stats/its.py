@@ -80,8 +80,17 @@ def segmented(series: pd.DataFrame, metric: str, start, *, week: str = "week", v
         raise ValueError(f"errors must be 'hac' or 'ar1', got {errors!r}")
     _check_options(direction, alpha, expected_effect, "difference")
     start = pd.Timestamp(start)
+    missing = [c for c in (week, value) if c not in series.columns]
+    if missing:
+        raise ValueError(f"{metric}: column(s) {missing} not in the weekly series")
     s = series[[week, value]].dropna().sort_values(week)
     weeks = pd.to_datetime(s[week])
+    if isinstance(weeks.dtype, pd.DatetimeTZDtype):
+        raise ValueError(f"{metric}: {week!r} holds tz-aware timestamps; give naive archive-time weeks")
+    repeated = weeks[weeks.duplicated()]
+    if len(repeated):
+        raise ValueError(f"{metric}: the weekly series has week(s) more than once "
+                         f"({', '.join(str(w.date()) for w in repeated.unique()[:3])}); aggregate to one value per week")
     partial = (weeks < start) & (weeks + _WEEK > start)
     s, weeks = s.loc[~partial], weeks[~partial]
     post = (weeks >= start).to_numpy()

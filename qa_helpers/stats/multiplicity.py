@@ -14,7 +14,8 @@ from qa_helpers.stats.results import COLUMNS, _META, _stack, _verdict
 _ADJUST = {"holm": "holm", "bh": "fdr_bh"}
 
 
-def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm") -> pd.DataFrame:
+def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm",
+             family: str | None = None) -> pd.DataFrame:
     """Stack the results of one evaluation, adjust p across them and redo the verdicts.
 
     Parameters
@@ -25,7 +26,11 @@ def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm") 
         expected effect the verdicts need; a frame whose rows lack them is refused.
     method : {"holm", "bh"}
         Holm (family-wise error, default) or Benjamini–Hochberg (false discovery rate), via
-        statsmodels ``multipletests``. Rows without a p-value are left out of the family.
+        statsmodels ``multipletests``. Rows without a p-value (not estimable, no events) are
+        left out of the family.
+    family : str, optional
+        Name written in the ``family`` column of every row (default: the rows' own, or
+        ``"<n> rows"``): the rows adjusted together. See :func:`adjust_family`.
 
     Returns
     -------
@@ -50,9 +55,37 @@ def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm") 
     if ok.any():
         p_adj[ok] = multipletests(p[ok], method=_ADJUST[method])[1]
     out["p_adj"] = p_adj
+    out["family"] = family if family is not None else f"{method}: {int(ok.sum())} tests"
     out["verdict"] = [
         _verdict(e, pa, m, scale=meta["scale"], direction=meta["direction"], alpha=meta["alpha"],
-                 expected_effect=meta["expected_effect"])
-        for e, pa, m, meta in zip(out["effect"], p_adj, out["mde"], out.attrs[_META])
+                 expected_effect=meta["expected_effect"], ci=(lo, hi), reason=meta.get("reason"),
+                 edge=meta.get("edge"))
+        for e, pa, m, lo, hi, meta in zip(out["effect"], p_adj, out["mde"], out["ci_low"], out["ci_high"],
+                                          out.attrs[_META])
     ]
     return out
+
+
+def adjust_family(rows: Iterable[pd.DataFrame], family: str, method: str = "holm") -> pd.DataFrame:
+    """Every verdict-bearing row of one action (default, DiD, segmented, standardised) in one family.
+
+    The rows are stacked, p is adjusted across all of them (Holm by default) and every
+    verdict redone on the adjusted p; ``family`` names the family in each row so a report can
+    show which rows were adjusted together. CIs stay at the unadjusted level (Holm has no
+    matching interval); a verdict still needs its CI to exclude "no change".
+
+    Parameters
+    ----------
+    rows : iterable of DataFrame
+        Result frames as this package returns them (one or more rows each).
+    family : str
+        The family's name, e.g. the action id.
+    method : {"holm", "bh"}
+        As in :func:`evaluate`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`COLUMNS`; split it back by ``metric`` / ``method`` as needed.
+    """
+    return evaluate(list(rows), method=method, family=family)

@@ -11,7 +11,9 @@ from qa_helpers.stats._common import _t_inference
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import _result
 
-def _ordinal(obs: dict, metric: str, *, cluster, alpha, sign, ctx) -> pd.DataFrame:
+def _ordinal(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = "auto") -> pd.DataFrame:
+    if test not in ('auto',):
+        raise ValueError(f"{metric}: test must be one of ('auto',) here, got {test!r}")
     y, after = obs["y"], obs["after"]
     y_b, y_a = y[~after], y[after]
     n_b, n_a = len(y_b), len(y_a)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa_helpers.stats._common import _cells, _cluster_note, _contrast, _t_inference
+from qa_helpers.stats._common import _cells, _cluster_note, _cluster_problem, _contrast, _t_inference
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import RATE_PER, _result
 
@@ -20,6 +20,9 @@ def _standardised(obs: dict, kind: str, metric: str, *, cluster: str | None, str
     size_a = np.bincount(strata[after], weights=e[after], minlength=n_strata)
     both = (size_b > 0) & (size_a > 0)
     dropped = [str(obs["labels"][s]) for s in np.flatnonzero(~both)]
+    if not both.any():
+        from qa_helpers.stats.comparisons import _unestimable
+        return _unestimable(obs, kind, metric, f"no level of {stratify!r} has observations in both windows", ctx)
     keep = both[strata]
     remap = np.cumsum(both) - 1
     y, after, groups, e = y[keep], after[keep], obs["groups"][keep], e[keep]
@@ -31,6 +34,11 @@ def _standardised(obs: dict, kind: str, metric: str, *, cluster: str | None, str
                              clustered)
     n_groups = len(np.unique(groups))
     df = n_groups - 1 if clustered else None
+    if clustered:
+        problem = _cluster_problem(groups, after, cluster)
+        if problem:  # dropping strata can leave a window with a single cluster
+            from qa_helpers.stats.comparisons import _unestimable
+            return _unestimable(obs, kind, metric, f"{problem} (after dropping strata not seen in both)", ctx)
     level_b, level_a = float(w @ mu_b), float(w @ mu_a)
     if kind == "rate":
         est, se = np.log(level_a / level_b), _contrast(cov, -w / level_b, w / level_a)
