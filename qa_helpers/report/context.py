@@ -21,7 +21,7 @@ import pandas as pd
 
 from qa_helpers.config import CONFIG_FILES, config_dir, config_file
 from qa_helpers.data import archive as qa_archive
-from qa_helpers.data.schemas import ANALYSIS_TABLES, SCHEMAS
+from qa_helpers.data.schemas import ANALYSIS_TABLES
 from qa_helpers.errors import ArchiveError
 from qa_helpers.measures import analysis, kpis, scorecard as qa_scorecard
 from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
@@ -31,10 +31,6 @@ from qa_helpers.report import plots
 from qa_helpers.run.execute import SUMMARY_MIME
 
 NOT_MEASURED = {"en": "Not measured", "zh": "未测量"}
-# Columns the archive adds to a table besides its canonical fields (link columns from the roster or tickets).
-LINK_COLUMNS = ("team", "department", "agent_id", "channel", "customer_type", "category")
-
-
 def not_measured(language: str, reason: str, lead: str | None = None) -> str:
     """The one line a section shows instead of a figure: "Not measured: no complaints table in the archive."."""
     lead = lead or NOT_MEASURED.get(language, NOT_MEASURED["en"])
@@ -42,15 +38,18 @@ def not_measured(language: str, reason: str, lead: str | None = None) -> str:
 
 
 def empty_table(name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """A table with no rows and the canonical columns (plus the link columns), typed as the archive types them.
+    """A table with no rows, as a load of an absent table returns it (ingest's empty table, its dtypes).
 
-    For archives written before absent tables were archived empty (today's ``load`` returns them so).
+    For archives written before absent tables were archived empty.
     """
-    types = {column: ("object" if str(spec.dtype) == "str" else str(spec.dtype))
-             for column, spec in SCHEMAS[name].columns.items()}
-    types.update({column: "object" for column in LINK_COLUMNS if column not in types})
-    wanted = columns if columns is not None else list(types)
-    return pd.DataFrame({column: pd.Series(dtype=types.get(column, "object")) for column in wanted})
+    from qa_helpers.data.ingest import archive_schema, empty_table as empty_arrow  # only old archives need it
+
+    arrow = empty_arrow(name)
+    frame = arrow.cast(archive_schema(arrow, name)).to_pandas()
+    if columns is None:
+        return frame
+    return pd.DataFrame({column: frame[column] if column in frame else pd.Series(dtype="object")
+                         for column in columns})
 
 
 @dataclass
