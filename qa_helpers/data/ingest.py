@@ -764,7 +764,7 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
             if table not in report["sources"]:
                 _write_table(empty_table(table), staging / table, table, TIME_COLUMNS.get(table),
                              next(iter(SCHEMAS[table].columns)))
-        report["availability"] = _availability(sources, report, staging)
+        report["availability"] = _availability(sources, report)
         report["units"] = _units(staging)
         report["fingerprint"] = fingerprint(staging)
         (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -809,7 +809,7 @@ def _ingest_tables(selected: dict[str, SourceSpec], raw_dir: Path, sources: Sour
     return report, tables
 
 
-def _availability(sources: SourcesConfig, report: dict, staging: Path) -> dict:
+def _availability(sources: SourcesConfig, report: dict) -> dict:
     """Per table: whether a source fed it, its present and absent canonical fields, its extra columns."""
     out = {}
     for table in ARCHIVE_TABLES:
@@ -817,7 +817,6 @@ def _availability(sources: SourcesConfig, report: dict, staging: Path) -> dict:
         if table not in report["sources"]:
             out[table] = {"present": False, "fields": [], "absent_fields": list(SCHEMAS[table].columns), "extra": []}
             continue
-        columns = pq.read_schema(next((staging / table).rglob("*.parquet"))).names
         canonical = [c for c in SCHEMAS[table].columns if c != "customer_name"]
         linked = set((spec.link or {}).get("columns") or []) if spec else set()
         absent = set(spec.absent) if spec else set()
@@ -828,7 +827,7 @@ def _availability(sources: SourcesConfig, report: dict, staging: Path) -> dict:
             "fields": [c for c in canonical if c not in absent] + [c for c in LINK_COLUMNS[table] if c in linked],
             "absent_fields": [c for c in canonical if c in absent]
                              + [c for c in LINK_COLUMNS[table] if c not in linked],
-            "extra": [c for c in columns if c in (spec.keep.values() if spec else [])],
+            "extra": list(spec.keep.values()) if spec else [],
         }
     return out
 
