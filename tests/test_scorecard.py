@@ -17,7 +17,14 @@ from qa_helpers.config import config_dir  # noqa: E402
 from qa_helpers.errors import ConfigError  # noqa: E402
 from qa_helpers.measures.scorecard import (compare_scorecards, dimension_subtotals, indicator_score,  # noqa: E402
                                   scorecard, scorecard_total)
-from qa_helpers.measures.standards import load_standards  # noqa: E402
+from qa_helpers.measures.standards import Standards, load_standards  # noqa: E402
+
+
+def ratio_standards() -> Standards:
+    """The kit's standards scored with seed 001's own ratio, for the seed's worked example."""
+    std = load_standards()
+    return Standards(path=std.path, raw={**std.raw, "scorecard": {**std.raw["scorecard"], "method": "ratio",
+                                                                   "root_cause_below": 0.8}})
 
 
 @pytest.mark.parametrize("weight, actual, target, expected", [
@@ -35,7 +42,7 @@ def test_seed_001_worked_example(weight, actual, target, expected):
 def test_lower_is_better_and_cap():
     assert indicator_score(40, 30, 10, "lower") == pytest.approx(7.5)   # 10 x 30/40
     assert indicator_score(20, 30, 10, "lower") == pytest.approx(15.0)
-    assert indicator_score(20, 30, 10, "lower", cap_at_weight=True) == 10
+    assert indicator_score(20, 30, 10, "lower", method="capped") == 10
     assert indicator_score(0, 30, 10, "lower") == 10
     assert math.isnan(indicator_score(float("nan"), 30, 10))
 
@@ -48,7 +55,7 @@ def seed_values() -> pd.DataFrame:
 
 
 def test_scorecard_table_and_grade():
-    std = load_standards()
+    std = ratio_standards()
     card = scorecard(seed_values(), std).set_index("indicator")
     assert card.loc["onsite_arrival_on_time", "score"] == pytest.approx(15 * 0.75 / 0.85)
     assert card.loc["onsite_arrival_on_time", "root_cause"] == False  # noqa: E712  13.24/15 = 88 %
@@ -59,15 +66,15 @@ def test_scorecard_table_and_grade():
     assert sub.loc["timeliness", "weight"] == 30
 
 
-def test_root_cause_flag_below_80_percent_of_weight():
+def test_root_cause_flag_below_80_percent_of_target():
     values = seed_values()
     values.loc[values["kpi"] == "csat", "value"] = 0.70   # 15 x 0.70/0.90 = 11.67 = 78 % of 15
-    card = scorecard(values, load_standards()).set_index("indicator")
+    card = scorecard(values, ratio_standards()).set_index("indicator")
     assert card.loc["csat", "root_cause"] and not card.loc["fcr", "root_cause"]
 
 
 def test_not_applicable_indicators_rescale_the_total():
-    std = load_standards()
+    std = ratio_standards()
     values = seed_values()
     values.loc[values["kpi"].isin(["onsite_arrival_on_time", "solution_accuracy"]), ["value", "n"]] = [float("nan"), 0]
     card = scorecard(values, std)
@@ -85,7 +92,7 @@ def measurability_without(*names: str, reason: str = "no such table in the archi
 
 
 def test_unmeasurable_indicators_are_scored_over_the_weights_that_can_be():
-    std = load_standards()
+    std = ratio_standards()
     # no first-response SLA and no field visits: response on time (15), on-site (15), accuracy (15) not measured
     m = measurability_without("response_on_time", "onsite_arrival_on_time", "solution_accuracy")
     card = scorecard(seed_values(), std, measurability=m).set_index("indicator")
@@ -107,7 +114,7 @@ def test_unmeasurable_indicators_are_scored_over_the_weights_that_can_be():
 def test_scorecard_of_an_archive_with_only_tickets_and_csat():
     from qa_helpers.measures.kpis import kpi_table, measurability
 
-    std = load_standards()
+    std = ratio_standards()
     tickets = pd.DataFrame({
         "ticket_id": ["t1", "t2", "t3", "t4"], "team": ["A"] * 4, "agent_id": ["a1", "a1", "a2", "a2"],
         "created_at": pd.to_datetime(["2025-03-03 09:00", "2025-03-03 10:00", "2025-03-04 11:00", "2025-03-05 12:00"]),
@@ -142,7 +149,7 @@ def test_scorecard_of_an_archive_with_only_tickets_and_csat():
 
 
 def test_nothing_measurable_gives_no_total_and_no_grade():
-    std = load_standards()
+    std = ratio_standards()
     m = measurability_without(*seed_values()["kpi"])
     card = scorecard(seed_values(), std, measurability=m)
     total = scorecard_total(card, std).iloc[0]
@@ -153,14 +160,14 @@ def test_nothing_measurable_gives_no_total_and_no_grade():
 
 
 def test_every_indicator_measured_says_so():
-    std = load_standards()
+    std = ratio_standards()
     total = scorecard_total(scorecard(seed_values(), std), std).iloc[0]
     assert total["measured_weight"] == 100 and total["note"] == "scored over 100 of 100 points: every indicator measured"
 
 
 def test_zero_switch_scores_missing_data_zero_but_leaves_out_what_cannot_be_measured(tmp_path):
     doc = yaml.safe_load((config_dir() / "standards.yml").read_text(encoding="utf-8"))
-    doc["scorecard"]["not_applicable"] = "zero"
+    doc["scorecard"].update(not_applicable="zero", method="ratio")
     path = tmp_path / "standards.yml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     std = load_standards(path)
@@ -180,7 +187,7 @@ def test_zero_switch_scores_missing_data_zero_but_leaves_out_what_cannot_be_meas
 
 
 def test_team_override_changes_the_target():
-    std = load_standards()
+    std = ratio_standards()
     card = scorecard(seed_values(), std, unit="FS-1").set_index("indicator")
     assert card.loc["onsite_arrival_on_time", "target"] == 0.80
     assert card.loc["onsite_arrival_on_time", "score"] == pytest.approx(15 * 0.75 / 0.80)
@@ -189,6 +196,7 @@ def test_team_override_changes_the_target():
 def test_panel_indicator_scores_weight_times_mean_over_five(tmp_path):
     doc = yaml.safe_load((config_dir() / "standards.yml").read_text(encoding="utf-8"))
     doc["scorecard"]["indicators"][-1] = {"panel": "service_attitude", "weight": 10, "dimension": "customer_experience"}
+    doc["scorecard"]["method"] = "ratio"
     path = tmp_path / "standards.yml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     std = load_standards(path)
@@ -209,7 +217,7 @@ def test_panel_scores_file_matches_year_periods(tmp_path):
 def test_compare_with_previous_period():
     now, before = seed_values(), seed_values()
     before.loc[before["kpi"] == "fcr", "value"] = 0.78
-    std = load_standards()
+    std = ratio_standards()
     delta = compare_scorecards(scorecard(now, std), scorecard(before, std)).set_index("indicator")
     assert delta.loc["fcr", "delta_actual"] == pytest.approx(0.04)
     assert delta.loc["fcr", "delta_score"] == pytest.approx(20 * 0.04 / 0.80)
@@ -220,7 +228,23 @@ def test_compare_with_previous_period():
     (lambda d: d["scorecard"]["indicators"][0].update(weight=20), "weights must total 100, they total 105"),
     (lambda d: d["scorecard"]["indicators"].append({"kpi": "happiness", "weight": 1}), "unknown KPI 'happiness'"),
     (lambda d: d["kpis"]["csat"].update(target=90), "must lie in \\(0, 1\\].*0.90"),
-    (lambda d: d["kpis"]["aht_s"].update(target=-5), "must be positive"),
+    (lambda d: d["kpis"]["resolution_time_s"].update(target=-5), "must be positive"),
+    (lambda d: d["kpis"]["aht_s"].update(target=600), "either target or target_by_channel, not both"),
+    (lambda d: d["kpis"]["aht_s"]["target_by_channel"].update(fax=60), "target_by_channel.fax: unknown channel"),
+    (lambda d: d["kpis"]["aht_s"]["target_by_channel"].update(chat=-1), "target_by_channel.chat: target"),
+    (lambda d: d["kpis"]["csat"].pop("target") and d["kpis"]["csat"].pop("floor") and
+     d["kpis"]["csat"].update(target_by_channel={"phone": 0.9}), "target_by_channel is for durations"),
+    (lambda d: d["kpis"]["csat"].update(floor=0.95), "floor 0.95 must lie below the target 0.9"),
+    (lambda d: d["kpis"]["fcr"].pop("floor"), "floor_to_target needs a floor under kpis for fcr"),
+    (lambda d: d["overrides"]["FS-1"].update(csat={"target": 0.65}), "overrides.FS-1.csat: floor 0.7 must lie below"),
+    (lambda d: d["scorecard"].update(method="geometric"), "scorecard.method must be one of"),
+    (lambda d: d["scorecard"].update(cap_at_weight=True), "cap_at_weight was replaced by scorecard.method"),
+    (lambda d: d["scorecard"].update(root_cause_below=80), "root_cause_below is a share of the target"),
+    (lambda d: d["scorecard"].update(remarks=[{"unit": "HL-C", "indicator": "csat", "remark": "x"}]),
+     "scorecard.remarks\\[0\\]: missing period"),
+    (lambda d: d["alerts"][0].update(min_n=0), "alerts\\[0\\]: min_n must be a whole number"),
+    (lambda d: d["alerts"][0].update(above=0.95), "alerts\\[0\\]: give exactly one of below: or above:"),
+    (lambda d: d["alerts"][0].update(unit="region"), "alerts\\[0\\]: unit must be one of"),
     (lambda d: d["grades"].__setitem__(1, {"grade": "good", "min": 95}), "grades overlap or are out of order"),
     (lambda d: d["grades"].pop(), "without a grade"),
     (lambda d: d["kpis"]["fcr"].update(direction="up"), "direction must be one of"),
@@ -244,7 +268,7 @@ def test_bad_standards_are_named(tmp_path, edit, message):
 
 
 def test_grades():
-    std = load_standards()
+    std = ratio_standards()
     assert [std.grade(s) for s in (95, 90, 89.99, 80, 75, 69.9, 0)] == \
         ["excellent", "excellent", "good", "good", "pass", "needs_improvement", "needs_improvement"]
 
@@ -277,3 +301,100 @@ def test_scorecard_recovers_the_planted_team_order(full_sample):
         card = scorecard(kpi_table(tables, standards=std.raw), std, team)
         totals[team] = scorecard_total(card, std).iloc[0]["total"]
     assert sorted(totals, key=totals.get, reverse=True) == truth["team_quality_order"]
+
+
+# ---------------------------------------------------------------- scoring methods, targets met, remarks
+
+def test_floor_to_target_and_capped_scoring():
+    # 0 at the floor, the weight at the target, linear between, clipped to both ends
+    assert indicator_score(0.80, 0.90, 15, method="floor_to_target", floor=0.70) == pytest.approx(7.5)
+    assert indicator_score(0.95, 0.90, 15, method="floor_to_target", floor=0.70) == 15
+    assert indicator_score(0.60, 0.90, 15, method="floor_to_target", floor=0.70) == 0
+    # lower is better: floor above the target
+    assert indicator_score(45, 30, 10, "lower", method="floor_to_target", floor=60) == pytest.approx(5.0)
+    assert indicator_score(0.82, 0.80, 20, method="capped") == 20
+    assert indicator_score(0.82, 0.80, 20, method="ratio") == pytest.approx(20.5)
+    with pytest.raises(ValueError, match="floor"):
+        indicator_score(0.8, 0.9, 15, method="floor_to_target")
+
+
+def test_default_scoring_counts_targets_met_and_flags_every_miss():
+    std = load_standards()   # floor_to_target, root cause below 100 % of target
+    card = scorecard(seed_values(), std).set_index("indicator")
+    # by hand, floor = target - 20 points: response (0.88-0.70)/0.20 x 15 = 13.5, on-site (0.75-0.65)/0.20 x 15
+    # = 7.5, fcr 20 (above target), accuracy (0.93-0.75)/0.20 x 15 = 13.5, compliance (0.96-0.78)/0.20 x 10 = 9,
+    # csat 15, complaints 10
+    expected = {"response_on_time": 13.5, "onsite_arrival_on_time": 7.5, "fcr": 20, "solution_accuracy": 13.5,
+                "process_compliance": 9.0, "csat": 15, "complaint_24h": 10}
+    assert card["score"].to_dict() == pytest.approx(expected)
+    assert list(card.index[card["met"]]) == ["fcr", "csat", "complaint_24h"]
+    assert list(card.index[card["root_cause"]]) == ["response_on_time", "onsite_arrival_on_time",
+                                                    "solution_accuracy", "process_compliance"]
+    assert card.loc["onsite_arrival_on_time", "attainment"] == pytest.approx(0.75 / 0.85)
+    total = scorecard_total(card.reset_index(), std).iloc[0]
+    assert total["total"] == pytest.approx(88.5) and total["grade"] == "good"
+    assert (total["targets_met"], total["targets_judged"], total["root_causes"]) == (3, 7, 4)
+
+
+def test_an_indicator_without_data_is_neither_met_nor_flagged():
+    std = load_standards()
+    values = seed_values()
+    values.loc[values["kpi"] == "onsite_arrival_on_time", ["value", "n"]] = [float("nan"), 0]
+    card = scorecard(values, std).set_index("indicator")
+    assert not card.loc["onsite_arrival_on_time", "met"] and not card.loc["onsite_arrival_on_time", "root_cause"]
+    assert scorecard_total(card.reset_index(), std).iloc[0]["targets_judged"] == 6
+
+
+def test_remarks_come_from_the_standards_and_the_action_register():
+    from qa_helpers.improve.actions import for_teams, load_actions
+    from qa_helpers.measures.scorecard import indicator_remarks
+
+    std = load_standards()
+    raw = {**std.raw, "scorecard": {**std.raw["scorecard"], "remarks": [
+        {"unit": "HL-B", "period": "2025-Q4", "indicator": "csat", "remark": "two senior agents on leave"},
+        {"unit": "HL-B", "period": "2025-Q3", "indicator": "fcr", "remark": "another period"}]}}
+    std = Standards(path=std.path, raw=raw)
+    remarks = indicator_remarks(std, "HL-B", "2025-Q4", for_teams(load_actions(), ["HL-B"])).set_index("indicator")
+    assert remarks.loc["csat", "remark"].startswith("two senior agents on leave; ACT-01 (done, due 2025-09-30): FCR")
+    assert remarks.loc["fcr", "remark"].startswith("ACT-01 (done, due 2025-09-30)")
+    card = scorecard(seed_values(), std, "HL-B", remarks=remarks.reset_index()).set_index("indicator")
+    assert card.loc["csat", "remark"] == remarks.loc["csat", "remark"] and card.loc["solution_accuracy", "remark"] == ""
+
+
+def test_durations_are_held_to_their_own_channels_target():
+    from qa_helpers.measures.scorecard import channel_attainment
+
+    std = load_standards()   # average first response: phone 30 s, chat 10 s, e-mail 4 h, social 30 min
+    values = pd.DataFrame({"channel": ["phone", "chat", "email"], "kpi": "avg_first_response_s",
+                           "value": [20.0, 20.0, 7200.0], "n": [600, 300, 100]})
+    rows = channel_attainment(values, std).set_index("channel")
+    assert rows.loc["phone", "attainment"] == pytest.approx(1.5) and rows.loc["phone", "met"]
+    assert rows.loc["chat", "attainment"] == pytest.approx(0.5) and not rows.loc["chat", "met"]
+    assert rows.loc["email", "attainment"] == pytest.approx(2.0)   # 4 h / 2 h
+    combined = rows.loc["all channels"]
+    assert combined["attainment"] == pytest.approx((600 * 1.5 + 300 * 0.5 + 100 * 2.0) / 1000)
+    assert combined["n"] == 1000 and not combined["met"]
+    targets = std.targets().set_index("kpi")
+    assert targets.loc["avg_first_response_s", "by_channel"] and math.isnan(targets.loc["avg_first_response_s", "target"])
+
+
+def test_every_target_names_its_source_and_nps_aims_at_seed_002s_65():
+    targets = load_standards().targets().set_index("kpi")
+    assert (targets["source"].str.len() > 0).all()
+    assert targets.loc["nps", "target"] == 65 and "seed 002" in targets.loc["nps", "source"]
+    assert targets.loc["csat", "target"] == 0.90 and "seed 000" in targets.loc["csat", "source"]
+    for name in ("response_on_time", "onsite_arrival_on_time", "solution_accuracy", "process_compliance"):
+        assert "seed 001" in targets.loc[name, "source"], name
+
+
+def test_tickets_per_agent_are_per_week_worked_so_periods_of_any_length_compare():
+    from qa_helpers.measures.kpis import kpi_table
+
+    weeks = pd.date_range("2025-01-06", periods=13, freq="7D")
+    # two agents, each 20 tickets in every week of a quarter
+    created = [week + pd.Timedelta(hours=h) for week in weeks for h in range(40)]
+    tickets = pd.DataFrame({"ticket_id": [f"t{i}" for i in range(len(created))], "created_at": created,
+                            "agent_id": ["a", "b"] * (len(created) // 2)})
+    quarter = kpi_table({"tickets": tickets}, kpis=["workload_per_agent"]).iloc[0]
+    one_week = kpi_table({"tickets": tickets[tickets["created_at"] < weeks[1]]}, kpis=["workload_per_agent"]).iloc[0]
+    assert quarter["value"] == one_week["value"] == 20

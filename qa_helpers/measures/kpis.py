@@ -8,7 +8,7 @@ each row of its table; the decorator says how rows aggregate and which fields it
 - ``mean`` / ``median``: of the expression over rows where it is not null;
 - ``nps``: mean of +100 (promoter), 0 (passive), −100 (detractor);
 - ``per_1000``: rows of this table per 1 000 tickets of the same group;
-- ``per_agent``: rows per distinct agent of the same group.
+- ``per_agent``: rows per agent-week worked (distinct agent and week) of the same group.
 
 :func:`kpi_table` computes every KPI for a breakdown (team, agent, channel, category,
 customer type, week, month, or any other column of the tables such as status or region —
@@ -179,7 +179,7 @@ def complaints_per_1000(std: dict) -> str:
 
 @kpi("tickets", "per_agent", "tickets", needs=("agent_id",))
 def workload_per_agent(std: dict) -> str:
-    """Workload per agent = tickets / distinct agents who handled them, in the same group."""
+    """Workload per agent and week = tickets / agent-weeks worked (an agent with a ticket in a week is one agent-week), in the same group: the same figure for a week, a month or a quarter."""
     return "1"
 
 
@@ -317,8 +317,10 @@ def _aggregate_sql(k: KPI, std: dict) -> tuple[str, str]:
     if k.agg == "per_1000":
         return f"count(*) FILTER (WHERE {where})", f"count(*) FILTER (WHERE {where})"
     if k.agg == "per_agent":
-        # no agent recorded at all: no value (and n = 0 below), never a division by zero
-        return (f"count(*) FILTER (WHERE {where}) / nullif(count(DISTINCT agent_id) FILTER (WHERE {where}), 0)",
+        # per agent-week, so a quarter's figure is not 13 times a week's; no agent recorded at all:
+        # no value (and n = 0 below), never a division by zero
+        agent_week = "agent_id || '|' || strftime(date_trunc('week', created_at), '%Y-%m-%d')"
+        return (f"count(*) FILTER (WHERE {where}) / nullif(count(DISTINCT {agent_week}) FILTER (WHERE {where}), 0)",
                 f"count(*) FILTER (WHERE {where})")
     raise ValueError(f"unknown aggregation {k.agg!r}")
 

@@ -1,8 +1,19 @@
-"""The weighted scorecard of seed 001: score = weight × actual / target, grades, root-cause flags.
+"""The weighted scorecard of seed 001: scores, grades, targets met, root-cause flags, remarks.
 
-Lower-is-better indicators score weight × target / actual. Whether a score may exceed its
-weight is the standards' ``cap_at_weight`` switch (the seed's own example, 20 × 82/80 =
-20.50, does exceed it, so the default does not cap). An indicator with no data for a unit
+How an indicator is scored is the standards' ``scorecard.method``:
+
+- ``ratio`` (seed 001): weight × actual / target (target / actual when lower is better); the
+  seed's own example, 20 × 82/80 = 20.50, exceeds the weight, so this does not cap;
+- ``capped``: the ratio, at most the weight;
+- ``floor_to_target``: 0 at the indicator's declared floor, the full weight at its target,
+  linear between. The ratio hardly discriminates (80 % of every target still scores 80-89,
+  "good"), so a unit missing four targets can be graded excellent; this spends the grade
+  bands between "unacceptable" and "at target".
+
+Beside the grade the scorecard counts the targets met (k of n), flags each indicator whose
+*attainment* (actual / target, target / actual when lower is better) is under
+``root_cause_below`` (1.0: every missed target; seed 001's "below 80 %" is 0.80), and carries
+a remark per indicator from the standards or the action register. An indicator with no data for a unit
 (on-site arrival for a hotline team) or that the archive cannot measure at all (no
 complaints table, no first_contact_resolved field) is *not measured*: by default the total
 is rescaled to the weights that can be measured, so teams with different indicator sets stay
@@ -21,10 +32,11 @@ from qa_helpers.config import config_file
 from qa_helpers.measures.standards import Standards
 
 PANEL_MAX = 5.0
+PANEL_MIN = 1.0  # a panel score of 1 ("not met") is the floor of a panel indicator
 
 
 def indicator_score(actual: float, target: float, weight: float, direction: str = "higher",
-                    cap_at_weight: bool = False) -> float:
+                    method: str = "ratio", floor: float | None = None) -> float:
     """Score one indicator.
 
     Parameters
@@ -35,29 +47,124 @@ def indicator_score(actual: float, target: float, weight: float, direction: str 
         The indicator's weight (points it is worth at target).
     direction : {"higher", "lower"}
         Which way is better.
-    cap_at_weight : bool
-        Cap the score at the weight.
+    method : {"ratio", "capped", "floor_to_target"}
+        ``ratio``: ``weight × actual / target`` (``weight × target / actual`` when lower is
+        better), may exceed the weight; ``capped``: the ratio, at most the weight;
+        ``floor_to_target``: 0 at ``floor``, the weight at ``target``, linear between and
+        clipped to that range.
+    floor : float, optional
+        The level that scores 0 (``floor_to_target`` only).
 
     Returns
     -------
     float
-        ``weight × actual / target`` (``weight × target / actual`` when lower is better);
-        NaN when ``actual`` is missing. A lower-is-better actual of 0 scores the full weight.
+        The points; NaN when ``actual`` is missing. Under the ratio a lower-is-better actual of
+        0 scores the full weight.
 
     Examples
     --------
     >>> round(indicator_score(0.88, 0.90, 15), 2), round(indicator_score(0.82, 0.80, 20), 2)
     (14.67, 20.5)
+    >>> round(indicator_score(0.80, 0.90, 15, method="floor_to_target", floor=0.70), 2)
+    7.5
     """
     if actual is None or pd.isna(actual):
         return np.nan
+    if method == "floor_to_target":
+        if floor is None or pd.isna(floor):
+            raise ValueError("floor_to_target needs the indicator's floor")
+        return weight * float(np.clip((actual - floor) / (target - floor), 0.0, 1.0))
     if direction == "higher":
         score = weight * actual / target
     elif actual == 0:
         score = weight
     else:
         score = weight * target / actual
-    return min(score, weight) if cap_at_weight else score
+    return min(score, weight) if method == "capped" else score
+
+
+def attainment(actual: float, target: float, direction: str = "higher") -> float:
+    """How much of its target an indicator reached: actual / target (target / actual when lower is
+    better); 1 or more meets the target. NaN when ``actual`` is missing.
+
+    Examples
+    --------
+    >>> attainment(0.72, 0.90), attainment(40, 30, "lower")
+    (0.7999999999999999, 0.75)
+    """
+    if actual is None or pd.isna(actual):
+        return np.nan
+    if direction == "higher":
+        return actual / target
+    return np.inf if actual == 0 else target / actual
+
+
+def channel_attainment(values: pd.DataFrame, standards: Standards, unit: str | None = None) -> pd.DataFrame:
+    """Durations against their own channel's target, and their volume-weighted attainment.
+
+    A first response of 615 s over phone, chat and e-mail together says nothing: each channel is
+    compared with its own target (``target_by_channel`` in the standards) and the channels are
+    combined by their volume, so a unit is neither punished for its e-mail share nor excused by
+    its chat share.
+
+    Parameters
+    ----------
+    values : DataFrame
+        ``channel, kpi, value, n`` (``kpi_table(tables, by=["channel"])``).
+    standards : Standards
+    unit : str, optional
+        For the unit's overrides.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi, channel, value, n, target, direction, unit, attainment, met``, one row per KPI and
+        channel with a target and data, then per KPI a row ``channel = "all channels"`` whose
+        ``attainment`` is Σ n × attainment / Σ n and whose ``met`` is True when every channel met
+        its target (``value``: NaN, a mix has no single value). Attainment is target / value
+        (lower is better), capped at 2 so one very fast channel cannot hide a slow one.
+    """
+    columns = ["kpi", "channel", "value", "n", "target", "direction", "unit", "attainment", "met"]
+    targets = standards.channel_targets(unit)
+    rows = values.merge(targets, on=["kpi", "channel"], how="inner")
+    rows = rows[(rows["n"] > 0) & rows["value"].notna()].copy()
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows["attainment"] = [min(attainment(v, t, d), 2.0) for v, t, d in
+                          zip(rows["value"], rows["target"], rows["direction"])]
+    rows["met"] = rows["attainment"] >= 1
+    combined = rows.groupby("kpi", sort=False).apply(
+        lambda g: pd.Series({"channel": "all channels", "value": np.nan, "n": int(g["n"].sum()), "target": np.nan,
+                             "direction": g["direction"].iloc[0], "unit": g["unit"].iloc[0],
+                             "attainment": float((g["attainment"] * g["n"]).sum() / g["n"].sum()),
+                             "met": bool(g["met"].all())}), include_groups=False).reset_index()
+    out = pd.concat([rows[columns], combined[columns]], ignore_index=True)
+    order = {name: i for i, name in enumerate(targets["kpi"].drop_duplicates())}
+    out["_kpi"] = out["kpi"].map(order)
+    out["_last"] = out["channel"] == "all channels"
+    return out.sort_values(["_kpi", "_last"], kind="stable").drop(columns=["_kpi", "_last"]).reset_index(drop=True)
+
+
+def indicator_remarks(standards: Standards, unit: str, period: str,
+                      actions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Seed 001's remarks column: the standards' remarks for the unit and period, then each action
+    of the register (already limited to the unit) that names the indicator among its metrics.
+
+    Returns
+    -------
+    DataFrame
+        ``indicator, remark``: one row per indicator, several remarks joined by "; ".
+    """
+    rows = standards.remarks(unit, period).to_dict("records")
+    for action in (actions.itertuples(index=False) if actions is not None else []):
+        if action.status == "cancelled":
+            continue
+        status = str(action.status).replace("_", " ")
+        rows += [{"indicator": metric["kpi"],
+                  "remark": f"{action.action_id} ({status}, due {pd.Timestamp(action.due):%Y-%m-%d}): {action.measure}"}
+                 for metric in action.metrics]
+    frame = pd.DataFrame(rows, columns=["indicator", "remark"])
+    return frame.groupby("indicator", sort=False)["remark"].agg("; ".join).reset_index()
 
 
 def panel_means(panel: pd.DataFrame, unit: str, period: str) -> pd.DataFrame:
@@ -76,7 +183,8 @@ def load_panel_scores(path: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def scorecard(kpi_values: pd.DataFrame, standards: Standards, unit: str | None = None,
-              panel: pd.DataFrame | None = None, measurability: pd.DataFrame | None = None) -> pd.DataFrame:
+              panel: pd.DataFrame | None = None, measurability: pd.DataFrame | None = None,
+              remarks: pd.DataFrame | None = None) -> pd.DataFrame:
     """The scorecard for one unit and period.
 
     Parameters
@@ -93,20 +201,25 @@ def scorecard(kpi_values: pd.DataFrame, standards: Standards, unit: str | None =
         ``kpis.measurability(available, standards)``: indicators the archive cannot measure
         get no value whatever ``kpi_values`` says, ``status`` "not measured" with the reason, and
         are always left out of the total (they cannot score any unit).
+    remarks : DataFrame, optional
+        ``indicator, remark`` (:func:`indicator_remarks`).
 
     Returns
     -------
     DataFrame
-        One row per indicator: ``dimension, indicator, kind, weight, target, actual, n, direction,
-        applicable, score, share_of_weight, root_cause, measurable, status, note``.
+        One row per indicator: ``dimension, indicator, kind, weight, target, floor, actual, n,
+        direction, applicable, score, share_of_weight, attainment, met, root_cause, remark,
+        measurable, status, note``. ``met`` and ``root_cause`` are False for an indicator without
+        a value (it is neither met nor missed); ``root_cause``: attainment under the standards'
+        ``root_cause_below``.
         ``measurable``: the archive has its inputs; ``applicable``: it has a value for this unit
         and period (n > 0); ``status`` is "scored" or "not measured", ``note`` says why not
         (the measurability reason, "no data for this unit and period", "no panel scores ...").
         Under ``not_applicable: zero`` an indicator the archive can measure but this unit has no
         data for scores 0 (``note`` says so).
     """
-    switches = standards.raw["scorecard"]
-    zero = switches.get("not_applicable", "rescale") == "zero"
+    switches = standards.scoring()
+    zero = switches["not_applicable"] == "zero"
     targets = standards.targets(unit).set_index("kpi")
     values = kpi_values.set_index("kpi")
     panel_values = panel.set_index("kpi") if panel is not None and len(panel) else pd.DataFrame(columns=["value", "n"])
@@ -117,6 +230,7 @@ def scorecard(kpi_values: pd.DataFrame, standards: Standards, unit: str | None =
         measurable, note = True, ""
         if item.kind == "kpi":
             target, direction = targets.loc[item.indicator, "target"], targets.loc[item.indicator, "direction"]
+            floor = targets.loc[item.indicator, "floor"]
             actual = values["value"].get(item.indicator, np.nan)
             n = int(values["n"].get(item.indicator, 0))
             if not bool(measured.get(item.indicator, True)):
@@ -124,24 +238,30 @@ def scorecard(kpi_values: pd.DataFrame, standards: Standards, unit: str | None =
             elif n == 0 or pd.isna(actual):
                 note = "no data for this unit and period"
         else:
-            target, direction = PANEL_MAX, "higher"
+            target, direction, floor = PANEL_MAX, "higher", PANEL_MIN
             actual = panel_values["value"].get(item.indicator, np.nan)
             n = int(panel_values["n"].get(item.indicator, 0))
             if n == 0 or pd.isna(actual):
                 note = "no panel scores for this unit and period"
         applicable = measurable and n > 0 and not pd.isna(actual)
-        score = indicator_score(actual, target, item.weight, direction, switches.get("cap_at_weight", False))
+        score = indicator_score(actual, target, item.weight, direction, switches["method"], floor)
         if zero and measurable and not applicable:
             score, note = 0.0, note + ": scored 0 (not_applicable: zero)"
         rows.append({"dimension": item.dimension, "indicator": item.indicator, "kind": item.kind,
-                     "weight": item.weight, "target": target, "actual": actual, "n": n, "direction": direction,
+                     "weight": item.weight, "target": target, "floor": floor, "actual": actual, "n": n,
+                     "direction": direction, "attainment": attainment(actual, target, direction),
                      "applicable": applicable, "score": score, "measurable": measurable,
                      "status": "scored" if applicable else "not measured", "note": note})
     card = pd.DataFrame(rows)
     card["share_of_weight"] = card["score"] / card["weight"]
-    card["root_cause"] = card["share_of_weight"] < switches.get("root_cause_below", 0.8)
-    return card[["dimension", "indicator", "kind", "weight", "target", "actual", "n", "direction", "applicable",
-                 "score", "share_of_weight", "root_cause", "measurable", "status", "note"]]
+    judged = card["applicable"].astype(bool)
+    card["met"] = judged & (card["attainment"] >= 1)
+    card["root_cause"] = judged & (card["attainment"] < switches["root_cause_below"])
+    notes = remarks.set_index("indicator")["remark"] if remarks is not None and len(remarks) else {}
+    card["remark"] = [notes.get(name, "") for name in card["indicator"]]
+    return card[["dimension", "indicator", "kind", "weight", "target", "floor", "actual", "n", "direction",
+                 "applicable", "score", "share_of_weight", "attainment", "met", "root_cause", "remark",
+                 "measurable", "status", "note"]]
 
 
 def _count(k: int, what: str) -> str:
@@ -160,7 +280,9 @@ def scorecard_total(card: pd.DataFrame, standards: Standards) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row: ``total, raw_points, applicable_weight, measured_weight, grade, note``.
+        One row: ``total, raw_points, applicable_weight, measured_weight, grade, targets_met,
+        targets_judged, root_causes, note``. ``targets_met`` of ``targets_judged``: indicators
+        with a value that met their target; ``root_causes``: indicators flagged for root cause.
         ``measured_weight`` is the weight (of the scorecard's 100) the total is scored over;
         ``note`` says so in words, e.g. "scored over 55 of 100 points: 3 indicators not measured".
     """
@@ -168,7 +290,7 @@ def scorecard_total(card: pd.DataFrame, standards: Standards) -> pd.DataFrame:
     applicable = card["applicable"].astype(bool)
     all_weight = float(card["weight"].sum())
     raw_points = float(card.loc[applicable, "score"].sum())
-    zero = standards.raw["scorecard"].get("not_applicable", "rescale") == "zero"
+    zero = standards.scoring()["not_applicable"] == "zero"
     counted = (measurable.astype(bool) if zero else applicable)
     if not applicable.any():
         counted = applicable
@@ -186,7 +308,9 @@ def scorecard_total(card: pd.DataFrame, standards: Standards) -> pd.DataFrame:
     note = f"scored over {weight:g} of {all_weight:g} points: " + (", ".join(parts) or "every indicator measured")
     return pd.DataFrame([{"total": total, "raw_points": raw_points,
                           "applicable_weight": float(card.loc[applicable, "weight"].sum()),
-                          "measured_weight": weight, "grade": standards.grade(total), "note": note}])
+                          "measured_weight": weight, "grade": standards.grade(total),
+                          "targets_met": int(card["met"].sum()), "targets_judged": int(applicable.sum()),
+                          "root_causes": int(card["root_cause"].sum()), "note": note}])
 
 
 def dimension_subtotals(card: pd.DataFrame) -> pd.DataFrame:

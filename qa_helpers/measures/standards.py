@@ -1,7 +1,9 @@
-"""Service standards: KPI targets, scorecard weights, SLAs, grade bands, alert rules.
+"""Service standards: KPI targets, scorecard weights and scoring, SLAs, grade bands, alert rules.
 
 Loaded from ``config/standards.yml`` and checked on load; every problem is reported with
-the file and the key at fault. Teams may override targets.
+the file and the key at fault. Teams may override targets. Every target may say where it comes
+from (``source:``, e.g. "seed 002: NPS from 45 to 65"); durations that differ by channel carry
+``target_by_channel`` instead of one target.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from qa_helpers.measures.kpis import KPIS
 DIMENSIONS = ("timeliness", "professionalism", "compliance", "customer_experience")
 DIRECTIONS = ("higher", "lower")
 CHANNEL_NAMES = ("phone", "chat", "email", "social", "onsite")
+SCORING_METHODS = ("ratio", "capped", "floor_to_target")
+RULE_GROUPS = ("team", "channel", "agent", "all")
 
 
 @dataclass(frozen=True)
@@ -29,15 +33,58 @@ class Standards:
     raw: dict
 
     def targets(self, unit: str | None = None) -> pd.DataFrame:
-        """KPI targets for a unit: ``kpi, target, direction, dimension, unit, default_target, overridden``."""
-        overrides = (self.raw.get("overrides") or {}).get(unit, {}) if unit else {}
+        """KPI targets for a unit.
+
+        Returns
+        -------
+        DataFrame
+            ``kpi, target, floor, direction, dimension, unit, default_target, overridden, by_channel,
+            source``. A KPI with ``target_by_channel`` has no single target (NaN) and
+            ``by_channel`` True: its targets are in :meth:`channel_targets`. ``floor`` (NaN when
+            not set) is where the indicator scores 0 under ``floor_to_target``.
+        """
+        overrides = self._overrides(unit)
         rows = []
         for name, spec in self.raw["kpis"].items():
-            target = overrides.get(name, {}).get("target", spec["target"])
-            rows.append({"kpi": name, "target": float(target), "direction": spec["direction"],
-                         "dimension": spec["dimension"], "unit": KPIS[name].unit,
-                         "default_target": float(spec["target"]), "overridden": name in overrides})
-        return pd.DataFrame(rows)
+            by_channel = "target_by_channel" in spec
+            default = float("nan") if by_channel else float(spec["target"])
+            target = float(overrides.get(name, {}).get("target", default)) if not by_channel else default
+            rows.append({"kpi": name, "target": target, "floor": float(spec.get("floor", float("nan"))),
+                         "direction": spec["direction"], "dimension": spec["dimension"], "unit": KPIS[name].unit,
+                         "default_target": default, "overridden": name in overrides, "by_channel": by_channel,
+                         "source": str(spec.get("source", ""))})
+        return pd.DataFrame(rows).astype({"overridden": bool, "by_channel": bool})
+
+    def channel_targets(self, unit: str | None = None) -> pd.DataFrame:
+        """Per-channel targets of the KPIs that have them: ``kpi, channel, target, direction, unit, source``.
+
+        A team override ``{kpi: {target_by_channel: {chat: 8}}}`` replaces those channels' targets.
+        """
+        overrides = self._overrides(unit)
+        rows = []
+        for name, spec in self.raw["kpis"].items():
+            by_channel = {**(spec.get("target_by_channel") or {}),
+                          **(overrides.get(name, {}).get("target_by_channel") or {})}
+            rows += [{"kpi": name, "channel": channel, "target": float(target), "direction": spec["direction"],
+                      "unit": KPIS[name].unit, "source": str(spec.get("source", ""))}
+                     for channel, target in by_channel.items()]
+        return pd.DataFrame(rows, columns=["kpi", "channel", "target", "direction", "unit", "source"])
+
+    def _overrides(self, unit: str | None) -> dict:
+        return ((self.raw.get("overrides") or {}).get(unit) or {}) if unit else {}
+
+    def scoring(self) -> dict:
+        """How the scorecard scores: ``method``, ``not_applicable``, ``root_cause_below`` (defaults filled in)."""
+        card = self.raw["scorecard"]
+        return {"method": card.get("method", "ratio"), "not_applicable": card.get("not_applicable", "rescale"),
+                "root_cause_below": float(card.get("root_cause_below", 1.0))}
+
+    def remarks(self, unit: str, period: str) -> pd.DataFrame:
+        """Remarks written in the standards for a unit and period: ``indicator, remark``."""
+        rows = [{"indicator": r["indicator"], "remark": str(r["remark"])}
+                for r in self.raw["scorecard"].get("remarks") or []
+                if str(r.get("unit")) == unit and str(r.get("period")) == str(period)]
+        return pd.DataFrame(rows, columns=["indicator", "remark"])
 
     def indicators(self) -> pd.DataFrame:
         """Scorecard indicators: ``indicator, kind (kpi|panel), weight, dimension``."""
@@ -66,12 +113,28 @@ class Standards:
         mins = [band["min"] for band in self.raw["grades"]]
         return pd.DataFrame([
             {"check": "scorecard weights total 100", "result": f"{weights:g}"},
+            {"check": "scoring method", "result": self._scoring_summary()},
             {"check": "every KPI name is known", "result": f"{len(self.raw['kpis'])} KPIs"},
             {"check": "targets in range (shares 0-1, durations > 0, NPS -100..100)", "result": "ok"},
+            {"check": "every floor lies on the far side of its target", "result": self._floors_summary()},
+            {"check": "targets with a source", "result": self._sources_summary()},
             {"check": "grade bands ordered, no overlap, down to 0", "result": " > ".join(f"{m:g}" for m in mins)},
             {"check": "team overrides name known KPIs", "result": f"{len(self.raw.get('overrides') or {})} team(s)"},
             {"check": "complaint and resolution hours positive", "result": self._hours_summary()},
         ])
+
+    def _scoring_summary(self) -> str:
+        scoring = self.scoring()
+        return (f"{scoring['method']}; root cause below {scoring['root_cause_below']:.0%} of target; "
+                f"indicators without data: {scoring['not_applicable']}")
+
+    def _floors_summary(self) -> str:
+        floors = [name for name, spec in self.raw["kpis"].items() if "floor" in spec]
+        return f"{len(floors)} KPIs have a floor" if floors else "no floors (only floor_to_target needs them)"
+
+    def _sources_summary(self) -> str:
+        sourced = sum(1 for spec in self.raw["kpis"].values() if spec.get("source"))
+        return f"{sourced} of {len(self.raw['kpis'])}"
 
     def _hours_summary(self) -> str:
         by_priority = self.raw.get("resolution_hours_by_priority") or {}
@@ -112,6 +175,52 @@ def _check_target(where: str, name: str, target) -> None:
         raise ConfigError(f"{where}: target of {name} is a 1-5 score, got {target}")
 
 
+def _check_kpi_targets(where: str, name: str, spec: dict) -> None:
+    """One target, or per-channel targets for a duration; a floor on the far side of the target."""
+    if "target_by_channel" in spec:
+        if "target" in spec:
+            raise ConfigError(f"{where}: give either target or target_by_channel, not both")
+        _check_by_channel(where, name, spec["target_by_channel"])
+    else:
+        _check_target(where, name, spec.get("target"))
+    if "floor" in spec:
+        if "target_by_channel" in spec:
+            raise ConfigError(f"{where}: a floor needs one target, not per-channel targets")
+        _check_floor(where, name, spec["floor"], spec["target"], spec.get("direction"))
+
+
+def _check_by_channel(where: str, name: str, by_channel) -> None:
+    if KPIS[name].unit != "seconds":
+        raise ConfigError(f"{where}: target_by_channel is for durations; {name} is a {KPIS[name].unit}")
+    if not isinstance(by_channel, dict) or not by_channel:
+        raise ConfigError(f"{where}: target_by_channel must map a channel to seconds, e.g. {{phone: 30}}; "
+                          f"got {by_channel!r}")
+    for channel, target in by_channel.items():
+        if channel not in CHANNEL_NAMES:
+            raise ConfigError(f"{where}: target_by_channel.{channel}: unknown channel; channels are "
+                              f"{', '.join(CHANNEL_NAMES)}")
+        _check_target(f"{where}: target_by_channel.{channel}", name, target)
+
+
+def _check_floor(where: str, name: str, floor, target, direction) -> None:
+    _check_target(f"{where}: floor", name, floor)
+    if (direction == "higher" and floor >= target) or (direction == "lower" and floor <= target):
+        side = "below" if direction == "higher" else "above"
+        raise ConfigError(f"{where}: floor {floor:g} must lie {side} the target {target:g} "
+                          f"({'higher' if direction == 'higher' else 'lower'} is better)")
+
+
+def _check_rule(where: str, rule: dict) -> None:
+    _known(where, rule.get("kpi"))
+    if rule.get("unit", "team") not in RULE_GROUPS:
+        raise ConfigError(f"{where}: unit must be one of {RULE_GROUPS}, got {rule.get('unit')!r}")
+    if ("below" in rule) == ("above" in rule):
+        raise ConfigError(f"{where}: give exactly one of below: or above:")
+    min_n = rule.get("min_n", 1)
+    if not isinstance(min_n, int) or isinstance(min_n, bool) or min_n < 1:
+        raise ConfigError(f"{where}: min_n must be a whole number of at least 1, got {min_n!r}")
+
+
 def _check_hours(where: str, hours) -> None:
     if not isinstance(hours, (int, float)) or isinstance(hours, bool) or hours <= 0:
         raise ConfigError(f"{where}: must be a positive number of hours, got {hours!r}")
@@ -136,7 +245,7 @@ def validate_standards(doc: dict, path: Path) -> None:
             raise ConfigError(f"{where}: direction must be one of {DIRECTIONS}, got {spec.get('direction')!r}")
         if spec.get("dimension") not in DIMENSIONS:
             raise ConfigError(f"{where}: dimension must be one of {DIMENSIONS}, got {spec.get('dimension')!r}")
-        _check_target(where, name, spec.get("target"))
+        _check_kpi_targets(where, name, spec)
     for channel, seconds in doc["sla"].items():
         if channel not in CHANNEL_NAMES:
             raise ConfigError(f"{path}: sla.{channel}: unknown channel; channels are {', '.join(CHANNEL_NAMES)}")
@@ -173,6 +282,7 @@ def validate_standards(doc: dict, path: Path) -> None:
         raise ConfigError(f"{path}: scorecard weights must total 100, they total {total:g}")
     if card.get("not_applicable", "rescale") not in ("rescale", "zero"):
         raise ConfigError(f"{path}: scorecard.not_applicable must be 'rescale' or 'zero'")
+    _check_scoring(path, doc)
     mins = [band.get("min") for band in doc["grades"]]
     if any(not isinstance(m, (int, float)) or not 0 <= m <= 100 for m in mins):
         raise ConfigError(f"{path}: grades: every band needs a min between 0 and 100, got {mins}")
@@ -182,14 +292,46 @@ def validate_standards(doc: dict, path: Path) -> None:
     if mins[-1] != 0:
         raise ConfigError(f"{path}: grades leave scores below {mins[-1]} without a grade: the last band needs min: 0")
     for i, rule in enumerate(doc.get("alerts") or []):
-        _known(f"{path}: alerts[{i}]", rule.get("kpi"))
+        _check_rule(f"{path}: alerts[{i}]", rule)
     if doc.get("coaching"):
         _known(f"{path}: coaching", doc["coaching"].get("kpi"))
     for team, targets in (doc.get("overrides") or {}).items():
         for name, spec in (targets or {}).items():
             where = f"{path}: overrides.{team}.{name}"
             _known(where, name)
-            _check_target(where, name, (spec or {}).get("target"))
+            spec = spec or {}
+            if "target_by_channel" in spec:
+                _check_by_channel(where, name, spec["target_by_channel"])
+                continue
+            _check_target(where, name, spec.get("target"))
+            default = doc["kpis"].get(name) or {}
+            if "floor" in default:
+                _check_floor(where, name, default["floor"], spec["target"], default.get("direction"))
+
+
+def _check_scoring(path: Path, doc: dict) -> None:
+    """The scoring method, its floors, the root-cause threshold and the remarks."""
+    card = doc["scorecard"]
+    if "cap_at_weight" in card:
+        raise ConfigError(f"{path}: scorecard.cap_at_weight was replaced by scorecard.method "
+                          f"(ratio, capped or floor_to_target); write method: capped to cap at the weight")
+    method = card.get("method", "ratio")
+    if method not in SCORING_METHODS:
+        raise ConfigError(f"{path}: scorecard.method must be one of {', '.join(SCORING_METHODS)}, got {method!r}")
+    if method == "floor_to_target":
+        floorless = [item["kpi"] for item in card.get("indicators") or []
+                     if "kpi" in item and "floor" not in doc["kpis"].get(item["kpi"], {})]
+        if floorless:
+            raise ConfigError(f"{path}: scorecard.method floor_to_target needs a floor under kpis for "
+                              f"{', '.join(floorless)} (the level that scores 0)")
+    below = card.get("root_cause_below", 1.0)
+    if not isinstance(below, (int, float)) or isinstance(below, bool) or not 0 < below <= 1:
+        raise ConfigError(f"{path}: scorecard.root_cause_below is a share of the target in (0, 1] "
+                          f"(1.0: every missed target; seed 001's 80 %: 0.80), got {below!r}")
+    for i, remark in enumerate(card.get("remarks") or []):
+        missing = [key for key in ("unit", "period", "indicator", "remark") if not remark.get(key)]
+        if missing:
+            raise ConfigError(f"{path}: scorecard.remarks[{i}]: missing {', '.join(missing)}")
 
 
 def load_standards(path: str | os.PathLike | None = None) -> Standards:

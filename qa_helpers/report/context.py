@@ -181,12 +181,14 @@ class Context:
         return analysis.kpi_vs_target(values, self.targets(), measurability=self.measurability)
 
     def scorecard(self, period: Period | None = None) -> pd.DataFrame:
-        """The weighted scorecard of this unit for the period (or another one); indicators the archive
-        cannot measure are marked so, not scored as zero."""
+        """The weighted scorecard of this unit for the period (or another one), with remarks from the
+        standards and the action register; indicators the archive cannot measure are marked so, not
+        scored as zero."""
         the_period = period or self.period
         panel = qa_scorecard.panel_means(self.panel_scores(), self.unit, str(the_period))
+        remarks = qa_scorecard.indicator_remarks(self.standards, self.unit, str(the_period), self.actions())
         return qa_scorecard.scorecard(self.kpi_table(period=the_period), self.standards, self.unit, panel,
-                                      measurability=self.measurability)
+                                      measurability=self.measurability, remarks=remarks)
 
     # ------------------------------------------------------------ text
 

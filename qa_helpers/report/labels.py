@@ -22,7 +22,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "complaint_24h": ("Complaints handled within 24 h", "投诉处理及时率"),
     "reopen_rate": ("Reopen rate", "重开率"),
     "complaints_per_1000": ("Complaints per 1 000 tickets", "千单投诉量"),
-    "workload_per_agent": ("Tickets per agent", "人均工单量"),
+    "workload_per_agent": ("Tickets per agent per week", "人均周工单量"),
     "resolution_time_s": ("Resolution time (median)", "解决时长中位数"),
     "resolved_within_sla": ("Resolved within SLA", "按时解决率"),
     # dimensions and grades
@@ -76,6 +76,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "status": ("Status", "状态"), "note": ("Note", "说明"),
     "meets target": ("meets target", "达标"), "misses target": ("misses target", "未达标"),
     "not measured": ("not measured", "未测量"), "no target": ("no target", "无目标"),
+    # scorecard: targets met, root cause, remarks, scoring methods, per-channel targets
+    "yes": ("yes", "是"), "no": ("no", "否"),
+    "met": ("Target met", "是否达标"), "attainment": ("Attainment", "达成率"),
+    "remark": ("Remarks (reason not met)", "备注（未达标原因简述）"), "floor": ("Floor (scores 0)", "零分线"),
+    "source": ("Source", "依据"), "targets_met": ("Targets met", "达标指标数"),
+    "scoring_method": ("Scoring method", "计分方法"), "ratio": ("ratio (seed 001)", "比值法（模板001）"),
+    "capped": ("ratio capped at the weight", "比值法（不超过权重）"),
+    "floor_to_target": ("floor to target", "零分线至目标线性计分"),
+    "all_channels": ("all channels (volume-weighted)", "全部渠道（按量加权）"),
+    "first_response_sla_s": ("First-response SLA", "首次响应时限"), "min": ("From (points)", "最低分"),
 }
 
 

@@ -36,11 +36,21 @@ def _formatted(values, units) -> list[str]:
 # ================================================================ step 1: standards
 
 def standards_targets(ctx: Context):
-    """The KPI targets in force for the unit, overrides marked."""
+    """The KPI targets in force for the unit (per channel where they differ by channel), overrides
+    marked, each with the floor used by ``floor_to_target`` scoring and where the target comes from."""
     targets = ctx.targets()
-    shown = targets.assign(target=_formatted(targets["target"], targets["unit"]),
-                           default_target=_formatted(targets["default_target"], targets["unit"]))
-    return table(shown[["kpi", "dimension", "direction", "target", "default_target", "overridden"]],
+    by_channel = ctx.standards.channel_targets(ctx.unit)
+    per_channel = {kpi: ", ".join(f"{t(c, ctx.language)} {plots.format_value(v, u)}"
+                                  for c, v, u in zip(rows["channel"], rows["target"], rows["unit"]))
+                   for kpi, rows in by_channel.groupby("kpi", sort=False)}
+    shown = targets.assign(
+        target=[per_channel.get(k, "") if b else plots.format_value(v, u)
+                for k, b, v, u in zip(targets["kpi"], targets["by_channel"], targets["target"], targets["unit"])],
+        default_target=[per_channel.get(k, "") if b else plots.format_value(v, u) for k, b, v, u in
+                        zip(targets["kpi"], targets["by_channel"], targets["default_target"], targets["unit"])],
+        floor=_formatted(targets["floor"], targets["unit"]),
+        overridden=[t("yes", ctx.language) if o else "" for o in targets["overridden"]])
+    return table(shown[["kpi", "dimension", "direction", "target", "default_target", "floor", "overridden", "source"]],
                  ctx.language, values=["kpi", "dimension", "direction"])
 
 
@@ -58,17 +68,44 @@ def standards_weights(ctx: Context) -> list:
     return [fig, table(weights.drop(columns="kind"), ctx.language, values=["indicator", "dimension"], precision=0)]
 
 
+def _rule_line(rule: dict, language: str) -> str:
+    """An alert rule as a sentence: "CSAT (top-2-box) under 85.0 % per team and week (n ≥ 30)"."""
+    from qa_helpers.measures.kpis import KPIS
+
+    unit = KPIS[rule["kpi"]].unit
+    word, value = ("under", rule["below"]) if "below" in rule else ("over", rule["above"])
+    group = {"team": "team", "channel": "channel", "agent": "agent", "all": "the whole unit"}[rule.get("unit", "team")]
+    line = (f"{t(rule['kpi'], language)} {word} {plots.format_value(value, unit)} per {group} and week "
+            f"(judged with n ≥ {rule.get('min_n', 1)})")
+    return line + (f" — {rule['source']}" if rule.get("source") else "")
+
+
 def standards_rules(ctx: Context) -> list:
-    """SLAs per channel, grade bands, alert rules and the coaching rule."""
-    raw = ctx.standards.raw
+    """SLAs per channel, grade bands, the scoring method, alert rules and the coaching rule, in words."""
+    raw, language = ctx.standards.raw, ctx.language
     sla = ctx.standards.sla_table()
+    sla["channel"] = [t(c, language) for c in sla["channel"]]
     sla["first_response_sla_s"] = ["none (arrival by promised time)" if pd.isna(s) else plots.format_value(s, "seconds")
                                    for s in sla["first_response_sla_s"]]
     grades = pd.DataFrame(raw["grades"])
-    grades["grade"] = [t(g, ctx.language) for g in grades["grade"]]
-    return [sla.style.hide(axis="index"), grades.style.hide(axis="index"),
-            pd.DataFrame(raw.get("alerts") or []).style.hide(axis="index"),
-            pd.DataFrame([raw.get("coaching") or {}]).style.hide(axis="index")]
+    grades["grade"] = [t(g, language) for g in grades["grade"]]
+    scoring = ctx.standards.scoring()
+    episodes = raw.get("alert_episodes") or {}
+    coaching = raw.get("coaching") or {}
+    rules = [f"- **{t('scoring_method', language)}:** {t(scoring['method'], language)}; root cause when under "
+             f"{scoring['root_cause_below']:.0%} of target."]
+    rules += [f"- **Alert:** {_rule_line(rule, language)}." for rule in raw.get("alerts") or []]
+    if episodes:
+        rules.append(f"- **Alert episodes:** weeks apart by at most {episodes.get('merge_gap_weeks', 1)} are one "
+                     f"alert; open {episodes.get('chronic_weeks', 4)} weeks or more is chronic.")
+    if coaching:
+        rules.append(f"- **Coaching:** {t(coaching.get('kpi', 'csat'), language)} under "
+                     f"{coaching.get('below', 0.8):.0%} in {coaching.get('consecutive_weeks', 3)} weeks in a row "
+                     f"(weeks with at least {coaching.get('min_responses', 3)} answers), at least "
+                     f"{coaching.get('min_run_responses', 15)} answers over the run, and below the team at "
+                     f"{coaching.get('confidence', 0.95):.0%} confidence"
+                     + (f" — {coaching['source']}" if coaching.get("source") else "") + ".")
+    return [table(sla, language), table(grades, language), "\n".join(rules)]
 
 
 def kpi_catalogue(ctx: Context):
@@ -237,7 +274,8 @@ def kpi_trends(ctx: Context, tables: dict[str, pd.DataFrame], names: tuple[str, 
     fig, axes = plt.subplots(rows, 2, figsize=(13, 3.5 * rows), squeeze=False)
     for ax, name in zip(axes.flat, measured):
         row = targets.loc[name]
-        plots.plot_kpi_trend(weekly[weekly["kpi"] == name], name, row["unit"], row["target"], ax=ax,
+        plots.plot_kpi_trend(weekly[weekly["kpi"] == name], name, row["unit"],
+                             row["target"] if pd.notna(row["target"]) else None, ax=ax,
                              language=ctx.language, min_n=5)
     for ax in list(axes.flat)[len(measured):]:
         ax.set_axis_off()
@@ -291,37 +329,95 @@ def agent_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
 
 # ================================================================ step 4: scorecard
 
+def _yes_no(flags: pd.Series, language: str) -> list[str]:
+    return [t("yes" if bool(flag) else "no", language) for flag in flags]
+
+
+def _signed(values, units) -> list[str]:
+    """Changes as people read them: +1.2 pp for shares, +5 s for durations, "–" when unknown."""
+    out = []
+    for value, unit in zip(values, units):
+        if value is None or pd.isna(value):
+            out.append("–")
+        elif unit == "share":
+            out.append(f"{value * 100:+.1f} pp")
+        else:
+            out.append(("+" if value > 0 else "") + plots.format_value(value, unit) if value >= 0
+                       else "−" + plots.format_value(-value, unit))
+    return out
+
+
 def scorecard_total(ctx: Context, card: pd.DataFrame) -> pd.Series:
-    """Total, grade, the weight it was scored over and a note saying what was left out."""
+    """Total, grade, targets met, the weight it was scored over and a note saying what was left out."""
     return qa_scorecard.scorecard_total(card, ctx.standards).iloc[0]
 
 
 def scorecard_headline(ctx: Context, total: pd.Series, before: pd.Series) -> list:
-    """The total and grade, the previous period's total, and what the total leaves out."""
+    """The total and grade with the targets met (k of n), the previous period's total, and what the
+    total leaves out."""
+    zh = ctx.language == "zh"
     grade = t(total["grade"], ctx.language) if total["grade"] else "–"
     score = f"{total['total']:.1f}" if pd.notna(total["total"]) else "–"
-    previous = (f"  \n({'previous period' if ctx.language == 'en' else '上期'} {ctx.period.previous()}: "
-                f"{before['total']:.1f})") if pd.notna(before["total"]) else ""
+    met = (f"{t('targets_met', ctx.language)}：{total['targets_met']} / {total['targets_judged']}" if zh else
+           f"{total['targets_met']} of {total['targets_judged']} targets met")
+    previous = (f"  \n({'上期' if zh else 'previous period'} {ctx.period.previous()}: "
+                f"{before['total']:.1f}, {t(before['grade'], ctx.language)})") if pd.notna(before["total"]) else ""
+    method = ctx.standards.scoring()["method"]
     note = total.get("note")
-    return [f"## {t('total', ctx.language)}: **{score}** / 100 — {t('grade', ctx.language)}: **{grade}**{previous}",
-            note if isinstance(note, str) and note else None]
+    return [f"## {t('total', ctx.language)}: **{score}** / 100 — {t('grade', ctx.language)}: **{grade}** — {met}"
+            f"{previous}",
+            f"{t('scoring_method', ctx.language)}: {t(method, ctx.language)}."
+            + (f" {note[0].upper()}{note[1:]}." if isinstance(note, str) and note else "")]
 
 
 def scorecard_summary(total: pd.Series) -> dict:
-    """The index page's figures: grade and score (empty when nothing could be scored)."""
-    return {"grade": total["grade"], "score": round(float(total["total"]), 2) if pd.notna(total["total"]) else None}
+    """The index page's figures: grade, score, targets met of judged and root-cause flags (empty when
+    nothing could be scored)."""
+    scored = pd.notna(total["total"])
+    return {"grade": total["grade"], "score": round(float(total["total"]), 2) if scored else None,
+            "targets_met": int(total["targets_met"]), "targets_judged": int(total["targets_judged"]),
+            "root_causes": int(total["root_causes"])}
+
+
+def _card_units(ctx: Context, card: pd.DataFrame) -> list[str]:
+    units = ctx.targets().set_index("kpi")["unit"]
+    return [units.get(i, "score") for i in card["indicator"]]
 
 
 def scorecard_view(ctx: Context, card: pd.DataFrame) -> list:
-    """Points per indicator (chart) and the indicator table; not-measured indicators say why."""
+    """Points per indicator (chart) and the indicator table: target, actual, score, met, root cause,
+    remark; not-measured indicators say why."""
     fig, ax = plt.subplots(figsize=(10, 4.2))
     plots.plot_scorecard(card, ax=ax, language=ctx.language)
-    units = ctx.targets().set_index("kpi")["unit"]
-    kinds = [units.get(i, "score") for i in card["indicator"]]
-    shown = card.assign(target=_formatted(card["target"], kinds), actual=_formatted(card["actual"], kinds))
+    kinds = _card_units(ctx, card)
+    judged = card["applicable"].astype(bool)
+    shown = card.assign(target=_formatted(card["target"], kinds), actual=_formatted(card["actual"], kinds),
+                        met=[t("meets target" if m else "misses target", ctx.language) if j else "–"
+                             for m, j in zip(card["met"], judged)],
+                        root_cause=[t("yes", ctx.language) if r else "" for r in card["root_cause"]])
     shown["note"] = shown["note"].fillna("")
-    columns = ["dimension", "indicator", "weight", "target", "actual", "n", "score", "root_cause", "note"]
-    return [fig, table(shown[columns], ctx.language, values=["dimension", "indicator"])]
+    columns = ["dimension", "indicator", "weight", "target", "actual", "n", "score", "attainment", "met", "root_cause",
+               "remark", "note"]
+    return [fig, table(shown[columns], ctx.language, values=["dimension", "indicator"], percent=["attainment"])]
+
+
+def scorecard_channels(ctx: Context) -> list:
+    """First response and handling time per channel against each channel's own target, and their
+    volume-weighted attainment."""
+    names = list(ctx.standards.channel_targets(ctx.unit)["kpi"].drop_duplicates())
+    measured = [name for name in names if ctx.measured(name)]
+    note = ctx.missing_note("tickets.channel") or _unmeasured_line(ctx, names)
+    if not measured or ctx.missing("tickets.channel"):
+        return [note]
+    rows = qa_scorecard.channel_attainment(ctx.kpi_table(by=["channel"], kpis=measured), ctx.standards, ctx.unit)
+    if rows.empty:
+        return ["No ticket with a first response or handling time in this period."]
+    combined = rows["channel"] == "all channels"
+    shown = rows.assign(value=_formatted(rows["value"], rows["unit"]), target=_formatted(rows["target"], rows["unit"]),
+                        channel=[t("all_channels", ctx.language) if c else ch for c, ch in zip(combined, rows["channel"])],
+                        met=[t("meets target" if m else "misses target", ctx.language) for m in rows["met"]])
+    return [table(shown[["kpi", "channel", "value", "n", "target", "attainment", "met"]], ctx.language,
+                  values=["kpi", "channel"], percent=["attainment"]), note]
 
 
 def scorecard_subtotals(ctx: Context, card: pd.DataFrame):
@@ -331,16 +427,26 @@ def scorecard_subtotals(ctx: Context, card: pd.DataFrame):
 
 
 def scorecard_flagged(ctx: Context, card: pd.DataFrame):
-    """Indicators scoring under 80 % of their weight, for root-cause analysis."""
-    flagged = card[card["root_cause"].fillna(False).astype(bool)]
+    """Indicators whose attainment is under the standards' root-cause threshold, with their remarks."""
+    below = ctx.standards.scoring()["root_cause_below"]
+    flagged = card[card["root_cause"].astype(bool)]
     if flagged.empty:
-        return "No indicator scored under 80 % of its weight." if ctx.language == "en" else "没有得分低于权重80%的指标。"
-    return table(flagged[["indicator", "weight", "score", "share_of_weight"]], ctx.language,
-                 values=["indicator"], percent=["share_of_weight"])
+        return (f"No indicator is under {below:.0%} of its target." if ctx.language == "en"
+                else f"没有低于目标{below:.0%}的指标。")
+    kinds = _card_units(ctx, flagged)
+    shown = flagged.assign(target=_formatted(flagged["target"], kinds), actual=_formatted(flagged["actual"], kinds))
+    lead = (f"Under {below:.0%} of target: look for the root cause (fishbone, 5 whys) before acting."
+            if ctx.language == "en" else f"低于目标{below:.0%}：先做根因分析（鱼骨图、5Why）再定措施。")
+    return [lead, table(shown[["indicator", "target", "actual", "n", "attainment", "score", "remark"]], ctx.language,
+                        values=["indicator"], percent=["attainment"])]
 
 
 def scorecard_comparison(ctx: Context, card: pd.DataFrame, previous: pd.DataFrame):
     """Indicator by indicator: this period against the previous one."""
     comparison = qa_scorecard.compare_scorecards(card, previous)
-    return table(comparison[["indicator", "actual_previous", "actual", "delta_actual", "score_previous", "score",
-                             "delta_score"]], ctx.language, values=["indicator"], precision=3)
+    kinds = _card_units(ctx, comparison)
+    shown = comparison.assign(actual_previous=_formatted(comparison["actual_previous"], kinds),
+                              actual=_formatted(comparison["actual"], kinds),
+                              delta_actual=_signed(comparison["delta_actual"], kinds))
+    return table(shown[["indicator", "actual_previous", "actual", "delta_actual", "score_previous", "score",
+                        "delta_score"]], ctx.language, values=["indicator"], precision=1)
