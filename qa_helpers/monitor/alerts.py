@@ -1,4 +1,5 @@
-"""Alerts for schedulers: the monitoring notebook's threshold alerts and coaching cases, as one table."""
+"""Alerts for schedulers: the monitoring notebook's alerts, coaching cases and team-level problems, as one
+table with the notebook's fields."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ import pandas as pd
 from qa_helpers.config import CONFIG_FILES, config_dir, config_file
 from qa_helpers.data import archive as qa_archive
 from qa_helpers.measures.standards import load_standards
-from qa_helpers.monitor.monitoring import coaching_cases, coaching_problem, threshold_alerts, usable_rules
+from qa_helpers.monitor.monitoring import (alert_episodes, coaching_problem, coaching_review, severity, usable_rules,
+                                           weekly_judgements)
 from qa_helpers.periods import parse_period
 
-COLUMNS = ["unit", "type", "rule", "group", "week", "value", "threshold", "n", "open"]
+COLUMNS = ["unit", "type", "kind", "severity", "rule", "group", "start", "last_week", "weeks_open", "value",
+           "threshold", "n", "open"]
 
 
 def alerts_for_units(period: str, units: list[str] | None = None, archive: str | os.PathLike | None = None,
                      standards: str | os.PathLike | None = None,
                      config: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Threshold alerts and coaching cases for each unit of a period.
+    """Threshold alerts, one-to-one coaching cases and team-level problems for each unit of a period.
 
     Rules the archive cannot judge (a KPI whose table or field is absent, per-agent rules without
     agents) are left out, as the monitoring notebook leaves them out.
@@ -39,7 +42,13 @@ def alerts_for_units(period: str, units: list[str] | None = None, archive: str |
     Returns
     -------
     DataFrame
-        ``unit, type (threshold|coaching), rule, group, week, value, threshold, n, open``.
+        ``unit, type, kind, severity, rule, group, start, last_week, weeks_open, value, threshold, n,
+        open``. ``type`` "threshold": an alert episode, as the monitoring notebook lists it (whole weeks
+        only, chronic / recurring / new, severity, n over its weeks); "coaching": an agent whose run of
+        weeks under the coaching threshold stands out from the team (``value``: the run's CSAT, ``n``
+        its answers); "team-level": a team whose CSAT over the period is below target, so the remedy is
+        for the team (``value``: its CSAT, ``threshold``: the target). Sorted as the notebook sorts:
+        open first, most severe first.
     """
     from qa_helpers.report.context import Context
 
@@ -52,24 +61,46 @@ def alerts_for_units(period: str, units: list[str] | None = None, archive: str |
     if units is None:
         table = qa_archive.units(path)
         units = list(table.loc[table["kind"] == "team", "unit"])
+    policy = std.raw.get("alert_episodes") or {}
+    # a team-level problem spans the period: from its first day to the Monday of its last week
+    last_week = (the_period.end - pd.Timedelta(days=1)).to_period("W-SUN").start_time
+    weeks = int((last_week - the_period.start.to_period("W-SUN").start_time).days // 7) + 1
+    coaching = std.raw.get("coaching") or {}
     frames = []
     for unit in units:
         ctx = Context(unit=unit, period=the_period, archive=path, teams=qa_archive.resolve_unit(unit, path),
                       standards=std, language="en", config=folder, files=files, available=available)
         tables = ctx.tables()
         rules, _ = usable_rules(ctx)
-        fired = threshold_alerts(tables, std.raw, rules=rules)
+        fired = alert_episodes(weekly_judgements(tables, std.raw, rules, the_period), std.raw)
         if len(fired):
             frames.append(fired.assign(unit=unit, type="threshold")[COLUMNS])
         if coaching_problem(ctx):
             continue
-        cases = coaching_cases(tables, std.raw)
+        cases, teams = coaching_review(tables, std.raw)
+        cases = cases[cases["decision"] == "one-to-one coaching"]
+        threshold = float(coaching.get("below", 0.8))
         if len(cases):
-            rule = std.raw.get("coaching") or {}
             frames.append(pd.DataFrame({
                 "unit": unit, "type": "coaching",
-                "rule": f"{rule.get('kpi', 'csat')} below {rule.get('below', 0.8):g} for "
-                        f"{rule.get('consecutive_weeks', 3)} weeks in a row",
-                "group": cases["agent_id"], "week": cases["last_week"], "value": None,
-                "threshold": rule.get("below", 0.8), "n": cases["run_length"], "open": True}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+                "kind": ["chronic" if k >= policy.get("chronic_weeks", 4) else "new" for k in cases["run_length"]],
+                "severity": [severity(v, threshold, policy.get("severity")) for v in cases["shrunk_csat"]],
+                "rule": f"{coaching.get('kpi', 'csat')} below {threshold:g} for {coaching.get('consecutive_weeks', 3)} "
+                        f"weeks in a row, below the team",
+                "group": cases["agent_id"], "start": cases["first_week"], "last_week": cases["last_week"],
+                "weeks_open": cases["run_length"], "value": cases["run_csat"], "threshold": threshold,
+                "n": cases["run_n"], "open": True}))
+        below = teams[teams["below_target"]]
+        if len(below):
+            frames.append(pd.DataFrame({
+                "unit": unit, "type": "team-level", "kind": "chronic",
+                "severity": [severity(v, t, policy.get("severity")) for v, t in zip(below["csat"], below["target"])],
+                "rule": f"{coaching.get('kpi', 'csat')} of the whole team below target over the period",
+                "group": below["team"], "start": the_period.start, "last_week": last_week, "weeks_open": weeks,
+                "value": below["csat"], "threshold": below["target"], "n": below["n"], "open": True}))
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    order = out["severity"].map({"high": 0, "medium": 1, "low": 2})
+    return (out.assign(_order=order).sort_values(["unit", "open", "_order", "type"], ascending=[True, False, True, True],
+                                                 kind="stable").drop(columns="_order").reset_index(drop=True))

@@ -1,106 +1,312 @@
-"""Monitoring (step 5): threshold alerts, coaching cases, and the series behind control charts."""
+"""Monitoring (step 5): threshold alerts as episodes, coaching that tells agent from team, and the
+series behind control charts.
+
+Alerts. Each rule of the standards is judged per group and *whole* week: a week only partly inside
+the period (or after the last day with data) is labelled, not judged, and a group-week with fewer
+than the rule's ``min_n`` observations is not judged either, and says so. Weeks that fire are
+gathered into *episodes*: one alert with a start week and how long it has been open (weeks apart by
+at most ``merge_gap_weeks`` are one episode), *chronic* when open ``chronic_weeks`` or more, *new*
+otherwise, with a severity from its shortfall. One table, open alerts first, most severe first.
+
+Coaching. Seed 000's rule (an agent under 80 % three weeks in a row) screens every agent of a team
+each week, so chance alone makes runs. A run becomes a one-to-one case only when, over the run's
+weeks, the agent had enough answers and is below the rest of the team beyond chance (one-sided
+exact binomial test, Bonferroni over the team's agents) and the agent's CSAT, shrunk towards the
+team's by empirical Bayes, is still under the threshold. When the whole team is below its target
+the remedy is team-level, and runs that do not stand out from the team are counted there, not sent
+to one-to-one coaching.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from qa_helpers.monitor.control_charts import coaching_runs
 from qa_helpers.measures.kpis import KPIS, kpi_table
 from qa_helpers.data.schemas import TIME_COLUMNS
 
-ALERT_COLUMNS = ["rule", "kpi", "group_by", "group", "week", "value", "threshold", "n", "open"]
+DEFAULT_MIN_N = 30  # a weekly share from fewer answers moves by ±15 points by chance alone
+GROUP_COLUMNS = {"team": "team", "channel": "channel", "agent": "agent_id", "all": None}
+JUDGEMENT_COLUMNS = ["rule", "kpi", "group_by", "group", "week", "value", "threshold", "n", "status"]
+ALERT_COLUMNS = ["kind", "severity", "rule", "kpi", "group_by", "group", "start", "last_week", "weeks_open",
+                 "weeks_fired", "value", "threshold", "n", "open"]
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
-def threshold_alerts(tables: dict[str, pd.DataFrame], standards: dict, min_n: int = 5,
-                     rules: list[dict] | None = None) -> pd.DataFrame:
-    """Weekly threshold alerts from the standards' ``alerts`` rules.
+def rule_text(rule: dict) -> str:
+    """A rule as a short phrase: "csat below 0.85 per team and week"."""
+    word, value = ("below", rule["below"]) if "below" in rule else ("above", rule["above"])
+    return f"{rule['kpi']} {word} {value:g} per {rule.get('unit', 'team')} and week"
 
-    Each rule ``{kpi, unit: team|channel|agent|all, every: week, below: x}`` (or ``above``)
-    fires for every group and week where the KPI, computed on at least ``min_n``
-    observations, crosses the threshold. An alert in the period's last week with data is
-    ``open``. ``rules`` replaces the standards' rules (e.g. only those the archive can judge,
-    see :func:`usable_rules`).
+
+def whole_weeks(tables: dict[str, pd.DataFrame], period=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The first and last Monday of the weeks that lie wholly inside the period and end by the last
+    day with tickets (``None, None`` when there is none).
+
+    Without a period, the span of the tickets stands for it.
+    """
+    created = tables["tickets"]["created_at"] if "tickets" in tables else pd.Series(dtype="datetime64[ns]")
+    if created.empty:
+        return None, None
+    start = period.start if period is not None else created.min().normalize()
+    end = period.end if period is not None else created.max().normalize() + pd.Timedelta(days=1)
+    end = min(end, created.max().normalize() + pd.Timedelta(days=1))
+    first = start.to_period("W-SUN").start_time
+    first = first if first >= start else first + pd.Timedelta(weeks=1)
+    last = (end - pd.Timedelta(days=7)).to_period("W-SUN").start_time
+    last = last if last + pd.Timedelta(days=7) <= end else last - pd.Timedelta(weeks=1)
+    return (first, last) if first <= last else (None, None)
+
+
+def weekly_judgements(tables: dict[str, pd.DataFrame], standards: dict, rules: list[dict] | None = None,
+                      period=None) -> pd.DataFrame:
+    """Every rule, group and week with its value, n and what was decided.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        The unit's tables for the period.
+    standards : dict
+        The raw standards (``alerts`` rules, SLAs).
+    rules : list of dict, optional
+        Replaces the standards' rules (e.g. only those the archive can judge, :func:`usable_rules`).
+    period : Period, optional
+        The period: weeks not wholly inside it are partial. Without it, the tickets' span.
 
     Returns
     -------
     DataFrame
-        ``rule, kpi, group_by, group, week, value, threshold, n, open``.
+        ``rule, kpi, group_by, group, week, value, threshold, n, status``; ``status`` is "fired",
+        "ok", "too few" (n under the rule's ``min_n``) or "partial week".
     """
+    first, last = whole_weeks(tables, period)
     frames = []
     for rule in (standards.get("alerts") or []) if rules is None else rules:
-        group_by = {"team": "team", "channel": "channel", "agent": "agent_id", "all": None}[rule.get("unit", "team")]
-        by = [group_by, "week"] if group_by else ["week"]
-        values = kpi_table(tables, by=by, standards=standards, kpis=[rule["kpi"]])
-        values = values[values["n"] >= min_n]
-        if "below" in rule:
-            hit, threshold, word = values["value"] < rule["below"], rule["below"], "below"
-        else:
-            hit, threshold, word = values["value"] > rule["above"], rule["above"], "above"
-        fired = values[hit].assign(
-            rule=f"{rule['kpi']} {word} {threshold:g} per {rule.get('unit', 'team')} and week",
-            kpi=rule["kpi"], group_by=rule.get("unit", "team"),
-            group=values.loc[hit, group_by] if group_by else "ALL", threshold=threshold)
-        frames.append(fired)
-    alerts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ALERT_COLUMNS)
-    if alerts.empty:
+        group_by = GROUP_COLUMNS[rule.get("unit", "team")]
+        values = kpi_table(tables, by=[group_by, "week"] if group_by else ["week"], standards=standards,
+                           kpis=[rule["kpi"]])
+        values = values[values["n"] > 0]
+        threshold = rule["below"] if "below" in rule else rule["above"]
+        hit = values["value"] < threshold if "below" in rule else values["value"] > threshold
+        whole = (values["week"] >= first) & (values["week"] <= last) if first is not None else hit & False
+        status = np.select([~whole, values["n"] < rule.get("min_n", DEFAULT_MIN_N), hit],
+                           ["partial week", "too few", "fired"], "ok")
+        group = values[group_by].fillna(f"(no {rule.get('unit', 'team')})") if group_by else "ALL"
+        frames.append(values.assign(rule=rule_text(rule), kpi=rule["kpi"], group_by=rule.get("unit", "team"),
+                                    group=group, threshold=threshold,
+                                    status=status)[JUDGEMENT_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=JUDGEMENT_COLUMNS)
+    return pd.concat(frames, ignore_index=True).sort_values(["rule", "group", "week"]).reset_index(drop=True)
+
+
+def alert_episodes(judgements: pd.DataFrame, standards: dict) -> pd.DataFrame:
+    """Fired weeks gathered into alerts: one per rule, group and episode, sorted for action.
+
+    Weeks of the same rule and group that fire with at most ``alert_episodes.merge_gap_weeks``
+    (default 1) weeks between them are one alert. ``open``: it fired in the last whole week judged.
+    ``kind``: "chronic" when open ``chronic_weeks`` (default 4) or more, else "new". ``severity``:
+    "high" / "medium" / "low" by the shortfall of the episode's pooled value from the threshold,
+    relative to the threshold (``severity: {high: 0.10, medium: 0.05}``). ``value`` is pooled over
+    the fired weeks (weighted by n) and ``n`` is their total.
+
+    Returns
+    -------
+    DataFrame
+        ``kind, severity, rule, kpi, group_by, group, start, last_week, weeks_open, weeks_fired,
+        value, threshold, n, open``: open first, then by severity, weeks open (longest first), group.
+    """
+    policy = standards.get("alert_episodes") or {}
+    gap, chronic = int(policy.get("merge_gap_weeks", 1)), int(policy.get("chronic_weeks", 4))
+    bands = policy.get("severity")
+    judged = judgements[judgements["status"].isin(["fired", "ok"])]
+    fired = judgements[judgements["status"] == "fired"]
+    if fired.empty:
         return pd.DataFrame(columns=ALERT_COLUMNS)
-    tickets = tables["tickets"]
-    last_week = tickets["created_at"].max().to_period("W-SUN").start_time if len(tickets) else None
-    alerts["open"] = alerts["week"] == last_week if last_week is not None else False
-    return alerts[ALERT_COLUMNS].sort_values(["week", "rule", "group"]).reset_index(drop=True)
+    last_judged = judged["week"].max()
+    rows = []
+    for (rule, group), weeks in fired.groupby(["rule", "group"], sort=False):
+        weeks, earlier = weeks.sort_values("week"), False
+        apart = weeks["week"].diff().dt.days.div(7).fillna(1) - 1
+        for _, episode in weeks.groupby((apart > gap).cumsum()):
+            n = int(episode["n"].sum())
+            value = float((episode["value"] * episode["n"]).sum() / n)
+            threshold = float(episode["threshold"].iloc[0])
+            start, end = episode["week"].min(), episode["week"].max()
+            open_weeks = int((end - start).days // 7) + 1
+            rows.append({"rule": rule, "kpi": episode["kpi"].iloc[0], "group_by": episode["group_by"].iloc[0],
+                         "group": group, "start": start, "last_week": end, "weeks_open": open_weeks,
+                         "weeks_fired": len(episode), "value": value, "threshold": threshold, "n": n,
+                         "open": bool(end == last_judged),
+                         "kind": "chronic" if open_weeks >= chronic else "recurring" if earlier else "new",
+                         "severity": severity(value, threshold, bands)})
+            earlier = True
+    out = pd.DataFrame(rows)
+    out["_severity"] = out["severity"].map(SEVERITY_ORDER)
+    out = out.sort_values(["open", "_severity", "weeks_open", "group", "start"],
+                          ascending=[False, True, False, True, True], kind="stable")
+    return out[ALERT_COLUMNS].reset_index(drop=True)
 
 
-def coaching_cases(tables: dict[str, pd.DataFrame], standards: dict) -> pd.DataFrame:
-    """Agents due for one-to-one coaching under the seed rule (numbers from ``standards['coaching']``).
+def severity(value: float, threshold: float, bands: dict | None = None) -> str:
+    """"high", "medium" or "low": how far ``value`` is on the wrong side of ``threshold``, relative to it.
 
-    Seed 000: an agent below 80 % CSAT three weeks in a row gets one-to-one coaching. Weeks
-    with fewer than ``min_responses`` survey answers count as no data and break a run.
+    Examples
+    --------
+    >>> severity(0.72, 0.85), severity(0.80, 0.85), severity(0.84, 0.85)
+    ('high', 'medium', 'low')
+    """
+    bands = bands or {"high": 0.10, "medium": 0.05}
+    shortfall = abs(threshold - value) / abs(threshold) if threshold else abs(threshold - value)
+    return "high" if shortfall >= bands.get("high", 0.10) else "medium" if shortfall >= bands.get("medium", 0.05) \
+        else "low"
+
+
+def threshold_alerts(tables: dict[str, pd.DataFrame], standards: dict, rules: list[dict] | None = None,
+                     period=None) -> pd.DataFrame:
+    """The period's threshold alerts as episodes (:func:`weekly_judgements` then :func:`alert_episodes`)."""
+    return alert_episodes(weekly_judgements(tables, standards, rules, period), standards)
+
+
+def judgement_notes(judgements: pd.DataFrame, language: str = "en") -> list[str]:
+    """Lines saying what was not judged: partial weeks (with their days) and group-weeks with too few
+    observations."""
+    notes = []
+    partial = judgements[judgements["status"] == "partial week"]
+    if len(partial):
+        weeks = ", ".join(f"{w:%Y-%m-%d}" for w in sorted(partial["week"].unique()))
+        notes.append(f"Partial weeks, not judged (only part of the week lies in the period or has data): {weeks}.")
+    few = judgements[judgements["status"] == "too few"]
+    for rule, rows in few.groupby("rule", sort=False):
+        examples = ", ".join(f"{g} {w:%Y-%m-%d} (n = {n})" for g, w, n in
+                             rows[["group", "week", "n"]].head(4).itertuples(index=False))
+        more = f" and {len(rows) - 4} more" if len(rows) > 4 else ""
+        notes.append(f"Not judged, too few observations for {rule} ({len(rows)} group-weeks): {examples}{more}.")
+    return notes
+
+
+# ---------------------------------------------------------------- coaching
+
+COACHING_COLUMNS = ["agent_id", "team", "first_week", "last_week", "run_length", "run_n", "run_csat", "team_csat",
+                    "shrunk_csat", "p_value", "decision"]
+TEAM_COLUMNS = ["team", "csat", "n", "ci_low", "ci_high", "target", "below_target", "agents", "agents_with_runs",
+                "one_to_one", "remedy"]
+
+
+def _prior_strength(agent_rates: pd.DataFrame) -> float:
+    """Empirical-Bayes prior strength m of a beta-binomial (method of moments): how many answers the
+    team's rate is worth when an agent's rate is shrunk towards it. No spread between agents beyond
+    chance: a very strong prior (every agent is the team)."""
+    rates = agent_rates[agent_rates["n"] > 0]
+    if len(rates) < 2:
+        return 1e6
+    p = rates["events"].sum() / rates["n"].sum()
+    observed = (rates["events"] / rates["n"]).var(ddof=1)
+    chance = (p * (1 - p) / rates["n"]).mean()
+    between = observed - chance
+    return 1e6 if between <= 1e-9 else max(p * (1 - p) / between - 1, 0.0)
+
+
+def coaching_review(tables: dict[str, pd.DataFrame], standards: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seed 000's coaching rule, each run judged against the agent's own team.
+
+    For every run of ``consecutive_weeks`` weeks under ``below`` (weeks with ``min_responses``
+    answers or more), over the run's weeks: the agent's answers ``run_n`` and CSAT, the rest of the
+    team's CSAT, the agent's CSAT shrunk towards the team's (empirical Bayes, the prior's strength
+    from the spread between the team's agents over the period), and the one-sided exact binomial
+    p-value of the agent's CSAT against the team's. ``decision``:
+
+    - "one-to-one coaching": ``run_n`` ≥ ``min_run_responses``, p under (1 − ``confidence``) / the
+      team's agents (Bonferroni: every agent of the team was screened), and the shrunk CSAT still
+      under the threshold;
+    - "too few answers": ``run_n`` under ``min_run_responses``;
+    - "team-level": not an individual case, and the team as a whole is below its CSAT target;
+    - "within the team's range": not an individual case, the team at target.
 
     Returns
     -------
-    DataFrame
-        ``agent_id, first_week, last_week, run_length``.
+    cases : DataFrame
+        ``agent_id, team, first_week, last_week, run_length, run_n, run_csat, team_csat, shrunk_csat,
+        p_value, decision``, one-to-one cases first.
+    teams : DataFrame
+        Per team: ``team, csat, n, ci_low, ci_high`` (Wilson, ``confidence``), ``target``,
+        ``below_target`` (the interval's upper end under the target), ``agents, agents_with_runs,
+        one_to_one`` and ``remedy`` ("team-level" when below target, else "individual").
     """
-    rule = standards.get("coaching") or {}
-    weekly = kpi_table(tables, by=["agent_id", "week"], standards=standards, kpis=[rule.get("kpi", "csat")])
-    return coaching_runs(weekly, threshold=rule.get("below", 0.8), k=rule.get("consecutive_weeks", 3),
-                         min_n=rule.get("min_responses", 1))
-
-
-def coaching_evidence(cases: pd.DataFrame, tables: dict[str, pd.DataFrame], standards: dict,
-                      confidence: float = 0.95) -> pd.DataFrame:
-    """Put each coaching case beside the agent's CSAT over the whole period, with a Wilson interval.
-
-    The seed rule looks at a handful of answers per agent and week, so chance alone makes
-    runs. The run's own CSAT is low by construction (its weeks were picked for being low),
-    so the evidence is the agent's CSAT over the whole period: ``below all period`` when
-    even its upper bound is under the threshold, ``run only`` otherwise — a dip that may be
-    real (a bad month) or chance; look at it before booking a session.
-
-    Returns
-    -------
-    DataFrame
-        The cases with ``run_csat, run_n, period_csat, period_n, ci_low, ci_high, evidence``.
-    """
+    from scipy.stats import binom
     from statsmodels.stats.proportion import proportion_confint
 
     rule = standards.get("coaching") or {}
-    threshold, kpi = rule.get("below", 0.8), rule.get("kpi", "csat")
-    weekly = kpi_table(tables, by=["agent_id", "week"], standards=standards, kpis=[kpi])
-    overall = kpi_table(tables, by=["agent_id"], standards=standards, kpis=[kpi]).set_index("agent_id")
+    kpi, threshold = rule.get("kpi", "csat"), float(rule.get("below", 0.8))
+    confidence, min_run = float(rule.get("confidence", 0.95)), int(rule.get("min_run_responses", 15))
+    target = float((standards.get("kpis") or {}).get(kpi, {}).get("target", threshold))
+    weekly = kpi_table(tables, by=["team", "agent_id", "week"], standards=standards, kpis=[kpi])
+    weekly = weekly[(weekly["n"] > 0) & weekly["agent_id"].notna() & weekly["team"].notna()].copy()
+    weekly["events"] = (weekly["value"] * weekly["n"]).round()
+    if weekly.empty:
+        return pd.DataFrame(columns=COACHING_COLUMNS), pd.DataFrame(columns=TEAM_COLUMNS)
+    by_agent = weekly.groupby(["team", "agent_id"], as_index=False)[["events", "n"]].sum()
+    by_team_week = weekly.groupby(["team", "week"])[["events", "n"]].sum()
+    strength = {team: _prior_strength(rows) for team, rows in by_agent.groupby("team")}
+    agents_in = by_agent.groupby("team")["agent_id"].nunique()
+    agent_weekly = weekly.groupby(["agent_id", "week"], as_index=False)[["events", "n"]].sum()
+    agent_weekly["value"] = agent_weekly["events"] / agent_weekly["n"]
+    runs = coaching_runs(agent_weekly, threshold=threshold, k=rule.get("consecutive_weeks", 3),
+                         min_n=rule.get("min_responses", 1))
+    home = by_agent.sort_values("n", ascending=False).drop_duplicates("agent_id").set_index("agent_id")["team"]
+    teams = _team_table(by_agent, target, confidence, proportion_confint)
+    below = teams.set_index("team")["below_target"]
     rows = []
-    for case in cases.itertuples(index=False):
-        run = weekly[(weekly["agent_id"] == case.agent_id) & (weekly["week"] >= case.first_week)
-                     & (weekly["week"] <= case.last_week) & (weekly["n"] > 0)]
-        run_n = int(run["n"].sum())
-        value, n = overall.loc[case.agent_id, "value"], int(overall.loc[case.agent_id, "n"])
-        low, high = proportion_confint(round(value * n), n, alpha=1 - confidence, method="wilson")
-        rows.append({**case._asdict(), "run_csat": (run["value"] * run["n"]).sum() / run_n if run_n else float("nan"),
-                     "run_n": run_n, "period_csat": value, "period_n": n, "ci_low": low, "ci_high": high,
-                     "evidence": "below all period" if high < threshold else "run only"})
-    columns = [*cases.columns, "run_csat", "run_n", "period_csat", "period_n", "ci_low", "ci_high", "evidence"]
-    return pd.DataFrame(rows, columns=columns)
+    for run in runs.itertuples(index=False):
+        team = home[run.agent_id]
+        mine = weekly[(weekly["agent_id"] == run.agent_id) & (weekly["team"] == team)
+                      & weekly["week"].between(run.first_week, run.last_week)]
+        events, n = float(mine["events"].sum()), int(mine["n"].sum())
+        both = by_team_week.loc[team].loc[lambda f: (f.index >= run.first_week) & (f.index <= run.last_week)]
+        rest_n = both["n"].sum() - n
+        team_rate = (both["events"].sum() - events) / rest_n if rest_n > 0 else np.nan
+        m = strength[team]
+        shrunk = (events + m * team_rate) / (n + m) if pd.notna(team_rate) else np.nan
+        p_value = float(binom.cdf(events, n, team_rate)) if n and pd.notna(team_rate) else np.nan
+        alpha = (1 - confidence) / agents_in[team]
+        if n < min_run:
+            decision = "too few answers"
+        elif p_value < alpha and shrunk < threshold:
+            decision = "one-to-one coaching"
+        elif bool(below.get(team, False)):
+            decision = "team-level"
+        else:
+            decision = "within the team's range"
+        rows.append({"agent_id": run.agent_id, "team": team, "first_week": run.first_week,
+                     "last_week": run.last_week, "run_length": run.run_length, "run_n": n,
+                     "run_csat": events / n if n else np.nan, "team_csat": team_rate, "shrunk_csat": shrunk,
+                     "p_value": p_value, "decision": decision})
+    cases = pd.DataFrame(rows, columns=COACHING_COLUMNS)
+    cases = cases.assign(_first=cases["decision"] != "one-to-one coaching").sort_values(
+        ["_first", "team", "agent_id", "first_week"]).drop(columns="_first").reset_index(drop=True)
+    coached = cases[cases["decision"] == "one-to-one coaching"].groupby("team")["agent_id"].nunique()
+    with_runs = cases.groupby("team")["agent_id"].nunique()
+    teams["agents_with_runs"] = teams["team"].map(with_runs).fillna(0).astype(int)
+    teams["one_to_one"] = teams["team"].map(coached).fillna(0).astype(int)
+    return cases, teams[TEAM_COLUMNS]
+
+
+def _team_table(by_agent: pd.DataFrame, target: float, confidence: float, interval) -> pd.DataFrame:
+    team = by_agent.groupby("team").agg(events=("events", "sum"), n=("n", "sum"),
+                                        agents=("agent_id", "nunique")).reset_index()
+    low, high = interval(team["events"], team["n"], alpha=1 - confidence, method="wilson")
+    team = team.assign(csat=team["events"] / team["n"], ci_low=low, ci_high=high, target=target)
+    team["below_target"] = team["ci_high"] < target
+    team["remedy"] = np.where(team["below_target"], "team-level", "individual")
+    return team
+
+
+def coaching_cases(tables: dict[str, pd.DataFrame], standards: dict) -> pd.DataFrame:
+    """The one-to-one coaching cases of :func:`coaching_review` (runs that stand out from the team)."""
+    cases, _ = coaching_review(tables, standards)
+    return cases[cases["decision"] == "one-to-one coaching"].reset_index(drop=True)
 
 
 def weekly_counts(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> pd.DataFrame:
@@ -164,48 +370,93 @@ def coaching_problem(ctx) -> str | None:
 # ---------------------------------------------------------------- report sections (monitoring notebook)
 
 def unit_alerts(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
-    """The unit's threshold alerts from the rules the archive can judge, and a line per rule skipped."""
+    """The unit's alerts (episodes, whole weeks of the period only) from the rules the archive can judge,
+    and the lines saying what was not judged: rules skipped, partial weeks, group-weeks with too few."""
     rules, notes = usable_rules(ctx)
-    return threshold_alerts(tables, ctx.standards.raw, rules=rules), notes
+    judgements = weekly_judgements(tables, ctx.standards.raw, rules, ctx.period)
+    return alert_episodes(judgements, ctx.standards.raw), [*notes, *judgement_notes(judgements, ctx.language)]
+
+
+def _week_label(week: pd.Timestamp) -> str:
+    return f"{week:%Y-%m-%d}" if pd.notna(week) else "–"
 
 
 def alerts_view(ctx, alerts: pd.DataFrame, notes: list[str]) -> list:
-    """The alerts table (or a line saying none fired), then the rules that could not be judged."""
-    from qa_helpers.report.labels import table
+    """One sorted alert table (open first, most severe first): chronic or new, start, weeks open,
+    severity, n; or a line saying none fired; then what was not judged."""
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.plots import format_value
 
     if alerts.empty:
-        return ["No alert fired in this period.", *notes]
-    return [table(alerts.assign(week=alerts["week"].dt.date), ctx.language, values=["kpi"],
-                  percent=["value", "threshold"]), *notes]
+        return ["No alert fired in a whole week of this period.", *notes]
+    units = [KPIS[k].unit for k in alerts["kpi"]]
+    shown = alerts.assign(
+        kind=[t(k, ctx.language) for k in alerts["kind"]], severity=[t(s, ctx.language) for s in alerts["severity"]],
+        group=[t(g, ctx.language) for g in alerts["group"]], start=alerts["start"].map(_week_label),
+        last_week=alerts["last_week"].map(_week_label),
+        value=[format_value(v, u) for v, u in zip(alerts["value"], units)],
+        threshold=[format_value(v, u) for v, u in zip(alerts["threshold"], units)],
+        open=[t("still open" if o else "closed", ctx.language) for o in alerts["open"]])
+    columns = ["open", "severity", "kind", "kpi", "group_by", "group", "start", "last_week", "weeks_open",
+               "weeks_fired", "value", "threshold", "n"]
+    return [table(shown[columns], ctx.language, values=["kpi", "group_by"]), *notes]
 
 
 def alerts_summary(alerts: pd.DataFrame) -> dict:
-    """The index page's figures: open alerts and all alerts of the period."""
-    return {"open_alerts": int(alerts["open"].sum()) if len(alerts) else 0, "alerts": len(alerts)}
+    """The index page's figures: open alerts (episodes still firing in the last whole week), all alerts of
+    the period, and how many are chronic and new."""
+    if alerts.empty:
+        return {"open_alerts": 0, "alerts": 0, "chronic_alerts": 0, "new_alerts": 0, "high_severity_alerts": 0}
+    return {"open_alerts": int(alerts["open"].sum()), "alerts": len(alerts),
+            "chronic_alerts": int((alerts["kind"] == "chronic").sum()),
+            "new_alerts": int((alerts["kind"] == "new").sum()),
+            "high_severity_alerts": int(((alerts["severity"] == "high") & alerts["open"]).sum())}
 
 
-def unit_coaching(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | None]:
-    """Coaching cases with their evidence, or no cases and the line saying why none can be found."""
+def unit_coaching(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """Coaching runs with their decision and the team table, or none and the line saying why none can
+    be found."""
     problem = coaching_problem(ctx)
     if problem:
-        columns = ["agent_id", "first_week", "last_week", "run_length", "run_csat", "run_n", "period_csat",
-                   "period_n", "ci_low", "ci_high", "evidence"]
         why = f"Coaching not assessed: {problem} (the rule needs agents and their CSAT)."
-        return pd.DataFrame(columns=columns), why
-    std = ctx.standards.raw
-    return coaching_evidence(coaching_cases(tables, std), tables, std), None
+        return pd.DataFrame(columns=COACHING_COLUMNS), pd.DataFrame(columns=TEAM_COLUMNS), why
+    cases, teams = coaching_review(tables, ctx.standards.raw)
+    return cases, teams, None
 
 
-def coaching_view(ctx, cases: pd.DataFrame, note: str | None):
-    """The coaching cases, a line saying none met the rule, or why the rule could not run."""
-    from qa_helpers.report.labels import table
+def coaching_view(ctx, cases: pd.DataFrame, teams: pd.DataFrame, note: str | None) -> list:
+    """Per team: its CSAT against target and whether the remedy is team-level; then every run of the
+    seed rule with its decision (one-to-one cases first)."""
+    from qa_helpers.report.labels import t, table
 
     if note:
-        return note
+        return [note]
+    language = ctx.language
+    team_lines = [
+        (f"**{row.team}**: CSAT {row.csat:.1%} (n = {row.n:,}, {row.ci_low:.1%}–{row.ci_high:.1%}) against a "
+         f"target of {row.target:.0%}. " + (
+             f"The whole team is below target: a team-level remedy (process, tools, training for everyone); "
+             f"{row.agents_with_runs - row.one_to_one} of {row.agents_with_runs} agents with a run do not stand out "
+             f"from the team." if row.below_target else "At or near target: remedies are individual.")
+         + f" One-to-one coaching: {row.one_to_one} of {row.agents} agents.")
+        for row in teams.itertuples(index=False)]
     if cases.empty:
-        return "No agent met the coaching rule in this period."
-    return table(cases.assign(first_week=cases["first_week"].dt.date, last_week=cases["last_week"].dt.date),
-                 ctx.language, percent=["run_csat", "period_csat", "ci_low", "ci_high"])
+        return [*team_lines, "No agent met the seed's coaching rule (three weeks in a row under the threshold) "
+                             "in this period."]
+    shown = cases.assign(first_week=cases["first_week"].map(_week_label),
+                         last_week=cases["last_week"].map(_week_label),
+                         p_value=["< 0.0001" if p < 0.0001 else f"{p:.4f}" if pd.notna(p) else "–"
+                                  for p in cases["p_value"]],
+                         decision=[t(d, language) for d in cases["decision"]])
+    return [*team_lines, table(shown, language, percent=["run_csat", "team_csat", "shrunk_csat"])]
+
+
+def coaching_summary(cases: pd.DataFrame, teams: pd.DataFrame) -> dict:
+    """The index page's figures: one-to-one cases (agents), and teams whose remedy is team-level."""
+    one_to_one = cases[cases["decision"] == "one-to-one coaching"]
+    return {"coaching_cases": int(one_to_one["agent_id"].nunique()),
+            "coaching_runs": len(cases),
+            "teams_below_target": int(teams["below_target"].sum()) if len(teams) else 0}
 
 
 def with_previous(ctx, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

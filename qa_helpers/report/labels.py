@@ -86,6 +86,21 @@ TEXT: dict[str, tuple[str, str]] = {
     "floor_to_target": ("floor to target", "零分线至目标线性计分"),
     "all_channels": ("all channels (volume-weighted)", "全部渠道（按量加权）"),
     "first_response_sla_s": ("First-response SLA", "首次响应时限"), "min": ("From (points)", "最低分"),
+    # monitoring: alert episodes, coaching decisions
+    "open": ("Status", "状态"), "still open": ("open", "未关闭"), "closed": ("closed", "已关闭"), "severity": ("Severity", "严重程度"),
+    "high": ("high", "高"), "medium": ("medium", "中"), "low": ("low", "低"),
+    "kind": ("Chronic or new", "持续/新发"), "chronic": ("chronic", "持续"), "new": ("new", "新发"),
+    "recurring": ("recurring", "复发"), "group_by": ("Per", "分组方式"), "group": ("Group", "对象"),
+    "start": ("Start (week of)", "起始周"), "last_week": ("Last week", "最近一周"),
+    "weeks_open": ("Weeks open", "持续周数"), "weeks_fired": ("Weeks fired", "触发周数"),
+    "threshold": ("Threshold", "阈值"), "first_week": ("First week", "首周"),
+    "run_length": ("Weeks in a row", "连续周数"), "run_n": ("Answers in the run", "期间样本量"),
+    "run_csat": ("CSAT in the run", "期间满意度"), "team_csat": ("Rest of team, same weeks", "同期班组其他人"),
+    "shrunk_csat": ("CSAT shrunk to the team", "收缩后满意度"), "p_value": ("p (below the team)", "p值（低于班组）"),
+    "decision": ("Decision", "处理方式"), "one-to-one coaching": ("one-to-one coaching", "一对一辅导"),
+    "team-level": ("team-level problem", "班组整体问题"), "too few answers": ("too few answers", "样本不足"),
+    "within the team's range": ("within the team's range", "与班组无显著差异"),
+    "(no team)": ("(no team)", "（无班组）"), "(no channel)": ("(no channel)", "（无渠道）"),
 }
 
 
