@@ -8,78 +8,137 @@ import pandas as pd
 import pytest
 
 from qa_helpers.cli import main
-from qa_helpers.monitor.monitoring import coaching_cases, coaching_evidence, threshold_alerts
+from qa_helpers.monitor.alerts import COLUMNS
+from qa_helpers.monitor.monitoring import (alert_episodes, coaching_cases, coaching_review, judgement_notes,
+                                           threshold_alerts, weekly_judgements, whole_weeks)
+from qa_helpers.periods import parse_period
 
 WEEKS = pd.date_range("2025-03-03", periods=4, freq="7D")
+MARCH = parse_period("2025-03")   # whole weeks: 3, 10, 17 and 24 March; the week of 31 March is partial
 
 
-def _surveys(weekly_satisfied: dict[str, list[tuple[int, int]]]) -> pd.DataFrame:
+def _surveys(weekly_satisfied: dict[str, list[tuple[int, int]]], team: str = "T1") -> pd.DataFrame:
     """Survey answers per agent: for each week (satisfied, total)."""
     rows = []
     for agent, weeks in weekly_satisfied.items():
         for week, (good, total) in zip(WEEKS, weeks):
             for i in range(total):
                 rows.append({"survey_id": f"{agent}-{week:%m%d}-{i}", "ticket_id": None, "agent_id": agent,
-                             "team": "T1", "channel": "phone", "answered_at": week + pd.Timedelta(hours=10 + i % 5),
+                             "team": team, "channel": "phone", "answered_at": week + pd.Timedelta(hours=10 + i % 5),
                              "csat": 5 if i < good else 2, "nps": None, "source": "survey"})
     return pd.DataFrame(rows).astype({"csat": "Int64", "nps": "Int64"})
 
 
 def _tables(surveys: pd.DataFrame) -> dict:
-    tickets = pd.DataFrame({"ticket_id": ["x"], "created_at": [WEEKS[-1] + pd.Timedelta(hours=9)], "team": ["T1"],
-                            "agent_id": ["a"], "channel": ["phone"], "first_response_s": [10.0], "handle_s": [60.0],
-                            "first_contact_resolved": pd.array([True]), "reopened": pd.array([False])})
+    """The surveys with a ticket on every day of March (the days the unit has data)."""
+    days = pd.date_range("2025-03-01 09:00", "2025-03-31 09:00", freq="D")
+    tickets = pd.DataFrame({"ticket_id": [f"t{i}" for i in range(len(days))], "created_at": days, "team": "T1",
+                            "agent_id": "a", "channel": "phone", "first_response_s": 10.0, "handle_s": 60.0,
+                            "first_contact_resolved": pd.array([True] * len(days)),
+                            "reopened": pd.array([False] * len(days))})
     return {"tickets": tickets, "surveys": surveys}
 
 
-STD = {"alerts": [{"kpi": "csat", "unit": "team", "every": "week", "below": 0.85}],
-       "coaching": {"kpi": "csat", "below": 0.8, "consecutive_weeks": 3, "min_responses": 3},
+STD = {"alerts": [{"kpi": "csat", "unit": "team", "every": "week", "below": 0.85, "min_n": 5}],
+       "alert_episodes": {"merge_gap_weeks": 1, "chronic_weeks": 4, "severity": {"high": 0.10, "medium": 0.05}},
+       "kpis": {"csat": {"target": 0.90}},
+       "coaching": {"kpi": "csat", "below": 0.8, "consecutive_weeks": 3, "min_responses": 3,
+                    "min_run_responses": 15, "confidence": 0.95},
        "sla": {"phone": 30}, "complaint_response_hours": 24}
 
 
-def test_threshold_alert_fires_per_week_and_the_last_week_is_open():
-    surveys = _surveys({"a": [(9, 10), (8, 10), (9, 10), (7, 10)]})  # 90 %, 80 %, 90 %, 70 %
-    alerts = threshold_alerts(_tables(surveys), STD)
-    assert alerts["week"].tolist() == [WEEKS[1], WEEKS[3]]
-    assert alerts["value"].tolist() == [0.8, 0.7]
-    assert alerts["open"].tolist() == [False, True]
+def test_whole_weeks_of_a_period():
+    q4 = parse_period("2025-Q4")   # 1 October is a Wednesday, 31 December too
+    tickets = pd.DataFrame({"created_at": pd.to_datetime(["2025-10-01 08:00", "2025-12-31 17:00"])})
+    assert whole_weeks({"tickets": tickets}, q4) == (pd.Timestamp("2025-10-06"), pd.Timestamp("2025-12-22"))
+    # data that stops on a Wednesday: that week is not whole yet
+    tickets = pd.DataFrame({"created_at": pd.to_datetime(["2025-10-01 08:00", "2025-11-19 17:00"])})
+    assert whole_weeks({"tickets": tickets}, q4) == (pd.Timestamp("2025-10-06"), pd.Timestamp("2025-11-10"))
 
 
-def test_alerts_without_tickets_in_the_period_are_not_open():
-    surveys = _surveys({"a": [(9, 10), (5, 10), (9, 10), (9, 10)]})
-    tables = _tables(surveys)
-    tables["tickets"] = tables["tickets"].iloc[:0]
-    alerts = threshold_alerts(tables, STD)
-    assert len(alerts) == 1 and not alerts["open"].any()
+def test_weeks_that_fire_together_are_one_alert_with_its_start_and_duration():
+    surveys = _surveys({"a": [(9, 10), (8, 10), (7, 10), (6, 10)]})  # 90 %, then 80 %, 70 %, 60 %
+    judged = weekly_judgements(_tables(surveys), STD, period=MARCH)
+    assert judged["status"].tolist() == ["ok", "fired", "fired", "fired"]
+    alert = alert_episodes(judged, STD).iloc[0]
+    assert (alert["start"], alert["last_week"], alert["weeks_open"], alert["weeks_fired"]) == (WEEKS[1], WEEKS[3], 3, 3)
+    assert alert["n"] == 30 and alert["value"] == pytest.approx(21 / 30)
+    assert alert["open"] and alert["kind"] == "new"
+    assert alert["severity"] == "high"   # 70 % is 18 % under 85 %
 
 
-def test_alerts_need_enough_observations():
-    surveys = _surveys({"a": [(1, 4), (9, 10), (9, 10), (9, 10)]})  # 25 % on 4 answers: not judged
-    assert threshold_alerts(_tables(surveys), STD).empty
+def test_one_quiet_week_does_not_end_an_alert_and_four_weeks_open_is_chronic():
+    surveys = _surveys({"a": [(8, 10), (9, 10), (8, 10), (8, 10)]})   # 80 %, 90 %, 80 %, 80 %
+    alerts = threshold_alerts(_tables(surveys), STD, period=MARCH)
+    assert len(alerts) == 1
+    assert (alerts.iloc[0]["weeks_open"], alerts.iloc[0]["weeks_fired"], alerts.iloc[0]["kind"]) == (4, 3, "chronic")
+    strict = {**STD, "alert_episodes": {**STD["alert_episodes"], "merge_gap_weeks": 0}}
+    alerts = threshold_alerts(_tables(surveys), strict, period=MARCH)
+    # open first: the second episode (still firing) leads; the first is closed
+    assert alerts["kind"].tolist() == ["recurring", "new"] and alerts["open"].tolist() == [True, False]
+    assert alerts["start"].tolist() == [WEEKS[2], WEEKS[0]]
 
 
-@pytest.mark.parametrize("weeks, flagged", [
-    ([(2, 4), (2, 4), (2, 4), (4, 4)], True),    # three weeks at 50 %: coaching
-    ([(2, 4), (2, 4), (4, 4), (2, 4)], False),   # two, then a good week: the run breaks
-    ([(2, 4), (1, 2), (2, 4), (2, 4)], False),   # the middle week has 2 answers (< 3): no data breaks the run
-    ([(4, 5), (4, 5), (4, 5), (4, 5)], False),   # exactly 80 % is not below 80 %
+def test_thin_and_partial_weeks_are_not_judged_and_say_so():
+    surveys = _surveys({"a": [(1, 4), (9, 10), (9, 10), (9, 10)]})   # 25 % on 4 answers (min_n 5)
+    late = _surveys({"a": [(0, 10)]}).assign(answered_at=pd.Timestamp("2025-03-31 10:00"))  # the partial week
+    judged = weekly_judgements(_tables(pd.concat([surveys, late], ignore_index=True)), STD, period=MARCH)
+    assert judged.set_index("week")["status"].to_dict() == {
+        WEEKS[0]: "too few", WEEKS[1]: "ok", WEEKS[2]: "ok", WEEKS[3]: "ok", pd.Timestamp("2025-03-31"): "partial week"}
+    assert alert_episodes(judged, STD).empty
+    notes = judgement_notes(judged)
+    assert notes[0] == "Partial weeks, not judged (only part of the week lies in the period or has data): 2025-03-31."
+    assert notes[1] == ("Not judged, too few observations for csat below 0.85 per team and week (1 group-weeks): "
+                        "T1 2025-03-03 (n = 4).")
+
+
+def test_alerts_are_sorted_open_first_then_by_severity():
+    surveys = pd.concat([_surveys({"a": [(8, 10), (8, 10), (9, 10), (9, 10)]}, team="T1"),     # closed, medium
+                         _surveys({"b": [(9, 10), (9, 10), (9, 10), (84, 100)]}, team="T2"),   # open, low
+                         _surveys({"c": [(9, 10), (9, 10), (5, 10), (5, 10)]}, team="T3")],    # open, high
+                        ignore_index=True)
+    alerts = threshold_alerts(_tables(surveys), STD, period=MARCH)
+    assert alerts[["group", "open", "severity"]].values.tolist() == [
+        ["T3", True, "high"], ["T2", True, "low"], ["T1", False, "medium"]]
+
+
+@pytest.mark.parametrize("weeks, runs", [
+    ([(2, 4), (2, 4), (2, 4), (4, 4)], 1),    # three weeks at 50 %: a run
+    ([(2, 4), (2, 4), (4, 4), (2, 4)], 0),    # two, then a good week: the run breaks
+    ([(2, 4), (1, 2), (2, 4), (2, 4)], 0),    # the middle week has 2 answers (< 3): no data breaks the run
+    ([(4, 5), (4, 5), (4, 5), (4, 5)], 0),    # exactly 80 % is not below 80 %
 ])
-def test_coaching_rule(weeks, flagged):
-    cases = coaching_cases(_tables(_surveys({"a": weeks})), STD)
-    assert (len(cases) == 1) == flagged
-    if flagged:
+def test_seed_coaching_rule_finds_runs(weeks, runs):
+    cases, _ = coaching_review(_tables(_surveys({"a": weeks})), STD)
+    assert len(cases) == runs
+    if runs:
         assert (cases.iloc[0]["first_week"], cases.iloc[0]["run_length"]) == (WEEKS[0], 3)
+        assert cases.iloc[0]["decision"] == "too few answers"   # 12 answers over the run, 15 needed
 
 
-def test_coaching_evidence_uses_the_whole_period():
-    tables = _tables(_surveys({"a": [(2, 4), (2, 4), (2, 4), (20, 20)]}))
-    evidence = coaching_evidence(coaching_cases(tables, STD), tables, STD).iloc[0]
-    assert evidence["run_csat"] == 0.5 and evidence["run_n"] == 12
-    assert evidence["period_csat"] == pytest.approx(26 / 32)
-    assert evidence["evidence"] == "run only"
+def _team(others: tuple[int, int], agent: dict[str, list[tuple[int, int]]]) -> dict:
+    """Nine agents at ``others`` (satisfied, total) every week, plus ``agent``."""
+    return _tables(_surveys({**{f"o{i}": [others] * 4 for i in range(9)}, **agent}))
 
 
-def test_planted_coaching_cases_are_found(full_sample):
+def test_an_agent_far_below_a_good_team_gets_one_to_one_coaching():
+    cases, teams = coaching_review(_team((9, 10), {"slump": [(3, 10), (2, 10), (3, 10), (9, 10)]}), STD)
+    case = cases.iloc[0]
+    assert (case["agent_id"], case["decision"], case["run_n"]) == ("slump", "one-to-one coaching", 30)
+    assert case["run_csat"] == pytest.approx(8 / 30) and case["team_csat"] == pytest.approx(0.9)
+    assert case["run_csat"] < case["shrunk_csat"] < case["team_csat"]   # shrunk towards the team, still under 80 %
+    team = teams.iloc[0]
+    assert team["one_to_one"] == 1 and team["agents_with_runs"] == 1 and team["agents"] == 10
+
+
+def test_a_whole_team_below_target_is_a_team_problem_not_ten_coaching_cases():
+    cases, teams = coaching_review(_team((7, 10), {"x": [(7, 10), (6, 10), (7, 10), (7, 10)]}), STD)
+    assert len(cases) == 10 and set(cases["decision"]) == {"team-level"}
+    assert teams.iloc[0]["below_target"] and teams.iloc[0]["remedy"] == "team-level"
+    assert coaching_cases(_team((7, 10), {}), STD).empty
+
+
+def test_planted_coaching_cases_are_found_and_chance_runs_are_not_coached(full_sample):
     from qa_helpers.data import archive as qa_archive
     from qa_helpers.report.context import ANALYSIS_TABLES
     from qa_helpers.measures.standards import load_standards
@@ -91,16 +150,39 @@ def test_planted_coaching_cases_are_found(full_sample):
     slump = pd.Timestamp.fromisocalendar(2025, truth["coaching"]["iso_weeks"][0], 1)
     for agent in truth["coaching"]["agents"]:
         runs = cases[cases["agent_id"] == agent]
-        # the run overlaps the planted slump weeks
+        # a one-to-one case whose run overlaps the planted slump weeks
         assert ((runs["first_week"] <= slump + pd.Timedelta(weeks=3)) & (runs["last_week"] >= slump)).any(), agent
+    # Q4 has no planted slump: the seed rule alone flagged 20 runs (22 % of agents); few stand out from the team
+    q4 = {name: qa_archive.load(name, "ALL", "2025-Q4", archive=path) for name in ANALYSIS_TABLES}
+    runs, teams = coaching_review(q4, std)
+    coached = runs.loc[runs["decision"] == "one-to-one coaching", "agent_id"].nunique()
+    assert coached / q4["tickets"]["agent_id"].nunique() < 0.10
+    hl_c = teams.set_index("team").loc["HL-C"]
+    assert hl_c["remedy"] == "team-level" and hl_c["one_to_one"] == 0 and hl_c["agents_with_runs"] >= 3
 
 
-def test_alerts_command_exit_code_and_json(archive, capsys):
-    assert main(["alerts", "--period", "2025-Q4", "--teams", "FS-1", "--archive", str(archive), "--format", "json"]) == 0
+def test_alerts_command_exit_code_and_json(archive, capsys, tmp_path):
+    import shutil
+
+    import yaml
+
+    from qa_helpers.config import config_dir
+
+    # the small test sample has a few answers per team and week: judge weeks from 3 answers, fire under 99 %
+    config = shutil.copytree(config_dir(), tmp_path / "config")
+    doc = yaml.safe_load((config / "standards.yml").read_text(encoding="utf-8"))
+    doc["alerts"][0].update(min_n=3, below=0.99)
+    (config / "standards.yml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    assert main(["alerts", "--period", "2025-Q4", "--teams", "FS-1", "--archive", str(archive), "--format", "json",
+                 "--config", str(config)]) == 0
     records = json.loads(capsys.readouterr().out)
     assert records and {r["unit"] for r in records} == {"FS-1"}
-    assert {r["type"] for r in records} <= {"threshold", "coaching"}
-    code = main(["alerts", "--period", "2025-Q4", "--teams", "FS-1", "--archive", str(archive), "--fail-on-alert"])
+    assert {r["type"] for r in records} <= {"threshold", "coaching", "team-level"}
+    # the notebook's fields: chronic or new, start, weeks open, severity, n
+    assert all(list(r) == COLUMNS and r["kind"] in ("chronic", "recurring", "new")
+               and r["severity"] in ("high", "medium", "low") and r["start"] and r["n"] > 0 for r in records)
+    code = main(["alerts", "--period", "2025-Q4", "--teams", "FS-1", "--archive", str(archive), "--fail-on-alert",
+                 "--config", str(config)])
     assert code == 1
     assert main(["alerts", "--period", "2025-Q4", "--teams", "nope", "--archive", str(archive)]) == 2
 

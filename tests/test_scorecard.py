@@ -398,3 +398,28 @@ def test_tickets_per_agent_are_per_week_worked_so_periods_of_any_length_compare(
     quarter = kpi_table({"tickets": tickets}, kpis=["workload_per_agent"]).iloc[0]
     one_week = kpi_table({"tickets": tickets[tickets["created_at"] < weeks[1]]}, kpis=["workload_per_agent"]).iloc[0]
     assert quarter["value"] == one_week["value"] == 20
+
+
+def test_demo_grades_follow_the_planted_quality_order_and_flag_hc_s_misses(full_sample):
+    """Q4 of the demo: the seed's ratio graded all nine units excellent (92.8-102.4); the default
+    scoring uses three grade bands and puts the untreated teams in their planted order."""
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.data.schemas import ANALYSIS_TABLES
+    from qa_helpers.measures.kpis import kpi_table
+
+    path, truth = full_sample
+    std = load_standards()
+    totals, grades = {}, {}
+    for unit in [*truth["teams"], "hotline", "field", "ALL"]:
+        tables = {t: qa_archive.load(t, unit, "2025-Q4", archive=path) for t in ANALYSIS_TABLES}
+        card = scorecard(kpi_table(tables, standards=std.raw), std, unit)
+        total = scorecard_total(card, std).iloc[0]
+        totals[unit], grades[unit] = total["total"], total["grade"]
+        if unit == "HL-C":
+            flagged = set(card.loc[card["root_cause"], "indicator"])
+            assert {"csat", "fcr", "process_compliance", "response_on_time"} <= flagged
+            assert total["targets_met"] < total["targets_judged"]
+    assert len(set(grades.values())) >= 3
+    # HL-B was treated from July (truth: ACT-01), so its base place in the order no longer holds in Q4
+    untreated = [team for team in truth["team_quality_order"] if team != "HL-B"]
+    assert sorted(untreated, key=totals.get, reverse=True) == untreated
