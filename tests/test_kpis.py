@@ -318,14 +318,14 @@ def test_a_hand_built_frame_without_a_column_is_not_measured():
 
 
 def test_kpi_vs_target_status_and_note():
-    values = pd.DataFrame({"kpi": ["csat", "aht_s", "fcr", "nps", "reopen_rate", "complaints_per_1000"],
-                           "value": [0.95, 700.0, np.nan, 50.0, 0.04, 0.0], "n": [40, 40, 0, 3, 40, 500]})
+    values = pd.DataFrame({"kpi": ["csat", "resolution_time_s", "fcr", "nps", "reopen_rate", "complaints_per_1000"],
+                           "value": [0.95, 86500.0, np.nan, 70.0, 0.04, 0.0], "n": [40, 40, 0, 3, 40, 500]})
     targets = load_standards().targets()
-    m = measurability({"tickets": {"ticket_id", "created_at", "handle_s", "reopened"},
+    m = measurability({"tickets": {"ticket_id", "created_at", "resolved_at", "reopened"},
                        "surveys": {"survey_id", "answered_at", "csat", "source", "nps"}}, STD)
     out = kpi_vs_target(values, targets, m, min_n=10).set_index("kpi")
     assert out.loc["csat", "status"] == "meets target" and out.loc["csat", "meets_target"] == True  # noqa: E712
-    assert out.loc["aht_s", "status"] == "misses target" and out.loc["aht_s", "gap"] == 100
+    assert out.loc["resolution_time_s", "status"] == "misses target" and out.loc["resolution_time_s", "gap"] == 100
     assert out.loc["reopen_rate", "status"] == "meets target"            # lower is better
     assert out.loc["fcr", "status"] == "not measured"
     assert out.loc["fcr", "note"] == "the tickets have no first_contact_resolved field"
@@ -333,7 +333,7 @@ def test_kpi_vs_target_status_and_note():
     # 0 ‰ from an empty complaints table: the measurability makes it NaN with n = 0
     row = out.loc["complaints_per_1000"]
     assert row["status"] == "not measured" and math.isnan(row["value"]) and row["n"] == 0
-    assert out["note"].loc[["csat", "aht_s"]].eq("").all()
+    assert out["note"].loc[["csat", "resolution_time_s"]].eq("").all()
     plain = kpi_vs_target(values, targets).set_index("kpi")
     assert plain.loc["fcr", "status"] == "not measured" and plain.loc["fcr", "note"] == "no data for this unit and period"
     assert plain.loc["nps", "status"] == "meets target"                  # no min_n rule by default

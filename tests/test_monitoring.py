@@ -88,7 +88,7 @@ def test_thin_and_partial_weeks_are_not_judged_and_say_so():
     assert alert_episodes(judged, STD).empty
     notes = judgement_notes(judged)
     assert notes[0] == "Partial weeks, not judged (only part of the week lies in the period or has data): 2025-03-31."
-    assert notes[1] == ("Not judged, too few observations for csat below 0.85 per team and week (1 group-weeks): "
+    assert notes[1] == ("Not judged, too few observations: CSAT (top-2-box) per team and week, 1 group-weeks: "
                         "T1 2025-03-03 (n = 4).")
 
 

@@ -171,19 +171,21 @@ def threshold_alerts(tables: dict[str, pd.DataFrame], standards: dict, rules: li
 
 
 def judgement_notes(judgements: pd.DataFrame, language: str = "en") -> list[str]:
-    """Lines saying what was not judged: partial weeks (with their days) and group-weeks with too few
-    observations."""
+    """Lines saying what was not judged: partial weeks and group-weeks with too few observations."""
+    from qa_helpers.report.labels import t
+
     notes = []
     partial = judgements[judgements["status"] == "partial week"]
     if len(partial):
         weeks = ", ".join(f"{w:%Y-%m-%d}" for w in sorted(partial["week"].unique()))
         notes.append(f"Partial weeks, not judged (only part of the week lies in the period or has data): {weeks}.")
     few = judgements[judgements["status"] == "too few"]
-    for rule, rows in few.groupby("rule", sort=False):
-        examples = ", ".join(f"{g} {w:%Y-%m-%d} (n = {n})" for g, w, n in
+    for (kpi, group_by), rows in few.groupby(["kpi", "group_by"], sort=False):
+        examples = ", ".join(f"{t(g, language)} {w:%Y-%m-%d} (n = {n})" for g, w, n in
                              rows[["group", "week", "n"]].head(4).itertuples(index=False))
         more = f" and {len(rows) - 4} more" if len(rows) > 4 else ""
-        notes.append(f"Not judged, too few observations for {rule} ({len(rows)} group-weeks): {examples}{more}.")
+        notes.append(f"Not judged, too few observations: {t(kpi, language)} per {group_by} and week, "
+                     f"{len(rows)} group-weeks: {examples}{more}.")
     return notes
 
 
@@ -497,7 +499,7 @@ def control_chart_section(ctx, both: dict[str, pd.DataFrame]) -> list:
     fig.tight_layout()
     found = pd.concat(signals, ignore_index=True)
     found = found[found["signal"].astype(bool)]
-    return [fig, table(found[["chart", "period", "rules"]].assign(period=found["period"].dt.date))
+    return [fig, table(found.assign(week=found["period"].dt.date)[["chart", "week", "rules"]], language)
             if len(found) else "No rule violations on the control charts.", *notes]
 
 

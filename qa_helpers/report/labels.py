@@ -101,6 +101,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "team-level": ("team-level problem", "班组整体问题"), "too few answers": ("too few answers", "样本不足"),
     "within the team's range": ("within the team's range", "与班组无显著差异"),
     "(no team)": ("(no team)", "（无班组）"), "(no channel)": ("(no channel)", "（无渠道）"),
+    "chart": ("Chart", "控制图"), "rules": ("Rules broken", "违反的判异规则"),
+    # the KPI catalogue
+    "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
+    "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),
 }
 
 

@@ -114,7 +114,8 @@ def kpi_catalogue(ctx: Context):
     catalogue["in_this_archive"] = ["measured" if m else f"not measured: {r}"
                                     for m, r in zip(catalogue["measured"], catalogue["reason"])]
     shown = catalogue.drop(columns=["measured", "reason"])
-    return shown.style.hide(axis="index").set_properties(subset=["formula"], **{"text-align": "left"})
+    return table(shown, ctx.language, values=["kpi"]).set_properties(subset=[t("formula", ctx.language)],
+                                                                      **{"text-align": "left"})
 
 
 # ================================================================ step 2: data quality
