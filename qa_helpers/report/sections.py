@@ -113,7 +113,11 @@ def kpi_catalogue(ctx: Context):
     catalogue = kpis.kpi_catalogue().merge(ctx.measurability, on="kpi", how="left")
     catalogue["in_this_archive"] = ["measured" if m else f"not measured: {r}"
                                     for m, r in zip(catalogue["measured"], catalogue["reason"])]
-    shown = catalogue.drop(columns=["measured", "reason"])
+    aggregations = {"share": "share of rows", "mean": "mean", "median": "median", "nps": "promoters − detractors",
+                    "per_1000": "per 1 000 tickets", "per_agent": "per agent-week"}
+    shown = catalogue.drop(columns=["measured", "reason"]).assign(
+        table=catalogue["table"].map(lambda name: TABLE_WORDS.get(name, name)),
+        aggregation=catalogue["aggregation"].map(lambda name: aggregations.get(name, name)))
     return table(shown, ctx.language, values=["kpi"]).set_properties(subset=[t("formula", ctx.language)],
                                                                       **{"text-align": "left"})
 
