@@ -131,6 +131,13 @@ def test_an_agent_far_below_a_good_team_gets_one_to_one_coaching():
     assert team["one_to_one"] == 1 and team["agents_with_runs"] == 1 and team["agents"] == 10
 
 
+def test_answers_without_a_team_are_judged_as_one_team_not_dropped():
+    tables = _team((9, 10), {"slump": [(3, 10), (2, 10), (3, 10), (9, 10)]})
+    tables["surveys"]["team"] = None
+    cases, teams = coaching_review(tables, STD)
+    assert cases.iloc[0]["decision"] == "one-to-one coaching" and teams["team"].tolist() == ["(no team)"]
+
+
 def test_a_whole_team_below_target_is_a_team_problem_not_ten_coaching_cases():
     cases, teams = coaching_review(_team((7, 10), {"x": [(7, 10), (6, 10), (7, 10), (7, 10)]}), STD)
     assert len(cases) == 10 and set(cases["decision"]) == {"team-level"}

@@ -245,7 +245,8 @@ def coaching_review(tables: dict[str, pd.DataFrame], standards: dict) -> tuple[p
     confidence, min_run = float(rule.get("confidence", 0.95)), int(rule.get("min_run_responses", 15))
     target = float((standards.get("kpis") or {}).get(kpi, {}).get("target", threshold))
     weekly = kpi_table(tables, by=["team", "agent_id", "week"], standards=standards, kpis=[kpi])
-    weekly = weekly[(weekly["n"] > 0) & weekly["agent_id"].notna() & weekly["team"].notna()].copy()
+    # answers no team owns are compared among themselves, as one team, rather than dropped
+    weekly = weekly[(weekly["n"] > 0) & weekly["agent_id"].notna()].assign(team=weekly["team"].fillna("(no team)"))
     weekly["events"] = (weekly["value"] * weekly["n"]).round()
     if weekly.empty:
         return pd.DataFrame(columns=COACHING_COLUMNS), pd.DataFrame(columns=TEAM_COLUMNS)
