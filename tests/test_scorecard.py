@@ -232,6 +232,7 @@ def test_compare_with_previous_period():
     (lambda d: d["kpis"]["aht_s"].update(target=600), "either target or target_by_channel, not both"),
     (lambda d: d["kpis"]["aht_s"]["target_by_channel"].update(fax=60), "target_by_channel.fax: unknown channel"),
     (lambda d: d["kpis"]["aht_s"]["target_by_channel"].update(chat=-1), "target_by_channel.chat: target"),
+    (lambda d: d["kpis"]["aht_s"]["target_by_channel"].update(email={"high": 0}), "target_by_channel.email.high"),
     (lambda d: d["kpis"]["csat"].pop("target") and d["kpis"]["csat"].pop("floor") and
      d["kpis"]["csat"].update(target_by_channel={"phone": 0.9}), "target_by_channel is for durations"),
     (lambda d: d["kpis"]["csat"].update(floor=0.95), "floor 0.95 must lie below the target 0.9"),
@@ -376,6 +377,24 @@ def test_durations_are_held_to_their_own_channels_target():
     assert combined["n"] == 1000 and not combined["met"]
     targets = std.targets().set_index("kpi")
     assert targets.loc["avg_first_response_s", "by_channel"] and math.isnan(targets.loc["avg_first_response_s", "target"])
+
+
+def test_a_channel_target_may_differ_by_priority():
+    from qa_helpers.measures.scorecard import channel_attainment
+
+    std = load_standards()
+    raw = {**std.raw, "kpis": {**std.raw["kpis"], "avg_first_response_s": {
+        **std.raw["kpis"]["avg_first_response_s"], "target_by_channel": {"phone": 30, "email": {"default": 14400,
+                                                                                                "high": 3600}}}}}
+    std = Standards(path=std.path, raw=raw)
+    values = pd.DataFrame({"channel": ["email", "email", "phone"], "priority": ["high", "low", "high"],
+                           "kpi": "avg_first_response_s", "value": [7200.0, 7200.0, 15.0], "n": [10, 30, 60]})
+    rows = channel_attainment(values, std).set_index(["channel", "priority"])
+    assert rows.loc[("email", "high"), "target"] == 3600 and rows.loc[("email", "high"), "attainment"] == 0.5
+    assert rows.loc[("email", "low"), "target"] == 14400 and rows.loc[("email", "low"), "attainment"] == 2.0
+    assert rows.loc[("phone", "high"), "target"] == 30   # no per-priority phone target: the channel's
+    combined = rows.xs("all channels", level="channel").iloc[0]
+    assert combined["attainment"] == pytest.approx((10 * 0.5 + 30 * 2.0 + 60 * 2.0) / 100) and not combined["met"]
 
 
 def test_every_target_names_its_source_and_nps_aims_at_seed_002s_65():

@@ -100,17 +100,20 @@ def attainment(actual: float, target: float, direction: str = "higher") -> float
 
 
 def channel_attainment(values: pd.DataFrame, standards: Standards, unit: str | None = None) -> pd.DataFrame:
-    """Durations against their own channel's target, and their volume-weighted attainment.
+    """Durations against their own channel's (and priority's) target, and their volume-weighted attainment.
 
     A first response of 615 s over phone, chat and e-mail together says nothing: each channel is
     compared with its own target (``target_by_channel`` in the standards) and the channels are
     combined by their volume, so a unit is neither punished for its e-mail share nor excused by
-    its chat share.
+    its chat share. Where the standards give a channel targets per ticket priority, ``values``
+    broken down by priority too are compared priority by priority (a priority without its own
+    target takes the channel's default).
 
     Parameters
     ----------
     values : DataFrame
-        ``channel, kpi, value, n`` (``kpi_table(tables, by=["channel"])``).
+        ``channel, kpi, value, n`` (``kpi_table(tables, by=["channel"])``), optionally with
+        ``priority`` (``by=["channel", "priority"]``).
     standards : Standards
     unit : str, optional
         For the unit's overrides.
@@ -118,15 +121,24 @@ def channel_attainment(values: pd.DataFrame, standards: Standards, unit: str | N
     Returns
     -------
     DataFrame
-        ``kpi, channel, value, n, target, direction, unit, attainment, met``, one row per KPI and
-        channel with a target and data, then per KPI a row ``channel = "all channels"`` whose
-        ``attainment`` is Σ n × attainment / Σ n and whose ``met`` is True when every channel met
-        its target (``value``: NaN, a mix has no single value). Attainment is target / value
-        (lower is better), capped at 2 so one very fast channel cannot hide a slow one.
+        ``kpi, channel, priority, value, n, target, direction, unit, attainment, met``, one row per
+        KPI and channel (and priority) with a target and data, then per KPI a row ``channel = "all
+        channels"`` whose ``attainment`` is Σ n × attainment / Σ n and whose ``met`` is True when
+        every row met its target (``value``: NaN, a mix has no single value). Attainment is
+        target / value (lower is better), capped at 2 so one very fast channel cannot hide a slow one.
     """
-    columns = ["kpi", "channel", "value", "n", "target", "direction", "unit", "attainment", "met"]
+    columns = ["kpi", "channel", "priority", "value", "n", "target", "direction", "unit", "attainment", "met"]
     targets = standards.channel_targets(unit)
-    rows = values.merge(targets, on=["kpi", "channel"], how="inner")
+    defaults = targets[targets["priority"].isna()].drop(columns="priority")
+    if "priority" in values:
+        specific = targets[targets["priority"].notna()]
+        rows = values.merge(specific, on=["kpi", "channel", "priority"], how="left")
+        fallback = values.merge(defaults, on=["kpi", "channel"], how="left")
+        for column in ("target", "direction", "unit", "source"):
+            rows[column] = rows[column].fillna(fallback[column])
+        rows = rows[rows["target"].notna()]
+    else:
+        rows = values.merge(defaults, on=["kpi", "channel"], how="inner").assign(priority=None)
     rows = rows[(rows["n"] > 0) & rows["value"].notna()].copy()
     if rows.empty:
         return pd.DataFrame(columns=columns)
@@ -134,8 +146,8 @@ def channel_attainment(values: pd.DataFrame, standards: Standards, unit: str | N
                           zip(rows["value"], rows["target"], rows["direction"])]
     rows["met"] = rows["attainment"] >= 1
     combined = rows.groupby("kpi", sort=False).apply(
-        lambda g: pd.Series({"channel": "all channels", "value": np.nan, "n": int(g["n"].sum()), "target": np.nan,
-                             "direction": g["direction"].iloc[0], "unit": g["unit"].iloc[0],
+        lambda g: pd.Series({"channel": "all channels", "priority": None, "value": np.nan, "n": int(g["n"].sum()),
+                             "target": np.nan, "direction": g["direction"].iloc[0], "unit": g["unit"].iloc[0],
                              "attainment": float((g["attainment"] * g["n"]).sum() / g["n"].sum()),
                              "met": bool(g["met"].all())}), include_groups=False).reset_index()
     out = pd.concat([rows[columns], combined[columns]], ignore_index=True)

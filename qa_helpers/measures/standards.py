@@ -56,8 +56,11 @@ class Standards:
         return pd.DataFrame(rows).astype({"overridden": bool, "by_channel": bool})
 
     def channel_targets(self, unit: str | None = None) -> pd.DataFrame:
-        """Per-channel targets of the KPIs that have them: ``kpi, channel, target, direction, unit, source``.
+        """Per-channel targets of the KPIs that have them: ``kpi, channel, priority, target, direction,
+        unit, source``.
 
+        A channel's target is a number, or a mapping by ticket priority (``email: {default: 14400,
+        high: 3600}``): ``priority`` is ``None`` for the channel's default (every priority not listed).
         A team override ``{kpi: {target_by_channel: {chat: 8}}}`` replaces those channels' targets.
         """
         overrides = self._overrides(unit)
@@ -65,10 +68,12 @@ class Standards:
         for name, spec in self.raw["kpis"].items():
             by_channel = {**(spec.get("target_by_channel") or {}),
                           **(overrides.get(name, {}).get("target_by_channel") or {})}
-            rows += [{"kpi": name, "channel": channel, "target": float(target), "direction": spec["direction"],
-                      "unit": KPIS[name].unit, "source": str(spec.get("source", ""))}
-                     for channel, target in by_channel.items()]
-        return pd.DataFrame(rows, columns=["kpi", "channel", "target", "direction", "unit", "source"])
+            for channel, target in by_channel.items():
+                by_priority = target if isinstance(target, dict) else {"default": target}
+                rows += [{"kpi": name, "channel": channel, "priority": None if priority == "default" else priority,
+                          "target": float(value), "direction": spec["direction"], "unit": KPIS[name].unit,
+                          "source": str(spec.get("source", ""))} for priority, value in by_priority.items()]
+        return pd.DataFrame(rows, columns=["kpi", "channel", "priority", "target", "direction", "unit", "source"])
 
     def _overrides(self, unit: str | None) -> dict:
         return ((self.raw.get("overrides") or {}).get(unit) or {}) if unit else {}
@@ -199,7 +204,14 @@ def _check_by_channel(where: str, name: str, by_channel) -> None:
         if channel not in CHANNEL_NAMES:
             raise ConfigError(f"{where}: target_by_channel.{channel}: unknown channel; channels are "
                               f"{', '.join(CHANNEL_NAMES)}")
-        _check_target(f"{where}: target_by_channel.{channel}", name, target)
+        if isinstance(target, dict):   # by ticket priority: {default: 14400, high: 3600}
+            if not target:
+                raise ConfigError(f"{where}: target_by_channel.{channel}: give seconds, or seconds per priority "
+                                  f"such as {{default: 14400, high: 3600}}")
+            for priority, value in target.items():
+                _check_target(f"{where}: target_by_channel.{channel}.{priority}", name, value)
+        else:
+            _check_target(f"{where}: target_by_channel.{channel}", name, target)
 
 
 def _check_floor(where: str, name: str, floor, target, direction) -> None:

@@ -407,11 +407,13 @@ def alerts_view(ctx, alerts: pd.DataFrame, notes: list[str]) -> list:
 
 def alerts_summary(alerts: pd.DataFrame) -> dict:
     """The index page's figures: open alerts (episodes still firing in the last whole week), all alerts of
-    the period, and how many are chronic and new."""
+    the period, how many are chronic, recurring and new, and the open ones of high severity."""
     if alerts.empty:
-        return {"open_alerts": 0, "alerts": 0, "chronic_alerts": 0, "new_alerts": 0, "high_severity_alerts": 0}
+        return {"open_alerts": 0, "alerts": 0, "chronic_alerts": 0, "recurring_alerts": 0, "new_alerts": 0,
+                "high_severity_alerts": 0}
     return {"open_alerts": int(alerts["open"].sum()), "alerts": len(alerts),
             "chronic_alerts": int((alerts["kind"] == "chronic").sum()),
+            "recurring_alerts": int((alerts["kind"] == "recurring").sum()),
             "new_alerts": int((alerts["kind"] == "new").sum()),
             "high_severity_alerts": int(((alerts["severity"] == "high") & alerts["open"]).sum())}
 

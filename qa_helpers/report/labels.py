@@ -100,7 +100,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "decision": ("Decision", "处理方式"), "one-to-one coaching": ("one-to-one coaching", "一对一辅导"),
     "team-level": ("team-level problem", "班组整体问题"), "too few answers": ("too few answers", "样本不足"),
     "within the team's range": ("within the team's range", "与班组无显著差异"),
-    "(no team)": ("(no team)", "（无班组）"), "(no channel)": ("(no channel)", "（无渠道）"),
+    "priority": ("Priority", "优先级"), "(no team)": ("(no team)", "（无班组）"), "(no channel)": ("(no channel)", "（无渠道）"),
     "chart": ("Chart", "控制图"), "rules": ("Rules broken", "违反的判异规则"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),

@@ -40,9 +40,11 @@ def standards_targets(ctx: Context):
     marked, each with the floor used by ``floor_to_target`` scoring and where the target comes from."""
     targets = ctx.targets()
     by_channel = ctx.standards.channel_targets(ctx.unit)
-    per_channel = {kpi: ", ".join(f"{t(c, ctx.language)} {plots.format_value(v, u)}"
-                                  for c, v, u in zip(rows["channel"], rows["target"], rows["unit"]))
-                   for kpi, rows in by_channel.groupby("kpi", sort=False)}
+    by_channel["text"] = [f"{t(c, ctx.language)} {plots.format_value(v, u)}" if pd.isna(p) else
+                          f"{t(c, ctx.language)} ({t(p, ctx.language)}) {plots.format_value(v, u)}"
+                          for c, p, v, u in zip(by_channel["channel"], by_channel["priority"], by_channel["target"],
+                                                by_channel["unit"])]
+    per_channel = {kpi: ", ".join(rows["text"]) for kpi, rows in by_channel.groupby("kpi", sort=False)}
     shown = targets.assign(
         target=[per_channel.get(k, "") if b else plots.format_value(v, u)
                 for k, b, v, u in zip(targets["kpi"], targets["by_channel"], targets["target"], targets["unit"])],
@@ -414,15 +416,17 @@ def scorecard_channels(ctx: Context) -> list:
     note = ctx.missing_note("tickets.channel") or _unmeasured_line(ctx, names)
     if not measured or ctx.missing("tickets.channel"):
         return [note]
-    rows = qa_scorecard.channel_attainment(ctx.kpi_table(by=["channel"], kpis=measured), ctx.standards, ctx.unit)
+    by_priority = ctx.standards.channel_targets(ctx.unit)["priority"].notna().any() and ctx.has("tickets", "priority")
+    by = ["channel", "priority"] if by_priority else ["channel"]
+    rows = qa_scorecard.channel_attainment(ctx.kpi_table(by=by, kpis=measured), ctx.standards, ctx.unit)
     if rows.empty:
         return ["No ticket with a first response or handling time in this period."]
     combined = rows["channel"] == "all channels"
     shown = rows.assign(value=_formatted(rows["value"], rows["unit"]), target=_formatted(rows["target"], rows["unit"]),
                         channel=[t("all_channels", ctx.language) if c else ch for c, ch in zip(combined, rows["channel"])],
                         met=[t("meets target" if m else "misses target", ctx.language) for m in rows["met"]])
-    return [table(shown[["kpi", "channel", "value", "n", "target", "attainment", "met"]], ctx.language,
-                  values=["kpi", "channel"], percent=["attainment"]), note]
+    columns = ["kpi", "channel", *(["priority"] if by_priority else []), "value", "n", "target", "attainment", "met"]
+    return [table(shown[columns], ctx.language, values=["kpi", "channel", "priority"], percent=["attainment"]), note]
 
 
 def scorecard_subtotals(ctx: Context, card: pd.DataFrame):
