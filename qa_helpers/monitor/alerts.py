@@ -10,8 +10,8 @@ import pandas as pd
 from qa_helpers.config import CONFIG_FILES, config_dir, config_file
 from qa_helpers.data import archive as qa_archive
 from qa_helpers.measures.standards import load_standards
-from qa_helpers.monitor.monitoring import (alert_episodes, coaching_problem, coaching_review, severity, usable_rules,
-                                           weekly_judgements)
+from qa_helpers.monitor.monitoring import (SEVERITY_ORDER, alert_episodes, coaching_problem, coaching_review, severity,
+                                           usable_rules, weekly_judgements)
 from qa_helpers.periods import parse_period
 
 COLUMNS = ["unit", "type", "kind", "severity", "rule", "group", "start", "last_week", "weeks_open", "value",
@@ -101,6 +101,6 @@ def alerts_for_units(period: str, units: list[str] | None = None, archive: str |
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.concat(frames, ignore_index=True)
-    order = out["severity"].map({"high": 0, "medium": 1, "low": 2})
+    order = out["severity"].map(SEVERITY_ORDER)
     return (out.assign(_order=order).sort_values(["unit", "open", "_order", "type"], ascending=[True, False, True, True],
                                                  kind="stable").drop(columns="_order").reset_index(drop=True))

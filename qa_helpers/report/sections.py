@@ -336,10 +336,6 @@ def agent_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
 
 # ================================================================ step 4: scorecard
 
-def _yes_no(flags: pd.Series, language: str) -> list[str]:
-    return [t("yes" if bool(flag) else "no", language) for flag in flags]
-
-
 def _signed(values, units) -> list[str]:
     """Changes as people read them: +1.2 pp for shares, +5 s for durations, "–" when unknown."""
     out = []
