@@ -170,7 +170,8 @@ def review_burst(typed: pa.Table, live: np.ndarray, ctx: RuleContext, score_colu
                  max_score: int = 1, source_column: str = "source", source_value: str = "review",
                  window: str = "60min", min_count: int = 5, time_column: str = "answered_at") -> pd.Series:
     """Malicious bursts: ``min_count`` or more lowest-score online reviews within ``window``."""
-    frame = typed.select([score_column, source_column, time_column]).to_pandas()
+    # decoded: a dictionary column whose map made a blank cell null cannot become a pandas Categorical
+    frame = pa.table({c: decoded(typed[c]) for c in (score_column, source_column, time_column)}).to_pandas()
     frame = frame[live]
     candidates = frame[(frame[source_column] == source_value) & (frame[score_column] <= max_score)
                        & frame[time_column].notna()].sort_values(time_column, kind="stable")
