@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from qa_helpers.errors import ConfigError
-from qa_helpers.data.schemas import KEY_FIELDS, build_schemas
+from qa_helpers.data.schemas import ANALYSIS_TABLES, KEY_FIELDS, TIME_SEQUENCES, build_schemas, parse_kind
 
 FORMATS = ("csv", "xlsx", "jsonl")
 SOURCE_KEYS = {
@@ -279,6 +279,8 @@ def _source_spec(table: str, entry: dict, where: str, doc: dict, schema_cols: li
             raise ConfigError(f"{where}.rules: each rule is written as '- name: {{params}}', got {rule!r}")
         name, params = next(iter(rule.items()))
         rules.append((name, dict(params or {})))
+    rules = standing_rules(table, rules, present=[c for c in schema_cols if fed.get(c) in ("columns", "derived", "constants")],
+                           pseudonymised=list(entry.get("pseudonymise") or []))
     kwargs = {k: entry[k] for k in ("encoding", "sheet", "delimiter", "na_values", "datetime_formats",
                                     "pseudonymise", "customer_names", "mask_pii", "link", "from_source")
               if k in entry}
@@ -289,6 +291,69 @@ def _source_spec(table: str, entry: dict, where: str, doc: dict, schema_cols: li
                       rules=rules, units=dict(entry.get("units") or {}), constants=constants, derived=derived,
                       absent=absent, allow_empty=allow_empty, keep=keep, rows_where=rows_where, timezone=entry.get("timezone", default_tz),
                       timezone_stated="timezone" in entry, **kwargs)
+
+
+# Rules that remove rows before any other may look at them; the standing time checks come after these.
+_FIRST_RULES = ("pii_in_id", "test_ticket", "duplicate_row", "duplicate_id")
+
+
+def standing_rules(table: str, rules: list[tuple[str, dict]], present: list[str],
+                   pseudonymised: list[str]) -> list[tuple[str, dict]]:
+    """The source's rules with the checks every source gets whether or not its mapping lists them.
+
+    * ``pii_in_id`` first, over every id column (``*_id``) that is not pseudonymised: a phone
+      number, e-mail or ID number typed into an id is never archived (nor named in a later
+      rule's detail);
+    * ``out_of_range_time`` over every timestamp of an analysis table (the roster's hire dates
+      may precede the window);
+    * ``time_order`` over each pair of :data:`~qa_helpers.data.schemas.TIME_SEQUENCES` (a
+      complaint answered or closed before it was received, a ticket resolved before it was created).
+
+    A rule the mapping lists is extended to the columns it leaves out; a standing range check the
+    mapping does not list comes after its duplicate rules (a copy is still named a copy), and a
+    standing order check after its time checks.
+
+    Parameters
+    ----------
+    table : str
+        The canonical table.
+    rules : list of (name, params)
+        The mapping's rules, in order.
+    present : list of str
+        The table's fields the source provides (not ``absent``).
+    pseudonymised : list of str
+        Fields replaced by pseudonyms (customer ids): those are not checked for PII.
+
+    Returns
+    -------
+    list of (name, params)
+    """
+    rules = [(name, dict(params)) for name, params in rules]
+    ids = [c for c in present if c.endswith("_id") and c not in pseudonymised]
+    times = [c for c in present if parse_kind(table, c) == "datetime"] if table in ANALYSIS_TABLES else []
+    sequence = [c for c in TIME_SEQUENCES.get(table, []) if c in present]
+    pairs = [(a, b) for i, a in enumerate(sequence) for b in sequence[i + 1:]]
+    for name, params in rules:
+        if name == "pii_in_id":
+            params["columns"] = [*params.get("columns", []), *(c for c in ids if c not in params.get("columns", []))]
+            ids = []
+        if name == "out_of_range_time":
+            listed = list(params.get("columns", []))
+            params["columns"] = [*listed, *(c for c in times if c not in listed)]
+            times = []
+        if name == "time_order":
+            later = params.get("later", [])
+            covered = {(params.get("earlier"), b) for b in ([later] if isinstance(later, str) else later)}
+            pairs = [pair for pair in pairs if pair not in covered]
+    after = max((i + 1 for i, (name, _) in enumerate(rules) if name in _FIRST_RULES), default=0)
+    if times:
+        rules.insert(after, ("out_of_range_time", {"columns": times}))
+    orders = [("time_order", {"earlier": earlier, "later": [b for a, b in pairs if a == earlier]})
+              for earlier in dict.fromkeys(a for a, _ in pairs)]
+    after = max((i + 1 for i, (name, _) in enumerate(rules) if name in ("out_of_range_time", "time_order")),
+                default=after)
+    rules = rules[:after] + orders + rules[after:]
+    return ([("pii_in_id", {"columns": ids})] if ids else []) + rules
 
 
 def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:

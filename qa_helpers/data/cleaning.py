@@ -30,6 +30,7 @@ class RuleContext:
     raw: pa.Table                      # the same rows as raw text, raw headers, plus _file and _row
     tables: dict[str, pa.Table] = field(default_factory=dict)  # tables archived earlier in this run
     valid_time_range: tuple[str, str] = ("2000-01-01", "2100-01-01")
+    pii_locales: tuple[str, ...] = ("cn", "intl")
     _repeated: dict[str, np.ndarray] = field(default_factory=dict)
 
     def repeated(self, typed: pa.Table, column: str) -> np.ndarray:
@@ -101,6 +102,63 @@ def first_duplicates(table: pa.Table, candidates: np.ndarray) -> pd.DataFrame:
 def _most_distinct(typed: pa.Table) -> str:
     return max(typed.column_names,
                key=lambda c: pc.count_distinct(decoded(typed[c].slice(0, DISTINCT_SAMPLE))).as_py())
+
+
+# What an id must hold to be worth a closer look: an "@" or seven digits in a row (separators
+# allowed); the PII patterns run on those ids only, so ten million ordinary ids cost one Arrow pass.
+_PII_CANDIDATE = r"[@\x{FF20}]|[0-9\x{FF10}-\x{FF19}][0-9\x{FF10}-\x{FF19} ().+-]{5,}[0-9\x{FF10}-\x{FF19}]"
+# Forms of PII an id is checked for (card and account numbers are left out: a 16-19-digit
+# numeric id is common and indistinguishable from them).
+_ID_PII_TOKENS = ("[EMAIL]", "[PHONE]", "[ID_NUMBER]")
+
+
+def _resident_id_checksum(number: str) -> bool:
+    """The ISO 7064 MOD 11-2 check digit of an 18-character mainland resident ID number."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(number[:17], weights))
+    return "10X98765432"[total % 11] == number[17].upper()
+
+
+def pii_kind(value: str, locales: tuple[str, ...]) -> str | None:
+    """The kind of PII an id holds (``[EMAIL]``, ``[PHONE]``, ``[ID_NUMBER]``), or None.
+
+    Uses the masking patterns of :mod:`qa_helpers.data.privacy` for the locales; an ID number
+    counts only with a valid check digit, so an 18-digit numeric id rarely passes for one.
+    """
+    from qa_helpers.data.privacy import HALF_WIDTH, PII_PATTERNS
+
+    text = value.translate(HALF_WIDTH)
+    for pattern in PII_PATTERNS:
+        if pattern.token not in _ID_PII_TOKENS or (pattern.locales and not pattern.locales & set(locales)):
+            continue
+        for match in pattern.pattern.finditer(text):
+            if pattern.check is not None and pattern.check(match) == match.group():
+                continue
+            if pattern.token == "[ID_NUMBER]" and not _resident_id_checksum(match.group()):
+                continue
+            return pattern.token
+    return None
+
+
+@rule
+def pii_in_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, columns: tuple[str, ...] = ()) -> pd.Series:
+    """An id that holds a phone number, an e-mail address or an ID number (someone typed the
+    customer's contact into the ticket number): the row is quarantined, so the PII is never
+    archived; the reason names the kind, never the value."""
+    found = pd.Series(dtype="str")
+    still = live.copy()
+    for column in columns:
+        values = decoded(typed[column])
+        candidates = np.flatnonzero(_true(pc.match_substring_regex(values, _PII_CANDIDATE)) & still)
+        if not len(candidates):
+            continue
+        kinds = [pii_kind(v, ctx.pii_locales) for v in values.take(pa.array(candidates)).to_pylist()]
+        hit = [(p, k) for p, k in zip(candidates, kinds) if k]
+        reasons = pd.Series([f"{column} holds what looks like {k}: not archived, fix the id at the source"
+                             for _, k in hit], index=np.array([p for p, _ in hit], dtype=np.int64), dtype="str")
+        found = pd.concat([found, reasons])
+        still[reasons.index] = False
+    return found.sort_index()
 
 
 @rule

@@ -560,7 +560,8 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
             quarantine.add(hit["position"].to_numpy(), name, hit["column"].to_numpy(), hit["detail"].to_numpy())
         live[failures["position"].to_numpy()] = False
 
-        ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range)
+        ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range,
+                                   pii_locales=config.pii_locales)
         for name, params in spec.rules:
             reasons = cleaning.RULES[name](typed, live, ctx, **params)
             positions = reasons.index.to_numpy(dtype=np.int64)
