@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ SOURCE_KEYS = {
     "datetime_formats", "pseudonymise", "customer_names", "mask_pii", "rules", "link",
     "delimiter", "units", "constants", "derived", "absent", "keep", "from_source", "rows_where", "allow_empty",
 }
-TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_locales", "value_sets", "sources"}
+TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_locales", "value_sets", "sources",
+            "retention"}
 
 
 CONFIG_ENV = "QAKIT_CONFIG"
@@ -180,6 +182,8 @@ class SourcesConfig:
     default_timezone: str = "Asia/Shanghai"
     value_sets: dict[str, list[str]] = field(default_factory=dict)
     pii_locales: tuple[str, ...] = ("cn", "intl")
+    retention: dict[str, int] = field(default_factory=dict)  # table (or default) -> years kept
+    valid_time_range_stated: bool = True
 
     @property
     def schemas(self) -> dict:
@@ -400,6 +404,7 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
             raise ConfigError(f"{where}: expected a mapping")
         specs[table] = _source_spec(table, entry, where, doc, list(schemas[table].columns))
     from qa_helpers.data.cleaning import RULES  # late import: cleaning imports this module's types
+    from qa_helpers.data.governance import parse_retention
 
     for spec in specs.values():
         for name, _ in spec.rules:
@@ -408,12 +413,14 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
                                   f"known rules are {', '.join(RULES)}")
         if spec.link and spec.link.get("table") not in specs:
             raise ConfigError(f"{path}: sources.{spec.table}.link: table {spec.link.get('table')!r} is not a source")
-    low, high = doc.get("valid_time_range", ["2000-01-01", "2100-01-01"])
+    # Without a stated window, times from 2000 to the end of next year pass: a year like 2099 or
+    # 1970 is a placeholder or a typo, never an event this kit reports on.
+    low, high = doc.get("valid_time_range", ["2000-01-01", f"{date.today().year + 1}-12-31"])
     archive_tz = doc.get("archive_timezone", "Asia/Shanghai")
     return SourcesConfig(path=path, archive_timezone=archive_tz, valid_time_range=(str(low), str(high)),
                          sources=_dependency_order(specs, path),
                          default_timezone=doc.get("default_timezone", archive_tz), value_sets=value_sets,
-                         pii_locales=locales)
+                         pii_locales=locales, valid_time_range_stated="valid_time_range" in doc, retention=parse_retention(doc.get("retention"), str(path)))
 
 
 def _dependency_order(specs: dict[str, SourceSpec], path: Path) -> dict[str, SourceSpec]:

@@ -606,6 +606,9 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         "timezone": spec.timezone,
         "timezone_stated": spec.timezone_stated,
     }
+    if not config.valid_time_range_stated:
+        entry["warnings"].append(f"times checked against {config.valid_time_range[0]}..{config.valid_time_range[1]} "
+                                 "(the default; state valid_time_range in sources.yml)")
     if not spec.timezone_stated:
         entry["warnings"].append(f"naive timestamps read as {spec.timezone} (default_timezone; "
                                  f"state 'timezone:' for source {spec.table} if that is wrong)")
