@@ -104,12 +104,23 @@ def _most_distinct(typed: pa.Table) -> str:
                key=lambda c: pc.count_distinct(decoded(typed[c].slice(0, DISTINCT_SAMPLE))).as_py())
 
 
-# What an id must hold to be worth a closer look: an "@" or seven digits in a row (separators
-# allowed); the PII patterns run on those ids only, so ten million ordinary ids cost one Arrow pass.
-_PII_CANDIDATE = r"[@\x{FF20}]|[0-9\x{FF10}-\x{FF19}][0-9\x{FF10}-\x{FF19} ().+-]{5,}[0-9\x{FF10}-\x{FF19}]"
-# Forms of PII an id is checked for (card and account numbers are left out: a 16-19-digit
-# numeric id is common and indistinguishable from them).
-_ID_PII_TOKENS = ("[EMAIL]", "[PHONE]", "[ID_NUMBER]")
+# PII typed into an id: an id that *is*, as a whole, a phone number or a resident ID number, or
+# that holds an e-mail address. Unlike masking in free text (qa_helpers.data.privacy), a match
+# here quarantines a row, so the forms are anchored to the whole value: a zero-padded ticket number
+# must never pass for a landline. RE2 patterns, run by Arrow over whole columns (full-width digits
+# are folded by NFKC first); the few matches are then checked in Python (check digit, E.164 length).
+_ID_PII = [
+    (None, "[EMAIL]", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
+    ("cn", "[PHONE]", r"^\s*(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}\s*$"),
+    ("cn", "[PHONE]", r"^\s*(?:\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})[- ]?[0-9]{3,4}[- ]?[0-9]{4}\s*$"),
+    ("cn", "[ID_NUMBER]",
+     r"^\s*[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]\s*$"),
+    ("intl", "[PHONE]", r"^\s*(?:\+|00[ (-]?)[1-9][0-9 ().-]{6,22}[0-9]\s*$"),
+    ("us", "[PHONE]", r"^\s*(?:1[-. ]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[-. ])[0-9]{3}[-. ][0-9]{4}\s*$"),
+]
+# Every form above starts with a digit, "+" or "(" (after spaces), or holds an "@": one cheap pass
+# finds the ids worth the patterns (none, for ids such as TK0001234).
+_ID_PII_CANDIDATE = r"^\s*[0-9+(]|@"
 
 
 def _resident_id_checksum(number: str) -> bool:
@@ -119,43 +130,66 @@ def _resident_id_checksum(number: str) -> bool:
     return "10X98765432"[total % 11] == number[17].upper()
 
 
-def pii_kind(value: str, locales: tuple[str, ...]) -> str | None:
-    """The kind of PII an id holds (``[EMAIL]``, ``[PHONE]``, ``[ID_NUMBER]``), or None.
+def _confirmed(token: str, value: str, locale: str | None) -> bool:
+    """What a regular expression cannot say: an ID number's check digit, an E.164 number's length."""
+    if token == "[ID_NUMBER]":
+        return _resident_id_checksum(value)
+    if locale == "intl":
+        digits = sum(c.isdigit() for c in value) - (2 if value.startswith("00") else 0)
+        return 8 <= digits <= 15
+    return True
 
-    Uses the masking patterns of :mod:`qa_helpers.data.privacy` for the locales; an ID number
-    counts only with a valid check digit, so an 18-digit numeric id rarely passes for one.
+
+def pii_in_ids(values: pa.Array | pa.ChunkedArray, locales: tuple[str, ...]) -> pa.Array:
+    """For each id, the kind of PII it holds (``[EMAIL]``, ``[PHONE]``, ``[ID_NUMBER]``) or null.
+
+    Parameters
+    ----------
+    values : pyarrow.Array
+        Ids as text.
+    locales : tuple of str
+        The ``pii_locales`` of ``sources.yml``: which phone and ID forms count (e-mails always).
+
+    Returns
+    -------
+    pyarrow.Array
+        Text, null where the id holds no PII.
     """
-    from qa_helpers.data.privacy import HALF_WIDTH, PII_PATTERNS
+    active = [(locale, token, pattern) for locale, token, pattern in _ID_PII if locale is None or locale in locales]
 
-    text = value.translate(HALF_WIDTH)
-    for pattern in PII_PATTERNS:
-        if pattern.token not in _ID_PII_TOKENS or (pattern.locales and not pattern.locales & set(locales)):
-            continue
-        for match in pattern.pattern.finditer(text):
-            if pattern.check is not None and pattern.check(match) == match.group():
-                continue
-            if pattern.token == "[ID_NUMBER]" and not _resident_id_checksum(match.group()):
-                continue
-            return pattern.token
-    return None
+    def kinds(text: pa.Array) -> pa.Array:
+        if not pc.all(pc.string_is_ascii(pc.fill_null(text, ""))).as_py():
+            text = pc.utf8_normalize(text, "NFKC")  # full-width digits and signs, as typed on Chinese keyboards
+        found = pa.nulls(len(text), pa.string())
+        todo = np.flatnonzero(_true(pc.match_substring_regex(text, _ID_PII_CANDIDATE)))
+        for locale, token, pattern in active:
+            if not len(todo):
+                break
+            values = text.take(pa.array(todo, pa.int64()))
+            hits = _true(pc.match_substring_regex(values, pattern))
+            confirmed = [_confirmed(token, v.strip(), locale) for v in values.filter(pa.array(hits)).to_pylist()]
+            hit = todo[hits][confirmed] if confirmed else todo[:0]
+            mask = np.zeros(len(text), dtype=bool)
+            mask[hit] = True
+            found = pc.replace_with_mask(found, pa.array(mask), pa.array([token] * len(hit), pa.string()))
+            todo = np.setdiff1d(todo, hit, assume_unique=True)
+        return found
+
+    return decoded(per_value(values, kinds))
 
 
 @rule
 def pii_in_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, columns: tuple[str, ...] = ()) -> pd.Series:
-    """An id that holds a phone number, an e-mail address or an ID number (someone typed the
-    customer's contact into the ticket number): the row is quarantined, so the PII is never
-    archived; the reason names the kind, never the value."""
+    """An id that is a phone number or a resident ID number, or holds an e-mail address (someone
+    typed the customer's contact into the ticket number): the row is quarantined, so the PII is
+    never archived; the reason names the kind, never the value."""
     found = pd.Series(dtype="str")
     still = live.copy()
     for column in columns:
-        values = decoded(typed[column])
-        candidates = np.flatnonzero(_true(pc.match_substring_regex(values, _PII_CANDIDATE)) & still)
-        if not len(candidates):
-            continue
-        kinds = [pii_kind(v, ctx.pii_locales) for v in values.take(pa.array(candidates)).to_pylist()]
-        hit = [(p, k) for p, k in zip(candidates, kinds) if k]
-        reasons = pd.Series([f"{column} holds what looks like {k}: not archived, fix the id at the source"
-                             for _, k in hit], index=np.array([p for p, _ in hit], dtype=np.int64), dtype="str")
+        kinds = pii_in_ids(typed[column], ctx.pii_locales)
+        reasons = _reasons(kinds.is_valid(), still, lambda rows, column=column, kinds=kinds: [
+            f"{column} holds what looks like {k}: not archived, fix the id at the source"
+            for k in kinds.take(pa.array(rows, pa.int64())).to_pylist()])
         found = pd.concat([found, reasons])
         still[reasons.index] = False
     return found.sort_index()
