@@ -13,11 +13,13 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 import yaml
 
 from qa_helpers.cli import main
 from qa_helpers.data import columns
+from qa_helpers.data.cleaning import pii_in_ids
 from qa_helpers.errors import SourceError
 from qa_helpers.data.ingest import ingest
 from qa_helpers.config import config_dir
@@ -481,3 +483,16 @@ def test_bad_input(kind, raw, archive, tmp_path, monkeypatch, capsys):
         assert where.hidden not in detail
         archived = pd.read_parquet(target / table)
         assert not archived.astype(str).apply(lambda c: c.str.contains(where.hidden, regex=False)).any().any()
+
+
+@pytest.mark.parametrize("value, kind", [
+    ("13912345678", "[PHONE]"), ("139 1234 5678", "[PHONE]"), ("+86 139-1234-5678", "[PHONE]"),
+    ("１３９１２３４５６７８", "[PHONE]"),            # full-width digits, as typed on a Chinese keyboard
+    ("010-62345678", "[PHONE]"), ("+44 20 7946 0958", "[PHONE]"), ("TK-wang@example.com", "[EMAIL]"),
+    ("110105199003071239", "[ID_NUMBER]"),           # a resident ID number with its check digit
+    ("110105199003071234", None),                    # ... and with a wrong one: an 18-digit id
+    ("TK0000022", None), ("0000012345", None), ("00000000001", None), ("202501010001", None),
+    ("4111111111111111", None), ("SV-2025-000123", None), ("555-123-4567", None),  # us is not a locale here
+])
+def test_ids_holding_pii_are_told_from_ordinary_ids(value, kind):
+    assert pii_in_ids(pa.array([value, "TK0000001"]), ("cn", "intl")).to_pylist() == [kind, None]
