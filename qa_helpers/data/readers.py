@@ -90,6 +90,8 @@ def _check_unique_header(names: list[str], file: str) -> None:
     """Refuse a header that names a column twice: which of the two is meant cannot be guessed."""
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
+        if not name:
+            continue  # a column without a header cannot be mapped; its cells are not read
         if name in seen:
             raise SourceError(f"the header names this column twice (fields {seen[name]} and {position}); "
                               "rename one of them in the export", file=file, row=1, column=name)
@@ -328,6 +330,7 @@ def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
         names = [_cell_text(c.value).strip() for c in header]
         while names and not names[-1]:
             names.pop()
+        names = [name or f"Unnamed: {index}" for index, name in enumerate(names)]  # as pandas names them
         if not names:
             raise SourceError(f"sheet {sheet!r} is empty: expected a header row", file=file, row=1)
         _check_unique_header(names, file)
