@@ -86,7 +86,7 @@ def _empty_flags() -> pd.DataFrame:
                          "detail": pd.Series(dtype=str)})
 
 
-def _check_unique_header(names: list[str], file: str) -> None:
+def _check_unique_header(names: list[str], file: str, row: int = 1) -> None:
     """Refuse a header that names a column twice: which of the two is meant cannot be guessed."""
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
@@ -94,7 +94,7 @@ def _check_unique_header(names: list[str], file: str) -> None:
             continue  # a column without a header cannot be mapped; its cells are not read
         if name in seen:
             raise SourceError(f"the header names this column twice (fields {seen[name]} and {position}); "
-                              "rename one of them in the export", file=file, row=1, column=name)
+                              "rename one of them in the export", file=file, row=row, column=name)
         seen[name] = position
 
 
@@ -325,19 +325,20 @@ def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
             sheet = sheets[0]
         if sheet not in sheets:
             raise SourceError(f"no sheet named {sheet!r}; the workbook has {sheets}", file=file)
-        cells = book[sheet].iter_rows(values_only=False)
-        header = next(cells, ())
+        cells = enumerate(book[sheet].iter_rows(min_row=1, values_only=False), start=1)
+        # the header is the first row with a filled cell (blank rows above it, e.g. for a title, are skipped)
+        header_row, header = next(((n, row) for n, row in cells if any(c.value is not None for c in row)), (1, ()))
         names = [_cell_text(c.value).strip() for c in header]
         while names and not names[-1]:
             names.pop()
         names = [name or f"Unnamed: {index}" for index, name in enumerate(names)]  # as pandas names them
         if not names:
             raise SourceError(f"sheet {sheet!r} is empty: expected a header row", file=file, row=1)
-        _check_unique_header(names, file)
+        _check_unique_header(names, file, header_row)
         width = len(names)
         columns: list[list[str]] = [[] for _ in range(width)]
         numbers, flagged, formulas, blank = [], [], [], 0
-        for number, row in enumerate(cells, start=2):
+        for number, row in cells:
             values = [c.value for c in row[:width]]
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 blank += 1
