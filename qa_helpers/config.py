@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from qa_helpers.errors import ConfigError
-from qa_helpers.data.schemas import ANALYSIS_TABLES, KEY_FIELDS, TIME_SEQUENCES, build_schemas, parse_kind
+from qa_helpers.data.schemas import (AFTER_TICKET, ANALYSIS_TABLES, KEY_FIELDS, TIME_SEQUENCES, build_schemas,
+                                     parse_kind)
 
 FORMATS = ("csv", "xlsx", "jsonl")
 SOURCE_KEYS = {
@@ -284,7 +285,8 @@ def _source_spec(table: str, entry: dict, where: str, doc: dict, schema_cols: li
         name, params = next(iter(rule.items()))
         rules.append((name, dict(params or {})))
     rules = standing_rules(table, rules, present=[c for c in schema_cols if fed.get(c) in ("columns", "derived", "constants")],
-                           pseudonymised=list(entry.get("pseudonymise") or []))
+                           pseudonymised=list(entry.get("pseudonymise") or []),
+                           tickets="tickets" in (doc.get("sources") or {}))
     kwargs = {k: entry[k] for k in ("encoding", "sheet", "delimiter", "na_values", "datetime_formats",
                                     "pseudonymise", "customer_names", "mask_pii", "link", "from_source")
               if k in entry}
@@ -302,7 +304,7 @@ _FIRST_RULES = ("pii_in_id", "test_ticket", "duplicate_row", "duplicate_id")
 
 
 def standing_rules(table: str, rules: list[tuple[str, dict]], present: list[str],
-                   pseudonymised: list[str]) -> list[tuple[str, dict]]:
+                   pseudonymised: list[str], tickets: bool = True) -> list[tuple[str, dict]]:
     """The source's rules with the checks every source gets whether or not its mapping lists them.
 
     * ``pii_in_id`` first, over every id column (``*_id``) that is not pseudonymised: a phone
@@ -311,7 +313,10 @@ def standing_rules(table: str, rules: list[tuple[str, dict]], present: list[str]
     * ``out_of_range_time`` over every timestamp of an analysis table (the roster's hire dates
       may precede the window);
     * ``time_order`` over each pair of :data:`~qa_helpers.data.schemas.TIME_SEQUENCES` (a
-      complaint answered or closed before it was received, a ticket resolved before it was created).
+      complaint answered or closed before it was received, a ticket resolved before it was created);
+    * ``before_linked`` for each time of :data:`~qa_helpers.data.schemas.AFTER_TICKET` when the source
+      maps ``ticket_id`` and the config has a tickets source (a survey answered, a visit made or a
+      review written before its ticket existed).
 
     A rule the mapping lists is extended to the columns it leaves out; a standing range check the
     mapping does not list comes after its duplicate rules (a copy is still named a copy), and a
@@ -327,6 +332,8 @@ def standing_rules(table: str, rules: list[tuple[str, dict]], present: list[str]
         The table's fields the source provides (not ``absent``).
     pseudonymised : list of str
         Fields replaced by pseudonyms (customer ids): those are not checked for PII.
+    tickets : bool
+        Whether the config has a tickets source (the reference of ``before_linked``).
 
     Returns
     -------
@@ -337,7 +344,10 @@ def standing_rules(table: str, rules: list[tuple[str, dict]], present: list[str]
     times = [c for c in present if parse_kind(table, c) == "datetime"] if table in ANALYSIS_TABLES else []
     sequence = [c for c in TIME_SEQUENCES.get(table, []) if c in present]
     pairs = [(a, b) for i, a in enumerate(sequence) for b in sequence[i + 1:]]
+    linked = [c for c in AFTER_TICKET.get(table, []) if c in present] if tickets and "ticket_id" in present else []
     for name, params in rules:
+        if name == "before_linked" and params.get("table", "tickets") == "tickets":
+            linked = [c for c in linked if c != params.get("column")]
         if name == "pii_in_id":
             params["columns"] = [*params.get("columns", []), *(c for c in ids if c not in params.get("columns", []))]
             ids = []
@@ -357,6 +367,9 @@ def standing_rules(table: str, rules: list[tuple[str, dict]], present: list[str]
     after = max((i + 1 for i, (name, _) in enumerate(rules) if name in ("out_of_range_time", "time_order")),
                 default=after)
     rules = rules[:after] + orders + rules[after:]
+    after += len(orders)
+    rules[after:after] = [("before_linked", {"column": c, "table": "tickets", "key": "ticket_id",
+                                             "linked_column": "created_at"}) for c in linked]
     return ([("pii_in_id", {"columns": ids})] if ids else []) + rules
 
 

@@ -22,7 +22,7 @@ from qa_helpers.data import columns
 from qa_helpers.data.cleaning import pii_in_ids
 from qa_helpers.errors import SourceError
 from qa_helpers.data.ingest import ingest
-from qa_helpers.config import config_dir
+from qa_helpers.config import config_dir, load_sources
 
 TICKETS = "helpdesk_tickets_2025.csv"
 
@@ -496,3 +496,38 @@ def test_bad_input(kind, raw, archive, tmp_path, monkeypatch, capsys):
 ])
 def test_ids_holding_pii_are_told_from_ordinary_ids(value, kind):
     assert pii_in_ids(pa.array([value, "TK0000001"]), ("cn", "intl")).to_pylist() == [kind, None]
+
+
+def test_a_mapping_without_rules_still_checks_ids_and_every_time(tmp_path):
+    doc = yaml.safe_load((config_dir() / "sources.yml").read_text(encoding="utf-8"))
+    for source in doc["sources"].values():
+        source.pop("rules", None)
+    del doc["valid_time_range"]
+    path = tmp_path / "sources.yml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    config = load_sources(path)
+    rules = {table: spec.rules for table, spec in config.sources.items()}
+    assert rules["tickets"] == [
+        ("pii_in_id", {"columns": ["ticket_id", "agent_id"]}),  # customer_id is pseudonymised, not checked
+        ("out_of_range_time", {"columns": ["created_at", "resolved_at"]}),
+        ("time_order", {"earlier": "created_at", "later": ["resolved_at"]})]
+    assert [params for name, params in rules["complaints"] if name == "time_order"] == [
+        {"earlier": "received_at", "later": ["first_response_at", "closed_at"]},
+        {"earlier": "first_response_at", "later": ["closed_at"]}]
+    assert [params["column"] for name, params in rules["field_visits"] if name == "before_linked"] == [
+        "promised_at", "arrived_at"]
+    assert "out_of_range_time" not in dict(config.sources["agents"].rules)  # hire dates may precede the window
+    low, high = config.valid_time_range  # no window stated: 2099 and 1970 are still outside the default
+    assert low == "2000-01-01" and pd.Timestamp("2099-01-01") > pd.Timestamp(high) > pd.Timestamp.now()
+
+
+def test_a_review_written_before_its_ticket_existed_is_quarantined(raw, archive, tmp_path):
+    clean = set(pd.read_parquet(archive / "qa_reviews", columns=["review_id"])["review_id"])
+    frame = pd.read_csv(raw / "qa_reviews.csv", dtype=str, keep_default_na=False)
+    at = frame.index[frame["review_id"].isin(clean)][0]
+    frame.loc[at, "reviewed_at"] = "2020-06-01 09:00:00"  # in the window, but years before any ticket
+    frame.to_csv(raw / "qa_reviews.csv", index=False)
+    ingest(raw, tmp_path / "archive", key=b"k", tables=["qa_reviews"])
+    q = _quarantine(tmp_path, "qa_reviews")
+    hit = q[q["row"] == at + 2]
+    assert hit["rule"].tolist() == ["before_linked"] and "reviewed_at" in hit["detail"].iloc[0]

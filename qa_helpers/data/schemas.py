@@ -41,6 +41,13 @@ TIME_SEQUENCES = {
     "tickets": ["created_at", "resolved_at"],
     "complaints": ["received_at", "first_response_at", "closed_at"],
 }
+# Times that cannot come before the linked ticket was created (before_linked). Complaints are left
+# out: a complaint may be logged as a ticket only after it was received.
+AFTER_TICKET = {
+    "surveys": ["answered_at"],
+    "field_visits": ["promised_at", "arrived_at"],
+    "qa_reviews": ["reviewed_at"],
+}
 
 
 def _text(nullable: bool = False, **kwargs) -> pa.Column:
