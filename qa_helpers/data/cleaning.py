@@ -188,7 +188,8 @@ def pii_in_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, columns: tupl
     for column in columns:
         kinds = pii_in_ids(typed[column], ctx.pii_locales)
         reasons = _reasons(kinds.is_valid(), still, lambda rows, column=column, kinds=kinds: [
-            f"{column} holds what looks like {k}: not archived, fix the id at the source"
+            f"{column} holds what looks like {k}: not archived; fix the id at the source (an id that is the "
+            f"customer's number belongs under pseudonymise)"
             for k in kinds.take(pa.array(rows, pa.int64())).to_pylist()])
         found = pd.concat([found, reasons])
         still[reasons.index] = False
