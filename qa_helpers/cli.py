@@ -119,6 +119,29 @@ def _cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_purge(args: argparse.Namespace) -> int:
+    from qa_helpers.data.archive import archive_path
+    from qa_helpers.data.governance import purge
+
+    due = purge(archive_path(args.archive), as_of=args.as_of, approve=args.approve, config=args.config,
+                parameters={"as_of": args.as_of, "approve": args.approve, "config": args.config})
+    if due.empty:
+        print("nothing is due for destruction")
+        return 0
+    print(due[["table", "month", "rows", "years", "due_since"]].to_string(index=False))
+    print(f"removed {len(due)} month(s), approved by {args.approve}" if args.approve else
+          f"{len(due)} month(s) due; nothing removed: destroy them with --approve \"<name / ticket>\"")
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    from qa_helpers.report.bundle import make_bundle
+
+    index = make_bundle(args.period, args.team.split(","), args.out, reports=args.reports, archive=args.archive)
+    print(f"bundle for {args.team}: {index.resolve()}")
+    return 0
+
+
 CONFIG_HELP = ("config folder (default $QAKIT_CONFIG, else config/); without standards.yml the kit's standards "
                "apply")
 
@@ -181,6 +204,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the draft mapping to this file instead of printing it")
     p.add_argument("--config", default=None, help=CONFIG_HELP)
     p.set_defaults(func=_cmd_map)
+
+    p = sub.add_parser("purge", help="list archived months past their retention; destroy them with --approve")
+    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.add_argument("--as-of", default=None, help="judge retention on this day (YYYY-MM-DD; default today)")
+    p.add_argument("--approve", default=None, help="name / ticket of whoever approved the destruction; "
+                                                   "without it nothing is removed")
+    p.add_argument("--config", default=None, help=CONFIG_HELP + " (retention: in its sources.yml)")
+    p.set_defaults(func=_cmd_purge)
+
+    p = sub.add_parser("bundle", help="copy one audience's reports (a team, or a department) with their own index")
+    p.add_argument("--period", required=True, help="the period as run, e.g. 2025-Q4")
+    p.add_argument("--team", required=True, help="unit(s) the audience may see, comma-separated")
+    p.add_argument("--out", required=True, help="new folder for the bundle")
+    p.add_argument("--reports", default="reports", help="the reports folder of qakit run (default reports)")
+    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.set_defaults(func=_cmd_bundle)
     return parser
 
 
@@ -190,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and args.teams is None and args.departments is None:
         args.teams = "all"
     try:
-        return args.func(args)
+        from qa_helpers.data.governance import record_command
+
+        return record_command(args, args.func)  # appends to the archive's access log
     except QAKitError as exc:
         print(f"qakit {args.command}: error: {exc}", file=sys.stderr)
         return 2
