@@ -18,6 +18,7 @@ from qa_helpers.measures import analysis, kpis, quality, scorecard as qa_scoreca
 from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
 from qa_helpers.report import plots
 from qa_helpers.report.labels import t, table
+from qa_helpers.report.safe import styled
 
 from qa_helpers.report.context import Context, not_measured
 
@@ -66,9 +67,9 @@ def standards_rules(ctx: Context) -> list:
                                    for s in sla["first_response_sla_s"]]
     grades = pd.DataFrame(raw["grades"])
     grades["grade"] = [t(g, ctx.language) for g in grades["grade"]]
-    return [sla.style.hide(axis="index"), grades.style.hide(axis="index"),
-            pd.DataFrame(raw.get("alerts") or []).style.hide(axis="index"),
-            pd.DataFrame([raw.get("coaching") or {}]).style.hide(axis="index")]
+    return [styled(sla).hide(axis="index"), styled(grades).hide(axis="index"),
+            styled(pd.DataFrame(raw.get("alerts") or [])).hide(axis="index"),
+            styled(pd.DataFrame([raw.get("coaching") or {}])).hide(axis="index")]
 
 
 def kpi_catalogue(ctx: Context):
@@ -77,7 +78,7 @@ def kpi_catalogue(ctx: Context):
     catalogue["in_this_archive"] = ["measured" if m else f"not measured: {r}"
                                     for m, r in zip(catalogue["measured"], catalogue["reason"])]
     shown = catalogue.drop(columns=["measured", "reason"])
-    return shown.style.hide(axis="index").set_properties(subset=["formula"], **{"text-align": "left"})
+    return styled(shown).hide(axis="index").set_properties(subset=["formula"], **{"text-align": "left"})
 
 
 # ================================================================ step 2: data quality
