@@ -90,6 +90,13 @@ def _inside(folder: Path, path: Path) -> Path:
     return resolved
 
 
+def _step_parameters(step: str, unit_dir: Path, period) -> dict:
+    """Parameters of one step only: the QA-calibration review sample goes beside its report."""
+    from qa_helpers.qa.calibration import review_sample_name
+
+    return {"sample_out": str(unit_dir / review_sample_name(period))} if step == "qa_calibration" else {}
+
+
 def config_provenance(config: str | os.PathLike | None = None) -> dict:
     """The config files the notebooks read, each as resolved for the kernels, with its sha256.
 
@@ -226,7 +233,8 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
                   "archive_fingerprint": report.get("fingerprint"), **configured, "git_commit": git_commit()}
     # every kernel reads the folder the manifest hashes, whatever its own cwd or environment
     parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"]}
-    job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)), parameters=parameters,
+    job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)),
+                    parameters={**parameters, **_step_parameters(s, _inside(out_root, period_dir / u), the_period)},
                     notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]
 
     manifest_path = period_dir / MANIFEST
