@@ -10,8 +10,8 @@ from pathlib import Path
 
 from qa_helpers.errors import QAKitError
 from qa_helpers.periods import parse_period
-from qa_helpers.preflight import (check_config, check_ingest_target, check_run_target, check_sample_size,
-                                  check_scheduler, writable_folder)
+from qa_helpers.preflight import (check_config, check_ingest_target, check_jobs, check_run_target,
+                                  check_sample_size, check_scheduler, writable_folder)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -75,6 +75,7 @@ def check_summary(report: dict) -> str:
 def _cmd_run(args: argparse.Namespace) -> int:
     from qa_helpers.run.batch import run_batch
 
+    check_jobs(args.jobs)
     check_run_target(args.out, parse_period(args.period).label)
     check_config(args.config)
     if args.scheduler:

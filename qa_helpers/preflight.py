@@ -153,3 +153,9 @@ def check_sample_size(tickets: int, teams: int) -> None:
         raise QAKitError(f"--teams {teams}: the sample needs at least {len(BASE_TEAMS)} teams")
     if tickets < MIN_SAMPLE_TICKETS:
         raise QAKitError(f"--tickets {tickets}: the sample needs at least {MIN_SAMPLE_TICKETS} tickets")
+
+
+def check_jobs(jobs: int | None) -> None:
+    """``--jobs``: absent (one per core) or at least 1."""
+    if jobs is not None and jobs < 1:
+        raise QAKitError(f"--jobs {jobs}: give at least 1 (or leave it out: one per core)")

@@ -75,6 +75,12 @@ def test_periods_outside_the_calendar_or_not_in_ascii_digits(period, expected, t
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_jobs_below_one(jobs, tmp_path, archive, capsys):
+    err = _one_line_exit_2([*RUN, "--period", "2025-Q3", "--out", str(tmp_path / "r"), "--jobs", jobs], capsys)
+    assert f"--jobs {jobs}: give at least 1" in err
+
+
 def test_out_is_a_file(a_file, archive, capsys):
     err = _one_line_exit_2([*RUN, "--period", "2025-Q3", "--out", str(a_file)], capsys)
     assert f"--out folder {a_file} is a file" in err
