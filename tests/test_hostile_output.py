@@ -142,14 +142,14 @@ def hostile_run(tmp_path_factory):
     _plant(base / "raw", base / "config")
     ingest(base / "raw", base / "archive", config=base / "config", key=b"hostile-test-key")
     manifest = run_batch("2025-Q4", teams="HL-A", notebooks="standards,data_quality,kpi_analysis,action_plan,"
-                         "qa_calibration", out=base / "reports", archive=base / "archive", jobs=2,
+                         "before_after,qa_calibration", out=base / "reports", archive=base / "archive", jobs=2,
                          config=base / "config", progress=False)
     return base / "reports", manifest
 
 
 def test_every_planted_notebook_ran(hostile_run):
     _, manifest = hostile_run
-    assert [e["status"] for e in manifest["entries"]] == ["ok"] * 5, manifest["failed"]
+    assert [e["status"] for e in manifest["entries"]] == ["ok"] * 6, manifest["failed"]
 
 
 def test_no_output_carries_live_markup_or_a_formula(hostile_run):
@@ -172,7 +172,7 @@ def test_no_output_carries_live_markup_or_a_formula(hostile_run):
         if found:
             problems[str(path.relative_to(out))] = found[:3]
     assert problems == {}
-    assert scanned[".html"] >= 6 and scanned[".ipynb"] == 5 and scanned[".csv"] == 1 and scanned[".json"] == 1
+    assert scanned[".html"] >= 6 and scanned[".ipynb"] == 6 and scanned[".csv"] == 1 and scanned[".json"] == 1
 
 
 def test_the_plants_reach_the_reports_as_text(hostile_run):
@@ -180,13 +180,14 @@ def test_the_plants_reach_the_reports_as_text(hostile_run):
     out, _ = hostile_run
     unit = out / "2025-Q4" / "HL-A"
     escaped = {name: (unit / f"{name}.html").read_text(encoding="utf-8")
-               for name in ("data_quality", "kpi_analysis", "action_plan", "qa_calibration")}
+               for name in ("data_quality", "kpi_analysis", "action_plan", "before_after", "qa_calibration")}
     assert "&lt;img src=x onerror=alert(1)&gt;" in escaped["data_quality"]      # the file name
     assert "&lt;img src=x onerror=alert(2)&gt;" in escaped["data_quality"]      # the sheet name
     assert "&lt;img src=x onerror=alert(3)&gt;" in escaped["qa_calibration"]    # an agent id
     assert "&lt;svg onload=alert(6)&gt;" in escaped["qa_calibration"]           # a reviewer id
     assert r"故障 &amp; $\frac$ 报修" in escaped["kpi_analysis"] and "&amp;amp;" not in escaped["kpi_analysis"]
-    assert "&lt;script&gt;alert(7)&lt;/script&gt;" in escaped["action_plan"]    # config text
+    assert "&lt;script&gt;alert(7)&lt;/script&gt;" in escaped["action_plan"]    # config text, in a table
+    assert "&lt;script&gt;alert(7)&lt;/script&gt;" in escaped["before_after"]   # and in a heading
     sample = pd.read_csv(unit / "review_sample_2026-Q1.csv", encoding="utf-8-sig", dtype=str)
     assert {"'=1+2", "'@SUM(1+1)", "'+1+1"} <= set(sample["agent_id"])
     assert 'href="review_sample_2026-Q1.csv"' in escaped["qa_calibration"]       # linked beside the report
@@ -205,5 +206,5 @@ def test_helpers_escape_once_and_keep_numbers():
     assert "A &amp; B &lt;i&gt;x&lt;/i&gt;" in html and "-25.0%" in html
     safe = spreadsheet_safe(pd.DataFrame({"id": ["=1+2", "-x", "\tcmd", "A-1"], "n": [-1, 2, 3, 4]}))
     assert safe["id"].tolist() == ["'=1+2", "'-x", "'\tcmd", "A-1"] and safe["n"].tolist() == [-1, 2, 3, 4]
-    assert markdown_text("*x*_[a](javascript:y)") == r"\*x\*\_\[a\]\(javascript:y\)"
+    assert markdown_text("*x*_[a](javascript:y) ACT-01") == r"\*x\*\_\[a\](javascript:y) ACT-01"
     assert markdown_block("**Unit:** <img src=x> &nbsp;") == "**Unit:** &lt;img src=x> &nbsp;"

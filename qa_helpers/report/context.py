@@ -136,7 +136,8 @@ class Context:
         """One line per registered action left out because it names teams this archive does not have."""
         from qa_helpers.improve.actions import unknown_teams
 
-        return [f"{action}: left out, it names team(s) this archive does not have ({', '.join(teams)})."
+        return [f"{markdown_text(action)}: left out, it names team(s) this archive does not have "
+                f"({markdown_text(', '.join(teams))})."
                 for action, teams in unknown_teams(self.register(), self.known_units).items()]
 
     @cached_property

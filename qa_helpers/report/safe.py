@@ -25,8 +25,9 @@ from pandas.io.formats.style import Styler
 
 # a spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Markdown punctuation that could turn a value into emphasis, a link, a heading, a table or code
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Markdown punctuation that turns inline text into emphasis, a link or image, code, a table cell or
+# strike-through (a value sits inside a sentence, so line-start markers such as "-" or "1." cannot act)
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]#|~])")
 
 
 def html_text(value) -> str:
