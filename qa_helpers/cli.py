@@ -11,7 +11,7 @@ from pathlib import Path
 from qa_helpers.errors import QAKitError
 from qa_helpers.periods import parse_period
 from qa_helpers.preflight import (check_config, check_ingest_target, check_jobs, check_run_target,
-                                  check_sample_size, check_scheduler, writable_folder)
+                                  check_sample_size, check_scheduler, creatable_file, writable_folder)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -120,6 +120,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from qa_helpers.data.draft import map_export
     from qa_helpers.data.profile import format_profile, profile_export
 
+    if args.out:
+        creatable_file(args.out, "--out file")
     print(format_profile(profile_export(args.file)))
     draft = map_export(args.file, table=args.table, out=args.out, config=args.config)
     if args.out:

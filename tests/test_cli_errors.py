@@ -165,6 +165,14 @@ def test_sample_into_a_file(a_file, capsys):
     assert "is a file" in err
 
 
+@pytest.mark.parametrize("where", ["a_folder", "under_a_file"])
+def test_map_draft_that_cannot_be_written(where, a_file, raw_dir, tmp_path, capsys):
+    out = tmp_path if where == "a_folder" else a_file / "sources.yml"
+    roster = raw_dir / "agents_roster.csv"
+    err = _one_line_exit_2(["map", str(roster), "--table", "agents", "--out", str(out)], capsys)
+    assert "--out file" in err
+
+
 def test_the_command_itself_exits_2_with_one_line(tmp_path):
     """The installed entry point, not just main(): status 2 and one line, in a fresh process."""
     done = subprocess.run([sys.executable, "-m", "qa_helpers", "run", "--period", "２０２５-Q4",
