@@ -37,10 +37,10 @@ from scipy import stats
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa
 from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
 
-from qa_helpers.config import project_root
+from qa_helpers.config import reports_dir
 from qa_helpers.periods import Period
 from qa_helpers.report.plots import PALETTE, _ax, _empty
-from qa_helpers.report.safe import write_csv
+from qa_helpers.report.safe import markdown_text, write_csv
 from qa_helpers.data.schemas import RUBRIC_ITEMS
 
 SCORES: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -1027,8 +1027,8 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
 
     Strata are agent × channel, or whichever of the two the tickets have (the unit itself when
     they have neither). The CSV goes to ``out``; empty means the unit's report folder,
-    ``<project>/reports/<period>/<unit>/review_sample_<next period>.csv`` (``qakit run`` passes the
-    batch's own unit folder, so the link beside the report works).
+    ``<reports>/<period>/<unit>/review_sample_<next period>.csv`` (``$QAKIT_REPORTS``, else
+    ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
     """
     from qa_helpers.report.labels import table
 
@@ -1041,8 +1041,8 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
         tickets, strata = tickets.assign(unit=ctx.unit), ["unit"]
     sizes = stratum_sample_sizes(tickets, strata=strata, margin=margin)
     sample = review_sample(tickets, seed=seed, strata=strata, margin=margin)
-    target = Path(out) if out else project_root() / "reports" / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
+    target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
     return [f"{len(sample):,} of {len(tickets):,} tickets sampled across {len(sizes):,} strata "
             f"({' × '.join(strata)}, margin ±{margin:.0%}) for review in {ctx.period.next()}: "
-            f"[{target.name}]({quote(target.name)}), in the unit's report folder.", table(sizes.head(10))]
+            f"[{markdown_text(target.name)}]({quote(target.name)}).", table(sizes.head(10))]

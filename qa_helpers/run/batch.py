@@ -23,7 +23,7 @@ from tqdm import tqdm
 from qa_helpers import __version__
 from qa_helpers.data.archive import ALL, archive_path, units
 from qa_helpers.errors import QAKitError, UnitError
-from qa_helpers.run.execute import file_hash, notebook_steps, run_notebook
+from qa_helpers.run.execute import file_hash, notebook_steps, run_notebook, step_parameters
 from qa_helpers.periods import parse_period
 
 MANIFEST = "manifest.json"
@@ -88,13 +88,6 @@ def _inside(folder: Path, path: Path) -> Path:
     if not resolved.is_relative_to(folder.resolve()):
         raise UnitError(f"{path} would be written outside the output folder {folder}")
     return resolved
-
-
-def _step_parameters(step: str, unit_dir: Path, period) -> dict:
-    """Parameters of one step only: the QA-calibration review sample goes beside its report."""
-    from qa_helpers.qa.calibration import review_sample_name
-
-    return {"sample_out": str(unit_dir / review_sample_name(period))} if step == "qa_calibration" else {}
 
 
 def config_provenance(config: str | os.PathLike | None = None) -> dict:
@@ -234,7 +227,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     # every kernel reads the folder the manifest hashes, whatever its own cwd or environment
     parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"]}
     job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)),
-                    parameters={**parameters, **_step_parameters(s, _inside(out_root, period_dir / u), the_period)},
+                    parameters={**parameters, **step_parameters(s, _inside(out_root, period_dir / u), the_period)},
                     notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]
 
     manifest_path = period_dir / MANIFEST
