@@ -3,7 +3,7 @@ not formulas, figure labels are drawn as written.
 
 One small sample with script tags, event handlers and spreadsheet formulas planted in every input a
 user controls (agent and reviewer ids, a category, a file name, an XLSX sheet name, free text, the
-action register), ingested and run through the batch for one team, then every file of the output
+action register, survey and complaint comments), ingested and run through the batch for one team, then every file of the output
 tree is scanned.
 """
 
@@ -59,7 +59,15 @@ def _plant(raw: Path, config: Path) -> None:
     tickets.rename(raw / f"helpdesk_tickets_{FILE_XSS}.csv")
     _replace_ids(raw / "agents_roster.csv", "utf-8-sig", PLANTED_AGENTS)
     _replace_ids(raw / "qa_reviews.csv", "utf-8", {**PLANTED_AGENTS, "R01": REVIEWER_XSS})
+    _replace_ids(raw / "field_visits.csv", "utf-8", PLANTED_AGENTS)
+    complaints = raw / "complaints.jsonl"
+    complaints.write_text(complaints.read_text(encoding="utf-8").replace(
+        '"content": "', f'"content": "{REMARK_XSS} =1+2 '), encoding="utf-8")
     workbook = openpyxl.load_workbook(raw / "survey_export.xlsx")
+    answers = workbook["问卷结果"]
+    comment = [cell.value for cell in answers[1]].index("评价内容") + 1
+    for row in range(2, answers.max_row + 1, 5):
+        answers.cell(row=row, column=comment, value=f"{REMARK_XSS} @SUM(1+1)")
     workbook.create_sheet(SHEET_XSS)
     workbook.save(raw / "survey_export.xlsx")
 
