@@ -9,12 +9,17 @@ import tempfile
 from pathlib import Path
 
 from qa_helpers.errors import QAKitError
+from qa_helpers.periods import parse_period
+from qa_helpers.preflight import (check_config, check_ingest_target, check_jobs, check_run_target,
+                                  check_sample_size, check_scheduler, creatable_file, writable_folder)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from qa_helpers.data.sample import TABLES, generate
 
     tables = tuple(t.strip() for t in args.tables.split(",")) if args.tables else TABLES
+    check_sample_size(args.tickets, args.teams)
+    writable_folder(args.out, "--out folder")
     truth = generate(args.out, seed=args.seed, n_tickets=args.tickets, n_teams=args.teams, tables=tables)
     n_files = len([p for p in Path(args.out).iterdir() if p.name != "truth.json"])
     print(f"wrote {n_files} raw exports for {len(truth['teams'])} teams and truth.json to {args.out}")
@@ -34,6 +39,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         return 0
     if not args.archive:
         raise QAKitError("--archive is required (only --check runs without one)")
+    check_ingest_target(args.archive)
     report = ingest(args.raw, args.archive, config=args.config, tables=tables)
     print(report_table(report).to_string(index=False))
     for table, entry in report["sources"].items():
@@ -69,6 +75,11 @@ def check_summary(report: dict) -> str:
 def _cmd_run(args: argparse.Namespace) -> int:
     from qa_helpers.run.batch import run_batch
 
+    check_jobs(args.jobs)
+    check_run_target(args.out, parse_period(args.period).label)
+    check_config(args.config)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     manifest = run_batch(args.period, teams=args.teams, departments=args.departments, notebooks=args.notebooks,
                          out=args.out, archive=args.archive, jobs=args.jobs, resume=args.resume,
                          html=not args.no_html, show_code=args.show_code, scheduler=args.scheduler,
@@ -109,6 +120,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from qa_helpers.data.draft import map_export
     from qa_helpers.data.profile import format_profile, profile_export
 
+    if args.out:
+        creatable_file(args.out, "--out file")
     print(format_profile(profile_export(args.file)))
     draft = map_export(args.file, table=args.table, out=args.out, config=args.config)
     if args.out:

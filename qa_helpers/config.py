@@ -26,6 +26,7 @@ TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_loc
 
 
 CONFIG_ENV = "QAKIT_CONFIG"
+REPORTS_ENV = "QAKIT_REPORTS"
 CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv")
 SHARED_DEFAULTS = {"standards.yml"}
 
@@ -43,6 +44,12 @@ def project_root() -> Path:
         if (folder / "config" / "sources.yml").is_file():
             return folder
     return kit_root()
+
+
+def reports_dir() -> Path:
+    """Where a notebook run on its own (not by ``qakit run``) writes its files: ``$QAKIT_REPORTS``,
+    else ``<project>/reports``; ``qakit run`` gives each notebook its own folder under ``--out``."""
+    return Path(os.environ[REPORTS_ENV]) if os.environ.get(REPORTS_ENV) else project_root() / "reports"
 
 
 def config_dir(path: str | os.PathLike | None = None) -> Path:

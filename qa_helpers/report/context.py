@@ -28,6 +28,7 @@ from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a se
 from qa_helpers.measures.standards import Standards, load_standards
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.report import plots
+from qa_helpers.report.safe import markdown_block, markdown_text
 from qa_helpers.run.execute import SUMMARY_MIME
 
 NOT_MEASURED = {"en": "Not measured", "zh": "未测量"}
@@ -135,7 +136,8 @@ class Context:
         """One line per registered action left out because it names teams this archive does not have."""
         from qa_helpers.improve.actions import unknown_teams
 
-        return [f"{action}: left out, it names team(s) this archive does not have ({', '.join(teams)})."
+        return [f"{markdown_text(action)}: left out, it names team(s) this archive does not have "
+                f"({markdown_text(', '.join(teams))})."
                 for action, teams in unknown_teams(self.register(), self.known_units).items()]
 
     @cached_property
@@ -195,9 +197,10 @@ class Context:
     def heading(self) -> str:
         """A one-line Markdown heading naming the unit and the period's dates."""
         last = self.period.end - pd.Timedelta(days=1)
+        unit = markdown_text(self.unit)
         if self.language == "zh":
-            return f"**单位：** {self.unit} &nbsp;·&nbsp; **期间：** {self.period} ({self.period.start:%Y-%m-%d} 至 {last:%Y-%m-%d})"
-        return (f"**Unit:** {self.unit} &nbsp;·&nbsp; **Period:** {self.period} "
+            return f"**单位：** {unit} &nbsp;·&nbsp; **期间：** {self.period} ({self.period.start:%Y-%m-%d} 至 {last:%Y-%m-%d})"
+        return (f"**Unit:** {unit} &nbsp;·&nbsp; **Period:** {self.period} "
                 f"({self.period.start:%Y-%m-%d} to {last:%Y-%m-%d})")
 
 
@@ -264,7 +267,8 @@ def record_summary(**figures) -> None:
 
 
 def show(*items) -> None:
-    """Display report items in order: text (as Markdown), tables, figures; ``None`` is skipped.
+    """Display report items in order: text (as Markdown, raw HTML made inert), tables, figures;
+    ``None`` is skipped.
 
     Lists are shown item by item. A figure is closed once shown, so the inline backend does not
     show it a second time at the end of the cell.
@@ -278,6 +282,6 @@ def show(*items) -> None:
         if isinstance(item, (list, tuple)):
             show(*item)
             continue
-        display(Markdown(item) if isinstance(item, str) else item)
+        display(Markdown(markdown_block(item)) if isinstance(item, str) else item)
         if isinstance(item, Figure):
             plt.close(item)

@@ -36,7 +36,7 @@ def _fmt(key: str, value) -> str:
     if key == "score" and isinstance(value, (int, float)):
         return f"{value:.1f}"
     if key == "grade":
-        return str(value).replace("_", " ")
+        return html.escape(str(value).replace("_", " "))  # grade names come from standards.yml
     return html.escape(str(value))
 
 

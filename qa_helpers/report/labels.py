@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from qa_helpers.report.safe import styled
+
 LANGUAGES = ("en", "zh")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -128,8 +130,9 @@ def translate_frame(frame: pd.DataFrame, language: str = "en", values: list[str]
 def table(frame: pd.DataFrame, language: str = "en", values: list[str] | None = None,
           percent: list[str] | tuple[str, ...] = (), precision: int = 2):
     """A frame styled for a report: translated headers (and listed values), no index,
-    ``precision`` decimals, percentages where asked, a dash for missing values."""
+    ``precision`` decimals, percentages where asked, a dash for missing values; every cell and
+    header HTML-escaped (ids, names and categories come from the exports)."""
     shown = translate_frame(frame, language, values)
-    styler = shown.style.format(precision=precision, na_rep="–", thousands=",").hide(axis="index")
+    styler = styled(shown).format(precision=precision, na_rep="–", thousands=",", escape="html").hide(axis="index")
     formats = {t(c, language): "{:.1%}" for c in percent if c in frame.columns}
-    return styler.format(formats, subset=list(formats), na_rep="–") if formats else styler
+    return styler.format(formats, subset=list(formats), na_rep="–", escape="html") if formats else styler
