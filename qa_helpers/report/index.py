@@ -8,6 +8,7 @@ of the period (a partial run merges into it), so the page always shows every rep
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -114,5 +115,7 @@ def write_index(manifest: dict, period_dir: Path, archive: Path) -> Path:
         parts.append("</table>")
     parts.append("</body></html>")
     path = period_dir / "index.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
+    partial = period_dir / ".index.partial.html"
+    partial.write_text("\n".join(parts), encoding="utf-8")
+    os.replace(partial, path)  # a reader, or a crash, finds the old page or the new one, whole
     return path

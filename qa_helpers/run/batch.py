@@ -236,7 +236,7 @@ def write_manifest(manifest: dict, path: Path) -> None:
 
 def _remove_partials(period_dir: Path) -> None:
     """Outputs and manifests a killed run left half-written (hidden ``.*.partial*`` names)."""
-    for path in [*period_dir.glob(f".{MANIFEST}.*{PARTIAL}"), *period_dir.glob(f"*/.*{PARTIAL}.*")]:
+    for path in [*period_dir.glob(f".*{PARTIAL}*"), *period_dir.glob(f"*/.*{PARTIAL}.*")]:
         path.unlink(missing_ok=True)
 
 
