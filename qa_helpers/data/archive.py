@@ -62,8 +62,16 @@ def archive_files(folder: Path) -> dict[str, int]:
     return dict(sorted(files.items()))
 
 
-def _check_files(path: Path, shown: Path, report: dict) -> None:
-    expected = report.get("files")
+_verified: set[tuple[str, int]] = set()  # generations whose files matched, by path and report mtime
+
+
+def _check_files(path: Path, shown: Path, report_file: Path) -> None:
+    """Refuse a generation whose files differ from its report's list; once per process and generation
+    (ingest never changes a generation once it is current, so a match stays a match)."""
+    stamp = (str(path), report_file.stat().st_mtime_ns)
+    if stamp in _verified:
+        return
+    expected = json.loads(report_file.read_text(encoding="utf-8")).get("files")
     if expected is None:  # an archive from before generations: it recorded no file list
         return
     found = archive_files(path)
@@ -76,6 +84,7 @@ def _check_files(path: Path, shown: Path, report: dict) -> None:
                              if names)
         raise ArchiveError(f"archive {shown} does not match its ingest_report.json ({problems}): it was altered "
                            f"after ingest; re-run `qakit ingest --archive {shown}`")
+    _verified.add(stamp)
 
 
 def archive_path(archive: str | os.PathLike | None = None) -> Path:
@@ -102,7 +111,7 @@ def archive_path(archive: str | os.PathLike | None = None) -> Path:
     if not report_file.is_file():
         raise ArchiveError(f"no archive at {path}: run `qakit ingest --raw <exports> --archive {path}` "
                            "(or `make demo` for the sample) first")
-    _check_files(current, path, json.loads(report_file.read_text(encoding="utf-8")))
+    _check_files(current, path, report_file)
     return current
 
 
