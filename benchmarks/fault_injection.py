@@ -10,7 +10,8 @@ re-hashed must give the fingerprint of A or of B, whole, and every table must lo
 count of its report. At the end one more ingest must leave no debris.
 
 Batch: each round starts a fresh ``qakit run`` (not ``--resume``), SIGKILLs it after a random
-delay, then checks that no worker or kernel it started is alive 5 s later, that the manifest
+delay (uniform up to the time of the latest whole run), then checks that no worker or kernel it
+started is alive 5 s later, that the manifest
 reads, and that ``qakit run --resume`` exits 0, reruns exactly what was not recorded as done, and
 leaves a manifest whose every output is the file it records.
 
@@ -114,12 +115,16 @@ def batch_kills(base: Path, kills: int, units: str, notebooks: str, rng: random.
     outcomes: Counter = Counter({"processes alive 5 s after the kill": 0, "--resume completed correctly": 0})
     for round_ in range(kills):
         tag = uuid.uuid4().hex
-        killed = _kill_after(_start(run, tag), rng.uniform(0, whole))
+        window = whole
+        delay = rng.uniform(0, window)
+        killed = _kill_after(_start(run, tag), delay)
         alive = _survivors(tag)
         manifest = json.loads((period_dir / "manifest.json").read_text(encoding="utf-8"))
         done = {(e["team"], e["notebook"]) for e in manifest["entries"] if e["status"] == "ok"}
-        resume = _start([*run, "--resume"], uuid.uuid4().hex)
+        resume, resumed_at = _start([*run, "--resume"], uuid.uuid4().hex), time.perf_counter()
         code = resume.wait()
+        if not done and code == 0:  # a resume that ran everything times a whole run: the machine's load moves
+            whole = time.perf_counter() - resumed_at
         after = json.loads((period_dir / "manifest.json").read_text(encoding="utf-8"))
         skipped = {(e["team"], e["notebook"]) for e in after["entries"] if e["status"] == "skipped"}
         problems = manifest_problems(period_dir)
@@ -128,7 +133,8 @@ def batch_kills(base: Path, kills: int, units: str, notebooks: str, rng: random.
         outcomes["batch killed" if killed else "batch finished before the kill"] += 1
         outcomes["processes alive 5 s after the kill"] += alive
         outcomes["--resume completed correctly"] += correct
-        print(f"  batch round {round_ + 1:2d}: {'killed' if killed else 'finished'} with {len(done)} of "
+        print(f"  batch round {round_ + 1:2d}: {'killed' if killed else 'finished'} at {delay:.1f} s of ~{window:.0f} s "
+              f"with {len(done)} of "
               f"{len(manifest['entries'])} done; survivors {alive}; resume exit {code}, reran "
               f"{len(after['entries']) - len(skipped)}, problems {problems or 'none'}", flush=True)
     return outcomes
@@ -139,8 +145,8 @@ def main() -> int:
     parser.add_argument("--ingest-kills", type=int, default=50)
     parser.add_argument("--batch-kills", type=int, default=20)
     parser.add_argument("--tickets", type=int, default=5_000, help="tickets per export (default 5000)")
-    parser.add_argument("--units", default="HL-A,FS-1")
-    parser.add_argument("--notebooks", default="data_quality,scorecard")
+    parser.add_argument("--units", default="HL-A,HL-B,FS-1")
+    parser.add_argument("--notebooks", default="standards,scorecard")
     parser.add_argument("--seed", type=int, default=1, help="seed of the random kill times")
     args = parser.parse_args()
     rng = random.Random(args.seed)
