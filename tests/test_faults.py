@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from qa_helpers.data.archive import archive_path, load
+from qa_helpers.data.archive import load
 from qa_helpers.data.ingest import ingest
 from qa_helpers.errors import ArchiveError, LockedError
 from qa_helpers.faults import FAULT_ENV, TAG_ENV, archive_state, leftovers, manifest_problems, tagged_processes
