@@ -133,10 +133,11 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 
 def _cmd_purge(args: argparse.Namespace) -> int:
-    from qa_helpers.data.archive import archive_path
+    from qa_helpers.data.archive import archive_location, archive_path
     from qa_helpers.data.governance import purge
 
-    due = purge(archive_path(args.archive), as_of=args.as_of, approve=args.approve, config=args.config,
+    archive_path(args.archive)  # refuses a missing or altered archive with one line
+    due = purge(archive_location(args.archive), as_of=args.as_of, approve=args.approve, config=args.config,
                 parameters={"as_of": args.as_of, "approve": args.approve, "config": args.config})
     if due.empty:
         print("nothing is due for destruction")

@@ -87,6 +87,19 @@ def _check_files(path: Path, shown: Path, report_file: Path) -> None:
     _verified.add(stamp)
 
 
+def archive_location(archive: str | os.PathLike | None = None) -> Path:
+    """Where the archive is named: the argument, ``$QAKIT_ARCHIVE``, or ``<project>/data/archive``.
+
+    The name itself (the link), not its current generation: what sits beside it (the pseudonym key,
+    the access log, the lock) belongs to the archive whatever generation is current.
+    """
+    if archive:
+        return Path(archive)
+    if os.environ.get(ARCHIVE_ENV):
+        return Path(os.environ[ARCHIVE_ENV])
+    return project_root() / "data" / "archive"
+
+
 def archive_path(archive: str | os.PathLike | None = None) -> Path:
     """Resolve the archive: the argument, ``$QAKIT_ARCHIVE``, or ``<project>/data/archive``.
 
@@ -100,12 +113,7 @@ def archive_path(archive: str | os.PathLike | None = None) -> Path:
     ArchiveError
         When there is no archive, or its files do not match the list its ingest report records.
     """
-    if archive:
-        path = Path(archive)
-    elif os.environ.get(ARCHIVE_ENV):
-        path = Path(os.environ[ARCHIVE_ENV])
-    else:
-        path = project_root() / "data" / "archive"
+    path = archive_location(archive)
     current = path.resolve() if path.is_symlink() else path
     report_file = current / "ingest_report.json"
     if not report_file.is_file():

@@ -987,12 +987,15 @@ def _carry_over(old: Path, staging: Path, report: dict, keep: set[str]) -> None:
     if not keep or not old_report.exists():
         return
     old = archive_path(old)  # the current generation, checked against its file list
-    previous = json.loads((old / "ingest_report.json").read_text(encoding="utf-8"))["sources"]
+    old_report = json.loads((old / "ingest_report.json").read_text(encoding="utf-8"))
+    previous, purged = old_report["sources"], old_report.get("purged", {})
     for table in sorted(keep & set(previous)):
         shutil.copytree(old / table, staging / table)
         (staging / "quarantine").mkdir(exist_ok=True)
         shutil.copy2(old / "quarantine" / f"{table}.parquet", staging / "quarantine" / f"{table}.parquet")
         report["sources"][table] = previous[table]
+        if table in purged:  # the kept table is still without its purged months
+            report.setdefault("purged", {})[table] = purged[table]
 
 
 def _with_dependencies(sources: SourcesConfig, tables: list[str] | None) -> dict[str, SourceSpec]:
