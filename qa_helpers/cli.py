@@ -85,11 +85,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          html=not args.no_html, show_code=args.show_code, scheduler=args.scheduler,
                          notebooks_dir=args.notebooks_dir, config=args.config)
     period_dir = Path(args.out) / manifest["period"]
-    counts = {s: sum(e["status"] == s for e in manifest["entries"]) for s in ("ok", "failed", "skipped")}
+    asked = {(u, s) for u in manifest["run"]["units"] for s in manifest["run"]["notebooks"]}
+    this_run = [e for e in manifest["entries"] if (e["team"], e["notebook"]) in asked]
+    counts = {s: sum(e["status"] == s for e in this_run) for s in ("ok", "failed", "skipped", "no data")}
     for name in manifest["failed"]:
         entry = next(e for e in manifest["entries"] if f"{e['team']}/{e['notebook']}" == name)
         print(f"FAILED {name}: {entry['error']} (log: {period_dir / (entry['outputs']['log'] or '')})", file=sys.stderr)
-    print(f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped (unchanged)")
+    print(f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped (unchanged), "
+          f"{counts['no data']} not run (no tickets in the period)")
     print(f"index: {(period_dir / 'index.html').resolve()}")
     return 1 if manifest["failed"] else 0
 
