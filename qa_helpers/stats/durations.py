@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from qa_helpers.stats._common import _t_inference
+from qa_helpers.stats._common import _interval_t, _t_inference
 from qa_helpers.stats.cr2 import _cluster_contrast
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import _result
@@ -31,13 +31,15 @@ def _duration(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = 
             lo, hi = welch.confidence_interval(1 - alpha)
             se, df, p = np.sqrt(log_a.var(ddof=1) / n_a + log_b.var(ddof=1) / n_b), welch.df, welch.pvalue
         p = p if np.isfinite(se) and se > 0 else np.nan
+        est = log_a.mean() - log_b.mean()
         mde = _mde_t(se, df, alpha)
         method = "Welch t test + CI on log values (ratio of geometric means), observation-level (ignores clustering)"
     else:
-        est, se, df, how = _cluster_contrast(np.log(y), after, obs["groups"])
+        est, se, df, how = _cluster_contrast(np.log(y), after, obs["groups"], obs["weeks"])
         n_groups = len(np.unique(obs["groups"]))
         p, lo, hi = _t_inference(est, se, df, alpha)
         mde = _mde_t(se, df, alpha)
         method = f"ratio of geometric means, OLS on log values, {cluster}-clustered SE ({how}, G={n_groups})"
+    interval = _interval_t(est, se, df, log=True)
     return _result(metric, method, gm_b, gm_a, gm_a / gm_b, (np.exp(lo), np.exp(hi)), p, n_b, n_a,
-                   np.exp(sign * mde), scale="ratio", **ctx)
+                   np.exp(sign * mde), scale="ratio", interval=interval, **ctx)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa_helpers.stats._common import _cells, _cluster_note, _cluster_problem, _contrast, _t_inference
+from qa_helpers.stats._common import _cells, _cluster_note, _cluster_problem, _contrast, _interval_t, _t_inference
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import RATE_PER, _result
 
@@ -26,14 +26,17 @@ def _standardised(obs: dict, kind: str, metric: str, *, cluster: str | None, str
     keep = both[strata]
     remap = np.cumsum(both) - 1
     y, after, groups, e = y[keep], after[keep], obs["groups"][keep], e[keep]
+    weeks = obs["weeks"][keep] if obs["weeks"] is not None else None
     strata = remap[strata[keep]]
     w = size_b[both] / size_b[both].sum()
     clustered = cluster is not None
     response = np.log(y) if kind == "duration" else (y / e if kind == "rate" else y)
     mu_b, mu_a, cov = _cells(response, after, strata, groups, e if kind == "rate" else np.ones(len(y)),
-                             clustered)
+                             clustered, weeks)
     n_groups = len(np.unique(groups))
-    df = n_groups - 1 if clustered else None
+    # two-way clustering: t on the scarcer dimension's clusters - 1 (statsmodels' CGM df)
+    n_weeks = len(np.unique(weeks)) if weeks is not None else n_groups
+    df = min(n_groups, n_weeks) - 1 if clustered else None
     if clustered:
         problem = _cluster_problem(groups, after, cluster)
         if problem:  # dropping strata can leave a window with a single cluster
@@ -48,15 +51,17 @@ def _standardised(obs: dict, kind: str, metric: str, *, cluster: str | None, str
     mde = sign * _mde_t(se, df, alpha)
     note = f"; strata dropped (empty in a window): {', '.join(dropped)}" if dropped else ""
     ref = "t" if clustered else "normal"
+    by_week = f" and ISO week (two-way CR1, t with {df} df)" if clustered and weeks is not None else ""
     method = (f"direct standardisation to the before-window {stratify} mix, Wald CI and test "
-              f"({ref}), {_cluster_note(cluster, n_groups)}{note}")
+              f"({ref}), {_cluster_note(cluster, n_groups)}{by_week}{note}")
+    interval = _interval_t(est, se, df, log=kind != "proportion")
     if kind == "proportion":
         return _result(metric, method, level_b, level_a, est, (lo, hi), p, (~after).sum(), after.sum(), mde,
-                       scale="difference", **ctx)
+                       scale="difference", interval=interval, **ctx)
     if kind == "duration":
         method = "ratio of geometric means (log scale), " + method
         return _result(metric, method, np.exp(level_b), np.exp(level_a), np.exp(est), (np.exp(lo), np.exp(hi)),
-                       p, (~after).sum(), after.sum(), np.exp(mde), scale="ratio", **ctx)
+                       p, (~after).sum(), after.sum(), np.exp(mde), scale="ratio", interval=interval, **ctx)
     method = "rate ratio (log scale, delta method), " + method
     return _result(metric, method, RATE_PER * level_b, RATE_PER * level_a, np.exp(est), (np.exp(lo), np.exp(hi)),
-                   p, (~after).sum(), after.sum(), np.exp(mde), scale="ratio", **ctx)
+                   p, (~after).sum(), after.sum(), np.exp(mde), scale="ratio", interval=interval, **ctx)
