@@ -323,7 +323,7 @@ def test_segmented_regression_recovers_a_level_shift():
 
 
 def test_segmented_rho_matches_a_continuous_reml_fit():
-    # the grid search lands within one grid step of scipy's bounded optimiser on the same REML criterion
+    # the grid search (step 0.05) lands within half a step of scipy's bounded optimiser on the same REML criterion
     from scipy import optimize
     from qa_helpers.stats import its
     series = _weekly(np.random.default_rng(34), 0.0)
@@ -339,7 +339,7 @@ def test_segmented_rho_matches_a_continuous_reml_fit():
         resid = y - design @ np.linalg.solve(xvx, design.T @ vi @ y)
         return np.linalg.slogdet(sigma)[1] + np.linalg.slogdet(xvx)[1] + 48 * np.log(resid @ vi @ resid)
     best = optimize.minimize_scalar(criterion, bounds=(-0.95, 0.95), method="bounded").x
-    assert its._reml_t(y, design, t)["rho"][0] == pytest.approx(best, abs=0.011)
+    assert its._reml_t(y, design, t)["rho"][0] == pytest.approx(best, abs=0.026)
 
 
 def test_segmented_regression_false_alarms_with_autocorrelated_noise():

@@ -108,17 +108,20 @@ def _observations(data: pd.DataFrame, metric: str, kind: str, *, window: str, va
             "weeks": weeks}
 
 
-def _cells(y: np.ndarray, after: np.ndarray, strata: np.ndarray, groups: np.ndarray,
-           weights: np.ndarray, clustered: bool, weeks: np.ndarray | None = None):
-    """Window x stratum means (WLS on cell dummies) and their covariance: CR1 by ``groups``,
-    two-way CR1 by ``groups`` and ``weeks`` (Cameron–Gelbach–Miller, statsmodels) when given,
-    or HC1 unclustered."""
+def _cell_design(after: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Dummies of the window x stratum cells: before strata first, then after strata."""
     n_strata = int(strata.max()) + 1
-    design = np.zeros((len(y), 2 * n_strata))
-    design[np.arange(len(y)), after.astype(int) * n_strata + strata] = 1.0
-    model = sm.WLS(y, design, weights=weights)
-    by = groups if weeks is None else np.column_stack([groups, weeks])
-    fit = (model.fit(cov_type="cluster", cov_kwds={"groups": by}) if clustered
+    design = np.zeros((len(after), 2 * n_strata))
+    design[np.arange(len(after)), after.astype(int) * n_strata + strata] = 1.0
+    return design
+
+
+def _cells(y: np.ndarray, after: np.ndarray, strata: np.ndarray, groups: np.ndarray,
+           weights: np.ndarray, clustered: bool):
+    """Window x stratum means (WLS on cell dummies) and their covariance (CR1 or HC1)."""
+    n_strata = int(strata.max()) + 1
+    model = sm.WLS(y, _cell_design(after, strata), weights=weights)
+    fit = (model.fit(cov_type="cluster", cov_kwds={"groups": groups}) if clustered
            else model.fit(cov_type="HC1"))
     params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
     return params[:n_strata], params[n_strata:], cov

@@ -89,7 +89,12 @@ def two_way_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray, week
     simulations a before/after duration test clustered on agents alone raised 16 % false
     alarms at alpha 5 % under team-by-week shocks of SD 0.1 on the log scale. The
     combination is floored at the larger one-way variance (CGM's remedy for a negative
-    or implausibly small difference). Degrees of freedom: the smaller of the two one-way
+    or implausibly small difference). The agent x week term is computed on residuals from
+    each agent's own mean in each cell of the design (window, or window x stratum): an
+    agent's persistent level cancels in a before/after contrast, and the week totals'
+    residuals lose it too, but plain residuals keep it in every agent x week cell, so
+    subtracting that term under-stated the variance (6.0 % false alarms for durations in
+    1,000 null runs with agent effects, drift and team-week shocks; 4.2 % without it). Degrees of freedom: the smaller of the two one-way
     Bell–McCaffrey values, the usual conservative choice for two-way clustering (the
     weeks, 16 with 8 + 8-week windows, are usually the scarcer dimension). ``weeks=None``
     gives the one-way CR2 result.
@@ -99,12 +104,24 @@ def two_way_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray, week
         return est, se_groups, df_groups
     _, se_weeks, df_weeks = cr2_contrast(design, y, weeks, contrast, weights)
     both = np.unique(np.column_stack([groups, weeks]), axis=0, return_inverse=True)[1].ravel()
-    _, se_both, _ = cr2_contrast(design, y, both, contrast, weights)
+    _, se_both, _ = cr2_contrast(design, _within_group_cells(design, y, groups, weights), both, contrast, weights)
     parts = np.array([se_groups, se_weeks, se_both]) ** 2
     if not np.isfinite(parts).all():
         return est, np.nan, np.nan
     var = max(parts[0] + parts[1] - parts[2], parts[0], parts[1])
     return est, float(np.sqrt(var)), float(min(df_groups, df_weeks))
+
+
+def _within_group_cells(design: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                        weights: np.ndarray | None) -> np.ndarray:
+    """``y`` minus each group's (weighted) mean in its design cell plus the cell's fitted
+    mean: OLS on ``design`` then leaves the within-group residuals."""
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    cells = np.unique(design, axis=0, return_inverse=True)[1].ravel()
+    pair = np.unique(np.column_stack([groups, cells]), axis=0, return_inverse=True)[1].ravel()
+    group_mean = (np.bincount(pair, weights=w * y) / np.bincount(pair, weights=w))[pair]
+    cell_mean = (np.bincount(cells, weights=w * y) / np.bincount(cells, weights=w))[cells]
+    return y - group_mean + cell_mean
 
 
 def _cluster_contrast(y: np.ndarray, after: np.ndarray, groups: np.ndarray, weeks: np.ndarray | None = None,
