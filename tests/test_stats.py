@@ -589,6 +589,20 @@ def test_crashes_are_clear_errors():
         qs.compare(scores, "qa", "ordinal", score_range=(1, 5))
     with pytest.raises(ValueError, match="whole numbers"):
         qs.compare(scores.assign(value=scores["value"] + 0.5), "qa", "ordinal")
+    # one ticket per window with clustering: not estimable with the reason, no ZeroDivisionError
+    one = qs.compare(_two_windows(np.r_[1.0], np.r_[0.0], agent_id=[1, 2]), "fcr", "proportion")
+    assert one.at[0, "verdict"] == "not estimable" and "at least 2" in one.at[0, "note"]
+
+
+def test_weighted_kappa_refuses_scores_off_the_scale():
+    from qa_helpers.qa.calibration import weighted_kappa
+    with pytest.raises(ValueError, match=r"score 0 \(pair 1\) is not on the scale 1, 2, 3, 4, 5"):
+        weighted_kappa([0, 1, 2, 3], [1, 2, 3, 4])  # was KeyError: 0
+    with pytest.raises(ValueError, match="second rater's score 6"):
+        weighted_kappa([1, 2, 3, 4], [1, 2, 3, 6])
+    with pytest.raises(ValueError, match="score 2.5"):
+        weighted_kappa([1, 2.5, 3], [1, 2, 3])  # was silently filed under 2
+    assert weighted_kappa([1, 2, 3, np.nan], [1, 2, 3, 4]) == 1.0  # a missing score is not a bad one
 
 
 # --------------------------------------------------------------------------- issue 13: small and zero counts
@@ -652,6 +666,39 @@ def test_naive_duration_test_is_welch_on_logs_as_r_t_test():
     row = qs.compare(_two_windows(np.exp(g2), np.exp(g1)), "aht", "duration", cluster=None)
     assert round(row.at[0, "p"], 5) == 0.07939 and "Welch" in row.at[0, "method"]
     assert round(np.log(row.at[0, "ci_low"]), 7) == -3.3654832 and round(np.log(row.at[0, "ci_high"]), 7) == 0.2054832
+
+
+def test_wilcoxon_rank_sum_matches_r_documented_values():
+    # Hollander & Wolfe (1999, p. 111), R coin::wilcox_test(pd ~ age, distribution = "exact", conf.int = TRUE):
+    #    p-value = 0.2544, 95 percent CI -0.76 0.15, difference in location -0.305 (12-26 weeks - at term)
+    term = np.array([0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46])
+    early = np.array([1.15, 0.88, 0.90, 0.74, 1.21])
+    # durations exp(value): the kit's log scale is the data's own scale, its ratios exp(shift)
+    row = qs.compare(_two_windows(np.exp(term), np.exp(early)), "aht", "duration", cluster=None, test="wilcoxon")
+    assert round(row.at[0, "p"], 4) == 0.2544 and "Wilcoxon rank-sum test (exact" in row.at[0, "method"]
+    assert np.log(row.at[0, "effect"]) == pytest.approx(-0.305, abs=1e-9)
+    assert np.log(row.at[0, "ci_low"]) == pytest.approx(-0.76, abs=1e-9)
+    assert np.log(row.at[0, "ci_high"]) == pytest.approx(0.15, abs=1e-9)
+    # R: wilcox.test(x, y) with ties (normal approximation, continuity correction):
+    #    W = 51.5, p-value = 0.5966; and against y2: W = 0, p-value = 0.001364 (endmemo.com R reference)
+    x = np.array([1, 5, 9, 24, 56, 21, 3, 7, 21, 4.0])
+    y = np.array([12, 15, 5, 9, 9, 14, 56, 22, 3, 7, 32, 5.0])
+    y2 = np.array([1233, 4356, 987, 39999, 1111, 200000.0])
+    w, p, *_ = qs.wilcoxon_rank_sum(np.log(x), np.log(y))
+    assert w == 51.5 and round(p, 4) == 0.5966
+    w, p, *_ = qs.wilcoxon_rank_sum(np.log(x), np.log(y2))
+    assert w == 0 and round(p, 6) == 0.001364
+    # the Hodges–Lehmann shift and Moses limits are order statistics of all pairwise differences
+    rng = np.random.default_rng(66)
+    a, b = rng.normal(size=300), rng.normal(size=250)
+    diffs = np.sort(np.subtract.outer(a, b).ravel())
+    _, _, shift, lo, hi, _ = qs.wilcoxon_rank_sum(a, b)
+    k = int(np.floor(300 * 250 / 2 - Z975 * np.sqrt(300 * 250 * 551 / 12)))
+    assert shift == pytest.approx(np.median(diffs), abs=1e-12)
+    assert (lo, hi) == pytest.approx((diffs[k], diffs[-k - 1]), abs=1e-12)
+    with pytest.raises(ValueError, match="observation-level"):
+        qs.compare(_two_windows(np.exp(term), np.exp(early), agent_id=np.arange(15) % 3), "aht", "duration",
+                   test="wilcoxon")
 
 
 # --------------------------------------------------------------------------- issue 13: CR2 / Bell–McCaffrey

@@ -24,6 +24,7 @@ from qa_helpers import stats
 from qa_helpers.measures.kpis import KPIS, _where
 from qa_helpers.data.schemas import ANALYSIS_TABLES, TIME_COLUMNS
 
+SCORE_SCALE = (1, 5)  # CSAT answers: the ordinal KPIs' scale; a score outside it is a data error
 KIND_OF_AGG = {"share": "proportion", "mean": "duration", "median": "duration", "nps": "ordinal",
                "per_1000": "rate"}
 
@@ -238,7 +239,8 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
     if kind == "rate":
         before_level *= stats.RATE_PER
     expected = _expected_effect(kind, before_level, metric["target"], direction)
-    row = stats.before_after(mine, kpi, kind, start, expected_effect=expected, **common)
+    row = stats.before_after(mine, kpi, kind, start, expected_effect=expected,
+                             score_range=SCORE_SCALE if kind == "ordinal" else None, **common)
     mixes, standardised, did = [], [], []
     if kind != "ordinal" and mine["channel"].nunique() > 1 and not action.channels:
         mix = stats.mix_shift(labelled[labelled["window"].isin(["before", "after"])], by="channel")
