@@ -4,6 +4,8 @@ REML, p-values and CIs calibrated by a parametric bootstrap under the fitted AR(
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
@@ -57,6 +59,18 @@ def _reml_t(y: np.ndarray, design: np.ndarray, t: np.ndarray) -> dict:
         out["rho"][better] = rho
         out["beta"][:, better] = beta[:, better]
         out["se"][:, better] = np.sqrt(np.outer(np.diag(xtx_inv), rss[better] / (n - k)))
+    return out
+
+
+@functools.lru_cache(maxsize=128)
+def _null_for(weeks: tuple, first_post: float, rho: float, runs: int, seed: int) -> np.ndarray:
+    """Cached :func:`_null_distribution`: it depends only on the weeks, the start and the
+    (grid) rho, which repeat across the metrics of a report."""
+    t = np.asarray(weeks, float)
+    post = t >= first_post
+    design = np.column_stack([np.ones(len(t)), t, post.astype(float), post * (t - first_post)])
+    out = _null_distribution(design, t, rho, runs, seed)
+    out.setflags(write=False)
     return out
 
 
@@ -145,7 +159,7 @@ def segmented(series: pd.DataFrame, metric: str, start, *, week: str = "week", v
     y = s[value].to_numpy(float)
     fit = _reml_t(y, design, t)
     b, bse, rho = fit["beta"][:, 0], fit["se"][:, 0], float(fit["rho"][0])
-    null = _null_distribution(design, t, rho, int(bootstrap), seed)
+    null = _null_for(tuple(t), float(t0), rho, int(bootstrap), int(seed))
     df = len(t) - 4
     sign = 1 if direction == "increase" else -1
     method = (f"segmented regression (interrupted time series), GLS with AR(1) errors (REML rho {rho:.2f}); "
