@@ -67,8 +67,9 @@ def compare(data: pd.DataFrame, metric: str, kind: str, *, window: str = "window
         2 x 2 table is below 10), ``"yates"`` (R ``prop.test``). ``rate``: ``"score"``,
         ``"exact"`` (conditional binomial + Clopper–Pearson CI, R ``poisson.test``; automatic
         when a window has fewer than 10 effective events). ``duration``: ``"welch"`` (Welch t
-        on log values, the naive default; R ``t.test`` on ``log(x)``), clustered default CR2
-        with Bell–McCaffrey df.
+        on log values, the naive default; R ``t.test`` on ``log(x)``), ``"wilcoxon"`` (rank-sum,
+        R ``wilcox.test``: Hodges–Lehmann ratio + Moses CI), both observation-level
+        (``cluster=None``); the clustered default is CR2 with Bell–McCaffrey df.
     score_range : (int, int), optional
         ``ordinal`` only: the scale (e.g. ``(1, 5)``, ``(0, 10)``); scores outside it, or not whole
         numbers, are refused.
