@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import stats
 
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import _check_options, _result, _stack
