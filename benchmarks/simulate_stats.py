@@ -14,6 +14,10 @@ before/after test (8 + 8 weeks), the DiD against the control team, the segmented
 on the treated team's 52-week series (level and slope) and the channel-standardised test
 (run in every simulated action here, not only when the mix moved).
 
+Agent drift is linear on the latent scale; on the share / rate scale the team's average of
+drifting agents is then a curve (convex for rates), which a segmented regression's slope row
+reads as a slope change: ``--drift 0`` removes it.
+
 Prints per kind and row: the false-alarm rate at alpha 5 % with its binomial 95 % interval,
 then the family-wise rate of any Holm-adjusted alarm among the action's rows, then the power
 of the default test at the median MDE it reported under the null.
@@ -38,6 +42,7 @@ WEEKS = pd.date_range(START - pd.Timedelta(weeks=HALF_SPAN), periods=2 * HALF_SP
 KINDS = ("proportion", "duration", "rate", "ordinal")
 DIRECTION = {"proportion": "increase", "duration": "decrease", "rate": "decrease", "ordinal": "increase"}
 CHANNELS = np.array(["phone", "chat", "email"])
+DRIFT_SD = 0.2  # agent drift between the windows' midpoints (latent scale)
 CUTS = np.array([-2.5, -1.2, 0.0, 1.3])  # latent logit -> 1-5 score
 
 
@@ -52,7 +57,7 @@ def panel(rng: np.random.Generator, kind: str, effect: float = 0.0, n_agents: in
     after = week >= HALF_SPAN
     channel = rng.choice(3, len(agent), p=[0.5, 0.3, 0.2])
     # agent drift: SD 0.2 between the before- and after-window midpoints, 8 weeks apart
-    drift = rng.normal(0, 0.2 / 8, 2 * n_agents)[agent] * (week - HALF_SPAN + 0.5)
+    drift = rng.normal(0, DRIFT_SD / 8, 2 * n_agents)[agent] * (week - HALF_SPAN + 0.5)
     shocks = (rng.normal(0, 0.1, n_weeks)[week]
               + rng.normal(0, team_week_sd, (2, n_weeks))[treated.astype(int), week])
     latent = drift + shocks + np.array([0.0, 0.2, -0.2])[channel] + effect * (treated & after)
@@ -156,7 +161,11 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP)
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--drift", type=float, default=0.2,
+                        help="agent drift SD between the windows' midpoints (0: none)")
     args = parser.parse_args(argv)
+    global DRIFT_SD
+    DRIFT_SD = args.drift
     rng = np.random.default_rng(args.seed)
     for kind in args.kinds.split(","):
         t0 = time.perf_counter()
