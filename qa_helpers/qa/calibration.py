@@ -1032,26 +1032,67 @@ def iqs_summary(scored: pd.DataFrame) -> dict:
 
 
 def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike = "") -> list:
-    """Draw and write the stratified review sample for the next period; say how big, and link it.
+    """Draw and write the next period's review sample, sized to the QA team's capacity; say how big, and link it.
 
-    Strata are agent × channel, or whichever of the two the tickets have (the unit itself when
-    they have neither). The CSV goes to ``out``; empty means the unit's report folder,
-    ``<reports>/<period>/<unit>/review_sample_<next period>.csv`` (``$QAKIT_REPORTS``, else
-    ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
+    The sample is the unit's review capacity for the next period (``qa:`` in ``standards.yml``; a
+    department or ALL sums its teams'), allocated across channel × category × risk strata with complaint
+    and low-CSAT tickets oversampled (:func:`qa_helpers.qa.sampling.capacity_sample`); the CSV carries
+    each ticket's design weight. ``margin`` sets the comparison shown beside it: how many reviews a share
+    estimate within ±margin (95 %) in every stratum would need. The CSV goes to ``out``; empty means the
+    unit's report folder, ``<reports>/<period>/<unit>/review_sample_<next period>.csv`` (``$QAKIT_REPORTS``,
+    else ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
     """
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.qa import sampling
     from qa_helpers.report.labels import table
 
     note = ctx.missing_note("tickets", what="No review sample")
     if note:
         return [note]
-    strata = [c for c in ("agent_id", "channel") if ctx.has("tickets", c)]
+    settings = sampling.qa_settings(ctx.standards.raw)
+    strata = [c for c in ("channel", "category") if ctx.has("tickets", c)]
     tickets = ctx.load("tickets", columns=["ticket_id", *strata])
-    if not strata:
-        tickets, strata = tickets.assign(unit=ctx.unit), ["unit"]
-    sizes = stratum_sample_sizes(tickets, strata=strata, margin=margin)
-    sample = review_sample(tickets, seed=seed, strata=strata, margin=margin)
+    surveys = ctx.load("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
+    complaints = ctx.load("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
+    frame = tickets.assign(risk=sampling.risk_class(
+        tickets, surveys if surveys is not None else pd.DataFrame({"ticket_id": [], "csat": []}),
+        complaints if complaints is not None else pd.DataFrame({"ticket_id": []}), settings["low_csat_max"]))
+    teams = qa_archive.units(ctx.archive).set_index("unit").at[ctx.unit, "teams"]
+    capacity = sampling.review_capacity(ctx.standards.raw, teams, ctx.period.next())
+    total = int(capacity["capacity"].sum())
+    sample, allocation = sampling.capacity_sample(frame, total, seed, strata, settings["oversample"],
+                                                  settings["min_per_stratum"])
     target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
-    return [f"{len(sample):,} of {len(tickets):,} tickets sampled across {len(sizes):,} strata "
-            f"({' × '.join(strata)}, margin ±{margin:.0%}) for review in {ctx.period.next()}: "
-            f"[{markdown_text(target.name)}]({quote(target.name)}).", table(sizes.head(10))]
+    needed = int(stratum_sample_sizes(frame, [*strata, "risk"], margin=margin)["sample_size"].sum())
+    unknown = [what for what, loaded in (("low CSAT", surveys), ("complaints", complaints)) if loaded is None]
+    return [f"{len(sample):,} of {len(tickets):,} tickets sampled for review in {ctx.period.next()}, the QA team's "
+            f"capacity of {total:,} reviews ({len(teams)} team(s), {settings['reviews_per_week']:g} a week each unless "
+            f"set per team), across {len(allocation):,} strata ({' × '.join([*strata, 'risk'])}); complaint tickets "
+            f"oversampled ×{settings['oversample']['complaint']:g}, low-CSAT ×{settings['oversample']['low_csat']:g}; "
+            f"weight each review by its design weight for unit-wide estimates: "
+            f"[{markdown_text(target.name)}]({quote(target.name)}).",
+            f"A share within ±{margin:.0%} (95 %) in every stratum would need {needed:,} reviews."
+            + (f" Not used for oversampling (not in the archive): {', '.join(unknown)}." if unknown else ""),
+            table(sampling.sample_against_capacity(sample, len(tickets), total), percent=["capacity_used", "coverage"]),
+            table(allocation.drop(columns="stratum").sort_values("sample_size", ascending=False).head(12),
+                  values=["channel", "category", "risk"], precision=1)]
+
+
+def coverage_section(ctx, data: CalibrationData) -> list:
+    """QA coverage of the period: the share of the unit's tickets reviewed, overall and per channel."""
+    from qa_helpers.qa.sampling import qa_coverage
+    from qa_helpers.report.labels import table
+
+    note = _no_data(data) or ctx.missing_note("tickets", what="No QA coverage")
+    if note:
+        return [note]
+    by = "channel" if ctx.has("tickets", "channel") else None
+    tickets = ctx.load("tickets", columns=["ticket_id", *([by] if by else [])])
+    coverage = qa_coverage(tickets, data.reviews, ctx.unit, by=by)
+    unit = coverage.iloc[0]
+    if unit["tickets"] == 0:
+        return ["No tickets of this unit in the period: QA coverage is not defined."]
+    return [f"QA reviewed {unit['reviewed']:,} of {unit['tickets']:,} tickets this period "
+            f"({unit['coverage']:.1%} coverage; seed 002's company covered under 20 %).",
+            table(coverage, values=["group"], percent=["coverage"])]

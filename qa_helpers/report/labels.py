@@ -104,6 +104,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "within the team's range": ("within the team's range", "与班组无显著差异"),
     "priority": ("Priority", "优先级"), "(no team)": ("(no team)", "（无班组）"), "(no channel)": ("(no channel)", "（无渠道）"),
     "chart": ("Chart", "控制图"), "rules": ("Rules broken", "违反的判异规则"),
+    # QA review sample and coverage
+    "tickets": ("Tickets", "工单数"), "reviewed": ("Reviewed", "已质检"), "coverage": ("QA coverage", "质检覆盖率"),
+    "capacity": ("QA capacity (reviews)", "质检产能（条）"), "sampled": ("Sampled", "抽样数"),
+    "capacity_used": ("Share of capacity", "产能占用率"), "risk": ("Risk class", "风险类别"),
+    "complaint": ("complaint", "投诉"), "low_csat": ("low CSAT", "低满意度"), "stratum": ("Stratum", "层"),
+    "population": ("Tickets in stratum", "层内工单数"), "factor": ("Oversampling factor", "过采样倍数"),
+    "sample_size": ("Sampled", "抽样数"), "design_weight": ("Design weight", "设计权重"),
+    "reviews_per_week": ("Reviews per week", "每周质检量"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),
