@@ -1070,7 +1070,7 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
             f"capacity of {total:,} reviews ({len(teams)} team(s), {settings['reviews_per_week']:g} a week each unless "
             f"set per team), across {len(allocation):,} strata ({' × '.join([*strata, 'risk'])}); complaint tickets "
             f"oversampled ×{settings['oversample']['complaint']:g}, low-CSAT ×{settings['oversample']['low_csat']:g}; "
-            f"weight each review by its design weight for unit-wide estimates: "
+            f"seed {seed} (same seed, same sample); weight each review by its design weight for unit-wide estimates: "
             f"[{markdown_text(target.name)}]({quote(target.name)}).",
             f"A share within ±{margin:.0%} (95 %) in every stratum would need {needed:,} reviews."
             + (f" Not used for oversampling (not in the archive): {', '.join(unknown)}." if unknown else ""),
