@@ -140,3 +140,20 @@ def test_coverage_on_a_hand_built_fixture():
     summary = sample_against_capacity(pd.DataFrame({"ticket_id": ["T1", "T2"]}), population=5, capacity=4)
     assert summary.iloc[0].to_dict() == {"tickets": 5, "capacity": 4, "sampled": 2, "capacity_used": 0.5,
                                          "coverage": 0.4}
+
+
+def test_the_report_section_writes_a_capacity_sized_sample_without_customer_data(archive, tmp_path):
+    from qa_helpers.qa import calibration
+    from qa_helpers.report.context import open_context
+
+    ctx = open_context("hotline", "2025-Q4", archive)
+    lines = calibration.review_sample_section(ctx, 0.15, 2026, tmp_path / "sample.csv")
+    sample = pd.read_csv(tmp_path / "sample.csv", encoding="utf-8-sig")
+    tickets = ctx.load("tickets", columns=["ticket_id"])
+    capacity = review_capacity(ctx.standards.raw, ["HL-A", "HL-B", "HL-C", "HL-D"], ctx.period.next())
+    assert len(sample) == min(int(capacity["capacity"].sum()), len(tickets))
+    assert list(sample.columns) == ["ticket_id", "channel", "category", "risk", "stratum", "design_weight"]
+    assert sample["design_weight"].sum() == pytest.approx(len(tickets))
+    assert "sample.csv" in lines[0] and "seed 2026" in lines[0]
+    coverage = calibration.coverage_section(ctx, calibration.calibration_data(ctx))
+    assert "coverage" in coverage[0] and f"of {len(tickets):,} tickets" in coverage[0]
