@@ -282,6 +282,9 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
 def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
     """One plain-language sentence per metric, and whether to standardise the measure.
 
+    ``target`` and ``kpi_after`` (the KPI as defined, in the after-window) ride along for
+    :func:`qa_helpers.improve.summary.action_headlines`.
+
     Standardise (seed 000 step 6) when the default test says *improved* and the after-window
     value also meets the action's acceptance target.
     """
@@ -305,8 +308,10 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
                 + ("meets it: standardise the measure." if standardise else
                    "meets it, but the change is not established." if meets else "target not met."))
         rows.append({"metric": row.metric, "verdict": row.verdict, "meets_target": meets,
-                     "standardise": standardise, "conclusion": text})
-    return pd.DataFrame(rows, columns=["metric", "verdict", "meets_target", "standardise", "conclusion"])
+                     "standardise": standardise, "conclusion": text, "target": float(metric["target"]),
+                     "kpi_after": float(value)})
+    return pd.DataFrame(rows, columns=["metric", "verdict", "meets_target", "standardise", "conclusion", "target",
+                                       "kpi_after"])
 
 
 def measure_kpis(action, archive, standards: dict, start, end) -> pd.DataFrame:
