@@ -134,7 +134,8 @@ def _metric_sentence(row, did_row, target_row, kind: str, language: str) -> str:
     ci = _interval(row.ci_low, row.ci_high, kind, language)
     verdict = row.verdict
     if verdict == stats.NOT_ESTIMABLE:
-        text = f"{name}无法检验（{row.note}）" if zh else f"{name} could not be tested ({row.note})"
+        # the stats' reasons are English: the Chinese sentence points to the detailed table instead
+        text = f"{name}无法检验（数据不足以支持检验，原因见明细表）" if zh else f"{name} could not be tested ({row.note})"
     elif verdict in _CHANGED:
         went_up = row.after > row.before
         if zh:
@@ -241,7 +242,8 @@ def action_headlines(evaluations: dict[str, ActionEvaluation], language: str = "
                 row, next(did_match.itertuples(index=False)) if len(did_match) else None,
                 targets.loc[[row.metric]].iloc[0] if row.metric in targets.index else None,
                 metric_kind(row.metric), language))
-        clauses += [(f"{t(kpi, language)}无法评估：{why}" if language == "zh" else f"{kpi} could not be evaluated: {why}")
+        clauses += [(f"{t(kpi, language)}无法评估（原因见上文说明）" if language == "zh" else
+                     f"{t(kpi, language)} could not be evaluated: {why}")
                     for kpi, why in evaluation.skipped.items()]
         end = "。" if language == "zh" else "."
         sentence = ("；".join(clauses) if language == "zh" else "; ".join(clauses)) + end if clauses else ""
