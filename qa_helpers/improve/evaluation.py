@@ -333,10 +333,6 @@ def evaluable(actions: pd.DataFrame, as_of: pd.Timestamp, weeks_after: int, wash
 
 # ---------------------------------------------------------------- report sections (action plan, before/after)
 
-RESULT_COLUMNS = ["metric", "method", "before", "after", "effect", "ci_low", "ci_high", "p", "p_adj", "n_before",
-                  "n_after", "mde", "verdict", "family"]
-
-
 def unmeasurable_kpis(ctx, register: pd.DataFrame) -> dict[str, str]:
     """KPIs of the register's metrics that the archive cannot measure, with why."""
     names = dict.fromkeys(m["kpi"] for metrics in register["metrics"] for m in metrics)
@@ -414,8 +410,9 @@ def summary(evaluations: dict[str, ActionEvaluation]) -> dict:
 
 def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, weeks_after: int = 8,
                   washout_weeks: int = 0, alpha: float = 0.05) -> list:
-    """What the before/after notebook shows for one action: heading, results, conclusions, charts, DiD,
-    segmented regression, channel mix, and the metrics that could not be evaluated."""
+    """What the before/after notebook shows for one action: heading, the metrics that could not be
+    evaluated, the plain-language headline, every result row (default, DiD, segmented,
+    standardised) in the KPI's units with footnoted methods, charts, and the channel mix."""
     from qa_helpers.report import plots
     from qa_helpers.report.labels import table
     from qa_helpers.report.safe import markdown_text as md  # the register's text is shown as written
@@ -431,11 +428,15 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
         return items
     family = result.results["family"].iloc[0]
     items.append(f"All result rows of this action below (before/after, difference-in-differences, segmented level "
-                 f"and slope, channel-standardised) are one family, *{family}*: `p_adj` is adjusted across all of "
+                 f"and slope, channel-standardised) are one family, *{family}*: p is adjusted across all of "
                  f"them and every CI is at the family's level (Bonferroni alpha / m with Holm), so a verdict holds "
                  f"for the action as a whole.")
-    items.append(table(result.results[RESULT_COLUMNS], precision=4))
-    items += ["- " + sentence for sentence in result.conclusions["conclusion"]]
+    # the detailed rows in the KPI's units, roles and short method names (footnoted), not raw estimates
+    from qa_helpers.improve import summary as plain
+
+    shown = plain.presentable_results({action.action_id: result}, ctx.language)
+    items += plain.headline_lines(plain.action_headlines({action.action_id: result}, ctx.language), ctx.language)
+    items += [table(shown), "\n".join(md(line) + "  " for line in shown.attrs["footnotes"])]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
                                  washout_weeks=washout_weeks)
     for kpi, obs in result.observations.items():
@@ -446,19 +447,12 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
         plots.plot_interrupted_series(result.weekly[result.weekly["kpi"] == kpi], action.start, kpi, metric_kind(kpi),
                                       ax=axes[1], language=ctx.language)
         items.append(fig)
-    if len(result.did):
-        items += ["**Difference-in-differences** against the control team(s):",
-                  table(result.did[RESULT_COLUMNS], precision=4)]
-    items += ["**Segmented regression** on the treated team's weekly series (level and slope change at the start):",
-              table(result.its[RESULT_COLUMNS], precision=4)]
     if len(result.mix):
         moved = result.mix["p"].lt(alpha).any()
         items += ["**Channel mix** before and after" + (" — it moved, so a channel-standardised estimate follows:"
                                                         if moved else " (no significant shift):"),
                   table(result.mix.drop(columns=["metric"]).drop_duplicates("channel"),
                         percent=["share_before", "share_after", "change"], precision=3)]
-        if len(result.standardised):
-            items.append(table(result.standardised[RESULT_COLUMNS], precision=4))
     return items
 
 

@@ -378,9 +378,22 @@ def presentable_results(evaluations: dict[str, ActionEvaluation], language: str 
     table["short"] = table["ba_test"].str.replace(r"\s*[(（].*$", "", regex=True)
     first = table.drop_duplicates("short")
     marks = {s: _SUPERSCRIPTS[i] if i < len(_SUPERSCRIPTS) else f"[{i + 1}]" for i, s in enumerate(first["short"])}
-    table["ba_test"] = [test.replace(short, short + marks[short], 1) for test, short in zip(table["ba_test"], table["short"])]
+    table["ba_test"] = [test.replace(short, short + marks[short], 1)
+                        for test, short in zip(table["ba_test"], table["short"])]
     out = table[PRESENTABLE_KEYS].rename(columns={k: t(k, language) for k in PRESENTABLE_KEYS})
     plain = table["method"].map(lambda m: re.split(r" [(]|, agent_id| on Rao| vs ", m)[0])
     out.attrs["footnotes"] = [f"{marks[s]} {s}: {'; '.join(dict.fromkeys(plain[table['short'] == s]))}"
                               for s in first["short"]]
     return out
+
+
+def headline_lines(headlines: pd.DataFrame, language: str = "en") -> list[str]:
+    """:func:`action_headlines` as the report's first lines: one Markdown bullet per action.
+
+    The register's ids and the stats' notes are escaped (they come from files users edit).
+    """
+    from qa_helpers.report.safe import markdown_text as md
+
+    label, note = ("决定", "说明") if language == "zh" else ("Decision", "Note")
+    return [f"- **{md(row.action_id)}**: {md(row.sentence)} *{label}: {md(row.decision)}.*"
+            + (f" {note}: {md(row.note)}." if row.note else "") for row in headlines.itertuples(index=False)]
