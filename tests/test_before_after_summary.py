@@ -10,7 +10,7 @@ import pytest
 
 from qa_helpers.improve.actions import load_actions
 from qa_helpers.improve.evaluation import ActionEvaluation, evaluate_action
-from qa_helpers.improve.summary import action_headlines, presentable_results
+from qa_helpers.improve.summary import action_headlines, headline_lines, presentable_results
 from qa_helpers.measures.standards import load_standards
 from qa_helpers.report.labels import t
 from qa_helpers.stats import COLUMNS
@@ -122,3 +122,13 @@ def test_a_real_action_on_the_small_archive_gets_one_sentence(archive):
     table = presentable_results(evaluations)
     shown = table.drop(columns=["n before", "n after"]).to_string()
     assert not re.search(r"\d\.\d{4}", shown), "raw decimals leaked into the managers' table"
+
+
+def test_headline_lines_are_one_markdown_bullet_per_action_with_the_decision_and_note():
+    primary = _row("csat", "no change larger than the MDE", 0.80, 0.81, 0.01, (-0.02, 0.04))
+    slope = _row("csat: level change", "worsened", 0.8, 0.7, -0.1, (-0.15, -0.05), p=0.01,
+                 method="segmented regression (interrupted time series)")
+    lines = headline_lines(action_headlines({"ACT_X*": _evaluation([primary], its=[slope])}))
+    assert len(lines) == 1 and lines[0].startswith(r"- **ACT\_X\***: CSAT")
+    assert "*Decision: rethink.*" in lines[0] and "Note: csat: the weekly trend test suggests the level worsened" \
+        in lines[0]

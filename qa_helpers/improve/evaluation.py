@@ -426,16 +426,17 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     items += [f"- {kpi}: cannot be evaluated: {why}." for kpi, why in result.skipped.items()]
     if result.results.empty:
         return items
+    # the answer to "did it work?" first; the rows it rests on follow
+    from qa_helpers.improve import summary as plain
+
+    items += plain.headline_lines(plain.action_headlines({action.action_id: result}, ctx.language), ctx.language)
     family = result.results["family"].iloc[0]
     items.append(f"All result rows of this action below (before/after, difference-in-differences, segmented level "
                  f"and slope, channel-standardised) are one family, *{family}*: p is adjusted across all of "
                  f"them and every CI is at the family's level (Bonferroni alpha / m with Holm), so a verdict holds "
                  f"for the action as a whole.")
     # the detailed rows in the KPI's units, roles and short method names (footnoted), not raw estimates
-    from qa_helpers.improve import summary as plain
-
     shown = plain.presentable_results({action.action_id: result}, ctx.language)
-    items += plain.headline_lines(plain.action_headlines({action.action_id: result}, ctx.language), ctx.language)
     items += [table(shown), "\n".join(md(line) + "  " for line in shown.attrs["footnotes"])]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
                                  washout_weeks=washout_weeks)

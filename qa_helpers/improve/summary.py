@@ -394,6 +394,6 @@ def headline_lines(headlines: pd.DataFrame, language: str = "en") -> list[str]:
     """
     from qa_helpers.report.safe import markdown_text as md
 
-    label, note = ("决定", "说明") if language == "zh" else ("Decision", "Note")
-    return [f"- **{md(row.action_id)}**: {md(row.sentence)} *{label}: {md(row.decision)}.*"
-            + (f" {note}: {md(row.note)}." if row.note else "") for row in headlines.itertuples(index=False)]
+    decision, note, end = ("决定：", "说明：", "。") if language == "zh" else ("Decision: ", "Note: ", ".")
+    return [f"- **{md(row.action_id)}**: {md(row.sentence)} *{decision}{md(row.decision)}{end}*"
+            + (f" {note}{md(row.note)}{end}" if row.note else "") for row in headlines.itertuples(index=False)]
