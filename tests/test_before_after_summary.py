@@ -132,3 +132,11 @@ def test_headline_lines_are_one_markdown_bullet_per_action_with_the_decision_and
     assert len(lines) == 1 and lines[0].startswith(r"- **ACT\_X\***: CSAT")
     assert "*Decision: rethink.*" in lines[0] and "Note: csat: the weekly trend test suggests the level worsened" \
         in lines[0]
+
+
+def test_nps_reads_as_answers_out_of_10_and_its_target_in_nps_points():
+    row = _headline(_evaluation([_row("nps", "improved", 7.2, 7.9, 0.6, (0.55, 0.65), p=1e-4)],
+                                target=30.0, kpi_after=34.0, meets=True, standardise=True))
+    assert row["sentence"].startswith("NPS rose from 7.20 of 10 to 7.90 of 10 (an after-answer beats a "
+                                      "before-answer 60 % of the time, CI 55 % to 65 %): improved")
+    assert "met its target of NPS +30 (NPS +34 in the after weeks)" in row["sentence"]

@@ -26,6 +26,7 @@ import pandas as pd
 
 from qa_helpers.stats import results as stats
 from qa_helpers.improve.evaluation import ActionEvaluation, metric_kind
+from qa_helpers.measures.kpis import KPIS
 from qa_helpers.report.labels import t
 
 DECISIONS = ("standardise", "keep watching", "rethink", "not enough data")
@@ -91,7 +92,8 @@ def _level(value: float, kind: str, language: str) -> str:
         return _duration(value, language)
     if kind == "rate":
         return f"每千单{value:.1f}件" if language == "zh" else f"{value:.1f} per 1 000 tickets"
-    return f"{value:.2f}/5" if language == "zh" else f"{value:.2f} of 5"
+    top = 10 if kind == "nps" else 5
+    return f"{value:.2f}/{top}" if language == "zh" else f"{value:.2f} of {top}"
 
 
 def _effect(value: float, kind: str, language: str) -> str:
@@ -121,8 +123,9 @@ def _interval(low: float, high: float, kind: str, language: str) -> str:
 
 # ---------------------------------------------------------------- sentences
 
-def _kpi_value(value: float, kind: str, language: str) -> str:
-    return _level(value, kind, language)
+def _shown_kind(metric: str) -> str:
+    """How a KPI's numbers read: its statistical kind, with NPS (0-10 answers) apart from 1-5 scores."""
+    return "nps" if KPIS[metric].agg == "nps" else metric_kind(metric)
 
 
 def _metric_sentence(row, did_row, target_row, kind: str, language: str) -> str:
@@ -164,8 +167,9 @@ def _metric_sentence(row, did_row, target_row, kind: str, language: str) -> str:
                      f"; beyond what the control team(s) {teams} did, the change ({did_effect}, {did_ci}) "
                      f"could be noise")
     if target_row is not None and np.isfinite(target_row.target):
-        goal = _level(target_row.target, kind if kind != "ordinal" else "ordinal", language)
-        now = _level(target_row.kpi_after, kind, language)
+        # NPS targets are NPS points (promoters - detractors), not the mean answer the test compares
+        shown = (lambda v: f"NPS {v:+.0f}") if kind == "nps" else (lambda v: _level(v, kind, language))
+        goal, now = shown(target_row.target), shown(target_row.kpi_after)
         met = bool(target_row.meets_target)
         text += ((f"；目标{goal}{'已达成' if met else '未达成'}（后期为{now}）") if zh else
                  f"; the measure {'met' if met else 'missed'} its target of {goal} ({now} in the after weeks)")
@@ -241,7 +245,7 @@ def action_headlines(evaluations: dict[str, ActionEvaluation], language: str = "
             clauses.append(_metric_sentence(
                 row, next(did_match.itertuples(index=False)) if len(did_match) else None,
                 targets.loc[[row.metric]].iloc[0] if row.metric in targets.index else None,
-                metric_kind(row.metric), language))
+                _shown_kind(row.metric), language))
         clauses += [(f"{t(kpi, language)}无法评估（原因见上文说明）" if language == "zh" else
                      f"{t(kpi, language)} could not be evaluated: {why}")
                     for kpi, why in evaluation.skipped.items()]
@@ -297,7 +301,7 @@ def _back_to_kpi_scale(row: pd.Series, kind: str) -> tuple[pd.Series, str]:
     """
     out = row.copy()
     slope = row["metric"].endswith("slope change")
-    if kind == "duration":
+    if kind == "duration":  # the only kind whose weekly series is modelled on the log scale
         if not slope:
             out[["before", "after"]] = np.exp(row[["before", "after"]].astype(float))
         out[["effect", "ci_low", "ci_high", "mde"]] = np.exp(row[["effect", "ci_low", "ci_high", "mde"]].astype(float))
@@ -318,13 +322,14 @@ def _formatted_change(value: float, shown_as: str, kind: str, language: str) -> 
             return _points(value, language) + tail
         if kind == "rate":
             return _signed(value, 1) + ("/千单" if language == "zh" else " per 1 000") + tail
-        return _signed(value, 2) + ("分" if language == "zh" else " points of 5") + tail
+        top = 10 if kind == "nps" else 5
+        return _signed(value, 2) + ("分" if language == "zh" else f" points of {top}") + tail
     return _effect(value, kind, language)
 
 
 def _cells(row: pd.Series, role: str, language: str) -> dict:
     base = row["metric"].split(": ")[0]
-    kind = metric_kind(base)
+    kind = _shown_kind(base)
     shown_as = "default"
     if role == "supporting only":
         row, shown_as = _back_to_kpi_scale(row, kind)
