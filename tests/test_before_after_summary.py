@@ -118,6 +118,8 @@ def test_a_real_action_on_the_small_archive_gets_one_sentence(archive):
     headlines = action_headlines(evaluations)
     assert len(headlines) == 1 and headlines.iloc[0]["sentence"].startswith("Median first response ")
     assert re.search(r"\d % (faster|slower)", headlines.iloc[0]["sentence"])
+    assert re.search(r"the control team\(s\) HL-A went from \d+\.\d s to \d+\.\d s over the same weeks, so relative "
+                     r"to them the change is \d+ % (faster|slower)", headlines.iloc[0]["sentence"])
     assert headlines.iloc[0]["decision"] in {"standardise", "keep watching", "rethink", "not enough data"}
     table = presentable_results(evaluations)
     shown = table.drop(columns=["n before", "n after"]).to_string()

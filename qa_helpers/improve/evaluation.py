@@ -107,6 +107,7 @@ class ActionEvaluation:
     observations: dict = field(default_factory=dict)
     conclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: dict = field(default_factory=dict)  # kpi -> why it could not be evaluated
+    windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # the tests' before / after weeks
 
 
 def _load(name: str, team: str, archive) -> pd.DataFrame:
@@ -193,13 +194,14 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     adjusted = _one_family(sections, f"{action.action_id} ({method})", method)
     # acceptance is judged on the KPI as defined (a mean, a median, NPS points), not on the
     # test's effect scale (a geometric mean, a mean raw score)
-    after = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
-                               washout_weeks=washout_weeks).set_index("window").loc["after"]
+    test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
+                                      washout_weeks=washout_weeks)
+    after = test_windows.set_index("window").loc["after"]
     evaluation = ActionEvaluation(
         action_id=action.action_id, results=adjusted["results"],
         did=adjusted["did"], its=adjusted["its"], mix=_stack(mixes), standardised=adjusted["standardised"],
         weekly=_stack(weekly), after_kpis=measure_kpis(action, archive, standards, after["start"], after["end"]),
-        observations=obs_by, skipped=skipped)
+        observations=obs_by, skipped=skipped, windows=test_windows)
     evaluation.conclusions = conclusions(evaluation, action)
     return evaluation
 

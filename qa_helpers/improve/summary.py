@@ -27,6 +27,7 @@ import pandas as pd
 from qa_helpers.stats import results as stats
 from qa_helpers.improve.evaluation import ActionEvaluation, metric_kind
 from qa_helpers.measures.kpis import KPIS
+from qa_helpers.stats import windows as stats_windows
 from qa_helpers.report.labels import t
 
 DECISIONS = ("standardise", "keep watching", "rethink", "not enough data")
@@ -128,7 +129,29 @@ def _shown_kind(metric: str) -> str:
     return "nps" if KPIS[metric].agg == "nps" else metric_kind(metric)
 
 
-def _metric_sentence(row, did_row, target_row, kind: str, language: str) -> str:
+def control_levels(evaluation: ActionEvaluation) -> pd.DataFrame:
+    """What the control team(s) did: ``metric, before, after`` on the KPI's own scale.
+
+    Pooled over the control teams' weekly series in the tests' before and after weeks
+    (weighted by each week's n): a share, a geometric mean in seconds (the weekly series holds
+    log values), complaints per 1 000 tickets. Empty without control teams or windows.
+    """
+    columns = ["metric", "before", "after"]
+    weekly = evaluation.weekly
+    if evaluation.windows.empty or weekly.empty or not weekly["role"].eq("control").any():
+        return pd.DataFrame(columns=columns)
+    control = weekly[weekly["role"] == "control"]
+    control = control.assign(window=stats_windows.label_windows(control["week"], evaluation.windows))
+    control = control[control["window"].isin(["before", "after"])]
+    pooled = (control.assign(weighted=control["value"] * control["n"])
+              .groupby(["kpi", "window"])[["weighted", "n"]].sum())
+    levels = (pooled["weighted"] / pooled["n"]).unstack("window").reindex(columns=["before", "after"])
+    durations = [k for k in levels.index if metric_kind(k) == "duration"]
+    levels.loc[durations] = np.exp(levels.loc[durations])
+    return levels.rename_axis(index="metric", columns=None).reset_index()[columns]
+
+
+def _metric_sentence(row, did_row, control_row, target_row, kind: str, language: str) -> str:
     """One clause for one metric: its change, the control team(s), the target."""
     zh = language == "zh"
     name = t(row.metric, language)
@@ -159,13 +182,18 @@ def _metric_sentence(row, did_row, target_row, kind: str, language: str) -> str:
         teams = controls.group(1).strip() if controls else ""
         did_effect = _effect(did_row.effect, kind, language)
         did_ci = _interval(did_row.ci_low, did_row.ci_high, kind, language)
-        if did_row.verdict in _CHANGED:
-            text += (f"；与对照班组{teams}相比仍{t(did_row.verdict, language)}（{did_effect}，{did_ci}）" if zh else
-                     f"; against the control team(s) {teams} it is still {did_row.verdict} ({did_effect}, {did_ci})")
-        else:
-            text += (f"；与对照班组{teams}相比的差异（{did_effect}，{did_ci}）可能只是随机波动" if zh else
-                     f"; beyond what the control team(s) {teams} did, the change ({did_effect}, {did_ci}) "
-                     f"could be noise")
+        moved = ""
+        if control_row is not None:
+            moved = (f"对照班组{teams}同期由{_level(control_row.before, kind, language)}变为"
+                     f"{_level(control_row.after, kind, language)}，" if zh else
+                     f"the control team(s) {teams} went from {_level(control_row.before, kind, language)} to "
+                     f"{_level(control_row.after, kind, language)} over the same weeks, so ")
+        relative = t(did_row.verdict, language) if did_row.verdict in _CHANGED else \
+            ("可能只是随机波动" if zh else "could be noise")
+        against = ("相比之下" if moved else f"与对照班组{teams}相比") if zh else \
+            ("relative to them" if moved else f"relative to the control team(s) {teams}")
+        text += (f"；{moved}{against}变化为{did_effect}（{did_ci}），{relative}" if zh else
+                 f"; {moved}{against} the change is {did_effect} ({did_ci}): {relative}")
     if target_row is not None and np.isfinite(target_row.target):
         # NPS targets are NPS points (promoters - detractors), not the mean answer the test compares
         shown = (lambda v: f"NPS {v:+.0f}") if kind == "nps" else (lambda v: _level(v, kind, language))
@@ -239,11 +267,12 @@ def action_headlines(evaluations: dict[str, ActionEvaluation], language: str = "
     for action_id, evaluation in evaluations.items():
         primary, did = evaluation.results, evaluation.did
         targets = _conclusion_rows(evaluation)
-        clauses = []
+        clauses, controls = [], control_levels(evaluation).set_index("metric")
         for row in primary.itertuples(index=False):
             did_match = did[did["metric"] == row.metric] if len(did) else did
             clauses.append(_metric_sentence(
                 row, next(did_match.itertuples(index=False)) if len(did_match) else None,
+                controls.loc[row.metric] if row.metric in controls.index else None,
                 targets.loc[[row.metric]].iloc[0] if row.metric in targets.index else None,
                 _shown_kind(row.metric), language))
         clauses += [(f"{t(kpi, language)}无法评估（原因见上文说明）" if language == "zh" else
