@@ -107,6 +107,7 @@ class ActionEvaluation:
     observations: dict = field(default_factory=dict)
     conclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: dict = field(default_factory=dict)  # kpi -> why it could not be evaluated
+    windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # the tests' before / after weeks
 
 
 def _load(name: str, team: str, archive) -> pd.DataFrame:
@@ -193,13 +194,14 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     adjusted = _one_family(sections, f"{action.action_id} ({method})", method)
     # acceptance is judged on the KPI as defined (a mean, a median, NPS points), not on the
     # test's effect scale (a geometric mean, a mean raw score)
-    after = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
-                               washout_weeks=washout_weeks).set_index("window").loc["after"]
+    test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
+                                      washout_weeks=washout_weeks)
+    after = test_windows.set_index("window").loc["after"]
     evaluation = ActionEvaluation(
         action_id=action.action_id, results=adjusted["results"],
         did=adjusted["did"], its=adjusted["its"], mix=_stack(mixes), standardised=adjusted["standardised"],
         weekly=_stack(weekly), after_kpis=measure_kpis(action, archive, standards, after["start"], after["end"]),
-        observations=obs_by, skipped=skipped)
+        observations=obs_by, skipped=skipped, windows=test_windows)
     evaluation.conclusions = conclusions(evaluation, action)
     return evaluation
 
@@ -282,6 +284,9 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
 def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
     """One plain-language sentence per metric, and whether to standardise the measure.
 
+    ``target`` and ``kpi_after`` (the KPI as defined, in the after-window) ride along for
+    :func:`qa_helpers.improve.summary.action_headlines`.
+
     Standardise (seed 000 step 6) when the default test says *improved* and the after-window
     value also meets the action's acceptance target.
     """
@@ -305,8 +310,10 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
                 + ("meets it: standardise the measure." if standardise else
                    "meets it, but the change is not established." if meets else "target not met."))
         rows.append({"metric": row.metric, "verdict": row.verdict, "meets_target": meets,
-                     "standardise": standardise, "conclusion": text})
-    return pd.DataFrame(rows, columns=["metric", "verdict", "meets_target", "standardise", "conclusion"])
+                     "standardise": standardise, "conclusion": text, "target": float(metric["target"]),
+                     "kpi_after": float(value)})
+    return pd.DataFrame(rows, columns=["metric", "verdict", "meets_target", "standardise", "conclusion", "target",
+                                       "kpi_after"])
 
 
 def measure_kpis(action, archive, standards: dict, start, end) -> pd.DataFrame:
@@ -327,10 +334,6 @@ def evaluable(actions: pd.DataFrame, as_of: pd.Timestamp, weeks_after: int, wash
 
 
 # ---------------------------------------------------------------- report sections (action plan, before/after)
-
-RESULT_COLUMNS = ["metric", "method", "before", "after", "effect", "ci_low", "ci_high", "p", "p_adj", "n_before",
-                  "n_after", "mde", "verdict", "family"]
-
 
 def unmeasurable_kpis(ctx, register: pd.DataFrame) -> dict[str, str]:
     """KPIs of the register's metrics that the archive cannot measure, with why."""
@@ -409,8 +412,9 @@ def summary(evaluations: dict[str, ActionEvaluation]) -> dict:
 
 def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, weeks_after: int = 8,
                   washout_weeks: int = 0, alpha: float = 0.05) -> list:
-    """What the before/after notebook shows for one action: heading, results, conclusions, charts, DiD,
-    segmented regression, channel mix, and the metrics that could not be evaluated."""
+    """What the before/after notebook shows for one action: heading, the metrics that could not be
+    evaluated, the plain-language headline, every result row (default, DiD, segmented,
+    standardised) in the KPI's units with footnoted methods, charts, and the channel mix."""
     from qa_helpers.report import plots
     from qa_helpers.report.labels import table
     from qa_helpers.report.safe import markdown_text as md  # the register's text is shown as written
@@ -424,13 +428,18 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     items += [f"- {kpi}: cannot be evaluated: {why}." for kpi, why in result.skipped.items()]
     if result.results.empty:
         return items
+    # the answer to "did it work?" first; the rows it rests on follow
+    from qa_helpers.improve import summary as plain
+
+    items += plain.headline_lines(plain.action_headlines({action.action_id: result}, ctx.language), ctx.language)
     family = result.results["family"].iloc[0]
     items.append(f"All result rows of this action below (before/after, difference-in-differences, segmented level "
-                 f"and slope, channel-standardised) are one family, *{family}*: `p_adj` is adjusted across all of "
+                 f"and slope, channel-standardised) are one family, *{family}*: p is adjusted across all of "
                  f"them and every CI is at the family's level (Bonferroni alpha / m with Holm), so a verdict holds "
                  f"for the action as a whole.")
-    items.append(table(result.results[RESULT_COLUMNS], precision=4))
-    items += ["- " + sentence for sentence in result.conclusions["conclusion"]]
+    # the detailed rows in the KPI's units, roles and short method names (footnoted), not raw estimates
+    shown = plain.presentable_results({action.action_id: result}, ctx.language)
+    items += [table(shown), "\n".join(md(line) + "  " for line in shown.attrs["footnotes"])]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
                                  washout_weeks=washout_weeks)
     for kpi, obs in result.observations.items():
@@ -441,19 +450,12 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
         plots.plot_interrupted_series(result.weekly[result.weekly["kpi"] == kpi], action.start, kpi, metric_kind(kpi),
                                       ax=axes[1], language=ctx.language)
         items.append(fig)
-    if len(result.did):
-        items += ["**Difference-in-differences** against the control team(s):",
-                  table(result.did[RESULT_COLUMNS], precision=4)]
-    items += ["**Segmented regression** on the treated team's weekly series (level and slope change at the start):",
-              table(result.its[RESULT_COLUMNS], precision=4)]
     if len(result.mix):
         moved = result.mix["p"].lt(alpha).any()
         items += ["**Channel mix** before and after" + (" — it moved, so a channel-standardised estimate follows:"
                                                         if moved else " (no significant shift):"),
                   table(result.mix.drop(columns=["metric"]).drop_duplicates("channel"),
                         percent=["share_before", "share_after", "change"], precision=3)]
-        if len(result.standardised):
-            items.append(table(result.standardised[RESULT_COLUMNS], precision=4))
     return items
 
 

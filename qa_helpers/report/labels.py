@@ -115,6 +115,23 @@ TEXT: dict[str, tuple[str, str]] = {
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),
+    # before/after: one verdict vocabulary, decisions, the managers' table
+    "improved": ("improved", "有改善"), "worsened": ("worsened", "变差"),
+    "no change larger than the MDE": ("no change that matters", "无实质变化"),
+    "inconclusive (underpowered)": ("cannot tell yet (too few data)", "尚无定论（样本不足）"),
+    "inconclusive (at ceiling)": ("cannot tell (already at its best)", "尚无定论（已处于最佳水平）"),
+    "inconclusive (no events)": ("cannot tell (no events)", "尚无定论（无事件）"),
+    "not estimable": ("not testable", "无法检验"),
+    "standardise": ("standardise", "标准化推广"), "keep watching": ("keep watching", "继续观察"),
+    "rethink": ("rethink", "重新研究措施"), "not enough data": ("not enough data", "数据不足"),
+    "ba_action_id": ("Action", "改进措施"), "ba_sentence": ("Did it work?", "是否见效"),
+    "ba_test": ("Test", "检验"), "ba_before": ("Before", "改进前"), "ba_after": ("After", "改进后"),
+    "ba_change": ("Change", "变化"), "ba_ci": ("Confidence interval", "置信区间"), "ba_p": ("p", "p值"),
+    "ba_p_adj": ("p (adjusted)", "校正后p值"), "ba_n_before": ("n before", "改进前样本量"),
+    "ba_n_after": ("n after", "改进后样本量"), "ba_mde": ("Smallest detectable change", "最小可检测变化"),
+    "ba_verdict": ("Verdict", "结论"), "ba_role": ("Role", "作用"),
+    "primary": ("primary", "主要依据"), "corroborating": ("corroborating", "佐证"),
+    "supporting only": ("supporting only", "仅作参考"),
 }
 
 
