@@ -1,0 +1,102 @@
+"""Reports in Chinese are Chinese: no Latin-script word a reader sees, outside names, codes and units.
+
+The notebooks run once for one team with ``language="zh"`` (as ``qakit run --language zh`` runs
+them); every rendered page's visible text (code, styles, scripts and hidden elements left out) is
+searched for Latin-script words that are not on the allow-list below.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from qa_helpers.run.execute import notebook_steps, run_notebook
+
+# Words a Chinese reader is expected to see in Latin script: KPI and method codes (defined in the
+# reports' notes), units, and the sample's ids. Team and agent ids are matched by pattern.
+ALLOWED = {
+    "CSAT", "NPS", "FCR", "SLA", "AHT", "KPI", "QA", "IQS", "ICC", "DiD", "MDE", "CI", "ALL", "XmR", "Holm", "BH",
+    "p", "n", "k", "s", "h", "min", "pp", "d", "σ", "Q1", "Q2", "Q3", "Q4", "Why", "CSV", "HTML",
+    "hotline", "field",  # department names come from the roster, as written there
+}
+ID_PATTERNS = re.compile(r"^(?:[A-Z]{2}-[A-Z0-9]+|A\d{3,}|R\d+|W\d{1,2}|ACT-?\d+|[A-Z]\d+)$")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’-]*")
+STEPS = [step for step in notebook_steps() if step in ("standards", "data_quality", "kpi_analysis", "scorecard",
+                                                        "action_plan", "monitoring")]
+
+
+class VisibleText(HTMLParser):
+    """The text a browser shows: everything outside <style>, <script>, <head> and hidden elements."""
+
+    SKIP = {"style", "script", "head", "title"}
+    VOID = {"br", "img", "hr", "meta", "link", "input", "col", "area", "base", "source", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []   # per open element: whether it hides its content
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        attributes = dict(attrs)
+        style = (attributes.get("style") or "").replace(" ", "")
+        hidden = (tag in self.SKIP or "hidden" in attributes or "display:none" in style
+                  or "jp-InputArea" in (attributes.get("class") or ""))
+        self.stack.append(hidden)
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not any(self.stack):
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    parser = VisibleText()
+    parser.feed(page)
+    return " ".join(parser.parts)
+
+
+def latin_words(text: str) -> list[str]:
+    """Latin-script words in ``text`` that are not names, codes or units."""
+    return sorted({w for w in LATIN_WORD.findall(text)
+                   if w not in ALLOWED and not ID_PATTERNS.match(w) and not re.fullmatch(r"\d*[A-Z]?\d+", w)})
+
+
+def test_the_checker_finds_english_and_spares_codes():
+    page = ("<html><head><title>Notebook</title><style>.x{color:red}</style></head><body>"
+            "<p>客户满意度 CSAT 86.2 % (n = 1 234), 班组 HL-B, 客服 A0034</p><script>var x = 1;</script>"
+            "<div style='display: none'>hidden English</div><p>Meets target</p></body></html>")
+    assert latin_words(visible_text(page)) == ["Meets", "target"]
+
+
+@pytest.fixture(scope="module")
+def chinese_reports(archive, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("zh")
+    pages = {}
+    for step in STEPS:
+        run = run_notebook(step, "HL-B", "2025-Q3", out, {"archive": str(archive), "language": "zh"},
+                           log=False, reuse_kernel=True)
+        assert run.status == "ok", f"{step}: {run.error}"
+        pages[step] = Path(run.html)
+    return pages
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_chinese_reports_have_no_english_words(chinese_reports, step):
+    words = latin_words(visible_text(chinese_reports[step].read_text(encoding="utf-8")))
+    assert words == [], f"{step}: English left in the zh report: {words}"
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_reports_show_no_internals(chinese_reports, step):
+    """No True/False, snake_case names or NaN shown to a reader."""
+    text = visible_text(chinese_reports[step].read_text(encoding="utf-8"))
+    assert not re.findall(r"\b(?:True|False|nan|NaN|None)\b", text), step
+    assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text), step
