@@ -135,7 +135,9 @@ class Context:
         """One line per registered action left out because it names teams this archive does not have."""
         from qa_helpers.improve.actions import unknown_teams
 
-        return [f"{action}: left out, it names team(s) this archive does not have ({', '.join(teams)})."
+        from qa_helpers.report.texts import say
+
+        return [say("actions.left_out", self.language, action=action, teams=", ".join(teams))
                 for action, teams in unknown_teams(self.register(), self.known_units).items()]
 
     @cached_property

@@ -102,6 +102,28 @@ TEXT: dict[str, tuple[str, str]] = {
     "within the team's range": ("within the team's range", "与班组无显著差异"),
     "priority": ("Priority", "优先级"), "(no team)": ("(no team)", "（无班组）"), "(no channel)": ("(no channel)", "（无渠道）"),
     "chart": ("Chart", "控制图"), "rules": ("Rules broken", "违反的判异规则"),
+    # at a glance
+    "change_previous": ("Change since the previous period", "较上期变化"),
+    "kpis_with_target": ("Targets set", "已设目标数"), "kpis_measured": ("KPIs this archive measures", "可测量的KPI"),
+    "checks_passed": ("Checks passed", "通过的校验"), "open_alerts": ("Open alerts (of all)", "未关闭预警（共计）"),
+    "high_severity_open": ("Open alerts of high severity", "高严重程度的未关闭预警"),
+    "coaching_cases": ("One-to-one coaching cases", "一对一辅导人数"),
+    "teams_below_target": ("Teams below their CSAT target", "满意度低于目标的班组"),
+    "actions": ("Actions", "措施数"), "open_actions": ("Open actions", "进行中的措施"),
+    "overdue_actions": ("Overdue actions", "逾期措施"), "done": ("done", "已完成"),
+    "planned": ("planned", "计划中"), "in_progress": ("in progress", "进行中"), "cancelled": ("cancelled", "已取消"),
+    # action register
+    "action_id": ("Action", "措施编号"), "problem": ("Problem", "问题"), "measure": ("Measure", "措施"),
+    "owner": ("Owner", "负责人"), "teams": ("Teams", "班组"), "due": ("Due", "截止日期"),
+    "resources": ("Resources", "资源"), "metrics": ("Acceptance criteria", "验收标准"),
+    "days_to_due": ("Days to due", "距截止天数"), "verdict": ("Verdict", "结论"),
+    "not met": ("not met", "未达成"), "not yet measurable": ("not yet measurable", "尚无法测量"),
+    "increase": ("increase", "提高"), "decrease": ("decrease", "降低"),
+    # monitoring: coaching and charts
+    "csat_n": ("Answers", "回答数"), "fcr_n": ("Tickets", "工单数"), "ci_low": ("CI low", "置信下限"),
+    "ci_high": ("CI high", "置信上限"), "below_target": ("Below target", "低于目标"), "agents": ("Agents", "客服人数"),
+    "agents_with_runs": ("Agents with a run", "出现连续低分的客服"), "one_to_one": ("One-to-one", "一对一"),
+    "remedy": ("Remedy", "改进方式"), "agent": ("agent", "客服"), "all": ("the whole unit", "整个单位"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),
@@ -116,20 +138,108 @@ def t(key: str, language: str = "en") -> str:
     return pair[LANGUAGES.index(language)] if language in LANGUAGES else pair[0]
 
 
+def mark(value, language: str = "en") -> str:
+    """A yes/no as a reader sees it: ✓ or ✗ (a dash when unknown)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    return "✓" if bool(value) else "✗"
+
+
+def header(column: str, language: str = "en") -> str:
+    """A column's header: its catalogue text, else (English only) the name in words ("rows_with_key" → "Rows with key")."""
+    text = t(column, language)
+    if text == column and "_" in column:
+        text = column.replace("_", " ")
+        text = text[:1].upper() + text[1:]
+    return text
+
+
 def translate_frame(frame: pd.DataFrame, language: str = "en", values: list[str] | None = None) -> pd.DataFrame:
-    """Headers (and the listed columns' values) in the chosen language, for display."""
+    """Headers (and the listed columns' values) in the chosen language, yes/no columns as ✓/✗, for display."""
     out = frame.copy()
     for column in values or []:
         if column in out.columns:
             out[column] = out[column].map(lambda v: t(v, language) if isinstance(v, str) else v)
-    return out.rename(columns={c: t(c, language) for c in out.columns})
+    for column in out.columns:
+        if out[column].dtype == bool or (out[column].dtype == object and len(out[column])
+                                         and out[column].map(lambda v: isinstance(v, bool) or v is None).all()
+                                         and out[column].map(lambda v: isinstance(v, bool)).any()):
+            out[column] = out[column].map(lambda v: mark(v, language))
+    return out.rename(columns={c: header(c, language) for c in out.columns})
 
 
 def table(frame: pd.DataFrame, language: str = "en", values: list[str] | None = None,
-          percent: list[str] | tuple[str, ...] = (), precision: int = 2):
-    """A frame styled for a report: translated headers (and listed values), no index,
-    ``precision`` decimals, percentages where asked, a dash for missing values."""
+          percent: list[str] | tuple[str, ...] = (), precision: int = 2, verbatim: list[str] | tuple[str, ...] = ()):
+    """A frame styled for a report.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        What to show.
+    language : {"en", "zh"}
+        Headers (and the ``values`` columns' entries) in this language; yes/no columns become ✓/✗.
+    values : list of str, optional
+        Columns whose entries are catalogue keys (channels, KPI names, verdicts) to translate.
+    percent : list of str
+        Columns of shares, shown as 87.5 %.
+    precision : int
+        Decimals of other non-integer numbers; whole numbers show none (2,038, not 2,038.00).
+    verbatim : list of str
+        Columns of text users wrote (register entries, remarks): shown as written, in any language,
+        and marked ``class="verbatim"`` so a language check can tell them from the kit's own words.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        No index; a dash for missing values.
+    """
     shown = translate_frame(frame, language, values)
     styler = shown.style.format(precision=precision, na_rep="–", thousands=",").hide(axis="index")
-    formats = {t(c, language): "{:.1%}" for c in percent if c in frame.columns}
-    return styler.format(formats, subset=list(formats), na_rep="–") if formats else styler
+    whole = {header(c, language): "{:,.0f}" for c in frame.columns
+             if c not in percent and pd.api.types.is_float_dtype(frame[c]) and frame[c].dropna().mod(1).eq(0).all()}
+    if whole:
+        styler = styler.format(whole, subset=list(whole), na_rep="–")
+    formats = {header(c, language): "{:.1%}" for c in percent if c in frame.columns}
+    if formats:
+        styler = styler.format(formats, subset=list(formats), na_rep="–")
+    kept = [header(c, language) for c in verbatim if c in frame.columns]
+    if kept:
+        classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
+        classes[kept] = "verbatim"
+        styler = styler.set_td_classes(classes)
+    return styler
+
+
+def glance(rows: list[dict], language: str = "en") -> str:
+    """The few figures that matter, as a Markdown table at the top of a report.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Each with ``label`` (in the reader's language) and ``value`` (formatted), and optionally
+        ``target`` (formatted, with its comparison sign), ``met`` (bool), ``change`` (formatted change
+        since the previous period) and ``n``.
+    language : {"en", "zh"}
+
+    Returns
+    -------
+    str
+        Markdown; values are HTML-escaped.
+    """
+    import html
+
+    from qa_helpers.report.texts import say
+
+    def cell(value) -> str:
+        return "–" if value is None or value == "" else html.escape(str(value)).replace("|", "\\|")
+
+    heads = [t("indicator", language), t("value", language), t("target", language), t("met", language),
+             t("change_previous", language), t("n", language)]
+    lines = [say("headline.title", language), "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for row in rows:
+        n = row.get("n")
+        lines.append("| " + " | ".join([f"**{cell(row['label'])}**", cell(row["value"]), cell(row.get("target")),
+                                        mark(row.get("met"), language) if "met" in row else "–",
+                                        cell(row.get("change")),
+                                        f"{int(n):,}" if n is not None and n == n else "–"]) + " |")
+    return "\n".join(lines)

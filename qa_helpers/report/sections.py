@@ -17,7 +17,7 @@ from qa_helpers.data.schemas import SCHEMAS
 from qa_helpers.measures import analysis, kpis, quality, scorecard as qa_scorecard
 from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
 from qa_helpers.report import plots
-from qa_helpers.report.labels import t, table
+from qa_helpers.report.labels import glance, t, table
 
 from qa_helpers.report.context import Context, not_measured
 
@@ -54,6 +54,24 @@ def standards_targets(ctx: Context):
         overridden=[t("yes", ctx.language) if o else "" for o in targets["overridden"]])
     return table(shown[["kpi", "dimension", "direction", "target", "default_target", "floor", "overridden", "source"]],
                  ctx.language, values=["kpi", "dimension", "direction"])
+
+
+def standards_headline(ctx: Context) -> str:
+    """At a glance: how many KPIs have a target, how many this archive measures, team overrides, checks passed."""
+    targets = ctx.targets()
+    checks = ctx.standards.checks()
+    measured = int(ctx.measurability["measured"].sum())
+    return glance([
+        {"label": t("kpis_with_target", ctx.language), "value": f"{int(targets['target'].notna().sum() + targets['by_channel'].sum())}"},
+        {"label": t("kpis_measured", ctx.language), "value": f"{measured} / {len(ctx.measurability)}"},
+        {"label": t("overridden", ctx.language), "value": f"{int(targets['overridden'].sum())}"},
+        {"label": t("checks_passed", ctx.language), "value": f"{len(checks)} / {len(checks)}", "met": True},
+    ], ctx.language)
+
+
+def standards_checks(ctx: Context):
+    """What was checked when the standards loaded, and the result of each check."""
+    return table(ctx.standards.checks(), ctx.language, values=["check"])
 
 
 def standards_weights(ctx: Context) -> list:
@@ -221,6 +239,26 @@ def headline_table(ctx: Context, headline: pd.DataFrame):
     shown["note"] = shown["note"].fillna("")
     return table(shown[["kpi", "value", "n", "target", "direction", "status", "note"]], ctx.language,
                  values=["kpi", "direction", "status"])
+
+
+GLANCE_KPIS = ("csat", "fcr", "response_on_time", "median_first_response_s", "complaints_per_1000")
+
+
+def kpi_at_a_glance(ctx: Context, headline: pd.DataFrame, names: tuple[str, ...] = GLANCE_KPIS) -> str:
+    """At a glance: the headline KPIs against target, with the change since the previous period and n."""
+    previous_period = ctx.period.previous()
+    before = ctx.kpi_table(period=previous_period, kpis=list(names)).set_index("kpi")["value"]
+    rows = []
+    for row in headline[headline["kpi"].isin(names)].itertuples():
+        sign = "≥" if row.direction == "higher" else "≤"
+        change = _signed([row.value - before.get(row.kpi, float("nan"))], [row.unit])[0]
+        judged = row.status in ("meets target", "misses target")
+        rows.append({"label": t(row.kpi, ctx.language), "value": plots.format_value(row.value, row.unit),
+                     "target": f"{sign} {plots.format_value(row.target, row.unit)}" if pd.notna(row.target) else
+                     t(row.status if row.status != "misses target" else "no target", ctx.language),
+                     **({"met": row.status == "meets target"} if judged else {}),
+                     "change": f"{change} ({previous_period})" if change != "–" else None, "n": row.n})
+    return glance(rows, ctx.language)
 
 
 def headline_summary(headline: pd.DataFrame) -> dict:
