@@ -45,7 +45,8 @@ class VisibleText(HTMLParser):
         attributes = dict(attrs)
         style = (attributes.get("style") or "").replace(" ", "")
         hidden = (tag in self.SKIP or "hidden" in attributes or "display:none" in style
-                  or "jp-InputArea" in (attributes.get("class") or ""))
+                  or "jp-InputArea" in (attributes.get("class") or "")
+                  or "verbatim" in (attributes.get("class") or "").split())
         self.stack.append(hidden)
 
     def handle_endtag(self, tag):

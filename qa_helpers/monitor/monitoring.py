@@ -518,16 +518,17 @@ def control_chart_section(ctx, both: dict[str, pd.DataFrame]) -> list:
         if kind == "p":
             baseline = len(weekly_counts(before, name, std))
             chart = control_charts.p_chart(weekly_counts(both, name, std), baseline=baseline or None)
-            control_charts.plot_p_chart(chart, ax=ax, metric=label, title=say("monitoring.p_chart_title", language, kpi=label))
+            control_charts.plot_p_chart(chart, ax=ax, metric=label, title=say("monitoring.p_chart_title", language, kpi=label), language=language)
         else:
             baseline = len(weekly_values(before, name, std))
             chart = control_charts.xmr_chart(weekly_values(both, name, std), baseline=baseline or None, floor=0)
-            control_charts.plot_xmr_chart(chart, ax=ax, metric=label, unit="s", title=say("monitoring.xmr_chart_title", language, kpi=label))
-        signals.append(chart.assign(chart=f"{kind}: {label}"))
+            control_charts.plot_xmr_chart(chart, ax=ax, metric=label, unit="s", title=say("monitoring.xmr_chart_title", language, kpi=label), language=language)
+        signals.append(chart.assign(chart=say(f"monitoring.{kind}_chart_title", language, kpi=label)))
     fig.tight_layout()
     found = pd.concat(signals, ignore_index=True)
     found = found[found["signal"].astype(bool)]
-    return [fig, table(found.assign(week=found["period"].dt.date)[["chart", "week", "rules"]], language)
+    rules = found["rules"].map(lambda text: "; ".join(t(f"rule.{rule}", language) for rule in text.split("; ")))
+    return [fig, table(found.assign(week=found["period"].dt.date, rules=rules)[["chart", "week", "rules"]], language)
             if len(found) else say("monitoring.no_violations", language), *notes]
 
 

@@ -76,12 +76,14 @@ class Context:
     def missing(self, *needs: str) -> str | None:
         """Why something cannot be shown: the first of ``needs`` (``"table"`` or ``"table.field"``)
         the archive lacks, as a phrase; ``None`` when it has them all."""
+        from qa_helpers.report.texts import reason
+
         for need in needs:
             name, _, column = need.partition(".")
             if not self.has(name):
-                return f"no {TABLE_WORDS.get(name, name)} table in the archive"
+                return reason(f"no {TABLE_WORDS.get(name, name)} table in the archive", self.language)
             if column and not self.has(name, column):
-                return f"the {TABLE_WORDS.get(name, name)} have no {column} field"
+                return reason(f"the {TABLE_WORDS.get(name, name)} have no {column} field", self.language)
         return None
 
     def missing_note(self, *needs: str, what: str | None = None) -> str | None:
@@ -167,7 +169,9 @@ class Context:
         row = self.measurability[self.measurability["kpi"] == name]
         if row.empty or bool(row["measured"].iloc[0]):
             return None
-        return str(row["reason"].iloc[0])
+        from qa_helpers.report.texts import reason
+
+        return reason(str(row["reason"].iloc[0]), self.language)
 
     def kpi_table(self, tables: dict[str, pd.DataFrame] | None = None, by: list[str] | tuple[str, ...] = (),
                   kpis: list[str] | None = None, period: Period | str | None = None) -> pd.DataFrame:

@@ -81,7 +81,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "met": ("Target met", "是否达标"), "attainment": ("Attainment", "达成率"),
     "remark": ("Remarks (reason not met)", "备注（未达标原因简述）"), "floor": ("Floor (scores 0)", "零分线"),
     "source": ("Source", "依据"), "targets_met": ("Targets met", "达标指标数"),
-    "scoring_method": ("Scoring method", "计分方法"), "ratio": ("ratio (seed 001)", "比值法（模板001）"),
+    "scoring_method": ("Scoring method", "计分方法"), "ratio": ("ratio (weight × actual ÷ target)", "比值法（权重 × 实际值 ÷ 目标值）"),
     "capped": ("ratio capped at the weight", "比值法（不超过权重）"),
     "floor_to_target": ("floor to target", "零分线至目标线性计分"),
     "all_channels": ("all channels (volume-weighted)", "全部渠道（按量加权）"),
@@ -124,6 +124,33 @@ TEXT: dict[str, tuple[str, str]] = {
     "ci_high": ("CI high", "置信上限"), "below_target": ("Below target", "低于目标"), "agents": ("Agents", "客服人数"),
     "agents_with_runs": ("Agents with a run", "出现连续低分的客服"), "one_to_one": ("One-to-one", "一对一"),
     "remedy": ("Remedy", "改进方式"), "agent": ("agent", "客服"), "all": ("the whole unit", "整个单位"),
+    "no_periods": ("No periods to chart", "没有可绘制的期间"), "centre": ("Centre", "中心线"),
+    "limits": ("Limits", "控制限"), "period": ("Period", "期间"), "moving_range": ("Moving range", "移动极差"),
+    "beyond_ucl": ("Beyond UCL", "超出上控制限"),
+    "no_agent_placed": ("No agent has enough surveys and tickets to place", "没有客服的问卷和工单数量足以定位"),
+    "measured": ("measured", "可测量"),
+    "table.tickets": ("tickets", "工单"), "table.surveys": ("surveys", "问卷"), "table.complaints": ("complaints", "投诉"),
+    "table.field_visits": ("field visits", "上门服务"), "table.qa_reviews": ("QA reviews", "质检"),
+    "table.agents": ("roster (agents)", "客服名册"),
+    "aggregation.share": ("share of rows", "占比"), "aggregation.mean": ("mean", "平均值"),
+    "aggregation.median": ("median", "中位数"), "aggregation.nps": ("promoters − detractors", "推荐者 − 贬损者"),
+    "aggregation.per_1000": ("per 1 000 tickets", "每千单"), "aggregation.per_agent": ("per agent-week", "每客服每周"),
+    "unit.share": ("share", "占比"), "unit.seconds": ("seconds", "秒"), "unit.per_1000": ("per 1 000", "每千单"),
+    "unit.points": ("points", "分"), "unit.score": ("score 1-5", "1–5 分"), "unit.tickets": ("tickets", "工单数"),
+    # the standards' checks
+    "scorecard weights total 100": ("scorecard weights total 100", "评分卡权重合计为 100"),
+    "scoring method": ("scoring method", "计分方法"),
+    "every KPI name is known": ("every KPI name is known", "所有 KPI 名称均可识别"),
+    "targets in range (shares 0-1, durations > 0, NPS -100..100)": (
+        "targets in range (shares 0-1, durations > 0, NPS -100..100)", "目标值在合理范围内（占比 0–1，时长 > 0，NPS −100 至 100）"),
+    "every floor lies on the far side of its target": ("every floor lies on the far side of its target", "零分线均位于目标值的另一侧"),
+    "targets with a source": ("targets with a source", "注明依据的目标"),
+    "grade bands ordered, no overlap, down to 0": ("grade bands ordered, no overlap, down to 0", "等级区间有序、不重叠、下限到 0"),
+    "team overrides name known KPIs": ("team overrides name known KPIs", "班组调整均针对已知 KPI"),
+    "complaint and resolution hours positive": ("complaint and resolution hours positive", "投诉与解决时限均为正数"),
+    "rule.1: beyond 3σ": ("1: beyond 3σ", "1：超出 3σ"), "rule.2: 2 of 3 beyond 2σ": ("2: 2 of 3 beyond 2σ", "2：3 点中 2 点超出 2σ"),
+    "rule.3: 4 of 5 beyond 1σ": ("3: 4 of 5 beyond 1σ", "3：5 点中 4 点超出 1σ"),
+    "rule.4: 8 in a row on one side": ("4: 8 in a row on one side", "4：连续 8 点位于同侧"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),
@@ -210,7 +237,7 @@ def table(frame: pd.DataFrame, language: str = "en", values: list[str] | None = 
     return styler
 
 
-def glance(rows: list[dict], language: str = "en") -> str:
+def glance(rows: list[dict], language: str = "en", previous: str | None = None) -> str:
     """The few figures that matter, as a Markdown table at the top of a report.
 
     Parameters
@@ -220,6 +247,8 @@ def glance(rows: list[dict], language: str = "en") -> str:
         ``target`` (formatted, with its comparison sign), ``met`` (bool), ``change`` (formatted change
         since the previous period) and ``n``.
     language : {"en", "zh"}
+    previous : str, optional
+        The previous period, named in the change column's header.
 
     Returns
     -------
@@ -234,7 +263,8 @@ def glance(rows: list[dict], language: str = "en") -> str:
         return "–" if value is None or value == "" else html.escape(str(value)).replace("|", "\\|")
 
     heads = [t("indicator", language), t("value", language), t("target", language), t("met", language),
-             t("change_previous", language), t("n", language)]
+             say("headline.previous", language, period=previous) if previous else t("change_previous", language),
+             t("n", language)]
     lines = [say("headline.title", language), "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for row in rows:
         n = row.get("n")

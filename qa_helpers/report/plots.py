@@ -239,6 +239,8 @@ def plot_agent_cross(cross: pd.DataFrame, x: str, y: str, x_target: float, y_tar
     """Scatter of agents on two KPIs with target lines: the seed's CSAT × resolution cross-analysis."""
     ax = _ax(ax)
     placed = cross[cross["quadrant"] != "too few"].assign(quadrant=lambda d: d["quadrant"].map(lambda q: t(q, language)))
+    if placed.empty:
+        return _empty(ax, t("no_agent_placed", language))
     sns.scatterplot(data=placed, x=x, y=y, hue="quadrant", ax=ax, s=50, palette=PALETTE)
     ax.axvline(x_target, color="0.35", linestyle="--", linewidth=1)
     ax.axhline(y_target, color="0.35", linestyle="--", linewidth=1)

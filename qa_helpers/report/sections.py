@@ -18,6 +18,7 @@ from qa_helpers.measures import analysis, kpis, quality, scorecard as qa_scoreca
 from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
 from qa_helpers.report import plots
 from qa_helpers.report.labels import glance, t, table
+from qa_helpers.report.texts import KPI_FORMULAS_ZH, Verbatim, reason, say
 
 from qa_helpers.report.context import Context, not_measured
 
@@ -53,7 +54,7 @@ def standards_targets(ctx: Context):
         floor=_formatted(targets["floor"], targets["unit"]),
         overridden=[t("yes", ctx.language) if o else "" for o in targets["overridden"]])
     return table(shown[["kpi", "dimension", "direction", "target", "default_target", "floor", "overridden", "source"]],
-                 ctx.language, values=["kpi", "dimension", "direction"])
+                 ctx.language, values=["kpi", "dimension", "direction"], verbatim=["source"])
 
 
 def standards_headline(ctx: Context) -> str:
@@ -69,9 +70,24 @@ def standards_headline(ctx: Context) -> str:
     ], ctx.language)
 
 
+# The checks' results in Chinese (the English ones come from Standards.checks()).
+CHECK_RESULTS_ZH = [(r"(\d+) KPIs have a floor", r"\1 项 KPI 设有零分线"), (r"(\d+) KPIs", r"\1 项 KPI"),
+                    (r"(\d+) of (\d+)", r"\2 项中 \1 项"), (r"(\d+) team\(s\)", r"\1 个班组"),
+                    (r"^ok$", "通过"), (r"root cause below (\S+) of target", r"低于目标 \1 时做根因分析"),
+                    (r"indicators without data: (\w+)", r"无数据指标：\1"), (r"complaints (\S+) h", r"投诉 \1 h"),
+                    (r"resolution (\S+) h", r"解决 \1 h"), (r"no floors \(only floor_to_target needs them\)", "未设零分线"),
+                    (r"\bfloor_to_target\b", "零分线至目标线性计分"), (r"\bcapped\b", "比值法（不超过权重）"),
+                    (r"\bratio\b", "比值法"), (r"\brescale\b", "按适用权重折算"), (r"\bzero\b", "计 0 分"),
+                    (r"\bhigh\b", "高"), (r"\bmedium\b", "中"), (r"\blow\b", "低"), (r"; ", "；")]
+
+
 def standards_checks(ctx: Context):
     """What was checked when the standards loaded, and the result of each check."""
-    return table(ctx.standards.checks(), ctx.language, values=["check"])
+    checks = ctx.standards.checks()
+    if ctx.language == "zh":
+        for pattern, words in CHECK_RESULTS_ZH:
+            checks["result"] = checks["result"].str.replace(pattern, words, regex=True)
+    return table(checks, ctx.language, values=["check"])
 
 
 def standards_weights(ctx: Context) -> list:
@@ -83,21 +99,20 @@ def standards_weights(ctx: Context) -> list:
             color=plots.sns.color_palette("colorblind")[0])
     for y, w in enumerate(by_dimension.to_numpy()):
         ax.annotate(f"{w:g}", (w, y), xytext=(3, 0), textcoords="offset points", va="center")
-    ax.set_title(t("weight", ctx.language) + (" by dimension (points of 100)" if ctx.language == "en" else "（按维度，满分100）"))
+    ax.set_title(say("standards.weights_title", ctx.language))
     ax.set_xlabel(t("points", ctx.language))
     return [fig, table(weights.drop(columns="kind"), ctx.language, values=["indicator", "dimension"], precision=0)]
 
 
 def _rule_line(rule: dict, language: str) -> str:
-    """An alert rule as a sentence: "CSAT (top-2-box) under 85.0 % per team and week (n ≥ 30)"."""
+    """An alert rule as a Markdown bullet: "Alert: CSAT (top-2-box) under 85.0 % per team and week (n ≥ 30)"."""
     from qa_helpers.measures.kpis import KPIS
 
     unit = KPIS[rule["kpi"]].unit
-    word, value = ("under", rule["below"]) if "below" in rule else ("over", rule["above"])
-    group = {"team": "team", "channel": "channel", "agent": "agent", "all": "the whole unit"}[rule.get("unit", "team")]
-    line = (f"{t(rule['kpi'], language)} {word} {plots.format_value(value, unit)} per {group} and week "
-            f"(judged with n ≥ {rule.get('min_n', 1)})")
-    return line + (f" — {rule['source']}" if rule.get("source") else "")
+    word, value = ("standards.under", rule["below"]) if "below" in rule else ("standards.over", rule["above"])
+    return say("standards.rule_alert", language, kpi=t(rule["kpi"], language), word=say(word, language),
+               value=plots.format_value(value, unit), group=t(rule.get("unit", "team"), language).lower(),
+               min_n=rule.get("min_n", 1), source=Verbatim(f" — {rule['source']}" if rule.get("source") else ""))
 
 
 def standards_rules(ctx: Context) -> list:
@@ -105,41 +120,45 @@ def standards_rules(ctx: Context) -> list:
     raw, language = ctx.standards.raw, ctx.language
     sla = ctx.standards.sla_table()
     sla["channel"] = [t(c, language) for c in sla["channel"]]
-    sla["first_response_sla_s"] = ["none (arrival by promised time)" if pd.isna(s) else plots.format_value(s, "seconds")
+    sla["first_response_sla_s"] = [say("standards.no_sla", language) if pd.isna(s) else plots.format_value(s, "seconds")
                                    for s in sla["first_response_sla_s"]]
     grades = pd.DataFrame(raw["grades"])
     grades["grade"] = [t(g, language) for g in grades["grade"]]
     scoring = ctx.standards.scoring()
     episodes = raw.get("alert_episodes") or {}
     coaching = raw.get("coaching") or {}
-    rules = [f"- **{t('scoring_method', language)}:** {t(scoring['method'], language)}; root cause when under "
-             f"{scoring['root_cause_below']:.0%} of target."]
-    rules += [f"- **Alert:** {_rule_line(rule, language)}." for rule in raw.get("alerts") or []]
+    rules = [say("standards.rule_scoring", language, method=t(scoring["method"], language),
+                 below=f"{scoring['root_cause_below']:.0%}")]
+    rules += [_rule_line(rule, language) for rule in raw.get("alerts") or []]
     if episodes:
-        rules.append(f"- **Alert episodes:** weeks apart by at most {episodes.get('merge_gap_weeks', 1)} are one "
-                     f"alert; open {episodes.get('chronic_weeks', 4)} weeks or more is chronic.")
+        rules.append(say("standards.rule_episodes", language, gap=episodes.get("merge_gap_weeks", 1),
+                         chronic=episodes.get("chronic_weeks", 4)))
     if coaching:
-        rules.append(f"- **Coaching:** {t(coaching.get('kpi', 'csat'), language)} under "
-                     f"{coaching.get('below', 0.8):.0%} in {coaching.get('consecutive_weeks', 3)} weeks in a row "
-                     f"(weeks with at least {coaching.get('min_responses', 3)} answers), at least "
-                     f"{coaching.get('min_run_responses', 15)} answers over the run, and below the team at "
-                     f"{coaching.get('confidence', 0.95):.0%} confidence"
-                     + (f" — {coaching['source']}" if coaching.get("source") else "") + ".")
+        rules.append(say("standards.rule_coaching", language, kpi=t(coaching.get("kpi", "csat"), language),
+                         below=f"{coaching.get('below', 0.8):.0%}", weeks=coaching.get("consecutive_weeks", 3),
+                         min_responses=coaching.get("min_responses", 3),
+                         min_run=coaching.get("min_run_responses", 15),
+                         confidence=f"{coaching.get('confidence', 0.95):.0%}",
+                         source=Verbatim(f" — {coaching['source']}" if coaching.get("source") else "")))
     return [table(sla, language), table(grades, language), "\n".join(rules)]
 
 
 def kpi_catalogue(ctx: Context):
     """Every KPI's formula, and whether this archive can measure it (and why not)."""
+    language = ctx.language
     catalogue = kpis.kpi_catalogue().merge(ctx.measurability, on="kpi", how="left")
-    catalogue["in_this_archive"] = ["measured" if m else f"not measured: {r}"
+    catalogue["in_this_archive"] = [t("measured", language) if m else
+                                    f"{t('not measured', language)}: {reason(r, language)}"
                                     for m, r in zip(catalogue["measured"], catalogue["reason"])]
-    aggregations = {"share": "share of rows", "mean": "mean", "median": "median", "nps": "promoters − detractors",
-                    "per_1000": "per 1 000 tickets", "per_agent": "per agent-week"}
+    # the docstrings name the guide a formula comes from; a reader needs the formula only
+    formulas = ([KPI_FORMULAS_ZH.get(k, f) for k, f in zip(catalogue["kpi"], catalogue["formula"])] if language == "zh"
+                else catalogue["formula"].str.replace(r"\s*\(seed [^)]*\)", "", regex=True))
     shown = catalogue.drop(columns=["measured", "reason"]).assign(
-        table=catalogue["table"].map(lambda name: TABLE_WORDS.get(name, name)),
-        aggregation=catalogue["aggregation"].map(lambda name: aggregations.get(name, name)))
-    return table(shown, ctx.language, values=["kpi"]).set_properties(subset=[t("formula", ctx.language)],
-                                                                      **{"text-align": "left"})
+        formula=formulas, table=catalogue["table"].map(lambda name: f"table.{name}"),
+        aggregation=catalogue["aggregation"].map(lambda name: f"aggregation.{name}"),
+        unit=catalogue["unit"].map(lambda name: f"unit.{name}"))
+    return table(shown, language, values=["kpi", "table", "aggregation", "unit"], verbatim=["inputs"]).set_properties(
+        subset=[t("formula", language)], **{"text-align": "left"})
 
 
 # ================================================================ step 2: data quality
@@ -236,7 +255,7 @@ def headline_table(ctx: Context, headline: pd.DataFrame):
     """The headline table as people read it: values and targets formatted, status and note."""
     shown = headline.assign(value=_formatted(headline["value"], headline["unit"]),
                             target=_formatted(headline["target"], headline["unit"]))
-    shown["note"] = shown["note"].fillna("")
+    shown["note"] = shown["note"].fillna("").map(lambda note: reason(note, ctx.language))
     return table(shown[["kpi", "value", "n", "target", "direction", "status", "note"]], ctx.language,
                  values=["kpi", "direction", "status"])
 
@@ -257,8 +276,8 @@ def kpi_at_a_glance(ctx: Context, headline: pd.DataFrame, names: tuple[str, ...]
                      "target": f"{sign} {plots.format_value(row.target, row.unit)}" if pd.notna(row.target) else
                      t(row.status if row.status != "misses target" else "no target", ctx.language),
                      **({"met": row.status == "meets target"} if judged else {}),
-                     "change": f"{change} ({previous_period})" if change != "–" else None, "n": row.n})
-    return glance(rows, ctx.language)
+                     "change": change, "n": row.n})
+    return glance(rows, ctx.language, previous=str(previous_period))
 
 
 def headline_summary(headline: pd.DataFrame) -> dict:
@@ -381,7 +400,7 @@ def _signed(values, units) -> list[str]:
         if value is None or pd.isna(value):
             out.append("–")
         elif unit == "share":
-            out.append(f"{value * 100:+.1f} pp")
+            out.append(f"{value * 100:+.1f} pp".replace("-", "−"))
         else:
             out.append(("+" if value > 0 else "") + plots.format_value(value, unit) if value >= 0
                        else "−" + plots.format_value(-value, unit))
@@ -391,6 +410,11 @@ def _signed(values, units) -> list[str]:
 def scorecard_total(ctx: Context, card: pd.DataFrame) -> pd.Series:
     """Total, grade, targets met, the weight it was scored over and a note saying what was left out."""
     return qa_scorecard.scorecard_total(card, ctx.standards).iloc[0]
+
+
+def _sentence(text: str, language: str) -> str:
+    """A note as a sentence after another: capitalised and full-stopped in English, "。" in Chinese."""
+    return f"{text}。" if language == "zh" else f" {text[0].upper()}{text[1:]}."
 
 
 def scorecard_headline(ctx: Context, total: pd.Series, before: pd.Series) -> list:
@@ -408,7 +432,7 @@ def scorecard_headline(ctx: Context, total: pd.Series, before: pd.Series) -> lis
     return [f"## {t('total', ctx.language)}: **{score}** / 100 — {t('grade', ctx.language)}: **{grade}** — {met}"
             f"{previous}",
             f"{t('scoring_method', ctx.language)}: {t(method, ctx.language)}."
-            + (f" {note[0].upper()}{note[1:]}." if isinstance(note, str) and note else "")]
+            + (_sentence(reason(note, ctx.language), ctx.language) if isinstance(note, str) and note else "")]
 
 
 def scorecard_summary(total: pd.Series) -> dict:
@@ -436,10 +460,11 @@ def scorecard_view(ctx: Context, card: pd.DataFrame) -> list:
                         met=[t("meets target" if m else "misses target", ctx.language) if j else "–"
                              for m, j in zip(card["met"], judged)],
                         root_cause=[t("yes", ctx.language) if r else "" for r in card["root_cause"]])
-    shown["note"] = shown["note"].fillna("")
+    shown["note"] = shown["note"].fillna("").map(lambda note: reason(note, ctx.language))
     columns = ["dimension", "indicator", "weight", "target", "actual", "n", "score", "attainment", "met", "root_cause",
                "remark", "note"]
-    return [fig, table(shown[columns], ctx.language, values=["dimension", "indicator"], percent=["attainment"])]
+    return [fig, table(shown[columns], ctx.language, values=["dimension", "indicator"], percent=["attainment"],
+                       verbatim=["remark"])]
 
 
 def scorecard_channels(ctx: Context) -> list:
@@ -481,7 +506,7 @@ def scorecard_flagged(ctx: Context, card: pd.DataFrame):
     lead = (f"Under {below:.0%} of target: look for the root cause (fishbone, 5 whys) before acting."
             if ctx.language == "en" else f"低于目标{below:.0%}：先做根因分析（鱼骨图、5Why）再定措施。")
     return [lead, table(shown[["indicator", "target", "actual", "n", "attainment", "score", "remark"]], ctx.language,
-                        values=["indicator"], percent=["attainment"])]
+                        values=["indicator"], percent=["attainment"], verbatim=["remark"])]
 
 
 def scorecard_comparison(ctx: Context, card: pd.DataFrame, previous: pd.DataFrame):

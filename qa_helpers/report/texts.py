@@ -12,6 +12,7 @@ Short labels (KPI names, table headers, verdicts) are in :mod:`qa_helpers.report
 from __future__ import annotations
 
 import html
+import re
 
 from qa_helpers.report.labels import LANGUAGES
 
@@ -60,6 +61,24 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "standards.checks": (
         "## Checks on the standards file",
         "## 标准文件校验"),
+    # ------------------------------------------------------------ 1 standards: rules in words
+    "standards.rule_scoring": (
+        "- **Scoring method:** {method}; root cause when under {below} of target.",
+        "- **计分方法**：{method}；达成率低于目标的 {below} 时需做根因分析。"),
+    "standards.rule_alert": (
+        "- **Alert:** {kpi} {word} {value} per {group} and week (judged with n ≥ {min_n}){source}.",
+        "- **预警**：每{group}每周{kpi}{word} {value}（样本量 n ≥ {min_n} 时评判）{source}。"),
+    "standards.under": ("under", "低于"), "standards.over": ("over", "高于"),
+    "standards.rule_episodes": (
+        "- **Alert episodes:** weeks apart by at most {gap} are one alert; open {chronic} weeks or more is chronic.",
+        "- **预警合并**：间隔不超过 {gap} 周的触发合并为一条预警；持续 {chronic} 周或以上为持续预警。"),
+    "standards.rule_coaching": (
+        "- **Coaching:** {kpi} under {below} in {weeks} weeks in a row (weeks with at least {min_responses} "
+        "answers), at least {min_run} answers over the run, and below the team at {confidence} confidence{source}.",
+        "- **辅导**：{kpi}连续 {weeks} 周低于 {below}（每周至少 {min_responses} 份回答），连续期间至少 {min_run} "
+        "份回答，且在 {confidence} 置信水平下低于班组{source}。"),
+    "standards.no_sla": ("none (arrival by promised time)", "无（按约定时间上门）"),
+    "standards.weights_title": ("Weight by dimension (points of 100)", "权重（按维度，满分 100）"),
     # ------------------------------------------------------------ 3 KPI analysis
     "kpi.title": (
         "# KPI analysis\n\n"
@@ -286,8 +305,66 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "{action}：未纳入，其涉及的班组不在本档案中（{teams}）。"),
     # ------------------------------------------------------------ headlines
     "headline.title": ("### At a glance", "### 要点"),
-    "headline.previous": ("{change} vs {period}", "较 {period} {change}"),
+    "headline.previous": ("Change since {period}", "较 {period} 变化"),
 }
+
+
+# The KPI formulas in Chinese; the English ones are the KPI functions' docstrings (measures/kpis.py).
+KPI_FORMULAS_ZH: dict[str, str] = {
+    "csat": "满意度（前两项）= 评分为 4 或 5 的问卷回答 / 全部问卷回答。网络评价不是问卷，不计入。",
+    "csat_mean": "满意度平均分 = Σ 评分 / 问卷回答数（1–5 分制），与前两项占比并列显示。",
+    "nps": "NPS = 推荐者（9–10 分）占比 − 贬损者（0–6 分）占比，仅计有推荐评分的回答，单位为分（−100 至 100）。",
+    "fcr": "一次解决率 = 首次接触即解决的工单 / 记录了首次接触结果的工单。",
+    "avg_first_response_s": "平均首次响应时长 = Σ 首次响应时长 / 有首次响应的工单数，单位为秒。",
+    "median_first_response_s": "首次响应时长中位数 = 工单首次响应时长的中间值，单位为秒：不受拉高平均值的长尾影响。",
+    "aht_s": "平均处理时长 = Σ 处理时长 / 有处理时长的工单数，单位为秒。",
+    "response_on_time": "客服响应及时率 = 在所属渠道时限内首次响应的工单 / 设有首次响应时限的渠道中有首次响应的工单。",
+    "onsite_arrival_on_time": "上门服务到达及时率 = 工程师在约定时间前到达的上门服务 / 记录了到达时间的上门服务。",
+    "solution_accuracy": "技术方案准确率 = 无需返工的上门服务 / 记录了结果的上门服务。",
+    "process_compliance": "服务流程合规率 = 质检中符合标准流程的会话 / 质检会话（不含校准复评）。",
+    "complaint_24h": "投诉处理及时率 = 在规定时限内首次答复的投诉 / 全部投诉（未答复视为超时）。",
+    "reopen_rate": "重开率 = 关闭后被重开的工单 / 记录了重开标记的工单（重复来电的信号）。",
+    "complaints_per_1000": "千单投诉量 = 同一分组内收到的投诉数 / 创建的工单数 × 1 000。",
+    "workload_per_agent": "人均周工单量 = 工单数 / 客服工作周数（客服在某周有工单即计一个工作周），周、月、季度可比。",
+    "resolution_time_s": "解决时长中位数 = 已解决工单（解决时间 − 创建时间）的中位数，单位为秒：不受少数耗时数天的工单影响。",
+    "resolved_within_sla": "按时解决率 = 在其优先级的解决时限内（默认 48 h）解决的工单 / 全部工单（未解决视为超时）。",
+}
+
+TABLES_ZH = {"tickets": "工单", "surveys": "问卷", "complaints": "投诉", "field visits": "上门服务",
+             "QA reviews": "质检", "roster (agents)": "客服名册"}
+REASONS_ZH = [
+    (re.compile(r"^no (.+) table in the archive$"), lambda m: f"档案中没有{TABLES_ZH.get(m[1], m[1])}表"),
+    (re.compile(r"^the (.+) have no (.+?) fields?$"),
+     lambda m: f"{TABLES_ZH.get(m[1], m[1])}缺少字段 {m[2].replace(' and ', '、').replace(', ', '、')}"),
+    (re.compile(r"^no channel has a first-response SLA$"), lambda m: "没有渠道设定首次响应时限"),
+    (re.compile(r"^no data for this unit and period$"), lambda m: "本单位本期没有数据"),
+    (re.compile(r"^n < (\d+) \(n = (\d+)\)$"), lambda m: f"样本量不足 {m[1]}（n = {m[2]}）"),
+    (re.compile(r"^no target in the standards$"), lambda m: "标准中未设目标"),
+    (re.compile(r"^no panel scores for this unit and period$"), lambda m: "本单位本期没有评审打分"),
+    (re.compile(r"^scored over (\S+) of (\S+) points: (.+)$"),
+     lambda m: f"按 {m[2]} 分中的 {m[1]} 分计分：" + "，".join(reason(part, "zh") for part in m[3].split(", "))),
+    (re.compile(r"^(\d+) indicators? not measured$"), lambda m: f"{m[1]} 项指标未测量"),
+    (re.compile(r"^(\d+) indicators? without data scored 0$"), lambda m: f"{m[1]} 项无数据的指标计 0 分"),
+    (re.compile(r"^every indicator measured$"), lambda m: "所有指标均已测量"),
+    (re.compile(r"^(.+): scored 0 \(not_applicable: zero\)$"), lambda m: f"{reason(m[1], 'zh')}：计 0 分"),
+]
+
+
+def reason(text: str, language: str = "en") -> str:
+    """Why something is not measured, in ``language``: the kit's reasons ("no complaints table in the
+    archive", "the tickets have no channel field"), each part of a "; "-joined list translated."""
+    if language != "zh" or not text:
+        return text
+    parts = []
+    for part in text.split("; "):
+        for pattern, words in REASONS_ZH:
+            found = pattern.match(part)
+            if found:
+                parts.append(words(found))
+                break
+        else:
+            parts.append(part)
+    return "；".join(parts)
 
 
 def say(key: str, language: str = "en", **values) -> str:
@@ -309,4 +386,14 @@ def say(key: str, language: str = "en", **values) -> str:
     """
     pair = NARRATIVE[key]
     text = pair[LANGUAGES.index(language)] if language in LANGUAGES else pair[0]
-    return text.format(**{name: html.escape(str(value)) for name, value in values.items()}) if values else text
+    return text.format(**{name: _escaped(value) for name, value in values.items()}) if values else text
+
+
+class Verbatim(str):
+    """Text a user wrote (a source note, a remark): shown as written, in whatever language, and marked
+    ``class="verbatim"`` so that a language check tells it from the kit's own words."""
+
+
+def _escaped(value) -> str:
+    text = html.escape(str(value))
+    return f'<span class="verbatim">{text}</span>' if isinstance(value, Verbatim) and text else text
