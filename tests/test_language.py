@@ -19,7 +19,7 @@ from qa_helpers.run.execute import notebook_steps, run_notebook
 # reports' notes), units, and the sample's ids. Team and agent ids are matched by pattern.
 ALLOWED = {
     "CSAT", "NPS", "FCR", "SLA", "AHT", "KPI", "QA", "IQS", "ICC", "DiD", "MDE", "CI", "ALL", "XmR", "Holm", "BH",
-    "p", "n", "k", "s", "h", "min", "pp", "d", "σ", "Q1", "Q2", "Q3", "Q4", "Why", "CSV", "HTML",
+    "Fleiss", "Cohen", "p", "n", "k", "s", "h", "min", "pp", "d", "σ", "Q1", "Q2", "Q3", "Q4", "Why", "CSV", "HTML",
     "hotline", "field",  # department names come from the roster, as written there
 }
 ID_PATTERNS = re.compile(r"^(?:[A-Z]{2}-[A-Z0-9]+|A\d{3,}|R\d+|W\d{1,2}|ACT-?\d+|[A-Z]\d+)$")
@@ -101,3 +101,48 @@ def test_reports_show_no_internals(chinese_reports, step):
     text = visible_text(chinese_reports[step].read_text(encoding="utf-8"))
     assert not re.findall(r"\b(?:True|False|nan|NaN|None)\b", text), step
     assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text), step
+
+
+def test_every_text_has_both_languages_with_the_same_placeholders():
+    from string import Formatter
+
+    from qa_helpers.report.texts import NARRATIVE
+
+    for key, (english, chinese) in NARRATIVE.items():
+        assert english and chinese, key
+        names = [{name for _, name, _, _ in Formatter().parse(text) if name} for text in (english, chinese)]
+        assert names[0] == names[1], key
+        assert latin_words(re.sub(r"\{\w+\}", "", chinese)) == [], key
+
+
+def test_values_said_are_escaped_and_user_text_is_marked():
+    from qa_helpers.report.texts import Verbatim, say
+
+    line = say("monitoring.chart_not_drawn", "en", kpi="<b>CSAT</b>", reason="x")
+    assert "<b>" not in line and "&lt;b&gt;" in line
+    marked = say("standards.rule_alert", "zh", kpi="满意度", word="低于", value="85.0%", group="班组", min_n=30,
+                 source=Verbatim(" — seed 000"))
+    assert '<span class="verbatim"> — seed 000</span>' in marked
+    assert latin_words(visible_text(f"<p>{marked}</p>")) == []
+
+
+def test_tables_show_marks_whole_numbers_and_words():
+    import pandas as pd
+
+    from qa_helpers.report.labels import table
+
+    frame = pd.DataFrame({"rows_with_repeated_key": [2038.0, 5.0], "balanced": [True, False], "share": [0.85, 0.5]})
+    page = table(frame, "en", percent=["share"]).to_html()
+    text = visible_text(page)
+    assert "2,038" in text and "2,038.0" not in text
+    assert "✓" in text and "✗" in text and "True" not in text
+    assert "85.0%" in text and "0.85" not in text
+    assert "Rows with repeated key" in text and "rows_with_repeated_key" not in text
+
+
+def test_reasons_are_translated():
+    from qa_helpers.report.texts import reason
+
+    assert reason("no complaints table in the archive", "zh") == "档案中没有投诉表"
+    assert reason("scored over 70 of 100 points: 2 indicators not measured", "zh") == "按 100 分中的 70 分计分：2 项指标未测量"
+    assert reason("no complaints table in the archive", "en") == "no complaints table in the archive"

@@ -79,6 +79,137 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "份回答，且在 {confidence} 置信水平下低于班组{source}。"),
     "standards.no_sla": ("none (arrival by promised time)", "无（按约定时间上门）"),
     "standards.weights_title": ("Weight by dimension (points of 100)", "权重（按维度，满分 100）"),
+    # ------------------------------------------------------------ 2 data quality
+    "quality.title": (
+        "# Data quality\n\n"
+        "**Step 2 of the quality loop.** Before any KPI is read, this report answers: did every row the source "
+        "systems exported arrive, what was rejected and why, how complete are the fields, and do surveys, "
+        "complaints and field visits link back to their tickets? Rejected rows are never dropped silently: each "
+        "sits in the archive's quarantine with the rule that rejected it.",
+        "# 数据质量\n\n"
+        "**质量闭环第 2 步。** 在解读任何 KPI 之前，本报告回答：源系统导出的每一行是否都已到达，哪些被拒收、原因是什么，"
+        "各字段是否完整，问卷、投诉与上门服务能否关联回其工单？被拒收的行从不会被悄悄丢弃："
+        "每一行都连同拒收它的规则保存在档案的隔离区中。"),
+    "quality.accounting": (
+        "## 1. Row accounting\n\n"
+        "Every raw row ends up either in the archive or in quarantine: raw = archived + quarantined for every "
+        "source. These counts cover the whole ingest (all teams, all periods), because a rejected row often has "
+        "no trustworthy team or date.",
+        "## 1. 行数核对\n\n"
+        "每一行原始数据要么进入档案，要么进入隔离区：每个数据源都满足 原始行数 = 入档行数 + 隔离行数。"
+        "这些计数覆盖整个导入（所有班组、所有期间），因为被拒收的行往往没有可信的班组或日期。"),
+    "quality.reasons": (
+        "## 2. Why rows were rejected\n\n"
+        "Each bar is one cleaning or validation rule: an exact copy of an earlier row, a ticket created for "
+        "testing, a burst of one-star online reviews in a short window, a value that could not be read (a date "
+        "like 2025/02/30), a value outside the allowed range or set, an empty required field, an agent who is "
+        "not on the roster, an impossible date.",
+        "## 2. 行被拒收的原因\n\n"
+        "每根柱代表一条清洗或校验规则：与之前某行完全相同的重复行、测试工单、短时间内集中出现的一星网络评价、"
+        "无法读取的值（如 2025/02/30 这样的日期）、超出允许范围或取值集合的值、必填字段为空、不在名册中的客服工号、"
+        "不可能的日期。"),
+    "quality.inventory": (
+        "## 3. The data for this unit and period\n\n"
+        "A table the config maps no source to is not in the archive: its sections below say so instead of "
+        "showing zeros.",
+        "## 3. 本单位本期的数据\n\n"
+        "配置中没有对应数据源的表不在档案中：下文相应部分会注明，而不是显示为 0。"),
+    "quality.completeness": (
+        "## 4. Completeness\n\n"
+        "Share of empty values in each column that has any. Some are empty by design: the recommendation score "
+        "is an optional survey question, online reviews name no ticket, proactiveness is not applicable when "
+        "there was no chance to be proactive, and remarks are free text. Fields an export does not have at all "
+        "are listed below the chart, not counted as empty.",
+        "## 4. 完整性\n\n"
+        "各字段中空值的占比（仅列出有空值的字段）。部分空值是设计使然：推荐评分是问卷的选答题，网络评价不对应工单，"
+        "没有主动服务机会时主动性评分不适用，备注为自由文本。导出数据中完全没有的字段列于图下，不计为空值。"),
+    "quality.duplicates": (
+        "## 5. Duplicates\n\n"
+        "Duplicates removed at ingest (whole archive), and a check that no id repeats in the data this report reads.",
+        "## 5. 重复数据\n\n"
+        "导入时删除的重复数据（整个档案），以及本报告所读数据中没有重复编号的核查。"),
+    "quality.linkage": (
+        "## 6. Survey response and linkage\n\n"
+        "The response rate is the share of this unit's tickets with at least one survey answer (online reviews "
+        "excluded). Linkage is the share of surveys, complaints and field visits naming a ticket that can be "
+        "found in the archive; unlinked rows cannot be attributed to a team, so linkage is measured over the "
+        "whole company for this period.",
+        "## 6. 问卷回收与关联\n\n"
+        "回收率是本单位工单中至少有一份问卷回答的占比（不含网络评价）。关联率是问卷、投诉与上门服务中所指工单"
+        "能在档案中找到的占比；无法关联的行不能归属到班组，因此关联率按全公司本期统计。"),
+    "quality.coverage": (
+        "## 7. Coverage by channel\n\n"
+        "Tickets per week and channel. A pale cell in an otherwise busy row is a gap worth asking the source "
+        "system's owner about before reading any KPI for that week. Weeks at the edges of the period are partial.",
+        "## 7. 各渠道覆盖情况\n\n"
+        "每周各渠道的工单数。在一行普遍较深的格子中出现浅色格，说明数据可能有缺口，解读该周 KPI 前应向源系统负责人核实。"
+        "期间首尾的周不完整。"),
+    # ------------------------------------------------------------ 7 before/after
+    "before_after.title": (
+        "# Before/after evaluation\n\n"
+        "**Step 6 of the quality loop.** Did each improvement action move its metrics? \"CSAT went up 3 points "
+        "after the training\" is the claim every project makes, and most such claims are noise: season, channel "
+        "mix, regression to the mean, or tickets counted as if independent when they cluster by agent. So for "
+        "every metric of every action that has run its course:\n\n"
+        "* the **default test** compares whole weeks before and after the start, with the right test for the kind "
+        "of metric (proportions, durations, scores, rates) and errors that account for tickets clustering within "
+        "agents; p-values are adjusted across the action's metrics (Holm);\n"
+        "* the **difference-in-differences** (DiD) compares the change with the control teams' change over the same "
+        "weeks, removing season and company-wide shifts;\n"
+        "* the **segmented regression** looks at the weekly series for a jump in level or slope at the start;\n"
+        "* the **minimum detectable effect** (MDE) says how big an effect these sample sizes could have found, so a "
+        "non-significant result is called *inconclusive* rather than \"no effect\" when the data were too few.\n\n"
+        "A measure is worth standardising when the default test says *improved* and the after value also meets the "
+        "action's acceptance target. A metric the archive cannot measure is named as not evaluable, with the reason.",
+        "# 改进前后对比\n\n"
+        "**质量闭环第 6 步。** 每项改进措施是否真正改变了其指标？\"培训后满意度提高了 3 个百分点\"是每个项目都会说的话，"
+        "但多数只是噪声：季节、渠道结构、向均值回归，或把按客服聚集的工单当作相互独立来计算。因此，对每项已完成周期的措施的每个指标：\n\n"
+        "* **默认检验**比较措施开始前后的完整周，按指标类型（比例、时长、评分、比率）选用合适的检验，并考虑工单在客服内部的聚集；"
+        "同一措施的多个指标的 p 值经 Holm 法校正；\n"
+        "* **双重差分**（DiD）将变化与对照班组同期的变化相比较，剔除季节与全公司范围的变化；\n"
+        "* **分段回归**考察周序列在措施开始时水平或斜率是否跳变；\n"
+        "* **最小可检测效应**（MDE）说明在现有样本量下能发现多大的效应；数据不足时，不显著的结果判为*尚无定论*，而不是\"无效果\"。\n\n"
+        "当默认检验判为*改善*且措施后的数值也达到验收目标时，该措施值得标准化推广。档案无法测量的指标会注明无法评估及原因。"),
+    "before_after.results": ("## Results", "## 结果"),
+    # ------------------------------------------------------------ 8 QA calibration
+    "calibration.title": (
+        "# QA calibration\n\n"
+        "**Are the quality reviews themselves reliable?** Rubric scores (voice quality, courtesy phrases, problem "
+        "solving, proactiveness, compliance) by reviewer and by agent; agreement between reviewers on the shared "
+        "calibration conversations that every reviewer scores (Fleiss' κ, weighted Cohen's κ for each pair, ICC, "
+        "and the share within ±10 % of consensus); each reviewer's bias against the consensus; the internal "
+        "quality score (IQS, 0-100, with auto-fail and not-applicable items handled); and a stratified random "
+        "review sample for the next period.\n\n"
+        "Calibration is a property of the reviewers, not of a team: agreement and bias use every calibration "
+        "conversation of the year up to the end of this period.",
+        "# 质检校准\n\n"
+        "**质检评分本身可靠吗？** 按质检员和客服统计的评分表得分（语音质量、礼貌用语、问题解决、主动性、合规性）；"
+        "质检员对共同校准会话（每位质检员都评分的会话）的一致性（Fleiss κ、两两加权 Cohen κ、ICC，以及与共识相差 ±10 % "
+        "以内的占比）；每位质检员相对共识的偏差；内部质量分（IQS，0–100，处理一票否决项与不适用项）；以及下一期的分层随机抽检样本。\n\n"
+        "校准反映的是质检员而非班组的特性：一致性与偏差使用本年度截至本期末的全部校准会话。"),
+    "calibration.distributions": ("## Score distributions", "## 评分分布"),
+    "calibration.agreement": ("## Agreement on the calibration conversations", "## 校准会话上的一致性"),
+    "calibration.bias": (
+        "## Reviewer bias\n\n"
+        "Each reviewer's mean difference from the consensus (the mean of all reviewers on the same conversation), "
+        "with a 95 % confidence interval. An interval clear of zero is a systematic lean worth a calibration session.",
+        "## 质检员偏差\n\n"
+        "每位质检员与共识（同一会话所有质检员评分的平均）的平均差异及 95 % 置信区间。区间不包含 0 表示存在系统性偏向，"
+        "值得安排一次校准会。"),
+    "calibration.iqs": (
+        "## Internal quality score (IQS)\n\n"
+        "Weighted rubric items on a 0-100 scale; items that do not apply drop out and the other weights are "
+        "re-normalised; a critical failure scores 0.",
+        "## 内部质量分（IQS）\n\n"
+        "评分表各项加权，折算为 0–100 分；不适用的项不计，其余权重重新归一；出现严重错误（一票否决）计 0 分。"),
+    "calibration.sample": (
+        "## Review sample for the next period\n\n"
+        "A stratified random sample of this period's tickets, per agent × channel, sized so each stratum's share "
+        "estimate has the stated margin of error at 95 % (with finite-population correction and a minimum per "
+        "stratum). The same random seed gives the same sample.",
+        "## 下一期抽检样本\n\n"
+        "按客服 × 渠道对本期工单分层随机抽样，样本量使每层占比估计在 95 % 置信水平下达到设定的误差范围"
+        "（含有限总体校正，每层设最低样本量）。相同的随机种子得到相同的样本。"),
     # ------------------------------------------------------------ 3 KPI analysis
     "kpi.title": (
         "# KPI analysis\n\n"
