@@ -151,6 +151,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "rule.1: beyond 3σ": ("1: beyond 3σ", "1：超出 3σ"), "rule.2: 2 of 3 beyond 2σ": ("2: 2 of 3 beyond 2σ", "2：3 点中 2 点超出 2σ"),
     "rule.3: 4 of 5 beyond 1σ": ("3: 4 of 5 beyond 1σ", "3：5 点中 4 点超出 1σ"),
     "rule.4: 8 in a row on one side": ("4: 8 in a row on one side", "4：连续 8 点位于同侧"),
+    "lacking.complaints": ("complaints", "投诉"), "lacking.surveys": ("dissatisfied survey answers", "不满意的问卷回答"),
+    "and": (" and ", "和"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),

@@ -353,14 +353,13 @@ def pareto_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
         return [note]
     problems = analysis.problem_tickets(tables["tickets"], tables["surveys"], tables["complaints"])
     if problems.empty:
-        return ["No problem tickets in this period."]
+        return [say("kpi.no_problems", ctx.language)]
     pareto_table = analysis.pareto(problems["category"])
     fig, ax = plt.subplots(figsize=(9, 4.2))
     plots.plot_pareto(pareto_table, ax=ax, language=ctx.language)
-    lacking = [text for need, text in (("complaints", "complaints"), ("surveys", "dissatisfied survey answers"))
-               if not ctx.has(need)]
+    lacking = [t(f"lacking.{need}", ctx.language) for need in ("complaints", "surveys") if not ctx.has(need)]
     return [fig, table(pareto_table, ctx.language, values=["category"], percent=["share", "cumulative_share"]),
-            f"Problems counted without {' and '.join(lacking)} (not in the archive)." if lacking else None]
+            say("kpi.problems_without", ctx.language, lacking=t("and", ctx.language).join(lacking)) if lacking else None]
 
 
 def fishbone_section(ctx: Context, tables: dict[str, pd.DataFrame]):
@@ -387,7 +386,7 @@ def agent_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     lowest = cross[cross["quadrant"] != "too few"].nsmallest(5, "csat")
     return [fig, table(cross["quadrant"].value_counts().rename_axis("quadrant").reset_index(), ctx.language,
                        values=["quadrant"]),
-            "Lowest satisfaction (agents with enough surveys):" if ctx.language == "en" else "满意度最低的客服（样本充足）：",
+            say("kpi.lowest_agents", ctx.language),
             table(lowest, ctx.language, values=["quadrant"], percent=["csat", "fcr"])]
 
 
@@ -425,8 +424,11 @@ def scorecard_headline(ctx: Context, total: pd.Series, before: pd.Series) -> lis
     score = f"{total['total']:.1f}" if pd.notna(total["total"]) else "–"
     met = (f"{t('targets_met', ctx.language)}：{total['targets_met']} / {total['targets_judged']}" if zh else
            f"{total['targets_met']} of {total['targets_judged']} targets met")
+    change = (f"{total['total'] - before['total']:+.1f}".replace("-", "−")
+              if pd.notna(total["total"]) and pd.notna(before["total"]) else "")
     previous = (f"  \n({'上期' if zh else 'previous period'} {ctx.period.previous()}: "
-                f"{before['total']:.1f}, {t(before['grade'], ctx.language)})") if pd.notna(before["total"]) else ""
+                f"{before['total']:.1f}, {t(before['grade'], ctx.language)}"
+                + (f"; {'变化' if zh else 'change'} {change}" if change else "") + ")") if pd.notna(before["total"]) else ""
     method = ctx.standards.scoring()["method"]
     note = total.get("note")
     return [f"## {t('total', ctx.language)}: **{score}** / 100 — {t('grade', ctx.language)}: **{grade}** — {met}"

@@ -256,6 +256,13 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "tickets are left out of the chart (too few to place).",
         "## 客服：满意度与一次解决率\n\n"
         "每位客服的满意度与一次解决率交叉分析。问卷或工单少于 10 份的客服不在图中显示（样本太少，无法定位）。"),
+    "kpi.no_problems": ("No problem tickets in this period.", "本期没有问题工单。"),
+    "kpi.problems_without": (
+        "Problems counted without {lacking} (not in the archive).",
+        "问题工单统计未包含{lacking}（档案中没有）。"),
+    "kpi.lowest_agents": (
+        "Lowest satisfaction (agents with enough surveys):",
+        "满意度最低的客服（问卷数量充足）："),
     # ------------------------------------------------------------ 4 scorecard
     "scorecard.title": (
         "# Scorecard\n\n"
