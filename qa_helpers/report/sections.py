@@ -263,29 +263,48 @@ def headline_table(ctx: Context, headline: pd.DataFrame):
 GLANCE_KPIS = ("csat", "fcr", "response_on_time", "median_first_response_s", "complaints_per_1000")
 
 
-def kpi_at_a_glance(ctx: Context, headline: pd.DataFrame, names: tuple[str, ...] = GLANCE_KPIS) -> str:
-    """At a glance: the headline KPIs against target, with the change since the previous period and n."""
-    previous_period = ctx.period.previous()
-    before = ctx.kpi_table(period=previous_period, kpis=list(names)).set_index("kpi")["value"]
+def kpi_at_a_glance(ctx: Context, headline: pd.DataFrame, before: pd.DataFrame,
+                    names: tuple[str, ...] = GLANCE_KPIS) -> str:
+    """At a glance: the headline KPIs against target, with the change since the previous period
+    (``before``: :func:`kpi_headline` of the previous period) and n."""
+    previous = before.set_index("kpi")["value"]
     rows = []
     for row in headline[headline["kpi"].isin(names)].itertuples():
         sign = "≥" if row.direction == "higher" else "≤"
-        change = _signed([row.value - before.get(row.kpi, float("nan"))], [row.unit])[0]
+        change = _signed([row.value - previous.get(row.kpi, float("nan"))], [row.unit])[0]
         judged = row.status in ("meets target", "misses target")
         rows.append({"label": t(row.kpi, ctx.language), "value": plots.format_value(row.value, row.unit),
                      "target": f"{sign} {plots.format_value(row.target, row.unit)}" if pd.notna(row.target) else
                      t(row.status if row.status != "misses target" else "no target", ctx.language),
                      **({"met": row.status == "meets target"} if judged else {}),
                      "change": change, "n": row.n})
-    return glance(rows, ctx.language, previous=str(previous_period))
+    return glance(rows, ctx.language, previous=str(ctx.period.previous()))
 
 
-def headline_summary(headline: pd.DataFrame) -> dict:
-    """The index page's figures from the headline table (CSAT and FCR empty when not measured)."""
+INDEX_KPIS = ("csat", "fcr", "response_on_time")
+
+
+def headline_summary(headline: pd.DataFrame, before: pd.DataFrame | None = None,
+                     names: tuple[str, ...] = INDEX_KPIS) -> dict:
+    """The index page's figures from the headline table: for each of ``names`` its value (empty when not
+    measured), target, which way is better, n and the previous period's value (from ``before``); and how
+    many KPIs miss their target or are not measured."""
     by_kpi = headline.set_index("kpi")
+    previous = before.set_index("kpi") if before is not None else pd.DataFrame(columns=["value", "status"])
     judged = by_kpi.index[by_kpi["status"] != "not measured"]
-    pick = {name: float(by_kpi.loc[name, "value"]) if name in judged else None for name in ("csat", "fcr")}
-    return {**pick, "kpis_below_target": int((headline["status"] == "misses target").sum()),
+    was_judged = previous.index[previous["status"] != "not measured"]
+
+    def number(value) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)
+
+    figures: dict = {}
+    for name in names:
+        figures[name] = number(by_kpi.loc[name, "value"]) if name in judged else None
+        figures[f"{name}_target"] = number(by_kpi.loc[name, "target"]) if name in by_kpi.index else None
+        figures[f"{name}_better"] = str(by_kpi.loc[name, "direction"]) if name in by_kpi.index else None
+        figures[f"{name}_n"] = int(by_kpi.loc[name, "n"]) if name in judged else 0
+        figures[f"{name}_previous"] = number(previous.loc[name, "value"]) if name in was_judged else None
+    return {**figures, "kpis_below_target": int((headline["status"] == "misses target").sum()),
             "kpis_not_measured": int((headline["status"] == "not measured").sum())}
 
 
@@ -437,11 +456,13 @@ def scorecard_headline(ctx: Context, total: pd.Series, before: pd.Series) -> lis
             + (_sentence(reason(note, ctx.language), ctx.language) if isinstance(note, str) and note else "")]
 
 
-def scorecard_summary(total: pd.Series) -> dict:
+def scorecard_summary(total: pd.Series, before: pd.Series | None = None) -> dict:
     """The index page's figures: grade, score, targets met of judged and root-cause flags (empty when
-    nothing could be scored)."""
+    nothing could be scored), and the previous period's score (``before``) when there is one."""
     scored = pd.notna(total["total"])
+    was_scored = before is not None and pd.notna(before["total"])
     return {"grade": total["grade"], "score": round(float(total["total"]), 2) if scored else None,
+            "score_previous": round(float(before["total"]), 2) if was_scored else None,
             "targets_met": int(total["targets_met"]), "targets_judged": int(total["targets_judged"]),
             "root_causes": int(total["root_causes"])}
 
