@@ -29,7 +29,8 @@ STEPS = [step for step in notebook_steps() if step in ("standards", "data_qualit
 
 
 class VisibleText(HTMLParser):
-    """The text a browser shows: everything outside <style>, <script>, <head> and hidden elements."""
+    """The text a browser shows: everything outside <style>, <script>, <head>, hidden elements and code
+    (and outside text users wrote, marked ``verbatim``)."""
 
     SKIP = {"style", "script", "head", "title"}
     VOID = {"br", "img", "hr", "meta", "link", "input", "col", "area", "base", "source", "wbr"}
@@ -44,9 +45,9 @@ class VisibleText(HTMLParser):
             return
         attributes = dict(attrs)
         style = (attributes.get("style") or "").replace(" ", "")
+        classes = (attributes.get("class") or "").split()
         hidden = (tag in self.SKIP or "hidden" in attributes or "display:none" in style
-                  or "jp-InputArea" in (attributes.get("class") or "")
-                  or "verbatim" in (attributes.get("class") or "").split())
+                  or "jp-CodeMirrorEditor" in classes or "verbatim" in classes)
         self.stack.append(hidden)
 
     def handle_endtag(self, tag):

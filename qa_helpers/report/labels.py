@@ -153,6 +153,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "rule.4: 8 in a row on one side": ("4: 8 in a row on one side", "4：连续 8 点位于同侧"),
     "lacking.complaints": ("complaints", "投诉"), "lacking.surveys": ("dissatisfied survey answers", "不满意的问卷回答"),
     "and": (" and ", "和"),
+    # report pages
+    "index": ("Index", "索引"),
+    "step.standards": ("Standards", "现行标准"), "step.data_quality": ("Data quality", "数据质量"),
+    "step.kpi_analysis": ("KPI analysis", "KPI 分析"), "step.scorecard": ("Scorecard", "评分卡"),
+    "step.action_plan": ("Action plan", "改进计划"), "step.monitoring": ("Monitoring", "过程监控"),
+    "step.before_after": ("Before/after", "前后对比"), "step.qa_calibration": ("QA calibration", "质检校准"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),
