@@ -25,6 +25,7 @@ from qa_helpers.data.archive import ALL, archive_path, units
 from qa_helpers.errors import QAKitError, UnitError
 from qa_helpers.run.execute import file_hash, notebook_steps, run_notebook
 from qa_helpers.periods import parse_period
+from qa_helpers.report.labels import LANGUAGES
 
 MANIFEST = "manifest.json"
 
@@ -170,7 +171,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
               out: str | os.PathLike = "reports", archive: str | os.PathLike | None = None, jobs: int | None = None,
               resume: bool = False, html: bool = True, show_code: bool = False, scheduler: str | None = None,
               notebooks_dir: str | os.PathLike | None = None, progress: bool = True,
-              config: str | os.PathLike | None = None) -> dict:
+              config: str | os.PathLike | None = None, language: str = "en") -> dict:
     """Run notebooks for units of one period and write the manifest and index.
 
     Parameters
@@ -203,6 +204,8 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     config : path-like, optional
         The config folder (default ``$QAKIT_CONFIG``, else ``config/``): passed to every notebook
         as its ``config`` parameter (an absolute path), and its files' hashes go in the manifest.
+    language : {"en", "zh"}
+        The reports' and the index's language: passed to every notebook as its ``language`` parameter.
 
     Returns
     -------
@@ -211,6 +214,8 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     """
     from qa_helpers.report.index import write_index
 
+    if language not in LANGUAGES:
+        raise QAKitError(f"unknown language {language!r}; languages are {', '.join(LANGUAGES)}")
     the_period = parse_period(period)
     archive_dir = archive_path(archive)
     unit_list = select_units(archive_dir, teams, departments)
@@ -225,7 +230,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     provenance = {"period": the_period.label, "kit_version": __version__,
                   "archive_fingerprint": report.get("fingerprint"), **configured, "git_commit": git_commit()}
     # every kernel reads the folder the manifest hashes, whatever its own cwd or environment
-    parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"]}
+    parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"], "language": language}
     job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)), parameters=parameters,
                     notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]
 
@@ -255,7 +260,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     bar.close()
 
     ordered = [entries[(job.unit, job.step)] for job in job_list]
-    manifest = {**provenance, "units": unit_list, "notebooks": steps, "entries": ordered,
+    manifest = {**provenance, "language": language, "units": unit_list, "notebooks": steps, "entries": ordered,
                 "failed": [f"{e['team']}/{e['notebook']}" for e in ordered if e["status"] == "failed"]}
     period_dir.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
