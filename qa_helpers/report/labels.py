@@ -159,6 +159,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "step.kpi_analysis": ("KPI analysis", "KPI 分析"), "step.scorecard": ("Scorecard", "评分卡"),
     "step.action_plan": ("Action plan", "改进计划"), "step.monitoring": ("Monitoring", "过程监控"),
     "step.before_after": ("Before/after", "前后对比"), "step.qa_calibration": ("QA calibration", "质检校准"),
+    # the index page
+    "index_title": ("Service quality reports", "服务质量报告"), "company": ("Company", "公司"),
+    "whole_company": ("ALL (whole company)", "ALL（全公司）"), "rollup_of": ("{unit} (all its teams)", "{unit}（所辖全部班组）"),
+    "kit": ("kit", "工具包版本"), "config": ("config", "配置"), "commit": ("commit", "代码版本"),
+    "grade_and_targets": ("Grade, score, targets met", "等级、得分、达标数"), "reports": ("Reports", "报告"),
+    "targets_met_short": ("targets met", "项达标"), "archive": ("archive", "档案"),
+    "run.ok": ("ok", "成功"), "run.failed": ("failed", "失败"), "run.skipped": ("skipped (unchanged)", "跳过（未变化）"),
+    "legend.green": ("target met", "达标"), "legend.amber": ("within 5 % of target", "与目标相差 5 % 以内"),
+    "legend.red": ("further off", "差距更大"),
+    "legend.change": ("Below each figure: its change since the previous period, and n.",
+                      "数值下方：较上期的变化及样本量。"),
+    "legend.failing_cell": ("the link opens the failing cell.", "链接直达出错的单元格。"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),
