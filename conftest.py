@@ -27,6 +27,7 @@ def pytest_configure(config) -> None:
     os.environ["QAKIT_KEY_FILE"] = str(base / "pseudonym.key")
     ingest(base / "raw", base / "archive", key=TEST_KEY)
     os.environ["QAKIT_ARCHIVE"] = str(base / "archive")
+    os.environ["QAKIT_REPORTS"] = str(base / "reports")  # notebooks run on their own write here, not in reports/
     config.qakit_base = base
     config.qakit_key = TEST_KEY
 

@@ -9,12 +9,17 @@ import tempfile
 from pathlib import Path
 
 from qa_helpers.errors import QAKitError
+from qa_helpers.periods import parse_period
+from qa_helpers.preflight import (check_config, check_ingest_target, check_jobs, check_run_target,
+                                  check_sample_size, check_scheduler, creatable_file, writable_folder)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from qa_helpers.data.sample import TABLES, generate
 
     tables = tuple(t.strip() for t in args.tables.split(",")) if args.tables else TABLES
+    check_sample_size(args.tickets, args.teams)
+    writable_folder(args.out, "--out folder")
     truth = generate(args.out, seed=args.seed, n_tickets=args.tickets, n_teams=args.teams, tables=tables)
     n_files = len([p for p in Path(args.out).iterdir() if p.name != "truth.json"])
     print(f"wrote {n_files} raw exports for {len(truth['teams'])} teams and truth.json to {args.out}")
@@ -34,6 +39,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         return 0
     if not args.archive:
         raise QAKitError("--archive is required (only --check runs without one)")
+    check_ingest_target(args.archive)
     report = ingest(args.raw, args.archive, config=args.config, tables=tables)
     print(report_table(report).to_string(index=False))
     for table, entry in report["sources"].items():
@@ -69,6 +75,11 @@ def check_summary(report: dict) -> str:
 def _cmd_run(args: argparse.Namespace) -> int:
     from qa_helpers.run.batch import run_batch
 
+    check_jobs(args.jobs)
+    check_run_target(args.out, parse_period(args.period).label)
+    check_config(args.config)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     manifest = run_batch(args.period, teams=args.teams, departments=args.departments, notebooks=args.notebooks,
                          out=args.out, archive=args.archive, jobs=args.jobs, resume=args.resume,
                          html=not args.no_html, show_code=args.show_code, scheduler=args.scheduler,
@@ -109,6 +120,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from qa_helpers.data.draft import map_export
     from qa_helpers.data.profile import format_profile, profile_export
 
+    if args.out:
+        creatable_file(args.out, "--out file")
     print(format_profile(profile_export(args.file)))
     draft = map_export(args.file, table=args.table, out=args.out, config=args.config)
     if args.out:
@@ -116,6 +129,29 @@ def _cmd_map(args: argparse.Namespace) -> int:
               f"`qakit ingest --raw <exports> --config {Path(args.out).parent} --check`")
     else:
         print(draft)
+    return 0
+
+
+def _cmd_purge(args: argparse.Namespace) -> int:
+    from qa_helpers.data.archive import archive_path
+    from qa_helpers.data.governance import purge
+
+    due = purge(archive_path(args.archive), as_of=args.as_of, approve=args.approve, config=args.config,
+                parameters={"as_of": args.as_of, "approve": args.approve, "config": args.config})
+    if due.empty:
+        print("nothing is due for destruction")
+        return 0
+    print(due[["table", "month", "rows", "years", "due_since"]].to_string(index=False))
+    print(f"removed {len(due)} month(s), approved by {args.approve}" if args.approve else
+          f"{len(due)} month(s) due; nothing removed: destroy them with --approve \"<name / ticket>\"")
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    from qa_helpers.report.bundle import make_bundle
+
+    index = make_bundle(args.period, args.team.split(","), args.out, reports=args.reports, archive=args.archive)
+    print(f"bundle for {args.team}: {index.resolve()}")
     return 0
 
 
@@ -183,6 +219,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the draft mapping to this file instead of printing it")
     p.add_argument("--config", default=None, help=CONFIG_HELP)
     p.set_defaults(func=_cmd_map)
+
+    p = sub.add_parser("purge", help="list archived months past their retention; destroy them with --approve")
+    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.add_argument("--as-of", default=None, help="judge retention on this day (YYYY-MM-DD; default today)")
+    p.add_argument("--approve", default=None, help="name / ticket of whoever approved the destruction; "
+                                                   "without it nothing is removed")
+    p.add_argument("--config", default=None, help=CONFIG_HELP + " (retention: in its sources.yml)")
+    p.set_defaults(func=_cmd_purge)
+
+    p = sub.add_parser("bundle", help="copy one audience's reports (a team, or a department) with their own index")
+    p.add_argument("--period", required=True, help="the period as run, e.g. 2025-Q4")
+    p.add_argument("--team", required=True, help="unit(s) the audience may see, comma-separated")
+    p.add_argument("--out", required=True, help="new folder for the bundle")
+    p.add_argument("--reports", default="reports", help="the reports folder of qakit run (default reports)")
+    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.set_defaults(func=_cmd_bundle)
     return parser
 
 
@@ -192,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and args.teams is None and args.departments is None:
         args.teams = "all"
     try:
-        return args.func(args)
+        from qa_helpers.data.governance import record_command
+
+        return record_command(args, args.func)  # appends to the archive's access log
     except QAKitError as exc:
         print(f"qakit {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from qa_helpers.errors import ConfigError
-from qa_helpers.data.schemas import KEY_FIELDS, build_schemas
+from qa_helpers.data.schemas import (AFTER_TICKET, ANALYSIS_TABLES, KEY_FIELDS, TIME_SEQUENCES, build_schemas,
+                                     parse_kind)
 
 FORMATS = ("csv", "xlsx", "jsonl")
 SOURCE_KEYS = {
@@ -19,10 +21,12 @@ SOURCE_KEYS = {
     "datetime_formats", "pseudonymise", "customer_names", "mask_pii", "rules", "link",
     "delimiter", "units", "constants", "derived", "absent", "keep", "from_source", "rows_where", "allow_empty",
 }
-TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_locales", "value_sets", "sources"}
+TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_locales", "value_sets", "sources",
+            "retention"}
 
 
 CONFIG_ENV = "QAKIT_CONFIG"
+REPORTS_ENV = "QAKIT_REPORTS"
 CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv")
 SHARED_DEFAULTS = {"standards.yml"}
 
@@ -40,6 +44,12 @@ def project_root() -> Path:
         if (folder / "config" / "sources.yml").is_file():
             return folder
     return kit_root()
+
+
+def reports_dir() -> Path:
+    """Where a notebook run on its own (not by ``qakit run``) writes its files: ``$QAKIT_REPORTS``,
+    else ``<project>/reports``; ``qakit run`` gives each notebook its own folder under ``--out``."""
+    return Path(os.environ[REPORTS_ENV]) if os.environ.get(REPORTS_ENV) else project_root() / "reports"
 
 
 def config_dir(path: str | os.PathLike | None = None) -> Path:
@@ -180,6 +190,8 @@ class SourcesConfig:
     default_timezone: str = "Asia/Shanghai"
     value_sets: dict[str, list[str]] = field(default_factory=dict)
     pii_locales: tuple[str, ...] = ("cn", "intl")
+    retention: dict[str, int] = field(default_factory=dict)  # table (or default) -> years kept
+    valid_time_range_stated: bool = True
 
     @property
     def schemas(self) -> dict:
@@ -279,6 +291,9 @@ def _source_spec(table: str, entry: dict, where: str, doc: dict, schema_cols: li
             raise ConfigError(f"{where}.rules: each rule is written as '- name: {{params}}', got {rule!r}")
         name, params = next(iter(rule.items()))
         rules.append((name, dict(params or {})))
+    rules = standing_rules(table, rules, present=[c for c in schema_cols if fed.get(c) in ("columns", "derived", "constants")],
+                           pseudonymised=list(entry.get("pseudonymise") or []),
+                           tickets="tickets" in (doc.get("sources") or {}))
     kwargs = {k: entry[k] for k in ("encoding", "sheet", "delimiter", "na_values", "datetime_formats",
                                     "pseudonymise", "customer_names", "mask_pii", "link", "from_source")
               if k in entry}
@@ -289,6 +304,80 @@ def _source_spec(table: str, entry: dict, where: str, doc: dict, schema_cols: li
                       rules=rules, units=dict(entry.get("units") or {}), constants=constants, derived=derived,
                       absent=absent, allow_empty=allow_empty, keep=keep, rows_where=rows_where, timezone=entry.get("timezone", default_tz),
                       timezone_stated="timezone" in entry, **kwargs)
+
+
+# Rules that remove rows before any other may look at them; the standing time checks come after these.
+_FIRST_RULES = ("pii_in_id", "test_ticket", "duplicate_row", "duplicate_id")
+
+
+def standing_rules(table: str, rules: list[tuple[str, dict]], present: list[str],
+                   pseudonymised: list[str], tickets: bool = True) -> list[tuple[str, dict]]:
+    """The source's rules with the checks every source gets whether or not its mapping lists them.
+
+    * ``pii_in_id`` first, over every id column (``*_id``) that is not pseudonymised: a phone
+      number, e-mail or ID number typed into an id is never archived (nor named in a later
+      rule's detail);
+    * ``out_of_range_time`` over every timestamp of an analysis table (the roster's hire dates
+      may precede the window);
+    * ``time_order`` over each pair of :data:`~qa_helpers.data.schemas.TIME_SEQUENCES` (a
+      complaint answered or closed before it was received, a ticket resolved before it was created);
+    * ``before_linked`` for each time of :data:`~qa_helpers.data.schemas.AFTER_TICKET` when the source
+      maps ``ticket_id`` and the config has a tickets source (a survey answered, a visit made or a
+      review written before its ticket existed).
+
+    A rule the mapping lists is extended to the columns it leaves out; a standing range check the
+    mapping does not list comes after its duplicate rules (a copy is still named a copy), and a
+    standing order check after its time checks.
+
+    Parameters
+    ----------
+    table : str
+        The canonical table.
+    rules : list of (name, params)
+        The mapping's rules, in order.
+    present : list of str
+        The table's fields the source provides (not ``absent``).
+    pseudonymised : list of str
+        Fields replaced by pseudonyms (customer ids): those are not checked for PII.
+    tickets : bool
+        Whether the config has a tickets source (the reference of ``before_linked``).
+
+    Returns
+    -------
+    list of (name, params)
+    """
+    rules = [(name, dict(params)) for name, params in rules]
+    ids = [c for c in present if c.endswith("_id") and c not in pseudonymised]
+    times = [c for c in present if parse_kind(table, c) == "datetime"] if table in ANALYSIS_TABLES else []
+    sequence = [c for c in TIME_SEQUENCES.get(table, []) if c in present]
+    pairs = [(a, b) for i, a in enumerate(sequence) for b in sequence[i + 1:]]
+    linked = [c for c in AFTER_TICKET.get(table, []) if c in present] if tickets and "ticket_id" in present else []
+    for name, params in rules:
+        if name == "before_linked" and params.get("table", "tickets") == "tickets":
+            linked = [c for c in linked if c != params.get("column")]
+        if name == "pii_in_id":
+            params["columns"] = [*params.get("columns", []), *(c for c in ids if c not in params.get("columns", []))]
+            ids = []
+        if name == "out_of_range_time":
+            listed = list(params.get("columns", []))
+            params["columns"] = [*listed, *(c for c in times if c not in listed)]
+            times = []
+        if name == "time_order":
+            later = params.get("later", [])
+            covered = {(params.get("earlier"), b) for b in ([later] if isinstance(later, str) else later)}
+            pairs = [pair for pair in pairs if pair not in covered]
+    after = max((i + 1 for i, (name, _) in enumerate(rules) if name in _FIRST_RULES), default=0)
+    if times:
+        rules.insert(after, ("out_of_range_time", {"columns": times}))
+    orders = [("time_order", {"earlier": earlier, "later": [b for a, b in pairs if a == earlier]})
+              for earlier in dict.fromkeys(a for a, _ in pairs)]
+    after = max((i + 1 for i, (name, _) in enumerate(rules) if name in ("out_of_range_time", "time_order")),
+                default=after)
+    rules = rules[:after] + orders + rules[after:]
+    after += len(orders)
+    rules[after:after] = [("before_linked", {"column": c, "table": "tickets", "key": "ticket_id",
+                                             "linked_column": "created_at"}) for c in linked]
+    return ([("pii_in_id", {"columns": ids})] if ids else []) + rules
 
 
 def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
@@ -335,6 +424,7 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
             raise ConfigError(f"{where}: expected a mapping")
         specs[table] = _source_spec(table, entry, where, doc, list(schemas[table].columns))
     from qa_helpers.data.cleaning import RULES  # late import: cleaning imports this module's types
+    from qa_helpers.data.governance import parse_retention
 
     for spec in specs.values():
         for name, _ in spec.rules:
@@ -343,12 +433,14 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesConfig:
                                   f"known rules are {', '.join(RULES)}")
         if spec.link and spec.link.get("table") not in specs:
             raise ConfigError(f"{path}: sources.{spec.table}.link: table {spec.link.get('table')!r} is not a source")
-    low, high = doc.get("valid_time_range", ["2000-01-01", "2100-01-01"])
+    # Without a stated window, times from 2000 to the end of next year pass: a year like 2099 or
+    # 1970 is a placeholder or a typo, never an event this kit reports on.
+    low, high = doc.get("valid_time_range", ["2000-01-01", f"{date.today().year + 1}-12-31"])
     archive_tz = doc.get("archive_timezone", "Asia/Shanghai")
     return SourcesConfig(path=path, archive_timezone=archive_tz, valid_time_range=(str(low), str(high)),
                          sources=_dependency_order(specs, path),
                          default_timezone=doc.get("default_timezone", archive_tz), value_sets=value_sets,
-                         pii_locales=locales)
+                         pii_locales=locales, valid_time_range_stated="valid_time_range" in doc, retention=parse_retention(doc.get("retention"), str(path)))
 
 
 def _dependency_order(specs: dict[str, SourceSpec], path: Path) -> dict[str, SourceSpec]:

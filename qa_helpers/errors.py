@@ -19,6 +19,10 @@ class UnitError(QAKitError, ValueError):
     """A team / department / ``ALL`` name is unknown or unsafe."""
 
 
+class OutputError(QAKitError):
+    """A folder or file the kit must write (``--out``, the archive, the key file) cannot be written."""
+
+
 class ArchiveError(QAKitError):
     """The validated archive is missing or incomplete."""
 

@@ -9,13 +9,16 @@ import pandas as pd
 
 from qa_helpers.errors import PeriodError
 
+# [0-9], not \d: \d also matches full-width and Arabic-Indic digits, which would become folder names
 _FORMS = {
-    "year": re.compile(r"^(\d{4})$"),
-    "quarter": re.compile(r"^(\d{4})-Q([1-4])$"),
-    "month": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
-    "week": re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$"),
+    "year": re.compile(r"^([0-9]{4})$"),
+    "quarter": re.compile(r"^([0-9]{4})-Q([1-4])$"),
+    "month": re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$"),
+    "week": re.compile(r"^([0-9]{4})-W(0[1-9]|[1-4][0-9]|5[0-3])$"),
 }
-PERIOD_HELP = "a period is written 2025, 2025-Q1, 2025-03 or 2025-W10 (ISO week)"
+# pandas timestamps end in 2262; the previous and next periods must fit too
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+PERIOD_HELP = "a period is written 2025, 2025-Q1, 2025-03 or 2025-W10 (ISO week), in ASCII digits"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,18 @@ class Period:
         iso = prev.isocalendar()
         return parse_period(f"{iso.year}-W{iso.week:02d}")
 
+    def next(self) -> "Period":
+        """The period of the same kind just after this one."""
+        if self.kind == "year":
+            return parse_period(str(self.start.year + 1))
+        if self.kind == "quarter":
+            q = pd.Period(self.start, freq="Q") + 1
+            return parse_period(f"{q.year}-Q{q.quarter}")
+        if self.kind == "month":
+            return parse_period(str(pd.Period(self.start, freq="M") + 1))
+        iso = self.end.isocalendar()
+        return parse_period(f"{iso.year}-W{iso.week:02d}")
+
     def contains(self, times: pd.Series) -> pd.Series:
         """Boolean mask of the timestamps that fall inside the period."""
         return (times >= self.start) & (times < self.end)
@@ -77,7 +92,8 @@ def parse_period(text: str) -> Period:
     Raises
     ------
     PeriodError
-        When the text is none of those forms, with the accepted forms in the message.
+        When the text is none of those forms (digits must be ASCII), with the accepted forms in the
+        message, or its year is outside 1900-2199.
     """
     if not isinstance(text, str):
         raise PeriodError(f"period must be text, got {type(text).__name__}; {PERIOD_HELP}")
@@ -87,6 +103,8 @@ def parse_period(text: str) -> Period:
         if not match:
             continue
         year = int(match.group(1))
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise PeriodError(f"{label!r}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
         if kind == "year":
             start = pd.Timestamp(year=year, month=1, day=1)
             end = pd.Timestamp(year=year + 1, month=1, day=1)

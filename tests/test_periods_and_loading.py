@@ -40,6 +40,20 @@ def test_previous_period():
     assert parse_period("2025-W01").months == ["2024-12", "2025-01"]
 
 
+def test_next_period():
+    assert parse_period("2025-Q4").next().label == "2026-Q1"
+    assert parse_period("2025-12").next().label == "2026-01"
+    assert parse_period("2026-W53").next().label == "2027-W01"   # 2026 has 53 ISO weeks
+    assert parse_period("2025-W52").next().label == "2026-W01"
+    assert parse_period("2025").next().label == "2026"
+
+
+@pytest.mark.parametrize("bad", ["２０２５", "٢٠٢٥-Q1", "۲۰۲۵-03", "2025-W１０", "0000", "9999-Q4", "1899", "2200-01"])
+def test_periods_are_ascii_digits_within_pandas_calendar(bad):
+    with pytest.raises(PeriodError, match="ASCII digits|between 1900 and 2199"):
+        parse_period(bad)
+
+
 def test_load_filters_team_and_period(archive):
     everything = qa_archive.load("tickets", archive=archive)
     subset = qa_archive.load("tickets", "HL-A", "2025-Q2", archive=archive)

@@ -30,6 +30,7 @@ class RuleContext:
     raw: pa.Table                      # the same rows as raw text, raw headers, plus _file and _row
     tables: dict[str, pa.Table] = field(default_factory=dict)  # tables archived earlier in this run
     valid_time_range: tuple[str, str] = ("2000-01-01", "2100-01-01")
+    pii_locales: tuple[str, ...] = ("cn", "intl")
     _repeated: dict[str, np.ndarray] = field(default_factory=dict)
 
     def repeated(self, typed: pa.Table, column: str) -> np.ndarray:
@@ -103,6 +104,98 @@ def _most_distinct(typed: pa.Table) -> str:
                key=lambda c: pc.count_distinct(decoded(typed[c].slice(0, DISTINCT_SAMPLE))).as_py())
 
 
+# PII typed into an id: an id that *is*, as a whole, a phone number or a resident ID number, or
+# that holds an e-mail address. Unlike masking in free text (qa_helpers.data.privacy), a match
+# here quarantines a row, so the forms are anchored to the whole value: a zero-padded ticket number
+# must never pass for a landline. RE2 patterns, run by Arrow over whole columns (full-width digits
+# are folded by NFKC first); the few matches are then checked in Python (check digit, E.164 length).
+_ID_PII = [
+    (None, "[EMAIL]", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
+    ("cn", "[PHONE]", r"^\s*(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}\s*$"),
+    ("cn", "[PHONE]", r"^\s*(?:\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})[- ]?[0-9]{3,4}[- ]?[0-9]{4}\s*$"),
+    ("cn", "[ID_NUMBER]",
+     r"^\s*[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]\s*$"),
+    ("intl", "[PHONE]", r"^\s*(?:\+|00[ (-]?)[1-9][0-9 ().-]{6,22}[0-9]\s*$"),
+    ("us", "[PHONE]", r"^\s*(?:1[-. ]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[-. ])[0-9]{3}[-. ][0-9]{4}\s*$"),
+]
+# Every form above starts with a digit, "+" or "(" (after spaces), or holds an "@": one cheap pass
+# finds the ids worth the patterns (none, for ids such as TK0001234).
+_ID_PII_CANDIDATE = r"^\s*[0-9+(]|@"
+
+
+def _resident_id_checksum(number: str) -> bool:
+    """The ISO 7064 MOD 11-2 check digit of an 18-character mainland resident ID number."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(number[:17], weights))
+    return "10X98765432"[total % 11] == number[17].upper()
+
+
+def _confirmed(token: str, value: str, locale: str | None) -> bool:
+    """What a regular expression cannot say: an ID number's check digit, an E.164 number's length."""
+    if token == "[ID_NUMBER]":
+        return _resident_id_checksum(value)
+    if locale == "intl":
+        digits = sum(c.isdigit() for c in value) - (2 if value.startswith("00") else 0)
+        return 8 <= digits <= 15
+    return True
+
+
+def pii_in_ids(values: pa.Array | pa.ChunkedArray, locales: tuple[str, ...]) -> pa.Array:
+    """For each id, the kind of PII it holds (``[EMAIL]``, ``[PHONE]``, ``[ID_NUMBER]``) or null.
+
+    Parameters
+    ----------
+    values : pyarrow.Array
+        Ids as text.
+    locales : tuple of str
+        The ``pii_locales`` of ``sources.yml``: which phone and ID forms count (e-mails always).
+
+    Returns
+    -------
+    pyarrow.Array
+        Text, null where the id holds no PII.
+    """
+    active = [(locale, token, pattern) for locale, token, pattern in _ID_PII if locale is None or locale in locales]
+
+    def kinds(text: pa.Array) -> pa.Array:
+        if not pc.all(pc.string_is_ascii(pc.fill_null(text, ""))).as_py():
+            text = pc.utf8_normalize(text, "NFKC")  # full-width digits and signs, as typed on Chinese keyboards
+        found = pa.nulls(len(text), pa.string())
+        todo = np.flatnonzero(_true(pc.match_substring_regex(text, _ID_PII_CANDIDATE)))
+        for locale, token, pattern in active:
+            if not len(todo):
+                break
+            values = text.take(pa.array(todo, pa.int64()))
+            hits = _true(pc.match_substring_regex(values, pattern))
+            confirmed = [_confirmed(token, v.strip(), locale) for v in values.filter(pa.array(hits)).to_pylist()]
+            hit = todo[hits][confirmed] if confirmed else todo[:0]
+            mask = np.zeros(len(text), dtype=bool)
+            mask[hit] = True
+            found = pc.replace_with_mask(found, pa.array(mask), pa.array([token] * len(hit), pa.string()))
+            todo = np.setdiff1d(todo, hit, assume_unique=True)
+        return found
+
+    return decoded(per_value(values, kinds))
+
+
+@rule
+def pii_in_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, columns: tuple[str, ...] = ()) -> pd.Series:
+    """An id that is a phone number or a resident ID number, or holds an e-mail address (someone
+    typed the customer's contact into the ticket number): the row is quarantined, so the PII is
+    never archived; the reason names the kind, never the value."""
+    found = pd.Series(dtype="str")
+    still = live.copy()
+    for column in columns:
+        kinds = pii_in_ids(typed[column], ctx.pii_locales)
+        reasons = _reasons(kinds.is_valid(), still, lambda rows, column=column, kinds=kinds: [
+            f"{column} holds what looks like {k}: not archived; fix the id at the source (an id that is the "
+            f"customer's number belongs under pseudonymise)"
+            for k in kinds.take(pa.array(rows, pa.int64())).to_pylist()])
+        found = pd.concat([found, reasons])
+        still[reasons.index] = False
+    return found.sort_index()
+
+
 @rule
 def test_ticket(typed: pa.Table, live: np.ndarray, ctx: RuleContext, id_column: str = "ticket_id",
                 id_prefixes: tuple[str, ...] = ("TEST",), text_columns: tuple[str, ...] = (),
@@ -170,7 +263,8 @@ def review_burst(typed: pa.Table, live: np.ndarray, ctx: RuleContext, score_colu
                  max_score: int = 1, source_column: str = "source", source_value: str = "review",
                  window: str = "60min", min_count: int = 5, time_column: str = "answered_at") -> pd.Series:
     """Malicious bursts: ``min_count`` or more lowest-score online reviews within ``window``."""
-    frame = typed.select([score_column, source_column, time_column]).to_pandas()
+    # decoded: a dictionary column whose map made a blank cell null cannot become a pandas Categorical
+    frame = pa.table({c: decoded(typed[c]) for c in (score_column, source_column, time_column)}).to_pandas()
     frame = frame[live]
     candidates = frame[(frame[source_column] == source_value) & (frame[score_column] <= max_score)
                        & frame[time_column].notna()].sort_values(time_column, kind="stable")

@@ -60,7 +60,8 @@ ARROW_TYPES = {"str": pa_arrow.string(), "int": pa_arrow.int64(), "float": pa_ar
                "bool": pa_arrow.bool_(), "datetime": pa_arrow.timestamp("us")}
 PANDAS_TYPES = {"str": "str", "int": "Int64", "float": "Float64", "bool": "boolean", "datetime": "datetime64[us]"}
 # Precedence of the steps, for reports: a row gets the first rule that rejects it.
-STEP_RULES = ["unparseable_row", "malformed_value", "missing_required", "invalid_value"]
+STEP_RULES = ["unparseable_row", "formula_without_value", "lost_precision", "malformed_value", "missing_required",
+              "invalid_value"]
 
 
 @dataclass
@@ -158,7 +159,7 @@ def read_source(spec: SourceSpec, raw_dir: Path, schema: pa.DataFrameSchema | No
     (``from_source``) does not read it twice.
     """
     schema = schema if schema is not None else SCHEMAS[spec.table]
-    frames, bad, info = [], [], {"files": [], "warnings": [], "ignored_columns": set()}
+    frames, bad, info = [], [], {"files": [], "warnings": [], "ignored_columns": set(), "flagged": []}
     for path in _files(spec, raw_dir):
         cache_key = (path, spec.format, spec.encoding, spec.sheet, spec.delimiter)
         frame = files.get(cache_key) if files is not None else None
@@ -184,11 +185,14 @@ def read_source(spec: SourceSpec, raw_dir: Path, schema: pa.DataFrameSchema | No
                             f"(rows_where: {spec.rows_where})")
             rows = rows.filter(pa_arrow.array(keep))
         info["warnings"] += warnings
+        flagged = frame.flagged
+        info["flagged"].append(flagged[flagged["column"].isna() | flagged["column"].isin(spec.raw_columns())])
         info["files"].append({"name": path.name, "rows": rows.num_rows + len(unparseable), "sha256": frame.sha256})
         frames.append(rows)
         bad.append(unparseable)
     raw = pa_arrow.concat_tables(frames).unify_dictionaries() if len(frames) > 1 else frames[0]
     info["ignored_columns"] = sorted(info["ignored_columns"])
+    info["flagged"] = pd.concat(info["flagged"], ignore_index=True)
     return raw, pd.concat(bad, ignore_index=True), info
 
 
@@ -537,13 +541,17 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         learned = background.submit(learn_names)
         quarantine = Quarantine(raw)
         quarantine.add_unparseable(unparseable)
+        live = np.ones(raw.num_rows, dtype=bool)
+        for rule_name, group in _flagged_positions(raw, info["flagged"]).groupby("rule", sort=False):
+            quarantine.add(group["position"].to_numpy(), rule_name, group["column"].to_numpy(), group["detail"].to_numpy())
+            live[group["position"].to_numpy()] = False
 
         typed, malformed = parse_table(raw, spec, config.archive_timezone, schema)
         pseudonymised = {column_name: background.submit(pseudonyms, typed[column_name])
                          for column_name in spec.pseudonymise}
+        malformed = malformed[live[malformed["position"].to_numpy()]]
         quarantine.add(malformed["position"].to_numpy(), "malformed_value", malformed["column"].to_numpy(),
                        malformed["detail"].to_numpy())
-        live = np.ones(raw.num_rows, dtype=bool)
         live[malformed["position"].to_numpy()] = False
 
         failures = validate(typed, live, spec, schema)
@@ -552,7 +560,8 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
             quarantine.add(hit["position"].to_numpy(), name, hit["column"].to_numpy(), hit["detail"].to_numpy())
         live[failures["position"].to_numpy()] = False
 
-        ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range)
+        ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range,
+                                   pii_locales=config.pii_locales)
         for name, params in spec.rules:
             reasons = cleaning.RULES[name](typed, live, ctx, **params)
             positions = reasons.index.to_numpy(dtype=np.int64)
@@ -597,11 +606,24 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         "timezone": spec.timezone,
         "timezone_stated": spec.timezone_stated,
     }
+    if not config.valid_time_range_stated:
+        entry["warnings"].append(f"times checked against {config.valid_time_range[0]}..{config.valid_time_range[1]} "
+                                 "(the default; state valid_time_range in sources.yml)")
     if not spec.timezone_stated:
         entry["warnings"].append(f"naive timestamps read as {spec.timezone} (default_timezone; "
                                  f"state 'timezone:' for source {spec.table} if that is wrong)")
     assert entry["raw"] == entry["archived"] + entry["quarantined"], f"row accounting broken for {spec.table}"
     return kept, q, entry
+
+
+def _flagged_positions(raw: pa_arrow.Table, flagged: pd.DataFrame) -> pd.DataFrame:
+    """The reader's flagged rows (file, row) as positions in ``raw``, the first flag of each row only."""
+    if flagged.empty:
+        return flagged.assign(position=pd.Series(dtype="int64"))
+    where = pd.DataFrame({"_file": pd.Series(decoded(raw["_file"]).to_pandas(), dtype=str),
+                          "_row": raw["_row"].to_numpy(), "position": np.arange(raw.num_rows)})
+    found = flagged.drop_duplicates(["_file", "_row"]).merge(where, on=["_file", "_row"])
+    return found.sort_values("position")
 
 
 def _distinct_text(values: pa_arrow.ChunkedArray) -> pa_arrow.Array:

@@ -8,6 +8,7 @@ split into fields at all. Problems that make a whole file unusable raise
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -18,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from openpyxl.utils.exceptions import InvalidFileException
 
 from qa_helpers.errors import SourceError
 
@@ -45,12 +48,18 @@ class RawFrame:
         Things worth telling the user that lose no data.
     sha256 : str
         The file's SHA-256, for the ingest report.
+    flagged : DataFrame
+        Rows that were read but hold a value the file itself has already lost (a formula
+        without a computed value, a number rounded to 15 digits): ``_file``, ``_row``,
+        ``column`` (raw header, or None for the whole row), ``rule`` and ``detail``. Ingest
+        quarantines them under that rule.
     """
 
     rows: pa.Table
     unparseable: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     sha256: str = ""
+    flagged: pd.DataFrame = field(default_factory=lambda: _empty_flags())
 
 
 def _with_position(rows: pa.Table, file: str, numbers: np.ndarray) -> pa.Table:
@@ -69,6 +78,24 @@ def _from_pandas(rows: pd.DataFrame, file: str, numbers) -> pa.Table:
 def _empty_unparseable() -> pd.DataFrame:
     return pd.DataFrame({"_file": pd.Series(dtype=str), "_row": pd.Series(dtype="int64"),
                          "detail": pd.Series(dtype=str), "record": pd.Series(dtype=str)})
+
+
+def _empty_flags() -> pd.DataFrame:
+    return pd.DataFrame({"_file": pd.Series(dtype=str), "_row": pd.Series(dtype="int64"),
+                         "column": pd.Series(dtype=object), "rule": pd.Series(dtype=str),
+                         "detail": pd.Series(dtype=str)})
+
+
+def _check_unique_header(names: list[str], file: str, row: int = 1) -> None:
+    """Refuse a header that names a column twice: which of the two is meant cannot be guessed."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if not name:
+            continue  # a column without a header cannot be mapped; its cells are not read
+        if name in seen:
+            raise SourceError(f"the header names this column twice (fields {seen[name]} and {position}); "
+                              "rename one of them in the export", file=file, row=row, column=name)
+        seen[name] = position
 
 
 def guess_encoding(data: bytes) -> str | None:
@@ -123,7 +150,7 @@ def _check_not_empty(path: Path) -> None:
 
 
 def _header(path: Path, encoding: str, delimiter: str = ",") -> list[str]:
-    """The column names of the first line."""
+    """The column names of the first line; a name given twice is refused."""
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
         while b"\n" not in head and (more := fh.read(1 << 16)):
@@ -131,9 +158,39 @@ def _header(path: Path, encoding: str, delimiter: str = ",") -> list[str]:
     line = head.split(b"\n", 1)[0]
     text = decode(line, encoding, str(path)).rstrip("\r")
     try:
-        return list(pd.read_csv(io.StringIO(text), nrows=0, dtype=str, sep=delimiter).columns)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        names = next(csv.reader([text], delimiter=delimiter, strict=True))
+    except (csv.Error, StopIteration) as exc:
         raise SourceError(f"the header row cannot be read ({exc})", file=str(path), row=1) from None
+    _check_unique_header([name.strip() for name in names], str(path))
+    return names
+
+
+def _cut_inside_quotes(path: Path, encoding: str, delimiter: str, first_line: int, line_feeds: int) -> str | None:
+    """The text of the record starting on ``first_line`` (the file's last) if it ends inside a
+    quoted field: the export stopped before the closing quote, so its last value is cut short.
+    ``None`` when the record is complete.
+
+    Only the tail of the file is read: the bytes after the line feed that ends line ``first_line - 1``.
+    """
+    skip = first_line - 1  # line feeds before the record
+    tail_feeds = line_feeds - skip
+    with open(path, "rb") as fh:
+        size = fh.seek(0, io.SEEK_END)
+        block = 1 << 16
+        while True:
+            start = max(0, size - block)
+            fh.seek(start)
+            data = fh.read()
+            if data.count(b"\n") > tail_feeds or start == 0:
+                break
+            block *= 4
+    data = b"\n".join(data.split(b"\n")[-(tail_feeds + 1):])  # the record's own lines
+    text = decode(data, encoding, str(path))
+    try:
+        list(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return text
+    return None
 
 
 def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
@@ -187,12 +244,21 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
             raise SourceError(f"cannot be parsed as CSV: {exc}", file=file) from None
     numbers, bad_numbers = _line_numbers(table, bad, spans_lines)
     bad = [(line, *rest) for line, (_, *rest) in zip(bad_numbers, bad)]
-    rows = _with_position(table, path.name, numbers)
     last = max([*numbers[-1:].tolist(), *bad_numbers], default=1)
+    if not ends_with_newline and len(numbers) and numbers[-1] > max(bad_numbers, default=0):
+        # pyarrow accepts a quoted field that the end of the file cuts short: its text would be
+        # archived truncated, so the row is set aside like any other that cannot be split
+        cut = _cut_inside_quotes(path, encoding, delimiter, int(numbers[-1]), line_feeds)
+        if cut is not None:
+            bad.append((int(numbers[-1]), None, None, cut))
+            table, numbers = table.slice(0, table.num_rows - 1), numbers[:-1]
+    rows = _with_position(table, path.name, numbers)
     unparseable = pd.DataFrame({
         "_file": path.name,
         "_row": pd.array([b[0] for b in bad], dtype="int64"),
-        "detail": [f"{b[2]} fields where the header has {b[1]}" + (" (truncated line?)" if b[2] < b[1] else "")
+        "detail": ["the file ends inside a quoted field: its last value is cut short (truncated export?)"
+                   if b[1] is None else
+                   f"{b[2]} fields where the header has {b[1]}" + (" (truncated line?)" if b[2] < b[1] else "")
                    for b in bad],
         "record": [b[3] for b in bad],
     }) if bad else _empty_unparseable()
@@ -221,31 +287,131 @@ def _line_numbers(table: pa.Table, bad: list[tuple], spans_lines: bool) -> tuple
     return starts[~set_aside], starts[set_aside].tolist()
 
 
+# Excel keeps 15 significant digits of a number: a longer id typed as a number is already rounded.
+EXCEL_DIGITS_LIMIT = 1e15
+
+
+def _cell_text(value) -> str:
+    """A cell's value as the text a user sees typed in it (pandas' read_excel conventions)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def read_xlsx(path: Path, sheet: str | None) -> RawFrame:
-    """Read one sheet of a workbook; any other sheets are named in a warning and ignored."""
+    """Read one sheet of a workbook; any other sheets are named in a warning and ignored.
+
+    Cells are read with openpyxl, so that what a workbook hides is seen: a formula is read as
+    the value Excel cached for it, and a formula without a cached value (a workbook written by
+    a program, never opened in Excel) flags its row ``formula_without_value``; a number of 16
+    or more digits flags its row ``lost_precision`` (Excel stores 15 significant digits, so such
+    an id is already rounded). Blank rows hold no record and are skipped, with a note; row
+    numbers are the sheet's own.
+    """
     file = str(path)
     _check_not_empty(path)
     try:
-        with pd.ExcelFile(path, engine="openpyxl") as book:
-            sheets = book.sheet_names
-            if sheet is None:
-                if len(sheets) != 1:
-                    raise SourceError(f"the workbook has {len(sheets)} sheets {sheets}; name the data sheet with "
-                                      "'sheet:' in the source mapping", file=file)
-                sheet = sheets[0]
-            if sheet not in sheets:
-                raise SourceError(f"no sheet named {sheet!r}; the workbook has {sheets}", file=file)
-            rows = pd.read_excel(book, sheet_name=sheet, dtype=str, na_filter=False)
-    except (zipfile.BadZipFile, ValueError, KeyError) as exc:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, InvalidFileException) as exc:
         raise SourceError(f"not a readable XLSX workbook ({exc})", file=file) from None
-    rows.columns = [str(c).strip() for c in rows.columns]
-    if len(rows.columns) == 0:
-        raise SourceError(f"sheet {sheet!r} is empty: expected a header row", file=file, row=1)
+    try:
+        sheets = book.sheetnames
+        if sheet is None:
+            if len(sheets) != 1:
+                raise SourceError(f"the workbook has {len(sheets)} sheets {sheets}; name the data sheet with "
+                                  "'sheet:' in the source mapping", file=file)
+            sheet = sheets[0]
+        if sheet not in sheets:
+            raise SourceError(f"no sheet named {sheet!r}; the workbook has {sheets}", file=file)
+        cells = enumerate(book[sheet].iter_rows(min_row=1, values_only=False), start=1)
+        # the header is the first row with a filled cell (blank rows above it, e.g. for a title, are skipped)
+        header_row, header = next(((n, row) for n, row in cells if any(c.value is not None for c in row)), (1, ()))
+        names = [_cell_text(c.value).strip() for c in header]
+        while names and not names[-1]:
+            names.pop()
+        names = [name or f"Unnamed: {index}" for index, name in enumerate(names)]  # as pandas names them
+        if not names:
+            raise SourceError(f"sheet {sheet!r} is empty: expected a header row", file=file, row=1)
+        _check_unique_header(names, file, header_row)
+        width = len(names)
+        columns: list[list[str]] = [[] for _ in range(width)]
+        numbers, flagged, formulas, blank = [], [], [], 0
+        for number, row in cells:
+            values = [c.value for c in row[:width]]
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                blank += 1
+                continue
+            values += [None] * (width - len(values))
+            numbers.append(number)
+            for index, (cell, value) in enumerate(zip(row[:width], values)):
+                kind = getattr(cell, "data_type", None)
+                if kind == "f":
+                    formulas.append((number, index, value))
+                    value = None
+                elif kind == "n" and value is not None and abs(value) >= EXCEL_DIGITS_LIMIT:
+                    flagged.append((number, names[index], "lost_precision",
+                                    f"{names[index]}: the number {value!r} has more than 15 digits, which Excel "
+                                    "does not keep: the value is already rounded; export this column as text"))
+                columns[index].append(_cell_text(value))
+            extra = [c.value for c in row[width:] if c.value is not None]
+            if extra:
+                flagged.append((number, None, "unparseable_row",
+                                f"{width + len(extra)} filled cells where the header has {width}"))
+    finally:
+        book.close()
+    if formulas:
+        cached = _cached_values(path, sheet, {(n, i) for n, i, _ in formulas})
+        position = {n: p for p, n in enumerate(numbers)}
+        for number, index, formula in formulas:
+            value = cached.get((number, index))
+            if value is None:
+                flagged.append((number, names[index], "formula_without_value",
+                                f"{names[index]}: the cell holds the formula {formula!r} and no value computed "
+                                "by Excel; open and save the workbook in Excel, or export values"))
+            else:
+                columns[index][position[number]] = _cell_text(value)
+    rows = pa.table({name: pa.array(values, pa.string()) for name, values in zip(names, columns)})
     warnings = [f"{path.name}: ignored sheet(s) {[s for s in sheets if s != sheet]}"] if len(sheets) > 1 else []
-    if rows.empty:
+    if not numbers:
         warnings.append(f"{path.name}: sheet {sheet!r} has a header only, no data rows")
-    return RawFrame(_from_pandas(rows, path.name, range(2, len(rows) + 2)), _empty_unparseable(), warnings,
-                    scan(path)[0])
+    if blank:
+        warnings.append(f"{path.name}: {blank:,} blank row(s) skipped (no cell filled)")
+    cached_formulas = len(formulas) - sum(1 for f in flagged if f[2] == "formula_without_value")
+    if cached_formulas:
+        warnings.append(f"{path.name}: {cached_formulas:,} formula cell(s) read as the value Excel cached for them")
+    flags = pd.DataFrame({"_file": path.name, "_row": pd.array([f[0] for f in flagged], dtype="int64"),
+                          "column": [f[1] for f in flagged], "rule": [f[2] for f in flagged],
+                          "detail": [f[3] for f in flagged]}) if flagged else _empty_flags()
+    return RawFrame(_with_position(rows, path.name, np.asarray(numbers, dtype=np.int64)), _empty_unparseable(),
+                    warnings, scan(path)[0], flags)
+
+
+def _cached_values(path: Path, sheet: str, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], object]:
+    """The values Excel cached for the formula cells ``wanted`` ((row, column index) pairs)."""
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        last = max(n for n, _ in wanted)
+        found = {}
+        for number, row in enumerate(book[sheet].iter_rows(min_row=1, max_row=last, values_only=True), start=1):
+            for index, value in enumerate(row):
+                if (number, index) in wanted:
+                    found[(number, index)] = value
+        return found
+    finally:
+        book.close()
+
+
+def _unique_keys(pairs: list[tuple[str, object]], file: str, row: int) -> dict:
+    """A JSON object's fields; a key given twice is refused (JSON parsers silently keep one of them)."""
+    record = dict(pairs)
+    if len(record) < len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise SourceError("the record names this key twice; which value is meant cannot be guessed: fix the export",
+                          file=file, row=row, column=twice)
+    return record
 
 
 def read_jsonl(path: Path, encoding: str) -> RawFrame:
@@ -259,7 +425,7 @@ def read_jsonl(path: Path, encoding: str) -> RawFrame:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=lambda pairs, number=number: _unique_keys(pairs, file, number))
         except json.JSONDecodeError as exc:
             bad.append((number, f"not valid JSON ({exc.msg} at character {exc.pos})", line))
             continue

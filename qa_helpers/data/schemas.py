@@ -35,6 +35,19 @@ TIME_COLUMNS = {
     "qa_reviews": "reviewed_at",
 }
 ANALYSIS_TABLES = tuple(TIME_COLUMNS)  # every table but the roster
+# Times of one row that happen in this order: a later one before an earlier one is quarantined
+# (time_order), whatever the source's mapping lists.
+TIME_SEQUENCES = {
+    "tickets": ["created_at", "resolved_at"],
+    "complaints": ["received_at", "first_response_at", "closed_at"],
+}
+# Times that cannot come before the linked ticket was created (before_linked). Complaints are left
+# out: a complaint may be logged as a ticket only after it was received.
+AFTER_TICKET = {
+    "surveys": ["answered_at"],
+    "field_visits": ["promised_at", "arrived_at"],
+    "qa_reviews": ["reviewed_at"],
+}
 
 
 def _text(nullable: bool = False, **kwargs) -> pa.Column:

@@ -380,11 +380,12 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     segmented regression, channel mix, and the metrics that could not be evaluated."""
     from qa_helpers.report import plots
     from qa_helpers.report.labels import table
+    from qa_helpers.report.safe import markdown_text as md  # the register's text is shown as written
 
-    items: list = [f"### {action.action_id}: {action.measure}\n"
-                   f"*Problem:* {action.problem}. *Teams:* {', '.join(action.teams)}"
-                   + (f" (channels: {', '.join(action.channels)})" if action.channels else "")
-                   + f"; *controls:* {', '.join(action.control_teams) or 'none'}; *start:* {action.start:%Y-%m-%d}; "
+    items: list = [f"### {md(action.action_id)}: {md(action.measure)}\n"
+                   f"*Problem:* {md(action.problem)}. *Teams:* {md(', '.join(action.teams))}"
+                   + (f" (channels: {md(', '.join(action.channels))})" if action.channels else "")
+                   + f"; *controls:* {md(', '.join(action.control_teams)) or 'none'}; *start:* {action.start:%Y-%m-%d}; "
                    f"windows of {weeks_before} + {weeks_after} whole weeks"
                    + (f", {washout_weeks} wash-out week(s)" if washout_weeks else "") + "."]
     items += [f"- {kpi}: cannot be evaluated: {why}." for kpi, why in result.skipped.items()]

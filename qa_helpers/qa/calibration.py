@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from urllib.parse import quote
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,7 +37,10 @@ from scipy import stats
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa
 from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
 
+from qa_helpers.config import reports_dir
+from qa_helpers.periods import Period
 from qa_helpers.report.plots import PALETTE, _ax, _empty
+from qa_helpers.report.safe import markdown_text, write_csv
 from qa_helpers.data.schemas import RUBRIC_ITEMS
 
 SCORES: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -801,12 +805,15 @@ def review_sample(tickets: pd.DataFrame, seed: int, strata: Sequence[str] = ("ag
     return out.sort_values(["stratum", "ticket_id"], kind="stable").reset_index(drop=True)
 
 
+def review_sample_name(period: Period) -> str:
+    """The review sample's file name: it is drawn from one period to be reviewed in the next."""
+    return f"review_sample_{period.next().label}.csv"
+
+
 def write_review_sample(sample: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write the review sample as UTF-8 CSV (with BOM, so Excel shows Chinese text) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sample.to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    """Write the review sample as a spreadsheet-safe CSV (UTF-8 with BOM, so Excel shows Chinese
+    text; an id such as ``=1+2`` is written as text, never as a formula) and return the path."""
+    return write_csv(sample, path)
 
 
 # --------------------------------------------------------------------------- plots
@@ -1016,10 +1023,12 @@ def iqs_summary(scored: pd.DataFrame) -> dict:
 
 
 def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike = "") -> list:
-    """Draw and write the stratified review sample for the next period; say where and how big.
+    """Draw and write the stratified review sample for the next period; say how big, and link it.
 
     Strata are agent × channel, or whichever of the two the tickets have (the unit itself when
-    they have neither).
+    they have neither). The CSV goes to ``out``; empty means the unit's report folder,
+    ``<reports>/<period>/<unit>/review_sample_<next period>.csv`` (``$QAKIT_REPORTS``, else
+    ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
     """
     from qa_helpers.report.labels import table
 
@@ -1032,7 +1041,8 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
         tickets, strata = tickets.assign(unit=ctx.unit), ["unit"]
     sizes = stratum_sample_sizes(tickets, strata=strata, margin=margin)
     sample = review_sample(tickets, seed=seed, strata=strata, margin=margin)
-    target = Path(out) if out else ctx.archive.parent / "review_samples" / f"{ctx.unit}_after_{ctx.period.label}.csv"
+    target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
     return [f"{len(sample):,} of {len(tickets):,} tickets sampled across {len(sizes):,} strata "
-            f"({' × '.join(strata)}, margin ±{margin:.0%}); written to `{target.name}`.", table(sizes.head(10))]
+            f"({' × '.join(strata)}, margin ±{margin:.0%}) for review in {ctx.period.next()}: "
+            f"[{markdown_text(target.name)}]({quote(target.name)}).", table(sizes.head(10))]

@@ -28,6 +28,7 @@ from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a se
 from qa_helpers.measures.standards import Standards, load_standards
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.report import plots
+from qa_helpers.report.safe import markdown_block, markdown_text
 from qa_helpers.run.execute import SUMMARY_MIME
 
 NOT_MEASURED = {"en": "Not measured", "zh": "未测量"}
@@ -201,9 +202,10 @@ class Context:
     def heading(self) -> str:
         """A one-line Markdown heading naming the unit and the period's dates."""
         last = self.period.end - pd.Timedelta(days=1)
+        unit = markdown_text(self.unit)
         if self.language == "zh":
-            return f"**单位：** {self.unit} &nbsp;·&nbsp; **期间：** {self.period} ({self.period.start:%Y-%m-%d} 至 {last:%Y-%m-%d})"
-        return (f"**Unit:** {self.unit} &nbsp;·&nbsp; **Period:** {self.period} "
+            return f"**单位：** {unit} &nbsp;·&nbsp; **期间：** {self.period} ({self.period.start:%Y-%m-%d} 至 {last:%Y-%m-%d})"
+        return (f"**Unit:** {unit} &nbsp;·&nbsp; **Period:** {self.period} "
                 f"({self.period.start:%Y-%m-%d} to {last:%Y-%m-%d})")
 
 
@@ -270,7 +272,8 @@ def record_summary(**figures) -> None:
 
 
 def show(*items) -> None:
-    """Display report items in order: text (as Markdown), tables, figures; ``None`` is skipped.
+    """Display report items in order: text (as Markdown, raw HTML made inert), tables, figures;
+    ``None`` is skipped.
 
     Lists are shown item by item. A figure is closed once shown, so the inline backend does not
     show it a second time at the end of the cell.
@@ -278,12 +281,16 @@ def show(*items) -> None:
     from IPython.display import Markdown, display
     from matplotlib.figure import Figure
 
+    from qa_helpers.report.texts import Said
+
     for item in items:
         if item is None:
             continue
         if isinstance(item, (list, tuple)):
             show(*item)
             continue
-        display(Markdown(item) if isinstance(item, str) else item)
+        # the catalogue's sentences escaped their values already and may carry their verbatim marks
+        text = item if isinstance(item, Said) else markdown_block(item) if isinstance(item, str) else None
+        display(Markdown(text) if text is not None else item)
         if isinstance(item, Figure):
             plt.close(item)

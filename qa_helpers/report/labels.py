@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from qa_helpers.report.safe import styled
+
 LANGUAGES = ("en", "zh")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -217,7 +219,7 @@ def translate_frame(frame: pd.DataFrame, language: str = "en", values: list[str]
 
 def table(frame: pd.DataFrame, language: str = "en", values: list[str] | None = None,
           percent: list[str] | tuple[str, ...] = (), precision: int = 2, verbatim: list[str] | tuple[str, ...] = ()):
-    """A frame styled for a report.
+    """A frame styled for a report, every cell and header HTML-escaped.
 
     Parameters
     ----------
@@ -241,14 +243,15 @@ def table(frame: pd.DataFrame, language: str = "en", values: list[str] | None = 
         No index; a dash for missing values.
     """
     shown = translate_frame(frame, language, values)
-    styler = shown.style.format(precision=precision, na_rep="–", thousands=",").hide(axis="index")
+    # every cell and header HTML-escaped (ids, names and categories come from the exports)
+    styler = styled(shown).format(precision=precision, na_rep="–", thousands=",", escape="html").hide(axis="index")
     whole = {header(c, language): "{:,.0f}" for c in frame.columns
              if c not in percent and pd.api.types.is_float_dtype(frame[c]) and frame[c].dropna().mod(1).eq(0).all()}
     if whole:
-        styler = styler.format(whole, subset=list(whole), na_rep="–")
+        styler = styler.format(whole, subset=list(whole), na_rep="–", escape="html")
     formats = {header(c, language): "{:.1%}" for c in percent if c in frame.columns}
     if formats:
-        styler = styler.format(formats, subset=list(formats), na_rep="–")
+        styler = styler.format(formats, subset=list(formats), na_rep="–", escape="html")
     kept = [header(c, language) for c in verbatim if c in frame.columns]
     if kept:
         classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
@@ -273,14 +276,13 @@ def glance(rows: list[dict], language: str = "en", previous: str | None = None) 
     Returns
     -------
     str
-        Markdown; values are HTML-escaped.
+        Markdown; values are shown as written, never as markup.
     """
-    import html
-
+    from qa_helpers.report.safe import markdown_text
     from qa_helpers.report.texts import say
 
     def cell(value) -> str:
-        return "–" if value is None or value == "" else html.escape(str(value)).replace("|", "\\|")
+        return "–" if value is None or value == "" else markdown_text(value)
 
     heads = [t("indicator", language), t("value", language), t("target", language), t("met", language),
              say("headline.previous", language, period=previous) if previous else t("change_previous", language),

@@ -39,7 +39,7 @@ def cjk_font() -> str | None:
 def set_style(language: str = "en") -> str:
     """One look for every notebook; returns the language the labels will actually use.
 
-    Readable at report size, white grid, colour-blind palette. For ``zh`` a CJK font is put
+    Readable at report size, white grid, colour-blind palette, no mathtext. For ``zh`` a CJK font is put
     first so Chinese renders as text, never as empty boxes; with no CJK font available it
     warns and falls back to English labels.
     """
@@ -48,6 +48,9 @@ def set_style(language: str = "en") -> str:
         "figure.figsize": (9, 4.5), "figure.dpi": 100, "savefig.dpi": 100,
         "axes.titlesize": 13, "axes.titleweight": "bold", "axes.labelsize": 11,
         "figure.autolayout": True, "axes.unicode_minus": False,
+        # labels carry names from the exports: "$" in an agent id or category is drawn as written,
+        # not parsed as mathtext (which would garble it, or fail the figure on an odd number of "$")
+        "text.parse_math": False,
     })
     if language not in ("en", "zh"):
         raise ValueError(f"language must be 'en' or 'zh', got {language!r}")

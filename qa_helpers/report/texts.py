@@ -4,17 +4,19 @@ A notebook shows a section's text with ``show(say("kpi.pareto", ctx.language))``
 Markdown, in the reader's language, and the keys name the notebook and section so that whoever
 reads the notebook's source knows what the cell says. Headings live here too (rather than in
 markdown cells, which cannot change language) so a ``zh`` report has no English heading.
-Values interpolated into a text (``{unit}``, ``{period}``) are HTML-escaped.
+Values interpolated into a text (``{unit}``, ``{period}``) are shown as written, never as markup
+(:func:`qa_helpers.report.safe.markdown_text`); :func:`say` returns a :class:`Said`, which
+:func:`~qa_helpers.report.context.show` trusts to hold no other HTML than its ``verbatim`` marks.
 
 Short labels (KPI names, table headers, verdicts) are in :mod:`qa_helpers.report.labels`.
 """
 
 from __future__ import annotations
 
-import html
 import re
 
 from qa_helpers.report.labels import LANGUAGES
+from qa_helpers.report.safe import markdown_text
 
 NARRATIVE: dict[str, tuple[str, str]] = {
     # ------------------------------------------------------------ 1 standards
@@ -519,12 +521,16 @@ def say(key: str, language: str = "en", **values) -> str:
 
     Returns
     -------
-    str
+    Said
         Markdown.
     """
     pair = NARRATIVE[key]
     text = pair[LANGUAGES.index(language)] if language in LANGUAGES else pair[0]
-    return text.format(**{name: _escaped(value) for name, value in values.items()}) if values else text
+    return Said(text.format(**{name: _escaped(value) for name, value in values.items()}) if values else text)
+
+
+class Said(str):
+    """Markdown from the catalogue whose values were escaped when filled in: safe to show as it is."""
 
 
 class Verbatim(str):
@@ -533,5 +539,7 @@ class Verbatim(str):
 
 
 def _escaped(value) -> str:
-    text = html.escape(str(value))
+    if isinstance(value, Said):  # a sentence said earlier, its values already escaped
+        return str(value)
+    text = markdown_text(value)
     return f'<span class="verbatim">{text}</span>' if isinstance(value, Verbatim) and text else text

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from qa_helpers import __version__
 from qa_helpers.data.archive import ALL, archive_path, units
 from qa_helpers.errors import QAKitError, UnitError
-from qa_helpers.run.execute import file_hash, notebook_steps, run_notebook
+from qa_helpers.run.execute import file_hash, notebook_steps, run_notebook, step_parameters
 from qa_helpers.periods import parse_period
 from qa_helpers.report.labels import LANGUAGES
 
@@ -231,7 +231,8 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
                   "archive_fingerprint": report.get("fingerprint"), **configured, "git_commit": git_commit()}
     # every kernel reads the folder the manifest hashes, whatever its own cwd or environment
     parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"], "language": language}
-    job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)), parameters=parameters,
+    job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)),
+                    parameters={**parameters, **step_parameters(s, _inside(out_root, period_dir / u), the_period)},
                     notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]
 
     manifest_path = period_dir / MANIFEST

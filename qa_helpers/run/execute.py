@@ -243,6 +243,16 @@ def _output_to(log: Path | None):
             os.close(saved[1])
 
 
+def step_parameters(step: str, out_dir: str | os.PathLike, period) -> dict:
+    """Parameters of one step only: the QA-calibration review sample is written beside its report."""
+    from qa_helpers.periods import parse_period
+    from qa_helpers.qa.calibration import review_sample_name
+
+    if step != "qa_calibration":
+        return {}
+    return {"sample_out": str(Path(out_dir) / review_sample_name(parse_period(str(period))))}
+
+
 def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, parameters: dict | None = None,
                  html: bool = True, show_code: bool = False, notebooks: str | os.PathLike | None = None,
                  log: bool = True, own_process: bool = True, reuse_kernel: bool = False) -> NotebookRun:
@@ -290,7 +300,7 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     log_path = out_dir / f"{step}.log" if log else None
     if log_path is not None:
         log_path.write_text("", encoding="utf-8")
-    params = {"team": unit, "period": period, **(parameters or {})}
+    params = {"team": unit, "period": period, **step_parameters(step, out_dir, period), **(parameters or {})}
     started = time.perf_counter()
     error, failing_cell = None, None
     handler = logging.FileHandler(log_path, encoding="utf-8") if log_path and own_process else None
