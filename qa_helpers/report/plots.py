@@ -104,48 +104,50 @@ def _empty(ax: Axes, text: str) -> Axes:
     return ax
 
 
-def plot_quarantine_reasons(reasons: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_quarantine_reasons(reasons: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Horizontal bars: quarantined rows by source and rule (from ``quality.quarantine_reasons``)."""
     ax = _ax(ax)
     if reasons.empty:
-        return _empty(ax, "No rows were quarantined")
-    data = reasons.assign(label=reasons["source"] + " · " + reasons["rule"]).sort_values("rows")
+        return _empty(ax, t("none_quarantined", language))
+    data = reasons.assign(label=reasons["source"] + " · " + reasons["rule"].map(lambda r: t(f"rule.{r}", language)))
+    data = data.sort_values("rows")
     ax.barh(data["label"], data["rows"], color=sns.color_palette(PALETTE)[3])
     for y, value in enumerate(data["rows"]):
         ax.annotate(f"{value:,}", (value, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=9)
-    ax.set_title("Quarantined rows by source and rule")
-    ax.set_xlabel("Rows quarantined (count)")
+    ax.set_title(t("quarantine_title", language))
+    ax.set_xlabel(t("quarantined_rows", language))
     ax.set_ylabel("")
     ax.margins(x=0.12)
     return ax
 
 
-def plot_missingness(missing: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_missingness(missing: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Share of empty values per column, for the columns that have any (from ``quality.missingness``)."""
     ax = _ax(ax)
     data = missing[missing["missing"] > 0].sort_values("missing_share")
     if data.empty:
-        return _empty(ax, "No empty values")
+        return _empty(ax, t("no_empty_values", language))
     labels = data["table"] + "." + data["column"] if data["table"].notna().all() else data["column"]
     ax.barh(labels, data["missing_share"], color=sns.color_palette(PALETTE)[0])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_title("Empty values by column (columns with any)")
-    ax.set_xlabel("Share of rows empty (%)")
+    ax.set_title(t("missing_title", language))
+    ax.set_xlabel(t("missing_share", language))
     ax.set_ylabel("")
     return ax
 
 
-def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Heat map of tickets per week and channel (from ``quality.channel_coverage``): gaps show as pale cells."""
     ax = _ax(ax)
     if coverage.empty:
-        return _empty(ax, "No tickets in this period")
+        return _empty(ax, t("no_tickets", language))
     grid = coverage.pivot(index="channel", columns="week", values="tickets").fillna(0)
+    grid.index = [t(channel, language) for channel in grid.index]
     grid.columns = [pd.Timestamp(c).strftime("%m-%d") for c in grid.columns]
-    sns.heatmap(grid, ax=ax, cmap="Blues", linewidths=0.5, cbar_kws={"label": "Tickets (count)"})
-    ax.set_title("Tickets per week and channel")
-    ax.set_xlabel("Week starting (month-day)")
-    ax.set_ylabel("Channel")
+    sns.heatmap(grid, ax=ax, cmap="Blues", linewidths=0.5, cbar_kws={"label": t("tickets_count", language)})
+    ax.set_title(t("coverage_title", language))
+    ax.set_xlabel(t("week_starting", language))
+    ax.set_ylabel(t("channel", language))
     ax.tick_params(axis="x", labelrotation=90)
     ax.tick_params(axis="y", labelrotation=0)
     return ax

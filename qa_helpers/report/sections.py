@@ -163,20 +163,47 @@ def kpi_catalogue(ctx: Context):
 
 # ================================================================ step 2: data quality
 
-def quarantine_section(report: dict, reasons: pd.DataFrame) -> list:
+def quality_headline(ctx: Context, report: dict, tables: dict[str, pd.DataFrame]) -> str:
+    """At a glance: rows exported and quarantined (whole ingest), whether every source balances, this
+    unit's tickets in the period and its survey response rate."""
+    accounting = quality.row_accounting(report)
+    raw, quarantined = int(accounting["raw"].sum()), int(accounting["quarantined"].sum())
+    rows = [{"label": t("raw", ctx.language), "value": f"{raw:,}"},
+            {"label": t("quarantined_share", ctx.language), "value": f"{quarantined / raw:.1%}" if raw else "–",
+             "n": quarantined},
+            {"label": t("balanced", ctx.language), "value": f"{int(accounting['balanced'].sum())} / {len(accounting)}",
+             "met": bool(accounting["balanced"].all())},
+            {"label": t("tickets", ctx.language), "value": f"{len(tables['tickets']):,}"}]
+    if ctx.has("surveys") and ctx.has("tickets"):
+        response = quality.survey_response(tables["tickets"], tables["surveys"]).iloc[0]
+        rows.append({"label": t("response_rate", ctx.language),
+                     "value": plots.format_value(response["response_rate"], "share"), "n": int(response["tickets"])})
+    return glance(rows, ctx.language)
+
+
+def row_accounting(ctx: Context, report: dict) -> list:
+    """Raw, archived and quarantined rows per source, and the files read (names as the exports have them)."""
+    accounting = quality.row_accounting(report).rename(columns={"source": "data_source"})
+    files = quality.file_inventory(report).rename(columns={"source": "data_source"})
+    return [table(accounting, ctx.language, percent=["quarantined_share"], verbatim=["data_source"]),
+            table(files, ctx.language, verbatim=["data_source", "file", "sha256"])]
+
+
+def quarantine_section(ctx: Context, report: dict, reasons: pd.DataFrame) -> list:
     """Quarantined rows by source and rule (chart), and the notes ingest left (no data lost)."""
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(reasons), 1)))
-    plots.plot_quarantine_reasons(reasons, ax=ax)
-    notes = quality.ingest_notes(report)
-    return [fig, *(["**Ingest notes** (no data lost):", table(notes)] if len(notes) else [])]
+    plots.plot_quarantine_reasons(reasons, ax=ax, language=ctx.language)
+    notes = quality.ingest_notes(report).rename(columns={"source": "data_source"})
+    return [fig, *([say("quality.ingest_notes", ctx.language),
+                    table(notes, ctx.language, verbatim=["data_source", "note"])] if len(notes) else [])]
 
 
 def data_inventory(ctx: Context, tables: dict[str, pd.DataFrame]):
     """Rows of each table for the unit and period; tables the archive does not hold say so."""
-    frame = pd.DataFrame({"table": list(tables), "rows": [len(f) for f in tables.values()],
-                          "in_archive": ["yes" if ctx.has(name) else "no: no source in the config"
+    frame = pd.DataFrame({"table": [f"table.{name}" for name in tables], "rows": [len(f) for f in tables.values()],
+                          "in_archive": [t("yes", ctx.language) if ctx.has(name) else t("no_source", ctx.language)
                                          for name in tables]})
-    return table(frame, ctx.language)
+    return table(frame, ctx.language, values=["table"])
 
 
 def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame) -> list[str]:
@@ -193,12 +220,12 @@ def completeness(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     missing = pd.concat([quality.missingness(frame, name) for name, frame in present.items()], ignore_index=True)
     shown = missing[missing["missing"] > 0]
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(shown), 1)))
-    plots.plot_missingness(missing, ax=ax)
-    absent_tables = [TABLE_WORDS[n] for n in tables if not ctx.has(n)]
+    plots.plot_missingness(missing, ax=ax, language=ctx.language)
+    absent_tables = [t(f"table.{n}", ctx.language) for n in tables if not ctx.has(n)]
     absent_fields = [f"{n}.{c}" for n, frame in tables.items() for c in _absent_fields(ctx, n, frame)]
-    notes = ([f"Not in the archive (no source): {', '.join(absent_tables)}."] if absent_tables else []) + \
-            ([f"Fields the exports do not have (not counted as empty): {', '.join(absent_fields)}."]
-             if absent_fields else [])
+    notes = ([say("quality.absent_tables", ctx.language, tables="、".join(absent_tables) if ctx.language == "zh"
+                  else ", ".join(absent_tables))] if absent_tables else []) + \
+            ([say("quality.absent_fields", ctx.language, fields=", ".join(absent_fields))] if absent_fields else [])
     return [fig, *notes]
 
 
@@ -211,7 +238,10 @@ def duplicates(ctx: Context, tables: dict[str, pd.DataFrame], reasons: pd.DataFr
     removed = reasons[reasons["rule"].isin(["duplicate_row", "duplicate_id"])]
     repeated = pd.concat([quality.duplicate_keys(tables[name], key, name) for name, key in KEYS.items()
                           if ctx.has(name)], ignore_index=True)
-    return [table(removed) if len(removed) else "No duplicates were found at ingest.", table(repeated)]
+    removed = removed.assign(rule=removed["rule"].map(lambda rule: f"rule.{rule}")).rename(columns={"source": "data_source"})
+    repeated = repeated.assign(table=repeated["table"].map(lambda name: f"table.{name}"))
+    return [table(removed, ctx.language, values=["rule"], verbatim=["data_source"]) if len(removed)
+            else say("quality.no_duplicates", ctx.language), table(repeated, ctx.language, values=["table"], verbatim=["key"])]
 
 
 def response_and_linkage(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
@@ -219,19 +249,26 @@ def response_and_linkage(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     items: list = []
     note = ctx.missing_note("surveys", "tickets")
     if note:
-        items.append(titled("Survey response", note))
+        items.append(titled(t("response_rate", ctx.language), note))
     else:
-        items += [table(quality.survey_response(tables["tickets"], tables["surveys"]), percent=["response_rate"])]
+        items += [_measured_table(ctx, quality.survey_response(tables["tickets"], tables["surveys"]), "response_rate")]
         if ctx.has("tickets", "channel"):
-            items.append(table(quality.survey_response(tables["tickets"], tables["surveys"], by="channel"),
-                               percent=["response_rate"]))
+            items.append(_measured_table(ctx, quality.survey_response(tables["tickets"], tables["surveys"], by="channel"),
+                                         "response_rate", values=["channel"]))
     linked_tables = [name for name in ("surveys", "complaints", "field_visits") if ctx.has(name)]
     if not linked_tables or not ctx.has("tickets"):
-        return items + ["Linkage — not measured: no surveys, complaints or field visits table in the archive."]
+        return items + [say("quality.no_linkage", ctx.language)]
     ticket_ids = qa_archive.load("tickets", archive=ctx.archive, columns=["ticket_id"])["ticket_id"]
     linked = pd.concat([quality.linkage(qa_archive.load(name, "ALL", ctx.period, archive=ctx.archive), ticket_ids, name)
                         for name in linked_tables], ignore_index=True)
-    return items + [table(linked, percent=["linkage_rate"])]
+    return items + [_measured_table(ctx, linked.assign(table=linked["table"].map(lambda name: f"table.{name}")),
+                                    "linkage_rate", values=["table"])]
+
+
+def _measured_table(ctx: Context, frame: pd.DataFrame, rate: str, values: list[str] | None = None):
+    """A response or linkage table: its rate as a share, its status and reason in the reader's language."""
+    shown = frame.assign(note=frame["note"].fillna("").map(lambda note: reason(note, ctx.language)))
+    return table(shown, ctx.language, percent=[rate], values=[*(values or []), "status"])
 
 
 def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame]):
@@ -240,7 +277,7 @@ def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame]):
     if note:
         return note
     fig, ax = plt.subplots(figsize=(10, 3.5))
-    plots.plot_channel_coverage(quality.channel_coverage(tables["tickets"]), ax=ax)
+    plots.plot_channel_coverage(quality.channel_coverage(tables["tickets"]), ax=ax, language=ctx.language)
     return fig
 
 

@@ -146,6 +146,15 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "## 7. 各渠道覆盖情况\n\n"
         "每周各渠道的工单数。在一行普遍较深的格子中出现浅色格，说明数据可能有缺口，解读该周 KPI 前应向源系统负责人核实。"
         "期间首尾的周不完整。"),
+    "quality.ingest_notes": ("**Ingest notes** (no data lost):", "**导入说明**（没有数据丢失）："),
+    "quality.absent_tables": ("Not in the archive (no source): {tables}.", "档案中没有（无数据源）：{tables}。"),
+    "quality.absent_fields": (
+        "Fields the exports do not have (not counted as empty): {fields}.",
+        "导出数据中没有的字段（不计为空值）：{fields}。"),
+    "quality.no_duplicates": ("No duplicates were found at ingest.", "导入时未发现重复数据。"),
+    "quality.no_linkage": (
+        "Linkage — not measured: no surveys, complaints or field visits table in the archive.",
+        "关联率——未测量：档案中没有问卷、投诉或上门服务表。"),
     # ------------------------------------------------------------ 7 before/after
     "before_after.title": (
         "# Before/after evaluation\n\n"
