@@ -310,14 +310,18 @@ def glance(rows: list[dict], language: str = "en", previous: str | None = None) 
     def cell(value) -> str:
         return "–" if value is None or value == "" else markdown_text(value)
 
-    heads = [t("indicator", language), t("value", language), t("target", language), t("met", language),
-             say("headline.previous", language, period=previous) if previous else t("change_previous", language),
-             t("n", language)]
-    lines = [say("headline.title", language), "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-    for row in rows:
-        n = row.get("n")
-        lines.append("| " + " | ".join([f"**{cell(row['label'])}**", cell(row["value"]), cell(row.get("target")),
-                                        mark(row.get("met"), language) if "met" in row else "–",
-                                        cell(row.get("change")),
-                                        f"{int(n):,}" if n is not None and n == n else "–"]) + " |")
+    columns = [  # header, the row's cell; a column no row fills is left out
+        (t("indicator", language), lambda row: f"**{cell(row['label'])}**"),
+        (t("value", language), lambda row: cell(row["value"])),
+        (t("target", language), lambda row: cell(row.get("target"))),
+        (t("met", language), lambda row: mark(row.get("met"), language) if "met" in row else "–"),
+        (say("headline.previous", language, period=previous) if previous else t("change_previous", language),
+         lambda row: cell(row.get("change"))),
+        (t("n", language), lambda row: f"{int(row['n']):,}" if row.get("n") is not None and row["n"] == row["n"] else "–"),
+    ]
+    kept = [(head, fill) for i, (head, fill) in enumerate(columns)
+            if i < 2 or any(fill(row) not in ("–", "**–**") for row in rows)]
+    lines = [say("headline.title", language), "", "| " + " | ".join(head for head, _ in kept) + " |",
+             "|" + "---|" * len(kept)]
+    lines += ["| " + " | ".join(fill(row) for _, fill in kept) + " |" for row in rows]
     return "\n".join(lines)
