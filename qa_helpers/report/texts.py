@@ -221,6 +221,39 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "## 下一期抽检样本\n\n"
         "按客服 × 渠道对本期工单分层随机抽样，样本量使每层占比估计在 95 % 置信水平下达到设定的误差范围"
         "（含有限总体校正，每层设最低样本量）。相同的随机种子得到相同的样本。"),
+    # ------------------------------------------------------------ 8 QA calibration: lines
+    "calibration.no_reviews": (
+        "No QA reviews in the archive: there is nothing to calibrate. The review sample for the next period follows.",
+        "档案中没有质检记录：无可校准的内容。下文为下一期的抽检样本。"),
+    "calibration.data_line": (
+        "{reviews} reviews of this unit in the period; {conversations} calibration conversations scored by "
+        "{reviewers} reviewers ({calibration_reviews} reviews) this year.",
+        "本单位本期质检 {reviews} 次；本年度共有 {conversations} 个校准会话，由 {reviewers} 名质检员评分（共 "
+        "{calibration_reviews} 次）。"),
+    "calibration.no_table": ("Not measured: no QA reviews table in the archive.", "未测量：档案中没有质检表。"),
+    "calibration.no_calibration": (
+        "No calibration conversations this year up to the end of the period.",
+        "本年度截至期末没有校准会话。"),
+    "calibration.no_unit_reviews": ("No QA reviews of this unit in the period.", "本单位本期没有质检记录。"),
+    "calibration.no_ordinary": (
+        "No reviews outside the calibration set in this period.",
+        "本期没有校准集之外的质检记录。"),
+    "calibration.mean_scores": (
+        "Mean rubric scores by agent (1-5), lowest problem-solving first:",
+        "各客服评分表平均分（1–5），按问题解决得分从低到高："),
+    "calibration.fleiss": (
+        "**Fleiss' κ** per rubric item (conversations every reviewer scored):",
+        "各评分项的 **Fleiss κ**（所有质检员都评分的会话）："),
+    "calibration.icc": (
+        "**ICC(2,1)** (two-way random, absolute agreement, single rater) per item and for the IQS:",
+        "各评分项及 IQS 的 **ICC(2,1)**（双向随机、绝对一致、单一评分者）："),
+    "calibration.within": (
+        "**Within ±10 % of consensus** (share of a reviewer's IQS within 10 % of the panel mean):",
+        "**与共识相差 ±10 % 以内**（质检员的 IQS 与全体平均相差 10 % 以内的占比）："),
+    "calibration.sample_line": (
+        "{sampled} of {tickets} tickets sampled across {strata} strata ({by}, margin ±{margin}) for review in "
+        "{period}:",
+        "从 {tickets} 张工单中抽取 {sampled} 张，共 {strata} 层（{by}，误差 ±{margin}），供 {period} 质检："),
     # ------------------------------------------------------------ 3 KPI analysis
     "kpi.title": (
         "# KPI analysis\n\n"
