@@ -241,6 +241,24 @@ def overdue_view(tracked: pd.DataFrame, language: str = "en"):
                  language, values=["status"], verbatim=["owner"])
 
 
+def acceptance_view(checks: pd.DataFrame, language: str = "en"):
+    """The acceptance checks (from :func:`acceptance`) as people read them: targets and values in the KPI's
+    unit (87.5 %, 32 s), verdicts and reasons in the reader's language; a line when there are none."""
+    from qa_helpers.measures.kpis import KPIS
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.plots import format_value
+    from qa_helpers.report.texts import reason, say
+
+    if checks.empty:
+        return say("actions.no_criteria", language)
+    units = [KPIS[k].unit if k in KPIS else "" for k in checks["kpi"]]
+    verdicts = [f"{t('not measurable', language)}: {reason(v.split(': ', 1)[1], language)}"
+                if v.startswith("not measurable: ") else t(f"verdict.{v}", language) for v in checks["verdict"]]
+    shown = checks.assign(target=[format_value(v, u) for v, u in zip(checks["target"], units)],
+                          value=[format_value(v, u) for v, u in zip(checks["value"], units)], verdict=verdicts)
+    return table(shown, language, values=["kpi", "direction"])
+
+
 def at_a_glance(tracked: pd.DataFrame, language: str = "en") -> str:
     """At a glance: actions for this unit, open, overdue and done."""
     from qa_helpers.report.labels import glance, t

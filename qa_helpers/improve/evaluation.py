@@ -307,12 +307,11 @@ def unmeasurable_kpis(ctx, register: pd.DataFrame) -> dict[str, str]:
 
 def acceptance_checks(ctx, register: pd.DataFrame):
     """Each acceptance criterion of the unit's actions against the KPIs measured since the action started."""
-    from qa_helpers.improve.actions import acceptance
-    from qa_helpers.report.labels import table
+    from qa_helpers.improve.actions import acceptance, acceptance_view
 
     checks = acceptance(register, lambda a, s, e: measure_kpis(a, ctx.archive, ctx.standards.raw, s, e),
                         ctx.period.end, unmeasurable=unmeasurable_kpis(ctx, register))
-    return table(checks, ctx.language, values=["kpi"], precision=3) if len(checks) else "No criteria to check."
+    return acceptance_view(checks, ctx.language)
 
 
 @dataclass

@@ -119,8 +119,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "owner": ("Owner", "负责人"), "teams": ("Teams", "班组"), "due": ("Due", "截止日期"),
     "resources": ("Resources", "资源"), "metrics": ("Acceptance criteria", "验收标准"),
     "days_to_due": ("Days to due", "距截止天数"), "verdict": ("Verdict", "结论"),
-    "not met": ("not met", "未达成"), "not yet measurable": ("not yet measurable", "尚无法测量"),
-    "increase": ("increase", "提高"), "decrease": ("decrease", "降低"),
+    "verdict.met": ("met", "已达成"), "verdict.not met": ("not met", "未达成"),
+    "verdict.not yet measurable": ("not yet measurable", "尚无法测量"),
+    "increase": ("higher", "越高越好"), "not measurable": ("not measurable", "无法测量"), "decrease": ("lower", "越低越好"),
     # monitoring: coaching and charts
     "csat_n": ("Answers", "回答数"), "fcr_n": ("Tickets", "工单数"), "ci_low": ("CI low", "置信下限"),
     "ci_high": ("CI high", "置信上限"), "below_target": ("Below target", "低于目标"), "agents": ("Agents", "客服人数"),

@@ -482,6 +482,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "没有覆盖本单位的改进措施。"),
     "actions.nothing_to_list": ("No actions to list.", "没有可列出的措施。"),
     "actions.nothing_overdue": ("Nothing is overdue.", "没有逾期的措施。"),
+    "actions.no_criteria": ("No criteria to check.", "没有需要核对的验收标准。"),
     "actions.left_out": (
         "{action}: left out, it names team(s) this archive does not have ({teams}).",
         "{action}：未纳入，其涉及的班组不在本档案中（{teams}）。"),
