@@ -132,13 +132,13 @@ def test_tables_show_marks_whole_numbers_and_words():
 
     from qa_helpers.report.labels import table
 
-    frame = pd.DataFrame({"rows_with_repeated_key": [2038.0, 5.0], "balanced": [True, False], "share": [0.85, 0.5]})
+    frame = pd.DataFrame({"weeks_with_data": [2038.0, 5.0], "balanced": [True, False], "share": [0.85, 0.5]})
     page = table(frame, "en", percent=["share"]).to_html()
     text = visible_text(page)
     assert "2,038" in text and "2,038.0" not in text
     assert "✓" in text and "✗" in text and "True" not in text
     assert "85.0%" in text and "0.85" not in text
-    assert "Rows with repeated key" in text and "rows_with_repeated_key" not in text
+    assert "Weeks with data" in text and "weeks_with_data" not in text  # a header without a catalogue entry, in words
 
 
 def test_reasons_are_translated():

@@ -185,7 +185,7 @@ def judgement_notes(judgements: pd.DataFrame, language: str = "en") -> list[str]
         examples = ", ".join(f"{t(g, language)} {w:%Y-%m-%d} (n = {n})" for g, w, n in
                              rows[["group", "week", "n"]].head(4).itertuples(index=False))
         more = say("monitoring.more", language, count=len(rows) - 4) if len(rows) > 4 else ""
-        notes.append(say("monitoring.too_few", language, kpi=t(kpi, language), group_by=t(group_by, language),
+        notes.append(say("monitoring.too_few", language, kpi=t(kpi, language), group_by=t(f"group.{group_by}", language),
                          count=len(rows), examples=examples + more))
     return notes
 
@@ -363,7 +363,7 @@ def usable_rules(ctx) -> tuple[list[dict], list[str]]:
             usable.append(rule)
         else:
             notes.append(say("monitoring.rule_not_judged", ctx.language, kpi=t(rule["kpi"], ctx.language),
-                             group_by=t(rule.get("unit", "team"), ctx.language), reason=problem))
+                             group_by=t(f"group.{rule.get('unit', 'team')}", ctx.language), reason=problem))
     return usable, notes
 
 

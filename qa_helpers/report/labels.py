@@ -218,6 +218,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "all_reviewers": ("all reviewers", "全体质检员"), "agreement_title": ("Reviewer agreement", "质检员一致性"),
     "weights.linear": ("linear weights", "线性加权"), "weights.quadratic": ("quadratic weights", "二次加权"),
     "iqs_title": ("IQS of the period's reviews", "本期质检的 IQS"), "reviews_count": ("Reviews (count)", "质检次数"),
+    "group.team": ("team", "班组"), "group.channel": ("channel", "渠道"), "group.agent": ("agent", "客服"),
+    "group.all": ("the whole unit", "整个单位"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),

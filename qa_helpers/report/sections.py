@@ -18,7 +18,7 @@ from qa_helpers.measures import analysis, kpis, quality, scorecard as qa_scoreca
 from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
 from qa_helpers.report import plots
 from qa_helpers.report.labels import glance, t, table
-from qa_helpers.report.texts import KPI_FORMULAS_ZH, Verbatim, reason, say
+from qa_helpers.report.texts import KPI_FORMULAS_ZH, Said, Verbatim, reason, say
 
 from qa_helpers.report.context import Context, not_measured
 
@@ -111,7 +111,7 @@ def _rule_line(rule: dict, language: str) -> str:
     unit = KPIS[rule["kpi"]].unit
     word, value = ("standards.under", rule["below"]) if "below" in rule else ("standards.over", rule["above"])
     return say("standards.rule_alert", language, kpi=t(rule["kpi"], language), word=say(word, language),
-               value=plots.format_value(value, unit), group=t(rule.get("unit", "team"), language).lower(),
+               value=plots.format_value(value, unit), group=t(f"group.{rule.get('unit', 'team')}", language),
                min_n=rule.get("min_n", 1), source=Verbatim(f" — {rule['source']}" if rule.get("source") else ""))
 
 
@@ -140,7 +140,7 @@ def standards_rules(ctx: Context) -> list:
                          min_run=coaching.get("min_run_responses", 15),
                          confidence=f"{coaching.get('confidence', 0.95):.0%}",
                          source=Verbatim(f" — {coaching['source']}" if coaching.get("source") else "")))
-    return [table(sla, language), table(grades, language), "\n".join(rules)]
+    return [table(sla, language), table(grades, language), Said("\n".join(rules))]
 
 
 def kpi_catalogue(ctx: Context):
