@@ -35,4 +35,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
 
 clean:
-	rm -rf data/sample data/archive data/*.key reports/20*
+	rm -rf data/sample data/archive data/.archive.* data/*.key reports/20*

@@ -85,11 +85,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          html=not args.no_html, show_code=args.show_code, scheduler=args.scheduler,
                          notebooks_dir=args.notebooks_dir, config=args.config, language=args.language)
     period_dir = Path(args.out) / manifest["period"]
-    counts = {s: sum(e["status"] == s for e in manifest["entries"]) for s in ("ok", "failed", "skipped")}
+    asked = {(u, s) for u in manifest["run"]["units"] for s in manifest["run"]["notebooks"]}
+    this_run = [e for e in manifest["entries"] if (e["team"], e["notebook"]) in asked]
+    counts = {s: sum(e["status"] == s for e in this_run) for s in ("ok", "failed", "skipped", "no data")}
     for name in manifest["failed"]:
         entry = next(e for e in manifest["entries"] if f"{e['team']}/{e['notebook']}" == name)
         print(f"FAILED {name}: {entry['error']} (log: {period_dir / (entry['outputs']['log'] or '')})", file=sys.stderr)
-    print(f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped (unchanged)")
+    print(f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped (unchanged), "
+          f"{counts['no data']} not run (no tickets in the period)")
     print(f"index: {(period_dir / 'index.html').resolve()}")
     return 1 if manifest["failed"] else 0
 
@@ -133,10 +136,11 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 
 def _cmd_purge(args: argparse.Namespace) -> int:
-    from qa_helpers.data.archive import archive_path
+    from qa_helpers.data.archive import archive_location, archive_path
     from qa_helpers.data.governance import purge
 
-    due = purge(archive_path(args.archive), as_of=args.as_of, approve=args.approve, config=args.config,
+    archive_path(args.archive)  # refuses a missing or altered archive with one line
+    due = purge(archive_location(args.archive), as_of=args.as_of, approve=args.approve, config=args.config,
                 parameters={"as_of": args.as_of, "approve": args.approve, "config": args.config})
     if due.empty:
         print("nothing is due for destruction")

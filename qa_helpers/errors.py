@@ -46,3 +46,7 @@ class SourceError(QAKitError):
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {message}")
+
+
+class LockedError(QAKitError):
+    """Another process (a batch run, an ingest) is working on the same folder right now."""

@@ -194,3 +194,42 @@ def test_a_worker_reuses_its_kernel_but_every_notebook_starts_clean(tmp_path, ar
     kernels = [e["summary"]["kernel"] for e in runs]
     assert len(set(kernels)) < len(runs)  # kernels were reused ...
     assert len(set(kernels)) >= 2  # ... but not after a failure
+
+
+def test_a_period_without_tickets_is_no_data_not_ok(probes, tmp_path, archive):
+    out = tmp_path / "reports"
+    manifest = run_batch("2024-Q1", teams="ALL,HL-B", out=out, archive=archive, notebooks_dir=probes, progress=False)
+    assert {e["status"] for e in manifest["entries"]} == {"no data"} and len(manifest["entries"]) == 4
+    assert manifest["failed"] == [] and not any((out / "2024-Q1").rglob("*.ipynb"))  # nothing ran
+    index = (out / "2024-Q1" / "index.html").read_text(encoding="utf-8")
+    assert index.count("no data: no tickets in 2024-Q1") == 2  # one row per unit says so plainly
+    assert "4 no data (no tickets in the period)" in index and "nan" not in index
+
+
+def test_ticket_counts_roll_teams_up_into_departments_and_all(archive):
+    from qa_helpers.data.archive import load
+    from qa_helpers.periods import parse_period
+    from qa_helpers.run.batch import ticket_counts
+
+    counts = ticket_counts(archive, parse_period("2025-Q3"), ["ALL", "field", "FS-1", "FS-2"]).set_index("unit")
+    assert counts.loc["ALL", "tickets"] == len(load("tickets", period="2025-Q3", archive=archive))
+    assert counts.loc["field", "tickets"] == counts.loc["FS-1", "tickets"] + counts.loc["FS-2", "tickets"] > 0
+    assert counts.loc["FS-1", "tickets"] == len(load("tickets", team="FS-1", period="2025-Q3", archive=archive))
+
+
+def test_a_partial_run_merges_into_the_period_manifest_and_index(probes, tmp_path, archive):
+    out = tmp_path / "reports"
+    run_batch("2025-Q3", teams="HL-A,HL-B", out=out, archive=archive, jobs=2, notebooks_dir=probes, progress=False)
+    first = json.loads((out / "2025-Q3" / "manifest.json").read_text(encoding="utf-8"))
+    partial = run_batch("2025-Q3", teams="HL-B", notebooks="second", out=out, archive=archive, jobs=1,
+                        notebooks_dir=probes, progress=False)
+    assert partial["run"] == {"units": ["HL-B"], "notebooks": ["second"]}
+    entries, before = _by_key(partial), _by_key(first)
+    assert set(entries) == set(before)  # nothing vanished
+    # this one ran again (papermill stamps each run's start and end times into the notebook)
+    assert entries[("HL-B", "second")]["sha256"]["ipynb"] != before[("HL-B", "second")]["sha256"]["ipynb"]
+    assert all(entries[k] == before[k] for k in entries if k != ("HL-B", "second"))  # the rest as they were
+    assert partial["units"] == ["HL-A", "HL-B"] and partial["notebooks"] == ["probe", "second"]
+    index = (out / "2025-Q3" / "index.html").read_text(encoding="utf-8")
+    assert sorted(re.findall(r"href='([^']+)'", index)) == [f"{u}/{s}.html" for u in ("HL-A", "HL-B")
+                                                           for s in ("probe", "second")]

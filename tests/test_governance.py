@@ -24,7 +24,9 @@ from qa_helpers.errors import ConfigError
 def copy(archive, tmp_path) -> Path:
     """A private copy of the session's archive, so a purge or a log touches nothing shared."""
     target = tmp_path / "archive"
-    shutil.copytree(archive, target)
+    generation = qa_archive.generation_folder(target, 1)
+    shutil.copytree(qa_archive.archive_path(archive), generation)  # the same layout ingest makes:
+    target.symlink_to(generation.name)                              # a link to its current generation
     return target
 
 
@@ -73,6 +75,8 @@ def test_approved_purge_removes_the_months_and_keeps_the_report_consistent(copy)
                                            zip(due.loc[due["table"] == "tickets", "month"],
                                                due.loc[due["table"] == "tickets", "rows"])}
     assert not list(copy.glob(".purge-*")) and not list(copy.glob(".ingest_report-*"))  # no leftovers
+    # the purge made a new generation and switched the link to it; the old one, purged months and all, is gone
+    assert copy.resolve() == qa_archive.generation_folder(copy, 2) and not qa_archive.generation_folder(copy, 1).exists()
     audit = read_access_log(copy).iloc[-1]
     assert audit["command"] == "purge" and "approved by Li Wei / CHG-1042" in audit["detail"]
     assert audit["fingerprint"] == report["fingerprint"] and audit["user"] and audit["host"]

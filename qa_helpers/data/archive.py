@@ -1,15 +1,22 @@
 """Reading the validated archive: one table, one unit of analysis, one period.
 
 The archive is parquet, one folder per table and one file per calendar month
-(``tickets/month=2025-03/part-0.parquet``), rows sorted by team inside each file. A read
-for one team and one quarter opens three files and, thanks to row-group statistics on
-``team``, reads mostly that team's rows.
+(``tickets/month=2025-03/part-0.parquet``), rows in time order inside each file. A read
+for one team and one quarter opens three files.
+
+The archive folder (``data/archive``) is a symbolic link to its current *generation*, a
+sibling folder ``data/.archive.gen-000007`` that ingest wrote in full before switching the
+link to it in one atomic rename: a reader sees the old archive or the new one, never a mix.
+:func:`archive_path` resolves the link once, so one reader keeps reading one generation, and
+checks the generation's files against the list its ``ingest_report.json`` records.
+Archives written before generations (a plain folder) still load.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,26 +34,97 @@ ARCHIVE_ENV = "QAKIT_ARCHIVE"
 TABLES = ["agents", *TIME_COLUMNS]
 
 
-def archive_path(archive: str | os.PathLike | None = None) -> Path:
-    """Resolve the archive folder: the argument, ``$QAKIT_ARCHIVE``, or ``<project>/data/archive``.
+GENERATION_MARKER = ".qakit-generation"  # in every folder ingest makes: what it may clean up after a crash
 
-    An empty string counts as not given, so a notebook parameter ``archive = ""`` means
-    "the default archive".
+
+def generation_folder(archive: Path, number: int) -> Path:
+    """Where generation ``number`` of the archive ``archive`` lives: a hidden sibling folder."""
+    return archive.parent / f".{archive.name}.gen-{number:06d}"
+
+
+def generation_pattern(archive: Path) -> re.Pattern:
+    """Names of the archive's generation folders (``gen``) and of its swap links (``link``)."""
+    return re.compile(rf"^\.{re.escape(archive.name)}\.(?:gen-(?P<gen>\d{{6}})|link-(?P<link>\d+))$")
+
+
+def archive_files(folder: Path) -> dict[str, int]:
+    """Every parquet file of an archive folder (tables and quarantine): relative path -> size in bytes.
+
+    Recorded in ``ingest_report.json`` and compared on every :func:`archive_path`: a stat per file,
+    cheap for the largest archive, where re-hashing the bytes would cost seconds per load.
+    """
+    files = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            if name.endswith(".parquet"):
+                path = Path(root) / name
+                files[path.relative_to(folder).as_posix()] = path.stat().st_size
+    return dict(sorted(files.items()))
+
+
+_verified: set[tuple[str, int]] = set()  # generations whose files matched, by path and report mtime
+
+
+def _check_files(path: Path, shown: Path, report_file: Path) -> None:
+    """Refuse a generation whose files differ from its report's list; once per process and generation
+    (ingest never changes a generation once it is current, so a match stays a match)."""
+    stamp = (str(path), report_file.stat().st_mtime_ns)
+    if stamp in _verified:
+        return
+    expected = json.loads(report_file.read_text(encoding="utf-8")).get("files")
+    if expected is None:  # an archive from before generations: it recorded no file list
+        return
+    found = archive_files(path)
+    missing = sorted(set(expected) - set(found))
+    changed = sorted(f for f in set(expected) & set(found) if expected[f] != found[f])
+    extra = sorted(set(found) - set(expected))
+    if missing or changed or extra:
+        problems = "; ".join(f"{label} {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
+                             for label, names in (("missing", missing), ("changed", changed), ("unexpected", extra))
+                             if names)
+        raise ArchiveError(f"archive {shown} does not match its ingest_report.json ({problems}): it was altered "
+                           f"after ingest; re-run `qakit ingest --archive {shown}`")
+    _verified.add(stamp)
+
+
+def archive_location(archive: str | os.PathLike | None = None) -> Path:
+    """Where the archive is named: the argument, ``$QAKIT_ARCHIVE``, or ``<project>/data/archive``.
+
+    The name itself (the link), not its current generation: what sits beside it (the pseudonym key,
+    the access log, the lock) belongs to the archive whatever generation is current.
     """
     if archive:
-        path = Path(archive)
-    elif os.environ.get(ARCHIVE_ENV):
-        path = Path(os.environ[ARCHIVE_ENV])
-    else:
-        path = project_root() / "data" / "archive"
-    if not (path / "ingest_report.json").is_file():
+        return Path(archive)
+    if os.environ.get(ARCHIVE_ENV):
+        return Path(os.environ[ARCHIVE_ENV])
+    return project_root() / "data" / "archive"
+
+
+def archive_path(archive: str | os.PathLike | None = None) -> Path:
+    """Resolve the archive: the argument, ``$QAKIT_ARCHIVE``, or ``<project>/data/archive``.
+
+    An empty string counts as not given, so a notebook parameter ``archive = ""`` means
+    "the default archive". The archive link is resolved to its current generation folder,
+    which is returned, so that every later read by the caller sees that same generation even
+    if an ingest switches the link meanwhile.
+
+    Raises
+    ------
+    ArchiveError
+        When there is no archive, or its files do not match the list its ingest report records.
+    """
+    path = archive_location(archive)
+    current = path.resolve() if path.is_symlink() else path
+    report_file = current / "ingest_report.json"
+    if not report_file.is_file():
         raise ArchiveError(f"no archive at {path}: run `qakit ingest --raw <exports> --archive {path}` "
                            "(or `make demo` for the sample) first")
-    return path
+    _check_files(current, path, report_file)
+    return current
 
 
 def ingest_report(archive: str | os.PathLike | None = None) -> dict:
-    """The ingest report written with the archive (row accounting per source)."""
+    """The ingest report written with the archive (row accounting per source, its file list)."""
     return json.loads((archive_path(archive) / "ingest_report.json").read_text(encoding="utf-8"))
 
 

@@ -19,9 +19,9 @@ import datetime as dt
 import getpass
 import json
 import os
+import re
 import shutil
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,6 +35,7 @@ LOG_SUFFIX = ".access.log"
 DEFAULT_RETENTION_YEARS = 3
 PARTITION = "month="
 EMPTY_PARTITION = "month=0000-00"
+GENERATION_NAME = re.compile(r"^\..+\.gen-\d{6}$")  # qa_helpers.data.archive.generation_folder's names
 
 
 def access_log_path(archive: str | os.PathLike) -> Path:
@@ -153,10 +154,11 @@ def _logged_archive(args) -> Path | None:
         return None
     if args.command == "ingest":
         return None if args.check or not args.archive else Path(args.archive)
-    from qa_helpers.data.archive import archive_path
+    from qa_helpers.data.archive import archive_location, archive_path
 
     try:
-        return archive_path(getattr(args, "archive", None))
+        archive_path(getattr(args, "archive", None))  # an archive that loads: one worth a log line
+        return archive_location(getattr(args, "archive", None))
     except ArchiveError:
         return None  # no archive yet: the command itself reports that
 
@@ -242,6 +244,8 @@ def purge(archive: str | os.PathLike, as_of: str | dt.date | None = None, approv
         The due months (see :func:`due_for_purge`), with ``removed`` True when they were destroyed.
     """
     archive = Path(archive)
+    if GENERATION_NAME.match(archive.name):
+        raise QAKitError(f"{archive} is one generation of an archive: purge the archive itself (its link)")
     if approve is not None and not str(approve).strip():
         raise QAKitError("--approve needs the name or ticket of whoever approved the destruction")
     due = due_for_purge(archive, as_of, config)
@@ -259,50 +263,45 @@ def purge(archive: str | os.PathLike, as_of: str | dt.date | None = None, approv
 
 
 def remove_partitions(archive: Path, due: pd.DataFrame) -> None:
-    """Remove the month folders in ``due`` and rewrite the ingest report to match.
+    """Destroy the month folders in ``due``: a new archive generation without them, switched in atomically.
 
-    Each removed month goes under ``purged`` in ``ingest_report.json`` (table -> month -> rows),
-    and the archive's fingerprint is recomputed, so reports made from the purged archive say so.
-    The report is replaced atomically (a temporary file renamed over it). A table left with no
-    month keeps an empty partition, so loading it still returns its columns.
-
-    This is the one place a purge touches files: an archive with another layout (generations)
-    changes only this function.
+    The new generation holds hard links to every file that stays (parquet files are never changed
+    in place, so nothing is copied), the months in ``due`` left out, and a rewritten
+    ``ingest_report.json``: each removed month under ``purged`` (table -> month -> rows), the file
+    list and the fingerprint recomputed. It becomes the archive in the same atomic link switch an
+    ingest uses, under the same lock, so a crash leaves the archive before or after the purge,
+    never between; the old generation, and with it the purged files, is then deleted. A table
+    left with no month keeps an empty partition, so loading it still returns its columns.
     """
-    from qa_helpers.data.ingest import fingerprint
+    from qa_helpers.data.archive import GENERATION_MARKER, archive_files, archive_path
+    from qa_helpers.data.ingest import _clean_debris, _new_generation, _remove_generation, _switch, fingerprint
+    from qa_helpers.locks import folder_lock
 
-    report_path = archive / REPORT
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    emptied: dict[str, Path] = {}
-    for row in due.itertuples():
-        folder = archive / row.path
-        schema = next(iter(folder.glob("*.parquet")), None)
-        if schema is not None and row.table not in emptied:
-            emptied[row.table] = _keep_schema(schema, archive)
-        shutil.rmtree(folder)
-        report.setdefault("purged", {}).setdefault(row.table, {})[row.month] = int(row.rows)
-    for table, kept in emptied.items():
-        if not any((archive / table).glob(f"{PARTITION}*")):
-            target = archive / table / EMPTY_PARTITION
-            target.mkdir()
-            shutil.move(kept, target / "part-0.parquet")
-        else:
-            kept.unlink()
-    report["fingerprint"] = fingerprint(archive)
-    fd, temporary = tempfile.mkstemp(prefix=".ingest_report-", suffix=".json", dir=archive)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(report, handle, ensure_ascii=False, indent=2)
-    os.replace(temporary, report_path)
-
-
-def _keep_schema(parquet_file: Path, archive: Path) -> Path:
-    """An empty parquet file with the same schema (pandas metadata included), kept aside in the
-    archive's top folder (no table reads it there)."""
-    schema = pq.read_schema(parquet_file)
-    fd, path = tempfile.mkstemp(prefix=".purge-", suffix=".parquet", dir=archive)
-    os.close(fd)
-    pq.write_table(schema.empty_table(), path)
-    return Path(path)
+    with folder_lock(archive.parent / f".{archive.name}.lock", f"archive {archive}"):
+        current = archive_path(archive)
+        removed = {Path(row.path) for row in due.itertuples()}
+        generation = _new_generation(archive)
+        try:
+            shutil.copytree(current, generation, copy_function=os.link, dirs_exist_ok=True,
+                            ignore=lambda folder, names: [n for n in names if n == GENERATION_MARKER
+                                                          or Path(folder, n).relative_to(current) in removed])
+            report = json.loads((generation / REPORT).read_text(encoding="utf-8"))
+            for row in due.itertuples():
+                report.setdefault("purged", {}).setdefault(row.table, {})[row.month] = int(row.rows)
+                if not any((generation / row.table).glob(f"{PARTITION}*")):
+                    schema = next((current / row.path).glob("*.parquet"))
+                    (generation / row.table / EMPTY_PARTITION).mkdir()
+                    pq.write_table(pq.read_schema(schema).empty_table(),
+                                   generation / row.table / EMPTY_PARTITION / "part-0.parquet")
+            (generation / REPORT).unlink()  # a hard link to the old generation's report: never write through it
+            report["fingerprint"] = fingerprint(generation)
+            report["files"] = archive_files(generation)
+            (generation / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+            _switch(archive, generation)
+        except BaseException:
+            _remove_generation(generation)
+            raise
+        _clean_debris(archive)
 
 
 def parse_retention(value: Any, where: str) -> dict[str, int]:

@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,9 +41,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qa_helpers.data import cleaning
+from qa_helpers.data.archive import (GENERATION_MARKER, archive_files, archive_path, generation_folder,
+                                     generation_pattern)
 from qa_helpers.data.columns import connect, decoded, per_value, sql, take_rows
 from qa_helpers.config import UNITS, SourcesConfig, SourceSpec, load_sources
 from qa_helpers.errors import ConfigError, SourceError
+from qa_helpers.faults import fault_point
+from qa_helpers.locks import folder_lock
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key, mask_text, pseudonymise
 from qa_helpers.data.readers import RawFrame, guess_encoding, read_raw
 from qa_helpers.data.schemas import LINK_COLUMNS, SCHEMAS, TIME_COLUMNS, parse_kind
@@ -744,12 +747,18 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
            key: bytes | None = None, tables: list[str] | None = None, check: bool = False) -> dict:
     """Ingest every source of the mapping from ``raw_dir`` into ``archive_dir``.
 
+    The new archive is written in full to a new generation folder beside the archive, then
+    made current in one atomic rename of the archive link (see :mod:`qa_helpers.data.archive`);
+    a crash at any moment leaves the old archive or the new one, whole. Generations and swap
+    links left by a crashed ingest are removed at the start of the next one, under a lock that
+    refuses a second ingest into the same archive meanwhile.
+
     Parameters
     ----------
     raw_dir : path-like
         Folder with the raw exports (never modified).
     archive_dir : path-like
-        Folder for the archive; replaced as a whole only once every source has ingested.
+        The archive (link); replaced as a whole only once every source has ingested.
     config : path-like, optional
         The config folder or its ``sources.yml`` (default: see :func:`qa_helpers.config.config_dir`).
     key : bytes, optional
@@ -769,6 +778,8 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
     ------
     SourceError
         When a raw file cannot be read at all; nothing is written then.
+    LockedError
+        When another ingest is writing the same archive.
     """
     raw_dir, archive_dir = Path(raw_dir), Path(archive_dir)
     sources = load_sources(config)
@@ -778,24 +789,28 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
     _check_archive_target(raw_dir, archive_dir)
     key = key if key is not None else load_key(archive_dir)
     archive_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{archive_dir.name}-", dir=archive_dir.parent))
-    try:
-        report, _ = _ingest_tables(selected, raw_dir, sources, key, staging)
-        _carry_over(archive_dir, staging, report, keep=set(sources.sources) - set(selected))
-        for table in ARCHIVE_TABLES:  # an absent table is archived empty, so every load finds its columns
-            if table not in report["sources"]:
-                _write_table(empty_table(table), staging / table, table, TIME_COLUMNS.get(table),
-                             next(iter(SCHEMAS[table].columns)))
-        report["availability"] = _availability(sources, report)
-        report["units"] = _units(staging)
-        report["fingerprint"] = fingerprint(staging)
-        (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-        if archive_dir.exists():
-            shutil.rmtree(archive_dir)
-        staging.rename(archive_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with folder_lock(archive_dir.parent / f".{archive_dir.name}.lock", f"archive {archive_dir}"):
+        _clean_debris(archive_dir)
+        staging = _new_generation(archive_dir)
+        try:
+            report, _ = _ingest_tables(selected, raw_dir, sources, key, staging)
+            _carry_over(archive_dir, staging, report, keep=set(sources.sources) - set(selected))
+            for table in ARCHIVE_TABLES:  # an absent table is archived empty, so every load finds its columns
+                if table not in report["sources"]:
+                    _write_table(empty_table(table), staging / table, table, TIME_COLUMNS.get(table),
+                                 next(iter(SCHEMAS[table].columns)))
+            report["availability"] = _availability(sources, report)
+            report["units"] = _units(staging)
+            report["fingerprint"] = fingerprint(staging)
+            report["files"] = archive_files(staging)
+            (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2),
+                                                        encoding="utf-8")
+            fault_point("ingest:staged")
+            _switch(archive_dir, staging)
+        except BaseException:
+            _remove_generation(staging)
+            raise
+        _clean_debris(archive_dir)
     return report
 
 
@@ -867,13 +882,103 @@ def _units(staging: Path) -> list[dict]:
 
 
 def _check_archive_target(raw_dir: Path, archive_dir: Path) -> None:
-    """Refuse a target that ingest's replace-the-folder step could destroy by mistake."""
+    """Refuse a target that ingest's replace step could destroy by mistake."""
     if raw_dir.resolve().is_relative_to(archive_dir.resolve()):
         raise SourceError("the archive folder contains the raw exports; replacing it would delete them: "
                           "choose another --archive", file=str(archive_dir))
+    if archive_dir.is_symlink() and not archive_dir.exists():
+        return  # a link to a generation someone deleted: nothing left to protect, the new one replaces it
     if archive_dir.exists() and any(archive_dir.iterdir()) and not (archive_dir / "ingest_report.json").exists():
         raise SourceError("the folder exists and is not an archive (no ingest_report.json); ingest replaces its "
                           "target, so give a new or an archive folder", file=str(archive_dir))
+
+
+def _new_generation(archive_dir: Path) -> Path:
+    """Make the next generation folder, marked as the kit's, for ingest to write into."""
+    pattern = generation_pattern(archive_dir)
+    numbers = [int(m["gen"]) for m in map(pattern.match, os.listdir(archive_dir.parent)) if m and m["gen"]]
+    folder = generation_folder(archive_dir, max(numbers, default=0) + 1)
+    folder.mkdir()
+    (folder / GENERATION_MARKER).write_text(json.dumps({"archive": archive_dir.name}), encoding="utf-8")
+    return folder
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_cwd, rename_exchange = -100, 2
+    return libc.renameat2(at_cwd, os.fsencode(first), at_cwd, os.fsencode(second), rename_exchange) == 0
+
+
+def _switch(archive_dir: Path, generation: Path) -> None:
+    """Make ``generation`` the archive: replace the archive link with one to it, atomically.
+
+    An archive of the old layout (a plain folder) is exchanged with the new link in one step;
+    it is left, marked, under the link's name, and removed with the other debris.
+    """
+    link = archive_dir.parent / f".{archive_dir.name}.link-{os.getpid()}"
+    if link.is_symlink():
+        link.unlink()
+    os.symlink(generation.name, link)  # relative: the archive moves with its parent folder
+    fault_point("ingest:linked")
+    if archive_dir.is_symlink() or not archive_dir.exists():
+        os.replace(link, archive_dir)
+        fault_point("ingest:switched")
+        return
+    (archive_dir / GENERATION_MARKER).write_text(json.dumps({"archive": archive_dir.name, "legacy": True}),
+                                                 encoding="utf-8")
+    if _exchange(link, archive_dir):
+        fault_point("ingest:switched")
+    else:  # no atomic exchange here: the old folder moves aside, then the link takes its place
+        os.rename(archive_dir, generation_folder(archive_dir, 0))
+        os.replace(link, archive_dir)
+
+
+def _remove_generation(folder: Path) -> None:
+    """Delete a generation folder, its marker last, so that a crash midway leaves it recognisable."""
+    for child in sorted(folder.iterdir()):
+        if child.name == GENERATION_MARKER:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+        fault_point("ingest:cleanup")
+    (folder / GENERATION_MARKER).unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def _clean_debris(archive_dir: Path) -> None:
+    """Remove what crashed ingests left beside the archive: every generation but the current one,
+    swap links, and the staging folders of earlier kit versions. Only folders the kit made are
+    touched: matched by name and carrying the kit's marker (or, for old staging, only the kit's files).
+    """
+    parent = archive_dir.parent
+    if not archive_dir.exists() and not archive_dir.is_symlink() and (generation_folder(archive_dir, 0)
+                                                                      / GENERATION_MARKER).exists():
+        os.rename(generation_folder(archive_dir, 0), archive_dir)  # a crash while moving an old-layout archive aside
+        (archive_dir / GENERATION_MARKER).unlink()
+    # the current generation, and any other a link points to (an archive link renamed by hand)
+    pattern = generation_pattern(archive_dir)
+    in_use = {(parent / name).resolve() for name in os.listdir(parent)
+              if (parent / name).is_symlink() and not pattern.match(name)}
+    for name in sorted(os.listdir(parent)):
+        path = parent / name
+        match = pattern.match(name)
+        if match and path.is_symlink():
+            path.unlink()  # a swap link that never replaced the archive
+        elif match and path.resolve() not in in_use and path.is_dir() and ((path / GENERATION_MARKER).exists()
+                                                                          or not any(path.iterdir())):
+            _remove_generation(path)
+        elif re.fullmatch(rf"\.{re.escape(archive_dir.name)}-[a-z0-9_]{{8}}", name) and path.is_dir() and \
+                {p.name for p in path.iterdir()} <= {*ARCHIVE_TABLES, "quarantine", "ingest_report.json"}:
+            shutil.rmtree(path)  # staging of a kit version before generations (tempfile.mkdtemp's names)
+    if archive_dir.is_dir() and not archive_dir.is_symlink():
+        (archive_dir / GENERATION_MARKER).unlink(missing_ok=True)  # a crash before exchanging an old-layout archive
 
 
 def _carry_over(old: Path, staging: Path, report: dict, keep: set[str]) -> None:
@@ -881,12 +986,16 @@ def _carry_over(old: Path, staging: Path, report: dict, keep: set[str]) -> None:
     old_report = old / "ingest_report.json"
     if not keep or not old_report.exists():
         return
-    previous = json.loads(old_report.read_text(encoding="utf-8"))["sources"]
+    old = archive_path(old)  # the current generation, checked against its file list
+    old_report = json.loads((old / "ingest_report.json").read_text(encoding="utf-8"))
+    previous, purged = old_report["sources"], old_report.get("purged", {})
     for table in sorted(keep & set(previous)):
         shutil.copytree(old / table, staging / table)
         (staging / "quarantine").mkdir(exist_ok=True)
         shutil.copy2(old / "quarantine" / f"{table}.parquet", staging / "quarantine" / f"{table}.parquet")
         report["sources"][table] = previous[table]
+        if table in purged:  # the kept table is still without its purged months
+            report.setdefault("purged", {})[table] = purged[table]
 
 
 def _with_dependencies(sources: SourcesConfig, tables: list[str] | None) -> dict[str, SourceSpec]:

@@ -179,8 +179,9 @@ def key_path(archive: str | os.PathLike) -> Path:
     """Where the pseudonymisation key file lives: ``$QAKIT_KEY_FILE`` or beside the archive."""
     if os.environ.get(KEY_FILE_ENV):
         return Path(os.environ[KEY_FILE_ENV])
-    archive = Path(archive).resolve()
-    return archive.parent / f"{archive.name}.pseudonym.key"
+    archive = Path(archive).absolute()
+    # beside the archive link, not beside the generation it points to: one key for every generation
+    return archive.parent.resolve() / f"{archive.name}.pseudonym.key"
 
 
 def load_key(archive: str | os.PathLike) -> bytes:

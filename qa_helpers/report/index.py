@@ -3,12 +3,14 @@ previous period, the grade with the targets met, open alerts and coaching cases,
 report, grouped by department; in the batch's language.
 
 Everything on the page comes from the manifest (status, duration, links) and the small
-summaries the notebooks recorded — nothing is recomputed here.
+summaries the notebooks recorded — nothing is recomputed here. The manifest holds every run
+of the period (a partial run merges into it), so the page always shows every report.
 """
 
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +21,7 @@ from qa_helpers.report.labels import t
 # KPIs shown with their target colour and change (recorded by the KPI notebook), and their units
 KPI_COLUMNS = (("csat", "share"), ("fcr", "share"), ("response_on_time", "share"))
 AMBER = 0.05  # a KPI short of its target by less than 5 % of the target is amber, not red
-STATUS_STYLE = {"ok": "ok", "skipped": "skipped", "failed": "failed"}
+STATUS_STYLE = {"ok": "ok", "skipped": "skipped", "failed": "failed", "no data": "nodata", "pending": "pending"}
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222;
      max-width:1400px}
@@ -35,6 +37,7 @@ td.red,.legend .red{background:#fde2e6}
 td.reports{text-align:left;font-size:.78rem;line-height:1.6;min-width:8rem;max-width:18rem}
 td.reports a{margin-right:.45rem;white-space:nowrap;text-decoration:none}
 a.ok{color:#11663a} a.skipped{color:#555} a.failed{color:#b00020;font-weight:700}
+span.nodata,span.pending{color:#7a5a00;font-style:italic;margin-right:.45rem} td.nodata{color:#7a5a00;font-style:italic}
 @media (max-width:1100px){body{margin:.6rem} th,td{padding:.25rem .3rem;font-size:.78rem} .small{font-size:.68rem}}
 """
 
@@ -109,7 +112,7 @@ def _coaching_cell(summary: dict, language: str) -> str:
             + "</td>")
 
 
-def _reports_cell(entries: dict[str, dict], steps: list[str], language: str) -> str:
+def _reports_cell(entries: dict[str, dict], steps: list[str], language: str, fingerprint: str | None) -> str:
     links = []
     for step in steps:
         entry = entries.get(step)
@@ -121,10 +124,15 @@ def _reports_cell(entries: dict[str, dict], steps: list[str], language: str) -> 
         target = outputs.get("html") or outputs.get("ipynb")
         if status == "failed" and outputs.get("html"):
             target = f"{outputs['html']}#papermill-error-cell"
-        hint = html.escape(f"{t(f'run.{status}', language)}, {entry['duration_s']:.1f} s"
+        ran = status not in ("no data", "pending")  # not run: no duration to show
+        # an entry merged from an earlier run may come from an earlier archive: say so beside it
+        older = ran and entry.get("archive_fingerprint") != fingerprint
+        hint = html.escape(t(f"run.{status}", language) + (f", {entry['duration_s']:.1f} s" if ran else "")
+                           + (f", {t('older_archive', language)}" if older else "")
                            + (f": {entry['error']}" if entry.get("error") else ""))
+        name += "*" if older else ""
         links.append(f"<a class='{STATUS_STYLE[status]}' href='{html.escape(target)}' title='{hint}'>{name}</a>"
-                     if target else f"<span title='{hint}'>{name}</span>")
+                     if target else f"<span class='{STATUS_STYLE[status]}' title='{hint}'>{name}</span>")
     return f"<td class='reports'>{' '.join(links)}</td>"
 
 
@@ -136,15 +144,20 @@ def write_index(manifest: dict, period_dir: Path, archive: Path) -> Path:
     for entry in manifest["entries"]:
         by_unit.setdefault(entry["team"], {})[entry["notebook"]] = entry
     table = units(archive).set_index("unit")
+    # a unit of an earlier run that this archive no longer has keeps its row, under a group of its own
+    gone = [u for u in manifest["units"] if u not in table.index]
+    if gone:
+        table = pd.concat([table, pd.DataFrame({"kind": "team", "department": t("gone_units", language)},
+                                               index=pd.Index(gone, name="unit"))])
     groups: dict[str, list[str]] = {}
     # company first, then departments; in each, the rollup before its teams
-    ordered = sorted(manifest["units"], key=lambda u: (u != ALL, str(table.loc[u, "department"]),
+    ordered = sorted(manifest["units"], key=lambda u: (u != ALL, u in gone, str(table.loc[u, "department"]),
                                                         table.loc[u, "kind"] != "department", u))
     for unit in ordered:
         department = table.loc[unit, "department"]
         group = t("company", language) if unit == ALL else t("teams", language) if pd.isna(department) else str(department)
         groups.setdefault(group, []).append(unit)
-    counts = {s: sum(e["status"] == s for e in manifest["entries"]) for s in ("ok", "failed", "skipped")}
+    counts = {s: sum(e["status"] == s for e in manifest["entries"]) for s in STATUS_STYLE}
     heads = [t("unit", language), t("grade_and_targets", language), *(t(name, language) for name, _ in KPI_COLUMNS),
              t("open_alerts", language), t("coaching_cases", language), t("reports", language)]
     head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
@@ -154,7 +167,10 @@ def write_index(manifest: dict, period_dir: Path, archive: Path) -> Path:
              f"<title>{html.escape(t('index_title', language))} · {period}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(t('index_title', language))} · {period}</h1>",
              f"<p class='meta'>{counts['ok']} {t('run.ok', language)} · {counts['failed']} {t('run.failed', language)} · "
-             f"{counts['skipped']} {t('run.skipped', language)} · {t('kit', language)} {html.escape(str(manifest['kit_version']))} · "
+             f"{counts['skipped']} {t('run.skipped', language)} · "
+             + (f"{counts['no data']} {t('run.no data', language)} · " if counts["no data"] else "")
+             + (f"{counts['pending']} {t('run.pending', language)} · " if counts["pending"] else "")
+             + f"{t('kit', language)} {html.escape(str(manifest['kit_version']))} · "
              f"{t('archive', language)} <code class='verbatim'>{html.escape(str(manifest['archive_fingerprint'])[:12])}</code>"
              + (f" · {t('config', language)} <span class='verbatim'>{html.escape(str(manifest['config_dir']))}</span>"
                 if manifest.get("config_dir") else "")
@@ -163,8 +179,9 @@ def write_index(manifest: dict, period_dir: Path, archive: Path) -> Path:
              f"<p class='meta legend'><span class='green'>{t('legend.green', language)}</span>"
              f"<span class='amber'>{t('legend.amber', language)}</span><span class='red'>{t('legend.red', language)}</span>"
              f" {html.escape(t('legend.change', language))}</p>"]
-    if manifest["failed"]:
-        parts.append(f"<p class='meta'>{t('run.failed', language)}: " + ", ".join(html.escape(f) for f in manifest["failed"])
+    failed = [f"{e['team']}/{e['notebook']}" for e in manifest["entries"] if e["status"] == "failed"]
+    if failed:
+        parts.append(f"<p class='meta'>{t('run.failed', language)}: " + ", ".join(html.escape(f) for f in failed)
                      + f" — {t('legend.failing_cell', language)}</p>")
     for group, members in groups.items():
         parts.append(f"<h2>{html.escape(group)}</h2><table><tr>{head}</tr>")
@@ -176,13 +193,19 @@ def write_index(manifest: dict, period_dir: Path, archive: Path) -> Path:
             kind = "rollup" if unit == ALL or table.loc[unit, "kind"] == "department" else ""
             label = (t("whole_company", language) if unit == ALL else
                      t("rollup_of", language).format(unit=unit) if kind else unit)
-            cells = (_grade_cell(summary, language)
-                     + "".join(_kpi_cell(summary, name, unit_of, language) for name, unit_of in KPI_COLUMNS)
-                     + _alerts_cell(summary, language) + _coaching_cell(summary, language)
-                     + _reports_cell(entries, steps, language))
+            if entries and all(e["status"] == "no data" for e in entries.values()):
+                cells = (f"<td class='nodata' colspan='{len(KPI_COLUMNS) + 3}'>"
+                         f"{html.escape(t('no_data_row', language).format(period=manifest['period']))}</td>")
+            else:
+                cells = (_grade_cell(summary, language)
+                         + "".join(_kpi_cell(summary, name, unit_of, language) for name, unit_of in KPI_COLUMNS)
+                         + _alerts_cell(summary, language) + _coaching_cell(summary, language))
+            cells += _reports_cell(entries, steps, language, manifest["archive_fingerprint"])
             parts.append(f"<tr class='{kind}'><td class='unit'>{html.escape(label)}</td>{cells}</tr>")
         parts.append("</table>")
     parts.append("</body></html>")
     path = period_dir / "index.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
+    partial = period_dir / ".index.partial.html"
+    partial.write_text("\n".join(parts), encoding="utf-8")
+    os.replace(partial, path)  # a reader, or a crash, finds the old page or the new one, whole
     return path

@@ -6,6 +6,12 @@ path can leave the output folder. Notebooks then run in separate processes (a lo
 of ``jobs`` workers, or the workers of an existing Dask cluster); a failing notebook or a
 dying kernel is recorded and the rest carry on. ``<out>/<period>/manifest.json`` gets one
 entry per notebook with its status and provenance, and ``index.html`` links every report.
+
+A batch survives being killed: the manifest is rewritten atomically after every notebook (the
+ones still to run are ``pending``), every output takes its final name only when complete and
+its sha256 goes in the manifest, workers and kernels die with the run, and a lock file keeps a
+second run out of the same period folder. A run of some units or notebooks merges into the
+period's manifest and index; a unit with no tickets in the period is ``no data``, not run.
 """
 
 from __future__ import annotations
@@ -14,20 +20,28 @@ import json
 import os
 import subprocess
 import uuid
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from qa_helpers import __version__
-from qa_helpers.data.archive import ALL, archive_path, units
+from qa_helpers.data.archive import ALL, archive_path, load, units
 from qa_helpers.errors import QAKitError, UnitError
-from qa_helpers.run.execute import file_hash, notebook_steps, run_notebook, step_parameters
-from qa_helpers.periods import parse_period
+from qa_helpers.faults import fault_point
+from qa_helpers.locks import folder_lock
+from qa_helpers.run.execute import (PARTIAL, die_with_parent, file_hash, notebook_steps, run_notebook,
+                                    step_parameters)
+from qa_helpers.periods import Period, parse_period
 from qa_helpers.report.labels import LANGUAGES
 
 MANIFEST = "manifest.json"
+LOCK = ".qakit-run.lock"
+NO_DATA = "no data"
+PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -149,22 +163,100 @@ def _entry(job: Job, result: dict, provenance: dict, out: Path) -> dict:
         "team": job.unit, "notebook": job.step, "status": result["status"], "duration_s": result["duration_s"],
         "outputs": {"ipynb": rel(result["ipynb"]), "html": rel(result["html"]), "log": rel(result["log"])},
         "error": result["error"], "failing_cell": result["failing_cell"], "parameters": result["parameters"],
-        "notebook_hash": job.notebook_hash, "summary": result["summary"], **provenance,
+        "notebook_hash": job.notebook_hash, "summary": result["summary"], "sha256": result.get("sha256") or {},
+        **provenance,
     }
 
 
-def _reusable(previous: dict | None, job: Job, provenance: dict, out: Path) -> bool:
-    """--resume: the earlier run succeeded, its output exists, and nothing it depends on changed."""
+def _not_run(job: Job, status: str, provenance: dict) -> dict:
+    """The entry of a notebook not run (yet): ``pending`` until it is, or ``no data`` for good."""
+    return {"team": job.unit, "notebook": job.step, "status": status, "duration_s": 0.0,
+            "outputs": {"ipynb": None, "html": None, "log": None}, "error": None, "failing_cell": None,
+            "parameters": {"team": job.unit, "period": provenance["period"], **job.parameters},
+            "notebook_hash": job.notebook_hash, "summary": {}, "sha256": {}, **provenance}
+
+
+def _reusable(previous: dict | None, job: Job, provenance: dict, out: Path, html: bool) -> bool:
+    """--resume: the earlier run succeeded, its outputs are the very files it wrote (sha256), and
+    nothing it depends on changed. The archive counts by its fingerprint, not by its path (each
+    ingest writes a new generation folder)."""
     if not previous or previous.get("status") not in ("ok", "skipped"):
         return False
-    outputs = previous.get("outputs") or {}
-    if not outputs.get("ipynb") or not (out / outputs["ipynb"]).exists():
+    outputs, hashes = previous.get("outputs") or {}, previous.get("sha256") or {}
+    if not hashes.get("ipynb") or (html and not hashes.get("html")):
         return False
-    return (previous.get("notebook_hash") == job.notebook_hash and previous.get("parameters") == {
-        "team": job.unit, "period": provenance["period"], **job.parameters}
+    for kind, digest in hashes.items():
+        path = out / outputs[kind] if outputs.get(kind) else None
+        if path is None or not path.is_file() or file_hash(path) != digest:
+            return False
+    parameters = {k: v for k, v in (previous.get("parameters") or {}).items() if k != "archive"}
+    wanted = {k: v for k, v in {"team": job.unit, "period": provenance["period"], **job.parameters}.items()
+              if k != "archive"}
+    return (previous.get("notebook_hash") == job.notebook_hash and parameters == wanted
             and previous.get("kit_version") == provenance["kit_version"]
             and previous.get("config_hash") == provenance["config_hash"]
             and previous.get("archive_fingerprint") == provenance["archive_fingerprint"])
+
+
+def ticket_counts(archive: Path, period: Period, unit_list: list[str]) -> pd.DataFrame:
+    """Tickets each unit has in the period (one read of the period's ``team`` column).
+
+    Returns
+    -------
+    DataFrame
+        ``unit``, ``tickets``; a unit with 0 is reported ``no data`` instead of being run.
+    """
+    teams = load("tickets", period=period, archive=archive, columns=["team"])["team"]
+    per_team = teams.value_counts()
+    table = units(archive).set_index("unit")
+    counts = [len(teams) if unit == ALL else int(per_team.reindex(table.loc[unit, "teams"]).fillna(0).sum())
+              for unit in unit_list]
+    return pd.DataFrame({"unit": unit_list, "tickets": counts})
+
+
+def read_manifest(path: Path) -> dict:
+    """A period's manifest, or an empty one when there is none (or an unreadable one, with a warning)."""
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # written by a kit version that wrote manifests in place
+        warnings.warn(f"{path} is not valid JSON ({exc}); starting a new manifest", stacklevel=2)
+        return {}
+
+
+def write_manifest(manifest: dict, path: Path) -> None:
+    """Write the manifest atomically: a reader, or a crash, finds the old one or the new one, whole."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}{PARTIAL}")
+    with open(partial, "w", encoding="utf-8") as stream:
+        json.dump(manifest, stream, ensure_ascii=False, indent=2, default=str)
+        stream.flush()
+        os.fsync(stream.fileno())
+    fault_point("batch:manifest")
+    os.replace(partial, path)
+
+
+def _remove_partials(period_dir: Path) -> None:
+    """Outputs and manifests a killed run left half-written (hidden ``.*.partial*`` names)."""
+    for path in [*period_dir.glob(f".*{PARTIAL}*"), *period_dir.glob(f"*/.*{PARTIAL}.*")]:
+        path.unlink(missing_ok=True)
+
+
+def _merged(provenance: dict, entries: dict[tuple[str, str], dict], step_order: list[str],
+            this_run: list[Job]) -> dict:
+    """The manifest from every entry of the period, this run's and earlier runs' (other units or steps).
+
+    ``units``, ``notebooks`` and ``entries`` cover the period; ``run`` names what this run was
+    asked for, and ``failed`` lists this run's failures (what its exit status reports).
+    """
+    unit_order = list(dict.fromkeys(unit for unit, _ in entries))
+    steps = [s for s in step_order if any(step == s for _, step in entries)]
+    steps += [s for s in dict.fromkeys(step for _, step in entries) if s not in steps]
+    ordered = [entries[(u, s)] for u in unit_order for s in steps if (u, s) in entries]
+    return {**provenance, "units": unit_order, "notebooks": steps, "entries": ordered,
+            "run": {"units": list(dict.fromkeys(j.unit for j in this_run)),
+                    "notebooks": list(dict.fromkeys(j.step for j in this_run))},
+            "failed": [f"{j.unit}/{j.step}" for j in this_run if entries[(j.unit, j.step)]["status"] == "failed"]}
 
 
 def run_batch(period: str, teams: str | None = "all", departments: str | None = None, notebooks: str | None = "all",
@@ -192,7 +284,8 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
         Parallel notebooks (default: the machine's cores).
     resume : bool
         Skip notebooks that succeeded before with the same notebook, parameters, kit
-        version, archive and config files (any changed config file reruns them).
+        version, archive and config files (any changed config file reruns them), and whose
+        outputs still have the sha256 recorded; anything pending, failed or changed reruns.
     html, show_code : bool
         Render HTML; show code cells in it.
     scheduler : str, optional
@@ -210,7 +303,13 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     Returns
     -------
     dict
-        The manifest (also written to ``<out>/<period>/manifest.json``).
+        The period's manifest (also written to ``<out>/<period>/manifest.json``): this run's
+        entries merged into the earlier runs' entries for other units and notebooks.
+
+    Raises
+    ------
+    LockedError
+        When another run is writing the same period folder.
     """
     from qa_helpers.report.index import write_index
 
@@ -228,44 +327,48 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     report = json.loads((archive_dir / "ingest_report.json").read_text(encoding="utf-8"))
     configured = config_provenance(config)
     provenance = {"period": the_period.label, "kit_version": __version__,
-                  "archive_fingerprint": report.get("fingerprint"), **configured, "git_commit": git_commit()}
+                  "archive_fingerprint": report.get("fingerprint"), **configured, "git_commit": git_commit(),
+                  "language": language}
     # every kernel reads the folder the manifest hashes, whatever its own cwd or environment
     parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"], "language": language}
     job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)),
                     parameters={**parameters, **step_parameters(s, _inside(out_root, period_dir / u), the_period)},
                     notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]
 
-    manifest_path = period_dir / MANIFEST
-    previous = {}
-    if resume and manifest_path.exists():
-        previous = {(e["team"], e["notebook"]): e
-                    for e in json.loads(manifest_path.read_text(encoding="utf-8"))["entries"]}
-    entries: dict[tuple[str, str], dict] = {}
-    todo = []
-    for job in job_list:
-        before = previous.get((job.unit, job.step))
-        if resume and _reusable(before, job, provenance, period_dir):
-            entries[(job.unit, job.step)] = {**before, "status": "skipped"}
-        else:
-            todo.append(job)
-
-    workers = jobs or os.cpu_count() or 1
-    args = (the_period.label, html, show_code, str(folder) if folder else None)
-    bar = tqdm(total=len(job_list), initial=len(job_list) - len(todo), desc=f"qakit run {the_period.label}",
-               unit="notebook", disable=not progress)
-    for job, result in _run(todo, args, workers, scheduler):
-        entries[(job.unit, job.step)] = _entry(job, result, provenance, period_dir)
-        bar.update(1)
-        if result["status"] != "ok":
-            bar.write(f"failed: {job.unit}/{job.step}: {result['error']}")
-    bar.close()
-
-    ordered = [entries[(job.unit, job.step)] for job in job_list]
-    manifest = {**provenance, "language": language, "units": unit_list, "notebooks": steps, "entries": ordered,
-                "failed": [f"{e['team']}/{e['notebook']}" for e in ordered if e["status"] == "failed"]}
     period_dir.mkdir(parents=True, exist_ok=True)
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    write_index(manifest, period_dir, archive_dir)
+    with folder_lock(period_dir / LOCK, f"the report folder {period_dir}"):
+        _remove_partials(period_dir)
+        manifest_path = period_dir / MANIFEST
+        entries = {(e["team"], e["notebook"]): e for e in read_manifest(manifest_path).get("entries", [])}
+        counts = ticket_counts(archive_dir, the_period, unit_list)
+        empty = set(counts.loc[counts["tickets"] == 0, "unit"])
+        todo = []
+        for job in job_list:
+            key = (job.unit, job.step)
+            if job.unit in empty:
+                entries[key] = _not_run(job, NO_DATA, provenance)
+            elif resume and _reusable(entries.get(key), job, provenance, period_dir, html):
+                entries[key] = {**entries[key], "status": "skipped"}
+            else:
+                entries[key] = _not_run(job, PENDING, provenance)
+                todo.append(job)
+        write_manifest(_merged(provenance, entries, list(step_paths), job_list), manifest_path)
+
+        workers = jobs or os.cpu_count() or 1
+        args = (the_period.label, html, show_code, str(folder) if folder else None)
+        bar = tqdm(total=len(job_list), initial=len(job_list) - len(todo), desc=f"qakit run {the_period.label}",
+                   unit="notebook", disable=not progress)
+        for job, result in _run(todo, args, workers, scheduler):
+            entries[(job.unit, job.step)] = _entry(job, result, provenance, period_dir)
+            write_manifest(_merged(provenance, entries, list(step_paths), job_list), manifest_path)
+            fault_point("batch:recorded")
+            bar.update(1)
+            if result["status"] != "ok":
+                bar.write(f"failed: {job.unit}/{job.step}: {result['error']}")
+        bar.close()
+
+        manifest = _merged(provenance, entries, list(step_paths), job_list)
+        write_index(manifest, period_dir, archive_dir)
     return manifest
 
 
@@ -286,7 +389,9 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
             for future in dask_completed(futures):
                 yield futures[future], _result_or_failure(future.result, futures[future], args[0])
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+    # workers die with this process however it ends (their kernels die with them: see die_with_parent)
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_execute, job, *args): job for job in todo}
         for future in as_completed(futures):
             yield futures[future], _result_or_failure(future.result, futures[future], args[0])
@@ -300,4 +405,4 @@ def _result_or_failure(get, job: Job, period: str) -> dict:
         out = Path(job.out_dir)
         return {"status": "failed", "duration_s": 0.0, "ipynb": str(out / f"{job.step}.ipynb"), "html": None,
                 "log": None, "error": f"worker failed: {type(exc).__name__}: {exc}", "failing_cell": None,
-                "parameters": {"team": job.unit, "period": period, **job.parameters}, "summary": {}}
+                "parameters": {"team": job.unit, "period": period, **job.parameters}, "summary": {}, "sha256": {}}

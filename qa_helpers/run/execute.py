@@ -7,11 +7,14 @@ failing cell, and the output notebook keeps papermill's record of it.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
 import json
 import multiprocessing.util
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -25,6 +28,28 @@ from qa_helpers.errors import QAKitError
 NOTEBOOK_NAME = re.compile(r"^\d{2}_(?P<step>[a-z_]+)\.ipynb$")
 SUMMARY_MIME = "application/vnd.qakit.summary+json"
 ERROR_ANCHOR = "papermill-error-cell"
+PARTIAL = ".partial"  # a notebook or page being written: ``.<step>.partial.ipynb``, renamed when complete
+PR_SET_PDEATHSIG = 1
+
+
+def partial_path(final: Path) -> Path:
+    """Where ``final`` is written until it is complete (hidden; removed by the next run if left over)."""
+    return final.with_name(f".{final.stem}{PARTIAL}{final.suffix}")
+
+
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Have Linux kill this process (SIGKILL) the moment its parent process dies.
+
+    Batch workers call it as they start, and each kernel a worker starts calls it before it
+    runs, so a killed ``qakit run`` leaves no worker or kernel behind. ``parent_pid`` closes
+    the race of a parent that died before this call: the process then exits at once. Elsewhere
+    than Linux it does nothing (kernels still poll for their parent: ``JPY_PARENT_PID``).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def notebooks_dir() -> Path:
@@ -63,6 +88,7 @@ class NotebookRun:
     failing_cell: int | None = None
     parameters: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    sha256: dict = field(default_factory=dict)  # of each output, checked by --resume
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,7 +135,9 @@ def render_html(ipynb: Path, html: Path, show_code: bool = False, title: str | N
         notebook.cells.insert(0, nbformat.v4.new_markdown_cell(links))
     resources = {"metadata": {"name": title}} if title else None
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    html.write_text(body, encoding="utf-8")
+    partial = partial_path(html)
+    partial.write_text(body, encoding="utf-8")
+    os.replace(partial, html)  # a reader, or a crash, never finds half a page under the final name
     return html
 
 
@@ -192,7 +220,8 @@ def warm_kernel(cwd: Path, log: Path):
     km.opened = []
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as stream:
-        run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream)
+        run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream,
+                                  preexec_fn=functools.partial(die_with_parent, os.getpid()))
     _warm.km, _warm.cwd = km, cwd
     if not getattr(_warm, "finalizer", None):  # shut down with the worker process
         _warm.finalizer = multiprocessing.util.Finalize(None, discard_kernel, exitpriority=10)
@@ -297,6 +326,7 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ipynb = out_dir / f"{step}.ipynb"
+    partial = partial_path(ipynb)  # papermill saves after every cell: only a finished run takes the real name
     log_path = out_dir / f"{step}.log" if log else None
     if log_path is not None:
         log_path.write_text("", encoding="utf-8")
@@ -315,7 +345,7 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         if reuse_kernel:
             warm["km"] = warm_kernel(steps[step].parent, out_dir.parent / f"kernel-{os.getpid()}.log")
         with _output_to(log_path if own_process else None):
-            pm.execute_notebook(str(steps[step]), str(ipynb), parameters=params, cwd=str(steps[step].parent),
+            pm.execute_notebook(str(steps[step]), str(partial), parameters=params, cwd=str(steps[step].parent),
                                 progress_bar=False, kernel_name="python3", log_output=log and own_process,
                                 **streams, **warm)
     except PapermillExecutionError as exc:
@@ -332,6 +362,11 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
             handler.close()
         if cell_log:
             cell_log.close()
+    # only here, after the run ended (ok or failed) and not when it was interrupted, is the record final
+    if partial.exists():
+        os.replace(partial, ipynb)
+    else:  # nothing was written: an earlier run's report must not pass for this one's
+        ipynb.unlink(missing_ok=True)
     html_path = None
     if html and ipynb.exists():
         try:
@@ -340,9 +375,12 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
                                         title=page_title(step, unit, period, language),
                                         links=page_links(step, list(steps), language)))
         except Exception as exc:  # the run's result stands; the rendering problem is reported with it
+            (out_dir / f"{step}.html").unlink(missing_ok=True)
             error = (error + "; " if error else "") + f"HTML rendering failed: {type(exc).__name__}: {exc}"
     return NotebookRun(step=step, unit=unit, status="failed" if error else "ok",
                        duration_s=round(time.perf_counter() - started, 2), ipynb=str(ipynb), html=html_path,
                        log=str(log_path) if log_path else None, error=error, failing_cell=failing_cell,
-                       parameters=params, summary=read_summary(ipynb) if ipynb.exists() else {})
+                       parameters=params, summary=read_summary(ipynb) if ipynb.exists() else {},
+                       sha256={kind: file_hash(Path(path)) for kind, path in (("ipynb", ipynb), ("html", html_path))
+                               if path and Path(path).exists()})
 
