@@ -378,11 +378,11 @@ def _x(period: pd.Series) -> pd.Series:
     return period
 
 
-def _mark_signals(ax: Axes, x: pd.Series, y: pd.Series, chart: pd.DataFrame, colour) -> None:
+def _mark_signals(ax: Axes, x: pd.Series, y: pd.Series, chart: pd.DataFrame, colour, label: str = "Rule violation") -> None:
     hit = chart["signal"].to_numpy(dtype=bool)
     if not hit.any():
         return
-    ax.scatter(x[hit], y[hit], marker="D", s=70, color=colour, zorder=4, label="Rule violation")
+    ax.scatter(x[hit], y[hit], marker="D", s=70, color=colour, zorder=4, label=label)
     for xi, yi, text in zip(x[hit], y[hit], chart.loc[hit, "rules"]):
         numbers = ",".join(part.split(":")[0] for part in text.split("; "))
         ax.annotate(numbers, (xi, yi), xytext=(0, 7), textcoords="offset points", ha="center",
@@ -410,7 +410,7 @@ def plot_p_chart(chart: pd.DataFrame, ax: Axes | None = None, metric: str = "Rat
     ax.step(x, chart["ucl"], where="mid", color=LIMIT_COLOUR, linewidth=1.2,
             label=f"{t('limits', language)} p̄ ± {sigma}")
     ax.step(x, chart["lcl"], where="mid", color=LIMIT_COLOUR, linewidth=1.2)
-    _mark_signals(ax, x, chart["p"], chart, palette[3])
+    _mark_signals(ax, x, chart["p"], chart, palette[3], t("rule_violation", language))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title(title or f"p-chart: {metric} (limits vary with cases per period)")
     ax.set_xlabel(t("period", language))
@@ -436,7 +436,7 @@ def plot_xmr_chart(chart: pd.DataFrame, ax: Axes | None = None, mr_ax: Axes | No
     ax.plot(x, chart["center"], color="black", linestyle="--", linewidth=1, label=f"{t('centre', language)} x̄")
     ax.plot(x, chart["ucl"], color=LIMIT_COLOUR, linewidth=1.2, label=f"{t('limits', language)} x̄ ± 2.66·MR̄")
     ax.plot(x, chart["lcl"], color=LIMIT_COLOUR, linewidth=1.2)
-    _mark_signals(ax, x, chart["value"], chart, palette[3])
+    _mark_signals(ax, x, chart["value"], chart, palette[3], t("rule_violation", language))
     ax.set_title(title or f"Individuals chart: {metric}")
     ax.set_xlabel(t("period", language))
     ax.set_ylabel(f"{metric} ({unit})")

@@ -129,7 +129,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "remedy": ("Remedy", "改进方式"), "agent": ("agent", "客服"), "all": ("the whole unit", "整个单位"),
     "no_periods": ("No periods to chart", "没有可绘制的期间"), "centre": ("Centre", "中心线"),
     "limits": ("Limits", "控制限"), "period": ("Period", "期间"), "moving_range": ("Moving range", "移动极差"),
-    "beyond_ucl": ("Beyond UCL", "超出上控制限"),
+    "beyond_ucl": ("Beyond UCL", "超出上控制限"), "rule_violation": ("Rule violation", "违反判异规则"),
     "no_agent_placed": ("No agent has enough surveys and tickets to place", "没有客服的问卷和工单数量足以定位"),
     "measured": ("measured", "可测量"),
     "table.tickets": ("tickets", "工单"), "table.surveys": ("surveys", "问卷"), "table.complaints": ("complaints", "投诉"),
