@@ -67,13 +67,14 @@ def set_style(language: str = "en") -> str:
 
 
 def format_value(value: float, unit: str) -> str:
-    """A KPI value as people read it: 87.5 %, 32 s, 12.3 per 1 000, 45 points."""
+    """A KPI value as people read it: 87.5 %, 32 s, 20.6 min, 12.3 ‰, 45 points."""
     if value is None or pd.isna(value):
         return "–"
     if unit == "share":
         return f"{value:.1%}"
-    if unit == "seconds":
-        return f"{value / 3600:.1f} h" if value >= 3600 else f"{value:.0f} s"
+    if unit == "seconds":  # in the unit a reader thinks in: 45 s, 20.6 min, 26.0 h
+        return (f"{value / 3600:.1f} h" if abs(value) >= 3600 else f"{value / 60:.1f} min" if abs(value) >= 120
+                else f"{value:.0f} s")
     if unit == "per_1000":
         return f"{value:.1f} ‰"
     if unit == "points":
