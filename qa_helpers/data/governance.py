@@ -141,8 +141,11 @@ def record_command(args, run: Callable[[Any], int]) -> int:
     try:
         code = run(args)
     except BaseException as exc:
-        log_access(archive, args.command, parameters, "error", str(exc).splitlines()[0] if str(exc) else
-                   type(exc).__name__)
+        try:
+            log_access(archive, args.command, parameters, "error", str(exc).splitlines()[0] if str(exc) else
+                       type(exc).__name__)
+        except OSError:
+            pass  # the command failed because nothing can be written there: its own error says so
         raise
     if args.command != "purge":  # a purge writes its own audit record, with what it removed
         log_access(archive, args.command, parameters, "ok" if code == 0 else "failed")
