@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_helpers.run.execute import notebook_steps, run_notebook
+from qa_helpers.run.batch import run_batch
+from qa_helpers.run.execute import notebook_steps
 
 # Words a Chinese reader is expected to see in Latin script: KPI and method codes (defined in the
 # reports' notes), units, and the sample's ids. Team and agent ids are matched by pattern.
@@ -80,14 +81,18 @@ def test_the_checker_finds_english_and_spares_codes():
 
 @pytest.fixture(scope="module")
 def chinese_reports(archive, tmp_path_factory) -> dict[str, Path]:
+    """The notebooks for one team, as `qakit run --language zh` runs them, and the period's index."""
     out = tmp_path_factory.mktemp("zh")
-    pages = {}
-    for step in STEPS:
-        run = run_notebook(step, "HL-B", "2025-Q3", out, {"archive": str(archive), "language": "zh"},
-                           log=False, reuse_kernel=True)
-        assert run.status == "ok", f"{step}: {run.error}"
-        pages[step] = Path(run.html)
-    return pages
+    manifest = run_batch("2025-Q3", teams="HL-B", notebooks=",".join(STEPS), out=out, archive=archive, jobs=2,
+                         progress=False, language="zh")
+    assert manifest["failed"] == [] and manifest["language"] == "zh"
+    return {**{step: out / "2025-Q3" / "HL-B" / f"{step}.html" for step in STEPS}, "index": out / "2025-Q3" / "index.html"}
+
+
+def test_the_chinese_index_is_chinese(chinese_reports):
+    page = chinese_reports["index"].read_text(encoding="utf-8")
+    assert latin_words(visible_text(page)) == []
+    assert "<html lang='zh-CN'>" in page and "服务质量报告" in page
 
 
 @pytest.mark.parametrize("step", STEPS)
