@@ -76,14 +76,15 @@ CHECK_RESULTS_ZH = [(r"(\d+) KPIs have a floor", r"\1 项 KPI 设有零分线"),
                     (r"^ok$", "通过"), (r"root cause below (\S+) of target", r"低于目标 \1 时做根因分析"),
                     (r"indicators without data: (\w+)", r"无数据指标：\1"), (r"complaints (\S+) h", r"投诉 \1 h"),
                     (r"resolution (\S+) h", r"解决 \1 h"), (r"no floors \(only floor_to_target needs them\)", "未设零分线"),
-                    (r"\bfloor_to_target\b", "零分线至目标线性计分"), (r"\bcapped\b", "比值法（不超过权重）"),
-                    (r"\bratio\b", "比值法"), (r"\brescale\b", "按适用权重折算"), (r"\bzero\b", "计 0 分"),
+                    (r"\brescale\b", "按适用权重折算"), (r"\bzero\b", "计 0 分"),
                     (r"\bhigh\b", "高"), (r"\bmedium\b", "中"), (r"\blow\b", "低"), (r"; ", "；")]
 
 
 def standards_checks(ctx: Context):
     """What was checked when the standards loaded, and the result of each check."""
     checks = ctx.standards.checks()
+    methods = r"\b(floor_to_target|capped|ratio)\b"  # the scoring method in words, not its config name
+    checks["result"] = checks["result"].str.replace(methods, lambda m: t(m[1], ctx.language), regex=True)
     if ctx.language == "zh":
         for pattern, words in CHECK_RESULTS_ZH:
             checks["result"] = checks["result"].str.replace(pattern, words, regex=True)
