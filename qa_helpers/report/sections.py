@@ -75,7 +75,7 @@ CHECK_RESULTS_ZH = [(r"(\d+) KPIs have a floor", r"\1 项 KPI 设有零分线"),
                     (r"(\d+) of (\d+)", r"\2 项中 \1 项"), (r"(\d+) team\(s\)", r"\1 个班组"),
                     (r"^ok$", "通过"), (r"root cause below (\S+) of target", r"低于目标 \1 时做根因分析"),
                     (r"indicators without data: (\w+)", r"无数据指标：\1"), (r"complaints (\S+) h", r"投诉 \1 h"),
-                    (r"resolution (\S+) h", r"解决 \1 h"), (r"no floors \(only floor_to_target needs them\)", "未设零分线"),
+                    (r"resolution (\S+) h", r"解决 \1 h"), (r"no floors \(only .+ needs them\)", "未设零分线"),
                     (r"\brescale\b", "按适用权重折算"), (r"\bzero\b", "计 0 分"),
                     (r"\bhigh\b", "高"), (r"\bmedium\b", "中"), (r"\blow\b", "低"), (r"; ", "；")]
 
