@@ -476,22 +476,18 @@ def _sentence(text: str, language: str) -> str:
 def scorecard_headline(ctx: Context, total: pd.Series, before: pd.Series) -> list:
     """The total and grade with the targets met (k of n), the previous period's total, and what the
     total leaves out."""
-    zh = ctx.language == "zh"
-    grade = t(total["grade"], ctx.language) if total["grade"] else "–"
+    language = ctx.language
+    grade = t(total["grade"], language) if total["grade"] else "–"
     score = f"{total['total']:.1f}" if pd.notna(total["total"]) else "–"
-    met = (f"{t('targets_met', ctx.language)}：{total['targets_met']} / {total['targets_judged']}" if zh else
-           f"{total['targets_met']} of {total['targets_judged']} targets met")
     change = (f"{total['total'] - before['total']:+.1f}".replace("-", "−")
               if pd.notna(total["total"]) and pd.notna(before["total"]) else "")
-    previous = (f"  \n({'上期' if zh else 'previous period'} {ctx.period.previous()}: "
-                f"{before['total']:.1f}, {t(before['grade'], ctx.language)}"
-                + (f"; {'变化' if zh else 'change'} {change}" if change else "") + ")") if pd.notna(before["total"]) else ""
-    method = ctx.standards.scoring()["method"]
+    previous = say("scorecard.previous", language, period=str(ctx.period.previous()), score=f"{before['total']:.1f}",
+                   grade=t(before["grade"], language), change=change or "–") if pd.notna(before["total"]) else ""
     note = total.get("note")
-    return [f"## {t('total', ctx.language)}: **{score}** / 100 — {t('grade', ctx.language)}: **{grade}** — {met}"
-            f"{previous}",
-            f"{t('scoring_method', ctx.language)}: {t(method, ctx.language)}."
-            + (_sentence(reason(note, ctx.language), ctx.language) if isinstance(note, str) and note else "")]
+    return [Said(say("scorecard.total", language, score=score, grade=grade, met=total["targets_met"],
+                     judged=total["targets_judged"]) + (f"  \n{previous}" if previous else "")),
+            say("scorecard.method", language, method=t(ctx.standards.scoring()["method"], language))
+            + (_sentence(reason(note, language), language) if isinstance(note, str) and note else "")]
 
 
 def scorecard_summary(total: pd.Series, before: pd.Series | None = None) -> dict:

@@ -322,6 +322,13 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "每项未达标的指标都标记为需根因分析（鱼骨图、5 Why）；备注来自标准文件及针对该指标登记的改进措施。\n\n"
         "本单位没有数据的指标（如热线班组的上门到达）为*不适用*，总分按适用指标的权重折算，使所有单位处于同一尺度。"
         "档案完全无法测量的指标为*未测量*，并注明原因。"),
+    "scorecard.total": (
+        "## Total score: **{score}** / 100 — grade: **{grade}** — {met} of {judged} targets met",
+        "## 综合得分：**{score}** / 100 — 等级：**{grade}** — 达标指标 {met} / {judged}"),
+    "scorecard.previous": (
+        "(previous period {period}: {score}, {grade}; change {change})",
+        "（上期 {period}：{score}，{grade}；变化 {change}）"),
+    "scorecard.method": ("Scoring method: {method}.", "计分方法：{method}。"),
     "scorecard.indicators": (
         "## Points by indicator",
         "## 各指标得分"),
