@@ -378,19 +378,29 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     """What the before/after notebook shows for one action: heading, results, conclusions, charts, DiD,
     segmented regression, channel mix, and the metrics that could not be evaluated."""
     from qa_helpers.report import plots
-    from qa_helpers.report.labels import table
-    from qa_helpers.report.safe import markdown_text as md  # the register's text is shown as written
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.texts import Said, Verbatim, reason, say
 
-    items: list = [f"### {md(action.action_id)}: {md(action.measure)}\n"
-                   f"*Problem:* {md(action.problem)}. *Teams:* {md(', '.join(action.teams))}"
-                   + (f" (channels: {md(', '.join(action.channels))})" if action.channels else "")
-                   + f"; *controls:* {md(', '.join(action.control_teams)) or 'none'}; *start:* {action.start:%Y-%m-%d}; "
-                   f"windows of {weeks_before} + {weeks_after} whole weeks"
-                   + (f", {washout_weeks} wash-out week(s)" if washout_weeks else "") + "."]
-    items += [f"- {kpi}: cannot be evaluated: {why}." for kpi, why in result.skipped.items()]
+    language = ctx.language
+
+    def results(frame: pd.DataFrame):
+        # the method as written by the statistics (a name with its design), the field name in words
+        shown = frame[RESULT_COLUMNS].assign(method=frame["method"].str.replace("agent_id", "agent", regex=False))
+        return table(shown, language, values=["metric", "verdict"], precision=4, verbatim=["method"])
+
+    # the register's text is shown as written
+    items: list = [Said(say("before_after.action", language, action=action.action_id, measure=Verbatim(action.measure),
+                            problem=Verbatim(action.problem), teams=", ".join(action.teams),
+                            controls=", ".join(action.control_teams) or t("none", language),
+                            start=f"{action.start:%Y-%m-%d}", before=weeks_before, after=weeks_after)
+                        + (say("before_after.channels", language, channels=", ".join(t(c, language) for c in action.channels))
+                           if action.channels else "")
+                        + (say("before_after.washout", language, weeks=washout_weeks) if washout_weeks else ""))]
+    items += [say("before_after.skipped", language, kpi=t(kpi, language), reason=reason(why, language))
+              for kpi, why in result.skipped.items()]
     if result.results.empty:
         return items
-    items.append(table(result.results[RESULT_COLUMNS], precision=4))
+    items.append(results(result.results))
     items += ["- " + sentence for sentence in result.conclusions["conclusion"]]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
                                  washout_weeks=washout_weeks)
@@ -403,18 +413,15 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
                                       ax=axes[1], language=ctx.language)
         items.append(fig)
     if len(result.did):
-        items += ["**Difference-in-differences** against the control team(s):",
-                  table(result.did[RESULT_COLUMNS], precision=4)]
-    items += ["**Segmented regression** on the treated team's weekly series (level and slope change at the start):",
-              table(result.its[RESULT_COLUMNS], precision=4)]
+        items += [say("before_after.did", language), results(result.did)]
+    items += [say("before_after.its", language), results(result.its)]
     if len(result.mix):
         moved = result.mix["p"].lt(alpha).any()
-        items += ["**Channel mix** before and after" + (" — it moved, so a channel-standardised estimate follows:"
-                                                        if moved else " (no significant shift):"),
-                  table(result.mix.drop(columns=["metric"]).drop_duplicates("channel"),
+        items += [say("before_after.mix_moved" if moved else "before_after.mix_steady", language),
+                  table(result.mix.drop(columns=["metric"]).drop_duplicates("channel"), language, values=["channel"],
                         percent=["share_before", "share_after", "change"], precision=3)]
         if len(result.standardised):
-            items.append(table(result.standardised[RESULT_COLUMNS], precision=4))
+            items.append(results(result.standardised))
     return items
 
 

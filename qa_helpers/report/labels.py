@@ -224,6 +224,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "iqs_title": ("IQS of the period's reviews", "本期质检的 IQS"), "reviews_count": ("Reviews (count)", "质检次数"),
     "group.team": ("team", "班组"), "group.channel": ("channel", "渠道"), "group.agent": ("agent", "客服"),
     "group.all": ("the whole unit", "整个单位"),
+    # before/after
+    "none": ("none", "无"), "metric": ("Metric", "指标"), "method": ("Method", "方法"), "before": ("Before", "之前"),
+    "after": ("After", "之后"), "effect": ("Effect", "效应"), "p": ("p", "p 值"), "p_adj": ("p (adjusted)", "校正后 p 值"),
+    "n_before": ("n before", "之前样本量"), "n_after": ("n after", "之后样本量"), "mde": ("MDE", "MDE"),
+    "improved": ("improved", "改善"), "worsened": ("worsened", "恶化"),
+    "no change larger than the MDE": ("no change larger than the MDE", "无超过 MDE 的变化"),
+    "inconclusive (underpowered)": ("inconclusive (underpowered)", "尚无定论（检验效能不足）"),
+    "inconclusive (at ceiling)": ("inconclusive (at ceiling)", "尚无定论（已接近上限）"),
+    "inconclusive (no events)": ("inconclusive (no events)", "尚无定论（无事件）"),
+    "not estimable": ("not estimable", "无法估计"),
+    "share_before": ("Share before", "之前占比"), "share_after": ("Share after", "之后占比"), "change": ("Change", "变化"), "chi2": ("χ²", "χ²"), "dof": ("df", "自由度"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),

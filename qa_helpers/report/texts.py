@@ -182,6 +182,26 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "* **最小可检测效应**（MDE）说明在现有样本量下能发现多大的效应；数据不足时，不显著的结果判为*尚无定论*，而不是\"无效果\"。\n\n"
         "当默认检验判为*改善*且措施后的数值也达到验收目标时，该措施值得标准化推广。档案无法测量的指标会注明无法评估及原因。"),
     "before_after.results": ("## Results", "## 结果"),
+    "before_after.action": (
+        "### {action}: {measure}\n*Problem:* {problem}. *Teams:* {teams}; *controls:* {controls}; *start:* {start}; "
+        "windows of {before} + {after} whole weeks.",
+        "### {action}：{measure}\n*问题：*{problem}。*班组：*{teams}；*对照班组：*{controls}；*开始：*{start}；"
+        "前后窗口各 {before} + {after} 个完整周。"),
+    "before_after.channels": (" Channels: {channels}.", "渠道：{channels}。"),
+    "before_after.washout": (" {weeks} wash-out week(s) left out.", "剔除 {weeks} 个过渡周。"),
+    "before_after.skipped": ("- {kpi}: cannot be evaluated: {reason}.", "- {kpi}：无法评估：{reason}。"),
+    "before_after.did": (
+        "**Difference-in-differences** against the control team(s):",
+        "与对照班组的**双重差分**（DiD）："),
+    "before_after.its": (
+        "**Segmented regression** on the treated team's weekly series (level and slope change at the start):",
+        "措施班组周序列的**分段回归**（措施开始时的水平与斜率变化）："),
+    "before_after.mix_moved": (
+        "**Channel mix** before and after — it moved, so a channel-standardised estimate follows:",
+        "措施前后的**渠道结构**——结构有变化，下面给出按渠道标准化的估计："),
+    "before_after.mix_steady": (
+        "**Channel mix** before and after (no significant shift):",
+        "措施前后的**渠道结构**（无显著变化）："),
     # ------------------------------------------------------------ 8 QA calibration
     "calibration.title": (
         "# QA calibration\n\n"
