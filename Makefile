@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PERIOD ?= 2025-Q4
 
-.PHONY: install demo test sample ingest bench clean
+.PHONY: install demo test sample ingest bench simulate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
+
+# issue-13 simulations: false alarms of every verdict-bearing before/after row (>= 1,000 null runs
+# with agent effects and team-week shocks) and power at the reported MDE; RUNS=200 for a quick look
+simulate: $(STAMP)
+	nice -n 10 $(BIN)/python benchmarks/simulate_stats.py --runs $(or $(RUNS),1000)
 
 clean:
 	rm -rf data/sample data/archive data/.archive.* data/*.key reports/20*

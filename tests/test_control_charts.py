@@ -243,3 +243,16 @@ def test_plots_draw_limits_and_mark_violations():
         assert len(ax.collections) == 1 and len(a3.collections) == 1
     finally:
         plt.close(fig)
+
+
+def test_p_chart_with_a_missing_event_count_leaves_that_period_out_of_the_centre():
+    # issue 13: the centre used the period's n but not its (missing) events, pulling p-bar down
+    # until an ordinary period crossed the upper limit
+    rows = {"period": range(10), "events": [20.0] * 10, "n": [100] * 10}
+    rows["events"][3] = np.nan
+    rows["n"] = [100, 100, 100, 5000, 100, 100, 100, 100, 100, 100]
+    chart = cc.p_chart(pd.DataFrame(rows))
+    assert len(chart) == 10 and np.isnan(chart.at[3, "p"])  # kept, not silently dropped
+    assert chart["center"].eq(0.2).all()
+    assert not chart["signal"].any()
+    assert cc.p_chart(pd.DataFrame(rows), baseline=5)["center"].eq(0.2).all()

@@ -1,5 +1,6 @@
-"""Small seeded simulations (issue 13): DiD under team-by-week shocks, and the edge cases'
-honesty. The ≥ 1,000-run figures come from ``benchmarks/simulate_stats.py``."""
+"""Small seeded simulations (issue 13): the default before/after tests and the DiD under agent
+effects, drift and team-by-week shocks, power at the reported MDE, and the edge cases' honesty.
+The ≥ 1,000-run figures come from ``benchmarks/simulate_stats.py`` (``make simulate``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,33 @@ sim = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(sim)
 
 RUNS = 100
+
+
+@pytest.mark.parametrize("kind", ["duration", "proportion", "ordinal"])
+def test_default_before_after_holds_alpha_under_team_week_shocks(kind):
+    rng = np.random.default_rng(1330 + len(kind))
+    two_way, agent_only = [], []
+    for _ in range(RUNS):
+        mine = sim.panel(rng, kind).query("team == 'HL-B'")
+        two_way.append(qs.before_after(mine, kind, kind, sim.START, direction=sim.DIRECTION[kind]).at[0, "p"])
+        if kind == "duration":
+            agent_only.append(qs.before_after(mine, kind, kind, sim.START, cluster_weeks=False).at[0, "p"])
+    rate = np.mean(np.array(two_way) < 0.05)
+    print(f"default {kind} false alarms under team-week shocks: {rate:.3f} ({RUNS} runs)")
+    assert rate <= 0.10  # ~ the binomial 97.5 % bound for a true 5 % at 100 runs
+    if kind == "duration":  # the shocks matter: agent-only clustering reads them as effects
+        assert np.mean(np.array(agent_only) < 0.05) > rate + 0.04
+
+
+def test_default_duration_test_has_80_percent_power_at_its_reported_mde():
+    rng = np.random.default_rng(1340)
+    mde = float(np.median([qs.before_after(sim.panel(rng, "duration").query("team == 'HL-B'"), "aht", "duration",
+                                           sim.START, direction="decrease").at[0, "mde"] for _ in range(20)]))
+    rows = pd.concat([qs.before_after(sim.panel(rng, "duration", np.log(mde)).query("team == 'HL-B'"), "aht",
+                                      "duration", sim.START, direction="decrease") for _ in range(60)])
+    power = (rows["verdict"] == "improved").mean()
+    print(f"power at the reported MDE {mde:.3f}: {power:.2f} (60 runs)")
+    assert power >= 0.68  # ~ the binomial 2.5 % bound for a true 80 % at 60 runs
 
 
 @pytest.mark.parametrize("kind", ["proportion", "duration"])

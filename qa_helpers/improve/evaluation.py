@@ -2,10 +2,12 @@
 
 :func:`evaluate_action` takes one action of the register, turns each of its KPIs into
 observations (one row per survey answer, ticket or visit, with its agent), and runs
-:mod:`qa_helpers.stats`: the agent-clustered before/after test (the default), a
+:mod:`qa_helpers.stats`: the before/after test clustered on agent and week (the default), a
 difference-in-differences against the control teams, a segmented regression on the
 weekly series, a channel-mix check with a channel-standardised estimate when the mix
-moved, Holm adjustment across the action's metrics, and the minimum detectable effect.
+moved, and the minimum detectable effect. Every verdict-bearing row of an action (default,
+DiD, segmented level and slope, standardised) is in one family: Holm (or BH) across all of
+them, CIs at the family's level, and the ``family`` column names it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from qa_helpers import stats
 from qa_helpers.measures.kpis import KPIS, _where
 from qa_helpers.data.schemas import ANALYSIS_TABLES, TIME_COLUMNS
 
+SCORE_SCALE = (1, 5)  # CSAT answers: the ordinal KPIs' scale; a score outside it is a data error
 KIND_OF_AGG = {"share": "proportion", "mean": "duration", "median": "duration", "nps": "ordinal",
                "per_1000": "rate"}
 
@@ -65,8 +68,18 @@ def observations(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> 
     return out.reset_index(drop=True)
 
 
+def _kpi_level(values: pd.Series, agg: str) -> float:
+    """A window's level on the KPI's own scale: a share, an arithmetic mean or a median."""
+    return float(values.median()) if agg == "median" else float(values.mean())
+
+
 def _expected_effect(kind: str, before: float, target: float, direction: str) -> float | None:
-    """The effect the acceptance target asks for, in the effect's scale (None if already met)."""
+    """The effect the acceptance target asks for, in the effect's scale (None if already met).
+
+    ``before`` is the before-window level on the KPI's own scale (a mean response time is
+    compared with its target as a mean, not as the test's geometric mean); for durations and
+    rates the target becomes the ratio ``target / before``, the proportional change the
+    test's ratio scale measures."""
     if before is None or np.isnan(before):
         return None
     needed = target > before if direction == "increase" else target < before
@@ -84,7 +97,7 @@ class ActionEvaluation:
     """Everything the before/after notebook shows for one action."""
 
     action_id: str
-    results: pd.DataFrame                       # default clustered tests, Holm-adjusted
+    results: pd.DataFrame                       # default clustered tests (all rows: one family per action)
     did: pd.DataFrame                           # difference-in-differences per metric
     its: pd.DataFrame                           # segmented regression: level and slope rows
     mix: pd.DataFrame                           # channel-mix shift table
@@ -135,9 +148,10 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     its_weeks : int
         Weeks either side of the start for the segmented regression.
     alpha : float
-        Significance level.
+        Significance level (family-wise with Holm).
     method : {"holm", "bh"}
-        Adjustment across the action's metrics.
+        Adjustment across every verdict-bearing row of the action (default, DiD, segmented
+        level and slope, standardised), with CIs at the family's level.
     unavailable : dict, optional
         KPI -> why the archive cannot measure it; those metrics are skipped, and so is a metric
         whose windows hold too little data to test (both land in ``skipped`` with the reason).
@@ -175,18 +189,34 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
         did += parts["did"]
         weekly.append(parts["weekly"])
         its.append(parts["its"])
-    results = stats.evaluate(rows, method=method) if rows else pd.DataFrame(columns=stats.COLUMNS)
+    sections = {"results": rows, "did": did, "its": its, "standardised": standardised}
+    adjusted = _one_family(sections, f"{action.action_id} ({method})", method)
     # acceptance is judged on the KPI as defined (a mean, a median, NPS points), not on the
     # test's effect scale (a geometric mean, a mean raw score)
     after = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
                                washout_weeks=washout_weeks).set_index("window").loc["after"]
     evaluation = ActionEvaluation(
-        action_id=action.action_id, results=results,
-        did=_stack(did), its=_stack(its), mix=_stack(mixes), standardised=_stack(standardised),
+        action_id=action.action_id, results=adjusted["results"],
+        did=adjusted["did"], its=adjusted["its"], mix=_stack(mixes), standardised=adjusted["standardised"],
         weekly=_stack(weekly), after_kpis=measure_kpis(action, archive, standards, after["start"], after["end"]),
         observations=obs_by, skipped=skipped)
     evaluation.conclusions = conclusions(evaluation, action)
     return evaluation
+
+
+def _one_family(sections: dict[str, list[pd.DataFrame]], family: str, method: str) -> dict[str, pd.DataFrame]:
+    """Adjust every row of every section as one family and split them back by section."""
+    frames = [frame for part in sections.values() for frame in part]
+    if not frames:
+        return {name: pd.DataFrame(columns=stats.COLUMNS) for name in sections}
+    adjusted = stats.adjust_family(frames, family=f"{family}: {sum(len(f) for f in frames)} rows", method=method)
+    out, start = {}, 0
+    for name, part in sections.items():
+        size = sum(len(f) for f in part)
+        out[name] = adjusted.iloc[start:start + size].reset_index(drop=True) if size else \
+            pd.DataFrame(columns=stats.COLUMNS)
+        start += size
+    return out
 
 
 def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], standards: dict, start: pd.Timestamp,
@@ -203,21 +233,24 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
     cluster = "agent_id" if obs["agent_id"].notna().any() else None
     common = dict(time="time", cluster=cluster, weeks_before=weeks_before, weeks_after=weeks_after,
                   washout_weeks=washout_weeks, alpha=alpha, direction=direction)
-    first = stats.before_after(mine, kpi, kind, start, **common)
-    expected = _expected_effect(kind, float(first["before"].iloc[0]), metric["target"], direction)
-    row = (stats.before_after(mine, kpi, kind, start, expected_effect=expected, **common)
-           if expected is not None else first)
     labelled = mine.assign(window=stats.label_windows(mine["time"], stats.week_windows(
         start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks)))
+    before_level = _kpi_level(labelled.loc[labelled["window"] == "before", "value"], KPIS[kpi].agg)
+    if kind == "rate":
+        before_level *= stats.RATE_PER
+    expected = _expected_effect(kind, before_level, metric["target"], direction)
+    row = stats.before_after(mine, kpi, kind, start, expected_effect=expected,
+                             score_range=SCORE_SCALE if kind == "ordinal" else None, **common)
     mixes, standardised, did = [], [], []
     if kind != "ordinal" and mine["channel"].nunique() > 1 and not action.channels:
         mix = stats.mix_shift(labelled[labelled["window"].isin(["before", "after"])], by="channel")
         mixes.append(mix.assign(metric=kpi))
         if (mix["p"] < alpha).any() if "p" in mix.columns else False:
-            standardised.append(stats.compare(labelled, kpi, kind, stratify="channel", direction=direction,
-                                              alpha=alpha, cluster=cluster))
+            standardised.append(stats.before_after(mine, kpi, kind, start, stratify="channel",
+                                                   expected_effect=expected, **common))
     if controls and kind != "ordinal":
         did.append(stats.diff_in_diff(obs, kpi, kind, start, treated=treated, controls=controls,
+                                      expected_effect=expected,
                                       **{k: v for k, v in common.items() if k != "time"}, time="time"))
     series = _weekly(obs, kind)
     series["role"] = np.where(series["team"].isin(treated), "treated", "control")
@@ -264,7 +297,7 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
         did_text = ""
         if row.metric in did.index:
             d = did.loc[row.metric]
-            did_text = f" Against the control team(s) the verdict is {d['verdict']} (p = {d['p']:.3g})."
+            did_text = f" Against the control team(s) the verdict is {d['verdict']} (adjusted p = {d['p_adj']:.3g})."
         text = (f"{row.metric}: {row.verdict} (before {row.before:.3g}, after {row.after:.3g}; effect {row.effect:.3g}, "
                 f"95 % CI {row.ci_low:.3g} to {row.ci_high:.3g}; adjusted p = {row.p_adj:.3g}; "
                 f"smallest detectable effect {row.mde:.3g}).{did_text} "
@@ -296,7 +329,7 @@ def evaluable(actions: pd.DataFrame, as_of: pd.Timestamp, weeks_after: int, wash
 # ---------------------------------------------------------------- report sections (action plan, before/after)
 
 RESULT_COLUMNS = ["metric", "method", "before", "after", "effect", "ci_low", "ci_high", "p", "p_adj", "n_before",
-                  "n_after", "mde", "verdict"]
+                  "n_after", "mde", "verdict", "family"]
 
 
 def unmeasurable_kpis(ctx, register: pd.DataFrame) -> dict[str, str]:
@@ -400,6 +433,8 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
               for kpi, why in result.skipped.items()]
     if result.results.empty:
         return items
+    family = result.results["family"].iloc[0]
+    items.append(say("before_after.family", language, family=family))
     items.append(results(result.results))
     items += ["- " + sentence for sentence in result.conclusions["conclusion"]]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,

@@ -122,8 +122,11 @@ def p_chart(data: pd.DataFrame, period: str = "period", events: str = "events", 
     """p-chart for a rate whose denominator varies by period.
 
     pᵢ = xᵢ / nᵢ; centre p̄ = Σx / Σn; σᵢ = √(p̄(1 − p̄) / nᵢ); limits p̄ ± 3σᵢ clipped
-    to [0, 1]. Periods with nᵢ = 0 are dropped (nothing to chart). The Western Electric
-    rules use the per-point σᵢ.
+    to [0, 1]. Periods with nᵢ = 0 are dropped (nothing to chart). A period whose event
+    count or n is missing stays in the chart with p = NaN and is left out of the centre
+    entirely — its n and its events alike — so it neither drags p̄ down nor makes other
+    periods look out of control; the run rules count it as in control. The Western
+    Electric rules use the per-point σᵢ.
 
     Parameters
     ----------
@@ -154,12 +157,15 @@ def p_chart(data: pd.DataFrame, period: str = "period", events: str = "events", 
     frame = pd.DataFrame({"period": data[period].to_numpy(),
                           "events": pd.to_numeric(data[events]).to_numpy(dtype=float),
                           "n": pd.to_numeric(data[n]).to_numpy(dtype=float)})
-    frame = frame[frame["n"] > 0].sort_values("period", kind="stable").reset_index(drop=True)
-    if frame.empty:
-        raise ValueError("p_chart: no period with n > 0")
+    frame = frame[~(frame["n"] <= 0)].sort_values("period", kind="stable").reset_index(drop=True)
+    known = frame["events"].notna() & frame["n"].notna()
+    if not known.any():
+        raise ValueError("p_chart: no period with n > 0 and a known event count")
     if ((frame["events"] < 0) | (frame["events"] > frame["n"])).any():
         raise ValueError("p_chart: events must lie between 0 and n")
-    base = frame if baseline is None else frame.iloc[:baseline]
+    base = (frame if baseline is None else frame.iloc[:baseline])[known]
+    if base.empty:
+        raise ValueError("p_chart: no baseline period with a known event count")
     p_bar = base["events"].sum() / base["n"].sum()
     frame["p"] = frame["events"] / frame["n"]
     frame["center"] = p_bar

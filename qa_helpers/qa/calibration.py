@@ -286,7 +286,15 @@ def fleiss_kappa_by_item(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC_IT
 
 
 def _confusion(a: np.ndarray, b: np.ndarray, categories: Sequence[int]) -> np.ndarray:
+    """Rater-by-rater table; a score that is not one of ``categories`` (0 on a 1–5 scale, 6, 2.5)
+    is refused, never truncated or mis-filed."""
     index = {c: i for i, c in enumerate(categories)}
+    for name, scores in (("first", a), ("second", b)):
+        outside = ~np.isin(scores, list(categories))
+        if outside.any():
+            at = int(np.flatnonzero(outside)[0])
+            raise ValueError(f"kappa: the {name} rater's score {scores[at]:g} (pair {at + 1}) is not on the scale "
+                             f"{', '.join(f'{c:g}' for c in categories)}; {int(outside.sum())} such score(s)")
     table = np.zeros((len(categories), len(categories)))
     for x, y in zip(a, b):
         table[index[int(x)], index[int(y)]] += 1
@@ -315,7 +323,8 @@ def weighted_kappa(a: Sequence[float], b: Sequence[float], weights: str = "quadr
     Parameters
     ----------
     a, b : sequence of numbers
-        Paired scores; pairs with a missing value on either side are dropped.
+        Paired scores; pairs with a missing value on either side are dropped. A score not
+        on the scale (0, 6, 2.5 on 1–5) raises ``ValueError`` naming it and its pair.
     weights : {"quadratic", "linear"}
     categories : sequence of int
         The scale.

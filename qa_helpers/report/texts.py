@@ -190,6 +190,12 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "before_after.channels": (" Channels: {channels}.", "渠道：{channels}。"),
     "before_after.washout": (" {weeks} wash-out week(s) left out.", "剔除 {weeks} 个过渡周。"),
     "before_after.skipped": ("- {kpi}: cannot be evaluated: {reason}.", "- {kpi}：无法评估：{reason}。"),
+    "before_after.family": (
+        "All result rows of this action below (before/after, difference-in-differences, segmented level and slope, "
+        "channel-standardised) are one family, *{family}*: the adjusted p is adjusted across all of them and every CI "
+        "is at the family's level (Bonferroni alpha / m with Holm), so a verdict holds for the action as a whole.",
+        "本措施下列所有结果行（前后对比、双重差分、分段回归的水平与斜率、渠道标准化）属于同一检验族 *{family}*："
+        "校正后 p 值在全族内校正，每个置信区间都采用全族水平（Holm 法，Bonferroni alpha / m），因此结论对整个措施成立。"),
     "before_after.did": (
         "**Difference-in-differences** against the control team(s):",
         "与对照班组的**双重差分**（DiD）："),

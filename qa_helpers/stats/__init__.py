@@ -20,34 +20,37 @@ Kinds of metric and their effect scale
 
 Clustering
 ----------
-Tickets cluster within agents, so by default (``cluster="agent_id"``) every comparison
-accounts for it; ``cluster=None`` gives the naive observation-level test, kept only to show
-how much it over-states certainty.
+Tickets cluster within agents, and a team has good and bad weeks (a lead away, an outage, a
+campaign) that move every agent at once. So by default (``cluster="agent_id"``, and
+:func:`before_after`'s ``cluster_weeks=True``) every comparison is clustered on agent *and*
+ISO week, two-way (Cameron, Gelbach & Miller 2011: ``V_agent + V_week - V_agent x week``,
+floored at the larger one-way part, the intersection term on within-agent residuals), each
+part CR2 (Bell & McCaffrey 2002) with t on the smaller one-way Bell–McCaffrey df. Clustered
+on agents alone, the before/after duration test raised 16 % false alarms under team-week
+shocks of SD 0.1; see the README for the measured rates. ``cluster=None`` gives the naive
+observation-level test, kept only to show how much it over-states certainty.
 
-* proportions and rates: the difference of the two window means gets an agent-clustered
-  (CR1) sandwich variance from statsmodels WLS; its ratio to the binomial / Poisson variance
-  is the design effect (Kish's deff, ≈ 1 + (m - 1)·ICC for clusters of size m, without
-  assuming equal cluster sizes). Counts and sizes are divided by it (Rao & Scott 1992) and
-  the Newcombe CI + score test (Poisson score test and CI for rates) run on those effective
-  counts. The deff is never taken below 1 and carries the small-sample factor
-  (t_{G-1} / z)², so the test is no more liberal than cluster-robust t inference with
-  G - 1 degrees of freedom. When the same agents work in both windows the sandwich includes
-  their before/after covariance.
-* durations: OLS of log seconds on the window with agent-clustered (CR1) errors and t with
-  G - 1 degrees of freedom; CI for the ratio of geometric means by exponentiating.
-* ordinal scores: the probability of superiority with a cluster-robust variance from its
-  placement values (structural components, Obuchowski 1997), t with G - 1 degrees of freedom.
-  The naive variant is the Brunner–Munzel estimate (statsmodels ``rank_compare_2indep``).
+* proportions and rates: the two-way variance of the difference of window means (linear
+  probability / exposure-weighted rate) over the binomial / Poisson variance is the design
+  effect (Kish's deff, never below 1) times the small-sample factor (t_df / z)²; counts and
+  sizes are divided by it (Rao & Scott 1992) and the Newcombe CI + score test (Poisson score
+  test and CI for rates; the exact tests below 10 effective events) run on those counts.
+* durations: log seconds, the same two-way CR2 contrast and t; CI for the ratio of geometric
+  means by exponentiating.
+* ordinal scores: the probability of superiority with a two-way cluster-robust variance of
+  its placement values (structural components, Obuchowski 1997), t with min(G) - 1 df.
+* channel-standardised rows: the same two-way CR2 on the window x channel cell means.
+
+Named methods (``test=``): ``"yates"`` (R ``prop.test``), ``"exact"`` (Fisher / R
+``poisson.test``), ``"welch"`` (R ``t.test`` on log seconds), ``"wilcoxon"`` (R
+``wilcox.test``); the last two are observation-level.
 
 Verdicts
 --------
-Significant at ``alpha`` (on the adjusted p once :func:`evaluate` has run): "improved" or
-"worsened" depending on ``direction``. Not significant: "inconclusive (underpowered)" when an
-``expected_effect`` was given and the minimum detectable effect (``mde``, 80 % power, in the
-effect's own scale and in the better direction) is further from "no change" than it, or
-when no improvement at all is detectable with that power (``mde`` is NaN); otherwise "no
-detectable change". Without ``expected_effect`` the kit cannot judge power, so read ``mde``
-before calling anything "no change".
+See :mod:`qa_helpers.stats.results`: improved / worsened (adjusted p < alpha *and* a CI that
+excludes no change), no change larger than the MDE, inconclusive (underpowered / at ceiling /
+no events), not estimable (with the reason in ``note``). :func:`adjust_family` puts every
+verdict-bearing row of an action in one Holm (or BH) family, with CIs at the family's level.
 
 Submodules
 ----------
@@ -60,7 +63,7 @@ comparisons
 proportions
     Shares: Newcombe CI + score test on Rao–Scott effective counts.
 durations
-    Seconds: ratio of geometric means on the log scale.
+    Seconds: ratio of geometric means on the log scale; Welch t and Wilcoxon rank-sum by name.
 ordinal
     1–5 scores: probability of superiority.
 rates
@@ -72,9 +75,11 @@ standardised
 did
     :func:`diff_in_diff`: difference-in-differences against control teams.
 its
-    :func:`segmented`: segmented regression (interrupted time series) of a weekly series.
+    :func:`segmented`: segmented regression (interrupted time series) of a weekly series,
+    AR(1) GLS with a parametric-bootstrap reference.
 multiplicity
-    :func:`evaluate`: Holm / Benjamini–Hochberg adjustment and the final verdicts.
+    :func:`evaluate`, :func:`adjust_family`: Holm / Benjamini–Hochberg adjustment of p and CIs,
+    and the final verdicts.
 power
     Minimum detectable effects at :data:`POWER`.
 _common
@@ -86,6 +91,7 @@ from __future__ import annotations
 from qa_helpers.stats.categorical import mix_shift
 from qa_helpers.stats.comparisons import before_after, compare
 from qa_helpers.stats.did import diff_in_diff
+from qa_helpers.stats.durations import wilcoxon_rank_sum
 from qa_helpers.stats.its import segmented
 from qa_helpers.stats.multiplicity import adjust_family, evaluate
 from qa_helpers.stats.power import POWER
@@ -98,6 +104,6 @@ from qa_helpers.stats.windows import WINDOWS, label_windows, week_windows
 __all__ = [
     "COLUMNS", "DIRECTIONS", "KINDS", "NOT_ESTIMABLE", "POWER", "RATE_PER", "VERDICTS", "WINDOWS",
     "adjust_family", "before_after", "clopper_pearson", "compare", "cr2_contrast", "exact_difference",
-    "exact_poisson", "exact_rate_ratio", "yates_prop_test", "diff_in_diff", "evaluate", "label_windows", "mix_shift",
+    "exact_poisson", "exact_rate_ratio", "wilcoxon_rank_sum", "yates_prop_test", "diff_in_diff", "evaluate", "label_windows", "mix_shift",
     "segmented", "week_windows",
 ]

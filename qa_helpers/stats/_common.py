@@ -62,9 +62,24 @@ def _checked_exposure(sub: pd.DataFrame, metric: str, exposure: str | None) -> n
     return e
 
 
+def _week_codes(values: pd.Series | None, after: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """Week cluster codes, or None with the reason when a window has fewer than 2 weeks
+    (a week-clustered variance needs at least 2 weeks on each side)."""
+    if values is None:
+        return None, ""
+    codes = pd.factorize(values)[0]
+    if (codes < 0).any():
+        raise ValueError("observations without a week cannot be week-clustered")
+    fewest = min(len(np.unique(codes[~after])), len(np.unique(codes[after])))
+    if fewest < MIN_CLUSTERS:
+        return None, f"{fewest} week(s) in a window: clustered on agents only, not on weeks"
+    return codes, ""
+
+
 def _observations(data: pd.DataFrame, metric: str, kind: str, *, window: str, value: str,
-                  cluster: str | None, exposure: str | None, stratify: str | None) -> dict:
-    needed = [c for c in (window, value, cluster, exposure, stratify) if c is not None]
+                  cluster: str | None, exposure: str | None, stratify: str | None,
+                  week: str | None = None) -> dict:
+    needed = [c for c in (window, value, cluster, exposure, stratify, week) if c is not None]
     missing = [c for c in needed if c not in data.columns]
     if missing:
         hint = " (pass cluster=None for the naive, unclustered test)" if cluster in missing else ""
@@ -82,21 +97,30 @@ def _observations(data: pd.DataFrame, metric: str, kind: str, *, window: str, va
     groups = _groups(sub[cluster] if cluster is not None else None, len(sub))
     problem = _cluster_problem(groups, after, cluster) if cluster is not None else None
     note = _missing_note(sub[cluster] if cluster is not None else None, cluster)
+    weeks, week_note = _week_codes(sub[week] if week is not None and cluster is not None else None, after)
+    note = "; ".join(n for n in (note, week_note) if n)
     if stratify is None:
         strata, labels = np.zeros(len(sub), dtype=int), np.array(["all"], dtype=object)
     else:
         strata, labels = pd.factorize(sub[stratify].astype(object).where(sub[stratify].notna(), "(missing)"))
     return {"y": y, "after": after, "groups": groups, "exposure": e, "strata": strata,
-            "labels": np.asarray(labels, dtype=object), "problem": problem, "note": note}
+            "labels": np.asarray(labels, dtype=object), "problem": problem, "note": note,
+            "weeks": weeks}
+
+
+def _cell_design(after: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Dummies of the window x stratum cells: before strata first, then after strata."""
+    n_strata = int(strata.max()) + 1
+    design = np.zeros((len(after), 2 * n_strata))
+    design[np.arange(len(after)), after.astype(int) * n_strata + strata] = 1.0
+    return design
 
 
 def _cells(y: np.ndarray, after: np.ndarray, strata: np.ndarray, groups: np.ndarray,
            weights: np.ndarray, clustered: bool):
     """Window x stratum means (WLS on cell dummies) and their covariance (CR1 or HC1)."""
     n_strata = int(strata.max()) + 1
-    design = np.zeros((len(y), 2 * n_strata))
-    design[np.arange(len(y)), after.astype(int) * n_strata + strata] = 1.0
-    model = sm.WLS(y, design, weights=weights)
+    model = sm.WLS(y, _cell_design(after, strata), weights=weights)
     fit = (model.fit(cov_type="cluster", cov_kwds={"groups": groups}) if clustered
            else model.fit(cov_type="HC1"))
     params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
@@ -125,12 +149,27 @@ def _t_inference(estimate: float, se: float, df: float | None, alpha: float) -> 
     return float(p), estimate - crit * se, estimate + crit * se
 
 
+def _interval_t(estimate: float, se: float, df: float | None, *, log: bool = False, offset: float = 0.0,
+                bounds: tuple[float, float] = (-np.inf, np.inf)):
+    """The row's CI at any level (for family-adjusted intervals): Wald/t on the analysis scale,
+    exponentiated for ratios (``log``), shifted by ``offset`` and clipped to ``bounds``."""
+    def interval(alpha: float) -> tuple[float, float]:
+        _, lo, hi = _t_inference(estimate, se, df, alpha)
+        lo, hi = (np.exp(lo), np.exp(hi)) if log else (lo + offset, hi + offset)
+        return max(lo, bounds[0]), min(hi, bounds[1])
+    return interval
+
+
 def _cluster_note(cluster: str | None, n_groups: int) -> str:
     return "observation-level, ignores clustering" if cluster is None else f"{cluster}-clustered, G={n_groups}"
 
 
-def _design_effect(var_clustered: float, var_simple: float, n_groups: int, alpha: float) -> float:
-    """Kish deff of the contrast (>= 1) times the small-sample factor (t_{G-1} / z)^2."""
-    ratio = var_clustered / var_simple if var_simple > 0 else 1.0
-    small = (stats.t.ppf(1 - alpha / 2, n_groups - 1) / stats.norm.ppf(1 - alpha / 2)) ** 2
+def _design_effect(var_clustered: float, var_simple: float, df: float, alpha: float) -> float:
+    """Kish deff of the contrast (>= 1) times the small-sample factor (t_df / z)^2."""
+    if not var_simple > 0:  # no variation at all (no events, all at ceiling): nothing to inflate
+        return 1.0
+    if not (np.isfinite(var_clustered) and np.isfinite(df) and df > 0):
+        return np.nan
+    ratio = var_clustered / var_simple
+    small = (stats.t.ppf(1 - alpha / 2, df) / stats.norm.ppf(1 - alpha / 2)) ** 2
     return max(1.0, ratio) * small

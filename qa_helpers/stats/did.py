@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from qa_helpers.stats._common import (MIN_CLUSTERS, _checked_exposure, _checked_values, _groups, _missing_note,
-                                      _t_inference)
+from qa_helpers.stats._common import (MIN_CLUSTERS, _checked_exposure, _checked_values, _groups, _interval_t,
+                                      _missing_note, _t_inference)
 from qa_helpers.stats.comparisons import _check_naive_times
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import RATE_PER, _SCALE, _check_options, _result
@@ -137,6 +137,7 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
     else:
         errors = (f"{cluster}-clustered SE (CR1, t with G-1 df, G={n_groups}; ignores team-week shocks)"
                   if clustered else "HC1 SE on team-week cells (ignores clustering)")
+    ctx["interval"] = _interval_t(est, se, df, log=kind != "proportion")
     if kind == "proportion":
         method = f"difference-in-differences vs {who}: WLS on team-week cells with team and week effects, {errors}"
         return _result(metric, method, y[tb].mean(), y[ta].mean(), est, (lo, hi), p, tb.sum(), ta.sum(), mde,

@@ -1,4 +1,4 @@
-"""Adjusting p across the results of one evaluation (Holm or Benjamini–Hochberg).
+"""Adjusting p and CIs across the results of one evaluation (Holm or Benjamini–Hochberg).
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ _ADJUST = {"holm": "holm", "bh": "fdr_bh"}
 
 def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm",
              family: str | None = None) -> pd.DataFrame:
-    """Stack the results of one evaluation, adjust p across them and redo the verdicts.
+    """Stack the results of one evaluation, adjust p and CIs across them and redo the verdicts.
+
+    CIs are recomputed at the family's level where the row's method can (every method of
+    this package can): Bonferroni level ``alpha / m`` with Holm (simultaneous coverage; a Holm
+    rejection whose Bonferroni interval still touches "no change" gets no improved/worsened
+    verdict, the conservative side), Benjamini–Yekutieli's false-coverage level
+    ``alpha * R / m`` (R rows significant after adjustment, at least 1) with BH. ``m`` counts
+    the rows with a p-value.
 
     Parameters
     ----------
@@ -55,6 +62,14 @@ def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm",
     if ok.any():
         p_adj[ok] = multipletests(p[ok], method=_ADJUST[method])[1]
     out["p_adj"] = p_adj
+    m = int(ok.sum())
+    for i, meta in enumerate(out.attrs[_META]):
+        interval = meta.get("interval")
+        if interval is None or not ok[i] or m < 2:
+            continue
+        significant = max(int((p_adj[ok] < meta["alpha"]).sum()), 1)
+        level = meta["alpha"] / m if method == "holm" else meta["alpha"] * significant / m
+        out.loc[i, ["ci_low", "ci_high"]] = [float(v) for v in interval(level)]
     out["family"] = family if family is not None else f"{method}: {int(ok.sum())} tests"
     out["verdict"] = [
         _verdict(e, pa, m, scale=meta["scale"], direction=meta["direction"], alpha=meta["alpha"],
@@ -71,8 +86,8 @@ def adjust_family(rows: Iterable[pd.DataFrame], family: str, method: str = "holm
 
     The rows are stacked, p is adjusted across all of them (Holm by default) and every
     verdict redone on the adjusted p; ``family`` names the family in each row so a report can
-    show which rows were adjusted together. CIs stay at the unadjusted level (Holm has no
-    matching interval); a verdict still needs its CI to exclude "no change".
+    show which rows were adjusted together. CIs are at the family's level (see
+    :func:`evaluate`); a verdict still needs its CI to exclude "no change".
 
     Parameters
     ----------

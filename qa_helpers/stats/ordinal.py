@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
-from qa_helpers.stats._common import _t_inference
+from qa_helpers.stats._common import _interval_t, _t_inference
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import _result
 
@@ -34,16 +34,42 @@ def _ordinal(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = "
         influence = np.empty(len(y))
         influence[after] = (place_a - prob) / n_a
         influence[~after] = ((1 - place_b) - prob) / n_b
-        groups = obs["groups"]
+        groups, weeks = obs["groups"], obs["weeks"]
         n_groups = len(np.unique(groups))
-        totals = np.bincount(groups, weights=influence)
-        se = float(np.sqrt(n_groups / (n_groups - 1) * np.sum(totals ** 2)))
-        df = n_groups - 1
+        se, df = _placement_se(influence, groups, weeks, after)
         p, lo, hi = _t_inference(prob - 0.5, se, df, alpha)
         lo, hi = lo + 0.5, hi + 0.5
+        two_way = (f" and ISO week (two-way, Cameron–Gelbach–Miller; t with min(G)-1 = {df} df)"
+                   if weeks is not None else f" (t with G-1 df)")
         method = (f"probability of superiority, cluster-robust placement variance (Obuchowski), "
-                  f"{cluster}-clustered (t with G-1 df, G={n_groups})")
+                  f"clustered by {cluster}{two_way}, G={n_groups}")
     mde = 0.5 + sign * _mde_t(se, df, alpha)
     mde = mde if 0 <= mde <= 1 else np.nan
     return _result(metric, method, y_b.mean(), y_a.mean(), prob, (max(lo, 0.0), min(hi, 1.0)), p, n_b, n_a,
-                   mde, scale="probability", **ctx)
+                   mde, scale="probability", interval=_interval_t(prob - 0.5, se, df, offset=0.5, bounds=(0.0, 1.0)),
+                   **ctx)
+
+
+def _placement_se(influence: np.ndarray, groups: np.ndarray, weeks: np.ndarray | None,
+                  after: np.ndarray) -> tuple[float, int]:
+    """CR1 variance of the placement influence values, two-way by agent and week when
+    ``weeks`` is given (``V_agent + V_week - V_agent x week``, floored at the larger one-way
+    part; the agent x week term on influence values less each agent's window mean, as in
+    :func:`qa_helpers.stats.cr2.two_way_contrast`); df = the smaller number of clusters - 1."""
+
+    def one_way(codes: np.ndarray, values: np.ndarray = influence) -> tuple[float, int]:
+        totals = np.bincount(pd.factorize(codes)[0], weights=values)
+        n = len(totals)
+        return n / (n - 1) * float(np.sum(totals ** 2)), n
+
+    var_groups, n_groups = one_way(groups)
+    if weeks is None:
+        return float(np.sqrt(var_groups)), n_groups - 1
+    var_weeks, n_weeks = one_way(weeks)
+    pair = pd.factorize(groups.astype(np.int64) * 2 + after)[0]
+    own_mean = (np.bincount(pair, weights=influence) / np.bincount(pair))[pair]
+    window_mean = np.where(after, influence[after].mean(), influence[~after].mean())
+    var_both, _ = one_way(groups.astype(np.int64) * (int(weeks.max()) + 1) + weeks,
+                          influence - own_mean + window_mean)
+    var = max(var_groups + var_weeks - var_both, var_groups, var_weeks)
+    return float(np.sqrt(var)), min(n_groups, n_weeks) - 1

@@ -10,7 +10,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
-from qa_helpers.stats._common import _cells, _design_effect
+from qa_helpers.stats._common import _design_effect
+from qa_helpers.stats.cr2 import _cluster_contrast
 from qa_helpers.stats.power import _mde_proportion
 from qa_helpers.stats.results import _result
 
@@ -73,10 +74,13 @@ def _proportion(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str 
     if cluster is None:
         deff, where = 1.0, ", observation-level (ignores clustering)"
     else:
-        _, _, cov = _cells(y, after, obs["strata"], obs["groups"], np.ones(len(y)), True)
-        var_c = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
-        deff = _design_effect(var_c, p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b, n_groups, alpha)
-        where = f" on Rao–Scott effective counts, {cluster}-clustered (deff {deff:.2f}, G={n_groups})"
+        _, se, df, how = _cluster_contrast(y, after, obs["groups"], obs["weeks"])
+        deff = _design_effect(se ** 2, p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b, df, alpha)
+        where = f" on Rao–Scott effective counts, {cluster}-clustered ({how}; deff {deff:.2f}, G={n_groups})"
+        if not np.isfinite(deff):
+            return _result(metric, "Newcombe CI + score test (not run)", p_b, p_a, p_a - p_b, (np.nan, np.nan),
+                           np.nan, n_b, n_a, np.nan, scale="difference",
+                           reason="no clustered variance (a cluster alone identifies a window's mean)", **ctx)
     eff = (x_a / deff, n_a / deff, x_b / deff, n_b / deff)
     smallest = min(eff[0], eff[1] - eff[0], eff[2], eff[3] - eff[2])
     chosen = test if test != "auto" else ("exact" if smallest < EXACT_BELOW else "score")
@@ -85,18 +89,26 @@ def _proportion(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str 
         k_a, m_a = int(round(eff[0])), max(int(round(eff[1])), 1)
         k_b, m_b = int(round(eff[2])), max(int(round(eff[3])), 1)
         k_a, k_b = min(k_a, m_a), min(k_b, m_b)
-        p, lo, hi = exact_difference(k_a, m_a, k_b, m_b, alpha)
-        lo, hi = min(lo, p_a - p_b), max(hi, p_a - p_b)  # rounding must not move the estimate out
+        p = exact_difference(k_a, m_a, k_b, m_b, alpha)[0]
+
+        def interval(a):  # rounding must not move the estimate out
+            lo, hi = exact_difference(k_a, m_a, k_b, m_b, a)[1:]
+            return min(lo, p_a - p_b), max(hi, p_a - p_b)
         why = f"smallest effective cell {smallest:.1f} < {EXACT_BELOW}; " if test == "auto" else ""
         method = f"Fisher's exact test + Newcombe CI from Clopper–Pearson limits{where} ({why.rstrip('; ') or 'by request'})"
     elif chosen == "yates":
-        _, p, lo, hi = yates_prop_test(*eff, alpha)
+        p = yates_prop_test(*eff, alpha)[1]
+
+        def interval(a):
+            return yates_prop_test(*eff, a)[2:]
         method = f"two-proportion chi-square with Yates' correction and Wald CI (R prop.test){where}"
     else:
-        lo, hi = confint_proportions_2indep(*eff, method="newcomb", compare="diff", alpha=alpha)
+        def interval(a):
+            return tuple(confint_proportions_2indep(*eff, method="newcomb", compare="diff", alpha=a))
         p = test_proportions_2indep(*eff, method="score", compare="diff", correction=False).pvalue
         method = f"Newcombe CI + score test{where}"
+    lo, hi = interval(alpha)
     p = 1.0 if not np.isfinite(p) and p_a == p_b else p
     mde = _mde_proportion(p_b, eff[1], eff[3], alpha, sign)
     return _result(metric, method, p_b, p_a, p_a - p_b, (lo, hi), p, n_b, n_a, mde, scale="difference",
-                   edge=_edge(x_a, n_a, x_b, n_b, sign), **ctx)
+                   edge=_edge(x_a, n_a, x_b, n_b, sign), interval=interval, **ctx)

@@ -10,7 +10,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
-from qa_helpers.stats._common import _cells, _design_effect
+from qa_helpers.stats._common import _design_effect
+from qa_helpers.stats.cr2 import _cluster_contrast
 from qa_helpers.stats.power import _mde_rate
 from qa_helpers.stats.proportions import clopper_pearson
 from qa_helpers.stats.results import RATE_PER, _result
@@ -77,31 +78,43 @@ def _rate(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = "aut
     if cluster is None:
         deff, where = 1.0, ", observation-level (ignores clustering)"
     else:
-        _, _, cov = _cells(y / e, after, obs["strata"], obs["groups"], e, True)
-        var_c = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
-        deff = _design_effect(var_c, r_a / e_a + r_b / e_b, n_groups, alpha)
-        where = f" on Rao–Scott effective counts, {cluster}-clustered (deff {deff:.2f}, G={n_groups})"
+        _, se, df, how = _cluster_contrast(y / e, after, obs["groups"], obs["weeks"], weights=e)
+        deff = _design_effect(se ** 2, r_a / e_a + r_b / e_b, df, alpha)
+        where = f" on Rao–Scott effective counts, {cluster}-clustered ({how}; deff {deff:.2f}, G={n_groups})"
+        if not np.isfinite(deff):
+            if c_a + c_b == 0:
+                deff = 1.0  # no events: no variance to estimate, and nothing to test
+            else:
+                return _result(metric, "Poisson score test (not run)", RATE_PER * r_b, RATE_PER * r_a,
+                               r_a / r_b if r_b > 0 else np.nan, (np.nan, np.nan), np.nan, int((~after).sum()),
+                               int(after.sum()), np.nan, scale="ratio",
+                               reason="no clustered variance (a cluster alone identifies a window's rate)", **ctx)
     eff = (c_a / deff, e_a / deff, c_b / deff, e_b / deff)
     ratio = r_a / r_b if r_b > 0 else (np.inf if r_a > 0 else np.nan)
     chosen = test if test != "auto" else ("exact" if min(eff[0], eff[2]) < EXACT_BELOW else "score")
     # nothing happened at all / nothing left to reduce
     edge = "no events" if c_a + c_b == 0 else ("at ceiling" if sign < 0 and c_b == 0 else None)
     if c_a + c_b == 0:
-        p, lo, hi = 1.0, 0.0, np.inf
+        p, interval = 1.0, lambda a: (0.0, np.inf)
         method = f"no events in either window{where}"
     elif chosen == "exact":
         # the conditional binomial needs whole counts: effective counts are rounded
         k_a, k_b = int(round(eff[0])), int(round(eff[2]))
-        p, lo, hi = exact_rate_ratio(k_a, eff[1], k_b, eff[3], alpha)
-        if np.isfinite(ratio):
-            lo, hi = min(lo, ratio), max(hi, ratio)  # rounding must not move the estimate out
+        p = exact_rate_ratio(k_a, eff[1], k_b, eff[3], alpha)[0]
+
+        def interval(a):
+            lo, hi = exact_rate_ratio(k_a, eff[1], k_b, eff[3], a)[1:]
+            if np.isfinite(ratio):
+                lo, hi = min(lo, ratio), max(hi, ratio)  # rounding must not move the estimate out
+            return lo, hi
         why = f"smaller effective count {min(eff[0], eff[2]):.1f} < {EXACT_BELOW}" if test == "auto" else "by request"
         method = (f"exact conditional (binomial) test + Clopper–Pearson CI for rate ratio (R poisson.test)"
                   f"{where} ({why})")
     else:
         p = test_poisson_2indep(*eff, method="score", compare="ratio").pvalue
-        lo, hi = confint_poisson_2indep(*eff, method="score", compare="ratio", alpha=alpha)
+        def interval(a):
+            return tuple(confint_poisson_2indep(*eff, method="score", compare="ratio", alpha=a))
         method = f"Poisson score test + score CI for rate ratio{where}"
     mde = _mde_rate(r_b, eff[1], eff[3], alpha, sign)
-    return _result(metric, method, RATE_PER * r_b, RATE_PER * r_a, ratio, (lo, hi), p,
-                   int((~after).sum()), int(after.sum()), mde, scale="ratio", edge=edge, **ctx)
+    return _result(metric, method, RATE_PER * r_b, RATE_PER * r_a, ratio, interval(alpha), p,
+                   int((~after).sum()), int(after.sum()), mde, scale="ratio", edge=edge, interval=interval, **ctx)

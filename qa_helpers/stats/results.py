@@ -100,9 +100,10 @@ def _check_options(direction: str, alpha: float, expected_effect: float | None, 
 def _result(metric: str, method: str, before: float, after: float, effect: float, ci: tuple,
             p: float, n_before: int, n_after: int, mde: float, *, scale: str, direction: str,
             alpha: float, expected_effect: float | None, reason: str | None = None, edge: str | None = None,
-            note: str = "", family: str | None = None) -> pd.DataFrame:
+            note: str = "", family: str | None = None, interval=None) -> pd.DataFrame:
     """One result row. ``reason`` (why the design cannot be tested) makes it "not estimable";
-    ``edge`` ("no events", "at ceiling") names why a non-significant row is inconclusive."""
+    ``edge`` ("no events", "at ceiling") names why a non-significant row is inconclusive;
+    ``interval(alpha)`` recomputes the CI at another level (family-adjusted CIs)."""
     p = float(p)
     if not reason and edge is None and not np.isfinite(p):
         reason = "no test statistic (standard error 0 or not finite)"
@@ -117,7 +118,8 @@ def _result(metric: str, method: str, before: float, after: float, effect: float
                               alpha=alpha, expected_effect=expected_effect, ci=ci, reason=reason, edge=edge)
     frame = pd.DataFrame([row], columns=COLUMNS)
     frame.attrs[_META] = [{"scale": scale, "direction": direction, "alpha": alpha,
-                           "expected_effect": expected_effect, "reason": reason, "edge": edge}]
+                           "expected_effect": expected_effect, "reason": reason, "edge": edge,
+                           "interval": interval}]
     return frame
 
 
