@@ -20,7 +20,7 @@ from qa_helpers.run.execute import notebook_steps
 # reports' notes), units, and the sample's ids. Team and agent ids are matched by pattern.
 ALLOWED = {
     "CSAT", "NPS", "FCR", "SLA", "AHT", "KPI", "QA", "IQS", "ICC", "DiD", "MDE", "CI", "ALL", "XmR", "Holm", "BH",
-    "Fleiss", "Cohen", "SHA-256", "p", "n", "k", "s", "h", "min", "pp", "d", "σ", "Q1", "Q2", "Q3", "Q4", "Why", "CSV", "HTML",
+    "Fleiss", "Cohen", "Bonferroni", "SHA-256", "m", "p", "n", "k", "s", "h", "min", "pp", "d", "σ", "Q1", "Q2", "Q3", "Q4", "Why", "CSV", "HTML",
     "hotline", "field",  # department names come from the roster, as written there
 }
 ID_PATTERNS = re.compile(r"^(?:[A-Z]{2}-[A-Z0-9]+|A\d{3,}|R\d+|W\d{1,2}|ACT-?\d+|[A-Z]\d+)$")

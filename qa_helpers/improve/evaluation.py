@@ -279,12 +279,15 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
     return out
 
 
-def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
-    """One plain-language sentence per metric, and whether to standardise the measure.
+def conclusions(evaluation: ActionEvaluation, action, language: str = "en") -> pd.DataFrame:
+    """One plain-language sentence per metric (in ``language``), and whether to standardise the measure.
 
     Standardise (seed 000 step 6) when the default test says *improved* and the after-window
     value also meets the action's acceptance target.
     """
+    from qa_helpers.report.labels import t
+    from qa_helpers.report.texts import say
+
     targets = {m["kpi"]: m for m in action.metrics}
     did = evaluation.did.set_index("metric") if len(evaluation.did) else pd.DataFrame()
     measured = evaluation.after_kpis.set_index("kpi")["value"]
@@ -297,13 +300,13 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
         did_text = ""
         if row.metric in did.index:
             d = did.loc[row.metric]
-            did_text = f" Against the control team(s) the verdict is {d['verdict']} (adjusted p = {d['p_adj']:.3g})."
-        text = (f"{row.metric}: {row.verdict} (before {row.before:.3g}, after {row.after:.3g}; effect {row.effect:.3g}, "
-                f"95 % CI {row.ci_low:.3g} to {row.ci_high:.3g}; adjusted p = {row.p_adj:.3g}; "
-                f"smallest detectable effect {row.mde:.3g}).{did_text} "
-                + f"In the after-window the KPI is {value:.3g} against its target {metric['target']:g}: "
-                + ("meets it: standardise the measure." if standardise else
-                   "meets it, but the change is not established." if meets else "target not met."))
+            did_text = say("conclusion.did", language, verdict=t(d["verdict"], language), p=f"{d['p_adj']:.3g}")
+        text = (say("conclusion.main", language, kpi=t(row.metric, language), verdict=t(row.verdict, language),
+                    before=f"{row.before:.3g}", after=f"{row.after:.3g}", effect=f"{row.effect:.3g}",
+                    low=f"{row.ci_low:.3g}", high=f"{row.ci_high:.3g}", p=f"{row.p_adj:.3g}", mde=f"{row.mde:.3g}")
+                + did_text + say("conclusion.after", language, value=f"{value:.3g}", target=f"{metric['target']:g}")
+                + say("conclusion.standardise" if standardise else "conclusion.unproven" if meets
+                      else "conclusion.missed", language))
         rows.append({"metric": row.metric, "verdict": row.verdict, "meets_target": meets,
                      "standardise": standardise, "conclusion": text})
     return pd.DataFrame(rows, columns=["metric", "verdict", "meets_target", "standardise", "conclusion"])
@@ -436,7 +439,7 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     family = result.results["family"].iloc[0]
     items.append(say("before_after.family", language, family=family))
     items.append(results(result.results))
-    items += ["- " + sentence for sentence in result.conclusions["conclusion"]]
+    items += ["- " + sentence for sentence in conclusions(result, action, language)["conclusion"]]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
                                  washout_weeks=washout_weeks)
     for kpi, obs in result.observations.items():

@@ -195,7 +195,21 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "channel-standardised) are one family, *{family}*: the adjusted p is adjusted across all of them and every CI "
         "is at the family's level (Bonferroni alpha / m with Holm), so a verdict holds for the action as a whole.",
         "本措施下列所有结果行（前后对比、双重差分、分段回归的水平与斜率、渠道标准化）属于同一检验族 *{family}*："
-        "校正后 p 值在全族内校正，每个置信区间都采用全族水平（Holm 法，Bonferroni alpha / m），因此结论对整个措施成立。"),
+        "校正后 p 值在全族内校正，每个置信区间都采用全族水平（Holm 法，Bonferroni 校正 α / m），因此结论对整个措施成立。"),
+    "conclusion.main": (
+        "{kpi}: {verdict} (before {before}, after {after}; effect {effect}, 95 % CI {low} to {high}; adjusted p = {p}; "
+        "smallest detectable effect {mde}).",
+        "{kpi}：{verdict}（之前 {before}，之后 {after}；效应 {effect}，95 % CI {low} 至 {high}；校正后 p = {p}；"
+        "最小可检测效应 {mde}）。"),
+    "conclusion.did": (
+        " Against the control team(s) the verdict is {verdict} (adjusted p = {p}).",
+        "与对照班组相比，结论为{verdict}（校正后 p = {p}）。"),
+    "conclusion.after": (
+        " In the after-window the KPI is {value} against its target {target}: ",
+        "措施后窗口内该 KPI 为 {value}，目标为 {target}："),
+    "conclusion.standardise": ("meets it: standardise the measure.", "已达标：应将该措施标准化推广。"),
+    "conclusion.unproven": ("meets it, but the change is not established.", "已达标，但改变尚未得到证实。"),
+    "conclusion.missed": ("target not met.", "未达标。"),
     "before_after.did": (
         "**Difference-in-differences** against the control team(s):",
         "与对照班组的**双重差分**（DiD）："),
