@@ -378,22 +378,25 @@ def plan(ctx, action_id: str = "", weeks_after: int = 8, washout_weeks: int = 0)
     waiting = register[~register["action_id"].isin(ready["action_id"])]
     unavailable = unmeasurable_kpis(ctx, ready)
     left_out = ctx.actions_left_out()
+    from qa_helpers.report.texts import say
+
+    language = ctx.language
     notes = []
     if every.empty and not left_out:
-        notes.append("No actions registered: the action register lists none, so there is nothing to evaluate.")
+        notes.append(say("evaluation.none_registered", language))
     elif every.empty:
-        notes.append("No registered action covers this archive's teams.")
+        notes.append(say("actions.none_for_archive", language))
     elif register.empty:
-        notes.append("No improvement actions cover this unit.")
+        notes.append(say("actions.none_for_unit", language))
     notes += left_out
     if len(waiting):
-        notes.append("Not yet evaluable (the after-window has not passed by the end of the period): "
-                     + ", ".join(f"{a.action_id} (starts {a.start:%Y-%m-%d})" for a in waiting.itertuples()))
+        notes.append(say("evaluation.waiting", language, actions=", ".join(
+            say("evaluation.starts", language, action=a.action_id, start=f"{a.start:%Y-%m-%d}")
+            for a in waiting.itertuples())))
     if ready.empty and not register.empty:
-        notes.append("No action of this unit has run its course by the end of this period.")
+        notes.append(say("evaluation.none_ready", language))
     if len(ready) and not ctx.has("tickets", "agent_id"):
-        notes.append("The tickets carry no agent, so the tests cannot allow for tickets clustering within agents: "
-                     "they treat tickets as independent, and their p-values are optimistic.")
+        notes.append(say("evaluation.no_agents", language))
     return EvaluationPlan(register=register, ready=ready, unavailable=unavailable, notes=notes)
 
 
@@ -421,8 +424,10 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
 
     def results(frame: pd.DataFrame):
         # the method as written by the statistics (a name with its design), the field name in words
-        shown = frame[RESULT_COLUMNS].assign(method=frame["method"].str.replace("agent_id", "agent", regex=False))
-        return table(shown, language, values=["metric", "verdict"], precision=4, verbatim=["method"])
+        shown = frame[RESULT_COLUMNS].assign(
+            method=frame["method"].str.replace("agent_id", "agent", regex=False),
+            metric=[": ".join(t(part, language) for part in str(m).split(": ")) for m in frame["metric"]])
+        return table(shown, language, values=["verdict"], precision=4, verbatim=["method", "family"])
 
     # the register's text is shown as written
     items: list = [Said(say("before_after.action", language, action=action.action_id, measure=Verbatim(action.measure),
@@ -437,7 +442,7 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     if result.results.empty:
         return items
     family = result.results["family"].iloc[0]
-    items.append(say("before_after.family", language, family=family))
+    items.append(say("before_after.family", language, family=Verbatim(family)))
     items.append(results(result.results))
     items += ["- " + sentence for sentence in conclusions(result, action, language)["conclusion"]]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,

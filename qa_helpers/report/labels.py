@@ -234,7 +234,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "inconclusive (at ceiling)": ("inconclusive (at ceiling)", "尚无定论（已接近上限）"),
     "inconclusive (no events)": ("inconclusive (no events)", "尚无定论（无事件）"),
     "not estimable": ("not estimable", "无法估计"),
-    "share_before": ("Share before", "之前占比"), "share_after": ("Share after", "之后占比"), "change": ("Change", "变化"), "chi2": ("χ²", "χ²"), "dof": ("df", "自由度"),
+    "share_before": ("Share before", "之前占比"), "share_after": ("Share after", "之后占比"), "change": ("Change", "变化"), "chi2": ("χ²", "χ²"), "level change": ("level change", "水平变化"),
+    "slope change": ("slope change", "斜率变化"), "family": ("Family", "检验族"), "dof": ("df", "自由度"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),

@@ -210,6 +210,20 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "conclusion.standardise": ("meets it: standardise the measure.", "已达标：应将该措施标准化推广。"),
     "conclusion.unproven": ("meets it, but the change is not established.", "已达标，但改变尚未得到证实。"),
     "conclusion.missed": ("target not met.", "未达标。"),
+    "evaluation.none_registered": (
+        "No actions registered: the action register lists none, so there is nothing to evaluate.",
+        "没有登记改进措施：措施登记表为空，无可评估的内容。"),
+    "evaluation.waiting": (
+        "Not yet evaluable (the after-window has not passed by the end of the period): {actions}",
+        "尚不能评估（截至期末，措施后的观察窗口尚未结束）：{actions}"),
+    "evaluation.starts": ("{action} (starts {start})", "{action}（{start} 开始）"),
+    "evaluation.none_ready": (
+        "No action of this unit has run its course by the end of this period.",
+        "截至本期末，本单位没有完成观察周期的措施。"),
+    "evaluation.no_agents": (
+        "The tickets carry no agent, so the tests cannot allow for tickets clustering within agents: they treat "
+        "tickets as independent, and their p-values are optimistic.",
+        "工单中没有客服工号，检验无法考虑工单在客服内部的聚集：只能把工单视为相互独立，p 值因此偏乐观。"),
     "before_after.did": (
         "**Difference-in-differences** against the control team(s):",
         "与对照班组的**双重差分**（DiD）："),
