@@ -163,7 +163,7 @@ def p_chart(data: pd.DataFrame, period: str = "period", events: str = "events", 
         raise ValueError("p_chart: no period with n > 0 and a known event count")
     if ((frame["events"] < 0) | (frame["events"] > frame["n"])).any():
         raise ValueError("p_chart: events must lie between 0 and n")
-    base = (frame if baseline is None else frame.iloc[:baseline])[known]
+    base = frame[known] if baseline is None else frame.iloc[:baseline][known.iloc[:baseline]]
     if base.empty:
         raise ValueError("p_chart: no baseline period with a known event count")
     p_bar = base["events"].sum() / base["n"].sum()
