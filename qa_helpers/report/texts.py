@@ -533,8 +533,8 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "monitoring.progress_title": ("{action}: {kpi} since {start}", "{action}：{kpi}（自 {start} 起）"),
     # ------------------------------------------------------------ 5 action plan: lines
     "actions.none_registered": (
-        "No improvement actions are registered.",
-        "没有登记任何改进措施。"),
+        "No actions registered: the action register lists none, so there is nothing to track.",
+        "没有登记改进措施：措施登记表为空，无可跟踪的内容。"),
     "actions.none_for_archive": (
         "No registered action covers this archive's teams.",
         "没有覆盖本档案班组的已登记措施。"),
