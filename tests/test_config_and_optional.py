@@ -125,7 +125,7 @@ def test_alerts_read_the_config_folder(archive, tmp_path, capsys):
     config = tmp_path / "cfg"
     config.mkdir()
     standards = yaml.safe_load((KIT_CONFIG / "standards.yml").read_text(encoding="utf-8"))
-    standards["alerts"] = [{"kpi": "fcr", "unit": "team", "every": "week", "below": 0.999}]
+    standards["alerts"] = [{"kpi": "fcr", "unit": "team", "every": "week", "below": 0.999, "min_n": 1}]
     (config / "standards.yml").write_text(yaml.safe_dump(standards), encoding="utf-8")
     args = ["alerts", "--period", "2025-Q3", "--teams", "HL-B", "--format", "json", "--archive", str(archive)]
     assert main(args) == 0

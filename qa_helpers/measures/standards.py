@@ -307,6 +307,7 @@ def validate_standards(doc: dict, path: Path) -> None:
         _check_rule(f"{path}: alerts[{i}]", rule)
     if doc.get("coaching"):
         _known(f"{path}: coaching", doc["coaching"].get("kpi"))
+    _check_qa(path, doc.get("qa"))
     for team, targets in (doc.get("overrides") or {}).items():
         for name, spec in (targets or {}).items():
             where = f"{path}: overrides.{team}.{name}"
@@ -319,6 +320,46 @@ def validate_standards(doc: dict, path: Path) -> None:
             default = doc["kpis"].get(name) or {}
             if "floor" in default:
                 _check_floor(where, name, default["floor"], spec["target"], default.get("direction"))
+
+
+def _positive(value, whole: bool = False) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and value > 0 and (not whole or float(value).is_integer())
+
+
+def _check_qa(path: Path, qa) -> None:
+    """The QA team's capacity and the review sample's design (section ``qa:``, optional)."""
+    if qa is None:
+        return
+    if not isinstance(qa, dict):
+        raise ConfigError(f"{path}: qa: expected a mapping such as {{reviews_per_week: 11}}, got {qa!r}")
+    known = ("reviews_per_week", "by_team", "min_per_stratum", "low_csat_max", "oversample")
+    unknown = [key for key in qa if key not in known]
+    if unknown:
+        raise ConfigError(f"{path}: qa.{unknown[0]}: unknown key; keys are {', '.join(known)}")
+    if "reviews_per_week" in qa and not _positive(qa["reviews_per_week"]):
+        raise ConfigError(f"{path}: qa.reviews_per_week must be a positive number of reviews per team per week, "
+                          f"got {qa['reviews_per_week']!r}")
+    by_team = qa.get("by_team") or {}
+    if not isinstance(by_team, dict):
+        raise ConfigError(f"{path}: qa.by_team must map a team to reviews per week, e.g. {{HL-C: 14}}, got {by_team!r}")
+    for team, per_week in by_team.items():
+        if not _positive(per_week):
+            raise ConfigError(f"{path}: qa.by_team.{team} must be a positive number of reviews per week, got {per_week!r}")
+    minimum = qa.get("min_per_stratum", 1)
+    if not (minimum == 0 or _positive(minimum, whole=True)) or isinstance(minimum, bool):
+        raise ConfigError(f"{path}: qa.min_per_stratum must be a whole number of 0 or more, got {minimum!r}")
+    low = qa.get("low_csat_max", 2)
+    if low not in (1, 2, 3, 4) or isinstance(low, bool):
+        raise ConfigError(f"{path}: qa.low_csat_max is the highest CSAT (1-5) that counts as low, 1-4, got {low!r}")
+    oversample = qa.get("oversample") or {}
+    if not isinstance(oversample, dict):
+        raise ConfigError(f"{path}: qa.oversample must map complaint / low_csat to a factor, got {oversample!r}")
+    for risk, factor in oversample.items():
+        if risk not in ("complaint", "low_csat"):
+            raise ConfigError(f"{path}: qa.oversample.{risk}: unknown risk class; classes are complaint, low_csat")
+        if not _positive(factor) or factor < 1:
+            raise ConfigError(f"{path}: qa.oversample.{risk} must be a factor of 1 or more, got {factor!r}")
 
 
 def _check_scoring(path: Path, doc: dict) -> None:

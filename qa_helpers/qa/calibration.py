@@ -1050,32 +1050,75 @@ def iqs_summary(scored: pd.DataFrame) -> dict:
 
 
 def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike = "") -> list:
-    """Draw and write the stratified review sample for the next period; say how big, and link it.
+    """Draw and write the next period's review sample, sized to the QA team's capacity; say how big, and link it.
 
-    Strata are agent × channel, or whichever of the two the tickets have (the unit itself when
-    they have neither). The CSV goes to ``out``; empty means the unit's report folder,
-    ``<reports>/<period>/<unit>/review_sample_<next period>.csv`` (``$QAKIT_REPORTS``, else
-    ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
+    The sample is the unit's review capacity for the next period (``qa:`` in ``standards.yml``; a
+    department or ALL sums its teams'), allocated across channel × category × risk strata with complaint
+    and low-CSAT tickets oversampled (:func:`qa_helpers.qa.sampling.capacity_sample`); the CSV carries
+    each ticket's design weight. ``margin`` sets the comparison shown beside it: how many reviews a share
+    estimate within ±margin (95 %) in every stratum would need. The CSV goes to ``out``; empty means the
+    unit's report folder, ``<reports>/<period>/<unit>/review_sample_<next period>.csv`` (``$QAKIT_REPORTS``,
+    else ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
     """
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.qa import sampling
     from qa_helpers.report.labels import table
 
     note = ctx.missing_note("tickets", what="No review sample")
     if note:
         return [note]
-    strata = [c for c in ("agent_id", "channel") if ctx.has("tickets", c)]
+    settings = sampling.qa_settings(ctx.standards.raw)
+    strata = [c for c in ("channel", "category") if ctx.has("tickets", c)]
     tickets = ctx.load("tickets", columns=["ticket_id", *strata])
-    if not strata:
-        tickets, strata = tickets.assign(unit=ctx.unit), ["unit"]
-    sizes = stratum_sample_sizes(tickets, strata=strata, margin=margin)
-    sample = review_sample(tickets, seed=seed, strata=strata, margin=margin)
+    surveys = ctx.load("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
+    complaints = ctx.load("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
+    frame = tickets.assign(risk=sampling.risk_class(
+        tickets, surveys if surveys is not None else pd.DataFrame({"ticket_id": [], "csat": []}),
+        complaints if complaints is not None else pd.DataFrame({"ticket_id": []}), settings["low_csat_max"]))
+    teams = qa_archive.units(ctx.archive).set_index("unit").at[ctx.unit, "teams"]
+    capacity = sampling.review_capacity(ctx.standards.raw, teams, ctx.period.next())
+    total = int(capacity["capacity"].sum())
+    sample, allocation = sampling.capacity_sample(frame, total, seed, strata, settings["oversample"],
+                                                  settings["min_per_stratum"])
     target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
+    needed = int(stratum_sample_sizes(frame, [*strata, "risk"], margin=margin)["sample_size"].sum())
+    unknown = [what for what, loaded in (("low_csat", surveys), ("complaints", complaints)) if loaded is None]
     from qa_helpers.report.labels import t
     from qa_helpers.report.texts import Said, say
 
-    line = say("calibration.sample_line", ctx.language, sampled=f"{len(sample):,}", tickets=f"{len(tickets):,}",
-               strata=f"{len(sizes):,}", by=" × ".join(t(s, ctx.language) for s in strata), margin=f"{margin:.0%}",
-               period=str(ctx.period.next()))
-    # the link's text and address are escaped for Markdown and for a URL
+    language = ctx.language
+    line = say("calibration.sample_line", language, sampled=f"{len(sample):,}", tickets=f"{len(tickets):,}",
+               period=str(ctx.period.next()), capacity=f"{total:,}", teams=len(teams),
+               per_week=f"{settings['reviews_per_week']:g}", strata=f"{len(allocation):,}",
+               by=" × ".join(t(s, language) for s in [*strata, "risk"]),
+               complaint=f"{settings['oversample']['complaint']:g}", low_csat=f"{settings['oversample']['low_csat']:g}",
+               seed=seed)
+    # the link's text and address are escaped for Markdown and for a URL; a file name is shown as written
     return [Said(f'{line} <span class="verbatim">[{markdown_text(target.name)}]({quote(target.name)})</span>'),
-            table(sizes.drop(columns="stratum").head(10), ctx.language, values=["channel"])]
+            say("calibration.sample_need", language, margin=f"{margin:.0%}", needed=f"{needed:,}")
+            + (say("calibration.sample_unknown", language, what="、".join(t(f"lacking.{w}", language) for w in unknown)
+                   if language == "zh" else ", ".join(t(f"lacking.{w}", language) for w in unknown)) if unknown else ""),
+            table(sampling.sample_against_capacity(sample, len(tickets), total), language,
+                  percent=["capacity_used", "coverage"]),
+            table(allocation.drop(columns="stratum").sort_values("sample_size", ascending=False).head(12), language,
+                  values=["channel", "category", "risk"], precision=1)]
+
+
+def coverage_section(ctx, data: CalibrationData) -> list:
+    """QA coverage of the period: the share of the unit's tickets reviewed, overall and per channel."""
+    from qa_helpers.qa.sampling import qa_coverage
+    from qa_helpers.report.labels import table
+
+    note = _no_data(data) or ctx.missing_note("tickets", what="No QA coverage")
+    if note:
+        return [note]
+    by = "channel" if ctx.has("tickets", "channel") else None
+    tickets = ctx.load("tickets", columns=["ticket_id", *([by] if by else [])])
+    coverage = qa_coverage(tickets, data.reviews, ctx.unit, by=by)
+    unit = coverage.iloc[0]
+    if unit["tickets"] == 0:
+        return ["No tickets of this unit in the period: QA coverage is not defined."]
+    return [f"QA reviewed {unit['reviewed']:,} of {unit['tickets']:,} tickets this period "
+            f"({unit['coverage']:.1%} coverage; seed 002's company covered under 20 %).",
+            table(coverage, values=["group"], percent=["coverage"])]

@@ -305,9 +305,19 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "**Within ±10 % of consensus** (share of a reviewer's IQS within 10 % of the panel mean):",
         "**与共识相差 ±10 % 以内**（质检员的 IQS 与全体平均相差 10 % 以内的占比）："),
     "calibration.sample_line": (
-        "{sampled} of {tickets} tickets sampled across {strata} strata ({by}, margin ±{margin}) for review in "
-        "{period}:",
-        "从 {tickets} 张工单中抽取 {sampled} 张，共 {strata} 层（{by}，误差 ±{margin}），供 {period} 质检："),
+        "{sampled} of {tickets} tickets sampled for review in {period}, the QA team's capacity of {capacity} reviews "
+        "({teams} team(s), {per_week} a week each unless set per team), across {strata} strata ({by}); complaint "
+        "tickets oversampled ×{complaint}, low-CSAT ×{low_csat}; seed {seed} (same seed, same sample); weight each "
+        "review by its design weight for unit-wide estimates:",
+        "从 {tickets} 张工单中抽取 {sampled} 张供 {period} 质检，即质检团队 {capacity} 次的产能（{teams} 个班组，"
+        "除非按班组另设，每组每周 {per_week} 次），共 {strata} 层（{by}）；投诉工单过采样 ×{complaint}，低满意度 ×{low_csat}；"
+        "随机种子 {seed}（种子相同，样本相同）；估计全单位指标时请按设计权重加权："),
+    "calibration.sample_need": (
+        "A share within ±{margin} (95 %) in every stratum would need {needed} reviews.",
+        "若要每层的占比估计误差在 ±{margin}（95 %）以内，需要质检 {needed} 次。"),
+    "calibration.sample_unknown": (
+        " Not used for oversampling (not in the archive): {what}.",
+        "未用于过采样（档案中没有）：{what}。"),
     # ------------------------------------------------------------ 3 KPI analysis
     "kpi.title": (
         "# KPI analysis\n\n"

@@ -1,0 +1,208 @@
+"""The QA review sample sized to the QA team's capacity, and QA coverage (issue 12, item 5).
+
+The QA team reviews a fixed number of tickets a period (``qa:`` in ``standards.yml``). The
+sample for the next period is exactly that many tickets (all of them when the unit has fewer),
+spread across strata (channel × category × risk) in proportion to their size, with a minimum
+per stratum and the risk classes oversampled: a complaint ticket is ``complaint`` times, a
+low-CSAT ticket ``low_csat`` times as likely to be drawn as an ordinary ticket of the same
+channel and category. Within a stratum the draw is a simple random sample, so each sampled
+ticket carries the design weight ``population / sampled`` of its stratum: weighted estimates
+from the reviews stay unbiased for the whole unit, and the weights sum to its ticket count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from qa_helpers.periods import Period
+
+RISK_CLASSES: tuple[str, ...] = ("complaint", "low_csat", "other")
+"""A ticket's risk class: linked to a complaint; else answered with a low CSAT; else other."""
+
+DEFAULT_QA: dict = {"reviews_per_week": 11, "by_team": {}, "min_per_stratum": 1, "low_csat_max": 2,
+                    "oversample": {"complaint": 3.0, "low_csat": 2.0}}
+"""Used for any key the ``qa:`` section leaves out (see ``config/standards.yml`` for why these values)."""
+
+
+def qa_settings(standards_raw: Mapping) -> dict:
+    """The ``qa:`` section of a standards document with defaults filled in."""
+    given = dict(standards_raw.get("qa") or {})
+    settings = {**DEFAULT_QA, **given}
+    settings["oversample"] = {**DEFAULT_QA["oversample"], **(given.get("oversample") or {})}
+    return settings
+
+
+def review_capacity(standards_raw: Mapping, teams: Sequence[str], period: Period) -> pd.DataFrame:
+    """Reviews the QA team can do for each team in a period, and in total.
+
+    Parameters
+    ----------
+    standards_raw : mapping
+        The standards document (``Standards.raw``); its ``qa:`` section gives ``reviews_per_week``
+        per team and ``by_team`` overrides (reviews per week).
+    teams : sequence of str
+        The unit's teams (a team, a department's teams, or every team for ``ALL``).
+    period : Period
+        The period to review; capacity scales with its length in weeks (days / 7), rounded.
+
+    Returns
+    -------
+    DataFrame
+        ``team, reviews_per_week, capacity``, one row per team (a unit's capacity is the sum).
+    """
+    settings = qa_settings(standards_raw)
+    weeks = (period.end - period.start).days / 7
+    per_week = [float(settings["by_team"].get(team, settings["reviews_per_week"])) for team in teams]
+    return pd.DataFrame({"team": list(teams), "reviews_per_week": per_week,
+                         "capacity": np.round(np.asarray(per_week) * weeks).astype(int)})
+
+
+def risk_class(tickets: pd.DataFrame, surveys: pd.DataFrame, complaints: pd.DataFrame,
+               low_csat_max: int = 2) -> pd.Series:
+    """Each ticket's risk class (``complaint``, ``low_csat`` or ``other``), aligned with ``tickets``.
+
+    A ticket is a complaint ticket when a complaint names it; low-CSAT when a survey answer on it
+    scored ``low_csat_max`` or less (seed 000's 1-5 scale). A ticket that is both counts as a complaint.
+    """
+    complained = tickets["ticket_id"].isin(complaints["ticket_id"].dropna())
+    low = surveys.loc[pd.to_numeric(surveys["csat"], errors="coerce") <= low_csat_max, "ticket_id"].dropna()
+    low_scored = tickets["ticket_id"].isin(low)
+    return pd.Series(np.select([complained.to_numpy(), low_scored.to_numpy()], ["complaint", "low_csat"], "other"),
+                     index=tickets.index, name="risk")
+
+
+def _stratum_label(frame: pd.DataFrame, strata: Sequence[str]) -> pd.Series:
+    return frame[list(strata)].astype(str).agg("|".join, axis=1)
+
+
+def allocate(population: pd.Series, factor: pd.Series, capacity: int, minimum: int = 1) -> pd.Series:
+    """Split ``capacity`` reviews across strata: proportional to population × factor, at least
+    ``minimum`` per stratum (or its whole population when smaller), never more than its population.
+
+    The scale is found so the clipped allocations sum to the capacity, then rounded by largest
+    remainder, so the total is exactly ``min(capacity, population total)``. When the capacity
+    cannot give every stratum its minimum, the minimum is lowered for all strata until it can.
+
+    Returns
+    -------
+    Series
+        Reviews per stratum, indexed like ``population``.
+    """
+    size = population.to_numpy(dtype=float)
+    weight = size * factor.reindex(population.index).to_numpy(dtype=float)
+    total = int(min(capacity, size.sum()))
+    floor = np.minimum(size, minimum)
+    while floor.sum() > total:
+        minimum -= 1
+        floor = np.minimum(size, max(minimum, 0))
+    low, high = 0.0, 1.0
+    while np.clip(high * weight, floor, size).sum() < total:
+        high *= 2
+    for _ in range(200):  # bisection on the scale: the clipped sum grows with it
+        mid = (low + high) / 2
+        low, high = (mid, high) if np.clip(mid * weight, floor, size).sum() < total else (low, mid)
+    exact = np.clip(high * weight, floor, size)
+    whole = np.floor(exact + 1e-9)
+    short = int(total - whole.sum())
+    room = np.where(whole < size, exact - whole, -np.inf)
+    whole[np.argsort(-room, kind="stable")[:short]] += 1
+    return pd.Series(whole.astype(int), index=population.index, name="sample_size")
+
+
+def capacity_sample(frame: pd.DataFrame, capacity: int, seed: int,
+                    strata: Sequence[str] = ("channel", "category"),
+                    oversample: Mapping[str, float] | None = None, minimum: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Draw the review sample: ``capacity`` tickets (all when fewer), stratified and oversampled.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The population: ``ticket_id``, the ``strata`` columns and ``risk`` (from ``risk_class``).
+        No other column is carried into the sample (no customer data reaches the CSV).
+    capacity : int
+        Reviews the QA team can do (``review_capacity(...)["capacity"].sum()``).
+    seed : int
+        Random seed: the same seed and the same tickets give the same sample, whatever their row order.
+    strata : sequence of str
+        Columns crossed with ``risk`` to form the strata.
+    oversample : mapping, optional
+        Factor per risk class (``{"complaint": 3, "low_csat": 2}``); classes not named get 1.
+    minimum : int, default 1
+        Reviews per stratum at least (a stratum smaller than that is taken whole).
+
+    Returns
+    -------
+    (sample, allocation)
+        ``sample``: ``ticket_id, <strata>, risk, stratum, design_weight`` sorted by stratum and ticket.
+        ``allocation``: ``<strata>, risk, stratum, population, factor, sample_size, design_weight``.
+    """
+    columns = ["ticket_id", *strata, "risk"]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"review sample: missing column(s) {missing}; have {list(frame.columns)}")
+    if frame["ticket_id"].duplicated().any():
+        raise ValueError("review sample: ticket_id must be unique in the population")
+    if capacity < 0:
+        raise ValueError(f"review sample: capacity must be 0 or more, got {capacity}")
+    keys = [*strata, "risk"]
+    data = frame[columns].copy()
+    data["stratum"] = _stratum_label(data, keys)
+    data = data.sort_values(["stratum", "ticket_id"], kind="stable")
+    alloc = data.groupby(keys, dropna=False).size().rename("population").reset_index()
+    alloc.insert(len(keys), "stratum", _stratum_label(alloc, keys))
+    alloc = alloc.sort_values("stratum", kind="stable").set_index("stratum", drop=False)
+    factors = {**{risk: 1.0 for risk in RISK_CLASSES}, **{k: float(v) for k, v in (oversample or {}).items()}}
+    alloc["factor"] = alloc["risk"].map(factors).fillna(1.0)
+    alloc["sample_size"] = allocate(alloc["population"], alloc["factor"], capacity, minimum)
+    alloc["design_weight"] = alloc["population"] / alloc["sample_size"].replace(0, np.nan)
+    rng = np.random.default_rng(seed)
+    picks = [group.iloc[np.sort(rng.choice(len(group), size=int(alloc.at[stratum, "sample_size"]), replace=False))]
+             for stratum, group in data.groupby("stratum", sort=True)]
+    sample = pd.concat(picks) if picks else data.iloc[0:0]
+    sample = sample.assign(design_weight=sample["stratum"].map(alloc["design_weight"]))
+    return (sample.sort_values(["stratum", "ticket_id"], kind="stable").reset_index(drop=True),
+            alloc.reset_index(drop=True))
+
+
+def qa_coverage(tickets: pd.DataFrame, reviews: pd.DataFrame, unit: str,
+                by: str | None = "channel") -> pd.DataFrame:
+    """Share of the period's tickets the QA team reviewed, for the unit and per ``by`` group.
+
+    Parameters
+    ----------
+    tickets : DataFrame
+        The unit's tickets of the period (``ticket_id`` and ``by``).
+    reviews : DataFrame
+        QA reviews (``ticket_id``); a ticket reviewed several times (calibration) counts once,
+        a review of a ticket not in ``tickets`` (another period or unit) does not count.
+    unit : str
+        The label of the unit row.
+    by : str or None, default ``"channel"``
+        Grouping for the detail rows; None for the unit row only.
+
+    Returns
+    -------
+    DataFrame
+        ``level, group, tickets, reviewed, coverage`` (coverage NaN when there are no tickets).
+    """
+    reviewed = tickets["ticket_id"].isin(reviews["ticket_id"].dropna())
+    frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [len(tickets)],
+                            "reviewed": [int(reviewed.sum())]})]
+    if by is not None:
+        grouped = reviewed.groupby(tickets[by].astype(str)).agg(["size", "sum"]).reset_index()
+        frames.append(pd.DataFrame({"level": by, "group": grouped[by], "tickets": grouped["size"],
+                                    "reviewed": grouped["sum"].astype(int)}))
+    out = pd.concat(frames, ignore_index=True)
+    out["coverage"] = out["reviewed"] / out["tickets"].replace(0, np.nan)
+    return out
+
+
+def sample_against_capacity(sample: pd.DataFrame, population: int, capacity: int) -> pd.DataFrame:
+    """One row: the tickets to sample from, the QA capacity, the sample drawn, the share of capacity
+    it uses and the coverage it will give (sample / tickets)."""
+    return pd.DataFrame({"tickets": [population], "capacity": [capacity], "sampled": [len(sample)],
+                         "capacity_used": [len(sample) / capacity if capacity else np.nan],
+                         "coverage": [len(sample) / population if population else np.nan]})
