@@ -83,7 +83,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     manifest = run_batch(args.period, teams=args.teams, departments=args.departments, notebooks=args.notebooks,
                          out=args.out, archive=args.archive, jobs=args.jobs, resume=args.resume,
                          html=not args.no_html, show_code=args.show_code, scheduler=args.scheduler,
-                         notebooks_dir=args.notebooks_dir, config=args.config)
+                         notebooks_dir=args.notebooks_dir, config=args.config, language=args.language)
     period_dir = Path(args.out) / manifest["period"]
     asked = {(u, s) for u in manifest["run"]["units"] for s in manifest["run"]["notebooks"]}
     this_run = [e for e in manifest["entries"] if (e["team"], e["notebook"]) in asked]
@@ -203,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", help="output folder (default reports)")
     p.add_argument("--notebooks-dir", default=None, help="run your own NN_step.ipynb notebooks instead of the kit's")
     p.add_argument("--config", default=None, help=CONFIG_HELP)
+    p.add_argument("--language", choices=["en", "zh"], default="en",
+                   help="language of the reports and the index (default en)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("alerts", help="print the monitoring alerts (thresholds and coaching) for schedulers")

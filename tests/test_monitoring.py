@@ -225,13 +225,14 @@ def test_rules_that_need_what_the_archive_lacks_are_not_judged():
     no_surveys = _context({"tickets": TICKET_FIELDS, "surveys": set()}, RULES)
     rules, notes = usable_rules(no_surveys)
     assert [r["kpi"] for r in rules] == ["fcr", "response_on_time"]
-    assert notes == ["Not judged: csat per team and week (no surveys table in the archive)."]
+    assert notes == ["Not judged: CSAT (top-2-box) per team and week (no surveys table in the archive)."]
     assert coaching_problem(no_surveys) == "no surveys table in the archive"
 
     no_agents = _context({"tickets": TICKET_FIELDS - {"agent_id"}, "surveys": SURVEY_FIELDS}, RULES)
     rules, notes = usable_rules(no_agents)
     assert [r["kpi"] for r in rules] == ["csat", "response_on_time"]
-    assert notes == ["Not judged: fcr per agent and week (the tickets have no agent_id field)."]
+    # a Markdown line: the field name's underscore is escaped so that it shows as written
+    assert notes == ["Not judged: First-contact resolution per agent and week (the tickets have no agent\\_id field)."]
     assert coaching_problem(no_agents) == "the tickets have no agent_id field"
 
 

@@ -122,3 +122,18 @@ def test_a_reused_kernel_gives_the_outputs_of_a_fresh_one(rendered, archive, tmp
         fresh = run_notebook(step, "HL-B", "2025-Q3", tmp_path, {"archive": str(archive)}, html=False)
         assert fresh.status == "ok", fresh.error
         assert _outputs(Path(fresh.ipynb)) == _outputs(rendered / "2025-Q3" / "HL-B" / f"{step}.ipynb"), step
+
+
+def test_english_reports_show_no_internals(rendered):
+    """What a reader sees has no True/False, NaN, snake_case names or raw floats (0.850000, 2,038.000; a
+    p-value may show three significant figures): every step, for a team, a department and the company."""
+    import re
+
+    from test_language import visible_text
+
+    for unit in ("HL-B", "hotline", "ALL"):
+        for step in STEPS:
+            text = visible_text((rendered / "2025-Q3" / unit / f"{step}.html").read_text(encoding="utf-8"))
+            found = re.findall(r"\b(?:True|False|nan|NaN|None)\b|\b[a-z]+_[a-z_]+\b|\b\d+\.\d{6,}\b|\b\d{1,3}(?:,\d{3})+\.\d+\b",
+                               text)
+            assert found == [], f"{unit}/{step}: {sorted(set(found))}"

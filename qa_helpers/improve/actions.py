@@ -189,46 +189,88 @@ def acceptance(actions: pd.DataFrame, measure, as_of: pd.Timestamp,
 
 # ---------------------------------------------------------------- report sections (action-plan notebook)
 
-NO_ACTIONS = "No actions registered: the action register lists none, so there is nothing to track."
-
-
-def register_note(register: pd.DataFrame, every_action: pd.DataFrame, left_out: list[str] | None = None) -> list[str]:
+def register_note(register: pd.DataFrame, every_action: pd.DataFrame, left_out: list[str] | None = None,
+                  language: str = "en") -> list[str]:
     """What there is to track, when there is little: no actions registered at all, none for this archive's
     teams, or none for this unit; plus a line for each action left out (its teams are not in the archive)."""
+    from qa_helpers.report.texts import say
+
     left_out = left_out or []
     if every_action.empty and not left_out:
-        return [NO_ACTIONS]
+        return [say("actions.none_registered", language)]
     if every_action.empty:
-        return ["No registered action covers this archive's teams.", *left_out]
+        return [say("actions.none_for_archive", language), *left_out]
     if register.empty:
-        return ["No improvement actions cover this unit.", *left_out]
+        return [say("actions.none_for_unit", language), *left_out]
     return left_out
 
 
-def _metric_text(metrics: list[dict]) -> str:
-    return ", ".join(f"{m['kpi']} {'≥' if m['direction'] == 'increase' else '≤'} {m['target']:g}" for m in metrics)
+def _metric_text(metrics: list[dict], language: str) -> str:
+    from qa_helpers.report.labels import t
+    from qa_helpers.report.plots import format_value
+    from qa_helpers.measures.kpis import KPIS
+
+    return ", ".join(f"{t(m['kpi'], language)} {'≥' if m['direction'] == 'increase' else '≤'} "
+                     f"{format_value(m['target'], KPIS[m['kpi']].unit) if m['kpi'] in KPIS else m['target']}"
+                     for m in metrics)
 
 
-def register_view(tracked: pd.DataFrame):
-    """The register as a table (teams, dates and acceptance criteria written out)."""
+def register_view(tracked: pd.DataFrame, language: str = "en"):
+    """The register as a table (teams, dates and acceptance criteria written out); what users wrote
+    (problem, measure, owner, resources) is shown as written."""
     from qa_helpers.report.labels import table
+    from qa_helpers.report.texts import say
 
     if tracked.empty:
-        return "No actions to list."
+        return say("actions.nothing_to_list", language)
     shown = tracked.assign(teams=tracked["teams"].map(", ".join), start=tracked["start"].dt.date,
-                           due=tracked["due"].dt.date, metrics=tracked["metrics"].map(_metric_text))
+                           due=tracked["due"].dt.date, metrics=tracked["metrics"].map(lambda m: _metric_text(m, language)))
     return table(shown[["action_id", "problem", "measure", "owner", "teams", "start", "due", "resources", "status",
-                        "metrics"]])
+                        "metrics"]], language, values=["status"], verbatim=["problem", "measure", "owner", "resources"])
 
 
-def overdue_view(tracked: pd.DataFrame):
+def overdue_view(tracked: pd.DataFrame, language: str = "en"):
     """Open actions past their due date, or a line saying there are none."""
     from qa_helpers.report.labels import table
+    from qa_helpers.report.texts import say
 
     overdue = tracked[tracked["overdue"]]
     if overdue.empty:
-        return "Nothing is overdue."
-    return table(overdue[["action_id", "owner", "due", "status", "days_to_due"]].assign(due=overdue["due"].dt.date))
+        return say("actions.nothing_overdue", language)
+    return table(overdue[["action_id", "owner", "due", "status", "days_to_due"]].assign(due=overdue["due"].dt.date),
+                 language, values=["status"], verbatim=["owner"])
+
+
+def acceptance_view(checks: pd.DataFrame, language: str = "en"):
+    """The acceptance checks (from :func:`acceptance`) as people read them: targets and values in the KPI's
+    unit (87.5 %, 32 s), verdicts and reasons in the reader's language; a line when there are none."""
+    from qa_helpers.measures.kpis import KPIS
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.plots import format_value
+    from qa_helpers.report.texts import reason, say
+
+    if checks.empty:
+        return say("actions.no_criteria", language)
+    units = [KPIS[k].unit if k in KPIS else "" for k in checks["kpi"]]
+    verdicts = [f"{t('not measurable', language)}: {reason(v.split(': ', 1)[1], language)}"
+                if v.startswith("not measurable: ") else t(f"verdict.{v}", language) for v in checks["verdict"]]
+    shown = checks.assign(target=[format_value(v, u) for v, u in zip(checks["target"], units)],
+                          value=[format_value(v, u) for v, u in zip(checks["value"], units)], verdict=verdicts)
+    return table(shown, language, values=["kpi", "direction"])
+
+
+def at_a_glance(tracked: pd.DataFrame, language: str = "en") -> str:
+    """At a glance: actions for this unit, open, overdue and done."""
+    from qa_helpers.report.labels import glance, t
+
+    counts = summary(tracked)
+    return glance([
+        {"label": t("actions", language), "value": str(len(tracked))},
+        {"label": t("open_actions", language), "value": str(counts["open_actions"])},
+        {"label": t("overdue_actions", language), "value": str(counts["overdue_actions"]), "target": "0",
+         "met": counts["overdue_actions"] == 0},
+        {"label": t("done", language), "value": str(int((tracked["status"] == "done").sum()))},
+    ], language)
 
 
 def summary(tracked: pd.DataFrame) -> dict:

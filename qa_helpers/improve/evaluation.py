@@ -281,8 +281,8 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
     return out
 
 
-def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
-    """One plain-language sentence per metric, and whether to standardise the measure.
+def conclusions(evaluation: ActionEvaluation, action, language: str = "en") -> pd.DataFrame:
+    """One plain-language sentence per metric (in ``language``), and whether to standardise the measure.
 
     ``target`` and ``kpi_after`` (the KPI as defined, in the after-window) ride along for
     :func:`qa_helpers.improve.summary.action_headlines`.
@@ -290,6 +290,9 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
     Standardise (seed 000 step 6) when the default test says *improved* and the after-window
     value also meets the action's acceptance target.
     """
+    from qa_helpers.report.labels import t
+    from qa_helpers.report.texts import say
+
     targets = {m["kpi"]: m for m in action.metrics}
     did = evaluation.did.set_index("metric") if len(evaluation.did) else pd.DataFrame()
     measured = evaluation.after_kpis.set_index("kpi")["value"]
@@ -302,13 +305,13 @@ def conclusions(evaluation: ActionEvaluation, action) -> pd.DataFrame:
         did_text = ""
         if row.metric in did.index:
             d = did.loc[row.metric]
-            did_text = f" Against the control team(s) the verdict is {d['verdict']} (adjusted p = {d['p_adj']:.3g})."
-        text = (f"{row.metric}: {row.verdict} (before {row.before:.3g}, after {row.after:.3g}; effect {row.effect:.3g}, "
-                f"95 % CI {row.ci_low:.3g} to {row.ci_high:.3g}; adjusted p = {row.p_adj:.3g}; "
-                f"smallest detectable effect {row.mde:.3g}).{did_text} "
-                + f"In the after-window the KPI is {value:.3g} against its target {metric['target']:g}: "
-                + ("meets it: standardise the measure." if standardise else
-                   "meets it, but the change is not established." if meets else "target not met."))
+            did_text = say("conclusion.did", language, verdict=t(d["verdict"], language), p=f"{d['p_adj']:.3g}")
+        text = (say("conclusion.main", language, kpi=t(row.metric, language), verdict=t(row.verdict, language),
+                    before=f"{row.before:.3g}", after=f"{row.after:.3g}", effect=f"{row.effect:.3g}",
+                    low=f"{row.ci_low:.3g}", high=f"{row.ci_high:.3g}", p=f"{row.p_adj:.3g}", mde=f"{row.mde:.3g}")
+                + did_text + say("conclusion.after", language, value=f"{value:.3g}", target=f"{metric['target']:g}")
+                + say("conclusion.standardise" if standardise else "conclusion.unproven" if meets
+                      else "conclusion.missed", language))
         rows.append({"metric": row.metric, "verdict": row.verdict, "meets_target": meets,
                      "standardise": standardise, "conclusion": text, "target": float(metric["target"]),
                      "kpi_after": float(value)})
@@ -343,12 +346,11 @@ def unmeasurable_kpis(ctx, register: pd.DataFrame) -> dict[str, str]:
 
 def acceptance_checks(ctx, register: pd.DataFrame):
     """Each acceptance criterion of the unit's actions against the KPIs measured since the action started."""
-    from qa_helpers.improve.actions import acceptance
-    from qa_helpers.report.labels import table
+    from qa_helpers.improve.actions import acceptance, acceptance_view
 
     checks = acceptance(register, lambda a, s, e: measure_kpis(a, ctx.archive, ctx.standards.raw, s, e),
                         ctx.period.end, unmeasurable=unmeasurable_kpis(ctx, register))
-    return table(checks, ctx.language, values=["kpi"], precision=3) if len(checks) else "No criteria to check."
+    return acceptance_view(checks, ctx.language)
 
 
 @dataclass
@@ -379,22 +381,25 @@ def plan(ctx, action_id: str = "", weeks_after: int = 8, washout_weeks: int = 0)
     waiting = register[~register["action_id"].isin(ready["action_id"])]
     unavailable = unmeasurable_kpis(ctx, ready)
     left_out = ctx.actions_left_out()
+    from qa_helpers.report.texts import say
+
+    language = ctx.language
     notes = []
     if every.empty and not left_out:
-        notes.append("No actions registered: the action register lists none, so there is nothing to evaluate.")
+        notes.append(say("evaluation.none_registered", language))
     elif every.empty:
-        notes.append("No registered action covers this archive's teams.")
+        notes.append(say("actions.none_for_archive", language))
     elif register.empty:
-        notes.append("No improvement actions cover this unit.")
+        notes.append(say("actions.none_for_unit", language))
     notes += left_out
     if len(waiting):
-        notes.append("Not yet evaluable (the after-window has not passed by the end of the period): "
-                     + ", ".join(f"{a.action_id} (starts {a.start:%Y-%m-%d})" for a in waiting.itertuples()))
+        notes.append(say("evaluation.waiting", language, actions=", ".join(
+            say("evaluation.starts", language, action=a.action_id, start=f"{a.start:%Y-%m-%d}")
+            for a in waiting.itertuples())))
     if ready.empty and not register.empty:
-        notes.append("No action of this unit has run its course by the end of this period.")
+        notes.append(say("evaluation.none_ready", language))
     if len(ready) and not ctx.has("tickets", "agent_id"):
-        notes.append("The tickets carry no agent, so the tests cannot allow for tickets clustering within agents: "
-                     "they treat tickets as independent, and their p-values are optimistic.")
+        notes.append(say("evaluation.no_agents", language))
     return EvaluationPlan(register=register, ready=ready, unavailable=unavailable, notes=notes)
 
 
@@ -416,16 +421,22 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     evaluated, the plain-language headline, every result row (default, DiD, segmented,
     standardised) in the KPI's units with footnoted methods, charts, and the channel mix."""
     from qa_helpers.report import plots
-    from qa_helpers.report.labels import table
-    from qa_helpers.report.safe import markdown_text as md  # the register's text is shown as written
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.safe import markdown_text as md
+    from qa_helpers.report.texts import Said, Verbatim, reason, say
 
-    items: list = [f"### {md(action.action_id)}: {md(action.measure)}\n"
-                   f"*Problem:* {md(action.problem)}. *Teams:* {md(', '.join(action.teams))}"
-                   + (f" (channels: {md(', '.join(action.channels))})" if action.channels else "")
-                   + f"; *controls:* {md(', '.join(action.control_teams)) or 'none'}; *start:* {action.start:%Y-%m-%d}; "
-                   f"windows of {weeks_before} + {weeks_after} whole weeks"
-                   + (f", {washout_weeks} wash-out week(s)" if washout_weeks else "") + "."]
-    items += [f"- {kpi}: cannot be evaluated: {why}." for kpi, why in result.skipped.items()]
+    language = ctx.language
+
+    # the register's text is shown as written
+    items: list = [Said(say("before_after.action", language, action=action.action_id, measure=Verbatim(action.measure),
+                            problem=Verbatim(action.problem), teams=", ".join(action.teams),
+                            controls=", ".join(action.control_teams) or t("none", language),
+                            start=f"{action.start:%Y-%m-%d}", before=weeks_before, after=weeks_after)
+                        + (say("before_after.channels", language, channels=", ".join(t(c, language) for c in action.channels))
+                           if action.channels else "")
+                        + (say("before_after.washout", language, weeks=washout_weeks) if washout_weeks else ""))]
+    items += [say("before_after.skipped", language, kpi=t(kpi, language), reason=reason(why, language))
+              for kpi, why in result.skipped.items()]
     if result.results.empty:
         return items
     # the answer to "did it work?" first; the rows it rests on follow
@@ -433,13 +444,10 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
 
     items += plain.headline_lines(plain.action_headlines({action.action_id: result}, ctx.language), ctx.language)
     family = result.results["family"].iloc[0]
-    items.append(f"All result rows of this action below (before/after, difference-in-differences, segmented level "
-                 f"and slope, channel-standardised) are one family, *{family}*: p is adjusted across all of "
-                 f"them and every CI is at the family's level (Bonferroni alpha / m with Holm), so a verdict holds "
-                 f"for the action as a whole.")
+    items.append(say("before_after.family", language, family=Verbatim(family)))
     # the detailed rows in the KPI's units, roles and short method names (footnoted), not raw estimates
-    shown = plain.presentable_results({action.action_id: result}, ctx.language)
-    items += [table(shown), "\n".join(md(line) + "  " for line in shown.attrs["footnotes"])]
+    shown = plain.presentable_results({action.action_id: result}, language)
+    items += [table(shown, language), "\n".join(md(line) + "  " for line in shown.attrs["footnotes"])]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
                                  washout_weeks=washout_weeks)
     for kpi, obs in result.observations.items():
@@ -452,9 +460,8 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
         items.append(fig)
     if len(result.mix):
         moved = result.mix["p"].lt(alpha).any()
-        items += ["**Channel mix** before and after" + (" — it moved, so a channel-standardised estimate follows:"
-                                                        if moved else " (no significant shift):"),
-                  table(result.mix.drop(columns=["metric"]).drop_duplicates("channel"),
+        items += [say("before_after.mix_moved" if moved else "before_after.mix_steady", language),
+                  table(result.mix.drop(columns=["metric"]).drop_duplicates("channel"), language, values=["channel"],
                         percent=["share_before", "share_after", "change"], precision=3)]
     return items
 

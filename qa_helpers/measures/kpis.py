@@ -185,7 +185,7 @@ def workload_per_agent(std: dict) -> str:
 
 @kpi("tickets", "median", "seconds", where="resolved_at IS NOT NULL", needs=("created_at", "resolved_at"))
 def resolution_time_s(std: dict) -> str:
-    """Resolution time = the median of (resolved_at − created_at) over resolved tickets, seconds: the middle ticket, robust to the few that take days."""
+    """Resolution time = the median time from creation to resolution over resolved tickets, seconds: the middle ticket, robust to the few that take days."""
     return "epoch(resolved_at - created_at)"
 
 

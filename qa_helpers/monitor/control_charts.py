@@ -384,11 +384,11 @@ def _x(period: pd.Series) -> pd.Series:
     return period
 
 
-def _mark_signals(ax: Axes, x: pd.Series, y: pd.Series, chart: pd.DataFrame, colour) -> None:
+def _mark_signals(ax: Axes, x: pd.Series, y: pd.Series, chart: pd.DataFrame, colour, label: str = "Rule violation") -> None:
     hit = chart["signal"].to_numpy(dtype=bool)
     if not hit.any():
         return
-    ax.scatter(x[hit], y[hit], marker="D", s=70, color=colour, zorder=4, label="Rule violation")
+    ax.scatter(x[hit], y[hit], marker="D", s=70, color=colour, zorder=4, label=label)
     for xi, yi, text in zip(x[hit], y[hit], chart.loc[hit, "rules"]):
         numbers = ",".join(part.split(":")[0] for part in text.split("; "))
         ax.annotate(numbers, (xi, yi), xytext=(0, 7), textcoords="offset points", ha="center",
@@ -396,60 +396,67 @@ def _mark_signals(ax: Axes, x: pd.Series, y: pd.Series, chart: pd.DataFrame, col
 
 
 def plot_p_chart(chart: pd.DataFrame, ax: Axes | None = None, metric: str = "Rate",
-                 title: str | None = None) -> Axes:
+                 title: str | None = None, language: str = "en") -> Axes:
     """Draw a p-chart (from ``p_chart``): rate, centre line, stepped limits, violations marked.
 
     Violating points are drawn as diamonds in a contrasting colour and labelled with the
     numbers of the rules that fired.
     """
+    from qa_helpers.report.labels import t
+
     ax = _ax(ax)
     if chart.empty:
-        return _empty(ax, "No periods to chart")
+        return _empty(ax, t("no_periods", language))
     palette = sns.color_palette(PALETTE)
     x = _x(chart["period"])
     ax.plot(x, chart["p"], marker="o", markersize=4, color=palette[0], label=metric, zorder=3)
-    ax.plot(x, chart["center"], color="black", linestyle="--", linewidth=1, label="Centre p̄")
-    ax.step(x, chart["ucl"], where="mid", color=LIMIT_COLOUR, linewidth=1.2, label="Limits p̄ ± 3σᵢ")
+    ax.plot(x, chart["center"], color="black", linestyle="--", linewidth=1, label=f"{t('centre', language)} p̄")
+    # "σ" with a plain i: the CJK font has no subscript letters
+    sigma = "3σᵢ" if language == "en" else "3σ"
+    ax.step(x, chart["ucl"], where="mid", color=LIMIT_COLOUR, linewidth=1.2,
+            label=f"{t('limits', language)} p̄ ± {sigma}")
     ax.step(x, chart["lcl"], where="mid", color=LIMIT_COLOUR, linewidth=1.2)
-    _mark_signals(ax, x, chart["p"], chart, palette[3])
+    _mark_signals(ax, x, chart["p"], chart, palette[3], t("rule_violation", language))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title(title or f"p-chart: {metric} (limits vary with cases per period)")
-    ax.set_xlabel("Period")
-    ax.set_ylabel(f"{metric} (% of cases)")
+    ax.set_xlabel(t("period", language))
+    ax.set_ylabel(f"{metric} (%)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     return ax
 
 
 def plot_xmr_chart(chart: pd.DataFrame, ax: Axes | None = None, mr_ax: Axes | None = None,
-                   metric: str = "Value", unit: str = "s", title: str | None = None) -> Axes:
+                   metric: str = "Value", unit: str = "s", title: str | None = None, language: str = "en") -> Axes:
     """Draw an XmR chart (from ``xmr_chart``) on ``ax``; the moving-range chart too if ``mr_ax`` is given.
 
     Returns the individuals ``ax``.
     """
+    from qa_helpers.report.labels import t
+
     ax = _ax(ax)
     if chart.empty:
-        return _empty(ax, "No periods to chart")
+        return _empty(ax, t("no_periods", language))
     palette = sns.color_palette(PALETTE)
     x = _x(chart["period"])
     ax.plot(x, chart["value"], marker="o", markersize=4, color=palette[0], label=metric, zorder=3)
-    ax.plot(x, chart["center"], color="black", linestyle="--", linewidth=1, label="Centre x̄")
-    ax.plot(x, chart["ucl"], color=LIMIT_COLOUR, linewidth=1.2, label="Limits x̄ ± 2.66·MR̄")
+    ax.plot(x, chart["center"], color="black", linestyle="--", linewidth=1, label=f"{t('centre', language)} x̄")
+    ax.plot(x, chart["ucl"], color=LIMIT_COLOUR, linewidth=1.2, label=f"{t('limits', language)} x̄ ± 2.66·MR̄")
     ax.plot(x, chart["lcl"], color=LIMIT_COLOUR, linewidth=1.2)
-    _mark_signals(ax, x, chart["value"], chart, palette[3])
+    _mark_signals(ax, x, chart["value"], chart, palette[3], t("rule_violation", language))
     ax.set_title(title or f"Individuals chart: {metric}")
-    ax.set_xlabel("Period")
+    ax.set_xlabel(t("period", language))
     ax.set_ylabel(f"{metric} ({unit})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     if mr_ax is not None:
-        mr_ax.plot(x, chart["mr"], marker="o", markersize=4, color=palette[2], label="Moving range")
+        mr_ax.plot(x, chart["mr"], marker="o", markersize=4, color=palette[2], label=t("moving_range", language))
         mr_ax.plot(x, chart["mr_center"], color="black", linestyle="--", linewidth=1, label="MR̄")
         mr_ax.plot(x, chart["mr_ucl"], color=LIMIT_COLOUR, linewidth=1.2, label="UCL 3.267·MR̄")
         hit = chart["mr_beyond"].to_numpy(dtype=bool)
         if hit.any():
             mr_ax.scatter(x[hit], chart["mr"][hit], marker="D", s=70, color=palette[3], zorder=4,
-                          label="Beyond UCL")
-        mr_ax.set_title(f"Moving range chart: {metric}")
-        mr_ax.set_xlabel("Period")
-        mr_ax.set_ylabel(f"Moving range ({unit})")
+                          label=t("beyond_ucl", language))
+        mr_ax.set_title(f"{t('moving_range', language)}: {metric}")
+        mr_ax.set_xlabel(t("period", language))
+        mr_ax.set_ylabel(f"{t('moving_range', language)} ({unit})")
         mr_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     return ax

@@ -173,19 +173,20 @@ def threshold_alerts(tables: dict[str, pd.DataFrame], standards: dict, rules: li
 def judgement_notes(judgements: pd.DataFrame, language: str = "en") -> list[str]:
     """Lines saying what was not judged: partial weeks and group-weeks with too few observations."""
     from qa_helpers.report.labels import t
+    from qa_helpers.report.texts import say
 
     notes = []
     partial = judgements[judgements["status"] == "partial week"]
     if len(partial):
         weeks = ", ".join(f"{w:%Y-%m-%d}" for w in sorted(partial["week"].unique()))
-        notes.append(f"Partial weeks, not judged (only part of the week lies in the period or has data): {weeks}.")
+        notes.append(say("monitoring.partial_weeks", language, weeks=weeks))
     few = judgements[judgements["status"] == "too few"]
     for (kpi, group_by), rows in few.groupby(["kpi", "group_by"], sort=False):
         examples = ", ".join(f"{t(g, language)} {w:%Y-%m-%d} (n = {n})" for g, w, n in
                              rows[["group", "week", "n"]].head(4).itertuples(index=False))
-        more = f" and {len(rows) - 4} more" if len(rows) > 4 else ""
-        notes.append(f"Not judged, too few observations: {t(kpi, language)} per {group_by} and week, "
-                     f"{len(rows)} group-weeks: {examples}{more}.")
+        more = say("monitoring.more", language, count=len(rows) - 4) if len(rows) > 4 else ""
+        notes.append(say("monitoring.too_few", language, kpi=t(kpi, language), group_by=t(f"group.{group_by}", language),
+                         count=len(rows), examples=examples + more))
     return notes
 
 
@@ -352,13 +353,17 @@ def rule_problem(ctx, rule: dict) -> str | None:
 
 def usable_rules(ctx) -> tuple[list[dict], list[str]]:
     """The standards' alert rules this archive can judge, and one line for each it cannot."""
+    from qa_helpers.report.labels import t
+    from qa_helpers.report.texts import say
+
     usable, notes = [], []
     for rule in ctx.standards.raw.get("alerts") or []:
         problem = rule_problem(ctx, rule)
         if problem is None:
             usable.append(rule)
         else:
-            notes.append(f"Not judged: {rule['kpi']} per {rule.get('unit', 'team')} and week ({problem}).")
+            notes.append(say("monitoring.rule_not_judged", ctx.language, kpi=t(rule["kpi"], ctx.language),
+                             group_by=t(f"group.{rule.get('unit', 'team')}", ctx.language), reason=problem))
     return usable, notes
 
 
@@ -389,9 +394,10 @@ def alerts_view(ctx, alerts: pd.DataFrame, notes: list[str]) -> list:
     severity, n; or a line saying none fired; then what was not judged."""
     from qa_helpers.report.labels import t, table
     from qa_helpers.report.plots import format_value
+    from qa_helpers.report.texts import say
 
     if alerts.empty:
-        return ["No alert fired in a whole week of this period.", *notes]
+        return [say("monitoring.no_alerts", ctx.language), *notes]
     units = [KPIS[k].unit for k in alerts["kpi"]]
     shown = alerts.assign(
         kind=[t(k, ctx.language) for k in alerts["kind"]], severity=[t(s, ctx.language) for s in alerts["severity"]],
@@ -421,9 +427,11 @@ def alerts_summary(alerts: pd.DataFrame) -> dict:
 def unit_coaching(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
     """Coaching runs with their decision and the team table, or none and the line saying why none can
     be found."""
+    from qa_helpers.report.texts import say
+
     problem = coaching_problem(ctx)
     if problem:
-        why = f"Coaching not assessed: {problem} (the rule needs agents and their CSAT)."
+        why = say("monitoring.coaching_not_assessed", ctx.language, reason=problem)
         return pd.DataFrame(columns=COACHING_COLUMNS), pd.DataFrame(columns=TEAM_COLUMNS), why
     cases, teams = coaching_review(tables, ctx.standards.raw)
     return cases, teams, None
@@ -433,27 +441,43 @@ def coaching_view(ctx, cases: pd.DataFrame, teams: pd.DataFrame, note: str | Non
     """Per team: its CSAT against target and whether the remedy is team-level; then every run of the
     seed rule with its decision (one-to-one cases first)."""
     from qa_helpers.report.labels import t, table
+    from qa_helpers.report.texts import say
 
     if note:
         return [note]
     language = ctx.language
     team_lines = [
-        (f"**{row.team}**: CSAT {row.csat:.1%} (n = {row.n:,}, {row.ci_low:.1%}–{row.ci_high:.1%}) against a "
-         f"target of {row.target:.0%}. " + (
-             f"The whole team is below target: a team-level remedy (process, tools, training for everyone); "
-             f"{row.agents_with_runs - row.one_to_one} of {row.agents_with_runs} agents with a run do not stand out "
-             f"from the team." if row.below_target else "At or near target: remedies are individual.")
-         + f" One-to-one coaching: {row.one_to_one} of {row.agents} agents.")
+        say("monitoring.team_line", language, team=t(row.team, language), csat=f"{row.csat:.1%}", n=f"{row.n:,}",
+            low=f"{row.ci_low:.1%}", high=f"{row.ci_high:.1%}", target=f"{row.target:.0%}")
+        + " " + (say("monitoring.team_below", language, quiet=row.agents_with_runs - row.one_to_one,
+                     runs=row.agents_with_runs) if row.below_target else say("monitoring.team_at_target", language))
+        + " " + say("monitoring.team_one_to_one", language, cases=row.one_to_one, agents=row.agents)
         for row in teams.itertuples(index=False)]
     if cases.empty:
-        return [*team_lines, "No agent met the seed's coaching rule (three weeks in a row under the threshold) "
-                             "in this period."]
+        return [*team_lines, say("monitoring.no_runs", language)]
     shown = cases.assign(first_week=cases["first_week"].map(_week_label),
                          last_week=cases["last_week"].map(_week_label),
                          p_value=["< 0.0001" if p < 0.0001 else f"{p:.4f}" if pd.notna(p) else "–"
                                   for p in cases["p_value"]],
                          decision=[t(d, language) for d in cases["decision"]])
     return [*team_lines, table(shown, language, percent=["run_csat", "team_csat", "shrunk_csat"])]
+
+
+def at_a_glance(ctx, alerts: pd.DataFrame, cases: pd.DataFrame, teams: pd.DataFrame) -> str:
+    """At a glance: open alerts (chronic, recurring, new; high severity), one-to-one coaching cases and teams
+    whose remedy is team-level."""
+    from qa_helpers.report.labels import glance, t
+
+    counts = {**alerts_summary(alerts), **coaching_summary(cases, teams)}
+    kinds = "; ".join(f"{t(kind, ctx.language)} {counts[f'{kind}_alerts']}" for kind in ("chronic", "recurring", "new"))
+    return glance([
+        {"label": t("open_alerts", ctx.language), "value": f"{counts['open_alerts']} / {counts['alerts']}",
+         "target": "0", "met": counts["open_alerts"] == 0, "change": None},
+        {"label": t("kind", ctx.language), "value": kinds},
+        {"label": t("high_severity_open", ctx.language), "value": str(counts["high_severity_alerts"])},
+        {"label": t("coaching_cases", ctx.language), "value": str(counts["coaching_cases"])},
+        {"label": t("teams_below_target", ctx.language), "value": str(counts["teams_below_target"])},
+    ], ctx.language)
 
 
 def coaching_summary(cases: pd.DataFrame, teams: pd.DataFrame) -> dict:
@@ -478,11 +502,12 @@ def control_chart_section(ctx, both: dict[str, pd.DataFrame]) -> list:
     previous period; the Western Electric violations; a line for each chart the archive cannot draw."""
     from qa_helpers.monitor import control_charts
     from qa_helpers.report.labels import t, table
+    from qa_helpers.report.texts import say
 
     std, language = ctx.standards.raw, ctx.language
     drawn = [(kind, name) for kind, name in CHARTS if ctx.measured(name)]
-    notes = [f"{t(name, language)} chart not drawn: {ctx.kpi_reason(name)}." for kind, name in CHARTS
-             if not ctx.measured(name)]
+    notes = [say("monitoring.chart_not_drawn", language, kpi=t(name, language), reason=ctx.kpi_reason(name))
+             for kind, name in CHARTS if not ctx.measured(name)]
     if not drawn:
         return notes
     before = {name: frame[frame[TIME_COLUMNS[name]] < ctx.period.start] for name, frame in both.items()}
@@ -493,35 +518,38 @@ def control_chart_section(ctx, both: dict[str, pd.DataFrame]) -> list:
         if kind == "p":
             baseline = len(weekly_counts(before, name, std))
             chart = control_charts.p_chart(weekly_counts(both, name, std), baseline=baseline or None)
-            control_charts.plot_p_chart(chart, ax=ax, metric=label, title=f"p-chart: {label}, weekly")
+            control_charts.plot_p_chart(chart, ax=ax, metric=label, title=say("monitoring.p_chart_title", language, kpi=label), language=language)
         else:
             baseline = len(weekly_values(before, name, std))
             chart = control_charts.xmr_chart(weekly_values(both, name, std), baseline=baseline or None, floor=0)
-            control_charts.plot_xmr_chart(chart, ax=ax, metric=label, unit="s", title=f"XmR chart: {label}, weekly")
-        signals.append(chart.assign(chart=f"{kind}: {label}"))
+            control_charts.plot_xmr_chart(chart, ax=ax, metric=label, unit="s", title=say("monitoring.xmr_chart_title", language, kpi=label), language=language)
+        signals.append(chart.assign(chart=say(f"monitoring.{kind}_chart_title", language, kpi=label)))
     fig.tight_layout()
     found = pd.concat(signals, ignore_index=True)
     found = found[found["signal"].astype(bool)]
-    return [fig, table(found.assign(week=found["period"].dt.date)[["chart", "week", "rules"]], language)
-            if len(found) else "No rule violations on the control charts.", *notes]
+    rules = found["rules"].map(lambda text: "; ".join(t(f"rule.{rule}", language) for rule in text.split("; ")))
+    return [fig, table(found.assign(week=found["period"].dt.date, rules=rules)[["chart", "week", "rules"]], language)
+            if len(found) else say("monitoring.no_violations", language), *notes]
 
 
 def action_progress(ctx, both: dict[str, pd.DataFrame]) -> list:
     """Weekly values of each open action's metrics since its start, against its acceptance target."""
     from qa_helpers.report import plots
     from qa_helpers.report.labels import t
+    from qa_helpers.report.texts import say
 
     register = ctx.actions()
     open_actions = register[register["status"].isin(["in_progress", "planned"]) & (register["start"] < ctx.period.end)]
     left_out = ctx.actions_left_out()
     if ctx.actions(every_unit=True).empty and not left_out:
-        return ["No actions registered: there is no progress to follow."]
+        return [say("monitoring.no_actions", ctx.language)]
     if open_actions.empty:
-        return ["No open action has started yet for this unit.", *left_out]
+        return [say("monitoring.no_open_actions", ctx.language), *left_out]
     items: list = list(left_out)
     for action in open_actions.itertuples(index=False):
         metrics = [m for m in action.metrics if ctx.measured(m["kpi"])]
-        items += [f"{action.action_id}: {t(m['kpi'], ctx.language)} not followed: {ctx.kpi_reason(m['kpi'])}."
+        items += [say("monitoring.metric_not_followed", ctx.language, action=action.action_id,
+                      kpi=t(m["kpi"], ctx.language), reason=ctx.kpi_reason(m["kpi"]))
                   for m in action.metrics if not ctx.measured(m["kpi"])]
         if not metrics:
             continue
@@ -531,6 +559,7 @@ def action_progress(ctx, both: dict[str, pd.DataFrame]) -> list:
             weekly = ctx.kpi_table(since, by=["week"], kpis=[metric["kpi"]])
             plots.plot_kpi_trend(weekly, metric["kpi"], KPIS[metric["kpi"]].unit, metric["target"], ax=ax,
                                  language=ctx.language, min_n=3)
-            ax.set_title(f"{action.action_id}: {t(metric['kpi'], ctx.language)} since {action.start:%Y-%m-%d}")
+            ax.set_title(say("monitoring.progress_title", ctx.language, action=action.action_id,
+                             kpi=t(metric["kpi"], ctx.language), start=f"{action.start:%Y-%m-%d}"))
         items.append(fig)
     return items

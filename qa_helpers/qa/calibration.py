@@ -829,12 +829,14 @@ def write_review_sample(sample: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def plot_score_distribution(distribution: pd.DataFrame, item: str, ax: Axes | None = None,
-                            group_label: str = "Reviewer") -> Axes:
+                            group_label: str | None = None, language: str = "en") -> Axes:
     """Stacked bars: share of each score 1–5 for one item, per group (from ``score_distribution``)."""
+    from qa_helpers.report.labels import t
+
     ax = _ax(ax)
     data = distribution[(distribution["item"] == item) & distribution["score"].notna()]
     if data.empty or data["count"].sum() == 0:
-        return _empty(ax, f"No scores for {item}")
+        return _empty(ax, f"{t('no_scores', language)}: {t(item, language)}")
     grid = data.pivot(index="group", columns="score", values="share").fillna(0).sort_index(ascending=False)
     colors = sns.color_palette("RdYlBu", len(SCORES))
     left = np.zeros(len(grid))
@@ -844,27 +846,30 @@ def plot_score_distribution(distribution: pd.DataFrame, item: str, ax: Axes | No
         left += share
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, 1)
-    ax.set_title(f"Score distribution: {item.replace('_', ' ')}")
-    ax.set_xlabel("Share of scored reviews (%)")
-    ax.set_ylabel(group_label)
-    ax.legend(title="Score", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.set_title(f"{t('score_distribution', language)}: {t(item, language)}")
+    ax.set_xlabel(t("share_of_reviews", language))
+    ax.set_ylabel(group_label or t("reviewer_id", language))
+    ax.legend(title=t("score", language), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     return ax
 
 
-def plot_reviewer_bias(bias: pd.DataFrame, ax: Axes | None = None,
-                       unit: str = "rubric points, 1–5 scale") -> Axes:
+def plot_reviewer_bias(bias: pd.DataFrame, ax: Axes | None = None, unit: str | None = None,
+                       language: str = "en") -> Axes:
     """Forest plot of reviewer bias against consensus with its interval (from ``reviewer_bias``).
 
     Reviewers whose interval excludes 0 are drawn in a distinct colour.
     """
+    from qa_helpers.report.labels import t
+
     ax = _ax(ax)
     if bias.empty:
-        return _empty(ax, "No calibration reviews")
+        return _empty(ax, t("no_calibration_reviews", language))
     data = bias.sort_values("reviewer_id", ascending=False).reset_index(drop=True)
     palette = sns.color_palette(PALETTE)
     off = (data["ci_low"] > 0) | (data["ci_high"] < 0)
     y = np.arange(len(data))
-    for flag, colour, label in ((False, palette[0], "CI covers 0"), (True, palette[3], "CI excludes 0")):
+    for flag, colour, label in ((False, palette[0], t("ci_covers_0", language)),
+                                (True, palette[3], t("ci_excludes_0", language))):
         part = data[off == flag]
         if part.empty:
             continue
@@ -873,19 +878,21 @@ def plot_reviewer_bias(bias: pd.DataFrame, ax: Axes | None = None,
         ax.errorbar(part["bias"], yy, xerr=err, fmt="o", color=colour, capsize=4, label=label)
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(y, data["reviewer_id"].astype(str))
-    ax.set_title("Reviewer bias against consensus (calibration tickets)")
-    ax.set_xlabel(f"Reviewer − consensus ({unit})")
-    ax.set_ylabel("Reviewer")
+    ax.set_title(t("bias_title", language))
+    ax.set_xlabel(f"{t('bias_axis', language)} ({unit or t('rubric_points', language)})")
+    ax.set_ylabel(t("reviewer_id", language))
     ax.legend(loc="best", frameon=False)
     return ax
 
 
-def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = None) -> Axes:
+def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = None, language: str = "en") -> Axes:
     """Heat map of weighted kappa for every reviewer pair (from ``pairwise_weighted_kappa``)."""
+    from qa_helpers.report.labels import t
+
     ax = _ax(ax)
     data = pairs[pairs["item"] == item]
     if data.empty:
-        return _empty(ax, "No reviewer pairs")
+        return _empty(ax, t("no_reviewer_pairs", language))
     reviewers = sorted(set(data["reviewer_a"]) | set(data["reviewer_b"]))
     grid = pd.DataFrame(np.nan, index=reviewers, columns=reviewers)
     for row in data.itertuples():
@@ -893,10 +900,10 @@ def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = 
         grid.loc[row.reviewer_b, row.reviewer_a] = row.kappa
     weighting = data["weights"].iloc[0]
     sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", linewidths=0.5,
-                cbar_kws={"label": f"Cohen's kappa, {weighting} weights (unitless)"})
-    ax.set_title(f"Reviewer agreement: {item.replace('_', ' ')} items")
-    ax.set_xlabel("Reviewer")
-    ax.set_ylabel("Reviewer")
+                cbar_kws={"label": f"Cohen κ ({t(f'weights.{weighting}', language)})"})
+    ax.set_title(f"{t('agreement_title', language)}: {t('all_items' if item == ALL else item, language)}")
+    ax.set_xlabel(t("reviewer_id", language))
+    ax.set_ylabel(t("reviewer_id", language))
     return ax
 
 
@@ -927,57 +934,67 @@ def calibration_data(ctx) -> CalibrationData:
     return CalibrationData(True, reviews, calib.reset_index(drop=True))
 
 
-def data_line(data: CalibrationData) -> str:
+def data_line(data: CalibrationData, language: str = "en") -> str:
     """One line on what there is to calibrate."""
+    from qa_helpers.report.texts import say
+
     if not data.present:
-        return NO_REVIEWS
+        return say("calibration.no_reviews", language)
     calib = data.calibration
-    return (f"{len(data.reviews):,} reviews of this unit in the period; {calib['ticket_id'].nunique()} calibration "
-            f"conversations scored by {calib['reviewer_id'].nunique()} reviewers ({len(calib):,} reviews) this year.")
+    return say("calibration.data_line", language, reviews=f"{len(data.reviews):,}",
+               conversations=calib["ticket_id"].nunique(), reviewers=calib["reviewer_id"].nunique(),
+               calibration_reviews=f"{len(calib):,}")
 
 
-def _no_data(data: CalibrationData, calibration: bool = False) -> str | None:
+def _no_data(data: CalibrationData, calibration: bool = False, language: str = "en") -> str | None:
+    from qa_helpers.report.texts import say
+
     if not data.present:
-        return "Not measured: no QA reviews table in the archive."
+        return say("calibration.no_table", language)
     if calibration and data.calibration.empty:
-        return "No calibration conversations this year up to the end of the period."
+        return say("calibration.no_calibration", language)
     if not calibration and data.reviews.empty:
-        return "No QA reviews of this unit in the period."
+        return say("calibration.no_unit_reviews", language)
     return None
 
 
 def distribution_section(ctx, data: CalibrationData) -> list:
     """Score distributions by reviewer (two items) and the agents' mean rubric scores."""
     from qa_helpers.report.labels import table
+    from qa_helpers.report.texts import say
 
-    note = _no_data(data)
+    language = ctx.language
+    note = _no_data(data, language=language)
     if note:
         return [note]
     by_reviewer = score_distribution(data.reviews, by="reviewer_id")
     fig, axes = plt.subplots(1, 2, figsize=(13, 4))
     for ax, item in zip(axes, ["problem_solving", "courtesy"]):
-        plot_score_distribution(by_reviewer, item, ax=ax)
+        plot_score_distribution(by_reviewer, item, ax=ax, language=language)
     means = data.reviews.groupby("agent_id")[list(RUBRIC_ITEMS)].mean()
-    return [fig, "Mean rubric scores by agent (1-5), lowest problem-solving first:",
-            table(means.sort_values("problem_solving").head(10).reset_index())]
+    return [fig, say("calibration.mean_scores", language),
+            table(means.sort_values("problem_solving").head(10).reset_index(), language)]
 
 
 def agreement_section(ctx, data: CalibrationData) -> list:
     """Fleiss' κ, ICC(2,1), pairwise weighted κ and the within-±10 % share on the calibration conversations."""
-    from qa_helpers.report.labels import table
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.texts import say
 
-    note = _no_data(data, calibration=True)
+    language = ctx.language
+    note = _no_data(data, calibration=True, language=language)
     if note:
         return [note]
     calib = data.calibration
     fig, ax = plt.subplots(figsize=(6, 5))
-    plot_pairwise_kappa(pairwise_weighted_kappa(calib), item="all", ax=ax)
-    return ["**Fleiss' κ** per rubric item (conversations every reviewer scored):",
-            table(fleiss_kappa_by_item(calib), precision=3),
-            "**ICC(2,1)** (two-way random, absolute agreement, single rater) per item and for the IQS:",
-            table(calibration_icc(calib), precision=3), fig,
-            "**Within ±10 % of consensus** (share of a reviewer's IQS within 10 % of the panel mean):",
-            table(within_tolerance(calib), percent=["share"])]
+    plot_pairwise_kappa(pairwise_weighted_kappa(calib), item="all", ax=ax, language=language)
+    return [say("calibration.fleiss", language),
+            table(fleiss_kappa_by_item(calib), language, values=["item"], precision=3),
+            say("calibration.icc", language),
+            table(calibration_icc(calib), language, values=["item"], precision=3), fig,
+            say("calibration.within", language),
+            table(within_tolerance(calib).replace({"reviewer_id": {ALL: t("all_reviewers", language)}}), language,
+                  percent=["share"])]
 
 
 def bias_for(data: CalibrationData) -> pd.DataFrame | None:
@@ -985,15 +1002,15 @@ def bias_for(data: CalibrationData) -> pd.DataFrame | None:
     return None if _no_data(data, calibration=True) else reviewer_bias(data.calibration)
 
 
-def bias_section(data: CalibrationData, bias: pd.DataFrame | None) -> list:
+def bias_section(data: CalibrationData, bias: pd.DataFrame | None, language: str = "en") -> list:
     """The bias forest plot and table (or why there is none)."""
     from qa_helpers.report.labels import table
 
     if bias is None:
-        return [_no_data(data, calibration=True)]
+        return [_no_data(data, calibration=True, language=language)]
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    plot_reviewer_bias(bias, ax=ax)
-    return [fig, table(bias, precision=3)]
+    plot_reviewer_bias(bias, ax=ax, language=language)
+    return [fig, table(bias, language, precision=3)]
 
 
 def bias_summary(bias: pd.DataFrame | None) -> dict:
@@ -1009,21 +1026,22 @@ def iqs_for(data: CalibrationData) -> pd.DataFrame:
     return ordinary.assign(iqs=quality_score(ordinary) if len(ordinary) else pd.Series(dtype="float64"))
 
 
-def iqs_section(data: CalibrationData, scored: pd.DataFrame) -> list:
+def iqs_section(data: CalibrationData, scored: pd.DataFrame, language: str = "en") -> list:
     """IQS histogram and the agents with the lowest mean IQS."""
-    from qa_helpers.report.labels import table
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.texts import say
 
-    note = _no_data(data)
+    note = _no_data(data, language=language)
     if note or scored.empty:
-        return [note or "No reviews outside the calibration set in this period."]
+        return [note or say("calibration.no_ordinary", language)]
     by_agent = scored.groupby("agent_id")["iqs"].agg(["mean", "count"]).rename(
         columns={"mean": "iqs", "count": "reviews"})
     fig, ax = plt.subplots(figsize=(9, 3.6))
     ax.hist(scored["iqs"].dropna(), bins=20, color=sns.color_palette("colorblind")[0])
-    ax.set_title("IQS of the period's reviews")
+    ax.set_title(t("iqs_title", language))
     ax.set_xlabel("IQS (0-100)")
-    ax.set_ylabel("Reviews (count)")
-    return [fig, table(by_agent.sort_values("iqs").head(8).reset_index(), precision=1)]
+    ax.set_ylabel(t("reviews_count", language))
+    return [fig, table(by_agent.sort_values("iqs").head(8).reset_index(), language, precision=1)]
 
 
 def iqs_summary(scored: pd.DataFrame) -> dict:
@@ -1065,17 +1083,25 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
     target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
     needed = int(stratum_sample_sizes(frame, [*strata, "risk"], margin=margin)["sample_size"].sum())
-    unknown = [what for what, loaded in (("low CSAT", surveys), ("complaints", complaints)) if loaded is None]
-    return [f"{len(sample):,} of {len(tickets):,} tickets sampled for review in {ctx.period.next()}, the QA team's "
-            f"capacity of {total:,} reviews ({len(teams)} team(s), {settings['reviews_per_week']:g} a week each unless "
-            f"set per team), across {len(allocation):,} strata ({' × '.join([*strata, 'risk'])}); complaint tickets "
-            f"oversampled ×{settings['oversample']['complaint']:g}, low-CSAT ×{settings['oversample']['low_csat']:g}; "
-            f"seed {seed} (same seed, same sample); weight each review by its design weight for unit-wide estimates: "
-            f"[{markdown_text(target.name)}]({quote(target.name)}).",
-            f"A share within ±{margin:.0%} (95 %) in every stratum would need {needed:,} reviews."
-            + (f" Not used for oversampling (not in the archive): {', '.join(unknown)}." if unknown else ""),
-            table(sampling.sample_against_capacity(sample, len(tickets), total), percent=["capacity_used", "coverage"]),
-            table(allocation.drop(columns="stratum").sort_values("sample_size", ascending=False).head(12),
+    unknown = [what for what, loaded in (("low_csat", surveys), ("complaints", complaints)) if loaded is None]
+    from qa_helpers.report.labels import t
+    from qa_helpers.report.texts import Said, say
+
+    language = ctx.language
+    line = say("calibration.sample_line", language, sampled=f"{len(sample):,}", tickets=f"{len(tickets):,}",
+               period=str(ctx.period.next()), capacity=f"{total:,}", teams=len(teams),
+               per_week=f"{settings['reviews_per_week']:g}", strata=f"{len(allocation):,}",
+               by=" × ".join(t(s, language) for s in [*strata, "risk"]),
+               complaint=f"{settings['oversample']['complaint']:g}", low_csat=f"{settings['oversample']['low_csat']:g}",
+               seed=seed)
+    # the link's text and address are escaped for Markdown and for a URL; a file name is shown as written
+    return [Said(f'{line} <span class="verbatim">[{markdown_text(target.name)}]({quote(target.name)})</span>'),
+            say("calibration.sample_need", language, margin=f"{margin:.0%}", needed=f"{needed:,}")
+            + (say("calibration.sample_unknown", language, what="、".join(t(f"lacking.{w}", language) for w in unknown)
+                   if language == "zh" else ", ".join(t(f"lacking.{w}", language) for w in unknown)) if unknown else ""),
+            table(sampling.sample_against_capacity(sample, len(tickets), total), language,
+                  percent=["capacity_used", "coverage"]),
+            table(allocation.drop(columns="stratum").sort_values("sample_size", ascending=False).head(12), language,
                   values=["channel", "category", "risk"], precision=1)]
 
 

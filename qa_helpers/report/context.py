@@ -77,12 +77,14 @@ class Context:
     def missing(self, *needs: str) -> str | None:
         """Why something cannot be shown: the first of ``needs`` (``"table"`` or ``"table.field"``)
         the archive lacks, as a phrase; ``None`` when it has them all."""
+        from qa_helpers.report.texts import reason
+
         for need in needs:
             name, _, column = need.partition(".")
             if not self.has(name):
-                return f"no {TABLE_WORDS.get(name, name)} table in the archive"
+                return reason(f"no {TABLE_WORDS.get(name, name)} table in the archive", self.language)
             if column and not self.has(name, column):
-                return f"the {TABLE_WORDS.get(name, name)} have no {column} field"
+                return reason(f"the {TABLE_WORDS.get(name, name)} have no {column} field", self.language)
         return None
 
     def missing_note(self, *needs: str, what: str | None = None) -> str | None:
@@ -136,8 +138,9 @@ class Context:
         """One line per registered action left out because it names teams this archive does not have."""
         from qa_helpers.improve.actions import unknown_teams
 
-        return [f"{markdown_text(action)}: left out, it names team(s) this archive does not have "
-                f"({markdown_text(', '.join(teams))})."
+        from qa_helpers.report.texts import say
+
+        return [say("actions.left_out", self.language, action=action, teams=", ".join(teams))
                 for action, teams in unknown_teams(self.register(), self.known_units).items()]
 
     @cached_property
@@ -167,7 +170,9 @@ class Context:
         row = self.measurability[self.measurability["kpi"] == name]
         if row.empty or bool(row["measured"].iloc[0]):
             return None
-        return str(row["reason"].iloc[0])
+        from qa_helpers.report.texts import reason
+
+        return reason(str(row["reason"].iloc[0]), self.language)
 
     def kpi_table(self, tables: dict[str, pd.DataFrame] | None = None, by: list[str] | tuple[str, ...] = (),
                   kpis: list[str] | None = None, period: Period | str | None = None) -> pd.DataFrame:
@@ -276,12 +281,16 @@ def show(*items) -> None:
     from IPython.display import Markdown, display
     from matplotlib.figure import Figure
 
+    from qa_helpers.report.texts import Said
+
     for item in items:
         if item is None:
             continue
         if isinstance(item, (list, tuple)):
             show(*item)
             continue
-        display(Markdown(markdown_block(item)) if isinstance(item, str) else item)
+        # the catalogue's sentences escaped their values already and may carry their verbatim marks
+        text = item if isinstance(item, Said) else markdown_block(item) if isinstance(item, str) else None
+        display(Markdown(text) if text is not None else item)
         if isinstance(item, Figure):
             plt.close(item)

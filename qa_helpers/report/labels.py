@@ -83,7 +83,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "met": ("Target met", "是否达标"), "attainment": ("Attainment", "达成率"),
     "remark": ("Remarks (reason not met)", "备注（未达标原因简述）"), "floor": ("Floor (scores 0)", "零分线"),
     "source": ("Source", "依据"), "targets_met": ("Targets met", "达标指标数"),
-    "scoring_method": ("Scoring method", "计分方法"), "ratio": ("ratio (seed 001)", "比值法（模板001）"),
+    "scoring_method": ("Scoring method", "计分方法"), "ratio": ("ratio (weight × actual ÷ target)", "比值法（权重 × 实际值 ÷ 目标值）"),
     "capped": ("ratio capped at the weight", "比值法（不超过权重）"),
     "floor_to_target": ("floor to target", "零分线至目标线性计分"),
     "all_channels": ("all channels (volume-weighted)", "全部渠道（按量加权）"),
@@ -112,6 +112,137 @@ TEXT: dict[str, tuple[str, str]] = {
     "population": ("Tickets in stratum", "层内工单数"), "factor": ("Oversampling factor", "过采样倍数"),
     "sample_size": ("Sampled", "抽样数"), "design_weight": ("Design weight", "设计权重"),
     "reviews_per_week": ("Reviews per week", "每周质检量"),
+    # at a glance
+    "change_previous": ("Change since the previous period", "较上期变化"),
+    "kpis_with_target": ("Targets set", "已设目标数"), "kpis_measured": ("KPIs this archive measures", "可测量的KPI"),
+    "checks_passed": ("Checks passed", "通过的校验"), "open_alerts": ("Open alerts (of all)", "未关闭预警（共计）"),
+    "high_severity_open": ("Open alerts of high severity", "高严重程度的未关闭预警"),
+    "coaching_cases": ("One-to-one coaching cases", "一对一辅导人数"),
+    "teams_below_target": ("Teams below their CSAT target", "满意度低于目标的班组"),
+    "actions": ("Actions", "措施数"), "open_actions": ("Open actions", "进行中的措施"),
+    "overdue_actions": ("Overdue actions", "逾期措施"), "done": ("done", "已完成"),
+    "planned": ("planned", "计划中"), "in_progress": ("in progress", "进行中"), "cancelled": ("cancelled", "已取消"),
+    # action register
+    "action_id": ("Action", "措施编号"), "problem": ("Problem", "问题"), "measure": ("Measure", "措施"),
+    "owner": ("Owner", "负责人"), "teams": ("Teams", "班组"), "due": ("Due", "截止日期"),
+    "resources": ("Resources", "资源"), "metrics": ("Acceptance criteria", "验收标准"),
+    "days_to_due": ("Days to due", "距截止天数"), "verdict": ("Verdict", "结论"),
+    "verdict.met": ("met", "已达成"), "verdict.not met": ("not met", "未达成"),
+    "verdict.not yet measurable": ("not yet measurable", "尚无法测量"),
+    "increase": ("higher", "越高越好"), "not measurable": ("not measurable", "无法测量"), "decrease": ("lower", "越低越好"),
+    # monitoring: coaching and charts
+    "csat_n": ("Answers", "回答数"), "fcr_n": ("Tickets", "工单数"), "ci_low": ("CI low", "置信下限"),
+    "ci_high": ("CI high", "置信上限"), "below_target": ("Below target", "低于目标"), "agents": ("Agents", "客服人数"),
+    "agents_with_runs": ("Agents with a run", "出现连续低分的客服"), "one_to_one": ("One-to-one", "一对一"),
+    "remedy": ("Remedy", "改进方式"), "agent": ("agent", "客服"), "all": ("the whole unit", "整个单位"),
+    "no_periods": ("No periods to chart", "没有可绘制的期间"), "centre": ("Centre", "中心线"),
+    "limits": ("Limits", "控制限"), "period": ("Period", "期间"), "moving_range": ("Moving range", "移动极差"),
+    "beyond_ucl": ("Beyond UCL", "超出上控制限"), "rule_violation": ("Rule violation", "违反判异规则"),
+    "no_agent_placed": ("No agent has enough surveys and tickets to place", "没有客服的问卷和工单数量足以定位"),
+    "measured": ("measured", "可测量"),
+    "table.tickets": ("tickets", "工单"), "table.surveys": ("surveys", "问卷"), "table.complaints": ("complaints", "投诉"),
+    "table.field_visits": ("field visits", "上门服务"), "table.qa_reviews": ("QA reviews", "质检"),
+    "table.agents": ("roster (agents)", "客服名册"),
+    "aggregation.share": ("share of rows", "占比"), "aggregation.mean": ("mean", "平均值"),
+    "aggregation.median": ("median", "中位数"), "aggregation.nps": ("promoters − detractors", "推荐者 − 贬损者"),
+    "aggregation.per_1000": ("per 1 000 tickets", "每千单"), "aggregation.per_agent": ("per agent-week", "每客服每周"),
+    "unit.share": ("share", "占比"), "unit.seconds": ("seconds", "秒"), "unit.per_1000": ("per 1 000", "每千单"),
+    "unit.points": ("points", "分"), "unit.score": ("score 1-5", "1–5 分"), "unit.tickets": ("tickets", "工单数"),
+    # the standards' checks
+    "scorecard weights total 100": ("scorecard weights total 100", "评分卡权重合计为 100"),
+    "scoring method": ("scoring method", "计分方法"),
+    "every KPI name is known": ("every KPI name is known", "所有 KPI 名称均可识别"),
+    "targets in range (shares 0-1, durations > 0, NPS -100..100)": (
+        "targets in range (shares 0-1, durations > 0, NPS -100..100)", "目标值在合理范围内（占比 0–1，时长 > 0，NPS −100 至 100）"),
+    "every floor lies on the far side of its target": ("every floor lies on the far side of its target", "零分线均位于目标值的另一侧"),
+    "targets with a source": ("targets with a source", "注明依据的目标"),
+    "grade bands ordered, no overlap, down to 0": ("grade bands ordered, no overlap, down to 0", "等级区间有序、不重叠、下限到 0"),
+    "team overrides name known KPIs": ("team overrides name known KPIs", "班组调整均针对已知 KPI"),
+    "complaint and resolution hours positive": ("complaint and resolution hours positive", "投诉与解决时限均为正数"),
+    "rule.1: beyond 3σ": ("1: beyond 3σ", "1：超出 3σ"), "rule.2: 2 of 3 beyond 2σ": ("2: 2 of 3 beyond 2σ", "2：3 点中 2 点超出 2σ"),
+    "rule.3: 4 of 5 beyond 1σ": ("3: 4 of 5 beyond 1σ", "3：5 点中 4 点超出 1σ"),
+    "rule.4: 8 in a row on one side": ("4: 8 in a row on one side", "4：连续 8 点位于同侧"),
+    "lacking.complaints": ("complaints", "投诉"), "lacking.low_csat": ("low CSAT", "低满意度"), "lacking.surveys": ("dissatisfied survey answers", "不满意的问卷回答"),
+    "and": (" and ", "和"),
+    # report pages
+    "index": ("Index", "索引"),
+    "step.standards": ("Standards", "现行标准"), "step.data_quality": ("Data quality", "数据质量"),
+    "step.kpi_analysis": ("KPI analysis", "KPI 分析"), "step.scorecard": ("Scorecard", "评分卡"),
+    "step.action_plan": ("Action plan", "改进计划"), "step.monitoring": ("Monitoring", "过程监控"),
+    "step.before_after": ("Before/after", "前后对比"), "step.qa_calibration": ("QA calibration", "质检校准"),
+    # the index page
+    "index_title": ("Service quality reports", "服务质量报告"), "company": ("Company", "公司"),
+    "whole_company": ("ALL (whole company)", "ALL（全公司）"), "rollup_of": ("{unit} (all its teams)", "{unit}（所辖全部班组）"),
+    "kit": ("kit", "工具包版本"), "config": ("config", "配置"), "commit": ("commit", "代码版本"),
+    "grade_and_targets": ("Grade, score, targets met", "等级、得分、达标数"), "reports": ("Reports", "报告"),
+    "targets_met_short": ("targets met", "项达标"), "archive": ("archive", "档案"),
+    "run.ok": ("ok", "成功"), "run.failed": ("failed", "失败"), "run.skipped": ("skipped (unchanged)", "跳过（未变化）"),
+    "run.no data": ("no data (no tickets in the period)", "无数据（本期没有工单）"),
+    "run.pending": ("pending (not run yet: an interrupted run; `--resume` runs them)", "待运行（运行被中断；用 --resume 继续）"),
+    "no_data_row": ("no data: no tickets in {period}", "无数据：{period} 没有工单"),
+    "older_archive": ("from an older archive", "来自旧版档案"), "gone_units": ("Not in the current archive", "不在当前档案中"),
+    "legend.green": ("target met", "达标"), "legend.amber": ("within 5 % of target", "与目标相差 5 % 以内"),
+    "legend.red": ("further off", "差距更大"),
+    "legend.change": ("Below each figure: its change since the previous period, and n.",
+                      "数值下方：较上期的变化及样本量。"),
+    "legend.failing_cell": ("the link opens the failing cell.", "链接直达出错的单元格。"),
+    # data quality
+    "data_source": ("Source", "数据源"), "files": ("Files", "文件数"), "raw": ("Rows exported", "原始行数"),
+    "archived": ("Archived", "入档行数"), "quarantined": ("Quarantined", "隔离行数"),
+    "quarantined_share": ("Share quarantined", "隔离占比"), "balanced": ("Rows add up", "行数平衡"),
+    "file": ("File", "文件"), "sha256": ("Content hash (SHA-256)", "内容哈希（SHA-256）"),
+    "in_archive": ("In the archive", "档案中有"), "no_source": ("no: no source in the config", "无：配置中没有数据源"),
+    "key": ("Key", "主键"), "rows_with_repeated_key": ("Rows with a repeated key", "主键重复的行"),
+ "surveyed": ("Surveyed", "有问卷的工单"), "response_rate": ("Response rate", "回收率"),
+    "with_ticket_id": ("Naming a ticket", "注明工单号"), "linked": ("Linked", "已关联"),
+    "linkage_rate": ("Linkage rate", "关联率"), "rule": ("Rule", "规则"),
+    "rule.duplicate_row": ("exact copy of a row", "完全重复的行"), "rule.duplicate_id": ("repeated id", "编号重复"),
+    "rule.test_ticket": ("test ticket", "测试工单"), "rule.review_burst": ("burst of one-star reviews", "集中出现的一星差评"),
+    "rule.malformed_value": ("unreadable value", "无法解析的值"), "rule.invalid_value": ("value out of range", "超出范围的值"),
+    "rule.missing_required": ("required field empty", "必填字段为空"), "rule.unknown_agent": ("agent not on the roster", "不在名册中的客服"),
+    "rule.out_of_range_time": ("impossible date", "不可能的日期"), "rule.time_order": ("times out of order", "时间顺序错误"),
+    "rule.resolved_before_response": ("resolved before the first response", "先解决后响应"),
+    "rule.before_linked": ("answered before its ticket existed", "早于所属工单"),
+    "rule.unknown_link": ("ticket not in the archive", "所属工单不在档案中"),
+    "rule.unparseable_row": ("row that cannot be split into fields", "无法拆分字段的行"),
+    "none_quarantined": ("No rows were quarantined", "没有被隔离的行"),
+    "quarantine_title": ("Quarantined rows by source and rule", "按数据源与规则统计的隔离行"),
+    "quarantined_rows": ("Rows quarantined (count)", "隔离行数"), "no_empty_values": ("No empty values", "没有空值"),
+    "missing_title": ("Empty values by column (columns with any)", "各字段空值（仅列出有空值的字段）"),
+    "missing_share": ("Share of rows empty (%)", "空值占比（%）"), "no_tickets": ("No tickets in this period", "本期没有工单"),
+    "tickets_count": ("Tickets (count)", "工单数"), "coverage_title": ("Tickets per week and channel", "每周各渠道工单数"),
+    "week_starting": ("Week starting (month-day)", "周起始日（月-日）"),
+    # QA calibration
+    "voice_quality": ("Voice quality", "语音质量"), "courtesy": ("Courtesy phrases", "礼貌用语"),
+    "problem_solving": ("Problem solving", "问题解决"), "proactiveness": ("Proactiveness", "主动性"),
+    "item": ("Rubric item", "评分项"), "subjects": ("Conversations", "会话数"), "raters": ("Reviewers", "质检员数"),
+    "kappa": ("κ", "κ"), "reviewers": ("Reviewers", "质检员数"), "icc": ("ICC", "ICC"), "within": ("Within ±10 %", "±10 % 以内"),
+    "reviewer_id": ("Reviewer", "质检员"), "bias": ("Bias (points)", "偏差（分）"), "sd": ("SD", "标准差"),
+    "se": ("Standard error", "标准误"), "p_value": ("p", "p 值"), "iqs": ("IQS", "IQS"), "reviews": ("Reviews", "质检次数"),
+    "no_scores": ("No scores", "没有评分"), "score_distribution": ("Score distribution", "评分分布"),
+    "share_of_reviews": ("Share of scored reviews (%)", "评分占比（%）"),
+    "no_calibration_reviews": ("No calibration reviews", "没有校准质检"), "ci_covers_0": ("CI covers 0", "置信区间包含 0"),
+    "ci_excludes_0": ("CI excludes 0", "置信区间不含 0"),
+    "bias_title": ("Reviewer bias against consensus (calibration tickets)", "质检员相对共识的偏差（校准工单）"),
+    "bias_axis": ("Reviewer − consensus", "质检员 − 共识"), "rubric_points": ("rubric points, 1–5 scale", "评分表分值，1–5 分"),
+    "no_reviewer_pairs": ("No reviewer pairs", "没有质检员配对"), "all_items": ("all items", "全部评分项"),
+    "all_reviewers": ("all reviewers", "全体质检员"), "agreement_title": ("Reviewer agreement", "质检员一致性"),
+    "weights.linear": ("linear weights", "线性加权"), "weights.quadratic": ("quadratic weights", "二次加权"),
+    "iqs_title": ("IQS of the period's reviews", "本期质检的 IQS"), "reviews_count": ("Reviews (count)", "质检次数"),
+    "group.team": ("team", "班组"), "group.channel": ("channel", "渠道"), "group.agent": ("agent", "客服"),
+    "group.all": ("the whole unit", "整个单位"),
+    # before/after
+    "none": ("none", "无"), "metric": ("Metric", "指标"), "method": ("Method", "方法"), "before": ("Before", "之前"),
+    "after": ("After", "之后"), "effect": ("Effect", "效应"), "p": ("p", "p 值"), "p_adj": ("p (adjusted)", "校正后 p 值"),
+    "n_before": ("n before", "之前样本量"), "n_after": ("n after", "之后样本量"), "mde": ("MDE", "MDE"),
+    "improved": ("improved", "改善"), "worsened": ("worsened", "恶化"),
+    "no change larger than the MDE": ("no change larger than the MDE", "无超过 MDE 的变化"),
+    "inconclusive (underpowered)": ("inconclusive (underpowered)", "尚无定论（检验效能不足）"),
+    "inconclusive (at ceiling)": ("inconclusive (at ceiling)", "尚无定论（已接近上限）"),
+    "inconclusive (no events)": ("inconclusive (no events)", "尚无定论（无事件）"),
+    "not estimable": ("not estimable", "无法估计"),
+    "share_before": ("Share before", "之前占比"), "share_after": ("Share after", "之后占比"), "change": ("Change", "变化"), "chi2": ("χ²", "χ²"), "level change": ("level change", "水平变化"),
+    "slope change": ("slope change", "斜率变化"), "family": ("Family", "检验族"), "dof": ("df", "自由度"),
     # the KPI catalogue
     "table": ("Table", "数据表"), "aggregation": ("Aggregation", "汇总方式"), "inputs": ("Inputs", "所需字段"),
     "formula": ("Formula", "计算公式"), "in_this_archive": ("In this archive", "本档案可否测量"),
@@ -143,21 +274,115 @@ def t(key: str, language: str = "en") -> str:
     return pair[LANGUAGES.index(language)] if language in LANGUAGES else pair[0]
 
 
+def mark(value, language: str = "en") -> str:
+    """A yes/no as a reader sees it: ✓ or ✗ (a dash when unknown)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    return "✓" if bool(value) else "✗"
+
+
+def header(column: str, language: str = "en") -> str:
+    """A column's header: its catalogue text, else (English only) the name in words ("rows_with_key" → "Rows with key")."""
+    text = t(column, language)
+    if text == column and "_" in column:
+        text = column.replace("_", " ")
+        text = text[:1].upper() + text[1:]
+    return text
+
+
 def translate_frame(frame: pd.DataFrame, language: str = "en", values: list[str] | None = None) -> pd.DataFrame:
-    """Headers (and the listed columns' values) in the chosen language, for display."""
+    """Headers (and the listed columns' values) in the chosen language, yes/no columns as ✓/✗, for display."""
     out = frame.copy()
     for column in values or []:
         if column in out.columns:
             out[column] = out[column].map(lambda v: t(v, language) if isinstance(v, str) else v)
-    return out.rename(columns={c: t(c, language) for c in out.columns})
+    for column in out.columns:
+        if out[column].dtype == bool or (out[column].dtype == object and len(out[column])
+                                         and out[column].map(lambda v: isinstance(v, bool) or v is None).all()
+                                         and out[column].map(lambda v: isinstance(v, bool)).any()):
+            out[column] = out[column].map(lambda v: mark(v, language))
+    return out.rename(columns={c: header(c, language) for c in out.columns})
 
 
 def table(frame: pd.DataFrame, language: str = "en", values: list[str] | None = None,
-          percent: list[str] | tuple[str, ...] = (), precision: int = 2):
-    """A frame styled for a report: translated headers (and listed values), no index,
-    ``precision`` decimals, percentages where asked, a dash for missing values; every cell and
-    header HTML-escaped (ids, names and categories come from the exports)."""
+          percent: list[str] | tuple[str, ...] = (), precision: int = 2, verbatim: list[str] | tuple[str, ...] = ()):
+    """A frame styled for a report, every cell and header HTML-escaped.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        What to show.
+    language : {"en", "zh"}
+        Headers (and the ``values`` columns' entries) in this language; yes/no columns become ✓/✗.
+    values : list of str, optional
+        Columns whose entries are catalogue keys (channels, KPI names, verdicts) to translate.
+    percent : list of str
+        Columns of shares, shown as 87.5 %.
+    precision : int
+        Decimals of other non-integer numbers; whole numbers show none (2,038, not 2,038.00).
+    verbatim : list of str
+        Columns of text users wrote (register entries, remarks): shown as written, in any language,
+        and marked ``class="verbatim"`` so a language check can tell them from the kit's own words.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        No index; a dash for missing values.
+    """
     shown = translate_frame(frame, language, values)
+    # every cell and header HTML-escaped (ids, names and categories come from the exports)
     styler = styled(shown).format(precision=precision, na_rep="–", thousands=",", escape="html").hide(axis="index")
-    formats = {t(c, language): "{:.1%}" for c in percent if c in frame.columns}
-    return styler.format(formats, subset=list(formats), na_rep="–", escape="html") if formats else styler
+    whole = {header(c, language): "{:,.0f}" for c in frame.columns
+             if c not in percent and pd.api.types.is_float_dtype(frame[c]) and frame[c].dropna().mod(1).eq(0).all()}
+    if whole:
+        styler = styler.format(whole, subset=list(whole), na_rep="–", escape="html")
+    formats = {header(c, language): "{:.1%}" for c in percent if c in frame.columns}
+    if formats:
+        styler = styler.format(formats, subset=list(formats), na_rep="–", escape="html")
+    kept = [header(c, language) for c in verbatim if c in frame.columns]
+    if kept:
+        classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
+        classes[kept] = "verbatim"
+        styler = styler.set_td_classes(classes)
+    return styler
+
+
+def glance(rows: list[dict], language: str = "en", previous: str | None = None) -> str:
+    """The few figures that matter, as a Markdown table at the top of a report.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Each with ``label`` (in the reader's language) and ``value`` (formatted), and optionally
+        ``target`` (formatted, with its comparison sign), ``met`` (bool), ``change`` (formatted change
+        since the previous period) and ``n``.
+    language : {"en", "zh"}
+    previous : str, optional
+        The previous period, named in the change column's header.
+
+    Returns
+    -------
+    str
+        Markdown; values are shown as written, never as markup.
+    """
+    from qa_helpers.report.safe import markdown_text
+    from qa_helpers.report.texts import say
+
+    def cell(value) -> str:
+        return "–" if value is None or value == "" else markdown_text(value)
+
+    columns = [  # header, the row's cell; a column no row fills is left out
+        (t("indicator", language), lambda row: f"**{cell(row['label'])}**"),
+        (t("value", language), lambda row: cell(row["value"])),
+        (t("target", language), lambda row: cell(row.get("target"))),
+        (t("met", language), lambda row: mark(row.get("met"), language) if "met" in row else "–"),
+        (say("headline.previous", language, period=previous) if previous else t("change_previous", language),
+         lambda row: cell(row.get("change"))),
+        (t("n", language), lambda row: f"{int(row['n']):,}" if row.get("n") is not None and row["n"] == row["n"] else "–"),
+    ]
+    kept = [(head, fill) for i, (head, fill) in enumerate(columns)
+            if i < 2 or any(fill(row) not in ("–", "**–**") for row in rows)]
+    lines = [say("headline.title", language), "", "| " + " | ".join(head for head, _ in kept) + " |",
+             "|" + "---|" * len(kept)]
+    lines += ["| " + " | ".join(fill(row) for _, fill in kept) + " |" for row in rows]
+    return "\n".join(lines)

@@ -67,13 +67,14 @@ def set_style(language: str = "en") -> str:
 
 
 def format_value(value: float, unit: str) -> str:
-    """A KPI value as people read it: 87.5 %, 32 s, 12.3 per 1 000, 45 points."""
+    """A KPI value as people read it: 87.5 %, 32 s, 20.6 min, 12.3 ‰, 45 points."""
     if value is None or pd.isna(value):
         return "–"
     if unit == "share":
         return f"{value:.1%}"
-    if unit == "seconds":
-        return f"{value / 3600:.1f} h" if value >= 3600 else f"{value:.0f} s"
+    if unit == "seconds":  # in the unit a reader thinks in: 45 s, 20.6 min, 26.0 h
+        return (f"{value / 3600:.1f} h" if abs(value) >= 3600 else f"{value / 60:.1f} min" if abs(value) >= 120
+                else f"{value:.0f} s")
     if unit == "per_1000":
         return f"{value:.1f} ‰"
     if unit == "points":
@@ -104,48 +105,50 @@ def _empty(ax: Axes, text: str) -> Axes:
     return ax
 
 
-def plot_quarantine_reasons(reasons: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_quarantine_reasons(reasons: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Horizontal bars: quarantined rows by source and rule (from ``quality.quarantine_reasons``)."""
     ax = _ax(ax)
     if reasons.empty:
-        return _empty(ax, "No rows were quarantined")
-    data = reasons.assign(label=reasons["source"] + " · " + reasons["rule"]).sort_values("rows")
+        return _empty(ax, t("none_quarantined", language))
+    data = reasons.assign(label=reasons["source"] + " · " + reasons["rule"].map(lambda r: t(f"rule.{r}", language)))
+    data = data.sort_values("rows")
     ax.barh(data["label"], data["rows"], color=sns.color_palette(PALETTE)[3])
     for y, value in enumerate(data["rows"]):
         ax.annotate(f"{value:,}", (value, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=9)
-    ax.set_title("Quarantined rows by source and rule")
-    ax.set_xlabel("Rows quarantined (count)")
+    ax.set_title(t("quarantine_title", language))
+    ax.set_xlabel(t("quarantined_rows", language))
     ax.set_ylabel("")
     ax.margins(x=0.12)
     return ax
 
 
-def plot_missingness(missing: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_missingness(missing: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Share of empty values per column, for the columns that have any (from ``quality.missingness``)."""
     ax = _ax(ax)
     data = missing[missing["missing"] > 0].sort_values("missing_share")
     if data.empty:
-        return _empty(ax, "No empty values")
+        return _empty(ax, t("no_empty_values", language))
     labels = data["table"] + "." + data["column"] if data["table"].notna().all() else data["column"]
     ax.barh(labels, data["missing_share"], color=sns.color_palette(PALETTE)[0])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_title("Empty values by column (columns with any)")
-    ax.set_xlabel("Share of rows empty (%)")
+    ax.set_title(t("missing_title", language))
+    ax.set_xlabel(t("missing_share", language))
     ax.set_ylabel("")
     return ax
 
 
-def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Heat map of tickets per week and channel (from ``quality.channel_coverage``): gaps show as pale cells."""
     ax = _ax(ax)
     if coverage.empty:
-        return _empty(ax, "No tickets in this period")
+        return _empty(ax, t("no_tickets", language))
     grid = coverage.pivot(index="channel", columns="week", values="tickets").fillna(0)
+    grid.index = [t(channel, language) for channel in grid.index]
     grid.columns = [pd.Timestamp(c).strftime("%m-%d") for c in grid.columns]
-    sns.heatmap(grid, ax=ax, cmap="Blues", linewidths=0.5, cbar_kws={"label": "Tickets (count)"})
-    ax.set_title("Tickets per week and channel")
-    ax.set_xlabel("Week starting (month-day)")
-    ax.set_ylabel("Channel")
+    sns.heatmap(grid, ax=ax, cmap="Blues", linewidths=0.5, cbar_kws={"label": t("tickets_count", language)})
+    ax.set_title(t("coverage_title", language))
+    ax.set_xlabel(t("week_starting", language))
+    ax.set_ylabel(t("channel", language))
     ax.tick_params(axis="x", labelrotation=90)
     ax.tick_params(axis="y", labelrotation=0)
     return ax
@@ -242,6 +245,8 @@ def plot_agent_cross(cross: pd.DataFrame, x: str, y: str, x_target: float, y_tar
     """Scatter of agents on two KPIs with target lines: the seed's CSAT × resolution cross-analysis."""
     ax = _ax(ax)
     placed = cross[cross["quadrant"] != "too few"].assign(quadrant=lambda d: d["quadrant"].map(lambda q: t(q, language)))
+    if placed.empty:
+        return _empty(ax, t("no_agent_placed", language))
     sns.scatterplot(data=placed, x=x, y=y, hue="quadrant", ax=ax, s=50, palette=PALETTE)
     ax.axvline(x_target, color="0.35", linestyle="--", linewidth=1)
     ax.axhline(y_target, color="0.35", linestyle="--", linewidth=1)

@@ -17,7 +17,8 @@ from qa_helpers.data.schemas import SCHEMAS
 from qa_helpers.measures import analysis, kpis, quality, scorecard as qa_scorecard
 from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
 from qa_helpers.report import plots
-from qa_helpers.report.labels import t, table
+from qa_helpers.report.labels import glance, t, table
+from qa_helpers.report.texts import KPI_FORMULAS_ZH, Said, Verbatim, reason, say
 
 from qa_helpers.report.context import Context, not_measured
 
@@ -53,7 +54,41 @@ def standards_targets(ctx: Context):
         floor=_formatted(targets["floor"], targets["unit"]),
         overridden=[t("yes", ctx.language) if o else "" for o in targets["overridden"]])
     return table(shown[["kpi", "dimension", "direction", "target", "default_target", "floor", "overridden", "source"]],
-                 ctx.language, values=["kpi", "dimension", "direction"])
+                 ctx.language, values=["kpi", "dimension", "direction"], verbatim=["source"])
+
+
+def standards_headline(ctx: Context) -> str:
+    """At a glance: how many KPIs have a target, how many this archive measures, team overrides, checks passed."""
+    targets = ctx.targets()
+    checks = ctx.standards.checks()
+    measured = int(ctx.measurability["measured"].sum())
+    return glance([
+        {"label": t("kpis_with_target", ctx.language), "value": f"{int(targets['target'].notna().sum() + targets['by_channel'].sum())}"},
+        {"label": t("kpis_measured", ctx.language), "value": f"{measured} / {len(ctx.measurability)}"},
+        {"label": t("overridden", ctx.language), "value": f"{int(targets['overridden'].sum())}"},
+        {"label": t("checks_passed", ctx.language), "value": f"{len(checks)} / {len(checks)}", "met": True},
+    ], ctx.language)
+
+
+# The checks' results in Chinese (the English ones come from Standards.checks()).
+CHECK_RESULTS_ZH = [(r"(\d+) KPIs have a floor", r"\1 项 KPI 设有零分线"), (r"(\d+) KPIs", r"\1 项 KPI"),
+                    (r"(\d+) of (\d+)", r"\2 项中 \1 项"), (r"(\d+) team\(s\)", r"\1 个班组"),
+                    (r"^ok$", "通过"), (r"root cause below (\S+) of target", r"低于目标 \1 时做根因分析"),
+                    (r"indicators without data: (\w+)", r"无数据指标：\1"), (r"complaints (\S+) h", r"投诉 \1 h"),
+                    (r"resolution (\S+) h", r"解决 \1 h"), (r"no floors \(only .+ needs them\)", "未设零分线"),
+                    (r"\brescale\b", "按适用权重折算"), (r"\bzero\b", "计 0 分"),
+                    (r"\bhigh\b", "高"), (r"\bmedium\b", "中"), (r"\blow\b", "低"), (r"; ", "；")]
+
+
+def standards_checks(ctx: Context):
+    """What was checked when the standards loaded, and the result of each check."""
+    checks = ctx.standards.checks()
+    methods = r"\b(floor_to_target|capped|ratio)\b"  # the scoring method in words, not its config name
+    checks["result"] = checks["result"].str.replace(methods, lambda m: t(m[1], ctx.language), regex=True)
+    if ctx.language == "zh":
+        for pattern, words in CHECK_RESULTS_ZH:
+            checks["result"] = checks["result"].str.replace(pattern, words, regex=True)
+    return table(checks, ctx.language, values=["check"])
 
 
 def standards_weights(ctx: Context) -> list:
@@ -65,21 +100,20 @@ def standards_weights(ctx: Context) -> list:
             color=plots.sns.color_palette("colorblind")[0])
     for y, w in enumerate(by_dimension.to_numpy()):
         ax.annotate(f"{w:g}", (w, y), xytext=(3, 0), textcoords="offset points", va="center")
-    ax.set_title(t("weight", ctx.language) + (" by dimension (points of 100)" if ctx.language == "en" else "（按维度，满分100）"))
+    ax.set_title(say("standards.weights_title", ctx.language))
     ax.set_xlabel(t("points", ctx.language))
     return [fig, table(weights.drop(columns="kind"), ctx.language, values=["indicator", "dimension"], precision=0)]
 
 
 def _rule_line(rule: dict, language: str) -> str:
-    """An alert rule as a sentence: "CSAT (top-2-box) under 85.0 % per team and week (n ≥ 30)"."""
+    """An alert rule as a Markdown bullet: "Alert: CSAT (top-2-box) under 85.0 % per team and week (n ≥ 30)"."""
     from qa_helpers.measures.kpis import KPIS
 
     unit = KPIS[rule["kpi"]].unit
-    word, value = ("under", rule["below"]) if "below" in rule else ("over", rule["above"])
-    group = {"team": "team", "channel": "channel", "agent": "agent", "all": "the whole unit"}[rule.get("unit", "team")]
-    line = (f"{t(rule['kpi'], language)} {word} {plots.format_value(value, unit)} per {group} and week "
-            f"(judged with n ≥ {rule.get('min_n', 1)})")
-    return line + (f" — {rule['source']}" if rule.get("source") else "")
+    word, value = ("standards.under", rule["below"]) if "below" in rule else ("standards.over", rule["above"])
+    return say("standards.rule_alert", language, kpi=t(rule["kpi"], language), word=say(word, language),
+               value=plots.format_value(value, unit), group=t(f"group.{rule.get('unit', 'team')}", language),
+               min_n=rule.get("min_n", 1), source=Verbatim(f" — {rule['source']}" if rule.get("source") else ""))
 
 
 def standards_rules(ctx: Context) -> list:
@@ -87,59 +121,90 @@ def standards_rules(ctx: Context) -> list:
     raw, language = ctx.standards.raw, ctx.language
     sla = ctx.standards.sla_table()
     sla["channel"] = [t(c, language) for c in sla["channel"]]
-    sla["first_response_sla_s"] = ["none (arrival by promised time)" if pd.isna(s) else plots.format_value(s, "seconds")
+    sla["first_response_sla_s"] = [say("standards.no_sla", language) if pd.isna(s) else plots.format_value(s, "seconds")
                                    for s in sla["first_response_sla_s"]]
     grades = pd.DataFrame(raw["grades"])
     grades["grade"] = [t(g, language) for g in grades["grade"]]
     scoring = ctx.standards.scoring()
     episodes = raw.get("alert_episodes") or {}
     coaching = raw.get("coaching") or {}
-    rules = [f"- **{t('scoring_method', language)}:** {t(scoring['method'], language)}; root cause when under "
-             f"{scoring['root_cause_below']:.0%} of target."]
-    rules += [f"- **Alert:** {_rule_line(rule, language)}." for rule in raw.get("alerts") or []]
+    rules = [say("standards.rule_scoring", language, method=t(scoring["method"], language),
+                 below=f"{scoring['root_cause_below']:.0%}")]
+    rules += [_rule_line(rule, language) for rule in raw.get("alerts") or []]
     if episodes:
-        rules.append(f"- **Alert episodes:** weeks apart by at most {episodes.get('merge_gap_weeks', 1)} are one "
-                     f"alert; open {episodes.get('chronic_weeks', 4)} weeks or more is chronic.")
+        rules.append(say("standards.rule_episodes", language, gap=episodes.get("merge_gap_weeks", 1),
+                         chronic=episodes.get("chronic_weeks", 4)))
     if coaching:
-        rules.append(f"- **Coaching:** {t(coaching.get('kpi', 'csat'), language)} under "
-                     f"{coaching.get('below', 0.8):.0%} in {coaching.get('consecutive_weeks', 3)} weeks in a row "
-                     f"(weeks with at least {coaching.get('min_responses', 3)} answers), at least "
-                     f"{coaching.get('min_run_responses', 15)} answers over the run, and below the team at "
-                     f"{coaching.get('confidence', 0.95):.0%} confidence"
-                     + (f" — {coaching['source']}" if coaching.get("source") else "") + ".")
-    return [table(sla, language), table(grades, language), "\n".join(rules)]
+        rules.append(say("standards.rule_coaching", language, kpi=t(coaching.get("kpi", "csat"), language),
+                         below=f"{coaching.get('below', 0.8):.0%}", weeks=coaching.get("consecutive_weeks", 3),
+                         min_responses=coaching.get("min_responses", 3),
+                         min_run=coaching.get("min_run_responses", 15),
+                         confidence=f"{coaching.get('confidence', 0.95):.0%}",
+                         source=Verbatim(f" — {coaching['source']}" if coaching.get("source") else "")))
+    return [table(sla, language), table(grades, language), Said("\n".join(rules))]
 
 
 def kpi_catalogue(ctx: Context):
     """Every KPI's formula, and whether this archive can measure it (and why not)."""
+    language = ctx.language
     catalogue = kpis.kpi_catalogue().merge(ctx.measurability, on="kpi", how="left")
-    catalogue["in_this_archive"] = ["measured" if m else f"not measured: {r}"
+    catalogue["in_this_archive"] = [t("measured", language) if m else
+                                    f"{t('not measured', language)}: {reason(r, language)}"
                                     for m, r in zip(catalogue["measured"], catalogue["reason"])]
-    aggregations = {"share": "share of rows", "mean": "mean", "median": "median", "nps": "promoters − detractors",
-                    "per_1000": "per 1 000 tickets", "per_agent": "per agent-week"}
+    # the docstrings name the guide a formula comes from; a reader needs the formula only
+    formulas = ([KPI_FORMULAS_ZH.get(k, f) for k, f in zip(catalogue["kpi"], catalogue["formula"])] if language == "zh"
+                else catalogue["formula"].str.replace(r"\s*\(seed [^)]*\)", "", regex=True))
     shown = catalogue.drop(columns=["measured", "reason"]).assign(
-        table=catalogue["table"].map(lambda name: TABLE_WORDS.get(name, name)),
-        aggregation=catalogue["aggregation"].map(lambda name: aggregations.get(name, name)))
-    return table(shown, ctx.language, values=["kpi"]).set_properties(subset=[t("formula", ctx.language)],
-                                                                      **{"text-align": "left"})
+        formula=formulas, table=catalogue["table"].map(lambda name: f"table.{name}"),
+        aggregation=catalogue["aggregation"].map(lambda name: f"aggregation.{name}"),
+        unit=catalogue["unit"].map(lambda name: f"unit.{name}"))
+    return table(shown, language, values=["kpi", "table", "aggregation", "unit"], verbatim=["inputs"]).set_properties(
+        subset=[t("formula", language)], **{"text-align": "left"})
 
 
 # ================================================================ step 2: data quality
 
-def quarantine_section(report: dict, reasons: pd.DataFrame) -> list:
+def quality_headline(ctx: Context, report: dict, tables: dict[str, pd.DataFrame]) -> str:
+    """At a glance: rows exported and quarantined (whole ingest), whether every source balances, this
+    unit's tickets in the period and its survey response rate."""
+    accounting = quality.row_accounting(report)
+    raw, quarantined = int(accounting["raw"].sum()), int(accounting["quarantined"].sum())
+    rows = [{"label": t("raw", ctx.language), "value": f"{raw:,}"},
+            {"label": t("quarantined_share", ctx.language), "value": f"{quarantined / raw:.1%}" if raw else "–",
+             "n": quarantined},
+            {"label": t("balanced", ctx.language), "value": f"{int(accounting['balanced'].sum())} / {len(accounting)}",
+             "met": bool(accounting["balanced"].all())},
+            {"label": t("tickets", ctx.language), "value": f"{len(tables['tickets']):,}"}]
+    if ctx.has("surveys") and ctx.has("tickets"):
+        response = quality.survey_response(tables["tickets"], tables["surveys"]).iloc[0]
+        rows.append({"label": t("response_rate", ctx.language),
+                     "value": plots.format_value(response["response_rate"], "share"), "n": int(response["tickets"])})
+    return glance(rows, ctx.language)
+
+
+def row_accounting(ctx: Context, report: dict) -> list:
+    """Raw, archived and quarantined rows per source, and the files read (names as the exports have them)."""
+    accounting = quality.row_accounting(report).rename(columns={"source": "data_source"})
+    files = quality.file_inventory(report).rename(columns={"source": "data_source"})
+    return [table(accounting, ctx.language, percent=["quarantined_share"], verbatim=["data_source"]),
+            table(files, ctx.language, verbatim=["data_source", "file", "sha256"])]
+
+
+def quarantine_section(ctx: Context, report: dict, reasons: pd.DataFrame) -> list:
     """Quarantined rows by source and rule (chart), and the notes ingest left (no data lost)."""
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(reasons), 1)))
-    plots.plot_quarantine_reasons(reasons, ax=ax)
-    notes = quality.ingest_notes(report)
-    return [fig, *(["**Ingest notes** (no data lost):", table(notes)] if len(notes) else [])]
+    plots.plot_quarantine_reasons(reasons, ax=ax, language=ctx.language)
+    notes = quality.ingest_notes(report).rename(columns={"source": "data_source"})
+    return [fig, *([say("quality.ingest_notes", ctx.language),
+                    table(notes, ctx.language, verbatim=["data_source", "note"])] if len(notes) else [])]
 
 
 def data_inventory(ctx: Context, tables: dict[str, pd.DataFrame]):
     """Rows of each table for the unit and period; tables the archive does not hold say so."""
-    frame = pd.DataFrame({"table": list(tables), "rows": [len(f) for f in tables.values()],
-                          "in_archive": ["yes" if ctx.has(name) else "no: no source in the config"
+    frame = pd.DataFrame({"table": [f"table.{name}" for name in tables], "rows": [len(f) for f in tables.values()],
+                          "in_archive": [t("yes", ctx.language) if ctx.has(name) else t("no_source", ctx.language)
                                          for name in tables]})
-    return table(frame, ctx.language)
+    return table(frame, ctx.language, values=["table"])
 
 
 def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame) -> list[str]:
@@ -156,12 +221,12 @@ def completeness(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     missing = pd.concat([quality.missingness(frame, name) for name, frame in present.items()], ignore_index=True)
     shown = missing[missing["missing"] > 0]
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(shown), 1)))
-    plots.plot_missingness(missing, ax=ax)
-    absent_tables = [TABLE_WORDS[n] for n in tables if not ctx.has(n)]
+    plots.plot_missingness(missing, ax=ax, language=ctx.language)
+    absent_tables = [t(f"table.{n}", ctx.language) for n in tables if not ctx.has(n)]
     absent_fields = [f"{n}.{c}" for n, frame in tables.items() for c in _absent_fields(ctx, n, frame)]
-    notes = ([f"Not in the archive (no source): {', '.join(absent_tables)}."] if absent_tables else []) + \
-            ([f"Fields the exports do not have (not counted as empty): {', '.join(absent_fields)}."]
-             if absent_fields else [])
+    notes = ([say("quality.absent_tables", ctx.language, tables="、".join(absent_tables) if ctx.language == "zh"
+                  else ", ".join(absent_tables))] if absent_tables else []) + \
+            ([say("quality.absent_fields", ctx.language, fields=", ".join(absent_fields))] if absent_fields else [])
     return [fig, *notes]
 
 
@@ -174,7 +239,10 @@ def duplicates(ctx: Context, tables: dict[str, pd.DataFrame], reasons: pd.DataFr
     removed = reasons[reasons["rule"].isin(["duplicate_row", "duplicate_id"])]
     repeated = pd.concat([quality.duplicate_keys(tables[name], key, name) for name, key in KEYS.items()
                           if ctx.has(name)], ignore_index=True)
-    return [table(removed) if len(removed) else "No duplicates were found at ingest.", table(repeated)]
+    removed = removed.assign(rule=removed["rule"].map(lambda rule: f"rule.{rule}")).rename(columns={"source": "data_source"})
+    repeated = repeated.assign(table=repeated["table"].map(lambda name: f"table.{name}"))
+    return [table(removed, ctx.language, values=["rule"], verbatim=["data_source"]) if len(removed)
+            else say("quality.no_duplicates", ctx.language), table(repeated, ctx.language, values=["table"], verbatim=["key"])]
 
 
 def response_and_linkage(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
@@ -182,19 +250,26 @@ def response_and_linkage(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     items: list = []
     note = ctx.missing_note("surveys", "tickets")
     if note:
-        items.append(titled("Survey response", note))
+        items.append(titled(t("response_rate", ctx.language), note))
     else:
-        items += [table(quality.survey_response(tables["tickets"], tables["surveys"]), percent=["response_rate"])]
+        items += [_measured_table(ctx, quality.survey_response(tables["tickets"], tables["surveys"]), "response_rate")]
         if ctx.has("tickets", "channel"):
-            items.append(table(quality.survey_response(tables["tickets"], tables["surveys"], by="channel"),
-                               percent=["response_rate"]))
+            items.append(_measured_table(ctx, quality.survey_response(tables["tickets"], tables["surveys"], by="channel"),
+                                         "response_rate", values=["channel"]))
     linked_tables = [name for name in ("surveys", "complaints", "field_visits") if ctx.has(name)]
     if not linked_tables or not ctx.has("tickets"):
-        return items + ["Linkage — not measured: no surveys, complaints or field visits table in the archive."]
+        return items + [say("quality.no_linkage", ctx.language)]
     ticket_ids = qa_archive.load("tickets", archive=ctx.archive, columns=["ticket_id"])["ticket_id"]
     linked = pd.concat([quality.linkage(qa_archive.load(name, "ALL", ctx.period, archive=ctx.archive), ticket_ids, name)
                         for name in linked_tables], ignore_index=True)
-    return items + [table(linked, percent=["linkage_rate"])]
+    return items + [_measured_table(ctx, linked.assign(table=linked["table"].map(lambda name: f"table.{name}")),
+                                    "linkage_rate", values=["table"])]
+
+
+def _measured_table(ctx: Context, frame: pd.DataFrame, rate: str, values: list[str] | None = None):
+    """A response or linkage table: its rate as a share, its status and reason in the reader's language."""
+    shown = frame.assign(note=frame["note"].fillna("").map(lambda note: reason(note, ctx.language)))
+    return table(shown, ctx.language, percent=[rate], values=[*(values or []), "status"])
 
 
 def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame]):
@@ -203,7 +278,7 @@ def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame]):
     if note:
         return note
     fig, ax = plt.subplots(figsize=(10, 3.5))
-    plots.plot_channel_coverage(quality.channel_coverage(tables["tickets"]), ax=ax)
+    plots.plot_channel_coverage(quality.channel_coverage(tables["tickets"]), ax=ax, language=ctx.language)
     return fig
 
 
@@ -218,17 +293,56 @@ def headline_table(ctx: Context, headline: pd.DataFrame):
     """The headline table as people read it: values and targets formatted, status and note."""
     shown = headline.assign(value=_formatted(headline["value"], headline["unit"]),
                             target=_formatted(headline["target"], headline["unit"]))
-    shown["note"] = shown["note"].fillna("")
+    shown["note"] = shown["note"].fillna("").map(lambda note: reason(note, ctx.language))
     return table(shown[["kpi", "value", "n", "target", "direction", "status", "note"]], ctx.language,
                  values=["kpi", "direction", "status"])
 
 
-def headline_summary(headline: pd.DataFrame) -> dict:
-    """The index page's figures from the headline table (CSAT and FCR empty when not measured)."""
+GLANCE_KPIS = ("csat", "fcr", "response_on_time", "median_first_response_s", "complaints_per_1000")
+
+
+def kpi_at_a_glance(ctx: Context, headline: pd.DataFrame, before: pd.DataFrame,
+                    names: tuple[str, ...] = GLANCE_KPIS) -> str:
+    """At a glance: the headline KPIs against target, with the change since the previous period
+    (``before``: :func:`kpi_headline` of the previous period) and n."""
+    previous = before.set_index("kpi")["value"]
+    rows = []
+    for row in headline[headline["kpi"].isin(names)].itertuples():
+        sign = "≥" if row.direction == "higher" else "≤"
+        change = _signed([row.value - previous.get(row.kpi, float("nan"))], [row.unit])[0]
+        judged = row.status in ("meets target", "misses target")
+        rows.append({"label": t(row.kpi, ctx.language), "value": plots.format_value(row.value, row.unit),
+                     "target": f"{sign} {plots.format_value(row.target, row.unit)}" if pd.notna(row.target) else
+                     t(row.status if row.status != "misses target" else "no target", ctx.language),
+                     **({"met": row.status == "meets target"} if judged else {}),
+                     "change": change, "n": row.n})
+    return glance(rows, ctx.language, previous=str(ctx.period.previous()))
+
+
+INDEX_KPIS = ("csat", "fcr", "response_on_time")
+
+
+def headline_summary(headline: pd.DataFrame, before: pd.DataFrame | None = None,
+                     names: tuple[str, ...] = INDEX_KPIS) -> dict:
+    """The index page's figures from the headline table: for each of ``names`` its value (empty when not
+    measured), target, which way is better, n and the previous period's value (from ``before``); and how
+    many KPIs miss their target or are not measured."""
     by_kpi = headline.set_index("kpi")
+    previous = before.set_index("kpi") if before is not None else pd.DataFrame(columns=["value", "status"])
     judged = by_kpi.index[by_kpi["status"] != "not measured"]
-    pick = {name: float(by_kpi.loc[name, "value"]) if name in judged else None for name in ("csat", "fcr")}
-    return {**pick, "kpis_below_target": int((headline["status"] == "misses target").sum()),
+    was_judged = previous.index[previous["status"] != "not measured"]
+
+    def number(value) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)
+
+    figures: dict = {}
+    for name in names:
+        figures[name] = number(by_kpi.loc[name, "value"]) if name in judged else None
+        figures[f"{name}_target"] = number(by_kpi.loc[name, "target"]) if name in by_kpi.index else None
+        figures[f"{name}_better"] = str(by_kpi.loc[name, "direction"]) if name in by_kpi.index else None
+        figures[f"{name}_n"] = int(by_kpi.loc[name, "n"]) if name in judged else 0
+        figures[f"{name}_previous"] = number(previous.loc[name, "value"]) if name in was_judged else None
+    return {**figures, "kpis_below_target": int((headline["status"] == "misses target").sum()),
             "kpis_not_measured": int((headline["status"] == "not measured").sum())}
 
 
@@ -296,14 +410,13 @@ def pareto_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
         return [note]
     problems = analysis.problem_tickets(tables["tickets"], tables["surveys"], tables["complaints"])
     if problems.empty:
-        return ["No problem tickets in this period."]
+        return [say("kpi.no_problems", ctx.language)]
     pareto_table = analysis.pareto(problems["category"])
     fig, ax = plt.subplots(figsize=(9, 4.2))
     plots.plot_pareto(pareto_table, ax=ax, language=ctx.language)
-    lacking = [text for need, text in (("complaints", "complaints"), ("surveys", "dissatisfied survey answers"))
-               if not ctx.has(need)]
+    lacking = [t(f"lacking.{need}", ctx.language) for need in ("complaints", "surveys") if not ctx.has(need)]
     return [fig, table(pareto_table, ctx.language, values=["category"], percent=["share", "cumulative_share"]),
-            f"Problems counted without {' and '.join(lacking)} (not in the archive)." if lacking else None]
+            say("kpi.problems_without", ctx.language, lacking=t("and", ctx.language).join(lacking)) if lacking else None]
 
 
 def fishbone_section(ctx: Context, tables: dict[str, pd.DataFrame]):
@@ -330,7 +443,7 @@ def agent_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     lowest = cross[cross["quadrant"] != "too few"].nsmallest(5, "csat")
     return [fig, table(cross["quadrant"].value_counts().rename_axis("quadrant").reset_index(), ctx.language,
                        values=["quadrant"]),
-            "Lowest satisfaction (agents with enough surveys):" if ctx.language == "en" else "满意度最低的客服（样本充足）：",
+            say("kpi.lowest_agents", ctx.language),
             table(lowest, ctx.language, values=["quadrant"], percent=["csat", "fcr"])]
 
 
@@ -343,7 +456,7 @@ def _signed(values, units) -> list[str]:
         if value is None or pd.isna(value):
             out.append("–")
         elif unit == "share":
-            out.append(f"{value * 100:+.1f} pp")
+            out.append(f"{value * 100:+.1f} pp".replace("-", "−"))
         else:
             out.append(("+" if value > 0 else "") + plots.format_value(value, unit) if value >= 0
                        else "−" + plots.format_value(-value, unit))
@@ -355,29 +468,35 @@ def scorecard_total(ctx: Context, card: pd.DataFrame) -> pd.Series:
     return qa_scorecard.scorecard_total(card, ctx.standards).iloc[0]
 
 
+def _sentence(text: str, language: str) -> str:
+    """A note as a sentence after another: capitalised and full-stopped in English, "。" in Chinese."""
+    return f"{text}。" if language == "zh" else f" {text[0].upper()}{text[1:]}."
+
+
 def scorecard_headline(ctx: Context, total: pd.Series, before: pd.Series) -> list:
     """The total and grade with the targets met (k of n), the previous period's total, and what the
     total leaves out."""
-    zh = ctx.language == "zh"
-    grade = t(total["grade"], ctx.language) if total["grade"] else "–"
+    language = ctx.language
+    grade = t(total["grade"], language) if total["grade"] else "–"
     score = f"{total['total']:.1f}" if pd.notna(total["total"]) else "–"
-    met = (f"{t('targets_met', ctx.language)}：{total['targets_met']} / {total['targets_judged']}" if zh else
-           f"{total['targets_met']} of {total['targets_judged']} targets met")
-    previous = (f"  \n({'上期' if zh else 'previous period'} {ctx.period.previous()}: "
-                f"{before['total']:.1f}, {t(before['grade'], ctx.language)})") if pd.notna(before["total"]) else ""
-    method = ctx.standards.scoring()["method"]
+    change = (f"{total['total'] - before['total']:+.1f}".replace("-", "−")
+              if pd.notna(total["total"]) and pd.notna(before["total"]) else "")
+    previous = say("scorecard.previous", language, period=str(ctx.period.previous()), score=f"{before['total']:.1f}",
+                   grade=t(before["grade"], language), change=change or "–") if pd.notna(before["total"]) else ""
     note = total.get("note")
-    return [f"## {t('total', ctx.language)}: **{score}** / 100 — {t('grade', ctx.language)}: **{grade}** — {met}"
-            f"{previous}",
-            f"{t('scoring_method', ctx.language)}: {t(method, ctx.language)}."
-            + (f" {note[0].upper()}{note[1:]}." if isinstance(note, str) and note else "")]
+    return [Said(say("scorecard.total", language, score=score, grade=grade, met=total["targets_met"],
+                     judged=total["targets_judged"]) + (f"  \n{previous}" if previous else "")),
+            say("scorecard.method", language, method=t(ctx.standards.scoring()["method"], language))
+            + (_sentence(reason(note, language), language) if isinstance(note, str) and note else "")]
 
 
-def scorecard_summary(total: pd.Series) -> dict:
+def scorecard_summary(total: pd.Series, before: pd.Series | None = None) -> dict:
     """The index page's figures: grade, score, targets met of judged and root-cause flags (empty when
-    nothing could be scored)."""
+    nothing could be scored), and the previous period's score (``before``) when there is one."""
     scored = pd.notna(total["total"])
+    was_scored = before is not None and pd.notna(before["total"])
     return {"grade": total["grade"], "score": round(float(total["total"]), 2) if scored else None,
+            "score_previous": round(float(before["total"]), 2) if was_scored else None,
             "targets_met": int(total["targets_met"]), "targets_judged": int(total["targets_judged"]),
             "root_causes": int(total["root_causes"])}
 
@@ -398,10 +517,11 @@ def scorecard_view(ctx: Context, card: pd.DataFrame) -> list:
                         met=[t("meets target" if m else "misses target", ctx.language) if j else "–"
                              for m, j in zip(card["met"], judged)],
                         root_cause=[t("yes", ctx.language) if r else "" for r in card["root_cause"]])
-    shown["note"] = shown["note"].fillna("")
+    shown["note"] = shown["note"].fillna("").map(lambda note: reason(note, ctx.language))
     columns = ["dimension", "indicator", "weight", "target", "actual", "n", "score", "attainment", "met", "root_cause",
                "remark", "note"]
-    return [fig, table(shown[columns], ctx.language, values=["dimension", "indicator"], percent=["attainment"])]
+    return [fig, table(shown[columns], ctx.language, values=["dimension", "indicator"], percent=["attainment"],
+                       verbatim=["remark"])]
 
 
 def scorecard_channels(ctx: Context) -> list:
@@ -443,7 +563,7 @@ def scorecard_flagged(ctx: Context, card: pd.DataFrame):
     lead = (f"Under {below:.0%} of target: look for the root cause (fishbone, 5 whys) before acting."
             if ctx.language == "en" else f"低于目标{below:.0%}：先做根因分析（鱼骨图、5Why）再定措施。")
     return [lead, table(shown[["indicator", "target", "actual", "n", "attainment", "score", "remark"]], ctx.language,
-                        values=["indicator"], percent=["attainment"])]
+                        values=["indicator"], percent=["attainment"], verbatim=["remark"])]
 
 
 def scorecard_comparison(ctx: Context, card: pd.DataFrame, previous: pd.DataFrame):

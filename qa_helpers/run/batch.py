@@ -36,6 +36,7 @@ from qa_helpers.locks import folder_lock
 from qa_helpers.run.execute import (PARTIAL, die_with_parent, file_hash, notebook_steps, run_notebook,
                                     step_parameters)
 from qa_helpers.periods import Period, parse_period
+from qa_helpers.report.labels import LANGUAGES
 
 MANIFEST = "manifest.json"
 LOCK = ".qakit-run.lock"
@@ -262,7 +263,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
               out: str | os.PathLike = "reports", archive: str | os.PathLike | None = None, jobs: int | None = None,
               resume: bool = False, html: bool = True, show_code: bool = False, scheduler: str | None = None,
               notebooks_dir: str | os.PathLike | None = None, progress: bool = True,
-              config: str | os.PathLike | None = None) -> dict:
+              config: str | os.PathLike | None = None, language: str = "en") -> dict:
     """Run notebooks for units of one period and write the manifest and index.
 
     Parameters
@@ -296,6 +297,8 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     config : path-like, optional
         The config folder (default ``$QAKIT_CONFIG``, else ``config/``): passed to every notebook
         as its ``config`` parameter (an absolute path), and its files' hashes go in the manifest.
+    language : {"en", "zh"}
+        The reports' and the index's language: passed to every notebook as its ``language`` parameter.
 
     Returns
     -------
@@ -310,6 +313,8 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     """
     from qa_helpers.report.index import write_index
 
+    if language not in LANGUAGES:
+        raise QAKitError(f"unknown language {language!r}; languages are {', '.join(LANGUAGES)}")
     the_period = parse_period(period)
     archive_dir = archive_path(archive)
     unit_list = select_units(archive_dir, teams, departments)
@@ -322,9 +327,10 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
     report = json.loads((archive_dir / "ingest_report.json").read_text(encoding="utf-8"))
     configured = config_provenance(config)
     provenance = {"period": the_period.label, "kit_version": __version__,
-                  "archive_fingerprint": report.get("fingerprint"), **configured, "git_commit": git_commit()}
+                  "archive_fingerprint": report.get("fingerprint"), **configured, "git_commit": git_commit(),
+                  "language": language}
     # every kernel reads the folder the manifest hashes, whatever its own cwd or environment
-    parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"]}
+    parameters = {"archive": str(archive_dir.resolve()), "config": configured["config_dir"], "language": language}
     job_list = [Job(unit=u, step=s, out_dir=str(_inside(out_root, period_dir / u)),
                     parameters={**parameters, **step_parameters(s, _inside(out_root, period_dir / u), the_period)},
                     notebook_hash=file_hash(step_paths[s])) for u in unit_list for s in steps]

@@ -94,10 +94,33 @@ class NotebookRun:
         return asdict(self)
 
 
-def render_html(ipynb: Path, html: Path, show_code: bool = False) -> Path:
+def page_links(step: str, steps: list[str], language: str = "en") -> str:
+    """The line atop a report: a link back to the period's index and to the unit's other steps (Markdown).
+
+    Reports sit in ``<period>/<unit>/<step>.html``, beside the unit's other steps and one folder below
+    the index.
+    """
+    from qa_helpers.report.labels import t
+
+    links = [f"[{t('index', language)}](../index.html)"]
+    links += [f"**{t(f'step.{name}', language)}**" if name == step else f"[{t(f'step.{name}', language)}]({name}.html)"
+              for name in steps]
+    return " · ".join(links)
+
+
+def page_title(step: str, unit: str, period: str, language: str = "en") -> str:
+    """A report's browser title: "KPI analysis · HL-B · 2025-Q3"."""
+    from qa_helpers.report.labels import t
+
+    return f"{t(f'step.{step}', language)} · {unit} · {period}"
+
+
+def render_html(ipynb: Path, html: Path, show_code: bool = False, title: str | None = None,
+                links: str | None = None) -> Path:
     """Render an executed notebook as one self-contained HTML file (figures embedded).
 
-    Code cells are hidden unless ``show_code``; their outputs stay.
+    Code cells are hidden unless ``show_code``; their outputs stay. ``title`` is the page's title
+    (default: the notebook's file name); ``links`` (Markdown) is shown above the report.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -108,7 +131,10 @@ def render_html(ipynb: Path, html: Path, show_code: bool = False) -> Path:
     for cell in notebook.cells:  # the batch's summaries are for the index, not for readers
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if SUMMARY_MIME not in o.get("data", {})]
-    body, _ = exporter.from_notebook_node(notebook)
+    if links:
+        notebook.cells.insert(0, nbformat.v4.new_markdown_cell(links))
+    resources = {"metadata": {"name": title}} if title else None
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
     partial = partial_path(html)
     partial.write_text(body, encoding="utf-8")
     os.replace(partial, html)  # a reader, or a crash, never finds half a page under the final name
@@ -344,7 +370,10 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     html_path = None
     if html and ipynb.exists():
         try:
-            html_path = str(render_html(ipynb, out_dir / f"{step}.html", show_code=show_code))
+            language = str(params.get("language") or "en")
+            html_path = str(render_html(ipynb, out_dir / f"{step}.html", show_code=show_code,
+                                        title=page_title(step, unit, period, language),
+                                        links=page_links(step, list(steps), language)))
         except Exception as exc:  # the run's result stands; the rendering problem is reported with it
             (out_dir / f"{step}.html").unlink(missing_ok=True)
             error = (error + "; " if error else "") + f"HTML rendering failed: {type(exc).__name__}: {exc}"

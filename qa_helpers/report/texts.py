@@ -1,0 +1,659 @@
+"""The reports' narrative in English and Chinese: each section's heading and explanation.
+
+A notebook shows a section's text with ``show(say("kpi.pareto", ctx.language))``; the text is
+Markdown, in the reader's language, and the keys name the notebook and section so that whoever
+reads the notebook's source knows what the cell says. Headings live here too (rather than in
+markdown cells, which cannot change language) so a ``zh`` report has no English heading.
+Values interpolated into a text (``{unit}``, ``{period}``) are shown as written, never as markup
+(:func:`qa_helpers.report.safe.markdown_text`); :func:`say` returns a :class:`Said`, which
+:func:`~qa_helpers.report.context.show` trusts to hold no other HTML than its ``verbatim`` marks.
+
+Short labels (KPI names, table headers, verdicts) are in :mod:`qa_helpers.report.labels`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa_helpers.report.labels import LANGUAGES
+from qa_helpers.report.safe import markdown_text
+
+NARRATIVE: dict[str, tuple[str, str]] = {
+    # ------------------------------------------------------------ 1 standards
+    "standards.title": (
+        "# Standards in force\n\n"
+        "**Step 1 of the quality loop.** The objectives and service standards this unit is measured "
+        "against: KPI targets and which way is better, the scorecard's weighted indicators, each channel's "
+        "first-response limit, the grade bands, the alert and coaching rules, and any target this team has "
+        "agreed to differ from the default. The standards file is checked when it loads; the checks are "
+        "listed at the end.",
+        "# 现行标准\n\n"
+        "**质量闭环第 1 步。** 本单位考核所依据的目标与服务标准：各项 KPI 的目标值及其方向、评分卡的加权指标、"
+        "各渠道的首次响应时限、等级划分、预警与辅导规则，以及本班组与默认值不同的约定目标。"
+        "标准文件在加载时即做校验，校验结果列于文末。"),
+    "standards.targets": (
+        "## KPI targets\n\n"
+        "Response and handling times have a target per channel: one average over phone, chat and e-mail "
+        "would fit none of them. *Floor* is the level at which a scorecard indicator earns no points; "
+        "*team override* marks a target agreed for this team instead of the default; *source* says where "
+        "the target comes from.",
+        "## KPI 目标\n\n"
+        "响应时长与处理时长按渠道分别设定目标：电话、在线与邮件的节奏不同，一个混合平均值对哪个渠道都不合适。"
+        "*零分线*是评分卡指标得 0 分的水平；*班组调整*表示本班组约定的目标替代了默认目标；*依据*说明目标的出处。"),
+    "standards.weights": (
+        "## Scorecard indicators and weights\n\n"
+        "The after-sales scorecard: four dimensions, weighted indicators totalling 100 points. How an "
+        "indicator earns its points is the scoring method below.",
+        "## 评分卡指标与权重\n\n"
+        "售后服务评分卡：四个维度，各指标权重合计 100 分。指标如何得分见下文的计分方法。"),
+    "standards.rules": (
+        "## Service levels, grades and rules\n\n"
+        "First-response limits per channel, the grade bands, the scoring method, and the alert and "
+        "coaching rules in words.",
+        "## 服务时限、等级与规则\n\n"
+        "各渠道首次响应时限、等级划分、计分方法，以及预警与辅导规则的文字说明。"),
+    "standards.catalogue": (
+        "## How each KPI is computed\n\n"
+        "Each KPI is defined once in the kit, and its formula is shown here. The last column says whether "
+        "this archive can measure it: a KPI whose table or field the exports do not have is *not measured* "
+        "in every report.",
+        "## 各项 KPI 的计算方法\n\n"
+        "每项 KPI 在工具包中只定义一次，计算公式如下。最后一列说明本档案能否测量该指标："
+        "若导出数据缺少所需的表或字段，则该指标在所有报告中均显示为*未测量*。"),
+    "standards.checks": (
+        "## Checks on the standards file",
+        "## 标准文件校验"),
+    # ------------------------------------------------------------ 1 standards: rules in words
+    "standards.rule_scoring": (
+        "- **Scoring method:** {method}; root cause when under {below} of target.",
+        "- **计分方法**：{method}；达成率低于目标的 {below} 时需做根因分析。"),
+    "standards.rule_alert": (
+        "- **Alert:** {kpi} {word} {value} per {group} and week (judged with n ≥ {min_n}){source}.",
+        "- **预警**：每{group}每周{kpi}{word} {value}（样本量 n ≥ {min_n} 时评判）{source}。"),
+    "standards.under": ("under", "低于"), "standards.over": ("over", "高于"),
+    "standards.rule_episodes": (
+        "- **Alert episodes:** weeks apart by at most {gap} are one alert; open {chronic} weeks or more is chronic.",
+        "- **预警合并**：间隔不超过 {gap} 周的触发合并为一条预警；持续 {chronic} 周或以上为持续预警。"),
+    "standards.rule_coaching": (
+        "- **Coaching:** {kpi} under {below} in {weeks} weeks in a row (weeks with at least {min_responses} "
+        "answers), at least {min_run} answers over the run, and below the team at {confidence} confidence{source}.",
+        "- **辅导**：{kpi}连续 {weeks} 周低于 {below}（每周至少 {min_responses} 份回答），连续期间至少 {min_run} "
+        "份回答，且在 {confidence} 置信水平下低于班组{source}。"),
+    "standards.no_sla": ("none (arrival by promised time)", "无（按约定时间上门）"),
+    "standards.weights_title": ("Weight by dimension (points of 100)", "权重（按维度，满分 100）"),
+    # ------------------------------------------------------------ 2 data quality
+    "quality.title": (
+        "# Data quality\n\n"
+        "**Step 2 of the quality loop.** Before any KPI is read, this report answers: did every row the source "
+        "systems exported arrive, what was rejected and why, how complete are the fields, and do surveys, "
+        "complaints and field visits link back to their tickets? Rejected rows are never dropped silently: each "
+        "sits in the archive's quarantine with the rule that rejected it.",
+        "# 数据质量\n\n"
+        "**质量闭环第 2 步。** 在解读任何 KPI 之前，本报告回答：源系统导出的每一行是否都已到达，哪些被拒收、原因是什么，"
+        "各字段是否完整，问卷、投诉与上门服务能否关联回其工单？被拒收的行从不会被悄悄丢弃："
+        "每一行都连同拒收它的规则保存在档案的隔离区中。"),
+    "quality.accounting": (
+        "## 1. Row accounting\n\n"
+        "Every raw row ends up either in the archive or in quarantine: raw = archived + quarantined for every "
+        "source. These counts cover the whole ingest (all teams, all periods), because a rejected row often has "
+        "no trustworthy team or date.",
+        "## 1. 行数核对\n\n"
+        "每一行原始数据要么进入档案，要么进入隔离区：每个数据源都满足 原始行数 = 入档行数 + 隔离行数。"
+        "这些计数覆盖整个导入（所有班组、所有期间），因为被拒收的行往往没有可信的班组或日期。"),
+    "quality.reasons": (
+        "## 2. Why rows were rejected\n\n"
+        "Each bar is one cleaning or validation rule: an exact copy of an earlier row, a ticket created for "
+        "testing, a burst of one-star online reviews in a short window, a value that could not be read (a date "
+        "like 2025/02/30), a value outside the allowed range or set, an empty required field, an agent who is "
+        "not on the roster, an impossible date.",
+        "## 2. 行被拒收的原因\n\n"
+        "每根柱代表一条清洗或校验规则：与之前某行完全相同的重复行、测试工单、短时间内集中出现的一星网络评价、"
+        "无法读取的值（如 2025/02/30 这样的日期）、超出允许范围或取值集合的值、必填字段为空、不在名册中的客服工号、"
+        "不可能的日期。"),
+    "quality.inventory": (
+        "## 3. The data for this unit and period\n\n"
+        "A table the config maps no source to is not in the archive: its sections below say so instead of "
+        "showing zeros.",
+        "## 3. 本单位本期的数据\n\n"
+        "配置中没有对应数据源的表不在档案中：下文相应部分会注明，而不是显示为 0。"),
+    "quality.completeness": (
+        "## 4. Completeness\n\n"
+        "Share of empty values in each column that has any. Some are empty by design: the recommendation score "
+        "is an optional survey question, online reviews name no ticket, proactiveness is not applicable when "
+        "there was no chance to be proactive, and remarks are free text. Fields an export does not have at all "
+        "are listed below the chart, not counted as empty.",
+        "## 4. 完整性\n\n"
+        "各字段中空值的占比（仅列出有空值的字段）。部分空值是设计使然：推荐评分是问卷的选答题，网络评价不对应工单，"
+        "没有主动服务机会时主动性评分不适用，备注为自由文本。导出数据中完全没有的字段列于图下，不计为空值。"),
+    "quality.duplicates": (
+        "## 5. Duplicates\n\n"
+        "Duplicates removed at ingest (whole archive), and a check that no id repeats in the data this report reads.",
+        "## 5. 重复数据\n\n"
+        "导入时删除的重复数据（整个档案），以及本报告所读数据中没有重复编号的核查。"),
+    "quality.linkage": (
+        "## 6. Survey response and linkage\n\n"
+        "The response rate is the share of this unit's tickets with at least one survey answer (online reviews "
+        "excluded). Linkage is the share of surveys, complaints and field visits naming a ticket that can be "
+        "found in the archive; unlinked rows cannot be attributed to a team, so linkage is measured over the "
+        "whole company for this period.",
+        "## 6. 问卷回收与关联\n\n"
+        "回收率是本单位工单中至少有一份问卷回答的占比（不含网络评价）。关联率是问卷、投诉与上门服务中所指工单"
+        "能在档案中找到的占比；无法关联的行不能归属到班组，因此关联率按全公司本期统计。"),
+    "quality.coverage": (
+        "## 7. Coverage by channel\n\n"
+        "Tickets per week and channel. A pale cell in an otherwise busy row is a gap worth asking the source "
+        "system's owner about before reading any KPI for that week. Weeks at the edges of the period are partial.",
+        "## 7. 各渠道覆盖情况\n\n"
+        "每周各渠道的工单数。在一行普遍较深的格子中出现浅色格，说明数据可能有缺口，解读该周 KPI 前应向源系统负责人核实。"
+        "期间首尾的周不完整。"),
+    "quality.ingest_notes": ("**Ingest notes** (no data lost):", "**导入说明**（没有数据丢失）："),
+    "quality.absent_tables": ("Not in the archive (no source): {tables}.", "档案中没有（无数据源）：{tables}。"),
+    "quality.absent_fields": (
+        "Fields the exports do not have (not counted as empty): {fields}.",
+        "导出数据中没有的字段（不计为空值）：{fields}。"),
+    "quality.no_duplicates": ("No duplicates were found at ingest.", "导入时未发现重复数据。"),
+    "quality.no_linkage": (
+        "Linkage — not measured: no surveys, complaints or field visits table in the archive.",
+        "关联率——未测量：档案中没有问卷、投诉或上门服务表。"),
+    # ------------------------------------------------------------ 7 before/after
+    "before_after.title": (
+        "# Before/after evaluation\n\n"
+        "**Step 6 of the quality loop.** Did each improvement action move its metrics? \"CSAT went up 3 points "
+        "after the training\" is the claim every project makes, and most such claims are noise: season, channel "
+        "mix, regression to the mean, or tickets counted as if independent when they cluster by agent. So for "
+        "every metric of every action that has run its course:\n\n"
+        "* the **default test** compares whole weeks before and after the start, with the right test for the kind "
+        "of metric (proportions, durations, scores, rates) and errors that account for tickets clustering within "
+        "agents; p-values are adjusted across the action's metrics (Holm);\n"
+        "* the **difference-in-differences** (DiD) compares the change with the control teams' change over the same "
+        "weeks, removing season and company-wide shifts;\n"
+        "* the **segmented regression** looks at the weekly series for a jump in level or slope at the start;\n"
+        "* the **minimum detectable effect** (MDE) says how big an effect these sample sizes could have found, so a "
+        "non-significant result is called *inconclusive* rather than \"no effect\" when the data were too few.\n\n"
+        "A measure is worth standardising when the default test says *improved* and the after value also meets the "
+        "action's acceptance target. A metric the archive cannot measure is named as not evaluable, with the reason.",
+        "# 改进前后对比\n\n"
+        "**质量闭环第 6 步。** 每项改进措施是否真正改变了其指标？\"培训后满意度提高了 3 个百分点\"是每个项目都会说的话，"
+        "但多数只是噪声：季节、渠道结构、向均值回归，或把按客服聚集的工单当作相互独立来计算。因此，对每项已完成周期的措施的每个指标：\n\n"
+        "* **默认检验**比较措施开始前后的完整周，按指标类型（比例、时长、评分、比率）选用合适的检验，并考虑工单在客服内部的聚集；"
+        "同一措施的多个指标的 p 值经 Holm 法校正；\n"
+        "* **双重差分**（DiD）将变化与对照班组同期的变化相比较，剔除季节与全公司范围的变化；\n"
+        "* **分段回归**考察周序列在措施开始时水平或斜率是否跳变；\n"
+        "* **最小可检测效应**（MDE）说明在现有样本量下能发现多大的效应；数据不足时，不显著的结果判为*尚无定论*，而不是\"无效果\"。\n\n"
+        "当默认检验判为*改善*且措施后的数值也达到验收目标时，该措施值得标准化推广。档案无法测量的指标会注明无法评估及原因。"),
+    "before_after.results": ("## Results", "## 结果"),
+    "before_after.action": (
+        "### {action}: {measure}\n*Problem:* {problem}. *Teams:* {teams}; *controls:* {controls}; *start:* {start}; "
+        "windows of {before} + {after} whole weeks.",
+        "### {action}：{measure}\n*问题：*{problem}。*班组：*{teams}；*对照班组：*{controls}；*开始：*{start}；"
+        "前后窗口各 {before} + {after} 个完整周。"),
+    "before_after.channels": (" Channels: {channels}.", "渠道：{channels}。"),
+    "before_after.washout": (" {weeks} wash-out week(s) left out.", "剔除 {weeks} 个过渡周。"),
+    "before_after.skipped": ("- {kpi}: cannot be evaluated: {reason}.", "- {kpi}：无法评估：{reason}。"),
+    "before_after.family": (
+        "All result rows of this action below (before/after, difference-in-differences, segmented level and slope, "
+        "channel-standardised) are one family, *{family}*: the adjusted p is adjusted across all of them and every CI "
+        "is at the family's level (Bonferroni alpha / m with Holm), so a verdict holds for the action as a whole.",
+        "本措施下列所有结果行（前后对比、双重差分、分段回归的水平与斜率、渠道标准化）属于同一检验族 *{family}*："
+        "校正后 p 值在全族内校正，每个置信区间都采用全族水平（Holm 法，Bonferroni 校正 α / m），因此结论对整个措施成立。"),
+    "conclusion.main": (
+        "{kpi}: {verdict} (before {before}, after {after}; effect {effect}, 95 % CI {low} to {high}; adjusted p = {p}; "
+        "smallest detectable effect {mde}).",
+        "{kpi}：{verdict}（之前 {before}，之后 {after}；效应 {effect}，95 % CI {low} 至 {high}；校正后 p = {p}；"
+        "最小可检测效应 {mde}）。"),
+    "conclusion.did": (
+        " Against the control team(s) the verdict is {verdict} (adjusted p = {p}).",
+        "与对照班组相比，结论为{verdict}（校正后 p = {p}）。"),
+    "conclusion.after": (
+        " In the after-window the KPI is {value} against its target {target}: ",
+        "措施后窗口内该 KPI 为 {value}，目标为 {target}："),
+    "conclusion.standardise": ("meets it: standardise the measure.", "已达标：应将该措施标准化推广。"),
+    "conclusion.unproven": ("meets it, but the change is not established.", "已达标，但改变尚未得到证实。"),
+    "conclusion.missed": ("target not met.", "未达标。"),
+    "evaluation.none_registered": (
+        "No actions registered: the action register lists none, so there is nothing to evaluate.",
+        "没有登记改进措施：措施登记表为空，无可评估的内容。"),
+    "evaluation.waiting": (
+        "Not yet evaluable (the after-window has not passed by the end of the period): {actions}",
+        "尚不能评估（截至期末，措施后的观察窗口尚未结束）：{actions}"),
+    "evaluation.starts": ("{action} (starts {start})", "{action}（{start} 开始）"),
+    "evaluation.none_ready": (
+        "No action of this unit has run its course by the end of this period.",
+        "截至本期末，本单位没有完成观察周期的措施。"),
+    "evaluation.no_agents": (
+        "The tickets carry no agent, so the tests cannot allow for tickets clustering within agents: they treat "
+        "tickets as independent, and their p-values are optimistic.",
+        "工单中没有客服工号，检验无法考虑工单在客服内部的聚集：只能把工单视为相互独立，p 值因此偏乐观。"),
+    "before_after.did": (
+        "**Difference-in-differences** against the control team(s):",
+        "与对照班组的**双重差分**（DiD）："),
+    "before_after.its": (
+        "**Segmented regression** on the treated team's weekly series (level and slope change at the start):",
+        "措施班组周序列的**分段回归**（措施开始时的水平与斜率变化）："),
+    "before_after.mix_moved": (
+        "**Channel mix** before and after — it moved, so a channel-standardised estimate follows:",
+        "措施前后的**渠道结构**——结构有变化，下面给出按渠道标准化的估计："),
+    "before_after.mix_steady": (
+        "**Channel mix** before and after (no significant shift):",
+        "措施前后的**渠道结构**（无显著变化）："),
+    # ------------------------------------------------------------ 8 QA calibration
+    "calibration.title": (
+        "# QA calibration\n\n"
+        "**Are the quality reviews themselves reliable?** Rubric scores (voice quality, courtesy phrases, problem "
+        "solving, proactiveness, compliance) by reviewer and by agent; agreement between reviewers on the shared "
+        "calibration conversations that every reviewer scores (Fleiss' κ, weighted Cohen's κ for each pair, ICC, "
+        "and the share within ±10 % of consensus); each reviewer's bias against the consensus; the internal "
+        "quality score (IQS, 0-100, with auto-fail and not-applicable items handled); and a stratified random "
+        "review sample for the next period.\n\n"
+        "Calibration is a property of the reviewers, not of a team: agreement and bias use every calibration "
+        "conversation of the year up to the end of this period.",
+        "# 质检校准\n\n"
+        "**质检评分本身可靠吗？** 按质检员和客服统计的评分表得分（语音质量、礼貌用语、问题解决、主动性、合规性）；"
+        "质检员对共同校准会话（每位质检员都评分的会话）的一致性（Fleiss κ、两两加权 Cohen κ、ICC，以及与共识相差 ±10 % "
+        "以内的占比）；每位质检员相对共识的偏差；内部质量分（IQS，0–100，处理一票否决项与不适用项）；以及下一期的分层随机抽检样本。\n\n"
+        "校准反映的是质检员而非班组的特性：一致性与偏差使用本年度截至本期末的全部校准会话。"),
+    "calibration.distributions": ("## Score distributions", "## 评分分布"),
+    "calibration.agreement": ("## Agreement on the calibration conversations", "## 校准会话上的一致性"),
+    "calibration.bias": (
+        "## Reviewer bias\n\n"
+        "Each reviewer's mean difference from the consensus (the mean of all reviewers on the same conversation), "
+        "with a 95 % confidence interval. An interval clear of zero is a systematic lean worth a calibration session.",
+        "## 质检员偏差\n\n"
+        "每位质检员与共识（同一会话所有质检员评分的平均）的平均差异及 95 % 置信区间。区间不包含 0 表示存在系统性偏向，"
+        "值得安排一次校准会。"),
+    "calibration.iqs": (
+        "## Internal quality score (IQS)\n\n"
+        "Weighted rubric items on a 0-100 scale; items that do not apply drop out and the other weights are "
+        "re-normalised; a critical failure scores 0.",
+        "## 内部质量分（IQS）\n\n"
+        "评分表各项加权，折算为 0–100 分；不适用的项不计，其余权重重新归一；出现严重错误（一票否决）计 0 分。"),
+    "calibration.sample": (
+        "## Review sample for the next period\n\n"
+        "A stratified random sample of this period's tickets, per agent × channel, sized so each stratum's share "
+        "estimate has the stated margin of error at 95 % (with finite-population correction and a minimum per "
+        "stratum). The same random seed gives the same sample.",
+        "## 下一期抽检样本\n\n"
+        "按客服 × 渠道对本期工单分层随机抽样，样本量使每层占比估计在 95 % 置信水平下达到设定的误差范围"
+        "（含有限总体校正，每层设最低样本量）。相同的随机种子得到相同的样本。"),
+    # ------------------------------------------------------------ 8 QA calibration: lines
+    "calibration.no_reviews": (
+        "No QA reviews in the archive: there is nothing to calibrate. The review sample for the next period follows.",
+        "档案中没有质检记录：无可校准的内容。下文为下一期的抽检样本。"),
+    "calibration.data_line": (
+        "{reviews} reviews of this unit in the period; {conversations} calibration conversations scored by "
+        "{reviewers} reviewers ({calibration_reviews} reviews) this year.",
+        "本单位本期质检 {reviews} 次；本年度共有 {conversations} 个校准会话，由 {reviewers} 名质检员评分（共 "
+        "{calibration_reviews} 次）。"),
+    "calibration.no_table": ("Not measured: no QA reviews table in the archive.", "未测量：档案中没有质检表。"),
+    "calibration.no_calibration": (
+        "No calibration conversations this year up to the end of the period.",
+        "本年度截至期末没有校准会话。"),
+    "calibration.no_unit_reviews": ("No QA reviews of this unit in the period.", "本单位本期没有质检记录。"),
+    "calibration.no_ordinary": (
+        "No reviews outside the calibration set in this period.",
+        "本期没有校准集之外的质检记录。"),
+    "calibration.mean_scores": (
+        "Mean rubric scores by agent (1-5), lowest problem-solving first:",
+        "各客服评分表平均分（1–5），按问题解决得分从低到高："),
+    "calibration.fleiss": (
+        "**Fleiss' κ** per rubric item (conversations every reviewer scored):",
+        "各评分项的 **Fleiss κ**（所有质检员都评分的会话）："),
+    "calibration.icc": (
+        "**ICC(2,1)** (two-way random, absolute agreement, single rater) per item and for the IQS:",
+        "各评分项及 IQS 的 **ICC(2,1)**（双向随机、绝对一致、单一评分者）："),
+    "calibration.within": (
+        "**Within ±10 % of consensus** (share of a reviewer's IQS within 10 % of the panel mean):",
+        "**与共识相差 ±10 % 以内**（质检员的 IQS 与全体平均相差 10 % 以内的占比）："),
+    "calibration.sample_line": (
+        "{sampled} of {tickets} tickets sampled for review in {period}, the QA team's capacity of {capacity} reviews "
+        "({teams} team(s), {per_week} a week each unless set per team), across {strata} strata ({by}); complaint "
+        "tickets oversampled ×{complaint}, low-CSAT ×{low_csat}; seed {seed} (same seed, same sample); weight each "
+        "review by its design weight for unit-wide estimates:",
+        "从 {tickets} 张工单中抽取 {sampled} 张供 {period} 质检，即质检团队 {capacity} 次的产能（{teams} 个班组，"
+        "除非按班组另设，每组每周 {per_week} 次），共 {strata} 层（{by}）；投诉工单过采样 ×{complaint}，低满意度 ×{low_csat}；"
+        "随机种子 {seed}（种子相同，样本相同）；估计全单位指标时请按设计权重加权："),
+    "calibration.sample_need": (
+        "A share within ±{margin} (95 %) in every stratum would need {needed} reviews.",
+        "若要每层的占比估计误差在 ±{margin}（95 %）以内，需要质检 {needed} 次。"),
+    "calibration.sample_unknown": (
+        " Not used for oversampling (not in the archive): {what}.",
+        "未用于过采样（档案中没有）：{what}。"),
+    # ------------------------------------------------------------ 3 KPI analysis
+    "kpi.title": (
+        "# KPI analysis\n\n"
+        "**Step 3 of the quality loop.** Headline KPIs against target, where they differ (channel, category, "
+        "customer type, agent), how they moved week by week, which problem categories matter most, what "
+        "causes complaints, and how agents' satisfaction relates to their resolution rate. Every figure "
+        "carries the number of observations behind it (n); a group without data shows a dash, never 0 %. "
+        "A KPI whose table or field the archive does not have is *not measured*, and says why.",
+        "# KPI 分析\n\n"
+        "**质量闭环第 3 步。** 核心 KPI 与目标的对比；按渠道、问题类别、客户类型和客服的差异；逐周变化；"
+        "最主要的问题类别；投诉原因；以及客服满意度与一次解决率的关系。每个数字都附样本量（n）；"
+        "没有数据的分组显示为短横线，而不是 0 %。档案中缺少所需表或字段的 KPI 显示为*未测量*并说明原因。"),
+    "kpi.headline": (
+        "## Headline KPIs against target",
+        "## 核心 KPI 与目标对比"),
+    "kpi.breakdowns": (
+        "## Breakdowns\n\n"
+        "Satisfaction and resolution by channel, problem category and customer type (enterprise against "
+        "individual customers). The dashed line is the target.",
+        "## 分类对比\n\n"
+        "按渠道、问题类别和客户类型（企业客户与个人客户）对比满意度与一次解决率。虚线为目标值。"),
+    "kpi.trends": (
+        "## Weekly trends\n\n"
+        "Weekly values against target. Weeks at the edges of the period may be partial.",
+        "## 周趋势\n\n"
+        "每周数值与目标对比。期间首尾的周可能不完整。"),
+    "kpi.pareto": (
+        "## Where the problems are: Pareto\n\n"
+        "Problem tickets are those not resolved at first contact, reopened, complained about, or rated 1-3 "
+        "by the customer. The darker bars are the *vital few* categories that together make up 80 % of "
+        "problems: start there.",
+        "## 问题集中在哪里：帕累托分析\n\n"
+        "问题工单指未能一次解决、被重开、被投诉或客户评分为 1–3 分的工单。深色柱为累计占问题 80 % 的"
+        "*关键少数*类别：应优先处理。"),
+    "kpi.fishbone": (
+        "## Why customers complain: fishbone tally\n\n"
+        "Complaints by cause dimension — people, process, tools, environment — the bones of the fishbone "
+        "diagram, split by problem category.",
+        "## 客户为何投诉：鱼骨图统计\n\n"
+        "按原因维度（人员、流程、工具、环境，即鱼骨图的主骨）统计投诉数，并按问题类别细分。"),
+    "kpi.agents": (
+        "## Agents: satisfaction against resolution\n\n"
+        "Each agent's CSAT against their first-contact resolution. Agents with fewer than 10 surveys or "
+        "tickets are left out of the chart (too few to place).",
+        "## 客服：满意度与一次解决率\n\n"
+        "每位客服的满意度与一次解决率交叉分析。问卷或工单少于 10 份的客服不在图中显示（样本太少，无法定位）。"),
+    "kpi.no_problems": ("No problem tickets in this period.", "本期没有问题工单。"),
+    "kpi.problems_without": (
+        "Problems counted without {lacking} (not in the archive).",
+        "问题工单统计未包含{lacking}（档案中没有）。"),
+    "kpi.lowest_agents": (
+        "Lowest satisfaction (agents with enough surveys):",
+        "满意度最低的客服（问卷数量充足）："),
+    # ------------------------------------------------------------ 4 scorecard
+    "scorecard.title": (
+        "# Scorecard\n\n"
+        "**The after-sales scorecard.** Each indicator earns points out of its weight; the total out of 100 "
+        "gives the grade. Beside the grade: how many targets were met. Every indicator that missed its "
+        "target is flagged for root-cause analysis (fishbone, 5 whys); remarks come from the standards file "
+        "and from the improvement actions registered for the indicator.\n\n"
+        "Indicators with no data for this unit (on-site arrival for a hotline team, say) are *not "
+        "applicable*, and the total is rescaled to the weights that apply, so all units share one scale. "
+        "An indicator the archive cannot measure at all is *not measured*: it is named, with the reason.",
+        "# 评分卡\n\n"
+        "**售后服务评分卡。** 每项指标按其权重得分，满分 100 分的总分决定等级；等级旁列出达标指标数。"
+        "每项未达标的指标都标记为需根因分析（鱼骨图、5 Why）；备注来自标准文件及针对该指标登记的改进措施。\n\n"
+        "本单位没有数据的指标（如热线班组的上门到达）为*不适用*，总分按适用指标的权重折算，使所有单位处于同一尺度。"
+        "档案完全无法测量的指标为*未测量*，并注明原因。"),
+    "scorecard.total": (
+        "## Total score: **{score}** / 100 — grade: **{grade}** — {met} of {judged} targets met",
+        "## 综合得分：**{score}** / 100 — 等级：**{grade}** — 达标指标 {met} / {judged}"),
+    "scorecard.previous": (
+        "(previous period {period}: {score}, {grade}; change {change})",
+        "（上期 {period}：{score}，{grade}；变化 {change}）"),
+    "scorecard.method": ("Scoring method: {method}.", "计分方法：{method}。"),
+    "scorecard.indicators": (
+        "## Points by indicator",
+        "## 各指标得分"),
+    "scorecard.channels": (
+        "## Response and handling time per channel\n\n"
+        "Phone, chat and e-mail are answered on different clocks, so each channel is held to its own target; "
+        "the channels are then combined by their volume (*all channels*).",
+        "## 各渠道响应与处理时长\n\n"
+        "电话、在线与邮件的响应节奏不同，因此每个渠道按各自目标考核，再按工单量加权合并（*全部渠道*）。"),
+    "scorecard.subtotals": (
+        "## Dimension subtotals",
+        "## 各维度小计"),
+    "scorecard.flagged": (
+        "## Indicators for root-cause analysis",
+        "## 需根因分析的指标"),
+    "scorecard.comparison": (
+        "## Compared with the previous period",
+        "## 与上期对比"),
+    # ------------------------------------------------------------ 5 action plan
+    "actions.title": (
+        "# Action plan\n\n"
+        "**Step 4 of the quality loop.** The improvement register for this unit: each action's problem, "
+        "measure, owner, due date, resources and status; the actions that are overdue; and each acceptance "
+        "criterion checked against the KPIs measured since the action started — *met*, *not met*, or *not "
+        "yet measurable*. The statistical before/after evaluation of each action is in the before/after "
+        "report.",
+        "# 改进计划\n\n"
+        "**质量闭环第 4 步。** 本单位的改进措施登记表：每项措施的问题、措施、负责人、截止日期、资源与状态；"
+        "已逾期的措施；以及每条验收标准与措施开始以来实测 KPI 的对照——*已达成*、*未达成*或*尚无法测量*。"
+        "各措施效果的统计检验见前后对比报告。"),
+    "actions.register": (
+        "## The register",
+        "## 措施登记表"),
+    "actions.overdue": (
+        "## Overdue\n\n"
+        "Open actions (planned or in progress) whose due date has passed by the end of the period.",
+        "## 已逾期\n\n"
+        "截至期末已过截止日期、仍未完成（计划中或进行中）的措施。"),
+    "actions.acceptance": (
+        "## Acceptance criteria against measured KPIs\n\n"
+        "Measured for the action's teams (and channels, where the action is limited to some) from its start "
+        "to the end of this period. A criterion on a KPI the archive cannot measure says so.",
+        "## 验收标准与实测 KPI 对照\n\n"
+        "按措施涉及的班组（以及限定的渠道）统计，从措施开始至本期期末。档案无法测量的 KPI 会注明。"),
+    # ------------------------------------------------------------ 6 monitoring
+    "monitoring.title": (
+        "# Monitoring\n\n"
+        "**Step 5 of the quality loop.** Threshold alerts from the standards (weekly, per team or channel), "
+        "agents due for one-to-one coaching (below 80 % CSAT three weeks in a row) — told apart from "
+        "problems of a whole team — and control charts that separate real shifts from week-to-week noise: "
+        "a p-chart for satisfaction and resolution (limits widen when fewer answers came in) and an XmR "
+        "chart for response times, with rule violations marked. The limits come from the previous period, "
+        "so this period is judged against how the process used to behave.",
+        "# 过程监控\n\n"
+        "**质量闭环第 5 步。** 依据标准的阈值预警（按周，按班组或渠道）；需要一对一辅导的客服"
+        "（连续三周满意度低于 80 %），并与班组整体问题区分开；以及区分真实变化与周间波动的控制图："
+        "满意度与一次解决率用 p 图（回答越少，控制限越宽），响应时长用 XmR 图（单值-移动极差图），"
+        "并标出违反判异规则的点。控制限取自上期，即以过程过去的表现来评判本期。"),
+    "monitoring.alerts": (
+        "## Threshold alerts\n\n"
+        "One row per alert, not per week: weeks in which a rule fired for the same group, at most one quiet "
+        "week apart, are one alert with its start, the weeks it has been open and the observations behind "
+        "it. *Chronic*: open four weeks or more; *recurring*: it fired earlier in the period, stopped, and "
+        "fired again; *new* otherwise. Severity is how far the value is below its threshold (high: 10 % or "
+        "more of the threshold, medium: 5 %). Only whole weeks inside the period are judged; partial weeks "
+        "and weeks with too few observations are listed below the table.",
+        "## 阈值预警\n\n"
+        "每条预警一行，而不是每周一行：同一规则、同一对象触发的各周，中间最多间隔一周未触发的，合并为一条预警，"
+        "列出起始周、持续周数及样本量。*持续*：持续四周或以上；*复发*：本期内曾触发、停止后再次触发；其余为*新发*。"
+        "严重程度按低于阈值的幅度划分（高：低于阈值 10 % 或以上，中：5 %）。只评判期内的完整周；"
+        "不完整的周和样本不足的周列于表下。"),
+    "monitoring.coaching": (
+        "## One-to-one coaching or a team problem?\n\n"
+        "The rule (an agent below 80 % CSAT three weeks in a row) screens every agent every week, so chance "
+        "alone makes runs. A run becomes a **one-to-one** case only when, over the run's weeks, the agent had "
+        "enough answers, was below the rest of the team beyond chance (exact test, corrected for the number "
+        "of agents screened) and is still under 80 % once the agent's CSAT is shrunk towards the team's "
+        "(few answers, more shrinkage). When the whole team is below its CSAT target, runs that do not "
+        "stand out from the team are **team-level**: coaching one agent would not fix them.",
+        "## 一对一辅导还是班组问题？\n\n"
+        "该规则（客服满意度连续三周低于 80 %）每周筛查每位客服，仅凭偶然也会出现连续低分。只有同时满足以下条件，"
+        "才判定为**一对一辅导**：连续期间回答数足够；低于班组其他人且超出偶然范围（精确检验，并按筛查人数校正）；"
+        "将其满意度向班组水平收缩后（回答越少收缩越多）仍低于 80 %。当整个班组低于满意度目标时，"
+        "与班组无明显差异的连续低分属于**班组整体问题**：辅导个人无法解决。"),
+    "monitoring.charts": (
+        "## Control charts\n\n"
+        "Limits from the previous period (the baseline), applied to both periods. A marked point broke a "
+        "rule: beyond 3 σ, 2 of 3 beyond 2 σ, 4 of 5 beyond 1 σ, or 8 in a row on one side.",
+        "## 控制图\n\n"
+        "控制限取自上期（基线），并应用于两期。标记的点违反了判异规则：超出 3 σ、3 点中有 2 点超出 2 σ、"
+        "5 点中有 4 点超出 1 σ，或连续 8 点位于中心线同侧。"),
+    "monitoring.progress": (
+        "## Progress of open actions\n\n"
+        "Weekly values of each open action's metrics since it started, against its acceptance target.",
+        "## 进行中措施的进展\n\n"
+        "每项进行中措施的指标自开始以来的周数值，与其验收目标对比。"),
+    # ------------------------------------------------------------ 6 monitoring: lines in sections
+    "monitoring.partial_weeks": (
+        "Partial weeks, not judged (only part of the week lies in the period or has data): {weeks}.",
+        "不完整的周，未评判（该周只有部分日期在本期内或有数据）：{weeks}。"),
+    "monitoring.more": (" and {count} more", " 等，另有 {count} 个"),
+    "monitoring.too_few": (
+        "Not judged, too few observations: {kpi} per {group_by} and week, {count} group-weeks: {examples}.",
+        "样本不足，未评判：{kpi}（按{group_by}、按周），共 {count} 个对象周：{examples}。"),
+    "monitoring.rule_not_judged": (
+        "Not judged: {kpi} per {group_by} and week ({reason}).",
+        "未评判：{kpi}（按{group_by}、按周）（{reason}）。"),
+    "monitoring.no_alerts": (
+        "No alert fired in a whole week of this period.",
+        "本期的完整周内未触发任何预警。"),
+    "monitoring.coaching_not_assessed": (
+        "Coaching not assessed: {reason} (the rule needs agents and their CSAT).",
+        "未评估辅导：{reason}（该规则需要客服工号及其满意度）。"),
+    "monitoring.team_line": (
+        "**{team}**: CSAT {csat} (n = {n}, {low}–{high}) against a target of {target}.",
+        "**{team}**：满意度 {csat}（n = {n}，{low}–{high}），目标 {target}。"),
+    "monitoring.team_below": (
+        "The whole team is below target: a team-level remedy (process, tools, training for everyone); {quiet} of "
+        "{runs} agents with a run do not stand out from the team.",
+        "整个班组低于目标：需采取班组层面的措施（流程、工具、全员培训）；在 {runs} 名出现连续低分的客服中，"
+        "有 {quiet} 名与班组无明显差异。"),
+    "monitoring.team_at_target": (
+        "At or near target: remedies are individual.",
+        "达到或接近目标：改进措施针对个人。"),
+    "monitoring.team_one_to_one": (
+        "One-to-one coaching: {cases} of {agents} agents.",
+        "一对一辅导：{agents} 名客服中 {cases} 名。"),
+    "monitoring.no_runs": (
+        "No agent met the coaching rule (three weeks in a row under the threshold) in this period.",
+        "本期没有客服触发辅导规则（连续三周低于阈值）。"),
+    "monitoring.chart_not_drawn": (
+        "{kpi} chart not drawn: {reason}.",
+        "未绘制{kpi}控制图：{reason}。"),
+    "monitoring.p_chart_title": ("p-chart: {kpi}, weekly", "p 图：{kpi}（按周）"),
+    "monitoring.xmr_chart_title": ("XmR chart: {kpi}, weekly", "XmR 图：{kpi}（按周）"),
+    "monitoring.no_violations": (
+        "No rule violations on the control charts.",
+        "控制图上没有违反判异规则的点。"),
+    "monitoring.no_actions": (
+        "No actions registered: there is no progress to follow.",
+        "没有登记改进措施：无进展可跟踪。"),
+    "monitoring.no_open_actions": (
+        "No open action has started yet for this unit.",
+        "本单位尚无已开始且未完成的措施。"),
+    "monitoring.metric_not_followed": (
+        "{action}: {kpi} not followed: {reason}.",
+        "{action}：未跟踪{kpi}：{reason}。"),
+    "monitoring.progress_title": ("{action}: {kpi} since {start}", "{action}：{kpi}（自 {start} 起）"),
+    # ------------------------------------------------------------ 5 action plan: lines
+    "actions.none_registered": (
+        "No actions registered: the action register lists none, so there is nothing to track.",
+        "没有登记改进措施：措施登记表为空，无可跟踪的内容。"),
+    "actions.none_for_archive": (
+        "No registered action covers this archive's teams.",
+        "没有覆盖本档案班组的已登记措施。"),
+    "actions.none_for_unit": (
+        "No improvement actions cover this unit.",
+        "没有覆盖本单位的改进措施。"),
+    "actions.nothing_to_list": ("No actions to list.", "没有可列出的措施。"),
+    "actions.nothing_overdue": ("Nothing is overdue.", "没有逾期的措施。"),
+    "actions.no_criteria": ("No criteria to check.", "没有需要核对的验收标准。"),
+    "actions.left_out": (
+        "{action}: left out, it names team(s) this archive does not have ({teams}).",
+        "{action}：未纳入，其涉及的班组不在本档案中（{teams}）。"),
+    # ------------------------------------------------------------ headlines
+    "headline.title": ("### At a glance", "### 要点"),
+    "headline.previous": ("Change since {period}", "较 {period} 变化"),
+}
+
+
+# The KPI formulas in Chinese; the English ones are the KPI functions' docstrings (measures/kpis.py).
+KPI_FORMULAS_ZH: dict[str, str] = {
+    "csat": "满意度（前两项）= 评分为 4 或 5 的问卷回答 / 全部问卷回答。网络评价不是问卷，不计入。",
+    "csat_mean": "满意度平均分 = Σ 评分 / 问卷回答数（1–5 分制），与前两项占比并列显示。",
+    "nps": "NPS = 推荐者（9–10 分）占比 − 贬损者（0–6 分）占比，仅计有推荐评分的回答，单位为分（−100 至 100）。",
+    "fcr": "一次解决率 = 首次接触即解决的工单 / 记录了首次接触结果的工单。",
+    "avg_first_response_s": "平均首次响应时长 = Σ 首次响应时长 / 有首次响应的工单数，单位为秒。",
+    "median_first_response_s": "首次响应时长中位数 = 工单首次响应时长的中间值，单位为秒：不受拉高平均值的长尾影响。",
+    "aht_s": "平均处理时长 = Σ 处理时长 / 有处理时长的工单数，单位为秒。",
+    "response_on_time": "客服响应及时率 = 在所属渠道时限内首次响应的工单 / 设有首次响应时限的渠道中有首次响应的工单。",
+    "onsite_arrival_on_time": "上门服务到达及时率 = 工程师在约定时间前到达的上门服务 / 记录了到达时间的上门服务。",
+    "solution_accuracy": "技术方案准确率 = 无需返工的上门服务 / 记录了结果的上门服务。",
+    "process_compliance": "服务流程合规率 = 质检中符合标准流程的会话 / 质检会话（不含校准复评）。",
+    "complaint_24h": "投诉处理及时率 = 在规定时限内首次答复的投诉 / 全部投诉（未答复视为超时）。",
+    "reopen_rate": "重开率 = 关闭后被重开的工单 / 记录了重开标记的工单（重复来电的信号）。",
+    "complaints_per_1000": "千单投诉量 = 同一分组内收到的投诉数 / 创建的工单数 × 1 000。",
+    "workload_per_agent": "人均周工单量 = 工单数 / 客服工作周数（客服在某周有工单即计一个工作周），周、月、季度可比。",
+    "resolution_time_s": "解决时长中位数 = 已解决工单（解决时间 − 创建时间）的中位数，单位为秒：不受少数耗时数天的工单影响。",
+    "resolved_within_sla": "按时解决率 = 在其优先级的解决时限内（默认 48 h）解决的工单 / 全部工单（未解决视为超时）。",
+}
+
+TABLES_ZH = {"tickets": "工单", "surveys": "问卷", "complaints": "投诉", "field visits": "上门服务",
+             "QA reviews": "质检", "roster (agents)": "客服名册"}
+REASONS_ZH = [
+    (re.compile(r"^no (.+) table in the archive$"), lambda m: f"档案中没有{TABLES_ZH.get(m[1], m[1])}表"),
+    (re.compile(r"^the (.+) have no (.+?) fields?$"),
+     lambda m: f"{TABLES_ZH.get(m[1], m[1])}缺少字段 {m[2].replace(' and ', '、').replace(', ', '、')}"),
+    (re.compile(r"^no channel has a first-response SLA$"), lambda m: "没有渠道设定首次响应时限"),
+    (re.compile(r"^no data for this unit and period$"), lambda m: "本单位本期没有数据"),
+    (re.compile(r"^n < (\d+) \(n = (\d+)\)$"), lambda m: f"样本量不足 {m[1]}（n = {m[2]}）"),
+    (re.compile(r"^no target in the standards$"), lambda m: "标准中未设目标"),
+    (re.compile(r"^no panel scores for this unit and period$"), lambda m: "本单位本期没有评审打分"),
+    (re.compile(r"^scored over (\S+) of (\S+) points: (.+)$"),
+     lambda m: f"按 {m[2]} 分中的 {m[1]} 分计分：" + "，".join(reason(part, "zh") for part in m[3].split(", "))),
+    (re.compile(r"^(\d+) indicators? not measured$"), lambda m: f"{m[1]} 项指标未测量"),
+    (re.compile(r"^(\d+) indicators? without data scored 0$"), lambda m: f"{m[1]} 项无数据的指标计 0 分"),
+    (re.compile(r"^every indicator measured$"), lambda m: "所有指标均已测量"),
+    (re.compile(r"^(.+): scored 0 \(not_applicable: zero\)$"), lambda m: f"{reason(m[1], 'zh')}：计 0 分"),
+]
+
+
+def reason(text: str, language: str = "en") -> str:
+    """Why something is not measured, in ``language``: the kit's reasons ("no complaints table in the
+    archive", "the tickets have no channel field"), each part of a "; "-joined list translated."""
+    if language != "zh" or not text:
+        return text
+    parts = []
+    for part in text.split("; "):
+        for pattern, words in REASONS_ZH:
+            found = pattern.match(part)
+            if found:
+                parts.append(words(found))
+                break
+        else:
+            parts.append(part)
+    return "；".join(parts)
+
+
+def say(key: str, language: str = "en", **values) -> str:
+    """A section's text in ``language`` as Markdown, with ``values`` (HTML-escaped) filled in.
+
+    Parameters
+    ----------
+    key : str
+        ``"<notebook>.<section>"``, e.g. ``"kpi.pareto"``.
+    language : {"en", "zh"}
+        The reader's language (English when unknown).
+    **values
+        Values for the text's ``{placeholders}``; user-controlled text is escaped.
+
+    Returns
+    -------
+    Said
+        Markdown.
+    """
+    pair = NARRATIVE[key]
+    text = pair[LANGUAGES.index(language)] if language in LANGUAGES else pair[0]
+    return Said(text.format(**{name: _escaped(value) for name, value in values.items()}) if values else text)
+
+
+class Said(str):
+    """Markdown from the catalogue whose values were escaped when filled in: safe to show as it is."""
+
+
+class Verbatim(str):
+    """Text a user wrote (a source note, a remark): shown as written, in whatever language, and marked
+    ``class="verbatim"`` so that a language check tells it from the kit's own words."""
+
+
+def _escaped(value) -> str:
+    if isinstance(value, Said):  # a sentence said earlier, its values already escaped
+        return str(value)
+    text = markdown_text(value)
+    return f'<span class="verbatim">{text}</span>' if isinstance(value, Verbatim) and text else text
