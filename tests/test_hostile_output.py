@@ -35,6 +35,7 @@ PLANTED_AGENTS = {"A0001": AGENT_XSS, "A0002": "=1+2", "A0003": "@SUM(1+1)", "A0
 REVIEWER_XSS = "<svg onload=alert(6)>"
 # "&" must show as "&"; "$\frac$" as written (as mathtext it would fail the figure)
 CATEGORY = r"<b onmouseover=alert(5)>故障 & $\frac$ 报修</b>"
+FORMULA_CATEGORY = '=HYPERLINK("http://x","安装")'  # the review sample's CSV carries the category
 FILE_XSS = "<img src=x onerror=alert(1)>"
 SHEET_XSS = "<img src=x onerror=alert(2)>"          # 28 characters: a valid sheet name
 REMARK_XSS = "<script>alert(4)</script>"
@@ -72,7 +73,8 @@ def _plant(raw: Path, config: Path) -> None:
     workbook.save(raw / "survey_export.xlsx")
 
     sources = yaml.safe_load((config / "sources.yml").read_text(encoding="utf-8"))
-    sources["value_sets"]["category"].append(CATEGORY)
+    sources["value_sets"]["category"] += [CATEGORY, FORMULA_CATEGORY]
+    sources["sources"]["tickets"]["values"]["category"]["安装开通"] = FORMULA_CATEGORY
     for table_name in ("tickets", "complaints"):
         values = sources["sources"][table_name].get("values", {}).get("category")
         if values:
@@ -191,13 +193,13 @@ def test_the_plants_reach_the_reports_as_text(hostile_run):
                for name in ("data_quality", "kpi_analysis", "action_plan", "before_after", "qa_calibration")}
     assert "&lt;img src=x onerror=alert(1)&gt;" in escaped["data_quality"]      # the file name
     assert "&lt;img src=x onerror=alert(2)&gt;" in escaped["data_quality"]      # the sheet name
-    assert "&lt;img src=x onerror=alert(3)&gt;" in escaped["qa_calibration"]    # an agent id
+    assert "&lt;img src=x onerror=alert(3)&gt;" in escaped["action_plan"]       # register text naming an agent
     assert "&lt;svg onload=alert(6)&gt;" in escaped["qa_calibration"]           # a reviewer id
     assert r"故障 &amp; $\frac$ 报修" in escaped["kpi_analysis"] and "&amp;amp;" not in escaped["kpi_analysis"]
     assert "&lt;script&gt;alert(7)&lt;/script&gt;" in escaped["action_plan"]    # config text, in a table
     assert "&lt;script&gt;alert(7)&lt;/script&gt;" in escaped["before_after"]   # and in a heading
     sample = pd.read_csv(unit / "review_sample_2026-Q1.csv", encoding="utf-8-sig", dtype=str)
-    assert {"'=1+2", "'@SUM(1+1)", "'+1+1"} <= set(sample["agent_id"])
+    assert "'" + FORMULA_CATEGORY in set(sample["category"]) and FORMULA_CATEGORY not in set(sample["category"])
     assert 'href="review_sample_2026-Q1.csv"' in escaped["qa_calibration"]       # linked beside the report
 
 

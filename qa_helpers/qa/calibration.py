@@ -1109,6 +1109,7 @@ def coverage_section(ctx, data: CalibrationData) -> list:
     """QA coverage of the period: the share of the unit's tickets reviewed, overall and per channel."""
     from qa_helpers.qa.sampling import qa_coverage
     from qa_helpers.report.labels import table
+    from qa_helpers.report.texts import say
 
     note = _no_data(data) or ctx.missing_note("tickets", what="No QA coverage")
     if note:
@@ -1118,7 +1119,7 @@ def coverage_section(ctx, data: CalibrationData) -> list:
     coverage = qa_coverage(tickets, data.reviews, ctx.unit, by=by)
     unit = coverage.iloc[0]
     if unit["tickets"] == 0:
-        return ["No tickets of this unit in the period: QA coverage is not defined."]
-    return [f"QA reviewed {unit['reviewed']:,} of {unit['tickets']:,} tickets this period "
-            f"({unit['coverage']:.1%} coverage; seed 002's company covered under 20 %).",
-            table(coverage, values=["group"], percent=["coverage"])]
+        return [say("calibration.coverage_none", ctx.language)]
+    return [say("calibration.coverage_line", ctx.language, reviewed=f"{unit['reviewed']:,}",
+                tickets=f"{unit['tickets']:,}", coverage=f"{unit['coverage']:.1%}"),
+            table(coverage, ctx.language, values=["group"], percent=["coverage"])]

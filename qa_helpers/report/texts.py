@@ -182,6 +182,9 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "* **最小可检测效应**（MDE）说明在现有样本量下能发现多大的效应；数据不足时，不显著的结果判为*尚无定论*，而不是\"无效果\"。\n\n"
         "当默认检验判为*改善*且措施后的数值也达到验收目标时，该措施值得标准化推广。档案无法测量的指标会注明无法评估及原因。"),
     "before_after.results": ("## Results", "## 结果"),
+    "before_after.headlines": (
+        "## Did it work?\n\nOne sentence per action; the sections below give the evidence.",
+        "## 措施是否见效？\n\n每项措施一句话结论；下文各节给出依据。"),
     "before_after.action": (
         "### {action}: {measure}\n*Problem:* {problem}. *Teams:* {teams}; *controls:* {controls}; *start:* {start}; "
         "windows of {before} + {after} whole weeks.",
@@ -269,12 +272,23 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "评分表各项加权，折算为 0–100 分；不适用的项不计，其余权重重新归一；出现严重错误（一票否决）计 0 分。"),
     "calibration.sample": (
         "## Review sample for the next period\n\n"
-        "A stratified random sample of this period's tickets, per agent × channel, sized so each stratum's share "
-        "estimate has the stated margin of error at 95 % (with finite-population correction and a minimum per "
-        "stratum). The same random seed gives the same sample.",
+        "Sized to the QA team's capacity for the next period (reviews per team per week × weeks), spread across "
+        "channel × category × risk strata in proportion to their size, with complaint and low-CSAT tickets "
+        "oversampled. Each ticket carries its design weight, so estimates from the reviews stay unbiased. "
+        "The same random seed gives the same sample.",
         "## 下一期抽检样本\n\n"
-        "按客服 × 渠道对本期工单分层随机抽样，样本量使每层占比估计在 95 % 置信水平下达到设定的误差范围"
-        "（含有限总体校正，每层设最低样本量）。相同的随机种子得到相同的样本。"),
+        "样本量按质检团队下一期的产能确定（每班组每周抽检量 × 周数），按渠道 × 类别 × 风险分层、与各层规模成比例分配，"
+        "投诉工单与低满意度工单加大抽样比例。每张工单附有设计权重，据此加权的抽检结果仍为无偏估计。"
+        "相同的随机种子得到相同的样本。"),
+    "calibration.coverage": (
+        "## QA coverage\n\nThe share of this period's tickets the QA team reviewed, for the unit and per channel.",
+        "## 质检覆盖率\n\n本期工单中经质检审核的比例，按整体和渠道列示。"),
+    "calibration.coverage_line": (
+        "QA reviewed {reviewed} of {tickets} tickets this period ({coverage} coverage).",
+        "本期质检审核了 {tickets} 张工单中的 {reviewed} 张（覆盖率 {coverage}）。"),
+    "calibration.coverage_none": (
+        "No tickets of this unit in the period: QA coverage is not defined.",
+        "本期该单位没有工单：质检覆盖率无从计算。"),
     # ------------------------------------------------------------ 8 QA calibration: lines
     "calibration.no_reviews": (
         "No QA reviews in the archive: there is nothing to calibrate. The review sample for the next period follows.",
