@@ -38,7 +38,7 @@ td.reports{text-align:left;font-size:.78rem;line-height:1.6;min-width:8rem;max-w
 td.reports a{margin-right:.45rem;white-space:nowrap;text-decoration:none}
 a.ok{color:#11663a} a.skipped{color:#555} a.failed{color:#b00020;font-weight:700}
 span.nodata,span.pending{color:#7a5a00;font-style:italic;margin-right:.45rem} td.nodata{color:#7a5a00;font-style:italic}
-@media (max-width:1100px){body{margin:.6rem} th,td{padding:.25rem .3rem;font-size:.78rem} .small{font-size:.68rem}}
+@media (max-width:1100px){body{margin:.6rem} th,td{padding:.25rem .3rem;font-size:.78rem} .small{font-size:.68rem;white-space:normal} td.unit{white-space:normal}}
 """
 
 
