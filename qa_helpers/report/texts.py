@@ -190,7 +190,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "before_after.action": (
         "### {action}: {measure}\n*Problem:* {problem}. *Teams:* {teams}; *controls:* {controls}; *start:* {start}; "
         "windows of {before} + {after} whole weeks.",
-        "### {action}：{measure}\n*问题：*{problem}。*班组：*{teams}；*对照班组：*{controls}；*开始：*{start}；"
+        "### {action}：{measure}\n*问题*：{problem}。*班组*：{teams}；*对照班组*：{controls}；*开始*：{start}；"
         "前后窗口各 {before} + {after} 个完整周。"),
     "before_after.channels": (" Channels: {channels}.", "渠道：{channels}。"),
     "before_after.washout": (" {weeks} wash-out week(s) left out.", "剔除 {weeks} 个过渡周。"),
