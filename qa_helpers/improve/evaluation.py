@@ -423,7 +423,7 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     from qa_helpers.report import plots
     from qa_helpers.report.labels import t, table
     from qa_helpers.report.safe import markdown_text as md
-    from qa_helpers.report.texts import Said, Verbatim, reason, say
+    from qa_helpers.report.texts import Said, Verbatim, reason, say, verbatim
 
     language = ctx.language
 
@@ -447,7 +447,9 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     items.append(say("before_after.family", language, family=Verbatim(family)))
     # the detailed rows in the KPI's units, roles and short method names (footnoted), not raw estimates
     shown = plain.presentable_results({action.action_id: result}, language)
-    items += [table(shown, language), "\n".join(md(line) + "  " for line in shown.attrs["footnotes"])]
+    # the short names are the kit's words; the methods behind them are named as the statistics write them
+    items += [table(shown, language), Said("\n".join(md(label) + ": " + verbatim(methods) + "  " for label, methods in
+                                                     (line.split(": ", 1) for line in shown.attrs["footnotes"])))]
     windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
                                  washout_weeks=washout_weeks)
     for kpi, obs in result.observations.items():

@@ -1122,4 +1122,4 @@ def coverage_section(ctx, data: CalibrationData) -> list:
         return [say("calibration.coverage_none", ctx.language)]
     return [say("calibration.coverage_line", ctx.language, reviewed=f"{unit['reviewed']:,}",
                 tickets=f"{unit['tickets']:,}", coverage=f"{unit['coverage']:.1%}"),
-            table(coverage, ctx.language, values=["group"], percent=["coverage"])]
+            table(coverage, ctx.language, values=["level", "group"], percent=["coverage"])]

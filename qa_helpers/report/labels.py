@@ -58,6 +58,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "actual_previous": ("Actual (previous)", "上期实际值"), "score_previous": ("Score (previous)", "上期得分"),
     "share_of_weight": ("Share of weight", "得分率"), "overridden": ("Team override", "班组调整"),
     "default_target": ("Default target", "默认目标"), "unit": ("Unit", "单位"), "count": ("Count", "数量"),
+    "level": ("Level", "层级"),
     "share": ("Share", "占比"), "cumulative_share": ("Cumulative share", "累计占比"),
     # chart titles and axes
     "weekly_trend": ("Weekly trend against target", "周趋势与目标"),

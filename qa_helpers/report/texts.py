@@ -668,6 +668,11 @@ class Verbatim(str):
     ``class="verbatim"`` so that a language check tells it from the kit's own words."""
 
 
+def verbatim(text: str) -> Said:
+    """``text`` as written (escaped, marked ``class="verbatim"``), ready to put in a line of Markdown."""
+    return Said(_escaped(Verbatim(text)))
+
+
 def _escaped(value) -> str:
     if isinstance(value, Said):  # a sentence said earlier, its values already escaped
         return str(value)
