@@ -285,7 +285,7 @@ def remove_partitions(archive: Path, due: pd.DataFrame) -> None:
         removed = {Path(row.path) for row in due.itertuples()}
         generation = _new_generation(archive)
         try:
-            shutil.copytree(current, generation, copy_function=os.link, dirs_exist_ok=True,
+            shutil.copytree(current, generation, copy_function=_link_or_copy, dirs_exist_ok=True,
                             ignore=lambda folder, names: [n for n in names if n == GENERATION_MARKER
                                                           or Path(folder, n).relative_to(current) in removed])
             report = json.loads((generation / REPORT).read_text(encoding="utf-8"))
@@ -305,6 +305,14 @@ def remove_partitions(archive: Path, due: pd.DataFrame) -> None:
             _remove_generation(generation)
             raise
         _clean_debris(archive)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link (parquet files are never changed in place), or a copy where the file system has none."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def parse_retention(value: Any, where: str) -> dict[str, int]:
