@@ -450,8 +450,7 @@ def action_report(ctx, action, result: ActionEvaluation, weeks_before: int = 8, 
     # the short names are the kit's words; the methods behind them are named as the statistics write them
     items += [table(shown, language), Said("\n".join(md(label) + ": " + verbatim(methods) + "  " for label, methods in
                                                      (line.split(": ", 1) for line in shown.attrs["footnotes"])))]
-    windows = stats.week_windows(action.start, weeks_before=weeks_before, weeks_after=weeks_after,
-                                 washout_weeks=washout_weeks)
+    windows = result.windows  # the weeks the tests used
     for kpi, obs in result.observations.items():
         mine = obs[obs["team"].isin(action.teams)]
         fig, axes = _subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [1, 2.4]})

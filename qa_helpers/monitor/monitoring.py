@@ -459,7 +459,8 @@ def coaching_view(ctx, cases: pd.DataFrame, teams: pd.DataFrame, note: str | Non
                          last_week=cases["last_week"].map(_week_label),
                          p_value=["< 0.0001" if p < 0.0001 else f"{p:.4f}" if pd.notna(p) else "–"
                                   for p in cases["p_value"]],
-                         decision=[t(d, language) for d in cases["decision"]])
+                         decision=[t(d, language) for d in cases["decision"]]
+                         ).rename(columns={"p_value": "p_below_team"})  # "p" alone names other tests elsewhere
     return [*team_lines, table(shown, language, percent=["run_csat", "team_csat", "shrunk_csat"])]
 
 

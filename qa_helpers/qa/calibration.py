@@ -909,8 +909,6 @@ def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = 
 
 # --------------------------------------------------------------------------- report sections (QA calibration notebook)
 
-NO_REVIEWS = ("No QA reviews in the archive: there is nothing to calibrate (the config maps no qa_reviews source). "
-              "The review sample for the next period follows.")
 
 
 @dataclass
@@ -1111,7 +1109,7 @@ def coverage_section(ctx, data: CalibrationData) -> list:
     from qa_helpers.report.labels import table
     from qa_helpers.report.texts import say
 
-    note = _no_data(data) or ctx.missing_note("tickets", what="No QA coverage")
+    note = _no_data(data, language=ctx.language) or ctx.missing_note("tickets", what="No QA coverage")
     if note:
         return [note]
     by = "channel" if ctx.has("tickets", "channel") else None

@@ -15,7 +15,6 @@ import pandas as pd
 from qa_helpers.data import archive as qa_archive
 from qa_helpers.data.schemas import SCHEMAS
 from qa_helpers.measures import analysis, kpis, quality, scorecard as qa_scorecard
-from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
 from qa_helpers.report import plots
 from qa_helpers.report.labels import glance, t, table
 from qa_helpers.report.texts import KPI_FORMULAS_ZH, Said, Verbatim, reason, say

@@ -182,20 +182,20 @@ def _reusable(previous: dict | None, job: Job, provenance: dict, out: Path, html
     ingest writes a new generation folder)."""
     if not previous or previous.get("status") not in ("ok", "skipped"):
         return False
-    outputs, hashes = previous.get("outputs") or {}, previous.get("sha256") or {}
-    if not hashes.get("ipynb") or (html and not hashes.get("html")):
-        return False
-    for kind, digest in hashes.items():
-        path = out / outputs[kind] if outputs.get(kind) else None
-        if path is None or not path.is_file() or file_hash(path) != digest:
-            return False
     parameters = {k: v for k, v in (previous.get("parameters") or {}).items() if k != "archive"}
     wanted = {k: v for k, v in {"team": job.unit, "period": provenance["period"], **job.parameters}.items()
               if k != "archive"}
-    return (previous.get("notebook_hash") == job.notebook_hash and parameters == wanted
+    if not (previous.get("notebook_hash") == job.notebook_hash and parameters == wanted
             and previous.get("kit_version") == provenance["kit_version"]
             and previous.get("config_hash") == provenance["config_hash"]
-            and previous.get("archive_fingerprint") == provenance["archive_fingerprint"])
+            and previous.get("archive_fingerprint") == provenance["archive_fingerprint"]):
+        return False
+    # only now read the outputs back: after a changed input every report reruns, unhashed
+    outputs, hashes = previous.get("outputs") or {}, previous.get("sha256") or {}
+    if not hashes.get("ipynb") or (html and not hashes.get("html")):
+        return False
+    return all(outputs.get(kind) and (out / outputs[kind]).is_file() and file_hash(out / outputs[kind]) == digest
+               for kind, digest in hashes.items())
 
 
 def ticket_counts(archive: Path, period: Period, unit_list: list[str]) -> pd.DataFrame:

@@ -95,7 +95,7 @@ def segmented(series: pd.DataFrame, metric: str, start, *, week: str = "week", v
     ``value ~ 1 + t + post + post:(t - t0)``: ``t`` counts weeks, ``post`` marks weeks that
     begin on or after ``start`` (a week that contains ``start`` part-way is dropped), ``t0``
     is the first post week. The model is fitted by GLS with AR(1) errors, rho by REML
-    (Turner et al. 2021; searched on a grid of step 0.02).
+    (Turner et al. 2021; searched on ``RHO_GRID``, step 0.05).
 
     The usual t reference (T - 4 df) is not enough: with rho estimated from a year of weeks,
     it raised 7–9.5 % false alarms at alpha 5 % (issue 13; Newey–West HAC errors, no longer
