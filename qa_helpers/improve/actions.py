@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,9 @@ from qa_helpers.measures.kpis import KPIS
 STATUSES = ("planned", "in_progress", "done", "cancelled")
 OPEN = ("planned", "in_progress")
 COLUMNS = ["action_id", "problem", "measure", "owner", "teams", "start", "due", "resources", "metrics",
-           "control_teams", "channels", "status"]
+           "control_teams", "channels", "status", "addresses", "progress"]
+COLOURS = ("green", "amber", "red")  # a weekly progress note's status (seed 000 step 5's weekly meeting)
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")  # an indicator, KPI or alert rule an action addresses
 DIRECTIONS = ("increase", "decrease")
 REQUIRED = ("id", "problem", "measure", "owner", "teams", "start", "due", "metrics", "status")
 
@@ -27,6 +30,44 @@ def _date(where: str, key: str, value) -> pd.Timestamp:
         return pd.Timestamp(str(value))
     except ValueError:
         raise ConfigError(f"{where}: {key} {value!r} is not a date (write 2025-07-07)") from None
+
+
+def _addresses(where: str, value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and NAME.match(v) for v in value):
+        raise ConfigError(f"{where}.addresses: expected a list of indicator, KPI or alert-rule names "
+                          f"(e.g. [csat, fcr]), got {value!r}")
+    return list(dict.fromkeys(value))
+
+
+def _progress(where: str, value) -> list[dict]:
+    """The weekly progress notes of an action, oldest first: ``date, status (green|amber|red), note, slip_reason``."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}.progress: expected a list of {{date, status, note, slip_reason}}")
+    notes = []
+    for k, entry in enumerate(value):
+        pwhere = f"{where}.progress[{k}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{pwhere}: expected a mapping {{date, status, note, slip_reason}}")
+        unknown = sorted(set(entry) - {"date", "status", "note", "slip_reason"})
+        if unknown:
+            raise ConfigError(f"{pwhere}: unknown key(s) {', '.join(map(str, unknown))}; "
+                              "expected date, status, note, slip_reason")
+        if "date" not in entry:
+            raise ConfigError(f"{pwhere}: missing date")
+        if entry.get("status") not in COLOURS:
+            raise ConfigError(f"{pwhere}.status: must be green, amber or red, got {entry.get('status')!r}")
+        for key in ("note", "slip_reason"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise ConfigError(f"{pwhere}.{key}: expected text")
+        if entry["status"] != "green" and not (entry.get("note") or entry.get("slip_reason")):
+            raise ConfigError(f"{pwhere}: an amber or red week needs a note or a slip_reason")
+        notes.append({"date": _date(pwhere, "date", entry["date"]), "status": entry["status"],
+                      "note": entry.get("note") or "", "slip_reason": entry.get("slip_reason") or ""})
+    return sorted(notes, key=lambda n: n["date"])
 
 
 def empty_register() -> pd.DataFrame:
@@ -52,7 +93,10 @@ def load_actions(path: str | os.PathLike | None = None, known_units: list[str] |
     -------
     DataFrame
         One row per action: ``action_id, problem, measure, owner, teams, start, due, resources,
-        metrics (list of dicts), control_teams, channels, status``.
+        metrics (list of dicts), control_teams, channels, status, addresses, progress``: ``addresses`` the
+        scorecard indicators, KPIs or alert rules the action answers (the ``addresses`` key; its metrics' KPIs
+        when it has none), ``progress`` its weekly notes oldest first (``date, status, note, slip_reason``,
+        status green, amber or red).
 
     Raises
     ------
@@ -107,7 +151,10 @@ def load_actions(path: str | os.PathLike | None = None, known_units: list[str] |
                      "owner": item["owner"], "teams": list(teams), "start": start, "due": due,
                      "resources": item.get("resources", ""), "metrics": item["metrics"],
                      "control_teams": list(controls), "channels": list(item.get("channels") or []),
-                     "status": item["status"]})
+                     "status": item["status"],
+                     "addresses": _addresses(where, item["addresses"]) if "addresses" in item
+                     else list(dict.fromkeys(m["kpi"] for m in item["metrics"])),
+                     "progress": _progress(where, item.get("progress"))})
     return pd.DataFrame(rows, columns=COLUMNS) if rows else empty_register()
 
 

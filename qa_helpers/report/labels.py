@@ -131,6 +131,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "verdict.met": ("met", "已达成"), "verdict.not met": ("not met", "未达成"),
     "verdict.not yet measurable": ("not yet measurable", "尚无法测量"),
     "increase": ("higher", "越高越好"), "not measurable": ("not measurable", "无法测量"), "decrease": ("lower", "越低越好"),
+    # action governance (issue 14 part 3): gaps, done but not accepted, weekly progress colours
+    "colour": ("Status colour", "状态灯"), "colour.green": ("Green", "绿"), "colour.amber": ("Amber", "黄"),
+    "colour.red": ("Red", "红"), "note_date": ("Latest note", "最近记录日期"), "slip_reason": ("Reason for slippage", "滞后原因"),
+    "overdue": ("Overdue", "已逾期"), "closed_actions": ("Done or cancelled actions", "已完成或已取消的措施"),
+    "judged": ("Finding", "验收结果"), "not judged": ("could not be judged", "无法判定"),
     # monitoring: coaching and charts
     "csat_n": ("Answers", "回答数"), "fcr_n": ("Tickets", "工单数"), "ci_low": ("CI low", "置信下限"),
     "ci_high": ("CI high", "置信上限"), "below_target": ("Below target", "低于目标"), "agents": ("Agents", "客服人数"),

@@ -453,6 +453,71 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "to the end of this period. A criterion on a KPI the archive cannot measure says so.",
         "## 验收标准与实测 KPI 对照\n\n"
         "按措施涉及的班组（以及限定的渠道）统计，从措施开始至本期期末。档案无法测量的 KPI 会注明。"),
+    # ---- action governance (issue 14 part 3): gaps with no action, done but not accepted, slipping
+    "governance.gaps": (
+        "## Gaps with no action\n\n"
+        "The indicators this period's scorecard flags for root-cause analysis, team by team, and the open or "
+        "planned actions that address them (the indicators an action names in the register, else its "
+        "acceptance criteria). A flagged indicator that only a done or cancelled action addressed has no action.",
+        "## 无措施覆盖的差距\n\n"
+        "本期评分卡标记为需根因分析的指标（按班组），以及针对这些指标的计划中或进行中的措施"
+        "（措施在登记表中注明所针对的指标，未注明时按其验收标准）。仅有已完成或已取消措施针对的指标视为无措施。"),
+    "governance.gap_headline": (
+        "**{unit}** misses its targets for {indicators}, and no open or planned action addresses them ({k} gaps).",
+        "**{unit}** 的{indicators}未达标，且没有计划中或进行中的措施针对这些指标（{k} 项差距）。"),
+    "governance.gap_headline_one": (
+        "**{unit}** misses its target for {indicators}, and no open or planned action addresses it.",
+        "**{unit}** 的{indicators}未达标，且没有计划中或进行中的措施针对该指标。"),
+    "governance.gap_count": (
+        "{k} of {m} flagged gaps, in {units} teams, have no open or planned action.",
+        "{m} 项标记的差距中有 {k} 项（涉及 {units} 个班组）没有计划中或进行中的措施。"),
+    "governance.every_gap_addressed": (
+        "Each of the {k} flagged gaps has an open or planned action.",
+        "标记的 {k} 项差距均有计划中或进行中的措施。"),
+    "governance.no_gaps": (
+        "The scorecard flags no indicator this period: there is no gap to cover.",
+        "本期评分卡未标记任何指标，没有需要覆盖的差距。"),
+    "governance.not_accepted": (
+        "## Done but not accepted\n\n"
+        "Actions marked done whose acceptance criteria, measured from the action's start to the end of this "
+        "period, were not met, or could not be judged (and why).",
+        "## 已完成但未通过验收\n\n"
+        "标记为已完成、但其验收标准（从措施开始至本期期末实测）未达成或无法判定（并注明原因）的措施。"),
+    "governance.done_not_met": (
+        "**Done but not accepted:** {actions} — an acceptance criterion was not met.",
+        "**已完成但未通过验收：** {actions}——有验收标准未达成。"),
+    "governance.done_not_judged": (
+        "**Done, acceptance not shown:** {actions} — an acceptance criterion could not be judged.",
+        "**已完成但验收无法判定：** {actions}——有验收标准无法判定。"),
+    "governance.all_done_accepted": (
+        "All {k} actions marked done met their acceptance criteria.",
+        "标记为已完成的 {k} 项措施均达到验收标准。"),
+    "governance.none_done": (
+        "No action of this unit is marked done.",
+        "本单位没有标记为已完成的措施。"),
+    "governance.slipping": (
+        "## Overdue and slipping\n\n"
+        "Open actions past their due date, or whose latest weekly progress note is amber or red, with that "
+        "note and the reason for slippage (the weekly progress meeting). ● Green: on plan; ● Amber: at risk; "
+        "● Red: off plan.",
+        "## 逾期与进度滞后\n\n"
+        "已过截止日期、或最近一次周进度记录为黄灯或红灯的进行中措施，附该记录及滞后原因（每周进度会议）。"
+        "● 绿：按计划推进；● 黄：有风险；● 红：偏离计划。"),
+    "governance.slipping_headline": (
+        "**{k} of {m} open actions are overdue or slipping.**",
+        "**{m} 项进行中或计划中的措施中有 {k} 项逾期或滞后。**"),
+    "governance.none_slipping": (
+        "None of the {m} open actions is overdue or slipping.",
+        "{m} 项进行中或计划中的措施均未逾期或滞后。"),
+    "governance.no_notes": (
+        "Open actions without any weekly progress note yet: {k}.",
+        "尚无周进度记录的措施：{k} 项。"),
+    "governance.on_track": (
+        "Other open actions, neither overdue nor slipping: {k}.",
+        "其余未逾期、未滞后的措施：{k} 项。"),
+    "governance.nothing_open": (
+        "No open or planned actions to follow.",
+        "没有需要跟进的计划中或进行中的措施。"),
     # ------------------------------------------------------------ 6 monitoring
     "monitoring.title": (
         "# Monitoring\n\n"
