@@ -27,7 +27,8 @@ TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_loc
 
 CONFIG_ENV = "QAKIT_CONFIG"
 REPORTS_ENV = "QAKIT_REPORTS"
-CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv")
+CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv", "root_causes.yml",
+                "case_reviews.yml")
 SHARED_DEFAULTS = {"standards.yml", "topics.yml"}
 
 

@@ -427,6 +427,67 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "scorecard.comparison": (
         "## Compared with the previous period",
         "## 与上期对比"),
+    # ---- root cause (issue 14 part 4): problem types, severity × frequency, 5-Why records, case reviews
+    "rootcause.types": (
+        "## Complaints by problem type\n\n"
+        "Each complaint is classified by problem type (slow response, poor attitude, not fully resolved …), "
+        "apart from its business category, and given the department responsible: from the export when it "
+        "records the type, else from the words of the (masked) complaint text, else from its category, "
+        "using the topic dictionary.",
+        "## 投诉问题类型\n\n"
+        "每条投诉按问题类型（响应慢、态度差、解决不彻底……）分类，与业务类别分开，并确定责任部门："
+        "导出数据记录了类型时按数据，否则按（已脱敏的）投诉内容中的关键词，再否则按其业务类别，均依据主题词典。"),
+    "rootcause.types_headline": (
+        "**{type}** is the largest problem type: {share} of {n} complaints; {vital} of {types} types make up "
+        "80 % of them.",
+        "**{type}**是最大的问题类型：占 {n} 条投诉的 {share}；{types} 类中的 {vital} 类占全部投诉的 80 %。"),
+    "rootcause.assigned": (
+        "Assigned from the export: {data}; from the text: {text}; from the category: {category}; unclassified: {none}.",
+        "按导出数据分类：{data} 条；按投诉内容：{text} 条；按业务类别：{category} 条；未分类：{none} 条。"),
+    "rootcause.no_complaints": (
+        "No complaints for this unit in this period.",
+        "本单位本期没有投诉。"),
+    "rootcause.matrix": (
+        "## Problem classes: type × severity × frequency\n\n"
+        "Complaints per problem type by severity (1 major … 4 minor) and how often the type occurs. Frequent "
+        "problems (10 % of complaints or more) call for a dedicated improvement plan; occasional ones for "
+        "closer monitoring and case-by-case handling.",
+        "## 问题分级：类型 × 严重程度 × 出现频率\n\n"
+        "各问题类型的投诉按严重程度（一级重大……四级轻微）统计，并看其出现频率。经常出现的问题（占投诉 10 % 及以上）"
+        "需设立专项改进计划；偶尔出现的问题则加强监控与应急处理。"),
+    "rootcause.matrix_headline": (
+        "{k} of {m} problem types are frequent and call for a dedicated improvement plan: {types}.",
+        "{m} 类问题中有 {k} 类经常出现，需设立专项改进计划：{types}。"),
+    "rootcause.records": (
+        "## Root causes of the flagged indicators\n\n"
+        "For each indicator flagged above: the root cause recorded for it — the fishbone dimension (people, "
+        "process, tools, environment), the 5-Why chain, the evidence and the action that answers it.",
+        "## 标记指标的根本原因\n\n"
+        "上文标记的每项指标的根因记录：鱼骨图维度（人员、流程、工具、环境）、5Why 分析链、证据及对应措施。"),
+    "rootcause.records_headline": (
+        "Root causes recorded for {k} of {m} flagged indicators.",
+        "{m} 项标记指标中有 {k} 项已记录根本原因。"),
+    "rootcause.no_record": (
+        "**No root-cause record yet:** {indicators}.",
+        "**尚无根因记录：** {indicators}。"),
+    "rootcause.nothing_flagged": (
+        "No indicator is flagged for root-cause analysis this period.",
+        "本期没有需根因分析的指标。"),
+    "rootcause.cases": (
+        "## Case reviews\n\n"
+        "Selected complaints reviewed with the case review template: background, problem, handling, result "
+        "and impact (and lessons), as the reviewers wrote them.",
+        "## 案例回溯\n\n"
+        "按案例回溯模板分析的典型投诉：案例背景、问题描述、处理过程、结果及影响（及经验教训），按回溯人员的记录展示。"),
+    "rootcause.case_title": (
+        "### Case {case} {title}\n\n{facts}",
+        "### 案例 {case} {title}\n\n{facts}"),
+    "rootcause.no_cases": (
+        "No case reviews are recorded.",
+        "尚未记录案例回溯。"),
+    "rootcause.no_cases_here": (
+        "None of the {k} reviewed cases is a complaint of this unit in this period.",
+        "已回溯的 {k} 个案例均不是本单位本期的投诉。"),
     # ------------------------------------------------------------ 5 action plan
     "actions.title": (
         "# Action plan\n\n"
