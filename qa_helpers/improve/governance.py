@@ -65,8 +65,8 @@ def addressing(gaps: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
     out = gaps.copy()
     open_ids, closed = [], []
     for unit, indicator in zip(gaps["unit"], gaps["indicator"]):
-        hits = register[[unit in teams and indicator in names
-                         for teams, names in zip(register["teams"], register["addresses"])]]
+        covers = [unit in teams and indicator in names for teams, names in zip(register["teams"], register["addresses"])]
+        hits = register.loc[pd.Series(covers, index=register.index, dtype=bool)]  # .loc: an empty mask keeps columns
         live = hits["status"].isin(OPEN)
         open_ids.append(", ".join(hits.loc[live, "action_id"]))
         closed.append(", ".join(f"{a} ({s})" for a, s in zip(hits.loc[~live, "action_id"], hits.loc[~live, "status"])))
@@ -74,6 +74,24 @@ def addressing(gaps: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
     out["closed_actions"] = pd.Series(closed, index=out.index, dtype=object)
     out["unaddressed"] = (out["open_actions"] == "").astype(bool)
     return out
+
+
+def off_target(gaps: pd.DataFrame, register: pd.DataFrame, units: list[str]) -> pd.DataFrame:
+    """Open or planned actions that address none of the flagged gaps of the units they cover (among
+    ``units``): e.g. a team's only action targets an indicator the team already meets.
+
+    Returns
+    -------
+    DataFrame
+        ``action_id, teams (those among units), addresses``, in register order.
+    """
+    rows = []
+    for action in register[register["status"].isin(OPEN)].itertuples(index=False):
+        teams = [t for t in action.teams if t in units]
+        flagged = set(gaps.loc[gaps["unit"].isin(teams), "indicator"])
+        if teams and not flagged & set(action.addresses):
+            rows.append({"action_id": action.action_id, "teams": teams, "addresses": list(action.addresses)})
+    return pd.DataFrame(rows, columns=["action_id", "teams", "addresses"])
 
 
 def not_accepted(register: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
@@ -186,7 +204,7 @@ def gaps_view(ctx, register: pd.DataFrame) -> list:
     cards = unit_cards(ctx)
     gaps = addressing(flagged_gaps(cards), register)
     if gaps.empty:
-        return [say("governance.no_gaps", language)]
+        return [say("governance.no_gaps", language)]  # every action is then off target: nothing to point at
     open_gaps = gaps[gaps["unaddressed"]]
     lines = [say("governance.gap_headline" if len(rows) > 1 else "governance.gap_headline_one", language, unit=unit,
                  indicators=_names(rows["indicator"], language), k=len(rows))
@@ -197,6 +215,8 @@ def gaps_view(ctx, register: pd.DataFrame) -> list:
         lines.insert(0, say("governance.gap_count", language, k=len(open_gaps), m=len(gaps),
                             units=open_gaps["unit"].nunique()))
     gaps = gaps.sort_values("unaddressed", ascending=False, kind="stable")
+    lines += [say("governance.off_target", language, action=a.action_id, indicators=_names(a.addresses, language),
+                  teams=", ".join(a.teams)) for a in off_target(gaps, register, list(cards)).itertuples(index=False)]
     units = [_unit(ctx, i) for i in gaps["indicator"]]
 
     shown = gaps.assign(target=[format_value(v, u) for v, u in zip(gaps["target"], units)],

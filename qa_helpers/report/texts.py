@@ -532,6 +532,10 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "governance.gap_count": (
         "{k} of {m} flagged gaps, in {units} teams, have no open or planned action.",
         "{m} 项标记的差距中有 {k} 项（涉及 {units} 个班组）没有计划中或进行中的措施。"),
+    "governance.off_target": (
+        "**{action}** addresses only {indicators}, which the scorecard does not flag for {teams}: it covers none "
+        "of their gaps.",
+        "**{action}** 仅针对{indicators}，而 {teams} 的评分卡并未标记该指标：该措施未覆盖任何差距。"),
     "governance.every_gap_addressed": (
         "Each of the {k} flagged gaps has an open or planned action.",
         "标记的 {k} 项差距均有计划中或进行中的措施。"),
@@ -568,8 +572,8 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "**{k} of {m} open actions are overdue or slipping.**",
         "**{m} 项进行中或计划中的措施中有 {k} 项逾期或滞后。**"),
     "governance.none_slipping": (
-        "None of the {m} open actions is overdue or slipping.",
-        "{m} 项进行中或计划中的措施均未逾期或滞后。"),
+        "Open or planned actions: {m}; none is overdue or slipping.",
+        "进行中或计划中的措施：{m} 项，均未逾期或滞后。"),
     "governance.no_notes": (
         "Open actions without any weekly progress note yet: {k}.",
         "尚无周进度记录的措施：{k} 项。"),
