@@ -100,8 +100,8 @@ def check_run_target(out: str | os.PathLike, period_label: str) -> None:
 
 
 def check_config(config: str | os.PathLike | None = None) -> None:
-    """Load every config file the notebooks read (standards, action register, panel scores), so a
-    broken one stops the batch before it starts instead of failing every notebook."""
+    """Load every config file the notebooks read (standards, action register, root causes, case reviews, panel
+    scores), so a broken one stops the batch before it starts instead of failing every notebook."""
     from qa_helpers.config import config_dir, config_file
     from qa_helpers.improve.actions import load_actions
     from qa_helpers.measures.scorecard import load_panel_scores
@@ -110,6 +110,10 @@ def check_config(config: str | os.PathLike | None = None) -> None:
     folder = config_dir(config)
     load_standards(config_file("standards.yml", folder))
     load_actions(config_file("actions.yml", folder))
+    from qa_helpers.measures.rootcause import load_case_reviews, load_root_causes  # root cause (issue 14 part 4)
+
+    load_root_causes(config_file("root_causes.yml", folder))
+    load_case_reviews(config_file("case_reviews.yml", folder))
     panel = config_file("panel_scores.csv", folder)
     try:
         load_panel_scores(panel)

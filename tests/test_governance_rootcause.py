@@ -258,3 +258,26 @@ def test_an_empty_register_leaves_every_gap_open(tmp_path):
     assert governance.off_target(gaps, register, ["HL-A"]).empty
     assert governance.not_accepted(register, pd.DataFrame(columns=["action_id", "kpi", "verdict"])).empty
     assert governance.progress_status(tracking(register, AS_OF), AS_OF).empty
+
+
+@pytest.mark.parametrize("file, text, expected", [
+    ("root_causes.yml", "root_causes:\n  - {unit: HL-B, indicator: csat, dimension: luck, why: [a], evidence: e}\n",
+     "root_causes.yml: root_causes[0] (HL-B csat).dimension: must be one of people, process, tools, environment"),
+    ("case_reviews.yml", "case_reviews:\n  - {case: CP1, background: b}\n",
+     "case_reviews.yml: case_reviews[0] (CP1): missing problem, handling, result"),
+    ("actions.yml", "actions:\n  - {id: A1, problem: p, measure: m, owner: o, teams: [HL-B], start: 2025-07-01, "
+     "due: 2025-09-30, metrics: [{kpi: csat, direction: increase, target: 0.9}], status: done, "
+     "progress: [{date: 2025-07-07, status: purple}]}\n",
+     "actions.yml: actions[0] (A1).progress[0].status: must be green, amber or red, got 'purple'"),
+])
+def test_a_broken_governance_file_stops_the_batch_with_one_line(file, text, expected, tmp_path, archive, capsys):
+    from qa_helpers.cli import main
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / file).write_text(text, encoding="utf-8")
+    code = main(["run", "--teams", "HL-B", "--notebooks", "scorecard", "--no-html", "--period", "2025-Q3",
+                 "--out", str(tmp_path / "reports"), "--config", str(config)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert expected in err and not (tmp_path / "reports").exists()

@@ -153,7 +153,7 @@ def load_actions(path: str | os.PathLike | None = None, known_units: list[str] |
                      "control_teams": list(controls), "channels": list(item.get("channels") or []),
                      "status": item["status"],
                      "addresses": _addresses(where, item["addresses"]) if "addresses" in item
-                     else list(dict.fromkeys(m["kpi"] for m in item["metrics"])),
+                     else list(dict.fromkeys(m["kpi"] for m in item["metrics"] if m.get("kpi"))),
                      "progress": _progress(where, item.get("progress"))})
     return pd.DataFrame(rows, columns=COLUMNS) if rows else empty_register()
 
