@@ -486,7 +486,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "No case reviews are recorded.",
         "尚未记录案例回溯。"),
     "rootcause.no_cases_here": (
-        "None of the {k} reviewed cases is a complaint of this unit in this period.",
+        "No reviewed case is a complaint of this unit in this period ({k} reviewed).",
         "已回溯的 {k} 个案例均不是本单位本期的投诉。"),
     # ------------------------------------------------------------ 5 action plan
     "actions.title": (
