@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from qa_helpers.config import config_dir
 from qa_helpers.errors import ConfigError
 from qa_helpers.improve import governance
 from qa_helpers.improve.actions import load_actions, tracking

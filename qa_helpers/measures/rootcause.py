@@ -23,7 +23,7 @@ import pandas as pd
 
 from qa_helpers.config import config_file, read_yaml
 from qa_helpers.errors import ConfigError
-from qa_helpers.voc.topics import UNCLASSIFIED, problem_types
+from qa_helpers.voc.topics import problem_types
 
 DIMENSIONS = ("people", "process", "tools", "environment")
 SEVERITIES = (1, 2, 3, 4)  # 1 major, 2 serious, 3 moderate, 4 minor (seed 003 ch. 5.1)
