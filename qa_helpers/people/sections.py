@@ -31,7 +31,7 @@ class PeopleData:
 def people_data(ctx) -> PeopleData:
     """Load both registers (through the context, so ``--config`` applies), check their agents against
     the archive's roster and keep the unit's rows."""
-    from qa_helpers.report.texts import say
+    from qa_helpers.report.texts import Verbatim, say
 
     roster = ctx.roster()
     mine = roster if ctx.teams is None else roster[roster["team"].isin(ctx.teams)]
@@ -41,7 +41,8 @@ def people_data(ctx) -> PeopleData:
         if len(unknown):
             listed = ", ".join(f"{a} ({'行' if ctx.language == 'zh' else 'row'} {r})"
                                for a, r in zip(unknown["agent_id"][:8], unknown["row"][:8]))
-            notes.append(say("people.unknown_agents", ctx.language, count=len(unknown), file=name, agents=listed))
+            notes.append(say("people.unknown_agents", ctx.language, count=len(unknown), file=Verbatim(name),
+                             agents=listed))
         kept[name] = known[known["agent_id"].isin(mine["agent_id"])].reset_index(drop=True)
         kept[name].attrs["present"] = bool(register.attrs.get("present"))
     return PeopleData(kept["coaching.csv"], kept["training.csv"], kept["coaching.csv"].attrs["present"],
@@ -58,11 +59,11 @@ def log_section(ctx, data: PeopleData, cases: pd.DataFrame) -> list:
     """Sessions held up to the period's end: followed up, pending, overdue; and this period's one-to-one
     cases that nobody coached."""
     from qa_helpers.report.labels import table
-    from qa_helpers.report.texts import say
+    from qa_helpers.report.texts import Verbatim, say
 
     language = ctx.language
     if not data.coaching_present:
-        return [say("people.no_coaching_register", language)]
+        return [say("people.no_coaching_register", language, file=Verbatim("coaching.csv"))]
     as_of = ctx.period.end
     tracked = qa_coaching.follow_up(data.coaching, as_of)
     never = qa_coaching.never_coached(cases, data.coaching, as_of)
@@ -123,10 +124,12 @@ def coaching_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
                                        family=f"coaching sessions of {ctx.unit}")
 
 
-def _points(value: float, unit: str) -> str:
+def _points(value: float, unit: str, language: str = "en") -> str:
     if pd.isna(value):
         return "–"
-    return f"{value * 100:+.1f} pp" if unit == "share" else f"{value:+.3g}"
+    if unit == "share":
+        return f"{value * 100:+.1f} {'个百分点' if language == 'zh' else 'pp'}"
+    return f"{value:+.3g}"
 
 
 def _p(value: float) -> str:
@@ -138,11 +141,11 @@ def effect_section(ctx, data: PeopleData, effects: pd.DataFrame) -> list:
     from qa_helpers.measures.kpis import KPIS
     from qa_helpers.report.labels import table
     from qa_helpers.report.plots import format_value
-    from qa_helpers.report.texts import say
+    from qa_helpers.report.texts import Verbatim, say
 
     language = ctx.language
     if not data.coaching_present:
-        return [say("people.no_coaching_register", language)]
+        return [say("people.no_coaching_register", language, file=Verbatim("coaching.csv"))]
     if effects.empty:
         return [*data.notes, say("people.no_sessions", language)]
     words = effects["effect_verdict"].value_counts()
@@ -156,9 +159,9 @@ def effect_section(ctx, data: PeopleData, effects: pd.DataFrame) -> list:
         "date": effects["date"].map(_day), "coach": effects["coach"], "kpi": effects["kpi"],
         "coached_before": [format_value(v, u) for v, u in zip(effects["before"], unit)],
         "coached_after": [format_value(v, u) for v, u in zip(effects["after"], unit)],
-        "peers_change": [_points(a - b, u) for a, b, u in zip(effects["peers_after"], effects["peers_before"], unit)],
-        "effect_beyond_peers": [_points(v, u) for v, u in zip(effects["effect"], unit)],
-        "ba_ci": [f"{_points(lo, u)} – {_points(hi, u)}" if pd.notna(lo) else "–"
+        "peers_change": [_points(a - b, u, language) for a, b, u in zip(effects["peers_after"], effects["peers_before"], unit)],
+        "effect_beyond_peers": [_points(v, u, language) for v, u in zip(effects["effect"], unit)],
+        "ba_ci": [f"{_points(lo, u, language)} – {_points(hi, u, language)}" if pd.notna(lo) else "–"
                   for lo, hi, u in zip(effects["ci_low"], effects["ci_high"], unit)],
         "p_adj": effects["p_adj"].map(_p), "n_before": effects["n_before"], "n_after": effects["n_after"],
         "effect_verdict": effects["effect_verdict"]})
@@ -221,11 +224,11 @@ def training_effect_section(ctx, data: PeopleData, effects: pd.DataFrame) -> lis
     from qa_helpers.measures.kpis import KPIS
     from qa_helpers.report.labels import table
     from qa_helpers.report.plots import format_value
-    from qa_helpers.report.texts import say
+    from qa_helpers.report.texts import Verbatim, say
 
     language = ctx.language
     if not data.training_present:
-        return [say("people.no_training", language)]
+        return [say("people.no_training", language, file=Verbatim("training.csv"))]
     if effects.empty:
         return [say("people.no_course_ready", language)]
     unit = [KPIS[k].unit for k in effects["kpi"]]
@@ -234,8 +237,8 @@ def training_effect_section(ctx, data: PeopleData, effects: pd.DataFrame) -> lis
         "trainees": effects["trainees"], "others": effects["others"], "kpi": effects["kpi"],
         "ba_before": [format_value(v, u) for v, u in zip(effects["before"], unit)],
         "ba_after": [format_value(v, u) for v, u in zip(effects["after"], unit)],
-        "effect_beyond_others": [_points(v, u) for v, u in zip(effects["effect"], unit)],
-        "ba_ci": [f"{_points(lo, u)} – {_points(hi, u)}" if pd.notna(lo) else "–"
+        "effect_beyond_others": [_points(v, u, language) for v, u in zip(effects["effect"], unit)],
+        "ba_ci": [f"{_points(lo, u, language)} – {_points(hi, u, language)}" if pd.notna(lo) else "–"
                   for lo, hi, u in zip(effects["ci_low"], effects["ci_high"], unit)],
         "p_adj": effects["p_adj"].map(_p), "ba_verdict": effects["verdict"]})
     worked = effects[effects["verdict"] == "improved"]
@@ -270,7 +273,7 @@ def programme_for(ctx, data: PeopleData, reviews: pd.DataFrame) -> pd.DataFrame:
 def programme_section(ctx, data: PeopleData, figures: pd.DataFrame) -> list:
     """The programme's headline against its targets, per team, and the year's courses."""
     from qa_helpers.report.labels import table
-    from qa_helpers.report.texts import say
+    from qa_helpers.report.texts import Verbatim, say
 
     language = ctx.language
     goals = {k: v.get("target") for k, v in qa_training.targets(ctx.standards.raw).items()}
@@ -278,7 +281,7 @@ def programme_section(ctx, data: PeopleData, figures: pd.DataFrame) -> list:
     items: list = [*data.notes]
     pct = lambda v: "–" if pd.isna(v) else f"{v:.1%}"  # noqa: E731
     if not data.training_present:
-        items.append(say("people.no_training", language))
+        items.append(say("people.no_training", language, file=Verbatim("training.csv")))
     else:
         year = ctx.period.start.year
         items.append(say("people.programme_training", language, year=year, rate=pct(unit["pass_rate"]),
@@ -299,7 +302,7 @@ def programme_section(ctx, data: PeopleData, figures: pd.DataFrame) -> list:
                          coverage=pct(unit["coverage"]), tickets=f"{int(unit['tickets']):,}",
                          coverage_target=pct(goals.get("qa_coverage")),
                          coverage_met=_met(unit["coverage"], goals.get("qa_coverage"), language)))
-    items.append(table(figures, language, values=["team"] if len(figures) == 1 else None,
+    items.append(table(figures, language,
                        percent=["pass_rate", "certified_rate", "qa_pass_rate", "coverage"], precision=1))
     if data.training_present and len(data.training):
         year_start = pd.Timestamp(year=ctx.period.start.year, month=1, day=1)

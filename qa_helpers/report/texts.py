@@ -517,8 +517,8 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "回访日期已过而未回访即为*逾期*。本期的一对一辅导对象（见上文）如自触发以来没有任何辅导记录，即为**从未辅导**。"),
     "people.no_coaching_register": (
         "No coaching register: sessions, follow-ups and cases never coached are not tracked (the config folder has "
-        "no coaching.csv).",
-        "没有辅导登记表：无法跟踪辅导记录、回访以及从未辅导的对象（配置目录中没有 coaching.csv）。"),
+        "no {file}).",
+        "没有辅导登记表：无法跟踪辅导记录、回访以及从未辅导的对象（配置目录中没有 {file}）。"),
     "people.unknown_agents": (
         "Left out: {count} row(s) of {file} name agents the archive's roster does not have: {agents}.",
         "已剔除：{file} 中有 {count} 行的客服工号不在档案的人员名单中：{agents}。"),
@@ -575,8 +575,8 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "观察期：开课前 {weeks_before} 个完整周、开课起 {weeks_after} 个完整周。"),
     "people.no_training": (
         "No training records: training hours, pass and certification rates are not measured (the config folder "
-        "has no training.csv).",
-        "没有培训记录：无法统计培训时长、考核合格率和持证率（配置目录中没有 training.csv）。"),
+        "has no {file}).",
+        "没有培训记录：无法统计培训时长、考核合格率和持证率（配置目录中没有 {file}）。"),
     "people.no_course_ready": (
         "No course of this unit has reached the end of its after-window by the end of the period.",
         "截至期末，本单位没有观察期已结束的课程。"),
