@@ -93,26 +93,6 @@ PLACEBO = {"team": "HL-C", "start": "2025-07-07", "metrics": ["csat", "fcr"]}
 COACHING_SLUMP_WEEKS = (14, 15, 16, 17)
 COACHING_SLUMP = -3.5
 
-# Issue 14 (coaching log and training programme): the QA team's registers, config/coaching.csv and
-# config/training.csv, drawn from their own random stream so that no other column changes. The
-# slumped agents are coached on the Monday after their slump (their CSAT recovers: the session worked);
-# other sessions go to agents with nothing planted, one of them in HL-B the week ACT-01 lifted the
-# whole team (the team's lift is not the coaching's), two in Q4 (a follow-up overdue, one still open).
-PEOPLE_STREAM = 14_02
-COACHES = {"hotline": ["Zhou Min", "Liu Yang", "Chen Jing"], "field": ["Sun Hao", "Ma Li"]}
-COACHING_TOPICS = [
-    ("Empathy on repeated complaints", "Listen back, then summarise the customer's problem before solving it"),
-    ("Closing the call", "Confirm the fix with the customer and offer the next step"),
-    ("Billing dispute script", "Use the dispute checklist on every billing call"),
-    ("Tone on the phone", "Record two calls a week and review them with the coach"),
-    ("Arrival and handover", "Call the customer 30 minutes before arrival; explain the repair at handover"),
-]
-TRAINING_COURSES = [  # course id, name, date, hours, teams, pass mark, trainees who fail, certifies
-    ("CERT-25", "Annual service certification", "2025-03-10", 8.0, None, 70, {"HL-C": 2, "HL-B": 1, "FS-1": 1}, True),
-    ("BILL-07", "Billing-dispute handling (ACT-01)", "2025-07-07", 16.0, ["HL-B"], 80, {"HL-B": 2}, False),
-    ("CHAT-02", "Chat quick replies (ACT-02)", "2025-09-01", 4.0, ["HL-D"], 80, {}, False),
-]
-
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕")
 
@@ -137,6 +117,26 @@ def _names(rng: np.random.Generator, n: int) -> np.ndarray:
     given2 = np.where(rng.random(n) < 0.6, rng.choice(GIVEN, n), "")
     return np.char.add(np.char.add(sur, given1), given2)
 
+
+# Issue 14 (coaching log and training programme): the QA team's registers, config/coaching.csv and
+# config/training.csv, drawn from their own random stream so that no other column changes. The
+# slumped agents are coached on the Monday after their slump (their CSAT recovers: the session worked);
+# other sessions go to agents with nothing planted, one of them in HL-B the week ACT-01 lifted the
+# whole team (the team's lift is not the coaching's), two in Q4 (a follow-up overdue, one still open).
+PEOPLE_STREAM = 14_02
+COACHES = {"hotline": ["Zhou Min", "Liu Yang", "Chen Jing"], "field": ["Sun Hao", "Ma Li"]}
+COACHING_TOPICS = [
+    ("Empathy on repeated complaints", "Listen back, then summarise the customer's problem before solving it"),
+    ("Closing the call", "Confirm the fix with the customer and offer the next step"),
+    ("Billing dispute script", "Use the dispute checklist on every billing call"),
+    ("Tone on the phone", "Record two calls a week and review them with the coach"),
+    ("Arrival and handover", "Call the customer 30 minutes before arrival; explain the repair at handover"),
+]
+TRAINING_COURSES = [  # course id, name, date, hours, teams, pass mark, trainees who fail, certifies
+    ("CERT-25", "Annual service certification", "2025-03-10", 8.0, None, 70, {"HL-C": 2, "HL-B": 1, "FS-1": 1}, True),
+    ("BILL-07", "Billing-dispute handling (ACT-01)", "2025-07-07", 16.0, ["HL-B"], 80, {"HL-B": 2}, False),
+    ("CHAT-02", "Chat quick replies (ACT-02)", "2025-09-01", 4.0, ["HL-D"], 80, {}, False),
+]
 
 def _people_registers(agents: pd.DataFrame, slumped: list[str], seed: int, year: int) -> dict:
     """The coaching register and training records of the base teams, with what was planted in them.
