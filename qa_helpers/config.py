@@ -29,7 +29,7 @@ CONFIG_ENV = "QAKIT_CONFIG"
 REPORTS_ENV = "QAKIT_REPORTS"
 CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv",
                 "coaching.csv", "training.csv")  # the QA team's registers (issue 14), both optional
-SHARED_DEFAULTS = {"standards.yml"}
+SHARED_DEFAULTS = {"standards.yml", "topics.yml"}
 
 
 def kit_root() -> Path:
