@@ -275,3 +275,27 @@ def test_planted_training_pass_rate_misses_its_target(full_sample):
     checks = training.criteria_checks(training.load_criteria(kit_root() / "config" / "actions.yml"), records,
                                       pd.Timestamp("2026-01-01"))
     assert checks.set_index("action_id").loc["ACT-01", "verdict"] == "not met"
+
+
+def test_sections_say_when_there_is_no_register_and_list_unknown_agents(tmp_path, archive):
+    from qa_helpers.people import sections
+    from qa_helpers.report.context import open_context
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    ctx = open_context("ALL", "2025-Q3", archive, config=empty)
+    data = sections.people_data(ctx)
+    assert not data.coaching_present and not data.training_present
+    cases = pd.DataFrame(columns=["agent_id", "team", "first_week", "last_week", "run_n", "run_csat", "decision"])
+    assert "No coaching register" in sections.log_section(ctx, data, cases)[0]
+    assert sections.log_summary(ctx, data, cases) == {"coaching_overdue": None, "never_coached": None}
+    assert "No training records" in sections.training_effect_section(ctx, data, pd.DataFrame())[0]
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    _write(kept, "coaching.csv", GOOD.replace("A0002", "A9999"))
+    ctx = open_context("ALL", "2025-Q3", archive, config=kept)
+    data = sections.people_data(ctx)
+    assert list(data.coaching["agent_id"]) == ["A0001"]
+    assert len(data.notes) == 1 and "A9999" in data.notes[0] and "row 3" in data.notes[0]
+    zh = open_context("ALL", "2025-Q3", archive, config=kept, language="zh")
+    assert "A9999" in sections.people_data(zh).notes[0] and "已剔除" in sections.people_data(zh).notes[0]
