@@ -13,10 +13,9 @@ in those weeks (difference-in-differences). The coached agent is one person, so 
 on agents. For a share (CSAT, FCR) the interval is Agresti–Caffo's (one success and one failure added
 to each of the agent's windows: an agent at 100 % in a window does not make a change look certain); for
 durations and rates, :func:`qa_helpers.stats.diff_in_diff` with each answer its own cluster and week
-effects. The sessions of a report are one Holm family, with CIs at the family's level. With 15-25 answers a window, only a large
-change can be told from chance; a session whose interval still holds a real effect is "too few tickets
-to tell".
-Words:
+effects. The sessions of a report are one Holm family, with CIs at the family's level. With 15-25
+answers a window only a large change can be told from chance; a session whose interval still holds a
+real effect is "too few tickets to tell". Words:
 
 - "worked": the KPI moved the better way beyond the peers' change (the before/after verdict "improved");
 - "got worse": it moved the worse way ("worsened");
@@ -204,8 +203,8 @@ def better(kpi: str, standards: dict | None) -> str:
 
 
 def coaching_effect(sessions: pd.DataFrame, observations: dict[str, pd.DataFrame], as_of: pd.Timestamp, *,
-                    standards: dict | None = None, default_kpi: str = "csat", weeks_before: int = 4, weeks_after: int = 4, min_answers: int = 10,
-                    alpha: float = 0.05, method: str = "holm", family: str = "coaching sessions") -> pd.DataFrame:
+                    standards: dict | None = None, default_kpi: str = "csat", weeks_before: int = 4,
+                    weeks_after: int = 4, min_answers: int = 10, alpha: float = 0.05, method: str = "holm", family: str = "coaching sessions") -> pd.DataFrame:
     """Whether each session worked: the coached agent's KPI before vs after, against uncoached team-mates.
 
     Parameters
