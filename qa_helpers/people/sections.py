@@ -189,13 +189,12 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     before, after = int(options.get("weeks_before", 8)), int(options.get("weeks_after", 8))
     kpis = [k for k in options.get("kpis", ["csat", "fcr"]) if ctx.measured(k)]
     rows, meta = [], []
-    roster = ctx.roster()
+    roster, every = ctx.roster(), ctx.training()
     for course in qa_training.courses(data.training).itertuples(index=False):
         windows = stats.week_windows(course.date, weeks_before=before, weeks_after=after)
         if windows["end"].max() > ctx.period.end:
             continue
         trainees = data.training.loc[data.training["course_id"] == course.course_id]
-        every = ctx.training()
         taken = set(every.loc[every["course_id"] == course.course_id, "agent_id"])
         departments = trainees["department"].unique()
         others = roster[roster["department"].isin(departments) & ~roster["agent_id"].isin(taken)]
