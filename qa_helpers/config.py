@@ -27,7 +27,8 @@ TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_loc
 
 CONFIG_ENV = "QAKIT_CONFIG"
 REPORTS_ENV = "QAKIT_REPORTS"
-CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv")
+CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv",
+                "coaching.csv", "training.csv")  # the QA team's registers (issue 14), both optional
 SHARED_DEFAULTS = {"standards.yml", "topics.yml"}
 
 

@@ -118,6 +118,81 @@ def _names(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.char.add(np.char.add(sur, given1), given2)
 
 
+# Issue 14 (coaching log and training programme): the QA team's registers, config/coaching.csv and
+# config/training.csv, drawn from their own random stream so that no other column changes. The
+# slumped agents are coached on the Monday after their slump (their CSAT recovers: the session worked);
+# other sessions go to agents with nothing planted, one of them in HL-B the week ACT-01 lifted the
+# whole team (the team's lift is not the coaching's), two in Q4 (a follow-up overdue, one still open).
+PEOPLE_STREAM = 14_02
+COACHES = {"hotline": ["Zhou Min", "Liu Yang", "Chen Jing"], "field": ["Sun Hao", "Ma Li"]}
+COACHING_TOPICS = [
+    ("Empathy on repeated complaints", "Listen back, then summarise the customer's problem before solving it"),
+    ("Closing the call", "Confirm the fix with the customer and offer the next step"),
+    ("Billing dispute script", "Use the dispute checklist on every billing call"),
+    ("Tone on the phone", "Record two calls a week and review them with the coach"),
+    ("Arrival and handover", "Call the customer 30 minutes before arrival; explain the repair at handover"),
+]
+TRAINING_COURSES = [  # course id, name, date, hours, teams, pass mark, trainees who fail, certifies
+    ("CERT-25", "Annual service certification", "2025-03-10", 8.0, None, 70, {"HL-C": 2, "HL-B": 1, "FS-1": 1}, True),
+    ("BILL-07", "Billing-dispute handling (ACT-01)", "2025-07-07", 16.0, ["HL-B"], 80, {"HL-B": 2}, False),
+    ("CHAT-02", "Chat quick replies (ACT-02)", "2025-09-01", 4.0, ["HL-D"], 80, {}, False),
+]
+
+def _people_registers(agents: pd.DataFrame, slumped: list[str], seed: int, year: int) -> dict:
+    """The coaching register and training records of the base teams, with what was planted in them.
+
+    Drawn from ``np.random.default_rng([seed, PEOPLE_STREAM])`` only. Returns ``coaching`` and
+    ``training`` (DataFrames with the registers' columns) and ``truth`` (sessions with ``worked``: True
+    where the agent's CSAT recovers after the session, False where nothing changes, None where the
+    after-window runs past the year; course pass rates and the certification rate).
+    """
+    rng = np.random.default_rng([seed, PEOPLE_STREAM])
+    base = agents[agents["team"].isin([t.name for t in BASE_TEAMS])]
+    pool = base[~base["agent_id"].isin(slumped)]
+
+    def monday(week: int) -> pd.Timestamp:
+        return pd.Timestamp.fromisocalendar(year, week, 1)
+
+    after_slump = monday(max(COACHING_SLUMP_WEEKS) + 1)
+    plan = [(agent, after_slump, True) for agent in slumped]
+    for team, week in (("HL-A", int(rng.integers(20, 30))), ("HL-D", int(rng.integers(30, 40)))):
+        plan.append((str(rng.choice(pool.agent_id[pool.team == team])), monday(week), False))
+    plan.append((str(rng.choice(pool.agent_id[pool.team == "HL-B"])), pd.Timestamp(ACTIONS[0]["start"]), False))
+    late = rng.choice(pool.agent_id[pool.team.isin(["HL-C", "FS-2"])], 2, replace=False)
+    plan.append((str(late[0]), monday(46), False))          # Q4: follow-up overdue at the year's end
+    plan.append((str(late[1]), monday(50), None))           # Q4: after-window runs into next year
+    rows, truth = [], []
+    for i, (agent, date, worked) in enumerate(sorted(plan, key=lambda p: (p[1], p[0]))):
+        dept = base.department[base.agent_id == agent].iloc[0]
+        topic, action = COACHING_TOPICS[int(rng.integers(len(COACHING_TOPICS)))] if dept == "hotline" \
+            else COACHING_TOPICS[4]
+        follow_up = date + pd.Timedelta(days=28 if date < monday(46) else 14 + 14 * (date >= monday(50)))
+        done = follow_up < monday(46)
+        rows.append({"session_id": f"CS-{i + 1:03d}", "agent_id": agent, "coach": str(rng.choice(COACHES[dept])),
+                     "date": f"{date:%Y-%m-%d}", "topic": topic, "agreed_action": action,
+                     "follow_up_date": f"{follow_up:%Y-%m-%d}", "follow_up_done": "yes" if done else "no", "kpi": "csat"})
+        truth.append({"session_id": f"CS-{i + 1:03d}", "agent_id": agent, "date": f"{date:%Y-%m-%d}",
+                      "worked": worked})
+    records, course_truth = [], {}
+    for course_id, name, date, hours, teams, mark, fails, certifies in TRAINING_COURSES:
+        trainees = base if teams is None else base[base.team.isin(teams)]
+        failing = set()
+        for team, k in fails.items():
+            failing |= set(rng.choice(trainees.agent_id[trainees.team == team], k, replace=False))
+        for agent in trainees.agent_id:
+            score = rng.integers(mark - 25, mark) if agent in failing else rng.integers(mark, 100)
+            passed = agent not in failing
+            records.append({"course_id": course_id, "course": name, "date": date, "hours": f"{hours:g}",
+                            "agent_id": agent, "score": str(int(score)), "passed": "yes" if passed else "no",
+                            "certified": ("yes" if passed else "no") if certifies else ""})
+        course_truth[course_id] = {"trainees": len(trainees), "pass_rate": 1 - len(failing) / len(trainees),
+                                   "failed": sorted(failing)}
+    certified = sum(r["certified"] == "yes" for r in records)
+    return {"coaching": pd.DataFrame(rows), "training": pd.DataFrame(records),
+            "truth": {"sessions": truth, "courses": course_truth,
+                      "certification_rate": certified / len(base), "act01_course": "BILL-07"}}
+
+
 def _pii_token(rng: np.random.Generator, kind: str) -> str:
     if kind == "mobile":
         return "1" + str(rng.choice([3, 5, 7, 8, 9])) + "".join(map(str, rng.integers(0, 10, 9)))
@@ -407,15 +482,19 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
         "team_quality_order": [t.name for t in sorted(teams, key=lambda t: -t.quality)],
         "actions": ACTIONS,
         "placebo": PLACEBO,
-        "coaching": {"agents": coaching, "iso_weeks": list(COACHING_SLUMP_WEEKS)},
+        "coaching": {"agents": coaching, "iso_weeks": list(COACHING_SLUMP_WEEKS)},  # sessions added below
         "calibration_tickets": sorted(ticket_id[calib].tolist()),
         "reviewer_bias": REVIEWER_BIAS,
     }
+    registers = _people_registers(agents, coaching, seed, year)  # issue 14: its own random stream
+    truth["coaching"]["sessions"] = registers["truth"]["sessions"]
+    truth["training"] = {k: v for k, v in registers["truth"].items() if k != "sessions"}
     return {
         "tables": {"agents": agents, "tickets": tickets, "surveys": surveys, "complaints": complaints,
                    "field_visits": visits, "qa_reviews": qa},
         "teams": teams,
         "truth": truth,
+        "registers": {"coaching.csv": registers["coaching"], "training.csv": registers["training"]},
     }
 
 
@@ -665,5 +744,7 @@ def generate(out: str | Path, seed: int = 7, n_tickets: int = 80_000, n_teams: i
     if unknown:
         raise ValueError(f"unknown table(s) {sorted(unknown)}; tables are {', '.join(TABLES)}")
     truth = sim["truth"] | export(sim, out, seed, tuple(tables))
+    for name, register in sim["registers"].items():  # the QA team's registers, as config/ holds them
+        register.to_csv(out / name, index=False, encoding="utf-8")
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return truth

@@ -505,6 +505,106 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "Weekly values of each open action's metrics since it started, against its acceptance target.",
         "## 进行中措施的进展\n\n"
         "每项进行中措施的指标自开始以来的周数值，与其验收目标对比。"),
+    # ------------------------------------------------------------ issue 14: coaching log, training and QA programme
+    "people.coaching_log": (
+        "## Coaching log\n\n"
+        "The one-to-one sessions the QA team recorded in its coaching register: who coached whom, when, on what, "
+        "the action agreed and when it is followed up. A follow-up is *overdue* when its date passed without one. "
+        "A one-to-one case of this period (above) with no session for that agent since the case began was "
+        "**never coached**.",
+        "## 辅导记录\n\n"
+        "质检团队在辅导登记表中记录的一对一辅导：谁辅导了谁、何时、主题、约定的改进行动以及回访日期。"
+        "回访日期已过而未回访即为*逾期*。本期的一对一辅导对象（见上文）如自触发以来没有任何辅导记录，即为**从未辅导**。"),
+    "people.no_coaching_register": (
+        "No coaching register: sessions, follow-ups and cases never coached are not tracked (the config folder has "
+        "no {file}).",
+        "没有辅导登记表：无法跟踪辅导记录、回访以及从未辅导的对象（配置目录中没有 {file}）。"),
+    "people.unknown_agents": (
+        "Left out: {count} row(s) of {file} name agents the archive's roster does not have: {agents}.",
+        "已剔除：{file} 中有 {count} 行的客服工号不在档案的人员名单中：{agents}。"),
+    "people.log_line": (
+        "**{held}** sessions held up to {end}: follow-up done for {done}, pending for {pending}, **overdue for "
+        "{overdue}**. One-to-one cases of this period never coached: **{never}** of {cases}.",
+        "截至 {end} 共进行 **{held}** 次辅导：已回访 {done} 次，待回访 {pending} 次，**逾期未回访 {overdue} 次**。"
+        "本期一对一辅导对象中从未辅导：{cases} 人中 **{never}** 人。"),
+    "people.todo": (
+        "Follow-ups still to do (pending or overdue):",
+        "尚待回访（待回访或已逾期）："),
+    "people.never": (
+        "One-to-one cases of this period with no session since the case began:",
+        "本期自触发以来没有辅导记录的一对一辅导对象："),
+    "people.no_sessions": (
+        "No coaching session of this unit is registered up to the end of the period.",
+        "截至期末，登记表中没有本单位的辅导记录。"),
+    "people.coaching_effect": (
+        "## Did the coaching work?\n\n"
+        "For each session in the coaching register: the coached agent's KPI (CSAT unless the session names "
+        "another) in the weeks before the session against the weeks after it, compared with the same change for "
+        "the team-mates who were not coached in those weeks — so a change the whole team went through (a season, "
+        "a team-wide action) is not credited to the coaching.",
+        "## 辅导是否见效？\n\n"
+        "对登记表中的每次辅导：被辅导客服在辅导前几周与辅导后几周的 KPI（默认为满意度，除非该次辅导另行指定），"
+        "并与同期未接受辅导的同班组同事的变化相比较——全班组共同经历的变化（季节、全班组措施）不会被算作辅导的效果。"),
+    "people.effect_line": (
+        "**{worked} of {sessions} sessions worked**; {worse} got worse, {none} showed no detectable effect, "
+        "{few} had too few tickets to tell, {early} too early to tell (the after-window has not ended).",
+        "**{sessions} 次辅导中 {worked} 次见效**；{worse} 次变差，{none} 次未发现可检测的效果，"
+        "{few} 次工单太少无法判断，{early} 次为时尚早（辅导后的观察期尚未结束）。"),
+    "people.effect_method": (
+        "Windows: {weeks_before} whole weeks before and {weeks_after} from the session. *Change beyond team-mates*: "
+        "difference-in-differences of the agent against the uncoached team-mates, with week effects; its interval "
+        "is adjusted (Holm) across the sessions listed. *Too few tickets to "
+        "tell*: under {min_answers} answers in a window, or an interval still wide enough to hold a real change.",
+        "观察期：辅导前 {weeks_before} 个完整周、辅导起 {weeks_after} 个完整周。*超出同事的变化*：该客服相对未受辅导同事的"
+        "双重差分（含周效应）；其区间对所列各次辅导做 Holm 校正。*工单太少无法判断*："
+        "某一观察期回答少于 {min_answers} 条，或区间仍宽到可能包含真实变化。"),
+    "people.training_effect": (
+        "## Did the training work?\n\n"
+        "For each course whose after-window has ended: the trainees' KPIs before and after the course date, "
+        "against the agents of the same department who did not take it (difference-in-differences, errors "
+        "clustered on agents, Holm across the rows). A course that is part of an action is also evaluated as "
+        "that action above, against its control team.",
+        "## 培训是否见效？\n\n"
+        "对观察期已结束的每门课程：学员在开课日期前后的 KPI，与同部门未参加该课程的客服相比较（双重差分，"
+        "按客服聚类计算误差，对各行做 Holm 校正）。属于某项改进措施的课程，也已作为该措施在上文与对照班组比较。"),
+    "people.training_line": (
+        "{improved} of {rows} course × KPI results improved beyond the untrained agents ({courses} course(s)).",
+        "{rows} 个课程 × KPI 结果中有 {improved} 个相对未参训客服有改善（共 {courses} 门课程）。"),
+    "people.training_method": (
+        "Windows: {weeks_before} whole weeks before and {weeks_after} from the course date.",
+        "观察期：开课前 {weeks_before} 个完整周、开课起 {weeks_after} 个完整周。"),
+    "people.no_training": (
+        "No training records: training hours, pass and certification rates are not measured (the config folder "
+        "has no {file}).",
+        "没有培训记录：无法统计培训时长、考核合格率和持证率（配置目录中没有 {file}）。"),
+    "people.no_course_ready": (
+        "No course of this unit has reached the end of its after-window by the end of the period.",
+        "截至期末，本单位没有观察期已结束的课程。"),
+    "people.programme": (
+        "## Training and QA programme\n\n"
+        "Training of the year so far from the training records (scenario-test pass rate, hours per agent, "
+        "certified agents — an agent with no certification record counts as not certified) and the QA programme "
+        "of the period (share of reviews passed, share of tickets reviewed), each against its target in the "
+        "standards.",
+        "## 培训与质检计划\n\n"
+        "本年度截至目前的培训情况，取自培训记录（情景模拟考核合格率、人均培训时长、持证率——没有认证记录的客服按未持证计），"
+        "以及本期质检情况（质检合格率、质检覆盖率），均与标准中的目标对比。"),
+    "people.programme_training": (
+        "**Training ({year} to date):** scenario-test pass rate **{rate}** over {tested} tests against "
+        "a target of {target} — {met}; {hours} training hours per agent against {hours_target} — {hours_met}; "
+        "certified agents **{certified}** of {agents} against {cert_target} — {cert_met}.",
+        "**培训（{year} 年至今）：** 情景模拟考核合格率 **{rate}**（共 {tested} 人次参加考核），目标 {target}——{met}；"
+        "人均培训 {hours} 小时，目标 {hours_target}——{hours_met}；持证率 **{certified}**（{agents} 名客服），"
+        "目标 {cert_target}——{cert_met}。"),
+    "people.programme_qa": (
+        "**QA this period:** pass rate **{rate}** of {reviews} reviews (no critical fail and a quality score of "
+        "{mark} or more) against {target} — {met}; QA coverage **{coverage}** of {tickets} tickets against "
+        "{coverage_target} — {coverage_met}.",
+        "**本期质检：** 合格率 **{rate}**（{reviews} 条质检；无致命错误且质检得分不低于 {mark}），目标 {target}——{met}；"
+        "质检覆盖率 **{coverage}**（{tickets} 张工单），目标 {coverage_target}——{coverage_met}。"),
+    "people.courses": (
+        "Courses of the year so far:",
+        "本年度至今的课程："),
     # ------------------------------------------------------------ 6 monitoring: lines in sections
     "monitoring.partial_weeks": (
         "Partial weeks, not judged (only part of the week lies in the period or has data): {weeks}.",
