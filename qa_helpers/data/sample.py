@@ -139,6 +139,7 @@ VOC_PHRASES = {
 VOC_TONE = {"negative": {"zh": ["很不满意。", "太失望了。", "希望改进。", ""], "en": ["Very disappointed.", ""]},
             "positive": {"zh": ["谢谢！", "", "不错。"], "en": ["", "Thank you!"]}}
 VOC_EN_SHARE = 0.1
+VOC_MORE_WHEN_DISSATISFIED = 0.5
 # HL-B's ACT-01 (first-contact-resolution training) cuts "not resolved" mentions from its start.
 VOC_ACTION = {"action_id": "ACT-01", "team": "HL-B", "start": "2025-07-07", "topic": "not_resolved", "factor": 0.35}
 PAIN_POINT_ORDER = ["not_proactive", "not_resolved", "slow_response", "poor_attitude"]
@@ -149,12 +150,14 @@ def _voc_topics(rng: np.random.Generator, negative: bool, not_fcr: bool, slow: b
     """The topics of one planted comment: problems when the customer was dissatisfied, else praise."""
     if not negative:
         return ["praise"] + (["not_proactive"] if rng.random() < 0.08 else [])
+    if rng.random() < 0.08:
+        return ["unlisted"]  # a comment only about what the dictionary lacks
     p = {"not_proactive": 0.40, "not_resolved": (0.15 + 0.35 * not_fcr) * (VOC_ACTION["factor"] if acted else 1.0),
          "slow_response": 0.10 + 0.25 * slow, "poor_attitude": 0.12, "transfers": 0.06,
          "missed_appointment": 0.35 * onsite, "billing_dispute": 0.15 if category == "billing_dispute" else 0.02,
-         "fault_repair": 0.25 if category == "fault_repair" else 0.02, "unlisted": 0.07}
+         "fault_repair": 0.25 if category == "fault_repair" else 0.02}
     topics = [t for t, q in p.items() if rng.random() < q]
-    if not [t for t in topics if t != "unlisted"]:
+    if not topics:
         topics.insert(0, str(rng.choice(PAIN_POINT_ORDER, p=[0.4, 0.3, 0.2, 0.1])))
     return topics
 
@@ -180,7 +183,8 @@ def _plant_voc(seed: int, surveys: pd.DataFrame, complaints: pd.DataFrame, ticke
     topics, tones, texts = [], [], []
     for row in surveys.itertuples(index=False):
         linked = row.source == "survey"
-        if linked and row.comment == "":
+        # dissatisfied customers write more: half of those the main stream left silent comment too
+        if linked and row.comment == "" and not (row.csat <= 3 and rng.random() < VOC_MORE_WHEN_DISSATISFIED):
             topics.append([]), tones.append(""), texts.append("")
             continue
         negative = row.csat <= 3
