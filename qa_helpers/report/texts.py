@@ -438,7 +438,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "counts (comments cluster by agent), p adjusted across the topics (Holm). *Improved* means a problem "
         "topic fell (or praise rose) beyond chance.",
         "## 较上期的变化\n\n"
-        "各话题在留言中的占比与上期对比：按客服聚类的有效样本量上做 Newcombe 置信区间与得分检验，"
+        "各话题在留言中的占比与上期对比：在按客服聚类折算的有效样本量上做两比例置信区间与得分检验，"
         "各话题的 p 值经 Holm 校正。*有改善*表示问题话题的下降（或表扬的上升）超出偶然波动。"),
     "voc.changes_between": ("Compared: {before} → {after}.", "对比：{before} → {after}。"),
     "voc.no_previous": ("Not compared: no comments in {period}.", "未对比：{period} 没有留言。"),

@@ -246,7 +246,8 @@ def snippets(tagged: pd.DataFrame, topics: pd.DataFrame, per_topic: int = 2, wid
     topics : DataFrame
         The dictionary (topics in its order).
     per_topic : int
-        Examples per topic (a random, reproducible pick).
+        Examples per topic (a random, reproducible pick, among the comments that fit ``width`` when
+        there are enough of them).
     width : int
         Longest snippet in characters; longer text is cut with an ellipsis.
     seed : int
@@ -262,7 +263,9 @@ def snippets(tagged: pd.DataFrame, topics: pd.DataFrame, per_topic: int = 2, wid
         hits = tagged[tagged[f"topic_{name}"]]
         if hits.empty:
             continue
-        picked = hits.sample(min(per_topic, len(hits)), random_state=seed)
+        short = hits[hits["text"].astype(str).str.len() <= width]
+        pool = short if len(short) >= per_topic else hits  # short comments first: they read whole
+        picked = pool.sample(min(per_topic, len(pool)), random_state=seed)
         for text in mask_text(picked["text"].astype(str)):
             text = " ".join(str(text).split())
             rows.append({"topic": name, "snippet": text if len(text) <= width else text[:width - 1] + "…"})

@@ -160,15 +160,16 @@ def pareto_section(ctx: Context, data: VocData) -> list:
 
 
 def heatmap_section(ctx: Context, data: VocData, by: str) -> list:
-    """Share of comments mentioning each topic by channel (or customer type)."""
+    """Share of comments mentioning each problem topic by channel (or customer type)."""
     note = _missing(ctx, data) or ctx.missing_note("tickets", f"tickets.{by}")
     if note:
         return [note]
-    grid = analysis.topic_by(data.current, data.topics, by)
+    problems = data.topics[data.topics["problem_type"]]  # praise would swamp the colour scale
+    grid = analysis.topic_by(data.current, problems, by)
     grid = grid[grid["comments"] >= MIN_COMMENTS]
     if grid.empty:
         return [say("voc.too_few", ctx.language, n=MIN_COMMENTS)]
-    fig, ax = plt.subplots(figsize=(2.2 + 1.4 * grid[by].nunique(), 0.45 * len(data.topics) + 1.5))
+    fig, ax = plt.subplots(figsize=(2.2 + 1.4 * grid[by].nunique(), 0.45 * len(problems) + 1.5))
     plots.plot_topic_heatmap(grid, data.labels, by, ax=ax, language=ctx.language)
     return [fig]
 
