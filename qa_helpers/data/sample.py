@@ -209,7 +209,8 @@ def _plant_voc(seed: int, surveys: pd.DataFrame, complaints: pd.DataFrame, ticke
         if row.category in ("billing_dispute", "fault_repair") and rng.random() < 0.8:
             chosen.insert(0, row.category)
         topics.append(chosen)
-        texts.append("客户反映：" + _voc_text(rng, chosen, True))
+        said = _voc_text(rng, chosen, True)
+        texts.append(said if said[:1].isascii() else "客户反映：" + said)
     complaints["text"], complaints["_voc_topics"] = texts, topics
 
 
