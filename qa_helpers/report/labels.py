@@ -190,6 +190,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "step.kpi_analysis": ("KPI analysis", "KPI 分析"), "step.scorecard": ("Scorecard", "评分卡"),
     "step.action_plan": ("Action plan", "改进计划"), "step.monitoring": ("Monitoring", "过程监控"),
     "step.before_after": ("Before/after", "前后对比"), "step.qa_calibration": ("QA calibration", "质检校准"),
+    # voice of customer (issue 15): the step and its headers
+    "step.voice_of_customer": ("Voice of the customer", "客户之声"),
+    "voc_topic": ("Topic", "话题"), "voc_rank": ("Rank", "排名"), "voc_mentions": ("Mentions", "提及次数"),
+    "voc_comments": ("Comments", "留言数"), "voc_share_of_comments": ("Share of comments", "留言占比"),
+    "voc_share_of_complaints": ("Share of complaints", "投诉占比"), "voc_signal": ("Wording", "措辞"),
+    "dissatisfied": ("dissatisfied", "不满"), "neutral": ("neutral", "中性"), "satisfied": ("satisfied", "满意"),
+    "voc_pareto_title": ("Problem topics in comments", "留言中的问题话题"),
+    "voc_reviews_title": ("Problem topics in online reviews", "网络评价中的问题话题"),
+    "voc_heat_channel": ("Share of comments mentioning a topic, by channel", "按渠道：提到各话题的留言占比"),
+    "voc_heat_customer_type": ("Share of comments mentioning a topic, by customer type", "按客户类型：提到各话题的留言占比"),
+    "voc_trend_title": ("Share of comments mentioning a topic, by month", "按月：提到各话题的留言占比"),
+    "voc_no_comments": ("No comments", "没有留言"), "month": ("Month", "月份"),
     # the index page
     "index_title": ("Service quality reports", "服务质量报告"), "company": ("Company", "公司"),
     "whole_company": ("ALL (whole company)", "ALL（全公司）"), "rollup_of": ("{unit} (all its teams)", "{unit}（所辖全部班组）"),
