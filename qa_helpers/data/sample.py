@@ -434,7 +434,8 @@ SL_HANDLING_MEDIAN_H = {1: 6.0, 2: 12.0, 3: 16.0, 4: 16.0}   # first response to
 SL_Q4_SEV4_HANDLING_MEDIAN_H = 30.0
 SL_NOT_CLOSED = {1: 0.0, 2: 0.005, 3: 0.01, 4: 0.01}
 SL_Q4_SEV4_NOT_CLOSED = 0.10
-SL_REPEAT_PAIRS = 60        # customers who complain again within 30 days (about the same ticket)
+SL_REPEAT_PAIRS = 60        # customers who complain again within 30 days (about the same ticket), at most
+SL_REPEAT_SHARE = 0.05      # ... and at most this share of the complaints
 
 
 def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: int,
@@ -485,7 +486,7 @@ def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: i
     order = np.argsort(received.values, kind="stable")
     used, repeats = set(), []
     for first in rng.permutation(n):
-        if len(repeats) >= SL_REPEAT_PAIRS:
+        if len(repeats) >= min(SL_REPEAT_PAIRS, int(SL_REPEAT_SHARE * n)):
             break
         lo, hi = (np.searchsorted(received.values[order], received.values[first] + np.timedelta64(d, "D"))
                   for d in (1, 30))

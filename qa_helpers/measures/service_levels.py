@@ -138,7 +138,7 @@ def calendar_days(cal: Calendar, first: date, last: date) -> pd.DataFrame:
         excluded).
     """
     days = pd.date_range(first, last, freq="D")
-    working = np.isin(days.weekday, sorted(cal.weekdays))
+    working = np.isin(days.day_of_week, sorted(cal.weekdays))
     if cal.country is not None:
         import holidays
 
@@ -239,6 +239,9 @@ def check(doc: Mapping, path) -> None:
     if not isinstance(doc["service_levels"], dict):
         raise ConfigError(f"{path}: service_levels must be a mapping")
     limits(doc, str(path))
+    least = doc["service_levels"].get("min_n", 5)
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise ConfigError(f"{path}: service_levels.min_n: a whole number of at least 1, got {least!r}")
     for name in ("resolution_rate", "repeat_complaint", "repeat_contact"):
         _rate_spec(doc, name, str(path))
 
@@ -378,10 +381,17 @@ def _within_sql(limit: Limit, by_type: bool = False) -> str:
     return f"coalesce({clock} <= {_limit_case(limit, by_type)}, false)"
 
 
-def verdict(share: float, target: float, n: int, min_n: int = 1) -> str:
-    """``meets``, ``misses`` or ``no_data`` (n below ``min_n``): the verdict key of a share against its target."""
-    if n < min_n or share != share:
+def min_n(standards: Mapping | None = None) -> int:
+    """``service_levels.min_n`` (5): a group with fewer complaints is too few to judge."""
+    return int(((standards or {}).get("service_levels") or {}).get("min_n", 5))
+
+
+def verdict(share: float, target: float, n: int, least: int = 1) -> str:
+    """``meets``, ``misses``, ``too_few`` (0 < n < ``least``) or ``no_data`` (n = 0): a share against its target."""
+    if n == 0 or share != share:
         return "no_data"
+    if n < least:
+        return "too_few"
     return "meets" if share >= target - 1e-12 else "misses"
 
 
@@ -406,7 +416,8 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
         own limit where one is set (``limit_value``), else each complaint's severity limit (NaN); the
         ``all`` row against the severity limits),
         ``within, n, share, target, gap_points`` (share − target, in percentage points),
-        ``verdict`` (``meets`` / ``misses`` / ``no_data``). A group with no complaints has n = 0 and NaN.
+        ``verdict`` (``meets`` / ``misses``; ``too_few`` under ``service_levels.min_n`` complaints, 5;
+        ``no_data``). A group with no complaints has n = 0 and NaN.
 
     Examples
     --------
@@ -414,7 +425,7 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
     ...     "received_at": pd.to_datetime(["2025-10-09 10:00", "2025-10-09 10:00"]),
     ...     "first_response_at": pd.to_datetime(["2025-10-09 11:00", "2025-10-09 15:00"]),
     ...     "closed_at": pd.to_datetime([None, None])})
-    >>> std = {"service_levels": {"limits": {"response": {"limit": 2, "target": 0.95}}}}
+    >>> std = {"service_levels": {"min_n": 1, "limits": {"response": {"limit": 2, "target": 0.95}}}}
     >>> r = service_level_table({"complaints": c}, std)
     >>> row = r.query("group_by == 'severity' and group == 1").iloc[0]
     >>> float(row["share"]), int(row["n"]), round(float(row["gap_points"]), 1), row["verdict"]
@@ -450,7 +461,7 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
     out = pd.concat(frames, ignore_index=True)
     out["share"] = (out["within"] / out["n"].where(out["n"] > 0)).astype("float64")
     out["gap_points"] = (out["share"] - out["target"]) * 100
-    out["verdict"] = [verdict(s, t, n) for s, t, n in zip(out["share"], out["target"], out["n"])]
+    out["verdict"] = [verdict(s, t, n, min_n(standards)) for s, t, n in zip(out["share"], out["target"], out["n"])]
     return out[columns]
 
 
@@ -486,7 +497,7 @@ def resolution_table(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
     out["rate"] = (out["closed"] / out["n"].where(out["n"] > 0)).astype("float64")
     out["target"] = target
     out["gap_points"] = (out["rate"] - target) * 100
-    out["verdict"] = [verdict(r, target, n) for r, n in zip(out["rate"], out["n"])]
+    out["verdict"] = [verdict(r, target, n, min_n(standards)) for r, n in zip(out["rate"], out["n"])]
     return out[columns]
 
 
@@ -614,5 +625,5 @@ def weekly_service_levels(tables: Mapping[str, pd.DataFrame | str], standards: M
     out["n"] = out["n"].astype("int64")
     out["share"] = out["within"] / out["n"]
     out["target"] = limit.target
-    out["verdict"] = [verdict(s, limit.target, n) for s, n in zip(out["share"], out["n"])]
+    out["verdict"] = [verdict(s, limit.target, n, min_n(standards)) for s, n in zip(out["share"], out["n"])]
     return out[columns]

@@ -39,7 +39,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "svc.unit.working_days": ("{v} working days", "{v} 个工作日"),
     "svc.by_severity": ("each severity's limit", "按严重级别的时限"),
     "svc.meets": ("meets target", "达标"), "svc.misses": ("misses target", "未达标"),
-    "svc.no_data": ("no data", "无数据"), "svc.too_few": ("too few to judge", "样本不足"),
+    "svc.no_data": ("no data", "无数据"), "svc.too_few": ("too few to judge", "样本不足，不评判"),
     "svc.group": ("Complaints", "投诉分组"), "svc.measure": ("Service level", "服务时限"),
     "svc.limit": ("Limit", "时限"), "svc.share_within": ("Within limit", "时限内占比"),
     "svc.gap_points": ("Gap to target (points)", "与目标差距（百分点）"), "svc.verdict": ("Verdict", "结论"),

@@ -14,10 +14,6 @@ from qa_helpers.report.context import Context, not_measured
 from qa_helpers.report.labels import t, table
 from qa_helpers.report.texts import reason, say
 
-# weeks with fewer complaints of a severity than this are not judged in the weekly view
-WEEKLY_MIN_N = 5
-
-
 def _pct(value: float) -> str:
     return "–" if value is None or pd.isna(value) else f"{value * 100:.0f} %"
 
@@ -38,6 +34,11 @@ def _limit_text(value, unit: str, language: str) -> str:
     if value is None or pd.isna(value):
         return t("svc.by_severity", language)
     return t(f"svc.unit.{unit}", language).format(v=f"{float(value):g}")
+
+
+def min_complaints(ctx: Context) -> int:
+    """The fewest complaints a group needs to be judged (``service_levels.min_n`` of the standards, 5)."""
+    return sl.min_n(ctx.standards.raw)
 
 
 def _missing(ctx: Context) -> str | None:
@@ -71,7 +72,7 @@ def headline_lines(ctx: Context, levels: pd.DataFrame) -> list[str]:
     ("Severity 1 (major): 73 % answered within 2 h against 95 %, 22 points short, n = 26.")."""
     lang = ctx.language
     severity = levels[levels["group_by"] == "severity"]
-    judged = severity[severity["verdict"] != "no_data"]
+    judged = severity[severity["verdict"].isin(["meets", "misses"])]
     missed = judged[judged["verdict"] == "misses"].sort_values("gap_points")
     if missed.empty:
         return [say("svc.all_meet", lang, period=str(ctx.period),
@@ -164,7 +165,7 @@ def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     if weekly.empty:
         return [not_measured(lang, reason("no data for this unit and period", lang))]
     limit = sl.limits(ctx.standards.raw)["response"]
-    judged = weekly[weekly["n"] >= WEEKLY_MIN_N]
+    judged = weekly[weekly["verdict"].isin(["meets", "misses"])]
     lines = []
     for severity, rows in judged.groupby("severity"):
         below = rows[rows["share"] < rows["target"] - 1e-12]

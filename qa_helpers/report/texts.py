@@ -393,14 +393,15 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "Seed 003's complaint limits: a first response within 24 h (tighter for severity 1 and 2), an intake "
         "confirmation within 2 working days, first handling within 48 h, each to be met by 95 % of "
         "complaints. *Within limit* is the share of complaints that met the limit (no answer yet, or not yet "
-        "closed, counts as late); *gap* is that share minus the target, in percentage points. Customer-type "
+        "closed, counts as late); *gap* is that share minus the target, in percentage points; a group with "
+        "fewer than {min_n} complaints is shown but not judged. Customer-type "
         "rows are judged against the customer type's own limit where the standards set one. Limits in hours "
         "run on the calendar; working days count only working hours of working days (public holidays and "
         "make-up working days included).",
         "## 按严重级别与客户类型的服务时限\n\n"
         "依据种子文件 003 的投诉时限：24 小时内首次响应（一级、二级更严）、2 个工作日内完成受理确认、"
         "48 小时内完成初步处理，均要求 95 % 的投诉达标。*时限内占比*为在时限内完成的投诉占比（尚未答复或"
-        "尚未关闭的视为超时）；*差距*为该占比减去目标，单位为百分点。客户类型各行按标准中为该客户类型单独设定"
+        "尚未关闭的视为超时）；*差距*为该占比减去目标，单位为百分点；投诉少于 {min_n} 件的分组只列出、不评判。客户类型各行按标准中为该客户类型单独设定"
         "的时限评判（如有）。以小时计的时限按自然时间计算；以工作日计的时限只计工作日的工作时间"
         "（已计入法定节假日与调休上班日）。"),
     "kpi.service_resolution": (
