@@ -438,6 +438,11 @@ SL_REPEAT_PAIRS = 60        # customers who complain again within 30 days (about
 SL_REPEAT_SHARE = 0.05      # ... and at most this share of the complaints
 
 
+def _share(flags: np.ndarray) -> float | None:
+    """The share of true flags, rounded to 4 places; None without any."""
+    return round(float(flags.mean()), 4) if len(flags) else None
+
+
 def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: int,
                           year: int) -> tuple[pd.DataFrame, dict]:
     """Redraw the complaints' first-response and closing times by severity, and plant repeat complaints.
@@ -507,7 +512,7 @@ def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: i
     for measure, hours in (("response", response_h), ("first_handling", handling_h)):
         done = ~not_closed if measure == "first_handling" else np.ones(n, bool)  # open: not within
         within = (hours <= np.array([limits[measure][s] for s in severity])) & done
-        q4_share[measure] = {int(s): round(float(within[quarter & (severity == s)].mean()), 4) for s in (1, 2, 3, 4)}
+        q4_share[measure] = {int(s): _share(within[quarter & (severity == s)]) for s in (1, 2, 3, 4)}
     truth = {
         "stream": [seed, 14_01],
         "response_median_h": SL_RESPONSE_MEDIAN_H, "q4_severity_1_response_median_h": SL_Q4_SEV1_MEDIAN_H,
@@ -515,9 +520,8 @@ def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: i
         "not_closed": SL_NOT_CLOSED, "q4_severity_4_not_closed": SL_Q4_SEV4_NOT_CLOSED,
         "answered_in_working_time": [3, 4],
         "q4_share_within": q4_share,
-        "q4_misses": {m: [s for s, v in shares.items() if v < 0.95] for m, shares in q4_share.items()},
-        "q4_resolution_rate": {int(s): round(float(1 - not_closed[quarter & (severity == s)].mean()), 4)
-                               for s in (1, 2, 3, 4)},
+        "q4_misses": {m: [s for s, v in shares.items() if v is not None and v < 0.95] for m, shares in q4_share.items()},
+        "q4_resolution_rate": {int(s): _share(~not_closed[quarter & (severity == s)]) for s in (1, 2, 3, 4)},
         "out_of_hours_office_complaints": int((office & ~in_hours).sum()),
         "repeat_complaints": repeats,
     }
