@@ -427,13 +427,17 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
 # ---- service levels by severity and customer type (issue 14) ----
 # Median minutes to the first response per severity (1 = major): levels 1-2 are answered around the
 # clock, levels 3-4 in working time (a complaint received on a weekend, a holiday or after hours is
-# answered the next working morning). In the demo quarter level 1 slows down (SL_Q4_SEV1_MEDIAN_H).
+# answered the next working morning unless the team has someone on call). In the demo quarter level 1 slows down (SL_Q4_SEV1_MEDIAN_H).
 SL_RESPONSE_MEDIAN_H = {1: 0.5, 2: 1.2, 3: 3.0, 4: 3.0}
 SL_Q4_SEV1_MEDIAN_H = 1.0
 SL_HANDLING_MEDIAN_H = {1: 6.0, 2: 12.0, 3: 16.0, 4: 16.0}   # first response to closing
 SL_Q4_SEV4_HANDLING_MEDIAN_H = 30.0
 SL_NOT_CLOSED = {1: 0.0, 2: 0.005, 3: 0.01, 4: 0.01}
 SL_Q4_SEV4_NOT_CLOSED = 0.10
+# the chance that a severity 3-4 complaint received out of hours is answered by someone on call:
+# logistic(SL_ON_CALL_LOGIT + SL_ON_CALL_QUALITY x team quality), so better teams keep their 24 h
+SL_ON_CALL_LOGIT = 0.5
+SL_ON_CALL_QUALITY = 4.0
 SL_REPEAT_PAIRS = 60        # customers who complain again within 30 days (about the same ticket), at most
 SL_REPEAT_SHARE = 0.05      # ... and at most this share of the complaints
 
@@ -476,7 +480,10 @@ def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: i
     median = np.where(q4 & (severity == 1), SL_Q4_SEV1_MEDIAN_H, median)
     delay_h = median * np.exp(rng.normal(0, 0.7, n) - 0.3 * quality)
     office = np.isin(severity, [3, 4])
-    start = np.where(office & ~in_hours, next_morning.values, received.values)
+    # better teams keep someone on call out of hours: their severity 3-4 complaints need not wait
+    on_call = rng.random(n) < 1.0 / (1.0 + np.exp(-(SL_ON_CALL_LOGIT + SL_ON_CALL_QUALITY * quality)))
+    waits = office & ~in_hours & ~on_call
+    start = np.where(waits, next_morning.values, received.values)
     first_response = pd.DatetimeIndex(start) + pd.to_timedelta(delay_h * 3600, unit="s")
     handling = np.array([SL_HANDLING_MEDIAN_H[s] for s in severity])
     handling = np.where(q4 & (severity == 4), SL_Q4_SEV4_HANDLING_MEDIAN_H, handling)
@@ -519,10 +526,12 @@ def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: i
         "handling_median_h": SL_HANDLING_MEDIAN_H, "q4_severity_4_handling_median_h": SL_Q4_SEV4_HANDLING_MEDIAN_H,
         "not_closed": SL_NOT_CLOSED, "q4_severity_4_not_closed": SL_Q4_SEV4_NOT_CLOSED,
         "answered_in_working_time": [3, 4],
+        "on_call_logit": {"intercept": SL_ON_CALL_LOGIT, "per_quality": SL_ON_CALL_QUALITY},
         "q4_share_within": q4_share,
         "q4_misses": {m: [s for s, v in shares.items() if v is not None and v < 0.95] for m, shares in q4_share.items()},
         "q4_resolution_rate": {int(s): _share(~not_closed[quarter & (severity == s)]) for s in (1, 2, 3, 4)},
         "out_of_hours_office_complaints": int((office & ~in_hours).sum()),
+        "waited_for_next_working_morning": int(waits.sum()),
         "repeat_complaints": repeats,
     }
     return out, truth
