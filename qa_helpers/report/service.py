@@ -134,9 +134,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
         if total:
             out.append(say("svc.arrival_line", lang, share_out=_pct(arrival.loc["out_of_hours", "n"] / total), n=total,
                            within_out=_pct(arrival.loc["out_of_hours", "within_24h"]),
-                           within_in=_pct(arrival.loc["in_hours", "within_24h"]),
-                           h_out=_number(arrival.loc["out_of_hours", "median_response_h"], 1),
-                           wh_out=_number(arrival.loc["out_of_hours", "median_response_working_h"], 1)))
+                           within_in=_pct(arrival.loc["in_hours", "within_24h"])))
             shown = arrival.reset_index()
             out.append(table(pd.DataFrame({
                 "svc.arrival": [t(f"svc.{a}", lang) for a in shown["arrival"]], "n": shown["n"],

@@ -437,10 +437,9 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "解决率低于 95 % 的级别：{groups}。"),
     "svc.arrival_line": (
         "{share_out} of complaints (n = {n}) arrived on a weekend, a holiday or after hours; {within_out} of them "
-        "were answered within 24 h, against {within_in} of those received in working time. Their median response "
-        "was {h_out} h on the calendar but {wh_out} working hours.",
+        "were answered within 24 h, against {within_in} of those received in working time.",
         "{share_out} 的投诉（n = {n}）在周末、节假日或下班后受理，其中 24 小时内答复的占 {within_out}，"
-        "工作时间内受理的为 {within_in}。其响应时长中位数按自然时间为 {h_out} 小时，按工作时间仅 {wh_out} 个工作小时。"),
+        "工作时间内受理的为 {within_in}。"),
     "svc.repeat_line": (
         "{what}: {rate} (n = {n}, within {days} days; target at most {target}).",
         "{what}：{rate}（n = {n}，{days} 天内；目标不高于 {target}）。"),
