@@ -254,6 +254,12 @@ def test_groups_under_min_n_are_shown_but_not_judged():
         sl.check({"service_levels": {"min_n": 0}}, "std.yml")
 
 
+def test_only_the_measures_asked_for():
+    # an archive without first responses: response and confirmation are left out, not 0 %
+    got = sl.service_level_table({"complaints": complaints()}, STD_TEST, measures=["first_handling"])
+    assert set(got["measure"]) == {"first_handling"}
+
+
 def test_no_limits_configured_gives_an_empty_table():
     assert sl.service_level_table({"complaints": complaints()}, {}).empty
 

@@ -396,7 +396,8 @@ def verdict(share: float, target: float, n: int, least: int = 1) -> str:
 
 
 def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
-                        connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+                        connection: duckdb.DuckDBPyConnection | None = None,
+                        measures: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
     """Share of complaints within each service-level limit, per severity and per customer type.
 
     Parameters
@@ -406,6 +407,10 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
     standards : dict, optional
         The raw standards with ``service_levels.limits`` (and the calendar).
     connection : DuckDB connection, optional
+    measures : list of str, optional
+        Only these measures (default: every configured one); leave out those whose end time the
+        archive lacks (``first_response_at`` for response and confirmation, ``closed_at`` for first
+        handling), or every complaint would count as late.
 
     Returns
     -------
@@ -432,7 +437,7 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
     (0.5, 2, -45.0, 'misses')
     """
     con = connection or duckdb.connect()
-    lims = limits(standards)
+    lims = {name: limit for name, limit in limits(standards).items() if measures is None or name in measures}
     columns = ["measure", "group_by", "group", "limit_value", "unit", "within", "n", "share", "target",
                "gap_points", "verdict"]
     if tables.get("complaints") is None or not lims:

@@ -51,32 +51,41 @@ def _missing(ctx: Context) -> str | None:
     return None
 
 
-def service_level_view(ctx: Context, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def measured(ctx: Context) -> list[str]:
+    """The configured measures whose end time the archive holds (a first response, a closing time)."""
+    return [name for name in sl.limits(ctx.standards.raw) if ctx.has("complaints", sl.MEASURE_END[name])]
+
+
+def levels(ctx: Context, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`~qa_helpers.measures.service_levels.service_level_table` for the measures the archive can give."""
+    return sl.service_level_table(tables, ctx.standards.raw, measures=measured(ctx))
+
+
+def service_level_view(ctx: Context, got: pd.DataFrame) -> pd.DataFrame:
     """The service-level table in the reader's words: group, service level, limit, share within, n,
     target, gap in points and verdict (rows: severity 1-4, each customer type, all complaints)."""
-    levels = sl.service_level_table(tables, ctx.standards.raw)
     lang = ctx.language
     return pd.DataFrame({
-        "svc.group": [_group_label(b, g, lang) for b, g in zip(levels["group_by"], levels["group"])],
-        "svc.measure": [t(f"svc.{m}", lang) for m in levels["measure"]],
+        "svc.group": [_group_label(b, g, lang) for b, g in zip(got["group_by"], got["group"])],
+        "svc.measure": [t(f"svc.{m}", lang) for m in got["measure"]],
         "svc.limit": [_limit_text(v, u, lang) if b != "all" else t("svc.by_severity", lang)
-                      for v, u, b in zip(levels["limit_value"], levels["unit"], levels["group_by"])],
-        "svc.share_within": levels["share"], "n": levels["n"], "target": levels["target"],
-        "svc.gap_points": levels["gap_points"].round(1),
-        "svc.verdict": [t(f"svc.{v}", lang) for v in levels["verdict"]],
+                      for v, u, b in zip(got["limit_value"], got["unit"], got["group_by"])],
+        "svc.share_within": got["share"], "n": got["n"], "target": got["target"],
+        "svc.gap_points": got["gap_points"].round(1),
+        "svc.verdict": [t(f"svc.{v}", lang) for v in got["verdict"]],
     })
 
 
-def headline_lines(ctx: Context, levels: pd.DataFrame) -> list[str]:
+def headline_lines(ctx: Context, got: pd.DataFrame) -> list[str]:
     """The headline: which severity levels miss their limits and by how much, worst first, one line each
     ("Severity 1 (major): 73 % answered within 2 h against 95 %, 22 points short, n = 26.")."""
     lang = ctx.language
-    severity = levels[levels["group_by"] == "severity"]
+    severity = got[got["group_by"] == "severity"]
     judged = severity[severity["verdict"].isin(["meets", "misses"])]
     missed = judged[judged["verdict"] == "misses"].sort_values("gap_points")
     if missed.empty:
         return [say("svc.all_meet", lang, period=str(ctx.period),
-                    n=int(levels.loc[levels["group_by"] == "all", "n"].max() or 0))]
+                    n=int(got.loc[got["group_by"] == "all", "n"].max() or 0))]
     lines = [say("svc.headline_intro", lang, missed=len(missed), judged=len(judged), period=str(ctx.period))]
     for row in missed.itertuples():
         lines.append("- " + say("svc.headline_miss", lang, group=_group_label("severity", row.group, lang),
@@ -92,10 +101,12 @@ def service_levels_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> lis
     missing = _missing(ctx)
     if missing is not None:
         return [missing]
-    levels = sl.service_level_table(tables, ctx.standards.raw)
-    view = service_level_view(ctx, tables)
-    return [*headline_lines(ctx, levels),
-            table(view, ctx.language, percent=["svc.share_within", "target"], precision=1)]
+    got = levels(ctx, tables)
+    out = [*headline_lines(ctx, got), table(service_level_view(ctx, got), ctx.language,
+                                            percent=["svc.share_within", "target"], precision=1)]
+    for field in ("first_response_at", "closed_at"):
+        out.append(ctx.missing_note(f"complaints.{field}"))
+    return [item for item in out if item is not None]
 
 
 def _history(ctx: Context) -> dict[str, pd.DataFrame]:
@@ -109,7 +120,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     hours, repeat-complaint and repeat-contact rates, and the call-back note."""
     lang = ctx.language
     out: list = []
-    missing = _missing(ctx)
+    missing = _missing(ctx) or ctx.missing_note("complaints.closed_at")
     if missing is not None:
         out.append(missing)
     else:
@@ -157,6 +168,9 @@ def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     line per severity that fell under target, and the weeks x severity table)."""
     lang = ctx.language
     missing = _missing(ctx)
+    if missing is not None:
+        return [missing]
+    missing = ctx.missing_note("complaints.first_response_at")
     if missing is not None:
         return [missing]
     weekly = sl.weekly_service_levels(tables, ctx.standards.raw, "response")
