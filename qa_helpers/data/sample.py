@@ -564,6 +564,10 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
     surveys = surveys.drop(columns=["_voc_topics", "_voc_tone"])
     complaints = complaints.drop(columns=["_voc_topics"])
 
+    # Service levels by severity (issue 14): response and closing times per severity, a business-hours
+    # effect and repeat complaints, from their own random stream (every earlier draw is unchanged).
+    complaints, service_truth = _plant_service_levels(complaints, q[cidx], seed, year)
+
     # Field visits for on-site tickets: promised slot next day, arrival relative to it.
     vidx = np.flatnonzero(channel == "onsite")
     slot = (created[vidx] + pd.Timedelta(days=1)).normalize() + pd.to_timedelta(rng.choice([9, 11, 13, 15], len(vidx)), unit="h")
@@ -613,6 +617,7 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
         "calibration_tickets": sorted(ticket_id[calib].tolist()),
         "reviewer_bias": REVIEWER_BIAS,
         "voc": voc_truth,
+        "service_levels": service_truth,
     }
     registers = _people_registers(agents, coaching, seed, year)  # issue 14: its own random stream
     truth["coaching"]["sessions"] = registers["truth"]["sessions"]
@@ -624,6 +629,120 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
         "truth": truth,
         "registers": {"coaching.csv": registers["coaching"], "training.csv": registers["training"]},
     }
+
+
+# ---- service levels by severity and customer type (issue 14) ----
+# Median minutes to the first response per severity (1 = major): levels 1-2 are answered around the
+# clock, levels 3-4 in working time (a complaint received on a weekend, a holiday or after hours is
+# answered the next working morning unless the team has someone on call). In the demo quarter level 1 slows down (SL_Q4_SEV1_MEDIAN_H).
+SL_RESPONSE_MEDIAN_H = {1: 0.5, 2: 1.2, 3: 3.0, 4: 3.0}
+SL_Q4_SEV1_MEDIAN_H = 1.0
+SL_HANDLING_MEDIAN_H = {1: 6.0, 2: 12.0, 3: 16.0, 4: 16.0}   # first response to closing
+SL_Q4_SEV4_HANDLING_MEDIAN_H = 30.0
+SL_NOT_CLOSED = {1: 0.0, 2: 0.005, 3: 0.01, 4: 0.01}
+SL_Q4_SEV4_NOT_CLOSED = 0.10
+# the chance that a severity 3-4 complaint received out of hours is answered by someone on call:
+# logistic(SL_ON_CALL_LOGIT + SL_ON_CALL_QUALITY x team quality), so better teams keep their 24 h
+SL_ON_CALL_LOGIT = 0.5
+SL_ON_CALL_QUALITY = 4.0
+SL_REPEAT_PAIRS = 60        # customers who complain again within 30 days (about the same ticket), at most
+SL_REPEAT_SHARE = 0.05      # ... and at most this share of the complaints
+
+
+def _share(flags: np.ndarray) -> float | None:
+    """The share of true flags, rounded to 4 places; None without any."""
+    return round(float(flags.mean()), 4) if len(flags) else None
+
+
+def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: int,
+                          year: int) -> tuple[pd.DataFrame, dict]:
+    """Redraw the complaints' first-response and closing times by severity, and plant repeat complaints.
+
+    Draws from its own stream (``[seed, 14_01]``). Returns the complaints and the truth (the planted
+    parameters, and the figures they give in the demo quarter, computed here in pandas on the clean
+    rows: share within each limit of ``config/standards.yml`` per severity).
+    """
+    from qa_helpers.measures.service_levels import DEFAULT_CALENDAR, calendar, calendar_days
+
+    rng = np.random.default_rng([seed, 14_01])
+    out = complaints.copy()
+    n = len(out)
+    received = pd.DatetimeIndex(out["received_at"])
+    severity = out["severity"].to_numpy()
+    q4 = np.asarray(received >= f"{year}-10-01")
+    cal = calendar({"service_levels": {"calendar": DEFAULT_CALENDAR}})
+    days = calendar_days(cal, pd.Timestamp(f"{year}-01-01").date(), pd.Timestamp(f"{year + 1}-01-31").date())
+    working_day = pd.Series(days["working"].to_numpy(), index=pd.DatetimeIndex(days["day"]))
+    day = received.normalize()
+    seconds = np.asarray((received - day).total_seconds())
+    in_hours = (working_day.reindex(day).fillna(False).to_numpy(bool)
+                & (seconds >= cal.start_s) & (seconds < cal.end_s))
+    # the next working morning after a receipt outside working time
+    work_days = pd.DatetimeIndex(days["day"][days["working"]])
+    after = np.where(working_day.reindex(day).fillna(False).to_numpy(bool) & (seconds < cal.start_s),
+                     day.values, (day + pd.Timedelta(days=1)).values)
+    next_morning = work_days[np.searchsorted(work_days.values, after)] + pd.Timedelta(seconds=cal.start_s)
+
+    median = np.array([SL_RESPONSE_MEDIAN_H[s] for s in severity])
+    median = np.where(q4 & (severity == 1), SL_Q4_SEV1_MEDIAN_H, median)
+    delay_h = median * np.exp(rng.normal(0, 0.7, n) - 0.3 * quality)
+    office = np.isin(severity, [3, 4])
+    # better teams keep someone on call out of hours: their severity 3-4 complaints need not wait
+    on_call = rng.random(n) < 1.0 / (1.0 + np.exp(-(SL_ON_CALL_LOGIT + SL_ON_CALL_QUALITY * quality)))
+    waits = office & ~in_hours & ~on_call
+    start = np.where(waits, next_morning.values, received.values)
+    first_response = pd.DatetimeIndex(start) + pd.to_timedelta(delay_h * 3600, unit="s")
+    handling = np.array([SL_HANDLING_MEDIAN_H[s] for s in severity])
+    handling = np.where(q4 & (severity == 4), SL_Q4_SEV4_HANDLING_MEDIAN_H, handling)
+    closed = first_response + pd.to_timedelta(handling * np.exp(rng.normal(0, 0.5, n)) * 3600, unit="s")
+    p_open = np.array([SL_NOT_CLOSED[s] for s in severity])
+    p_open = np.where(q4 & (severity == 4), SL_Q4_SEV4_NOT_CLOSED, p_open)
+    not_closed = rng.random(n) < p_open
+    out["first_response_at"] = first_response.floor("s")
+    out["closed_at"] = pd.Series(closed.floor("s"), index=out.index).mask(not_closed)
+
+    # repeat complaints: a later complaint (1-30 days on) re-filed about an earlier complaint's ticket
+    order = np.argsort(received.values, kind="stable")
+    used, repeats = set(), []
+    for first in rng.permutation(n):
+        if len(repeats) >= min(SL_REPEAT_PAIRS, int(SL_REPEAT_SHARE * n)):
+            break
+        lo, hi = (np.searchsorted(received.values[order], received.values[first] + np.timedelta64(d, "D"))
+                  for d in (1, 30))
+        candidates = [i for i in order[lo:hi] if i not in used and i != first]
+        if first in used or not candidates:
+            continue
+        second = candidates[rng.integers(len(candidates))]
+        used.update({first, second})
+        out.loc[out.index[second], ["ticket_id", "category"]] = out.loc[out.index[first], ["ticket_id", "category"]].values
+        repeats.append(out["complaint_id"].iloc[second])
+
+    # the figures the plant gives in the demo quarter (calendar hours; limits of config/standards.yml)
+    response_h = np.asarray((first_response - received).total_seconds()) / 3600
+    handling_h = np.asarray((closed - received).total_seconds()) / 3600
+    limits = {"response": {1: 2, 2: 4, 3: 24, 4: 24}, "first_handling": {1: 24, 2: 48, 3: 48, 4: 48}}
+    quarter = q4 & np.asarray(received < f"{year + 1}-01-01")
+    q4_share = {}
+    for measure, hours in (("response", response_h), ("first_handling", handling_h)):
+        done = ~not_closed if measure == "first_handling" else np.ones(n, bool)  # open: not within
+        within = (hours <= np.array([limits[measure][s] for s in severity])) & done
+        q4_share[measure] = {int(s): _share(within[quarter & (severity == s)]) for s in (1, 2, 3, 4)}
+    truth = {
+        "stream": [seed, 14_01],
+        "response_median_h": SL_RESPONSE_MEDIAN_H, "q4_severity_1_response_median_h": SL_Q4_SEV1_MEDIAN_H,
+        "handling_median_h": SL_HANDLING_MEDIAN_H, "q4_severity_4_handling_median_h": SL_Q4_SEV4_HANDLING_MEDIAN_H,
+        "not_closed": SL_NOT_CLOSED, "q4_severity_4_not_closed": SL_Q4_SEV4_NOT_CLOSED,
+        "answered_in_working_time": [3, 4],
+        "on_call_logit": {"intercept": SL_ON_CALL_LOGIT, "per_quality": SL_ON_CALL_QUALITY},
+        "q4_share_within": q4_share,
+        "q4_misses": {m: [s for s, v in shares.items() if v is not None and v < 0.95] for m, shares in q4_share.items()},
+        "q4_resolution_rate": {int(s): _share(~not_closed[quarter & (severity == s)]) for s in (1, 2, 3, 4)},
+        "out_of_hours_office_complaints": int((office & ~in_hours).sum()),
+        "waited_for_next_working_morning": int(waits.sum()),
+        "repeat_complaints": repeats,
+    }
+    return out, truth
+# ---- end service levels ----
 
 
 def _plant_pii(rng: np.random.Generator, texts: pd.Series, names: np.ndarray, share: float,
@@ -786,6 +905,7 @@ def export(sim: dict, out: Path, seed: int, tables: tuple[str, ...] = TABLES) ->
             "category": cp.category.map(CATEGORY_ZH), "causeDimension": cp.cause_dimension.map(CAUSE_ZH),
             "content": cp.text,
         })
+        cp_raw["closedTime"] = cp_raw["closedTime"].astype(object).where(cp_raw["closedTime"].notna(), None)  # open: null
         counts = {"invalid_value": pct(cp_raw, 0.005), "malformed_value": pct(cp_raw, 0.005)}
         rows = _choose_disjoint(rng, len(cp_raw), counts)
         cp_raw.loc[rows["invalid_value"], "level"] = "5"

@@ -309,6 +309,9 @@ def validate_standards(doc: dict, path: Path) -> None:
         _known(f"{path}: coaching", doc["coaching"].get("kpi"))
     _check_qa(path, doc.get("qa"))
     _check_people(path, doc.get("people"))
+    from qa_helpers.measures import service_levels  # service levels by severity (issue 14)
+
+    service_levels.check(doc, path)
     for team, targets in (doc.get("overrides") or {}).items():
         for name, spec in (targets or {}).items():
             where = f"{path}: overrides.{team}.{name}"

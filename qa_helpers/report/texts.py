@@ -516,6 +516,79 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "voc.complaints_lead": ("{n} complaints with text this period.", "本期有内容的投诉 {n} 条。"),
     "voc.no_complaints": ("No complaint texts in {period}.", "{period} 没有投诉内容。"),
     # ------------------------------------------------------------ end of voice of customer
+    # ---- service levels by severity and customer type (issue 14) ----
+    "kpi.service_levels": (
+        "## Service levels by severity and customer type\n\n"
+        "Seed 003's complaint limits: a first response within 24 h (tighter for severity 1 and 2), an intake "
+        "confirmation within 2 working days, first handling within 48 h, each to be met by 95 % of "
+        "complaints. *Within limit* is the share of complaints that met the limit (no answer yet, or not yet "
+        "closed, counts as late); *gap* is that share minus the target, in percentage points; a group with "
+        "fewer than {min_n} complaints is shown but not judged. Customer-type "
+        "rows are judged against the customer type's own limit where the standards set one. Limits in hours "
+        "run on the calendar; working days count only working hours of working days (public holidays and "
+        "make-up working days included).",
+        "## 按严重级别与客户类型的服务时限\n\n"
+        "依据种子文件 003 的投诉时限：24 小时内首次响应（一级、二级更严）、2 个工作日内完成受理确认、"
+        "48 小时内完成初步处理，均要求 95 % 的投诉达标。*时限内占比*为在时限内完成的投诉占比（尚未答复或"
+        "尚未关闭的视为超时）；*差距*为该占比减去目标，单位为百分点；投诉少于 {min_n} 件的分组只列出、不评判。客户类型各行按标准中为该客户类型单独设定"
+        "的时限评判（如有）。以小时计的时限按自然时间计算；以工作日计的时限只计工作日的工作时间"
+        "（已计入法定节假日与调休上班日）。"),
+    "kpi.service_resolution": (
+        "## Resolution, out-of-hours complaints and repeats\n\n"
+        "Resolution rate is the share of the period's complaints that are closed (target 95 %, seed 003); "
+        "resolution time is the median time from receipt to closing, on the calendar and in working hours. "
+        "Complaints received on a weekend, a public holiday or after hours wait for the next working day: "
+        "the table compares them with those received in working time. A repeat complaint is a complaint "
+        "from a customer who complained within the window before; a repeat contact is a ticket from a "
+        "customer within the window after one of their tickets was resolved (customers matched by their "
+        "pseudonymised id).",
+        "## 解决情况、非工作时间投诉与重复投诉\n\n"
+        "解决率为本期投诉中已关闭的占比（目标 95 %，种子文件 003）；解决时长为自受理至关闭的时长中位数，"
+        "分别按自然时间和工作时间计算。周末、法定节假日或下班后受理的投诉要等到下一个工作日处理："
+        "下表将其与工作时间内受理的投诉对比。重复投诉指客户在时间窗内再次投诉；重复来电指客户在其工单解决后的"
+        "时间窗内又提交新工单（按脱敏后的客户编号匹配）。"),
+    "svc.headline_miss": (
+        "**{group}**: {share} {verb} {limit} against {target}, {gap} points short, n = {n}.",
+        "**{group}**：{limit}{verb}的占 {share}，目标 {target}，差 {gap} 个百分点，n = {n}。"),
+    "svc.headline_intro": (
+        "**{missed} of {judged} severity service levels missed their seed-003 limit in {period}:**",
+        "**{period} 共 {judged} 项按严重级别的服务时限中有 {missed} 项未达到种子文件 003 的要求：**"),
+    "svc.all_meet": (
+        "Every severity level met its seed-003 limits in {period} (n = {n} complaints).",
+        "{period} 各严重级别均达到种子文件 003 的时限要求（n = {n} 件投诉）。"),
+    "svc.no_limits": ("no service-level limits in the standards", "标准中未设服务时限"),
+    "svc.resolution_line": (
+        "Resolution rate {rate} against {target} (n = {n}); median time from receipt to closing {median_h} h, "
+        "{median_wh} working hours.",
+        "解决率 {rate}，目标 {target}（n = {n}）；自受理至关闭的时长中位数 {median_h} 小时，合 {median_wh} 个工作小时。"),
+    "svc.resolution_miss": (
+        "Below the 95 % resolution rate: {groups}.",
+        "解决率低于 95 % 的级别：{groups}。"),
+    "svc.arrival_line": (
+        "{share_out} of complaints (n = {n}) arrived on a weekend, a holiday or after hours; {within_out} of them "
+        "were answered within 24 h, against {within_in} of those received in working time.",
+        "{share_out} 的投诉（n = {n}）在周末、节假日或下班后受理，其中 24 小时内答复的占 {within_out}，"
+        "工作时间内受理的为 {within_in}。"),
+    "svc.repeat_line": (
+        "{what}: {rate} (n = {n}, within {days} days; target at most {target}).",
+        "{what}：{rate}（n = {n}，{days} 天内；目标不高于 {target}）。"),
+    "svc.call_back": (
+        "Call-back within 24 h of resolution (seeds 000 and 003) — not measured: the archive has no call-back column.",
+        "解决后 24 小时内回访（种子文件 000、003）——未测量：档案中没有回访字段。"),
+    "monitoring.service_levels": (
+        "## Complaint service levels week by week\n\n"
+        "Share of each week's complaints answered within their severity's response limit (seed 003), in "
+        "brackets the number of complaints. Weeks with fewer than {min_n} complaints of a severity are not judged.",
+        "## 投诉服务时限逐周监控\n\n"
+        "每周受理的投诉中在其严重级别响应时限内答复的占比（种子文件 003），括号内为投诉数。"
+        "某级别当周投诉少于 {min_n} 件的不做评判。"),
+    "svc.weekly_line": (
+        "**{group}**: under {target} within {limit} in {below} of {judged} judged weeks; latest judged week {latest}.",
+        "**{group}**：在 {judged} 个可评判周中有 {below} 周 {limit}内答复占比低于 {target}；最近一个可评判周为 {latest}。"),
+    "svc.weekly_all_meet": (
+        "Every judged week met the response limits of every severity level.",
+        "所有可评判周各严重级别均达到响应时限。"),
+    # ---- end service levels ----
     # ------------------------------------------------------------ 4 scorecard
     "scorecard.title": (
         "# Scorecard\n\n"
