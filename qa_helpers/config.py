@@ -27,8 +27,9 @@ TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_loc
 
 CONFIG_ENV = "QAKIT_CONFIG"
 REPORTS_ENV = "QAKIT_REPORTS"
-CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv", "root_causes.yml",
-                "case_reviews.yml")
+CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv",
+                "coaching.csv", "training.csv",  # the QA team's registers (issue 14), both optional
+                "root_causes.yml", "case_reviews.yml")  # root cause (issue 14 part 4), both optional
 SHARED_DEFAULTS = {"standards.yml", "topics.yml"}
 
 

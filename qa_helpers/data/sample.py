@@ -106,6 +106,129 @@ COMPLAINT_TEXTS = [
     "客服多次转接，问题未解决",
 ]
 
+# ---- voice of customer (issue 15): comment, review and complaint texts whose topics follow the
+# planted problems. Drawn from their own random stream ([seed, VOC_STREAM]) so no other column moves.
+# Each topic of config/topics.yml has several phrasings (mostly Chinese, some English), one of them a
+# paraphrase the dictionary lacks (so recall is not perfect by construction); "unlisted" is a theme the
+# dictionary lacks altogether, for the automatic keywords to find ("套餐", plan changes).
+VOC_STREAM = 15_01
+VOC_PHRASES = {
+    "not_proactive": {"zh": ["服务不主动，出了问题也没人通知", "处理完没有回访", "客服不主动跟进", "进度没有告知，全靠自己打电话问",
+                             "没人回访，不知道处理结果", "停机也没通知一声", "从来不提醒我们"],
+                      "en": ["nobody told me about the progress", "no follow-up afterwards"]},
+    "not_resolved": {"zh": ["问题到现在还没解决", "修了两次还是不行", "问题反复出现", "说是处理好了，其实问题依旧",
+                            "解决得不彻底，过两天又坏了", "折腾了一个月也没弄好"],
+                     "en": ["the issue is still not fixed", "the problem keeps happening"]},
+    "slow_response": {"zh": ["打了好几次电话都没人接", "排队等了半个多小时", "回复太慢了", "等了很久才有人处理", "客服迟迟不回复", "一个小时都打不进去"],
+                      "en": ["waited forever on hold", "too slow to answer"]},
+    "poor_attitude": {"zh": ["客服态度很差", "接线员很不耐烦", "说话冷冰冰的，很敷衍", "态度不好，爱答不理", "口气很冲"],
+                      "en": ["the agent was rude", "a dismissive agent"]},
+    "transfers": {"zh": ["电话被转接了好几次", "几个部门踢皮球", "推来推去没人管"],
+                  "en": ["I was transferred three times", "passed around between departments"]},
+    "missed_appointment": {"zh": ["师傅没按时上门", "约好的时间工程师迟到了两个小时", "预约了却没有上门"],
+                           "en": ["the engineer was a no-show", "missed appointment again"]},
+    "billing_dispute": {"zh": ["账单多扣了钱", "莫名其妙乱收费", "退款一直没到账"],
+                        "en": ["I was overcharged", "still waiting for my refund"]},
+    "fault_repair": {"zh": ["宽带断网好几天了", "手机没信号", "报修三天了"],
+                     "en": ["internet outage for days", "the line is broken"]},
+    "praise": {"zh": ["服务很好", "工程师很专业，点赞", "处理及时，很满意", "感谢客服耐心解答", "小姑娘很耐心", "师傅手脚麻利"],
+               "en": ["great service, thanks", "very helpful and professional"]},
+    "unlisted": {"zh": ["套餐变更一直没生效", "套餐资费说不清楚", "换套餐手续太繁琐"],
+                 "en": ["the plan change never took effect"]},
+}
+VOC_TONE = {"negative": {"zh": ["很不满意。", "太失望了。", "希望改进。", ""], "en": ["Very disappointed.", ""]},
+            "positive": {"zh": ["谢谢！", "", "不错。"], "en": ["", "Thank you!"]}}
+VOC_EN_SHARE = 0.1
+VOC_MORE_WHEN_DISSATISFIED = 0.5
+# HL-B's ACT-01 (first-contact-resolution training) cuts "not resolved" mentions from its start.
+VOC_ACTION = {"action_id": "ACT-01", "team": "HL-B", "start": "2025-07-07", "topic": "not_resolved", "factor": 0.35}
+PAIN_POINT_ORDER = ["not_proactive", "not_resolved", "slow_response", "poor_attitude"]
+
+
+def _voc_topics(rng: np.random.Generator, negative: bool, not_fcr: bool, slow: bool, onsite: bool,
+                category: str, acted: bool) -> list[str]:
+    """The topics of one planted comment: problems when the customer was dissatisfied, else praise."""
+    if not negative:
+        return ["praise"] + (["not_proactive"] if rng.random() < 0.08 else [])
+    if rng.random() < 0.08:
+        return ["unlisted"]  # a comment only about what the dictionary lacks
+    p = {"not_proactive": 0.40, "not_resolved": (0.15 + 0.35 * not_fcr) * (VOC_ACTION["factor"] if acted else 1.0),
+         "slow_response": 0.10 + 0.25 * slow, "poor_attitude": 0.12, "transfers": 0.06,
+         "missed_appointment": 0.35 * onsite, "billing_dispute": 0.15 if category == "billing_dispute" else 0.02,
+         "fault_repair": 0.25 if category == "fault_repair" else 0.02}
+    topics = [t for t, q in p.items() if rng.random() < q]
+    if not topics:
+        topics.insert(0, str(rng.choice(PAIN_POINT_ORDER, p=[0.4, 0.3, 0.2, 0.1])))
+    return topics
+
+
+def _voc_text(rng: np.random.Generator, topics: list[str], negative: bool) -> str:
+    """One comment saying ``topics`` in a random phrasing, mostly Chinese, with a tone word."""
+    lang = "en" if rng.random() < VOC_EN_SHARE else "zh"
+    parts = [str(rng.choice(VOC_PHRASES[t][lang])) for t in rng.permutation(topics)]
+    tail = str(rng.choice(VOC_TONE["negative" if negative else "positive"][lang]))
+    if lang == "en":
+        text = ". ".join(p[:1].upper() + p[1:] for p in parts) + "."
+        return f"{text} {tail}".strip()
+    return "，".join(parts) + ("。" + tail if tail else "。")
+
+
+def _plant_voc(seed: int, surveys: pd.DataFrame, complaints: pd.DataFrame, tickets: pd.DataFrame) -> None:
+    """Rewrite survey comments, review texts and complaint texts (in place) so their topics follow the
+    planted problems, and leave each text's planted topics and tone in ``_voc_topics`` / ``_voc_tone``."""
+    rng = np.random.default_rng([seed, VOC_STREAM])
+    tk = tickets.set_index("ticket_id")
+    median = tk.groupby("channel")["first_response_s"].transform("median")
+    slow_ticket = tk["first_response_s"] > 1.5 * median
+    topics, tones, texts = [], [], []
+    for row in surveys.itertuples(index=False):
+        linked = row.source == "survey"
+        # dissatisfied customers write more: half of those the main stream left silent comment too
+        if linked and row.comment == "" and not (row.csat <= 3 and rng.random() < VOC_MORE_WHEN_DISSATISFIED):
+            topics.append([]), tones.append(""), texts.append("")
+            continue
+        negative = row.csat <= 3
+        if linked:
+            t = tk.loc[row.ticket_id]
+            chosen = _voc_topics(rng, negative, not t.first_contact_resolved, bool(slow_ticket[row.ticket_id]),
+                                 t.channel == "onsite", t.category,
+                                 t.team == VOC_ACTION["team"] and t.created_at >= pd.Timestamp(VOC_ACTION["start"]))
+        else:
+            chosen = _voc_topics(rng, negative, rng.random() < 0.4, rng.random() < 0.3, rng.random() < 0.1,
+                                 str(rng.choice(["billing_dispute", "fault_repair", "other"], p=[0.3, 0.3, 0.4])),
+                                 False)
+        topics.append(chosen), tones.append("negative" if negative else "positive")
+        texts.append(_voc_text(rng, chosen, negative))
+    surveys["comment"], surveys["_voc_topics"], surveys["_voc_tone"] = texts, topics, tones
+    problems = ["not_resolved", "slow_response", "poor_attitude", "not_proactive", "transfers", "missed_appointment"]
+    topics, texts = [], []
+    for row in complaints.itertuples(index=False):
+        t = tk.loc[row.ticket_id]
+        weights = np.array([0.3 + 0.3 * (not t.first_contact_resolved), 0.2, 0.15, 0.2, 0.1, 0.3 * (t.channel == "onsite")])
+        chosen = [str(rng.choice(problems, p=weights / weights.sum()))]
+        if row.category in ("billing_dispute", "fault_repair") and rng.random() < 0.8:
+            chosen.insert(0, row.category)
+        topics.append(chosen)
+        said = _voc_text(rng, chosen, True)
+        texts.append(said if said[:1].isascii() else "客户反映：" + said)
+    complaints["text"], complaints["_voc_topics"] = texts, topics
+
+
+def _voc_truth(surveys: pd.DataFrame, complaints: pd.DataFrame, tickets: pd.DataFrame) -> dict:
+    """What was planted: each text's topics and tone, and survey-comment counts per quarter, team and topic."""
+    said = surveys[surveys["_voc_tone"] != ""]
+    team = said["ticket_id"].map(tickets.set_index("ticket_id")["team"]).fillna("online review")
+    quarter = said["answered_at"].dt.to_period("Q").astype(str).str.replace("Q", "-Q")
+    long = pd.DataFrame({"quarter": quarter, "team": team, "topic": said["_voc_topics"]}).explode("topic").dropna()
+    counts = {q: {u: g.value_counts().to_dict() for u, g in grp.groupby("team")["topic"]}
+              for q, grp in long.groupby("quarter")}
+    return {"surveys": dict(zip(said["survey_id"], said["_voc_topics"])),
+            "tone": dict(zip(said["survey_id"], said["_voc_tone"])),
+            "complaints": dict(zip(complaints["complaint_id"], complaints["_voc_topics"])),
+            "counts": counts, "pain_point_order": PAIN_POINT_ORDER, "action": VOC_ACTION,
+            "unlisted_keyword": "套餐"}
+# ---- end of voice of customer
+
 
 def _weights(values: np.ndarray) -> np.ndarray:
     return values / values.sum()
@@ -116,6 +239,81 @@ def _names(rng: np.random.Generator, n: int) -> np.ndarray:
     given1 = rng.choice(GIVEN, n)
     given2 = np.where(rng.random(n) < 0.6, rng.choice(GIVEN, n), "")
     return np.char.add(np.char.add(sur, given1), given2)
+
+
+# Issue 14 (coaching log and training programme): the QA team's registers, config/coaching.csv and
+# config/training.csv, drawn from their own random stream so that no other column changes. The
+# slumped agents are coached on the Monday after their slump (their CSAT recovers: the session worked);
+# other sessions go to agents with nothing planted, one of them in HL-B the week ACT-01 lifted the
+# whole team (the team's lift is not the coaching's), two in Q4 (a follow-up overdue, one still open).
+PEOPLE_STREAM = 14_02
+COACHES = {"hotline": ["Zhou Min", "Liu Yang", "Chen Jing"], "field": ["Sun Hao", "Ma Li"]}
+COACHING_TOPICS = [
+    ("Empathy on repeated complaints", "Listen back, then summarise the customer's problem before solving it"),
+    ("Closing the call", "Confirm the fix with the customer and offer the next step"),
+    ("Billing dispute script", "Use the dispute checklist on every billing call"),
+    ("Tone on the phone", "Record two calls a week and review them with the coach"),
+    ("Arrival and handover", "Call the customer 30 minutes before arrival; explain the repair at handover"),
+]
+TRAINING_COURSES = [  # course id, name, date, hours, teams, pass mark, trainees who fail, certifies
+    ("CERT-25", "Annual service certification", "2025-03-10", 8.0, None, 70, {"HL-C": 2, "HL-B": 1, "FS-1": 1}, True),
+    ("BILL-07", "Billing-dispute handling (ACT-01)", "2025-07-07", 16.0, ["HL-B"], 80, {"HL-B": 2}, False),
+    ("CHAT-02", "Chat quick replies (ACT-02)", "2025-09-01", 4.0, ["HL-D"], 80, {}, False),
+]
+
+def _people_registers(agents: pd.DataFrame, slumped: list[str], seed: int, year: int) -> dict:
+    """The coaching register and training records of the base teams, with what was planted in them.
+
+    Drawn from ``np.random.default_rng([seed, PEOPLE_STREAM])`` only. Returns ``coaching`` and
+    ``training`` (DataFrames with the registers' columns) and ``truth`` (sessions with ``worked``: True
+    where the agent's CSAT recovers after the session, False where nothing changes, None where the
+    after-window runs past the year; course pass rates and the certification rate).
+    """
+    rng = np.random.default_rng([seed, PEOPLE_STREAM])
+    base = agents[agents["team"].isin([t.name for t in BASE_TEAMS])]
+    pool = base[~base["agent_id"].isin(slumped)]
+
+    def monday(week: int) -> pd.Timestamp:
+        return pd.Timestamp.fromisocalendar(year, week, 1)
+
+    after_slump = monday(max(COACHING_SLUMP_WEEKS) + 1)
+    plan = [(agent, after_slump, True) for agent in slumped]
+    for team, week in (("HL-A", int(rng.integers(20, 30))), ("HL-D", int(rng.integers(30, 40)))):
+        plan.append((str(rng.choice(pool.agent_id[pool.team == team])), monday(week), False))
+    plan.append((str(rng.choice(pool.agent_id[pool.team == "HL-B"])), pd.Timestamp(ACTIONS[0]["start"]), False))
+    late = rng.choice(pool.agent_id[pool.team.isin(["HL-C", "FS-2"])], 2, replace=False)
+    plan.append((str(late[0]), monday(46), False))          # Q4: follow-up overdue at the year's end
+    plan.append((str(late[1]), monday(50), None))           # Q4: after-window runs into next year
+    rows, truth = [], []
+    for i, (agent, date, worked) in enumerate(sorted(plan, key=lambda p: (p[1], p[0]))):
+        dept = base.department[base.agent_id == agent].iloc[0]
+        topic, action = COACHING_TOPICS[int(rng.integers(len(COACHING_TOPICS)))] if dept == "hotline" \
+            else COACHING_TOPICS[4]
+        follow_up = date + pd.Timedelta(days=28 if date < monday(46) else 14 + 14 * (date >= monday(50)))
+        done = follow_up < monday(46)
+        rows.append({"session_id": f"CS-{i + 1:03d}", "agent_id": agent, "coach": str(rng.choice(COACHES[dept])),
+                     "date": f"{date:%Y-%m-%d}", "topic": topic, "agreed_action": action,
+                     "follow_up_date": f"{follow_up:%Y-%m-%d}", "follow_up_done": "yes" if done else "no", "kpi": "csat"})
+        truth.append({"session_id": f"CS-{i + 1:03d}", "agent_id": agent, "date": f"{date:%Y-%m-%d}",
+                      "worked": worked})
+    records, course_truth = [], {}
+    for course_id, name, date, hours, teams, mark, fails, certifies in TRAINING_COURSES:
+        trainees = base if teams is None else base[base.team.isin(teams)]
+        failing = set()
+        for team, k in fails.items():
+            failing |= set(rng.choice(trainees.agent_id[trainees.team == team], k, replace=False))
+        for agent in trainees.agent_id:
+            score = rng.integers(mark - 25, mark) if agent in failing else rng.integers(mark, 100)
+            passed = agent not in failing
+            records.append({"course_id": course_id, "course": name, "date": date, "hours": f"{hours:g}",
+                            "agent_id": agent, "score": str(int(score)), "passed": "yes" if passed else "no",
+                            "certified": ("yes" if passed else "no") if certifies else ""})
+        course_truth[course_id] = {"trainees": len(trainees), "pass_rate": 1 - len(failing) / len(trainees),
+                                   "failed": sorted(failing)}
+    certified = sum(r["certified"] == "yes" for r in records)
+    return {"coaching": pd.DataFrame(rows), "training": pd.DataFrame(records),
+            "truth": {"sessions": truth, "courses": course_truth,
+                      "certification_rate": certified / len(base), "act01_course": "BILL-07"}}
 
 
 def _pii_token(rng: np.random.Generator, kind: str) -> str:
@@ -361,6 +559,14 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
         "cause_dimension": rng.choice(list(CAUSE_ZH), len(cidx), p=cause_p),
         "text": rng.choice(COMPLAINT_TEXTS, len(cidx)),
     })
+    _plant_voc(seed, surveys, complaints, tickets)  # voice of customer: texts from their own random stream
+    voc_truth = _voc_truth(surveys, complaints, tickets)
+    surveys = surveys.drop(columns=["_voc_topics", "_voc_tone"])
+    complaints = complaints.drop(columns=["_voc_topics"])
+
+    # Service levels by severity (issue 14): response and closing times per severity, a business-hours
+    # effect and repeat complaints, from their own random stream (every earlier draw is unchanged).
+    complaints, service_truth = _plant_service_levels(complaints, q[cidx], seed, year)
 
     # Field visits for on-site tickets: promised slot next day, arrival relative to it.
     vidx = np.flatnonzero(channel == "onsite")
@@ -407,16 +613,136 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
         "team_quality_order": [t.name for t in sorted(teams, key=lambda t: -t.quality)],
         "actions": ACTIONS,
         "placebo": PLACEBO,
-        "coaching": {"agents": coaching, "iso_weeks": list(COACHING_SLUMP_WEEKS)},
+        "coaching": {"agents": coaching, "iso_weeks": list(COACHING_SLUMP_WEEKS)},  # sessions added below
         "calibration_tickets": sorted(ticket_id[calib].tolist()),
         "reviewer_bias": REVIEWER_BIAS,
+        "voc": voc_truth,
+        "service_levels": service_truth,
     }
+    registers = _people_registers(agents, coaching, seed, year)  # issue 14: its own random stream
+    truth["coaching"]["sessions"] = registers["truth"]["sessions"]
+    truth["training"] = {k: v for k, v in registers["truth"].items() if k != "sessions"}
     return {
         "tables": {"agents": agents, "tickets": tickets, "surveys": surveys, "complaints": complaints,
                    "field_visits": visits, "qa_reviews": qa},
         "teams": teams,
         "truth": truth,
+        "registers": {"coaching.csv": registers["coaching"], "training.csv": registers["training"]},
     }
+
+
+# ---- service levels by severity and customer type (issue 14) ----
+# Median minutes to the first response per severity (1 = major): levels 1-2 are answered around the
+# clock, levels 3-4 in working time (a complaint received on a weekend, a holiday or after hours is
+# answered the next working morning unless the team has someone on call). In the demo quarter level 1 slows down (SL_Q4_SEV1_MEDIAN_H).
+SL_RESPONSE_MEDIAN_H = {1: 0.5, 2: 1.2, 3: 3.0, 4: 3.0}
+SL_Q4_SEV1_MEDIAN_H = 1.0
+SL_HANDLING_MEDIAN_H = {1: 6.0, 2: 12.0, 3: 16.0, 4: 16.0}   # first response to closing
+SL_Q4_SEV4_HANDLING_MEDIAN_H = 30.0
+SL_NOT_CLOSED = {1: 0.0, 2: 0.005, 3: 0.01, 4: 0.01}
+SL_Q4_SEV4_NOT_CLOSED = 0.10
+# the chance that a severity 3-4 complaint received out of hours is answered by someone on call:
+# logistic(SL_ON_CALL_LOGIT + SL_ON_CALL_QUALITY x team quality), so better teams keep their 24 h
+SL_ON_CALL_LOGIT = 0.5
+SL_ON_CALL_QUALITY = 4.0
+SL_REPEAT_PAIRS = 60        # customers who complain again within 30 days (about the same ticket), at most
+SL_REPEAT_SHARE = 0.05      # ... and at most this share of the complaints
+
+
+def _share(flags: np.ndarray) -> float | None:
+    """The share of true flags, rounded to 4 places; None without any."""
+    return round(float(flags.mean()), 4) if len(flags) else None
+
+
+def _plant_service_levels(complaints: pd.DataFrame, quality: np.ndarray, seed: int,
+                          year: int) -> tuple[pd.DataFrame, dict]:
+    """Redraw the complaints' first-response and closing times by severity, and plant repeat complaints.
+
+    Draws from its own stream (``[seed, 14_01]``). Returns the complaints and the truth (the planted
+    parameters, and the figures they give in the demo quarter, computed here in pandas on the clean
+    rows: share within each limit of ``config/standards.yml`` per severity).
+    """
+    from qa_helpers.measures.service_levels import DEFAULT_CALENDAR, calendar, calendar_days
+
+    rng = np.random.default_rng([seed, 14_01])
+    out = complaints.copy()
+    n = len(out)
+    received = pd.DatetimeIndex(out["received_at"])
+    severity = out["severity"].to_numpy()
+    q4 = np.asarray(received >= f"{year}-10-01")
+    cal = calendar({"service_levels": {"calendar": DEFAULT_CALENDAR}})
+    days = calendar_days(cal, pd.Timestamp(f"{year}-01-01").date(), pd.Timestamp(f"{year + 1}-01-31").date())
+    working_day = pd.Series(days["working"].to_numpy(), index=pd.DatetimeIndex(days["day"]))
+    day = received.normalize()
+    seconds = np.asarray((received - day).total_seconds())
+    in_hours = (working_day.reindex(day).fillna(False).to_numpy(bool)
+                & (seconds >= cal.start_s) & (seconds < cal.end_s))
+    # the next working morning after a receipt outside working time
+    work_days = pd.DatetimeIndex(days["day"][days["working"]])
+    after = np.where(working_day.reindex(day).fillna(False).to_numpy(bool) & (seconds < cal.start_s),
+                     day.values, (day + pd.Timedelta(days=1)).values)
+    next_morning = work_days[np.searchsorted(work_days.values, after)] + pd.Timedelta(seconds=cal.start_s)
+
+    median = np.array([SL_RESPONSE_MEDIAN_H[s] for s in severity])
+    median = np.where(q4 & (severity == 1), SL_Q4_SEV1_MEDIAN_H, median)
+    delay_h = median * np.exp(rng.normal(0, 0.7, n) - 0.3 * quality)
+    office = np.isin(severity, [3, 4])
+    # better teams keep someone on call out of hours: their severity 3-4 complaints need not wait
+    on_call = rng.random(n) < 1.0 / (1.0 + np.exp(-(SL_ON_CALL_LOGIT + SL_ON_CALL_QUALITY * quality)))
+    waits = office & ~in_hours & ~on_call
+    start = np.where(waits, next_morning.values, received.values)
+    first_response = pd.DatetimeIndex(start) + pd.to_timedelta(delay_h * 3600, unit="s")
+    handling = np.array([SL_HANDLING_MEDIAN_H[s] for s in severity])
+    handling = np.where(q4 & (severity == 4), SL_Q4_SEV4_HANDLING_MEDIAN_H, handling)
+    closed = first_response + pd.to_timedelta(handling * np.exp(rng.normal(0, 0.5, n)) * 3600, unit="s")
+    p_open = np.array([SL_NOT_CLOSED[s] for s in severity])
+    p_open = np.where(q4 & (severity == 4), SL_Q4_SEV4_NOT_CLOSED, p_open)
+    not_closed = rng.random(n) < p_open
+    out["first_response_at"] = first_response.floor("s")
+    out["closed_at"] = pd.Series(closed.floor("s"), index=out.index).mask(not_closed)
+
+    # repeat complaints: a later complaint (1-30 days on) re-filed about an earlier complaint's ticket
+    order = np.argsort(received.values, kind="stable")
+    used, repeats = set(), []
+    for first in rng.permutation(n):
+        if len(repeats) >= min(SL_REPEAT_PAIRS, int(SL_REPEAT_SHARE * n)):
+            break
+        lo, hi = (np.searchsorted(received.values[order], received.values[first] + np.timedelta64(d, "D"))
+                  for d in (1, 30))
+        candidates = [i for i in order[lo:hi] if i not in used and i != first]
+        if first in used or not candidates:
+            continue
+        second = candidates[rng.integers(len(candidates))]
+        used.update({first, second})
+        out.loc[out.index[second], ["ticket_id", "category"]] = out.loc[out.index[first], ["ticket_id", "category"]].values
+        repeats.append(out["complaint_id"].iloc[second])
+
+    # the figures the plant gives in the demo quarter (calendar hours; limits of config/standards.yml)
+    response_h = np.asarray((first_response - received).total_seconds()) / 3600
+    handling_h = np.asarray((closed - received).total_seconds()) / 3600
+    limits = {"response": {1: 2, 2: 4, 3: 24, 4: 24}, "first_handling": {1: 24, 2: 48, 3: 48, 4: 48}}
+    quarter = q4 & np.asarray(received < f"{year + 1}-01-01")
+    q4_share = {}
+    for measure, hours in (("response", response_h), ("first_handling", handling_h)):
+        done = ~not_closed if measure == "first_handling" else np.ones(n, bool)  # open: not within
+        within = (hours <= np.array([limits[measure][s] for s in severity])) & done
+        q4_share[measure] = {int(s): _share(within[quarter & (severity == s)]) for s in (1, 2, 3, 4)}
+    truth = {
+        "stream": [seed, 14_01],
+        "response_median_h": SL_RESPONSE_MEDIAN_H, "q4_severity_1_response_median_h": SL_Q4_SEV1_MEDIAN_H,
+        "handling_median_h": SL_HANDLING_MEDIAN_H, "q4_severity_4_handling_median_h": SL_Q4_SEV4_HANDLING_MEDIAN_H,
+        "not_closed": SL_NOT_CLOSED, "q4_severity_4_not_closed": SL_Q4_SEV4_NOT_CLOSED,
+        "answered_in_working_time": [3, 4],
+        "on_call_logit": {"intercept": SL_ON_CALL_LOGIT, "per_quality": SL_ON_CALL_QUALITY},
+        "q4_share_within": q4_share,
+        "q4_misses": {m: [s for s, v in shares.items() if v is not None and v < 0.95] for m, shares in q4_share.items()},
+        "q4_resolution_rate": {int(s): _share(~not_closed[quarter & (severity == s)]) for s in (1, 2, 3, 4)},
+        "out_of_hours_office_complaints": int((office & ~in_hours).sum()),
+        "waited_for_next_working_morning": int(waits.sum()),
+        "repeat_complaints": repeats,
+    }
+    return out, truth
+# ---- end service levels ----
 
 
 def _plant_pii(rng: np.random.Generator, texts: pd.Series, names: np.ndarray, share: float,
@@ -579,6 +905,7 @@ def export(sim: dict, out: Path, seed: int, tables: tuple[str, ...] = TABLES) ->
             "category": cp.category.map(CATEGORY_ZH), "causeDimension": cp.cause_dimension.map(CAUSE_ZH),
             "content": cp.text,
         })
+        cp_raw["closedTime"] = cp_raw["closedTime"].astype(object).where(cp_raw["closedTime"].notna(), None)  # open: null
         counts = {"invalid_value": pct(cp_raw, 0.005), "malformed_value": pct(cp_raw, 0.005)}
         rows = _choose_disjoint(rng, len(cp_raw), counts)
         cp_raw.loc[rows["invalid_value"], "level"] = "5"
@@ -665,5 +992,7 @@ def generate(out: str | Path, seed: int = 7, n_tickets: int = 80_000, n_teams: i
     if unknown:
         raise ValueError(f"unknown table(s) {sorted(unknown)}; tables are {', '.join(TABLES)}")
     truth = sim["truth"] | export(sim, out, seed, tuple(tables))
+    for name, register in sim["registers"].items():  # the QA team's registers, as config/ holds them
+        register.to_csv(out / name, index=False, encoding="utf-8")
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return truth

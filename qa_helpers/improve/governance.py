@@ -174,11 +174,17 @@ def unit_cards(ctx) -> dict[str, pd.DataFrame]:
 
 def acceptance_results(ctx, register: pd.DataFrame) -> pd.DataFrame:
     """The acceptance checks of the unit's actions as rows (``action_id, kpi, ..., verdict``), measured as
-    :func:`qa_helpers.improve.evaluation.acceptance_checks` measures them for the report."""
+    :func:`qa_helpers.improve.evaluation.acceptance_checks` measures them for the report: the KPI criteria,
+    then the criteria that are not KPIs (a training pass rate from the training records)."""
     from qa_helpers.improve import evaluation
+    from qa_helpers.people.sections import criteria_checks
 
-    return acceptance(register, lambda a, s, e: evaluation.measure_kpis(a, ctx.archive, ctx.standards.raw, s, e),
-                      ctx.period.end, unmeasurable=evaluation.unmeasurable_kpis(ctx, register))
+    checks = acceptance(register, lambda a, s, e: evaluation.measure_kpis(a, ctx.archive, ctx.standards.raw, s, e),
+                        ctx.period.end, unmeasurable=evaluation.unmeasurable_kpis(ctx, register))
+    others = criteria_checks(ctx, register)
+    if len(others):
+        checks = pd.concat([checks, others], ignore_index=True).astype({"n": "Int64", "value": "float64"})
+    return checks
 
 
 # ---------------------------------------------------------------- views

@@ -19,7 +19,7 @@ from qa_helpers.config import config_file, read_yaml
 from qa_helpers.errors import ConfigError
 
 TOPIC_COLUMNS = ["topic", "label_en", "label_zh", "problem_type", "department", "keywords_zh", "keywords_en",
-                 "categories"]
+                 "categories", "exclude"]
 UNCLASSIFIED = "unclassified"
 TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -37,7 +37,8 @@ def load_topics(path: str | os.PathLike | None = None) -> pd.DataFrame:
     -------
     DataFrame
         One row per topic in file order: ``topic, label_en, label_zh, problem_type (bool),
-        department, keywords_zh (list), keywords_en (list), categories (list)``.
+        department, keywords_zh (list), keywords_en (list), categories (list), exclude (list)``
+        (phrases that contain a keyword but deny it, zh and en together).
 
     Raises
     ------
@@ -67,6 +68,10 @@ def load_topics(path: str | os.PathLike | None = None) -> pd.DataFrame:
             if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
                 raise ConfigError(f"{where}.keywords.{lang}: expected a list of words")
             lists[lang] = [w.strip() for w in words]
+        exclude = item.get("exclude") or {}
+        if not isinstance(exclude, dict) or set(exclude) - {"zh", "en"} or not all(
+                isinstance(v, list) and all(isinstance(w, str) and w.strip() for w in v) for v in exclude.values()):
+            raise ConfigError(f"{where}.exclude: expected {{zh: [...], en: [...]}} lists of phrases")
         categories = item.get("categories") or []
         if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
             raise ConfigError(f"{where}.categories: expected a list of categories")
@@ -77,7 +82,8 @@ def load_topics(path: str | os.PathLike | None = None) -> pd.DataFrame:
             raise ConfigError(f"{where}: a topic needs keywords or categories")
         rows.append({"topic": name, "label_en": label["en"], "label_zh": label["zh"], "problem_type": problem_type,
                      "department": item.get("department") if problem_type else None,
-                     "keywords_zh": lists["zh"], "keywords_en": lists["en"], "categories": categories})
+                     "keywords_zh": lists["zh"], "keywords_en": lists["en"], "categories": categories,
+                     "exclude": [w.strip() for lang in ("zh", "en") for w in exclude.get(lang) or []]})
     return pd.DataFrame(rows, columns=TOPIC_COLUMNS)
 
 
@@ -105,7 +111,11 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for topic in topics.itertuples(index=False):
         pattern = _pattern(topic)
-        out[topic.topic] = (text.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool)
+        denied = getattr(topic, "exclude", None) or []
+        # a phrase that denies a keyword ("不满意" for "满意") is blanked before matching
+        seen = (text.str.replace("|".join(re.escape(w) for w in sorted(denied, key=len, reverse=True)), " ",
+                                 case=False, regex=True) if denied else text)
+        out[topic.topic] = (seen.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool)
                             if pattern else pd.Series(False, index=texts.index))
     return pd.DataFrame(out, index=texts.index)
 

@@ -1,0 +1,634 @@
+"""Service levels by severity and customer type (seed 003), on calendar or working-time clocks.
+
+Seed 003's service process sets time limits on complaints: a first response within 24 h, first
+handling within 48 h, an intake confirmation within 2 working days, a resolution rate of 95 % or
+more, and different rules for incident severity levels 1-4 and for customer types (VIP). The limits,
+their clocks and targets are in ``standards.yml`` under ``service_levels``.
+
+A limit is kept either in calendar hours (``unit: hours``) or in working time (``unit: working_hours``
+or ``working_days``): working time counts only the working hours of working days of the configured
+calendar (weekdays, public holidays from the ``holidays`` package including China's make-up working
+days, explicit extra holidays and working days). The working-time duration is computed in DuckDB from
+a day calendar (one row per day with the number of working days before it), so no row is looped over::
+
+    working(t0, t1) = (workdays before day(t1) - workdays before day(t0)) x hours per day
+                      - worked(t0) + worked(t1)
+
+where ``worked(t)`` is the working time of ``t``'s own day up to ``t`` (0 on a day off).
+
+Every figure is aggregated in DuckDB over the archive's rows; nothing loads a whole table into pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Mapping
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from qa_helpers.errors import ConfigError
+
+SEVERITIES = (1, 2, 3, 4)
+MEASURES = ("response", "confirmation", "first_handling")
+# which end time each measure reads on a complaint (the start is always received_at)
+MEASURE_END = {"response": "first_response_at", "confirmation": "first_response_at", "first_handling": "closed_at"}
+UNITS = ("hours", "working_hours", "working_days")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+DEFAULT_CALENDAR = {"country": "CN", "working_hours": ["09:00", "18:00"],
+                    "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri"], "public_holidays": True,
+                    "extra_holidays": [], "extra_working_days": []}
+
+
+# ================================================================ configuration
+
+@dataclass(frozen=True)
+class Calendar:
+    """Working hours, working weekdays and the days that differ from them."""
+
+    start_s: int                   # seconds after midnight the working day starts
+    end_s: int                     # and ends
+    weekdays: frozenset[int]       # 0 = Monday
+    country: str | None            # public holidays (and make-up working days) of this country
+    extra_holidays: frozenset[date]
+    extra_working_days: frozenset[date]
+
+    @property
+    def day_s(self) -> int:
+        """Working seconds in one working day."""
+        return self.end_s - self.start_s
+
+
+def _clock(where: str, text) -> int:
+    try:
+        parsed = time.fromisoformat(str(text))
+    except ValueError:
+        raise ConfigError(f"{where}: give a time of day as HH:MM, got {text!r}") from None
+    return parsed.hour * 3600 + parsed.minute * 60
+
+
+def _days(where: str, values) -> frozenset[date]:
+    if not isinstance(values, (list, tuple)):
+        raise ConfigError(f"{where}: give a list of dates (YYYY-MM-DD), got {values!r}")
+    out = set()
+    for i, value in enumerate(values):
+        try:
+            out.add(pd.Timestamp(str(value)).date())
+        except ValueError:
+            raise ConfigError(f"{where}[{i}]: not a date (YYYY-MM-DD): {value!r}") from None
+    return frozenset(out)
+
+
+def calendar(standards: Mapping | None = None, where: str = "standards.yml") -> Calendar:
+    """The working calendar of ``service_levels.calendar`` (China's defaults where a key is absent).
+
+    Parameters
+    ----------
+    standards : dict, optional
+        The raw standards (``Standards.raw``).
+    where : str
+        How to name the file in an error.
+
+    Returns
+    -------
+    Calendar
+
+    Raises
+    ------
+    ConfigError
+        Naming the key: a time that is not HH:MM, an end before the start, an unknown weekday, a date
+        that is not a date, a country the ``holidays`` package does not know.
+    """
+    spec = {**DEFAULT_CALENDAR, **(((standards or {}).get("service_levels") or {}).get("calendar") or {})}
+    key = f"{where}: service_levels.calendar"
+    hours = spec["working_hours"]
+    if not isinstance(hours, (list, tuple)) or len(hours) != 2:
+        raise ConfigError(f"{key}.working_hours: give [start, end], e.g. ['09:00', '18:00'], got {hours!r}")
+    start, end = _clock(f"{key}.working_hours", hours[0]), _clock(f"{key}.working_hours", hours[1])
+    if end <= start:
+        raise ConfigError(f"{key}.working_hours: the end {hours[1]} must come after the start {hours[0]}")
+    unknown = [d for d in spec["weekdays"] or [] if d not in WEEKDAYS]
+    if unknown or not spec["weekdays"]:
+        raise ConfigError(f"{key}.weekdays: give days from {', '.join(WEEKDAYS)}, got {spec['weekdays']!r}")
+    country = spec.get("country") if spec.get("public_holidays", True) else None
+    if country is not None:
+        import holidays
+
+        if country not in holidays.list_supported_countries():
+            raise ConfigError(f"{key}.country: the holidays package does not know {country!r}")
+    return Calendar(start, end, frozenset(WEEKDAYS.index(d) for d in spec["weekdays"]), country,
+                    _days(f"{key}.extra_holidays", spec.get("extra_holidays") or []),
+                    _days(f"{key}.extra_working_days", spec.get("extra_working_days") or []))
+
+
+def calendar_days(cal: Calendar, first: date, last: date) -> pd.DataFrame:
+    """One row per day from ``first`` to ``last``: whether it is a working day, and the working days before it.
+
+    A weekday is a working day unless it is a public holiday (``holidays`` package) or an extra
+    holiday; a weekend day is one if the country makes it up (调休: ``weekend_workdays``) or it is
+    listed as an extra working day.
+
+    Returns
+    -------
+    DataFrame
+        ``day`` (date), ``working`` (bool), ``before`` (working days from ``first`` up to the day, the day
+        excluded).
+    """
+    days = pd.date_range(first, last, freq="D")
+    working = np.isin(days.day_of_week, sorted(cal.weekdays))
+    if cal.country is not None:
+        import holidays
+
+        public = holidays.country_holidays(cal.country, years=range(first.year, last.year + 1))
+        off = set(public)
+        made_up = set(getattr(public, "weekend_workdays", set()))
+        working &= ~np.isin(days.date, list(off))
+        working |= np.isin(days.date, list(made_up))
+    working &= ~np.isin(days.date, list(cal.extra_holidays))
+    working |= np.isin(days.date, list(cal.extra_working_days))
+    before = np.concatenate([[0], np.cumsum(working)[:-1]]).astype("int64")
+    return pd.DataFrame({"day": days.date, "working": working, "before": before})
+
+
+def _limit_hours(where: str, value, cal_day_h: float, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where}: must be a positive number, got {value!r}")
+    return float(value) * (cal_day_h if unit == "working_days" else 1.0)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One measure's limits: hours per severity (working hours when ``working``), per customer type, target."""
+
+    measure: str
+    unit: str
+    value: dict[int, float]               # as written, per severity (hours or working days)
+    hours: dict[int, float]               # in hours of its clock
+    by_customer_type: dict[str, float]    # own limits of these customer types, hours of its clock
+    customer_type_value: dict[str, float]  # the same, as written
+    target: float
+    source: str
+
+    @property
+    def working(self) -> bool:
+        return self.unit != "hours"
+
+
+def limits(standards: Mapping | None = None, where: str = "standards.yml") -> dict[str, Limit]:
+    """The service-level limits of ``service_levels.limits``, checked.
+
+    Returns
+    -------
+    dict of measure name to Limit
+        ``response``, ``confirmation``, ``first_handling`` when configured.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key: an unknown measure or unit, a limit that is not a positive number, a severity
+        outside 1-4, a target outside (0, 1].
+    """
+    block = (standards or {}).get("service_levels") or {}
+    cal = calendar(standards, where)
+    out = {}
+    for name, spec in (block.get("limits") or {}).items():
+        key = f"{where}: service_levels.limits.{name}"
+        if name not in MEASURES:
+            raise ConfigError(f"{key}: unknown measure; measures are {', '.join(MEASURES)}")
+        unit = spec.get("unit", "hours")
+        if unit not in UNITS:
+            raise ConfigError(f"{key}.unit: must be one of {', '.join(UNITS)}, got {unit!r}")
+        raw = spec.get("limit")
+        if isinstance(raw, dict):
+            bad = [s for s in raw if s not in SEVERITIES]
+            if bad or set(raw) != set(SEVERITIES):
+                raise ConfigError(f"{key}.limit: give a limit for each severity 1-4, e.g. {{1: 2, 2: 4, 3: 24, 4: 24}}, "
+                                  f"got {raw!r}")
+            value = {int(s): raw[s] for s in SEVERITIES}
+        else:
+            value = dict.fromkeys(SEVERITIES, raw)
+        hours = {s: _limit_hours(f"{key}.limit", v, cal.day_s / 3600, unit) for s, v in value.items()}
+        written = {str(t): v for t, v in (spec.get("by_customer_type") or {}).items()}
+        types = {t: _limit_hours(f"{key}.by_customer_type.{t}", v, cal.day_s / 3600, unit) for t, v in written.items()}
+        target = spec.get("target", 0.95)
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
+            raise ConfigError(f"{key}.target: a share in (0, 1], got {target!r}")
+        out[name] = Limit(name, unit, value, hours, types, written, float(target), str(spec.get("source", "")))
+    return out
+
+
+def _rate_spec(standards: Mapping | None, name: str, where: str, days: bool = True) -> dict:
+    spec = ((standards or {}).get("service_levels") or {}).get(name) or {}
+    key = f"{where}: service_levels.{name}"
+    target = spec.get("target")
+    if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1):
+        raise ConfigError(f"{key}.target: a share in (0, 1], got {target!r}")
+    if days and "days" in spec and (isinstance(spec["days"], bool) or not isinstance(spec["days"], (int, float))
+                                    or spec["days"] <= 0):
+        raise ConfigError(f"{key}.days: a positive number of days, got {spec['days']!r}")
+    return spec
+
+
+def check(doc: Mapping, path) -> None:
+    """Check the ``service_levels`` block of a standards document (:func:`validate_standards` calls it)."""
+    if not doc.get("service_levels"):
+        return
+    if not isinstance(doc["service_levels"], dict):
+        raise ConfigError(f"{path}: service_levels must be a mapping")
+    limits(doc, str(path))
+    least = doc["service_levels"].get("min_n", 5)
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise ConfigError(f"{path}: service_levels.min_n: a whole number of at least 1, got {least!r}")
+    for name in ("resolution_rate", "repeat_complaint", "repeat_contact"):
+        _rate_spec(doc, name, str(path))
+
+
+# ================================================================ working time in DuckDB
+
+def _register_calendar(con: duckdb.DuckDBPyConnection, cal: Calendar, first, last) -> None:
+    first = (pd.Timestamp(first) if pd.notna(first) else pd.Timestamp("2000-01-01")).date()
+    last = (pd.Timestamp(last) if pd.notna(last) else pd.Timestamp(first)).date()
+    con.register("svc_calendar", calendar_days(cal, first, max(first, last)))
+
+
+def _worked_sql(column: str, alias: str, cal: Calendar) -> str:
+    """Working seconds of ``column``'s own day before it (0 on a day off)."""
+    since_midnight = f"epoch({column} - date_trunc('day', {column}))"
+    return (f"(CASE WHEN {alias}.working THEN least(greatest({since_midnight} - {cal.start_s}, 0), {cal.day_s}) "
+            f"ELSE 0 END)")
+
+
+def working_seconds_sql(start: str, end: str, cal: Calendar, start_alias: str = "c0", end_alias: str = "c1") -> str:
+    """SQL for the working seconds between ``start`` and ``end`` (rows joined to ``svc_calendar`` twice)."""
+    return (f"(({end_alias}.before - {start_alias}.before) * {cal.day_s} "
+            f"- {_worked_sql(start, start_alias, cal)} + {_worked_sql(end, end_alias, cal)})")
+
+
+def working_seconds(frame: pd.DataFrame, start: str, end: str, cal: Calendar,
+                    connection: duckdb.DuckDBPyConnection | None = None) -> pd.Series:
+    """Working seconds from ``start`` to ``end`` on each row of ``frame`` (NaN where ``end`` is missing).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        With the two timestamp columns (local time).
+    start, end : str
+        Column names.
+    cal : Calendar
+        From :func:`calendar`.
+    connection : DuckDB connection, optional
+
+    Returns
+    -------
+    Series
+        Seconds, in the frame's row order.
+
+    Examples
+    --------
+    >>> cal = calendar({})   # 09:00-18:00, Monday to Friday, China's public holidays
+    >>> f = pd.DataFrame({"a": pd.to_datetime(["2025-10-17 17:00", "2025-09-26 17:00"]),
+    ...                   "b": pd.to_datetime(["2025-10-20 10:00", "2025-09-29 10:00"])})
+    >>> (working_seconds(f, "a", "b", cal) / 3600).tolist()   # Friday 17:00 to Monday 10:00; Sunday 28 Sep worked
+    [2.0, 11.0]
+    """
+    con = connection or duckdb.connect()
+    con.register("svc_rows", frame[[start, end]].assign(__row=np.arange(len(frame))))
+    first, last = con.sql(f"SELECT min(CAST({start} AS DATE)), max(CAST({end} AS DATE)) FROM svc_rows").fetchall()[0]
+    _register_calendar(con, cal, first, last)
+    sql = (f"SELECT r.__row, {working_seconds_sql('r.' + start, 'r.' + end, cal)} AS s FROM svc_rows r "
+           f"LEFT JOIN svc_calendar c0 ON c0.day = CAST(r.{start} AS DATE) "
+           f"LEFT JOIN svc_calendar c1 ON c1.day = CAST(r.{end} AS DATE) ORDER BY r.__row")
+    return pd.Series(con.sql(sql).df()["s"].astype("float64").to_numpy(), index=frame.index, name="working_s")
+
+
+# ================================================================ the complaints' clocks
+
+def _source(con: duckdb.DuckDBPyConnection, name: str, table) -> str | None:
+    if table is None:
+        return None
+    if isinstance(table, pd.DataFrame):
+        con.register(f"svc_{name}", table)
+        return f"svc_{name}"
+    return str(table)
+
+
+def _columns(con, source: str | None) -> set[str]:
+    return set(con.sql(f"SELECT * FROM {source} LIMIT 0").columns) if source else set()
+
+
+def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
+                     connection: duckdb.DuckDBPyConnection | None = None) -> str:
+    """Define the DuckDB view ``svc_clocks``: one row per complaint with its clocks; return its name.
+
+    Columns: ``complaint_id, severity, customer_type, received_at, out_of_hours`` and, for
+    each of ``response`` (to the first response) and ``handling`` (to closing), ``*_h`` (calendar hours) and
+    ``*_wh`` (working hours), plus ``closed``. The customer type is the complaint's own (ingest copies the
+    linked ticket's), else the linked ticket's; a complaint without one has none.
+    """
+    con = connection
+    cal = calendar(standards)
+    complaints = _source(con, "complaints", tables.get("complaints"))
+    ccols = _columns(con, complaints)
+    tickets = _source(con, "tickets", tables.get("tickets"))
+    tcols = _columns(con, tickets)
+    first, last = con.sql(f"SELECT min(CAST(received_at AS DATE)), "
+                          f"max(CAST(greatest(received_at, first_response_at, closed_at) AS DATE)) "
+                          f"FROM {complaints}").fetchall()[0]
+    _register_calendar(con, cal, first, last)
+    # the archive copies the linked ticket's customer type onto the complaint; else look it up
+    ctype, join = "NULL", ""
+    if "customer_type" in ccols:
+        ctype = "c.customer_type"
+    elif tickets and {"ticket_id", "customer_type"} <= tcols:
+        ctype, join = "t.customer_type", f"LEFT JOIN {tickets} t ON t.ticket_id = c.ticket_id"
+    work = {name: working_seconds_sql("c.received_at", f"c.{column}", cal, "c0", alias)
+            for name, column, alias in (("response", "first_response_at", "c1"), ("handling", "closed_at", "c2"))}
+    con.sql(f"""
+        CREATE OR REPLACE TEMP VIEW svc_clocks AS
+        SELECT c.complaint_id, CAST(c.severity AS INTEGER) AS severity,
+               CAST({ctype} AS VARCHAR) AS customer_type, c.received_at,
+               NOT coalesce(c0.working AND epoch(c.received_at - date_trunc('day', c.received_at))
+                            BETWEEN {cal.start_s} AND {cal.end_s - 1}, false) AS out_of_hours,
+               epoch(c.first_response_at - c.received_at) / 3600 AS response_h,
+               {work['response']} / 3600 AS response_wh,
+               epoch(c.closed_at - c.received_at) / 3600 AS handling_h,
+               {work['handling']} / 3600 AS handling_wh,
+               c.closed_at IS NOT NULL AS closed
+        FROM {complaints} c {join}
+        LEFT JOIN svc_calendar c0 ON c0.day = CAST(c.received_at AS DATE)
+        LEFT JOIN svc_calendar c1 ON c1.day = CAST(c.first_response_at AS DATE)
+        LEFT JOIN svc_calendar c2 ON c2.day = CAST(c.closed_at AS DATE)""")
+    return "svc_clocks"
+
+
+def _limit_case(limit: Limit, by_type: bool = False) -> str:
+    """SQL: the complaint's limit in hours: its severity's; ``by_type``: its customer type's where one is set."""
+    whens = " ".join(f"WHEN {s} THEN {h}" for s, h in limit.hours.items())
+    by_severity = f"(CASE severity {whens} END)"
+    if not by_type or not limit.by_customer_type:
+        return by_severity
+    types = " ".join(f"WHEN '{t.replace(chr(39), chr(39) * 2)}' THEN {h}" for t, h in limit.by_customer_type.items())
+    return f"coalesce(CASE customer_type {types} END, {by_severity})"
+
+
+def _within_sql(limit: Limit, by_type: bool = False) -> str:
+    clock = ("response" if MEASURE_END[limit.measure] == "first_response_at" else "handling") + (
+        "_wh" if limit.working else "_h")
+    # no response (or not closed) yet counts as not within
+    return f"coalesce({clock} <= {_limit_case(limit, by_type)}, false)"
+
+
+def min_n(standards: Mapping | None = None) -> int:
+    """``service_levels.min_n`` (5): a group with fewer complaints is too few to judge."""
+    return int(((standards or {}).get("service_levels") or {}).get("min_n", 5))
+
+
+def verdict(share: float, target: float, n: int, least: int = 1) -> str:
+    """``meets``, ``misses``, ``too_few`` (0 < n < ``least``) or ``no_data`` (n = 0): a share against its target."""
+    if n == 0 or share != share:
+        return "no_data"
+    if n < least:
+        return "too_few"
+    return "meets" if share >= target - 1e-12 else "misses"
+
+
+def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
+                        connection: duckdb.DuckDBPyConnection | None = None,
+                        measures: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Share of complaints within each service-level limit, per severity and per customer type.
+
+    Parameters
+    ----------
+    tables : mapping of table name to DataFrame or DuckDB source
+        ``complaints`` (and ``tickets``, for the customer type) of the unit and period.
+    standards : dict, optional
+        The raw standards with ``service_levels.limits`` (and the calendar).
+    connection : DuckDB connection, optional
+    measures : list of str, optional
+        Only these measures (default: every configured one); leave out those whose end time the
+        archive lacks (``first_response_at`` for response and confirmation, ``closed_at`` for first
+        handling), or every complaint would count as late.
+
+    Returns
+    -------
+    DataFrame
+        One row per measure and group: ``measure, group_by`` (``severity``, ``customer_type`` or
+        ``all``), ``group`` (1-4, a customer type, or ``all``), ``limit_value, unit`` (as configured:
+        severity rows are judged against their severity's limit; customer-type rows against the type's
+        own limit where one is set (``limit_value``), else each complaint's severity limit (NaN); the
+        ``all`` row against the severity limits),
+        ``within, n, share, target, gap_points`` (share − target, in percentage points),
+        ``verdict`` (``meets`` / ``misses``; ``too_few`` under ``service_levels.min_n`` complaints, 5;
+        ``no_data``). A group with no complaints has n = 0 and NaN.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"complaint_id": ["a", "b"], "ticket_id": [None, None], "severity": [1, 1],
+    ...     "received_at": pd.to_datetime(["2025-10-09 10:00", "2025-10-09 10:00"]),
+    ...     "first_response_at": pd.to_datetime(["2025-10-09 11:00", "2025-10-09 15:00"]),
+    ...     "closed_at": pd.to_datetime([None, None])})
+    >>> std = {"service_levels": {"min_n": 1, "limits": {"response": {"limit": 2, "target": 0.95}}}}
+    >>> r = service_level_table({"complaints": c}, std)
+    >>> row = r.query("group_by == 'severity' and group == 1").iloc[0]
+    >>> float(row["share"]), int(row["n"]), round(float(row["gap_points"]), 1), row["verdict"]
+    (0.5, 2, -45.0, 'misses')
+    """
+    con = connection or duckdb.connect()
+    lims = {name: limit for name, limit in limits(standards).items() if measures is None or name in measures}
+    columns = ["measure", "group_by", "group", "limit_value", "unit", "within", "n", "share", "target",
+               "gap_points", "verdict"]
+    if tables.get("complaints") is None or not lims:
+        return pd.DataFrame(columns=columns)
+    view = complaint_clocks(tables, standards, con)
+    frames = []
+    for limit in lims.values():
+        for group_by in ("severity", "customer_type", "all"):
+            within = _within_sql(limit, by_type=group_by == "customer_type")
+            key = "'all'" if group_by == "all" else group_by
+            where = "" if group_by == "all" else f"WHERE {group_by} IS NOT NULL"
+            counts = con.sql(f"SELECT {key} AS grp, count(*) FILTER (WHERE {within}) AS within, count(*) AS n "
+                             f"FROM {view} {where} GROUP BY ALL").df()
+            groups = (list(SEVERITIES) if group_by == "severity" else
+                      sorted(set(counts["grp"]) | set(limit.by_customer_type)) if group_by == "customer_type" else ["all"])
+            got = {g: (w, n) for g, w, n in zip(counts["grp"], counts["within"], counts["n"])}
+            counts = pd.DataFrame({"within": [got.get(g, (0, 0))[0] for g in groups],
+                                   "n": [got.get(g, (0, 0))[1] for g in groups]})
+            value = ([limit.value[s] for s in groups] if group_by == "severity" else
+                     [limit.customer_type_value.get(g, np.nan) for g in groups]
+                     if group_by == "customer_type" else [np.nan])
+            frames.append(pd.DataFrame({"measure": limit.measure, "group_by": group_by, "group": groups,
+                                        "limit_value": value, "unit": limit.unit,
+                                        "within": counts["within"].fillna(0).astype("int64"),
+                                        "n": counts["n"].fillna(0).astype("int64"), "target": limit.target}))
+    out = pd.concat(frames, ignore_index=True)
+    out["share"] = (out["within"] / out["n"].where(out["n"] > 0)).astype("float64")
+    out["gap_points"] = (out["share"] - out["target"]) * 100
+    out["verdict"] = [verdict(s, t, n, min_n(standards)) for s, t, n in zip(out["share"], out["target"], out["n"])]
+    return out[columns]
+
+
+def resolution_table(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
+                     connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """Resolution rate and resolution time of complaints, per severity and overall.
+
+    Resolution rate = complaints closed / complaints received (in the period given); resolution time =
+    the median time from receipt to closing over closed complaints, in calendar and in working hours.
+
+    Returns
+    -------
+    DataFrame
+        ``group`` (1-4 or ``all``), ``n, closed, rate, target, gap_points, verdict, median_h,
+        median_working_h`` (NaN without closed complaints).
+    """
+    con = connection or duckdb.connect()
+    spec = _rate_spec(standards, "resolution_rate", "standards.yml", days=False)
+    target = float(spec.get("target", 0.95))
+    columns = ["group", "n", "closed", "rate", "target", "gap_points", "verdict", "median_h", "median_working_h"]
+    if tables.get("complaints") is None:
+        return pd.DataFrame(columns=columns)
+    view = complaint_clocks(tables, standards, con)
+    sql = (f"SELECT {{key}} AS grp, count(*) AS n, count(*) FILTER (WHERE closed) AS closed, "
+           f"median(handling_h) FILTER (WHERE closed) AS median_h, "
+           f"median(handling_wh) FILTER (WHERE closed) AS median_working_h FROM {view} GROUP BY ALL")
+    by = con.sql(sql.format(key="severity")).df()
+    overall = con.sql(sql.format(key="'all'")).df()
+    out = pd.DataFrame({"grp": [*SEVERITIES, "all"]}).merge(pd.concat([by, overall]), on="grp", how="left")
+    out = out.rename(columns={"grp": "group"})
+    out["n"] = out["n"].fillna(0).astype("int64")
+    out["closed"] = out["closed"].fillna(0).astype("int64")
+    out["rate"] = (out["closed"] / out["n"].where(out["n"] > 0)).astype("float64")
+    out["target"] = target
+    out["gap_points"] = (out["rate"] - target) * 100
+    out["verdict"] = [verdict(r, target, n, min_n(standards)) for r, n in zip(out["rate"], out["n"])]
+    return out[columns]
+
+
+def arrival_effect(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
+                   connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """Response times of complaints received in working time against those received outside it.
+
+    Returns
+    -------
+    DataFrame
+        ``arrival`` (``in_hours`` / ``out_of_hours``: a weekend, a holiday, or outside the working
+        hours), ``n, median_response_h, median_response_working_h, within_24h`` (share answered within
+        24 calendar hours; no answer counts as late).
+    """
+    con = connection or duckdb.connect()
+    columns = ["arrival", "n", "median_response_h", "median_response_working_h", "within_24h"]
+    if tables.get("complaints") is None:
+        return pd.DataFrame(columns=columns)
+    view = complaint_clocks(tables, standards, con)
+    got = con.sql(f"SELECT CASE WHEN out_of_hours THEN 'out_of_hours' ELSE 'in_hours' END AS arrival, "
+                  f"count(*) AS n, median(response_h) AS median_response_h, "
+                  f"median(response_wh) AS median_response_working_h, "
+                  f"avg(CAST(coalesce(response_h <= 24, false) AS DOUBLE)) AS within_24h "
+                  f"FROM {view} GROUP BY ALL").df()
+    out = pd.DataFrame({"arrival": ["in_hours", "out_of_hours"]}).merge(got, on="arrival", how="left")
+    out["n"] = out["n"].fillna(0).astype("int64")
+    return out[columns]
+
+
+# ================================================================ repeats
+
+def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
+                 connection: duckdb.DuckDBPyConnection | None = None,
+                 history: Mapping[str, pd.DataFrame | str] | None = None) -> pd.DataFrame:
+    """Repeat-complaint and repeat-contact rates (seed 000), by the pseudonymised customer id.
+
+    - repeat complaint: a complaint whose customer (through its ticket) complained before, within
+      ``service_levels.repeat_complaint.days`` (30) of the earlier complaint; rate = such complaints /
+      complaints linked to a customer.
+    - repeat contact: a ticket whose customer had a ticket resolved within the
+      ``service_levels.repeat_contact.days`` (7) before it was created; rate = such tickets / tickets.
+
+    Parameters
+    ----------
+    tables : mapping
+        The period's ``complaints`` and ``tickets``.
+    history : mapping, optional
+        Earlier rows to look back into (e.g. the previous period's tables), so that the first days of
+        the period are judged too; the rates count only the rows of ``tables``.
+
+    Returns
+    -------
+    DataFrame
+        ``measure`` (``repeat_complaint`` / ``repeat_contact``), ``days, repeats, n, rate, target,
+        verdict`` (lower is better: ``meets`` when the rate is at or below the target).
+    """
+    con = connection or duckdb.connect()
+    rows = []
+    tickets = _source(con, "tickets", tables.get("tickets"))
+    complaints = _source(con, "complaints", tables.get("complaints"))
+    past_t = _source(con, "past_tickets", (history or {}).get("tickets"))
+    past_c = _source(con, "past_complaints", (history or {}).get("complaints"))
+    tcols = _columns(con, tickets)
+    all_tickets = f"(SELECT ticket_id, customer_id, created_at, resolved_at FROM {tickets}" + (
+        f" UNION ALL SELECT ticket_id, customer_id, created_at, resolved_at FROM {past_t})" if past_t else ")")
+    for measure, default_days, default_target in (("repeat_complaint", 30, 0.05), ("repeat_contact", 7, 0.15)):
+        spec = _rate_spec(standards, measure, "standards.yml")
+        days, target = float(spec.get("days", default_days)), float(spec.get("target", default_target))
+        window = f"INTERVAL {int(days * 86400)} SECOND"
+        repeats = n = 0
+        if tickets and {"customer_id", "ticket_id", "created_at"} <= tcols:
+            if measure == "repeat_complaint" and complaints:
+                all_complaints = f"(SELECT complaint_id, ticket_id, received_at FROM {complaints}" + (
+                    f" UNION ALL SELECT complaint_id, ticket_id, received_at FROM {past_c})" if past_c else ")")
+                repeats, n = con.sql(f"""
+                    WITH linked AS (SELECT DISTINCT c.complaint_id, c.received_at, t.customer_id
+                                    FROM {all_complaints} c JOIN {all_tickets} t USING (ticket_id)
+                                    WHERE t.customer_id IS NOT NULL),
+                         mine AS (SELECT l.* FROM linked l JOIN {complaints} p USING (complaint_id))
+                    SELECT count(*) FILTER (WHERE EXISTS (
+                               SELECT 1 FROM linked e WHERE e.customer_id = m.customer_id
+                               AND e.complaint_id <> m.complaint_id
+                               AND (e.received_at < m.received_at OR (e.received_at = m.received_at
+                                                                       AND e.complaint_id < m.complaint_id))
+                               AND e.received_at >= m.received_at - {window})),
+                           count(*)
+                    FROM mine m""").fetchall()[0]
+            elif measure == "repeat_contact" and "resolved_at" in tcols:
+                repeats, n = con.sql(f"""
+                    SELECT count(*) FILTER (WHERE EXISTS (
+                               SELECT 1 FROM {all_tickets} e WHERE e.customer_id = m.customer_id
+                               AND e.ticket_id <> m.ticket_id AND e.resolved_at IS NOT NULL
+                               AND e.resolved_at <= m.created_at AND e.resolved_at >= m.created_at - {window})),
+                           count(*)
+                    FROM {tickets} m WHERE m.customer_id IS NOT NULL""").fetchall()[0]
+        rate = repeats / n if n else np.nan
+        rows.append({"measure": measure, "days": days, "repeats": int(repeats), "n": int(n), "rate": rate,
+                     "target": target, "verdict": "no_data" if not n else "meets" if rate <= target + 1e-12 else "misses"})
+    return pd.DataFrame(rows, columns=["measure", "days", "repeats", "n", "rate", "target", "verdict"])
+
+
+# ================================================================ weekly (monitoring)
+
+def weekly_service_levels(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
+                          measure: str = "response",
+                          connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """Share of complaints within ``measure``'s limit per week (of receipt) and severity.
+
+    Returns
+    -------
+    DataFrame
+        ``week`` (Monday, timestamp), ``severity, within, n, share, target, verdict``.
+    """
+    con = connection or duckdb.connect()
+    lims = limits(standards)
+    columns = ["week", "severity", "within", "n", "share", "target", "verdict"]
+    if tables.get("complaints") is None or measure not in lims:
+        return pd.DataFrame(columns=columns)
+    limit = lims[measure]
+    view = complaint_clocks(tables, standards, con)
+    out = con.sql(f"SELECT CAST(date_trunc('week', received_at) AS TIMESTAMP) AS week, severity, "
+                  f"count(*) FILTER (WHERE {_within_sql(limit)}) AS within, count(*) AS n "
+                  f"FROM {view} GROUP BY ALL ORDER BY week, severity").df()
+    out["within"] = out["within"].astype("int64")
+    out["n"] = out["n"].astype("int64")
+    out["share"] = out["within"] / out["n"]
+    out["target"] = limit.target
+    out["verdict"] = [verdict(s, limit.target, n, min_n(standards)) for s, n in zip(out["share"], out["n"])]
+    return out[columns]

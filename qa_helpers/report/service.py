@@ -1,0 +1,195 @@
+"""Report sections for service levels by severity and customer type (KPI analysis and monitoring notebooks).
+
+Each takes the notebook's :class:`~qa_helpers.report.context.Context` and the tables it loaded and
+returns what a cell shows (lines of text and tables); the figures come from
+:mod:`qa_helpers.measures.service_levels`, which aggregates in DuckDB.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from qa_helpers.measures import service_levels as sl
+from qa_helpers.report.context import Context, not_measured
+from qa_helpers.report.labels import t, table
+from qa_helpers.report.texts import reason, say
+
+def _pct(value: float) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value * 100:.0f} %"
+
+
+def _number(value: float, digits: int = 0) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _group_label(group_by: str, group, language: str) -> str:
+    if group_by == "severity":
+        return t(f"svc.severity.{int(group)}", language)
+    if group_by == "all":
+        return t("svc.all", language)
+    return t(str(group), language)
+
+
+def _limit_text(value, unit: str, language: str) -> str:
+    if value is None or pd.isna(value):
+        return t("svc.by_severity", language)
+    return t(f"svc.unit.{unit}", language).format(v=f"{float(value):g}")
+
+
+def min_complaints(ctx: Context) -> int:
+    """The fewest complaints a group needs to be judged (``service_levels.min_n`` of the standards, 5)."""
+    return sl.min_n(ctx.standards.raw)
+
+
+def _missing(ctx: Context) -> str | None:
+    """One line when the archive or the standards cannot give service levels; ``None`` when they can."""
+    note = ctx.missing_note("complaints", "complaints.severity", "complaints.received_at")
+    if note is not None:
+        return note
+    if not sl.limits(ctx.standards.raw, str(ctx.standards.path)):
+        return not_measured(ctx.language, say("svc.no_limits", ctx.language))
+    return None
+
+
+def measured(ctx: Context) -> list[str]:
+    """The configured measures whose end time the archive holds (a first response, a closing time)."""
+    return [name for name in sl.limits(ctx.standards.raw) if ctx.has("complaints", sl.MEASURE_END[name])]
+
+
+def levels(ctx: Context, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`~qa_helpers.measures.service_levels.service_level_table` for the measures the archive can give."""
+    return sl.service_level_table(tables, ctx.standards.raw, measures=measured(ctx))
+
+
+def service_level_view(ctx: Context, got: pd.DataFrame) -> pd.DataFrame:
+    """The service-level table in the reader's words: group, service level, limit, share within, n,
+    target, gap in points and verdict (rows: severity 1-4, each customer type, all complaints)."""
+    lang = ctx.language
+    return pd.DataFrame({
+        "svc.group": [_group_label(b, g, lang) for b, g in zip(got["group_by"], got["group"])],
+        "svc.measure": [t(f"svc.{m}", lang) for m in got["measure"]],
+        "svc.limit": [_limit_text(v, u, lang) if b != "all" else t("svc.by_severity", lang)
+                      for v, u, b in zip(got["limit_value"], got["unit"], got["group_by"])],
+        "svc.share_within": got["share"], "n": got["n"], "target": got["target"],
+        "svc.gap_points": got["gap_points"].round(1),
+        "svc.verdict": [t(f"svc.{v}", lang) for v in got["verdict"]],
+    })
+
+
+def headline_lines(ctx: Context, got: pd.DataFrame) -> list[str]:
+    """The headline: which severity levels miss their limits and by how much, worst first, one line each
+    ("Severity 1 (major): 73 % answered within 2 h against 95 %, 22 points short, n = 26.")."""
+    lang = ctx.language
+    severity = got[got["group_by"] == "severity"]
+    judged = severity[severity["verdict"].isin(["meets", "misses"])]
+    missed = judged[judged["verdict"] == "misses"].sort_values("gap_points")
+    if missed.empty:
+        return [say("svc.all_meet", lang, period=str(ctx.period),
+                    n=int(got.loc[got["group_by"] == "all", "n"].max() or 0))]
+    lines = [say("svc.headline_intro", lang, missed=len(missed), judged=len(judged), period=str(ctx.period))]
+    for row in missed.itertuples():
+        lines.append("- " + say("svc.headline_miss", lang, group=_group_label("severity", row.group, lang),
+                                share=_pct(row.share), verb=t(f"svc.verb.{row.measure}", lang),
+                                limit=_limit_text(row.limit_value, row.unit, lang), target=_pct(row.target),
+                                gap=_number(-row.gap_points), n=int(row.n)))
+    return ["\n".join(lines)]
+
+
+def service_levels_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+    """KPI analysis: the headline (which severity levels miss their seed-003 limits, by how much) and the
+    table by severity and customer type."""
+    missing = _missing(ctx)
+    if missing is not None:
+        return [missing]
+    got = levels(ctx, tables)
+    out = [*headline_lines(ctx, got), table(service_level_view(ctx, got), ctx.language,
+                                            percent=["svc.share_within", "target"], precision=1)]
+    for field in ("first_response_at", "closed_at"):
+        out.append(ctx.missing_note(f"complaints.{field}"))
+    return [item for item in out if item is not None]
+
+
+def _history(ctx: Context) -> dict[str, pd.DataFrame]:
+    """The previous period's tickets and complaints: the look-back of the repeat rates."""
+    previous = ctx.period.previous()
+    return {name: ctx.load(name, previous) for name in ("tickets", "complaints")}
+
+
+def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+    """KPI analysis: resolution rate and time per severity, complaints received out of hours against in
+    hours, repeat-complaint and repeat-contact rates, and the call-back note."""
+    lang = ctx.language
+    out: list = []
+    missing = _missing(ctx) or ctx.missing_note("complaints.closed_at")
+    if missing is not None:
+        out.append(missing)
+    else:
+        res = sl.resolution_table(tables, ctx.standards.raw)
+        overall = res[res["group"] == "all"].iloc[0]
+        out.append(say("svc.resolution_line", lang, rate=_pct(overall["rate"]), target=_pct(overall["target"]),
+                       n=int(overall["n"]), median_h=_number(overall["median_h"], 1),
+                       median_wh=_number(overall["median_working_h"], 1)))
+        below = res[(res["group"] != "all") & (res["verdict"] == "misses")]
+        if len(below):
+            out.append(say("svc.resolution_miss", lang, groups=("；" if lang == "zh" else "; ").join(
+                f"{_group_label('severity', g, lang)} {_pct(r)} (n = {n})"
+                for g, r, n in zip(below["group"], below["rate"], below["n"]))))
+        shown = pd.DataFrame({
+            "svc.group": [_group_label("all" if g == "all" else "severity", g, lang) for g in res["group"]],
+            "n": res["n"], "svc.closed": res["closed"], "svc.rate": res["rate"], "target": res["target"],
+            "svc.gap_points": res["gap_points"].round(1), "svc.verdict": [t(f"svc.{v}", lang) for v in res["verdict"]],
+            "svc.median_h": res["median_h"].round(1), "svc.median_working_h": res["median_working_h"].round(1)})
+        out.append(table(shown, lang, percent=["svc.rate", "target"], precision=1))
+        arrival = sl.arrival_effect(tables, ctx.standards.raw).set_index("arrival")
+        total = int(arrival["n"].sum())
+        if total:
+            out.append(say("svc.arrival_line", lang, share_out=_pct(arrival.loc["out_of_hours", "n"] / total), n=total,
+                           within_out=_pct(arrival.loc["out_of_hours", "within_24h"]),
+                           within_in=_pct(arrival.loc["in_hours", "within_24h"])))
+            shown = arrival.reset_index()
+            out.append(table(pd.DataFrame({
+                "svc.arrival": [t(f"svc.{a}", lang) for a in shown["arrival"]], "n": shown["n"],
+                "svc.median_response_h": shown["median_response_h"].round(1),
+                "svc.median_response_working_h": shown["median_response_working_h"].round(1),
+                "svc.within_24h": shown["within_24h"]}), lang, percent=["svc.within_24h"], precision=1))
+    missing_tickets = ctx.missing_note("tickets", "tickets.customer_id")
+    if missing_tickets is not None:
+        out.append(missing_tickets)
+    else:
+        repeats = sl.repeat_rates(tables, ctx.standards.raw, history=_history(ctx))
+        out.extend(say("svc.repeat_line", lang, what=t(f"svc.{r.measure}", lang), rate=_pct(r.rate), n=r.n,
+                       days=f"{r.days:g}", target=_pct(r.target)) for r in repeats.itertuples())
+    out.append(say("svc.call_back", lang))
+    return out
+
+
+def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+    """Monitoring: each week's share of complaints answered within their severity's response limit (a
+    line per severity that fell under target, and the weeks x severity table)."""
+    lang = ctx.language
+    missing = _missing(ctx)
+    if missing is not None:
+        return [missing]
+    missing = ctx.missing_note("complaints.first_response_at")
+    if missing is not None:
+        return [missing]
+    weekly = sl.weekly_service_levels(tables, ctx.standards.raw, "response")
+    if weekly.empty:
+        return [not_measured(lang, reason("no data for this unit and period", lang))]
+    limit = sl.limits(ctx.standards.raw)["response"]
+    judged = weekly[weekly["verdict"].isin(["meets", "misses"])]
+    lines = []
+    for severity, rows in judged.groupby("severity"):
+        below = rows[rows["share"] < rows["target"] - 1e-12]
+        if len(below):
+            last = rows.iloc[-1]
+            lines.append("- " + say("svc.weekly_line", lang, group=t(f"svc.severity.{severity}", lang),
+                                    target=_pct(limit.target), limit=_limit_text(limit.value[severity], limit.unit, lang),
+                                    below=len(below), judged=len(rows),
+                                    latest=f"{last['week']:%Y-%m-%d} {_pct(last['share'])} (n = {int(last['n'])})"))
+    cells = weekly.assign(cell=[f"{_pct(s)} ({n})" for s, n in zip(weekly["share"], weekly["n"])])
+    wide = cells.pivot(index="week", columns="severity", values="cell").reindex(columns=list(sl.SEVERITIES))
+    wide = wide.fillna("–").reset_index()
+    wide["week"] = wide["week"].dt.strftime("%Y-%m-%d")
+    wide.columns = ["svc.week", *[t(f"svc.severity.{s}", lang) for s in sl.SEVERITIES]]
+    return ["\n".join(lines) if lines else say("svc.weekly_all_meet", lang), table(wide, lang)]

@@ -1,0 +1,332 @@
+"""Service levels by severity and customer type (issue 14): working-time clocks on hand-built cases
+(weekend, National Day, make-up working day), each measure on hand-built complaints, the config's
+errors, and the effects planted in the demo sample."""
+
+from __future__ import annotations
+
+import math
+
+import holidays
+import pandas as pd
+import pytest
+
+from qa_helpers.errors import ConfigError
+from qa_helpers.measures import service_levels as sl
+from qa_helpers.measures.standards import load_standards
+
+T = pd.to_datetime
+STD = load_standards().raw
+CAL = sl.calendar(STD)  # the kit's: 09:00-18:00, Monday to Friday, China's public holidays
+
+
+def hours(pairs: list[tuple[str, str | None]], cal: sl.Calendar = CAL) -> list[float]:
+    frame = pd.DataFrame({"a": T([a for a, _ in pairs]), "b": T([b for _, b in pairs])})
+    return [round(h, 4) if not math.isnan(h) else h for h in (sl.working_seconds(frame, "a", "b", cal) / 3600)]
+
+
+# ---------------------------------------------------------------- the working-time clock
+
+@pytest.mark.parametrize("start, end, expected", [
+    ("2025-10-20 10:00", "2025-10-20 12:30", 2.5),    # Monday, inside working hours
+    ("2025-10-20 07:00", "2025-10-20 20:00", 9.0),    # the whole working day, not the 13 h on the clock
+    ("2025-10-20 20:00", "2025-10-21 08:00", 0.0),    # overnight
+    ("2025-10-17 17:00", "2025-10-20 10:00", 2.0),    # Friday 17:00 to Monday 10:00: the weekend is off
+    ("2025-10-18 11:00", "2025-10-19 15:00", 0.0),    # within a weekend
+    ("2025-09-30 17:00", "2025-10-09 10:00", 2.0),    # across National Day and Mid-Autumn (1-8 October)
+    ("2025-10-01 10:00", "2025-10-03 16:00", 0.0),    # on public holidays
+    ("2025-10-10 17:00", "2025-10-13 10:00", 11.0),   # Saturday 11 October is a make-up working day (调休)
+    ("2025-09-26 17:00", "2025-09-29 10:00", 11.0),   # ... and Sunday 28 September
+    ("2025-12-31 17:00", "2026-01-05 10:00", 11.0),   # New Year 2026 (1-3 January off, Sunday 4 January worked)
+])
+def test_working_hours_on_hand_built_cases(start, end, expected):
+    assert hours([(start, end)]) == [expected]
+
+
+def test_working_hours_many_rows_at_once_and_missing_ends():
+    got = hours([("2025-10-17 17:00", "2025-10-20 10:00"), ("2025-10-20 10:00", None),
+                 ("2025-10-10 17:00", "2025-10-13 10:00")])
+    assert got[0] == 2.0 and math.isnan(got[1]) and got[2] == 11.0
+
+
+def test_calendar_days_follow_the_holidays_package_including_make_up_days():
+    days = sl.calendar_days(CAL, pd.Timestamp("2025-01-01").date(), pd.Timestamp("2025-12-31").date())
+    cn = holidays.China(years=2025)
+    assert days["working"].tolist() == [cn.is_working_day(d) for d in days["day"]]
+    assert days["before"].iloc[-1] + days["working"].iloc[-1] == days["working"].sum()
+
+
+def test_extra_holidays_extra_working_days_and_hours_are_configurable():
+    std = {"service_levels": {"calendar": {"working_hours": ["08:00", "20:00"], "extra_holidays": ["2025-10-20"],
+                                           "extra_working_days": ["2025-10-18"]}}}
+    cal = sl.calendar(std)
+    # Friday 17:00 to Tuesday 10:00: Fri 3 h + Sat (made a working day) 12 h + Mon (a day off) 0 + Tue 2 h
+    assert hours([("2025-10-17 17:00", "2025-10-21 10:00")], cal) == [17.0]
+    no_public = sl.calendar({"service_levels": {"calendar": {"public_holidays": False}}})
+    assert hours([("2025-10-01 10:00", "2025-10-01 12:00")], no_public) == [2.0]
+    weekend_shop = sl.calendar({"service_levels": {"calendar": {"weekdays": ["Sat", "Sun"], "public_holidays": False}}})
+    assert hours([("2025-10-17 17:00", "2025-10-20 10:00")], weekend_shop) == [18.0]
+
+
+@pytest.mark.parametrize("calendar, key", [
+    ({"working_hours": ["9h", "18:00"]}, "service_levels.calendar.working_hours"),
+    ({"working_hours": ["18:00", "09:00"]}, "service_levels.calendar.working_hours"),
+    ({"weekdays": ["Monday"]}, "service_levels.calendar.weekdays"),
+    ({"extra_holidays": ["2025-13-01"]}, "service_levels.calendar.extra_holidays[0]"),
+    ({"country": "XX"}, "service_levels.calendar.country"),
+])
+def test_bad_calendar_names_the_key(calendar, key):
+    with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        sl.calendar({"service_levels": {"calendar": calendar}}, "std.yml")
+
+
+@pytest.mark.parametrize("spec, key", [
+    ({"limit": {1: 2, 2: 4, 3: 24}}, "service_levels.limits.response.limit"),
+    ({"limit": 24, "unit": "minutes"}, "service_levels.limits.response.unit"),
+    ({"limit": -1}, "service_levels.limits.response.limit"),
+    ({"limit": 24, "target": 1.5}, "service_levels.limits.response.target"),
+    ({"limit": 24, "by_customer_type": {"enterprise": "soon"}}, "service_levels.limits.response.by_customer_type.enterprise"),
+])
+def test_bad_limits_name_the_key(spec, key):
+    with pytest.raises(ConfigError, match=key):
+        sl.limits({"service_levels": {"limits": {"response": spec}}}, "std.yml")
+
+
+def test_load_standards_rejects_a_bad_service_levels_block(tmp_path):
+    import yaml
+
+    doc = yaml.safe_load(open(load_standards().path, encoding="utf-8"))
+    doc["service_levels"]["limits"]["callback"] = {"limit": 24}
+    path = tmp_path / "standards.yml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"standards.yml: service_levels.limits.callback: unknown measure"):
+        load_standards(path)
+
+
+def test_the_kit_standards_quote_seed_003():
+    limits = sl.limits(STD)
+    assert limits["response"].hours == {1: 2.0, 2: 4.0, 3: 24.0, 4: 24.0}
+    assert limits["confirmation"].working and limits["confirmation"].hours[3] == 18.0   # 2 working days of 9 h
+    assert limits["first_handling"].hours[3] == 48.0 and not limits["first_handling"].working
+    assert "24小时" in limits["response"].source and "2个工作日" in limits["confirmation"].source
+    assert "48小时" in limits["first_handling"].source
+
+
+# ---------------------------------------------------------------- the measures on hand-built complaints
+
+def complaints() -> pd.DataFrame:
+    """Six complaints; received on a Monday 10:00 unless said otherwise."""
+    return pd.DataFrame({
+        "complaint_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
+        "ticket_id": ["t1", "t2", "t3", "t4", "t5", "t6"],
+        "severity": [1, 1, 2, 3, 3, 4],
+        "customer_type": ["enterprise", "individual", "enterprise", "individual", "individual", "enterprise"],
+        "received_at": T(["2025-10-20 10:00", "2025-10-20 10:00", "2025-10-20 10:00",
+                          "2025-10-17 20:00",     # c4: Friday evening
+                          "2025-10-20 10:00", "2025-10-20 10:00"]),
+        # 1 h (in 2 h); 3 h (late for severity 1); 13 h (late for 4 h, late for enterprise 12 h);
+        # Monday 10:00 = 62 h on the calendar, 1 working hour; never answered; 20 h
+        "first_response_at": T(["2025-10-20 11:00", "2025-10-20 13:00", "2025-10-20 23:00", "2025-10-20 10:00",
+                                None, "2025-10-21 06:00"]),
+        # 20 h; 30 h (over 24 h for severity 1); open; 86 h; 40 h; 50 h
+        "closed_at": T(["2025-10-21 06:00", "2025-10-21 16:00", None, "2025-10-21 10:00", "2025-10-22 02:00",
+                        "2025-10-22 12:00"]),
+    })
+
+
+STD_TEST = {"service_levels": {
+    "min_n": 1,
+    "limits": {"response": {"limit": {1: 2, 2: 4, 3: 24, 4: 24}, "by_customer_type": {"enterprise": 12},
+                            "target": 0.9},
+               "confirmation": {"limit": 2, "unit": "working_days", "target": 0.95},
+               "first_handling": {"limit": {1: 24, 2: 48, 3: 48, 4: 48}}},
+    "resolution_rate": {"target": 0.95}}}
+
+
+def level(table: pd.DataFrame, measure: str, group_by: str, group) -> pd.Series:
+    return table[(table["measure"] == measure) & (table["group_by"] == group_by)
+                 & (table["group"] == group)].iloc[0]
+
+
+def test_service_levels_per_severity_against_their_limits():
+    got = sl.service_level_table({"complaints": complaints()}, STD_TEST)
+    one = level(got, "response", "severity", 1)
+    assert (one["within"], one["n"], one["share"], one["limit_value"]) == (1, 2, 0.5, 2)
+    assert one["gap_points"] == pytest.approx(-40.0) and one["verdict"] == "misses"
+    assert level(got, "response", "severity", 2)["share"] == 0.0          # 13 h against 4 h
+    # severity 3: the Friday-evening one is 62 h on the calendar; the other was never answered
+    assert level(got, "response", "severity", 3)[["within", "n"]].tolist() == [0, 2]
+    four = level(got, "response", "severity", 4)
+    assert (four["share"], four["verdict"]) == (1.0, "meets")
+    assert level(got, "first_handling", "severity", 1)[["within", "n"]].tolist() == [1, 2]
+    assert level(got, "first_handling", "severity", 3)[["within", "n"]].tolist() == [1, 2]   # 86 h late; 40 h in
+    assert level(got, "first_handling", "severity", 2)["within"] == 0       # still open: not within
+
+
+def test_a_working_time_limit_forgives_the_weekend():
+    got = sl.service_level_table({"complaints": complaints()}, STD_TEST)
+    # the Friday-evening complaint was answered within 1 working hour: within 2 working days
+    assert level(got, "confirmation", "severity", 3)[["within", "n"]].tolist() == [1, 2]
+    assert level(got, "confirmation", "severity", 3)["unit"] == "working_days"
+
+
+def test_customer_type_rows_use_the_customer_types_own_limit():
+    got = sl.service_level_table({"complaints": complaints()}, STD_TEST)
+    enterprise = level(got, "response", "customer_type", "enterprise")
+    # c1 1 h, c3 13 h, c6 20 h against enterprise's 12 h (severity 4 alone would allow c6's 20 h)
+    assert enterprise[["within", "n", "limit_value"]].tolist() == [1, 3, 12]
+    individual = level(got, "response", "customer_type", "individual")
+    assert individual[["within", "n"]].tolist() == [0, 3] and math.isnan(individual["limit_value"])
+    everyone = level(got, "response", "all", "all")
+    assert everyone[["within", "n"]].tolist() == [2, 6]
+
+
+def test_customer_type_comes_from_the_linked_ticket_when_the_complaint_has_none():
+    frame = complaints().drop(columns="customer_type")
+    tickets = pd.DataFrame({"ticket_id": ["t1", "t2", "t3", "t4", "t5", "t6"],
+                            "customer_type": ["individual"] * 5 + ["enterprise"]})
+    got = sl.service_level_table({"complaints": frame, "tickets": tickets}, STD_TEST)
+    assert level(got, "response", "customer_type", "enterprise")[["within", "n"]].tolist() == [0, 1]
+
+
+def test_a_severity_without_complaints_has_no_data_not_zero():
+    got = sl.service_level_table({"complaints": complaints().query("severity != 4")}, STD_TEST)
+    four = level(got, "response", "severity", 4)
+    assert four["n"] == 0 and math.isnan(four["share"]) and four["verdict"] == "no_data"
+
+
+def test_resolution_rate_and_time():
+    got = sl.resolution_table({"complaints": complaints()}, STD_TEST).set_index("group")
+    assert got.loc["all", ["n", "closed"]].tolist() == [6, 5]
+    assert got.loc["all", "rate"] == pytest.approx(5 / 6) and got.loc["all", "verdict"] == "misses"
+    assert got.loc[1, "median_h"] == pytest.approx(25.0)          # 20 h and 30 h
+    assert got.loc[2, "rate"] == 0.0 and math.isnan(got.loc[2, "median_h"])
+    # c4 Friday 20:00 to Tuesday 10:00: Monday's 9 h and Tuesday's 1 h; c5 Monday 10:00 to Wednesday 02:00: 8 + 9 h
+    assert got.loc[3, "median_working_h"] == pytest.approx((10 + 17) / 2)
+
+
+def test_out_of_hours_arrivals_against_in_hours():
+    got = sl.arrival_effect({"complaints": complaints()}, STD_TEST).set_index("arrival")
+    assert got.loc["out_of_hours", "n"] == 1 and got.loc["in_hours", "n"] == 5
+    assert got.loc["out_of_hours", "median_response_h"] == 62.0
+    assert got.loc["out_of_hours", "median_response_working_h"] == 1.0
+    assert got.loc["out_of_hours", "within_24h"] == 0.0 and got.loc["in_hours", "within_24h"] == 0.8
+
+
+def test_repeat_complaints_and_repeat_contacts():
+    tickets = pd.DataFrame({
+        "ticket_id": ["t1", "t2", "t3", "t4", "t5"],
+        "customer_id": ["X", "X", "Y", "X", "Y"],
+        "created_at": T(["2025-10-01 09:00", "2025-10-05 09:00", "2025-10-02 09:00", "2025-12-20 09:00",
+                         "2025-10-20 09:00"]),
+        "resolved_at": T(["2025-10-02 09:00", None, "2025-10-03 09:00", "2025-12-21 09:00", "2025-10-21 09:00"]),
+    })
+    complaints = pd.DataFrame({
+        "complaint_id": ["k1", "k2", "k3", "k4"],
+        "ticket_id": ["t1", "t2", "t4", "t3"],
+        # k2 is X's second complaint within 30 days of k1; k3 comes 80 days later; Y complained once
+        "received_at": T(["2025-10-02 10:00", "2025-10-20 10:00", "2025-12-21 10:00", "2025-10-02 10:00"]),
+    })
+    got = sl.repeat_rates({"tickets": tickets, "complaints": complaints}, STD).set_index("measure")
+    assert got.loc["repeat_complaint", ["repeats", "n"]].tolist() == [1, 4]
+    assert got.loc["repeat_complaint", "verdict"] == "misses"        # 25 % against at most 5 %
+    # t2 comes 3 days after t1 was resolved (within 7); t5 17 days after t3; t4 is X's third, long after
+    assert got.loc["repeat_contact", ["repeats", "n"]].tolist() == [1, 5]
+    # the previous period's complaint makes the period's first one a repeat
+    history = {"complaints": complaints.iloc[[3]].assign(complaint_id="old", received_at=T(["2025-09-25"])),
+               "tickets": tickets.iloc[[2]]}
+    again = sl.repeat_rates({"tickets": tickets, "complaints": complaints}, STD, history=history).set_index("measure")
+    assert again.loc["repeat_complaint", ["repeats", "n"]].tolist() == [2, 4]
+
+
+def test_weekly_service_levels_per_severity():
+    got = sl.weekly_service_levels({"complaints": complaints()}, STD_TEST, "response")
+    week_of_20th = got[got["week"] == pd.Timestamp("2025-10-20")].set_index("severity")
+    assert week_of_20th.loc[1, ["within", "n"]].tolist() == [1, 2]
+    assert got[got["week"] == pd.Timestamp("2025-10-13")]["severity"].tolist() == [3]   # the Friday one
+
+
+def test_groups_under_min_n_are_shown_but_not_judged():
+    std = {"service_levels": {**STD_TEST["service_levels"], "min_n": 3}}
+    got = sl.service_level_table({"complaints": complaints()}, std)
+    assert level(got, "response", "severity", 1)["verdict"] == "too_few"          # n = 2
+    assert level(got, "response", "all", "all")["verdict"] == "misses"            # n = 6
+    with pytest.raises(ConfigError, match="service_levels.min_n"):
+        sl.check({"service_levels": {"min_n": 0}}, "std.yml")
+
+
+def test_only_the_measures_asked_for():
+    # an archive without first responses: response and confirmation are left out, not 0 %
+    got = sl.service_level_table({"complaints": complaints()}, STD_TEST, measures=["first_handling"])
+    assert set(got["measure"]) == {"first_handling"}
+
+
+def test_no_limits_configured_gives_an_empty_table():
+    assert sl.service_level_table({"complaints": complaints()}, {}).empty
+
+
+# ---------------------------------------------------------------- the planted effects (demo sample)
+
+@pytest.fixture(scope="module")
+def q4(full_sample):
+    from qa_helpers.report.context import open_context
+
+    archive, truth = full_sample
+    ctx = open_context("ALL", "2025-Q4", archive)
+    return ctx, ctx.tables(), truth["service_levels"]
+
+
+def test_the_severity_levels_planted_to_miss_are_found(q4):
+    ctx, tables, truth = q4
+    got = sl.service_level_table(tables, ctx.standards.raw)
+    severity = got[got["group_by"] == "severity"]
+    for measure in ("response", "first_handling"):
+        rows = severity[severity["measure"] == measure].set_index("group")
+        assert sorted(rows.index[rows["verdict"] == "misses"]) == truth["q4_misses"][measure]
+        for s, share in truth["q4_share_within"][measure].items():
+            assert rows.loc[int(s), "share"] == pytest.approx(share, abs=0.03), (measure, s)
+    # severity 1 answered fastest, but slower in the demo quarter: it misses its 2 h by some 20 points
+    assert -30 < severity.set_index(["measure", "group"]).loc[("response", 1), "gap_points"] < -10
+
+
+def test_the_business_hours_effect_is_found(q4):
+    ctx, tables, truth = q4
+    arrival = sl.arrival_effect(tables, ctx.standards.raw).set_index("arrival")
+    assert arrival.loc["out_of_hours", "within_24h"] < arrival.loc["in_hours", "within_24h"] - 0.05
+    # answered the next working morning: long on the calendar, short in working hours
+    assert arrival.loc["out_of_hours", "median_response_h"] > 3 * arrival.loc["out_of_hours", "median_response_working_h"]
+    confirmation = sl.service_level_table(tables, ctx.standards.raw).query("measure == 'confirmation'")
+    assert (confirmation["verdict"] == "meets").all()
+
+
+def test_resolution_rate_planted_for_severity_4(q4):
+    ctx, tables, truth = q4
+    res = sl.resolution_table(tables, ctx.standards.raw).set_index("group")
+    assert list(res.index[res["verdict"] == "misses"]) == [4]
+    planted = {int(s): rate for s, rate in truth["q4_resolution_rate"].items()}   # int keys, or str from truth.json
+    assert res.loc[4, "rate"] == pytest.approx(planted[4], abs=0.03)
+    medians = res.loc[[1, 2, 3, 4], "median_h"].tolist()
+    assert medians == sorted(medians)        # severity 1 closes fastest, 4 slowest
+
+
+def test_planted_repeat_complaints_are_counted(q4):
+    ctx, tables, truth = q4
+    history = {name: ctx.load(name, ctx.period.previous()) for name in ("tickets", "complaints")}
+    got = sl.repeat_rates(tables, ctx.standards.raw, history=history).set_index("measure")
+    planted = set(truth["repeat_complaints"]) & set(tables["complaints"]["complaint_id"])
+    assert len(planted) >= 5
+    assert got.loc["repeat_complaint", "repeats"] >= len(planted)
+    assert got.loc["repeat_complaint", "repeats"] <= len(planted) + 5    # few repeats happen by chance
+
+
+def test_sections_in_both_languages(q4):
+    from qa_helpers.report import service
+    from qa_helpers.report.context import open_context
+
+    ctx, tables, truth = q4
+    en = service.service_levels_section(ctx, tables)
+    assert "Severity 1 (major)" in en[0] and "points short" in en[0] and "n = " in en[0]
+    zh_ctx = open_context("ALL", "2025-Q4", ctx.archive, language="zh")
+    zh = service.service_levels_section(zh_ctx, tables)
+    assert "一级（重大）" in zh[0] and "百分点" in zh[0] and "Severity" not in zh[0]
+    lines = [item for item in service.resolution_section(zh_ctx, tables) if isinstance(item, str)]
+    assert any("回访" in line for line in lines) and not any("points" in line for line in lines)
