@@ -266,7 +266,9 @@ def not_accepted_view(ctx, register: pd.DataFrame, checks: pd.DataFrame) -> list
     unjudged = [a for a in rows["action_id"].drop_duplicates() if a not in failed]
     lines = [say("governance.done_not_met", language, actions=", ".join(failed)) if failed else None,
              say("governance.done_not_judged", language, actions=", ".join(unjudged)) if unjudged else None]
-    units = [KPIS[k].unit if k in KPIS else "" for k in rows["kpi"]]
+    from qa_helpers.people.training import MEASURES  # the non-KPI criteria are rates: shown as 88.0 %
+
+    units = [KPIS[k].unit if k in KPIS else "share" if k in MEASURES else "" for k in rows["kpi"]]
     why = [f"{t('not measurable', language)}: {reason(v.split(': ', 1)[1], language)}"
            if v.startswith("not measurable: ") else t(f"verdict.{v}", language) for v in rows["verdict"]]
     shown = rows.assign(due=rows["due"].dt.date, target=[format_value(v, u) for v, u in zip(rows["target"], units)],
