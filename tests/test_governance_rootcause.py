@@ -252,7 +252,7 @@ def test_the_demo_answers_the_governance_questions(full_sample, tmp_path):
     known = set(every_action["action_id"])
     assert set(rootcause.load_root_causes()["action"]) - {""} <= known
     found = rootcause.cases_found(rootcause.load_case_reviews(), rootcause.complaint_types(ctx))
-    assert found["case"].tolist() == ["CP001001"] and found.loc[0, "team"] == "HL-C"
+    assert found["case"].tolist() == ["CP001028"] and found.loc[0, "problem_type"] == "transfers" and found.loc[0, "team"] == "HL-C"
 
 
 def test_an_empty_register_leaves_every_gap_open(tmp_path):
