@@ -27,7 +27,7 @@ TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_loc
 
 CONFIG_ENV = "QAKIT_CONFIG"
 REPORTS_ENV = "QAKIT_REPORTS"
-CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv")
+CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv", "benchmarks.yml", "mystery_shopping.csv")
 SHARED_DEFAULTS = {"standards.yml"}
 
 

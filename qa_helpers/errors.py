@@ -48,5 +48,15 @@ class SourceError(QAKitError):
         super().__init__(f"{', '.join(where)}: {message}")
 
 
+class RegisterError(ConfigError):
+    """A row of a register the user keeps in the config folder (mystery-shopping visits) is malformed:
+    the message names the file, the row (its line in the file) and the column."""
+
+    def __init__(self, message: str, *, file: str, row: int | None = None, column: str | None = None) -> None:
+        self.file, self.row, self.column = file, row, column
+        where = [str(file)] + ([f"row {row}"] if row is not None else []) + ([f"column {column!r}"] if column else [])
+        super().__init__(f"{', '.join(where)}: {message}")
+
+
 class LockedError(QAKitError):
     """Another process (a batch run, an ingest) is working on the same folder right now."""

@@ -197,6 +197,17 @@ def _top2(csat: pd.Series) -> pd.Series:
     return (pd.to_numeric(csat, errors="coerce") >= 4).astype(float).where(csat.notna())
 
 
+NOT_RECORDED = "not recorded"
+
+
+def _strata(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` with its stratum columns as text, a missing value as a stratum of its own."""
+    out = frame.copy()
+    for column in by:
+        out[column] = out[column].astype("object").where(out[column].notna(), NOT_RECORDED).astype(str)
+    return out
+
+
 def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, ...] = STRATA) -> pd.DataFrame:
     """Survey response rate per stratum.
 
@@ -215,11 +226,14 @@ def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, 
     DataFrame
         ``*by, tickets, answers, response_rate, weight`` (weight = tickets / answers, the inverse
         response rate; NaN for a stratum without answers), plus a ``csat`` column (top-2 share of
-        the stratum's answers). Strata with no tickets are left out.
+        the stratum's answers). A missing stratum value is a stratum of its own (``not recorded``);
+        answers whose stratum has no tickets get no weight (``tickets`` 0 is left out).
     """
     answers = surveys[surveys["source"] == "survey"] if "source" in surveys else surveys
-    counts = tickets.groupby(list(by), dropna=False, observed=True).size().rename("tickets")
-    got = answers.groupby(list(by), dropna=False, observed=True).agg(
+    tickets = _strata(tickets, by)
+    answers = _strata(answers, by)
+    counts = tickets.groupby(list(by), observed=True).size().rename("tickets")
+    got = answers.groupby(list(by), observed=True).agg(
         answers=("csat", "count"), csat=("csat", lambda s: _top2(s).mean()))
     out = pd.concat([counts, got], axis=1).reset_index()
     out = out[out["tickets"].fillna(0) > 0].copy()
@@ -252,34 +266,36 @@ def weighted_csat(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, .
         weights tickets / answers) with the stratified variance Σ W_h² p_h (1 − p_h) / n_h. Strata
         without answers cannot be weighted: their tickets are left out, and ``note`` says how many.
     """
-    rates = response_rates(tickets, surveys, by)
-    n = int(rates["answers"].sum())
-    answered = rates[rates["answers"] > 0]
-    total_tickets = int(rates["tickets"].sum())
-    if n == 0:
-        empty = (np.nan, np.nan)
-        return pd.concat([_row("csat_raw", "top-2 share of answers", np.nan, empty, np.nan, 0, "no answers",
-                               tickets=total_tickets),
-                          _row("csat_weighted", "weighted", np.nan, empty, np.nan, 0, "no answers",
-                               tickets=total_tickets)], ignore_index=True)
-    hits = float((answered["csat"] * answered["answers"]).sum())
-    raw = hits / n
     from statsmodels.stats.proportion import proportion_confint
 
-    raw_ci = proportion_confint(round(hits), n, alpha=alpha, method="wilson")
+    rates = response_rates(tickets, surveys, by)
+    answers = surveys[surveys["source"] == "survey"] if "source" in surveys else surveys
+    top2 = _top2(answers["csat"]).dropna()
+    n, hits = len(top2), int(top2.sum())
+    answered = rates[rates["answers"] > 0]
+    n_weighted = int(answered["answers"].sum())
+    total_tickets = int(rates["tickets"].sum())
+    left_out = int(rates.loc[rates["answers"] == 0, "tickets"].sum())
+    method = f"post-stratified by {' × '.join(by)} (weight = tickets / answers), stratified variance"
+    notes = [f"{left_out} ticket(s) in strata without answers left out" if left_out else "",
+             f"{n - n_weighted} answer(s) whose stratum has no tickets in the period left out" if n > n_weighted else ""]
+    if n == 0 or n_weighted == 0:
+        empty = (np.nan, np.nan)
+        raw = _row("csat_raw", "top-2 share of answers, Wilson CI", hits / n if n else np.nan,
+                   proportion_confint(hits, n, alpha=alpha, method="wilson") if n else empty, np.nan, n,
+                   "" if n else "no answers", tickets=total_tickets)
+        return pd.concat([raw, _row("csat_weighted", method, np.nan, empty, np.nan, 0, "no answers to weight",
+                                    tickets=total_tickets)], ignore_index=True)
     share = answered["tickets"] / answered["tickets"].sum()
     p_h = answered["csat"]
     estimate = float((share * p_h).sum())
     var = float((share ** 2 * p_h * (1 - p_h) / answered["answers"]).sum())
     half = _z(alpha) * np.sqrt(var)
-    left_out = int(rates.loc[rates["answers"] == 0, "tickets"].sum())
-    note = (f"{left_out} ticket(s) in {int((rates['answers'] == 0).sum())} stratum/strata without answers "
-            "left out" if left_out else "")
-    method = f"post-stratified by {' × '.join(by)} (weight = tickets / answers), stratified variance"
     return pd.concat([
-        _row("csat_raw", "top-2 share of answers, Wilson CI", raw, raw_ci, np.nan, n, tickets=total_tickets),
-        _row("csat_weighted", method, estimate, (max(estimate - half, 0.0), min(estimate + half, 1.0)), np.nan, n,
-             note, tickets=total_tickets - left_out),
+        _row("csat_raw", "top-2 share of answers, Wilson CI", hits / n,
+             proportion_confint(hits, n, alpha=alpha, method="wilson"), np.nan, n, tickets=total_tickets),
+        _row("csat_weighted", method, estimate, (max(estimate - half, 0.0), min(estimate + half, 1.0)), np.nan,
+             n_weighted, "; ".join(x for x in notes if x), tickets=total_tickets - left_out),
     ], ignore_index=True)
 
 
