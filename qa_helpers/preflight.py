@@ -115,6 +115,12 @@ def check_config(config: str | os.PathLike | None = None) -> None:
         load_panel_scores(panel)
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
         raise ConfigError(f"{panel}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    # benchmarks and the mystery-shopping register (issue 15), both optional
+    from qa_helpers.measures.external import config_channels, load_benchmarks, load_mystery_shopping, mystery_target
+
+    load_benchmarks(config_file("benchmarks.yml", folder))
+    mystery_target(config_file("benchmarks.yml", folder))
+    load_mystery_shopping(config_file("mystery_shopping.csv", folder), config_channels(folder))
 
 
 def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:

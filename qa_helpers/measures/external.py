@@ -314,16 +314,20 @@ def benchmark_view(ctx, table: pd.DataFrame) -> list:
                          ctx.language, values=["kpi"], verbatim=["benchmark_source"])]
 
 
-def unit_visits(ctx) -> pd.DataFrame:
-    """The register's mystery-shopping visits of this unit and period."""
+def config_channels(config: str | os.PathLike | None) -> list[str] | None:
+    """The channels the config folder's sources allow (``value_sets.channel``); None (the kit's default
+    channels) when the folder's sources cannot be read."""
     from qa_helpers.config import config_file, load_sources
 
-    path = ctx.files.get("mystery_shopping.csv")
-    try:  # the channels the sources allow; the kit's default set when the sources cannot be read here
-        channels = list(load_sources(config_file("sources.yml", ctx.config)).value_sets.get("channel", [])) or None
+    try:
+        return list(load_sources(config_file("sources.yml", config)).value_sets.get("channel", [])) or None
     except ConfigError:
-        channels = None
-    visits = load_mystery_shopping(path, channels)
+        return None
+
+
+def unit_visits(ctx) -> pd.DataFrame:
+    """The register's mystery-shopping visits of this unit and period."""
+    visits = load_mystery_shopping(ctx.files.get("mystery_shopping.csv"), config_channels(ctx.config))
     keep = (visits["date"] >= ctx.period.start) & (visits["date"] < ctx.period.end) if len(visits) else []
     if len(visits) and ctx.teams is not None:
         keep &= visits["team"].isin(ctx.teams)
