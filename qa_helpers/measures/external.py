@@ -305,7 +305,7 @@ def benchmark_view(ctx, table: pd.DataFrame) -> list:
         actual=[format_value(v, u) for v, u in zip(table["actual"], units)],
         benchmark=[format_value(v, u) for v, u in zip(table["benchmark"], units)],
         gap=[_gap(g, u) for g, u in zip(table["gap"], units)],
-        kind=[t(k, ctx.language) for k in table["kind"]])
+        kind=[t(k, ctx.language) for k in table["kind"]], year=table["year"].astype(str))
     shown = shown.rename(columns={"kind": "benchmark_kind", "source": "benchmark_source"})
     ahead = int(table["ahead"].eq(True).sum())
     judged = int(table["ahead"].notna().sum())

@@ -474,7 +474,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "change since the previous period is tested (z-test on the two periods' answers).",
         "## 净推荐值（NPS）\n\n"
         "NPS = 推荐者（9–10 分）占比 − 贬损者（0–6 分）占比，单位为分，附 95 % 置信区间；与上期的变化做显著性检验"
-        "（两期答卷的 z 检验）。"),
+        "（两期答卷的正态近似检验）。"),
     "survey.too_few": (
         "Not shown: {n} answer(s), fewer than the {minimum} a figure needs.",
         "未显示：仅 {n} 份答卷，少于所需的 {minimum} 份。"),
@@ -550,6 +550,10 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "invitations, drawn at random within each group of this period's {tickets} tickets.**",
         "**要使满意度误差在 ± {margin} 以内（置信度 {confidence}）：需 {answers} 份答卷，即从本期 {tickets} "
         "张工单中按组随机抽取 {invitations} 个邀请。**"),
+    "survey.sample_short": (
+        "In {groups} group(s) even inviting every ticket is not expected to give the answers needed at the "
+        "group's response rate: pool those groups over a longer period, or remind non-responders.",
+        "有 {groups} 个组即使邀请全部工单，按其回收率也难以获得所需答卷：可合并更长期间的工单，或对未作答者发送提醒。"),
     # ------------------------------------------------------------ 5 action plan
     "actions.title": (
         "# Action plan\n\n"

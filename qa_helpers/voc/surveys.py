@@ -180,9 +180,9 @@ def sample_plan(ctx, tables: dict[str, pd.DataFrame], margin: float = SAMPLE_MAR
                 confidence: float = SAMPLE_CONFIDENCE, allocation: str = "proportional") -> pd.DataFrame:
     """Per-stratum sizes of the next survey sample, from this period's tickets (counted in DuckDB) and
     response rates: answers needed for CSAT within ± ``margin`` at ``confidence``, and invitations."""
-    from qa_helpers.data.columns import connect
+    import duckdb
 
-    con = connect()
+    con = duckdb.connect()  # as the KPIs do: the kit's own connect() sets options a notebook kernel refuses
     found = _tickets_relation(con, ctx.archive, ctx.period, ctx.teams)
     if found is None:
         return pd.DataFrame(columns=["stratum", *STRATA, "tickets", "share", "answers_needed", "invitations", "method"])
@@ -213,9 +213,9 @@ def draw_survey_sample(ctx, plan: pd.DataFrame, seed: int) -> pd.DataFrame:
         :data:`SAMPLE_COLUMNS`: ticket, pseudonymised customer id, team, channel, customer type, created
         time and stratum; nothing else leaves the archive.
     """
-    from qa_helpers.data.columns import connect
+    import duckdb
 
-    con = connect()
+    con = duckdb.connect()  # as the KPIs do: the kit's own connect() sets options a notebook kernel refuses
     found = _tickets_relation(con, ctx.archive, ctx.period, ctx.teams)
     if found is None or plan.empty:
         return pd.DataFrame(columns=SAMPLE_COLUMNS)
@@ -252,9 +252,11 @@ def sample_plan_view(ctx, tables: dict[str, pd.DataFrame], margin: float = SAMPL
     if plan.empty:
         return [say("survey.too_few", ctx.language, n=0, minimum=MIN_ANSWERS)]
     shown = plan[[*STRATA, "tickets", "response_rate", "answers_needed", "invitations"]]
+    short = int((plan["invitations"] * plan["response_rate"] < plan["answers_needed"] - 0.5).sum())
     return [say("survey.sample_plan", ctx.language, margin=f"{100 * margin:g} pp", confidence=f"{confidence:.0%}",
                 answers=f"{int(plan['answers_needed'].sum()):,}", invitations=f"{int(plan['invitations'].sum()):,}",
                 tickets=f"{int(plan['tickets'].sum()):,}"),
+            say("survey.sample_short", ctx.language, groups=short) if short else None,
             table(shown, ctx.language, values=list(STRATA), percent=["response_rate"])]
 
 
