@@ -27,8 +27,10 @@ TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_loc
 
 CONFIG_ENV = "QAKIT_CONFIG"
 REPORTS_ENV = "QAKIT_REPORTS"
-CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv", "benchmarks.yml", "mystery_shopping.csv")
-SHARED_DEFAULTS = {"standards.yml"}
+CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv",
+                "coaching.csv", "training.csv",  # the QA team's registers (issue 14), both optional
+                "benchmarks.yml", "mystery_shopping.csv")  # benchmarks and mystery shopping (issue 15), both optional
+SHARED_DEFAULTS = {"standards.yml", "topics.yml"}
 
 
 def kit_root() -> Path:

@@ -48,13 +48,18 @@ class SourceError(QAKitError):
         super().__init__(f"{', '.join(where)}: {message}")
 
 
+# issue 14 (coaching and training registers) ------------------------------------------------
 class RegisterError(ConfigError):
-    """A row of a register the user keeps in the config folder (mystery-shopping visits) is malformed:
-    the message names the file, the row (its line in the file) and the column."""
+    """A register the QA team keeps (``config/coaching.csv``, ``config/training.csv``,
+    ``config/mystery_shopping.csv``) has a bad row.
+
+    The message names the file, the row (its line in the file, the header being line 1) and the column.
+    """
 
     def __init__(self, message: str, *, file: str, row: int | None = None, column: str | None = None) -> None:
         self.file, self.row, self.column = file, row, column
-        where = [str(file)] + ([f"row {row}"] if row is not None else []) + ([f"column {column!r}"] if column else [])
+        where = [f"file {file}"] + ([f"row {row}"] if row is not None else []) + \
+                ([f"column {column!r}"] if column is not None else [])
         super().__init__(f"{', '.join(where)}: {message}")
 
 

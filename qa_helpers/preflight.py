@@ -100,8 +100,8 @@ def check_run_target(out: str | os.PathLike, period_label: str) -> None:
 
 
 def check_config(config: str | os.PathLike | None = None) -> None:
-    """Load every config file the notebooks read (standards, action register, panel scores), so a
-    broken one stops the batch before it starts instead of failing every notebook."""
+    """Load every config file the notebooks read (standards, action register, panel scores, coaching and
+    training registers), so a broken one stops the batch before it starts instead of failing every notebook."""
     from qa_helpers.config import config_dir, config_file
     from qa_helpers.improve.actions import load_actions
     from qa_helpers.measures.scorecard import load_panel_scores
@@ -115,6 +115,13 @@ def check_config(config: str | os.PathLike | None = None) -> None:
         load_panel_scores(panel)
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
         raise ConfigError(f"{panel}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    # issue 14: the QA team's registers and the non-KPI acceptance criteria
+    from qa_helpers.people.registers import load_coaching, load_training
+    from qa_helpers.people.training import load_criteria
+
+    load_coaching(config_file("coaching.csv", folder))
+    load_training(config_file("training.csv", folder))
+    load_criteria(config_file("actions.yml", folder))
     # benchmarks and the mystery-shopping register (issue 15), both optional
     from qa_helpers.measures.external import config_channels, load_benchmarks, load_mystery_shopping, mystery_target
 

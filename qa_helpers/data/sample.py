@@ -111,6 +111,129 @@ COMPLAINT_TEXTS = [
     "客服多次转接，问题未解决",
 ]
 
+# ---- voice of customer (issue 15): comment, review and complaint texts whose topics follow the
+# planted problems. Drawn from their own random stream ([seed, VOC_STREAM]) so no other column moves.
+# Each topic of config/topics.yml has several phrasings (mostly Chinese, some English), one of them a
+# paraphrase the dictionary lacks (so recall is not perfect by construction); "unlisted" is a theme the
+# dictionary lacks altogether, for the automatic keywords to find ("套餐", plan changes).
+VOC_STREAM = 15_01
+VOC_PHRASES = {
+    "not_proactive": {"zh": ["服务不主动，出了问题也没人通知", "处理完没有回访", "客服不主动跟进", "进度没有告知，全靠自己打电话问",
+                             "没人回访，不知道处理结果", "停机也没通知一声", "从来不提醒我们"],
+                      "en": ["nobody told me about the progress", "no follow-up afterwards"]},
+    "not_resolved": {"zh": ["问题到现在还没解决", "修了两次还是不行", "问题反复出现", "说是处理好了，其实问题依旧",
+                            "解决得不彻底，过两天又坏了", "折腾了一个月也没弄好"],
+                     "en": ["the issue is still not fixed", "the problem keeps happening"]},
+    "slow_response": {"zh": ["打了好几次电话都没人接", "排队等了半个多小时", "回复太慢了", "等了很久才有人处理", "客服迟迟不回复", "一个小时都打不进去"],
+                      "en": ["waited forever on hold", "too slow to answer"]},
+    "poor_attitude": {"zh": ["客服态度很差", "接线员很不耐烦", "说话冷冰冰的，很敷衍", "态度不好，爱答不理", "口气很冲"],
+                      "en": ["the agent was rude", "a dismissive agent"]},
+    "transfers": {"zh": ["电话被转接了好几次", "几个部门踢皮球", "推来推去没人管"],
+                  "en": ["I was transferred three times", "passed around between departments"]},
+    "missed_appointment": {"zh": ["师傅没按时上门", "约好的时间工程师迟到了两个小时", "预约了却没有上门"],
+                           "en": ["the engineer was a no-show", "missed appointment again"]},
+    "billing_dispute": {"zh": ["账单多扣了钱", "莫名其妙乱收费", "退款一直没到账"],
+                        "en": ["I was overcharged", "still waiting for my refund"]},
+    "fault_repair": {"zh": ["宽带断网好几天了", "手机没信号", "报修三天了"],
+                     "en": ["internet outage for days", "the line is broken"]},
+    "praise": {"zh": ["服务很好", "工程师很专业，点赞", "处理及时，很满意", "感谢客服耐心解答", "小姑娘很耐心", "师傅手脚麻利"],
+               "en": ["great service, thanks", "very helpful and professional"]},
+    "unlisted": {"zh": ["套餐变更一直没生效", "套餐资费说不清楚", "换套餐手续太繁琐"],
+                 "en": ["the plan change never took effect"]},
+}
+VOC_TONE = {"negative": {"zh": ["很不满意。", "太失望了。", "希望改进。", ""], "en": ["Very disappointed.", ""]},
+            "positive": {"zh": ["谢谢！", "", "不错。"], "en": ["", "Thank you!"]}}
+VOC_EN_SHARE = 0.1
+VOC_MORE_WHEN_DISSATISFIED = 0.5
+# HL-B's ACT-01 (first-contact-resolution training) cuts "not resolved" mentions from its start.
+VOC_ACTION = {"action_id": "ACT-01", "team": "HL-B", "start": "2025-07-07", "topic": "not_resolved", "factor": 0.35}
+PAIN_POINT_ORDER = ["not_proactive", "not_resolved", "slow_response", "poor_attitude"]
+
+
+def _voc_topics(rng: np.random.Generator, negative: bool, not_fcr: bool, slow: bool, onsite: bool,
+                category: str, acted: bool) -> list[str]:
+    """The topics of one planted comment: problems when the customer was dissatisfied, else praise."""
+    if not negative:
+        return ["praise"] + (["not_proactive"] if rng.random() < 0.08 else [])
+    if rng.random() < 0.08:
+        return ["unlisted"]  # a comment only about what the dictionary lacks
+    p = {"not_proactive": 0.40, "not_resolved": (0.15 + 0.35 * not_fcr) * (VOC_ACTION["factor"] if acted else 1.0),
+         "slow_response": 0.10 + 0.25 * slow, "poor_attitude": 0.12, "transfers": 0.06,
+         "missed_appointment": 0.35 * onsite, "billing_dispute": 0.15 if category == "billing_dispute" else 0.02,
+         "fault_repair": 0.25 if category == "fault_repair" else 0.02}
+    topics = [t for t, q in p.items() if rng.random() < q]
+    if not topics:
+        topics.insert(0, str(rng.choice(PAIN_POINT_ORDER, p=[0.4, 0.3, 0.2, 0.1])))
+    return topics
+
+
+def _voc_text(rng: np.random.Generator, topics: list[str], negative: bool) -> str:
+    """One comment saying ``topics`` in a random phrasing, mostly Chinese, with a tone word."""
+    lang = "en" if rng.random() < VOC_EN_SHARE else "zh"
+    parts = [str(rng.choice(VOC_PHRASES[t][lang])) for t in rng.permutation(topics)]
+    tail = str(rng.choice(VOC_TONE["negative" if negative else "positive"][lang]))
+    if lang == "en":
+        text = ". ".join(p[:1].upper() + p[1:] for p in parts) + "."
+        return f"{text} {tail}".strip()
+    return "，".join(parts) + ("。" + tail if tail else "。")
+
+
+def _plant_voc(seed: int, surveys: pd.DataFrame, complaints: pd.DataFrame, tickets: pd.DataFrame) -> None:
+    """Rewrite survey comments, review texts and complaint texts (in place) so their topics follow the
+    planted problems, and leave each text's planted topics and tone in ``_voc_topics`` / ``_voc_tone``."""
+    rng = np.random.default_rng([seed, VOC_STREAM])
+    tk = tickets.set_index("ticket_id")
+    median = tk.groupby("channel")["first_response_s"].transform("median")
+    slow_ticket = tk["first_response_s"] > 1.5 * median
+    topics, tones, texts = [], [], []
+    for row in surveys.itertuples(index=False):
+        linked = row.source == "survey"
+        # dissatisfied customers write more: half of those the main stream left silent comment too
+        if linked and row.comment == "" and not (row.csat <= 3 and rng.random() < VOC_MORE_WHEN_DISSATISFIED):
+            topics.append([]), tones.append(""), texts.append("")
+            continue
+        negative = row.csat <= 3
+        if linked:
+            t = tk.loc[row.ticket_id]
+            chosen = _voc_topics(rng, negative, not t.first_contact_resolved, bool(slow_ticket[row.ticket_id]),
+                                 t.channel == "onsite", t.category,
+                                 t.team == VOC_ACTION["team"] and t.created_at >= pd.Timestamp(VOC_ACTION["start"]))
+        else:
+            chosen = _voc_topics(rng, negative, rng.random() < 0.4, rng.random() < 0.3, rng.random() < 0.1,
+                                 str(rng.choice(["billing_dispute", "fault_repair", "other"], p=[0.3, 0.3, 0.4])),
+                                 False)
+        topics.append(chosen), tones.append("negative" if negative else "positive")
+        texts.append(_voc_text(rng, chosen, negative))
+    surveys["comment"], surveys["_voc_topics"], surveys["_voc_tone"] = texts, topics, tones
+    problems = ["not_resolved", "slow_response", "poor_attitude", "not_proactive", "transfers", "missed_appointment"]
+    topics, texts = [], []
+    for row in complaints.itertuples(index=False):
+        t = tk.loc[row.ticket_id]
+        weights = np.array([0.3 + 0.3 * (not t.first_contact_resolved), 0.2, 0.15, 0.2, 0.1, 0.3 * (t.channel == "onsite")])
+        chosen = [str(rng.choice(problems, p=weights / weights.sum()))]
+        if row.category in ("billing_dispute", "fault_repair") and rng.random() < 0.8:
+            chosen.insert(0, row.category)
+        topics.append(chosen)
+        said = _voc_text(rng, chosen, True)
+        texts.append(said if said[:1].isascii() else "客户反映：" + said)
+    complaints["text"], complaints["_voc_topics"] = texts, topics
+
+
+def _voc_truth(surveys: pd.DataFrame, complaints: pd.DataFrame, tickets: pd.DataFrame) -> dict:
+    """What was planted: each text's topics and tone, and survey-comment counts per quarter, team and topic."""
+    said = surveys[surveys["_voc_tone"] != ""]
+    team = said["ticket_id"].map(tickets.set_index("ticket_id")["team"]).fillna("online review")
+    quarter = said["answered_at"].dt.to_period("Q").astype(str).str.replace("Q", "-Q")
+    long = pd.DataFrame({"quarter": quarter, "team": team, "topic": said["_voc_topics"]}).explode("topic").dropna()
+    counts = {q: {u: g.value_counts().to_dict() for u, g in grp.groupby("team")["topic"]}
+              for q, grp in long.groupby("quarter")}
+    return {"surveys": dict(zip(said["survey_id"], said["_voc_topics"])),
+            "tone": dict(zip(said["survey_id"], said["_voc_tone"])),
+            "complaints": dict(zip(complaints["complaint_id"], complaints["_voc_topics"])),
+            "counts": counts, "pain_point_order": PAIN_POINT_ORDER, "action": VOC_ACTION,
+            "unlisted_keyword": "套餐"}
+# ---- end of voice of customer
+
 
 def _weights(values: np.ndarray) -> np.ndarray:
     return values / values.sum()
@@ -121,6 +244,81 @@ def _names(rng: np.random.Generator, n: int) -> np.ndarray:
     given1 = rng.choice(GIVEN, n)
     given2 = np.where(rng.random(n) < 0.6, rng.choice(GIVEN, n), "")
     return np.char.add(np.char.add(sur, given1), given2)
+
+
+# Issue 14 (coaching log and training programme): the QA team's registers, config/coaching.csv and
+# config/training.csv, drawn from their own random stream so that no other column changes. The
+# slumped agents are coached on the Monday after their slump (their CSAT recovers: the session worked);
+# other sessions go to agents with nothing planted, one of them in HL-B the week ACT-01 lifted the
+# whole team (the team's lift is not the coaching's), two in Q4 (a follow-up overdue, one still open).
+PEOPLE_STREAM = 14_02
+COACHES = {"hotline": ["Zhou Min", "Liu Yang", "Chen Jing"], "field": ["Sun Hao", "Ma Li"]}
+COACHING_TOPICS = [
+    ("Empathy on repeated complaints", "Listen back, then summarise the customer's problem before solving it"),
+    ("Closing the call", "Confirm the fix with the customer and offer the next step"),
+    ("Billing dispute script", "Use the dispute checklist on every billing call"),
+    ("Tone on the phone", "Record two calls a week and review them with the coach"),
+    ("Arrival and handover", "Call the customer 30 minutes before arrival; explain the repair at handover"),
+]
+TRAINING_COURSES = [  # course id, name, date, hours, teams, pass mark, trainees who fail, certifies
+    ("CERT-25", "Annual service certification", "2025-03-10", 8.0, None, 70, {"HL-C": 2, "HL-B": 1, "FS-1": 1}, True),
+    ("BILL-07", "Billing-dispute handling (ACT-01)", "2025-07-07", 16.0, ["HL-B"], 80, {"HL-B": 2}, False),
+    ("CHAT-02", "Chat quick replies (ACT-02)", "2025-09-01", 4.0, ["HL-D"], 80, {}, False),
+]
+
+def _people_registers(agents: pd.DataFrame, slumped: list[str], seed: int, year: int) -> dict:
+    """The coaching register and training records of the base teams, with what was planted in them.
+
+    Drawn from ``np.random.default_rng([seed, PEOPLE_STREAM])`` only. Returns ``coaching`` and
+    ``training`` (DataFrames with the registers' columns) and ``truth`` (sessions with ``worked``: True
+    where the agent's CSAT recovers after the session, False where nothing changes, None where the
+    after-window runs past the year; course pass rates and the certification rate).
+    """
+    rng = np.random.default_rng([seed, PEOPLE_STREAM])
+    base = agents[agents["team"].isin([t.name for t in BASE_TEAMS])]
+    pool = base[~base["agent_id"].isin(slumped)]
+
+    def monday(week: int) -> pd.Timestamp:
+        return pd.Timestamp.fromisocalendar(year, week, 1)
+
+    after_slump = monday(max(COACHING_SLUMP_WEEKS) + 1)
+    plan = [(agent, after_slump, True) for agent in slumped]
+    for team, week in (("HL-A", int(rng.integers(20, 30))), ("HL-D", int(rng.integers(30, 40)))):
+        plan.append((str(rng.choice(pool.agent_id[pool.team == team])), monday(week), False))
+    plan.append((str(rng.choice(pool.agent_id[pool.team == "HL-B"])), pd.Timestamp(ACTIONS[0]["start"]), False))
+    late = rng.choice(pool.agent_id[pool.team.isin(["HL-C", "FS-2"])], 2, replace=False)
+    plan.append((str(late[0]), monday(46), False))          # Q4: follow-up overdue at the year's end
+    plan.append((str(late[1]), monday(50), None))           # Q4: after-window runs into next year
+    rows, truth = [], []
+    for i, (agent, date, worked) in enumerate(sorted(plan, key=lambda p: (p[1], p[0]))):
+        dept = base.department[base.agent_id == agent].iloc[0]
+        topic, action = COACHING_TOPICS[int(rng.integers(len(COACHING_TOPICS)))] if dept == "hotline" \
+            else COACHING_TOPICS[4]
+        follow_up = date + pd.Timedelta(days=28 if date < monday(46) else 14 + 14 * (date >= monday(50)))
+        done = follow_up < monday(46)
+        rows.append({"session_id": f"CS-{i + 1:03d}", "agent_id": agent, "coach": str(rng.choice(COACHES[dept])),
+                     "date": f"{date:%Y-%m-%d}", "topic": topic, "agreed_action": action,
+                     "follow_up_date": f"{follow_up:%Y-%m-%d}", "follow_up_done": "yes" if done else "no", "kpi": "csat"})
+        truth.append({"session_id": f"CS-{i + 1:03d}", "agent_id": agent, "date": f"{date:%Y-%m-%d}",
+                      "worked": worked})
+    records, course_truth = [], {}
+    for course_id, name, date, hours, teams, mark, fails, certifies in TRAINING_COURSES:
+        trainees = base if teams is None else base[base.team.isin(teams)]
+        failing = set()
+        for team, k in fails.items():
+            failing |= set(rng.choice(trainees.agent_id[trainees.team == team], k, replace=False))
+        for agent in trainees.agent_id:
+            score = rng.integers(mark - 25, mark) if agent in failing else rng.integers(mark, 100)
+            passed = agent not in failing
+            records.append({"course_id": course_id, "course": name, "date": date, "hours": f"{hours:g}",
+                            "agent_id": agent, "score": str(int(score)), "passed": "yes" if passed else "no",
+                            "certified": ("yes" if passed else "no") if certifies else ""})
+        course_truth[course_id] = {"trainees": len(trainees), "pass_rate": 1 - len(failing) / len(trainees),
+                                   "failed": sorted(failing)}
+    certified = sum(r["certified"] == "yes" for r in records)
+    return {"coaching": pd.DataFrame(rows), "training": pd.DataFrame(records),
+            "truth": {"sessions": truth, "courses": course_truth,
+                      "certification_rate": certified / len(base), "act01_course": "BILL-07"}}
 
 
 def _pii_token(rng: np.random.Generator, kind: str) -> str:
@@ -385,6 +583,10 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
         "cause_dimension": rng.choice(list(CAUSE_ZH), len(cidx), p=cause_p),
         "text": rng.choice(COMPLAINT_TEXTS, len(cidx)),
     })
+    _plant_voc(seed, surveys, complaints, tickets)  # voice of customer: texts from their own random stream
+    voc_truth = _voc_truth(surveys, complaints, tickets)
+    surveys = surveys.drop(columns=["_voc_topics", "_voc_tone"])
+    complaints = complaints.drop(columns=["_voc_topics"])
 
     # Field visits for on-site tickets: promised slot next day, arrival relative to it.
     vidx = np.flatnonzero(channel == "onsite")
@@ -431,16 +633,21 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
         "team_quality_order": [t.name for t in sorted(teams, key=lambda t: -t.quality)],
         "actions": ACTIONS,
         "placebo": PLACEBO,
-        "coaching": {"agents": coaching, "iso_weeks": list(COACHING_SLUMP_WEEKS)},
+        "coaching": {"agents": coaching, "iso_weeks": list(COACHING_SLUMP_WEEKS)},  # sessions added below
         "calibration_tickets": sorted(ticket_id[calib].tolist()),
         "reviewer_bias": REVIEWER_BIAS,
+        "voc": voc_truth,
         "surveys": survey_truth,
     }
+    registers = _people_registers(agents, coaching, seed, year)  # issue 14: its own random stream
+    truth["coaching"]["sessions"] = registers["truth"]["sessions"]
+    truth["training"] = {k: v for k, v in registers["truth"].items() if k != "sessions"}
     return {
         "tables": {"agents": agents, "tickets": tickets, "surveys": surveys, "complaints": complaints,
                    "field_visits": visits, "qa_reviews": qa},
         "teams": teams,
         "truth": truth,
+        "registers": {"coaching.csv": registers["coaching"], "training.csv": registers["training"]},
     }
 
 
@@ -692,5 +899,7 @@ def generate(out: str | Path, seed: int = 7, n_tickets: int = 80_000, n_teams: i
     if unknown:
         raise ValueError(f"unknown table(s) {sorted(unknown)}; tables are {', '.join(TABLES)}")
     truth = sim["truth"] | export(sim, out, seed, tuple(tables))
+    for name, register in sim["registers"].items():  # the QA team's registers, as config/ holds them
+        register.to_csv(out / name, index=False, encoding="utf-8")
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return truth

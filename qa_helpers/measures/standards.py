@@ -308,6 +308,7 @@ def validate_standards(doc: dict, path: Path) -> None:
     if doc.get("coaching"):
         _known(f"{path}: coaching", doc["coaching"].get("kpi"))
     _check_qa(path, doc.get("qa"))
+    _check_people(path, doc.get("people"))
     for team, targets in (doc.get("overrides") or {}).items():
         for name, spec in (targets or {}).items():
             where = f"{path}: overrides.{team}.{name}"
@@ -360,6 +361,42 @@ def _check_qa(path: Path, qa) -> None:
             raise ConfigError(f"{path}: qa.oversample.{risk}: unknown risk class; classes are complaint, low_csat")
         if not _positive(factor) or factor < 1:
             raise ConfigError(f"{path}: qa.oversample.{risk} must be a factor of 1 or more, got {factor!r}")
+
+
+# issue 14: coaching effect, training and QA programme (section ``people:``, optional) ----------
+PEOPLE_TARGETS = ("training_pass_rate", "certification_rate", "qa_pass_rate", "qa_coverage", "training_hours_per_agent")
+
+
+def _check_people(path: Path, people) -> None:
+    """The coaching-effect and training-effect windows, the QA pass mark and the programme's targets."""
+    if people is None:
+        return
+    if not isinstance(people, dict):
+        raise ConfigError(f"{path}: people: expected a mapping such as {{qa_pass_mark: 70}}, got {people!r}")
+    known = ("coaching_effect", "training_effect", "qa_pass_mark", "targets")
+    unknown = [key for key in people if key not in known]
+    if unknown:
+        raise ConfigError(f"{path}: people.{unknown[0]}: unknown key; keys are {', '.join(known)}")
+    for block in ("coaching_effect", "training_effect"):
+        spec = people.get(block) or {}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{path}: people.{block}: expected a mapping, got {spec!r}")
+        for key in ("weeks_before", "weeks_after", "min_answers"):
+            if key in spec and not _positive(spec[key], whole=True):
+                raise ConfigError(f"{path}: people.{block}.{key} must be a whole number of at least 1, got {spec[key]!r}")
+        for kpi in spec.get("kpis") or []:
+            _known(f"{path}: people.{block}.kpis", kpi)
+    mark = people.get("qa_pass_mark", 70)
+    if not isinstance(mark, (int, float)) or isinstance(mark, bool) or not 0 <= mark <= 100:
+        raise ConfigError(f"{path}: people.qa_pass_mark is an IQS between 0 and 100, got {mark!r}")
+    for name, spec in (people.get("targets") or {}).items():
+        if name not in PEOPLE_TARGETS:
+            raise ConfigError(f"{path}: people.targets.{name}: unknown target; targets are {', '.join(PEOPLE_TARGETS)}")
+        value = (spec or {}).get("target") if isinstance(spec, dict) else None
+        share = name != "training_hours_per_agent"
+        if not _positive(value) or (share and value > 1):
+            raise ConfigError(f"{path}: people.targets.{name}.target must be "
+                              f"{'a share in (0, 1]' if share else 'a positive number of hours'}, got {value!r}")
 
 
 def _check_scoring(path: Path, doc: dict) -> None:

@@ -153,6 +153,29 @@ class Context:
         return qa_scorecard.load_panel_scores(self.files.get("panel_scores.csv")
                                               or config_file("panel_scores.csv", self.config))
 
+    # ------------------------------------------------------------ registers of the QA team (issue 14)
+
+    def roster(self) -> pd.DataFrame:
+        """Every agent of the archive (``agent_id, team, department``), whatever the unit: a register's
+        agent ids are checked against the whole roster."""
+        if not self.has("agents"):
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in ("agent_id", "team", "department")})
+        return qa_archive.load("agents", archive=self.archive, columns=["agent_id", "team", "department"])
+
+    def coaching(self) -> pd.DataFrame:
+        """The coaching register of the config folder (``coaching.csv``), checked; empty (with
+        ``attrs["present"]`` False) when the folder has none."""
+        from qa_helpers.people.registers import load_coaching
+
+        return load_coaching(self.files.get("coaching.csv") or config_file("coaching.csv", self.config))
+
+    def training(self) -> pd.DataFrame:
+        """The training records of the config folder (``training.csv``), checked; empty (with
+        ``attrs["present"]`` False) when the folder has none."""
+        from qa_helpers.people.registers import load_training
+
+        return load_training(self.files.get("training.csv") or config_file("training.csv", self.config))
+
     # ------------------------------------------------------------ KPIs
 
     @cached_property

@@ -387,6 +387,135 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "kpi.lowest_agents": (
         "Lowest satisfaction (agents with enough surveys):",
         "满意度最低的客服（问卷数量充足）："),
+    # ------------------------------------------------------------ 9 voice of customer (issue 15)
+    "voc.title": (
+        "# Voice of the customer\n\n"
+        "**What customers write.** Survey comments, online reviews and complaint texts, read for the topics "
+        "they raise (the topic dictionary: the problem types and pain points of the service standards, with "
+        "Chinese and English keywords) and for dissatisfaction. A comment may raise several topics, so shares "
+        "of comments do not add up to 100 %. Only masked text is read: phone numbers, names, e-mail addresses "
+        "and ID numbers were replaced at ingest, and examples are masked again before they are shown.",
+        "# 客户之声\n\n"
+        "**客户写了什么。** 阅读问卷留言、网络评价和投诉内容，统计其中提到的话题（话题词典：服务标准中的问题类型和"
+        "痛点，含中英文关键词与同义词）及不满情绪。一条留言可能提到多个话题，因此各话题占比之和不等于 100 %。"
+        "只分析已脱敏的文本：电话、姓名、邮箱和证件号在导入时已替换，示例在展示前再次脱敏。"),
+    "voc.headline": (
+        "**Customers' top complaint in {period}: {topic}, {mentions} mentions in {comments} comments ({share}).**",
+        "**{period} 客户最集中的问题：{topic}，{comments} 条留言中提到 {mentions} 次（{share}）。**"),
+    "voc.headline_none": (
+        "**No problem topic was mentioned in the {comments} comments of {period}.**",
+        "**{period} 的 {comments} 条留言未提到任何问题话题。**"),
+    "voc.headline_next": ("Next: {topics}.", "其次：{topics}。"),
+    "voc.headline_signal": (
+        "Dissatisfied comments (by the text's wording): {share} of {n}.",
+        "按措辞判断表达不满的留言：{n} 条中占 {share}。"),
+    "voc.no_comments": ("No survey comments in {period}.", "{period} 没有问卷留言。"),
+    "voc.too_few": ("Not shown: no group has {n} comments or more.", "未显示：没有哪个分组的留言达到 {n} 条。"),
+    "voc.pareto": (
+        "## Pain points: Pareto\n\n"
+        "Problem topics of this period's survey comments, most mentioned first. The darker bars are the "
+        "*vital few* that together make up 80 % of mentions.",
+        "## 痛点：帕累托分析\n\n"
+        "本期问卷留言中的问题话题，按提及次数从多到少排列。深色柱为累计占提及次数 80 % 的*关键少数*。"),
+    "voc.channels": (
+        "## Topics by channel\n\n"
+        "Share of each channel's comments that mention the topic (n: comments). Channels with fewer than 20 "
+        "comments are left out.",
+        "## 各渠道的话题\n\n"
+        "各渠道留言中提到该话题的占比（n：留言数）。留言少于 20 条的渠道不显示。"),
+    "voc.customer_types": (
+        "## Topics by customer type",
+        "## 各客户类型的话题"),
+    "voc.trend": (
+        "## Trend by month\n\n"
+        "Monthly share of comments mentioning the year's top problem topics.",
+        "## 月度趋势\n\n"
+        "本年提及最多的问题话题，每月在留言中的占比。"),
+    "voc.trend_note": ("Months with fewer than {n} comments are left out.", "留言少于 {n} 条的月份不显示。"),
+    "voc.changes": (
+        "## What changed since the previous period\n\n"
+        "Each topic's share of comments against the previous period: Newcombe CI and score test on effective "
+        "counts (comments cluster by agent), p adjusted across the topics (Holm). *Improved* means a problem "
+        "topic fell (or praise rose) beyond chance.",
+        "## 较上期的变化\n\n"
+        "各话题在留言中的占比与上期对比：在按客服聚类折算的有效样本量上做两比例置信区间与得分检验，"
+        "各话题的 p 值经 Holm 校正。*有改善*表示问题话题的下降（或表扬的上升）超出偶然波动。"),
+    "voc.changes_between": ("Compared: {before} → {after}.", "对比：{before} → {after}。"),
+    "voc.no_previous": ("Not compared: no comments in {period}.", "未对比：{period} 没有留言。"),
+    "voc.nothing_moved": (
+        "No topic's share moved beyond chance.", "没有话题的占比变化超出偶然波动。"),
+    "voc.moved_improved": (
+        "- **{topic}** improved: {before} → {after} of comments (adjusted p = {p}).",
+        "- **{topic}** 有改善：留言占比 {before} → {after}（校正后 p = {p}）。"),
+    "voc.moved_worsened": (
+        "- **{topic}** worsened: {before} → {after} of comments (adjusted p = {p}).",
+        "- **{topic}** 变差：留言占比 {before} → {after}（校正后 p = {p}）。"),
+    "voc.actions": (
+        "## Topics around improvement actions\n\n"
+        "For each action of the register that covers this unit: each topic's share of the team's comments in "
+        "the whole weeks before the start against the weeks after, tested as above (Holm across the topics of "
+        "the action).",
+        "## 改进措施前后的话题\n\n"
+        "对登记表中覆盖本单位的每项改进措施：比较该班组在措施开始前后若干整周内各话题的留言占比，检验方法同上"
+        "（同一措施的各话题做 Holm 校正）。"),
+    "voc.action": (
+        "### {action} ({team}, from {start}): {weeks_before} weeks before against {weeks_after} weeks after",
+        "### {action}（{team}，{start} 开始）：前 {weeks_before} 周与后 {weeks_after} 周对比"),
+    "voc.action_no_data": ("No comments in one of the windows.", "其中一个时间窗没有留言。"),
+    "voc.no_actions": ("No action of the register covers this unit.", "登记表中没有覆盖本单位的改进措施。"),
+    "voc.signal": (
+        "## Dissatisfaction in the wording\n\n"
+        "A rule-based signal the kit builds from word lists in the topic dictionary file (no model): "
+        "dissatisfied and satisfied words, negation (\"not satisfied\" is dissatisfied), problem topics "
+        "counting as dissatisfied and praise as satisfied. Checked against the CSAT score of the same answer "
+        "(1–3 taken as dissatisfied).",
+        "## 措辞中的不满\n\n"
+        "基于规则的信号，由话题词典文件中的词表构成（不使用模型）：不满与满意词、否定（\"不满意\"计为不满）、"
+        "问题话题计为不满、表扬计为满意。并与同一问卷的满意度评分核对（1–3 分视为不满）。"),
+    "voc.signal_agreement": (
+        "Where the wording decides ({n} comments), it agrees with the CSAT score in {agreement}; it finds "
+        "{recall} of the comments scored 1–3; {neutral} of comments stay neutral.",
+        "措辞可判断的 {n} 条留言中，与满意度评分一致的占 {agreement}；评分 1–3 分的留言中识别出 {recall}；"
+        "{neutral} 的留言为中性。"),
+    "voc.snippets": (
+        "## What customers say: examples\n\n"
+        "Up to two short comments per topic this period, masked and shown as written.",
+        "## 客户原话示例\n\n"
+        "本期每个话题最多两条简短留言，已脱敏，按原文显示。"),
+    "voc.keywords": (
+        "## What the dictionary missed\n\n"
+        "Words that stand out (jieba segmentation, TF-IDF) in the comments no topic matched: candidates for "
+        "new topics or keywords in the topic dictionary. n: comments containing the word.",
+        "## 词典未覆盖的内容\n\n"
+        "在未匹配任何话题的留言中较为突出的词（结巴分词、词频-逆文档频率）：可考虑加入话题词典的新话题或关键词。"
+        "数字为包含该词的留言数。"),
+    "voc.keywords_unmatched": (
+        "{unmatched} of {comments} comments mention no topic of the dictionary.",
+        "{comments} 条留言中有 {unmatched} 条未提到词典中的任何话题。"),
+    "voc.keywords_none": ("No word stands out in them.", "其中没有突出的词。"),
+    "voc.reviews": (
+        "## Online reviews\n\n"
+        "Online reviews are analysed apart from surveys (they never count towards CSAT). Reviews name no "
+        "team, so these are the whole company's reviews of the period; bursts of one-star reviews were "
+        "removed at ingest.",
+        "## 网络评价\n\n"
+        "网络评价与问卷分开分析（不计入满意度）。网络评价不对应班组，因此此处为全公司本期的评价；"
+        "集中出现的一星恶意评价已在导入时剔除。"),
+    "voc.reviews_lead": (
+        "{n} online reviews with text this period; {bursts} burst reviews removed at ingest.",
+        "本期有内容的网络评价 {n} 条；导入时剔除集中恶意评价 {bursts} 条。"),
+    "voc.reviews_top": (
+        "Top problem topic in reviews: {topic} ({mentions} mentions); dissatisfied wording in {share} of reviews.",
+        "网络评价中最集中的问题：{topic}（{mentions} 次）；{share} 的评价措辞表达不满。"),
+    "voc.complaints": (
+        "## Complaint texts\n\n"
+        "Topics of this period's complaint texts: the hot spots (billing disputes, fault repair) and the "
+        "service problems they name.",
+        "## 投诉内容\n\n"
+        "本期投诉内容中的话题：热点（账单争议、故障报修）及其中提到的服务问题。"),
+    "voc.complaints_lead": ("{n} complaints with text this period.", "本期有内容的投诉 {n} 条。"),
+    "voc.no_complaints": ("No complaint texts in {period}.", "{period} 没有投诉内容。"),
+    # ------------------------------------------------------------ end of voice of customer
     # ------------------------------------------------------------ 4 scorecard
     "scorecard.title": (
         "# Scorecard\n\n"
@@ -632,6 +761,106 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "Weekly values of each open action's metrics since it started, against its acceptance target.",
         "## 进行中措施的进展\n\n"
         "每项进行中措施的指标自开始以来的周数值，与其验收目标对比。"),
+    # ------------------------------------------------------------ issue 14: coaching log, training and QA programme
+    "people.coaching_log": (
+        "## Coaching log\n\n"
+        "The one-to-one sessions the QA team recorded in its coaching register: who coached whom, when, on what, "
+        "the action agreed and when it is followed up. A follow-up is *overdue* when its date passed without one. "
+        "A one-to-one case of this period (above) with no session for that agent since the case began was "
+        "**never coached**.",
+        "## 辅导记录\n\n"
+        "质检团队在辅导登记表中记录的一对一辅导：谁辅导了谁、何时、主题、约定的改进行动以及回访日期。"
+        "回访日期已过而未回访即为*逾期*。本期的一对一辅导对象（见上文）如自触发以来没有任何辅导记录，即为**从未辅导**。"),
+    "people.no_coaching_register": (
+        "No coaching register: sessions, follow-ups and cases never coached are not tracked (the config folder has "
+        "no {file}).",
+        "没有辅导登记表：无法跟踪辅导记录、回访以及从未辅导的对象（配置目录中没有 {file}）。"),
+    "people.unknown_agents": (
+        "Left out: {count} row(s) of {file} name agents the archive's roster does not have: {agents}.",
+        "已剔除：{file} 中有 {count} 行的客服工号不在档案的人员名单中：{agents}。"),
+    "people.log_line": (
+        "**{held}** sessions held up to {end}: follow-up done for {done}, pending for {pending}, **overdue for "
+        "{overdue}**. One-to-one cases of this period never coached: **{never}** of {cases}.",
+        "截至 {end} 共进行 **{held}** 次辅导：已回访 {done} 次，待回访 {pending} 次，**逾期未回访 {overdue} 次**。"
+        "本期一对一辅导对象中从未辅导：{cases} 人中 **{never}** 人。"),
+    "people.todo": (
+        "Follow-ups still to do (pending or overdue):",
+        "尚待回访（待回访或已逾期）："),
+    "people.never": (
+        "One-to-one cases of this period with no session since the case began:",
+        "本期自触发以来没有辅导记录的一对一辅导对象："),
+    "people.no_sessions": (
+        "No coaching session of this unit is registered up to the end of the period.",
+        "截至期末，登记表中没有本单位的辅导记录。"),
+    "people.coaching_effect": (
+        "## Did the coaching work?\n\n"
+        "For each session in the coaching register: the coached agent's KPI (CSAT unless the session names "
+        "another) in the weeks before the session against the weeks after it, compared with the same change for "
+        "the team-mates who were not coached in those weeks — so a change the whole team went through (a season, "
+        "a team-wide action) is not credited to the coaching.",
+        "## 辅导是否见效？\n\n"
+        "对登记表中的每次辅导：被辅导客服在辅导前几周与辅导后几周的 KPI（默认为满意度，除非该次辅导另行指定），"
+        "并与同期未接受辅导的同班组同事的变化相比较——全班组共同经历的变化（季节、全班组措施）不会被算作辅导的效果。"),
+    "people.effect_line": (
+        "**{worked} of {sessions} sessions worked**; {worse} got worse, {none} showed no detectable effect, "
+        "{few} had too few tickets to tell, {early} too early to tell (the after-window has not ended).",
+        "**{sessions} 次辅导中 {worked} 次见效**；{worse} 次变差，{none} 次未发现可检测的效果，"
+        "{few} 次工单太少无法判断，{early} 次为时尚早（辅导后的观察期尚未结束）。"),
+    "people.effect_method": (
+        "Windows: {weeks_before} whole weeks before and {weeks_after} from the session. *Change beyond team-mates*: "
+        "difference-in-differences of the agent against the uncoached team-mates, with week effects; its interval "
+        "is adjusted (Holm) across the sessions listed. *Too few tickets to "
+        "tell*: under {min_answers} answers in a window, or an interval still wide enough to hold a real change.",
+        "观察期：辅导前 {weeks_before} 个完整周、辅导起 {weeks_after} 个完整周。*超出同事的变化*：该客服相对未受辅导同事的"
+        "双重差分（含周效应）；其区间对所列各次辅导做 Holm 校正。*工单太少无法判断*："
+        "某一观察期回答少于 {min_answers} 条，或区间仍宽到可能包含真实变化。"),
+    "people.training_effect": (
+        "## Did the training work?\n\n"
+        "For each course whose after-window has ended: the trainees' KPIs before and after the course date, "
+        "against the agents of the same department who did not take it (difference-in-differences, errors "
+        "clustered on agents, Holm across the rows). A course that is part of an action is also evaluated as "
+        "that action above, against its control team.",
+        "## 培训是否见效？\n\n"
+        "对观察期已结束的每门课程：学员在开课日期前后的 KPI，与同部门未参加该课程的客服相比较（双重差分，"
+        "按客服聚类计算误差，对各行做 Holm 校正）。属于某项改进措施的课程，也已作为该措施在上文与对照班组比较。"),
+    "people.training_line": (
+        "{improved} of {rows} course × KPI results improved beyond the untrained agents ({courses} course(s)).",
+        "{rows} 个课程 × KPI 结果中有 {improved} 个相对未参训客服有改善（共 {courses} 门课程）。"),
+    "people.training_method": (
+        "Windows: {weeks_before} whole weeks before and {weeks_after} from the course date.",
+        "观察期：开课前 {weeks_before} 个完整周、开课起 {weeks_after} 个完整周。"),
+    "people.no_training": (
+        "No training records: training hours, pass and certification rates are not measured (the config folder "
+        "has no {file}).",
+        "没有培训记录：无法统计培训时长、考核合格率和持证率（配置目录中没有 {file}）。"),
+    "people.no_course_ready": (
+        "No course of this unit has reached the end of its after-window by the end of the period.",
+        "截至期末，本单位没有观察期已结束的课程。"),
+    "people.programme": (
+        "## Training and QA programme\n\n"
+        "Training of the year so far from the training records (scenario-test pass rate, hours per agent, "
+        "certified agents — an agent with no certification record counts as not certified) and the QA programme "
+        "of the period (share of reviews passed, share of tickets reviewed), each against its target in the "
+        "standards.",
+        "## 培训与质检计划\n\n"
+        "本年度截至目前的培训情况，取自培训记录（情景模拟考核合格率、人均培训时长、持证率——没有认证记录的客服按未持证计），"
+        "以及本期质检情况（质检合格率、质检覆盖率），均与标准中的目标对比。"),
+    "people.programme_training": (
+        "**Training ({year} to date):** scenario-test pass rate **{rate}** over {tested} tests against "
+        "a target of {target} — {met}; {hours} training hours per agent against {hours_target} — {hours_met}; "
+        "certified agents **{certified}** of {agents} against {cert_target} — {cert_met}.",
+        "**培训（{year} 年至今）：** 情景模拟考核合格率 **{rate}**（共 {tested} 人次参加考核），目标 {target}——{met}；"
+        "人均培训 {hours} 小时，目标 {hours_target}——{hours_met}；持证率 **{certified}**（{agents} 名客服），"
+        "目标 {cert_target}——{cert_met}。"),
+    "people.programme_qa": (
+        "**QA this period:** pass rate **{rate}** of {reviews} reviews (no critical fail and a quality score of "
+        "{mark} or more) against {target} — {met}; QA coverage **{coverage}** of {tickets} tickets against "
+        "{coverage_target} — {coverage_met}.",
+        "**本期质检：** 合格率 **{rate}**（{reviews} 条质检；无致命错误且质检得分不低于 {mark}），目标 {target}——{met}；"
+        "质检覆盖率 **{coverage}**（{tickets} 张工单），目标 {coverage_target}——{coverage_met}。"),
+    "people.courses": (
+        "Courses of the year so far:",
+        "本年度至今的课程："),
     # ------------------------------------------------------------ 6 monitoring: lines in sections
     "monitoring.partial_weeks": (
         "Partial weeks, not judged (only part of the week lies in the period or has data): {weeks}.",

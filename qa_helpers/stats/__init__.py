@@ -24,7 +24,7 @@ Tickets cluster within agents, and a team has good and bad weeks (a lead away, a
 campaign) that move every agent at once. So by default (``cluster="agent_id"``, and
 :func:`before_after`'s ``cluster_weeks=True``) every comparison is clustered on agent *and*
 ISO week, two-way (Cameron, Gelbach & Miller 2011: ``V_agent + V_week - V_agent x week``,
-floored at the larger one-way part, the intersection term on within-agent residuals), each
+the intersection term observation-level, floored at the agent-clustered part), each
 part CR2 (Bell & McCaffrey 2002) with t on the smaller one-way Bell–McCaffrey df. Clustered
 on agents alone, the before/after duration test raised 16 % false alarms under team-week
 shocks of SD 0.1; see the README for the measured rates. ``cluster=None`` gives the naive

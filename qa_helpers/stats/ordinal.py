@@ -36,7 +36,7 @@ def _ordinal(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = "
         influence[~after] = ((1 - place_b) - prob) / n_b
         groups, weeks = obs["groups"], obs["weeks"]
         n_groups = len(np.unique(groups))
-        se, df = _placement_se(influence, groups, weeks, after)
+        se, df = _placement_se(influence, groups, weeks)
         p, lo, hi = _t_inference(prob - 0.5, se, df, alpha)
         lo, hi = lo + 0.5, hi + 0.5
         two_way = (f" and ISO week (two-way, Cameron–Gelbach–Miller; t with min(G)-1 = {df} df)"
@@ -50,11 +50,9 @@ def _ordinal(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = "
                    **ctx)
 
 
-def _placement_se(influence: np.ndarray, groups: np.ndarray, weeks: np.ndarray | None,
-                  after: np.ndarray) -> tuple[float, int]:
+def _placement_se(influence: np.ndarray, groups: np.ndarray, weeks: np.ndarray | None) -> tuple[float, int]:
     """CR1 variance of the placement influence values, two-way by agent and week when
-    ``weeks`` is given (``V_agent + V_week - V_agent x week``, floored at the larger one-way
-    part; the agent x week term on influence values less each agent's window mean, as in
+    ``weeks`` is given (``V_agent + V_week - V_observation``, floored at the agent part, as in
     :func:`qa_helpers.stats.cr2.two_way_contrast`); df = the smaller number of clusters - 1."""
 
     def one_way(codes: np.ndarray, values: np.ndarray = influence) -> tuple[float, int]:
@@ -66,10 +64,6 @@ def _placement_se(influence: np.ndarray, groups: np.ndarray, weeks: np.ndarray |
     if weeks is None:
         return float(np.sqrt(var_groups)), n_groups - 1
     var_weeks, n_weeks = one_way(weeks)
-    pair = pd.factorize(groups.astype(np.int64) * 2 + after)[0]
-    own_mean = (np.bincount(pair, weights=influence) / np.bincount(pair))[pair]
-    window_mean = np.where(after, influence[after].mean(), influence[~after].mean())
-    var_both, _ = one_way(groups.astype(np.int64) * (int(weeks.max()) + 1) + weeks,
-                          influence - own_mean + window_mean)
-    var = max(var_groups + var_weeks - var_both, var_groups, var_weeks)
+    var_each, _ = one_way(np.arange(len(influence)))
+    var = max(var_groups + var_weeks - var_each, var_groups)
     return float(np.sqrt(var)), min(n_groups, n_weeks) - 1

@@ -1,0 +1,331 @@
+"""The report sections of the voice-of-customer notebook (``09_voice_of_customer``).
+
+:func:`load` reads the unit's masked comments once (this period, the previous one, the year so far,
+the weeks around each action, online reviews and complaint texts) and tags them with the topic
+dictionary; each section then returns what its cell shows: a figure, a table, a line of text or a
+list of them. A section whose data the archive lacks returns one plain line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from qa_helpers.data import archive as qa_archive
+from qa_helpers.periods import parse_period
+from qa_helpers.report.context import Context
+from qa_helpers.report.labels import t, table
+from qa_helpers.report.texts import Said, say, verbatim
+from qa_helpers.voc import analysis, plots, text
+from qa_helpers.voc.topics import load_topics
+
+MIN_COMMENTS = 20  # fewer comments than this in a group: no share is shown for it
+
+
+@dataclass
+class VocData:
+    """A unit's tagged texts for one period and what the sections need besides."""
+
+    topics: pd.DataFrame
+    lexicon: dict
+    labels: dict[str, str]
+    current: pd.DataFrame
+    previous: pd.DataFrame
+    year: pd.DataFrame
+    reviews: pd.DataFrame
+    complaints: pd.DataFrame
+    everything: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _tagged(ctx: Context, surveys: pd.DataFrame, tickets: pd.DataFrame, topics: pd.DataFrame,
+            source: str = "survey") -> pd.DataFrame:
+    return analysis.tag(analysis.survey_comments(surveys, tickets, source=source), topics)
+
+
+def load(ctx: Context) -> VocData:
+    """Every text the notebook analyses, tagged: survey comments of this period, the previous one and
+    the year so far (for the unit), every period's (for actions), online reviews (the whole company:
+    reviews name no team) and complaint texts of this period.
+
+    Parameters
+    ----------
+    ctx : Context
+        The notebook's context (unit, period, archive, config folder, language).
+
+    Returns
+    -------
+    VocData
+    """
+    topics = load_topics(ctx.config)
+    labels = dict(zip(topics.topic, topics[f"label_{ctx.language}" if ctx.language == "zh" else "label_en"]))
+    columns = ["ticket_id", "channel", "customer_type", "agent_id"]
+    tickets = qa_archive.load("tickets", ctx.unit, archive=ctx.archive, columns=columns) if ctx.has("tickets") \
+        else pd.DataFrame(columns=columns)
+    everything = _tagged(ctx, _all_surveys(ctx), tickets, topics)
+    year = parse_period(str(ctx.period.start.year))
+    current = everything[(everything["time"] >= ctx.period.start) & (everything["time"] < ctx.period.end)]
+    previous_period = ctx.period.previous()
+    previous = everything[(everything["time"] >= previous_period.start) & (everything["time"] < previous_period.end)]
+    year_tagged = everything[(everything["time"] >= year.start) & (everything["time"] < ctx.period.end)]
+    reviews = qa_archive.load("surveys", "ALL", ctx.period, archive=ctx.archive, where={"source": "review"}) \
+        if ctx.has("surveys") else pd.DataFrame(columns=["survey_id", "answered_at", "comment", "csat", "source"])
+    complaints = ctx.load("complaints") if ctx.has("complaints", "text") else None
+    complaint_tagged = (analysis.tag(analysis.complaint_texts(complaints, tickets), topics) if complaints is not None
+                        else analysis.tag(analysis.survey_comments(reviews.iloc[:0], None, None), topics))
+    return VocData(topics=topics, lexicon=text.load_lexicon(ctx.config), labels=labels,
+                   current=current.reset_index(drop=True), previous=previous.reset_index(drop=True),
+                   year=year_tagged.reset_index(drop=True),
+                   reviews=_tagged(ctx, reviews, None, topics, source="review"), complaints=complaint_tagged,
+                   everything=everything)
+
+
+def _all_surveys(ctx: Context) -> pd.DataFrame:
+    """The unit's survey answers of every period (an action's windows may reach into other years)."""
+    columns = ["survey_id", "ticket_id", "answered_at", "csat", "comment", "source", "team"]
+    if not ctx.has("surveys", "comment"):
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[us]" if c == "answered_at" else object) for c in columns})
+    return qa_archive.load("surveys", ctx.unit, None, archive=ctx.archive, where={"source": "survey"})
+
+
+def _missing(ctx: Context, data: VocData) -> str | None:
+    note = ctx.missing_note("surveys", "surveys.comment")
+    if note:
+        return note
+    if data.current.empty:
+        return say("voc.no_comments", ctx.language, period=str(ctx.period))
+    return None
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}".replace("%", " %")
+
+
+def _topic_list(counts: pd.DataFrame, data: VocData, language: str, skip: int = 1, most: int = 3) -> str:
+    rows = counts[counts["problem_type"] & (counts["mentions"] > 0)].iloc[skip:skip + most]
+    sep = "、" if language == "zh" else ", "
+    return sep.join(f"{data.labels[r.topic]} ({r.mentions:,})" for r in rows.itertuples())
+
+
+# ---------------------------------------------------------------- headline
+
+
+def headline(ctx: Context, data: VocData) -> list:
+    """The top complaint of the period with its count, the next ones, and how many comments were dissatisfied."""
+    note = _missing(ctx, data)
+    if note:
+        return [note]
+    counts = analysis.topic_counts(data.current, data.topics)
+    problems = counts[counts["problem_type"] & (counts["mentions"] > 0)]
+    signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon)["signal"]
+    lines = []
+    if problems.empty:
+        lines.append(say("voc.headline_none", ctx.language, period=str(ctx.period), comments=f"{len(data.current):,}"))
+    else:
+        top = problems.iloc[0]
+        lines.append(say("voc.headline", ctx.language, period=str(ctx.period), topic=data.labels[top.topic],
+                         mentions=f"{top.mentions:,}", comments=f"{len(data.current):,}", share=_pct(top.share)))
+        if len(problems) > 1:
+            lines.append(say("voc.headline_next", ctx.language, topics=_topic_list(counts, data, ctx.language)))
+    lines.append(say("voc.headline_signal", ctx.language, share=_pct((signal == "dissatisfied").mean()),
+                     n=f"{len(signal):,}"))
+    return lines
+
+
+def summary(data: VocData) -> dict:
+    """Figures for the batch index: comments this period and the top problem topic with its mentions."""
+    counts = analysis.topic_counts(data.current, data.topics)
+    problems = counts[counts["problem_type"] & (counts["mentions"] > 0)]
+    top = problems.iloc[0] if len(problems) else None
+    return {"voc_comments": int(len(data.current)), "voc_top_topic": None if top is None else str(top.topic),
+            "voc_top_mentions": None if top is None else int(top.mentions)}
+
+
+# ---------------------------------------------------------------- Pareto, heat maps, trend
+
+
+def pareto_section(ctx: Context, data: VocData) -> list:
+    """Pareto of problem topics this period and the table of every topic's mentions and share."""
+    note = _missing(ctx, data)
+    if note:
+        return [note]
+    counts = analysis.topic_counts(data.current, data.topics)
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    plots.plot_topic_pareto(counts, data.labels, ax=ax, language=ctx.language)
+    shown = counts[counts["mentions"] > 0].assign(topic=lambda d: d["topic"].map(data.labels))
+    return [fig, table(shown[["rank", "topic", "mentions", "share"]].rename(columns={
+        "rank": "voc_rank", "topic": "voc_topic", "mentions": "voc_mentions", "share": "voc_share_of_comments"}),
+        ctx.language, percent=["voc_share_of_comments"])]
+
+
+def heatmap_section(ctx: Context, data: VocData, by: str) -> list:
+    """Share of comments mentioning each problem topic by channel (or customer type)."""
+    note = _missing(ctx, data) or ctx.missing_note("tickets", f"tickets.{by}")
+    if note:
+        return [note]
+    problems = data.topics[data.topics["problem_type"]]  # praise would swamp the colour scale
+    grid = analysis.topic_by(data.current, problems, by)
+    grid = grid[grid["comments"] >= MIN_COMMENTS]
+    if grid.empty:
+        return [say("voc.too_few", ctx.language, n=MIN_COMMENTS)]
+    fig, ax = plt.subplots(figsize=(2.2 + 1.4 * grid[by].nunique(), 0.45 * len(problems) + 1.5))
+    plots.plot_topic_heatmap(grid, data.labels, by, ax=ax, language=ctx.language)
+    return [fig]
+
+
+def trend_section(ctx: Context, data: VocData) -> list:
+    """Monthly share of comments mentioning the top problem topics of the year so far."""
+    note = _missing(ctx, data)
+    if note:
+        return [note]
+    counts = analysis.topic_counts(data.year, data.topics)
+    top = counts[counts["problem_type"] & (counts["mentions"] > 0)]["topic"].head(5).tolist()
+    trend = analysis.monthly(data.year, data.topics)
+    trend = trend[trend["topic"].isin(top) & (trend["comments"] >= MIN_COMMENTS)]
+    trend = trend.set_index("topic").loc[[n for n in top if n in set(trend["topic"])]].reset_index()
+    fig, ax = plt.subplots(figsize=(10, 4))
+    plots.plot_topic_trend(trend, data.labels, ax=ax, language=ctx.language)
+    return [fig, say("voc.trend_note", ctx.language, n=MIN_COMMENTS)]
+
+
+# ---------------------------------------------------------------- changes
+
+
+def _change_table(ctx: Context, data: VocData, changes: pd.DataFrame):
+    def pp(value: float) -> str:
+        return f"{value * 100:+.1f} pp"
+    shown = pd.DataFrame({
+        "voc_topic": changes["topic"].map(data.labels), "share_before": changes["share_before"],
+        "share_after": changes["share_after"], "change": changes["change"].map(pp),
+        "ba_ci": [f"{pp(lo)} … {pp(hi)}" if pd.notna(lo) else "–" for lo, hi in zip(changes["ci_low"], changes["ci_high"])],
+        "p_adj": changes["p_adj"], "n_before": changes["n_before"], "n_after": changes["n_after"],
+        "verdict": changes["verdict"]})
+    return table(shown, ctx.language, values=["verdict"], percent=["share_before", "share_after"], precision=3)
+
+
+def _moved_lines(ctx: Context, data: VocData, changes: pd.DataFrame) -> list:
+    moved = changes[changes["verdict"].isin(["improved", "worsened"])]
+    if moved.empty:
+        return [say("voc.nothing_moved", ctx.language)]
+    return [say(f"voc.moved_{r.verdict}", ctx.language, topic=data.labels[r.topic], before=_pct(r.share_before),
+                after=_pct(r.share_after), p=f"{r.p_adj:.2g}") for r in moved.itertuples()]
+
+
+def changes_section(ctx: Context, data: VocData, alpha: float = 0.05) -> list:
+    """Each topic's share this period against the previous one, tested (Holm across the topics)."""
+    note = _missing(ctx, data)
+    if note:
+        return [note]
+    if data.previous.empty:
+        return [say("voc.no_previous", ctx.language, period=str(ctx.period.previous()))]
+    changes = analysis.topic_changes(data.current, data.previous, data.topics, alpha=alpha)
+    return [say("voc.changes_between", ctx.language, before=str(ctx.period.previous()), after=str(ctx.period)),
+            *_moved_lines(ctx, data, changes), _change_table(ctx, data, changes)]
+
+
+def actions_section(ctx: Context, data: VocData, weeks_before: int = 8, weeks_after: int = 8,
+                    alpha: float = 0.05) -> list:
+    """For each action of the register covering this unit: which topics' shares moved between the
+    whole weeks before its start and the weeks after."""
+    actions = ctx.actions()
+    if actions.empty:
+        return [say("voc.no_actions", ctx.language)]
+    if ctx.missing("surveys", "surveys.comment"):
+        return [ctx.missing_note("surveys", "surveys.comment")]
+    items = []
+    for action in actions.itertuples(index=False):
+        teams = list(action.teams) if len(action.teams) else sorted(set(data.everything["team"].dropna()))
+        unit = data.everything[data.everything["team"].isin(teams)]
+        changes = analysis.topic_before_after(unit, data.topics, action.start, weeks_before, weeks_after,
+                                              alpha=alpha, family=action.action_id)
+        items.append(say("voc.action", ctx.language, action=verbatim(action.action_id), team=verbatim(", ".join(teams)),
+                         start=f"{pd.Timestamp(action.start):%Y-%m-%d}", weeks_before=weeks_before,
+                         weeks_after=weeks_after))
+        if changes.empty:
+            items.append(say("voc.action_no_data", ctx.language))
+            continue
+        items += [*_moved_lines(ctx, data, changes), _change_table(ctx, data, changes)]
+    return items
+
+
+# ---------------------------------------------------------------- signal, snippets, keywords
+
+
+def signal_section(ctx: Context, data: VocData) -> list:
+    """The text's dissatisfaction signal against the CSAT score of the same answer, this period."""
+    note = _missing(ctx, data)
+    if note:
+        return [note]
+    signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon)["signal"]
+    agreement = analysis.signal_agreement(signal, data.current["csat"] <= 3).iloc[0]
+    counts = signal.value_counts().reindex(list(text.SIGNALS), fill_value=0)
+    shown = pd.DataFrame({"voc_signal": counts.index, "voc_comments": counts.to_numpy(),
+                          "share": counts.to_numpy() / max(len(signal), 1)})
+    return [table(shown, ctx.language, values=["voc_signal"], percent=["share"]),
+            say("voc.signal_agreement", ctx.language, agreement=_pct(agreement["agreement"]), n=f"{int(agreement['n']):,}",
+                recall=_pct(agreement["recall"]) if pd.notna(agreement["recall"]) else "–",
+                neutral=_pct(agreement["neutral"]))]
+
+
+def snippets_section(ctx: Context, data: VocData, per_topic: int = 2) -> list:
+    """Two short example comments per topic mentioned this period (masked, shown as written)."""
+    note = _missing(ctx, data)
+    if note:
+        return [note]
+    examples = analysis.snippets(data.current, data.topics, per_topic=per_topic)
+    lines = [f"- **{data.labels[r.topic]}**: {verbatim(r.snippet)}" for r in examples.itertuples()]
+    return [Said("\n".join(lines))]
+
+
+def keywords_section(ctx: Context, data: VocData) -> list:
+    """Words frequent in the comments no topic matched: candidates for the topic dictionary."""
+    note = _missing(ctx, data)
+    if note:
+        return [note]
+    found = text.missed_keywords(data.current["text"], data.topics, data.lexicon)
+    unmatched = found.attrs.get("unmatched", 0)
+    lead = say("voc.keywords_unmatched", ctx.language, unmatched=f"{unmatched:,}", comments=f"{len(data.current):,}")
+    if found.empty:
+        return [lead, say("voc.keywords_none", ctx.language)]
+    lines = [f"- {verbatim(r.keyword)}: {r.texts:,} ({_pct(r.share)})" for r in found.itertuples()]
+    return [lead, Said("\n".join(lines))]
+
+
+# ---------------------------------------------------------------- reviews and complaints
+
+
+def reviews_section(ctx: Context, data: VocData) -> list:
+    """Online reviews, apart from surveys: the whole company's (reviews name no team), bursts removed at
+    ingest, with their own Pareto and dissatisfaction share."""
+    note = ctx.missing_note("surveys", "surveys.source")
+    if note:
+        return [note]
+    bursts = (ctx.ingest_report().get("sources", {}).get("surveys", {}).get("by_rule", {}) or {}).get("review_burst", 0)
+    lead = say("voc.reviews_lead", ctx.language, n=f"{len(data.reviews):,}", bursts=f"{bursts:,}")
+    if data.reviews.empty:
+        return [lead]
+    counts = analysis.topic_counts(data.reviews, data.topics)
+    signal = text.dissatisfaction(data.reviews["text"], data.topics, data.lexicon)["signal"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    plots.plot_topic_pareto(counts, data.labels, ax=ax, language=ctx.language)
+    ax.set_title(t("voc_reviews_title", ctx.language))
+    top = counts[counts["problem_type"] & (counts["mentions"] > 0)]
+    line = say("voc.reviews_top", ctx.language, topic=data.labels[top.iloc[0].topic], mentions=f"{top.iloc[0].mentions:,}",
+               share=_pct((signal == "dissatisfied").mean())) if len(top) else None
+    return [lead, line, fig]
+
+
+def complaints_section(ctx: Context, data: VocData) -> list:
+    """Topics of this period's complaint texts (a complaint may name a hot spot and a problem)."""
+    note = ctx.missing_note("complaints", "complaints.text")
+    if note:
+        return [note]
+    if data.complaints.empty:
+        return [say("voc.no_complaints", ctx.language, period=str(ctx.period))]
+    counts = analysis.topic_counts(data.complaints, data.topics)
+    shown = counts[counts["problem_type"] & (counts["mentions"] > 0)].assign(topic=lambda d: d["topic"].map(data.labels))
+    return [say("voc.complaints_lead", ctx.language, n=f"{len(data.complaints):,}"),
+            table(shown[["topic", "mentions", "share"]].rename(columns={
+                "topic": "voc_topic", "mentions": "voc_mentions", "share": "voc_share_of_complaints"}),
+                ctx.language, percent=["voc_share_of_complaints"])]

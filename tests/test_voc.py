@@ -1,0 +1,165 @@
+"""Voice of the customer: topics, keywords and the dissatisfaction signal on masked text.
+
+Hand-built texts check the rules (negation, exclusions, mask tokens, the two-proportion test); the
+generated sample checks recovery of what was planted (each comment's topics and tone are in
+``truth.json`` under ``voc``) and that no planted PII token reaches a topic, keyword or snippet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa_helpers.data import archive as qa_archive
+from qa_helpers.errors import ConfigError
+from qa_helpers.voc import analysis, text
+from qa_helpers.voc.topics import load_topics, topic_mentions
+
+
+@pytest.fixture(scope="module")
+def topics() -> pd.DataFrame:
+    return load_topics()
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> dict:
+    return text.load_lexicon()
+
+
+@pytest.fixture(scope="module")
+def sample_texts(archive, topics):
+    """Every survey comment and review of the test archive, and its complaint texts, tagged."""
+    tickets = qa_archive.load("tickets", archive=archive, columns=["ticket_id", "channel", "customer_type", "agent_id"])
+    surveys = analysis.tag(analysis.survey_comments(qa_archive.load("surveys", archive=archive), tickets, source=None),
+                           topics)
+    complaints = analysis.tag(analysis.complaint_texts(qa_archive.load("complaints", archive=archive), tickets), topics)
+    return surveys, complaints
+
+
+# ------------------------------------------------------------------ rules, on hand-built text
+
+
+def test_a_denied_keyword_is_not_the_topic(topics):
+    found = topic_mentions(pd.Series(["很不满意", "非常满意", "处理不及时", "Not helpful at all"]), topics)
+    assert found["praise"].tolist() == [False, True, False, False]
+
+
+def test_the_signal_reads_negation(topics, lexicon):
+    texts = pd.Series(["很不满意。", "非常满意，谢谢", "不差", "太失望了", "The agent was not helpful", "", None])
+    got = text.dissatisfaction(texts, topics, lexicon)["signal"].tolist()
+    assert got == ["dissatisfied", "satisfied", "neutral", "dissatisfied", "dissatisfied", "neutral", "neutral"]
+
+
+def test_mask_tokens_are_not_words():
+    words = text.tokens("请回电[PHONE]，我是[NAME]，套餐不对. Call ME")
+    assert "套餐" in words and "call" in words and "me" in words
+    assert not {"PHONE", "NAME", "phone", "name", "[", "]", "，", "."} & set(words)
+
+
+def test_keywords_find_what_the_dictionary_lacks(topics, lexicon):
+    texts = pd.Series(["套餐变更一直没生效[PHONE]"] * 4 + ["换套餐手续太繁琐"] * 3 + ["客服态度很差"] * 5 + ["[EMAIL]"] * 6)
+    found = text.missed_keywords(texts, topics, lexicon, min_texts=3)
+    assert found["keyword"].iloc[0] == "套餐" and found["texts"].iloc[0] == 7
+    assert found.attrs["unmatched"] == 13  # the five attitude comments matched a topic
+    assert not found["keyword"].str.contains("phone|email|态度", case=False).any()
+
+
+def test_a_fall_in_a_topic_is_tested_clustered_and_holm_adjusted(topics):
+    rng = np.random.default_rng(3)
+    rows = []
+    for window, share in (("before", 0.35), ("after", 0.08)):
+        for i in range(300):
+            rows.append({"text_id": f"{window}{i}", "time": pd.Timestamp("2025-01-01"), "agent_id": f"A{i % 15}",
+                         "text": "问题还是不行" if rng.random() < share else "服务很好", "window": window})
+    frame = analysis.tag(pd.DataFrame(rows), topics)
+    before, after = frame[frame.window == "before"], frame[frame.window == "after"]
+    changes = analysis.topic_changes(after, before, topics).set_index("topic")
+    row = changes.loc["not_resolved"]
+    assert row["verdict"] == "improved" and row["change"] < -0.15 and row["ci_high"] < 0
+    assert row["p_adj"] >= row["p"] and "agent_id-clustered" in row["method"]
+    assert changes.loc["praise", "verdict"] == "improved"  # praise rose: better when it rises
+    same = analysis.topic_changes(before, before, topics).set_index("topic")
+    assert not same["verdict"].isin(["improved", "worsened"]).any()
+
+
+def test_snippets_are_short_and_masked_again(topics):
+    frame = analysis.tag(pd.DataFrame({"text_id": ["a"], "text": ["请回电13912345678，问题还是不行，" + "很久" * 40]}), topics)
+    shown = analysis.snippets(frame, topics, width=30)
+    assert len(shown) == 1 and len(shown["snippet"].iloc[0]) == 30
+    assert "13912345678" not in shown["snippet"].iloc[0] and "[PHONE]" in shown["snippet"].iloc[0]
+
+
+def test_a_bad_lexicon_names_the_file_and_list(tmp_path):
+    (tmp_path / "topics.yml").write_text("sentiment:\n  negative: {zh: [差]}\n  positive: {zh: 好}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"topics\.yml: sentiment\.positive\.zh"):
+        text.load_lexicon(tmp_path)
+
+
+def test_jieba_cache_goes_where_it_can_be_written(tmp_path, monkeypatch):
+    monkeypatch.setenv(text.CACHE_ENV, str(tmp_path))
+    assert text._cache_file().startswith(str(tmp_path))
+    monkeypatch.setenv(text.CACHE_ENV, str(tmp_path / "missing"))
+    assert text._cache_file() is None
+
+
+# ------------------------------------------------------------------ the planted sample
+
+
+def test_topics_planted_in_the_sample_are_recovered(sample_texts, truth, topics):
+    surveys, complaints = sample_texts
+    got = analysis.recovery(surveys, truth["voc"]["surveys"], topics).set_index("topic")
+    assert got.loc["all", "planted"] > 300
+    assert got.loc["all", "precision"] >= 0.8 and got.loc["all", "recall"] >= 0.8
+    for pain in truth["voc"]["pain_point_order"]:
+        assert got.loc[pain, "recall"] >= 0.7 and got.loc[pain, "precision"] >= 0.8, pain
+    assert got.loc["all", "recall"] < 1.0  # paraphrases the dictionary lacks were planted too
+    on_complaints = analysis.recovery(complaints, truth["voc"]["complaints"], topics).set_index("topic")
+    assert on_complaints.loc["all", "precision"] >= 0.8 and on_complaints.loc["all", "recall"] >= 0.8
+
+
+def test_pain_points_come_out_in_the_planted_order(sample_texts, truth, topics):
+    surveys, _ = sample_texts
+    counts = analysis.topic_counts(surveys[surveys.source == "survey"], topics).set_index("topic")["mentions"]
+    planted = pd.Series(0, index=truth["voc"]["pain_point_order"])
+    for teams in truth["voc"]["counts"].values():
+        for team, by_topic in teams.items():
+            if team != "online review":
+                planted += pd.Series(by_topic).reindex(planted.index).fillna(0)
+    assert list(planted.sort_values(ascending=False).index) == truth["voc"]["pain_point_order"]
+    assert list(counts[planted.index].sort_values(ascending=False).index) == truth["voc"]["pain_point_order"]
+
+
+def test_the_signal_recovers_the_planted_tone_and_the_csat(sample_texts, truth, topics, lexicon):
+    surveys, _ = sample_texts
+    signal = text.dissatisfaction(surveys["text"], topics, lexicon)["signal"]
+    tone = surveys["text_id"].map(truth["voc"]["tone"])
+    planted = tone.notna()
+    by_tone = analysis.signal_agreement(signal[planted], tone[planted] == "negative").iloc[0]
+    by_csat = analysis.signal_agreement(signal, surveys["csat"] <= 3).iloc[0]
+    assert by_tone["agreement"] >= 0.9 and by_tone["recall"] >= 0.8 and by_tone["neutral"] < 0.2
+    assert by_csat["agreement"] >= 0.85
+
+
+def test_the_unlisted_theme_surfaces_as_a_keyword(sample_texts, truth, topics, lexicon):
+    surveys, _ = sample_texts
+    found = text.missed_keywords(surveys["text"], topics, lexicon, top=15)
+    assert truth["voc"]["unlisted_keyword"] in set(found["keyword"])
+
+
+def test_no_planted_pii_reaches_a_topic_keyword_or_snippet(sample_texts, truth, topics, lexicon, raw_dir):
+    surveys, complaints = sample_texts
+    tokens = [p["token"] for p in truth["pii"] if p["source"] in ("surveys", "complaints")]
+    assert len(tokens) > 10
+    shown = []
+    for frame in (surveys, complaints):
+        shown += [str(t) for ts in frame["topics"] for t in ts]
+        shown += text.missed_keywords(frame["text"], topics, lexicon, top=200, min_texts=1)["keyword"].tolist()
+        shown += analysis.snippets(frame, topics, per_topic=10_000, width=10_000)["snippet"].tolist()
+    everything = "\n".join(shown)
+    assert everything and not [t for t in tokens if t in everything]
+    # the check can fail: on the raw export (before masking) the same snippets carry the tokens
+    raw = pd.read_excel(raw_dir / "survey_export.xlsx", sheet_name="问卷结果", dtype=str)
+    unmasked = analysis.tag(pd.DataFrame({"text_id": raw["问卷编号"], "text": raw["评价内容"].fillna("")}), topics)
+    leaked = "\n".join(analysis.snippets(unmasked, topics, per_topic=10_000, width=10_000)["snippet"])
+    assert [t for t in tokens if t in leaked]
