@@ -32,8 +32,8 @@ observation-level test, kept only to show how much it over-states certainty.
 
 * proportions and rates: the two-way variance of the difference of window means (linear
   probability / exposure-weighted rate) over the binomial / Poisson variance is the design
-  effect (Kish's deff, never below 1) times the small-sample factor (t_df / z)²; counts and
-  sizes are divided by it (Rao & Scott 1992) and the Newcombe CI + score test (Poisson score
+  effect (Kish's deff, an estimate, so not floored at 1 except for the exact methods) times the
+  small-sample factor (t_df / z)²; counts and sizes are divided by it (Rao & Scott 1992) and the Newcombe CI + score test (Poisson score
   test and CI for rates; the exact tests below 10 effective events) run on those counts.
 * durations: log seconds, the same two-way CR2 contrast and t; CI for the ratio of geometric
   means by exponentiating.
