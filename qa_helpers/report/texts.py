@@ -731,7 +731,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "**Reliability: α = {alpha} (95 % CI {low} to {high}; {items} items, n = {n}) — below the {bar} "
         "seed 002 asks for.** The items agree, but not as closely as a questionnaire used to judge units "
         "should; review the questions before comparing teams on them.",
-        "**信度：α = {alpha}（95 % CI {low} 至 {high}；{items} 个题项，n = {n}）——低于种子文档 002 要求的 {bar}。**"
+        "**信度：α = {alpha}（95 % CI {low} 至 {high}；{items} 个题项，n = {n}）——低于种子文档 002 要求的 {bar}**。"
         "各题项有一致性，但尚不足以用于评判单位；用其比较班组前请先复核题目。"),
     "survey.drivers": (
         "**{item} explains most of overall CSAT: {share} of the explained variance (the items together "
