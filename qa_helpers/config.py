@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from qa_helpers.errors import ConfigError
-from qa_helpers.data.schemas import (AFTER_TICKET, ANALYSIS_TABLES, KEY_FIELDS, TIME_SEQUENCES, build_schemas,
+from qa_helpers.data.schemas import (AFTER_TICKET, ANALYSIS_TABLES, KEY_FIELDS, OPTIONAL_FIELDS, TIME_SEQUENCES, build_schemas,
                                      parse_kind)
 
 FORMATS = ("csv", "xlsx", "jsonl")
@@ -29,6 +29,7 @@ CONFIG_ENV = "QAKIT_CONFIG"
 REPORTS_ENV = "QAKIT_REPORTS"
 CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv",
                 "coaching.csv", "training.csv",  # the QA team's registers (issue 14), both optional
+                "benchmarks.yml", "mystery_shopping.csv",  # benchmarks and mystery shopping (issue 15), both optional
                 "root_causes.yml", "case_reviews.yml")  # root cause (issue 14 part 4), both optional
 SHARED_DEFAULTS = {"standards.yml", "topics.yml"}
 
@@ -272,6 +273,10 @@ def _source_spec(table: str, entry: dict, where: str, doc: dict, schema_cols: li
     unknown_fields = [f for f in allow_empty if f not in schema_cols]
     if unknown_fields:
         raise ConfigError(f"{where}.allow_empty: {unknown_fields} are not fields of table {table}")
+    # optional fields (survey sub-scores) a source does not mention are absent, not an error
+    optional = [c for c in OPTIONAL_FIELDS.get(table, ()) if c not in fed and c not in linked]
+    absent = (*absent, *optional)
+    fed.update(dict.fromkeys(optional, "absent"))
     missing = [c for c in schema_cols if c not in fed and c not in linked]
     if missing:
         raise ConfigError(f"{where}: field(s) {missing} are neither mapped nor declared absent: map each under "

@@ -50,7 +50,8 @@ class SourceError(QAKitError):
 
 # issue 14 (coaching and training registers) ------------------------------------------------
 class RegisterError(ConfigError):
-    """A register the QA team keeps (``config/coaching.csv``, ``config/training.csv``) has a bad row.
+    """A register the QA team keeps (``config/coaching.csv``, ``config/training.csv``,
+    ``config/mystery_shopping.csv``) has a bad row.
 
     The message names the file, the row (its line in the file, the header being line 1) and the column.
     """

@@ -127,6 +127,12 @@ def check_config(config: str | os.PathLike | None = None) -> None:
     load_coaching(config_file("coaching.csv", folder))
     load_training(config_file("training.csv", folder))
     load_criteria(config_file("actions.yml", folder))
+    # benchmarks and the mystery-shopping register (issue 15), both optional
+    from qa_helpers.measures.external import config_channels, load_benchmarks, load_mystery_shopping, mystery_target
+
+    load_benchmarks(config_file("benchmarks.yml", folder))
+    mystery_target(config_file("benchmarks.yml", folder))
+    load_mystery_shopping(config_file("mystery_shopping.csv", folder), config_channels(folder))
 
 
 def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:

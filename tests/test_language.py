@@ -8,11 +8,13 @@ searched for Latin-script words that are not on the allow-list below.
 from __future__ import annotations
 
 import re
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from qa_helpers.report.texts import NARRATIVE
 from qa_helpers.run.batch import run_batch
 from qa_helpers.run.execute import notebook_steps
 
@@ -151,3 +153,28 @@ def test_reasons_are_translated():
     assert reason("no complaints table in the archive", "zh") == "档案中没有投诉表"
     assert reason("scored over 70 of 100 points: 2 indicators not measured", "zh") == "按 100 分中的 70 分计分：2 项指标未测量"
     assert reason("no complaints table in the archive", "en") == "no complaints table in the archive"
+
+
+def _bold_runs_that_do_not_flank(text: str) -> list[str]:
+    """``**`` runs CommonMark cannot read as the opening or closing of bold (e.g. ``。**各``: a closing
+    run after punctuation must be followed by a space or punctuation), so the marks show as written."""
+    def punct(ch: str) -> bool:
+        return unicodedata.category(ch)[0] in "PS"
+
+    found = []
+    for line in text.split("\n"):
+        for k, m in enumerate(re.finditer(r"\*\*", line)):
+            before = line[m.start() - 1] if m.start() else " "
+            after = line[m.end()] if m.end() < len(line) else " "
+            opens = not after.isspace() and (not punct(after) or before.isspace() or punct(before))
+            closes = not before.isspace() and (not punct(before) or after.isspace() or punct(after))
+            if not (opens if k % 2 == 0 else closes):
+                found.append(line[max(0, m.start() - 6):m.end() + 6])
+    return found
+
+
+def test_bold_marks_render_next_to_chinese_punctuation():
+    assert _bold_runs_that_do_not_flank("**原始满意度。**其余") == ["原始满意度。**其余"]
+    bad = {key: _bold_runs_that_do_not_flank(zh) for key, (en, zh) in NARRATIVE.items()
+           if _bold_runs_that_do_not_flank(en) or _bold_runs_that_do_not_flank(zh)}
+    assert bad == {}

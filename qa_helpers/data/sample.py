@@ -37,6 +37,11 @@ CUSTOMER_TYPE_ZH = {"enterprise": "企业", "individual": "个人"}
 PRIORITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 CAUSE_ZH = {"people": "人员", "process": "流程", "tools": "工具", "environment": "环境"}
 SURVEY_SOURCE_ZH = {"survey": "问卷回访", "review": "网络评价"}
+# Survey sub-scores (issue 15, h-survey): item -> SD of its own noise (smaller: closer to overall CSAT),
+# and the export's header for each.
+SURVEY_ITEMS = {"q_speed": 0.85, "q_attitude": 0.85, "q_resolution": 0.45, "q_professionalism": 0.85}
+SURVEY_ITEMS_ZH = {"q_speed": "响应速度评分", "q_attitude": "服务态度评分", "q_resolution": "问题解决评分",
+                   "q_professionalism": "专业程度评分"}
 
 
 @dataclass(frozen=True)
@@ -541,6 +546,25 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
     surveys.insert(0, "survey_id", [f"SV{i + 1:07d}" for i in range(len(surveys))])
     surveys = surveys.reset_index(drop=True)
 
+    # --- survey sub-scores (issue 15, h-survey): a four-item questionnaire on the survey answers only,
+    # from its own random stream so every other column keeps its draws. Items follow overall CSAT with a
+    # shared respondent effect; resolution tracks CSAT most closely (the strongest driver).
+    item_rng = np.random.default_rng([seed, 15_04])
+    answered = (surveys["source"] == "survey").to_numpy()
+    base = surveys["csat"].to_numpy(float)[answered] - 3.5
+    shared = item_rng.normal(0, 0.45, answered.sum())
+    for item, noise in SURVEY_ITEMS.items():
+        values = np.full(len(surveys), np.nan)
+        values[answered] = np.clip(np.round(3.6 + 0.8 * base + shared + item_rng.normal(0, noise, answered.sum())), 1, 5)
+        surveys[item] = values
+    scored = surveys.loc[answered, list(SURVEY_ITEMS)].to_numpy()
+    k = scored.shape[1]
+    survey_truth = {
+        "items": list(SURVEY_ITEMS), "item_noise_sd": SURVEY_ITEMS, "strongest_driver": "q_resolution",
+        "cronbach_alpha": float(k / (k - 1) * (1 - scored.var(axis=0, ddof=1).sum() / scored.sum(axis=1).var(ddof=1))),
+        "response_rate": {"enterprise": 0.22, "individual": 0.32},
+    }
+
     # Complaints: more likely when the ticket was not resolved first time and in weaker teams.
     p_complaint = 0.012 * np.where(fcr, 1.0, 2.5) * np.exp(-0.6 * q)
     cidx = np.flatnonzero(rng.random(n_tickets) < p_complaint)
@@ -618,6 +642,7 @@ def simulate(n_tickets: int = 80_000, seed: int = 7, n_teams: int = 6, year: int
         "reviewer_bias": REVIEWER_BIAS,
         "voc": voc_truth,
         "service_levels": service_truth,
+        "surveys": survey_truth,
     }
     registers = _people_registers(agents, coaching, seed, year)  # issue 14: its own random stream
     truth["coaching"]["sessions"] = registers["truth"]["sessions"]
@@ -873,6 +898,8 @@ def export(sim: dict, out: Path, seed: int, tables: tuple[str, ...] = TABLES) ->
             "满意度评分": sv.csat.astype(int).astype(str),
             "推荐意愿": sv.nps.map(lambda v: "" if pd.isna(v) else str(int(v))),
             "评价内容": sv.comment, "来源": sv.source.map(SURVEY_SOURCE_ZH),
+            # survey sub-scores (issue 15, h-survey); empty for online reviews
+            **{SURVEY_ITEMS_ZH[item]: sv[item].map(lambda v: "" if pd.isna(v) else str(int(v))) for item in SURVEY_ITEMS},
         })
         counts = {"invalid_value": pct(sv_raw, 0.002), "malformed_value": pct(sv_raw, 0.002)}
         burst_rows = np.flatnonzero(sv_raw["问卷编号"].str.startswith("SVB").to_numpy())

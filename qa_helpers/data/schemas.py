@@ -22,6 +22,10 @@ DEFAULT_VALUE_SETS: dict[str, list[str]] = {
 SURVEY_SOURCES = ["survey", "review"]  # fixed: CSAT counts surveys, never online reviews
 ROLES = ["agent", "engineer"]
 RUBRIC_ITEMS = ["voice_quality", "courtesy", "problem_solving", "proactiveness", "compliance"]
+# Survey sub-scores (issue 15, h-survey): a multi-item questionnaire's items, 1-5. Optional fields: a
+# source that neither maps nor lists them has them absent (all null), so existing mappings keep working.
+SURVEY_ITEMS = ["q_speed", "q_attitude", "q_resolution", "q_professionalism"]
+OPTIONAL_FIELDS = {"surveys": SURVEY_ITEMS}
 # Team and department names become folder names in reports/: keep them path-safe.
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -114,6 +118,7 @@ def build_schemas(value_sets: dict[str, list[str]] | None = None) -> dict[str, p
             "nps": _score(0, 10, nullable=True),
             "comment": _text(nullable=True),
             "source": _one_of(SURVEY_SOURCES),
+            **{item: _score(1, 5, nullable=True) for item in SURVEY_ITEMS},
         }, name="surveys"),
         "complaints": pa.DataFrameSchema({
             "complaint_id": _text(),

@@ -73,7 +73,10 @@ def _kpi_cell(summary: dict, name: str, unit: str, language: str) -> str:
     title = f"{t('target', language)} {format_value(target, unit)}" if target is not None else ""
     change = _change(value, summary.get(f"{name}_previous"), unit)
     n = summary.get(f"{name}_n")
-    details = " · ".join(part for part in (change, f"n = {n:,}" if n else "") if part)
+    benchmark = summary.get(f"{name}_benchmark")  # a competitor / industry figure (benchmarks.yml), beside it
+    details = " · ".join(part for part in (change, f"n = {n:,}" if n else "",
+                                           f"{t(summary.get(f'{name}_benchmark_kind') or 'benchmark', language)} "
+                                           f"{format_value(benchmark, unit)}" if benchmark is not None else "") if part)
     return (f"<td class='{colour}' title='{html.escape(title)}'>{html.escape(format_value(value, unit))}"
             + (f"<span class='small'>{html.escape(details)}</span>" if details else "") + "</td>")
 

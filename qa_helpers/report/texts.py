@@ -629,6 +629,133 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "scorecard.comparison": (
         "## Compared with the previous period",
         "## 与上期对比"),
+    # ------------------------------------------------------------ surveys, benchmarks, mystery shopping
+    # (issue 15 parts 4-5, h-survey): the scorecard's benchmark and mystery-shopping cells, and the
+    # survey sections of the voice-of-customer report (qa_helpers/voc/surveys.py)
+    "scorecard.benchmarks": (
+        "## Against competitor and industry benchmarks\n\n"
+        "The unit's figures of the period beside the benchmarks entered in the config folder (seed 002: the "
+        "leading competitor). A benchmark is context, not a target: the scorecard above is scored against "
+        "the standards.",
+        "## 与竞争对手及行业对标\n\n"
+        "本单位本期数值与配置中录入的对标值对照（种子文档 002：头部竞争对手）。对标值只作参照，"
+        "不是目标：上方评分卡仍按标准计分。"),
+    "scorecard.mystery": (
+        "## Mystery shopping\n\n"
+        "Visits by mystery shoppers (seed 000: third-party monitoring), each scored on the service standards "
+        "of seed 000 — answered in time, standard greeting, plain language, problem resolved, follow-up — as "
+        "the share of the items that applied which were met.",
+        "## 神秘顾客暗访\n\n"
+        "神秘顾客的暗访记录（种子文档 000：第三方监测），每次按种子文档 000 的服务标准评分——及时接通、标准问候语、"
+        "通俗易懂、问题解决、主动回访——得分为适用评分项中达标的占比。"),
+    "external.no_benchmarks": (
+        "No benchmarks: the config folder has no benchmarks file, or it lists none.",
+        "无对标值：配置文件夹中没有对标值文件，或文件中没有条目。"),
+    "external.benchmark_headline": (
+        "**The unit does as well as or better than {ahead} of {judged} benchmarks this period.**",
+        "**本期本单位在 {judged} 项对标中有 {ahead} 项持平或领先。**"),
+    "external.no_register": (
+        "No mystery shopping: the config folder has no mystery-shopping register.",
+        "无神秘顾客暗访：配置文件夹中没有神秘顾客暗访登记表。"),
+    "external.no_visits": (
+        "No mystery-shopping visits to this unit in {period}.",
+        "{period} 本单位没有神秘顾客暗访记录。"),
+    "external.mystery_met": (
+        "**Mystery shopping: {score} of the rubric items met over {visits} visit(s), at or above the target of "
+        "{target}.** Weakest item: {item} ({item_share} of the visits where it applied).",
+        "**神秘顾客暗访：{visits} 次暗访的评分项达标率为 {score}，达到 {target} 的目标。** 最薄弱项：{item}"
+        "（适用访次中 {item_share} 达标）。"),
+    "external.mystery_missed": (
+        "**Mystery shopping: {score} of the rubric items met over {visits} visit(s), below the target of "
+        "{target}.** Weakest item: {item} ({item_share} of the visits where it applied).",
+        "**神秘顾客暗访：{visits} 次暗访的评分项达标率为 {score}，未达到 {target} 的目标。** 最薄弱项：{item}"
+        "（适用访次中 {item_share} 达标）。"),
+    "survey.surveys_title": (
+        "## Net Promoter Score\n\n"
+        "NPS = % promoters (9–10) − % detractors (0–6), in points, with its 95 % confidence interval; the "
+        "change since the previous period is tested (z-test on the two periods' answers).",
+        "## 净推荐值（NPS）\n\n"
+        "NPS = 推荐者（9–10 分）占比 − 贬损者（0–6 分）占比，单位为分，附 95 % 置信区间；与上期的变化做显著性检验"
+        "（两期答卷的正态近似检验）。"),
+    "survey.too_few": (
+        "Not shown: {n} answer(s), fewer than the {minimum} a figure needs.",
+        "未显示：仅 {n} 份答卷，少于所需的 {minimum} 份。"),
+    "survey.nps_headline": (
+        "**NPS {nps} (95 % CI {low} to {high}; n = {n} answers) against a target of {target}.** Promoters "
+        "{promoters}, detractors {detractors}.",
+        "**NPS 为 {nps}（95 % CI {low} 至 {high}；n = {n} 份答卷），目标 {target}。** 推荐者 {promoters}，"
+        "贬损者 {detractors}。"),
+    "survey.nps_change": (
+        "Since the previous period: {before} → {after} ({change} points, 95 % CI {low} to {high}, p = {p}; "
+        "n = {n_before} answers before): {verdict}.",
+        "较上期：{before} → {after}（变化 {change} 分，95 % CI {low} 至 {high}，p = {p}；上期 n = {n_before} "
+        "份答卷）：{verdict}。"),
+    "survey.response_title": (
+        "## Who answers: response rates and the weighted CSAT\n\n"
+        "Not every customer answers, and some groups answer less often than others (seed 002: enterprise "
+        "customers are less satisfied). The raw CSAT over-represents the groups that answer; the weighted "
+        "CSAT gives each answer the weight tickets / answers of its customer type and channel, as if every "
+        "group had answered alike.",
+        "## 谁在作答：回收率与加权满意度\n\n"
+        "并非每位客户都会作答，且各群体的作答率不同（种子文档 002：企业客户满意度较低）。原始满意度会偏向作答多的群体；"
+        "加权满意度按客户类型 × 渠道给每份答卷“工单数 / 答卷数”的权重，相当于各群体作答率相同时的结果。"),
+    "survey.weighted_csat": (
+        "**CSAT {raw} as answered (n = {n_raw}); {weighted} weighted for non-response (95 % CI {low} to "
+        "{high}; n = {n_weighted} answers standing for {tickets} tickets), {change} pp.**",
+        "**按答卷计算的满意度为 {raw}（n = {n_raw}）；按未作答加权后为 {weighted}（95 % CI {low} 至 {high}；"
+        "n = {n_weighted} 份答卷，代表 {tickets} 张工单），相差 {change} pp。**"),
+    "survey.response_gap": (
+        "Enterprise customers answered {enterprise} of their tickets' surveys, individual customers {individual}.",
+        "企业客户的问卷回收率为 {enterprise}，个人客户为 {individual}。"),
+    "survey.questionnaire_title": (
+        "## The questionnaire: reliability and key drivers\n\n"
+        "When the survey asks several questions (speed, attitude, problem resolved, professionalism), "
+        "Cronbach's α says whether they measure one thing consistently (seed 002: 0.9 or more), and the "
+        "key-driver table says which of them moves overall satisfaction most.",
+        "## 问卷：信度与关键驱动因素\n\n"
+        "问卷包含多个题项（响应速度、服务态度、问题解决、专业程度）时，克隆巴赫 α 系数衡量各题项是否一致地测量同一事物"
+        "（种子文档 002：0.9 以上）；关键驱动因素表说明哪一题项对总体满意度影响最大。"),
+    "survey.no_items": (
+        "Not measured: the surveys have no sub-scores (speed, attitude, problem resolved, professionalism); "
+        "map them in the sources' configuration to see reliability and key drivers.",
+        "未测量：问卷没有分项评分（响应速度、服务态度、问题解决、专业程度）；在数据源配置中映射后即可查看信度与关键驱动因素。"),
+    "survey.alpha_meets": (
+        "**Reliability: α = {alpha} (95 % CI {low} to {high}; {items} items, n = {n}) — at or above {bar} "
+        "even at the interval's lower end.**",
+        "**信度：α = {alpha}（95 % CI {low} 至 {high}；{items} 个题项，n = {n}）——即使取区间下限也达到 {bar}。**"),
+    "survey.alpha_near": (
+        "**Reliability: α = {alpha} (95 % CI {low} to {high}; {items} items, n = {n}) — at {bar} or above, "
+        "but the interval reaches below it.**",
+        "**信度：α = {alpha}（95 % CI {low} 至 {high}；{items} 个题项，n = {n}）——达到 {bar}，但区间下限低于该值。**"),
+    "survey.alpha_below": (
+        "**Reliability: α = {alpha} (95 % CI {low} to {high}; {items} items, n = {n}) — below the {bar} "
+        "seed 002 asks for.** The items agree, but not as closely as a questionnaire used to judge units "
+        "should; review the questions before comparing teams on them.",
+        "**信度：α = {alpha}（95 % CI {low} 至 {high}；{items} 个题项，n = {n}）——低于种子文档 002 要求的 {bar}**。"
+        "各题项有一致性，但尚不足以用于评判单位；用其比较班组前请先复核题目。"),
+    "survey.drivers": (
+        "**{item} explains most of overall CSAT: {share} of the explained variance (the items together "
+        "explain {r2}; n = {n} answers).** Standardised β: the change in CSAT, in standard deviations, per "
+        "standard deviation of the item with the others held fixed; share: general dominance weights.",
+        "**{item} 对总体满意度的解释力最强：占已解释方差的 {share}（各题项合计解释 {r2}；n = {n} 份答卷）。** "
+        "标准化系数 β：其他题项不变时，该题项每变化一个标准差，满意度变化的标准差数；占比为一般优势权重。"),
+    "survey.sample_title": (
+        "## Next period's survey sample\n\n"
+        "Seed 002 prescribes stratified random sampling. The sample below is sized so that CSAT is known "
+        "within the stated margin, split across customer type × channel in proportion to the tickets, and "
+        "inflated by each group's response rate into invitations.",
+        "## 下期问卷抽样\n\n"
+        "种子文档 002 规定采用分层随机抽样。下表的样本量使满意度的误差在给定范围内，按客户类型 × 渠道依工单量比例分配，"
+        "并按各群体的回收率折算为邀请数。"),
+    "survey.sample_plan": (
+        "**To know CSAT within ± {margin} at {confidence} confidence: {answers} answers, i.e. {invitations} "
+        "invitations, drawn at random within each group of this period's {tickets} tickets.**",
+        "**要使满意度误差在 ± {margin} 以内（置信度 {confidence}）：需 {answers} 份答卷，即从本期 {tickets} "
+        "张工单中按组随机抽取 {invitations} 个邀请。**"),
+    "survey.sample_short": (
+        "In {groups} group(s) even inviting every ticket is not expected to give the answers needed at the "
+        "group's response rate: pool those groups over a longer period, or remind non-responders.",
+        "有 {groups} 个组即使邀请全部工单，按其回收率也难以获得所需答卷：可合并更长期间的工单，或对未作答者发送提醒。"),
     # ---- root cause (issue 14 part 4): problem types, severity × frequency, 5-Why records, case reviews
     "rootcause.types": (
         "## Complaints by problem type\n\n"
@@ -642,7 +769,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
     "rootcause.types_headline": (
         "**{type}** is the largest problem type: {share} of {n} complaints; {vital} of {types} types make up "
         "80 % of them.",
-        "**{type}**是最大的问题类型：占 {n} 条投诉的 {share}；{types} 类中的 {vital} 类占全部投诉的 80 %。"),
+        "**{type}** 是最大的问题类型：占 {n} 条投诉的 {share}；{types} 类中的 {vital} 类占全部投诉的 80 %。"),
     "rootcause.assigned": (
         "Assigned from the export: {data}; from the text: {text}; from the category: {category}; unclassified: {none}.",
         "按导出数据分类：{data} 条；按投诉内容：{text} 条；按业务类别：{category} 条；未分类：{none} 条。"),

@@ -32,8 +32,8 @@ observation-level test, kept only to show how much it over-states certainty.
 
 * proportions and rates: the two-way variance of the difference of window means (linear
   probability / exposure-weighted rate) over the binomial / Poisson variance is the design
-  effect (Kish's deff, never below 1) times the small-sample factor (t_df / z)²; counts and
-  sizes are divided by it (Rao & Scott 1992) and the Newcombe CI + score test (Poisson score
+  effect (Kish's deff, an estimate, so not floored at 1 except for the exact methods) times the
+  small-sample factor (t_df / z)²; counts and sizes are divided by it (Rao & Scott 1992) and the Newcombe CI + score test (Poisson score
   test and CI for rates; the exact tests below 10 effective events) run on those counts.
 * durations: log seconds, the same two-way CR2 contrast and t; CI for the ratio of geometric
   means by exponentiating.
@@ -82,6 +82,9 @@ multiplicity
     and the final verdicts.
 power
     Minimum detectable effects at :data:`POWER`.
+surveys
+    Survey answers (issue 15): NPS with its CI and two-sample test, Cronbach's α (Feldt CI),
+    response rates and the non-response-weighted CSAT, stratified sample sizes, key drivers.
 _common
     Private helpers the tests share: checked observations, clustered cell means, t inference.
 """
@@ -107,3 +110,10 @@ __all__ = [
     "exact_poisson", "exact_rate_ratio", "wilcoxon_rank_sum", "yates_prop_test", "diff_in_diff", "evaluate", "label_windows", "mix_shift",
     "segmented", "week_windows",
 ]
+
+# survey statistics (issue 15, h-survey)
+from qa_helpers.stats.surveys import (cronbach_alpha, key_drivers, nps_difference, nps_estimate,  # noqa: E402
+                                      response_rates, stratum_sizes, weighted_csat)
+
+__all__ += ["cronbach_alpha", "key_drivers", "nps_difference", "nps_estimate", "response_rates", "stratum_sizes",
+            "weighted_csat"]

@@ -165,11 +165,18 @@ def _cluster_note(cluster: str | None, n_groups: int) -> str:
 
 
 def _design_effect(var_clustered: float, var_simple: float, df: float, alpha: float) -> float:
-    """Kish deff of the contrast (>= 1) times the small-sample factor (t_df / z)^2."""
+    """Kish deff of the contrast times the small-sample factor (t_df / z)^2.
+
+    Not floored at 1: the clustered variance is an estimate, below the simple one in about half
+    the samples where the true deff is near 1, and a floor there made the shares' and rates'
+    tests conservative (2.9 % and 2.1 % false alarms at alpha 5 % in 1,000 null runs with agent
+    and team-week shocks). The ratio is floored at ``chi2(alpha / 2, df) / df``, the smallest
+    estimate a true deff of 1 gives with ``df`` degrees of freedom (and a clustered variance of 0,
+    every agent the same before and after, is not certainty). The exact methods, for small
+    counts, never use a deff below 1."""
     if not var_simple > 0:  # no variation at all (no events, all at ceiling): nothing to inflate
         return 1.0
     if not (np.isfinite(var_clustered) and np.isfinite(df) and df > 0):
         return np.nan
-    ratio = var_clustered / var_simple
     small = (stats.t.ppf(1 - alpha / 2, df) / stats.norm.ppf(1 - alpha / 2)) ** 2
-    return max(1.0, ratio) * small
+    return max(var_clustered / var_simple, stats.chi2.ppf(alpha / 2, df) / df) * small

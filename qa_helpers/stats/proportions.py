@@ -85,6 +85,8 @@ def _proportion(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str 
     smallest = min(eff[0], eff[1] - eff[0], eff[2], eff[3] - eff[2])
     chosen = test if test != "auto" else ("exact" if smallest < EXACT_BELOW else "score")
     if chosen == "exact":
+        # few counts: a clustered variance below the simple one is noise, never a licence to test more counts
+        eff = (x_a / max(deff, 1.0), n_a / max(deff, 1.0), x_b / max(deff, 1.0), n_b / max(deff, 1.0))
         # Fisher and Clopper–Pearson need whole counts: effective counts are rounded (sizes at least 1)
         k_a, m_a = int(round(eff[0])), max(int(round(eff[1])), 1)
         k_b, m_b = int(round(eff[2])), max(int(round(eff[3])), 1)

@@ -98,6 +98,8 @@ def _rate(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = "aut
         p, interval = 1.0, lambda a: (0.0, np.inf)
         method = f"no events in either window{where}"
     elif chosen == "exact":
+        # few events: a clustered variance below the simple one is noise, never a licence to test more events
+        eff = (c_a / max(deff, 1.0), e_a / max(deff, 1.0), c_b / max(deff, 1.0), e_b / max(deff, 1.0))
         # the conditional binomial needs whole counts: effective counts are rounded
         k_a, k_b = int(round(eff[0])), int(round(eff[2]))
         p = exact_rate_ratio(k_a, eff[1], k_b, eff[3], alpha)[0]

@@ -1,0 +1,270 @@
+"""Surveys analysed properly (issue 15, part 4): the voice-of-customer report's survey sections.
+
+Each ``*_view(ctx, tables)`` returns the displayables of one section (sentences from the en/zh
+catalogue, tables with translated headers), in the order a notebook shows them;
+:func:`survey_section` gives them all. The statistics are in :mod:`qa_helpers.stats.surveys`.
+
+* :func:`nps_view` — NPS with its CI and n, and the change since the previous period (z-test).
+* :func:`response_view` — response rate per customer type × channel, and the CSAT weighted for
+  non-response beside the raw one, each with its n.
+* :func:`reliability_view` — Cronbach's α of the sub-scores with Feldt's CI against seed 002's 0.9.
+* :func:`drivers_view` — which sub-score explains overall CSAT (standardised β, dominance share).
+* :func:`sample_plan_view` — the next stratified random survey sample sized for a stated precision
+  (seed 002); :func:`draw_survey_sample` draws it in DuckDB from the archive and
+  :func:`write_survey_sample` writes it as a spreadsheet-safe CSV (pseudonymised ids only).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qa_helpers.data.schemas import SURVEY_ITEMS, TIME_COLUMNS
+from qa_helpers.stats import surveys as survey_stats
+from qa_helpers.stats.surveys import NOT_RECORDED, STRATA
+
+MIN_ANSWERS = 30      # fewer answers: the section says so instead of a figure
+SAMPLE_MARGIN = 0.03  # the survey sample's precision: CSAT within ± 3 points ...
+SAMPLE_CONFIDENCE = 0.95  # ... at 95 %
+SAMPLE_COLUMNS = ["ticket_id", "customer_id", "team", "channel", "customer_type", "created_at", "stratum"]
+
+
+def _answers(surveys: pd.DataFrame) -> pd.DataFrame:
+    return surveys[surveys["source"] == "survey"] if "source" in surveys else surveys
+
+
+def _pct(value: float) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.1%}"
+
+
+def _num(value: float, digits: int = 0) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}".replace("-", "−")
+
+
+def survey_items(ctx, surveys: pd.DataFrame) -> list[str]:
+    """The questionnaire's sub-score fields this archive holds with answers in ``surveys``."""
+    return [item for item in SURVEY_ITEMS
+            if ctx.has("surveys", item) and item in surveys and surveys[item].notna().any()]
+
+
+# ---------------------------------------------------------------- NPS
+
+def nps_answers(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series]:
+    """The 0–10 answers of the previous period and of this one."""
+    now = tables["surveys"]["nps"] if "nps" in tables["surveys"] else pd.Series(dtype=float)
+    return ctx.load("surveys", ctx.period.previous(), columns=["nps"])["nps"], now
+
+
+def nps_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
+    """NPS with its 95 % CI and n against the target, and its change since the previous period."""
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.texts import say
+
+    missing = ctx.missing_note("surveys.nps")
+    if missing:
+        return [missing]
+    before, now = nps_answers(ctx, tables)
+    estimate, change = survey_stats.nps_estimate(now), survey_stats.nps_difference(before, now)
+    row = estimate.iloc[0]
+    if row["n"] < MIN_ANSWERS:
+        return [say("survey.too_few", ctx.language, n=int(row["n"]), minimum=MIN_ANSWERS)]
+    target = ctx.targets().set_index("kpi")["target"].get("nps", np.nan)
+    out = [say("survey.nps_headline", ctx.language, nps=_num(row["estimate"]), low=_num(row["ci_low"]),
+               high=_num(row["ci_high"]), n=f"{int(row['n']):,}", target=_num(target),
+               promoters=_pct(row["promoters"]), detractors=_pct(row["detractors"]))]
+    c = change.iloc[0]
+    if c["n_before"] > 0:
+        out.append(say("survey.nps_change", ctx.language, before=_num(c["before"]), after=_num(c["after"]),
+                       change=f"{c['effect']:+.0f}".replace("-", "−"), low=_num(c["ci_low"]), high=_num(c["ci_high"]),
+                       p="< 0.001" if c["p"] < 0.001 else _num(c["p"], 3), n_before=f"{int(c['n_before']):,}",
+                       verdict=t(c["verdict"], ctx.language)))
+    both = pd.concat([survey_stats.nps_estimate(before), estimate], ignore_index=True)
+    shown = pd.DataFrame({"period": [str(ctx.period.previous()), str(ctx.period)], "nps_points": both["estimate"],
+                          "nps_ci_low": both["ci_low"], "nps_ci_high": both["ci_high"], "answers": both["n"]})
+    out.append(table(shown, ctx.language, precision=1))
+    return out
+
+
+# ---------------------------------------------------------------- non-response
+
+def response_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
+    """Response rate per customer type × channel, and the non-response-weighted CSAT beside the raw one."""
+    from qa_helpers.report.labels import table
+    from qa_helpers.report.texts import say
+
+    missing = ctx.missing_note("surveys", "tickets.customer_type", "tickets.channel")
+    if missing:
+        return [missing]
+    tickets, surveys = tables["tickets"], tables["surveys"]
+    rates = survey_stats.response_rates(tickets, surveys)
+    csat = survey_stats.weighted_csat(tickets, surveys).set_index("metric")
+    raw, weighted = csat.loc["csat_raw"], csat.loc["csat_weighted"]
+    if raw["n"] < MIN_ANSWERS:
+        return [say("survey.too_few", ctx.language, n=int(raw["n"]), minimum=MIN_ANSWERS)]
+    by_type = rates.groupby("customer_type")[["tickets", "answers"]].sum()
+    by_type = (by_type["answers"] / by_type["tickets"]).drop(NOT_RECORDED, errors="ignore")
+    out = [say("survey.weighted_csat", ctx.language, raw=_pct(raw["estimate"]), n_raw=f"{int(raw['n']):,}",
+               weighted=_pct(weighted["estimate"]), low=_pct(weighted["ci_low"]), high=_pct(weighted["ci_high"]),
+               n_weighted=f"{int(weighted['n']):,}", tickets=f"{int(weighted['tickets']):,}",
+               change=f"{100 * (weighted['estimate'] - raw['estimate']):+.1f}".replace("-", "−"))]
+    if {"enterprise", "individual"} <= set(by_type.index):
+        out.append(say("survey.response_gap", ctx.language, enterprise=_pct(by_type["enterprise"]),
+                       individual=_pct(by_type["individual"])))
+    shown = rates.rename(columns={"csat": "csat_of_answers"}).drop(columns="weight")
+    out.append(table(shown, ctx.language, values=["customer_type", "channel"],
+                     percent=["response_rate", "csat_of_answers"]))
+    return out
+
+
+# ---------------------------------------------------------------- questionnaire
+
+def reliability_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
+    """Cronbach's α of the questionnaire's sub-scores with Feldt's CI, against seed 002's 0.9."""
+    from qa_helpers.report.texts import say
+
+    surveys = _answers(tables["surveys"])
+    items = survey_items(ctx, surveys)
+    if len(items) < 2:
+        return [say("survey.no_items", ctx.language)]
+    row = survey_stats.cronbach_alpha(surveys[items]).iloc[0]
+    if row["n"] < MIN_ANSWERS:
+        return [say("survey.too_few", ctx.language, n=int(row["n"]), minimum=MIN_ANSWERS)]
+    key = "survey.alpha_meets" if row["bar_sure"] else "survey.alpha_near" if row["meets_bar"] else "survey.alpha_below"
+    return [say(key, ctx.language, alpha=_num(row["estimate"], 2), low=_num(row["ci_low"], 2),
+                high=_num(row["ci_high"], 2), items=int(row["items"]), n=f"{int(row['n']):,}",
+                bar=_num(row["bar"], 1))]
+
+
+def drivers_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
+    """Which sub-score explains overall CSAT: standardised β with CI and each item's share of R²."""
+    from qa_helpers.report.labels import t, table
+    from qa_helpers.report.texts import say
+
+    surveys = _answers(tables["surveys"])
+    items = survey_items(ctx, surveys)
+    if len(items) < 2:
+        return [say("survey.no_items", ctx.language)]
+    drivers = survey_stats.key_drivers(surveys, items)
+    if drivers.empty or drivers["n"].iloc[0] < MIN_ANSWERS:
+        return [say("survey.too_few", ctx.language, n=int(drivers["n"].iloc[0]) if len(drivers) else 0,
+                    minimum=MIN_ANSWERS)]
+    top = drivers.iloc[0]
+    shown = drivers[["item", "beta", "ci_low", "ci_high", "dominance", "n"]].rename(
+        columns={"item": "survey_item", "beta": "std_beta", "ci_low": "beta_ci_low", "ci_high": "beta_ci_high", "dominance": "share_of_r2"})
+    return [say("survey.drivers", ctx.language, item=t(top["item"], ctx.language), share=_pct(top["dominance"]),
+                r2=_pct(top["r2"]), n=f"{int(top['n']):,}"),
+            table(shown, ctx.language, values=["survey_item"], percent=["share_of_r2"])]
+
+
+# ---------------------------------------------------------------- the next survey sample
+
+def _tickets_relation(con, archive: Path, period, teams: list[str] | None):
+    """The period's (and unit's) archived tickets as a DuckDB relation (read from parquet in DuckDB)."""
+    files = sorted(str(p) for month in period.months for p in (archive / "tickets" / f"month={month}").glob("*.parquet"))
+    if not files:
+        return None
+    time = TIME_COLUMNS["tickets"]
+    rel = con.read_parquet(files, hive_partitioning=False)
+    where = f"{time} >= $start AND {time} < $end"
+    params = {"start": period.start.to_pydatetime(), "end": period.end.to_pydatetime()}
+    if teams is not None:
+        where += " AND team IN (SELECT unnest($teams))"
+        params["teams"] = list(teams)
+    return rel, where, params
+
+
+def sample_plan(ctx, tables: dict[str, pd.DataFrame], margin: float = SAMPLE_MARGIN,
+                confidence: float = SAMPLE_CONFIDENCE, allocation: str = "proportional") -> pd.DataFrame:
+    """Per-stratum sizes of the next survey sample, from this period's tickets (counted in DuckDB) and
+    response rates: answers needed for CSAT within ± ``margin`` at ``confidence``, and invitations."""
+    import duckdb
+
+    con = duckdb.connect()  # as the KPIs do: the kit's own connect() sets options a notebook kernel refuses
+    found = _tickets_relation(con, ctx.archive, ctx.period, ctx.teams)
+    if found is None:
+        return pd.DataFrame(columns=["stratum", *STRATA, "tickets", "share", "answers_needed", "invitations", "method"])
+    rel, where, params = found
+    strata = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '{NOT_RECORDED}') AS {c}" for c in STRATA)
+    counts = con.execute(f"SELECT {strata}, count(*) AS tickets FROM rel WHERE {where} GROUP BY ALL ORDER BY ALL",
+                         params).df()
+    rates = survey_stats.response_rates(tables["tickets"], tables["surveys"])
+    counts = counts.merge(rates[[*STRATA, "response_rate", "csat"]], on=list(STRATA), how="left")
+    overall = rates["answers"].sum() / max(rates["tickets"].sum(), 1)
+    counts["response_rate"] = counts["response_rate"].where(counts["response_rate"] > 0, overall)
+    counts["expected"] = counts["csat"].fillna(0.5)
+    counts.insert(0, "stratum", counts[list(STRATA)].agg("|".join, axis=1))
+    plan = survey_stats.stratum_sizes(counts, margin, confidence, allocation, share="expected",
+                                      response_rate="response_rate")
+    plan = plan.merge(counts[["stratum", *STRATA, "response_rate"]], on="stratum")
+    plan.attrs["total"] = int(plan["answers_needed"].sum())
+    return plan[["stratum", *STRATA, "tickets", "response_rate", "share", "answers_needed", "invitations", "method"]]
+
+
+def draw_survey_sample(ctx, plan: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The stratified random sample itself: ``invitations`` tickets per stratum, drawn in DuckDB by a
+    seeded hash of the ticket id (the same seed and tickets give the same sample, whatever their order).
+
+    Returns
+    -------
+    DataFrame
+        :data:`SAMPLE_COLUMNS`: ticket, pseudonymised customer id, team, channel, customer type, created
+        time and stratum; nothing else leaves the archive.
+    """
+    import duckdb
+
+    con = duckdb.connect()  # as the KPIs do: the kit's own connect() sets options a notebook kernel refuses
+    found = _tickets_relation(con, ctx.archive, ctx.period, ctx.teams)
+    if found is None or plan.empty:
+        return pd.DataFrame(columns=SAMPLE_COLUMNS)
+    rel, where, params = found
+    sizes = plan[["stratum", "invitations"]]  # noqa: F841 -- read by DuckDB by name
+    label = " || '|' || ".join(f"coalesce(CAST({c} AS VARCHAR), '{NOT_RECORDED}')" for c in STRATA)
+    query = f"""
+        WITH t AS (SELECT ticket_id, customer_id, team, channel, customer_type, created_at, {label} AS stratum
+                   FROM rel WHERE {where})
+        SELECT t.* FROM t JOIN sizes USING (stratum)
+        QUALIFY row_number() OVER (PARTITION BY stratum ORDER BY hash(ticket_id || '#' || $seed), ticket_id)
+                <= sizes.invitations
+        ORDER BY stratum, ticket_id"""
+    return con.execute(query, {**params, "seed": str(int(seed))}).df()[SAMPLE_COLUMNS]
+
+
+def write_survey_sample(sample: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write the survey sample as a spreadsheet-safe CSV (UTF-8 with BOM; no cell runs as a formula)."""
+    from qa_helpers.report.safe import write_csv
+
+    return write_csv(sample, path)
+
+
+def sample_plan_view(ctx, tables: dict[str, pd.DataFrame], margin: float = SAMPLE_MARGIN,
+                     confidence: float = SAMPLE_CONFIDENCE) -> list:
+    """The next survey sample's plan: answers and invitations per stratum for CSAT within ± margin."""
+    from qa_helpers.report.labels import table
+    from qa_helpers.report.texts import say
+
+    missing = ctx.missing_note("surveys", "tickets.customer_type", "tickets.channel")
+    if missing:
+        return [missing]
+    plan = sample_plan(ctx, tables, margin, confidence)
+    if plan.empty:
+        return [say("survey.too_few", ctx.language, n=0, minimum=MIN_ANSWERS)]
+    shown = plan[[*STRATA, "tickets", "response_rate", "answers_needed", "invitations"]]
+    short = int((plan["invitations"] * plan["response_rate"] < plan["answers_needed"] - 0.5).sum())
+    return [say("survey.sample_plan", ctx.language, margin=f"{100 * margin:g} pp", confidence=f"{confidence:.0%}",
+                answers=f"{int(plan['answers_needed'].sum()):,}", invitations=f"{int(plan['invitations'].sum()):,}",
+                tickets=f"{int(plan['tickets'].sum()):,}"),
+            say("survey.sample_short", ctx.language, groups=short) if short else None,
+            table(shown, ctx.language, values=list(STRATA), percent=["response_rate"])]
+
+
+def survey_section(ctx, tables: dict[str, pd.DataFrame]) -> list:
+    """Every survey section in order: NPS, non-response, reliability, key drivers, the next sample."""
+    from qa_helpers.report.texts import say
+
+    return [say("survey.surveys_title", ctx.language), nps_view(ctx, tables),
+            say("survey.response_title", ctx.language), response_view(ctx, tables),
+            say("survey.questionnaire_title", ctx.language), reliability_view(ctx, tables), drivers_view(ctx, tables),
+            say("survey.sample_title", ctx.language), sample_plan_view(ctx, tables)]

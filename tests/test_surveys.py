@@ -1,0 +1,316 @@
+"""Surveys done properly, mystery shopping and benchmarks (issue 15, parts 4 and 5)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from qa_helpers.errors import ConfigError, QAKitError, RegisterError
+from qa_helpers.stats import surveys as s
+
+# real-statistics.com's binary questionnaire (12 respondents x 11 items, 5 missing answers), as shipped
+# with pingouin (dataset ``cronbach_wide_missing``); its documented values come from R psych::alpha.
+WIDE_MISSING = """Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8,Q9,Q10,Q11
+1.0,1,1.0,1,1.0,1,1,1,1.0,1,1
+1.0,1,1.0,1,1.0,1,1,1,0.0,1,0
+,0,1.0,1,,1,1,1,1.0,0,0
+1.0,1,1.0,0,1.0,1,0,1,1.0,0,0
+1.0,1,1.0,1,1.0,0,0,0,1.0,0,0
+0.0,1,,0,1.0,1,1,1,0.0,0,0
+1.0,1,1.0,1,0.0,0,1,0,0.0,0,0
+1.0,1,1.0,1,1.0,0,0,0,0.0,0,0
+0.0,1,0.0,1,1.0,0,0,0,0.0,1,0
+1.0,0,0.0,1,0.0,1,0,0,,0,0
+1.0,1,1.0,0,0.0,0,0,0,0.0,0,0
+1.0,0,0.0,1,0.0,0,0,0,0.0,0,0
+"""
+
+
+# ---------------------------------------------------------------- NPS
+
+def test_nps_interval_matches_the_hand_computed_multinomial_wald_interval():
+    # 50 promoters, 30 passives, 20 detractors: NPS 30; var = (0.5 + 0.2 - 0.3^2) / 100 = 0.0061
+    answers = [10] * 25 + [9] * 25 + [8] * 20 + [7] * 10 + [6] * 10 + [0] * 10 + [np.nan] * 7
+    row = s.nps_estimate(answers).iloc[0]
+    se = 100 * np.sqrt(0.0061)
+    assert row["n"] == 100 and row["estimate"] == pytest.approx(30.0)
+    assert row["se"] == pytest.approx(7.8102497, abs=1e-6)
+    assert row["ci_low"] == pytest.approx(30 - 1.959964 * se, abs=1e-4)   # 14.6922
+    assert row["ci_high"] == pytest.approx(45.3078, abs=1e-4)
+    assert "multinomial" in row["method"]
+
+
+def test_nps_difference_is_a_z_test_on_the_summed_variances():
+    before = [10] * 50 + [8] * 30 + [3] * 20              # NPS 30, var 0.0061 on n = 100
+    after = [10] * 120 + [8] * 50 + [3] * 30               # NPS 45, var (0.6 + 0.15 - 0.2025) / 200
+    row = s.nps_difference(before, after).iloc[0]
+    se = 100 * np.sqrt(0.0061 + (0.75 - 0.45 ** 2) / 200)
+    assert row["effect"] == pytest.approx(15.0)
+    assert row["p"] == pytest.approx(2 * sps.norm.sf(15 / se))
+    assert row["ci_low"] == pytest.approx(15 - 1.959964 * se, abs=1e-4)
+    assert (row["n_before"], row["n_after"]) == (100, 200)
+    assert row["verdict"] == "improved" if row["p"] < 0.05 else row["verdict"] != "improved"
+    same = s.nps_difference([10] * 10, [10] * 10).iloc[0]   # no variance at all: not a p of 0
+    assert same["verdict"] == "not estimable" and np.isnan(same["p"])
+
+
+def test_nps_refuses_answers_off_the_scale():
+    with pytest.raises(ValueError, match="0-10"):
+        s.nps_estimate([5, 11])
+
+
+# ---------------------------------------------------------------- reliability
+
+def test_cronbach_alpha_reproduces_the_published_psych_values():
+    data = pd.read_csv(io.StringIO(WIDE_MISSING))
+    listwise = s.cronbach_alpha(data).iloc[0]
+    # R psych::alpha(data, use = "complete.obs"): 0.8016949 on the 9 complete respondents
+    assert listwise["estimate"] == pytest.approx(0.8016949152542373, abs=1e-9)
+    assert (listwise["n"], listwise["items"]) == (9, 11)
+    # median-imputed (no missing answers, n = 12): alpha 0.738019 with Feldt CI [0.447, 0.911]
+    imputed = s.cronbach_alpha(data.fillna(data.median())).iloc[0]
+    assert imputed["estimate"] == pytest.approx(0.7380191693290734, abs=1e-9)
+    assert round(imputed["ci_low"], 3) == 0.447 and round(imputed["ci_high"], 3) == 0.911
+    assert not imputed["meets_bar"] and imputed["bar"] == 0.9
+
+
+def test_cronbach_alpha_of_parallel_items_clears_the_bar():
+    rng = np.random.default_rng(3)
+    truth = rng.normal(size=2000)
+    items = pd.DataFrame({f"q{i}": truth + rng.normal(0, 0.3, 2000) for i in range(4)})
+    row = s.cronbach_alpha(items).iloc[0]
+    # 4 parallel items, reliability of each 1 / 1.09: Spearman-Brown gives 4r / (1 + 3r) with r = 1 / 1.09
+    r = 1 / 1.09
+    assert row["estimate"] == pytest.approx(4 * r / (1 + 3 * r), abs=0.01)
+    assert row["meets_bar"] and row["bar_sure"]
+
+
+# ---------------------------------------------------------------- non-response
+
+def _fixture() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two strata of 100 tickets: enterprise answers 20 (10 satisfied), individual 50 (45 satisfied)."""
+    tickets = pd.DataFrame({"customer_type": ["enterprise"] * 100 + ["individual"] * 100, "channel": "phone"})
+    surveys = pd.DataFrame({
+        "customer_type": ["enterprise"] * 20 + ["individual"] * 50 + [None] * 5,
+        "channel": "phone",
+        "csat": [5] * 10 + [2] * 10 + [4] * 45 + [1] * 5 + [5] * 5,
+        "source": "survey"})
+    reviews = pd.DataFrame({"customer_type": None, "channel": None, "csat": [1] * 30, "source": "review"})
+    return tickets, pd.concat([surveys, reviews], ignore_index=True)
+
+
+def test_response_rates_and_weights_per_stratum():
+    tickets, surveys = _fixture()
+    rates = s.response_rates(tickets, surveys).set_index("customer_type")
+    assert rates.loc["enterprise", "response_rate"] == pytest.approx(0.20)
+    assert rates.loc["individual", "response_rate"] == pytest.approx(0.50)
+    assert rates.loc["enterprise", "weight"] == pytest.approx(5.0)
+    assert rates.loc["individual", "csat"] == pytest.approx(0.9)
+    assert "not recorded" not in rates.index  # answers without tickets in their stratum get no weight
+
+
+def test_weighted_csat_on_a_hand_built_fixture():
+    tickets, surveys = _fixture()
+    out = s.weighted_csat(tickets, surveys).set_index("metric")
+    raw, weighted = out.loc["csat_raw"], out.loc["csat_weighted"]
+    assert raw["n"] == 75 and raw["estimate"] == pytest.approx(60 / 75)        # reviews are not answers
+    # post-stratified: 0.5 x 0.5 + 0.5 x 0.9 = 0.70; var = 0.25 x 0.25 / 20 + 0.25 x 0.09 / 50
+    assert weighted["estimate"] == pytest.approx(0.70)
+    half = 1.959964 * np.sqrt(0.25 * 0.25 / 20 + 0.25 * 0.09 / 50)
+    assert weighted["ci_low"] == pytest.approx(0.70 - half, abs=1e-5)
+    assert weighted["n"] == 70 and weighted["tickets"] == 200
+    assert "5 answer(s)" in weighted["note"]
+
+
+# ---------------------------------------------------------------- sample sizes
+
+def test_stratum_sizes_follow_cochran_with_the_finite_population_correction():
+    one = s.stratum_sizes(pd.DataFrame({"stratum": ["all"], "tickets": [10_000]}), margin=0.03).iloc[0]
+    n0 = 1.959964 ** 2 * 0.25 / 0.03 ** 2                      # 1067.1
+    assert one["answers_needed"] == int(np.ceil(n0 / (1 + n0 / 10_000)))  # 965
+    pop = pd.DataFrame({"stratum": ["a", "b"], "tickets": [5000, 5000], "p": [0.5, 0.9], "rate": [0.2, 0.5]})
+    prop = s.stratum_sizes(pop, margin=0.03, share="p", response_rate="rate")
+    assert prop["answers_needed"].iloc[0] == prop["answers_needed"].iloc[1]   # proportional: equal halves
+    assert prop["invitations"].tolist() == [int(np.ceil(a / r)) for a, r in zip(prop["answers_needed"], [0.2, 0.5])]
+    neyman = s.stratum_sizes(pop, margin=0.03, share="p", allocation="neyman")
+    # Neyman: proportional to N_h S_h = 0.5 : 0.3, and never more answers than proportional in total
+    assert neyman["answers_needed"].iloc[0] / neyman["answers_needed"].iloc[1] == pytest.approx(0.5 / 0.3, rel=0.01)
+    assert neyman["answers_needed"].sum() <= prop["answers_needed"].sum()
+    tiny = s.stratum_sizes(pd.DataFrame({"stratum": ["x"], "tickets": [40]}), margin=0.03).iloc[0]
+    assert tiny["answers_needed"] <= 40                      # a census at most
+
+
+# ---------------------------------------------------------------- the planted sample
+
+@pytest.fixture(scope="module")
+def ctx(archive):
+    from qa_helpers.report.context import open_context
+
+    return open_context("HL-A", "2025", archive, "en")
+
+
+def test_planted_questionnaire_reliability_and_driver_are_found(ctx, truth):
+    tables = {"surveys": ctx.load("surveys")}
+    answers = tables["surveys"][tables["surveys"]["source"] == "survey"]
+    items = truth["surveys"]["items"]
+    alpha = s.cronbach_alpha(answers[items]).iloc[0]
+    assert 0.85 <= truth["surveys"]["cronbach_alpha"] <= 0.92
+    assert alpha["ci_low"] <= truth["surveys"]["cronbach_alpha"] + 0.02 and alpha["estimate"] > 0.8
+    drivers = s.key_drivers(answers, items)
+    assert drivers["item"].iloc[0] == truth["surveys"]["strongest_driver"]
+    assert drivers["dominance"].sum() == pytest.approx(1.0) and (drivers["n"] == len(answers.dropna(subset=items))).all()
+
+
+def test_planted_non_response_shows_in_the_rates(archive):
+    from qa_helpers.data.archive import load
+
+    rates = s.response_rates(load("tickets", archive=archive), load("surveys", archive=archive))
+    by_type = rates.groupby("customer_type")[["tickets", "answers"]].sum()
+    share = by_type["answers"] / by_type["tickets"]
+    assert share["enterprise"] < share["individual"] - 0.05   # planted 22 % vs 32 %
+
+
+def test_survey_sample_is_drawn_in_duckdb_to_the_plan(archive):
+    from qa_helpers.report.context import open_context
+    from qa_helpers.voc import surveys as voc
+
+    ctx = open_context("ALL", "2025-Q4", archive, "en")
+    tables = {"tickets": ctx.load("tickets"), "surveys": ctx.load("surveys")}
+    plan = voc.sample_plan(ctx, tables, margin=0.05)
+    assert plan["tickets"].sum() == len(tables["tickets"])
+    sample = voc.draw_survey_sample(ctx, plan, seed=5)
+    assert sample.groupby("stratum").size().to_dict() == plan.set_index("stratum")["invitations"].to_dict()
+    assert sample["ticket_id"].is_unique and set(sample["ticket_id"]) <= set(tables["tickets"]["ticket_id"])
+    assert not sample["customer_id"].astype(str).str.startswith("CUST-").any()  # pseudonyms only
+    again = voc.draw_survey_sample(ctx, plan, seed=5)
+    other = voc.draw_survey_sample(ctx, plan, seed=6)
+    assert again["ticket_id"].tolist() == sample["ticket_id"].tolist()
+    assert other["ticket_id"].tolist() != sample["ticket_id"].tolist()
+
+
+def test_survey_sections_render_in_both_languages(archive):
+    from qa_helpers.report.context import open_context
+    from qa_helpers.voc import surveys as voc
+
+    for language in ("en", "zh"):
+        ctx = open_context("HL-A", "2025-Q4", archive, language)
+        items = voc.survey_section(ctx, ctx.tables())
+        text = " ".join(str(i) for i in _flat(items) if isinstance(i, str))
+        assert ("NPS" in text) and ("α =" in text)
+        assert ("Problem resolved" in text) if language == "en" else ("问题解决" in text)
+
+
+def _flat(items):
+    for item in items:
+        if isinstance(item, list):
+            yield from _flat(item)
+        else:
+            yield item
+
+
+def test_a_mapping_without_sub_scores_still_loads_with_them_absent(tmp_path):
+    from qa_helpers.config import load_sources
+
+    text = (Path(__file__).resolve().parent.parent / "config" / "sources.yml").read_text(encoding="utf-8")
+    cut = text.replace(",\n              # survey sub-scores 1-5 (issue 15): optional fields; a source that does not map "
+                       "them has them absent\n              响应速度评分: q_speed, 服务态度评分: q_attitude, 问题解决评分: "
+                       "q_resolution, 专业程度评分: q_professionalism}", "}")
+    assert cut != text
+    (tmp_path / "sources.yml").write_text(cut, encoding="utf-8")
+    spec = load_sources(tmp_path / "sources.yml").sources["surveys"]
+    assert {"q_speed", "q_resolution"} <= set(spec.absent)
+
+
+# ---------------------------------------------------------------- benchmarks and mystery shopping
+
+REGISTER_HEAD = ("visit_id,date,team,channel,shopper,ms_answered_in_time,ms_standard_greeting,ms_plain_language,"
+                 "ms_problem_resolved,ms_follow_up,comment\n")
+
+
+def test_mystery_visits_are_scored_against_the_rubric_and_target(tmp_path):
+    from qa_helpers.measures import external
+
+    path = tmp_path / "mystery_shopping.csv"
+    path.write_text(REGISTER_HEAD + "V1,2025-10-01,HL-A,phone,s1,1,1,1,1,0,\nV2,2025-10-02,HL-A,chat,s2,1,1,0,1,,\n"
+                    "V3,2025-11-01,HL-B,phone,s1,1,1,1,1,1,=cmd()\n", encoding="utf-8")
+    visits = external.load_mystery_shopping(path)
+    teams, items = external.mystery_scores(visits, target=0.9)
+    a = teams.set_index("team").loc["HL-A"]
+    assert a["visits"] == 2 and a["score"] == pytest.approx((0.8 + 0.75) / 2) and not a["met"]
+    assert teams.set_index("team").loc["HL-B", "met"]
+    follow = items.set_index("rubric_item").loc["ms_follow_up"]
+    assert follow["visits"] == 2 and follow["met_share"] == pytest.approx(0.5)   # empty: not applicable
+
+
+@pytest.mark.parametrize("row, column", [
+    ("V1,2025-13-01,HL-A,phone,s1,1,1,1,1,1,", "date"),
+    ("V1,2025-10-01,HL A,phone,s1,1,1,1,1,1,", "team"),
+    ("V1,2025-10-01,HL-A,fax,s1,1,1,1,1,1,", "channel"),
+    ("V1,2025-10-01,HL-A,phone,s1,1,yes,1,1,1,", "ms_standard_greeting"),
+    ("V1,2025-10-01,HL-A,phone,s1,,,,,,", "ms_answered_in_time"),
+])
+def test_a_bad_register_row_names_file_row_and_column(tmp_path, row, column):
+    from qa_helpers.measures import external
+
+    path = tmp_path / "mystery_shopping.csv"
+    path.write_text(REGISTER_HEAD + "V0,2025-10-01,HL-A,phone,s1,1,1,1,1,1,\n" + row + "\n", encoding="utf-8")
+    with pytest.raises(RegisterError) as error:
+        external.load_mystery_shopping(path)
+    message = str(error.value)
+    assert str(path) in message and "row 3" in message and repr(column) in message and "\n" not in message
+    assert isinstance(error.value, QAKitError)
+
+
+def test_benchmarks_load_and_sit_beside_the_kpis(tmp_path):
+    from qa_helpers.measures import external
+
+    kit = Path(__file__).resolve().parent.parent / "config" / "benchmarks.yml"
+    bench = external.load_benchmarks(kit)
+    assert bench.set_index("kpi").loc["csat", "value"] == pytest.approx(0.882)
+    assert bench.set_index("kpi").loc["aht_s", "value"] == pytest.approx(72)     # 1.2 minutes
+    values = pd.DataFrame({"kpi": ["csat", "aht_s"], "value": [0.90, 80.0], "n": [500, 900]})
+    targets = pd.DataFrame({"kpi": ["csat", "aht_s"], "direction": ["higher", "lower"]})
+    table = external.benchmark_table(values, bench, targets).set_index("kpi")
+    assert table.loc["csat", "ahead"] and not table.loc["aht_s", "ahead"]
+    assert table.loc["aht_s", "gap"] == pytest.approx(8.0)
+    assert external.benchmark_summary(table.reset_index())["csat_benchmark"] == pytest.approx(0.882)
+    bad = tmp_path / "benchmarks.yml"
+    bad.write_text("benchmarks:\n  - {kpi: csat, value: 88.2, kind: competitor, year: 2025, source: x}\n")
+    with pytest.raises(ConfigError, match=r"benchmarks entry 1: 'value'.*between 0 and 1"):
+        external.load_benchmarks(bad)
+    bad.write_text("benchmarks:\n  - {kpi: csat, value: 0.88, kind: rival, year: 2025, source: x}\n")
+    with pytest.raises(ConfigError, match=r"entry 1: 'kind'"):
+        external.load_benchmarks(bad)
+
+
+def test_index_shows_the_benchmark_beside_the_kpi():
+    from qa_helpers.report.index import _kpi_cell
+
+    cell = _kpi_cell({"csat": 0.87, "csat_target": 0.9, "csat_n": 80, "csat_benchmark": 0.882,
+                      "csat_benchmark_kind": "competitor"}, "csat", "share", "en")
+    assert "competitor 88.2%" in cell
+    assert "88.2" not in _kpi_cell({"csat": 0.87, "csat_n": 80}, "csat", "share", "en")
+
+
+def test_a_broken_register_stops_a_run_with_exit_status_2(tmp_path, archive):
+    import shutil
+
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / "config" / "sources.yml", config / "sources.yml")
+    (config / "mystery_shopping.csv").write_text(REGISTER_HEAD + "V1,2025-10-01,HL-A,phone,s1,2,1,1,1,1,\n",
+                                                 encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "qa_helpers", "run", "--period", "2025-Q4", "--teams", "HL-A",
+                           "--notebooks", "scorecard", "--archive", str(archive), "--config", str(config),
+                           "--out", str(tmp_path / "reports"), "--no-html"],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and "row 2" in lines[0] and "'ms_answered_in_time'" in lines[0]
