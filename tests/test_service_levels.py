@@ -395,3 +395,70 @@ def test_unquoted_working_hours_in_a_standards_yaml_give_the_right_day():
 def test_a_scalar_or_list_where_a_mapping_belongs_names_the_key(block, key):
     with pytest.raises(ConfigError, match=key):
         sl.check({"service_levels": block}, "std.yml")
+
+
+def _svc_ctx(language: str = "en", min_n: int = 5):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(language=language, period="2025-Q4",
+                           standards=SimpleNamespace(raw={"service_levels": {"min_n": min_n}}))
+
+
+def _severity_rows(shares: list[float], ns: list[int], verdicts: list[str], target: float = 0.95) -> pd.DataFrame:
+    rows = pd.DataFrame({"measure": "response", "group_by": "severity", "group": [1, 2, 3, 4], "limit_value": 24.0,
+                         "unit": "hours", "within": 0, "n": ns, "share": shares, "target": target,
+                         "verdict": verdicts, "not_yet_due": 0})
+    rows["gap_points"] = (rows["share"] - rows["target"]) * 100
+    everyone = rows.iloc[[0]].assign(group_by="all", group="all", n=sum(ns), verdict="too_few")
+    return pd.concat([rows, everyone], ignore_index=True)
+
+
+def test_headline_says_too_few_to_judge_when_no_severity_level_is_judged():
+    from qa_helpers.report import service
+
+    got = _severity_rows([0.5, 1.0, float("nan"), 0.0], [2, 1, 0, 1], ["too_few", "too_few", "no_data", "too_few"])
+    for language, words in (("en", "Too few complaints to judge"), ("zh", "投诉过少")):
+        lines = service.headline_lines(_svc_ctx(language), got)
+        assert len(lines) == 1 and words in lines[0] and "n = 4" in lines[0]
+        assert "met" not in lines[0] and "均达到" not in lines[0]
+
+
+def test_a_narrow_miss_is_not_rounded_into_a_pass():
+    from qa_helpers.report import service
+
+    got = _severity_rows([0.946, 0.99, 0.80, 0.99], [50, 50, 50, 50], ["misses", "meets", "misses", "meets"])
+    line = service.headline_lines(_svc_ctx(), got)[0]
+    assert "94.6 % answered within 24 h against 95.0 %, 0.4 points short" in line
+    assert "80 % answered within 24 h against 95 %, 15 points short" in line     # a clear miss keeps whole percents
+
+
+def test_history_is_read_by_duckdb_and_gives_the_same_repeat_rates(q4):
+    from qa_helpers.report import service
+
+    ctx, tables, truth = q4
+    history = service._history(ctx)
+    assert all(isinstance(source, str) and "read_parquet" in source for source in history.values())
+    loaded = {name: ctx.load(name, ctx.period.previous()) for name in ("tickets", "complaints")}
+    got = sl.repeat_rates(tables, ctx.standards.raw, history=history)
+    pd.testing.assert_frame_equal(got, sl.repeat_rates(tables, ctx.standards.raw, history=loaded))
+    assert got.loc[got["measure"] == "repeat_complaint", "repeats"].iloc[0] > 0
+
+
+def test_sections_show_complaints_not_yet_due(q4, monkeypatch):
+    from qa_helpers.report import service
+    from qa_helpers.report.context import open_context
+
+    ctx, tables, truth = q4
+    assert service.data_end(ctx) >= tables["complaints"]["closed_at"].max()
+    # an extract taken on 31 December at 23:00: the last evening's complaints are still open
+    late = tables["complaints"]["received_at"] >= pd.Timestamp("2025-12-31 12:00")
+    assert late.sum() >= 1
+    complaints = tables["complaints"].copy()
+    complaints.loc[late, ["first_response_at", "closed_at"]] = pd.NaT
+    monkeypatch.setattr(service, "data_end", lambda ctx: pd.Timestamp("2025-12-31 23:00"))
+    mine = {**tables, "complaints": complaints}
+    en = [item for item in service.service_levels_section(ctx, mine) if isinstance(item, str)]
+    assert any(line.startswith("Not yet due, left out of n:") and "2025-12-31 23:00" in line for line in en)
+    zh_ctx = open_context("ALL", "2025-Q4", ctx.archive, language="zh")
+    zh = [item for item in service.resolution_section(zh_ctx, mine) if isinstance(item, str)]
+    assert any(line.startswith("尚未到期") and "解决率" in line for line in zh)

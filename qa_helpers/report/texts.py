@@ -557,6 +557,14 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "Every severity level met its seed-003 limits in {period} (n = {n} complaints).",
         "{period} 各严重级别均达到种子文件 003 的时限要求（n = {n} 件投诉）。"),
     "svc.no_limits": ("no service-level limits in the standards", "标准中未设服务时限"),
+    "svc.too_few_to_judge": (
+        "Too few complaints to judge any severity level against its seed-003 limits in {period} (n = {n} "
+        "complaints; a severity level needs at least {min_n}).",
+        "{period} 投诉过少，无法按种子文件 003 的时限评判任何严重级别（n = {n} 件投诉；每个级别至少需要 {min_n} 件）。"),
+    "svc.not_yet_due": (
+        "Not yet due, left out of n: {counts} — complaints still open at the end of the data ({end}) whose limit "
+        "had not run out; they may still be answered in time.",
+        "尚未到期、未计入 n：{counts}——截至数据截止时间（{end}）仍未完成、时限尚未届满的投诉，仍可能按时完成。"),
     "svc.resolution_line": (
         "Resolution rate {rate} against {target} (n = {n}); median time from receipt to closing {median_h} h, "
         "{median_wh} working hours.",
