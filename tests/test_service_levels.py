@@ -330,3 +330,135 @@ def test_sections_in_both_languages(q4):
     assert "一级（重大）" in zh[0] and "百分点" in zh[0] and "Severity" not in zh[0]
     lines = [item for item in service.resolution_section(zh_ctx, tables) if isinstance(item, str)]
     assert any("回访" in line for line in lines) and not any("points" in line for line in lines)
+
+
+# ---------------------------------------------------------------- review fixes (h-fixsl)
+
+def test_open_complaints_not_yet_due_at_the_data_end_are_left_out_not_missed():
+    # c5 (severity 3, never answered, 24 h limit) received Monday 10:00; the data end Tuesday 06:00 is 20 h later
+    frame = complaints().assign(closed_at=T([None] * 6), first_response_at=T(
+        ["2025-10-20 11:00", "2025-10-20 13:00", "2025-10-20 23:00", "2025-10-20 10:00", None, "2025-10-21 06:00"]))
+    got = sl.service_level_table({"complaints": frame}, STD_TEST)
+    three = level(got, "response", "severity", 3)
+    assert three[["within", "n", "not_yet_due"]].tolist() == [0, 1, 1]
+    # first handling: every complaint is open; only c4 (Friday 20:00, 58 h before the end) is past its 48 h
+    handling = level(got, "first_handling", "all", "all")
+    assert handling[["within", "n", "not_yet_due"]].tolist() == [0, 1, 5]
+    # later data: the deadline has passed without an answer, so it is a miss
+    later = sl.service_level_table({"complaints": frame}, STD_TEST, as_of="2025-10-22 12:00")
+    assert level(later, "response", "severity", 3)[["within", "n", "not_yet_due"]].tolist() == [0, 2, 0]
+    # a working-time limit: 2 working days from Monday 10:00 run to Wednesday 10:00
+    confirmation = level(got, "confirmation", "severity", 3)
+    assert confirmation[["within", "n", "not_yet_due"]].tolist() == [1, 1, 1]
+    res = sl.resolution_table({"complaints": frame}, STD_TEST).set_index("group")
+    assert res.loc["all", ["n", "closed", "not_yet_due"]].tolist() == [1, 0, 5]
+    weekly = sl.weekly_service_levels({"complaints": frame}, STD_TEST, "response")
+    assert weekly["not_yet_due"].sum() == 1 and weekly["n"].sum() == 5
+
+
+def test_data_end_is_the_latest_time_in_the_complaints():
+    assert sl.data_end(complaints()) == pd.Timestamp("2025-10-22 12:00")
+    assert sl.data_end(complaints()[["complaint_id", "received_at"]]) == pd.Timestamp("2025-10-20 10:00")
+
+
+@pytest.mark.parametrize("text, expected", [("08:30", 8.5), ("17:30", 17.5), ("'17:30'", 17.5), ("9:00", 9.0)])
+def test_unquoted_yaml_times_are_read_as_times_of_day(text, expected):
+    import yaml
+
+    hours = yaml.safe_load(f"working_hours: [{text}, {text}]")["working_hours"]
+    assert sl._clock("std.yml", hours[0]) == expected * 3600
+
+
+@pytest.mark.parametrize("value", ["1050", 17.5, 63000, "17h30"])
+def test_a_time_of_day_that_is_not_hh_mm_is_refused(value):
+    with pytest.raises(ConfigError, match=r"std.yml: service_levels.calendar.working_hours: .*HH:MM"):
+        sl.calendar({"service_levels": {"calendar": {"working_hours": [value, "18:00"]}}}, "std.yml")
+
+
+def test_unquoted_working_hours_in_a_standards_yaml_give_the_right_day():
+    import yaml
+
+    std = yaml.safe_load("service_levels:\n  calendar:\n    working_hours: [08:30, 17:30]\n")
+    cal = sl.calendar(std)
+    assert (cal.start_s, cal.end_s) == (8.5 * 3600, 17.5 * 3600)
+    assert hours([("2025-10-20 07:00", "2025-10-20 20:00")], cal) == [9.0]
+
+
+@pytest.mark.parametrize("block, key", [
+    ({"limits": {"response": 24}}, r"std.yml: service_levels.limits.response: give a mapping"),
+    ({"limits": {"response": {"limit": 24, "by_customer_type": ["vip"]}}},
+     r"std.yml: service_levels.limits.response.by_customer_type: give a mapping"),
+    ({"limits": [24]}, r"std.yml: service_levels.limits: give a mapping"),
+    ({"calendar": ["09:00"]}, r"std.yml: service_levels.calendar: give a mapping"),
+    ({"resolution_rate": 0.95}, r"std.yml: service_levels.resolution_rate: give a mapping"),
+])
+def test_a_scalar_or_list_where_a_mapping_belongs_names_the_key(block, key):
+    with pytest.raises(ConfigError, match=key):
+        sl.check({"service_levels": block}, "std.yml")
+
+
+def _svc_ctx(language: str = "en", min_n: int = 5):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(language=language, period="2025-Q4",
+                           standards=SimpleNamespace(raw={"service_levels": {"min_n": min_n}}))
+
+
+def _severity_rows(shares: list[float], ns: list[int], verdicts: list[str], target: float = 0.95) -> pd.DataFrame:
+    rows = pd.DataFrame({"measure": "response", "group_by": "severity", "group": [1, 2, 3, 4], "limit_value": 24.0,
+                         "unit": "hours", "within": 0, "n": ns, "share": shares, "target": target,
+                         "verdict": verdicts, "not_yet_due": 0})
+    rows["gap_points"] = (rows["share"] - rows["target"]) * 100
+    everyone = rows.iloc[[0]].assign(group_by="all", group="all", n=sum(ns), verdict="too_few")
+    return pd.concat([rows, everyone], ignore_index=True)
+
+
+def test_headline_says_too_few_to_judge_when_no_severity_level_is_judged():
+    from qa_helpers.report import service
+
+    got = _severity_rows([0.5, 1.0, float("nan"), 0.0], [2, 1, 0, 1], ["too_few", "too_few", "no_data", "too_few"])
+    for language, words in (("en", "Too few complaints to judge"), ("zh", "投诉过少")):
+        lines = service.headline_lines(_svc_ctx(language), got)
+        assert len(lines) == 1 and words in lines[0] and "n = 4" in lines[0]
+        assert "met" not in lines[0] and "均达到" not in lines[0]
+
+
+def test_a_narrow_miss_is_not_rounded_into_a_pass():
+    from qa_helpers.report import service
+
+    got = _severity_rows([0.946, 0.99, 0.80, 0.99], [50, 50, 50, 50], ["misses", "meets", "misses", "meets"])
+    line = service.headline_lines(_svc_ctx(), got)[0]
+    assert "94.6 % answered within 24 h against 95.0 %, 0.4 points short" in line
+    assert "80 % answered within 24 h against 95 %, 15 points short" in line     # a clear miss keeps whole percents
+
+
+def test_history_is_read_by_duckdb_and_gives_the_same_repeat_rates(q4):
+    from qa_helpers.report import service
+
+    ctx, tables, truth = q4
+    history = service._history(ctx)
+    assert all(isinstance(source, str) and "read_parquet" in source for source in history.values())
+    loaded = {name: ctx.load(name, ctx.period.previous()) for name in ("tickets", "complaints")}
+    got = sl.repeat_rates(tables, ctx.standards.raw, history=history)
+    pd.testing.assert_frame_equal(got, sl.repeat_rates(tables, ctx.standards.raw, history=loaded))
+    assert got.loc[got["measure"] == "repeat_complaint", "repeats"].iloc[0] > 0
+
+
+def test_sections_show_complaints_not_yet_due(q4, monkeypatch):
+    from qa_helpers.report import service
+    from qa_helpers.report.context import open_context
+
+    ctx, tables, truth = q4
+    assert service.data_end(ctx) >= tables["complaints"]["closed_at"].max()
+    # an extract taken on 31 December at 23:00: the last evening's complaints are still open
+    late = tables["complaints"]["received_at"] >= pd.Timestamp("2025-12-31 12:00")
+    assert late.sum() >= 1
+    complaints = tables["complaints"].copy()
+    complaints.loc[late, ["first_response_at", "closed_at"]] = pd.NaT
+    monkeypatch.setattr(service, "data_end", lambda ctx: pd.Timestamp("2025-12-31 23:00"))
+    mine = {**tables, "complaints": complaints}
+    en = [item for item in service.service_levels_section(ctx, mine) if isinstance(item, str)]
+    assert any(line.startswith("Not yet due, left out of n:") and "2025-12-31 23:00" in line for line in en)
+    zh_ctx = open_context("ALL", "2025-Q4", ctx.archive, language="zh")
+    zh = [item for item in service.resolution_section(zh_ctx, mine) if isinstance(item, str)]
+    assert any(line.startswith("尚未到期") and "解决率" in line for line in zh)

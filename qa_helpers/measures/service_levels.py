@@ -21,6 +21,7 @@ Every figure is aggregated in DuckDB over the archive's rows; nothing loads a wh
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Mapping
@@ -63,11 +64,29 @@ class Calendar:
 
 
 def _clock(where: str, text) -> int:
+    """Seconds after midnight of a time of day written ``HH:MM``.
+
+    YAML 1.1 reads an unquoted ``17:30`` as the sexagesimal integer 1050 (17 x 60 + 30): an integer
+    from 0 to 1439 is taken as those minutes after midnight (``08:30`` stays a string, leading zero).
+    """
+    if isinstance(text, int) and not isinstance(text, bool) and 0 <= text < 24 * 60:
+        return text * 60
+    if not isinstance(text, str) or not re.fullmatch(r"\d{1,2}:\d{2}", text.strip()):
+        raise ConfigError(f"{where}: give a time of day as HH:MM in quotes, e.g. '17:30', got {text!r}")
     try:
-        parsed = time.fromisoformat(str(text))
+        parsed = time.fromisoformat(text.strip().zfill(5))
     except ValueError:
-        raise ConfigError(f"{where}: give a time of day as HH:MM, got {text!r}") from None
+        raise ConfigError(f"{where}: give a time of day as HH:MM in quotes, e.g. '17:30', got {text!r}") from None
     return parsed.hour * 3600 + parsed.minute * 60
+
+
+def _mapping(where: str, value, example: str) -> Mapping:
+    """``value`` when it is a mapping (``None`` counts as empty), else a ConfigError naming the key."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: give a mapping, e.g. {example}, got {value!r}")
+    return value
 
 
 def _days(where: str, values) -> frozenset[date]:
@@ -102,8 +121,9 @@ def calendar(standards: Mapping | None = None, where: str = "standards.yml") -> 
         Naming the key: a time that is not HH:MM, an end before the start, an unknown weekday, a date
         that is not a date, a country the ``holidays`` package does not know.
     """
-    spec = {**DEFAULT_CALENDAR, **(((standards or {}).get("service_levels") or {}).get("calendar") or {})}
     key = f"{where}: service_levels.calendar"
+    block = _mapping(f"{where}: service_levels", (standards or {}).get("service_levels"), "{limits: ...}")
+    spec = {**DEFAULT_CALENDAR, **_mapping(key, block.get("calendar"), "{working_hours: ['09:00', '18:00']}")}
     hours = spec["working_hours"]
     if not isinstance(hours, (list, tuple)) or len(hours) != 2:
         raise ConfigError(f"{key}.working_hours: give [start, end], e.g. ['09:00', '18:00'], got {hours!r}")
@@ -191,13 +211,16 @@ def limits(standards: Mapping | None = None, where: str = "standards.yml") -> di
         Naming the key: an unknown measure or unit, a limit that is not a positive number, a severity
         outside 1-4, a target outside (0, 1].
     """
-    block = (standards or {}).get("service_levels") or {}
+    block = _mapping(f"{where}: service_levels", (standards or {}).get("service_levels"), "{limits: ...}")
     cal = calendar(standards, where)
     out = {}
-    for name, spec in (block.get("limits") or {}).items():
+    for name, spec in _mapping(f"{where}: service_levels.limits", block.get("limits"),
+                               "{response: {limit: 24, unit: hours}}").items():
         key = f"{where}: service_levels.limits.{name}"
         if name not in MEASURES:
             raise ConfigError(f"{key}: unknown measure; measures are {', '.join(MEASURES)}")
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{key}: give a mapping, e.g. {{limit: 24, unit: hours, target: 0.95}}, got {spec!r}")
         unit = spec.get("unit", "hours")
         if unit not in UNITS:
             raise ConfigError(f"{key}.unit: must be one of {', '.join(UNITS)}, got {unit!r}")
@@ -211,7 +234,8 @@ def limits(standards: Mapping | None = None, where: str = "standards.yml") -> di
         else:
             value = dict.fromkeys(SEVERITIES, raw)
         hours = {s: _limit_hours(f"{key}.limit", v, cal.day_s / 3600, unit) for s, v in value.items()}
-        written = {str(t): v for t, v in (spec.get("by_customer_type") or {}).items()}
+        written = {str(t): v for t, v in _mapping(f"{key}.by_customer_type", spec.get("by_customer_type"),
+                                                  "{vip: 12}").items()}
         types = {t: _limit_hours(f"{key}.by_customer_type.{t}", v, cal.day_s / 3600, unit) for t, v in written.items()}
         target = spec.get("target", 0.95)
         if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
@@ -221,8 +245,9 @@ def limits(standards: Mapping | None = None, where: str = "standards.yml") -> di
 
 
 def _rate_spec(standards: Mapping | None, name: str, where: str, days: bool = True) -> dict:
-    spec = ((standards or {}).get("service_levels") or {}).get(name) or {}
     key = f"{where}: service_levels.{name}"
+    block = _mapping(f"{where}: service_levels", (standards or {}).get("service_levels"), "{limits: ...}")
+    spec = _mapping(key, block.get(name), "{target: 0.95}")
     target = spec.get("target")
     if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1):
         raise ConfigError(f"{key}.target: a share in (0, 1], got {target!r}")
@@ -319,14 +344,32 @@ def _columns(con, source: str | None) -> set[str]:
     return set(con.sql(f"SELECT * FROM {source} LIMIT 0").columns) if source else set()
 
 
+def data_end(complaints, connection: duckdb.DuckDBPyConnection | None = None) -> pd.Timestamp | None:
+    """The latest receipt, first response or closing time in ``complaints`` (a DataFrame or DuckDB source).
+
+    What the data knows of ends there: a complaint still open at that time may yet be answered in time.
+    """
+    con = connection or duckdb.connect()
+    source = _source(con, "end_complaints", complaints)
+    if source is None:
+        return None
+    ends = [c for c in ("received_at", "first_response_at", "closed_at") if c in _columns(con, source)]
+    if not ends:
+        return None
+    got = con.sql(f"SELECT max(greatest({', '.join(ends)})) FROM {source}").fetchall()[0][0]
+    return None if got is None else pd.Timestamp(got)
+
+
 def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
-                     connection: duckdb.DuckDBPyConnection | None = None) -> str:
+                     connection: duckdb.DuckDBPyConnection | None = None, as_of=None) -> str:
     """Define the DuckDB view ``svc_clocks``: one row per complaint with its clocks; return its name.
 
     Columns: ``complaint_id, severity, customer_type, received_at, out_of_hours`` and, for
     each of ``response`` (to the first response) and ``handling`` (to closing), ``*_h`` (calendar hours) and
-    ``*_wh`` (working hours), plus ``closed``. The customer type is the complaint's own (ingest copies the
-    linked ticket's), else the linked ticket's; a complaint without one has none.
+    ``*_wh`` (working hours), plus ``closed``, and ``elapsed_h`` / ``elapsed_wh``: the time from receipt to
+    ``as_of``, the end of the data (default: :func:`data_end` of the complaints given). The customer type is
+    the complaint's own (ingest copies the linked ticket's), else the linked ticket's; a complaint without
+    one has none.
     """
     con = connection
     cal = calendar(standards)
@@ -334,8 +377,10 @@ def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
     ccols = _columns(con, complaints)
     tickets = _source(con, "tickets", tables.get("tickets"))
     tcols = _columns(con, tickets)
+    as_of = data_end(complaints, con) if as_of is None else pd.Timestamp(as_of)
+    as_of_sql = "CAST(NULL AS TIMESTAMP)" if as_of is None else f"TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S.%f}'"
     first, last = con.sql(f"SELECT min(CAST(received_at AS DATE)), "
-                          f"max(CAST(greatest(received_at, first_response_at, closed_at) AS DATE)) "
+                          f"max(CAST(greatest(received_at, first_response_at, closed_at, {as_of_sql}) AS DATE)) "
                           f"FROM {complaints}").fetchall()[0]
     _register_calendar(con, cal, first, last)
     # the archive copies the linked ticket's customer type onto the complaint; else look it up
@@ -346,6 +391,7 @@ def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
         ctype, join = "t.customer_type", f"LEFT JOIN {tickets} t ON t.ticket_id = c.ticket_id"
     work = {name: working_seconds_sql("c.received_at", f"c.{column}", cal, "c0", alias)
             for name, column, alias in (("response", "first_response_at", "c1"), ("handling", "closed_at", "c2"))}
+    elapsed = working_seconds_sql("c.received_at", as_of_sql, cal, "c0", "c3")
     con.sql(f"""
         CREATE OR REPLACE TEMP VIEW svc_clocks AS
         SELECT c.complaint_id, CAST(c.severity AS INTEGER) AS severity,
@@ -356,11 +402,14 @@ def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
                {work['response']} / 3600 AS response_wh,
                epoch(c.closed_at - c.received_at) / 3600 AS handling_h,
                {work['handling']} / 3600 AS handling_wh,
-               c.closed_at IS NOT NULL AS closed
+               c.closed_at IS NOT NULL AS closed,
+               epoch({as_of_sql} - c.received_at) / 3600 AS elapsed_h,
+               {elapsed} / 3600 AS elapsed_wh
         FROM {complaints} c {join}
         LEFT JOIN svc_calendar c0 ON c0.day = CAST(c.received_at AS DATE)
         LEFT JOIN svc_calendar c1 ON c1.day = CAST(c.first_response_at AS DATE)
-        LEFT JOIN svc_calendar c2 ON c2.day = CAST(c.closed_at AS DATE)""")
+        LEFT JOIN svc_calendar c2 ON c2.day = CAST(c.closed_at AS DATE)
+        LEFT JOIN svc_calendar c3 ON c3.day = CAST({as_of_sql} AS DATE)""")
     return "svc_clocks"
 
 
@@ -374,11 +423,27 @@ def _limit_case(limit: Limit, by_type: bool = False) -> str:
     return f"coalesce(CASE customer_type {types} END, {by_severity})"
 
 
-def _within_sql(limit: Limit, by_type: bool = False) -> str:
-    clock = ("response" if MEASURE_END[limit.measure] == "first_response_at" else "handling") + (
+def _clock_column(limit: Limit) -> str:
+    return ("response" if MEASURE_END[limit.measure] == "first_response_at" else "handling") + (
         "_wh" if limit.working else "_h")
-    # no response (or not closed) yet counts as not within
-    return f"coalesce({clock} <= {_limit_case(limit, by_type)}, false)"
+
+
+def _within_sql(limit: Limit, by_type: bool = False) -> str:
+    # no response (or not closed) yet counts as not within, once the deadline has passed (see _pending_sql)
+    return f"coalesce({_clock_column(limit)} <= {_limit_case(limit, by_type)}, false)"
+
+
+def _pending_sql(limit: Limit | None, by_type: bool = False, clock: str | None = None) -> str:
+    """SQL: the complaint is not yet due: no end time yet and its deadline falls after the data end.
+
+    Such a complaint may still be answered (closed) in time, so it is left out of n rather than
+    counted as a miss.
+    """
+    if limit is None:
+        return "false"
+    clock = clock or _clock_column(limit)
+    elapsed = "elapsed_wh" if limit.working else "elapsed_h"
+    return f"coalesce({clock} IS NULL AND {elapsed} < {_limit_case(limit, by_type)}, false)"
 
 
 def min_n(standards: Mapping | None = None) -> int:
@@ -397,8 +462,12 @@ def verdict(share: float, target: float, n: int, least: int = 1) -> str:
 
 def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
                         connection: duckdb.DuckDBPyConnection | None = None,
-                        measures: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+                        measures: list[str] | tuple[str, ...] | None = None, as_of=None) -> pd.DataFrame:
     """Share of complaints within each service-level limit, per severity and per customer type.
+
+    A complaint not answered (closed) yet whose deadline falls after the end of the data (``as_of``)
+    is not yet due: it is left out of n and counted in ``not_yet_due``; once its deadline has passed
+    without an answer it counts as a miss.
 
     Parameters
     ----------
@@ -411,6 +480,9 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
         Only these measures (default: every configured one); leave out those whose end time the
         archive lacks (``first_response_at`` for response and confirmation, ``closed_at`` for first
         handling), or every complaint would count as late.
+    as_of : timestamp, optional
+        The end of the data: the latest time the archive knows of (default: the latest receipt, first
+        response or closing time among the complaints given, :func:`data_end`).
 
     Returns
     -------
@@ -422,7 +494,8 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
         ``all`` row against the severity limits),
         ``within, n, share, target, gap_points`` (share − target, in percentage points),
         ``verdict`` (``meets`` / ``misses``; ``too_few`` under ``service_levels.min_n`` complaints, 5;
-        ``no_data``). A group with no complaints has n = 0 and NaN.
+        ``no_data``), ``not_yet_due`` (open complaints left out of n). A group with no complaints has n = 0
+        and NaN.
 
     Examples
     --------
@@ -439,30 +512,34 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
     con = connection or duckdb.connect()
     lims = {name: limit for name, limit in limits(standards).items() if measures is None or name in measures}
     columns = ["measure", "group_by", "group", "limit_value", "unit", "within", "n", "share", "target",
-               "gap_points", "verdict"]
+               "gap_points", "verdict", "not_yet_due"]
     if tables.get("complaints") is None or not lims:
         return pd.DataFrame(columns=columns)
-    view = complaint_clocks(tables, standards, con)
+    view = complaint_clocks(tables, standards, con, as_of)
     frames = []
     for limit in lims.values():
         for group_by in ("severity", "customer_type", "all"):
             within = _within_sql(limit, by_type=group_by == "customer_type")
+            pending = _pending_sql(limit, by_type=group_by == "customer_type")
             key = "'all'" if group_by == "all" else group_by
             where = "" if group_by == "all" else f"WHERE {group_by} IS NOT NULL"
-            counts = con.sql(f"SELECT {key} AS grp, count(*) FILTER (WHERE {within}) AS within, count(*) AS n "
+            counts = con.sql(f"SELECT {key} AS grp, count(*) FILTER (WHERE {within}) AS within, "
+                             f"count(*) FILTER (WHERE NOT {pending}) AS n, count(*) FILTER (WHERE {pending}) AS due "
                              f"FROM {view} {where} GROUP BY ALL").df()
             groups = (list(SEVERITIES) if group_by == "severity" else
                       sorted(set(counts["grp"]) | set(limit.by_customer_type)) if group_by == "customer_type" else ["all"])
-            got = {g: (w, n) for g, w, n in zip(counts["grp"], counts["within"], counts["n"])}
-            counts = pd.DataFrame({"within": [got.get(g, (0, 0))[0] for g in groups],
-                                   "n": [got.get(g, (0, 0))[1] for g in groups]})
+            got = {g: (w, n, d) for g, w, n, d in zip(counts["grp"], counts["within"], counts["n"], counts["due"])}
+            counts = pd.DataFrame({"within": [got.get(g, (0, 0, 0))[0] for g in groups],
+                                   "n": [got.get(g, (0, 0, 0))[1] for g in groups],
+                                   "due": [got.get(g, (0, 0, 0))[2] for g in groups]})
             value = ([limit.value[s] for s in groups] if group_by == "severity" else
                      [limit.customer_type_value.get(g, np.nan) for g in groups]
                      if group_by == "customer_type" else [np.nan])
             frames.append(pd.DataFrame({"measure": limit.measure, "group_by": group_by, "group": groups,
                                         "limit_value": value, "unit": limit.unit,
                                         "within": counts["within"].fillna(0).astype("int64"),
-                                        "n": counts["n"].fillna(0).astype("int64"), "target": limit.target}))
+                                        "n": counts["n"].fillna(0).astype("int64"), "target": limit.target,
+                                        "not_yet_due": counts["due"].fillna(0).astype("int64")}))
     out = pd.concat(frames, ignore_index=True)
     out["share"] = (out["within"] / out["n"].where(out["n"] > 0)).astype("float64")
     out["gap_points"] = (out["share"] - out["target"]) * 100
@@ -471,26 +548,32 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
 
 
 def resolution_table(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
-                     connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+                     connection: duckdb.DuckDBPyConnection | None = None, as_of=None) -> pd.DataFrame:
     """Resolution rate and resolution time of complaints, per severity and overall.
 
-    Resolution rate = complaints closed / complaints received (in the period given); resolution time =
-    the median time from receipt to closing over closed complaints, in calendar and in working hours.
+    Resolution rate = complaints closed / complaints received (in the period given) and due; resolution
+    time = the median time from receipt to closing over closed complaints, in calendar and in working
+    hours. A complaint still open whose first-handling deadline (``service_levels.limits.first_handling``)
+    falls after the end of the data (``as_of``, as in :func:`service_level_table`) is not yet due: left out
+    of n and counted in ``not_yet_due`` (without a first-handling limit every complaint counts).
 
     Returns
     -------
     DataFrame
         ``group`` (1-4 or ``all``), ``n, closed, rate, target, gap_points, verdict, median_h,
-        median_working_h`` (NaN without closed complaints).
+        median_working_h`` (NaN without closed complaints), ``not_yet_due``.
     """
     con = connection or duckdb.connect()
     spec = _rate_spec(standards, "resolution_rate", "standards.yml", days=False)
     target = float(spec.get("target", 0.95))
-    columns = ["group", "n", "closed", "rate", "target", "gap_points", "verdict", "median_h", "median_working_h"]
+    columns = ["group", "n", "closed", "rate", "target", "gap_points", "verdict", "median_h", "median_working_h",
+               "not_yet_due"]
     if tables.get("complaints") is None:
         return pd.DataFrame(columns=columns)
-    view = complaint_clocks(tables, standards, con)
-    sql = (f"SELECT {{key}} AS grp, count(*) AS n, count(*) FILTER (WHERE closed) AS closed, "
+    view = complaint_clocks(tables, standards, con, as_of)
+    pending = _pending_sql(limits(standards).get("first_handling"), clock="handling_h")
+    sql = (f"SELECT {{key}} AS grp, count(*) FILTER (WHERE NOT {pending}) AS n, "
+           f"count(*) FILTER (WHERE {pending}) AS not_yet_due, count(*) FILTER (WHERE closed) AS closed, "
            f"median(handling_h) FILTER (WHERE closed) AS median_h, "
            f"median(handling_wh) FILTER (WHERE closed) AS median_working_h FROM {view} GROUP BY ALL")
     by = con.sql(sql.format(key="severity")).df()
@@ -499,6 +582,7 @@ def resolution_table(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
     out = out.rename(columns={"grp": "group"})
     out["n"] = out["n"].fillna(0).astype("int64")
     out["closed"] = out["closed"].fillna(0).astype("int64")
+    out["not_yet_due"] = out["not_yet_due"].fillna(0).astype("int64")
     out["rate"] = (out["closed"] / out["n"].where(out["n"] > 0)).astype("float64")
     out["target"] = target
     out["gap_points"] = (out["rate"] - target) * 100
@@ -608,27 +692,33 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
 
 def weekly_service_levels(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
                           measure: str = "response",
-                          connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+                          connection: duckdb.DuckDBPyConnection | None = None, as_of=None) -> pd.DataFrame:
     """Share of complaints within ``measure``'s limit per week (of receipt) and severity.
+
+    Complaints not yet due at the end of the data (``as_of``) are left out of n, as in
+    :func:`service_level_table`.
 
     Returns
     -------
     DataFrame
-        ``week`` (Monday, timestamp), ``severity, within, n, share, target, verdict``.
+        ``week`` (Monday, timestamp), ``severity, within, n, share, target, verdict, not_yet_due``.
     """
     con = connection or duckdb.connect()
     lims = limits(standards)
-    columns = ["week", "severity", "within", "n", "share", "target", "verdict"]
+    columns = ["week", "severity", "within", "n", "share", "target", "verdict", "not_yet_due"]
     if tables.get("complaints") is None or measure not in lims:
         return pd.DataFrame(columns=columns)
     limit = lims[measure]
-    view = complaint_clocks(tables, standards, con)
+    view = complaint_clocks(tables, standards, con, as_of)
+    pending = _pending_sql(limit)
     out = con.sql(f"SELECT CAST(date_trunc('week', received_at) AS TIMESTAMP) AS week, severity, "
-                  f"count(*) FILTER (WHERE {_within_sql(limit)}) AS within, count(*) AS n "
+                  f"count(*) FILTER (WHERE {_within_sql(limit)}) AS within, count(*) FILTER (WHERE NOT {pending}) AS n, "
+                  f"count(*) FILTER (WHERE {pending}) AS not_yet_due "
                   f"FROM {view} GROUP BY ALL ORDER BY week, severity").df()
     out["within"] = out["within"].astype("int64")
     out["n"] = out["n"].astype("int64")
-    out["share"] = out["within"] / out["n"]
+    out["not_yet_due"] = out["not_yet_due"].astype("int64")
+    out["share"] = (out["within"] / out["n"].where(out["n"] > 0)).astype("float64")
     out["target"] = limit.target
     out["verdict"] = [verdict(s, limit.target, n, min_n(standards)) for s, n in zip(out["share"], out["n"])]
     return out[columns]

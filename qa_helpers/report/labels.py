@@ -54,6 +54,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "svc.repeat_complaint": ("Repeat complaints", "重复投诉率"), "svc.repeat_contact": ("Repeat contacts", "重复来电率"),
     "svc.days": ("Window (days)", "时间窗（天）"), "svc.repeats": ("Repeats", "重复数"),
     "svc.week": ("Week of receipt", "受理周"),
+    "svc.not_yet_due": ("Not yet due", "尚未到期"),
     # ---- end service levels ----
     # dimensions and grades
     "timeliness": ("Timeliness", "时效性"),

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import pandas as pd
 
+from qa_helpers.data.schemas import TIME_COLUMNS
 from qa_helpers.measures import service_levels as sl
 from qa_helpers.report.context import Context, not_measured
 from qa_helpers.report.labels import t, table
 from qa_helpers.report.texts import reason, say
 
-def _pct(value: float) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value * 100:.0f} %"
+def _pct(value: float, digits: int = 0) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value * 100:.{digits}f} %"
+
+
+def _digits(share: float, target: float) -> int:
+    """1 when whole percents would hide a miss (94.6 % against 95 % reads "95 % ... 0 points short"), else 0."""
+    if share is None or target is None or pd.isna(share) or pd.isna(target):
+        return 0
+    return 1 if f"{share * 100:.0f}" == f"{target * 100:.0f}" or f"{abs(share - target) * 100:.0f}" == "0" else 0
 
 
 def _number(value: float, digits: int = 0) -> str:
@@ -41,6 +49,26 @@ def min_complaints(ctx: Context) -> int:
     return sl.min_n(ctx.standards.raw)
 
 
+def data_end(ctx: Context) -> pd.Timestamp | None:
+    """The end of the archive's complaint data: its latest receipt, first response or closing time (any
+    unit, any period), read by DuckDB from the archive's files. An open complaint whose limit runs past it
+    is not yet due."""
+    if not ctx.has("complaints"):
+        return None
+    folder = str(ctx.archive / "complaints").replace("'", "''")
+    return sl.data_end(f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true, union_by_name = true)")
+
+
+def _not_yet_due(ctx: Context, counts: dict[str, int], end: pd.Timestamp | None) -> str | None:
+    """One line naming the complaints left out of n as not yet due (per measure), ``None`` when there are none."""
+    lang = ctx.language
+    counts = {name: int(n) for name, n in counts.items() if n}
+    if not counts:
+        return None
+    return say("svc.not_yet_due", lang, end="–" if end is None else f"{end:%Y-%m-%d %H:%M}",
+               counts=("；" if lang == "zh" else "; ").join(f"{t(f'svc.{m}', lang)} {n}" for m, n in counts.items()))
+
+
 def _missing(ctx: Context) -> str | None:
     """One line when the archive or the standards cannot give service levels; ``None`` when they can."""
     note = ctx.missing_note("complaints", "complaints.severity", "complaints.received_at")
@@ -56,9 +84,11 @@ def measured(ctx: Context) -> list[str]:
     return [name for name in sl.limits(ctx.standards.raw) if ctx.has("complaints", sl.MEASURE_END[name])]
 
 
-def levels(ctx: Context, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """:func:`~qa_helpers.measures.service_levels.service_level_table` for the measures the archive can give."""
-    return sl.service_level_table(tables, ctx.standards.raw, measures=measured(ctx))
+def levels(ctx: Context, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """:func:`~qa_helpers.measures.service_levels.service_level_table` for the measures the archive can give,
+    complaints not yet due at the archive's data end (:func:`data_end`) left out."""
+    return sl.service_level_table(tables, ctx.standards.raw, measures=measured(ctx),
+                                  as_of=data_end(ctx) if as_of is None else as_of)
 
 
 def service_level_view(ctx: Context, got: pd.DataFrame) -> pd.DataFrame:
@@ -73,6 +103,7 @@ def service_level_view(ctx: Context, got: pd.DataFrame) -> pd.DataFrame:
         "svc.share_within": got["share"], "n": got["n"], "target": got["target"],
         "svc.gap_points": got["gap_points"].round(1),
         "svc.verdict": [t(f"svc.{v}", lang) for v in got["verdict"]],
+        "svc.not_yet_due": got["not_yet_due"],
     })
 
 
@@ -83,15 +114,19 @@ def headline_lines(ctx: Context, got: pd.DataFrame) -> list[str]:
     severity = got[got["group_by"] == "severity"]
     judged = severity[severity["verdict"].isin(["meets", "misses"])]
     missed = judged[judged["verdict"] == "misses"].sort_values("gap_points")
+    if judged.empty:
+        return [say("svc.too_few_to_judge", lang, period=str(ctx.period), min_n=sl.min_n(ctx.standards.raw),
+                    n=int(got.loc[got["group_by"] == "all", "n"].max() or 0))]
     if missed.empty:
         return [say("svc.all_meet", lang, period=str(ctx.period),
                     n=int(got.loc[got["group_by"] == "all", "n"].max() or 0))]
     lines = [say("svc.headline_intro", lang, missed=len(missed), judged=len(judged), period=str(ctx.period))]
     for row in missed.itertuples():
+        digits = _digits(row.share, row.target)
         lines.append("- " + say("svc.headline_miss", lang, group=_group_label("severity", row.group, lang),
-                                share=_pct(row.share), verb=t(f"svc.verb.{row.measure}", lang),
-                                limit=_limit_text(row.limit_value, row.unit, lang), target=_pct(row.target),
-                                gap=_number(-row.gap_points), n=int(row.n)))
+                                share=_pct(row.share, digits), verb=t(f"svc.verb.{row.measure}", lang),
+                                limit=_limit_text(row.limit_value, row.unit, lang), target=_pct(row.target, digits),
+                                gap=_number(-row.gap_points, digits), n=int(row.n)))
     return ["\n".join(lines)]
 
 
@@ -101,18 +136,45 @@ def service_levels_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> lis
     missing = _missing(ctx)
     if missing is not None:
         return [missing]
-    got = levels(ctx, tables)
+    end = data_end(ctx)
+    got = levels(ctx, tables, end)
+    overall = got[got["group_by"] == "all"]
     out = [*headline_lines(ctx, got), table(service_level_view(ctx, got), ctx.language,
-                                            percent=["svc.share_within", "target"], precision=1)]
+                                            percent=["svc.share_within", "target"], precision=1),
+           _not_yet_due(ctx, dict(zip(overall["measure"], overall["not_yet_due"])), end)]
     for field in ("first_response_at", "closed_at"):
         out.append(ctx.missing_note(f"complaints.{field}"))
     return [item for item in out if item is not None]
 
 
-def _history(ctx: Context) -> dict[str, pd.DataFrame]:
-    """The previous period's tickets and complaints: the look-back of the repeat rates."""
+HISTORY_COLUMNS = {"tickets": {"ticket_id": "VARCHAR", "customer_id": "VARCHAR", "created_at": "TIMESTAMP",
+                               "resolved_at": "TIMESTAMP"},
+                   "complaints": {"complaint_id": "VARCHAR", "ticket_id": "VARCHAR", "received_at": "TIMESTAMP"}}
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _history(ctx: Context) -> dict[str, str]:
+    """The previous period's tickets and complaints of the unit, the look-back of the repeat rates: DuckDB
+    queries over the archive's files reading only the columns the repeat rates use (a column the archive
+    lacks is NULL), so that nothing of the previous period is loaded into pandas."""
     previous = ctx.period.previous()
-    return {name: ctx.load(name, previous) for name in ("tickets", "complaints")}
+    out = {}
+    for name, columns in HISTORY_COLUMNS.items():
+        if not ctx.has(name):
+            continue
+        time = TIME_COLUMNS[name]
+        files = _quote(f"{ctx.archive / name}/*/*.parquet")
+        select = ", ".join(c if ctx.has(name, c) else f"CAST(NULL AS {kind}) AS {c}" for c, kind in columns.items())
+        where = [f"month IN ({', '.join(_quote(m) for m in previous.months)})",
+                 f"{time} >= TIMESTAMP {_quote(previous.start)}", f"{time} < TIMESTAMP {_quote(previous.end)}"]
+        if ctx.teams is not None:
+            where.append(f"team IN ({', '.join(_quote(team) for team in ctx.teams) or 'NULL'})")
+        out[name] = (f"(SELECT {select} FROM read_parquet({files}, hive_partitioning = true, "
+                     f"hive_types_autocast = false, union_by_name = true) WHERE {' AND '.join(where)})")
+    return out
 
 
 def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
@@ -124,21 +186,26 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     if missing is not None:
         out.append(missing)
     else:
-        res = sl.resolution_table(tables, ctx.standards.raw)
+        end = data_end(ctx)
+        res = sl.resolution_table(tables, ctx.standards.raw, as_of=end)
         overall = res[res["group"] == "all"].iloc[0]
-        out.append(say("svc.resolution_line", lang, rate=_pct(overall["rate"]), target=_pct(overall["target"]),
+        digits = _digits(overall["rate"], overall["target"]) if overall["verdict"] == "misses" else 0
+        out.append(say("svc.resolution_line", lang, rate=_pct(overall["rate"], digits),
+                       target=_pct(overall["target"], digits),
                        n=int(overall["n"]), median_h=_number(overall["median_h"], 1),
                        median_wh=_number(overall["median_working_h"], 1)))
         below = res[(res["group"] != "all") & (res["verdict"] == "misses")]
         if len(below):
             out.append(say("svc.resolution_miss", lang, groups=("；" if lang == "zh" else "; ").join(
-                f"{_group_label('severity', g, lang)} {_pct(r)} (n = {n})"
-                for g, r, n in zip(below["group"], below["rate"], below["n"]))))
+                f"{_group_label('severity', g, lang)} {_pct(r, _digits(r, target))} (n = {n})"
+                for g, r, n, target in zip(below["group"], below["rate"], below["n"], below["target"]))))
+        out.append(_not_yet_due(ctx, {"rate": overall["not_yet_due"]}, end))
         shown = pd.DataFrame({
             "svc.group": [_group_label("all" if g == "all" else "severity", g, lang) for g in res["group"]],
             "n": res["n"], "svc.closed": res["closed"], "svc.rate": res["rate"], "target": res["target"],
             "svc.gap_points": res["gap_points"].round(1), "svc.verdict": [t(f"svc.{v}", lang) for v in res["verdict"]],
-            "svc.median_h": res["median_h"].round(1), "svc.median_working_h": res["median_working_h"].round(1)})
+            "svc.median_h": res["median_h"].round(1), "svc.median_working_h": res["median_working_h"].round(1),
+            "svc.not_yet_due": res["not_yet_due"]})
         out.append(table(shown, lang, percent=["svc.rate", "target"], precision=1))
         arrival = sl.arrival_effect(tables, ctx.standards.raw).set_index("arrival")
         total = int(arrival["n"].sum())
@@ -157,10 +224,12 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
         out.append(missing_tickets)
     else:
         repeats = sl.repeat_rates(tables, ctx.standards.raw, history=_history(ctx))
-        out.extend(say("svc.repeat_line", lang, what=t(f"svc.{r.measure}", lang), rate=_pct(r.rate), n=r.n,
-                       days=f"{r.days:g}", target=_pct(r.target)) for r in repeats.itertuples())
+        out.extend(say("svc.repeat_line", lang, what=t(f"svc.{r.measure}", lang),
+                       rate=_pct(r.rate, _digits(r.rate, r.target) if r.verdict == "misses" else 0), n=r.n,
+                       days=f"{r.days:g}", target=_pct(r.target, _digits(r.rate, r.target) if r.verdict == "misses" else 0))
+                   for r in repeats.itertuples())
     out.append(say("svc.call_back", lang))
-    return out
+    return [item for item in out if item is not None]
 
 
 def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
@@ -173,7 +242,8 @@ def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     missing = ctx.missing_note("complaints.first_response_at")
     if missing is not None:
         return [missing]
-    weekly = sl.weekly_service_levels(tables, ctx.standards.raw, "response")
+    end = data_end(ctx)
+    weekly = sl.weekly_service_levels(tables, ctx.standards.raw, "response", as_of=end)
     if weekly.empty:
         return [not_measured(lang, reason("no data for this unit and period", lang))]
     limit = sl.limits(ctx.standards.raw)["response"]
@@ -186,10 +256,14 @@ def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
             lines.append("- " + say("svc.weekly_line", lang, group=t(f"svc.severity.{severity}", lang),
                                     target=_pct(limit.target), limit=_limit_text(limit.value[severity], limit.unit, lang),
                                     below=len(below), judged=len(rows),
-                                    latest=f"{last['week']:%Y-%m-%d} {_pct(last['share'])} (n = {int(last['n'])})"))
+                                    latest=f"{last['week']:%Y-%m-%d} "
+                                           f"{_pct(last['share'], _digits(last['share'], last['target']))} "
+                                           f"(n = {int(last['n'])})"))
     cells = weekly.assign(cell=[f"{_pct(s)} ({n})" for s, n in zip(weekly["share"], weekly["n"])])
     wide = cells.pivot(index="week", columns="severity", values="cell").reindex(columns=list(sl.SEVERITIES))
     wide = wide.fillna("–").reset_index()
     wide["week"] = wide["week"].dt.strftime("%Y-%m-%d")
     wide.columns = ["svc.week", *[t(f"svc.severity.{s}", lang) for s in sl.SEVERITIES]]
-    return ["\n".join(lines) if lines else say("svc.weekly_all_meet", lang), table(wide, lang)]
+    out = ["\n".join(lines) if lines else say("svc.weekly_all_meet", lang), table(wide, lang),
+           _not_yet_due(ctx, {"response": weekly["not_yet_due"].sum()}, end)]
+    return [item for item in out if item is not None]

@@ -522,7 +522,8 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "Seed 003's complaint limits: a first response within 24 h (tighter for severity 1 and 2), an intake "
         "confirmation within 2 working days, first handling within 48 h, each to be met by 95 % of "
         "complaints. *Within limit* is the share of complaints that met the limit (no answer yet, or not yet "
-        "closed, counts as late); *gap* is that share minus the target, in percentage points; a group with "
+        "closed, counts as late once the limit has run out; complaints whose limit runs past the end of the "
+        "data are left out as *not yet due*); *gap* is that share minus the target, in percentage points; a group with "
         "fewer than {min_n} complaints is shown but not judged. Customer-type "
         "rows are judged against the customer type's own limit where the standards set one. Limits in hours "
         "run on the calendar; working days count only working hours of working days (public holidays and "
@@ -530,12 +531,13 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "## 按严重级别与客户类型的服务时限\n\n"
         "依据种子文件 003 的投诉时限：24 小时内首次响应（一级、二级更严）、2 个工作日内完成受理确认、"
         "48 小时内完成初步处理，均要求 95 % 的投诉达标。*时限内占比*为在时限内完成的投诉占比（尚未答复或"
-        "尚未关闭的视为超时）；*差距*为该占比减去目标，单位为百分点；投诉少于 {min_n} 件的分组只列出、不评判。客户类型各行按标准中为该客户类型单独设定"
+        "尚未关闭且时限已过的视为超时；截至数据截止时间时限尚未届满的计为*尚未到期*，不计入）；*差距*为该占比减去目标，单位为百分点；投诉少于 {min_n} 件的分组只列出、不评判。客户类型各行按标准中为该客户类型单独设定"
         "的时限评判（如有）。以小时计的时限按自然时间计算；以工作日计的时限只计工作日的工作时间"
         "（已计入法定节假日与调休上班日）。"),
     "kpi.service_resolution": (
         "## Resolution, out-of-hours complaints and repeats\n\n"
-        "Resolution rate is the share of the period's complaints that are closed (target 95 %, seed 003); "
+        "Resolution rate is the share of the period's complaints that are closed (target 95 %, seed 003; "
+        "complaints still open within their first-handling limit at the end of the data are left out as not yet due); "
         "resolution time is the median time from receipt to closing, on the calendar and in working hours. "
         "Complaints received on a weekend, a public holiday or after hours wait for the next working day: "
         "the table compares them with those received in working time. A repeat complaint is a complaint "
@@ -543,7 +545,8 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "customer within the window after one of their tickets was resolved (customers matched by their "
         "pseudonymised id).",
         "## 解决情况、非工作时间投诉与重复投诉\n\n"
-        "解决率为本期投诉中已关闭的占比（目标 95 %，种子文件 003）；解决时长为自受理至关闭的时长中位数，"
+        "解决率为本期投诉中已关闭的占比（目标 95 %，种子文件 003；截至数据截止时间仍未关闭但初步处理时限尚未届满的投诉"
+        "计为尚未到期，不计入）；解决时长为自受理至关闭的时长中位数，"
         "分别按自然时间和工作时间计算。周末、法定节假日或下班后受理的投诉要等到下一个工作日处理："
         "下表将其与工作时间内受理的投诉对比。重复投诉指客户在时间窗内再次投诉；重复来电指客户在其工单解决后的"
         "时间窗内又提交新工单（按脱敏后的客户编号匹配）。"),
@@ -557,6 +560,14 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "Every severity level met its seed-003 limits in {period} (n = {n} complaints).",
         "{period} 各严重级别均达到种子文件 003 的时限要求（n = {n} 件投诉）。"),
     "svc.no_limits": ("no service-level limits in the standards", "标准中未设服务时限"),
+    "svc.too_few_to_judge": (
+        "Too few complaints to judge any severity level against its seed-003 limits in {period} (n = {n} "
+        "complaints; a severity level needs at least {min_n}).",
+        "{period} 投诉过少，无法按种子文件 003 的时限评判任何严重级别（n = {n} 件投诉；每个级别至少需要 {min_n} 件）。"),
+    "svc.not_yet_due": (
+        "Not yet due, left out of n: {counts} — complaints still open at the end of the data ({end}) whose limit "
+        "had not run out; they may still be answered in time.",
+        "尚未到期、未计入 n：{counts}——截至数据截止时间（{end}）仍未完成、时限尚未届满的投诉，仍可能按时完成。"),
     "svc.resolution_line": (
         "Resolution rate {rate} against {target} (n = {n}); median time from receipt to closing {median_h} h, "
         "{median_wh} working hours.",
