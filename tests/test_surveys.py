@@ -35,30 +35,85 @@ WIDE_MISSING = """Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8,Q9,Q10,Q11
 
 # ---------------------------------------------------------------- NPS
 
-def test_nps_interval_matches_the_hand_computed_multinomial_wald_interval():
-    # 50 promoters, 30 passives, 20 detractors: NPS 30; var = (0.5 + 0.2 - 0.3^2) / 100 = 0.0061
+def test_nps_interval_matches_the_hand_computed_adjusted_wald_interval():
+    # 50 promoters, 30 passives, 20 detractors: NPS 30; one pseudo-answer per group: 51 / 103 - 21 / 103
     answers = [10] * 25 + [9] * 25 + [8] * 20 + [7] * 10 + [6] * 10 + [0] * 10 + [np.nan] * 7
     row = s.nps_estimate(answers).iloc[0]
-    se = 100 * np.sqrt(0.0061)
+    p, d = 51 / 103, 21 / 103
+    se = 100 * np.sqrt((p + d - (p - d) ** 2) / 103)
     assert row["n"] == 100 and row["estimate"] == pytest.approx(30.0)
-    assert row["se"] == pytest.approx(7.8102497, abs=1e-6)
-    assert row["ci_low"] == pytest.approx(30 - 1.959964 * se, abs=1e-4)   # 14.6922
-    assert row["ci_high"] == pytest.approx(45.3078, abs=1e-4)
-    assert "multinomial" in row["method"]
+    assert row["se"] == pytest.approx(se, abs=1e-9)
+    assert row["ci_low"] == pytest.approx(100 * (p - d) - 1.959964 * se, abs=1e-4)
+    assert row["ci_high"] == pytest.approx(100 * (p - d) + 1.959964 * se, abs=1e-4)
+    assert "multinomial" in row["method"] and "pseudo-answer" in row["method"]
 
 
-def test_nps_difference_is_a_z_test_on_the_summed_variances():
-    before = [10] * 50 + [8] * 30 + [3] * 20              # NPS 30, var 0.0061 on n = 100
-    after = [10] * 120 + [8] * 50 + [3] * 30               # NPS 45, var (0.6 + 0.15 - 0.2025) / 200
+def test_nps_of_all_promoters_has_an_interval_with_width():
+    # review finding 4: all promoters gave "100 to 100"; with pseudo-answers: (21 - 1) / 23 ± z se
+    row = s.nps_estimate([10] * 20).iloc[0]
+    p, d = 21 / 23, 1 / 23
+    se = 100 * np.sqrt((p + d - (p - d) ** 2) / 23)
+    assert row["estimate"] == pytest.approx(100.0) and row["ci_high"] == pytest.approx(100.0)
+    assert row["ci_low"] == pytest.approx(100 * (p - d) - 1.959964 * se, abs=1e-6)   # 68.7
+    assert row["ci_low"] < 75 and row["note"] == ""
+
+
+def test_nps_difference_is_a_z_test_on_the_pooled_shares():
+    before = [10] * 50 + [8] * 30 + [3] * 20              # NPS 30 on n = 100
+    after = [10] * 120 + [8] * 50 + [3] * 30               # NPS 45 on n = 200
     row = s.nps_difference(before, after).iloc[0]
-    se = 100 * np.sqrt(0.0061 + (0.75 - 0.45 ** 2) / 200)
+    p, d = 170 / 300, 50 / 300                             # pooled shares under H0
+    se = 100 * np.sqrt((p + d - (p - d) ** 2) * (1 / 100 + 1 / 200))
     assert row["effect"] == pytest.approx(15.0)
     assert row["p"] == pytest.approx(2 * sps.norm.sf(15 / se))
-    assert row["ci_low"] == pytest.approx(15 - 1.959964 * se, abs=1e-4)
+    p0, d0, p1, d1 = 51 / 103, 21 / 103, 121 / 203, 31 / 203  # adjusted Wald CI: a pseudo-answer per group
+    centre = 100 * (p1 - d1 - p0 + d0)
+    ci_se = 100 * np.sqrt((p0 + d0 - (p0 - d0) ** 2) / 103 + (p1 + d1 - (p1 - d1) ** 2) / 203)
+    assert row["ci_low"] == pytest.approx(centre - 1.959964 * ci_se, abs=1e-4)
     assert (row["n_before"], row["n_after"]) == (100, 200)
     assert row["verdict"] == "improved" if row["p"] < 0.05 else row["verdict"] != "improved"
     same = s.nps_difference([10] * 10, [10] * 10).iloc[0]   # no variance at all: not a p of 0
     assert same["verdict"] == "not estimable" and np.isnan(same["p"])
+
+
+def test_nps_difference_with_a_period_of_all_promoters_is_not_significant():
+    # review finding 1: before 5 x 10 had variance 0, so the summed variances gave "worsened", p = 0.016;
+    # the pooled shares (0.875 promoters, 0.125 detractors) give se = 31.6 points, p = 0.37
+    row = s.nps_difference([10] * 5, [0] * 5 + [10] * 30).iloc[0]
+    assert row["p"] == pytest.approx(2 * sps.norm.sf((100 - 2500 / 35) / 100 / np.sqrt(0.4375 * (1 / 5 + 1 / 35))))
+    assert row["p"] == pytest.approx(0.366, abs=0.001)
+    assert row["verdict"] != "worsened" and row["ci_low"] < 0 < row["ci_high"]
+
+
+class _NpsCtx:
+    """Just what nps_view reads of a report context."""
+
+    language = "en"
+
+    def __init__(self, before):
+        from qa_helpers.periods import parse_period
+
+        self.period, self._before = parse_period("2025-Q4"), before
+
+    def missing_note(self, *fields):
+        return None
+
+    def load(self, table, period, columns=None):
+        return pd.DataFrame({"nps": self._before}, dtype="float64")
+
+    def targets(self):
+        return pd.DataFrame({"kpi": ["nps"], "target": [30.0]})
+
+
+def test_nps_change_needs_enough_answers_in_the_previous_period():
+    # review finding 1: the change was printed on any n_before > 0
+    from qa_helpers.voc import surveys as voc
+
+    now = {"surveys": pd.DataFrame({"nps": [0.0] * 5 + [10.0] * 30, "source": "survey"})}
+    text = " ".join(x for x in voc.nps_view(_NpsCtx([10.0] * 5), now) if isinstance(x, str))
+    assert "Not compared with 2025-Q3" in text and "n = 5" in text and "→" not in text
+    text = " ".join(x for x in voc.nps_view(_NpsCtx([10.0] * 20 + [0.0] * 20), now) if isinstance(x, str))
+    assert "Since the previous period" in text and "n = 40 answers before" in text
 
 
 def test_nps_refuses_answers_off_the_scale():
