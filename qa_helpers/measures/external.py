@@ -210,7 +210,7 @@ def load_mystery_shopping(path: str | os.PathLike | None, channels: list[str] | 
     """
     if not path or not Path(path).is_file():
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in RUBRIC else "object") for c in VISIT_COLUMNS})
-    from qa_helpers.people.registers import _dates, _read, _unique
+    from qa_helpers.people.registers import _dates, _line, _read, _unique
 
     file, path = str(path), Path(path)
     raw = _read(path)
@@ -218,14 +218,15 @@ def load_mystery_shopping(path: str | os.PathLike | None, channels: list[str] | 
         if column not in raw.columns:
             raise RegisterError(f"missing column; the register's columns are {', '.join(VISIT_COLUMNS)}",
                                 file=file, row=1, column=column)
-    out = raw[VISIT_COLUMNS].copy().reset_index(drop=True)
+    out = raw[VISIT_COLUMNS].copy()  # the index is the row's place in the file: _line gives its line
     empty = out.index[out["visit_id"] == ""]
     if len(empty):
-        raise RegisterError("empty visit id", file=file, row=int(empty[0]) + 2, column="visit_id")
+        raise RegisterError("empty visit id", file=file, row=_line(empty[0]), column="visit_id")
     _unique(out, path, ["visit_id"], "visit id")
     out["date"] = _dates(out, path, "date")
     allowed = channels or DEFAULT_VALUE_SETS["channel"]
-    for i, record in enumerate(out.to_dict("records"), start=2):  # line 1 is the header
+    for index, record in zip(out.index, out.to_dict("records")):
+        i = _line(index)
         if not re.match(SAFE_NAME, record["team"]):
             raise RegisterError(f"{record['team']!r} is not a team name (letters, digits, _ . -)", file=file, row=i,
                                 column="team")
