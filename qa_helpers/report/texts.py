@@ -656,7 +656,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "call on {unclear}.** A share counts as ahead or behind only when its whole 95 % confidence interval "
         "(Wilson) is on that side of the benchmark; any other figure only on {minimum} observations or more.",
         "**本期 {judged} 项对标中，本单位领先 {ahead} 项、落后 {behind} 项，{unclear} 项差距过小无法判断。** "
-        "比率类指标仅当其 95 % 置信区间（Wilson）整体位于对标值一侧时才判为领先或落后；其他指标须有至少 {minimum} "
+        "比率类指标仅当其 95 % 置信区间（威尔逊法）整体位于对标值一侧时才判为领先或落后；其他指标须有至少 {minimum} "
         "个观测值。"),
     "external.no_register": (
         "No mystery shopping: the config folder has no mystery-shopping register.",
