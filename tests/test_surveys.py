@@ -35,30 +35,85 @@ WIDE_MISSING = """Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8,Q9,Q10,Q11
 
 # ---------------------------------------------------------------- NPS
 
-def test_nps_interval_matches_the_hand_computed_multinomial_wald_interval():
-    # 50 promoters, 30 passives, 20 detractors: NPS 30; var = (0.5 + 0.2 - 0.3^2) / 100 = 0.0061
+def test_nps_interval_matches_the_hand_computed_adjusted_wald_interval():
+    # 50 promoters, 30 passives, 20 detractors: NPS 30; one pseudo-answer per group: 51 / 103 - 21 / 103
     answers = [10] * 25 + [9] * 25 + [8] * 20 + [7] * 10 + [6] * 10 + [0] * 10 + [np.nan] * 7
     row = s.nps_estimate(answers).iloc[0]
-    se = 100 * np.sqrt(0.0061)
+    p, d = 51 / 103, 21 / 103
+    se = 100 * np.sqrt((p + d - (p - d) ** 2) / 103)
     assert row["n"] == 100 and row["estimate"] == pytest.approx(30.0)
-    assert row["se"] == pytest.approx(7.8102497, abs=1e-6)
-    assert row["ci_low"] == pytest.approx(30 - 1.959964 * se, abs=1e-4)   # 14.6922
-    assert row["ci_high"] == pytest.approx(45.3078, abs=1e-4)
-    assert "multinomial" in row["method"]
+    assert row["se"] == pytest.approx(se, abs=1e-9)
+    assert row["ci_low"] == pytest.approx(100 * (p - d) - 1.959964 * se, abs=1e-4)
+    assert row["ci_high"] == pytest.approx(100 * (p - d) + 1.959964 * se, abs=1e-4)
+    assert "multinomial" in row["method"] and "pseudo-answer" in row["method"]
 
 
-def test_nps_difference_is_a_z_test_on_the_summed_variances():
-    before = [10] * 50 + [8] * 30 + [3] * 20              # NPS 30, var 0.0061 on n = 100
-    after = [10] * 120 + [8] * 50 + [3] * 30               # NPS 45, var (0.6 + 0.15 - 0.2025) / 200
+def test_nps_of_all_promoters_has_an_interval_with_width():
+    # review finding 4: all promoters gave "100 to 100"; with pseudo-answers: (21 - 1) / 23 ± z se
+    row = s.nps_estimate([10] * 20).iloc[0]
+    p, d = 21 / 23, 1 / 23
+    se = 100 * np.sqrt((p + d - (p - d) ** 2) / 23)
+    assert row["estimate"] == pytest.approx(100.0) and row["ci_high"] == pytest.approx(100.0)
+    assert row["ci_low"] == pytest.approx(100 * (p - d) - 1.959964 * se, abs=1e-6)   # 68.7
+    assert row["ci_low"] < 75 and row["note"] == ""
+
+
+def test_nps_difference_is_a_z_test_on_the_pooled_shares():
+    before = [10] * 50 + [8] * 30 + [3] * 20              # NPS 30 on n = 100
+    after = [10] * 120 + [8] * 50 + [3] * 30               # NPS 45 on n = 200
     row = s.nps_difference(before, after).iloc[0]
-    se = 100 * np.sqrt(0.0061 + (0.75 - 0.45 ** 2) / 200)
+    p, d = 170 / 300, 50 / 300                             # pooled shares under H0
+    se = 100 * np.sqrt((p + d - (p - d) ** 2) * (1 / 100 + 1 / 200))
     assert row["effect"] == pytest.approx(15.0)
     assert row["p"] == pytest.approx(2 * sps.norm.sf(15 / se))
-    assert row["ci_low"] == pytest.approx(15 - 1.959964 * se, abs=1e-4)
+    p0, d0, p1, d1 = 51 / 103, 21 / 103, 121 / 203, 31 / 203  # adjusted Wald CI: a pseudo-answer per group
+    centre = 100 * (p1 - d1 - p0 + d0)
+    ci_se = 100 * np.sqrt((p0 + d0 - (p0 - d0) ** 2) / 103 + (p1 + d1 - (p1 - d1) ** 2) / 203)
+    assert row["ci_low"] == pytest.approx(centre - 1.959964 * ci_se, abs=1e-4)
     assert (row["n_before"], row["n_after"]) == (100, 200)
     assert row["verdict"] == "improved" if row["p"] < 0.05 else row["verdict"] != "improved"
     same = s.nps_difference([10] * 10, [10] * 10).iloc[0]   # no variance at all: not a p of 0
     assert same["verdict"] == "not estimable" and np.isnan(same["p"])
+
+
+def test_nps_difference_with_a_period_of_all_promoters_is_not_significant():
+    # review finding 1: before 5 x 10 had variance 0, so the summed variances gave "worsened", p = 0.016;
+    # the pooled shares (0.875 promoters, 0.125 detractors) give se = 31.6 points, p = 0.37
+    row = s.nps_difference([10] * 5, [0] * 5 + [10] * 30).iloc[0]
+    assert row["p"] == pytest.approx(2 * sps.norm.sf((100 - 2500 / 35) / 100 / np.sqrt(0.4375 * (1 / 5 + 1 / 35))))
+    assert row["p"] == pytest.approx(0.366, abs=0.001)
+    assert row["verdict"] != "worsened" and row["ci_low"] < 0 < row["ci_high"]
+
+
+class _NpsCtx:
+    """Just what nps_view reads of a report context."""
+
+    language = "en"
+
+    def __init__(self, before):
+        from qa_helpers.periods import parse_period
+
+        self.period, self._before = parse_period("2025-Q4"), before
+
+    def missing_note(self, *fields):
+        return None
+
+    def load(self, table, period, columns=None):
+        return pd.DataFrame({"nps": self._before}, dtype="float64")
+
+    def targets(self):
+        return pd.DataFrame({"kpi": ["nps"], "target": [30.0]})
+
+
+def test_nps_change_needs_enough_answers_in_the_previous_period():
+    # review finding 1: the change was printed on any n_before > 0
+    from qa_helpers.voc import surveys as voc
+
+    now = {"surveys": pd.DataFrame({"nps": [0.0] * 5 + [10.0] * 30, "source": "survey"})}
+    text = " ".join(x for x in voc.nps_view(_NpsCtx([10.0] * 5), now) if isinstance(x, str))
+    assert "Not compared with 2025-Q3" in text and "n = 5" in text and "→" not in text
+    text = " ".join(x for x in voc.nps_view(_NpsCtx([10.0] * 20 + [0.0] * 20), now) if isinstance(x, str))
+    assert "Since the previous period" in text and "n = 40 answers before" in text
 
 
 def test_nps_refuses_answers_off_the_scale():
@@ -121,12 +176,26 @@ def test_weighted_csat_on_a_hand_built_fixture():
     out = s.weighted_csat(tickets, surveys).set_index("metric")
     raw, weighted = out.loc["csat_raw"], out.loc["csat_weighted"]
     assert raw["n"] == 75 and raw["estimate"] == pytest.approx(60 / 75)        # reviews are not answers
-    # post-stratified: 0.5 x 0.5 + 0.5 x 0.9 = 0.70; var = 0.25 x 0.25 / 20 + 0.25 x 0.09 / 50
+    # post-stratified: 0.5 x 0.5 + 0.5 x 0.9 = 0.70; variance with (x + 1) / (n + 2): 11/22 and 46/52
     assert weighted["estimate"] == pytest.approx(0.70)
-    half = 1.959964 * np.sqrt(0.25 * 0.25 / 20 + 0.25 * 0.09 / 50)
+    q1, q2 = 11 / 22, 46 / 52
+    half = 1.959964 * np.sqrt(0.25 * q1 * (1 - q1) / 20 + 0.25 * q2 * (1 - q2) / 50)
     assert weighted["ci_low"] == pytest.approx(0.70 - half, abs=1e-5)
     assert weighted["n"] == 70 and weighted["tickets"] == 200
     assert "5 answer(s)" in weighted["note"]
+
+
+def test_weighted_csat_of_a_stratum_at_100_percent_keeps_its_variance():
+    # review finding 2: p_h (1 - p_h) was 0 for a stratum where every answer is satisfied
+    tickets = pd.DataFrame({"customer_type": ["enterprise"] * 100 + ["individual"] * 100, "channel": "phone"})
+    surveys = pd.DataFrame({"customer_type": ["enterprise"] * 10 + ["individual"] * 10, "channel": "phone",
+                            "csat": [5] * 10 + [5] * 10, "source": "survey"})
+    weighted = s.weighted_csat(tickets, surveys).set_index("metric").loc["csat_weighted"]
+    q = 11 / 12
+    half = 1.959964 * np.sqrt(2 * 0.25 * q * (1 - q) / 10)
+    assert weighted["estimate"] == pytest.approx(1.0)
+    assert weighted["ci_low"] == pytest.approx(1 - half, abs=1e-9) and weighted["ci_low"] < 0.9
+    assert "(satisfied + 1) / (answers + 2)" in weighted["method"]
 
 
 # ---------------------------------------------------------------- sample sizes
@@ -145,6 +214,61 @@ def test_stratum_sizes_follow_cochran_with_the_finite_population_correction():
     assert neyman["answers_needed"].sum() <= prop["answers_needed"].sum()
     tiny = s.stratum_sizes(pd.DataFrame({"stratum": ["x"], "tickets": [40]}), margin=0.03).iloc[0]
     assert tiny["answers_needed"] <= 40                      # a census at most
+
+
+class _SampleCtx:
+    """A report context whose archive loader hands out ``tickets`` (and no archive folder to glob)."""
+
+    archive = None
+
+    def __init__(self, tickets):
+        self._tickets = tickets
+
+    def load(self, table, period=None, columns=None):
+        assert table == "tickets"
+        return self._tickets[columns] if columns else self._tickets
+
+
+def _sample_tables():
+    n = 1000
+    tickets = pd.DataFrame({"ticket_id": [f"T{i}" for i in range(n + 100)],
+                            "customer_id": [f"C{i % 50}" for i in range(n + 100)], "team": "HL-A",
+                            "channel": "phone", "customer_type": ["individual"] * n + ["enterprise"] * 100,
+                            "created_at": pd.Timestamp("2025-10-01")})
+    surveys = pd.DataFrame({"customer_type": ["individual"] * 2 + ["enterprise"] * 40, "channel": "phone",
+                            "csat": [5, 5] + [5] * 30 + [1] * 10, "source": "survey"})
+    return tickets, surveys
+
+
+def test_sample_plan_takes_a_stratum_with_few_answers_at_the_worst_case():
+    # review finding 5: 2 answers both satisfied made the stratum's expected share 0.99 -> too small a plan
+    from qa_helpers.voc import surveys as voc
+
+    tickets, surveys = _sample_tables()
+    plan = voc.sample_plan(_SampleCtx(tickets), {"tickets": tickets, "surveys": surveys}, margin=0.05)
+    by = plan.set_index("customer_type")
+    assert by.loc["individual", "share"] == pytest.approx(0.5)                # 2 answers: worst case
+    assert by.loc["enterprise", "share"] == pytest.approx(0.75)               # 40 answers: their CSAT
+    assert by.loc["individual", "tickets"] == 1000 and by.loc["enterprise", "tickets"] == 100
+    assert by.loc["enterprise", "response_rate"] == pytest.approx(0.4)
+    assert "fewer than 30 answers" in plan["method"].iloc[0]
+    # proportional allocation of the Cochran total with these shares
+    W, S2 = np.array([1000, 100]) / 1100, np.array([0.25, 0.75 * 0.25])
+    V = (0.05 / 1.959964) ** 2
+    total = (W * S2).sum() / (V + (W * S2).sum() / 1100)
+    assert by.loc["individual", "answers_needed"] == int(np.ceil(total * W[0]))
+
+
+def test_survey_sample_reads_the_tickets_through_the_archive_loader():
+    # review finding 21: the draw globbed parquet files under ctx.archive instead of the archive loader
+    from qa_helpers.voc import surveys as voc
+
+    tickets, surveys = _sample_tables()
+    ctx = _SampleCtx(tickets)
+    plan = voc.sample_plan(ctx, {"tickets": tickets, "surveys": surveys}, margin=0.05)
+    sample = voc.draw_survey_sample(ctx, plan, seed=1)
+    assert sample.groupby("stratum").size().to_dict() == plan.set_index("stratum")["invitations"].to_dict()
+    assert set(sample["ticket_id"]) <= set(tickets["ticket_id"]) and sample["ticket_id"].is_unique
 
 
 # ---------------------------------------------------------------- the planted sample
@@ -275,7 +399,7 @@ def test_benchmarks_load_and_sit_beside_the_kpis(tmp_path):
     bench = external.load_benchmarks(kit)
     assert bench.set_index("kpi").loc["csat", "value"] == pytest.approx(0.882)
     assert bench.set_index("kpi").loc["aht_s", "value"] == pytest.approx(72)     # 1.2 minutes
-    values = pd.DataFrame({"kpi": ["csat", "aht_s"], "value": [0.90, 80.0], "n": [500, 900]})
+    values = pd.DataFrame({"kpi": ["csat", "aht_s"], "value": [0.90, 80.0], "n": [5000, 900]})
     targets = pd.DataFrame({"kpi": ["csat", "aht_s"], "direction": ["higher", "lower"]})
     table = external.benchmark_table(values, bench, targets).set_index("kpi")
     assert table.loc["csat", "ahead"] and not table.loc["aht_s", "ahead"]
@@ -288,6 +412,47 @@ def test_benchmarks_load_and_sit_beside_the_kpis(tmp_path):
     bad.write_text("benchmarks:\n  - {kpi: csat, value: 0.88, kind: rival, year: 2025, source: x}\n")
     with pytest.raises(ConfigError, match=r"entry 1: 'kind'"):
         external.load_benchmarks(bad)
+
+
+def test_benchmark_standing_is_judged_on_the_interval_not_the_point():
+    # review finding 24: 12 answers at 90 % read as "ahead of 88.2 %"
+    from qa_helpers.measures import external
+
+    bench = pd.DataFrame({"kpi": ["csat", "aht_s"], "value": [0.882, 72.0], "kind": "competitor", "year": 2025,
+                          "source": "x"})
+    targets = pd.DataFrame({"kpi": ["csat", "aht_s"], "direction": ["higher", "lower"]})
+    few = external.benchmark_table(pd.DataFrame({"kpi": ["csat", "aht_s"], "value": [0.90, 60.0], "n": [12, 10]}),
+                                   bench, targets).set_index("kpi")
+    assert few.loc["csat", "standing"] == "can't tell" and few.loc["csat", "ahead"] is None
+    assert few.loc["aht_s", "standing"] == "can't tell"               # fewer than 30 handled contacts
+    many = external.benchmark_table(pd.DataFrame({"kpi": ["csat", "aht_s"], "value": [0.85, 60.0], "n": [5000, 40]}),
+                                    bench, targets).set_index("kpi")
+    assert many.loc["csat", "standing"] == "behind" and many.loc["aht_s", "standing"] == "ahead"
+
+
+def test_a_missed_target_never_reads_as_equal_to_it():
+    # review finding 23: 0.896 against 0.90 read "90 % ... below the target of 90 %"
+    from qa_helpers.measures.external import _score_and_target
+
+    assert _score_and_target(0.896, 0.90) == ("89.6%", "90.0%")
+    assert _score_and_target(0.8996, 0.90) == ("89.96%", "90.00%")
+    assert _score_and_target(0.86, 0.90) == ("86%", "90%")
+    assert _score_and_target(0.904, 0.90) == ("90%", "90%")            # met: whole percentages
+
+
+def test_the_mystery_register_is_read_like_the_other_registers(tmp_path):
+    # review finding 20: the register took UTF-8 and YYYY-MM-DD only; the QA registers take GB18030 and 2025/4/28
+    from qa_helpers.measures import external
+
+    path = tmp_path / "mystery_shopping.csv"
+    path.write_bytes((REGISTER_HEAD + "V1,2025/10/1,HL-A,phone,张三,1,1,1,1,0,语气友好\n").encode("gb18030"))
+    visits = external.load_mystery_shopping(path)
+    assert visits.loc[0, "date"] == pd.Timestamp("2025-10-01") and visits.loc[0, "shopper"] == "张三"
+    assert visits.loc[0, "ms_follow_up"] == 0.0
+    path.write_text(REGISTER_HEAD + "V1,2025-10-01,HL-A,phone,s1,1,1,1,1,1,\nV1,2025-10-02,HL-A,phone,s1,1,1,1,1,1,\n",
+                    encoding="utf-8")
+    with pytest.raises(RegisterError, match=r"row 3.*'visit_id'"):
+        external.load_mystery_shopping(path)
 
 
 def test_index_shows_the_benchmark_beside_the_kpi():

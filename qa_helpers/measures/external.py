@@ -43,6 +43,7 @@ RUBRIC = {
 VISIT_COLUMNS = ["visit_id", "date", "team", "channel", "shopper", *RUBRIC, "comment"]
 DEFAULT_TARGET = 0.90
 BENCHMARK_COLUMNS = ["kpi", "value", "kind", "year", "source"]
+MIN_BENCHMARK_N = 30  # a KPI that is not a share is compared with its benchmark only on this many observations
 
 
 # ---------------------------------------------------------------- benchmarks
@@ -135,11 +136,16 @@ def benchmark_table(values: pd.DataFrame, benchmarks: pd.DataFrame, targets: pd.
     Returns
     -------
     DataFrame
-        ``kpi, actual, n, benchmark, kind, year, source, gap, ahead``: ``gap`` = actual − benchmark
-        (in the KPI's unit), ``ahead`` whether the unit does at least as well (by the KPI's direction;
-        None without a value).
+        ``kpi, actual, n, benchmark, kind, year, source, gap, standing, ahead``: ``gap`` = actual −
+        benchmark (in the KPI's unit); ``standing`` is ``ahead``, ``behind`` or ``can't tell`` (by the
+        KPI's direction), ``no value`` without a figure. A share is judged on its 95 % Wilson interval
+        (ahead when the whole interval is at or past the benchmark, behind when it is wholly short of
+        it); any other KPI on its value, but only with :data:`MIN_BENCHMARK_N` observations or more.
+        ``ahead``: True ahead, False behind, None otherwise.
     """
-    columns = ["kpi", "actual", "n", "benchmark", "kind", "year", "source", "gap", "ahead"]
+    from statsmodels.stats.proportion import proportion_confint
+
+    columns = ["kpi", "actual", "n", "benchmark", "kind", "year", "source", "gap", "standing", "ahead"]
     if benchmarks.empty:
         return pd.DataFrame(columns=columns)
     own = values.set_index("kpi")
@@ -151,9 +157,18 @@ def benchmark_table(values: pd.DataFrame, benchmarks: pd.DataFrame, targets: pd.
         n = int(own["n"].get(b.kpi, 0)) if b.kpi in own.index else 0
         gap = actual - b.value
         lower = str(direction.get(b.kpi, "higher")) == "lower"
-        ahead = None if not np.isfinite(actual) else bool(gap <= 0 if lower else gap >= 0)
+        if not np.isfinite(actual) or n <= 0:
+            standing = "no value"
+        else:
+            if KPIS[b.kpi].unit == "share":
+                low, high = proportion_confint(round(actual * n), n, alpha=0.05, method="wilson")
+            else:  # no spread to judge by: the value itself, on enough observations
+                low = high = actual if n >= MIN_BENCHMARK_N else np.nan
+            better, worse = (high <= b.value, low > b.value) if lower else (low >= b.value, high < b.value)
+            standing = "ahead" if better else "behind" if worse else "can't tell"
         rows.append({"kpi": b.kpi, "actual": actual, "n": n, "benchmark": b.value, "kind": b.kind, "year": b.year,
-                     "source": b.source, "gap": gap, "ahead": ahead})
+                     "source": b.source, "gap": gap, "standing": standing,
+                     "ahead": {"ahead": True, "behind": False}.get(standing)})
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -175,7 +190,8 @@ def load_mystery_shopping(path: str | os.PathLike | None, channels: list[str] | 
     Parameters
     ----------
     path : path-like or None
-        ``mystery_shopping.csv`` (UTF-8, with or without BOM).
+        ``mystery_shopping.csv``, read as the QA registers are (:mod:`qa_helpers.people.registers`:
+        UTF-8 with or without BOM, or GB18030 as Excel saves it; dates 2025-04-28 or 2025/4/28).
     channels : list of str, optional
         Allowed channels (the sources' value set; the kit's default channels otherwise).
 
@@ -188,53 +204,44 @@ def load_mystery_shopping(path: str | os.PathLike | None, channels: list[str] | 
     ------
     RegisterError
         One line naming the file, the row (its line in the file) and the column: a missing column,
-        an empty or repeated visit id, a date that is not YYYY-MM-DD, a team name that is not
+        an empty or repeated visit id, a date that is not one, a team name that is not
         path-safe, an unknown channel, an item score other than 1, 0 or empty, a visit with no
         item scored.
     """
     if not path or not Path(path).is_file():
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in RUBRIC else "object") for c in VISIT_COLUMNS})
-    file = str(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RegisterError(f"not a readable UTF-8 CSV ({str(exc).splitlines()[0]})", file=file) from None
-    raw.columns = [str(c).strip() for c in raw.columns]
+    from qa_helpers.people.registers import _dates, _line, _read, _unique
+
+    file, path = str(path), Path(path)
+    raw = _read(path)
     for column in VISIT_COLUMNS:
         if column not in raw.columns:
             raise RegisterError(f"missing column; the register's columns are {', '.join(VISIT_COLUMNS)}",
                                 file=file, row=1, column=column)
+    out = raw[VISIT_COLUMNS].copy()  # the index is the row's place in the file: _line gives its line
+    empty = out.index[out["visit_id"] == ""]
+    if len(empty):
+        raise RegisterError("empty visit id", file=file, row=_line(empty[0]), column="visit_id")
+    _unique(out, path, ["visit_id"], "visit id")
+    out["date"] = _dates(out, path, "date")
     allowed = channels or DEFAULT_VALUE_SETS["channel"]
-    seen: dict[str, int] = {}
-    out = raw[VISIT_COLUMNS].copy()
-    for i, row in enumerate(raw.itertuples(index=False), start=2):  # line 1 is the header
-        record = dict(zip(raw.columns, row))
-        visit = record["visit_id"].strip()
-        if not visit:
-            raise RegisterError("empty visit id", file=file, row=i, column="visit_id")
-        if visit in seen:
-            raise RegisterError(f"visit id {visit!r} repeats row {seen[visit]}", file=file, row=i, column="visit_id")
-        seen[visit] = i
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", record["date"].strip()) or pd.isna(
-                pd.to_datetime(record["date"].strip(), format="%Y-%m-%d", errors="coerce")):
-            raise RegisterError(f"{record['date']!r} is not a date written YYYY-MM-DD", file=file, row=i, column="date")
-        if not re.match(SAFE_NAME, record["team"].strip()):
+    for index, record in zip(out.index, out.to_dict("records")):
+        i = _line(index)
+        if not re.match(SAFE_NAME, record["team"]):
             raise RegisterError(f"{record['team']!r} is not a team name (letters, digits, _ . -)", file=file, row=i,
                                 column="team")
-        if record["channel"].strip() not in allowed:
+        if record["channel"] not in allowed:
             raise RegisterError(f"{record['channel']!r} is not a channel; channels are {', '.join(allowed)}",
                                 file=file, row=i, column="channel")
         scored = 0
         for item in RUBRIC:
-            value = record[item].strip()
+            value = record[item]
             if value not in ("", "0", "1"):
                 raise RegisterError(f"{value!r}: a rubric item is 1 (met), 0 (not met) or empty (not applicable)",
                                     file=file, row=i, column=item)
             scored += value != ""
         if not scored:
             raise RegisterError("no rubric item scored", file=file, row=i, column=next(iter(RUBRIC)))
-    out = out.apply(lambda c: c.str.strip() if c.name != "comment" else c)
-    out["date"] = pd.to_datetime(out["date"], format="%Y-%m-%d")
     for item in RUBRIC:
         out[item] = pd.to_numeric(out[item].replace("", np.nan)).astype("float64")
     return out.reset_index(drop=True)
@@ -307,9 +314,10 @@ def benchmark_view(ctx, table: pd.DataFrame) -> list:
         gap=[_gap(g, u) for g, u in zip(table["gap"], units)],
         kind=[t(k, ctx.language) for k in table["kind"]], year=table["year"].astype(str))
     shown = shown.rename(columns={"kind": "benchmark_kind", "source": "benchmark_source"})
-    ahead = int(table["ahead"].eq(True).sum())
-    judged = int(table["ahead"].notna().sum())
-    return [say("external.benchmark_headline", ctx.language, ahead=ahead, judged=judged),
+    standing = table["standing"].value_counts()
+    return [say("external.benchmark_headline", ctx.language, ahead=int(standing.get("ahead", 0)),
+                behind=int(standing.get("behind", 0)), unclear=int(standing.get("can't tell", 0)),
+                judged=int(table["standing"].ne("no value").sum()), minimum=MIN_BENCHMARK_N),
             styled_table(shown[["kpi", "actual", "n", "benchmark", "gap", "benchmark_kind", "year", "benchmark_source"]],
                          ctx.language, values=["kpi"], verbatim=["benchmark_source"])]
 
@@ -334,6 +342,16 @@ def unit_visits(ctx) -> pd.DataFrame:
     return visits[keep].reset_index(drop=True) if len(visits) else visits
 
 
+def _score_and_target(score: float, target: float) -> tuple[str, str]:
+    """The score and the target as whole percentages, with more decimals (up to three) while a miss
+    would otherwise read as equal to the target (89.6 % is not "90 % … below the target of 90 %")."""
+    for digits in range(0, 4):
+        shown = f"{score:.{digits}%}", f"{target:.{digits}%}"
+        if score >= target or shown[0] != shown[1]:
+            return shown
+    return shown
+
+
 def mystery_view(ctx) -> list:
     """Mystery shopping of the unit and period: the headline against the target, per team and per rubric item."""
     from qa_helpers.report.labels import t, table
@@ -350,7 +368,8 @@ def mystery_view(ctx) -> list:
     overall = float(visits[list(RUBRIC)].mean(axis=1, skipna=True).mean())
     weakest = items.dropna(subset=["met_share"]).sort_values("met_share", kind="stable").iloc[0]
     key = "external.mystery_met" if overall >= target else "external.mystery_missed"
-    return [say(key, ctx.language, visits=len(visits), score=f"{overall:.0%}", target=f"{target:.0%}",
+    score, target_text = _score_and_target(overall, target)
+    return [say(key, ctx.language, visits=len(visits), score=score, target=target_text,
                 item=t(weakest["rubric_item"], ctx.language), item_share=f"{weakest['met_share']:.0%}"),
             table(teams.rename(columns={"score": "mystery_score"}), ctx.language, percent=["mystery_score"]),
             table(items, ctx.language, values=["rubric_item"], percent=["met_share"])]

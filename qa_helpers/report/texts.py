@@ -663,8 +663,12 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "No benchmarks: the config folder has no benchmarks file, or it lists none.",
         "无对标值：配置文件夹中没有对标值文件，或文件中没有条目。"),
     "external.benchmark_headline": (
-        "**The unit does as well as or better than {ahead} of {judged} benchmarks this period.**",
-        "**本期本单位在 {judged} 项对标中有 {ahead} 项持平或领先。**"),
+        "**Of {judged} benchmarks this period, the unit is ahead of {ahead}, behind {behind}, and too close to "
+        "call on {unclear}.** A share counts as ahead or behind only when its whole 95 % confidence interval "
+        "(Wilson) is on that side of the benchmark; any other figure only on {minimum} observations or more.",
+        "**本期 {judged} 项对标中，本单位领先 {ahead} 项、落后 {behind} 项，{unclear} 项差距过小无法判断。** "
+        "比率类指标仅当其 95 % 置信区间（威尔逊法）整体位于对标值一侧时才判为领先或落后；其他指标须有至少 {minimum} "
+        "个观测值。"),
     "external.no_register": (
         "No mystery shopping: the config folder has no mystery-shopping register.",
         "无神秘顾客暗访：配置文件夹中没有神秘顾客暗访登记表。"),
@@ -701,6 +705,11 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "n = {n_before} answers before): {verdict}.",
         "较上期：{before} → {after}（变化 {change} 分，95 % CI {low} 至 {high}，p = {p}；上期 n = {n_before} "
         "份答卷）：{verdict}。"),
+    # -- survey review fixes (h-fixsv): a change is not compared on too few answers before
+    "survey.nps_not_compared": (
+        "Not compared with {period}: too few answers in {period} (n = {n}, fewer than the {minimum} a "
+        "comparison needs).",
+        "未与 {period} 比较：{period} 答卷过少（n = {n}，少于比较所需的 {minimum} 份）。"),
     "survey.response_title": (
         "## Who answers: response rates and the weighted CSAT\n\n"
         "Not every customer answers, and some groups answer less often than others (seed 002: enterprise "
@@ -754,10 +763,11 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "## Next period's survey sample\n\n"
         "Seed 002 prescribes stratified random sampling. The sample below is sized so that CSAT is known "
         "within the stated margin, split across customer type × channel in proportion to the tickets, and "
-        "inflated by each group's response rate into invitations.",
+        "inflated by each group's response rate into invitations. A group with fewer than 30 answers this "
+        "period is planned at the worst case (50 % satisfied), not at its own few answers' CSAT.",
         "## 下期问卷抽样\n\n"
         "种子文档 002 规定采用分层随机抽样。下表的样本量使满意度的误差在给定范围内，按客户类型 × 渠道依工单量比例分配，"
-        "并按各群体的回收率折算为邀请数。"),
+        "并按各群体的回收率折算为邀请数。本期答卷少于 30 份的组按最不利情形（满意度 50 %）规划，而非按其少量答卷的满意度。"),
     "survey.sample_plan": (
         "**To know CSAT within ± {margin} at {confidence} confidence: {answers} answers, i.e. {invitations} "
         "invitations, drawn at random within each group of this period's {tickets} tickets.**",

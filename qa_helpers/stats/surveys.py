@@ -9,7 +9,11 @@ independent observations (one answer per ticket); the rows say so in ``method``.
 NPS
     ``100 × (share of promoters 9–10 − share of detractors 0–6)``; its variance is the
     multinomial variance of the promoter − detractor difference, ``(p + d − (p − d)²) / n``
-    (Rocks 2016), and the CI is Wald's.
+    (Rocks 2016). The CI is an adjusted Wald interval: one pseudo-answer is added to each of
+    promoters, passives and detractors (n + 3), so that a sample all in one group still gets
+    an interval with width. The before/after z-test takes its standard error from the pooled
+    shares (under H0 both periods share the promoter and detractor shares); its CI is the
+    adjusted Wald interval of the difference (pseudo-answers added in each period).
 Cronbach's α
     ``k / (k − 1) × (1 − Σ item variances / variance of the total)`` on complete answers
     (listwise, as R ``psych::alpha(use = "complete.obs")``), with Feldt's (1965; Feldt, Woodruff
@@ -17,7 +21,8 @@ Cronbach's α
 Non-response
     Response rate = survey answers / tickets per stratum (customer type × channel by default);
     the weighted CSAT gives each answer the weight tickets / answers of its stratum (inverse
-    response rate, i.e. post-stratification to the tickets' mix), with the stratified variance.
+    response rate, i.e. post-stratification to the tickets' mix), with the stratified variance
+    (each stratum's share taken as (x_h + 1) / (n_h + 2) in the variance, never 0).
 Sample sizes
     Cochran (1977, §5.9): the total for a margin of error on a share at a confidence level, with
     proportional or Neyman allocation and the finite population correction, inflated by each
@@ -42,7 +47,8 @@ from qa_helpers.stats.results import _result
 
 ESTIMATE_COLUMNS = ["metric", "method", "estimate", "ci_low", "ci_high", "p", "n", "note"]
 RELIABILITY_BAR = 0.9  # seed 002: questionnaires with reliability and validity of 0.9 or more
-NPS_METHOD = "NPS, Wald CI from the multinomial variance of promoters − detractors"
+NPS_METHOD = ("NPS, adjusted Wald CI (one pseudo-answer added to promoters, passives and detractors) from "
+              "the multinomial variance of promoters − detractors")
 STRATA = ("customer_type", "channel")
 
 
@@ -68,6 +74,15 @@ def _nps_parts(scores) -> tuple[int, float, float]:
     return n, float((values >= 9).mean()), float((values <= 6).mean())
 
 
+def _nps_adjusted(scores) -> tuple[float, float]:
+    """NPS (points) and its standard error (points) with one pseudo-answer added to each of promoters,
+    passives and detractors: the centre and spread of the adjusted Wald interval."""
+    n, p, d = _nps_parts(scores)
+    n = max(n, 0)
+    p, d = ((p * n + 1) / (n + 3), (d * n + 1) / (n + 3)) if n else (1 / 3, 1 / 3)
+    return 100 * (p - d), 100 * np.sqrt(max(p + d - (p - d) ** 2, 0.0) / (n + 3))
+
+
 def nps_estimate(scores, alpha: float = 0.05, metric: str = "nps") -> pd.DataFrame:
     """NPS with its confidence interval.
 
@@ -84,18 +99,18 @@ def nps_estimate(scores, alpha: float = 0.05, metric: str = "nps") -> pd.DataFra
     -------
     DataFrame
         One row: :data:`ESTIMATE_COLUMNS` (``estimate`` in points, −100..100; ``p`` is NaN: an
-        estimate, not a test) plus ``promoters``, ``detractors`` (shares) and ``se`` (points).
+        estimate, not a test) plus ``promoters``, ``detractors`` (shares) and ``se`` (points, of the
+        adjusted Wald interval: one pseudo-answer added to each group, so never 0).
     """
     n, p, d = _nps_parts(scores)
     if n == 0:
         return _row(metric, NPS_METHOD, np.nan, (np.nan, np.nan), np.nan, 0, "no answers",
                     promoters=np.nan, detractors=np.nan, se=np.nan)
     estimate = 100 * (p - d)
-    se = 100 * np.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+    centre, se = _nps_adjusted(scores)
     half = _z(alpha) * se
-    ci = (max(estimate - half, -100.0), min(estimate + half, 100.0))
-    note = "all answers in one group: the interval has no width" if se == 0 else ""
-    return _row(metric, NPS_METHOD, estimate, ci, np.nan, n, note, promoters=p, detractors=d, se=se)
+    ci = (max(centre - half, -100.0), min(centre + half, 100.0))
+    return _row(metric, NPS_METHOD, estimate, ci, np.nan, n, "", promoters=p, detractors=d, se=se)
 
 
 def nps_difference(before, after, alpha: float = 0.05, metric: str = "nps",
@@ -117,19 +132,23 @@ def nps_difference(before, after, alpha: float = 0.05, metric: str = "nps",
     -------
     DataFrame
         One :data:`~qa_helpers.stats.results.COLUMNS` row: ``before``/``after`` NPS in points,
-        ``effect`` = after − before (points), Wald CI and two-sided z-test p from the summed
-        multinomial variances, sizes, MDE and the kit's verdict (higher is better).
+        ``effect`` = after − before (points), two-sided z-test p with the standard error of the pooled
+        shares (H0: both periods share them), adjusted Wald CI (one pseudo-answer added to each group in
+        each period, summed multinomial variances), sizes, MDE (pooled) and the kit's verdict (higher
+        is better).
     """
     n0, p0, d0 = _nps_parts(before)
     n1, p1, d1 = _nps_parts(after)
-    method = "NPS difference, z-test with the multinomial variance of promoters − detractors"
+    method = ("NPS difference, z-test with the pooled multinomial variance of promoters − detractors, "
+              "adjusted Wald CI")
     if min(n0, n1) == 0:
         return _result(metric, method, np.nan, np.nan, np.nan, (np.nan, np.nan), np.nan, n0, n1, np.nan,
                        scale="difference", direction="increase", alpha=alpha, expected_effect=expected_effect,
                        reason="no answers in a window")
-    var0 = max(p0 + d0 - (p0 - d0) ** 2, 0.0) / n0
-    var1 = max(p1 + d1 - (p1 - d1) ** 2, 0.0) / n1
-    se = 100 * np.sqrt(var0 + var1)
+    pooled_p, pooled_d = (n0 * p0 + n1 * p1) / (n0 + n1), (n0 * d0 + n1 * d1) / (n0 + n1)
+    se = 100 * np.sqrt(max(pooled_p + pooled_d - (pooled_p - pooled_d) ** 2, 0.0) * (1 / n0 + 1 / n1))
+    (centre0, se0), (centre1, se1) = _nps_adjusted(before), _nps_adjusted(after)
+    ci_centre, ci_se = centre1 - centre0, np.hypot(se0, se1)
     before_nps, after_nps = 100 * (p0 - d0), 100 * (p1 - d1)
     effect = after_nps - before_nps
     if se == 0:
@@ -138,11 +157,13 @@ def nps_difference(before, after, alpha: float = 0.05, metric: str = "nps",
                        reason="every answer in the same group in both windows (standard error 0)")
     z = effect / se
     p = float(2 * stats.norm.sf(abs(z)))
-    ci = (effect - _z(alpha) * se, effect + _z(alpha) * se)
     mde = (_z(alpha) + stats.norm.ppf(POWER)) * se
 
     def interval(level_alpha: float) -> tuple[float, float]:
-        return effect - _z(level_alpha) * se, effect + _z(level_alpha) * se
+        half = _z(level_alpha) * ci_se
+        return max(ci_centre - half, -200.0), min(ci_centre + half, 200.0)
+
+    ci = interval(alpha)
 
     return _result(metric, method, before_nps, after_nps, effect, ci, p, n0, n1, mde, scale="difference",
                    direction="increase", alpha=alpha, expected_effect=expected_effect,
@@ -263,7 +284,9 @@ def weighted_csat(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, .
         Two rows, ``csat_raw`` and ``csat_weighted``, with :data:`ESTIMATE_COLUMNS` (shares 0–1)
         plus ``tickets`` (the population weighted to). The raw row has a Wilson CI; the weighted
         one is the post-stratified mean Σ W_h p_h (W_h = the stratum's share of tickets, i.e.
-        weights tickets / answers) with the stratified variance Σ W_h² p_h (1 − p_h) / n_h. Strata
+        weights tickets / answers) with the stratified variance Σ W_h² q_h (1 − q_h) / n_h, where
+        q_h = (x_h + 1) / (n_h + 2) (a stratum where every answer, or none, is satisfied still has
+        sampling variance). Strata
         without answers cannot be weighted: their tickets are left out, and ``note`` says how many.
     """
     from statsmodels.stats.proportion import proportion_confint
@@ -276,7 +299,8 @@ def weighted_csat(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, .
     n_weighted = int(answered["answers"].sum())
     total_tickets = int(rates["tickets"].sum())
     left_out = int(rates.loc[rates["answers"] == 0, "tickets"].sum())
-    method = f"post-stratified by {' × '.join(by)} (weight = tickets / answers), stratified variance"
+    method = (f"post-stratified by {' × '.join(by)} (weight = tickets / answers), stratified variance with "
+              "(satisfied + 1) / (answers + 2) per stratum")
     notes = [f"{left_out} ticket(s) in strata without answers left out" if left_out else "",
              f"{n - n_weighted} answer(s) whose stratum has no tickets in the period left out" if n > n_weighted else ""]
     if n == 0 or n_weighted == 0:
@@ -289,7 +313,10 @@ def weighted_csat(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, .
     share = answered["tickets"] / answered["tickets"].sum()
     p_h = answered["csat"]
     estimate = float((share * p_h).sum())
-    var = float((share ** 2 * p_h * (1 - p_h) / answered["answers"]).sum())
+    # the variance term takes (x_h + 1) / (n_h + 2): a stratum at 0 % or 100 % is not known exactly
+    n_h = answered["answers"]
+    q_h = (p_h * n_h + 1) / (n_h + 2)
+    var = float((share ** 2 * q_h * (1 - q_h) / n_h).sum())
     half = _z(alpha) * np.sqrt(var)
     return pd.concat([
         _row("csat_raw", "top-2 share of answers, Wilson CI", hits / n,

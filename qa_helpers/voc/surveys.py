@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qa_helpers.data.schemas import SURVEY_ITEMS, TIME_COLUMNS
+from qa_helpers.data.schemas import SURVEY_ITEMS
 from qa_helpers.stats import surveys as survey_stats
 from qa_helpers.stats.surveys import NOT_RECORDED, STRATA
 
@@ -59,7 +59,8 @@ def nps_answers(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Ser
 
 
 def nps_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
-    """NPS with its 95 % CI and n against the target, and its change since the previous period."""
+    """NPS with its 95 % CI and n against the target, and its change since the previous period (compared
+    only when the previous period has :data:`MIN_ANSWERS` answers or more; else a sentence says why not)."""
     from qa_helpers.report.labels import t, table
     from qa_helpers.report.texts import say
 
@@ -76,7 +77,10 @@ def nps_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
                high=_num(row["ci_high"]), n=f"{int(row['n']):,}", target=_num(target),
                promoters=_pct(row["promoters"]), detractors=_pct(row["detractors"]))]
     c = change.iloc[0]
-    if c["n_before"] > 0:
+    if 0 < c["n_before"] < MIN_ANSWERS:
+        out.append(say("survey.nps_not_compared", ctx.language, period=str(ctx.period.previous()),
+                       n=f"{int(c['n_before']):,}", minimum=MIN_ANSWERS))
+    elif c["n_before"] >= MIN_ANSWERS:
         out.append(say("survey.nps_change", ctx.language, before=_num(c["before"]), after=_num(c["after"]),
                        change=f"{c['effect']:+.0f}".replace("-", "−"), low=_num(c["ci_low"]), high=_num(c["ci_high"]),
                        p="< 0.001" if c["p"] < 0.001 else _num(c["p"], 3), n_before=f"{int(c['n_before']):,}",
@@ -161,51 +165,48 @@ def drivers_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
 
 # ---------------------------------------------------------------- the next survey sample
 
-def _tickets_relation(con, archive: Path, period, teams: list[str] | None):
-    """The period's (and unit's) archived tickets as a DuckDB relation (read from parquet in DuckDB)."""
-    files = sorted(str(p) for month in period.months for p in (archive / "tickets" / f"month={month}").glob("*.parquet"))
-    if not files:
+def _tickets_relation(con, ctx, tickets: pd.DataFrame | None = None):
+    """The unit's tickets of the period, read through the kit's archive loader (``ctx.load``: the current
+    generation, the unit's teams, the period) and registered in DuckDB as ``tickets``; None without any."""
+    frame = ctx.load("tickets", columns=SAMPLE_COLUMNS[:-1]) if tickets is None else tickets[SAMPLE_COLUMNS[:-1]]
+    if frame.empty:
         return None
-    time = TIME_COLUMNS["tickets"]
-    rel = con.read_parquet(files, hive_partitioning=False)
-    where = f"{time} >= $start AND {time} < $end"
-    params = {"start": period.start.to_pydatetime(), "end": period.end.to_pydatetime()}
-    if teams is not None:
-        where += " AND team IN (SELECT unnest($teams))"
-        params["teams"] = list(teams)
-    return rel, where, params
+    con.register("tickets", frame)
+    return con.table("tickets")
 
 
 def sample_plan(ctx, tables: dict[str, pd.DataFrame], margin: float = SAMPLE_MARGIN,
                 confidence: float = SAMPLE_CONFIDENCE, allocation: str = "proportional") -> pd.DataFrame:
-    """Per-stratum sizes of the next survey sample, from this period's tickets (counted in DuckDB) and
-    response rates: answers needed for CSAT within ± ``margin`` at ``confidence``, and invitations."""
-    import duckdb
+    """Per-stratum sizes of the next survey sample: answers needed for CSAT within ± ``margin`` at
+    ``confidence``, and invitations.
 
-    con = duckdb.connect()  # as the KPIs do: the kit's own connect() sets options a notebook kernel refuses
-    found = _tickets_relation(con, ctx.archive, ctx.period, ctx.teams)
-    if found is None:
-        return pd.DataFrame(columns=["stratum", *STRATA, "tickets", "share", "answers_needed", "invitations", "method"])
-    rel, where, params = found
-    strata = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '{NOT_RECORDED}') AS {c}" for c in STRATA)
-    counts = con.execute(f"SELECT {strata}, count(*) AS tickets FROM rel WHERE {where} GROUP BY ALL ORDER BY ALL",
-                         params).df()
+    Tickets, answers, response rate and CSAT per stratum all come from one computation
+    (:func:`~qa_helpers.stats.surveys.response_rates` on ``tables``). A stratum's expected share is its
+    CSAT of this period when it has :data:`MIN_ANSWERS` answers or more, else 0.5 (the worst case: two
+    satisfied answers do not make a stratum 99 % satisfied); a stratum without answers is invited at the
+    overall response rate.
+    """
     rates = survey_stats.response_rates(tables["tickets"], tables["surveys"])
-    counts = counts.merge(rates[[*STRATA, "response_rate", "csat"]], on=list(STRATA), how="left")
-    overall = rates["answers"].sum() / max(rates["tickets"].sum(), 1)
+    if rates.empty:
+        return pd.DataFrame(columns=["stratum", *STRATA, "tickets", "share", "answers_needed", "invitations", "method"])
+    counts = rates.copy()
+    overall = counts["answers"].sum() / max(counts["tickets"].sum(), 1)
     counts["response_rate"] = counts["response_rate"].where(counts["response_rate"] > 0, overall)
-    counts["expected"] = counts["csat"].fillna(0.5)
+    counts["expected"] = counts["csat"].where(counts["answers"] >= MIN_ANSWERS, 0.5).fillna(0.5)
     counts.insert(0, "stratum", counts[list(STRATA)].agg("|".join, axis=1))
     plan = survey_stats.stratum_sizes(counts, margin, confidence, allocation, share="expected",
                                       response_rate="response_rate")
+    plan["method"] += f"; expected share 50 % in strata with fewer than {MIN_ANSWERS} answers, else their CSAT"
     plan = plan.merge(counts[["stratum", *STRATA, "response_rate"]], on="stratum")
     plan.attrs["total"] = int(plan["answers_needed"].sum())
     return plan[["stratum", *STRATA, "tickets", "response_rate", "share", "answers_needed", "invitations", "method"]]
 
 
-def draw_survey_sample(ctx, plan: pd.DataFrame, seed: int) -> pd.DataFrame:
+def draw_survey_sample(ctx, plan: pd.DataFrame, seed: int, tickets: pd.DataFrame | None = None) -> pd.DataFrame:
     """The stratified random sample itself: ``invitations`` tickets per stratum, drawn in DuckDB by a
     seeded hash of the ticket id (the same seed and tickets give the same sample, whatever their order).
+    The tickets are ``tickets`` (the plan's ``tables["tickets"]``) or else the unit's tickets of the
+    period from the archive loader.
 
     Returns
     -------
@@ -216,20 +217,19 @@ def draw_survey_sample(ctx, plan: pd.DataFrame, seed: int) -> pd.DataFrame:
     import duckdb
 
     con = duckdb.connect()  # as the KPIs do: the kit's own connect() sets options a notebook kernel refuses
-    found = _tickets_relation(con, ctx.archive, ctx.period, ctx.teams)
+    found = _tickets_relation(con, ctx, tickets)
     if found is None or plan.empty:
         return pd.DataFrame(columns=SAMPLE_COLUMNS)
-    rel, where, params = found
     sizes = plan[["stratum", "invitations"]]  # noqa: F841 -- read by DuckDB by name
     label = " || '|' || ".join(f"coalesce(CAST({c} AS VARCHAR), '{NOT_RECORDED}')" for c in STRATA)
     query = f"""
         WITH t AS (SELECT ticket_id, customer_id, team, channel, customer_type, created_at, {label} AS stratum
-                   FROM rel WHERE {where})
+                   FROM tickets)
         SELECT t.* FROM t JOIN sizes USING (stratum)
         QUALIFY row_number() OVER (PARTITION BY stratum ORDER BY hash(ticket_id || '#' || $seed), ticket_id)
                 <= sizes.invitations
         ORDER BY stratum, ticket_id"""
-    return con.execute(query, {**params, "seed": str(int(seed))}).df()[SAMPLE_COLUMNS]
+    return con.execute(query, {"seed": str(int(seed))}).df()[SAMPLE_COLUMNS]
 
 
 def write_survey_sample(sample: pd.DataFrame, path: str | os.PathLike) -> Path:
