@@ -255,7 +255,7 @@ def test_did_recovers_a_planted_ratio_for_durations():
     assert ((rows["ci_low"] < 0.8) & (0.8 < rows["ci_high"])).mean() >= 0.85
     assert (rows["verdict"] == "improved").mean() >= 0.6
     assert set(rows["verdict"]) <= {"improved", "inconclusive (underpowered)"}
-    assert rows["method"].str.contains("two-way clustered by agent_id").all() and rows["method"].str.contains("G=50").all()
+    assert rows["method"].str.contains("agent_id-clustered").all() and rows["method"].str.contains("G=50").all()
     assert ((0 < rows["mde"]) & (rows["mde"] < 1)).all()  # lower is better: the detectable ratio is below 1
 
 

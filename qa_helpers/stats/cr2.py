@@ -92,7 +92,7 @@ def two_way_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray, week
     The intersection term is the observation-level (HC2) variance: both one-way parts count
     every observation's own noise once, and the term removes the second count. CGM's
     agent x week cells as the intersection also remove an agent's persistent level, which
-    the contrast needs (5.9 % false alarms for durations), and within-agent residuals in
+    the contrast needs (6.0 % false alarms for durations), and within-agent residuals in
     those cells, tried next, left the noise counted ~1.2 times (2.9 % for shares, 2.1 % for
     rates in 1,000 null runs). The result is floored at the agent-clustered variance alone,
     the design's own unit; a floor at the larger one-way part (CGM's remedy for a negative
