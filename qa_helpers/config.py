@@ -115,6 +115,29 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
 
 
+def register_entries(path: str | os.PathLike | None, name: str, key: str) -> tuple[Path, list | None]:
+    """The entries of a YAML register (``actions.yml``, ``root_causes.yml``...): the list under ``key``.
+
+    ``path`` is the file, or a config folder holding ``name`` (the config folder's by default).
+    Returns the file and its list, or ``None`` when there is no register: no file, an empty file or
+    ``key: []``/``key:`` with nothing under it.
+
+    Raises
+    ------
+    ConfigError
+        When the file is not a mapping with a ``key`` list.
+    """
+    file = Path(path) if path and not Path(path).is_dir() else config_file(name, path)
+    if not file.is_file():
+        return file, None
+    doc = read_yaml(file)
+    if doc is None or (isinstance(doc, dict) and doc.get(key) is None):
+        return file, None
+    if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
+        raise ConfigError(f"{file}: expected a mapping with a {key!r} list")
+    return file, doc[key] or None
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """One raw export and how it maps onto a canonical table (see config/sources.yml).

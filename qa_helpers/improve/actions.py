@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from pathlib import Path
 
 import pandas as pd
 
-from qa_helpers.config import config_file, read_yaml
+from qa_helpers.config import register_entries
 from qa_helpers.errors import ConfigError
 from qa_helpers.measures.kpis import KPIS
 
@@ -103,16 +102,11 @@ def load_actions(path: str | os.PathLike | None = None, known_units: list[str] |
     ConfigError
         Naming the file, the action and the field at fault.
     """
-    path = Path(path) if path and not Path(path).is_dir() else config_file("actions.yml", path)
-    if not path.is_file():
+    path, entries = register_entries(path, "actions.yml", "actions")
+    if entries is None:
         return empty_register()
-    doc = read_yaml(path)
-    if doc is None or (isinstance(doc, dict) and doc.get("actions") is None):
-        return empty_register()
-    if not isinstance(doc, dict) or not isinstance(doc.get("actions"), list):
-        raise ConfigError(f"{path}: expected a mapping with an 'actions' list")
     rows, seen = [], set()
-    for i, item in enumerate(doc["actions"]):
+    for i, item in enumerate(entries):
         where = f"{path}: actions[{i}]" + (f" ({item.get('id')})" if isinstance(item, dict) and item.get("id") else "")
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected a mapping")

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pandas as pd
 
-from qa_helpers.config import config_file, read_yaml
+from qa_helpers.config import config_file, register_entries
 from qa_helpers.errors import ConfigError
 from qa_helpers.voc.topics import problem_types
 
@@ -152,16 +151,11 @@ def load_root_causes(path: str | os.PathLike | None = None) -> pd.DataFrame:
     ConfigError
         Naming the file, the entry and the field at fault.
     """
-    path = Path(path) if path and not Path(path).is_dir() else config_file("root_causes.yml", path)
-    if not path.is_file():
+    path, entries = register_entries(path, "root_causes.yml", "root_causes")
+    if entries is None:
         return pd.DataFrame(columns=ROOT_CAUSE_COLUMNS)
-    doc = read_yaml(path)
-    if doc is None or (isinstance(doc, dict) and doc.get("root_causes") is None):
-        return pd.DataFrame(columns=ROOT_CAUSE_COLUMNS)
-    if not isinstance(doc, dict) or not isinstance(doc.get("root_causes"), list):
-        raise ConfigError(f"{path}: expected a mapping with a 'root_causes' list")
     rows = []
-    for i, item in enumerate(doc["root_causes"]):
+    for i, item in enumerate(entries):
         where = f"{path}: root_causes[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected a mapping")
@@ -232,16 +226,11 @@ def load_case_reviews(path: str | os.PathLike | None = None) -> pd.DataFrame:
     ConfigError
         Naming the file, the entry and the field at fault.
     """
-    path = Path(path) if path and not Path(path).is_dir() else config_file("case_reviews.yml", path)
-    if not path.is_file():
+    path, entries = register_entries(path, "case_reviews.yml", "case_reviews")
+    if entries is None:
         return pd.DataFrame(columns=CASE_COLUMNS)
-    doc = read_yaml(path)
-    if doc is None or (isinstance(doc, dict) and doc.get("case_reviews") is None):
-        return pd.DataFrame(columns=CASE_COLUMNS)
-    if not isinstance(doc, dict) or not isinstance(doc.get("case_reviews"), list):
-        raise ConfigError(f"{path}: expected a mapping with a 'case_reviews' list")
     rows, seen = [], set()
-    for i, item in enumerate(doc["case_reviews"]):
+    for i, item in enumerate(entries):
         where = f"{path}: case_reviews[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected a mapping")
