@@ -68,6 +68,20 @@ def test_a_bad_coaching_cell_names_file_row_and_column(tmp_path, text, row, colu
     assert str(path) in message and f"row {row}" in message and words in message and "\n" not in message
 
 
+def test_an_excel_saved_register_with_spare_columns_and_blank_rows_reads_with_true_lines(tmp_path):
+    # Excel keeps trailing empty columns ("Unnamed: 9") and rows of only commas; a blank line is no row
+    text = (HEADER.rstrip("\n") + ",,\n" + "CS-1,A1,c,2025-01-06,t,a,,no,,,\n" + ",,,,,,,,,,\n" + "\n"
+            + "CS-2,A2,c,2025-01-07,t,a,,no,,,\n")
+    frame = registers.load_coaching(_write(tmp_path, "coaching.csv", text))
+    assert list(frame["session_id"]) == ["CS-1", "CS-2"] and list(frame["row"]) == [2, 5]
+    bad = text + "CS-3,A3,c,07.01.2025,t,a,,no,,,\n"
+    with pytest.raises(RegisterError) as err:
+        registers.load_coaching(_write(tmp_path, "coaching.csv", bad))
+    assert (err.value.row, err.value.column) == (6, "date")
+    trained = registers.load_training(_write(tmp_path, "training.csv", TRAINING.replace("\n", ",\n", 1) + "\n"))
+    assert len(trained) == 5 and sorted(trained["row"]) == [2, 3, 4, 5, 6]
+
+
 @pytest.mark.parametrize("text, row, column", [
     (TRAINING + "C1,Billing,2025-07-07,sixteen,A0004,80,yes,\n", 7, "hours"),
     (TRAINING + "C1,Billing,2025-07-07,16,A0004,180,yes,\n", 7, "score"),
