@@ -117,7 +117,16 @@ def test_follow_up_done_pending_and_overdue():
     tracked = coaching.follow_up(_sessions(), pd.Timestamp("2026-01-01")).set_index("session_id")
     assert "S4" not in tracked.index  # held after the period
     assert tracked["state"].to_dict() == {"S3": "follow-up pending", "S2": "follow-up overdue", "S1": "follow-up done"}
-    assert tracked.loc["S2", "days_overdue"] == 44  # 17 Nov to 31 Dec
+    assert tracked.loc["S2", "days_overdue"] == 45  # 17 Nov to the period's end (1 Jan, exclusive)
+
+
+def test_a_follow_up_due_on_the_last_day_is_one_day_overdue_never_overdue_by_0_days():
+    sessions = _sessions(follow_up_date=pd.to_datetime(["2025-11-03", "2025-12-31", "2026-01-01", "2026-02-01"]),
+                         follow_up_done=[False, False, False, False])
+    tracked = coaching.follow_up(sessions, pd.Timestamp("2026-01-01")).set_index("session_id")
+    assert tracked.loc["S2", ["state", "days_overdue"]].tolist() == ["follow-up overdue", 1]
+    assert tracked.loc["S3", ["state", "days_overdue"]].tolist() == ["follow-up pending", 0]
+    assert not ((tracked["state"] == "follow-up overdue") & (tracked["days_overdue"] <= 0)).any()
 
 
 def test_never_coached_counts_sessions_since_the_case_began_only():

@@ -56,13 +56,15 @@ def follow_up(sessions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     -------
     DataFrame
         The sessions dated before ``as_of`` with ``state`` (:data:`FOLLOW_UP`: done, pending, overdue) and
-        ``days_overdue`` (days past the follow-up date, 0 unless overdue), newest first.
+        ``days_overdue`` (``as_of`` minus the follow-up date in days, so 1 for one due on the period's
+        last day; overdue only when above 0, and 0 unless overdue), newest first.
     """
     held = sessions[sessions["date"] < as_of].copy()
-    overdue = ~held["follow_up_done"] & held["follow_up_date"].notna() & (held["follow_up_date"] < as_of)
+    # as_of is the end of the period's last day: a follow-up due that day and not done is 1 day overdue
+    days = (as_of - held["follow_up_date"]).dt.days
+    overdue = ~held["follow_up_done"] & (days > 0)
     held["state"] = np.where(held["follow_up_done"], FOLLOW_UP[0], np.where(overdue, FOLLOW_UP[2], FOLLOW_UP[1]))
-    last_day = as_of - pd.Timedelta(days=1)  # the period's last day
-    held["days_overdue"] = np.where(overdue, (last_day - held["follow_up_date"]).dt.days, 0).astype("int64")
+    held["days_overdue"] = np.where(overdue, days.fillna(0), 0).astype("int64")
     return held.sort_values(["date", "session_id"], ascending=False).reset_index(drop=True)
 
 
