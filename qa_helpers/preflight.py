@@ -101,7 +101,7 @@ def check_run_target(out: str | os.PathLike, period_label: str) -> None:
 
 def check_config(config: str | os.PathLike | None = None) -> None:
     """Load every config file the notebooks read (standards, action register, panel scores, coaching and
-    training registers), so a broken one stops the batch before it starts instead of failing every notebook."""
+    training registers, benchmarks, mystery shopping, the topic dictionary and lexicon), so a broken one stops the batch before it starts instead of failing every notebook."""
     from qa_helpers.config import config_dir, config_file
     from qa_helpers.improve.actions import load_actions
     from qa_helpers.measures.scorecard import load_panel_scores
@@ -128,6 +128,12 @@ def check_config(config: str | os.PathLike | None = None) -> None:
     load_benchmarks(config_file("benchmarks.yml", folder))
     mystery_target(config_file("benchmarks.yml", folder))
     load_mystery_shopping(config_file("mystery_shopping.csv", folder), config_channels(folder))
+    # the voice-of-customer topic dictionary and its sentiment lexicon (topics.yml; the kit's own when absent)
+    from qa_helpers.voc.text import load_lexicon
+    from qa_helpers.voc.topics import load_topics
+
+    load_topics(folder)
+    load_lexicon(folder)
 
 
 def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:

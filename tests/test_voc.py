@@ -229,3 +229,18 @@ def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, mo
     found = text.missed_keywords(texts, topics, lexicon, min_texts=3)
     assert found.set_index("keyword").loc["套餐", "texts"] == 7
     assert len(scans) <= 2  # one tokenising pass (and the masking), not one pass per candidate word
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("topics:", "topic_list:", "non-empty 'topics' mapping"),
+    ("    zh: [满意,", "    zh: 满意\n    zz: [满意,", "sentiment.positive"),
+])
+def test_preflight_checks_the_topic_dictionary_and_lexicon(tmp_path, old, new, words):
+    from qa_helpers.config import project_root
+    from qa_helpers.preflight import check_config
+
+    check_config(tmp_path)  # no topics.yml: the kit's own, which is good
+    body = (project_root() / "config" / "topics.yml").read_text(encoding="utf-8").replace(old, new, 1)
+    (tmp_path / "topics.yml").write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=words.replace(".", r"\.")):
+        check_config(tmp_path)
