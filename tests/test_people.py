@@ -322,3 +322,25 @@ def test_sections_say_when_there_is_no_register_and_list_unknown_agents(tmp_path
     assert len(data.notes) == 1 and "A9999" in data.notes[0] and "row 3" in data.notes[0]
     zh = open_context("ALL", "2025-Q3", archive, config=kept, language="zh")
     assert "A9999" in sections.people_data(zh).notes[0] and "已剔除" in sections.people_data(zh).notes[0]
+
+
+def test_coaching_free_text_is_masked_before_it_is_shown(tmp_path, archive):
+    from qa_helpers.config import project_root
+    from qa_helpers.people import sections
+    from qa_helpers.report.context import open_context
+
+    text = HEADER + ("CS-1,A0001,Zhou Min,2025-08-04,回访 13812345678,call back Mr Zhang 139 1234 5678 or (555) 123-4567,"
+                     "2025-08-11,no,\n")
+    _write(tmp_path, "coaching.csv", text)
+    sources = (project_root() / "config" / "sources.yml").read_text(encoding="utf-8")
+    assert "pii_locales: [cn, intl]" in sources
+    (tmp_path / "sources.yml").write_text(sources.replace("pii_locales: [cn, intl]", "pii_locales: [cn, us]"),
+                                          encoding="utf-8")
+    ctx = open_context("ALL", "2025-Q3", archive, config=tmp_path)
+    data = sections.people_data(ctx)
+    row = data.coaching.iloc[0]
+    assert row["topic"] == "回访 [PHONE]" and row["agreed_action"] == "call back Mr Zhang [PHONE] or [PHONE]"
+    cases = pd.DataFrame(columns=["agent_id", "team", "first_week", "last_week", "run_n", "run_csat", "decision"])
+    shown = "\n".join(item.to_html() if hasattr(item, "to_html") else str(item)
+                      for item in sections.log_section(ctx, data, cases))
+    assert "1381234" not in shown and "1391234" not in shown and "123-4567" not in shown and "[PHONE]" in shown
