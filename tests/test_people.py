@@ -344,3 +344,25 @@ def test_coaching_free_text_is_masked_before_it_is_shown(tmp_path, archive):
     shown = "\n".join(item.to_html() if hasattr(item, "to_html") else str(item)
                       for item in sections.log_section(ctx, data, cases))
     assert "1381234" not in shown and "1391234" not in shown and "123-4567" not in shown and "[PHONE]" in shown
+
+
+def test_team_mates_answers_are_clustered_by_agent_in_a_share_and_the_method_says_so():
+    from qa_helpers.report.texts import say
+
+    obs = _observations(6, agent_shift=0.3, per_week=5)
+    mine = obs[obs["agent_id"] == "A0"].assign(window=np.where(obs.loc[obs["agent_id"] == "A0", "time"]
+                                                               >= pd.Timestamp("2025-03-31"), "after", "before"))
+    peers = obs[obs["agent_id"] != "A0"]
+    window = np.where(peers["time"] >= pd.Timestamp("2025-03-31"), "after", "before")
+    # the same answers, once spread evenly over the team-mates and once each agent all 1 or all 0
+    spread = peers.assign(window=window)
+    lumped = spread.sort_values(["window", "value"])
+    lumped["agent_id"] = "P" + (lumped.groupby("window").cumcount() // 20).astype(str)  # 10 agents of 20 answers
+    even = coaching._proportion_did(mine, spread, "S1", direction="increase", alpha=0.05).iloc[0]
+    grouped = coaching._proportion_did(mine, lumped, "S1", direction="increase", alpha=0.05).iloc[0]
+    assert grouped["effect"] == pytest.approx(even["effect"])
+    assert grouped["ci_high"] - grouped["ci_low"] > 1.2 * (even["ci_high"] - even["ci_low"])
+    for language, words in (("en", ("Agresti–Caffo", "without week effects", "clustered by agent",
+                                    "duration or a rate")), ("zh", ("Agresti–Caffo", "不含周效应", "按客服聚类"))):
+        said = str(say("people.effect_method", language, weeks_before=4, weeks_after=4, min_answers=10))
+        assert all(w in said for w in words), language

@@ -58,7 +58,8 @@ def config_locales(config: str | os.PathLike | None = None) -> tuple[str, ...]:
     from qa_helpers.config import load_sources
     from qa_helpers.data.privacy import DEFAULT_PII_LOCALES
 
-    file = Path(config) if config and Path(config).is_file() else config_file("sources.yml", config)
+    named = Path(config) if config else None
+    file = named if named is not None and (named.is_file() or named.suffix) else config_file("sources.yml", config)
     return load_sources(file).pii_locales if file.is_file() else DEFAULT_PII_LOCALES
 
 
