@@ -363,6 +363,6 @@ def test_team_mates_answers_are_clustered_by_agent_in_a_share_and_the_method_say
     assert grouped["effect"] == pytest.approx(even["effect"])
     assert grouped["ci_high"] - grouped["ci_low"] > 1.2 * (even["ci_high"] - even["ci_low"])
     for language, words in (("en", ("Agresti–Caffo", "without week effects", "clustered by agent",
-                                    "duration or a rate")), ("zh", ("Agresti–Caffo", "不含周效应", "按客服聚类"))):
+                                    "duration or a rate")), ("zh", ("阿格雷斯蒂–卡福", "不含周效应", "按客服聚类"))):
         said = str(say("people.effect_method", language, weeks_before=4, weeks_after=4, min_answers=10))
         assert all(w in said for w in words), language

@@ -888,7 +888,7 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "*Too few tickets to "
         "tell*: under {min_answers} answers in a window, or an interval still wide enough to hold a real change.",
         "观察期：辅导前 {weeks_before} 个完整周、辅导起 {weeks_after} 个完整周。*超出同事的变化*：该客服相对未受辅导同事的"
-        "双重差分。比率类指标（满意度、首次解决率）：Agresti–Caffo 区间（该客服每个观察期各加一条满意、一条不满意的回答），"
+        "双重差分。比率类指标（满意度、首次解决率）：加一校正区间（阿格雷斯蒂–卡福法：该客服每个观察期各加一条满意、一条不满意的回答），"
         "不含周效应，同事的方差按客服聚类；时长或频率类指标：含周效应的回归，每条回答单独计。其区间对所列各次辅导做 Holm "
         "校正。*工单太少无法判断*："
         "某一观察期回答少于 {min_answers} 条，或区间仍宽到可能包含真实变化。"),
