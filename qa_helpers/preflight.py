@@ -101,7 +101,7 @@ def check_run_target(out: str | os.PathLike, period_label: str) -> None:
 
 def check_config(config: str | os.PathLike | None = None) -> None:
     """Load every config file the notebooks read (standards, action register, panel scores, coaching and
-    training registers, benchmarks, mystery shopping, the topic dictionary and lexicon), so a broken one stops the batch before it starts instead of failing every notebook."""
+    training registers), so a broken one stops the batch before it starts instead of failing every notebook."""
     from qa_helpers.config import config_dir, config_file
     from qa_helpers.improve.actions import load_actions
     from qa_helpers.measures.scorecard import load_panel_scores
