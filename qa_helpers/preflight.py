@@ -133,6 +133,12 @@ def check_config(config: str | os.PathLike | None = None) -> None:
     load_benchmarks(config_file("benchmarks.yml", folder))
     mystery_target(config_file("benchmarks.yml", folder))
     load_mystery_shopping(config_file("mystery_shopping.csv", folder), config_channels(folder))
+    # the voice-of-customer topic dictionary and its sentiment lexicon (topics.yml; the kit's own when absent)
+    from qa_helpers.voc.text import load_lexicon
+    from qa_helpers.voc.topics import load_topics
+
+    load_topics(folder)
+    load_lexicon(folder)
 
 
 def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:

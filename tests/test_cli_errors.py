@@ -108,6 +108,7 @@ def test_period_folder_is_a_file(tmp_path, archive, capsys):
     ("standards.yml", "targets:\n  csat: 3.5\n", "standards.yml"),
     ("actions.yml", "actions:\n  - action_id: A1\n    start: someday\n", "actions.yml"),
     ("panel_scores.csv", 'unit,period\n"HL-B,2025-Q3\n', "panel_scores.csv: not a readable CSV"),
+    ("topics.yml", "sentiment:\n  negative: {zh: [差]}\n  positive: {zh: 好}\n", "topics.yml: expected a mapping"),
 ])
 def test_broken_config_stops_the_batch_before_it_starts(file, text, expected, tmp_path, archive, capsys):
     config = tmp_path / "config"

@@ -68,6 +68,20 @@ def test_a_bad_coaching_cell_names_file_row_and_column(tmp_path, text, row, colu
     assert str(path) in message and f"row {row}" in message and words in message and "\n" not in message
 
 
+def test_an_excel_saved_register_with_spare_columns_and_blank_rows_reads_with_true_lines(tmp_path):
+    # Excel keeps trailing empty columns ("Unnamed: 9") and rows of only commas; a blank line is no row
+    text = (HEADER.rstrip("\n") + ",,\n" + "CS-1,A1,c,2025-01-06,t,a,,no,,,\n" + ",,,,,,,,,,\n" + "\n"
+            + "CS-2,A2,c,2025-01-07,t,a,,no,,,\n")
+    frame = registers.load_coaching(_write(tmp_path, "coaching.csv", text))
+    assert list(frame["session_id"]) == ["CS-1", "CS-2"] and list(frame["row"]) == [2, 5]
+    bad = text + "CS-3,A3,c,07.01.2025,t,a,,no,,,\n"
+    with pytest.raises(RegisterError) as err:
+        registers.load_coaching(_write(tmp_path, "coaching.csv", bad))
+    assert (err.value.row, err.value.column) == (6, "date")
+    trained = registers.load_training(_write(tmp_path, "training.csv", TRAINING.replace("\n", ",\n", 1) + "\n"))
+    assert len(trained) == 5 and sorted(trained["row"]) == [2, 3, 4, 5, 6]
+
+
 @pytest.mark.parametrize("text, row, column", [
     (TRAINING + "C1,Billing,2025-07-07,sixteen,A0004,80,yes,\n", 7, "hours"),
     (TRAINING + "C1,Billing,2025-07-07,16,A0004,180,yes,\n", 7, "score"),
@@ -103,7 +117,16 @@ def test_follow_up_done_pending_and_overdue():
     tracked = coaching.follow_up(_sessions(), pd.Timestamp("2026-01-01")).set_index("session_id")
     assert "S4" not in tracked.index  # held after the period
     assert tracked["state"].to_dict() == {"S3": "follow-up pending", "S2": "follow-up overdue", "S1": "follow-up done"}
-    assert tracked.loc["S2", "days_overdue"] == 44  # 17 Nov to 31 Dec
+    assert tracked.loc["S2", "days_overdue"] == 45  # 17 Nov to the period's end (1 Jan, exclusive)
+
+
+def test_a_follow_up_due_on_the_last_day_is_one_day_overdue_never_overdue_by_0_days():
+    sessions = _sessions(follow_up_date=pd.to_datetime(["2025-11-03", "2025-12-31", "2026-01-01", "2026-02-01"]),
+                         follow_up_done=[False, False, False, False])
+    tracked = coaching.follow_up(sessions, pd.Timestamp("2026-01-01")).set_index("session_id")
+    assert tracked.loc["S2", ["state", "days_overdue"]].tolist() == ["follow-up overdue", 1]
+    assert tracked.loc["S3", ["state", "days_overdue"]].tolist() == ["follow-up pending", 0]
+    assert not ((tracked["state"] == "follow-up overdue") & (tracked["days_overdue"] <= 0)).any()
 
 
 def test_never_coached_counts_sessions_since_the_case_began_only():
@@ -299,3 +322,47 @@ def test_sections_say_when_there_is_no_register_and_list_unknown_agents(tmp_path
     assert len(data.notes) == 1 and "A9999" in data.notes[0] and "row 3" in data.notes[0]
     zh = open_context("ALL", "2025-Q3", archive, config=kept, language="zh")
     assert "A9999" in sections.people_data(zh).notes[0] and "已剔除" in sections.people_data(zh).notes[0]
+
+
+def test_coaching_free_text_is_masked_before_it_is_shown(tmp_path, archive):
+    from qa_helpers.config import project_root
+    from qa_helpers.people import sections
+    from qa_helpers.report.context import open_context
+
+    text = HEADER + ("CS-1,A0001,Zhou Min,2025-08-04,回访 13812345678,call back Mr Zhang 139 1234 5678 or (555) 123-4567,"
+                     "2025-08-11,no,\n")
+    _write(tmp_path, "coaching.csv", text)
+    sources = (project_root() / "config" / "sources.yml").read_text(encoding="utf-8")
+    assert "pii_locales: [cn, intl]" in sources
+    (tmp_path / "sources.yml").write_text(sources.replace("pii_locales: [cn, intl]", "pii_locales: [cn, us]"),
+                                          encoding="utf-8")
+    ctx = open_context("ALL", "2025-Q3", archive, config=tmp_path)
+    data = sections.people_data(ctx)
+    row = data.coaching.iloc[0]
+    assert row["topic"] == "回访 [PHONE]" and row["agreed_action"] == "call back Mr Zhang [PHONE] or [PHONE]"
+    cases = pd.DataFrame(columns=["agent_id", "team", "first_week", "last_week", "run_n", "run_csat", "decision"])
+    shown = "\n".join(item.to_html() if hasattr(item, "to_html") else str(item)
+                      for item in sections.log_section(ctx, data, cases))
+    assert "1381234" not in shown and "1391234" not in shown and "123-4567" not in shown and "[PHONE]" in shown
+
+
+def test_team_mates_answers_are_clustered_by_agent_in_a_share_and_the_method_says_so():
+    from qa_helpers.report.texts import say
+
+    obs = _observations(6, agent_shift=0.3, per_week=5)
+    mine = obs[obs["agent_id"] == "A0"].assign(window=np.where(obs.loc[obs["agent_id"] == "A0", "time"]
+                                                               >= pd.Timestamp("2025-03-31"), "after", "before"))
+    peers = obs[obs["agent_id"] != "A0"]
+    window = np.where(peers["time"] >= pd.Timestamp("2025-03-31"), "after", "before")
+    # the same answers, once spread evenly over the team-mates and once each agent all 1 or all 0
+    spread = peers.assign(window=window)
+    lumped = spread.sort_values(["window", "value"])
+    lumped["agent_id"] = "P" + (lumped.groupby("window").cumcount() // 20).astype(str)  # 10 agents of 20 answers
+    even = coaching._proportion_did(mine, spread, "S1", direction="increase", alpha=0.05).iloc[0]
+    grouped = coaching._proportion_did(mine, lumped, "S1", direction="increase", alpha=0.05).iloc[0]
+    assert grouped["effect"] == pytest.approx(even["effect"])
+    assert grouped["ci_high"] - grouped["ci_low"] > 1.2 * (even["ci_high"] - even["ci_low"])
+    for language, words in (("en", ("Agresti–Caffo", "without week effects", "clustered by agent",
+                                    "duration or a rate")), ("zh", ("阿格雷斯蒂–卡福", "不含周效应", "按客服聚类"))):
+        said = str(say("people.effect_method", language, weeks_before=4, weeks_after=4, min_answers=10))
+        assert all(w in said for w in words), language

@@ -163,3 +163,84 @@ def test_no_planted_pii_reaches_a_topic_keyword_or_snippet(sample_texts, truth, 
     unmasked = analysis.tag(pd.DataFrame({"text_id": raw["问卷编号"], "text": raw["评价内容"].fillna("")}), topics)
     leaked = "\n".join(analysis.snippets(unmasked, topics, per_topic=10_000, width=10_000)["snippet"])
     assert [t for t in tokens if t in leaked]
+
+
+# ------------------------------------------------------------------ review fixes (h-fixpv)
+
+
+def test_comments_naming_no_agent_are_kept_as_their_own_clusters(topics):
+    rows = []
+    for window, hits in (("before", 30), ("after", 5)):
+        for i in range(100):
+            rows.append({"text_id": f"{window}{i}", "time": pd.Timestamp("2025-01-01"), "window": window,
+                         "agent_id": f"A{i % 10}" if i < 10 else None,
+                         "text": "问题还是不行" if i % 100 >= 100 - hits else "服务很好"})
+    frame = analysis.tag(pd.DataFrame(rows), topics)
+    changes = analysis.topic_changes(frame[frame.window == "after"], frame[frame.window == "before"], topics)
+    row = changes.set_index("topic").loc["not_resolved"]
+    assert (row["n_before"], row["n_after"]) == (100, 100)  # not only the 10 comments that name an agent
+    assert row["share_before"] == pytest.approx(0.30) and row["verdict"] == "improved"
+
+
+def test_a_missing_csat_is_left_out_of_the_signal_agreement(archive, topics, lexicon):
+    from qa_helpers.report.context import open_context
+    from qa_helpers.voc import sections
+
+    current = analysis.tag(pd.DataFrame({"text_id": list("abcd"), "text": ["很不满意", "很不满意", "非常满意", "非常满意"],
+                                         "csat": [np.nan, 1, 5, np.nan]}), topics)
+    data = sections.VocData(topics=topics, lexicon=lexicon, labels={}, current=current, previous=current.iloc[:0],
+                            year=current, reviews=current.iloc[:0], complaints=current.iloc[:0])
+    said = str(sections.signal_section(open_context("ALL", "2025-Q4", archive), data)[1])
+    assert "(2 comments)" in said and "in 100 %" in said  # not 4 comments, 75 % agreeing
+    bare = analysis.signal_agreement(pd.Series(["dissatisfied", "satisfied"]), pd.Series([pd.NA, False], dtype="boolean"))
+    assert bare.loc[0, "n"] == 1 and bare.loc[0, "agreement"] == 1.0
+
+
+def test_the_signal_is_computed_once_per_notebook(archive, monkeypatch):
+    from qa_helpers.report.context import open_context
+    from qa_helpers.voc import sections
+
+    calls, real = [], text.dissatisfaction
+    monkeypatch.setattr(text, "dissatisfaction", lambda texts, *a, **k: calls.append(len(texts)) or real(texts, *a, **k))
+    ctx = open_context("ALL", "2025-Q4", archive)
+    data = sections.load(ctx)
+    sections.headline(ctx, data)
+    sections.signal_section(ctx, data)
+    assert calls == [len(data.current)] and len(data.current) > 0
+
+
+def test_keywords_leave_out_person_names_and_mask_with_the_config_locales(topics, lexicon, tmp_path):
+    texts = pd.Series(["小王说套餐变更一直没生效"] * 4 + ["张伟说套餐不对"] * 3 + ["call 555-123-4567 about 555-123-4567"] * 3)
+    found = text.missed_keywords(texts, topics, lexicon, min_texts=3, top=30)
+    assert "套餐" in set(found["keyword"]) and not {"小王", "张伟"} & set(found["keyword"])
+    frame = analysis.tag(pd.DataFrame({"text_id": ["a"], "text": ["问题还是不行 call 555-123-4567"]}), topics)
+    assert "555-123-4567" in analysis.snippets(frame, topics, width=200)["snippet"].iloc[0]  # not a cn/intl form
+    assert "555-123-4567" not in analysis.snippets(frame, topics, width=200, locales=("us",))["snippet"].iloc[0]
+    (tmp_path / "sources.yml").write_text("pii_locales: [us]\nsources: {}\n", encoding="utf-8")
+    (tmp_path / "bare").mkdir()
+    assert text.config_locales(tmp_path) == ("us",) and text.config_locales(tmp_path / "bare") == ("cn", "intl")
+
+
+def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, monkeypatch):
+    texts = pd.Series(["套餐变更一直没生效"] * 4 + ["换套餐手续太繁琐"] * 3)
+    scans = []
+    real_map = pd.Series.map
+    monkeypatch.setattr(pd.Series, "map", lambda self, *a, **k: scans.append(len(self)) or real_map(self, *a, **k))
+    found = text.missed_keywords(texts, topics, lexicon, min_texts=3)
+    assert found.set_index("keyword").loc["套餐", "texts"] == 7
+    assert len(scans) <= 2  # one tokenising pass (and the masking), not one pass per candidate word
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("topics:", "topic_list:", "non-empty 'topics' mapping"),
+    ("    zh: [满意,", "    zh: 满意\n    zz: [满意,", "sentiment.positive"),
+])
+def test_preflight_checks_the_topic_dictionary_and_lexicon(tmp_path, old, new, words):
+    from qa_helpers.config import project_root
+    from qa_helpers.preflight import check_config
+
+    check_config(tmp_path)  # no topics.yml: the kit's own, which is good
+    body = (project_root() / "config" / "topics.yml").read_text(encoding="utf-8").replace(old, new, 1)
+    (tmp_path / "topics.yml").write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=words.replace(".", r"\.")):
+        check_config(tmp_path)

@@ -11,8 +11,9 @@ the coaching rule's, CSAT) over ``weeks_before`` whole weeks before the session 
 whole weeks from it, compared with the same change for the agents of the same team who were not coached
 in those weeks (difference-in-differences). The coached agent is one person, so errors cannot be clustered
 on agents. For a share (CSAT, FCR) the interval is Agresti–Caffo's (one success and one failure added
-to each of the agent's windows: an agent at 100 % in a window does not make a change look certain); for
-durations and rates, :func:`qa_helpers.stats.diff_in_diff` with each answer its own cluster and week
+to each of the agent's windows: an agent at 100 % in a window does not make a change look certain), without
+week effects, the team-mates' share in each window with its variance clustered by agent (never below the
+binomial one: team-mates' answers are not independent); for durations and rates, :func:`qa_helpers.stats.diff_in_diff` with each answer its own cluster and week
 effects. The sessions of a report are one Holm family, with CIs at the family's level. With 15-25
 answers a window only a large change can be told from chance; a session whose interval still holds a
 real effect is "too few tickets to tell". Words:
@@ -56,13 +57,15 @@ def follow_up(sessions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     -------
     DataFrame
         The sessions dated before ``as_of`` with ``state`` (:data:`FOLLOW_UP`: done, pending, overdue) and
-        ``days_overdue`` (days past the follow-up date, 0 unless overdue), newest first.
+        ``days_overdue`` (``as_of`` minus the follow-up date in days, so 1 for one due on the period's
+        last day; overdue only when above 0, and 0 unless overdue), newest first.
     """
     held = sessions[sessions["date"] < as_of].copy()
-    overdue = ~held["follow_up_done"] & held["follow_up_date"].notna() & (held["follow_up_date"] < as_of)
+    # as_of is the end of the period's last day: a follow-up due that day and not done is 1 day overdue
+    days = (as_of - held["follow_up_date"]).dt.days
+    overdue = ~held["follow_up_done"] & (days > 0)
     held["state"] = np.where(held["follow_up_done"], FOLLOW_UP[0], np.where(overdue, FOLLOW_UP[2], FOLLOW_UP[1]))
-    last_day = as_of - pd.Timedelta(days=1)  # the period's last day
-    held["days_overdue"] = np.where(overdue, (last_day - held["follow_up_date"]).dt.days, 0).astype("int64")
+    held["days_overdue"] = np.where(overdue, days.fillna(0), 0).astype("int64")
     return held.sort_values(["date", "session_id"], ascending=False).reset_index(drop=True)
 
 
@@ -105,7 +108,9 @@ def _proportion_did(mine: pd.DataFrame, theirs: pd.DataFrame, metric: str, *, di
     One agent's 15-25 answers a window often sit at 0 % or 100 %, where a Wald or robust variance is 0
     and any change looks certain. Agresti & Caffo (2000): add one success and one failure to each of
     the agent's windows for the interval's centre and variance; the team-mates' windows (hundreds of
-    answers) keep their binomial variance. Normal reference; the point estimate is the raw one.
+    answers) have their variance clustered by agent (an agent's answers go together; the binomial
+    variance when that is larger, as with few team-mates it can be). No week effects. Normal reference;
+    the point estimate is the raw one.
     """
     from qa_helpers.stats._common import _t_inference
     from qa_helpers.stats.power import _mde_t
@@ -114,10 +119,20 @@ def _proportion_did(mine: pd.DataFrame, theirs: pd.DataFrame, metric: str, *, di
     def window(frame: pd.DataFrame, name: str) -> np.ndarray:
         return frame.loc[frame["window"] == name, "value"].to_numpy(dtype=float)
 
+    def peers_variance(name: str) -> float:
+        """Variance of the team-mates' share in one window: clustered by agent, at least binomial."""
+        frame = theirs[theirs["window"] == name]
+        share, n = frame["value"].mean(), len(frame)
+        by_agent = frame.groupby("agent_id")["value"].agg(["sum", "size"])
+        clusters = len(by_agent)
+        clustered = (((by_agent["sum"] - share * by_agent["size"]) ** 2).sum() / n ** 2 * clusters / (clusters - 1)
+                     if clusters > 1 else 0.0)
+        return max(float(clustered), share * (1 - share) / n)
+
     a_b, a_a, p_b, p_a = window(mine, "before"), window(mine, "after"), window(theirs, "before"), window(theirs, "after")
     adj_b, adj_a = (a_b.sum() + 1) / (len(a_b) + 2), (a_a.sum() + 1) / (len(a_a) + 2)
     var = (adj_b * (1 - adj_b) / (len(a_b) + 2) + adj_a * (1 - adj_a) / (len(a_a) + 2)
-           + p_b.mean() * (1 - p_b.mean()) / len(p_b) + p_a.mean() * (1 - p_a.mean()) / len(p_a))
+           + peers_variance("before") + peers_variance("after"))
     centre = (adj_a - adj_b) - (p_a.mean() - p_b.mean())
     estimate = (a_a.mean() - a_b.mean()) - (p_a.mean() - p_b.mean())
     se = float(np.sqrt(var))
@@ -128,7 +143,8 @@ def _proportion_did(mine: pd.DataFrame, theirs: pd.DataFrame, metric: str, *, di
 
     sign = 1 if direction == "increase" else -1
     method = ("difference-in-differences of one agent vs uncoached team-mates: Agresti-Caffo interval "
-              "(one success and one failure added to each of the agent's windows), normal reference")
+              "(one success and one failure added to each of the agent's windows), team-mates' variance "
+              "clustered by agent, no week effects, normal reference")
     return _result(metric, method, a_b.mean(), a_a.mean(), estimate, (lo, hi), p, len(a_b), len(a_a),
                    sign * _mde_t(se, None, alpha), scale="difference", direction=direction, alpha=alpha,
                    expected_effect=None, interval=interval)

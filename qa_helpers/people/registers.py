@@ -28,10 +28,15 @@ NO = {"no", "n", "false", "0", "否", "未完成", "未通过", ""}
 
 
 def _read(path: Path) -> pd.DataFrame:
-    """The file's cells as text (nothing parsed, nothing treated as missing but empty cells)."""
+    """The file's cells as text (nothing parsed, nothing treated as missing but empty cells).
+
+    Empty ``Unnamed:`` columns and empty rows (blank lines, rows of only commas) are dropped; the index
+    stays the row's position in the file, so :func:`_line` gives its true line number.
+    """
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, skipinitialspace=True)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, skipinitialspace=True,
+                                skip_blank_lines=False)
             break
         except UnicodeDecodeError:
             continue
@@ -40,7 +45,12 @@ def _read(path: Path) -> pd.DataFrame:
     else:
         raise RegisterError("not UTF-8 or GB18030 text (save it as CSV UTF-8)", file=str(path))
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.apply(lambda column: column.str.strip())
+    frame = frame.fillna("").apply(lambda column: column.str.strip())
+    # Excel saves trailing empty columns (header "Unnamed: 9") and rows of only commas: neither is content.
+    # Blank lines are read as empty rows and dropped here, so the index keeps each row's true line number.
+    spare = [c for c in frame.columns if c.startswith("Unnamed:") and (frame[c] == "").all()]
+    frame = frame.drop(columns=spare)
+    return frame[(frame != "").any(axis=1)]
 
 
 def _check_columns(frame: pd.DataFrame, path: Path, required: tuple, optional: tuple) -> None:

@@ -2,7 +2,8 @@
 training and QA programme (issue 14 parts 2 and 5). The computation is in
 :mod:`qa_helpers.people.coaching` and :mod:`qa_helpers.people.training`; these functions load the
 registers through the report context, pick the unit's rows and put the answers in the reader's language.
-What the QA team wrote (coach, topic, agreed action, course names) is shown as written, escaped.
+What the QA team wrote (coach, topic, agreed action, course names) is shown as written, escaped; the
+free text of a session (topic, agreed action) is PII-masked first, with the config's ``pii_locales``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,34 @@ class PeopleData:
     roster: pd.DataFrame            # the unit's agents
 
 
+NOTE_COLUMNS = ("topic", "agreed_action")  # a coach's free text: may name a customer or a phone number
+
+
+def mask_notes(coaching: pd.DataFrame, locales=None) -> pd.DataFrame:
+    """The coaching register with its free text (topic, agreed action) run through the kit's PII masking.
+
+    Parameters
+    ----------
+    coaching : DataFrame
+        Register rows (:func:`qa_helpers.people.registers.load_coaching`).
+    locales : str or iterable of str, optional
+        The config's ``pii_locales`` (:func:`qa_helpers.voc.text.config_locales`); the kit's default without.
+
+    Returns
+    -------
+    DataFrame
+        The same rows, ``topic`` and ``agreed_action`` masked ("call back 13812345678" → "call back [PHONE]").
+    """
+    from qa_helpers.data.privacy import DEFAULT_PII_LOCALES, mask_text
+
+    out = coaching.copy()
+    for column in NOTE_COLUMNS:
+        if column in out and len(out):
+            out[column] = mask_text(out[column].astype(object),
+                                    locales=DEFAULT_PII_LOCALES if locales is None else locales)
+    return out
+
+
 def people_data(ctx) -> PeopleData:
     """Load both registers (through the context, so ``--config`` applies), check their agents against
     the archive's roster and keep the unit's rows."""
@@ -44,6 +73,10 @@ def people_data(ctx) -> PeopleData:
             notes.append(say("people.unknown_agents", ctx.language, count=len(unknown), file=Verbatim(name),
                              agents=listed))
         kept[name] = known[known["agent_id"].isin(mine["agent_id"])].reset_index(drop=True)
+        if name == "coaching.csv":
+            from qa_helpers.voc.text import config_locales
+
+            kept[name] = mask_notes(kept[name], config_locales(ctx.files.get("sources.yml") or ctx.config))
         kept[name].attrs["present"] = bool(register.attrs.get("present"))
     return PeopleData(kept["coaching.csv"], kept["training.csv"], kept["coaching.csv"].attrs["present"],
                       kept["training.csv"].attrs["present"], notes, mine.reset_index(drop=True))

@@ -1032,11 +1032,16 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "{few} 次工单太少无法判断，{early} 次为时尚早（辅导后的观察期尚未结束）。"),
     "people.effect_method": (
         "Windows: {weeks_before} whole weeks before and {weeks_after} from the session. *Change beyond team-mates*: "
-        "difference-in-differences of the agent against the uncoached team-mates, with week effects; its interval "
-        "is adjusted (Holm) across the sessions listed. *Too few tickets to "
+        "difference-in-differences of the agent against the uncoached team-mates. For a share (CSAT, FCR): an "
+        "Agresti–Caffo interval (one satisfied and one unsatisfied answer added to each of the agent's windows), "
+        "without week effects, the team-mates' variance clustered by agent; for a duration or a rate: a regression "
+        "with week effects, each answer on its own. The interval is adjusted (Holm) across the sessions listed. "
+        "*Too few tickets to "
         "tell*: under {min_answers} answers in a window, or an interval still wide enough to hold a real change.",
         "观察期：辅导前 {weeks_before} 个完整周、辅导起 {weeks_after} 个完整周。*超出同事的变化*：该客服相对未受辅导同事的"
-        "双重差分（含周效应）；其区间对所列各次辅导做 Holm 校正。*工单太少无法判断*："
+        "双重差分。比率类指标（满意度、首次解决率）：加一校正区间（阿格雷斯蒂–卡福法：该客服每个观察期各加一条满意、一条不满意的回答），"
+        "不含周效应，同事的方差按客服聚类；时长或频率类指标：含周效应的回归，每条回答单独计。其区间对所列各次辅导做 Holm "
+        "校正。*工单太少无法判断*："
         "某一观察期回答少于 {min_answers} 条，或区间仍宽到可能包含真实变化。"),
     "people.training_effect": (
         "## Did the training work?\n\n"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from qa_helpers import stats
-from qa_helpers.data.privacy import mask_text
+from qa_helpers.data.privacy import DEFAULT_PII_LOCALES, mask_text
 from qa_helpers.voc.topics import topic_mentions
 
 COMMENT_COLUMNS = ["text_id", "time", "text", "source", "team", "agent_id", "channel", "customer_type", "csat"]
@@ -152,9 +152,13 @@ def monthly(tagged: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
 def _compare_topics(data: pd.DataFrame, topics: pd.DataFrame, window: str, alpha: float,
                     family: str, min_mentions: int = 1) -> pd.DataFrame:
     """One two-proportion test per topic (share of comments mentioning it, ``after`` vs ``before``),
-    clustered by agent when the comments name agents, Holm-adjusted across the topics."""
+    clustered by agent when the comments name agents (a comment naming none is its own cluster: kept,
+    never dropped), Holm-adjusted across the topics."""
     cluster = "agent_id" if data["agent_id"].notna().any() else None
-    used = data if cluster is None else data[data["agent_id"].notna()]
+    used = data
+    if cluster is not None:
+        alone = "text " + data["text_id"].astype(str)
+        used = data.assign(agent_id=data["agent_id"].astype(object).where(data["agent_id"].notna(), alone))
     rows, names = [], []
     for topic in topics.itertuples(index=False):
         values = used[f"topic_{topic.topic}"].astype(float)
@@ -236,7 +240,7 @@ def topic_before_after(tagged: pd.DataFrame, topics: pd.DataFrame, start, weeks_
 
 
 def snippets(tagged: pd.DataFrame, topics: pd.DataFrame, per_topic: int = 2, width: int = 40,
-             seed: int = 0) -> pd.DataFrame:
+             seed: int = 0, locales=None) -> pd.DataFrame:
     """A few short example comments per topic, masked again before they are shown.
 
     Parameters
@@ -252,6 +256,8 @@ def snippets(tagged: pd.DataFrame, topics: pd.DataFrame, per_topic: int = 2, wid
         Longest snippet in characters; longer text is cut with an ellipsis.
     seed : int
         Seed of the pick.
+    locales : str or iterable of str, optional
+        The config's ``pii_locales`` (``sources.yml``) for the masking; the kit's default without.
 
     Returns
     -------
@@ -266,7 +272,7 @@ def snippets(tagged: pd.DataFrame, topics: pd.DataFrame, per_topic: int = 2, wid
         short = hits[hits["text"].astype(str).str.len() <= width]
         pool = short if len(short) >= per_topic else hits  # short comments first: they read whole
         picked = pool.sample(min(per_topic, len(pool)), random_state=seed)
-        for text in mask_text(picked["text"].astype(str)):
+        for text in mask_text(picked["text"].astype(str), locales=DEFAULT_PII_LOCALES if locales is None else locales):
             text = " ".join(str(text).split())
             rows.append({"topic": name, "snippet": text if len(text) <= width else text[:width - 1] + "…"})
     return pd.DataFrame(rows, columns=["topic", "snippet"])
@@ -316,7 +322,7 @@ def signal_agreement(signal: pd.Series, dissatisfied: pd.Series) -> pd.DataFrame
     signal : Series
         ``dissatisfied`` / ``neutral`` / ``satisfied`` from :func:`~qa_helpers.voc.text.dissatisfaction`.
     dissatisfied : Series of bool
-        The reference, aligned with ``signal``.
+        The reference, aligned with ``signal``; a missing value (no CSAT given) leaves the text out.
 
     Returns
     -------
@@ -325,6 +331,8 @@ def signal_agreement(signal: pd.Series, dissatisfied: pd.Series) -> pd.DataFrame
         what the reference says), ``neutral`` (share of all texts left neutral), ``recall``
         (dissatisfied texts the signal flags) and ``precision``.
     """
+    known = dissatisfied.notna().to_numpy()
+    signal, dissatisfied = signal[known], dissatisfied[known]
     decided = signal != "neutral"
     says = signal == "dissatisfied"
     ref = dissatisfied.astype(bool)

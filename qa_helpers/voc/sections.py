@@ -37,6 +37,8 @@ class VocData:
     reviews: pd.DataFrame
     complaints: pd.DataFrame
     everything: pd.DataFrame = field(default_factory=pd.DataFrame)
+    signal: pd.DataFrame | None = None      # text.dissatisfaction of ``current``, computed once in load()
+    locales: tuple[str, ...] | None = None  # the config's pii_locales: snippets and keywords are masked with them
 
 
 def _tagged(ctx: Context, surveys: pd.DataFrame, tickets: pd.DataFrame, topics: pd.DataFrame,
@@ -74,11 +76,22 @@ def load(ctx: Context) -> VocData:
     complaints = ctx.load("complaints") if ctx.has("complaints", "text") else None
     complaint_tagged = (analysis.tag(analysis.complaint_texts(complaints, tickets), topics) if complaints is not None
                         else analysis.tag(analysis.survey_comments(reviews.iloc[:0], None, None), topics))
-    return VocData(topics=topics, lexicon=text.load_lexicon(ctx.config), labels=labels,
-                   current=current.reset_index(drop=True), previous=previous.reset_index(drop=True),
+    lexicon = text.load_lexicon(ctx.config)
+    current = current.reset_index(drop=True)
+    return VocData(topics=topics, lexicon=lexicon, labels=labels,
+                   current=current, previous=previous.reset_index(drop=True),
                    year=year_tagged.reset_index(drop=True),
                    reviews=_tagged(ctx, reviews, None, topics, source="review"), complaints=complaint_tagged,
-                   everything=everything)
+                   everything=everything, signal=text.dissatisfaction(current["text"], topics, lexicon),
+                   locales=text.config_locales(ctx.files.get("sources.yml") or ctx.config))
+
+
+def _signal(data: VocData) -> pd.Series:
+    """The dissatisfaction signal of this period's comments (computed in :func:`load`; here only for
+    a :class:`VocData` built without it)."""
+    if data.signal is None:
+        data.signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon)
+    return data.signal["signal"]
 
 
 def _all_surveys(ctx: Context) -> pd.DataFrame:
@@ -118,7 +131,7 @@ def headline(ctx: Context, data: VocData) -> list:
         return [note]
     counts = analysis.topic_counts(data.current, data.topics)
     problems = counts[counts["problem_type"] & (counts["mentions"] > 0)]
-    signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon)["signal"]
+    signal = _signal(data)
     lines = []
     if problems.empty:
         lines.append(say("voc.headline_none", ctx.language, period=str(ctx.period), comments=f"{len(data.current):,}"))
@@ -257,8 +270,10 @@ def signal_section(ctx: Context, data: VocData) -> list:
     note = _missing(ctx, data)
     if note:
         return [note]
-    signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon)["signal"]
-    agreement = analysis.signal_agreement(signal, data.current["csat"] <= 3).iloc[0]
+    signal = _signal(data)
+    csat = pd.to_numeric(data.current["csat"], errors="coerce")
+    # no CSAT given is no reference: left out of the agreement, never counted as "not dissatisfied"
+    agreement = analysis.signal_agreement(signal, (csat <= 3).astype("boolean").mask(csat.isna())).iloc[0]
     counts = signal.value_counts().reindex(list(text.SIGNALS), fill_value=0)
     shown = pd.DataFrame({"voc_signal": counts.index, "voc_comments": counts.to_numpy(),
                           "share": counts.to_numpy() / max(len(signal), 1)})
@@ -273,7 +288,7 @@ def snippets_section(ctx: Context, data: VocData, per_topic: int = 2) -> list:
     note = _missing(ctx, data)
     if note:
         return [note]
-    examples = analysis.snippets(data.current, data.topics, per_topic=per_topic)
+    examples = analysis.snippets(data.current, data.topics, per_topic=per_topic, locales=data.locales)
     lines = [f"- **{data.labels[r.topic]}**: {verbatim(r.snippet)}" for r in examples.itertuples()]
     return [Said("\n".join(lines))]
 
@@ -283,7 +298,7 @@ def keywords_section(ctx: Context, data: VocData) -> list:
     note = _missing(ctx, data)
     if note:
         return [note]
-    found = text.missed_keywords(data.current["text"], data.topics, data.lexicon)
+    found = text.missed_keywords(data.current["text"], data.topics, data.lexicon, locales=data.locales)
     unmatched = found.attrs.get("unmatched", 0)
     lead = say("voc.keywords_unmatched", ctx.language, unmatched=f"{unmatched:,}", comments=f"{len(data.current):,}")
     if found.empty:

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import tempfile
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +40,27 @@ def _cache_file() -> str | None:
     if not (folder.is_dir() and os.access(folder, os.W_OK)):
         return None
     return str(folder / f"qakit-jieba-{os.getuid() if hasattr(os, 'getuid') else 0}.cache")
+
+
+def config_locales(config: str | os.PathLike | None = None) -> tuple[str, ...]:
+    """The ``pii_locales`` of the config folder's ``sources.yml`` (the kit's default when it has none):
+    free text shown in a report is masked again with the same number forms ingest masked.
+
+    Parameters
+    ----------
+    config : path-like, optional
+        The config folder (or its ``sources.yml``).
+
+    Returns
+    -------
+    tuple of str
+    """
+    from qa_helpers.config import load_sources
+    from qa_helpers.data.privacy import DEFAULT_PII_LOCALES
+
+    named = Path(config) if config else None
+    file = named if named is not None and (named.is_file() or named.suffix) else config_file("sources.yml", config)
+    return load_sources(file).pii_locales if file.is_file() else DEFAULT_PII_LOCALES
 
 
 @lru_cache(maxsize=1)
@@ -192,13 +214,29 @@ def _extractor():
     return extractor
 
 
+@lru_cache(maxsize=1)
+def _tagger():
+    """jieba's part-of-speech tagger on the kit's tokenizer."""
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(tokenizer())
+
+
+def _names_a_person(word: str) -> bool:
+    """Whether jieba's part-of-speech tagger reads the word, or a part of it, as a person's name (``nr``,
+    ``nrfg``, ``nrt``: 小王, 张伟, 张伟帮). Tagged word by word (the candidates only: cheap); it errs
+    towards names (卡顿 reads as a transliterated one), as a report must not show one."""
+    return any(pair.flag.startswith("nr") for pair in _tagger().cut(word))
+
+
 def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]],
-                    top: int = 10, min_texts: int = 3) -> pd.DataFrame:
+                    top: int = 10, min_texts: int = 3, locales=None) -> pd.DataFrame:
     """Words that stand out in the texts no topic of the dictionary matched (jieba TF-IDF).
 
     Candidates are jieba's top TF-IDF words over those texts (its bundled IDF table), English words
-    of three letters or more, minus stop words, sentiment words and any word that is, or is part
-    of, a dictionary keyword; each is kept when at least ``min_texts`` texts contain it.
+    of three letters or more, minus stop words, sentiment words, words jieba tags as person names,
+    any word the PII masking would change, and any word that is, or is part of, a dictionary keyword;
+    each is kept when at least ``min_texts`` texts contain it.
 
     Parameters
     ----------
@@ -212,6 +250,8 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
         At most this many keywords.
     min_texts : int
         Fewest texts a keyword must appear in.
+    locales : str or iterable of str, optional
+        The config's ``pii_locales`` (:func:`config_locales`); the kit's default without.
 
     Returns
     -------
@@ -229,19 +269,24 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
         return out
     known = {w.lower() for words in topics.keywords_zh.tolist() + topics.keywords_en.tolist() for w in words}
     skip = lexicon["stop_words"] | lexicon["negative"] | lexicon["positive"] | lexicon["negators"] | lexicon["degree"]
+    from qa_helpers.data.privacy import DEFAULT_PII_LOCALES, mask_text
+
     words_of = unmatched.map(lambda t: set(tokens(t)))
+    counts = Counter(w for ws in words_of for w in ws)  # texts containing each word, counted once
     extractor = _extractor()
     joined = "\n".join(MASK_TOKEN.sub(" ", t) for t in unmatched)
     candidates = [w.lower() for w in extractor.extract_tags(joined, topK=5 * top) if w.lower() not in skip]
-    candidates += sorted({w for ws in words_of for w in ws if ENGLISH_WORD.fullmatch(w) and len(w) >= 3})
+    candidates += sorted({w for w in counts if ENGLISH_WORD.fullmatch(w) and len(w) >= 3})
 
     def kept(word: str) -> bool:
         return (word not in skip and not word.isdigit() and len(word) >= 2
-                and not any(word in k or k in word for k in known))
+                and not any(word in k or k in word for k in known) and not _names_a_person(word))
 
+    words = pd.Series(list(dict.fromkeys(w for w in candidates if kept(w))), dtype=object)
+    masked = mask_text(words, locales=DEFAULT_PII_LOCALES if locales is None else locales) if len(words) else words
     rows = []
-    for word in dict.fromkeys(w for w in candidates if kept(w)):
-        count = int(words_of.map(lambda ws: word in ws).sum())
+    for word in words[masked == words]:  # a word the masking would change is not shown
+        count = counts[word]
         if count >= min_texts:
             rows.append({"keyword": word, "texts": count, "share": count / len(unmatched)})
     out = pd.DataFrame(rows, columns=columns)
