@@ -51,6 +51,12 @@ def test_the_signal_reads_negation(topics, lexicon):
     assert got == ["dissatisfied", "satisfied", "neutral", "dissatisfied", "dissatisfied", "neutral", "neutral"]
 
 
+def test_the_signal_of_no_texts_is_an_empty_table(topics, lexicon):
+    """A unit with no comments (a tickets-only archive) must not fail on an empty string column."""
+    got = text.dissatisfaction(pd.Series([], dtype="string"), topics, lexicon)
+    assert got.empty and got["score"].dtype == "int64"
+
+
 def test_mask_tokens_are_not_words():
     words = text.tokens("请回电[PHONE]，我是[NAME]，套餐不对. Call ME")
     assert "套餐" in words and "call" in words and "me" in words

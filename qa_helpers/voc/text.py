@@ -194,7 +194,8 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     mentions = topic_mentions(text, topics)
     problem = mentions[topics.topic[topics.problem_type].tolist()].sum(axis=1)
     praise = mentions[topics.topic[~topics.problem_type].tolist()].sum(axis=1)
-    words = text.map(lambda t: _polarity(tokens(t), lexicon) if t else 0)
+    # built as int64: ``map`` over an empty string Series keeps the string dtype
+    words = pd.Series([_polarity(tokens(t), lexicon) if t else 0 for t in text], index=text.index, dtype="int64")
     score = (words + praise - problem).astype(int)
     signal = pd.Series("neutral", index=texts.index, dtype=object)
     signal[score < 0], signal[score > 0] = "dissatisfied", "satisfied"
