@@ -351,3 +351,28 @@ def test_kpis_on_the_archive_agree_with_pandas(archive):
         assert out.loc[(channel, "fcr"), "value"] == pytest.approx(float(row["fcr"]))
         assert out.loc[(channel, "aht_s"), "value"] == pytest.approx(float(row["aht"]))
     assert np.isfinite(out["value"]).all()
+
+
+def test_breakdown_charts_name_answers_without_a_channel_not_nan(archive, monkeypatch):
+    """Survey answers whose ticket did not link (it was quarantined) have no channel: the breakdown
+    charts and the channel x customer-type heat map call them "not recorded", never "nan"."""
+    import matplotlib.pyplot as plt
+
+    from qa_helpers.report import sections
+    from qa_helpers.report.context import Context, open_context
+
+    ctx = open_context("ALL", "2025-Q4", archive)
+    real = Context.kpi_table
+
+    def with_a_missing_channel(self, tables=None, by=(), kpis=None, period=None):
+        out = real(self, tables, by=by, kpis=kpis, period=period)
+        out.loc[out.index[:1], by[0]] = None
+        return out
+
+    monkeypatch.setattr(Context, "kpi_table", with_a_missing_channel)
+    tables = ctx.tables()
+    fig = sections.kpi_breakdown(ctx, tables, "channel")[0]
+    heat = sections.kpi_heatmap(ctx, tables)
+    labels = [tick.get_text() for f in (fig, heat) for ax in f.axes for tick in ax.get_yticklabels() + ax.get_xticklabels()]
+    plt.close("all")
+    assert "not recorded" in labels and not any("nan" in label.lower() for label in labels)

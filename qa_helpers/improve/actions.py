@@ -310,7 +310,7 @@ def at_a_glance(tracked: pd.DataFrame, language: str = "en") -> str:
         {"label": t("open_actions", language), "value": str(counts["open_actions"])},
         {"label": t("overdue_actions", language), "value": str(counts["overdue_actions"]), "target": "0",
          "met": counts["overdue_actions"] == 0},
-        {"label": t("done", language), "value": str(int((tracked["status"] == "done").sum()))},
+        {"label": t("done_actions", language), "value": str(int((tracked["status"] == "done").sum()))},
     ], language)
 
 

@@ -191,7 +191,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "coaching_cases": ("One-to-one coaching cases", "一对一辅导人数"),
     "teams_below_target": ("Teams below their CSAT target", "满意度低于目标的班组"),
     "actions": ("Actions", "措施数"), "open_actions": ("Open actions", "进行中的措施"),
-    "overdue_actions": ("Overdue actions", "逾期措施"), "done": ("done", "已完成"),
+    "overdue_actions": ("Overdue actions", "逾期措施"), "done": ("done", "已完成"), "done_actions": ("Done", "已完成措施"),
     "planned": ("planned", "计划中"), "in_progress": ("in progress", "进行中"), "cancelled": ("cancelled", "已取消"),
     # action register
     "action_id": ("Action", "措施编号"), "problem": ("Problem", "问题"), "measure": ("Measure", "措施"),

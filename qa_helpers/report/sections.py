@@ -358,7 +358,8 @@ def kpi_breakdown(ctx: Context, tables: dict[str, pd.DataFrame], by: str,
     if note or not measured:
         return [titled(f"By {t(by, ctx.language).lower()}" if ctx.language == "en" else f"按{t(by, ctx.language)}",
                        note or _unmeasured_line(ctx, list(names)))]
-    values = ctx.kpi_table(tables, by=[by], kpis=measured)
+    # answers whose ticket did not link (e.g. it was quarantined) have no channel: say so, not "nan"
+    values = ctx.kpi_table(tables, by=[by], kpis=measured).fillna({by: "not recorded"})
     targets = ctx.targets().set_index("kpi")
     fig, axes = plt.subplots(1, len(measured), figsize=(6 * len(measured), 2.2 + 0.45 * values[by].nunique()),
                              squeeze=False)
@@ -373,7 +374,8 @@ def kpi_heatmap(ctx: Context, tables: dict[str, pd.DataFrame]):
     note = ctx.missing_note("tickets.channel", "tickets.customer_type")
     if note or not ctx.measured("csat"):
         return titled(t("heat_title", ctx.language), note or _unmeasured_line(ctx, ["csat"]))
-    grid = ctx.kpi_table(tables, by=["channel", "customer_type"], kpis=["csat"])
+    grid = ctx.kpi_table(tables, by=["channel", "customer_type"], kpis=["csat"]).fillna(
+        {"channel": "not recorded", "customer_type": "not recorded"})
     fig, ax = plt.subplots(figsize=(7, 3.6))
     plots.plot_heatmap(grid.pivot(index="channel", columns="customer_type", values="value"),
                        t("heat_title", ctx.language), ax=ax, language=ctx.language)
