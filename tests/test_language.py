@@ -178,3 +178,26 @@ def test_bold_marks_render_next_to_chinese_punctuation():
     bad = {key: _bold_runs_that_do_not_flank(zh) for key, (en, zh) in NARRATIVE.items()
            if _bold_runs_that_do_not_flank(en) or _bold_runs_that_do_not_flank(zh)}
     assert bad == {}
+
+
+def test_before_after_charts_speak_chinese():
+    """Titles, bars, legend and axis units of the before/after charts are in the reader's language."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from qa_helpers.report import plots
+
+    rng = np.random.default_rng(1)
+    obs = pd.DataFrame({"window": ["before"] * 50 + ["after"] * 50, "value": rng.lognormal(5, 1, 100)})
+    weeks = pd.date_range("2025-05-05", periods=8, freq="7D")
+    weekly = pd.DataFrame({"week": list(weeks) * 2, "team": ["HL-B"] * 8 + ["HL-C"] * 8,
+                           "value": rng.normal(5, 0.2, 16), "n": 30, "role": ["treated"] * 8 + ["control"] * 8})
+    fig, (left, right) = plt.subplots(1, 2)
+    plots.plot_windows(obs, "duration", "aht_s", ax=left, language="zh")
+    plots.plot_interrupted_series(weekly, "2025-06-02", "aht_s", "duration", ax=right, language="zh")
+    shown = [left.get_title(), left.get_ylabel(), right.get_title(), right.get_ylabel(),
+             *[tick.get_text() for tick in left.get_xticklabels()], *[x.get_text() for x in right.texts],
+             *[x.get_text() for x in right.get_legend().get_texts()]]
+    plt.close(fig)
+    assert latin_words(" ".join(shown)) == [], shown

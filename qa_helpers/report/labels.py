@@ -341,7 +341,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "group.all": ("the whole unit", "整个单位"),
     # before/after
     "none": ("none", "无"), "metric": ("Metric", "指标"), "method": ("Method", "方法"), "before": ("Before", "之前"),
-    "after": ("After", "之后"), "effect": ("Effect", "效应"), "p": ("p", "p 值"), "p_adj": ("p (adjusted)", "校正后 p 值"),
+    "after": ("After", "之后"),
+    # before/after charts (titles, legend, axis units) in the reader's language
+    "chart_before_after": ("{kpi}: before and after", "{kpi}：改进前后"),
+    "chart_weekly_treated": ("{kpi}: weekly, treated against control", "{kpi}：每周，试点班组与对照班组"),
+    "chart_start": ("start", "开始"), "role_treated": ("treated", "试点"), "role_control": ("control", "对照"),
+    "unit_log_seconds": ("s, log scale", "秒，对数刻度"), "unit_weekly_geomean": ("s, weekly geometric mean", "秒，每周几何平均"),
+    "unit_score": ("score", "评分"), "effect": ("Effect", "效应"), "p": ("p", "p 值"), "p_adj": ("p (adjusted)", "校正后 p 值"),
     "n_before": ("n before", "之前样本量"), "n_after": ("n after", "之后样本量"), "mde": ("MDE", "MDE"),
     "share_before": ("Share before", "之前占比"), "share_after": ("Share after", "之后占比"), "change": ("Change", "变化"), "chi2": ("χ²", "χ²"), "level change": ("level change", "水平变化"),
     "slope change": ("slope change", "斜率变化"), "family": ("Family", "检验族"), "dof": ("df", "自由度"),

@@ -304,7 +304,8 @@ def plot_windows(obs: pd.DataFrame, kind: str, kpi: str, ax: Axes | None = None,
     if kind in ("proportion", "rate"):
         summary = data.groupby("window")["value"].agg(["mean", "size"]).reindex(order)
         scale = 1000 if kind == "rate" else 1
-        ax.bar(order, summary["mean"] * scale, color=[sns.color_palette(PALETTE)[7], sns.color_palette(PALETTE)[0]])
+        ax.bar([t(w, language) for w in order], summary["mean"] * scale,
+               color=[sns.color_palette(PALETTE)[7], sns.color_palette(PALETTE)[0]])
         for x, (mean, n) in enumerate(zip(summary["mean"], summary["size"])):
             label = f"{mean:.1%}" if kind == "proportion" else f"{mean * 1000:.1f} ‰"
             ax.annotate(f"{label}\n(n={n:,})", (x, mean * scale), xytext=(0, 3), textcoords="offset points",
@@ -314,15 +315,15 @@ def plot_windows(obs: pd.DataFrame, kind: str, kpi: str, ax: Axes | None = None,
         ax.margins(y=0.2)
         ax.set_ylabel(f"{t(kpi, language)} ({'%' if kind == 'proportion' else '‰'})")
     else:
-        sns.boxplot(data=data, x="window", y="value", order=order, ax=ax, color=sns.color_palette(PALETTE)[0],
-                    showfliers=False)
+        sns.boxplot(data=data.assign(window=data["window"].map(lambda w: t(w, language))), x="window", y="value",
+                    order=[t(w, language) for w in order], ax=ax, color=sns.color_palette(PALETTE)[0], showfliers=False)
         if kind == "duration":
             ax.set_yscale("log")
-            ax.set_ylabel(f"{t(kpi, language)} (s, log scale)")
+            ax.set_ylabel(f"{t(kpi, language)} ({t('unit_log_seconds', language)})")
         else:
             ax.set_ylabel(t(kpi, language))
     ax.set_xlabel("")
-    ax.set_title(f"{t(kpi, language)}: before and after")
+    ax.set_title(t("chart_before_after", language).format(kpi=t(kpi, language)))
     return ax
 
 
@@ -341,7 +342,7 @@ def plot_interrupted_series(weekly: pd.DataFrame, start, kpi: str, kind: str, ax
         series = series.sort_values("week")
         values = np.exp(series["value"]) if kind == "duration" else series["value"]
         ax.plot(series["week"], values, marker="o", markersize=3, linewidth=1.2 if role == "treated" else 1,
-                color=colours[role], label=f"{team} ({role})", alpha=1 if role == "treated" else 0.8)
+                color=colours[role], label=f"{team} ({t('role_' + role, language)})", alpha=1 if role == "treated" else 0.8)
         if role == "treated":
             for side in (series["week"] < start, series["week"] >= start):
                 part = series[side]
@@ -352,20 +353,20 @@ def plot_interrupted_series(weekly: pd.DataFrame, start, kpi: str, kind: str, ax
                     ax.plot(part["week"], np.exp(fit) if kind == "duration" else fit, color=colours[role],
                             linestyle="--", linewidth=2)
     ax.axvline(start, color=sns.color_palette(PALETTE)[3], linewidth=1.5)
-    ax.annotate("start", (start, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
+    ax.annotate(t("chart_start", language), (start, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
                 textcoords="offset points", color=sns.color_palette(PALETTE)[3], fontsize=9)
     if kind == "proportion":
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         unit = "%"
     elif kind == "duration":
-        unit = "s, weekly geometric mean"
+        unit = t("unit_weekly_geomean", language)
     elif kind == "rate":
         unit = "‰"
     else:
-        unit = "score"
+        unit = t("unit_score", language)
     ax.set_ylabel(f"{t(kpi, language)} ({unit})")
     ax.set_xlabel(t("week", language))
-    ax.set_title(f"{t(kpi, language)}: weekly, treated against control")
+    ax.set_title(t("chart_weekly_treated", language).format(kpi=t(kpi, language)))
     ax.legend(fontsize=8, loc="best")
     ax.tick_params(axis="x", labelrotation=30)
     return ax
