@@ -271,3 +271,59 @@ def load(table: str, team: str = ALL, period: str | Period | None = None, *,
     if "month" in frame.columns:
         frame = frame.drop(columns="month")
     return frame.reset_index(drop=True)
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal (quotes doubled): paths and team names are data, never SQL."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def scan_sql(table: str, team: str = ALL, period: str | Period | None = None, *,
+             archive: str | os.PathLike | None = None, columns: list[str] | None = None) -> str:
+    """A DuckDB subquery over one archived table for one unit and period, for aggregating without
+    loading rows into pandas.
+
+    Only the period's month files are opened (a quarter reads three files per table); the unit's
+    teams and the period's bounds are filters DuckDB pushes into the parquet scan. Pass the result
+    wherever a table is expected, e.g. ``kpi_table({"tickets": scan_sql("tickets", "HL-A", "2025-Q1")})``
+    or ``duckdb.sql(f"SELECT count(*) FROM {scan_sql('surveys')}")``.
+
+    Parameters
+    ----------
+    table, team, period, archive, columns
+        As for :func:`load` (``columns``: only these, less to read).
+
+    Returns
+    -------
+    str
+        ``(SELECT ... FROM read_parquet([...]) WHERE ...)``, with the archive's column names and
+        types (``month`` left out); no rows when the period has no files.
+    """
+    if table not in TABLES:
+        raise ArchiveError(f"unknown table {table!r}; tables are {', '.join(TABLES)}")
+    path = archive_path(archive)
+    teams = resolve_unit(team, path)
+    folder = path / table
+    if table == "agents":
+        files = sorted(folder.glob("*.parquet"))
+    else:
+        period = parse_period(str(period)) if isinstance(period, (str, int)) and not isinstance(period, bool) else period
+        partitions = sorted(folder.glob("month=*/*.parquet"))
+        wanted_months = None if period is None else {f"month={m}" for m in period.months}
+        files = [f for f in partitions if wanted_months is None or f.parent.name in wanted_months]
+    every = sorted(folder.glob("**/*.parquet"))
+    if not every:
+        raise ArchiveError(f"the archive {path} has no {table} files")
+    select = "*" if columns is None else ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    conditions = []
+    if not files:  # the period has no month files: the table's schema, no rows
+        files, conditions = every[:1], ["false"]
+    if teams is not None:
+        conditions.append(f"team IN ({', '.join(_sql_text(t) for t in teams)})" if teams else "false")
+    if period is not None and table != "agents":
+        time = '"' + TIME_COLUMNS[table] + '"'
+        conditions.append(f"{time} >= TIMESTAMP {_sql_text(period.start.strftime('%Y-%m-%d %H:%M:%S'))} AND "
+                          f"{time} < TIMESTAMP {_sql_text(period.end.strftime('%Y-%m-%d %H:%M:%S'))}")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    listing = ", ".join(_sql_text(f.as_posix()) for f in files)
+    return f"(SELECT {select} FROM read_parquet([{listing}], hive_partitioning = false){where})"

@@ -108,8 +108,46 @@ class Context:
             return empty_table(table, kwargs.get("columns"))  # an archive from before absent tables were written
 
     def tables(self, period: Period | str | None = None) -> dict[str, pd.DataFrame]:
-        """Every analysis table for this unit and period (or another one)."""
+        """Every analysis table for this unit and period (or another one), as pandas rows.
+
+        At scale prefer :meth:`sources` and :meth:`query`: they aggregate in DuckDB and load no rows.
+        """
         return {name: self.load(name, period) for name in ANALYSIS_TABLES}
+
+    def source(self, table: str, period: Period | str | None = None, columns: list[str] | None = None) -> str:
+        """One table of this unit for this period (or another one) as a DuckDB subquery
+        (:func:`qa_helpers.data.archive.scan_sql`): only the period's files are read, no row is loaded."""
+        try:
+            return qa_archive.scan_sql(table, self.unit, period or self.period, archive=self.archive, columns=columns)
+        except ArchiveError:
+            if self.has(table):
+                raise
+            empty = empty_table(table, columns)  # an archive from before absent tables were written
+            name = f"empty_{table}"
+            self.duckdb.register(name, empty)
+            return name
+
+    def sources(self, period: Period | str | None = None) -> dict[str, str]:
+        """Every analysis table of this unit and period as DuckDB subqueries (see :meth:`source`);
+        pass them to :func:`qa_helpers.measures.kpis.kpi_table` or :meth:`query`."""
+        return {name: self.source(name, period) for name in ANALYSIS_TABLES}
+
+    @cached_property
+    def duckdb(self):
+        """This context's DuckDB connection: two threads and a memory cap, so a notebook stays within budget
+        even on a year of every team."""
+        import duckdb
+
+        connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"})
+        return connection
+
+    def query(self, sql: str, **tables: str) -> pd.DataFrame:
+        """Run DuckDB SQL and return the (aggregated) result as a DataFrame.
+
+        ``{name}`` placeholders are replaced by the given sources, e.g.
+        ``ctx.query("SELECT channel, count(*) AS n FROM {t} GROUP BY 1", t=ctx.source("tickets"))``.
+        """
+        return self.duckdb.sql(sql.format(**tables) if tables else sql).df()
 
     def ingest_report(self) -> dict:
         """The archive's ingest report (row accounting per source)."""
@@ -203,8 +241,9 @@ class Context:
         KPIs the archive cannot measure are NaN with n = 0."""
         from qa_helpers.measures import kpis as kpi_module  # the argument ``kpis`` hides the module
 
-        return kpi_module.kpi_table(tables if tables is not None else self.tables(period), by=list(by),
-                                    standards=self.standards.raw, kpis=kpis, available=self.available)
+        return kpi_module.kpi_table(tables if tables is not None else self.sources(period), by=list(by),
+                                    standards=self.standards.raw, kpis=kpis, available=self.available,
+                                    connection=self.duckdb)
 
     def kpi_vs_target(self, values: pd.DataFrame) -> pd.DataFrame:
         """Each KPI beside its target with ``status`` (meets target / misses target / not measured) and a ``note``."""
