@@ -804,6 +804,9 @@ def _insert_duplicates(rng: np.random.Generator, df: pd.DataFrame, candidates: n
     return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
 
+SHEET_ROWS = 1_000_000  # survey rows per workbook (Excel's limit is 1,048,576 rows a sheet)
+
+
 def export(sim: dict, out: Path, seed: int, tables: tuple[str, ...] = TABLES) -> dict:
     """Write the simulated tables as messy raw exports and return the planted-defect truth.
 
@@ -912,10 +915,13 @@ def export(sim: dict, out: Path, seed: int, tables: tuple[str, ...] = TABLES) ->
         n_dup = pct(sv_raw, 0.005)
         sv_raw = _insert_duplicates(rng, sv_raw, clean, n_dup)
         defects["surveys"] = {**counts, "review_burst": int(sum(len(b) for b in bursts)), "duplicate_row": n_dup}
-        with pd.ExcelWriter(out / "survey_export.xlsx", engine="openpyxl") as writer:
-            pd.DataFrame({"说明": ["本文件由问卷平台导出", "满意度评分 1-5 分，推荐意愿 0-10 分"]}).to_excel(
-                writer, sheet_name="填写说明", index=False)
-            sv_raw.to_excel(writer, sheet_name="问卷结果", index=False)
+        # a sheet holds at most 1,048,576 rows: a larger export comes as several workbooks, as survey platforms split it
+        for part, first in enumerate(range(0, max(len(sv_raw), 1), SHEET_ROWS)):
+            name = "survey_export.xlsx" if part == 0 else f"survey_export_{part + 1}.xlsx"
+            with pd.ExcelWriter(out / name, engine="openpyxl") as writer:
+                pd.DataFrame({"说明": ["本文件由问卷平台导出", "满意度评分 1-5 分，推荐意愿 0-10 分"]}).to_excel(
+                    writer, sheet_name="填写说明", index=False)
+                sv_raw.iloc[first:first + SHEET_ROWS].to_excel(writer, sheet_name="问卷结果", index=False)
 
     if "complaints" in tables:
         # Complaints: JSON lines from the complaints system, times in UTC.
