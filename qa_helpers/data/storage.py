@@ -67,7 +67,7 @@ def location(url: Any):
     text = str(url).strip()
     bucket, _, prefix = text[len(SCHEME):].partition("/")
     parts = [p for p in prefix.split("/") if p]
-    if not _BUCKET.match(bucket) or not parts or not all(_PREFIX_PART.match(p) for p in parts):
+    if not _BUCKET.match(bucket) or not parts or not all(_PREFIX_PART.match(p) or GENERATION.match(p) for p in parts):
         raise ArchiveError(f"{text!r} is not an archive URL: expected s3://bucket/prefix (bucket: lower-case "
                            "letters, digits, '.', '-'; prefix: letters, digits, '.', '_', '-' and '/')")
     return UPath(f"{SCHEME}{bucket}/{'/'.join(parts)}")
