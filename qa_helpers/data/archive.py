@@ -129,6 +129,8 @@ def archive_path(archive: str | os.PathLike | None = None) -> Path:
 
 def ingest_report(archive: str | os.PathLike | None = None) -> dict:
     """The ingest report written with the archive (row accounting per source, its file list)."""
+    if storage.is_remote(archive_location(archive)):
+        return storage.report(archive_path(archive))
     return json.loads((archive_path(archive) / "ingest_report.json").read_text(encoding="utf-8"))
 
 

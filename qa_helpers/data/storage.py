@@ -121,6 +121,15 @@ def _generations(fs, base: str) -> list[str]:
 
 
 _verified: set[str] = set()  # generations whose files matched their report (generations never change)
+_reports: dict[str, str] = {}  # their ingest_report.json, read once per process
+
+
+def report(generation: Any) -> dict:
+    """A generation's ``ingest_report.json`` (read once per process: a generation never changes)."""
+    key = _key(generation)
+    if key not in _reports:  # FileNotFoundError when there is none: callers say what that means
+        _reports[key] = filesystem().cat_file(f"{key}/ingest_report.json").decode("utf-8")
+    return json.loads(_reports[key])
 
 
 def current(archive: Any):
@@ -152,11 +161,11 @@ def current(archive: Any):
         if key in _verified:
             return generation
         try:
-            report = json.loads(fs.cat_file(f"{key}/ingest_report.json").decode("utf-8"))
+            written = report(generation)
         except FileNotFoundError:
             raise ArchiveError(f"no archive at {generation} (no ingest_report.json): run `qakit ingest --raw "
                                f"<exports> --archive {path}`") from None
-        expected, found = report.get("files", {}), files(generation)
+        expected, found = written.get("files", {}), files(generation)
         problems = [f"{label} {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
                     for label, names in (("missing", sorted(set(expected) - set(found))),
                                          ("changed", sorted(f for f in set(expected) & set(found)
