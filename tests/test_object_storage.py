@@ -171,6 +171,7 @@ def test_bad_s3_archives_give_one_line_errors(s3_server, tmp_path, raw_dir, caps
         qa_archive.archive_path(URL)
 
 
+@pytest.mark.slow  # notebooks in kernels on two worker processes: about a minute on a quiet 2-core machine
 def test_batch_on_a_two_worker_dask_cluster_reads_the_s3_archive(s3_archive, archive, tmp_path):
     distributed = pytest.importorskip("distributed")
     from qa_helpers.run.batch import run_batch

@@ -52,6 +52,16 @@ def is_remote(archive: Any) -> bool:
     return isinstance(archive, str) and archive[:5].lower() == SCHEME
 
 
+def _require() -> None:
+    """Refuse in one line when the optional libraries an ``s3://`` archive needs are not installed."""
+    try:
+        import s3fs  # noqa: F401
+        import upath  # noqa: F401
+    except ImportError:
+        raise ArchiveError("an s3:// archive needs s3fs and universal_pathlib: pip install -e '.[s3]' "
+                           "(or `pip install s3fs universal_pathlib`)") from None
+
+
 def location(url: Any):
     """The archive an ``s3://bucket/prefix`` URL names, as a path object (``upath.UPath``).
 
@@ -62,6 +72,7 @@ def location(url: Any):
     """
     if getattr(url, "protocol", None) in ("s3", "s3a"):
         return url
+    _require()
     from upath import UPath
 
     text = str(url).strip()
@@ -81,6 +92,7 @@ def filesystem():
     """
     import fsspec
 
+    _require()
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     return fsspec.filesystem("s3", **({"endpoint_url": endpoint} if endpoint else {}))
 
