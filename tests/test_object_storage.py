@@ -166,6 +166,7 @@ def test_bad_s3_archives_give_one_line_errors(s3_server, tmp_path, raw_dir, caps
     assert error.count("\n") == 0 and "no bucket 'no-such-bucket'" in error
     assert not (tmp_path / "k.key").exists()
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")  # nothing listens there
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore: fail at once rather than retry
     monkeypatch.setattr(storage, "_verified", set())
     with pytest.raises(ArchiveError, match="cannot read the archive s3://qakit-test/archive .*AWS_ENDPOINT_URL"):
         qa_archive.archive_path(URL)
