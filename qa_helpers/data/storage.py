@@ -40,7 +40,6 @@ from qa_helpers.errors import ArchiveError, OutputError
 SCHEME = "s3://"
 POINTER = "CURRENT"                          # the object naming the current generation, written last
 GENERATION = re.compile(r"^\.gen-(\d{6})$")  # prefix/.gen-000007/
-KEEP_GENERATIONS = 2                         # the current one and the one before it
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 
@@ -246,7 +245,8 @@ def check_target(archive: Any) -> None:
 
 def upload(folder: Path, archive: Any) -> Any:
     """Upload a complete local generation folder as the archive's next generation, then switch the
-    pointer to it (the pointer last), then delete generations older than the previous one.
+    pointer to it (the pointer last), then delete every other generation but the previous one
+    (older ones, and any a failed upload left behind).
 
     Returns
     -------
@@ -260,6 +260,10 @@ def upload(folder: Path, archive: Any) -> Any:
     base = _key(path)
     with _reported(path, "upload the archive to"):
         existing = _generations(fs, base)
+        try:
+            previous = fs.cat_file(f"{base}/{POINTER}").decode("utf-8").strip()
+        except FileNotFoundError:
+            previous = None
         number = max((int(GENERATION.match(n)[1]) for n in existing), default=0) + 1
         name = f".gen-{number:06d}"
         target = f"{base}/{name}"
@@ -276,8 +280,9 @@ def upload(folder: Path, archive: Any) -> Any:
                                "run the ingest again")
         fs.pipe_file(f"{base}/{POINTER}", name.encode("utf-8"))  # the switch: readers now see the new generation
         fs.invalidate_cache(base)
-        for old in existing[:max(0, len(existing) - (KEEP_GENERATIONS - 1))]:
-            fs.rm(f"{base}/{old}", recursive=True)
+        for old in existing:  # older generations and what a failed upload left; the previous one stays
+            if old != previous:
+                fs.rm(f"{base}/{old}", recursive=True)
         fs.invalidate_cache(base)
     return path / name
 
