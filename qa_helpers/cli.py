@@ -39,13 +39,21 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         return 0
     if not args.archive:
         raise QAKitError("--archive is required (only --check runs without one)")
+    if args.key_file:  # the pseudonymisation key file, wherever the archive is (an s3:// archive never holds it)
+        from qa_helpers.data.privacy import KEY_FILE_ENV
+
+        os.environ[KEY_FILE_ENV] = str(Path(args.key_file).absolute())
     check_ingest_target(args.archive)
     report = ingest(args.raw, args.archive, config=args.config, tables=tables)
     print(report_table(report).to_string(index=False))
     for table, entry in report["sources"].items():
         for warning in entry["warnings"]:
             print(f"note: {table}: {warning}")
-    print(f"archive written to {args.archive} (report: {Path(args.archive) / 'ingest_report.json'})")
+    from qa_helpers.data import storage
+
+    written = f"{storage.current(args.archive)}/ingest_report.json" if storage.is_remote(args.archive) \
+        else Path(args.archive) / 'ingest_report.json'
+    print(f"archive written to {args.archive} (report: {written})")
     return 0
 
 
@@ -161,6 +169,7 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
 
 CONFIG_HELP = ("config folder (default $QAKIT_CONFIG, else config/); without standards.yml the kit's standards "
                "apply")
+ARCHIVE_HELP = "archive folder or s3://bucket/prefix (default $QAKIT_ARCHIVE or data/archive)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,8 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validate, clean and archive raw exports")
     p.add_argument("--raw", required=True, help="folder with the raw exports")
-    p.add_argument("--archive", default=None, help="archive folder (replaced when ingest succeeds); "
-                                                   "required unless --check")
+    p.add_argument("--archive", default=None, help="archive folder or s3://bucket/prefix (replaced when ingest "
+                                                   "succeeds); required unless --check")
+    p.add_argument("--key-file", default=None, help="the pseudonymisation key file (default $QAKIT_KEY_FILE, else "
+                                                    "beside a local archive, or ~/.qakit/keys/s3/... for s3://)")
     p.add_argument("--config", default=None, help=CONFIG_HELP + " (its sources.yml is required)")
     p.add_argument("--tables", default=None, help="comma-separated sources to ingest, with what they depend on "
                                                   "(default all)")
@@ -199,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-html", action="store_true", help="skip the HTML rendering")
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     p.add_argument("--scheduler", default=None, help="address of an existing Dask cluster, e.g. tcp://host:8786")
-    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.add_argument("--archive", default=None, help=ARCHIVE_HELP)
     p.add_argument("--out", default="reports", help="output folder (default reports)")
     p.add_argument("--notebooks-dir", default=None, help="run your own NN_step.ipynb notebooks instead of the kit's")
     p.add_argument("--config", default=None, help=CONFIG_HELP)
@@ -213,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'teams' (every team, default), 'all' (teams, departments and ALL) or a comma-separated list")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--fail-on-alert", action="store_true", help="exit with status 1 when any alert fired")
-    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.add_argument("--archive", default=None, help=ARCHIVE_HELP)
     p.add_argument("--config", default=None, help=CONFIG_HELP)
     p.set_defaults(func=_cmd_alerts)
 
@@ -225,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_map)
 
     p = sub.add_parser("purge", help="list archived months past their retention; destroy them with --approve")
-    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.add_argument("--archive", default=None, help=ARCHIVE_HELP)
     p.add_argument("--as-of", default=None, help="judge retention on this day (YYYY-MM-DD; default today)")
     p.add_argument("--approve", default=None, help="name / ticket of whoever approved the destruction; "
                                                    "without it nothing is removed")
@@ -237,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--team", required=True, help="unit(s) the audience may see, comma-separated")
     p.add_argument("--out", required=True, help="new folder for the bundle")
     p.add_argument("--reports", default="reports", help="the reports folder of qakit run (default reports)")
-    p.add_argument("--archive", default=None, help="archive folder (default $QAKIT_ARCHIVE or data/archive)")
+    p.add_argument("--archive", default=None, help=ARCHIVE_HELP)
     p.set_defaults(func=_cmd_bundle)
     return parser
 

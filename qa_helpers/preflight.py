@@ -77,8 +77,14 @@ def check_ingest_target(archive: str | os.PathLike) -> None:
     Ingest writes the new archive beside the old one and swaps them, and makes the
     pseudonymisation key file on first run (unless ``$QAKIT_PSEUDONYM_KEY`` is set).
     """
+    from qa_helpers.data import storage
     from qa_helpers.data.privacy import KEY_ENV, key_path
 
+    if storage.is_remote(archive):  # s3://: a bucket that answers, and a local key file
+        storage.check_target(archive)
+        if not os.environ.get(KEY_ENV):
+            creatable_file(key_path(archive), "pseudonymisation key file")
+        return
     target = Path(archive)
     if target.exists() and not target.is_dir():
         raise OutputError(f"--archive {target} is a file, not a folder")

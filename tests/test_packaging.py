@@ -13,7 +13,7 @@ NAMED_BY_CLIENT = {"jupyterlab", "pandas", "matplotlib", "seaborn", "statsmodels
 
 
 def _parse(spec: str) -> tuple[str, str]:
-    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(>=\s*[0-9.]+)?", spec)
+    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[A-Za-z0-9_,\-]+\])?\s*(>=\s*[0-9.]+)?", spec)  # [extras] allowed
     return match.group(1).lower().replace("_", "-"), (match.group(2) or "").replace(" ", "")
 
 

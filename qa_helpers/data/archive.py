@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from qa_helpers.config import project_root
+from qa_helpers.data import storage  # an s3:// archive (object storage); imports nothing heavy for a local one
 from qa_helpers.errors import ArchiveError, UnitError
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.data.schemas import SAFE_NAME, TIME_COLUMNS
@@ -94,9 +95,10 @@ def archive_location(archive: str | os.PathLike | None = None) -> Path:
     the access log, the lock) belongs to the archive whatever generation is current.
     """
     if archive:
-        return Path(archive)
+        return storage.location(archive) if storage.is_remote(archive) else Path(archive)
     if os.environ.get(ARCHIVE_ENV):
-        return Path(os.environ[ARCHIVE_ENV])
+        name = os.environ[ARCHIVE_ENV]
+        return storage.location(name) if storage.is_remote(name) else Path(name)
     return project_root() / "data" / "archive"
 
 
@@ -114,6 +116,8 @@ def archive_path(archive: str | os.PathLike | None = None) -> Path:
         When there is no archive, or its files do not match the list its ingest report records.
     """
     path = archive_location(archive)
+    if storage.is_remote(path):  # object storage: the generation its pointer names, checked the same way
+        return storage.current(path)
     current = path.resolve() if path.is_symlink() else path
     report_file = current / "ingest_report.json"
     if not report_file.is_file():
@@ -125,6 +129,8 @@ def archive_path(archive: str | os.PathLike | None = None) -> Path:
 
 def ingest_report(archive: str | os.PathLike | None = None) -> dict:
     """The ingest report written with the archive (row accounting per source, its file list)."""
+    if storage.is_remote(archive_location(archive)):
+        return storage.report(archive_path(archive))
     return json.loads((archive_path(archive) / "ingest_report.json").read_text(encoding="utf-8"))
 
 
@@ -133,12 +139,12 @@ def quarantine(table: str, archive: str | os.PathLike | None = None) -> pd.DataF
 
     The ``record`` column holds raw values, PII included: summarise it, never display it.
     """
-    return pd.read_parquet(archive_path(archive) / "quarantine" / f"{table}.parquet")
+    return pd.read_parquet(storage.native(archive_path(archive) / "quarantine" / f"{table}.parquet"))
 
 
 @lru_cache(maxsize=8)
 def _agents(path: str, stamp: float) -> pd.DataFrame:
-    return pd.read_parquet(Path(path) / "agents")
+    return pd.read_parquet(f"{path}/agents" if storage.is_remote(path) else Path(path) / "agents")
 
 
 def agents(archive: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -250,7 +256,8 @@ def load(table: str, team: str = ALL, period: str | Period | None = None, *,
         frame = agents(path)
         return frame if teams is None else frame[frame["team"].isin(teams)].reset_index(drop=True)
     period = parse_period(period) if isinstance(period, str) else period
-    dataset = ds.dataset(path / table, format="parquet", partitioning="hive")
+    source, filesystem = storage.arrow_source(path / table)
+    dataset = ds.dataset(source, filesystem=filesystem, format="parquet", partitioning="hive")
     condition = None
     if teams is not None:
         condition = ds.field("team").isin(teams)

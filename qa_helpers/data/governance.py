@@ -155,6 +155,10 @@ def record_command(args, run: Callable[[Any], int]) -> int:
 def _logged_archive(args) -> Path | None:
     if getattr(args, "command", None) not in LOGGED_COMMANDS:
         return None
+    from qa_helpers.data import storage
+
+    if storage.is_remote(getattr(args, "archive", None) or os.environ.get("QAKIT_ARCHIVE", "")):
+        return None  # object storage: the bucket's own access logging records reads and writes
     if args.command == "ingest":
         return None if args.check or not args.archive else Path(args.archive)
     from qa_helpers.data.archive import archive_location, archive_path
@@ -246,6 +250,11 @@ def purge(archive: str | os.PathLike, as_of: str | dt.date | None = None, approv
     DataFrame
         The due months (see :func:`due_for_purge`), with ``removed`` True when they were destroyed.
     """
+    from qa_helpers.data import storage
+
+    if storage.is_remote(archive):
+        raise ArchiveError(f"qakit purge works on a local archive folder; for {archive} ingest the exports "
+                           "without the months due (or delete them and re-ingest)")
     archive = Path(archive)
     if GENERATION_NAME.match(archive.name):
         raise QAKitError(f"{archive} is one generation of an archive: purge the archive itself (its link)")

@@ -781,6 +781,10 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
     LockedError
         When another ingest is writing the same archive.
     """
+    from qa_helpers.data import storage
+
+    if storage.is_remote(archive_dir) and not check:  # s3://: built in a local folder, uploaded, pointer last
+        return storage.ingest(raw_dir, archive_dir, config=config, key=key, tables=tables)
     raw_dir, archive_dir = Path(raw_dir), Path(archive_dir)
     sources = load_sources(config)
     selected = _with_dependencies(sources, tables)

@@ -179,6 +179,10 @@ def key_path(archive: str | os.PathLike) -> Path:
     """Where the pseudonymisation key file lives: ``$QAKIT_KEY_FILE`` or beside the archive."""
     if os.environ.get(KEY_FILE_ENV):
         return Path(os.environ[KEY_FILE_ENV])
+    from qa_helpers.data import storage
+
+    if storage.is_remote(archive):  # never in the bucket: on the machine of whoever ingests
+        return storage.default_key_path(archive)
     archive = Path(archive).absolute()
     # beside the archive link, not beside the generation it points to: one key for every generation
     return archive.parent.resolve() / f"{archive.name}.pseudonym.key"

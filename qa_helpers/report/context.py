@@ -139,7 +139,7 @@ class Context:
         import duckdb
 
         connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"})
-        return connection
+        return qa_archive.storage.register(connection, self.archive)  # an s3:// archive: DuckDB reads through s3fs
 
     def query(self, sql: str, **tables: str) -> pd.DataFrame:
         """Run DuckDB SQL and return the (aggregated) result as a DataFrame.

@@ -56,7 +56,8 @@ def data_end(ctx: Context) -> pd.Timestamp | None:
     if not ctx.has("complaints"):
         return None
     folder = str(ctx.archive / "complaints").replace("'", "''")
-    return sl.data_end(f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true, union_by_name = true)")
+    return sl.data_end(f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true, union_by_name = true)",
+                       connection=ctx.duckdb)  # the context's connection reads an s3:// archive too
 
 
 def _not_yet_due(ctx: Context, counts: dict[str, int], end: pd.Timestamp | None) -> str | None:
@@ -223,7 +224,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     if missing_tickets is not None:
         out.append(missing_tickets)
     else:
-        repeats = sl.repeat_rates(tables, ctx.standards.raw, history=_history(ctx))
+        repeats = sl.repeat_rates(tables, ctx.standards.raw, connection=ctx.duckdb, history=_history(ctx))
         out.extend(say("svc.repeat_line", lang, what=t(f"svc.{r.measure}", lang),
                        rate=_pct(r.rate, _digits(r.rate, r.target) if r.verdict == "misses" else 0), n=r.n,
                        days=f"{r.days:g}", target=_pct(r.target, _digits(r.rate, r.target) if r.verdict == "misses" else 0))
