@@ -193,6 +193,10 @@ def read_source(spec: SourceSpec, raw_dir: Path, schema: pa.DataFrameSchema | No
         info["files"].append({"name": path.name, "rows": rows.num_rows + len(unparseable), "sha256": frame.sha256})
         frames.append(rows)
         bad.append(unparseable)
+    mixed = {name for name in frames[0].column_names if len({frame.schema.field(name).type for frame in frames}) > 1}
+    if mixed:  # a column read as a dictionary from some files only
+        frames = [pa_arrow.table({name: decoded(frame[name]) if name in mixed else frame[name]
+                                  for name in frame.column_names}) for frame in frames]
     raw = pa_arrow.concat_tables(frames).unify_dictionaries() if len(frames) > 1 else frames[0]
     info["ignored_columns"] = sorted(info["ignored_columns"])
     info["flagged"] = pd.concat(info["flagged"], ignore_index=True)

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +41,8 @@ class RawFrame:
     Attributes
     ----------
     rows : pyarrow.Table
-        One text column per raw header (empty string for an empty cell), plus ``_file``
+        One text column per raw header (empty string for an empty cell; a dictionary array
+        where a GB18030 column repeats few values), plus ``_file``
         and ``_row`` (the row number in the file; the header is row 1). Arrow, not pandas:
         ten million rows pass through ingest without a copy per step.
     unparseable : DataFrame
@@ -312,9 +314,11 @@ def _bytewise(encoding: str, delimiter: str) -> bool:
 
 def _decoded(table: pa.Table, encoding: str) -> pa.Table:
     """A table of raw-byte (binary) columns as text: ASCII values kept as they are, without a
-    copy; the others decoded strictly (a byte that does not decode raises UnicodeDecodeError)."""
-    return pa.table({name: _decode_column(column, encoding) for name, column in zip(table.column_names,
-                                                                                      table.columns)})
+    copy; the others decoded strictly (a byte that does not decode raises UnicodeDecodeError).
+    A non-ASCII column that repeats few values (channel, yes/no) comes back as a dictionary."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Arrow's kernels release the GIL
+        columns = list(pool.map(lambda column: _decode_column(column, encoding), table.columns))
+    return pa.table(dict(zip(table.column_names, columns)))
 
 
 def _decode_column(values: pa.ChunkedArray, encoding: str) -> pa.ChunkedArray | pa.Array:
@@ -324,9 +328,10 @@ def _decode_column(values: pa.ChunkedArray, encoding: str) -> pa.ChunkedArray | 
         return text
     sample = values.slice(0, DISTINCT_SAMPLE)
     if len(values) >= 1000 and pc.count_distinct(sample).as_py() <= len(sample) // 20:
-        # few distinct values (channel, yes/no): each decoded once
+        # few distinct values (channel, yes/no): each decoded once, and ingest works on them
+        # once per distinct value too (qa_helpers.data.columns.per_value)
         encoded = pc.dictionary_encode(values.combine_chunks())
-        return _decode_values(encoded.dictionary, encoding).take(encoded.indices)
+        return pa.DictionaryArray.from_arrays(encoded.indices, _decode_values(encoded.dictionary, encoding))
     plain = plain.combine_chunks()
     others = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
     if len(others) == len(values):
@@ -366,6 +371,8 @@ def _line_numbers(table: pa.Table, bad: list[tuple], spans_lines: bool) -> tuple
     set_aside[[b[0] - 2 for b in bad]] = True  # pyarrow counts records, the header being record 1
     breaks[set_aside] = [b[3].count("\n") for b in bad]
     for column in table.columns if spans_lines else []:
+        if pa.types.is_dictionary(column.type):
+            column = column.combine_chunks().dictionary_decode()
         if pc.any(pc.match_substring(column, "\n")).as_py():
             breaks[~set_aside] += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
     starts = 2 + np.arange(total, dtype=np.int64) + np.cumsum(breaks) - breaks
