@@ -32,12 +32,15 @@ def sql(expression: str, values: pa.Array, **params) -> pa.Array:
         .to_arrow_table()["v"].combine_chunks()
 
 
-def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.Array]) -> pa.Array:
+def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.Array],
+              share: float = 0.05) -> pa.Array:
     """``func`` applied to each distinct value once when a column repeats few values (channel,
-    category, yes/no), else to the whole column; the result keeps the column's length."""
+    category, yes/no: at most ``share`` of a sample distinct), else to the whole column; the
+    result keeps the column's length. A costly ``func`` (number syntax in DuckDB) pays off with
+    a larger ``share``."""
     if not pa.types.is_dictionary(values.type):
         sample = values.slice(0, DISTINCT_SAMPLE)
-        if len(sample) < DISTINCT_SAMPLE or pc.count_distinct(sample).as_py() > DISTINCT_SAMPLE // 20:
+        if len(sample) < DISTINCT_SAMPLE or pc.count_distinct(sample).as_py() > DISTINCT_SAMPLE * share:
             return func(values)
         values = pc.dictionary_encode(values)
     if isinstance(values, pa.ChunkedArray):

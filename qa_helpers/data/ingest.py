@@ -193,6 +193,10 @@ def read_source(spec: SourceSpec, raw_dir: Path, schema: pa.DataFrameSchema | No
         info["files"].append({"name": path.name, "rows": rows.num_rows + len(unparseable), "sha256": frame.sha256})
         frames.append(rows)
         bad.append(unparseable)
+    mixed = {name for name in frames[0].column_names if len({frame.schema.field(name).type for frame in frames}) > 1}
+    if mixed:  # a column read as a dictionary from some files only
+        frames = [pa_arrow.table({name: decoded(frame[name]) if name in mixed else frame[name]
+                                  for name in frame.column_names}) for frame in frames]
     raw = pa_arrow.concat_tables(frames).unify_dictionaries() if len(frames) > 1 else frames[0]
     info["ignored_columns"] = sorted(info["ignored_columns"])
     info["flagged"] = pd.concat(info["flagged"], ignore_index=True)
@@ -324,7 +328,7 @@ def parse_column(text: pa_arrow.Array, kind: str, spec: SourceSpec, column: str,
         if kind == "int":
             number = (f"CASE WHEN ({number}) = floor({number}) AND abs({number}) < 9.0e18 "
                       f"THEN CAST({number} AS BIGINT) END")
-        return per_value(text, lambda v: sql(number, v))
+        return per_value(text, lambda v: sql(number, v), share=0.5)  # durations and counts repeat
     if kind == "bool":
         def as_bool(v: pa_arrow.Array) -> pa_arrow.Array:
             lowered = pc.utf8_lower(v)
@@ -804,8 +808,10 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
                     _write_table(empty_table(table), staging / table, table, TIME_COLUMNS.get(table),
                                  next(iter(SCHEMAS[table].columns)))
             report["availability"] = _availability(sources, report)
-            report["units"] = _units(staging)
-            report["fingerprint"] = fingerprint(staging)
+            with ThreadPoolExecutor(max_workers=1) as background:  # hashing releases the GIL: beside DuckDB
+                hashed = background.submit(fingerprint, staging)
+                report["units"] = _units(staging)
+                report["fingerprint"] = hashed.result()
             report["files"] = archive_files(staging)
             (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2),
                                                         encoding="utf-8")

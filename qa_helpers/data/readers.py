@@ -8,10 +8,12 @@ split into fields at all. Problems that make a whole file unusable raise
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import os
 import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +31,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from qa_helpers.errors import SourceError
 
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
+DISTINCT_SAMPLE = 100_000  # values looked at to decide whether a column repeats few values
 
 
 @dataclass
@@ -38,7 +41,8 @@ class RawFrame:
     Attributes
     ----------
     rows : pyarrow.Table
-        One text column per raw header (empty string for an empty cell), plus ``_file``
+        One text column per raw header (empty string for an empty cell; a dictionary array
+        where a GB18030 column repeats few values), plus ``_file``
         and ``_row`` (the row number in the file; the header is row 1). Arrow, not pandas:
         ten million rows pass through ingest without a copy per step.
     unparseable : DataFrame
@@ -197,8 +201,9 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
     """Read a delimited text export; rows with the wrong number of fields are set aside.
 
     pyarrow reads the file straight from disk, decoding it block by block while other blocks
-    are parsed; a byte that does not decode is then located by a strict decode of the whole
-    file, so the error names its row.
+    are parsed (a GB18030 file is split into fields first, and only its non-ASCII fields are
+    decoded: see :func:`_bytewise`); a byte that does not decode is then located by a strict
+    decode of the whole file, so the error names its row.
     """
     file = str(path)
     _check_not_empty(path)
@@ -208,37 +213,56 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
         fh.seek(-1, io.SEEK_END)
         ends_with_newline = fh.read(1) == b"\n"
 
-    def parse(newlines_in_values: bool) -> tuple[pa.Table, list[tuple]]:
+    bytewise = not utf8 and _bytewise(encoding, delimiter)
+
+    def read(newlines_in_values: bool, threads: bool, raw_bytes: bool) -> tuple[pa.Table, list[tuple]]:
+        bad: list[tuple] = []
+
+        def set_aside(row) -> str:
+            bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
+            return "skip"
+
+        kind = pa.binary() if raw_bytes else pa.string()
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                use_threads=threads, block_size=1 << (24 if newlines_in_values else 23),
+                encoding="utf8" if utf8 or raw_bytes else encoding,
+                **({"column_names": names, "skip_rows": 1} if raw_bytes else {})),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values,
+                                             invalid_row_handler=set_aside),
+            convert_options=pacsv.ConvertOptions(column_types={n: kind for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        return table, bad
+
+    def parse(newlines_in_values: bool) -> tuple[pa.Table, list[tuple], bool]:
+        """The rows, the rows set aside, and whether the rows are still raw bytes (binary columns)."""
+        if bytewise:  # split the raw bytes into fields; the fields are decoded once the split is final
+            try:
+                table, bad = read(newlines_in_values, True, raw_bytes=True)
+            except pa.ArrowInvalid:  # a row that cannot be split: read again, decoding as pyarrow goes
+                bad = [None]
+            if not bad:
+                return table, [], True
         for threads in (True, False):  # only a single-threaded pass numbers the rows set aside
-            bad: list[tuple] = []
-
-            def set_aside(row) -> str:
-                bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
-                return "skip"
-
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << (24 if newlines_in_values else 23),
-                                               encoding="utf8" if utf8 else encoding),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values,
-                                                 invalid_row_handler=set_aside),
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
-            )
+            table, bad = read(newlines_in_values, threads, raw_bytes=False)
             if not bad:
                 break
-        return table, sorted(bad)
+        return table, sorted(bad), False
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL: it runs while pyarrow parses
         scanned = pool.submit(scan, path)
         try:
             # The fast split assumes no value holds a line break; as many line feeds as records (and
             # the header) proves it, else the file is read again, splitting blocks only between quotes.
-            table, bad = parse(newlines_in_values=False)
+            table, bad, raw_bytes = parse(newlines_in_values=False)
             sha256, line_feeds = scanned.result()
             spans_lines = line_feeds != table.num_rows + len(bad) + (1 if ends_with_newline else 0)
             if spans_lines:
-                table, bad = parse(newlines_in_values=True)
+                table, bad, raw_bytes = parse(newlines_in_values=True)
+            if raw_bytes:
+                table = _decoded(table, encoding)
         except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
             decode(path.read_bytes(), encoding, file)  # raises, naming the row, when the bytes are at fault
             raise SourceError(f"cannot be parsed as CSV: {exc}", file=file) from None
@@ -271,6 +295,72 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
     return RawFrame(rows, unparseable, warnings, sha256)
 
 
+# In GB18030 (and its subsets GBK and GB2312) every byte of a multi-byte character is 0x81 or
+# above, a digit, or 0x40 and above: a delimiter, quote or line break below 0x40 is never part of
+# a character. Such a file is split into fields on its raw bytes, and only the fields that are not
+# plain ASCII are decoded; pyarrow's own decoding of the whole file (Python's codec, block by
+# block, under the GIL) cost most of the read.
+_BYTEWISE_ENCODINGS = {"gb18030", "gbk", "gb2312"}
+
+
+def _bytewise(encoding: str, delimiter: str) -> bool:
+    """Whether a file in ``encoding`` can be split into fields on ``delimiter`` before decoding."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return name in _BYTEWISE_ENCODINGS and ord(delimiter) < 0x40 and not delimiter.isdigit()
+
+
+def _decoded(table: pa.Table, encoding: str) -> pa.Table:
+    """A table of raw-byte (binary) columns as text: ASCII values kept as they are, without a
+    copy; the others decoded strictly (a byte that does not decode raises UnicodeDecodeError).
+    A non-ASCII column that repeats few values (channel, yes/no) comes back as a dictionary."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Arrow's kernels release the GIL
+        columns = list(pool.map(lambda column: _decode_column(column, encoding), table.columns))
+    return pa.table(dict(zip(table.column_names, columns)))
+
+
+def _decode_column(values: pa.ChunkedArray, encoding: str) -> pa.ChunkedArray | pa.Array:
+    text = pa.chunked_array([chunk.view(pa.string()) for chunk in values.chunks], pa.string())
+    plain = pc.string_is_ascii(text)
+    if pc.all(plain).as_py() is not False:
+        return text
+    sample = values.slice(0, DISTINCT_SAMPLE)
+    if len(values) >= 1000 and pc.count_distinct(sample).as_py() <= len(sample) // 20:
+        # few distinct values (channel, yes/no): each decoded once, and ingest works on them
+        # once per distinct value too (qa_helpers.data.columns.per_value)
+        encoded = pc.dictionary_encode(values.combine_chunks())
+        return pa.DictionaryArray.from_arrays(encoded.indices, _decode_values(encoded.dictionary, encoding))
+    plain = plain.combine_chunks()
+    others = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    if len(others) == len(values):
+        return _decode_values(values.combine_chunks(), encoding)
+    decoded = _decode_values(values.combine_chunks().take(pa.array(others, pa.int64())), encoding)
+    return pc.replace_with_mask(text.combine_chunks(), pc.invert(plain), decoded)
+
+
+def _decode_values(values: pa.Array, encoding: str) -> pa.Array:
+    """Binary values (no nulls) decoded from ``encoding`` into a text array: in one call of the
+    codec over all values joined by line feeds, the line feeds then located in the UTF-8 result
+    (a value holding a line feed itself: one by one)."""
+    count = len(values)
+    joined = pc.binary_join_element_wise(values, b"", b"\n")  # each value followed by a line feed
+    offsets = np.frombuffer(joined.buffers()[1], np.int32, count + 1, joined.offset * 4)
+    data = memoryview(joined.buffers()[2])[offsets[0]:offsets[-1]] if count else b""
+    utf8 = np.frombuffer(str(data, encoding).encode("utf-8"), np.uint8)
+    ends = np.flatnonzero(utf8 == 10)
+    if len(ends) != count:  # a value with a line feed of its own
+        return pa.array([value.decode(encoding) for value in values.to_pylist()], pa.string())
+    starts = np.empty(count + 1, np.int64)
+    starts[0] = 0
+    starts[1:] = ends - np.arange(count)  # where each value ends once the line feeds are removed
+    kind, width = (pa.string(), np.int32) if starts[-1] < 2**31 else (pa.large_string(), np.int64)
+    out = pa.Array.from_buffers(kind, count, [None, pa.py_buffer(starts.astype(width)),
+                                             pa.py_buffer(utf8[utf8 != 10])])
+    return out.cast(pa.string())
+
+
 def _line_numbers(table: pa.Table, bad: list[tuple], spans_lines: bool) -> tuple[np.ndarray, list[int]]:
     """The line each record starts on (the header is line 1), for the rows read and for the rows
     set aside (``bad``: pyarrow's record number and the raw text), counting line breaks inside
@@ -281,6 +371,8 @@ def _line_numbers(table: pa.Table, bad: list[tuple], spans_lines: bool) -> tuple
     set_aside[[b[0] - 2 for b in bad]] = True  # pyarrow counts records, the header being record 1
     breaks[set_aside] = [b[3].count("\n") for b in bad]
     for column in table.columns if spans_lines else []:
+        if pa.types.is_dictionary(column.type):
+            column = column.combine_chunks().dictionary_decode()
         if pc.any(pc.match_substring(column, "\n")).as_py():
             breaks[~set_aside] += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
     starts = 2 + np.arange(total, dtype=np.int64) + np.cumsum(breaks) - breaks
