@@ -10,6 +10,7 @@ import statsmodels.api as sm
 from qa_helpers.stats._common import (MIN_CLUSTERS, _checked_exposure, _checked_values, _groups, _interval_t,
                                       _missing_note, _t_inference)
 from qa_helpers.stats.comparisons import _check_naive_times
+from qa_helpers.stats.cr2 import two_way_contrast
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import RATE_PER, _SCALE, _check_options, _result
 from qa_helpers.stats.windows import label_windows, week_windows
@@ -117,26 +118,31 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
     else:
         model = sm.WLS(cells["y"] / cells["n"], design, weights=cells["n"])
     fit = model.fit(**fit_kw)
+    est, se = float(fit.params["did"]), float(fit.bse["did"])
+    df = n_groups - 1 if clustered else None
     if clustered and team_week:
         # agents carry their level across weeks, a team-week carries a shock shared by all of
-        # that team's agents that week: add the team-week-clustered variance to the agent one
-        # (the two-way sum without CGM's negative intersection term: never below either part)
+        # that team's agents that week: two-way CR2 (agent and team-week) on the cells
         team_weeks = pd.factorize(cells["team"].astype(str) + "|" + cells["week"].astype(str))[0]
         n_cells = len(np.unique(team_weeks))
-        by_cell = model.fit(cov_type="cluster", cov_kwds={"groups": team_weeks})
-        se_two = float(np.sqrt(fit.bse["did"] ** 2 + by_cell.bse["did"] ** 2))
-    est, se = float(fit.params["did"]), float(fit.bse["did"])
-    if n_cells:
-        se = se_two
-    df = (min(n_groups, n_cells) - 1 if n_cells else n_groups - 1) if clustered else None
+        x = design.to_numpy(float)
+        contrast = np.zeros(x.shape[1])
+        contrast[-1] = 1.0
+        if kind == "rate":
+            # the Poisson fit as its final IRLS step: working response, weights mu (log link)
+            mu = np.asarray(fit.mu, float)
+            response, weights = x @ np.asarray(fit.params, float) + (cells["y"].to_numpy(float) - mu) / mu, mu
+        else:
+            response, weights = (cells["y"] / cells["n"]).to_numpy(float), cells["n"].to_numpy(float)
+        _, se, df = two_way_contrast(x, response, groups, team_weeks, contrast, weights)
     p, lo, hi = _t_inference(est, se, df, alpha)
     sign = 1 if direction == "increase" else -1
     mde = sign * _mde_t(se, df, alpha)
     tb, ta = is_treated & ~is_after, is_treated & is_after
     who = ", ".join(controls)
     if clustered and n_cells:
-        errors = (f"SE adding {cluster}-clustered and team-week-clustered variances (t with min(G)-1 df, G={n_groups} "
-                  f"{cluster} values, {n_cells} team-weeks)")
+        errors = (f"two-way CR2 SE on {cluster} and team-week (Cameron–Gelbach–Miller, cells as the intersection; "
+                  f"t with Bell–McCaffrey df {df:.1f}; G={n_groups} {cluster} values, {n_cells} team-weeks)")
     else:
         errors = (f"{cluster}-clustered SE (CR1, t with G-1 df, G={n_groups}; ignores team-week shocks)"
                   if clustered else "HC1 SE on team-week cells (ignores clustering)")
