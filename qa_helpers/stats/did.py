@@ -134,15 +134,19 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
             response, weights = x @ np.asarray(fit.params, float) + (cells["y"].to_numpy(float) - mu) / mu, mu
         else:
             response, weights = (cells["y"] / cells["n"]).to_numpy(float), cells["n"].to_numpy(float)
-        _, se, df = two_way_contrast(x, response, groups, team_weeks, contrast, weights)
+        # rates: floored at the smaller one-way part, as in every rate test (see two_way_contrast)
+        _, se, df = two_way_contrast(x, response, groups, team_weeks, contrast, weights,
+                                     "smaller" if kind == "rate" else "groups")
     p, lo, hi = _t_inference(est, se, df, alpha)
     sign = 1 if direction == "increase" else -1
     mde = sign * _mde_t(se, df, alpha)
     tb, ta = is_treated & ~is_after, is_treated & is_after
     who = ", ".join(controls)
     if clustered and n_cells:
-        errors = (f"two-way CR2 SE on {cluster} and team-week (Cameron–Gelbach–Miller, cells as the intersection; "
-                  f"t with Bell–McCaffrey df {df:.1f}; G={n_groups} {cluster} values, {n_cells} team-weeks)")
+        floored = ", floored at the smaller one-way part" if kind == "rate" else ""
+        errors = (f"{cluster}-clustered and team-week-clustered SE (two-way CR2, Cameron–Gelbach–Miller with the "
+                  f"cells as the intersection{floored}; t with Bell–McCaffrey df {df:.1f}; G={n_groups} {cluster} values, "
+                  f"{n_cells} team-weeks)")
     else:
         errors = (f"{cluster}-clustered SE (CR1, t with G-1 df, G={n_groups}; ignores team-week shocks)"
                   if clustered else "HC1 SE on team-week cells (ignores clustering)")

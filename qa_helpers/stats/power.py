@@ -11,10 +11,26 @@ from statsmodels.stats.proportion import power_proportions_2indep
 POWER = 0.80
 
 
+def _se_median_factor(df: float | None) -> float:
+    """How much an SE estimated with ``df`` degrees of freedom falls short of the true SE in the
+    median: ``1 / sqrt(median(chi2_df) / df)`` (1.025 at 14 df, 1 without df).
+
+    An MDE is ``multiplier x SE``; the SE of one sample is an estimate whose median lies below the
+    true SE (the square root of a chi-square), so the plain plug-in MDE gave 77 % rather than 80 %
+    power in the issue-13 simulations (durations and rates, 14 agent clusters). Scaled by this
+    factor, the reported MDE is median-unbiased for the design's MDE.
+    """
+    if df is None or not np.isfinite(df) or df <= 0:
+        return 1.0
+    return float(1 / np.sqrt(stats.chi2.ppf(0.5, df) / df))
+
+
 def _mde_t(se: float, df: float | None, alpha: float) -> float:
-    """Smallest |effect| (analysis scale) a two-sided Wald/t test detects with POWER."""
+    """Smallest |effect| (analysis scale) a two-sided Wald/t test detects with POWER, from the
+    SE scaled to be median-unbiased (:func:`_se_median_factor`)."""
     if not np.isfinite(se) or se <= 0:
         return np.nan
+    se = se * _se_median_factor(df)
     if df is None or not np.isfinite(df) or df > 1e4:
         crit = stats.norm.ppf(1 - alpha / 2)
         def gap(d):
