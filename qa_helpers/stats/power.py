@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import optimize, stats
 from statsmodels.stats.power import normal_power_het
@@ -30,8 +32,14 @@ def _mde_t(se: float, df: float | None, alpha: float) -> float:
     SE scaled to be median-unbiased (:func:`_se_median_factor`)."""
     if not np.isfinite(se) or se <= 0:
         return np.nan
-    se = se * _se_median_factor(df)
-    if df is None or not np.isfinite(df) or df > 1e4:
+    use_normal = df is None or not np.isfinite(df) or df > 1e4
+    return _t_multiplier(None if use_normal else float(df), float(alpha)) * se * _se_median_factor(df)
+
+
+@functools.lru_cache(maxsize=1024)
+def _t_multiplier(df: float | None, alpha: float) -> float:
+    """The noncentrality at which the two-sided test has POWER (normal without ``df``)."""
+    if df is None:
         crit = stats.norm.ppf(1 - alpha / 2)
         def gap(d):
             return stats.norm.sf(crit - d) + stats.norm.cdf(-crit - d) - POWER
@@ -41,7 +49,7 @@ def _mde_t(se: float, df: float | None, alpha: float) -> float:
             # the far tail of nct.cdf can come back nan; it is ~0 there
             return stats.nct.sf(crit, df, d) + np.nan_to_num(stats.nct.cdf(-crit, df, d)) - POWER
     try:
-        return optimize.brentq(gap, 0.0, 200.0) * se
+        return optimize.brentq(gap, 0.0, 200.0)
     except ValueError:
         return np.nan
 
