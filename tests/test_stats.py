@@ -380,6 +380,22 @@ def test_two_way_floor_options_and_median_unbiased_mde():
     assert stats.nct.sf(crit, 14, noncentral) + stats.nct.cdf(-crit, 14, noncentral) == pytest.approx(0.8, abs=1e-6)
 
 
+def test_rate_mde_switches_to_the_exact_tests_power_when_counts_are_small():
+    # the exact conditional test runs below 10 effective events: an MDE from the score test's
+    # normal approximation promised 80 % where the exact test had ~72 % (issue-13 simulation)
+    from qa_helpers.stats import power
+    from qa_helpers.stats.rates import exact_rate_ratio
+    rng = np.random.default_rng(37)
+    hits = [exact_rate_ratio(rng.poisson(0.4 * 20), 400, rng.poisson(20), 400)[0] < 0.05 for _ in range(3000)]
+    assert power._exact_rate_power(0.4, 0.05, 400, 400, 0.05) == pytest.approx(np.mean(hits), abs=0.03)
+    exact = power._mde_rate_exact(0.05, 400, 400, 0.05, -1)
+    assert exact < power._mde_rate(0.05, 400, 400, 0.05, -1) < 1
+    assert power._exact_rate_power(exact, 0.05, 400, 400, 0.05) == pytest.approx(0.80, abs=1e-3)
+    data = pd.DataFrame({"window": np.repeat(["before", "after"], 400), "value": np.r_[np.ones(20), np.zeros(780)]})
+    row = qs.compare(data, "complaints", "rate", cluster=None, direction="decrease")
+    assert row.at[0, "mde"] == pytest.approx(exact, abs=1e-3)
+
+
 def test_segmented_drops_a_partly_treated_week():
     rows = qs.segmented(_weekly(np.random.default_rng(33), 0.0), "x", "2025-07-09")  # a Wednesday
     assert rows.at[0, "n_before"] == 26 and rows.at[0, "n_after"] == 25
