@@ -86,18 +86,28 @@ def weekly(tickets: pd.DataFrame, kind: str) -> pd.DataFrame:
     return values.groupby(week).mean().rename_axis("week").reset_index(name="value")
 
 
-def report_rows(data: pd.DataFrame, kind: str, bootstrap: int = BOOTSTRAP) -> dict[str, pd.DataFrame]:
-    """The verdict-bearing rows of a before/after report of the treated team (one action)."""
+ROWS = ("default", "did", "standardised", "segmented")
+
+
+def report_rows(data: pd.DataFrame, kind: str, bootstrap: int = BOOTSTRAP,
+                rows: tuple = ROWS) -> dict[str, pd.DataFrame]:
+    """The verdict-bearing rows of a before/after report of the treated team (one action);
+    ``rows`` picks some of them (the draws do not depend on it: a run of some rows gives those
+    rows' p exactly as a run of all)."""
     kw = {"direction": DIRECTION[kind]}
     mine = data[data["team"] == "HL-B"]
-    out = {"default": qs.before_after(mine, kind, kind, START, **kw)}
-    if kind != "ordinal":
+    out = {}
+    if "default" in rows:
+        out["default"] = qs.before_after(mine, kind, kind, START, **kw)
+    if kind != "ordinal" and "did" in rows:
         out["did"] = qs.diff_in_diff(data, kind, kind, START, treated="HL-B", controls=["HL-C"], **kw)
+    if kind != "ordinal" and "standardised" in rows:
         out["standardised (channel)"] = qs.before_after(mine, kind, kind, START, stratify="channel", **kw)
-    series = qs.segmented(weekly(mine, kind), kind, START, bootstrap=bootstrap, **kw)
-    for i, name in enumerate(("segmented level", "segmented slope")):
-        out[name] = series.iloc[[i]].reset_index(drop=True)
-        out[name].attrs = {_META: [series.attrs[_META][i]]}
+    if "segmented" in rows:
+        series = qs.segmented(weekly(mine, kind), kind, START, bootstrap=bootstrap, **kw)
+        for i, name in enumerate(("segmented level", "segmented slope")):
+            out[name] = series.iloc[[i]].reset_index(drop=True)
+            out[name].attrs = {_META: [series.attrs[_META][i]]}
     return out
 
 
@@ -108,17 +118,23 @@ def rate_line(name: str, p: np.ndarray) -> str:
     return f"  {name:28s} {alarms / max(n, 1):6.3f} [{lo:.3f}, {hi:.3f}]  (runs with a p: {n})"
 
 
-def null_runs(rng: np.random.Generator, kind: str, runs: int, bootstrap: int) -> tuple[dict, np.ndarray, list]:
-    """p per row, any-alarm-after-Holm per run and the default row's MDE per run."""
+def null_runs(rng: np.random.Generator, kind: str, runs: int, bootstrap: int, rows: tuple = ROWS,
+              progress: int = 0) -> tuple[dict, np.ndarray, list]:
+    """p per row, any-alarm-after-Holm per run and the default row's MDE per run (``progress``:
+    print the rates so far every that many runs)."""
     p: dict[str, list] = {}
     family_alarm, mdes = [], []
-    for _ in range(runs):
-        rows = report_rows(panel(rng, kind), kind, bootstrap)
-        for name, row in rows.items():
+    for run in range(runs):
+        out = report_rows(panel(rng, kind), kind, bootstrap, rows)
+        for name, row in out.items():
             p.setdefault(name, []).append(row.at[row.index[0], "p"])
-        family = qs.adjust_family(rows.values(), family="action")
+        family = qs.adjust_family(out.values(), family="action")
         family_alarm.append(bool((family["p_adj"] < 0.05).any()))
-        mdes.append(rows["default"].at[0, "mde"])
+        mdes.append(out["default"].at[0, "mde"] if "default" in out else np.nan)
+        if progress and (run + 1) % progress == 0 and run + 1 < runs:
+            print(f"  after {run + 1} runs:", flush=True)
+            for name, values in p.items():
+                print(rate_line(name, np.array(values, float)), flush=True)
     return {k: np.array(v, float) for k, v in p.items()}, np.array(family_alarm), mdes
 
 
@@ -163,19 +179,27 @@ def main(argv=None) -> None:
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--drift", type=float, default=0.2,
                         help="agent drift SD between the windows' midpoints (0: none)")
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help="rows to run (default, did, standardised, segmented); the draws are the same")
+    parser.add_argument("--progress", type=int, default=0, help="print the rates so far every N runs")
     args = parser.parse_args(argv)
     global DRIFT_SD
     DRIFT_SD = args.drift
     rng = np.random.default_rng(args.seed)
     for kind in args.kinds.split(","):
         t0 = time.perf_counter()
-        p, family, mdes = null_runs(rng, kind, args.runs, args.bootstrap)
+        rows = tuple(args.rows.split(","))
+        p, family, mdes = null_runs(rng, kind, args.runs, args.bootstrap, rows, args.progress)
         print(f"\n{kind}: null with agent effects and drift, common and team-week shocks (SD 0.1); "
               f"false alarms at alpha 0.05 [95 % CI], {args.runs} runs")
         for name, values in p.items():
             print(rate_line(name, values))
-        print(f"  {'any row, Holm across the action':28s} {family.mean():6.3f}")
+        if set(ROWS) <= set(rows):
+            print(f"  {'any row, Holm across the action':28s} {family.mean():6.3f}")
         if args.power:
+            mdes = mdes if "default" in rows else [report_rows(panel(np.random.default_rng([args.seed, i]), kind), kind,
+                                                               args.bootstrap, ("default",))["default"].at[0, "mde"]
+                                                   for i in range(100)]
             mde = float(np.nanmedian(mdes))
             rejected, improved = power_runs(rng, kind, mde, args.power)
             print(f"  power of the default test at its median reported MDE {mde:.4g}: p < 0.05 in {rejected:.3f}, "

@@ -333,6 +333,69 @@ def test_segmented_regression_false_alarms_with_autocorrelated_noise():
     assert ((p < 0.05).mean(0) <= 0.10).all()  # ~ the binomial 97.5 % bound for 5 % at 150 runs
 
 
+def test_segmented_slope_reads_a_smooth_bend_as_no_change_and_finds_a_kink():
+    # issue 13: a team average of steadily drifting agents bends; a piecewise-linear model read the
+    # bend as a slope change. Over the quadratic baseline a bend is not a change, a kink at the start is.
+    rng = np.random.default_rng(35)
+    base = _weekly(rng, 0.0, rho=0.0)
+    t = np.arange(52.0)
+    bend = base.assign(value=base["value"] + 0.0002 * (t - 26) ** 2)
+    rows = qs.segmented(bend, "fcr", "2025-07-07", bootstrap=199)
+    assert "quadratic" in rows.at[1, "method"]
+    assert rows.at[1, "p"] > 0.05 and rows.at[1, "verdict"] not in ("improved", "worsened")
+    assert rows.at[1, "ci_low"] < 0 < rows.at[1, "ci_high"]
+    # the same bend on a piecewise-linear design: the slope row's t is far beyond any critical value
+    from qa_helpers.stats import its
+    post = t >= 26
+    linear = np.column_stack([np.ones(52), t, post, post * (t - 26)])
+    fit = its._reml_t(bend["value"].to_numpy(), linear, t)
+    assert abs(fit["beta"][3, 0] / fit["se"][3, 0]) > 4
+    kink = base.assign(value=base["value"] + 0.004 * np.maximum(t - 26, 0))
+    found = qs.segmented(kink, "fcr", "2025-07-07", bootstrap=199).iloc[1]
+    assert found["verdict"] == "improved" and found["ci_low"] < 0.004 < found["ci_high"]
+
+
+def test_two_way_floor_options_and_median_unbiased_mde():
+    from qa_helpers.stats import cr2, power
+    rng = np.random.default_rng(36)
+    agents, weeks = np.repeat(np.arange(12), 20), np.tile(np.arange(20), 12)
+    after = weeks >= 10
+    y = rng.poisson(0.3, 240).astype(float)
+    design = np.column_stack([~after, after]).astype(float)
+    contrast = np.array([-1.0, 1.0])
+    _, se_a, _ = cr2.cr2_contrast(design, y, agents, contrast)
+    _, se_w, _ = cr2.cr2_contrast(design, y, weeks, contrast)
+    hc2 = cr2._hc2_variance(design, y, contrast)
+    _, se_groups, df = cr2.two_way_contrast(design, y, agents, weeks, contrast)
+    _, se_smaller, _ = cr2.two_way_contrast(design, y, agents, weeks, contrast, floor="smaller")
+    assert se_groups ** 2 == pytest.approx(max(se_a ** 2 + se_w ** 2 - hc2, se_a ** 2))
+    assert se_smaller ** 2 == pytest.approx(max(se_a ** 2 + se_w ** 2 - hc2, min(se_a, se_w) ** 2))
+    with pytest.raises(ValueError, match="floor"):
+        cr2.two_way_contrast(design, y, agents, weeks, contrast, floor="largest")
+    # the MDE uses the SE scaled to its median shortfall: 1 / sqrt(median chi2_df / df)
+    assert power._se_median_factor(14) == pytest.approx(1 / np.sqrt(stats.chi2.median(14) / 14))
+    assert power._se_median_factor(None) == 1.0 and power._se_median_factor(np.inf) == 1.0
+    noncentral = power._mde_t(0.1, 14, 0.05) / (0.1 * power._se_median_factor(14))
+    crit = stats.t.ppf(0.975, 14)
+    assert stats.nct.sf(crit, 14, noncentral) + stats.nct.cdf(-crit, 14, noncentral) == pytest.approx(0.8, abs=1e-6)
+
+
+def test_rate_mde_switches_to_the_exact_tests_power_when_counts_are_small():
+    # the exact conditional test runs below 10 effective events: an MDE from the score test's
+    # normal approximation promised 80 % where the exact test had ~72 % (issue-13 simulation)
+    from qa_helpers.stats import power
+    from qa_helpers.stats.rates import exact_rate_ratio
+    rng = np.random.default_rng(37)
+    hits = [exact_rate_ratio(rng.poisson(0.4 * 20), 400, rng.poisson(20), 400)[0] < 0.05 for _ in range(3000)]
+    assert power._exact_rate_power(0.4, 0.05, 400, 400, 0.05) == pytest.approx(np.mean(hits), abs=0.03)
+    exact = power._mde_rate_exact(0.05, 400, 400, 0.05, -1)
+    assert exact < power._mde_rate(0.05, 400, 400, 0.05, -1) < 1
+    assert power._exact_rate_power(exact, 0.05, 400, 400, 0.05) == pytest.approx(0.80, abs=1e-3)
+    data = pd.DataFrame({"window": np.repeat(["before", "after"], 400), "value": np.r_[np.ones(20), np.zeros(780)]})
+    row = qs.compare(data, "complaints", "rate", cluster=None, direction="decrease")
+    assert row.at[0, "mde"] == pytest.approx(exact, abs=1e-3)
+
+
 def test_segmented_drops_a_partly_treated_week():
     rows = qs.segmented(_weekly(np.random.default_rng(33), 0.0), "x", "2025-07-09")  # a Wednesday
     assert rows.at[0, "n_before"] == 26 and rows.at[0, "n_after"] == 25

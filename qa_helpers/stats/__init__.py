@@ -40,6 +40,12 @@ observation-level test, kept only to show how much it over-states certainty.
 * ordinal scores: the probability of superiority with a two-way cluster-robust variance of
   its placement values (structural components, Obuchowski 1997), t with min(G) - 1 df.
 * channel-standardised rows: the same two-way CR2 on the window x channel cell means.
+* rates: the two-way sum is floored at the smaller one-way part (rare events make both parts
+  mostly Poisson noise; the agent floor made the rate tests conservative).
+* difference-in-differences: two-way CR2 on agent and team-week over the team x agent x week
+  cells (:func:`diff_in_diff`); segmented regression: a quadratic baseline, AR(1) errors and a
+  parametric-bootstrap reference (:func:`segmented`).
+* MDEs: from the test's own SE scaled to be median-unbiased (:func:`qa_helpers.stats.power._se_median_factor`).
 
 Named methods (``test=``): ``"yates"`` (R ``prop.test``), ``"exact"`` (Fisher / R
 ``poisson.test``), ``"welch"`` (R ``t.test`` on log seconds), ``"wilcoxon"`` (R

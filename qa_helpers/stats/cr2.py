@@ -79,7 +79,8 @@ def cr2_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray,
 
 
 def two_way_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray, weeks: np.ndarray | None,
-                     contrast: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float, float]:
+                     contrast: np.ndarray, weights: np.ndarray | None = None,
+                     floor: str = "groups") -> tuple[float, float, float]:
     """Estimate, two-way (agent and week) cluster-robust SE and df of ``contrast' b``.
 
     Cameron, Gelbach & Miller (2011): ``V = V_agent + V_week - V_agent x week``, each part
@@ -99,7 +100,18 @@ def two_way_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray, week
     sum) made the test conservative, because the week part is noisy with 16 weeks.
     Degrees of freedom: the smaller of the two one-way Bell–McCaffrey values. ``weeks=None``
     gives the one-way CR2 result.
+
+    ``floor="smaller"`` floors the sum at the smaller one-way part instead. Where the
+    observations' own noise dominates both parts (rare events, few tickets per cell), the
+    week part and the intersection are nearly equal and their difference is noise around 0;
+    flooring at the agent part then cuts off its lower half and the variance comes out ~10 %
+    too large (difference-in-differences and channel-standardised rates: 3.4 % false alarms at
+    alpha 5 % in 500 null runs; floored at the smaller part 5.0 % and 4.4 %). The rate tests
+    use it; for shares and durations the agent floor holds (flooring them at the smaller part
+    gave 8 % false alarms for the shares' difference-in-differences).
     """
+    if floor not in ("groups", "smaller"):
+        raise ValueError(f"floor must be 'groups' or 'smaller', got {floor!r}")
     est, se_groups, df_groups = cr2_contrast(design, y, groups, contrast, weights)
     if weeks is None:
         return est, se_groups, df_groups
@@ -107,7 +119,7 @@ def two_way_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray, week
     parts = np.array([se_groups ** 2, se_weeks ** 2, _hc2_variance(design, y, contrast, weights)])
     if not np.isfinite(parts).all():
         return est, np.nan, np.nan
-    var = max(parts[0] + parts[1] - parts[2], parts[0])
+    var = max(parts[0] + parts[1] - parts[2], parts[0] if floor == "groups" else min(parts[0], parts[1]))
     return est, float(np.sqrt(var)), float(min(df_groups, df_weeks))
 
 
@@ -129,10 +141,12 @@ def _hc2_variance(design: np.ndarray, y: np.ndarray, contrast: np.ndarray,
 
 
 def _cluster_contrast(y: np.ndarray, after: np.ndarray, groups: np.ndarray, weeks: np.ndarray | None = None,
-                      weights: np.ndarray | None = None) -> tuple[float, float, float, str]:
+                      weights: np.ndarray | None = None, floor: str = "groups") -> tuple[float, float, float, str]:
     """After minus before mean with CR2 / Bell–McCaffrey df (the two-window design), two-way with ``weeks``."""
     design = np.column_stack([(~after).astype(float), after.astype(float)])
-    est, se, df = two_way_contrast(design, y, groups, weeks, np.array([-1.0, 1.0]), weights)
+    est, se, df = two_way_contrast(design, y, groups, weeks, np.array([-1.0, 1.0]), weights, floor)
     what = "two-way CR2 with ISO weeks (Cameron–Gelbach–Miller)" if weeks is not None else "CR2"
+    if weeks is not None and floor == "smaller":
+        what = "two-way CR2 with ISO weeks (Cameron–Gelbach–Miller, floored at the smaller one-way part)"
     how = f"{what}, t with Bell–McCaffrey df {df:.1f}" if np.isfinite(df) else what
     return est, se, df, how

@@ -62,13 +62,19 @@ def _reml_t(y: np.ndarray, design: np.ndarray, t: np.ndarray) -> dict:
     return out
 
 
+def _design(t: np.ndarray, post: np.ndarray, t0: float) -> np.ndarray:
+    """Intercept, trend, level change, slope change and a quadratic baseline term centred on
+    the first post week (a smooth bend of the whole series, which is not a change at the start)."""
+    return np.column_stack([np.ones(len(t)), t, post.astype(float), post * (t - t0), (t - t0) ** 2])
+
+
 @functools.lru_cache(maxsize=128)
 def _null_for(weeks: tuple, first_post: float, rho: float, runs: int, seed: int) -> np.ndarray:
     """Cached :func:`_null_distribution`: it depends only on the weeks, the start and the
     (grid) rho, which repeat across the metrics of a report."""
     t = np.asarray(weeks, float)
     post = t >= first_post
-    design = np.column_stack([np.ones(len(t)), t, post.astype(float), post * (t - first_post)])
+    design = _design(t, post, first_post)
     out = _null_distribution(design, t, rho, runs, seed)
     out.setflags(write=False)
     return out
@@ -92,10 +98,17 @@ def segmented(series: pd.DataFrame, metric: str, start, *, week: str = "week", v
               bootstrap: int = BOOTSTRAP, seed: int = SEED) -> pd.DataFrame:
     """Segmented regression (interrupted time series) of a weekly series around ``start``.
 
-    ``value ~ 1 + t + post + post:(t - t0)``: ``t`` counts weeks, ``post`` marks weeks that
-    begin on or after ``start`` (a week that contains ``start`` part-way is dropped), ``t0``
-    is the first post week. The model is fitted by GLS with AR(1) errors, rho by REML
+    ``value ~ 1 + t + post + post:(t - t0) + (t - t0)^2``: ``t`` counts weeks, ``post`` marks
+    weeks that begin on or after ``start`` (a week that contains ``start`` part-way is dropped),
+    ``t0`` is the first post week. The model is fitted by GLS with AR(1) errors, rho by REML
     (Turner et al. 2021; searched on ``RHO_GRID``, step 0.05).
+
+    The quadratic term lets the baseline bend smoothly across the whole series: a weekly share
+    or rate averaged over agents who each drift steadily is a curve, not a line, and a
+    piecewise-linear model read that curvature as a slope change (14.7 % false alarms for rates,
+    7.2 % for shares at alpha 5 % in 1,000 null runs with agent drift). A slope change is now a
+    kink at the start beyond the bend; that costs the slope row power (its MDE says how much),
+    while the level change, centred where the bend is flat, loses little.
 
     The usual t reference (T - 4 df) is not enough: with rho estimated from a year of weeks,
     it raised 7–9.5 % false alarms at alpha 5 % (issue 13; Newey–West HAC errors, no longer
@@ -155,15 +168,16 @@ def segmented(series: pd.DataFrame, metric: str, start, *, week: str = "week", v
         raise ValueError(f"{metric}: segmented regression needs at least 3 weeks on each side of the start")
     t = np.round((weeks - weeks.iloc[0]) / _WEEK).to_numpy(float)
     t0 = t[post].min()
-    design = np.column_stack([np.ones(len(t)), t, post.astype(float), post * (t - t0)])
+    design = _design(t, post, t0)
     y = s[value].to_numpy(float)
     fit = _reml_t(y, design, t)
     b, bse, rho = fit["beta"][:, 0], fit["se"][:, 0], float(fit["rho"][0])
     null = _null_for(tuple(t), float(t0), rho, int(bootstrap), int(seed))
-    df = len(t) - 4
+    df = len(t) - design.shape[1]
     sign = 1 if direction == "increase" else -1
-    method = (f"segmented regression (interrupted time series), GLS with AR(1) errors (REML rho {rho:.2f}); "
-              f"p and CI from a parametric bootstrap under the AR(1) null ({int(bootstrap)} series)")
+    method = (f"segmented regression (interrupted time series) over a baseline that may bend (quadratic trend), "
+              f"GLS with AR(1) errors (REML rho {rho:.2f}); p and CI from a parametric bootstrap under the AR(1) "
+              f"null ({int(bootstrap)} series)")
     ctx = {"direction": direction, "alpha": alpha}
     rows = []
     for (name, before, after, expected), idx, stats_null in zip(

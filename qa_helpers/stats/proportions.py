@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, test_propor
 
 from qa_helpers.stats._common import _design_effect
 from qa_helpers.stats.cr2 import _cluster_contrast
-from qa_helpers.stats.power import _mde_proportion
+from qa_helpers.stats.power import _mde_proportion, _se_median_factor
 from qa_helpers.stats.results import _result
 
 EXACT_BELOW = 10  # smallest (effective) cell of the 2 x 2 table below which the exact method is used
@@ -111,6 +111,8 @@ def _proportion(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str 
         method = f"Newcombe CI + score test{where}"
     lo, hi = interval(alpha)
     p = 1.0 if not np.isfinite(p) and p_a == p_b else p
-    mde = _mde_proportion(p_b, eff[1], eff[3], alpha, sign)
+    # the MDE from the same effective sizes, the design effect's median shortfall undone (see _se_median_factor)
+    shrink = _se_median_factor(df if cluster is not None else None) ** 2
+    mde = _mde_proportion(p_b, eff[1] / shrink, eff[3] / shrink, alpha, sign)
     return _result(metric, method, p_b, p_a, p_a - p_b, (lo, hi), p, n_b, n_a, mde, scale="difference",
                    edge=_edge(x_a, n_a, x_b, n_b, sign), interval=interval, **ctx)

@@ -12,7 +12,7 @@ from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
 from qa_helpers.stats._common import _design_effect
 from qa_helpers.stats.cr2 import _cluster_contrast
-from qa_helpers.stats.power import _mde_rate
+from qa_helpers.stats.power import _mde_rate, _mde_rate_exact, _se_median_factor
 from qa_helpers.stats.proportions import clopper_pearson
 from qa_helpers.stats.results import RATE_PER, _result
 
@@ -78,7 +78,7 @@ def _rate(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = "aut
     if cluster is None:
         deff, where = 1.0, ", observation-level (ignores clustering)"
     else:
-        _, se, df, how = _cluster_contrast(y / e, after, obs["groups"], obs["weeks"], weights=e)
+        _, se, df, how = _cluster_contrast(y / e, after, obs["groups"], obs["weeks"], weights=e, floor="smaller")
         deff = _design_effect(se ** 2, r_a / e_a + r_b / e_b, df, alpha)
         where = f" on Rao–Scott effective counts, {cluster}-clustered ({how}; deff {deff:.2f}, G={n_groups})"
         if not np.isfinite(deff):
@@ -117,6 +117,14 @@ def _rate(obs: dict, metric: str, *, cluster, alpha, sign, ctx, test: str = "aut
         def interval(a):
             return tuple(confint_poisson_2indep(*eff, method="score", compare="ratio", alpha=a))
         method = f"Poisson score test + score CI for rate ratio{where}"
-    mde = _mde_rate(r_b, eff[1], eff[3], alpha, sign)
+    # the MDE from the same effective exposures, the design effect's median shortfall undone (see _se_median_factor)
+    shrink = _se_median_factor(df if cluster is not None else None) ** 2
+    mde = _mde_rate(r_b, eff[1] / shrink, eff[3] / shrink, alpha, sign)
+    # at the MDE the smaller effective count may fall below EXACT_BELOW, where the exact test runs:
+    # its power decides the MDE there (as the test, with the design effect at least 1)
+    low = max(deff, 1.0) * shrink
+    if test in ("auto", "exact") and c_a + c_b > 0 and np.isfinite(mde) and (
+            test == "exact" or min(mde * r_b * eff[1], r_b * eff[3]) < EXACT_BELOW):
+        mde = _mde_rate_exact(r_b, e_a / low, e_b / low, alpha, sign)
     return _result(metric, method, RATE_PER * r_b, RATE_PER * r_a, ratio, interval(alpha), p,
                    int((~after).sum()), int(after.sum()), mde, scale="ratio", edge=edge, interval=interval, **ctx)

@@ -47,14 +47,16 @@ def _standardised(obs: dict, kind: str, metric: str, *, cluster: str | None, str
     est = np.log(level_a / level_b) if kind == "rate" else level_a - level_b
     if clustered:  # CR2 as the crude test, two-way with weeks when given
         _, se, df = two_way_contrast(_cell_design(after, strata), response, groups, weeks,
-                                     np.concatenate([grad_b, grad_a]), weights)
+                                     np.concatenate([grad_b, grad_a]), weights,
+                                     "smaller" if kind == "rate" else "groups")
     else:
         se, df = _contrast(cov, grad_b, grad_a), None
     p, lo, hi = _t_inference(est, se, df, alpha)
     mde = sign * _mde_t(se, df, alpha)
     note = f"; strata dropped (empty in a window): {', '.join(dropped)}" if dropped else ""
     ref = "t" if clustered else "normal"
-    by_week = (f" and ISO week (two-way CR2, t with Bell–McCaffrey df {df:.1f})" if clustered and weeks is not None
+    floored = ", floored at the smaller one-way part" if kind == "rate" else ""
+    by_week = (f" and ISO week (two-way CR2{floored}, t with Bell–McCaffrey df {df:.1f})" if clustered and weeks is not None
                else f" (CR2, t with Bell–McCaffrey df {df:.1f})" if clustered else "")
     method = (f"direct standardisation to the before-window {stratify} mix, Wald CI and test "
               f"({ref}), {_cluster_note(cluster, n_groups)}{by_week}{note}")
