@@ -300,31 +300,34 @@ def coaching_review(tables: dict[str, pd.DataFrame | str], standards: dict,
     home = by_agent.sort_values("n", ascending=False).drop_duplicates("agent_id").set_index("agent_id")["team"]
     teams = _team_table(by_agent, target, confidence, proportion_confint)
     below = teams.set_index("team")["below_target"]
-    rows = []
-    for run in runs.itertuples(index=False):
-        team = home[run.agent_id]
-        mine = weekly[(weekly["agent_id"] == run.agent_id) & (weekly["team"] == team)
-                      & weekly["week"].between(run.first_week, run.last_week)]
-        events, n = float(mine["events"].sum()), int(mine["n"].sum())
-        both = by_team_week.loc[team].loc[lambda f: (f.index >= run.first_week) & (f.index <= run.last_week)]
-        rest_n = both["n"].sum() - n
-        team_rate = (both["events"].sum() - events) / rest_n if rest_n > 0 else np.nan
-        m = strength[team]
-        shrunk = (events + m * team_rate) / (n + m) if pd.notna(team_rate) else np.nan
-        p_value = float(binom.cdf(events, n, team_rate)) if n and pd.notna(team_rate) else np.nan
-        alpha = (1 - confidence) / agents_in[team]
-        if n < min_run:
-            decision = "too few answers"
-        elif p_value < alpha and shrunk < threshold:
-            decision = "one-to-one coaching"
-        elif bool(below.get(team, False)):
-            decision = "team-level"
-        else:
-            decision = "within the team's range"
-        rows.append({"agent_id": run.agent_id, "team": team, "first_week": run.first_week,
-                     "last_week": run.last_week, "run_length": run.run_length, "run_n": n,
-                     "run_csat": events / n if n else np.nan, "team_csat": team_rate, "shrunk_csat": shrunk,
-                     "p_value": p_value, "decision": decision})
+    # every run judged at once: its agent's weeks and its team's weeks summed over the run's span
+    runs = runs.reset_index(drop=True).assign(team=lambda f: f["agent_id"].map(home), run=lambda f: np.arange(len(f)))
+    spans = runs[["run", "agent_id", "team", "first_week", "last_week"]]
+
+    def over_run(weeks: pd.DataFrame, on: list[str]) -> pd.DataFrame:
+        joined = spans.merge(weeks, on=on)
+        joined = joined[(joined["week"] >= joined["first_week"]) & (joined["week"] <= joined["last_week"])]
+        return joined.groupby("run")[["events", "n"]].sum().reindex(runs["run"], fill_value=0)
+
+    mine = over_run(weekly[["agent_id", "team", "week", "events", "n"]], ["agent_id", "team"])
+    both = over_run(by_team_week.reset_index(), ["team"])
+    events, n = mine["events"].to_numpy(dtype=float), mine["n"].to_numpy(dtype="int64")
+    rest_n = both["n"].to_numpy(dtype=float) - n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        team_rate = np.where(rest_n > 0, (both["events"].to_numpy(dtype=float) - events) / rest_n, np.nan)
+        m = runs["team"].map(strength).to_numpy(dtype=float)
+        shrunk = np.where(np.isnan(team_rate), np.nan, (events + m * team_rate) / (n + m))
+        judged = (n > 0) & ~np.isnan(team_rate)
+        p_value = np.where(judged, binom.cdf(events, n, np.where(judged, team_rate, 0.5)), np.nan)
+        run_csat = np.where(n > 0, events / np.where(n > 0, n, 1), np.nan)
+    alpha = (1 - confidence) / runs["team"].map(agents_in).to_numpy(dtype=float)
+    decision = np.select([n < min_run, (p_value < alpha) & (shrunk < threshold),
+                          runs["team"].map(below).fillna(False).astype(bool).to_numpy()],
+                         ["too few answers", "one-to-one coaching", "team-level"], "within the team's range")
+    rows = pd.DataFrame({"agent_id": runs["agent_id"], "team": runs["team"], "first_week": runs["first_week"],
+                         "last_week": runs["last_week"], "run_length": runs["run_length"], "run_n": n,
+                         "run_csat": run_csat, "team_csat": team_rate, "shrunk_csat": shrunk, "p_value": p_value,
+                         "decision": decision}) if len(runs) else []
     cases = pd.DataFrame(rows, columns=COACHING_COLUMNS)
     cases = cases.assign(_first=cases["decision"] != "one-to-one coaching").sort_values(
         ["_first", "team", "agent_id", "first_week"]).drop(columns="_first").reset_index(drop=True)
