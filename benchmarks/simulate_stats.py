@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, special, stats as sps
 
 from qa_helpers import stats as qs
-from qa_helpers.stats.its import BOOTSTRAP
+from qa_helpers.stats.its import BOOTSTRAP, bends
 from qa_helpers.stats.results import _META
 
 START = pd.Timestamp("2025-07-07")
@@ -104,7 +104,7 @@ def report_rows(data: pd.DataFrame, kind: str, bootstrap: int = BOOTSTRAP,
     if kind != "ordinal" and "standardised" in rows:
         out["standardised (channel)"] = qs.before_after(mine, kind, kind, START, stratify="channel", **kw)
     if "segmented" in rows:
-        series = qs.segmented(weekly(mine, kind), kind, START, bootstrap=bootstrap, **kw)
+        series = qs.segmented(weekly(mine, kind), kind, START, bootstrap=bootstrap, bend=bends(kind), **kw)
         for i, name in enumerate(("segmented level", "segmented slope")):
             out[name] = series.iloc[[i]].reset_index(drop=True)
             out[name].attrs = {_META: [series.attrs[_META][i]]}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -33,6 +36,50 @@ def problem_tickets(tickets: pd.DataFrame, surveys: pd.DataFrame, complaints: pd
     return out.reset_index(drop=True)
 
 
+def _source(con: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame | str) -> str:
+    """A table as something DuckDB can read: a SQL source as given, a DataFrame registered."""
+    if isinstance(table, pd.DataFrame):
+        con.register(f"analysis_{name}", table)
+        return f"analysis_{name}"
+    return str(table)
+
+
+def problem_counts(tables: Mapping[str, pd.DataFrame | str],
+                   connection: duckdb.DuckDBPyConnection | None = None) -> tuple[pd.Series, int]:
+    """Problem tickets (as :func:`problem_tickets` marks them) counted by category in DuckDB, without
+    loading the tickets.
+
+    Parameters
+    ----------
+    tables : mapping
+        ``tickets``, ``surveys`` and ``complaints`` of the unit and period, as DataFrames or DuckDB
+        sources (:meth:`qa_helpers.report.context.Context.source`).
+    connection : DuckDB connection, optional
+
+    Returns
+    -------
+    counts : Series
+        Problem tickets per category (categories recorded only), largest first.
+    total : int
+        Every problem ticket, a category recorded or not.
+    """
+    con = connection or duckdb.connect()
+    tickets = _source(con, "tickets", tables["tickets"])
+    surveys = _source(con, "surveys", tables["surveys"])
+    complaints = _source(con, "complaints", tables["complaints"])
+    got = con.sql(f"""
+        WITH flagged AS (
+            SELECT t.category FROM {tickets} t
+            WHERE coalesce(t.reopened, false) OR NOT coalesce(t.first_contact_resolved, true)
+               OR t.ticket_id IN (SELECT ticket_id FROM {complaints} WHERE ticket_id IS NOT NULL)
+               OR t.ticket_id IN (SELECT ticket_id FROM {surveys}
+                                  WHERE source = 'survey' AND csat <= 3 AND ticket_id IS NOT NULL))
+        SELECT CAST(category AS VARCHAR) AS category, count(*) AS n FROM flagged GROUP BY ALL""").df()
+    total = int(got["n"].sum())
+    known = got.dropna(subset=["category"]).sort_values(["n", "category"], ascending=[False, True])
+    return pd.Series(known["n"].to_numpy(), index=known["category"].to_numpy(), name="count"), total
+
+
 def pareto(values: pd.Series, threshold: float = 0.8) -> pd.DataFrame:
     """Counts by category, largest first, with share and cumulative share.
 
@@ -44,8 +91,19 @@ def pareto(values: pd.Series, threshold: float = 0.8) -> pd.DataFrame:
     >>> pareto(pd.Series(list("aaaabbc")))["vital_few"].tolist()
     [True, True, False]
     """
-    counts = values.value_counts()
-    out = pd.DataFrame({"category": counts.index.astype(str), "count": counts.to_numpy()})
+    return pareto_counts(values.value_counts(), threshold)
+
+
+def pareto_counts(counts: pd.Series, threshold: float = 0.8) -> pd.DataFrame:
+    """:func:`pareto` from counts already made (``category -> count``, e.g. by DuckDB), largest first.
+
+    Examples
+    --------
+    >>> pareto_counts(pd.Series({"b": 2, "a": 4, "c": 1}))["category"].tolist()
+    ['a', 'b', 'c']
+    """
+    counts = counts.sort_values(ascending=False, kind="stable")
+    out = pd.DataFrame({"category": counts.index.astype(str), "count": counts.to_numpy().astype("int64")})
     total = out["count"].sum()
     out["share"] = out["count"] / total if total else np.nan
     out["cumulative_share"] = out["share"].cumsum()

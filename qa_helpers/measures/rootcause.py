@@ -267,8 +267,15 @@ def _topics(ctx) -> pd.DataFrame:
 
 
 def complaint_types(ctx) -> pd.DataFrame:
-    """The unit's complaints of the period, classified by problem type and department."""
-    return classify(ctx.load("complaints"), _topics(ctx))
+    """The unit's complaints of the period, classified by problem type and department.
+
+    Loaded and classified once per context (the scorecard's four root-cause sections share them); a copy
+    is returned."""
+    cache = ctx.__dict__.setdefault("_complaint_types", {})  # per context, as its cached properties are
+    key = (str(ctx.period), str(ctx.files.get("topics.yml") or ctx.config))
+    if key not in cache:
+        cache[key] = classify(ctx.load("complaints"), _topics(ctx))
+    return cache[key].copy()
 
 
 def type_label(topics: pd.DataFrame, language: str):
@@ -293,7 +300,7 @@ def problem_types_section(ctx) -> list:
     if note:
         return [note]
     topics = _topics(ctx)
-    classified = classify(ctx.load("complaints"), topics)
+    classified = complaint_types(ctx)
     if classified.empty:
         return [say("rootcause.no_complaints", ctx.language)]
     label = type_label(topics, ctx.language)
@@ -337,7 +344,7 @@ def matrix_section(ctx) -> list:
     if note:
         return [note]
     topics = _topics(ctx)
-    classified = classify(ctx.load("complaints"), topics)
+    classified = complaint_types(ctx)
     if classified.empty:
         return [say("rootcause.no_complaints", ctx.language)]
     matrix = type_severity_matrix(classified)
@@ -392,7 +399,7 @@ def case_section(ctx) -> list:
     if note:
         return [note]
     topics = _topics(ctx)
-    found = cases_found(reviews, classify(ctx.load("complaints"), topics))
+    found = cases_found(reviews, complaint_types(ctx))
     if found.empty:
         return [say("rootcause.no_cases_here", ctx.language, k=len(reviews))]
     label = type_label(topics, ctx.language)

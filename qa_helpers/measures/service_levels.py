@@ -675,13 +675,14 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
                            count(*)
                     FROM mine m""").fetchall()[0]
             elif measure == "repeat_contact" and "resolved_at" in tcols:
+                # a semi join (hash on the customer, then the time window): one pass, no correlated subquery
                 repeats, n = con.sql(f"""
-                    SELECT count(*) FILTER (WHERE EXISTS (
-                               SELECT 1 FROM {all_tickets} e WHERE e.customer_id = m.customer_id
-                               AND e.ticket_id <> m.ticket_id AND e.resolved_at IS NOT NULL
-                               AND e.resolved_at <= m.created_at AND e.resolved_at >= m.created_at - {window})),
-                           count(*)
-                    FROM {tickets} m WHERE m.customer_id IS NOT NULL""").fetchall()[0]
+                    SELECT (SELECT count(*) FROM {tickets} m SEMI JOIN {all_tickets} e
+                            ON e.customer_id = m.customer_id AND e.ticket_id <> m.ticket_id
+                               AND e.resolved_at IS NOT NULL
+                               AND e.resolved_at <= m.created_at AND e.resolved_at >= m.created_at - {window}
+                            WHERE m.customer_id IS NOT NULL),
+                           (SELECT count(*) FROM {tickets} WHERE customer_id IS NOT NULL)""").fetchall()[0]
         rate = repeats / n if n else np.nan
         rows.append({"measure": measure, "days": days, "repeats": int(repeats), "n": int(n), "rate": rate,
                      "target": target, "verdict": "no_data" if not n else "meets" if rate <= target + 1e-12 else "misses"})

@@ -70,14 +70,14 @@ def alerts_for_units(period: str, units: list[str] | None = None, archive: str |
     for unit in units:
         ctx = Context(unit=unit, period=the_period, archive=path, teams=qa_archive.resolve_unit(unit, path),
                       standards=std, language="en", config=folder, files=files, available=available)
-        tables = ctx.tables()
+        tables = ctx.sources()  # DuckDB sources: only aggregates are loaded
         rules, _ = usable_rules(ctx)
-        fired = alert_episodes(weekly_judgements(tables, std.raw, rules, the_period), std.raw)
+        fired = alert_episodes(weekly_judgements(tables, std.raw, rules, the_period, ctx.duckdb), std.raw)
         if len(fired):
             frames.append(fired.assign(unit=unit, type="threshold")[COLUMNS])
         if coaching_problem(ctx):
             continue
-        cases, teams = coaching_review(tables, std.raw)
+        cases, teams = coaching_review(tables, std.raw, ctx.duckdb)
         cases = cases[cases["decision"] == "one-to-one coaching"]
         threshold = float(coaching.get("below", 0.8))
         if len(cases):

@@ -19,6 +19,7 @@ to one-to-one coaching.
 
 from __future__ import annotations
 
+import duckdb
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -41,18 +42,49 @@ def rule_text(rule: dict) -> str:
     return f"{rule['kpi']} {word} {value:g} per {rule.get('unit', 'team')} and week"
 
 
-def whole_weeks(tables: dict[str, pd.DataFrame], period=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def _span(tables: dict[str, pd.DataFrame | str], connection=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The first and last ticket creation time (``None, None`` without tickets); a DuckDB source is
+    asked for its two ends, no row is loaded."""
+    source = tables.get("tickets")
+    if source is None:
+        return None, None
+    if isinstance(source, pd.DataFrame):
+        created = source["created_at"]
+        return (None, None) if created.empty else (created.min(), created.max())
+    first, last = (connection or duckdb).sql(f"SELECT min(created_at), max(created_at) FROM {source}").fetchall()[0]
+    return (None, None) if first is None else (pd.Timestamp(first), pd.Timestamp(last))
+
+
+def _window(source: pd.DataFrame | str, table: str, start=None, end=None) -> pd.DataFrame | str:
+    """A table's rows from ``start`` (inclusive) to ``end`` (exclusive) of its time column: a DataFrame
+    filtered, or a DuckDB source wrapped in the same filter."""
+    time = TIME_COLUMNS[table]
+    if isinstance(source, pd.DataFrame):
+        keep = pd.Series(True, index=source.index)
+        if start is not None:
+            keep &= source[time] >= start
+        if end is not None:
+            keep &= source[time] < end
+        return source[keep]
+    bounds = [f'"{time}" {op} TIMESTAMP \'{pd.Timestamp(when):%Y-%m-%d %H:%M:%S.%f}\''
+              for op, when in ((">=", start), ("<", end)) if when is not None]
+    return f"(SELECT * FROM {source}{' WHERE ' + ' AND '.join(bounds) if bounds else ''})"
+
+
+def whole_weeks(tables: dict[str, pd.DataFrame | str], period=None,
+                connection=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """The first and last Monday of the weeks that lie wholly inside the period and end by the last
     day with tickets (``None, None`` when there is none).
 
-    Without a period, the span of the tickets stands for it.
+    Without a period, the span of the tickets stands for it. ``tables`` may be DataFrames or DuckDB
+    sources (run on ``connection``).
     """
-    created = tables["tickets"]["created_at"] if "tickets" in tables else pd.Series(dtype="datetime64[ns]")
-    if created.empty:
+    earliest, latest = _span(tables, connection)
+    if earliest is None:
         return None, None
-    start = period.start if period is not None else created.min().normalize()
-    end = period.end if period is not None else created.max().normalize() + pd.Timedelta(days=1)
-    end = min(end, created.max().normalize() + pd.Timedelta(days=1))
+    start = period.start if period is not None else earliest.normalize()
+    end = period.end if period is not None else latest.normalize() + pd.Timedelta(days=1)
+    end = min(end, latest.normalize() + pd.Timedelta(days=1))
     first = start.to_period("W-SUN").start_time
     first = first if first >= start else first + pd.Timedelta(weeks=1)
     last = (end - pd.Timedelta(days=7)).to_period("W-SUN").start_time
@@ -60,20 +92,22 @@ def whole_weeks(tables: dict[str, pd.DataFrame], period=None) -> tuple[pd.Timest
     return (first, last) if first <= last else (None, None)
 
 
-def weekly_judgements(tables: dict[str, pd.DataFrame], standards: dict, rules: list[dict] | None = None,
-                      period=None) -> pd.DataFrame:
+def weekly_judgements(tables: dict[str, pd.DataFrame | str], standards: dict, rules: list[dict] | None = None,
+                      period=None, connection=None) -> pd.DataFrame:
     """Every rule, group and week with its value, n and what was decided.
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        The unit's tables for the period.
+    tables : dict of DataFrame or DuckDB source
+        The unit's tables for the period (:meth:`~qa_helpers.report.context.Context.sources` at scale).
     standards : dict
         The raw standards (``alerts`` rules, SLAs).
     rules : list of dict, optional
         Replaces the standards' rules (e.g. only those the archive can judge, :func:`usable_rules`).
     period : Period, optional
         The period: weeks not wholly inside it are partial. Without it, the tickets' span.
+    connection : DuckDB connection, optional
+        Where the KPIs are aggregated (the notebook's capped connection).
 
     Returns
     -------
@@ -81,12 +115,12 @@ def weekly_judgements(tables: dict[str, pd.DataFrame], standards: dict, rules: l
         ``rule, kpi, group_by, group, week, value, threshold, n, status``; ``status`` is "fired",
         "ok", "too few" (n under the rule's ``min_n``) or "partial week".
     """
-    first, last = whole_weeks(tables, period)
+    first, last = whole_weeks(tables, period, connection)
     frames = []
     for rule in (standards.get("alerts") or []) if rules is None else rules:
         group_by = GROUP_COLUMNS[rule.get("unit", "team")]
         values = kpi_table(tables, by=[group_by, "week"] if group_by else ["week"], standards=standards,
-                           kpis=[rule["kpi"]])
+                           kpis=[rule["kpi"]], connection=connection)
         values = values[values["n"] > 0]
         threshold = rule["below"] if "below" in rule else rule["above"]
         hit = values["value"] < threshold if "below" in rule else values["value"] > threshold
@@ -164,10 +198,10 @@ def severity(value: float, threshold: float, bands: dict | None = None) -> str:
         else "low"
 
 
-def threshold_alerts(tables: dict[str, pd.DataFrame], standards: dict, rules: list[dict] | None = None,
-                     period=None) -> pd.DataFrame:
+def threshold_alerts(tables: dict[str, pd.DataFrame | str], standards: dict, rules: list[dict] | None = None,
+                     period=None, connection=None) -> pd.DataFrame:
     """The period's threshold alerts as episodes (:func:`weekly_judgements` then :func:`alert_episodes`)."""
-    return alert_episodes(weekly_judgements(tables, standards, rules, period), standards)
+    return alert_episodes(weekly_judgements(tables, standards, rules, period, connection), standards)
 
 
 def judgement_notes(judgements: pd.DataFrame, language: str = "en") -> list[str]:
@@ -212,7 +246,8 @@ def _prior_strength(agent_rates: pd.DataFrame) -> float:
     return 1e6 if between <= 1e-9 else max(p * (1 - p) / between - 1, 0.0)
 
 
-def coaching_review(tables: dict[str, pd.DataFrame], standards: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def coaching_review(tables: dict[str, pd.DataFrame | str], standards: dict,
+                    connection=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seed 000's coaching rule, each run judged against the agent's own team.
 
     For every run of ``consecutive_weeks`` weeks under ``below`` (weeks with ``min_responses``
@@ -227,6 +262,9 @@ def coaching_review(tables: dict[str, pd.DataFrame], standards: dict) -> tuple[p
     - "too few answers": ``run_n`` under ``min_run_responses``;
     - "team-level": not an individual case, and the team as a whole is below its CSAT target;
     - "within the team's range": not an individual case, the team at target.
+
+    ``tables`` may be DataFrames or DuckDB sources: only agent × week aggregates are brought back
+    (computed on ``connection``).
 
     Returns
     -------
@@ -245,7 +283,7 @@ def coaching_review(tables: dict[str, pd.DataFrame], standards: dict) -> tuple[p
     kpi, threshold = rule.get("kpi", "csat"), float(rule.get("below", 0.8))
     confidence, min_run = float(rule.get("confidence", 0.95)), int(rule.get("min_run_responses", 15))
     target = float((standards.get("kpis") or {}).get(kpi, {}).get("target", threshold))
-    weekly = kpi_table(tables, by=["team", "agent_id", "week"], standards=standards, kpis=[kpi])
+    weekly = kpi_table(tables, by=["team", "agent_id", "week"], standards=standards, kpis=[kpi], connection=connection)
     # answers no team owns are compared among themselves, as one team, rather than dropped
     weekly = weekly[(weekly["n"] > 0) & weekly["agent_id"].notna()].assign(team=weekly["team"].fillna("(no team)"))
     weekly["events"] = (weekly["value"] * weekly["n"]).round()
@@ -262,31 +300,34 @@ def coaching_review(tables: dict[str, pd.DataFrame], standards: dict) -> tuple[p
     home = by_agent.sort_values("n", ascending=False).drop_duplicates("agent_id").set_index("agent_id")["team"]
     teams = _team_table(by_agent, target, confidence, proportion_confint)
     below = teams.set_index("team")["below_target"]
-    rows = []
-    for run in runs.itertuples(index=False):
-        team = home[run.agent_id]
-        mine = weekly[(weekly["agent_id"] == run.agent_id) & (weekly["team"] == team)
-                      & weekly["week"].between(run.first_week, run.last_week)]
-        events, n = float(mine["events"].sum()), int(mine["n"].sum())
-        both = by_team_week.loc[team].loc[lambda f: (f.index >= run.first_week) & (f.index <= run.last_week)]
-        rest_n = both["n"].sum() - n
-        team_rate = (both["events"].sum() - events) / rest_n if rest_n > 0 else np.nan
-        m = strength[team]
-        shrunk = (events + m * team_rate) / (n + m) if pd.notna(team_rate) else np.nan
-        p_value = float(binom.cdf(events, n, team_rate)) if n and pd.notna(team_rate) else np.nan
-        alpha = (1 - confidence) / agents_in[team]
-        if n < min_run:
-            decision = "too few answers"
-        elif p_value < alpha and shrunk < threshold:
-            decision = "one-to-one coaching"
-        elif bool(below.get(team, False)):
-            decision = "team-level"
-        else:
-            decision = "within the team's range"
-        rows.append({"agent_id": run.agent_id, "team": team, "first_week": run.first_week,
-                     "last_week": run.last_week, "run_length": run.run_length, "run_n": n,
-                     "run_csat": events / n if n else np.nan, "team_csat": team_rate, "shrunk_csat": shrunk,
-                     "p_value": p_value, "decision": decision})
+    # every run judged at once: its agent's weeks and its team's weeks summed over the run's span
+    runs = runs.reset_index(drop=True).assign(team=lambda f: f["agent_id"].map(home), run=lambda f: np.arange(len(f)))
+    spans = runs[["run", "agent_id", "team", "first_week", "last_week"]]
+
+    def over_run(weeks: pd.DataFrame, on: list[str]) -> pd.DataFrame:
+        joined = spans.merge(weeks, on=on)
+        joined = joined[(joined["week"] >= joined["first_week"]) & (joined["week"] <= joined["last_week"])]
+        return joined.groupby("run")[["events", "n"]].sum().reindex(runs["run"], fill_value=0)
+
+    mine = over_run(weekly[["agent_id", "team", "week", "events", "n"]], ["agent_id", "team"])
+    both = over_run(by_team_week.reset_index(), ["team"])
+    events, n = mine["events"].to_numpy(dtype=float), mine["n"].to_numpy(dtype="int64")
+    rest_n = both["n"].to_numpy(dtype=float) - n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        team_rate = np.where(rest_n > 0, (both["events"].to_numpy(dtype=float) - events) / rest_n, np.nan)
+        m = runs["team"].map(strength).to_numpy(dtype=float)
+        shrunk = np.where(np.isnan(team_rate), np.nan, (events + m * team_rate) / (n + m))
+        judged = (n > 0) & ~np.isnan(team_rate)
+        p_value = np.where(judged, binom.cdf(events, n, np.where(judged, team_rate, 0.5)), np.nan)
+        run_csat = np.where(n > 0, events / np.where(n > 0, n, 1), np.nan)
+    alpha = (1 - confidence) / runs["team"].map(agents_in).to_numpy(dtype=float)
+    decision = np.select([n < min_run, (p_value < alpha) & (shrunk < threshold),
+                          runs["team"].map(below).fillna(False).astype(bool).to_numpy()],
+                         ["too few answers", "one-to-one coaching", "team-level"], "within the team's range")
+    rows = pd.DataFrame({"agent_id": runs["agent_id"], "team": runs["team"], "first_week": runs["first_week"],
+                         "last_week": runs["last_week"], "run_length": runs["run_length"], "run_n": n,
+                         "run_csat": run_csat, "team_csat": team_rate, "shrunk_csat": shrunk, "p_value": p_value,
+                         "decision": decision}) if len(runs) else []
     cases = pd.DataFrame(rows, columns=COACHING_COLUMNS)
     cases = cases.assign(_first=cases["decision"] != "one-to-one coaching").sort_values(
         ["_first", "team", "agent_id", "first_week"]).drop(columns="_first").reset_index(drop=True)
@@ -313,17 +354,17 @@ def coaching_cases(tables: dict[str, pd.DataFrame], standards: dict) -> pd.DataF
     return cases[cases["decision"] == "one-to-one coaching"].reset_index(drop=True)
 
 
-def weekly_counts(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> pd.DataFrame:
+def weekly_counts(tables: dict[str, pd.DataFrame | str], kpi: str, standards: dict, connection=None) -> pd.DataFrame:
     """Weekly events and trials of a share KPI, for a p-chart: ``period, events, n``."""
-    weekly = kpi_table(tables, by=["week"], standards=standards, kpis=[kpi])
+    weekly = kpi_table(tables, by=["week"], standards=standards, kpis=[kpi], connection=connection)
     weekly = weekly[weekly["n"] > 0]
     return pd.DataFrame({"period": weekly["week"], "events": (weekly["value"] * weekly["n"]).round().astype("int64"),
                          "n": weekly["n"]}).reset_index(drop=True)
 
 
-def weekly_values(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> pd.DataFrame:
+def weekly_values(tables: dict[str, pd.DataFrame | str], kpi: str, standards: dict, connection=None) -> pd.DataFrame:
     """Weekly values of a KPI, for an XmR chart: ``period, value``."""
-    weekly = kpi_table(tables, by=["week"], standards=standards, kpis=[kpi])
+    weekly = kpi_table(tables, by=["week"], standards=standards, kpis=[kpi], connection=connection)
     weekly = weekly[weekly["n"] > 0]
     return pd.DataFrame({"period": weekly["week"], "value": weekly["value"]}).reset_index(drop=True)
 
@@ -377,11 +418,11 @@ def coaching_problem(ctx) -> str | None:
 
 # ---------------------------------------------------------------- report sections (monitoring notebook)
 
-def unit_alerts(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+def unit_alerts(ctx, tables: dict[str, pd.DataFrame | str]) -> tuple[pd.DataFrame, list[str]]:
     """The unit's alerts (episodes, whole weeks of the period only) from the rules the archive can judge,
     and the lines saying what was not judged: rules skipped, partial weeks, group-weeks with too few."""
     rules, notes = usable_rules(ctx)
-    judgements = weekly_judgements(tables, ctx.standards.raw, rules, ctx.period)
+    judgements = weekly_judgements(tables, ctx.standards.raw, rules, ctx.period, ctx.duckdb)
     return alert_episodes(judgements, ctx.standards.raw), [*notes, *judgement_notes(judgements, ctx.language)]
 
 
@@ -424,7 +465,7 @@ def alerts_summary(alerts: pd.DataFrame) -> dict:
             "high_severity_alerts": int(((alerts["severity"] == "high") & alerts["open"]).sum())}
 
 
-def unit_coaching(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+def unit_coaching(ctx, tables: dict[str, pd.DataFrame | str]) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
     """Coaching runs with their decision and the team table, or none and the line saying why none can
     be found."""
     from qa_helpers.report.texts import say
@@ -433,7 +474,7 @@ def unit_coaching(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, p
     if problem:
         why = say("monitoring.coaching_not_assessed", ctx.language, reason=problem)
         return pd.DataFrame(columns=COACHING_COLUMNS), pd.DataFrame(columns=TEAM_COLUMNS), why
-    cases, teams = coaching_review(tables, ctx.standards.raw)
+    cases, teams = coaching_review(tables, ctx.standards.raw, ctx.duckdb)
     return cases, teams, None
 
 
@@ -489,8 +530,15 @@ def coaching_summary(cases: pd.DataFrame, teams: pd.DataFrame) -> dict:
             "teams_below_target": int(teams["below_target"].sum()) if len(teams) else 0}
 
 
-def with_previous(ctx, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """This period's tables with the previous period's rows added (the control charts' baseline)."""
+def with_previous(ctx, tables: dict[str, pd.DataFrame | str]) -> dict[str, pd.DataFrame | str]:
+    """This period's tables with the previous period's rows added (the control charts' baseline).
+
+    DuckDB sources (:meth:`~qa_helpers.report.context.Context.sources`) give DuckDB sources over both
+    periods' files, nothing loaded; DataFrames give DataFrames."""
+    if all(isinstance(frame, str) for frame in tables.values()):
+        previous = ctx.sources(ctx.period.previous())
+        return {name: f"(SELECT * FROM {previous[name]} UNION ALL BY NAME SELECT * FROM {source})"
+                for name, source in tables.items()}
     previous = ctx.tables(ctx.period.previous())
     return {name: pd.concat([previous[name], frame], ignore_index=True) for name, frame in tables.items()}
 
@@ -498,7 +546,7 @@ def with_previous(ctx, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
 CHARTS = (("p", "csat"), ("p", "fcr"), ("xmr", "median_first_response_s"))
 
 
-def control_chart_section(ctx, both: dict[str, pd.DataFrame]) -> list:
+def control_chart_section(ctx, both: dict[str, pd.DataFrame | str]) -> list:
     """p-charts (CSAT, FCR) and an XmR chart (median first response), weekly, with limits from the
     previous period; the Western Electric violations; a line for each chart the archive cannot draw."""
     from qa_helpers.monitor import control_charts
@@ -511,18 +559,19 @@ def control_chart_section(ctx, both: dict[str, pd.DataFrame]) -> list:
              for kind, name in CHARTS if not ctx.measured(name)]
     if not drawn:
         return notes
-    before = {name: frame[frame[TIME_COLUMNS[name]] < ctx.period.start] for name, frame in both.items()}
+    before = {name: _window(frame, name, end=ctx.period.start) for name, frame in both.items()}
     fig, axes = plt.subplots(len(drawn), 1, figsize=(11, 3.7 * len(drawn)), squeeze=False)
     signals = []
     for ax, (kind, name) in zip(axes[:, 0], drawn):
         label = t(name, language)
         if kind == "p":
-            baseline = len(weekly_counts(before, name, std))
-            chart = control_charts.p_chart(weekly_counts(both, name, std), baseline=baseline or None)
+            baseline = len(weekly_counts(before, name, std, ctx.duckdb))
+            chart = control_charts.p_chart(weekly_counts(both, name, std, ctx.duckdb), baseline=baseline or None)
             control_charts.plot_p_chart(chart, ax=ax, metric=label, title=say("monitoring.p_chart_title", language, kpi=label), language=language)
         else:
-            baseline = len(weekly_values(before, name, std))
-            chart = control_charts.xmr_chart(weekly_values(both, name, std), baseline=baseline or None, floor=0)
+            baseline = len(weekly_values(before, name, std, ctx.duckdb))
+            chart = control_charts.xmr_chart(weekly_values(both, name, std, ctx.duckdb), baseline=baseline or None,
+                                             floor=0)
             control_charts.plot_xmr_chart(chart, ax=ax, metric=label, unit="s", title=say("monitoring.xmr_chart_title", language, kpi=label), language=language)
         signals.append(chart.assign(chart=say(f"monitoring.{kind}_chart_title", language, kpi=label)))
     fig.tight_layout()
@@ -533,7 +582,7 @@ def control_chart_section(ctx, both: dict[str, pd.DataFrame]) -> list:
             if len(found) else say("monitoring.no_violations", language), *notes]
 
 
-def action_progress(ctx, both: dict[str, pd.DataFrame]) -> list:
+def action_progress(ctx, both: dict[str, pd.DataFrame | str]) -> list:
     """Weekly values of each open action's metrics since its start, against its acceptance target."""
     from qa_helpers.report import plots
     from qa_helpers.report.labels import t
@@ -554,7 +603,7 @@ def action_progress(ctx, both: dict[str, pd.DataFrame]) -> list:
                   for m in action.metrics if not ctx.measured(m["kpi"])]
         if not metrics:
             continue
-        since = {name: frame[frame[TIME_COLUMNS[name]] >= action.start] for name, frame in both.items()}
+        since = {name: _window(frame, name, start=action.start) for name, frame in both.items()}
         fig, axes = plt.subplots(1, len(metrics), figsize=(7 * len(metrics), 3.6), squeeze=False)
         for ax, metric in zip(axes[0], metrics):
             weekly = ctx.kpi_table(since, by=["week"], kpis=[metric["kpi"]])

@@ -283,8 +283,20 @@ def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame]):
 
 # ================================================================ step 3: KPI analysis
 
-def kpi_headline(ctx: Context, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Headline KPIs against target: ``kpi, value, n, target, direction, unit, status, note``."""
+def _rows(ctx: Context, tables: dict[str, pd.DataFrame | str], name: str, columns: list[str]) -> pd.DataFrame:
+    """One table's rows for a section that needs rows: the DataFrame given, or only ``columns`` of a DuckDB
+    source (:meth:`Context.source`) for the unit and period."""
+    source = tables[name]
+    if isinstance(source, pd.DataFrame):
+        return source
+    return ctx.query(f"SELECT {', '.join(columns)} FROM {source}")
+
+
+def kpi_headline(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> pd.DataFrame:
+    """Headline KPIs against target: ``kpi, value, n, target, direction, unit, status, note``.
+
+    ``tables``: the unit's tables as DataFrames or, at scale, DuckDB sources (:meth:`Context.sources`);
+    every KPI section of this step takes either, and aggregates in DuckDB."""
     return ctx.kpi_vs_target(ctx.kpi_table(tables))
 
 
@@ -350,7 +362,7 @@ def _unmeasured_line(ctx: Context, names: list[str]) -> str | None:
     return not_measured(ctx.language, "; ".join(reasons)) if reasons else None
 
 
-def kpi_breakdown(ctx: Context, tables: dict[str, pd.DataFrame], by: str,
+def kpi_breakdown(ctx: Context, tables: dict[str, pd.DataFrame | str], by: str,
                   names: tuple[str, ...] = ("csat", "fcr")) -> list:
     """CSAT and FCR by one ticket breakdown (channel, category, customer type), against target."""
     note = ctx.missing_note("tickets", f"tickets.{by}")
@@ -369,7 +381,7 @@ def kpi_breakdown(ctx: Context, tables: dict[str, pd.DataFrame], by: str,
     return [fig, _unmeasured_line(ctx, list(names))]
 
 
-def kpi_heatmap(ctx: Context, tables: dict[str, pd.DataFrame]):
+def kpi_heatmap(ctx: Context, tables: dict[str, pd.DataFrame | str]):
     """CSAT by channel × customer type."""
     note = ctx.missing_note("tickets.channel", "tickets.customer_type")
     if note or not ctx.measured("csat"):
@@ -385,7 +397,7 @@ def kpi_heatmap(ctx: Context, tables: dict[str, pd.DataFrame]):
 TREND_KPIS = ("csat", "fcr", "response_on_time", "median_first_response_s")
 
 
-def kpi_trends(ctx: Context, tables: dict[str, pd.DataFrame], names: tuple[str, ...] = TREND_KPIS) -> list:
+def kpi_trends(ctx: Context, tables: dict[str, pd.DataFrame | str], names: tuple[str, ...] = TREND_KPIS) -> list:
     """Weekly values of the trend KPIs against target (the ones this archive measures)."""
     measured = [n for n in names if ctx.measured(n)]
     if not measured:
@@ -404,15 +416,15 @@ def kpi_trends(ctx: Context, tables: dict[str, pd.DataFrame], names: tuple[str, 
     return [fig, _unmeasured_line(ctx, list(names))]
 
 
-def pareto_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+def pareto_section(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> list:
     """Pareto of problem tickets by category, and which problem signals the archive cannot give."""
     note = ctx.missing_note("tickets", "tickets.category")
     if note:
         return [note]
-    problems = analysis.problem_tickets(tables["tickets"], tables["surveys"], tables["complaints"])
-    if problems.empty:
+    counts, problems = analysis.problem_counts(tables, connection=ctx.duckdb)  # counted in DuckDB, no rows loaded
+    if not problems:
         return [say("kpi.no_problems", ctx.language)]
-    pareto_table = analysis.pareto(problems["category"])
+    pareto_table = analysis.pareto_counts(counts)
     fig, ax = plt.subplots(figsize=(9, 4.2))
     plots.plot_pareto(pareto_table, ax=ax, language=ctx.language)
     lacking = [t(f"lacking.{need}", ctx.language) for need in ("complaints", "surveys") if not ctx.has(need)]
@@ -420,17 +432,18 @@ def pareto_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
             say("kpi.problems_without", ctx.language, lacking=t("and", ctx.language).join(lacking)) if lacking else None]
 
 
-def fishbone_section(ctx: Context, tables: dict[str, pd.DataFrame]):
+def fishbone_section(ctx: Context, tables: dict[str, pd.DataFrame | str]):
     """Complaints by cause dimension and category."""
     note = ctx.missing_note("complaints", "complaints.cause_dimension")
     if note:
         return note
     fig, ax = plt.subplots(figsize=(9, 3.6))
-    plots.plot_fishbone_tally(analysis.fishbone_tally(tables["complaints"]), ax=ax, language=ctx.language)
+    complaints = _rows(ctx, tables, "complaints", ["cause_dimension", "category"])
+    plots.plot_fishbone_tally(analysis.fishbone_tally(complaints), ax=ax, language=ctx.language)
     return fig
 
 
-def agent_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+def agent_section(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> list:
     """Each agent's CSAT against their FCR, the quadrant counts and the lowest-satisfaction agents."""
     note = ctx.missing_note("tickets.agent_id")
     if note or not (ctx.measured("csat") and ctx.measured("fcr")):

@@ -1,7 +1,7 @@
 """Report sections for service levels by severity and customer type (KPI analysis and monitoring notebooks).
 
-Each takes the notebook's :class:`~qa_helpers.report.context.Context` and the tables it loaded and
-returns what a cell shows (lines of text and tables); the figures come from
+Each takes the notebook's :class:`~qa_helpers.report.context.Context` and the unit's tables (DataFrames or,
+at scale, the DuckDB sources of :meth:`~qa_helpers.report.context.Context.sources`) and returns what a cell shows (lines of text and tables); the figures come from
 :mod:`qa_helpers.measures.service_levels`, which aggregates in DuckDB.
 """
 
@@ -85,10 +85,10 @@ def measured(ctx: Context) -> list[str]:
     return [name for name in sl.limits(ctx.standards.raw) if ctx.has("complaints", sl.MEASURE_END[name])]
 
 
-def levels(ctx: Context, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+def levels(ctx: Context, tables: dict[str, pd.DataFrame | str], as_of: pd.Timestamp | None = None) -> pd.DataFrame:
     """:func:`~qa_helpers.measures.service_levels.service_level_table` for the measures the archive can give,
     complaints not yet due at the archive's data end (:func:`data_end`) left out."""
-    return sl.service_level_table(tables, ctx.standards.raw, measures=measured(ctx),
+    return sl.service_level_table(tables, ctx.standards.raw, measures=measured(ctx), connection=ctx.duckdb,
                                   as_of=data_end(ctx) if as_of is None else as_of)
 
 
@@ -131,7 +131,7 @@ def headline_lines(ctx: Context, got: pd.DataFrame) -> list[str]:
     return ["\n".join(lines)]
 
 
-def service_levels_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+def service_levels_section(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> list:
     """KPI analysis: the headline (which severity levels miss their seed-003 limits, by how much) and the
     table by severity and customer type."""
     missing = _missing(ctx)
@@ -178,7 +178,7 @@ def _history(ctx: Context) -> dict[str, str]:
     return out
 
 
-def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> list:
     """KPI analysis: resolution rate and time per severity, complaints received out of hours against in
     hours, repeat-complaint and repeat-contact rates, and the call-back note."""
     lang = ctx.language
@@ -188,7 +188,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
         out.append(missing)
     else:
         end = data_end(ctx)
-        res = sl.resolution_table(tables, ctx.standards.raw, as_of=end)
+        res = sl.resolution_table(tables, ctx.standards.raw, connection=ctx.duckdb, as_of=end)
         overall = res[res["group"] == "all"].iloc[0]
         digits = _digits(overall["rate"], overall["target"]) if overall["verdict"] == "misses" else 0
         out.append(say("svc.resolution_line", lang, rate=_pct(overall["rate"], digits),
@@ -208,7 +208,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
             "svc.median_h": res["median_h"].round(1), "svc.median_working_h": res["median_working_h"].round(1),
             "svc.not_yet_due": res["not_yet_due"]})
         out.append(table(shown, lang, percent=["svc.rate", "target"], precision=1))
-        arrival = sl.arrival_effect(tables, ctx.standards.raw).set_index("arrival")
+        arrival = sl.arrival_effect(tables, ctx.standards.raw, connection=ctx.duckdb).set_index("arrival")
         total = int(arrival["n"].sum())
         if total:
             out.append(say("svc.arrival_line", lang, share_out=_pct(arrival.loc["out_of_hours", "n"] / total), n=total,
@@ -233,7 +233,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     return [item for item in out if item is not None]
 
 
-def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
+def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> list:
     """Monitoring: each week's share of complaints answered within their severity's response limit (a
     line per severity that fell under target, and the weeks x severity table)."""
     lang = ctx.language
@@ -244,7 +244,7 @@ def weekly_section(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
     if missing is not None:
         return [missing]
     end = data_end(ctx)
-    weekly = sl.weekly_service_levels(tables, ctx.standards.raw, "response", as_of=end)
+    weekly = sl.weekly_service_levels(tables, ctx.standards.raw, "response", connection=ctx.duckdb, as_of=end)
     if weekly.empty:
         return [not_measured(lang, reason("no data for this unit and period", lang))]
     limit = sl.limits(ctx.standards.raw)["response"]

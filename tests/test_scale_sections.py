@@ -1,0 +1,115 @@
+"""Issue 17: the KPI-analysis, scorecard and monitoring sections aggregate in DuckDB over the unit's period
+files (``Context.sources``) and give what they gave from pandas rows (``Context.tables``), loading no row
+they do not need."""
+
+from __future__ import annotations
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from qa_helpers.measures import analysis, rootcause  # noqa: E402
+from qa_helpers.monitor import monitoring  # noqa: E402
+from qa_helpers.report import sections, service  # noqa: E402
+from qa_helpers.report.context import Context, open_context  # noqa: E402
+
+
+@pytest.fixture(scope="module", params=[("HL-A", "2025-Q4"), ("ALL", "2025-Q3")])
+def both(request, archive):
+    """A unit's context with its tables twice: pandas rows and DuckDB sources."""
+    ctx = open_context(*request.param, archive)
+    return ctx, ctx.tables(), ctx.sources()
+
+
+@pytest.fixture
+def no_rows(monkeypatch):
+    """Loading rows through the context fails the test: a section given sources must not load any."""
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(f"rows loaded: {args} {kwargs}")
+
+    monkeypatch.setattr(Context, "load", refuse)
+    monkeypatch.setattr(Context, "tables", refuse)
+
+
+def test_sources_are_sql_over_the_units_period(both):
+    ctx, rows, sources = both
+    assert set(sources) == set(rows) and all(isinstance(s, str) for s in sources.values())
+    counted = ctx.query("SELECT count(*) AS n FROM {t}", t=sources["tickets"])["n"].iloc[0]
+    assert counted == len(rows["tickets"]) > 0
+
+
+def test_pareto_counts_in_duckdb_equal_the_pandas_problem_tickets(both, no_rows):
+    ctx, rows, sources = both
+    problems = analysis.problem_tickets(rows["tickets"], rows["surveys"], rows["complaints"])
+    counts, total = analysis.problem_counts(sources, connection=ctx.duckdb)
+    assert total == len(problems) > 0
+    expected = problems["category"].value_counts()
+    assert counts.to_dict() == expected.to_dict()
+    pd.testing.assert_frame_equal(analysis.pareto_counts(counts).drop(columns="category"),
+                                  analysis.pareto(problems["category"]).drop(columns="category"))
+    # hand-made frames give the same counts as their SQL sources
+    frames, _ = analysis.problem_counts(rows)
+    assert frames.to_dict() == counts.to_dict()
+
+
+def test_kpi_sections_from_sources_equal_those_from_rows(both, no_rows):
+    ctx, rows, sources = both
+    pd.testing.assert_frame_equal(sections.kpi_headline(ctx, sources), sections.kpi_headline(ctx, rows))
+    by_agent = ctx.kpi_table(sources, by=["agent_id"], kpis=["csat", "fcr"])
+    assert by_agent.equals(ctx.kpi_table(rows, by=["agent_id"], kpis=["csat", "fcr"]))
+    for section in (sections.pareto_section, sections.fishbone_section, sections.agent_section, sections.kpi_trends):
+        assert section(ctx, sources) is not None
+    matplotlib.pyplot.close("all")
+
+
+def test_service_levels_from_sources_equal_those_from_rows(both, no_rows):
+    ctx, rows, sources = both
+    pd.testing.assert_frame_equal(service.levels(ctx, sources), service.levels(ctx, rows))
+    text = [item for item in service.resolution_section(ctx, sources) if isinstance(item, str)]
+    assert text == [item for item in service.resolution_section(ctx, rows) if isinstance(item, str)]
+
+
+def test_monitoring_from_sources_equals_monitoring_from_rows(both, no_rows):
+    ctx, rows, sources = both
+    alerts, notes = monitoring.unit_alerts(ctx, sources)
+    pd.testing.assert_frame_equal(alerts, monitoring.unit_alerts(ctx, rows)[0])
+    assert notes == monitoring.unit_alerts(ctx, rows)[1]
+    assert monitoring.whole_weeks(sources, ctx.period, ctx.duckdb) == monitoring.whole_weeks(rows, ctx.period)
+    cases, teams, _ = monitoring.unit_coaching(ctx, sources)
+    cases_rows, teams_rows, _ = monitoring.unit_coaching(ctx, rows)
+    pd.testing.assert_frame_equal(cases, cases_rows)
+    pd.testing.assert_frame_equal(teams, teams_rows)
+
+
+def test_control_chart_series_over_two_periods_from_sources(both, monkeypatch):
+    ctx, rows, sources = both
+    previous = ctx.tables(ctx.period.previous())  # before the refusal: the pandas reference
+    joined = {name: pd.concat([previous[name], frame], ignore_index=True) for name, frame in rows.items()}
+    monkeypatch.setattr(Context, "tables", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rows loaded")))
+    both_sql = monitoring.with_previous(ctx, sources)
+    assert all(isinstance(s, str) for s in both_sql.values())
+    for kpi in ("csat", "fcr"):
+        got = monitoring.weekly_counts(both_sql, kpi, ctx.standards.raw, ctx.duckdb)
+        pd.testing.assert_frame_equal(got, monitoring.weekly_counts(joined, kpi, ctx.standards.raw))
+    start = ctx.period.start
+    before_sql = {name: monitoring._window(s, name, end=start) for name, s in both_sql.items()}
+    before_rows = {name: monitoring._window(f, name, end=start) for name, f in joined.items()}
+    got = monitoring.weekly_values(before_sql, "median_first_response_s", ctx.standards.raw, ctx.duckdb)
+    pd.testing.assert_frame_equal(got, monitoring.weekly_values(before_rows, "median_first_response_s",
+                                                                ctx.standards.raw))
+    assert len(got) and (got["period"] < start).all()
+
+
+def test_root_cause_sections_load_the_complaints_once(archive, monkeypatch):
+    ctx = open_context("ALL", "2025-Q4", archive)
+    loads = []
+    real = Context.load
+    monkeypatch.setattr(Context, "load", lambda self, table, *a, **k: loads.append(table) or real(self, table, *a, **k))
+    rootcause.problem_types_section(ctx)
+    rootcause.matrix_section(ctx)
+    rootcause.case_section(ctx)
+    matplotlib.pyplot.close("all")
+    assert loads == ["complaints"]
+    assert len(rootcause.complaint_types(ctx)) == len(real(ctx, "complaints"))
