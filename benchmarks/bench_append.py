@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -61,7 +63,7 @@ def _base(archive: Path, folder: Path) -> Path:
     generation.parent.mkdir(parents=True)
     subprocess.run(["cp", "-al", str(archive_path(archive)), str(generation)], check=True)
     report = json.loads((generation / "ingest_report.json").read_text(encoding="utf-8"))
-    low, high = (pc.strptime(pc.scalar(d), "%Y-%m-%d", "us") for d in WEEK)
+    low, high = (pa.scalar(np.datetime64(d, "us"), pa.timestamp("us")) for d in WEEK)
     for table in TABLES:
         for path in sorted((generation / table).glob("month=2025-12/*.parquet")):
             rows = pq.read_table(path)

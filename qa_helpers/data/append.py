@@ -93,10 +93,13 @@ class ArchiveView:
         The source.
     config : SourcesConfig
         The mapping (to read back quarantined raw records).
+    con : duckdb connection, optional
+        The connection to query with (one per append: opening one costs tens of milliseconds).
     """
 
-    def __init__(self, generation: Path, spec: SourceSpec, config: SourcesConfig) -> None:
+    def __init__(self, generation: Path, spec: SourceSpec, config: SourcesConfig, con=None) -> None:
         self.generation, self.spec, self.config = generation, spec, config
+        self.con = con if con is not None else connect()
         self.table = spec.table
         self.withdrawn: list[tuple[object, str, str]] = []
 
@@ -113,7 +116,7 @@ class ArchiveView:
         probe = pa.table({"v": wanted})  # noqa: F841 -- read by DuckDB by name
         bounds = pc.min_max(wanted)
         name = '"' + column.replace('"', '""') + '"'
-        found = connect().sql(
+        found = self.con.sql(
             f"SELECT DISTINCT {name} AS v FROM read_parquet({_parquet_list(self._files())}, hive_partitioning = false) "
             f"WHERE {name} BETWEEN $lo AND $hi AND {name} IN (SELECT v FROM probe)",
             params={"lo": bounds["min"].as_py(), "hi": bounds["max"].as_py()}).to_arrow_table()["v"]
@@ -130,7 +133,7 @@ class ArchiveView:
         parts = []
         if files:
             select = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted)
-            frame = connect().sql(
+            frame = self.con.sql(
                 f"SELECT {select}, \"{_id_column(self.table)}\" AS _key FROM read_parquet({_parquet_list(files)}, "
                 f"hive_partitioning = false) WHERE \"{time_column}\" BETWEEN $lo AND $hi",
                 params={"lo": start.to_pydatetime(), "hi": end.to_pydatetime()}).df()
@@ -148,8 +151,9 @@ class ArchiveView:
         path = self.generation / "quarantine" / f"{self.table}.parquet"
         if not path.exists():
             return pd.DataFrame(columns=columns)
-        records = pq.read_table(path, columns=["record"], filters=[("rule", "=", "review_burst")])["record"]
-        records = [json.loads(r) for r in records.to_pylist() if r]
+        records = self.con.sql(f"SELECT record FROM read_parquet({_sql_text(path.as_posix())}) "
+                               "WHERE rule = 'review_burst'").fetchnumpy()["record"]  # the rule column pruned first
+        records = [json.loads(r) for r in records if r]
         if not records:
             return pd.DataFrame(columns=columns)
         raw_columns = self.spec.raw_columns()
@@ -232,7 +236,7 @@ def _plain(table: pa.Table, source: str) -> pa.Table:
     return table.cast(archive_schema(table, source))
 
 
-def _linked_rows(generation: Path, table: str, key: str, values: pa.Array, columns: list[str]) -> pa.Table:
+def _linked_rows(generation: Path, table: str, key: str, values: pa.Array, columns: list[str], con) -> pa.Table:
     """Archived rows of ``table`` whose ``key`` is one of ``values`` (the rows new rows link to)."""
     files = sorted((generation / table).glob("**/*.parquet"))
     wanted = pc.unique(values.drop_null())
@@ -245,14 +249,14 @@ def _linked_rows(generation: Path, table: str, key: str, values: pa.Array, colum
     probe = pa.table({"v": wanted})  # noqa: F841 -- read by DuckDB by name
     bounds = pc.min_max(wanted)
     name = '"' + key.replace('"', '""') + '"'
-    return connect().sql(
+    return con.sql(
         f"SELECT {select} FROM read_parquet({_parquet_list(files)}, hive_partitioning = false) "
         f"WHERE {name} BETWEEN $lo AND $hi AND {name} IN (SELECT v FROM probe)",
         params={"lo": bounds["min"].as_py(), "hi": bounds["max"].as_py()}).to_arrow_table()
 
 
 def _context_table(dep: str, spec: SourceSpec, config: SourcesConfig, raw_dir: Path, generation: Path,
-                   new: dict[str, pa.Table], files: dict) -> pa.Table:
+                   new: dict[str, pa.Table], files: dict, con) -> pa.Table:
     """What source ``spec`` links and checks against in table ``dep``: the batch's new rows and the
     archived rows its keys name (the whole roster for ``agents``)."""
     if dep == "agents":
@@ -267,7 +271,7 @@ def _context_table(dep: str, spec: SourceSpec, config: SourcesConfig, raw_dir: P
         parts = []
         for key in sorted(keys):
             values = pc.utf8_trim_whitespace(decoded(raw[spec.raw_header(key)]).cast(pa.string()))
-            parts.append(_linked_rows(generation, dep, key, values, columns))
+            parts.append(_linked_rows(generation, dep, key, values, columns, con))
         old = pa.concat_tables(parts)
     if dep in new and new[dep].num_rows:
         fresh = _plain(new[dep], dep)
@@ -284,12 +288,13 @@ def _ingest_batch(config: SourcesConfig, found: dict[str, list[Path]], raw_dir: 
     kept, quarantined, entries, withdrawn = {}, {}, {}, {}
     names, ids = NameMasker(), NameMasker(token=ID_TOKEN)
     files: dict = {}
+    con = connect()
     for table, spec in config.sources.items():
         if table not in found:
             continue
-        tables = {dep: _context_table(dep, spec, config, raw_dir, generation, kept, files)
+        tables = {dep: _context_table(dep, spec, config, raw_dir, generation, kept, files, con)
                   for dep in sorted(spec.depends_on())}
-        view = ArchiveView(generation, spec, config)
+        view = ArchiveView(generation, spec, config, con)
         kept[table], quarantined[table], entries[table] = ingest_source(
             spec, raw_dir, config, tables, key, names, ids, files, archived=view)
         if view.withdrawn:
@@ -327,8 +332,7 @@ def _write_month(rows: pa.Table, target: Path, source: str, repeating: list[str]
 
 
 def _months_of(times: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return np.array([f"{y:04d}-{m:02d}" for y, m in zip(pc.year(times).to_numpy(zero_copy_only=False),
-                                                     pc.month(times).to_numpy(zero_copy_only=False))])
+    return pc.strftime(times, "%Y-%m").to_numpy(zero_copy_only=False).astype(str)
 
 
 def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withdraw: set) -> tuple[list[str], pa.Table]:
