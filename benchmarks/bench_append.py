@@ -49,6 +49,60 @@ def _week(raw: Path, folder: Path) -> tuple[Path, Path]:
     return week, alone
 
 
+def _history(archive: Path, folder: Path, years: int) -> Path:
+    """A longer archive: ``archive`` plus ``years`` earlier copies of its months (times moved back by
+    52 weeks per year, ids given a leading ``0k`` so that they sort before the real ones, as ids issued
+    earlier do); the quarantine repeated as many times. For measuring an append to years of history
+    when only a one-year archive is at hand. Written once under ``folder`` (never into ``archive``)."""
+    from qa_helpers.data.archive import archive_files, archive_path
+    from qa_helpers.data.ingest import fingerprint
+    from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
+
+    target = folder / f"history_{years}" / "archive"
+    generation = target.parent / ".archive.gen-000001"
+    if (target.parent / "done").exists():
+        return target
+    shutil.rmtree(target.parent, ignore_errors=True)
+    generation.parent.mkdir(parents=True)
+    source = archive_path(archive)
+    subprocess.run(["cp", "-al", str(source), str(generation)], check=True)
+    report = json.loads((source / "ingest_report.json").read_text(encoding="utf-8"))
+    for table in TABLES:
+        ids = [c for c in (next(iter(SCHEMAS[table].columns)), "ticket_id") if c in SCHEMAS[table].columns]
+        for path in sorted((source / table).glob("month=*/*.parquet")):
+            rows = pq.read_table(path)
+            year, month = path.parent.name.removeprefix("month=").split("-")
+            for k in range(1, years + 1):
+                moved = rows
+                for column in ids:
+                    moved = moved.set_column(moved.column_names.index(column), column,
+                                             pc.binary_join_element_wise(f"0{k}", moved[column], ""))
+                for field in rows.schema:
+                    if pa.types.is_timestamp(field.type):
+                        shifted = pc.subtract(moved[field.name], pa.scalar(np.timedelta64(364 * k, "D"),
+                                                                          pa.duration("us")))
+                        moved = moved.set_column(moved.column_names.index(field.name), field.name, shifted)
+                out = generation / table / f"month={int(year) - k:04d}-{month}" / "part-0.parquet"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(moved, out, row_group_size=131_072)
+        report["sources"][table]["archived"] *= years + 1
+        report["sources"][table]["raw"] = report["sources"][table]["archived"] + report["sources"][table]["quarantined"]
+    for path in sorted((source / "quarantine").glob("*.parquet")):
+        rows = pq.read_table(path)
+        (generation / "quarantine" / path.name).unlink()
+        pq.write_table(pa.concat_tables([rows] * (years + 1)), generation / "quarantine" / path.name)
+        table = path.stem
+        report["sources"][table]["quarantined"] *= years + 1
+        report["sources"][table]["raw"] = report["sources"][table]["archived"] + report["sources"][table]["quarantined"]
+    report["files"] = archive_files(generation)
+    report["fingerprint"] = fingerprint(generation)
+    (generation / "ingest_report.json").unlink()
+    (generation / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    target.symlink_to(generation.name)
+    (target.parent / "done").write_text("ok")
+    return target
+
+
 def _base(archive: Path, folder: Path) -> Path:
     """A hard-link copy of ``archive`` without the week's rows (the touched month files rewritten as new
     files, so the shared archive is never changed), with its report and file list to match."""
@@ -84,8 +138,9 @@ def _base(archive: Path, folder: Path) -> Path:
 
 
 def run(archive: str | Path = ARCHIVE_10M, raw: str | Path | None = None,
-        repeat: int = 3) -> list[dict]:
-    """Median of ``repeat`` alternating runs of each, with the spread of the pairwise ratios."""
+        repeat: int = 3, years: int = 0) -> list[dict]:
+    """Median of ``repeat`` alternating runs of each, with the spread of the pairwise ratios
+    (``years``: earlier years of history added to the archive first, see :func:`_history`)."""
     from qa_helpers.data.append import append
     from qa_helpers.data.ingest import ingest
 
@@ -93,23 +148,28 @@ def run(archive: str | Path = ARCHIVE_10M, raw: str | Path | None = None,
     raw = Path(raw) if raw else archive.parent / archive.name.replace("archive", "raw")
     folder = CACHE / f"append_{archive.name}"
     week, alone = _week(raw, folder)
+    if years:
+        archive = _history(archive, folder, years)
+        folder = folder / f"history_{years}"
     base = _base(archive, folder)
-    appends, alones = [], []
+    appends, alones, cpu = [], [], {"append": [], "alone": []}
     for _ in range(repeat):
         work = folder / "run"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         subprocess.run(["cp", "-al", str(base), str(work / base.name)], check=True)
         (work / "archive").symlink_to(base.name)
-        started = time.perf_counter()
+        started, ticks = time.perf_counter(), time.process_time()
         report = append(week, work / "archive", key=KEY)
         appends.append(time.perf_counter() - started)
+        cpu["append"].append(round(time.process_time() - ticks, 2))
         batch = report["batches"][-1]["sources"]
 
         shutil.rmtree(folder / "alone", ignore_errors=True)
-        started = time.perf_counter()
+        started, ticks = time.perf_counter(), time.process_time()
         single = ingest(alone, folder / "alone" / "archive", key=KEY)
         alones.append(time.perf_counter() - started)
+        cpu["alone"].append(round(time.process_time() - ticks, 2))
     shutil.rmtree(folder / "run", ignore_errors=True)
     shutil.rmtree(folder / "alone", ignore_errors=True)
     ratios = [a / b for a, b in zip(appends, alones)]
@@ -123,6 +183,7 @@ def run(archive: str | Path = ARCHIVE_10M, raw: str | Path | None = None,
              "reference_s": round(statistics.median(alones), 2), "ratio": round(ratio, 2),
              "spread": f"{min(ratios):.2f}–{max(ratios):.2f}", "goal": f"<= {GOAL}", "met": ratio <= GOAL,
              "detail": {"append_s": [round(t, 2) for t in appends], "alone_s": [round(t, 2) for t in alones],
+                        "append_cpu_s": cpu["append"], "alone_cpu_s": cpu["alone"],
                         "rows_alone": sum(e["raw"] for t, e in single["sources"].items() if t != "agents")}}]
 
 
@@ -131,4 +192,4 @@ if __name__ == "__main__":
 
     from common import print_table
 
-    print_table(run(*sys.argv[1:2]))
+    print_table(run(sys.argv[1], years=int(sys.argv[2]) if len(sys.argv) > 2 else 0))
