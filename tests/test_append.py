@@ -155,3 +155,29 @@ def test_duplicate_id_and_straddling_burst(split, tmp_path):
     assert report["sources"]["surveys"]["archived"] == len(qa_archive.load("surveys", archive=tmp_path / "archive"))
     late = json.loads((tmp_path / "archive" / "ingest_report.json").read_text())["batches"][-1]
     assert late["sources"]["tickets"]["months_rewritten"] == []  # the duplicate archived nothing
+
+
+def test_late_export_touches_only_its_month(split, tmp_path):
+    """Rows older than the archive's last month (a late export) rewrite only the month they fall in."""
+    shutil.copytree(split["new"], tmp_path / ".archive.gen-000001")
+    (tmp_path / "archive").symlink_to(".archive.gen-000001")
+    old = qa_archive.archive_path(tmp_path / "archive")
+    tickets = pd.read_csv(split["root"] / "base" / "helpdesk_tickets_2025.csv", encoding="gb18030", dtype=str,
+                          keep_default_na=False)
+    june = tickets[tickets["创建时间"].str.startswith("2025/06/1")].head(20).copy()
+    june["工单编号"] = "TL" + june["工单编号"].str[2:]  # tickets the archive has not seen
+    (tmp_path / "raw").mkdir()
+    june.to_csv(tmp_path / "raw" / "helpdesk_tickets_2025_late.csv", index=False, encoding="gb18030")
+    before = len(qa_archive.load("tickets", period="2025-06", archive=old))
+    report = append(tmp_path / "raw", tmp_path / "archive", key=KEY)
+    entry = report["batches"][-1]["sources"]["tickets"]
+    assert entry["months_rewritten"] == ["2025-06"] and entry["raw"] == 20
+    new = qa_archive.archive_path(tmp_path / "archive")
+    assert len(qa_archive.load("tickets", period="2025-06", archive=new)) == before + entry["archived"] > before
+    for path in old.rglob("*.parquet"):
+        relative = path.relative_to(old)
+        rewritten = relative.parts[0] == "tickets" and "month=2025-06" in relative.parts or (
+            relative.as_posix() == "quarantine/tickets.parquet" and entry["quarantined"])
+        assert (os.stat(path).st_ino == os.stat(new / relative).st_ino) != rewritten, relative
+    times = qa_archive.load("tickets", period="2025-06", archive=new)["created_at"]
+    assert times.is_monotonic_increasing  # the month stays in time order
