@@ -79,7 +79,7 @@ def _history(archive: Path, folder: Path, years: int) -> Path:
                                              pc.binary_join_element_wise(f"0{k}", moved[column], ""))
                 for field in rows.schema:
                     if pa.types.is_timestamp(field.type):
-                        shifted = pc.subtract(moved[field.name], pa.scalar(np.timedelta64(364 * k, "D"),
+                        shifted = pc.subtract(moved[field.name], pa.scalar(np.timedelta64(364 * k * 86_400_000_000, "us"),
                                                                           pa.duration("us")))
                         moved = moved.set_column(moved.column_names.index(field.name), field.name, shifted)
                 out = generation / table / f"month={int(year) - k:04d}-{month}" / "part-0.parquet"

@@ -111,6 +111,8 @@ class ArchiveView:
         the new values' range is a filter the parquet statistics prune months with)."""
         values = decoded(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
         wanted = pc.unique(values.drop_null())
+        if pa.types.is_string(wanted.type):
+            wanted = wanted.filter(pc.greater(pc.utf8_length(wanted), 0))
         if not len(wanted) or not self._files():
             return np.zeros(len(values), dtype=bool)
         probe = pa.table({"v": wanted})  # noqa: F841 -- read by DuckDB by name
@@ -240,6 +242,7 @@ def _linked_rows(generation: Path, table: str, key: str, values: pa.Array, colum
     """Archived rows of ``table`` whose ``key`` is one of ``values`` (the rows new rows link to)."""
     files = sorted((generation / table).glob("**/*.parquet"))
     wanted = pc.unique(values.drop_null())
+    wanted = wanted.filter(pc.greater(pc.utf8_length(wanted), 0))  # an empty key (an online review) names nothing
     select = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
     if not files or not len(wanted):
         schema = pq.read_schema(files[0]) if files else None
@@ -266,16 +269,17 @@ def _context_table(dep: str, spec: SourceSpec, config: SourcesConfig, raw_dir: P
         keys |= {params.get("key", "ticket_id") for name, params in spec.rules
                  if name in ("before_linked", "unknown_link") and params.get("table", "tickets") == dep}
         raw, _, _ = read_source(spec, raw_dir, source_schema(spec, config), files)  # cached for the ingest
-        columns = pq.read_schema(next((generation / dep).glob("**/*.parquet"))).names
-        columns = [c for c in columns if c != "month"]
+        needed = set(keys) | set(spec.link["columns"] if spec.link and spec.link["table"] == dep else [])
+        needed |= {params.get("linked_column", "created_at") for name, params in spec.rules if name == "before_linked"}
+        columns = [c for c in pq.read_schema(next((generation / dep).glob("**/*.parquet"))).names if c in needed]
         parts = []
         for key in sorted(keys):
             values = pc.utf8_trim_whitespace(decoded(raw[spec.raw_header(key)]).cast(pa.string()))
             parts.append(_linked_rows(generation, dep, key, values, columns, con))
         old = pa.concat_tables(parts)
     if dep in new and new[dep].num_rows:
-        fresh = _plain(new[dep], dep)
-        return pa.concat_tables([old.select(fresh.column_names).cast(fresh.schema), fresh])
+        fresh = _plain(new[dep], dep).select(old.column_names)
+        return pa.concat_tables([old.cast(fresh.schema), fresh])
     return old
 
 
