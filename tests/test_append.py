@@ -168,8 +168,11 @@ def test_late_export_touches_only_its_month(split, tmp_path):
     june["工单编号"] = "TL" + june["工单编号"].str[2:]  # tickets the archive has not seen
     (tmp_path / "raw").mkdir()
     june.to_csv(tmp_path / "raw" / "helpdesk_tickets_2025_late.csv", index=False, encoding="gb18030")
+    shutil.copy2(split["root"] / "base" / "agents_roster.csv", tmp_path / "raw")  # unchanged roster: skipped
     before = len(qa_archive.load("tickets", period="2025-06", archive=old))
     report = append(tmp_path / "raw", tmp_path / "archive", key=KEY)
+    assert report["batches"][-1]["skipped"] == [{"name": "agents_roster.csv", "as": "agents_roster.csv", "batch": 1}]
+    assert "agents" not in report["batches"][-1]["sources"]
     entry = report["batches"][-1]["sources"]["tickets"]
     assert entry["months_rewritten"] == ["2025-06"] and entry["raw"] == 20
     new = qa_archive.archive_path(tmp_path / "archive")
