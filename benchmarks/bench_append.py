@@ -56,7 +56,7 @@ def _history(archive: Path, folder: Path, years: int) -> Path:
     when only a one-year archive is at hand. Written once under ``folder`` (never into ``archive``)."""
     from qa_helpers.data.archive import archive_files, archive_path
     from qa_helpers.data.ingest import fingerprint
-    from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
+    from qa_helpers.data.schemas import SCHEMAS
 
     target = folder / f"history_{years}" / "archive"
     generation = target.parent / ".archive.gen-000001"
@@ -146,6 +146,8 @@ def run(archive: str | Path = ARCHIVE_10M, raw: str | Path | None = None,
 
     archive = Path(archive)
     raw = Path(raw) if raw else archive.parent / archive.name.replace("archive", "raw")
+    if not raw.exists():  # an archive built without its raw exports (e.g. rows replicated): a week of the 1 M ones
+        raw = Path(ARCHIVE_1M).parent / Path(ARCHIVE_1M).name.replace("archive", "raw")
     folder = CACHE / f"append_{archive.name}"
     week, alone = _week(raw, folder)
     if years:
