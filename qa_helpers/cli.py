@@ -44,6 +44,19 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
         os.environ[KEY_FILE_ENV] = str(Path(args.key_file).absolute())
     check_ingest_target(args.archive)
+    if args.append:  # incremental ingest (issue 17): only the new exports, only the months they touch
+        from qa_helpers.data.append import append
+
+        if tables:
+            raise QAKitError("--append takes every source it finds files for; leave out --tables")
+        report = append(args.raw, args.archive, config=args.config)
+        batch = report["batches"][-1]
+        print(f"batch {batch['batch']} appended:")
+        print(report_table(batch).to_string(index=False))
+        for skipped in batch.get("skipped", []):
+            print(f"note: {skipped['name']}: already ingested in batch {skipped['batch']} (same content); skipped")
+        print(f"archive written to {args.archive} (report: {Path(args.archive) / 'ingest_report.json'})")
+        return 0
     report = ingest(args.raw, args.archive, config=args.config, tables=tables)
     print(report_table(report).to_string(index=False))
     for table, entry in report["sources"].items():
@@ -196,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(default all)")
     p.add_argument("--check", action="store_true", help="dry run: print what would be quarantined and why "
                                                         "(by rule, with examples); write nothing")
+    p.add_argument("--append", action="store_true", help="add these new exports to the existing archive: only the "
+                                                         "months they touch are rewritten; a file already "
+                                                         "ingested is skipped (all of them: refused)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("run", help="run notebooks for units of a period in parallel; render HTML and an index")

@@ -12,7 +12,7 @@ Rules are switched on, ordered and parametrised per source in ``config/sources.y
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,23 @@ from qa_helpers.data.columns import DISTINCT_SAMPLE, connect, decoded, per_value
 from qa_helpers.errors import ConfigError
 
 
+# ---- incremental ingest (issue 17, `qakit ingest --append`): what rules see of the archive
+class ArchivedRows(Protocol):
+    """The rows a source already has in the archive, for rules that look across batches
+    (implemented in :mod:`qa_helpers.data.append`; absent in a full ingest)."""
+
+    def known(self, column: str, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Whether each value of ``values`` is already archived in ``column``."""
+
+    def between(self, columns: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Archived (and earlier quarantined, ``_archived`` False) rows whose time is in
+        ``[start, end]``: ``columns``, ``_key`` (the row's id) and ``_archived``."""
+
+    def withdraw(self, keys: list, rule: str, reason: str) -> None:
+        """Move archived rows (by id) to the quarantine: a later batch showed them to be bad."""
+# ---- end incremental ingest
+
+
 @dataclass
 class RuleContext:
     """What a rule may look at besides the typed rows."""
@@ -31,6 +48,7 @@ class RuleContext:
     tables: dict[str, pa.Table] = field(default_factory=dict)  # tables archived earlier in this run
     valid_time_range: tuple[str, str] = ("2000-01-01", "2100-01-01")
     pii_locales: tuple[str, ...] = ("cn", "intl")
+    archived: ArchivedRows | None = None  # append: the source's rows already archived (None: full ingest)
     _repeated: dict[str, np.ndarray] = field(default_factory=dict)
 
     def repeated(self, typed: pa.Table, column: str) -> np.ndarray:
@@ -226,7 +244,10 @@ def duplicate_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, key: str) 
     """A second row with an id already seen, but different content (the first is kept)."""
     present = live & decoded(typed[key]).is_valid().to_numpy(zero_copy_only=False)
     repeats = first_duplicates(typed.select([key]), present & ctx.repeated(typed, key))
-    return pd.Series(f"{key} already used by an earlier row", index=repeats["position"].to_numpy(), dtype="str")
+    positions = repeats["position"].to_numpy()
+    if ctx.archived is not None:  # append: an id an earlier batch archived is a repeat too
+        positions = np.union1d(positions, np.flatnonzero(present & ctx.archived.known(key, typed[key])))
+    return pd.Series(f"{key} already used by an earlier row", index=positions, dtype="str")
 
 
 @rule
@@ -269,6 +290,14 @@ def review_burst(typed: pa.Table, live: np.ndarray, ctx: RuleContext, score_colu
     candidates = frame[(frame[source_column] == source_value) & (frame[score_column] <= max_score)
                        & frame[time_column].notna()].sort_values(time_column, kind="stable")
     hit = np.zeros(typed.num_rows, dtype=bool)
+    earlier = None
+    if ctx.archived is not None and len(candidates):  # append: a burst may straddle the batches
+        span = pd.Timedelta(window)
+        earlier = ctx.archived.between([score_column, source_column, time_column],
+                                       candidates[time_column].min() - span, candidates[time_column].max() + span)
+        earlier = earlier[(earlier[source_column] == source_value) & (earlier[score_column] <= max_score)]
+        candidates = pd.concat([earlier.assign(_new=False), candidates.assign(_new=True)]) \
+            .sort_values(time_column, kind="stable")
     if len(candidates) >= min_count:
         times = candidates[time_column].to_numpy()
         ends = np.searchsorted(times, times + pd.Timedelta(window).to_timedelta64(), side="left")
@@ -278,7 +307,15 @@ def review_burst(typed: pa.Table, live: np.ndarray, ctx: RuleContext, score_colu
             marks[start] += 1
             marks[ends[start]] -= 1
         in_burst = np.cumsum(marks)[:-1] > 0
-        hit[candidates.index[in_burst]] = True
+        if earlier is None:
+            hit[candidates.index[in_burst]] = True
+        else:
+            new = candidates["_new"].to_numpy(dtype=bool)
+            hit[candidates.index[in_burst & new].to_numpy(dtype=np.int64)] = True
+            old = candidates[in_burst & ~new & candidates["_archived"].fillna(False).to_numpy(dtype=bool)]
+            if len(old) and hit.any():  # archived rows in a burst this batch completes leave the archive
+                ctx.archived.withdraw(old["_key"].tolist(), "review_burst",
+                                      f"{min_count}+ reviews scoring <= {max_score} within {window}")
     return _reasons(hit, live, f"{min_count}+ reviews scoring <= {max_score} within {window}")
 
 

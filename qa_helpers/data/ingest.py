@@ -524,11 +524,13 @@ def _invalid_detail(spec: SourceSpec, raw: str, name: str, check: pa.Check, valu
 
 def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables: dict[str, pa_arrow.Table],
                   key: bytes, names: NameMasker, ids: NameMasker,
-                  files: dict | None = None) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
+                  files: dict | None = None, archived=None) -> tuple[pa_arrow.Table, pd.DataFrame, dict]:
     """Ingest one source: the archived rows (in archive order), the quarantine, and the report entry.
 
     A source that lists customer names (or pseudonymises ids) adds them to ``names`` (``ids``)
-    before its own text is masked, so later sources mask them too.
+    before its own text is masked, so later sources mask them too. ``archived`` (append hook,
+    :mod:`qa_helpers.data.append`): the rows already archived, for the rules that look across
+    batches (:class:`qa_helpers.data.cleaning.ArchivedRows`); ``None`` in a full ingest.
     """
     schema = source_schema(spec, config)
     raw, unparseable, info = read_source(spec, raw_dir, schema, files)
@@ -568,7 +570,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         live[failures["position"].to_numpy()] = False
 
         ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range,
-                                   pii_locales=config.pii_locales)
+                                   pii_locales=config.pii_locales, archived=archived)  # archived: append hook
         for name, params in spec.rules:
             reasons = cleaning.RULES[name](typed, live, ctx, **params)
             positions = reasons.index.to_numpy(dtype=np.int64)

@@ -1,0 +1,197 @@
+"""Append one week to a large archive ÷ ingesting that week alone into an empty archive (issue 17).
+
+The large archive is a shared prebuilt one (``/work/scale/archive_10M`` by default, or any archive
+made by ``qakit ingest`` from ``<scale>/raw_<tag>``) with the week's rows taken out of a hard-link
+copy (never written in place); the week is carved from the same raw exports. Each run appends to a
+fresh hard-link copy of that archive, alternating with an ingest of the week alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from common import CACHE
+
+GOAL = 1.5
+KEY = b"benchmark-key"
+WEEK = ("2025-12-22", "2025-12-29")
+TABLES = ["tickets", "surveys", "complaints", "field_visits", "qa_reviews"]
+ARCHIVE_10M = os.environ.get("QAKIT_BENCH_ARCHIVE", "/work/scale/archive_10M")
+ARCHIVE_1M = os.environ.get("QAKIT_BENCH_ARCHIVE_QUICK", "/work/scale/archive_1M")
+
+
+def _week(raw: Path, folder: Path) -> tuple[Path, Path]:
+    """The week's exports (new file names) and, beside them, the same with the roster (to ingest alone)."""
+    from qa_helpers.data.append import carve
+
+    week, alone = folder / "week", folder / "week_alone"
+    if not (folder / "week.done").exists():
+        shutil.rmtree(week, ignore_errors=True)
+        shutil.rmtree(alone, ignore_errors=True)
+        carve(raw, week, *WEEK, tables=TABLES)
+        for path in list(week.iterdir()):
+            path.rename(week / path.name.replace(".", "_week.", 1))
+        alone.mkdir()
+        for path in [*week.iterdir(), *raw.glob("agents_roster*.csv")]:
+            os.link(path, alone / path.name)
+        (folder / "week.done").write_text("ok")
+    return week, alone
+
+
+def _history(archive: Path, folder: Path, years: int) -> Path:
+    """A longer archive: ``archive`` plus ``years`` earlier copies of its months (times moved back by
+    52 weeks per year, ids given a leading ``0k`` so that they sort before the real ones, as ids issued
+    earlier do); the quarantine repeated as many times. For measuring an append to years of history
+    when only a one-year archive is at hand. Written once under ``folder`` (never into ``archive``)."""
+    from qa_helpers.data.archive import archive_files, archive_path
+    from qa_helpers.data.ingest import fingerprint
+    from qa_helpers.data.schemas import SCHEMAS
+
+    target = folder / f"history_{years}" / "archive"
+    generation = target.parent / ".archive.gen-000001"
+    if (target.parent / "done").exists():
+        return target
+    shutil.rmtree(target.parent, ignore_errors=True)
+    generation.parent.mkdir(parents=True)
+    source = archive_path(archive)
+    subprocess.run(["cp", "-al", str(source), str(generation)], check=True)
+    report = json.loads((source / "ingest_report.json").read_text(encoding="utf-8"))
+    for table in TABLES:
+        ids = [c for c in (next(iter(SCHEMAS[table].columns)), "ticket_id") if c in SCHEMAS[table].columns]
+        for path in sorted((source / table).glob("month=*/*.parquet")):
+            rows = pq.read_table(path)
+            year, month = path.parent.name.removeprefix("month=").split("-")
+            for k in range(1, years + 1):
+                moved = rows
+                for column in ids:
+                    moved = moved.set_column(moved.column_names.index(column), column,
+                                             pc.binary_join_element_wise(f"0{k}", moved[column], ""))
+                for field in rows.schema:
+                    if pa.types.is_timestamp(field.type):
+                        shifted = pc.subtract(moved[field.name], pa.scalar(np.timedelta64(364 * k * 86_400_000_000, "us"),
+                                                                          pa.duration("us")))
+                        moved = moved.set_column(moved.column_names.index(field.name), field.name, shifted)
+                out = generation / table / f"month={int(year) - k:04d}-{month}" / "part-0.parquet"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(moved, out, row_group_size=131_072)
+        report["sources"][table]["archived"] *= years + 1
+        report["sources"][table]["raw"] = report["sources"][table]["archived"] + report["sources"][table]["quarantined"]
+    for path in sorted((source / "quarantine").glob("*.parquet")):
+        rows = pq.read_table(path)
+        (generation / "quarantine" / path.name).unlink()
+        pq.write_table(pa.concat_tables([rows] * (years + 1)), generation / "quarantine" / path.name)
+        table = path.stem
+        report["sources"][table]["quarantined"] *= years + 1
+        report["sources"][table]["raw"] = report["sources"][table]["archived"] + report["sources"][table]["quarantined"]
+    report["files"] = archive_files(generation)
+    report["fingerprint"] = fingerprint(generation)
+    (generation / "ingest_report.json").unlink()
+    (generation / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    target.symlink_to(generation.name)
+    (target.parent / "done").write_text("ok")
+    return target
+
+
+def _base(archive: Path, folder: Path) -> Path:
+    """A hard-link copy of ``archive`` without the week's rows (the touched month files rewritten as new
+    files, so the shared archive is never changed), with its report and file list to match."""
+    from qa_helpers.data.archive import archive_files, archive_path
+    from qa_helpers.data.ingest import fingerprint
+    from qa_helpers.data.schemas import TIME_COLUMNS
+
+    generation = folder / "base" / ".archive.gen-000001"
+    if (folder / "base.done").exists():
+        return generation
+    shutil.rmtree(folder / "base", ignore_errors=True)
+    generation.parent.mkdir(parents=True)
+    subprocess.run(["cp", "-al", str(archive_path(archive)), str(generation)], check=True)
+    report = json.loads((generation / "ingest_report.json").read_text(encoding="utf-8"))
+    low, high = (pa.scalar(np.datetime64(d, "us"), pa.timestamp("us")) for d in WEEK)
+    for table in TABLES:
+        for path in sorted((generation / table).glob("month=2025-12/*.parquet")):
+            rows = pq.read_table(path)
+            time_column = rows[TIME_COLUMNS[table]]
+            inside = pc.fill_null(pc.and_(pc.greater_equal(time_column, low), pc.less(time_column, high)), False)
+            kept = rows.filter(pc.invert(inside))
+            fresh = path.with_suffix(".tmp")
+            pq.write_table(kept, fresh, row_group_size=131_072)
+            os.replace(fresh, path)  # a new file: the shared archive's inode is untouched
+            report["sources"][table]["archived"] -= rows.num_rows - kept.num_rows
+            report["sources"][table]["raw"] -= rows.num_rows - kept.num_rows
+    report["files"] = archive_files(generation)
+    report["fingerprint"] = fingerprint(generation)
+    (generation / "ingest_report.json").unlink()
+    (generation / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    (folder / "base.done").write_text("ok")
+    return generation
+
+
+def run(archive: str | Path = ARCHIVE_10M, raw: str | Path | None = None,
+        repeat: int = 3, years: int = 0) -> list[dict]:
+    """Median of ``repeat`` alternating runs of each, with the spread of the pairwise ratios
+    (``years``: earlier years of history added to the archive first, see :func:`_history`)."""
+    from qa_helpers.data.append import append
+    from qa_helpers.data.ingest import ingest
+
+    archive = Path(archive)
+    raw = Path(raw) if raw else archive.parent / archive.name.replace("archive", "raw")
+    if not raw.exists():  # an archive built without its raw exports (e.g. rows replicated): a week of the 1 M ones
+        raw = Path(ARCHIVE_1M).parent / Path(ARCHIVE_1M).name.replace("archive", "raw")
+    folder = CACHE / f"append_{archive.name}"
+    week, alone = _week(raw, folder)
+    if years:
+        archive = _history(archive, folder, years)
+        folder = folder / f"history_{years}"
+    base = _base(archive, folder)
+    appends, alones, cpu = [], [], {"append": [], "alone": []}
+    for _ in range(repeat):
+        work = folder / "run"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        subprocess.run(["cp", "-al", str(base), str(work / base.name)], check=True)
+        (work / "archive").symlink_to(base.name)
+        started, ticks = time.perf_counter(), time.process_time()
+        report = append(week, work / "archive", key=KEY)
+        appends.append(time.perf_counter() - started)
+        cpu["append"].append(round(time.process_time() - ticks, 2))
+        batch = report["batches"][-1]["sources"]
+
+        shutil.rmtree(folder / "alone", ignore_errors=True)
+        started, ticks = time.perf_counter(), time.process_time()
+        single = ingest(alone, folder / "alone" / "archive", key=KEY)
+        alones.append(time.perf_counter() - started)
+        cpu["alone"].append(round(time.process_time() - ticks, 2))
+    shutil.rmtree(folder / "run", ignore_errors=True)
+    shutil.rmtree(folder / "alone", ignore_errors=True)
+    ratios = [a / b for a, b in zip(appends, alones)]
+    rows_week = sum(e["raw"] for e in batch.values())
+    archived = sum(e["archived"] for t, e in report["sources"].items() if t != "agents")
+    ratio = statistics.median(appends) / statistics.median(alones)
+    return [{"benchmark": f"append one week ({rows_week / 1e3:.0f} k raw rows, {len(batch)} sources) to an archive "
+                          f"of {archived / 1e6:.1f} M rows (median of {repeat}, alternating)",
+             "kit_s": round(statistics.median(appends), 2),
+             "reference": "ingest of that week alone into an empty archive",
+             "reference_s": round(statistics.median(alones), 2), "ratio": round(ratio, 2),
+             "spread": f"{min(ratios):.2f}–{max(ratios):.2f}", "goal": f"<= {GOAL}", "met": ratio <= GOAL,
+             "detail": {"append_s": [round(t, 2) for t in appends], "alone_s": [round(t, 2) for t in alones],
+                        "append_cpu_s": cpu["append"], "alone_cpu_s": cpu["alone"],
+                        "rows_alone": sum(e["raw"] for t, e in single["sources"].items() if t != "agents")}}]
+
+
+if __name__ == "__main__":
+    import sys
+
+    from common import print_table
+
+    print_table(run(sys.argv[1], years=int(sys.argv[2]) if len(sys.argv) > 2 else 0))

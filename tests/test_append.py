@@ -1,0 +1,186 @@
+"""Incremental ingest (`qakit ingest --append`, issue 17): an archive plus one appended week equals a
+full ingest of both; only the touched months are rewritten; re-appends are refused; the report
+accumulates per batch; cross-batch duplicate ids and review bursts are caught."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from qa_helpers.cli import main
+from qa_helpers.data import archive as qa_archive
+from qa_helpers.data.append import append, carve
+from qa_helpers.data.ingest import ingest
+from qa_helpers.data.sample import generate
+
+KEY = b"append-test-key"
+START, END = "2025-12-15", "2025-12-22"
+TABLES = ["tickets", "surveys", "complaints", "field_visits", "qa_reviews"]
+
+
+def _renamed(folder: Path, suffix: str) -> None:
+    """Give a carved week's files their own names (helpdesk_tickets_2025_w51.csv): a new export."""
+    for path in list(folder.iterdir()):
+        path.rename(folder / path.name.replace(".", f"_{suffix}.", 1))
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    """A generated export cut into an archive part (before the week), one week, and both together."""
+    root = tmp_path_factory.mktemp("append")
+    generate(root / "raw", seed=7, n_tickets=3_000)
+    carve(root / "raw", root / "base", "2000-01-01", START)
+    carve(root / "raw", root / "week", START, END, tables=TABLES)
+    _renamed(root / "week", "w51")
+    (root / "both").mkdir()
+    for path in [*(root / "base").iterdir(), *(root / "week").iterdir()]:
+        shutil.copy2(path, root / "both" / path.name)
+    full = ingest(root / "both", root / "full" / "archive", key=KEY)
+    first = ingest(root / "base", root / "inc" / "archive", key=KEY)
+    old = qa_archive.archive_path(root / "inc" / "archive")
+    appended = append(root / "week", root / "inc" / "archive", key=KEY)
+    return {"root": root, "full": full, "first": first, "appended": appended, "old": old,
+            "new": qa_archive.archive_path(root / "inc" / "archive")}
+
+
+def _rows(folder: Path, table: str) -> pd.DataFrame:
+    return pq.read_table(folder / table).to_pandas().drop(columns="month", errors="ignore")
+
+
+def test_append_equals_full_ingest(split):
+    full = qa_archive.archive_path(split["root"] / "full" / "archive")
+    for table in ["agents", *TABLES]:
+        pd.testing.assert_frame_equal(_rows(split["new"], table), _rows(full, table))  # pseudonyms included
+        ours = pd.read_parquet(split["new"] / "quarantine" / f"{table}.parquet")
+        theirs = pd.read_parquet(full / "quarantine" / f"{table}.parquet")
+        key = ["file", "row", "rule", "detail"]
+        pd.testing.assert_frame_equal(ours.sort_values(key).reset_index(drop=True)[key],
+                                      theirs.sort_values(key).reset_index(drop=True)[key])
+    assert split["appended"]["fingerprint"] == split["full"]["fingerprint"]  # byte for byte the same archive
+    for table in TABLES:
+        for count in ("raw", "archived", "quarantined", "by_rule"):
+            assert split["appended"]["sources"][table][count] == split["full"]["sources"][table][count]
+
+
+def test_only_touched_months_rewritten(split):
+    rewritten = {m for entry in split["appended"]["batches"][-1]["sources"].values()
+                 for m in entry.get("months_rewritten", [])}
+    assert rewritten == {"2025-12"}
+    shared = changed = 0
+    for path in split["old"].rglob("*.parquet"):
+        relative = path.relative_to(split["old"])
+        same = os.stat(path).st_ino == os.stat(split["new"] / relative).st_ino
+        batch = split["appended"]["batches"][-1]["sources"]
+        touched = ("month=2025-12" in relative.parts and relative.parts[0] in batch) or (
+            relative.parts[0] == "quarantine" and relative.stem in batch and batch[relative.stem]["quarantined"])
+        assert same != touched, relative
+        shared, changed = shared + same, changed + (not same)
+    assert shared > 40 and changed >= 5
+
+
+def test_batches_account_for_every_row(split):
+    report = split["appended"]
+    assert [b["batch"] for b in report["batches"]] == [1, 2]
+    assert report["batches"][0]["sources"]["tickets"]["raw"] == split["first"]["sources"]["tickets"]["raw"]
+    for batch in report["batches"]:
+        for entry in batch["sources"].values():
+            assert entry["raw"] == entry["archived"] + entry["quarantined"]
+            assert all(len(f["sha256"]) == 64 for f in entry["files"])
+    week = report["batches"][1]["sources"]
+    assert "tickets" in week and set(week) <= set(TABLES)
+    for table, entry in report["sources"].items():
+        assert entry["raw"] == sum(b["sources"].get(table, {}).get("raw", 0) for b in report["batches"])
+        assert entry["archived"] == len(_rows(split["new"], table))
+        assert entry["quarantined"] == len(pd.read_parquet(split["new"] / "quarantine" / f"{table}.parquet"))
+    assert report["files"] == qa_archive.archive_files(split["new"])  # archive_path checks the new generation
+
+
+def test_reader_of_old_generation_still_reads_it(split):
+    before = split["first"]["sources"]["tickets"]["archived"]
+    assert len(qa_archive.load("tickets", archive=split["old"])) == before
+    added = split["appended"]["batches"][-1]["sources"]["tickets"]["archived"]
+    assert len(qa_archive.load("tickets", archive=split["root"] / "inc" / "archive")) == before + added > before
+
+
+def test_reappend_refused_with_exit_2(split, capsys):
+    archive = split["root"] / "inc" / "archive"
+    before = archive.resolve()
+    status = main(["ingest", "--append", "--raw", str(split["root"] / "week"), "--archive", str(archive)])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1
+    assert "already ingested (this one in batch 2" in err and "_w51" in err
+    assert archive.resolve() == before  # nothing was written
+
+
+def test_duplicate_id_and_straddling_burst(split, tmp_path):
+    """A ticket id archived earlier is a duplicate; one-star reviews completing a burst that began in the
+    archive quarantine the new ones and withdraw the archived ones."""
+    root = split["root"]
+    shutil.copytree(split["new"], tmp_path / ".archive.gen-000001")
+    (tmp_path / "archive").symlink_to(".archive.gen-000001")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    tickets = pd.read_csv(root / "base" / "helpdesk_tickets_2025.csv", encoding="gb18030", dtype=str,
+                          keep_default_na=False)
+    again = tickets.iloc[[100]].copy()
+    again["备注"] = "改过的备注"  # same id, other content
+    again.to_csv(raw / "helpdesk_tickets_2025_x.csv", index=False, encoding="gb18030")
+    surveys = pd.read_excel(root / "base" / "survey_export.xlsx", sheet_name="问卷结果", dtype=str,
+                            keep_default_na=False)
+    reviews = pd.concat([surveys.iloc[[0]]] * 6, ignore_index=True)
+    reviews["问卷编号"] = [f"SVX{i:06d}" for i in range(6)]
+    reviews["关联工单"], reviews["来源"], reviews["满意度评分"] = "", "网络评价", "1"
+    reviews["提交时间"] = [f"2025-12-21 23:{m:02d}:00" for m in (10, 20, 30)] + \
+                      [f"2025-12-22 00:{m:02d}:00" for m in (0, 5, 10)]
+    archived_part = tmp_path / "archived_part"
+    archived_part.mkdir()
+    reviews.iloc[:3].to_excel(archived_part / "survey_export_y.xlsx", index=False, sheet_name="问卷结果")
+    append(archived_part, tmp_path / "archive", key=KEY)  # three one-star reviews: no burst yet
+    assert qa_archive.load("surveys", archive=tmp_path / "archive")["survey_id"].str.startswith("SVX").sum() == 3
+    reviews.iloc[3:].to_excel(raw / "survey_export_x.xlsx", index=False, sheet_name="问卷结果")
+    report = append(raw, tmp_path / "archive", key=KEY)
+    batch = report["batches"][-1]["sources"]
+    assert batch["tickets"]["by_rule"] == {"duplicate_id": 1}
+    assert batch["surveys"]["by_rule"] == {"review_burst": 3} and batch["surveys"]["withdrawn"]["rows"] == 3
+    assert not qa_archive.load("surveys", archive=tmp_path / "archive")["survey_id"].str.startswith("SVX").any()
+    quarantine = qa_archive.quarantine("surveys", archive=tmp_path / "archive")
+    assert (quarantine["rule"] == "review_burst").sum() == split["appended"]["sources"]["surveys"]["by_rule"].get(
+        "review_burst", 0) + 6
+    assert report["sources"]["surveys"]["archived"] == len(qa_archive.load("surveys", archive=tmp_path / "archive"))
+    late = json.loads((tmp_path / "archive" / "ingest_report.json").read_text())["batches"][-1]
+    assert late["sources"]["tickets"]["months_rewritten"] == []  # the duplicate archived nothing
+
+
+def test_late_export_touches_only_its_month(split, tmp_path):
+    """Rows older than the archive's last month (a late export) rewrite only the month they fall in."""
+    shutil.copytree(split["new"], tmp_path / ".archive.gen-000001")
+    (tmp_path / "archive").symlink_to(".archive.gen-000001")
+    old = qa_archive.archive_path(tmp_path / "archive")
+    tickets = pd.read_csv(split["root"] / "base" / "helpdesk_tickets_2025.csv", encoding="gb18030", dtype=str,
+                          keep_default_na=False)
+    june = tickets[tickets["创建时间"].str.startswith("2025/06/1")].head(20).copy()
+    june["工单编号"] = "TL" + june["工单编号"].str[2:]  # tickets the archive has not seen
+    (tmp_path / "raw").mkdir()
+    june.to_csv(tmp_path / "raw" / "helpdesk_tickets_2025_late.csv", index=False, encoding="gb18030")
+    shutil.copy2(split["root"] / "base" / "agents_roster.csv", tmp_path / "raw")  # unchanged roster: skipped
+    before = len(qa_archive.load("tickets", period="2025-06", archive=old))
+    report = append(tmp_path / "raw", tmp_path / "archive", key=KEY)
+    assert report["batches"][-1]["skipped"] == [{"name": "agents_roster.csv", "as": "agents_roster.csv", "batch": 1}]
+    assert "agents" not in report["batches"][-1]["sources"]
+    entry = report["batches"][-1]["sources"]["tickets"]
+    assert entry["months_rewritten"] == ["2025-06"] and entry["raw"] == 20
+    new = qa_archive.archive_path(tmp_path / "archive")
+    assert len(qa_archive.load("tickets", period="2025-06", archive=new)) == before + entry["archived"] > before
+    for path in old.rglob("*.parquet"):
+        relative = path.relative_to(old)
+        rewritten = relative.parts[0] == "tickets" and "month=2025-06" in relative.parts or (
+            relative.as_posix() == "quarantine/tickets.parquet" and entry["quarantined"])
+        assert (os.stat(path).st_ino == os.stat(new / relative).st_ino) != rewritten, relative
+    times = qa_archive.load("tickets", period="2025-06", archive=new)["created_at"]
+    assert times.is_monotonic_increasing  # the month stays in time order
