@@ -43,8 +43,8 @@ observation-level test, kept only to show how much it over-states certainty.
 * rates: the two-way sum is floored at the smaller one-way part (rare events make both parts
   mostly Poisson noise; the agent floor made the rate tests conservative).
 * difference-in-differences: two-way CR2 on agent and team-week over the team x agent x week
-  cells (:func:`diff_in_diff`); segmented regression: a quadratic baseline, AR(1) errors and a
-  parametric-bootstrap reference (:func:`segmented`).
+  cells (:func:`diff_in_diff`); segmented regression: a quadratic baseline (a straight one for
+  1-5 scores, :func:`bends`), AR(1) errors and a parametric-bootstrap reference (:func:`segmented`).
 * MDEs: from the test's own SE scaled to be median-unbiased (:func:`qa_helpers.stats.power._se_median_factor`).
 
 Named methods (``test=``): ``"yates"`` (R ``prop.test``), ``"exact"`` (Fisher / R
@@ -101,7 +101,7 @@ from qa_helpers.stats.categorical import mix_shift
 from qa_helpers.stats.comparisons import before_after, compare
 from qa_helpers.stats.did import diff_in_diff
 from qa_helpers.stats.durations import wilcoxon_rank_sum
-from qa_helpers.stats.its import segmented
+from qa_helpers.stats.its import bends, segmented
 from qa_helpers.stats.multiplicity import adjust_family, evaluate
 from qa_helpers.stats.power import POWER
 from qa_helpers.stats.cr2 import cr2_contrast
@@ -114,7 +114,7 @@ __all__ = [
     "COLUMNS", "DIRECTIONS", "KINDS", "NOT_ESTIMABLE", "POWER", "RATE_PER", "VERDICTS", "WINDOWS",
     "adjust_family", "before_after", "clopper_pearson", "compare", "cr2_contrast", "exact_difference",
     "exact_poisson", "exact_rate_ratio", "wilcoxon_rank_sum", "yates_prop_test", "diff_in_diff", "evaluate", "label_windows", "mix_shift",
-    "segmented", "week_windows",
+    "segmented", "bends", "week_windows",
 ]
 
 # survey statistics (issue 15, h-survey)
