@@ -786,3 +786,18 @@ def test_cr2_matches_the_dense_formulas_and_known_identities():
     row = qs.compare(_two_windows(np.exp(rng.normal(5, 1, 60)), np.exp(rng.normal(5, 1, 60)),
                                   agent_id=np.r_[np.arange(60) % 7, 7 + np.arange(60) % 7]), "aht", "duration")
     assert "CR2, t with Bell–McCaffrey df" in row.at[0, "method"]
+
+
+def test_segmented_baseline_bends_except_for_scores():
+    """Shares, durations and rates get the bending baseline; mean 1-5 scores a straight one, named in the method."""
+    from qa_helpers.stats import bends, segmented
+
+    assert [bends(k) for k in ("proportion", "duration", "rate", "ordinal")] == [True, True, True, False]
+    weeks = pd.date_range("2025-01-06", periods=30, freq="7D")
+    rng = np.random.default_rng(3)
+    series = pd.DataFrame({"week": weeks, "value": 4.0 + rng.normal(0, 0.05, 30)})
+    straight = segmented(series, "score", weeks[15], bootstrap=99, bend=False)
+    bent = segmented(series, "score", weeks[15], bootstrap=99)
+    assert straight["method"].str.contains("straight baseline").all()
+    assert bent["method"].str.contains("quadratic trend").all()
+    assert not np.isclose(straight["effect"].iloc[1], bent["effect"].iloc[1])
