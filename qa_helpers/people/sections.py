@@ -297,7 +297,15 @@ def programme_for(ctx, data: PeopleData, reviews: pd.DataFrame) -> pd.DataFrame:
     year_start = pd.Timestamp(year=ctx.period.start.year, month=1, day=1)
     records = data.training[(data.training["date"] >= year_start) & (data.training["date"] < ctx.period.end)]
     ordinary = reviews[~reviews["calibration"].fillna(False).astype(bool)] if "calibration" in reviews else reviews
-    tickets = ctx.load("tickets", columns=["ticket_id", "team"])
+    # tickets and reviewed tickets per team, counted in DuckDB: no ticket row is loaded
+    name = f"programme_reviewed_{id(ordinary)}"
+    ctx.duckdb.register(name, pd.DataFrame({"ticket_id": ordinary["ticket_id"].dropna().unique()}))
+    try:
+        tickets = ctx.query("SELECT COALESCE(CAST(team AS VARCHAR), 'None') AS team, count(*) AS tickets, "
+                            f"count(*) FILTER (WHERE ticket_id IN (SELECT ticket_id FROM {name})) AS reviewed "
+                            "FROM {t} GROUP BY 1 ORDER BY 1", t=ctx.source("tickets", columns=["ticket_id", "team"]))
+    finally:
+        ctx.duckdb.unregister(name)
     return qa_training.programme(data.roster, records, ordinary, tickets, ctx.unit,
                                  pass_mark=float((ctx.standards.raw.get("people") or {}).get("qa_pass_mark", 60)))
 
