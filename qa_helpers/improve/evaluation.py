@@ -37,25 +37,71 @@ def metric_kind(kpi: str) -> str | None:
     return KIND_OF_AGG.get(spec.agg)
 
 
-def observation_sql(sources: dict[str, str], columns: dict[str, set[str]], kpi: str, standards: dict) -> str:
+def observation_sql(sources: dict[str, str], columns: dict[str, set[str]], kpi: str, standards: dict,
+                    ordered: bool = False) -> str:
     """The SQL of :func:`observations` over DuckDB sources (table name -> source, and its columns).
 
     Returns a parenthesised SELECT with ``time, team, agent_id, channel, value`` (durations keep
-    their zeros here; :func:`observations` drops them).
+    their zeros here; :func:`observations` drops them). ``ordered``: the sources carry ``_team,
+    _file, _row`` (:func:`window_sources`) and the rows come in that order.
     """
     spec = KPIS[kpi]
     if spec.agg == "per_1000":
+        order = " ORDER BY min(t._team), min(t._file), min(t._row)" if ordered else ""
         return (f"(SELECT t.created_at AS time, t.team, t.agent_id, t.channel, "
                 f"CAST(count(c.complaint_id) AS DOUBLE) AS value FROM {sources['tickets']} t "
                 f"LEFT JOIN {sources['complaints']} c ON c.ticket_id = t.ticket_id "
-                f"GROUP BY t.ticket_id, t.created_at, t.team, t.agent_id, t.channel)")
+                f"GROUP BY t.ticket_id, t.created_at, t.team, t.agent_id, t.channel{order})")
     expr = spec.sql(standards)
     # shares become 0/1; everything else (seconds, 1-5 and 0-10 scores) is tested on its own scale
     value = f"CASE WHEN ({expr}) THEN 1.0 ELSE 0.0 END" if spec.agg == "share" else f"CAST({expr} AS DOUBLE)"
     agent = "engineer_id" if spec.table == "field_visits" else "agent_id"
     channel = "channel" if "channel" in columns[spec.table] else "NULL"
+    order = " ORDER BY _team, _file, _row" if ordered else ""
     return (f"(SELECT {TIME_COLUMNS[spec.table]} AS time, team, {agent} AS agent_id, {channel} AS channel, "
-            f"{value} AS value FROM {sources[spec.table]} WHERE ({_where(spec, standards)}) AND ({expr}) IS NOT NULL)")
+            f"{value} AS value FROM {sources[spec.table]} WHERE ({_where(spec, standards)}) AND ({expr}) IS NOT NULL"
+            f"{order})")
+
+
+def window_observations(teams: list[str], archive, start, end, kpis, standards: dict, *,
+                        complaints_span: tuple | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`observations` of each KPI for a set of teams between two dates, straight from the archive:
+    DuckDB reads only the months that overlap, the teams' rows and the KPI's columns, and only the
+    observations reach pandas (in :func:`load_teams`' row order, so the tests see what they saw before).
+
+    Parameters
+    ----------
+    teams, archive, start, end
+        As for :func:`load_teams`.
+    kpis : iterable of str
+        The KPIs.
+    standards : dict
+        Loaded standards.
+    complaints_span : (start, end), optional
+        The window for complaints (a rate counts a ticket's complaints made up to this end); the
+        tickets' window without.
+
+    Returns
+    -------
+    dict
+        KPI -> ``time, team, agent_id, channel, value``.
+    """
+    kpis = list(dict.fromkeys(kpis))
+    names = list(dict.fromkeys(n for kpi in kpis for n in (
+        ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
+    con = _connection()
+    sources, columns = window_sources(teams, archive, start, end, names, connection=con, ordered=True)
+    if complaints_span is not None and "complaints" in names:
+        extra, _ = window_sources(teams, archive, *complaints_span, ["complaints"], connection=con, ordered=True)
+        sources["complaints"] = extra["complaints"]
+    out = {}
+    for kpi in kpis:
+        frame = con.sql(observation_sql(sources, columns, kpi, standards, ordered=True)).df()
+        frame["time"] = frame["time"].astype("datetime64[ns]")
+        if metric_kind(kpi) == "duration":
+            frame = frame[frame["value"] > 0]  # log scale: a zero-second response carries no ratio information
+        out[kpi] = frame.reset_index(drop=True)
+    return out
 
 
 def observations(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> pd.DataFrame:
@@ -201,9 +247,11 @@ def load_teams(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp
 
 def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp,
                    names: list[str], channels: list[str] | None = None,
-                   connection=None) -> tuple[dict[str, str], dict[str, set[str]]]:
+                   connection=None, ordered: bool = False) -> tuple[dict[str, str], dict[str, set[str]]]:
     """DuckDB sources for tables of a set of teams between two dates (only the months that overlap),
-    optionally only some channels (tables without a channel column are not filtered).
+    optionally only some channels (tables without a channel column are not filtered). ``ordered``
+    adds ``_team`` (the team's place in ``teams``), ``_file`` and ``_row`` (the row's file and place
+    in it), to return rows in :func:`load_teams`' order.
 
     Returns
     -------
@@ -222,6 +270,9 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
         present = table_columns(name, archive)
         if present is None:
             empty = empty_table(name)
+            if ordered:
+                empty = empty.assign(_team=pd.Series(dtype="int64"), _file=pd.Series(dtype="object"),
+                                     _row=pd.Series(dtype="int64"))
             label = f"window_empty_{name}"
             connection.register(label, empty)
             sources[name], columns[name] = label, set(empty.columns)
@@ -238,7 +289,11 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
             conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
         listing = ", ".join(qa_archive._sql_text(f.as_posix()) for f in files)
         select = ", ".join('"' + c + '"' for c in present)
-        sources[name] = (f"(SELECT {select} FROM read_parquet([{listing}], hive_partitioning = false) "
+        options = "hive_partitioning = false"
+        if ordered:
+            select += f", list_position([{team_list}], team) AS _team, filename AS _file, file_row_number AS _row"
+            options += ", filename = true, file_row_number = true"
+        sources[name] = (f"(SELECT {select} FROM read_parquet([{listing}], {options}) "
                          f"WHERE {' AND '.join(conditions)})")
         columns[name] = set(present)
     return sources, columns
@@ -281,19 +336,17 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     span_start, span_end = windows["start"].min(), windows["end"].max()
     treated, controls = list(action.teams), list(action.control_teams)
     skipped = {kpi: why for kpi, why in (unavailable or {}).items() if kpi in {m["kpi"] for m in action.metrics}}
-    # the tests read the rows of their own windows (treated and control teams, only the columns the KPIs
-    # need); the segmented regression's longer series comes from DuckDB as weekly aggregates
+    # the tests read the observations of their own windows (treated and control teams, straight from
+    # DuckDB); the segmented regression's longer series comes from DuckDB as weekly aggregates
     kpis = [m["kpi"] for m in action.metrics if m["kpi"] not in skipped and metric_kind(m["kpi"]) is not None]
     names = list(dict.fromkeys(n for kpi in kpis for n in (
         ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
     test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
                                       washout_weeks=washout_weeks)
-    columns = {name: kpi_columns(name, kpis, standards) for name in names}
-    tables = load_teams(treated + controls, archive, max(test_windows["start"].min(), span_start),
-                        min(test_windows["end"].max(), span_end), columns=columns, names=names)
-    if "complaints" in tables:  # a ticket's complaints may come after the test windows: as many as before
-        tables["complaints"] = load_teams(treated + controls, archive, span_start, span_end, columns=columns,
-                                          names=["complaints"])["complaints"]
+    # a ticket's complaints may come after the test windows: counted up to the span's end, as before
+    tables = window_observations(treated + controls, archive, max(test_windows["start"].min(), span_start),
+                                 min(test_windows["end"].max(), span_end), kpis, standards,
+                                 complaints_span=(span_start, span_end))
     con = _connection()
     sources, source_columns = window_sources(treated + controls, archive, span_start, span_end, names, connection=con)
     span = {"connection": con, "sources": sources, "columns": source_columns}
@@ -320,7 +373,6 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
         its.append(parts["its"])
     sections = {"results": rows, "did": did, "its": its, "standardised": standardised}
     adjusted = _one_family(sections, f"{action.action_id} ({method})", method)
-    con.close()
     # acceptance is judged on the KPI as defined (a mean, a median, NPS points), not on the
     # test's effect scale (a geometric mean, a mean raw score)
     after = test_windows.set_index("window").loc["after"]
@@ -351,11 +403,11 @@ def _one_family(sections: dict[str, list[pd.DataFrame]], family: str, method: st
 def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], standards: dict, start: pd.Timestamp,
                      treated: list[str], controls: list[str], weeks_before: int, weeks_after: int,
                      washout_weeks: int, its_weeks: int, alpha: float, span: dict) -> dict:
-    """Every test of one metric of an action (see :func:`evaluate_action`): ``tables`` hold the test
-    windows' rows, ``span`` the DuckDB sources of the whole span for the weekly series."""
+    """Every test of one metric of an action (see :func:`evaluate_action`): ``tables`` hold each KPI's
+    observations in the test windows, ``span`` the DuckDB sources of the whole span for the weekly series."""
     kpi, direction = metric["kpi"], metric["direction"]
     kind = metric_kind(kpi)
-    obs = observations(tables, kpi, standards)
+    obs = tables[kpi]  # the KPI's observations in the test windows (:func:`window_observations`)
     if action.channels:
         obs = obs[obs["channel"].isin(action.channels)]
     mine = obs[obs["team"].isin(treated)]
@@ -411,11 +463,17 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
     return out
 
 
+_CONNECTION: list = []
+
+
 def _connection():
-    """A DuckDB connection capped like a report context's (two threads, 1 GB)."""
+    """A DuckDB connection capped like a report context's (two threads, 1 GB), made once per process
+    (a connection takes tens of milliseconds to open); empty frames registered on it are replaced."""
     import os
 
-    return duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"})
+    if not _CONNECTION:
+        _CONNECTION.append(duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"}))
+    return _CONNECTION[0]
 
 
 def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None) -> pd.DataFrame:
@@ -485,13 +543,10 @@ def measure_kpis(action, archive, standards: dict, start, end) -> pd.DataFrame:
     kpis = [m["kpi"] for m in action.metrics]
     names = list(dict.fromkeys(n for kpi in kpis for n in (
         ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
-    con = _connection()
-    try:  # aggregated in DuckDB over the window's month files: no row is loaded
-        sources, _ = window_sources(list(action.teams), archive, start, end, names, channels=action.channels,
-                                    connection=con)
-        return kpi_table(sources, standards=standards, kpis=kpis, connection=con)
-    finally:
-        con.close()
+    con = _connection()  # aggregated in DuckDB over the window's month files: no row is loaded
+    sources, _ = window_sources(list(action.teams), archive, start, end, names, channels=action.channels,
+                                connection=con)
+    return kpi_table(sources, standards=standards, kpis=kpis, connection=con)
 
 
 def evaluable(actions: pd.DataFrame, as_of: pd.Timestamp, weeks_after: int, washout_weeks: int) -> pd.Series:

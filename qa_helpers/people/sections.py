@@ -136,21 +136,9 @@ def _settings(ctx, block: str) -> dict:
     return dict(((ctx.standards.raw.get("people") or {}).get(block) or {}))
 
 
-def _kpi_tables(ctx, kpis, teams: list[str], start, end) -> dict[str, pd.DataFrame]:
-    """The rows of the teams between two dates that the KPIs' observations read: only their tables
-    (tickets and complaints for a rate), only the months that overlap and only the columns they need."""
-    from qa_helpers.improve.evaluation import kpi_columns, load_teams
-    from qa_helpers.measures.kpis import KPIS
-
-    names = list(dict.fromkeys(n for kpi in kpis for n in (
-        ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
-    return load_teams(teams, ctx.archive, start, end, names=names,
-                      columns={n: kpi_columns(n, kpis, ctx.standards.raw) for n in names})
-
-
 def coaching_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame:
     """:func:`qa_helpers.people.coaching.coaching_effect` for the unit's sessions held up to the period's end."""
-    from qa_helpers.improve.evaluation import observations
+    from qa_helpers.improve.evaluation import window_observations
 
     held = data.coaching[data.coaching["date"] < ctx.period.end]
     if held.empty:
@@ -161,8 +149,8 @@ def coaching_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     start = held["date"].min() - pd.Timedelta(weeks=before + 1)
     end = min(held["date"].max() + pd.Timedelta(weeks=after + 1), ctx.period.end)
     kpis = set(held["kpi"].replace("", default_kpi))
-    tables = _kpi_tables(ctx, [k for k in kpis if ctx.measured(k)], sorted(held["team"].unique()), start, end)
-    obs = {kpi: observations(tables, kpi, ctx.standards.raw) for kpi in kpis if ctx.measured(kpi)}
+    obs = window_observations(sorted(held["team"].unique()), ctx.archive, start, end,
+                              sorted(k for k in kpis if ctx.measured(k)), ctx.standards.raw)
     return qa_coaching.coaching_effect(held, obs, ctx.period.end, standards=ctx.standards.raw, default_kpi=default_kpi,
                                        weeks_before=before, weeks_after=after,
                                        min_answers=int(options.get("min_answers", 10)), alpha=alpha,
@@ -228,7 +216,7 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     """Each course of the unit whose after-window ended by the period's end, on each training KPI: trainees
     against the untrained agents of the same department (Holm across the rows)."""
     from qa_helpers import stats
-    from qa_helpers.improve.evaluation import observations
+    from qa_helpers.improve.evaluation import window_observations
 
     options = _settings(ctx, "training_effect")
     before, after = int(options.get("weeks_before", 8)), int(options.get("weeks_after", 8))
@@ -244,9 +232,10 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
         departments = trainees["department"].unique()
         others = roster[roster["department"].isin(departments) & ~roster["agent_id"].isin(taken)]
         teams = sorted(set(trainees["team"]) | set(others["team"]))
-        tables = _kpi_tables(ctx, kpis, teams, windows["start"].min(), windows["end"].max())
+        every_obs = window_observations(teams, ctx.archive, windows["start"].min(), windows["end"].max(), kpis,
+                                        ctx.standards.raw)
         for kpi in kpis:
-            obs = observations(tables, kpi, ctx.standards.raw)
+            obs = every_obs[kpi]
             try:
                 row = qa_training.training_effect(obs, list(trainees["agent_id"]), list(others["agent_id"]), kpi,
                                                   course.date, standards=ctx.standards.raw, weeks_before=before,
