@@ -302,9 +302,9 @@ def programme_for(ctx, data: PeopleData, reviews: pd.DataFrame) -> pd.DataFrame:
     name = f"programme_reviewed_{id(ordinary)}"
     ctx.duckdb.register(name, pd.DataFrame({"ticket_id": ordinary["ticket_id"].dropna().unique()}))
     try:
-        tickets = ctx.query("SELECT COALESCE(CAST(team AS VARCHAR), 'None') AS team, count(*) AS tickets, "
+        tickets = ctx.query("SELECT team, count(*) AS tickets, "
                             f"count(*) FILTER (WHERE ticket_id IN (SELECT ticket_id FROM {name})) AS reviewed "
-                            "FROM {t} GROUP BY 1 ORDER BY 1", t=ctx.source("tickets", columns=["ticket_id", "team"]))
+                            "FROM {t} GROUP BY 1 ORDER BY 1 NULLS LAST", t=ctx.source("tickets", columns=["ticket_id", "team"]))
     finally:
         ctx.duckdb.unregister(name)
     return qa_training.programme(data.roster, records, ordinary, tickets, ctx.unit,

@@ -152,10 +152,10 @@ def ticket_counts(tickets: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``team, tickets, reviewed``, one row per team (teams as strings, a missing team as "None").
+        ``team, tickets, reviewed``, one row per team (tickets without a team in a row of their own).
     """
     reviewed = tickets["ticket_id"].isin(set(reviews["ticket_id"].dropna()))
-    grouped = reviewed.groupby(tickets["team"].astype(str)).agg(["size", "sum"])
+    grouped = reviewed.groupby(tickets["team"].astype(object), dropna=False).agg(["size", "sum"])
     return pd.DataFrame({"team": grouped.index.to_numpy(), "tickets": grouped["size"].to_numpy(dtype="int64"),
                          "reviewed": grouped["sum"].to_numpy(dtype="int64")})
 

@@ -75,7 +75,8 @@ def risk_class(tickets: pd.DataFrame, surveys: pd.DataFrame, complaints: pd.Data
 
 
 def _stratum_label(frame: pd.DataFrame, strata: Sequence[str]) -> pd.Series:
-    return frame[list(strata)].astype(str).agg("|".join, axis=1)
+    values = frame[list(strata)].astype(object)
+    return values.where(values.notna(), "None").astype(str).agg("|".join, axis=1)  # a missing value: "None"
 
 
 def allocate(population: pd.Series, factor: pd.Series, capacity: int, minimum: int = 1) -> pd.Series:
@@ -317,14 +318,15 @@ def _qa_coverage_sql(tickets: str, reviews: str, unit: str, by: str | None, conn
     import duckdb
 
     con = connection or duckdb.connect()
-    group = f"COALESCE(CAST({_ident(by)} AS VARCHAR), 'None')" if by is not None else "'all'"
+    group = f"CAST({_ident(by)} AS VARCHAR)" if by is not None else "'all'"
     counts = con.sql(f"SELECT {group} AS grp, count(*) AS size, "
                      f"count(*) FILTER (WHERE ticket_id IN (SELECT ticket_id FROM {reviews} "
                      f"WHERE ticket_id IS NOT NULL)) AS reviewed FROM {tickets} GROUP BY 1").df()
     counts = counts.sort_values("grp", kind="stable").reset_index(drop=True)
     frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [int(counts["size"].sum())],
                             "reviewed": [int(counts["reviewed"].sum())]})]
-    if by is not None:
+    if by is not None:  # as the rows' groupby: tickets without a value are in the unit row only
+        counts = counts[counts["grp"].notna()]
         frames.append(pd.DataFrame({"level": by, "group": counts["grp"].to_numpy(),
                                     "tickets": counts["size"].astype("int64").to_numpy(),
                                     "reviewed": counts["reviewed"].astype(int).to_numpy()}))
