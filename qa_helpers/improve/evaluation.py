@@ -37,6 +37,73 @@ def metric_kind(kpi: str) -> str | None:
     return KIND_OF_AGG.get(spec.agg)
 
 
+def observation_sql(sources: dict[str, str], columns: dict[str, set[str]], kpi: str, standards: dict,
+                    ordered: bool = False) -> str:
+    """The SQL of :func:`observations` over DuckDB sources (table name -> source, and its columns).
+
+    Returns a parenthesised SELECT with ``time, team, agent_id, channel, value`` (durations keep
+    their zeros here; :func:`observations` drops them). ``ordered``: the sources carry ``_team,
+    _file, _row`` (:func:`window_sources`) and the rows come in that order.
+    """
+    spec = KPIS[kpi]
+    if spec.agg == "per_1000":
+        order = " ORDER BY min(t._team), min(t._file), min(t._row)" if ordered else ""
+        return (f"(SELECT t.created_at AS time, t.team, t.agent_id, t.channel, "
+                f"CAST(count(c.complaint_id) AS DOUBLE) AS value FROM {sources['tickets']} t "
+                f"LEFT JOIN {sources['complaints']} c ON c.ticket_id = t.ticket_id "
+                f"GROUP BY t.ticket_id, t.created_at, t.team, t.agent_id, t.channel{order})")
+    expr = spec.sql(standards)
+    # shares become 0/1; everything else (seconds, 1-5 and 0-10 scores) is tested on its own scale
+    value = f"CASE WHEN ({expr}) THEN 1.0 ELSE 0.0 END" if spec.agg == "share" else f"CAST({expr} AS DOUBLE)"
+    agent = "engineer_id" if spec.table == "field_visits" else "agent_id"
+    channel = "channel" if "channel" in columns[spec.table] else "NULL"
+    order = " ORDER BY _team, _file, _row" if ordered else ""
+    return (f"(SELECT {TIME_COLUMNS[spec.table]} AS time, team, {agent} AS agent_id, {channel} AS channel, "
+            f"{value} AS value FROM {sources[spec.table]} WHERE ({_where(spec, standards)}) AND ({expr}) IS NOT NULL"
+            f"{order})")
+
+
+def window_observations(teams: list[str], archive, start, end, kpis, standards: dict, *,
+                        complaints_span: tuple | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`observations` of each KPI for a set of teams between two dates, straight from the archive:
+    DuckDB reads only the months that overlap, the teams' rows and the KPI's columns, and only the
+    observations reach pandas (in :func:`load_teams`' row order, so the tests see what they saw before).
+
+    Parameters
+    ----------
+    teams, archive, start, end
+        As for :func:`load_teams`.
+    kpis : iterable of str
+        The KPIs.
+    standards : dict
+        Loaded standards.
+    complaints_span : (start, end), optional
+        The window for complaints (a rate counts a ticket's complaints made up to this end); the
+        tickets' window without.
+
+    Returns
+    -------
+    dict
+        KPI -> ``time, team, agent_id, channel, value``.
+    """
+    kpis = list(dict.fromkeys(kpis))
+    names = list(dict.fromkeys(n for kpi in kpis for n in (
+        ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
+    con = _connection()
+    sources, columns = window_sources(teams, archive, start, end, names, connection=con, ordered=True)
+    if complaints_span is not None and "complaints" in names:
+        extra, _ = window_sources(teams, archive, *complaints_span, ["complaints"], connection=con, ordered=True)
+        sources["complaints"] = extra["complaints"]
+    out = {}
+    for kpi in kpis:
+        frame = con.sql(observation_sql(sources, columns, kpi, standards, ordered=True)).df()
+        frame["time"] = frame["time"].astype("datetime64[ns]")
+        if metric_kind(kpi) == "duration":
+            frame = frame[frame["value"] > 0]  # log scale: a zero-second response carries no ratio information
+        out[kpi] = frame.reset_index(drop=True)
+    return out
+
+
 def observations(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> pd.DataFrame:
     """One row per observation of a KPI: ``time, team, agent_id, channel, value``.
 
@@ -45,24 +112,11 @@ def observations(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> 
     """
     spec = KPIS[kpi]
     con = duckdb.connect()
-    if spec.agg == "per_1000":
-        con.register("tickets", tables["tickets"])
-        con.register("complaints", tables["complaints"])
-        sql = ("SELECT t.created_at AS time, t.team, t.agent_id, t.channel, "
-               "CAST(count(c.complaint_id) AS DOUBLE) AS value FROM tickets t "
-               "LEFT JOIN complaints c ON c.ticket_id = t.ticket_id "
-               "GROUP BY t.ticket_id, t.created_at, t.team, t.agent_id, t.channel")
-        return con.sql(sql).df()
-    table = tables[spec.table]
-    con.register("source", table)
-    expr = spec.sql(standards)
-    # shares become 0/1; everything else (seconds, 1-5 and 0-10 scores) is tested on its own scale
-    value = f"CASE WHEN ({expr}) THEN 1.0 ELSE 0.0 END" if spec.agg == "share" else f"CAST({expr} AS DOUBLE)"
-    agent = "engineer_id" if spec.table == "field_visits" else "agent_id"
-    channel = "channel" if "channel" in table.columns else "NULL"
-    sql = (f"SELECT {TIME_COLUMNS[spec.table]} AS time, team, {agent} AS agent_id, {channel} AS channel, "
-           f"{value} AS value FROM source WHERE ({_where(spec, standards)}) AND ({expr}) IS NOT NULL")
-    out = con.sql(sql).df()
+    names = ["tickets", "complaints"] if spec.agg == "per_1000" else [spec.table]
+    for name in names:
+        con.register(name, tables[name])
+    out = con.sql(observation_sql({n: n for n in names}, {n: set(tables[n].columns) for n in names}, kpi,
+                                  standards)).df()
     if metric_kind(kpi) == "duration":
         out = out[out["value"] > 0]  # log scale: a zero-second response carries no ratio information
     return out.reset_index(drop=True)
@@ -110,25 +164,139 @@ class ActionEvaluation:
     windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # the tests' before / after weeks
 
 
-def _load(name: str, team: str, archive) -> pd.DataFrame:
-    """One table of one team; a table the archive does not hold is empty, with its columns."""
-    try:
-        return qa_archive.load(name, team, archive=archive)
-    except (FileNotFoundError, ArchiveError):  # an archive from before absent tables were written empty
-        from qa_helpers.report.context import empty_table
-
-        return empty_table(name)
+def _months(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """The archive's month partitions (``YYYY-MM``) that hold times in ``[start, end)``."""
+    if end <= start:
+        return []
+    return [str(m) for m in pd.period_range(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(1, "ns"), freq="M")]
 
 
-def load_teams(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """Every analysis table for a set of teams between two dates."""
+def table_columns(name: str, archive) -> list[str] | None:
+    """The archived columns of one table (``month`` left out); None when the archive has no such table."""
+    import pyarrow.dataset as pads
+
+    folder = qa_archive.archive_path(archive) / name
+    if not any(folder.glob("**/*.parquet")):
+        return None
+    return [c for c in pads.dataset(folder, format="parquet", partitioning="hive").schema.names if c != "month"]
+
+
+def kpi_columns(name: str, kpis, standards: dict) -> list[str]:
+    """The columns of table ``name`` that the observations and KPI figures of ``kpis`` read."""
+    wanted = {TIME_COLUMNS[name], "team", "channel", "agent_id", "engineer_id", "ticket_id"}
+    if name == "complaints":
+        wanted.add("complaint_id")
+    for kpi in kpis:
+        spec = KPIS[kpi]
+        if spec.table == name:
+            wanted |= spec.columns(standards)
+        if spec.agg == "per_1000" and name == "tickets":
+            wanted |= {"created_at"}
+    return sorted(wanted)
+
+
+def load_teams(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp,
+               columns: dict[str, list[str]] | None = None,
+               names: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The analysis tables for a set of teams between two dates.
+
+    Only the month files that overlap ``[start, end)`` are read, with the teams filter pushed
+    into the parquet scan; rows come team by team in ``teams`` order.
+
+    Parameters
+    ----------
+    teams : list of str
+        Team names.
+    archive : path-like
+        The archive.
+    start, end : Timestamp
+        The half-open time window (each table's own time column).
+    columns : dict, optional
+        Table -> the columns to read (those the table lacks are skipped); all columns without.
+    names : list of str, optional
+        Only these tables (default: every analysis table).
+
+    Returns
+    -------
+    dict of DataFrame
+        Table name -> its rows; an absent table is empty with its columns.
+    """
+    from qa_helpers.report.context import empty_table
+
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    months = _months(start, end)
     out = {}
-    for name in ANALYSIS_TABLES:
-        frames = [_load(name, team, archive) for team in teams]
-        frame = pd.concat(frames, ignore_index=True)
+    for name in names or ANALYSIS_TABLES:
+        present = table_columns(name, archive)
+        if present is None:
+            out[name] = empty_table(name)
+            continue
+        wanted = None if columns is None or name not in columns else [c for c in present if c in columns[name]]
+        try:
+            frame = qa_archive.load(name, qa_archive.ALL, archive=archive, columns=wanted,
+                                    where={"team": list(teams), "month": months or ["none"]})
+        except (FileNotFoundError, ArchiveError):  # an archive from before absent tables were written empty
+            out[name] = empty_table(name, wanted)
+            continue
         time = frame[TIME_COLUMNS[name]]
-        out[name] = frame[(time >= start) & (time < end)].reset_index(drop=True)
+        frame = frame[(time >= start) & (time < end)]
+        order = pd.Categorical(frame["team"], categories=list(dict.fromkeys(teams)))
+        out[name] = frame.iloc[np.argsort(order.codes, kind="stable")].reset_index(drop=True)
     return out
+
+
+def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp,
+                   names: list[str], channels: list[str] | None = None,
+                   connection=None, ordered: bool = False) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """DuckDB sources for tables of a set of teams between two dates (only the months that overlap),
+    optionally only some channels (tables without a channel column are not filtered). ``ordered``
+    adds ``_team`` (the team's place in ``teams``), ``_file`` and ``_row`` (the row's file and place
+    in it), to return rows in :func:`load_teams`' order.
+
+    Returns
+    -------
+    (sources, columns)
+        Table -> a parenthesised SELECT, and table -> its column names. An absent table is an
+        empty frame registered on ``connection``.
+    """
+    from qa_helpers.report.context import empty_table
+
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    folder = qa_archive.archive_path(archive)
+    months = set(_months(start, end))
+    team_list = ", ".join(qa_archive._sql_text(t) for t in teams) or "NULL"
+    sources, columns = {}, {}
+    for name in names:
+        present = table_columns(name, archive)
+        if present is None:
+            empty = empty_table(name)
+            if ordered:
+                empty = empty.assign(_team=pd.Series(dtype="int64"), _file=pd.Series(dtype="object"),
+                                     _row=pd.Series(dtype="int64"))
+            label = f"window_empty_{name}"
+            connection.register(label, empty)
+            sources[name], columns[name] = label, set(empty.columns)
+            continue
+        every = sorted((folder / name).glob("month=*/*.parquet"))
+        files = [f for f in every if f.parent.name.removeprefix("month=") in months]
+        time = '"' + TIME_COLUMNS[name] + '"'
+        conditions = [f"team IN ({team_list})",
+                      f"{time} >= TIMESTAMP {qa_archive._sql_text(start.strftime('%Y-%m-%d %H:%M:%S.%f'))}",
+                      f"{time} < TIMESTAMP {qa_archive._sql_text(end.strftime('%Y-%m-%d %H:%M:%S.%f'))}"]
+        if not files:
+            files, conditions = every[:1], ["false"]
+        if channels and "channel" in present:
+            conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
+        listing = ", ".join(qa_archive._sql_text(f.as_posix()) for f in files)
+        select = ", ".join('"' + c + '"' for c in present)
+        options = "hive_partitioning = false"
+        if ordered:
+            select += f", list_position([{team_list}], team) AS _team, filename AS _file, file_row_number AS _row"
+            options += ", filename = true, file_row_number = true"
+        sources[name] = (f"(SELECT {select} FROM read_parquet([{listing}], {options}) "
+                         f"WHERE {' AND '.join(conditions)})")
+        columns[name] = set(present)
+    return sources, columns
 
 
 def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, weeks_after: int = 8,
@@ -167,9 +335,22 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
                                  weeks_after=max(weeks_after, its_weeks) + washout_weeks, washout_weeks=0)
     span_start, span_end = windows["start"].min(), windows["end"].max()
     treated, controls = list(action.teams), list(action.control_teams)
-    tables = load_teams(treated + controls, archive, span_start, span_end)
-    rows, did, its, mixes, standardised, weekly, obs_by = [], [], [], [], [], [], {}
     skipped = {kpi: why for kpi, why in (unavailable or {}).items() if kpi in {m["kpi"] for m in action.metrics}}
+    # the tests read the observations of their own windows (treated and control teams, straight from
+    # DuckDB); the segmented regression's longer series comes from DuckDB as weekly aggregates
+    kpis = [m["kpi"] for m in action.metrics if m["kpi"] not in skipped and metric_kind(m["kpi"]) is not None]
+    names = list(dict.fromkeys(n for kpi in kpis for n in (
+        ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
+    test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
+                                      washout_weeks=washout_weeks)
+    # a ticket's complaints may come after the test windows: counted up to the span's end, as before
+    tables = window_observations(treated + controls, archive, max(test_windows["start"].min(), span_start),
+                                 min(test_windows["end"].max(), span_end), kpis, standards,
+                                 complaints_span=(span_start, span_end))
+    con = _connection()
+    sources, source_columns = window_sources(treated + controls, archive, span_start, span_end, names, connection=con)
+    span = {"connection": con, "sources": sources, "columns": source_columns}
+    rows, did, its, mixes, standardised, weekly, obs_by = [], [], [], [], [], [], {}
     for metric in action.metrics:
         kpi = metric["kpi"]
         if kpi in skipped:
@@ -179,7 +360,7 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
             continue
         try:
             parts = _evaluate_metric(action, metric, tables, standards, start, treated, controls, weeks_before,
-                                     weeks_after, washout_weeks, its_weeks, alpha)
+                                     weeks_after, washout_weeks, its_weeks, alpha, span)
         except ValueError as exc:  # too few observations in a window, a single agent, ...
             skipped[kpi] = f"too little data to test ({exc})"
             continue
@@ -194,8 +375,6 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     adjusted = _one_family(sections, f"{action.action_id} ({method})", method)
     # acceptance is judged on the KPI as defined (a mean, a median, NPS points), not on the
     # test's effect scale (a geometric mean, a mean raw score)
-    test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
-                                      washout_weeks=washout_weeks)
     after = test_windows.set_index("window").loc["after"]
     evaluation = ActionEvaluation(
         action_id=action.action_id, results=adjusted["results"],
@@ -223,16 +402,18 @@ def _one_family(sections: dict[str, list[pd.DataFrame]], family: str, method: st
 
 def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], standards: dict, start: pd.Timestamp,
                      treated: list[str], controls: list[str], weeks_before: int, weeks_after: int,
-                     washout_weeks: int, its_weeks: int, alpha: float) -> dict:
-    """Every test of one metric of an action (see :func:`evaluate_action`)."""
+                     washout_weeks: int, its_weeks: int, alpha: float, span: dict) -> dict:
+    """Every test of one metric of an action (see :func:`evaluate_action`): ``tables`` hold each KPI's
+    observations in the test windows, ``span`` the DuckDB sources of the whole span for the weekly series."""
     kpi, direction = metric["kpi"], metric["direction"]
     kind = metric_kind(kpi)
-    obs = observations(tables, kpi, standards)
+    obs = tables[kpi]  # the KPI's observations in the test windows (:func:`window_observations`)
     if action.channels:
         obs = obs[obs["channel"].isin(action.channels)]
     mine = obs[obs["team"].isin(treated)]
+    series = _weekly_sql(span, kpi, kind, standards, action.channels)
     # without agents (an export with no agent field) the observations cannot be clustered
-    cluster = "agent_id" if obs["agent_id"].notna().any() else None
+    cluster = "agent_id" if series["agents"].any() else None
     common = dict(time="time", cluster=cluster, weeks_before=weeks_before, weeks_after=weeks_after,
                   washout_weeks=washout_weeks, alpha=alpha, direction=direction)
     labelled = mine.assign(window=stats.label_windows(mine["time"], stats.week_windows(
@@ -244,7 +425,8 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
     row = stats.before_after(mine, kpi, kind, start, expected_effect=expected,
                              score_range=SCORE_SCALE if kind == "ordinal" else None, **common)
     mixes, standardised, did = [], [], []
-    if kind != "ordinal" and mine["channel"].nunique() > 1 and not action.channels:
+    treated_channels = set().union(*series.loc[series["team"].isin(treated), "channels"].map(set))
+    if kind != "ordinal" and len(treated_channels) > 1 and not action.channels:
         mix = stats.mix_shift(labelled[labelled["window"].isin(["before", "after"])], by="channel")
         mixes.append(mix.assign(metric=kpi))
         if (mix["p"] < alpha).any() if "p" in mix.columns else False:
@@ -254,7 +436,7 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
         did.append(stats.diff_in_diff(obs, kpi, kind, start, treated=treated, controls=controls,
                                       expected_effect=expected,
                                       **{k: v for k, v in common.items() if k != "time"}, time="time"))
-    series = _weekly(obs, kind)
+    series = series.drop(columns=["agents", "channels"])
     series["role"] = np.where(series["team"].isin(treated), "treated", "control")
     treated_series = series[series["team"].isin(treated)].groupby("week", as_index=False).apply(
         lambda g: pd.Series({"value": np.average(g["value"], weights=g["n"]), "n": g["n"].sum()}),
@@ -276,6 +458,41 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
     value = np.log(obs["value"]) if kind == "duration" else obs["value"]
     grouped = pd.DataFrame({"team": obs["team"], "week": week, "v": value}).groupby(["team", "week"])["v"]
     out = grouped.agg(value="mean", n="size").reset_index()
+    if kind == "rate":
+        out["value"] *= stats.RATE_PER
+    return out
+
+
+_CONNECTION: list = []
+
+
+def _connection():
+    """A DuckDB connection capped like a report context's (two threads, 1 GB), made once per process
+    (a connection takes tens of milliseconds to open); empty frames registered on it are replaced."""
+    import os
+
+    if not _CONNECTION:
+        _CONNECTION.append(duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"}))
+    return _CONNECTION[0]
+
+
+def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None) -> pd.DataFrame:
+    """:func:`_weekly` computed in DuckDB over the span's sources, with per team and week whether any
+    observation names an agent (``agents``) and the channels seen (``channels``)."""
+    obs = observation_sql(span["sources"], span["columns"], kpi, standards)
+    value = "ln(value)" if kind == "duration" else "value"
+    conditions = ["team IS NOT NULL", "time IS NOT NULL"]
+    if kind == "duration":
+        conditions.append("value > 0")  # as :func:`observations`: zero seconds carry no ratio information
+    if channels:
+        conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
+    out = span["connection"].sql(
+        f"SELECT team, date_trunc('week', time) AS week, avg({value}) AS value, count(*) AS n, "
+        f"bool_or(agent_id IS NOT NULL) AS agents, "
+        f"coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels "
+        f"FROM {obs} WHERE {' AND '.join(conditions)} GROUP BY 1, 2 ORDER BY 1, 2").df()
+    out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
+    out["n"] = out["n"].astype("int64")
     if kind == "rate":
         out["value"] *= stats.RATE_PER
     return out
@@ -323,11 +540,13 @@ def measure_kpis(action, archive, standards: dict, start, end) -> pd.DataFrame:
     """The KPIs of an action's teams (and channels) between two dates: ``kpi, value, n``."""
     from qa_helpers.measures.kpis import kpi_table
 
-    tables = load_teams(list(action.teams), archive, pd.Timestamp(start), pd.Timestamp(end))
-    if action.channels:
-        tables = {name: frame[frame["channel"].isin(action.channels)] if "channel" in frame.columns else frame
-                  for name, frame in tables.items()}
-    return kpi_table(tables, standards=standards, kpis=[m["kpi"] for m in action.metrics])
+    kpis = [m["kpi"] for m in action.metrics]
+    names = list(dict.fromkeys(n for kpi in kpis for n in (
+        ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
+    con = _connection()  # aggregated in DuckDB over the window's month files: no row is loaded
+    sources, _ = window_sources(list(action.teams), archive, start, end, names, channels=action.channels,
+                                connection=con)
+    return kpi_table(sources, standards=standards, kpis=kpis, connection=con)
 
 
 def evaluable(actions: pd.DataFrame, as_of: pd.Timestamp, weeks_after: int, washout_weeks: int) -> pd.Series:

@@ -14,8 +14,7 @@ report shows, in the reader's language.
 
 from __future__ import annotations
 
-import dataclasses
-
+import numpy as np
 import pandas as pd
 
 from qa_helpers.improve.actions import OPEN, acceptance
@@ -169,7 +168,24 @@ def unit_cards(ctx) -> dict[str, pd.DataFrame]:
         teams = list(units.loc[units["kind"] == "team", "unit"])
     if teams == [ctx.unit]:
         return {ctx.unit: ctx.scorecard()}
-    return {team: dataclasses.replace(ctx, unit=team, teams=[team]).scorecard() for team in teams}
+    # every team's KPIs in one DuckDB pass over the unit's rows (not one pass per team), and the register
+    # and panel scores read once: each card is what the team's own ``ctx.scorecard()`` gives
+    from qa_helpers.improve.actions import for_teams
+    from qa_helpers.measures import scorecard as qa_scorecard
+
+    values = ctx.kpi_table(by=["team"])
+    names = list(dict.fromkeys(values["kpi"])) or list(ctx.kpi_table()["kpi"])
+    usable, panel_scores, period = ctx.actions(every_unit=True), ctx.panel_scores(), str(ctx.period)
+    cards = {}
+    for team in teams:
+        mine = values.loc[values["team"] == team, ["kpi", "value", "n"]].reset_index(drop=True)
+        if mine.empty:  # no row of the team in any table: every KPI unmeasured, as its own kpi_table says
+            mine = pd.DataFrame({"kpi": names, "value": np.nan, "n": 0})
+        remarks = qa_scorecard.indicator_remarks(ctx.standards, team, period, for_teams(usable, [team]))
+        cards[team] = qa_scorecard.scorecard(mine, ctx.standards, team,
+                                             qa_scorecard.panel_means(panel_scores, team, period),
+                                             measurability=ctx.measurability, remarks=remarks)
+    return cards
 
 
 def acceptance_results(ctx, register: pd.DataFrame) -> pd.DataFrame:

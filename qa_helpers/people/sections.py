@@ -138,7 +138,7 @@ def _settings(ctx, block: str) -> dict:
 
 def coaching_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame:
     """:func:`qa_helpers.people.coaching.coaching_effect` for the unit's sessions held up to the period's end."""
-    from qa_helpers.improve.evaluation import load_teams, observations
+    from qa_helpers.improve.evaluation import window_observations
 
     held = data.coaching[data.coaching["date"] < ctx.period.end]
     if held.empty:
@@ -148,9 +148,9 @@ def coaching_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     default_kpi = (ctx.standards.raw.get("coaching") or {}).get("kpi", "csat")
     start = held["date"].min() - pd.Timedelta(weeks=before + 1)
     end = min(held["date"].max() + pd.Timedelta(weeks=after + 1), ctx.period.end)
-    tables = load_teams(sorted(held["team"].unique()), ctx.archive, start, end)
     kpis = set(held["kpi"].replace("", default_kpi))
-    obs = {kpi: observations(tables, kpi, ctx.standards.raw) for kpi in kpis if ctx.measured(kpi)}
+    obs = window_observations(sorted(held["team"].unique()), ctx.archive, start, end,
+                              sorted(k for k in kpis if ctx.measured(k)), ctx.standards.raw)
     return qa_coaching.coaching_effect(held, obs, ctx.period.end, standards=ctx.standards.raw, default_kpi=default_kpi,
                                        weeks_before=before, weeks_after=after,
                                        min_answers=int(options.get("min_answers", 10)), alpha=alpha,
@@ -216,7 +216,7 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     """Each course of the unit whose after-window ended by the period's end, on each training KPI: trainees
     against the untrained agents of the same department (Holm across the rows)."""
     from qa_helpers import stats
-    from qa_helpers.improve.evaluation import load_teams, observations
+    from qa_helpers.improve.evaluation import window_observations
 
     options = _settings(ctx, "training_effect")
     before, after = int(options.get("weeks_before", 8)), int(options.get("weeks_after", 8))
@@ -232,9 +232,10 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
         departments = trainees["department"].unique()
         others = roster[roster["department"].isin(departments) & ~roster["agent_id"].isin(taken)]
         teams = sorted(set(trainees["team"]) | set(others["team"]))
-        tables = load_teams(teams, ctx.archive, windows["start"].min(), windows["end"].max())
+        every_obs = window_observations(teams, ctx.archive, windows["start"].min(), windows["end"].max(), kpis,
+                                        ctx.standards.raw)
         for kpi in kpis:
-            obs = observations(tables, kpi, ctx.standards.raw)
+            obs = every_obs[kpi]
             try:
                 row = qa_training.training_effect(obs, list(trainees["agent_id"]), list(others["agent_id"]), kpi,
                                                   course.date, standards=ctx.standards.raw, weeks_before=before,
@@ -297,7 +298,15 @@ def programme_for(ctx, data: PeopleData, reviews: pd.DataFrame) -> pd.DataFrame:
     year_start = pd.Timestamp(year=ctx.period.start.year, month=1, day=1)
     records = data.training[(data.training["date"] >= year_start) & (data.training["date"] < ctx.period.end)]
     ordinary = reviews[~reviews["calibration"].fillna(False).astype(bool)] if "calibration" in reviews else reviews
-    tickets = ctx.load("tickets", columns=["ticket_id", "team"])
+    # tickets and reviewed tickets per team, counted in DuckDB: no ticket row is loaded
+    name = f"programme_reviewed_{id(ordinary)}"
+    ctx.duckdb.register(name, pd.DataFrame({"ticket_id": ordinary["ticket_id"].dropna().unique()}))
+    try:
+        tickets = ctx.query("SELECT team, count(*) AS tickets, "
+                            f"count(*) FILTER (WHERE ticket_id IN (SELECT ticket_id FROM {name})) AS reviewed "
+                            "FROM {t} GROUP BY 1 ORDER BY 1 NULLS LAST", t=ctx.source("tickets", columns=["ticket_id", "team"]))
+    finally:
+        ctx.duckdb.unregister(name)
     return qa_training.programme(data.roster, records, ordinary, tickets, ctx.unit,
                                  pass_mark=float((ctx.standards.raw.get("people") or {}).get("qa_pass_mark", 60)))
 

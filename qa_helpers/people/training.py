@@ -95,7 +95,9 @@ def programme(roster: pd.DataFrame, training: pd.DataFrame, reviews: pd.DataFram
     reviews : DataFrame
         The unit's ordinary QA reviews of the period (``ticket_id, team`` and the rubric items).
     tickets : DataFrame
-        The unit's tickets of the period (``ticket_id, team``).
+        The unit's tickets of the period (``ticket_id, team``), or their counts per team
+        (``team, tickets, reviewed``: tickets, and tickets with an ordinary review; see
+        :func:`ticket_counts`), so a year of every team need not be loaded.
     unit : str
         The label of the unit row.
     pass_mark : float
@@ -112,7 +114,8 @@ def programme(roster: pd.DataFrame, training: pd.DataFrame, reviews: pd.DataFram
     certified = training.dropna(subset=["certified"]).sort_values("date").drop_duplicates("agent_id", keep="last")
     certified = certified.set_index("agent_id")["certified"].astype(bool)
     passes = qa_passes(reviews, pass_mark)
-    reviewed = set(reviews["ticket_id"].dropna())
+    if "reviewed" not in tickets.columns:
+        tickets = ticket_counts(tickets, reviews)
 
     def row(name: str, agents: pd.DataFrame) -> dict:
         mine = training[training["agent_id"].isin(agents["agent_id"])]
@@ -120,6 +123,7 @@ def programme(roster: pd.DataFrame, training: pd.DataFrame, reviews: pd.DataFram
         qa = reviews["team"].isin(agents["team"].unique()) if name != unit else pd.Series(True, index=reviews.index)
         verdicts = passes[qa].dropna()
         tk = tickets[tickets["team"].isin(agents["team"].unique())] if name != unit else tickets
+        seen, covered = int(tk["tickets"].sum()), int(tk["reviewed"].sum())
         n = len(agents)
         return {"team": name, "agents": n, "trained": int(mine["agent_id"].nunique()),
                 "hours_per_agent": mine["hours"].sum() / n if n else np.nan, "tested": len(tested),
@@ -127,12 +131,33 @@ def programme(roster: pd.DataFrame, training: pd.DataFrame, reviews: pd.DataFram
                 "certified_rate": certified.reindex(agents["agent_id"]).fillna(False).astype(bool).mean()
                 if n and len(certified) else np.nan,
                 "qa_reviews": int(qa.sum()), "qa_pass_rate": verdicts.astype(bool).mean() if len(verdicts) else np.nan,
-                "tickets": len(tk), "coverage": tk["ticket_id"].isin(reviewed).mean() if len(tk) else np.nan}
+                "tickets": seen, "coverage": covered / seen if seen else np.nan}
 
     rows = [row(unit, roster)]
     if roster["team"].nunique() > 1:
         rows += [row(team, agents) for team, agents in roster.groupby("team", sort=True)]
     return pd.DataFrame(rows, columns=PROGRAMME_COLUMNS)
+
+
+def ticket_counts(tickets: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
+    """Tickets per team and how many of them a review names (the input :func:`programme` needs).
+
+    Parameters
+    ----------
+    tickets : DataFrame
+        ``ticket_id, team`` rows.
+    reviews : DataFrame
+        The reviews that count (``ticket_id``); a ticket reviewed twice counts once.
+
+    Returns
+    -------
+    DataFrame
+        ``team, tickets, reviewed``, one row per team (tickets without a team in a row of their own).
+    """
+    reviewed = tickets["ticket_id"].isin(set(reviews["ticket_id"].dropna()))
+    grouped = reviewed.groupby(tickets["team"].astype(object), dropna=False).agg(["size", "sum"])
+    return pd.DataFrame({"team": grouped.index.to_numpy(), "tickets": grouped["size"].to_numpy(dtype="int64"),
+                         "reviewed": grouped["sum"].to_numpy(dtype="int64")})
 
 
 def training_effect(obs: pd.DataFrame, trainees: list[str], others: list[str], kpi: str, start, *,

@@ -927,7 +927,9 @@ def calibration_data(ctx) -> CalibrationData:
     reviews = ctx.load("qa_reviews")
     if not ctx.has("qa_reviews"):
         return CalibrationData(False, reviews, reviews.iloc[0:0])
-    year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive)
+    # only the year's calibration reviews are read (the filter is pushed into the parquet scan)
+    year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive,
+                           where={"calibration": True})
     calib = year[year["calibration"].fillna(False).astype(bool) & (year["reviewed_at"] < ctx.period.end)]
     return CalibrationData(True, reviews, calib.reset_index(drop=True))
 
@@ -1067,26 +1069,26 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
         return [note]
     settings = sampling.qa_settings(ctx.standards.raw)
     strata = [c for c in ("channel", "category") if ctx.has("tickets", c)]
-    tickets = ctx.load("tickets", columns=["ticket_id", *strata])
-    surveys = ctx.load("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
-    complaints = ctx.load("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
-    frame = tickets.assign(risk=sampling.risk_class(
-        tickets, surveys if surveys is not None else pd.DataFrame({"ticket_id": [], "csat": []}),
-        complaints if complaints is not None else pd.DataFrame({"ticket_id": []}), settings["low_csat_max"]))
+    # the population stays in DuckDB: strata are counted there and the sample drawn by a seeded hash
+    surveys = ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
+    complaints = ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
+    frame = sampling.population_sql(ctx.source("tickets", columns=["ticket_id", *strata]), surveys, complaints,
+                                    strata, settings["low_csat_max"])
     teams = qa_archive.units(ctx.archive).set_index("unit").at[ctx.unit, "teams"]
     capacity = sampling.review_capacity(ctx.standards.raw, teams, ctx.period.next())
     total = int(capacity["capacity"].sum())
     sample, allocation = sampling.capacity_sample(frame, total, seed, strata, settings["oversample"],
-                                                  settings["min_per_stratum"])
+                                                  settings["min_per_stratum"], connection=ctx.duckdb)
+    population = int(allocation["population"].sum())
     target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
-    needed = int(stratum_sample_sizes(frame, [*strata, "risk"], margin=margin)["sample_size"].sum())
+    needed = int(required_sample_size(allocation["population"].to_numpy(), margin).sum())
     unknown = [what for what, loaded in (("low_csat", surveys), ("complaints", complaints)) if loaded is None]
     from qa_helpers.report.labels import t
     from qa_helpers.report.texts import Said, say
 
     language = ctx.language
-    line = say("calibration.sample_line", language, sampled=f"{len(sample):,}", tickets=f"{len(tickets):,}",
+    line = say("calibration.sample_line", language, sampled=f"{len(sample):,}", tickets=f"{population:,}",
                period=str(ctx.period.next()), capacity=f"{total:,}", teams=len(teams),
                per_week=f"{settings['reviews_per_week']:g}", strata=f"{len(allocation):,}",
                by=" × ".join(t(s, language) for s in [*strata, "risk"]),
@@ -1097,7 +1099,7 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
             say("calibration.sample_need", language, margin=f"{margin:.0%}", needed=f"{needed:,}")
             + (say("calibration.sample_unknown", language, what="、".join(t(f"lacking.{w}", language) for w in unknown)
                    if language == "zh" else ", ".join(t(f"lacking.{w}", language) for w in unknown)) if unknown else ""),
-            table(sampling.sample_against_capacity(sample, len(tickets), total), language,
+            table(sampling.sample_against_capacity(sample, population, total), language,
                   percent=["capacity_used", "coverage"]),
             table(allocation.drop(columns="stratum").sort_values("sample_size", ascending=False).head(12), language,
                   values=["channel", "category", "risk"], precision=1)]
@@ -1113,8 +1115,9 @@ def coverage_section(ctx, data: CalibrationData) -> list:
     if note:
         return [note]
     by = "channel" if ctx.has("tickets", "channel") else None
-    tickets = ctx.load("tickets", columns=["ticket_id", *([by] if by else [])])
-    coverage = qa_coverage(tickets, data.reviews, ctx.unit, by=by)
+    tickets = ctx.source("tickets", columns=["ticket_id", *([by] if by else [])])  # counted in DuckDB
+    coverage = qa_coverage(tickets, ctx.source("qa_reviews", columns=["ticket_id"]), ctx.unit, by=by,
+                           connection=ctx.duckdb)
     unit = coverage.iloc[0]
     if unit["tickets"] == 0:
         return [say("calibration.coverage_none", ctx.language)]

@@ -75,7 +75,8 @@ def risk_class(tickets: pd.DataFrame, surveys: pd.DataFrame, complaints: pd.Data
 
 
 def _stratum_label(frame: pd.DataFrame, strata: Sequence[str]) -> pd.Series:
-    return frame[list(strata)].astype(str).agg("|".join, axis=1)
+    values = frame[list(strata)].astype(object)
+    return values.where(values.notna(), "None").astype(str).agg("|".join, axis=1)  # a missing value: "None"
 
 
 def allocate(population: pd.Series, factor: pd.Series, capacity: int, minimum: int = 1) -> pd.Series:
@@ -112,16 +113,26 @@ def allocate(population: pd.Series, factor: pd.Series, capacity: int, minimum: i
     return pd.Series(whole.astype(int), index=population.index, name="sample_size")
 
 
-def capacity_sample(frame: pd.DataFrame, capacity: int, seed: int,
+def capacity_sample(frame: pd.DataFrame | str, capacity: int, seed: int,
                     strata: Sequence[str] = ("channel", "category"),
-                    oversample: Mapping[str, float] | None = None, minimum: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    oversample: Mapping[str, float] | None = None, minimum: int = 1,
+                    connection=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Draw the review sample: ``capacity`` tickets (all when fewer), stratified and oversampled.
+
+    The draw runs in DuckDB, so a year of every team is sampled without loading its tickets: one
+    pass counts each stratum, :func:`allocate` splits the capacity, a second pass keeps in each
+    stratum the ``sample_size`` tickets with the smallest seeded hash of their ``ticket_id``
+    (DuckDB's ``hash(ticket_id, seed)``; ties by ``ticket_id``). The hash orders a stratum's
+    tickets at random, so this is a simple random sample within the stratum, reproducible from
+    the seed and the set of tickets whatever their row order or file layout (with the same DuckDB
+    version: its hash function is not promised stable across versions).
 
     Parameters
     ----------
-    frame : DataFrame
-        The population: ``ticket_id``, the ``strata`` columns and ``risk`` (from ``risk_class``).
-        No other column is carried into the sample (no customer data reaches the CSV).
+    frame : DataFrame or str
+        The population: ``ticket_id``, the ``strata`` columns and ``risk`` (from ``risk_class``),
+        as rows or as a DuckDB source (:func:`population_sql`). No other column is carried into the
+        sample (no customer data reaches the CSV).
     capacity : int
         Reviews the QA team can do (``review_capacity(...)["capacity"].sum()``).
     seed : int
@@ -132,6 +143,8 @@ def capacity_sample(frame: pd.DataFrame, capacity: int, seed: int,
         Factor per risk class (``{"complaint": 3, "low_csat": 2}``); classes not named get 1.
     minimum : int, default 1
         Reviews per stratum at least (a stratum smaller than that is taken whole).
+    connection : DuckDB connection, optional
+        The connection to run on (a report context's ``ctx.duckdb``); a new one without.
 
     Returns
     -------
@@ -139,45 +152,143 @@ def capacity_sample(frame: pd.DataFrame, capacity: int, seed: int,
         ``sample``: ``ticket_id, <strata>, risk, stratum, design_weight`` sorted by stratum and ticket.
         ``allocation``: ``<strata>, risk, stratum, population, factor, sample_size, design_weight``.
     """
+    import duckdb
+
     columns = ["ticket_id", *strata, "risk"]
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"review sample: missing column(s) {missing}; have {list(frame.columns)}")
-    if frame["ticket_id"].duplicated().any():
-        raise ValueError("review sample: ticket_id must be unique in the population")
+    con = connection or duckdb.connect()
+    if isinstance(frame, pd.DataFrame):
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"review sample: missing column(s) {missing}; have {list(frame.columns)}")
+        if frame["ticket_id"].duplicated().any():
+            raise ValueError("review sample: ticket_id must be unique in the population")
+        name = f"review_population_{id(frame)}"
+        con.register(name, frame[columns])
+        source = name
+    else:
+        source = frame
     if capacity < 0:
         raise ValueError(f"review sample: capacity must be 0 or more, got {capacity}")
     keys = [*strata, "risk"]
-    data = frame[columns].copy()
-    data["stratum"] = _stratum_label(data, keys)
-    data = data.sort_values(["stratum", "ticket_id"], kind="stable")
-    alloc = data.groupby(keys, dropna=False).size().rename("population").reset_index()
-    alloc.insert(len(keys), "stratum", _stratum_label(alloc, keys))
+    cols = ", ".join(_ident(k) for k in keys)
+    alloc = con.sql(f"SELECT {cols}, count(*) AS population FROM {source} GROUP BY ALL").df()
+    alloc["population"] = alloc["population"].astype("int64")
+    alloc.insert(len(keys), "stratum", _stratum_label(alloc, keys) if len(alloc) else pd.Series(dtype=str))
     alloc = alloc.sort_values("stratum", kind="stable").set_index("stratum", drop=False)
     factors = {**{risk: 1.0 for risk in RISK_CLASSES}, **{k: float(v) for k, v in (oversample or {}).items()}}
     alloc["factor"] = alloc["risk"].map(factors).fillna(1.0)
     alloc["sample_size"] = allocate(alloc["population"], alloc["factor"], capacity, minimum)
     alloc["design_weight"] = alloc["population"] / alloc["sample_size"].replace(0, np.nan)
-    rng = np.random.default_rng(seed)
-    picks = [group.iloc[np.sort(rng.choice(len(group), size=int(alloc.at[stratum, "sample_size"]), replace=False))]
-             for stratum, group in data.groupby("stratum", sort=True)]
-    sample = pd.concat(picks) if picks else data.iloc[0:0]
+    sample = _hash_draw(con, source, alloc, keys, seed)
     sample = sample.assign(design_weight=sample["stratum"].map(alloc["design_weight"]))
-    return (sample.sort_values(["stratum", "ticket_id"], kind="stable").reset_index(drop=True),
+    if isinstance(frame, pd.DataFrame):
+        con.unregister(source)
+        sample = sample.astype({c: frame[c].dtype for c in columns if c != "risk"})
+    return (sample.sort_values(["stratum", "ticket_id"], kind="stable").reset_index(drop=True)[
+                [*columns, "stratum", "design_weight"]],
             alloc.reset_index(drop=True))
 
 
-def qa_coverage(tickets: pd.DataFrame, reviews: pd.DataFrame, unit: str,
-                by: str | None = "channel") -> pd.DataFrame:
+def _ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+_HASH_SPAN = float(2 ** 64)
+
+
+def _hash_draw(con, source: str, alloc: pd.DataFrame, keys: list[str], seed: int) -> pd.DataFrame:
+    """Each stratum's ``sample_size`` tickets with the smallest ``hash(ticket_id, seed)``.
+
+    Only tickets below a per-stratum bound on the hash (a few standard deviations above the
+    expected ``sample_size / population`` quantile) reach the ranking; a stratum whose bound
+    kept too few tickets is drawn again without it, so the result is exact either way.
+    """
+    wanted = alloc[alloc["sample_size"] > 0]
+    empty = pd.DataFrame({**{c: pd.Series(dtype=object) for c in ["ticket_id", *keys, "stratum"]}})
+    if wanted.empty:
+        return empty
+    seed_sql = int(seed)
+
+    def bound(row) -> int | None:
+        n, size = float(row.sample_size), float(row.population)
+        share = (n + 4 * np.sqrt(n) + 16) / size
+        return None if share >= 1 else int(share * _HASH_SPAN)
+
+    def draw(rows: pd.DataFrame, bounded: bool) -> pd.DataFrame:
+        table = pd.DataFrame({**{f"k{i}": rows[k].astype(object).where(rows[k].notna(), None).to_numpy()
+                                 for i, k in enumerate(keys)},
+                              "s": rows["stratum"].to_numpy(), "n": rows["sample_size"].astype("int64").to_numpy(),
+                              "b": pd.array([bound(r) if bounded else None for r in rows.itertuples(index=False)],
+                                            dtype="UInt64")})
+        name = f"review_strata_{id(table)}"
+        con.register(name, table)
+        try:
+            match = " AND ".join(f"p.{_ident(k)} IS NOT DISTINCT FROM a.k{i}" for i, k in enumerate(keys))
+            carried = ", ".join(f"p.{_ident(k)}" for k in keys)
+            sql = (f"SELECT p.ticket_id, {carried}, a.s AS stratum FROM {source} p JOIN {name} a ON {match} "
+                   f"WHERE a.b IS NULL OR hash(p.ticket_id, {seed_sql}) <= a.b "
+                   f"QUALIFY row_number() OVER (PARTITION BY a.s ORDER BY hash(p.ticket_id, {seed_sql}), "
+                   f"p.ticket_id) <= a.n")
+            return con.sql(sql).df()
+        finally:
+            con.unregister(name)
+
+    picked = draw(wanted, bounded=True)
+    got = picked.groupby("stratum").size().reindex(wanted["stratum"], fill_value=0)
+    short = got.index[got.to_numpy() < wanted["sample_size"].to_numpy()]
+    if len(short):  # the bound kept too few (rare): those strata again, unbounded
+        picked = pd.concat([picked[~picked["stratum"].isin(short)],
+                            draw(wanted[wanted["stratum"].isin(short)], bounded=False)], ignore_index=True)
+    return picked
+
+
+def population_sql(tickets: str, surveys: str | None, complaints: str | None,
+                   strata: Sequence[str] = ("channel", "category"), low_csat_max: int = 2) -> str:
+    """The review population as a DuckDB source: ``ticket_id, <strata>, risk`` per ticket.
+
+    The SQL twin of :func:`risk_class`: a ticket named by a complaint is ``complaint``, else one
+    answered with a CSAT of ``low_csat_max`` or less is ``low_csat``, else ``other``.
+
+    Parameters
+    ----------
+    tickets, surveys, complaints : str
+        DuckDB sources (``ctx.source(...)``); ``surveys`` needs ``ticket_id, csat``, ``complaints``
+        ``ticket_id``; None when the archive lacks them (no ticket is then in that class).
+    strata : sequence of str
+        The tickets' stratum columns to carry.
+    low_csat_max : int
+        The highest CSAT answer that counts as low.
+
+    Returns
+    -------
+    str
+        A parenthesised SELECT usable wherever a table is.
+    """
+    cases = []
+    if complaints is not None:
+        cases.append(f"WHEN t.ticket_id IN (SELECT ticket_id FROM {complaints} WHERE ticket_id IS NOT NULL) "
+                     "THEN 'complaint'")
+    if surveys is not None:
+        cases.append(f"WHEN t.ticket_id IN (SELECT ticket_id FROM {surveys} WHERE ticket_id IS NOT NULL AND "
+                     f"TRY_CAST(csat AS DOUBLE) <= {float(low_csat_max)}) THEN 'low_csat'")
+    risk = f"CASE {' '.join(cases)} ELSE 'other' END" if cases else "'other'"
+    carried = "".join(f", t.{_ident(c)}" for c in strata)
+    return f"(SELECT t.ticket_id{carried}, {risk} AS risk FROM {tickets} t)"
+
+
+def qa_coverage(tickets: pd.DataFrame | str, reviews: pd.DataFrame | str, unit: str,
+                by: str | None = "channel", connection=None) -> pd.DataFrame:
     """Share of the period's tickets the QA team reviewed, for the unit and per ``by`` group.
 
     Parameters
     ----------
-    tickets : DataFrame
-        The unit's tickets of the period (``ticket_id`` and ``by``).
-    reviews : DataFrame
+    tickets : DataFrame or str
+        The unit's tickets of the period (``ticket_id`` and ``by``), as rows or as a DuckDB source
+        (``ctx.source("tickets", columns=[...])``: counted in DuckDB, no row loaded).
+    reviews : DataFrame or str
         QA reviews (``ticket_id``); a ticket reviewed several times (calibration) counts once,
         a review of a ticket not in ``tickets`` (another period or unit) does not count.
+        A DuckDB source when ``tickets`` is one.
     unit : str
         The label of the unit row.
     by : str or None, default ``"channel"``
@@ -188,6 +299,8 @@ def qa_coverage(tickets: pd.DataFrame, reviews: pd.DataFrame, unit: str,
     DataFrame
         ``level, group, tickets, reviewed, coverage`` (coverage NaN when there are no tickets).
     """
+    if isinstance(tickets, str):
+        return _qa_coverage_sql(tickets, reviews, unit, by, connection)
     reviewed = tickets["ticket_id"].isin(reviews["ticket_id"].dropna())
     frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [len(tickets)],
                             "reviewed": [int(reviewed.sum())]})]
@@ -195,6 +308,28 @@ def qa_coverage(tickets: pd.DataFrame, reviews: pd.DataFrame, unit: str,
         grouped = reviewed.groupby(tickets[by].astype(str)).agg(["size", "sum"]).reset_index()
         frames.append(pd.DataFrame({"level": by, "group": grouped[by], "tickets": grouped["size"],
                                     "reviewed": grouped["sum"].astype(int)}))
+    out = pd.concat(frames, ignore_index=True)
+    out["coverage"] = out["reviewed"] / out["tickets"].replace(0, np.nan)
+    return out
+
+
+def _qa_coverage_sql(tickets: str, reviews: str, unit: str, by: str | None, connection=None) -> pd.DataFrame:
+    """:func:`qa_coverage` on DuckDB sources: tickets and reviewed tickets counted per group in DuckDB."""
+    import duckdb
+
+    con = connection or duckdb.connect()
+    group = f"CAST({_ident(by)} AS VARCHAR)" if by is not None else "'all'"
+    counts = con.sql(f"SELECT {group} AS grp, count(*) AS size, "
+                     f"count(*) FILTER (WHERE ticket_id IN (SELECT ticket_id FROM {reviews} "
+                     f"WHERE ticket_id IS NOT NULL)) AS reviewed FROM {tickets} GROUP BY 1").df()
+    counts = counts.sort_values("grp", kind="stable").reset_index(drop=True)
+    frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [int(counts["size"].sum())],
+                            "reviewed": [int(counts["reviewed"].sum())]})]
+    if by is not None:  # as the rows' groupby: tickets without a value are in the unit row only
+        counts = counts[counts["grp"].notna()]
+        frames.append(pd.DataFrame({"level": by, "group": counts["grp"].to_numpy(),
+                                    "tickets": counts["size"].astype("int64").to_numpy(),
+                                    "reviewed": counts["reviewed"].astype(int).to_numpy()}))
     out = pd.concat(frames, ignore_index=True)
     out["coverage"] = out["reviewed"] / out["tickets"].replace(0, np.nan)
     return out
