@@ -4,6 +4,7 @@ their windows; each result equals the pandas computation on the whole rows it re
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ def test_the_draw_keeps_the_smallest_seeded_hashes_of_each_stratum():
     sample, alloc = capacity_sample(frame, capacity=300, seed=5, oversample={"complaint": 3.0}, minimum=2)
     con = duckdb.connect()
     con.register("p", frame)
-    keys = con.sql("SELECT ticket_id, hash(ticket_id, 5) AS h FROM p").df().set_index("ticket_id")["h"]
+    keys = pd.Series({t: int(hashlib.md5(f"{t}:5".encode()).hexdigest()[:16], 16) for t in frame["ticket_id"]})
     stratum = _stratum_label(frame.set_index("ticket_id"), ["channel", "category", "risk"])
     for label, size in alloc.set_index("stratum")["sample_size"].items():
         members = keys[stratum[stratum == label].index].sort_values(kind="stable")

@@ -467,12 +467,10 @@ _CONNECTION: list = []
 
 
 def _connection():
-    """A DuckDB connection capped like a report context's (two threads, 1 GB), made once per process
-    (a connection takes tens of milliseconds to open); empty frames registered on it are replaced."""
-    import os
-
+    """A DuckDB connection capped like a report context's (:func:`qa_helpers.data.archive.analysis_connection`),
+    made once per process (a connection takes tens of milliseconds to open); frames registered on it are replaced."""
     if not _CONNECTION:
-        _CONNECTION.append(duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"}))
+        _CONNECTION.append(qa_archive.analysis_connection())
     return _CONNECTION[0]
 
 

@@ -122,10 +122,9 @@ def capacity_sample(frame: pd.DataFrame | str, capacity: int, seed: int,
     The draw runs in DuckDB, so a year of every team is sampled without loading its tickets: one
     pass counts each stratum, :func:`allocate` splits the capacity, a second pass keeps in each
     stratum the ``sample_size`` tickets with the smallest seeded hash of their ``ticket_id``
-    (DuckDB's ``hash(ticket_id, seed)``; ties by ``ticket_id``). The hash orders a stratum's
+    (:func:`draw_key`, MD5 of ``ticket_id:seed``; ties by ``ticket_id``). The hash orders a stratum's
     tickets at random, so this is a simple random sample within the stratum, reproducible from
-    the seed and the set of tickets whatever their row order or file layout (with the same DuckDB
-    version: its hash function is not promised stable across versions).
+    the seed and the set of tickets whatever their row order, file layout or DuckDB version.
 
     Parameters
     ----------
@@ -196,8 +195,18 @@ def _ident(name: str) -> str:
 _HASH_SPAN = float(2 ** 64)
 
 
+def draw_key(column: str, seed: int) -> str:
+    """SQL for a ticket's place in the seeded draw: the first 64 bits of MD5(``ticket_id:seed``).
+
+    MD5 is fixed by its standard, so the same seed draws the same tickets whatever the DuckDB
+    version (DuckDB's own ``hash()`` is not promised stable across versions) and an auditor can
+    recompute it (``hashlib.md5(f"{ticket_id}:{seed}".encode()).hexdigest()[:16]``).
+    """
+    return f"('0x' || substr(md5(CAST({column} AS VARCHAR) || ':{int(seed)}'), 1, 16))::UBIGINT"
+
+
 def _hash_draw(con, source: str, alloc: pd.DataFrame, keys: list[str], seed: int) -> pd.DataFrame:
-    """Each stratum's ``sample_size`` tickets with the smallest ``hash(ticket_id, seed)``.
+    """Each stratum's ``sample_size`` tickets with the smallest :func:`draw_key` of ``ticket_id`` and ``seed``.
 
     Only tickets below a per-stratum bound on the hash (a few standard deviations above the
     expected ``sample_size / population`` quantile) reach the ranking; a stratum whose bound
@@ -226,8 +235,8 @@ def _hash_draw(con, source: str, alloc: pd.DataFrame, keys: list[str], seed: int
             match = " AND ".join(f"p.{_ident(k)} IS NOT DISTINCT FROM a.k{i}" for i, k in enumerate(keys))
             carried = ", ".join(f"p.{_ident(k)}" for k in keys)
             sql = (f"SELECT p.ticket_id, {carried}, a.s AS stratum FROM {source} p JOIN {name} a ON {match} "
-                   f"WHERE a.b IS NULL OR hash(p.ticket_id, {seed_sql}) <= a.b "
-                   f"QUALIFY row_number() OVER (PARTITION BY a.s ORDER BY hash(p.ticket_id, {seed_sql}), "
+                   f"WHERE a.b IS NULL OR {draw_key('p.ticket_id', seed_sql)} <= a.b "
+                   f"QUALIFY row_number() OVER (PARTITION BY a.s ORDER BY {draw_key('p.ticket_id', seed_sql)}, "
                    f"p.ticket_id) <= a.n")
             return con.sql(sql).df()
         finally:

@@ -134,12 +134,8 @@ class Context:
 
     @cached_property
     def duckdb(self):
-        """This context's DuckDB connection: two threads and a memory cap, so a notebook stays within budget
-        even on a year of every team."""
-        import duckdb
-
-        connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"})
-        return qa_archive.storage.register(connection, self.archive)  # an s3:// archive: DuckDB reads through s3fs
+        """This context's DuckDB connection (:func:`qa_helpers.data.archive.analysis_connection`)."""
+        return qa_archive.analysis_connection(self.archive)
 
     def query(self, sql: str, **tables: str) -> pd.DataFrame:
         """Run DuckDB SQL and return the (aggregated) result as a DataFrame.
