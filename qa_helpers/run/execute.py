@@ -204,6 +204,14 @@ def _reset(km) -> bool:
         kc.stop_channels()
 
 
+KERNEL_LOGS = ".logs"  # hidden: what warm kernels themselves write is for debugging, not for the index
+
+
+def kernel_log(period_dir: Path) -> Path:
+    """Where this worker's warm kernel writes its own messages: ``<period>/.logs/kernel-<pid>.log``."""
+    return Path(period_dir) / KERNEL_LOGS / f"kernel-{os.getpid()}.log"
+
+
 def warm_kernel(cwd: Path, log: Path):
     """This worker's kernel, reset for the next notebook, or a new one started in ``cwd``.
 
@@ -284,7 +292,8 @@ def step_parameters(step: str, out_dir: str | os.PathLike, period) -> dict:
 
 def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, parameters: dict | None = None,
                  html: bool = True, show_code: bool = False, notebooks: str | os.PathLike | None = None,
-                 log: bool = True, own_process: bool = True, reuse_kernel: bool = False) -> NotebookRun:
+                 log: bool = True, own_process: bool = True, reuse_kernel: bool = False,
+                 timeout: float | None = None) -> NotebookRun:
     """Execute one notebook with papermill into ``out_dir/<step>.ipynb`` (and ``.html``, ``.log``).
 
     Parameters
@@ -310,6 +319,8 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     reuse_kernel : bool
         Run in this process's warm kernel (reset first) instead of a new one; for batch
         workers that run one notebook at a time.
+    timeout : float, optional
+        Seconds any one cell may run; a cell that takes longer fails the notebook (default: no limit).
 
     Returns
     -------
@@ -343,11 +354,11 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     warm: dict = {}
     try:
         if reuse_kernel:
-            warm["km"] = warm_kernel(steps[step].parent, out_dir.parent / f"kernel-{os.getpid()}.log")
+            warm["km"] = warm_kernel(steps[step].parent, kernel_log(out_dir.parent))
         with _output_to(log_path if own_process else None):
             pm.execute_notebook(str(steps[step]), str(partial), parameters=params, cwd=str(steps[step].parent),
                                 progress_bar=False, kernel_name="python3", log_output=log and own_process,
-                                **streams, **warm)
+                                execution_timeout=timeout, **streams, **warm)
     except PapermillExecutionError as exc:
         error, failing_cell = f"{exc.ename}: {exc.evalue}", exc.exec_count
     except Exception as exc:  # a dead kernel, a timeout, a broken notebook: recorded, never raised
