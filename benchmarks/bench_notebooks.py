@@ -53,6 +53,12 @@ def full_archive(n_tickets: int) -> Path:
     return archive_path(folder)
 
 
+def archived_tickets(archive: Path) -> int:
+    """Tickets in an archive, from its ingest report."""
+    report = json.loads((Path(archive) / "ingest_report.json").read_text(encoding="utf-8"))
+    return int(report["sources"]["tickets"]["archived"])
+
+
 def _verdict(status: str, seconds: float, seconds_budget: float, peak_mb: float | None) -> bool:
     return status == "ok" and seconds <= seconds_budget and (peak_mb is None or peak_mb <= BUDGET_MB)
 
@@ -140,7 +146,7 @@ def _warm_child(archive: str, team: str, results: str) -> None:
 def run(n_tickets: int, archive: Path | None = None) -> list[dict]:
     """Cold and warm rows of every notebook on an archive of ``n_tickets`` tickets (or the one given)."""
     path = archive or full_archive(n_tickets)
-    label = f"{n_tickets / 1e6:g} M tickets"
+    label = f"{archived_tickets(path) / 1e6:.1f} M tickets"
     return cold_rows(path, label) + warm_rows(path, label)
 
 
