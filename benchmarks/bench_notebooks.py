@@ -137,9 +137,13 @@ def _warm_child(archive: str, team: str, results: str) -> None:
         if pid and Path(f"/proc/{pid}/status").exists():
             peak = round(int(next(line.split()[1] for line in open(f"/proc/{pid}/status")
                                   if line.startswith("VmHWM"))) / 1024)
+        error = run.error and (f"a cell ran past {KILL_FACTOR * WARM_BUDGET_S:g} s (stopped)"
+                               if "CellTimeoutError" in run.error else run.error[:160])
         with open(results, "a", encoding="utf-8") as stream:
             stream.write(json.dumps({"step": step, "status": run.status, "seconds": run.duration_s,
-                                     "peak_mb": peak, "error": run.error and run.error[:160]}) + "\n")
+                                     "peak_mb": peak, "error": error}) + "\n")
+        if run.status != "ok":  # the executor dropped the kernel: the next notebook gets a warm one again
+            execute.run_notebook("standards", team, QUARTER, out / "rewarm", params, html=False, reuse_kernel=True)
     execute.discard_kernel()
 
 
