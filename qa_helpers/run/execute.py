@@ -214,6 +214,9 @@ def _reset(km) -> bool:
 
 READ_CACHE_ENV = "QAKIT_READ_CACHE_MB"
 READ_CACHE_MB = 512  # a warm kernel keeps recent archive reads (qa_helpers.data.archive.load) up to this size
+# a batch kernel keeps its input history in memory: kernels of parallel workers otherwise queue on one
+# history.sqlite file (and a report needs no history beyond its own run)
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 KERNEL_LOGS = ".logs"  # hidden: what warm kernels themselves write is for debugging, not for the index
 
 
@@ -240,6 +243,7 @@ def warm_kernel(cwd: Path, log: Path):
     env = {**os.environ, READ_CACHE_ENV: os.environ.get(READ_CACHE_ENV, str(READ_CACHE_MB))}
     with open(log, "ab") as stream:
         run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream, env=env,
+                                  extra_arguments=KERNEL_ARGUMENTS,
                                   preexec_fn=functools.partial(die_with_parent, os.getpid()))
     _warm.km, _warm.cwd = km, cwd
     if not getattr(_warm, "finalizer", None):  # shut down with the worker process
