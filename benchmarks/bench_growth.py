@@ -35,7 +35,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import sys
 from pathlib import Path
 
@@ -174,20 +173,20 @@ for _ in range(4):
     table = kpi_table(src, by=BY, standards=std)
     times.append(time.perf_counter() - started)
 hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))
-print(json.dumps({{"seconds": statistics.median(times[1:]), "min": min(times[1:]), "max": max(times[1:]),
-                  "peak_mb": hwm / 1024, "rows": len(table)}}))
+Path({result!r}).write_text(json.dumps({{"seconds": statistics.median(times[1:]), "min": min(times[1:]),
+                                        "max": max(times[1:]), "peak_mb": hwm / 1024, "rows": len(table)}}))
 """
 
 
 def measure_kpis(archive: Path) -> dict:
-    import subprocess
-
-    out = subprocess.run([sys.executable, "-c", KPI_CHILD.format(folder=str(archive))], capture_output=True,
-                         text=True, cwd=ROOT, timeout=TIMEOUT_S)
-    if out.returncode != 0:
-        return {"status": "failed", "error": out.stderr.strip().splitlines()[-1][:200], "seconds": None,
-                "peak_mb": None}
-    return {"status": "ok", **json.loads(out.stdout.strip().splitlines()[-1])}
+    """One warm-up and three timed ``kpi_table`` calls in a fresh process (killed past the limits)."""
+    result = CACHE / "growth_kpis.json"
+    result.unlink(missing_ok=True)
+    run = tree_peak_run([sys.executable, "-c", KPI_CHILD.format(folder=str(archive), result=str(result))],
+                        timeout=TIMEOUT_S, memory_limit_mb=MEMORY_LIMIT_MB, cwd=ROOT)
+    if run["status"] != "ok":
+        return {**run, "seconds": None, "peak_mb": None}
+    return {"status": "ok", **json.loads(result.read_text())}
 
 
 def measure_notebook(archive: Path) -> dict:
@@ -203,8 +202,11 @@ def measure_notebook(archive: Path) -> dict:
 
 def run(sizes: tuple[int, ...] = SIZES) -> list[dict]:
     """Growth rows for each size; a size whose data cannot be built or measured is reported, not raised."""
+    from common import measured_at
+
     rows: list[dict] = []
-    first: dict[str, dict] = {}
+    store = CACHE / "growth_results.json"  # sizes measured in separate runs still share their 1 M base
+    kept = json.loads(store.read_text()) if store.exists() else {}
     for what, measure, where in (("ingest of the ticket export (tickets only)", measure_ingest, raw_folder),
                                  ("KPI tables, team x week x channel, every row of the archive", measure_kpis,
                                   archive_at),
@@ -216,9 +218,13 @@ def run(sizes: tuple[int, ...] = SIZES) -> list[dict]:
             except Exception as exc:  # a size that cannot be built in this run: said, and the others go on
                 result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:200], "seconds": None,
                           "peak_mb": None}
-            base = first.setdefault(what, result) if n == sizes[0] else first.get(what, {})
             ok = result["status"] == "ok"
-            row = {"benchmark": f"growth: {what}, {_tag(n)} tickets", "kit_s": ok and round(result["seconds"], 2),
+            if ok:
+                kept.setdefault(what, {})[_tag(n)] = {**result, "measured": measured_at()}
+                store.write_text(json.dumps(kept, indent=1, default=str))
+            base = kept.get(what, {}).get("1M", {})
+            row = {"benchmark": f"growth: {what}, {_tag(n)} tickets", "measured": ok and measured_at(),
+                   "kit_s": ok and round(result["seconds"], 2),
                    "peak_mb": ok and round(result["peak_mb"]),
                    "x_1M_time": round(result["seconds"] / base["seconds"], 1) if ok and base.get("seconds") else None,
                    "x_1M_memory": round(result["peak_mb"] / base["peak_mb"], 1) if ok and base.get("peak_mb") else None,

@@ -32,6 +32,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 M tickets and 6 teams instead of 10 M and 20")
     parser.add_argument("--only", choices=CHOICES, action="append", help="run only these benchmarks (repeatable)")
     parser.add_argument("--growth", action="store_true", help="add the 1 M / 10 M / 30 M growth rows")
+    parser.add_argument("--growth-sizes", default="1,10,30",
+                        help="millions of tickets of the growth rows (default 1,10,30)")
     parser.add_argument("--archive", type=Path, default=None,
                         help="an archive of every table for the notebook benchmark (default: built and cached)")
     args = parser.parse_args()
@@ -59,7 +61,7 @@ def main() -> int:
         print_table(rows)
     if "growth" in chosen:
         import bench_growth
-        rows += bench_growth.run()
+        rows += bench_growth.run(tuple(int(float(m) * 1_000_000) for m in args.growth_sizes.split(",")))
     print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"), started=started)
     return 0
 
