@@ -147,6 +147,13 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {mem_gb:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
 
 
+def load() -> str:
+    """The machine's 1, 5 and 15-minute load averages, as printed under the results."""
+    import os
+
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def measured_at() -> str:
     """Now, in UTC, as the results table is dated."""
     from datetime import datetime, timezone
@@ -162,9 +169,10 @@ def print_table(rows: list[dict], path: Path | None = None, started: str | None 
     print()
     print(f"Measured: {when}")
     print(f"Machine: {machine()}")
+    print(f"Load: {load()} (other work on the machine slows every row)")
     print(frame.to_markdown(index=False) if _has_tabulate() else frame.to_string(index=False))
     if path:
-        path.write_text(json.dumps({"measured": when, "machine": machine(), "rows": rows}, indent=2, default=str),
+        path.write_text(json.dumps({"measured": when, "machine": machine(), "load": load(), "rows": rows}, indent=2, default=str),
                         encoding="utf-8")
 
 
