@@ -70,12 +70,14 @@ def papermill_loop(steps: dict[str, Path], teams: list[str], path: Path, out: Pa
     return time.perf_counter() - started
 
 
-def run(n_teams: int, repeat: int = 3, loop_teams: int = LOOP_TEAMS) -> list[dict]:
+def run(n_teams: int, repeat: int = 3, loop_teams: int = LOOP_TEAMS, use_teams: int | None = None) -> list[dict]:
     """Kit batch, papermill loop and floor, ``repeat`` alternating rounds; medians with min–max.
 
     The loop is timed over the first ``loop_teams`` teams (every notebook) and scaled to all teams:
     a sequential loop's calls are independent, so its time is linear in the teams (a full loop
-    of 180 notebooks would take about 20 minutes per run, three runs an hour).
+    of 180 notebooks would take about 20 minutes per run, three runs an hour). ``use_teams`` runs
+    the batch on the first that many teams of the ``n_teams`` archive (a shorter benchmark on a
+    busy machine; the label says so).
     """
     from qa_helpers.data.archive import units
     from qa_helpers.run.batch import run_batch
@@ -83,10 +85,10 @@ def run(n_teams: int, repeat: int = 3, loop_teams: int = LOOP_TEAMS) -> list[dic
 
     path = archive(n_teams)
     table = units(path)
-    teams = list(table.loc[table["kind"] == "team", "unit"])
+    teams = list(table.loc[table["kind"] == "team", "unit"])[:use_teams]
     steps = notebook_steps()
     n_notebooks = len(teams) * len(steps)
-    sampled = teams[:loop_teams]
+    sampled = teams[:min(loop_teams, len(teams))]
     cores = os.cpu_count() or 1
     work = CACHE / "batch_out"
     shutil.rmtree(work, ignore_errors=True)

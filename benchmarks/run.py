@@ -35,6 +35,10 @@ def main() -> int:
     parser.add_argument("--growth", action="store_true", help="with --quick: add the growth rows")
     parser.add_argument("--growth-sizes", default="1,10,30",
                         help="millions of tickets of the growth rows (default 1,10,30)")
+    parser.add_argument("--batch-teams", type=int, default=None,
+                        help="run the batch benchmark on this many of the archive's teams (default: all)")
+    parser.add_argument("--loop-teams", type=int, default=2,
+                        help="teams the papermill loop is timed over, scaled to the batch's (default 2)")
     parser.add_argument("--archive", type=Path, default=None,
                         help="an archive of every table for the notebook benchmark (default: built and cached)")
     args = parser.parse_args()
@@ -58,7 +62,7 @@ def main() -> int:
         print_table(rows)
     if "batch" in chosen:
         import bench_batch
-        rows += bench_batch.run(teams)
+        rows += bench_batch.run(teams, use_teams=args.batch_teams, loop_teams=args.loop_teams)
         print_table(rows)
     if "growth" in chosen:
         import bench_growth
