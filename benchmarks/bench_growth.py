@@ -13,19 +13,21 @@ cost makes the 10 M row about 10× and the 30 M row about 30×.
   what a year's report costs once the archive holds years of history (a unit and period read only
   their own month files), not 30 M rows in one report.
 
-The 1 M and 10 M archives and exports are the generator's (``generate(seed=7, n_teams=20)`` and
-``ingest``; see :func:`bench_notebooks.full_archive`). The 30 M ones are built cheaply from the
-10 M ones and cached in ``benchmarks/.cache``:
+The 1 M archive and export are the generator's (``generate(seed=7, n_teams=20)`` and ``ingest``;
+see :func:`bench_notebooks.full_archive`); the 10 M archive is ``benchmarks/.cache/archive_10M``
+(built the same way, or linked to one built elsewhere). Larger data is built cheaply and cached
+in ``benchmarks/.cache``:
 
 - ``archive_30M``: three years. The 10 M archive's month files are linked unchanged, and each is
   copied twice by DuckDB with every timestamp shifted by -1 and -2 years and every record id
   (``*_id`` except agent and customer) prefixed ``Y1-`` / ``Y2-`` so ids stay unique and links
   between tables hold; a shifted file goes to its shifted month's folder as ``part-y1.parquet``
   (``part-y2``). The ingest report is the 10 M one with row counts tripled and the new file list.
-- ``raw_30M``: the 10 M ticket export streamed three times into one CSV (header once), the copies
-  with dates ``2025/`` → ``2024/`` (``2023/``), ``2026/`` → ``2025/`` (``2024/``) and ticket ids
-  prefixed (``TK`` → ``TK-Y1-``, ``TEST-`` → ``TEST-Y1-``), in 64 MB blocks of bytes (GB18030 is
-  ASCII-safe for these patterns), never held in memory.
+- ``raw_10M`` and ``raw_30M``: the 1 M ticket export streamed 10 and 30 times into one CSV (header
+  once), copy *r* with ticket ids prefixed (``TK`` → ``TK-R<r>-``, ``TEST-`` → ``TEST-R<r>-``) and
+  its dates moved back *r* // 10 years (``2025/`` → ``2024/``, ...: 30 M is three years, like the
+  archive), in 64 MB blocks of bytes (GB18030 is ASCII-safe for these patterns), never held in
+  memory. The agents roster is copied beside it.
 """
 
 from __future__ import annotations
@@ -96,15 +98,18 @@ def archive_30m(source: Path) -> Path:
     return folder
 
 
-def _shift_block(block: bytes, shift: int) -> bytes:
-    years = {b"2025/": f"{2025 - shift}/".encode(), b"2026/": f"{2026 - shift}/".encode()}
-    block = re.sub(rb"202[56]/", lambda m: years[m.group(0)], block)
-    return re.sub(rb"\n(TK|TEST-)", lambda m: b"\n" + m.group(1).rstrip(b"-") + f"-Y{shift}-".encode(), block)
+def _shift_block(block: bytes, copy: int) -> bytes:
+    """Copy ``copy`` of export lines: ids prefixed ``R<copy>-``, dates shifted back ``copy // 10`` years."""
+    shift = copy // 10
+    if shift:
+        years = {b"2025/": f"{2025 - shift}/".encode(), b"2026/": f"{2026 - shift}/".encode()}
+        block = re.sub(rb"202[56]/", lambda m: years[m.group(0)], block)
+    return re.sub(rb"\n(TK|TEST-)", lambda m: b"\n" + m.group(1).rstrip(b"-") + f"-R{copy}-".encode(), block)
 
 
-def raw_30m(source: Path) -> Path:
-    """A 30 M-row ticket export: the 10 M one three times, two copies shifted (cached; see the docstring)."""
-    folder = CACHE / "raw_30M"
+def raw_copies(source: Path, copies: int) -> Path:
+    """A ticket export of ``copies`` × the 1 M one, streamed (cached; see the module docstring)."""
+    folder = CACHE / f"raw_{copies}M"
     csv = next(source.glob("helpdesk_tickets_*.csv"))
     target = folder / csv.name
     if (folder / "done").exists():
@@ -112,33 +117,31 @@ def raw_30m(source: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(next(source.glob("agents_roster*.csv")), folder)
     with open(target, "wb") as out:
-        for shift in (0, 1, 2):
+        for copy in range(copies):
             with open(csv, "rb") as stream:
                 header = stream.readline()
-                if shift == 0:
+                if copy == 0:
                     out.write(header)
                 carry = b"\n"  # every block starts at a line start, marked by the newline before it
                 while block := stream.read(BLOCK):
                     block = carry + block
                     cut = block.rfind(b"\n")
                     body, carry = block[:cut + 1], block[cut:]
-                    out.write((_shift_block(body, shift) if shift else body)[1:])
+                    out.write((_shift_block(body, copy) if copy else body)[1:])
                 if len(carry) > 1:
-                    out.write((_shift_block(carry, shift) if shift else carry)[1:] + b"\n")
+                    out.write((_shift_block(carry, copy) if copy else carry)[1:] + b"\n")
     (folder / "done").write_text("ok")
     return folder
 
 
-def raw_folder(n_tickets: int, archive_10m: Path | None = None) -> Path:
-    """The ticket export at each size: the generator's (cached) or, at 30 M, built from the 10 M one."""
-    if n_tickets == 30_000_000:
-        return raw_30m(raw_folder(10_000_000))
-    folder = CACHE / f"raw_all_{_tag(n_tickets)}"
+def raw_folder(n_tickets: int) -> Path:
+    """The ticket export at each size: the generator's 1 M one (cached), or copies of it."""
+    folder = CACHE / "raw_all_1M"
     if not (folder / "truth.json").exists():
         from qa_helpers.data.sample import generate
 
-        generate(folder, seed=7, n_tickets=n_tickets, n_teams=20)
-    return folder
+        generate(folder, seed=7, n_tickets=1_000_000, n_teams=20)
+    return folder if n_tickets == 1_000_000 else raw_copies(folder, n_tickets // 1_000_000)
 
 
 def archive_at(n_tickets: int) -> Path:
