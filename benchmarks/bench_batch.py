@@ -22,10 +22,18 @@ GOAL_VS_LOOP = 10.0
 GOAL_VS_FLOOR = 0.4
 LOOP_TEAMS = 2
 PERIOD = "2025-Q4"
-IMPORTS = ("%matplotlib inline\nimport matplotlib.pyplot as plt\nimport pandas as pd\nimport seaborn\n"
-           "import statsmodels.api\nfrom IPython.display import Markdown, display\n"
-           "from qa_helpers import actions, analysis, calibration, control_charts, evaluation, kpis, monitoring, plots, "
-           "quality, scorecard, stats\nfrom qa_helpers.report.context import open_context")
+def notebook_imports() -> str:
+    """What the kit's notebooks import, gathered from their code cells (every ``import`` line once)."""
+    import json as _json
+
+    from qa_helpers.run.execute import notebook_steps
+
+    lines = ["%matplotlib inline"]
+    for notebook in notebook_steps().values():
+        for cell in _json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"]) if cell["cell_type"] == "code" else ""
+            lines += [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    return "\n".join(dict.fromkeys(lines))
 
 
 def archive(n_teams: int) -> Path:
@@ -45,7 +53,7 @@ def kernel_start_and_imports() -> float:
 
     started = time.perf_counter()
     km, kc = start_new_kernel(kernel_name="python3")
-    reply = kc.execute_interactive(IMPORTS, timeout=120)
+    reply = kc.execute_interactive(notebook_imports(), timeout=120)
     assert reply["content"]["status"] == "ok", reply["content"]
     kc.stop_channels()
     km.shutdown_kernel(now=True)
