@@ -1,9 +1,11 @@
-"""Shared helpers: best-of timing, peak memory of a child process, and the results table."""
+"""Shared helpers: alternating timed runs and their medians, peak memory of a child process or a
+whole process tree, and the dated results table."""
 
 from __future__ import annotations
 
 import json
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -15,14 +17,107 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
 
 
-def best_of(func, repeat: int = 3) -> float:
-    """The fastest of ``repeat`` wall-clock runs, in seconds (the least disturbed by the machine)."""
-    times = []
+def alternating(funcs: dict, repeat: int = 3) -> dict[str, list[float]]:
+    """Wall-clock seconds of each function over ``repeat`` rounds, run in turn within a round.
+
+    Round 1 runs every function once, then round 2, and so on (kit, reference, kit, reference,
+    ...), so a slow moment of the machine hits both sides rather than one. Returns the times of
+    each function by name, in run order.
+    """
+    times: dict[str, list[float]] = {name: [] for name in funcs}
     for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        for name, func in funcs.items():
+            started = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
+def median_ratio(kit: list[float], reference: list[float], goal: str, met, benchmark: str, reference_name: str,
+                 invert: bool = False, **extra) -> dict:
+    """One results row from alternating runs: medians, their ratio, and each side's min–max.
+
+    The ratio is ``median(kit) / median(reference)`` (``invert``: reference ÷ kit, "× faster");
+    ``met`` is called with the ratio. ``spread`` shows the ratio's range over the runs' pairs,
+    so a reader sees how much of a verdict is noise.
+    """
+    kit_med, ref_med = statistics.median(kit), statistics.median(reference)
+    ratio = ref_med / kit_med if invert else kit_med / ref_med
+    pairs = [(r / k if invert else k / r) for k, r in zip(kit, reference)]
+    return {"benchmark": benchmark, "runs": len(kit), "kit_s": round(kit_med, 2),
+            "kit_min_max": f"{min(kit):.2f}–{max(kit):.2f}", "reference": reference_name,
+            "reference_s": round(ref_med, 2), "ref_min_max": f"{min(reference):.2f}–{max(reference):.2f}",
+            "ratio": round(ratio, 2), "spread": f"{min(pairs):.2f}–{max(pairs):.2f}", "goal": goal,
+            "met": bool(met(ratio)), **extra}
+
+
+def tree_peak_run(argv: list[str], timeout: float, memory_limit_mb: float | None = None, interval: float = 0.05,
+                  cwd: Path | None = None, env: dict | None = None) -> dict:
+    """Run a command; wall time and peak resident memory of its whole process tree.
+
+    The tree (the command and every descendant, e.g. papermill and its kernel) is sampled
+    every ``interval`` seconds with psutil, and the sum of the resident sets is the memory at
+    that moment; the peak is the largest sum. A run that passes ``timeout`` seconds or
+    ``memory_limit_mb`` is killed (the whole tree) and reported, never raised.
+
+    Returns
+    -------
+    dict
+        ``seconds``, ``peak_mb``, ``status`` (``ok``, ``failed``, ``timeout``, ``memory``),
+        ``returncode`` and the last line of stderr (``error``) when it failed.
+    """
+    import psutil
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    root = psutil.Process(proc.pid)
+    known: dict[int, psutil.Process] = {proc.pid: root}
+    peak, status = 0, None
+    while proc.poll() is None:
+        try:
+            for child in root.children(recursive=True):
+                known.setdefault(child.pid, child)
+        except psutil.Error:
+            pass
+        total = 0
+        for pid, member in list(known.items()):
+            try:
+                total += member.memory_info().rss
+            except psutil.Error:
+                known.pop(pid, None)
+        peak = max(peak, total)
+        elapsed = time.perf_counter() - started
+        if elapsed > timeout:
+            status = "timeout"
+        elif memory_limit_mb and total > memory_limit_mb * 2**20:
+            status = "memory"
+        if status:
+            _kill_tree(proc, known)
+            break
+        time.sleep(interval)
+    seconds = time.perf_counter() - started
+    _, stderr = proc.communicate()
+    lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    status = status or ("ok" if proc.returncode == 0 else "failed")
+    return {"seconds": seconds, "peak_mb": peak / 2**20, "status": status, "returncode": proc.returncode,
+            "error": lines[-1][:200] if status == "failed" and lines else None}
+
+
+def _kill_tree(proc: subprocess.Popen, known: dict) -> None:
+    """Kill a benchmarked command and every process it started (its own session)."""
+    import os
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    for member in known.values():  # a kernel that left the session
+        try:
+            member.kill()
+        except Exception:
+            pass
 
 
 def child_peak_memory_mb(code: str) -> tuple[float, str]:
@@ -52,14 +147,33 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {mem_gb:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
 
 
-def print_table(rows: list[dict], path: Path | None = None) -> None:
-    """Print the results as a Markdown table (and save them as JSON)."""
+def load() -> str:
+    """The machine's 1, 5 and 15-minute load averages, as printed under the results."""
+    import os
+
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def measured_at() -> str:
+    """Now, in UTC, as the results table is dated."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def print_table(rows: list[dict], path: Path | None = None, started: str | None = None) -> None:
+    """Print the results as a Markdown table, dated (UTC) with the machine line (and save them as JSON)."""
     frame = pd.DataFrame(rows)
+    finished = measured_at()
+    when = f"{started} – {finished}" if started else finished
     print()
+    print(f"Measured: {when}")
     print(f"Machine: {machine()}")
+    print(f"Load: {load()} (other work on the machine slows every row)")
     print(frame.to_markdown(index=False) if _has_tabulate() else frame.to_string(index=False))
     if path:
-        path.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2), encoding="utf-8")
+        path.write_text(json.dumps({"measured": when, "machine": machine(), "load": load(), "rows": rows}, indent=2, default=str),
+                        encoding="utf-8")
 
 
 def _has_tabulate() -> bool:

@@ -1,7 +1,12 @@
-"""`make bench`: every benchmark, one table of ratios measured in this run.
+"""`make bench`: every benchmark, one dated table of ratios and budgets measured in this run.
 
-    python benchmarks/run.py            # 10 M tickets, 20 teams (tens of minutes on 2 cores)
-    python benchmarks/run.py --quick    # 1 M tickets, 6 teams
+    python benchmarks/run.py            # 10 M tickets, 20 teams, and the 1 M / 10 M / 30 M growth rows
+                                        # (about an hour on 2 cores once the archives are cached)
+    python benchmarks/run.py --quick    # 1 M tickets, 6 teams, no growth rows (--growth adds them)
+    python benchmarks/run.py --only notebooks --archive /path/to/archive_10M
+    python benchmarks/run.py --only growth --growth-sizes 1,10
+
+Every ratio is the median of at least 3 alternating runs, printed with each side's min–max.
 """
 
 from __future__ import annotations
@@ -12,19 +17,37 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CACHE, print_table  # noqa: E402
+from common import CACHE, measured_at, print_table  # noqa: E402
+
+CHOICES = [
+    "kpis",
+    "ingest",
+    "append",
+    "notebooks",
+    "batch",
+    "growth",
+]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 M tickets and 6 teams instead of 10 M and 20")
-    parser.add_argument("--only", choices=["ingest", "kpis", "batch", "append"], action="append",
-                        help="run only these benchmarks (repeatable)")
+    parser.add_argument("--only", choices=CHOICES, action="append", help="run only these benchmarks (repeatable)")
+    parser.add_argument("--growth", action="store_true", help="with --quick: add the growth rows")
+    parser.add_argument("--growth-sizes", default="1,10,30",
+                        help="millions of tickets of the growth rows (default 1,10,30)")
+    parser.add_argument("--batch-teams", type=int, default=None,
+                        help="run the batch benchmark on this many of the archive's teams (default: all)")
+    parser.add_argument("--loop-teams", type=int, default=2,
+                        help="teams the papermill loop is timed over, scaled to the batch's (default 2)")
+    parser.add_argument("--archive", type=Path, default=None,
+                        help="an archive of every table for the notebook benchmark (default: built and cached)")
     args = parser.parse_args()
     tickets = 1_000_000 if args.quick else 10_000_000
     teams = 6 if args.quick else 20
-    chosen = args.only or ["ingest", "kpis", "batch", "append"]
+    chosen = args.only or [c for c in CHOICES if c != "growth" or args.growth or not args.quick]
     CACHE.mkdir(parents=True, exist_ok=True)
+    started = measured_at()
     rows = []
     if "kpis" in chosen:
         import bench_kpis
@@ -44,10 +67,18 @@ def main() -> int:
         else:
             print(f"append: skipped, no archive at {large} (set QAKIT_BENCH_ARCHIVE or build one)")
         print_table(rows)
+    if "notebooks" in chosen:
+        import bench_notebooks
+        rows += bench_notebooks.run(tickets, args.archive)
+        print_table(rows)
     if "batch" in chosen:
         import bench_batch
-        rows += bench_batch.run(teams)
-    print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"))
+        rows += bench_batch.run(teams, use_teams=args.batch_teams, loop_teams=args.loop_teams)
+        print_table(rows)
+    if "growth" in chosen:
+        import bench_growth
+        rows += bench_growth.run(tuple(int(float(m) * 1_000_000) for m in args.growth_sizes.split(",")))
+    print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"), started=started)
     return 0
 
 

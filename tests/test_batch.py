@@ -194,6 +194,26 @@ def test_a_worker_reuses_its_kernel_but_every_notebook_starts_clean(tmp_path, ar
     kernels = [e["summary"]["kernel"] for e in runs]
     assert len(set(kernels)) < len(runs)  # kernels were reused ...
     assert len(set(kernels)) >= 2  # ... but not after a failure
+    period_dir = tmp_path / "reports" / "2025-Q3"
+    assert not list(period_dir.glob("kernel-*.log"))  # the kernels' own logs are not beside the reports ...
+    assert len(list((period_dir / ".logs").glob("kernel-*.log"))) == 1  # ... but hidden (one worker: one log)
+    assert ".logs" not in (period_dir / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_batch_kernel_caches_archive_reads_and_hands_out_copies(archive, monkeypatch):
+    from qa_helpers.data import archive as store
+
+    fresh = store.load("tickets", "HL-A", "2025-Q3", archive=archive)
+    monkeypatch.setenv("QAKIT_READ_CACHE_MB", "64")
+    monkeypatch.setattr(store, "_READS", store._ReadCache())  # as a batch kernel starts (execute.READ_CACHE_ENV)
+    first = store.load("tickets", "HL-A", "2025-Q3", archive=archive)
+    first.loc[:, "handle_s"] = -1.0  # a caller changing its frame must not change the next caller's
+    again = store.load("tickets", "HL-A", "2025-Q3", archive=archive)
+    assert len(store._READS.frames) == 1 and store._READS.bytes > 0
+    assert again.equals(fresh) and not again.equals(first)
+    other = store.load("tickets", "HL-B", "2025-Q3", archive=archive, columns=["ticket_id", "team"])
+    assert set(other["team"]) == {"HL-B"} and list(other.columns) == ["ticket_id", "team"]
+    assert len(store._READS.frames) == 2
 
 
 def test_a_period_without_tickets_is_no_data_not_ok(probes, tmp_path, archive):

@@ -180,6 +180,13 @@ def units(archive: str | os.PathLike | None = None) -> pd.DataFrame:
         ``unit``, ``kind`` (team / department / all), ``department``, ``teams`` (list).
     """
     path = archive_path(archive)
+    return _units(str(path), (path / "ingest_report.json").stat().st_mtime_ns).copy()
+
+
+@lru_cache(maxsize=8)
+def _units(folder: str, stamp: int) -> pd.DataFrame:
+    """:func:`units` of one generation (immutable once current): built once per process (issue 17)."""
+    path = Path(folder)
     report = ingest_report(path)
     if "units" in report:
         pairs = pd.DataFrame(report["units"], columns=["team", "department"])
@@ -274,10 +281,57 @@ def load(table: str, team: str = ALL, period: str | Period | None = None, *,
         match = ds.field(column).isin(values)
         condition = match if condition is None else condition & match
     wanted = None if columns is None else list(columns)
+    key = (str(path), table, team, None if period is None else period.label, None if wanted is None else tuple(wanted),
+           repr(sorted((where or {}).items(), key=lambda item: item[0])))
+    cached = _READS.get(key)
+    if cached is not None:
+        return cached.copy()
     frame = dataset.to_table(columns=wanted, filter=condition).to_pandas()
     if "month" in frame.columns:
         frame = frame.drop(columns="month")
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    _READS.put(key, frame)
+    return frame.copy() if _READS.limit else frame
+
+
+class _ReadCache:
+    """Recent :func:`load` results of this process, for batch kernels (issue 17).
+
+    A batch worker's warm kernel runs notebook after notebook, and notebooks of one unit read the
+    same rows again and again. With ``$QAKIT_READ_CACHE_MB`` set (``qakit run`` sets it for its
+    kernels) the results are kept up to that many MB, least recently used first out; callers get
+    copies. Keys include the generation folder, which ingest never changes once it is current,
+    so a cached read is never stale. Off (0) elsewhere: an interactive session reads afresh.
+    """
+
+    def __init__(self) -> None:
+        from collections import OrderedDict
+
+        self.frames: OrderedDict = OrderedDict()
+        self.bytes = 0
+        try:
+            self.limit = int(float(os.environ.get("QAKIT_READ_CACHE_MB", "0")) * 2**20)
+        except ValueError:
+            self.limit = 0
+
+    def get(self, key):
+        frame = self.frames.get(key)
+        if frame is not None:
+            self.frames.move_to_end(key)
+        return frame
+
+    def put(self, key, frame: pd.DataFrame) -> None:
+        size = int(frame.memory_usage(index=True, deep=False).sum())
+        if not self.limit or size > self.limit // 4:
+            return
+        self.frames[key] = frame
+        self.bytes += size
+        while self.bytes > self.limit:
+            _, old = self.frames.popitem(last=False)
+            self.bytes -= int(old.memory_usage(index=True, deep=False).sum())
+
+
+_READS = _ReadCache()
 
 
 def analysis_connection(archive: str | os.PathLike | None = None):

@@ -115,6 +115,16 @@ def page_title(step: str, unit: str, period: str, language: str = "en") -> str:
     return f"{t(f'step.{step}', language)} · {unit} · {period}"
 
 
+@functools.lru_cache(maxsize=8)
+def _html_exporter(show_code: bool, thread: int):
+    """One HTML exporter per thread and code setting: building one compiles its templates
+    (about 0.3 s of CPU), which a batch worker would otherwise pay for every notebook."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="lab", exclude_input=not show_code,
+                        exclude_input_prompt=True, exclude_output_prompt=True)
+
+
 def render_html(ipynb: Path, html: Path, show_code: bool = False, title: str | None = None,
                 links: str | None = None) -> Path:
     """Render an executed notebook as one self-contained HTML file (figures embedded).
@@ -123,10 +133,8 @@ def render_html(ipynb: Path, html: Path, show_code: bool = False, title: str | N
     (default: the notebook's file name); ``links`` (Markdown) is shown above the report.
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", exclude_input=not show_code,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = _html_exporter(show_code, threading.get_ident())
     notebook = nbformat.read(ipynb, as_version=4)
     for cell in notebook.cells:  # the batch's summaries are for the index, not for readers
         if cell.cell_type == "code":
@@ -204,6 +212,19 @@ def _reset(km) -> bool:
         kc.stop_channels()
 
 
+READ_CACHE_ENV = "QAKIT_READ_CACHE_MB"
+READ_CACHE_MB = 512  # a warm kernel keeps recent archive reads (qa_helpers.data.archive.load) up to this size
+# a batch kernel keeps its input history in memory: kernels of parallel workers otherwise queue on one
+# history.sqlite file (and a report needs no history beyond its own run)
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
+KERNEL_LOGS = ".logs"  # hidden: what warm kernels themselves write is for debugging, not for the index
+
+
+def kernel_log(period_dir: Path) -> Path:
+    """Where this worker's warm kernel writes its own messages: ``<period>/.logs/kernel-<pid>.log``."""
+    return Path(period_dir) / KERNEL_LOGS / f"kernel-{os.getpid()}.log"
+
+
 def warm_kernel(cwd: Path, log: Path):
     """This worker's kernel, reset for the next notebook, or a new one started in ``cwd``.
 
@@ -219,13 +240,49 @@ def warm_kernel(cwd: Path, log: Path):
     km = _kernel_manager_class()(kernel_name="python3")
     km.opened = []
     log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, READ_CACHE_ENV: os.environ.get(READ_CACHE_ENV, str(READ_CACHE_MB))}
     with open(log, "ab") as stream:
-        run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream,
+        run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream, env=env,
+                                  extra_arguments=KERNEL_ARGUMENTS,
                                   preexec_fn=functools.partial(die_with_parent, os.getpid()))
     _warm.km, _warm.cwd = km, cwd
     if not getattr(_warm, "finalizer", None):  # shut down with the worker process
         _warm.finalizer = multiprocessing.util.Finalize(None, discard_kernel, exitpriority=10)
     return km
+
+
+SAVE_EVERY_S = 5.0  # papermill writes the whole notebook before and after every cell; the kit at most this often
+
+
+@functools.lru_cache(maxsize=1)
+def _engine() -> str:
+    """papermill's engine with fewer saves while a notebook runs, registered as ``qakit``.
+
+    papermill rewrites the output notebook (JSON of every output so far, figures included) before
+    and after every cell: a third of a batch worker's own work. The record of a run is still
+    written when it starts, at most every :data:`SAVE_EVERY_S` seconds while it runs, and whole
+    when it ends however it ends (failed, timed out or with a dead kernel).
+    """
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ThrottledSaveEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            save, last = nb_man.save, [time.monotonic()]
+
+            def throttled(**save_kwargs):
+                if time.monotonic() - last[0] >= SAVE_EVERY_S:
+                    save(**save_kwargs)
+                    last[0] = time.monotonic()
+
+            nb_man.save = throttled
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            finally:
+                nb_man.save = save  # papermill's notebook_complete then writes the final record
+
+    papermill_engines.register("qakit", ThrottledSaveEngine)
+    return "qakit"
 
 
 def _close_clients(km) -> None:
@@ -284,7 +341,8 @@ def step_parameters(step: str, out_dir: str | os.PathLike, period) -> dict:
 
 def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, parameters: dict | None = None,
                  html: bool = True, show_code: bool = False, notebooks: str | os.PathLike | None = None,
-                 log: bool = True, own_process: bool = True, reuse_kernel: bool = False) -> NotebookRun:
+                 log: bool = True, own_process: bool = True, reuse_kernel: bool = False,
+                 timeout: float | None = None) -> NotebookRun:
     """Execute one notebook with papermill into ``out_dir/<step>.ipynb`` (and ``.html``, ``.log``).
 
     Parameters
@@ -310,6 +368,8 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     reuse_kernel : bool
         Run in this process's warm kernel (reset first) instead of a new one; for batch
         workers that run one notebook at a time.
+    timeout : float, optional
+        Seconds any one cell may run; a cell that takes longer fails the notebook (default: no limit).
 
     Returns
     -------
@@ -343,11 +403,11 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     warm: dict = {}
     try:
         if reuse_kernel:
-            warm["km"] = warm_kernel(steps[step].parent, out_dir.parent / f"kernel-{os.getpid()}.log")
+            warm["km"] = warm_kernel(steps[step].parent, kernel_log(out_dir.parent))
         with _output_to(log_path if own_process else None):
             pm.execute_notebook(str(steps[step]), str(partial), parameters=params, cwd=str(steps[step].parent),
                                 progress_bar=False, kernel_name="python3", log_output=log and own_process,
-                                **streams, **warm)
+                                execution_timeout=timeout, engine_name=_engine(), **streams, **warm)
     except PapermillExecutionError as exc:
         error, failing_cell = f"{exc.ename}: {exc.evalue}", exc.exec_count
     except Exception as exc:  # a dead kernel, a timeout, a broken notebook: recorded, never raised

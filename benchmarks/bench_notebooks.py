@@ -1,0 +1,162 @@
+"""Every notebook at scale: ``ALL`` × a year with the ``papermill`` CLI, one team × a quarter warm.
+
+Cold: each notebook (:func:`qa_helpers.run.execute.notebook_steps`) is run once with the
+``papermill`` CLI for ``ALL`` over the year 2025, the way a user would from a shell: wall time
+including kernel start, and the peak memory of the whole process tree (papermill and its kernel,
+sampled every 50 ms with psutil), against 10 s and 2 GB.
+
+Warm: one team × one quarter in the kit's warm-kernel executor (``run_notebook(...,
+reuse_kernel=True)``, what a batch worker does): the kernel is started and warmed by a first run
+of the standards notebook, then each notebook is timed (papermill included, HTML excluded)
+against 3 s; its peak memory is the kernel's high-water mark over that notebook alone
+(``VmHWM`` after resetting it through ``/proc/<pid>/clear_refs``).
+
+A notebook that fails, runs past 3× its time budget or grows past 3× the memory budget is
+killed and recorded (``status``); the benchmark goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from common import CACHE, ROOT, tree_peak_run
+
+BUDGET_S = 10.0
+BUDGET_MB = 2048
+WARM_BUDGET_S = 3.0
+KILL_FACTOR = 3
+YEAR = "2025"
+QUARTER = "2025-Q4"
+
+
+def full_archive(n_tickets: int) -> Path:
+    """An archive of every table with ``n_tickets`` tickets, 20 teams (``generate`` + ``ingest``; cached).
+
+    ``benchmarks/.cache/archive_<n>M`` is used as it is when it holds an archive (it may be a link
+    to one built elsewhere with the same generator call); otherwise it is built, which takes long
+    at 10 M (about 25 min of generating and a few minutes of ingest on 2 cores).
+    """
+    from qa_helpers.data.archive import archive_path
+    from qa_helpers.data.ingest import ingest
+    from qa_helpers.data.sample import generate
+
+    folder = CACHE / f"archive_{n_tickets // 1_000_000}M"
+    if (folder / "ingest_report.json").exists():
+        return archive_path(folder)
+    raw = CACHE / f"raw_all_{n_tickets // 1_000_000}M"
+    if not (raw / "truth.json").exists():
+        generate(raw, seed=7, n_tickets=n_tickets, n_teams=20)
+    ingest(raw, folder, key=b"benchmark-key")
+    return archive_path(folder)
+
+
+def archived_tickets(archive: Path) -> int:
+    """Tickets in an archive, from its ingest report."""
+    report = json.loads((Path(archive) / "ingest_report.json").read_text(encoding="utf-8"))
+    return int(report["sources"]["tickets"]["archived"])
+
+
+def _verdict(status: str, seconds: float, seconds_budget: float, peak_mb: float | None) -> bool:
+    return status == "ok" and seconds <= seconds_budget and (peak_mb is None or peak_mb <= BUDGET_MB)
+
+
+def cold_rows(archive: Path, label: str) -> list[dict]:
+    """Each notebook for ALL × the year, one ``papermill`` CLI call each."""
+    from qa_helpers.run.execute import notebook_steps, step_parameters
+
+    papermill = Path(sys.executable).with_name("papermill")
+    out = CACHE / "notebooks_out" / "cold"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for step, notebook in notebook_steps().items():
+        extra = [arg for name, value in step_parameters(step, out, YEAR).items() for arg in ("-p", name, value)]
+        argv = [str(papermill), str(notebook), str(out / f"{step}.ipynb"), "-p", "team", "ALL", "-r", "period", YEAR,
+                "-p", "archive", str(archive), *extra, "--cwd", str(notebook.parent), "--no-progress-bar"]
+        result = tree_peak_run(argv, timeout=KILL_FACTOR * BUDGET_S, memory_limit_mb=KILL_FACTOR * BUDGET_MB)
+        rows.append({"benchmark": f"notebook {notebook.stem}, ALL x {YEAR}, {label}, papermill CLI (kernel start "
+                                  "included)", "kit_s": round(result["seconds"], 1),
+                     "peak_mb": round(result["peak_mb"]), "goal": f"<= {BUDGET_S:g} s, <= {BUDGET_MB / 1024:g} GB",
+                     "status": _status(result), "met": _verdict(result["status"], result["seconds"], BUDGET_S,
+                                                                result["peak_mb"])})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _status(result: dict) -> str:
+    return {"ok": "ok", "timeout": f"killed after {KILL_FACTOR}x the time budget",
+            "memory": f"killed at {KILL_FACTOR}x the memory budget"}.get(
+        result["status"], f"failed: {result.get('error') or result['returncode']}")
+
+
+def warm_rows(archive: Path, label: str) -> list[dict]:
+    """Each notebook for one team × a quarter in one warm kernel (a child process runs them)."""
+    from qa_helpers.data.archive import units
+    from qa_helpers.run.execute import notebook_steps
+
+    table = units(archive)
+    team = str(table.loc[table["kind"] == "team", "unit"].iloc[0])
+    steps = notebook_steps()
+    results = CACHE / "notebooks_out" / "warm.jsonl"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.unlink(missing_ok=True)
+    argv = [sys.executable, str(Path(__file__).resolve()), "--warm", str(archive), team, str(results)]
+    whole = tree_peak_run(argv, timeout=60 + len(steps) * 2 * KILL_FACTOR * WARM_BUDGET_S,
+                          memory_limit_mb=KILL_FACTOR * BUDGET_MB, cwd=ROOT)
+    done = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
+    rows = []
+    for step, notebook in steps.items():
+        found = next((r for r in done if r["step"] == step), None)
+        status = (("ok" if found["status"] == "ok" else f"failed: {found['error']}") if found
+                  else f"not run: the warm run ended ({_status(whole)})")
+        rows.append({"benchmark": f"notebook {notebook.stem}, {team} x {QUARTER}, {label}, warm kernel",
+                     "kit_s": found and found["seconds"], "peak_mb": found and found["peak_mb"],
+                     "goal": f"<= {WARM_BUDGET_S:g} s", "status": status,
+                     "met": bool(found) and _verdict(found["status"], found["seconds"], WARM_BUDGET_S, None)})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _warm_child(archive: str, team: str, results: str) -> None:
+    """In a child process: warm the kernel, then time each notebook in it (one JSON line each)."""
+    from qa_helpers.run import execute
+
+    out = CACHE / "notebooks_out" / "warm" / team
+    params = {"archive": archive}
+    execute.run_notebook("standards", team, QUARTER, out, params, html=False, reuse_kernel=True)
+    for step in execute.notebook_steps():
+        km = getattr(execute._warm, "km", None)
+        pid = km.provisioner.process.pid if km is not None and km.provisioner else None
+        if pid:  # the kernel's high-water mark restarts here (Linux: clear_refs 5)
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        run = execute.run_notebook(step, team, QUARTER, out, params, html=False, reuse_kernel=True,
+                                   timeout=KILL_FACTOR * WARM_BUDGET_S)
+        peak = None
+        if pid and Path(f"/proc/{pid}/status").exists():
+            peak = round(int(next(line.split()[1] for line in open(f"/proc/{pid}/status")
+                                  if line.startswith("VmHWM"))) / 1024)
+        error = run.error and (f"a cell ran past {KILL_FACTOR * WARM_BUDGET_S:g} s (stopped)"
+                               if "CellTimeoutError" in run.error else run.error[:160])
+        with open(results, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps({"step": step, "status": run.status, "seconds": run.duration_s,
+                                     "peak_mb": peak, "error": error}) + "\n")
+        if run.status != "ok":  # the executor dropped the kernel: the next notebook gets a warm one again
+            execute.run_notebook("standards", team, QUARTER, out / "rewarm", params, html=False, reuse_kernel=True)
+    execute.discard_kernel()
+
+
+def run(n_tickets: int, archive: Path | None = None) -> list[dict]:
+    """Cold and warm rows of every notebook on an archive of ``n_tickets`` tickets (or the one given)."""
+    path = archive or full_archive(n_tickets)
+    label = f"{archived_tickets(path) / 1e6:.1f} M tickets"
+    return cold_rows(path, label) + warm_rows(path, label)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--warm":
+        os.chdir(ROOT)
+        _warm_child(*sys.argv[2:])
+    else:
+        raise SystemExit("usage: run through benchmarks/run.py --only notebooks")
