@@ -52,8 +52,8 @@ from qa_helpers.data.archive import archive_files, archive_path
 from qa_helpers.data.columns import connect, decoded
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, ROW_GROUP, _availability, _check_archive_target,
                                     _clean_debris, _files, _new_generation, _remove_generation, _switch,
-                                    archive_schema, fingerprint, ingest_source, parse_table, read_source,
-                                    source_schema)
+                                    archive_schema, dictionary_columns, fingerprint, ingest_source, parse_table,
+                                    read_source, source_schema)
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key
 from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
 from qa_helpers.errors import ArchiveError, SourceError
@@ -318,21 +318,12 @@ def _link(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def _dictionary_columns(path: Path) -> list[str]:
-    """Columns a parquet file stores dictionary-encoded (the archive's repeating values)."""
-    meta = pq.ParquetFile(path).metadata
-    if not meta.num_row_groups:
-        return []
-    group = meta.row_group(0)
-    return [group.column(i).path_in_schema for i in range(group.num_columns)
-            if any("DICTIONARY" in e for e in group.column(i).encodings)]
-
-
-def _write_month(rows: pa.Table, target: Path, source: str, repeating: list[str]) -> None:
+def _write_month(rows: pa.Table, target: Path, source: str) -> None:
     """One month file, written as :func:`qa_helpers.data.ingest.ingest` writes it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(rows.cast(archive_schema(rows, source)), target, row_group_size=ROW_GROUP,
-                   use_dictionary=repeating)
+    plain = archive_schema(rows, source)
+    pq.write_table(rows.cast(plain), target, row_group_size=ROW_GROUP,
+                   use_dictionary=dictionary_columns(plain, _id_column(source)))
 
 
 def _months_of(times: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -360,11 +351,10 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withd
         if month not in affected and not (month == EMPTY_MONTH and affected):
             _link(path, new / table / path.parent.name / path.name)
     for month in sorted(affected):
-        parts, repeating = [], None
+        parts = []
         if month in by_month:
             current = pq.read_table(by_month[month])
             current = current.drop_columns([c for c in ("month",) if c in current.column_names])
-            repeating = _dictionary_columns(by_month[month])
             if withdraw:
                 gone = pc.is_in(current[id_column], value_set=pa.array(sorted(withdraw, key=str)).cast(
                     current.schema.field(id_column).type))
@@ -374,11 +364,9 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withd
         if new_rows is not None:
             fresh = new_rows.filter(pa.array(months == month))
             parts.append(fresh.select(parts[0].column_names).cast(parts[0].schema) if parts else fresh)
-            if repeating is None:
-                repeating = [f.name for f in rows.schema if pa.types.is_dictionary(f.type)]
         merged = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
         order = pc.sort_indices(merged, sort_keys=[(time_column, "ascending")])  # stable: earlier batch first
-        _write_month(merged.take(order), new / table / f"month={month}" / "part-0.parquet", table, repeating or [])
+        _write_month(merged.take(order), new / table / f"month={month}" / "part-0.parquet", table)
     if not any((new / table).glob("**/*.parquet")) and EMPTY_MONTH in by_month:
         _link(by_month[EMPTY_MONTH], new / table / f"month={EMPTY_MONTH}" / "part-0.parquet")
     return sorted(affected), pa.concat_tables(removed) if removed else None
@@ -395,9 +383,10 @@ def _write_roster(old: Path, new: Path, rows: pa.Table | None) -> bool:
     merged = pa.concat_tables([current.select(fresh.column_names).cast(fresh.schema), fresh])
     sort_by = [(c, "ascending") for c in ("team", _id_column("agents")) if c in merged.column_names]
     (new / "agents").mkdir(parents=True, exist_ok=True)
-    pq.write_table(merged.take(pc.sort_indices(merged, sort_keys=sort_by)).cast(archive_schema(merged, "agents")),
+    plain = archive_schema(merged, "agents")
+    pq.write_table(merged.take(pc.sort_indices(merged, sort_keys=sort_by)).cast(plain),
                    new / "agents" / "part-0.parquet", row_group_size=ROW_GROUP,
-                   use_dictionary=_dictionary_columns(source))
+                   use_dictionary=dictionary_columns(plain, _id_column("agents")))
     return True
 
 

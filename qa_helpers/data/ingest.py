@@ -703,6 +703,17 @@ def archive_schema(table: pa_arrow.Table, source: str) -> pa_arrow.Schema:
                             for f in table.schema], metadata=_pandas_schema(source, table.column_names))
 
 
+def dictionary_columns(schema: pa_arrow.Schema, id_column: str) -> list[str]:
+    """Columns written with parquet dictionaries: every text column but the table's own id (codes, teams,
+    agents and customers repeat; the writer falls back to plain pages where a column's values do not).
+
+    Fixed by the archive schema, not by how a reader happened to hold a column, so the same rows give the
+    same bytes however they were batched: an archive grown by ``--append`` equals a full ingest.
+    """
+    return [f.name for f in schema if f.name != id_column
+            and (pa_arrow.types.is_string(f.type) or pa_arrow.types.is_large_string(f.type))]
+
+
 def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: str | None, id_column: str) -> None:
     """One parquet file per month (rows already in time order), or one file for the roster.
 
@@ -712,8 +723,7 @@ def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: 
     folder.mkdir(parents=True, exist_ok=True)
     plain = archive_schema(table, source)
 
-    # parquet dictionaries only where values repeat: trying them on ids and times is wasted work
-    repeating = [f.name for f in table.schema if pa_arrow.types.is_dictionary(f.type)]
+    repeating = dictionary_columns(plain, id_column)
 
     def write(part: pa_arrow.Table, target: Path) -> None:
         pq.write_table(part.cast(plain), target, row_group_size=ROW_GROUP, use_dictionary=repeating)

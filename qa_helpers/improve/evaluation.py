@@ -445,7 +445,8 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
                (treated_series["week"] < start + pd.Timedelta(weeks=its_weeks))
     return {"obs": obs, "row": row, "mix": mixes, "standardised": standardised, "did": did,
             "weekly": series.assign(kpi=kpi),
-            "its": stats.segmented(treated_series[its_span], kpi, start, direction=direction, alpha=alpha)}
+            "its": stats.segmented(treated_series[its_span], kpi, start, direction=direction, alpha=alpha,
+                                   bend=stats.bends(kind))}
 
 
 def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
