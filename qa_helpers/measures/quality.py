@@ -42,11 +42,16 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return {name: str(kind) for name, kind in zip(described.columns, described.types)}
 
 
-def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = None) -> int:
-    """How many rows a table (DataFrame or DuckDB source) has, counted where it lies."""
+def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = None,
+              files: list[str] | None = None) -> int:
+    """How many rows a table (DataFrame or DuckDB source) has, counted where it lies; given ``files``
+    whose rows are exactly the source's, from their parquet footers."""
     if isinstance(source, pd.DataFrame):
         return len(source)
     con = connection or duckdb.connect()
+    if files:
+        listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{listing}])").fetchall()[0][0])
     return int(con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0])
 
 
@@ -163,6 +168,54 @@ def missingness(frame: Source, table: str | None = None, present: set[str] | Non
     })
 
 
+def missingness_of_files(files: list[str], table: str | None = None, present: set[str] | None = None,
+                         columns: list[str] | None = None,
+                         connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame | None:
+    """:func:`missingness` of every row of some parquet files, from their footers: the null counts the
+    writer recorded per column chunk, read without decoding a value. A float column's NaN values are
+    not nulls in the footer: those columns alone are scanned for them.
+
+    Parameters
+    ----------
+    files : list of str
+        Parquet files whose rows are exactly the rows to describe (e.g. the month files of a whole
+        year for every team).
+    table, present
+        As for :func:`missingness`.
+    columns : list of str, optional
+        The columns to describe, in order (default: the files' columns).
+    connection : DuckDB connection, optional
+
+    Returns
+    -------
+    DataFrame or None
+        As :func:`missingness`; ``None`` when a file has no null count for a column (the caller then
+        counts by scanning).
+    """
+    con = connection or duckdb.connect()
+    listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    kinds = _columns(con, f"read_parquet([{listing}])")
+    columns = list(kinds) if columns is None else list(columns)
+    stats = con.sql(f"SELECT path_in_schema, sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL) "
+                    f"FROM parquet_metadata([{listing}]) GROUP BY 1").fetchall()
+    nulls = {name: (total, unknown) for name, total, unknown in stats}
+    if any(c not in nulls or nulls[c][1] for c in columns):
+        return None
+    n = int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{listing}])").fetchall()[0][0])
+    floats = [c for c in columns if kinds.get(c) in ("DOUBLE", "FLOAT")]
+    nans = dict(zip(floats, con.sql(f"SELECT {', '.join(f'count(*) FILTER (WHERE isnan({_ident(c)}))' for c in floats)} "
+                                    f"FROM read_parquet([{listing}])").fetchall()[0])) if floats else {}
+    counts = np.array([int(nulls[c][0] or 0) + int(nans.get(c) or 0) for c in columns], dtype="int64")
+    absent = np.array([present is not None and column not in present for column in columns], dtype=bool)
+    missing = pd.array(counts, dtype="Int64")
+    missing[absent] = pd.NA
+    return pd.DataFrame({
+        "table": table, "column": columns, "n": n, "missing": missing,
+        "missing_share": [np.nan if a else _rate(int(m), n) for m, a in zip(missing, absent)],
+        "status": np.where(absent, "absent", "present"),
+    })
+
+
 def duplicate_keys(frame: Source, key: str, table: str | None = None,
                    connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """Rows whose key repeats in the archive (ingest removes them, so this should be 0).
@@ -186,9 +239,14 @@ def duplicate_keys(frame: Source, key: str, table: str | None = None,
     else:
         con = connection or duckdb.connect()
         if key in _columns(con, frame):
-            found = con.sql(f"SELECT coalesce(sum(c), 0), coalesce(sum(c) FILTER (WHERE c > 1 AND k IS NOT NULL), 0) "
-                            f"FROM (SELECT {_ident(key)} AS k, count(*) AS c FROM {frame} GROUP BY 1)").fetchall()[0]
-            n, dup = int(found[0]), int(found[1])
+            # distinct 64-bit hashes as many as keys: no key repeats (the usual case, and cheaper than
+            # grouping the keys themselves); otherwise (a repeat, or a hash collision) count exactly
+            n, keyed, hashes = con.sql(f"SELECT count(*), count({_ident(key)}), count(DISTINCT hash({_ident(key)})) "
+                                       f"FILTER (WHERE {_ident(key)} IS NOT NULL) FROM {frame}").fetchall()[0]
+            dup = 0 if hashes == keyed else int(con.sql(
+                f"SELECT coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM {frame} WHERE {_ident(key)} IS NOT NULL "
+                f"GROUP BY {_ident(key)} HAVING count(*) > 1)").fetchall()[0][0])
+            n = int(n)
         else:
             n, dup = row_count(frame, con), pd.NA
     return pd.DataFrame([{"table": table, "key": key, "n": n, "rows_with_repeated_key": dup}])
@@ -237,6 +295,26 @@ def survey_response(tickets: Source, surveys: Source, by: str | None = None,
     if by is not None:
         out[by] = out[by].astype(object).where(out[by].notna(), "(missing)")
         out = out.sort_values(by, kind="stable").reset_index(drop=True)
+    return response_from_counts(out, reason)
+
+
+def response_from_counts(counts: pd.DataFrame, reason: str = "") -> pd.DataFrame:
+    """:func:`survey_response`'s table from its counts (``[by], tickets, surveyed``), e.g. the overall
+    rate summed from the rate by channel.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``tickets`` and ``surveyed`` per row.
+    reason : str
+        Why the rate is not measured (empty when it is).
+
+    Returns
+    -------
+    DataFrame
+        ``counts`` with ``response_rate, status, note``.
+    """
+    out = counts.copy()
     out["tickets"], out["surveyed"] = out["tickets"].astype("int64"), out["surveyed"].astype("int64")
     out["response_rate"] = [np.nan if reason else _rate(s, n) for s, n in zip(out["surveyed"], out["tickets"])]
     out["status"] = ["not measured" if reason or n == 0 else "measured" for n in out["tickets"]]
@@ -302,6 +380,39 @@ def linkage(frame: Source, ticket_ids: pd.Series | str, table: str, present: set
     return pd.DataFrame([{"table": table, "rows": rows, "with_ticket_id": named, "linked": linked,
                           "linkage_rate": np.nan if reason else _rate(linked, named),
                           "status": "not measured" if reason else "measured", "note": reason}])
+
+
+def known_tickets(tables: Mapping[str, Source], ticket_ids: pd.Series | str,
+                  connection: duckdb.DuckDBPyConnection | None = None) -> str:
+    """The ticket ids that some rows of ``tables`` name and the archive holds, as a DuckDB temporary
+    table: one pass over ``ticket_ids`` for several tables, whose :func:`linkage` against it is the
+    same as against every ticket id.
+
+    Parameters
+    ----------
+    tables : mapping of name to DataFrame or str
+        The rows to link (tables without a ``ticket_id`` column are skipped).
+    ticket_ids : Series or str
+        Every ticket id of the archive (or a DuckDB source with a ``ticket_id`` column).
+    connection : DuckDB connection
+        Where the temporary table is made (default: a new in-memory one; pass the one linkage uses).
+
+    Returns
+    -------
+    str
+        The temporary table's name (one ``ticket_id`` column).
+    """
+    con = connection or duckdb.connect()
+    named = [f"SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {_relation(con, frame, f'quality_named_{i}')} "
+             f"WHERE ticket_id IS NOT NULL AND CAST(ticket_id AS VARCHAR) <> ''"
+             for i, frame in enumerate(tables.values())
+             if "ticket_id" in _columns(con, _relation(con, frame, f"quality_named_{i}"))]
+    ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series) else ticket_ids,
+                    "quality_all_ticket_ids")
+    body = " UNION ".join(named) if named else "SELECT NULL::VARCHAR AS ticket_id WHERE false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE quality_known_tickets AS SELECT n.ticket_id FROM ({body}) AS n "
+                f"SEMI JOIN (SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {ids}) AS i ON n.ticket_id = i.ticket_id")
+    return "quality_known_tickets"
 
 
 def _linkage_counts(con: duckdb.DuckDBPyConnection, frame: Source, ticket_ids: pd.Series | str,

@@ -192,10 +192,21 @@ def _survey_response(ctx: Context, tables: dict[str, pd.DataFrame | str], by: st
     """The unit's survey response (overall or ``by`` a ticket column), computed once per context and
     breakdown: the headline and the response section show the same figures."""
     cache = ctx.__dict__.setdefault("_survey_response", {})
-    key = tuple(f if isinstance(f, str) else id(f) for f in (tables["tickets"], tables["surveys"])) + (by,)
+    key = tuple(f if isinstance(f, str) else id(f) for f in (tables["tickets"], tables["surveys"]))
     if key not in cache:
-        cache[key] = quality.survey_response(tables["tickets"], tables["surveys"], by=by, connection=ctx.duckdb)
-    return cache[key]
+        # one join: by channel when the tickets have one, the overall rate summed from it
+        cache[key] = quality.survey_response(tables["tickets"], tables["surveys"], connection=ctx.duckdb,
+                                             by="channel" if ctx.has("tickets", "channel") else None)
+    found = cache[key]
+    if by == "channel" or (by is None and "channel" not in found):
+        return found
+    if by is None and found.empty:  # no tickets: the overall row says why
+        return quality.survey_response(tables["tickets"], tables["surveys"], connection=ctx.duckdb)
+    if by is not None:
+        return quality.survey_response(tables["tickets"], tables["surveys"], by=by, connection=ctx.duckdb)
+    counts = pd.DataFrame([{"tickets": int(found["tickets"].sum()), "surveyed": int(found["surveyed"].sum())}])
+    reason = next((note for note in found["note"] if note and note != "no tickets"), "")
+    return quality.response_from_counts(counts, reason)
 
 
 def row_accounting(ctx: Context, report: dict) -> list:
@@ -219,7 +230,8 @@ def data_inventory(ctx: Context, tables: dict[str, pd.DataFrame | str]):
     """Rows of each table for the unit and period (counted in DuckDB for a source); tables the archive
     does not hold say so."""
     frame = pd.DataFrame({"table": [f"table.{name}" for name in tables],
-                          "rows": [quality.row_count(f, ctx.duckdb) for f in tables.values()],
+                          "rows": [quality.row_count(f, ctx.duckdb, files=_whole_files(ctx, name, f))
+                                   for name, f in tables.items()],
                           "in_archive": [t("yes", ctx.language) if ctx.has(name) else t("no_source", ctx.language)
                                          for name in tables]})
     return table(frame, ctx.language, values=["table"])
@@ -237,21 +249,38 @@ def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[s
     return [c for c in SCHEMAS[name].columns if ctx.has(name) and not ctx.has(name, c) and c in columns]
 
 
-def _without(ctx: Context, frame: pd.DataFrame | str, drop: list[str]) -> pd.DataFrame | str:
-    """A table without some columns: a DataFrame or a DuckDB source that selects only the others."""
+def _whole_files(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[str] | None:
+    """The month files of a table when the unit's rows of the period are exactly their rows (``ALL``
+    over whole months: no team and no date filter), else ``None``."""
+    period = ctx.period
+    whole_months = period.start == pd.Timestamp(f"{period.months[0]}-01") and \
+        period.end == pd.Timestamp(f"{period.months[-1]}-01") + pd.offsets.MonthBegin(1)
+    if not isinstance(frame, str) or ctx.teams is not None or not whole_months or not ctx.has(name):
+        return None
+    files = [f.as_posix() for month in period.months for f in sorted((ctx.archive / name).glob(f"month={month}/*.parquet"))]
+    return files or None
+
+
+def _missingness(ctx: Context, name: str, frame: pd.DataFrame | str, absent: list[str]) -> pd.DataFrame:
+    """Empty values per column of one table (without its absent fields): from the parquet footers when
+    the unit's rows are whole files, else counted in DuckDB (or pandas for a DataFrame)."""
     if isinstance(frame, pd.DataFrame):
-        return frame.drop(columns=drop)
-    kept = [c for c in _columns_of(ctx, frame) if c not in drop]
-    return f"(SELECT {', '.join(chr(34) + c.replace(chr(34), chr(34) * 2) + chr(34) for c in kept)} FROM {frame})"
+        return quality.missingness(frame.drop(columns=absent), name)
+    kept = [c for c in _columns_of(ctx, frame) if c not in absent]
+    files = _whole_files(ctx, name, frame)
+    found = quality.missingness_of_files(files, name, columns=kept, connection=ctx.duckdb) if files else None
+    if found is not None:
+        return found
+    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in kept)
+    return quality.missingness(f"(SELECT {columns} FROM {frame})", name, connection=ctx.duckdb)
 
 
 def completeness(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> list:
-    """Share of empty values per field the archive holds (counted in DuckDB for a source); absent
-    tables and fields are listed, not counted as empty."""
+    """Share of empty values per field the archive holds (counted in DuckDB, or from the parquet footers
+    for ``ALL`` over whole months); absent tables and fields are listed, not counted as empty."""
     absent = {name: _absent_fields(ctx, name, frame) for name, frame in tables.items()}
-    present = {name: _without(ctx, frame, absent[name]) for name, frame in tables.items() if ctx.has(name)}
-    missing = pd.concat([quality.missingness(frame, name, connection=ctx.duckdb) for name, frame in present.items()],
-                        ignore_index=True)
+    missing = pd.concat([_missingness(ctx, name, frame, absent[name]) for name, frame in tables.items()
+                         if ctx.has(name)], ignore_index=True)
     shown = missing[missing["missing"] > 0]
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(shown), 1)))
     plots.plot_missingness(missing, ax=ax, language=ctx.language)
@@ -298,9 +327,11 @@ def response_and_linkage(ctx: Context, tables: dict[str, pd.DataFrame | str]) ->
     linked_tables = [name for name in ("surveys", "complaints", "field_visits") if ctx.has(name)]
     if not linked_tables or not ctx.has("tickets"):
         return items + [say("quality.no_linkage", ctx.language)]
-    ticket_ids = qa_archive.scan_sql("tickets", archive=ctx.archive, columns=["ticket_id"])
-    linked = pd.concat([quality.linkage(qa_archive.scan_sql(name, "ALL", ctx.period, archive=ctx.archive), ticket_ids,
-                                        name, connection=ctx.duckdb) for name in linked_tables], ignore_index=True)
+    rows = {name: qa_archive.scan_sql(name, "ALL", ctx.period, archive=ctx.archive) for name in linked_tables}
+    known = quality.known_tickets(rows, qa_archive.scan_sql("tickets", archive=ctx.archive, columns=["ticket_id"]),
+                                  connection=ctx.duckdb)  # one pass over the archive's ticket ids for every table
+    linked = pd.concat([quality.linkage(source, known, name, connection=ctx.duckdb) for name, source in rows.items()],
+                       ignore_index=True)
     return items + [_measured_table(ctx, linked.assign(table=linked["table"].map(lambda name: f"table.{name}")),
                                     "linkage_rate", values=["table"])]
 
