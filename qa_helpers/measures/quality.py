@@ -423,15 +423,11 @@ def _linkage_counts(con: duckdb.DuckDBPyConnection, frame: Source, ticket_ids: p
         return row_count(rel, con), 0, 0
     ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series)
                     else ticket_ids, "quality_ticket_ids")
-    named = "r.ticket_id IS NOT NULL AND CAST(r.ticket_id AS VARCHAR) <> ''"
+    named = "ticket_id IS NOT NULL AND CAST(ticket_id AS VARCHAR) <> ''"
     found = con.sql(f"""
-        WITH r AS (SELECT ticket_id FROM {rel}),
-             named AS (SELECT DISTINCT CAST(ticket_id AS VARCHAR) AS ticket_id FROM r WHERE {named}),
-             known AS (SELECT n.ticket_id FROM named AS n SEMI JOIN (SELECT CAST(ticket_id AS VARCHAR) AS ticket_id
-                                                                     FROM {ids}) AS i ON n.ticket_id = i.ticket_id)
-        SELECT count(*), count(*) FILTER (WHERE {named}),
-               count(*) FILTER (WHERE {named} AND CAST(r.ticket_id AS VARCHAR) IN (SELECT ticket_id FROM known))
-        FROM r""").fetchall()[0]
+        SELECT count(*), count(*) FILTER (WHERE {named}), count(*) FILTER (WHERE {named} AND known)
+        FROM (SELECT ticket_id, CAST(ticket_id AS VARCHAR) IN (SELECT CAST(ticket_id AS VARCHAR) FROM {ids}) AS known
+              FROM {rel})""").fetchall()[0]
     return int(found[0]), int(found[1]), int(found[2])
 
 
