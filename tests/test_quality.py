@@ -130,3 +130,62 @@ def test_empty_tables_and_absent_channels_do_not_crash():
     cover = quality.channel_coverage(no_channel)
     assert cover["tickets"].sum() == 4 and set(cover["channel"]) == {"(missing)"}
     assert quality.missingness(TICKETS.iloc[:0], "tickets")["missing_share"].isna().all()
+
+
+# ---------------------------------------------------------------- at scale: counted in DuckDB (issue 17)
+
+import pytest  # noqa: E402
+
+
+def _pandas_missingness(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The reference: empty values per column counted by pandas on loaded rows."""
+    n = len(frame)
+    return pd.DataFrame({"column": list(frame.columns), "n": n, "missing": frame.isna().sum().to_numpy()})
+
+
+@pytest.mark.parametrize("unit,period", [("ALL", "2025"), ("ALL", "2025-Q1"), ("HL-A", "2025-Q1"), ("ALL", "2025-W10")])
+def test_sources_give_the_pandas_figures_without_loading_rows(archive, unit, period):
+    """The data-quality figures from DuckDB sources (and, for ALL over whole months, from the parquet
+    footers) equal those pandas computes on the unit's loaded rows."""
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.report import sections
+    from qa_helpers.report.context import open_context
+
+    ctx = open_context(unit, period, archive)
+    checked = 0
+    for name in ("tickets", "surveys", "complaints", "field_visits", "qa_reviews"):
+        rows, source = ctx.load(name), ctx.source(name)
+        assert quality.row_count(source, ctx.duckdb) == len(rows)
+        expected = _pandas_missingness(rows, name)
+        got = sections._missingness(ctx, name, source, [])
+        assert got["column"].tolist() == expected["column"].tolist()
+        assert got["missing"].astype(int).tolist() == expected["missing"].tolist() and (got["n"] == len(rows)).all()
+        files = sections._whole_files(ctx, name, source)
+        assert (files is not None) == (unit == "ALL" and period != "2025-W10")
+        if files:
+            assert quality.row_count(source, ctx.duckdb, files=files) == len(rows)
+        key = sections.KEYS[name]
+        assert quality.duplicate_keys(source, key, name, connection=ctx.duckdb).equals(
+            quality.duplicate_keys(rows, key, name))
+        checked += int(rows.isna().any().any())
+    assert checked  # some table has empty values to count
+    tickets, surveys = ctx.load("tickets"), ctx.load("surveys")
+    answered = set(surveys.loc[surveys["source"] == "survey", "ticket_id"].dropna())
+    by_channel = sections._survey_response(ctx, ctx.sources(), by="channel").set_index("channel")
+    expected = tickets.assign(hit=tickets["ticket_id"].isin(answered)).groupby("channel")["hit"].agg(["size", "sum"])
+    assert by_channel["tickets"].to_dict() == expected["size"].to_dict()
+    assert by_channel["surveyed"].to_dict() == expected["sum"].astype(int).to_dict()
+    overall = sections._survey_response(ctx, ctx.sources()).iloc[0]
+    assert (overall["tickets"], overall["surveyed"]) == (len(tickets), int(tickets["ticket_id"].isin(answered).sum()))
+    every_id = qa_archive.load("tickets", archive=ctx.archive, columns=["ticket_id"])["ticket_id"]
+    rows = {name: qa_archive.scan_sql(name, "ALL", ctx.period, archive=ctx.archive)
+            for name in ("surveys", "complaints", "field_visits")}
+    known = quality.known_tickets(rows, qa_archive.scan_sql("tickets", archive=ctx.archive, columns=["ticket_id"]),
+                                  connection=ctx.duckdb)
+    for name, source in rows.items():
+        got = quality.linkage(source, known, name, connection=ctx.duckdb)
+        assert got.equals(quality.linkage(qa_archive.load(name, "ALL", ctx.period, archive=ctx.archive), every_id, name))
+    cover = quality.channel_coverage(ctx.source("tickets"), connection=ctx.duckdb)
+    reference = quality.channel_coverage(tickets)
+    assert cover["tickets"].tolist() == reference["tickets"].tolist() and cover["channel"].tolist() == reference["channel"].tolist()
+    assert (pd.to_datetime(cover["week"]) == pd.to_datetime(reference["week"])).all()

@@ -11,14 +11,48 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from qa_helpers.data.schemas import SCHEMAS
 
+Source = pd.DataFrame | str  # rows as a DataFrame, or a DuckDB subquery (``Context.source``) that loads none
+
 
 def _rate(numerator: int, n: int) -> float:
     return numerator / n if n else np.nan
+
+
+def _ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _relation(con: duckdb.DuckDBPyConnection, source: Source, name: str) -> str:
+    """``source`` as something DuckDB can select from: a DataFrame is registered under ``name``."""
+    if isinstance(source, pd.DataFrame):
+        con.register(name, source)
+        return name
+    return source
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a relation, in its order (no row is read)."""
+    described = con.sql(f"SELECT * FROM {relation} LIMIT 0")
+    return {name: str(kind) for name, kind in zip(described.columns, described.types)}
+
+
+def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = None,
+              files: list[str] | None = None) -> int:
+    """How many rows a table (DataFrame or DuckDB source) has, counted where it lies; given ``files``
+    whose rows are exactly the source's, from their parquet footers."""
+    if isinstance(source, pd.DataFrame):
+        return len(source)
+    con = connection or duckdb.connect()
+    if files:
+        listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{listing}])").fetchall()[0][0])
+    return int(con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0])
 
 
 def row_accounting(report: dict) -> pd.DataFrame:
@@ -90,12 +124,15 @@ def availability_table(available: Mapping[str, set[str]], tables: list[str] | No
     return pd.DataFrame(rows, columns=["table", "present", "fields", "absent_fields", "extra"])
 
 
-def missingness(frame: pd.DataFrame, table: str | None = None, present: set[str] | None = None) -> pd.DataFrame:
+def missingness(frame: Source, table: str | None = None, present: set[str] | None = None,
+                connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """Empty values per column: ``table, column, n, missing, missing_share, status``.
 
     Parameters
     ----------
-    frame : DataFrame
+    frame : DataFrame or str
+        The rows, or a DuckDB source (``Context.source``): then the counts are taken in DuckDB,
+        one scan, and no row is loaded. A float NaN counts as empty either way.
     table : str, optional
         The table's name, for the ``table`` column.
     present : set of str, optional
@@ -103,49 +140,137 @@ def missingness(frame: pd.DataFrame, table: str | None = None, present: set[str]
         not in it is ``status = "absent"`` with ``missing`` NA and ``missing_share`` NaN: the
         export never had it, which is not the same as 100 % of its values missing. ``None``:
         every column is present.
+    connection : DuckDB connection, optional
+        Where a DuckDB source is read (default: a new in-memory one).
 
     Examples
     --------
     >>> missingness(pd.DataFrame({"a": [1, None]}))[["column", "n", "missing"]].values.tolist()
     [['a', 2, 1]]
     """
-    n = len(frame)
-    absent = np.array([present is not None and column not in present for column in frame.columns], dtype=bool)
-    missing = pd.array(frame.isna().sum().to_numpy(), dtype="Int64")
+    if isinstance(frame, pd.DataFrame):
+        n, columns, counts = len(frame), list(frame.columns), frame.isna().sum().to_numpy()
+    else:
+        con = connection or duckdb.connect()
+        kinds = _columns(con, frame)
+        columns = list(kinds)
+        empty = [f"count(*) FILTER (WHERE {_ident(c)} IS NULL"
+                 + (f" OR isnan({_ident(c)}))" if kinds[c] in ("DOUBLE", "FLOAT") else ")") for c in columns]
+        found = con.sql(f"SELECT count(*), {', '.join(empty) or '0'} FROM {frame}").fetchall()[0]
+        n, counts = int(found[0]), np.array(found[1:len(columns) + 1], dtype="int64")
+    absent = np.array([present is not None and column not in present for column in columns], dtype=bool)
+    missing = pd.array(counts, dtype="Int64")
     missing[absent] = pd.NA
     return pd.DataFrame({
-        "table": table, "column": list(frame.columns), "n": n, "missing": missing,
+        "table": table, "column": columns, "n": n, "missing": missing,
         "missing_share": [np.nan if a else _rate(int(m), n) for m, a in zip(missing, absent)],
         "status": np.where(absent, "absent", "present"),
     })
 
 
-def duplicate_keys(frame: pd.DataFrame, key: str, table: str | None = None) -> pd.DataFrame:
+def missingness_of_files(files: list[str], table: str | None = None, present: set[str] | None = None,
+                         columns: list[str] | None = None,
+                         connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame | None:
+    """:func:`missingness` of every row of some parquet files, from their footers: the null counts the
+    writer recorded per column chunk, read without decoding a value. A float column's NaN values are
+    not nulls in the footer: those columns alone are scanned for them.
+
+    Parameters
+    ----------
+    files : list of str
+        Parquet files whose rows are exactly the rows to describe (e.g. the month files of a whole
+        year for every team).
+    table, present
+        As for :func:`missingness`.
+    columns : list of str, optional
+        The columns to describe, in order (default: the files' columns).
+    connection : DuckDB connection, optional
+
+    Returns
+    -------
+    DataFrame or None
+        As :func:`missingness`; ``None`` when a file has no null count for a column (the caller then
+        counts by scanning).
+    """
+    con = connection or duckdb.connect()
+    listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    kinds = _columns(con, f"read_parquet([{listing}])")
+    columns = list(kinds) if columns is None else list(columns)
+    stats = con.sql(f"SELECT path_in_schema, sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL) "
+                    f"FROM parquet_metadata([{listing}]) GROUP BY 1").fetchall()
+    nulls = {name: (total, unknown) for name, total, unknown in stats}
+    if any(c not in nulls or nulls[c][1] for c in columns):
+        return None
+    n = int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{listing}])").fetchall()[0][0])
+    floats = [c for c in columns if kinds.get(c) in ("DOUBLE", "FLOAT")]
+    nans = dict(zip(floats, con.sql(f"SELECT {', '.join(f'count(*) FILTER (WHERE isnan({_ident(c)}))' for c in floats)} "
+                                    f"FROM read_parquet([{listing}])").fetchall()[0])) if floats else {}
+    counts = np.array([int(nulls[c][0] or 0) + int(nans.get(c) or 0) for c in columns], dtype="int64")
+    absent = np.array([present is not None and column not in present for column in columns], dtype=bool)
+    missing = pd.array(counts, dtype="Int64")
+    missing[absent] = pd.NA
+    return pd.DataFrame({
+        "table": table, "column": columns, "n": n, "missing": missing,
+        "missing_share": [np.nan if a else _rate(int(m), n) for m, a in zip(missing, absent)],
+        "status": np.where(absent, "absent", "present"),
+    })
+
+
+def duplicate_keys(frame: Source, key: str, table: str | None = None,
+                   connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """Rows whose key repeats in the archive (ingest removes them, so this should be 0).
+
+    Parameters
+    ----------
+    frame : DataFrame or str
+        The rows, or a DuckDB source (counted in DuckDB, no row loaded).
+    key : str
+    table : str, optional
+    connection : DuckDB connection, optional
 
     Returns
     -------
     DataFrame
         ``table, key, n, rows_with_repeated_key`` (NA when the frame has no such column).
     """
-    dup = int(frame[key].dropna().duplicated(keep=False).sum()) if key in frame else pd.NA
-    return pd.DataFrame([{"table": table, "key": key, "n": len(frame), "rows_with_repeated_key": dup}])
+    if isinstance(frame, pd.DataFrame):
+        n = len(frame)
+        dup = int(frame[key].dropna().duplicated(keep=False).sum()) if key in frame else pd.NA
+    else:
+        con = connection or duckdb.connect()
+        if key in _columns(con, frame):
+            # distinct 64-bit hashes as many as keys: no key repeats (the usual case, and cheaper than
+            # grouping the keys themselves); otherwise (a repeat, or a hash collision) count exactly
+            n, keyed, hashes = con.sql(f"SELECT count(*), count({_ident(key)}), count(DISTINCT hash({_ident(key)})) "
+                                       f"FILTER (WHERE {_ident(key)} IS NOT NULL) FROM {frame}").fetchall()[0]
+            dup = 0 if hashes == keyed else int(con.sql(
+                f"SELECT coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM {frame} WHERE {_ident(key)} IS NOT NULL "
+                f"GROUP BY {_ident(key)} HAVING count(*) > 1)").fetchall()[0][0])
+            n = int(n)
+        else:
+            n, dup = row_count(frame, con), pd.NA
+    return pd.DataFrame([{"table": table, "key": key, "n": n, "rows_with_repeated_key": dup}])
 
 
-def survey_response(tickets: pd.DataFrame, surveys: pd.DataFrame, by: str | None = None,
-                    available: Mapping[str, set[str]] | None = None) -> pd.DataFrame:
+def survey_response(tickets: Source, surveys: Source, by: str | None = None,
+                    available: Mapping[str, set[str]] | None = None,
+                    connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """Share of tickets with at least one survey answer (online reviews do not count).
 
     Parameters
     ----------
-    tickets, surveys : DataFrame
-        Archived tickets and surveys (``ticket_id``, ``source``).
+    tickets, surveys : DataFrame or str
+        Archived tickets and surveys (``ticket_id``, ``source``), as rows or as DuckDB sources
+        (``Context.source``): the tickets are then matched to the answers by a join in DuckDB and
+        only the counts come back.
     by : str, optional
         A ticket column to break the rate down by (e.g. ``channel``); empty values form a
         "(missing)" group.
     available : mapping of table to set of field names, optional
         The archive's availability: no surveys table, or surveys without ``ticket_id``, makes the
         rate not measured (with that reason).
+    connection : DuckDB connection, optional
+        Where the join runs (default: a new in-memory one).
 
     Returns
     -------
@@ -154,47 +279,77 @@ def survey_response(tickets: pd.DataFrame, surveys: pd.DataFrame, by: str | None
         "not measured" (``response_rate`` NaN; ``note`` says why: no surveys table, no survey
         answers, no tickets), never a 0 % response rate for an archive without surveys.
     """
-    reason = _survey_reason(tickets, surveys, available)
-    answered = set(surveys.loc[surveys["source"] == "survey", "ticket_id"].dropna()) \
-        if {"source", "ticket_id"} <= set(surveys.columns) else set()
-    flag = tickets["ticket_id"].isin(answered)
-    if by is None:
-        out = pd.DataFrame([{"tickets": len(tickets), "surveyed": int(flag.sum())}])
-    else:
-        groups = tickets[by].astype(object).where(tickets[by].notna(), "(missing)")
-        out = flag.groupby(groups.rename(by), observed=True).agg(tickets="size", surveyed="sum").reset_index()
-        out["surveyed"] = out["surveyed"].astype("int64")
+    con = connection or duckdb.connect()
+    t_rel, s_rel = _relation(con, tickets, "quality_tickets"), _relation(con, surveys, "quality_surveys")
+    survey_columns = set(_columns(con, s_rel))
+    has_answers = {"source", "ticket_id"} <= survey_columns and bool(
+        con.sql(f"SELECT count(*) FROM (SELECT 1 FROM {s_rel} WHERE source = 'survey' LIMIT 1)").fetchall()[0][0])
+    reason = _survey_reason(available, has_answers)
+    answered = (f"(SELECT DISTINCT ticket_id FROM {s_rel} WHERE source = 'survey' AND ticket_id IS NOT NULL)"
+                if {"source", "ticket_id"} <= survey_columns else "(SELECT NULL::VARCHAR AS ticket_id WHERE false)")
+    group = "" if by is None else f"t.{_ident(by)} AS {_ident(by)}, "
+    query = (f"SELECT {group}count(*) AS tickets, count(a.ticket_id) AS surveyed "
+             f"FROM {t_rel} AS t LEFT JOIN {answered} AS a ON t.ticket_id = a.ticket_id"
+             + ("" if by is None else " GROUP BY 1"))
+    out = con.sql(query).df()
+    if by is not None:
+        out[by] = out[by].astype(object).where(out[by].notna(), "(missing)")
+        out = out.sort_values(by, kind="stable").reset_index(drop=True)
+    return response_from_counts(out, reason)
+
+
+def response_from_counts(counts: pd.DataFrame, reason: str = "") -> pd.DataFrame:
+    """:func:`survey_response`'s table from its counts (``[by], tickets, surveyed``), e.g. the overall
+    rate summed from the rate by channel.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``tickets`` and ``surveyed`` per row.
+    reason : str
+        Why the rate is not measured (empty when it is).
+
+    Returns
+    -------
+    DataFrame
+        ``counts`` with ``response_rate, status, note``.
+    """
+    out = counts.copy()
+    out["tickets"], out["surveyed"] = out["tickets"].astype("int64"), out["surveyed"].astype("int64")
     out["response_rate"] = [np.nan if reason else _rate(s, n) for s, n in zip(out["surveyed"], out["tickets"])]
     out["status"] = ["not measured" if reason or n == 0 else "measured" for n in out["tickets"]]
     out["note"] = [reason or ("no tickets" if n == 0 else "") for n in out["tickets"]]
     return out
 
 
-def _survey_reason(tickets: pd.DataFrame, surveys: pd.DataFrame, available: Mapping[str, set[str]] | None) -> str:
+def _survey_reason(available: Mapping[str, set[str]] | None, has_answers: bool) -> str:
     if available is not None:
         fields = set(available.get("surveys") or ())
         if not fields:
             return "no surveys table in the archive"
         if "ticket_id" not in fields:
             return "the surveys have no ticket_id field"
-    if not {"source", "ticket_id"} <= set(surveys.columns) or not (surveys["source"] == "survey").any():
+    if not has_answers:
         return "no survey answers"
     return ""
 
 
-def linkage(frame: pd.DataFrame, ticket_ids: pd.Series, table: str, present: set[str] | None = None) -> pd.DataFrame:
+def linkage(frame: Source, ticket_ids: pd.Series | str, table: str, present: set[str] | None = None,
+            connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """How many rows that name a ticket point to a ticket in the archive.
 
     Parameters
     ----------
-    frame : DataFrame
-        The rows of one table (it may be empty: an absent table).
-    ticket_ids : Series
-        Every ticket id of the archive.
+    frame : DataFrame or str
+        The rows of one table (it may be empty: an absent table), or a DuckDB source.
+    ticket_ids : Series or str
+        Every ticket id of the archive, or a DuckDB source with a ``ticket_id`` column (then the
+        rows are matched by a semi-join in DuckDB and only the counts come back).
     table : str
     present : set of str, optional
         The fields the archive has for this table (``availability(archive)[table]``): an empty
         set is an absent table, one without ``ticket_id`` cannot be linked.
+    connection : DuckDB connection, optional
 
     Returns
     -------
@@ -202,40 +357,110 @@ def linkage(frame: pd.DataFrame, ticket_ids: pd.Series, table: str, present: set
         ``table, rows, with_ticket_id, linked, linkage_rate, status, note`` (rate over rows that
         name a ticket; ``status`` "measured" or "not measured" with the reason in ``note``).
     """
+    in_sql = isinstance(frame, str) or isinstance(ticket_ids, str)
+    con = (connection or duckdb.connect()) if in_sql else None
+    columns = set(_columns(con, _relation(con, frame, "quality_linked"))) if in_sql else set(frame.columns)
     if present is not None and not present:
         reason = f"no {table} table in the archive"
-    elif (present is not None and "ticket_id" not in present) or "ticket_id" not in frame:
+    elif (present is not None and "ticket_id" not in present) or "ticket_id" not in columns:
         reason = f"the {table} have no ticket_id field"
     else:
         reason = ""
-    if reason:
-        named = linked = pd.Series(False, index=frame.index)
+    if in_sql:
+        rows, named, linked = _linkage_counts(con, frame, ticket_ids, bool(reason))
+    elif reason:
+        rows, named, linked = len(frame), 0, 0
     else:
-        named = frame["ticket_id"].notna() & (frame["ticket_id"].astype(str) != "")
-        linked = named & frame["ticket_id"].isin(set(ticket_ids))
-    if not reason and not len(frame):
+        names = frame["ticket_id"].notna() & (frame["ticket_id"].astype(str) != "")
+        rows, named, linked = len(frame), int(names.sum()), int((names & frame["ticket_id"].isin(set(ticket_ids))).sum())
+    if not reason and not rows:
         reason = "no rows"
-    elif not reason and not named.any():
+    elif not reason and not named:
         reason = "no row names a ticket"
-    return pd.DataFrame([{"table": table, "rows": len(frame), "with_ticket_id": int(named.sum()),
-                          "linked": int(linked.sum()),
-                          "linkage_rate": np.nan if reason else _rate(int(linked.sum()), int(named.sum())),
+    return pd.DataFrame([{"table": table, "rows": rows, "with_ticket_id": named, "linked": linked,
+                          "linkage_rate": np.nan if reason else _rate(linked, named),
                           "status": "not measured" if reason else "measured", "note": reason}])
 
 
-def channel_coverage(tickets: pd.DataFrame, time_column: str = "created_at") -> pd.DataFrame:
+def known_tickets(tables: Mapping[str, Source], ticket_ids: pd.Series | str,
+                  connection: duckdb.DuckDBPyConnection | None = None) -> str:
+    """The ticket ids that some rows of ``tables`` name and the archive holds, as a DuckDB temporary
+    table: one pass over ``ticket_ids`` for several tables, whose :func:`linkage` against it is the
+    same as against every ticket id.
+
+    Parameters
+    ----------
+    tables : mapping of name to DataFrame or str
+        The rows to link (tables without a ``ticket_id`` column are skipped).
+    ticket_ids : Series or str
+        Every ticket id of the archive (or a DuckDB source with a ``ticket_id`` column).
+    connection : DuckDB connection
+        Where the temporary table is made (default: a new in-memory one; pass the one linkage uses).
+
+    Returns
+    -------
+    str
+        The temporary table's name (one ``ticket_id`` column).
+    """
+    con = connection or duckdb.connect()
+    named = [f"SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {_relation(con, frame, f'quality_named_{i}')} "
+             f"WHERE ticket_id IS NOT NULL AND CAST(ticket_id AS VARCHAR) <> ''"
+             for i, frame in enumerate(tables.values())
+             if "ticket_id" in _columns(con, _relation(con, frame, f"quality_named_{i}"))]
+    ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series) else ticket_ids,
+                    "quality_all_ticket_ids")
+    body = " UNION ".join(named) if named else "SELECT NULL::VARCHAR AS ticket_id WHERE false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE quality_known_tickets AS SELECT n.ticket_id FROM ({body}) AS n "
+                f"SEMI JOIN (SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {ids}) AS i ON n.ticket_id = i.ticket_id")
+    return "quality_known_tickets"
+
+
+def _linkage_counts(con: duckdb.DuckDBPyConnection, frame: Source, ticket_ids: pd.Series | str,
+                    unlinkable: bool) -> tuple[int, int, int]:
+    """Rows, rows naming a ticket and rows whose ticket is in ``ticket_ids``, counted in DuckDB."""
+    rel = _relation(con, frame, "quality_linked")
+    if unlinkable:
+        return row_count(rel, con), 0, 0
+    ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series)
+                    else ticket_ids, "quality_ticket_ids")
+    named = "ticket_id IS NOT NULL AND CAST(ticket_id AS VARCHAR) <> ''"
+    found = con.sql(f"""
+        SELECT count(*), count(*) FILTER (WHERE {named}), count(*) FILTER (WHERE {named} AND known)
+        FROM (SELECT ticket_id, CAST(ticket_id AS VARCHAR) IN (SELECT CAST(ticket_id AS VARCHAR) FROM {ids}) AS known
+              FROM {rel})""").fetchall()[0]
+    return int(found[0]), int(found[1]), int(found[2])
+
+
+def channel_coverage(tickets: Source, time_column: str = "created_at",
+                     connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """Tickets per ISO week (its Monday) and channel, with zero where a channel had none.
+
+    Parameters
+    ----------
+    tickets : DataFrame or str
+        The unit's tickets, or a DuckDB source (counted in DuckDB, no row loaded).
+    time_column : str
+    connection : DuckDB connection, optional
 
     Returns
     -------
     DataFrame
         Tidy: ``week, channel, tickets``.
     """
-    if tickets.empty:
-        return pd.DataFrame(columns=["week", "channel", "tickets"])
-    week = tickets[time_column].dt.to_period("W-SUN").dt.start_time
-    # tickets without a channel (an export without one) are counted, not dropped
-    channel = tickets["channel"].astype(object).where(tickets["channel"].notna(), "(missing)")
-    counts = tickets.groupby([week.rename("week"), channel.rename("channel")]).size()
+    if isinstance(tickets, pd.DataFrame):
+        if tickets.empty:
+            return pd.DataFrame(columns=["week", "channel", "tickets"])
+        week = tickets[time_column].dt.to_period("W-SUN").dt.start_time
+        # tickets without a channel (an export without one) are counted, not dropped
+        channel = tickets["channel"].astype(object).where(tickets["channel"].notna(), "(missing)")
+        counts = tickets.groupby([week.rename("week"), channel.rename("channel")]).size()
+    else:
+        con = connection or duckdb.connect()
+        found = con.sql(f"SELECT date_trunc('week', {_ident(time_column)}) AS week, "
+                        f"coalesce(CAST(channel AS VARCHAR), '(missing)') AS channel, count(*) AS tickets "
+                        f"FROM {tickets} GROUP BY 1, 2").df()
+        if found.empty:
+            return pd.DataFrame(columns=["week", "channel", "tickets"])
+        counts = found.set_index(["week", "channel"])["tickets"].astype("int64").sort_index()
     full = counts.unstack("channel", fill_value=0).stack()
     return full.rename("tickets").reset_index()

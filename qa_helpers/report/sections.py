@@ -163,22 +163,50 @@ def kpi_catalogue(ctx: Context):
 
 # ================================================================ step 2: data quality
 
-def quality_headline(ctx: Context, report: dict, tables: dict[str, pd.DataFrame]) -> str:
+def quality_headline(ctx: Context, report: dict, tables: dict[str, pd.DataFrame | str]) -> str:
     """At a glance: rows exported and quarantined (whole ingest), whether every source balances, this
-    unit's tickets in the period and its survey response rate."""
+    unit's tickets in the period and its survey response rate.
+
+    ``tables`` are the unit's tables of the period as DuckDB sources (``ctx.sources()``: counted in
+    DuckDB, no row loaded) or as DataFrames.
+    """
     accounting = quality.row_accounting(report)
     raw, quarantined = int(accounting["raw"].sum()), int(accounting["quarantined"].sum())
     rows = [{"label": t("raw", ctx.language), "value": f"{raw:,}"},
             {"label": t("quarantined_share", ctx.language), "value": f"{quarantined / raw:.1%}" if raw else "–",
              "n": quarantined},
             {"label": t("balanced", ctx.language), "value": f"{int(accounting['balanced'].sum())} / {len(accounting)}",
-             "met": bool(accounting["balanced"].all())},
-            {"label": t("tickets", ctx.language), "value": f"{len(tables['tickets']):,}"}]
+             "met": bool(accounting["balanced"].all())}]
     if ctx.has("surveys") and ctx.has("tickets"):
-        response = quality.survey_response(tables["tickets"], tables["surveys"]).iloc[0]
+        response = _survey_response(ctx, tables).iloc[0]
+        rows.append({"label": t("tickets", ctx.language), "value": f"{int(response['tickets']):,}"})
         rows.append({"label": t("response_rate", ctx.language),
                      "value": plots.format_value(response["response_rate"], "share"), "n": int(response["tickets"])})
+    else:
+        rows.append({"label": t("tickets", ctx.language),
+                     "value": f"{quality.row_count(tables['tickets'], ctx.duckdb):,}"})
     return glance(rows, ctx.language)
+
+
+def _survey_response(ctx: Context, tables: dict[str, pd.DataFrame | str], by: str | None = None) -> pd.DataFrame:
+    """The unit's survey response (overall or ``by`` a ticket column), computed once per context and
+    breakdown: the headline and the response section show the same figures."""
+    cache = ctx.__dict__.setdefault("_survey_response", {})
+    key = tuple(f if isinstance(f, str) else id(f) for f in (tables["tickets"], tables["surveys"]))
+    if key not in cache:
+        # one join: by channel when the tickets have one, the overall rate summed from it
+        cache[key] = quality.survey_response(tables["tickets"], tables["surveys"], connection=ctx.duckdb,
+                                             by="channel" if ctx.has("tickets", "channel") else None)
+    found = cache[key]
+    if by == "channel" or (by is None and "channel" not in found):
+        return found
+    if by is None and found.empty:  # no tickets: the overall row says why
+        return quality.survey_response(tables["tickets"], tables["surveys"], connection=ctx.duckdb)
+    if by is not None:
+        return quality.survey_response(tables["tickets"], tables["surveys"], by=by, connection=ctx.duckdb)
+    counts = pd.DataFrame([{"tickets": int(found["tickets"].sum()), "surveyed": int(found["surveyed"].sum())}])
+    reason = next((note for note in found["note"] if note and note != "no tickets"), "")
+    return quality.response_from_counts(counts, reason)
 
 
 def row_accounting(ctx: Context, report: dict) -> list:
@@ -198,31 +226,66 @@ def quarantine_section(ctx: Context, report: dict, reasons: pd.DataFrame) -> lis
                     table(notes, ctx.language, verbatim=["data_source", "note"])] if len(notes) else [])]
 
 
-def data_inventory(ctx: Context, tables: dict[str, pd.DataFrame]):
-    """Rows of each table for the unit and period; tables the archive does not hold say so."""
-    frame = pd.DataFrame({"table": [f"table.{name}" for name in tables], "rows": [len(f) for f in tables.values()],
+def data_inventory(ctx: Context, tables: dict[str, pd.DataFrame | str]):
+    """Rows of each table for the unit and period (counted in DuckDB for a source); tables the archive
+    does not hold say so."""
+    frame = pd.DataFrame({"table": [f"table.{name}" for name in tables],
+                          "rows": [quality.row_count(f, ctx.duckdb, files=_whole_files(ctx, name, f))
+                                   for name, f in tables.items()],
                           "in_archive": [t("yes", ctx.language) if ctx.has(name) else t("no_source", ctx.language)
                                          for name in tables]})
     return table(frame, ctx.language, values=["table"])
 
 
-def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame) -> list[str]:
+def _columns_of(ctx: Context, frame: pd.DataFrame | str) -> list[str]:
+    """The columns of a table given as rows or as a DuckDB source (no row read)."""
+    return list(frame.columns) if isinstance(frame, pd.DataFrame) else ctx.duckdb.sql(f"SELECT * FROM {frame} LIMIT 0").columns
+
+
+def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[str]:
     """Canonical fields the archive stores as all-null columns because the export does not have them
     (a field never archived by design, such as customer names, is not in the frame at all)."""
-    return [c for c in SCHEMAS[name].columns if ctx.has(name) and not ctx.has(name, c) and c in frame.columns]
+    columns = set(_columns_of(ctx, frame)) if ctx.has(name) else set()
+    return [c for c in SCHEMAS[name].columns if ctx.has(name) and not ctx.has(name, c) and c in columns]
 
 
-def completeness(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
-    """Share of empty values per field the archive holds; absent tables and fields are listed, not
-    counted as empty."""
-    present = {name: frame.drop(columns=_absent_fields(ctx, name, frame))
-               for name, frame in tables.items() if ctx.has(name)}
-    missing = pd.concat([quality.missingness(frame, name) for name, frame in present.items()], ignore_index=True)
+def _whole_files(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[str] | None:
+    """The month files of a table when the unit's rows of the period are exactly their rows (``ALL``
+    over whole months: no team and no date filter), else ``None``."""
+    period = ctx.period
+    whole_months = period.start == pd.Timestamp(f"{period.months[0]}-01") and \
+        period.end == pd.Timestamp(f"{period.months[-1]}-01") + pd.offsets.MonthBegin(1)
+    if not isinstance(frame, str) or ctx.teams is not None or not whole_months or not ctx.has(name):
+        return None
+    files = [f.as_posix() for month in period.months for f in sorted((ctx.archive / name).glob(f"month={month}/*.parquet"))]
+    return files or None
+
+
+def _missingness(ctx: Context, name: str, frame: pd.DataFrame | str, absent: list[str]) -> pd.DataFrame:
+    """Empty values per column of one table (without its absent fields): from the parquet footers when
+    the unit's rows are whole files, else counted in DuckDB (or pandas for a DataFrame)."""
+    if isinstance(frame, pd.DataFrame):
+        return quality.missingness(frame.drop(columns=absent), name)
+    kept = [c for c in _columns_of(ctx, frame) if c not in absent]
+    files = _whole_files(ctx, name, frame)
+    found = quality.missingness_of_files(files, name, columns=kept, connection=ctx.duckdb) if files else None
+    if found is not None:
+        return found
+    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in kept)
+    return quality.missingness(f"(SELECT {columns} FROM {frame})", name, connection=ctx.duckdb)
+
+
+def completeness(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> list:
+    """Share of empty values per field the archive holds (counted in DuckDB, or from the parquet footers
+    for ``ALL`` over whole months); absent tables and fields are listed, not counted as empty."""
+    absent = {name: _absent_fields(ctx, name, frame) for name, frame in tables.items()}
+    missing = pd.concat([_missingness(ctx, name, frame, absent[name]) for name, frame in tables.items()
+                         if ctx.has(name)], ignore_index=True)
     shown = missing[missing["missing"] > 0]
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(shown), 1)))
     plots.plot_missingness(missing, ax=ax, language=ctx.language)
     absent_tables = [t(f"table.{n}", ctx.language) for n in tables if not ctx.has(n)]
-    absent_fields = [f"{n}.{c}" for n, frame in tables.items() for c in _absent_fields(ctx, n, frame)]
+    absent_fields = [f"{n}.{c}" for n in tables for c in absent[n]]
     notes = ([say("quality.absent_tables", ctx.language, tables="、".join(absent_tables) if ctx.language == "zh"
                   else ", ".join(absent_tables))] if absent_tables else []) + \
             ([say("quality.absent_fields", ctx.language, fields=", ".join(absent_fields))] if absent_fields else [])
@@ -233,34 +296,42 @@ KEYS = {"tickets": "ticket_id", "surveys": "survey_id", "complaints": "complaint
         "field_visits": "visit_id", "qa_reviews": "review_id"}
 
 
-def duplicates(ctx: Context, tables: dict[str, pd.DataFrame], reasons: pd.DataFrame) -> list:
-    """Duplicates removed at ingest, and a check that no id repeats in the tables the archive holds."""
+def duplicates(ctx: Context, tables: dict[str, pd.DataFrame | str], reasons: pd.DataFrame) -> list:
+    """Duplicates removed at ingest, and a check that no id repeats in the tables the archive holds
+    (grouped in DuckDB for a source)."""
     removed = reasons[reasons["rule"].isin(["duplicate_row", "duplicate_id"])]
-    repeated = pd.concat([quality.duplicate_keys(tables[name], key, name) for name, key in KEYS.items()
-                          if ctx.has(name)], ignore_index=True)
+    repeated = pd.concat([quality.duplicate_keys(tables[name], key, name, connection=ctx.duckdb)
+                          for name, key in KEYS.items() if ctx.has(name)], ignore_index=True)
     removed = removed.assign(rule=removed["rule"].map(lambda rule: f"rule.{rule}")).rename(columns={"source": "data_source"})
     repeated = repeated.assign(table=repeated["table"].map(lambda name: f"table.{name}"))
     return [table(removed, ctx.language, values=["rule"], verbatim=["data_source"]) if len(removed)
             else say("quality.no_duplicates", ctx.language), table(repeated, ctx.language, values=["table"], verbatim=["key"])]
 
 
-def response_and_linkage(ctx: Context, tables: dict[str, pd.DataFrame]) -> list:
-    """Survey response rate (overall and by channel) and linkage of surveys, complaints and visits to tickets."""
+def response_and_linkage(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> list:
+    """Survey response rate (overall and by channel) and linkage of surveys, complaints and visits to tickets.
+
+    The response rate joins the unit's tickets and answers of the period in DuckDB; linkage matches every
+    row of the period (whatever its team) to the archive's ticket ids by a semi-join in DuckDB, reading
+    only the id column: no row comes back, only counts.
+    """
     items: list = []
     note = ctx.missing_note("surveys", "tickets")
     if note:
         items.append(titled(t("response_rate", ctx.language), note))
     else:
-        items += [_measured_table(ctx, quality.survey_response(tables["tickets"], tables["surveys"]), "response_rate")]
+        items += [_measured_table(ctx, _survey_response(ctx, tables), "response_rate")]
         if ctx.has("tickets", "channel"):
-            items.append(_measured_table(ctx, quality.survey_response(tables["tickets"], tables["surveys"], by="channel"),
+            items.append(_measured_table(ctx, _survey_response(ctx, tables, by="channel"),
                                          "response_rate", values=["channel"]))
     linked_tables = [name for name in ("surveys", "complaints", "field_visits") if ctx.has(name)]
     if not linked_tables or not ctx.has("tickets"):
         return items + [say("quality.no_linkage", ctx.language)]
-    ticket_ids = qa_archive.load("tickets", archive=ctx.archive, columns=["ticket_id"])["ticket_id"]
-    linked = pd.concat([quality.linkage(qa_archive.load(name, "ALL", ctx.period, archive=ctx.archive), ticket_ids, name)
-                        for name in linked_tables], ignore_index=True)
+    rows = {name: qa_archive.scan_sql(name, "ALL", ctx.period, archive=ctx.archive) for name in linked_tables}
+    known = quality.known_tickets(rows, qa_archive.scan_sql("tickets", archive=ctx.archive, columns=["ticket_id"]),
+                                  connection=ctx.duckdb)  # one pass over the archive's ticket ids for every table
+    linked = pd.concat([quality.linkage(source, known, name, connection=ctx.duckdb) for name, source in rows.items()],
+                       ignore_index=True)
     return items + [_measured_table(ctx, linked.assign(table=linked["table"].map(lambda name: f"table.{name}")),
                                     "linkage_rate", values=["table"])]
 
@@ -271,13 +342,14 @@ def _measured_table(ctx: Context, frame: pd.DataFrame, rate: str, values: list[s
     return table(shown, ctx.language, percent=[rate], values=[*(values or []), "status"])
 
 
-def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame]):
-    """Tickets per week and channel as a heat map."""
+def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame | str]):
+    """Tickets per week and channel as a heat map (counted in DuckDB for a source)."""
     note = ctx.missing_note("tickets", "tickets.channel")
     if note:
         return note
     fig, ax = plt.subplots(figsize=(10, 3.5))
-    plots.plot_channel_coverage(quality.channel_coverage(tables["tickets"]), ax=ax, language=ctx.language)
+    plots.plot_channel_coverage(quality.channel_coverage(tables["tickets"], connection=ctx.duckdb), ax=ax,
+                                language=ctx.language)
     return fig
 
 

@@ -514,6 +514,18 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "## 投诉内容\n\n"
         "本期投诉内容中的话题：热点（账单争议、故障报修）及其中提到的服务问题。"),
     "voc.complaints_lead": ("{n} complaints with text this period.", "本期有内容的投诉 {n} 条。"),
+    # ---- voice of customer at scale: texts sampled above a size (issue 17) ----
+    "voc.sampled_comments": (
+        "At this size the comments are a random sample: {n} of {total} comments of the period ({share}, seed {seed}); "
+        "the counts above and below are the sample's, the shares estimate the whole.",
+        "数据量较大，留言按随机抽样分析：本期 {total} 条留言中抽取 {n} 条（{share}，随机种子 {seed}）；"
+        "上下文中的条数为样本条数，占比为对全部留言的估计。"),
+    "voc.sampled_reviews": (
+        "At this size the reviews are a random sample: {n} of {total} ({share}, seed {seed}).",
+        "数据量较大，网络评价按随机抽样分析：{total} 条中抽取 {n} 条（{share}，随机种子 {seed}）。"),
+    "voc.sampled_complaints": (
+        "At this size the complaint texts are a random sample: {n} of {total} ({share}, seed {seed}).",
+        "数据量较大，投诉内容按随机抽样分析：{total} 条中抽取 {n} 条（{share}，随机种子 {seed}）。"),
     "voc.no_complaints": ("No complaint texts in {period}.", "{period} 没有投诉内容。"),
     # ------------------------------------------------------------ end of voice of customer
     # ---- service levels by severity and customer type (issue 14) ----

@@ -235,7 +235,8 @@ def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, 
     Parameters
     ----------
     tickets : DataFrame
-        The period's tickets with the ``by`` columns.
+        The period's tickets with the ``by`` columns, or their counts per stratum (the ``by`` columns
+        and ``tickets``: an archive too large to load the tickets counts them in DuckDB).
     surveys : DataFrame
         The period's survey answers (``source`` = survey: online reviews are not answers to an
         invitation) with the same ``by`` columns (linked from their tickets).
@@ -253,7 +254,9 @@ def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, 
     answers = surveys[surveys["source"] == "survey"] if "source" in surveys else surveys
     tickets = _strata(tickets, by)
     answers = _strata(answers, by)
-    counts = tickets.groupby(list(by), observed=True).size().rename("tickets")
+    # tickets as rows, or already counted per stratum (a ``tickets`` column, e.g. from DuckDB)
+    counts = (tickets.groupby(list(by), observed=True)["tickets"].sum() if "tickets" in tickets
+              else tickets.groupby(list(by), observed=True).size()).rename("tickets")
     got = answers.groupby(list(by), observed=True).agg(
         answers=("csat", "count"), csat=("csat", lambda s: _top2(s).mean()))
     out = pd.concat([counts, got], axis=1).reset_index()

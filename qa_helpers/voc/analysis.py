@@ -86,7 +86,8 @@ def tag(comments: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
     out = comments.copy()
     for name in topics.topic:
         out[f"topic_{name}"] = found[name].to_numpy()
-    out["topics"] = [list(topics.topic[row]) for row in found.to_numpy()] if len(found) else []
+    names = np.asarray(topics.topic, dtype=object)  # a numpy pick per row: a pandas one costs ~1 ms each
+    out["topics"] = [list(names[row]) for row in found.to_numpy()] if len(found) else []
     return out
 
 

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from qa_helpers.data import archive as qa_archive
+from qa_helpers.data.schemas import TIME_COLUMNS
 from qa_helpers.periods import parse_period
 from qa_helpers.report.context import Context
 from qa_helpers.report.labels import t, table
@@ -39,6 +40,8 @@ class VocData:
     everything: pd.DataFrame = field(default_factory=pd.DataFrame)
     signal: pd.DataFrame | None = None      # text.dissatisfaction of ``current``, computed once in load()
     locales: tuple[str, ...] | None = None  # the config's pii_locales: snippets and keywords are masked with them
+    sampled: dict[str, int] = field(default_factory=dict)  # kind -> its texts in the period, when only a sample was read
+    teams: list[str] | None = None  # the unit's teams with comments, when ``everything`` is a sample
 
 
 def _tagged(ctx: Context, surveys: pd.DataFrame, tickets: pd.DataFrame, topics: pd.DataFrame,
@@ -46,15 +49,30 @@ def _tagged(ctx: Context, surveys: pd.DataFrame, tickets: pd.DataFrame, topics: 
     return analysis.tag(analysis.survey_comments(surveys, tickets, source=source), topics)
 
 
-def load(ctx: Context) -> VocData:
-    """Every text the notebook analyses, tagged: survey comments of this period, the previous one and
-    the year so far (for the unit), every period's (for actions), online reviews (the whole company:
+MAX_TEXTS = 20_000  # texts of one kind analysed for the period; above it a seeded random sample of about this many
+SAMPLE_SEED = 17     # the sample's seed: the same archive gives the same sample
+LINKED = ["channel", "customer_type", "agent_id"]  # what a text's ticket tells (archived on its survey or complaint)
+
+
+def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: int = MAX_TEXTS) -> VocData:
+    """Every text the notebook analyses, tagged: survey comments of this period, the previous one, the
+    year so far and the weeks around each action (for the unit), online reviews (the whole company:
     reviews name no team) and complaint texts of this period.
+
+    Only those texts are read, selected in DuckDB: no ticket is loaded (a survey or complaint carries
+    its ticket's channel, customer type and agent). When a kind of text (survey comments, reviews,
+    complaints) has more than ``max_texts`` in the period, a seeded random sample of about that many is
+    analysed (by a hash of the text's id, the same share in every window), and
+    :attr:`VocData.sampled` records it so that the report says so.
 
     Parameters
     ----------
     ctx : Context
         The notebook's context (unit, period, archive, config folder, language).
+    weeks_before, weeks_after : int
+        The windows around each action's start that :func:`actions_section` compares.
+    max_texts : int
+        Most texts of one kind analysed for the period before sampling.
 
     Returns
     -------
@@ -62,20 +80,32 @@ def load(ctx: Context) -> VocData:
     """
     topics = load_topics(ctx.config)
     labels = dict(zip(topics.topic, topics[f"label_{ctx.language}" if ctx.language == "zh" else "label_en"]))
-    columns = ["ticket_id", "channel", "customer_type", "agent_id"]
-    tickets = qa_archive.load("tickets", ctx.unit, archive=ctx.archive, columns=columns) if ctx.has("tickets") \
-        else pd.DataFrame(columns=columns)
-    everything = _tagged(ctx, _all_surveys(ctx), tickets, topics)
     year = parse_period(str(ctx.period.start.year))
-    current = everything[(everything["time"] >= ctx.period.start) & (everything["time"] < ctx.period.end)]
     previous_period = ctx.period.previous()
+    windows = [(min(year.start, previous_period.start), ctx.period.end), *_action_windows(ctx, weeks_before, weeks_after)]
+    sampled: dict[str, int] = {}
+    if ctx.has("surveys", "comment"):
+        fraction = _fraction(ctx, "surveys", ctx.unit, "survey", max_texts, sampled, "comments")
+        frame = _texts(ctx, "surveys", ctx.unit, "survey", windows, fraction)
+        everything = _tagged(ctx, frame, _linked(ctx, "surveys", frame), topics)
+        teams = _comment_teams(ctx) if fraction < 1 else None
+    else:
+        everything, teams = _tagged(ctx, _all_surveys(ctx), pd.DataFrame(columns=["ticket_id", *LINKED]), topics), None
+    current = everything[(everything["time"] >= ctx.period.start) & (everything["time"] < ctx.period.end)]
     previous = everything[(everything["time"] >= previous_period.start) & (everything["time"] < previous_period.end)]
     year_tagged = everything[(everything["time"] >= year.start) & (everything["time"] < ctx.period.end)]
-    reviews = qa_archive.load("surveys", "ALL", ctx.period, archive=ctx.archive, where={"source": "review"}) \
-        if ctx.has("surveys") else pd.DataFrame(columns=["survey_id", "answered_at", "comment", "csat", "source"])
-    complaints = ctx.load("complaints") if ctx.has("complaints", "text") else None
-    complaint_tagged = (analysis.tag(analysis.complaint_texts(complaints, tickets), topics) if complaints is not None
-                        else analysis.tag(analysis.survey_comments(reviews.iloc[:0], None, None), topics))
+    if ctx.has("surveys"):
+        fraction = _fraction(ctx, "surveys", "ALL", "review", max_texts, sampled, "reviews")
+        reviews = _texts(ctx, "surveys", "ALL", "review", [(ctx.period.start, ctx.period.end)], fraction)
+    else:
+        reviews = pd.DataFrame(columns=["survey_id", "answered_at", "comment", "csat", "source"])
+    if ctx.has("complaints", "text"):
+        fraction = _fraction(ctx, "complaints", ctx.unit, None, max_texts, sampled, "complaints")
+        complaints = _texts(ctx, "complaints", ctx.unit, None, [(ctx.period.start, ctx.period.end)], fraction)
+        complaint_tagged = analysis.tag(analysis.complaint_texts(complaints, _linked(ctx, "complaints", complaints)),
+                                        topics)
+    else:
+        complaint_tagged = analysis.tag(analysis.survey_comments(reviews.iloc[:0], None, None), topics)
     lexicon = text.load_lexicon(ctx.config)
     current = current.reset_index(drop=True)
     return VocData(topics=topics, lexicon=lexicon, labels=labels,
@@ -83,7 +113,83 @@ def load(ctx: Context) -> VocData:
                    year=year_tagged.reset_index(drop=True),
                    reviews=_tagged(ctx, reviews, None, topics, source="review"), complaints=complaint_tagged,
                    everything=everything, signal=text.dissatisfaction(current["text"], topics, lexicon),
-                   locales=text.config_locales(ctx.files.get("sources.yml") or ctx.config))
+                   locales=text.config_locales(ctx.files.get("sources.yml") or ctx.config),
+                   sampled=sampled, teams=teams)
+
+
+def _action_windows(ctx: Context, weeks_before: int, weeks_after: int) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """From the first day before to the last day after each action of the register covering this unit."""
+    from qa_helpers import stats
+
+    out = []
+    for start in ctx.actions()["start"] if ctx.has("surveys", "comment") else []:
+        weeks = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after)
+        out.append((pd.Timestamp(weeks["start"].min()), pd.Timestamp(weeks["end"].max())))
+    return out
+
+
+def _text_filter(table: str, source: str | None) -> str:
+    """SQL: the rows of a kind that carry a text (the exact test, stripped of spaces, follows in pandas)."""
+    column = "comment" if table == "surveys" else "text"
+    kind = f"source = '{source}' AND " if source else ""
+    return f"{kind}{column} IS NOT NULL AND {column} <> ''"
+
+
+def _sample_filter(table: str, fraction: float) -> str:
+    """SQL: a seeded random share of the rows, by a hash of their id (none when the share is 1)."""
+    if fraction >= 1:
+        return "true"
+    key = "survey_id" if table == "surveys" else "complaint_id"
+    return f"hash({key} || '#{SAMPLE_SEED}') % 1000000 < {int(round(fraction * 1_000_000))}"
+
+
+def _fraction(ctx: Context, table: str, unit: str, source: str | None, most: int,
+              sampled: dict[str, int], kind: str) -> float:
+    """The share of a kind's texts analysed: 1 up to ``most`` texts in the period, else ``most`` / count;
+    a sample is recorded in ``sampled`` (kind -> texts in the period)."""
+    source_sql = qa_archive.scan_sql(table, unit, ctx.period, archive=ctx.archive)
+    total = int(ctx.query(f"SELECT count(*) FROM {{t}} WHERE {_text_filter(table, source)}", t=source_sql).iloc[0, 0])
+    if total <= most:
+        return 1.0
+    sampled[kind] = total
+    return most / total
+
+
+def _texts(ctx: Context, table: str, unit: str, source: str | None,
+           windows: list[tuple[pd.Timestamp, pd.Timestamp]], fraction: float) -> pd.DataFrame:
+    """The rows of a kind that carry a text, within any of the time windows, sampled at ``fraction``."""
+    time = TIME_COLUMNS[table]
+    within = " OR ".join(f"({time} >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}' AND {time} < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}')"
+                         for start, end in windows) or "false"
+    rows = qa_archive.scan_sql(table, unit, None, archive=ctx.archive)
+    # in the archive's order (month files in turn, rows in time order): snippets pick by position
+    return ctx.query(f"SELECT * FROM {{t}} WHERE {_text_filter(table, source)} AND ({within}) AND "
+                     f"{_sample_filter(table, fraction)}", t=rows)
+
+
+def _linked(ctx: Context, table: str, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """What each text's ticket tells (channel, customer type, agent), as the archive linked it at ingest."""
+    if not ctx.has("tickets") or "ticket_id" not in frame:
+        return None
+    return frame[["ticket_id", *[c for c in LINKED if c in frame]]].dropna(subset=["ticket_id"])
+
+
+def _comment_teams(ctx: Context) -> list[str]:
+    """Every team with a survey comment in the unit, any period (what an action for no named team covers)."""
+    rows = qa_archive.scan_sql("surveys", ctx.unit, None, archive=ctx.archive, columns=["team", "source", "comment"])
+    found = ctx.query(f"SELECT DISTINCT team FROM {{t}} WHERE team IS NOT NULL AND {_text_filter('surveys', 'survey')}",
+                      t=rows)
+    return sorted(found["team"])
+
+
+def sample_note(ctx: Context, data: VocData, kind: str) -> Said | None:
+    """One line saying that a kind of text was sampled (n of N, the share), or ``None`` when all were read."""
+    if kind not in (data.sampled or {}):
+        return None
+    total = data.sampled[kind]
+    n = len({"comments": data.current, "reviews": data.reviews, "complaints": data.complaints}[kind])
+    return say(f"voc.sampled_{kind}", ctx.language, n=f"{n:,}", total=f"{total:,}", share=_pct(n / total),
+               seed=SAMPLE_SEED)
 
 
 def _signal(data: VocData) -> pd.Series:
@@ -143,7 +249,7 @@ def headline(ctx: Context, data: VocData) -> list:
             lines.append(say("voc.headline_next", ctx.language, topics=_topic_list(counts, data, ctx.language)))
     lines.append(say("voc.headline_signal", ctx.language, share=_pct((signal == "dissatisfied").mean()),
                      n=f"{len(signal):,}"))
-    return lines
+    return [*lines, sample_note(ctx, data, "comments")]
 
 
 def summary(data: VocData) -> dict:
@@ -248,7 +354,8 @@ def actions_section(ctx: Context, data: VocData, weeks_before: int = 8, weeks_af
         return [ctx.missing_note("surveys", "surveys.comment")]
     items = []
     for action in actions.itertuples(index=False):
-        teams = list(action.teams) if len(action.teams) else sorted(set(data.everything["team"].dropna()))
+        teams = list(action.teams) if len(action.teams) else (
+            data.teams if data.teams is not None else sorted(set(data.everything["team"].dropna())))
         unit = data.everything[data.everything["team"].isin(teams)]
         changes = analysis.topic_before_after(unit, data.topics, action.start, weeks_before, weeks_after,
                                               alpha=alpha, family=action.action_id)
@@ -317,9 +424,10 @@ def reviews_section(ctx: Context, data: VocData) -> list:
     if note:
         return [note]
     bursts = (ctx.ingest_report().get("sources", {}).get("surveys", {}).get("by_rule", {}) or {}).get("review_burst", 0)
-    lead = say("voc.reviews_lead", ctx.language, n=f"{len(data.reviews):,}", bursts=f"{bursts:,}")
+    lead = [say("voc.reviews_lead", ctx.language, n=f"{len(data.reviews):,}", bursts=f"{bursts:,}"),
+            sample_note(ctx, data, "reviews")]
     if data.reviews.empty:
-        return [lead]
+        return lead
     counts = analysis.topic_counts(data.reviews, data.topics)
     signal = text.dissatisfaction(data.reviews["text"], data.topics, data.lexicon)["signal"]
     fig, ax = plt.subplots(figsize=(9, 4))
@@ -328,7 +436,7 @@ def reviews_section(ctx: Context, data: VocData) -> list:
     top = counts[counts["problem_type"] & (counts["mentions"] > 0)]
     line = say("voc.reviews_top", ctx.language, topic=data.labels[top.iloc[0].topic], mentions=f"{top.iloc[0].mentions:,}",
                share=_pct((signal == "dissatisfied").mean())) if len(top) else None
-    return [lead, line, fig]
+    return [*lead, line, fig]
 
 
 def complaints_section(ctx: Context, data: VocData) -> list:
@@ -341,6 +449,7 @@ def complaints_section(ctx: Context, data: VocData) -> list:
     counts = analysis.topic_counts(data.complaints, data.topics)
     shown = counts[counts["problem_type"] & (counts["mentions"] > 0)].assign(topic=lambda d: d["topic"].map(data.labels))
     return [say("voc.complaints_lead", ctx.language, n=f"{len(data.complaints):,}"),
+            sample_note(ctx, data, "complaints"),
             table(shown[["topic", "mentions", "share"]].rename(columns={
                 "topic": "voc_topic", "mentions": "voc_mentions", "share": "voc_share_of_complaints"}),
                 ctx.language, percent=["voc_share_of_complaints"])]

@@ -50,6 +50,42 @@ def survey_items(ctx, surveys: pd.DataFrame) -> list[str]:
             if ctx.has("surveys", item) and item in surveys and surveys[item].notna().any()]
 
 
+# ---------------------------------------------------------------- what the survey sections read
+
+def survey_tables(ctx) -> dict[str, pd.DataFrame]:
+    """The period's tickets and survey answers as the survey sections need them, without loading a ticket.
+
+    ``tickets`` is the unit's ticket count per stratum (customer type × channel), counted in DuckDB;
+    ``surveys`` the unit's survey rows of the period with only the columns the sections read (answers,
+    scores, sub-scores and strata; text columns as categories).
+
+    Parameters
+    ----------
+    ctx : Context
+        The notebook's context.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``tickets`` (``customer_type, channel, tickets``) and ``surveys``.
+    """
+    strata = [c for c in STRATA if ctx.has("tickets", c)]
+    if ctx.has("tickets") and strata:
+        groups = ", ".join(strata)
+        tickets = ctx.query(f"SELECT {groups}, count(*) AS tickets FROM {{t}} GROUP BY {groups}",
+                            t=ctx.source("tickets", columns=strata))
+    else:
+        tickets = ctx.load("tickets", columns=list(STRATA)) if ctx.has("tickets") else pd.DataFrame(columns=list(STRATA))
+    wanted = ["source", "csat", "nps", *SURVEY_ITEMS, *STRATA]
+    present = ctx.duckdb.sql(f"SELECT * FROM {ctx.source('surveys')} LIMIT 0").columns
+    surveys = ctx.duckdb.sql(f"SELECT {', '.join(c for c in wanted if c in present)} FROM {ctx.source('surveys')}").arrow()
+    frame = surveys.to_pandas() if not hasattr(surveys, "read_all") else surveys.read_all().to_pandas()
+    for column in ("source", *STRATA):
+        if column in frame:
+            frame[column] = frame[column].astype("category")
+    return {"tickets": tickets, "surveys": frame}
+
+
 # ---------------------------------------------------------------- NPS
 
 def nps_answers(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series]:

@@ -20,6 +20,7 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from qa_helpers.config import config_file, read_yaml
@@ -195,7 +196,9 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     problem = mentions[topics.topic[topics.problem_type].tolist()].sum(axis=1)
     praise = mentions[topics.topic[~topics.problem_type].tolist()].sum(axis=1)
     # built as int64: ``map`` over an empty string Series keeps the string dtype
-    words = pd.Series([_polarity(tokens(t), lexicon) if t else 0 for t in text], index=text.index, dtype="int64")
+    codes, distinct = pd.factorize(text)  # each distinct text is segmented once
+    polarity = np.array([_polarity(tokens(t), lexicon) if t else 0 for t in distinct], dtype="int64")
+    words = pd.Series(polarity[codes] if len(codes) else polarity[:0], index=text.index, dtype="int64")
     score = (words + praise - problem).astype(int)
     signal = pd.Series("neutral", index=texts.index, dtype=object)
     signal[score < 0], signal[score > 0] = "dissatisfied", "satisfied"
@@ -213,6 +216,24 @@ def _extractor():
     extractor = jieba.analyse.TFIDF()
     extractor.tokenizer = tokenizer()
     return extractor
+
+
+def _weighted_tags(repeats: pd.Series, top: int) -> list[str]:
+    """jieba's TF-IDF top words (``TFIDF.extract_tags``) of the texts joined by new lines, each distinct
+    text segmented once and weighted by how often it occurs (``repeats``: text -> count, in order of first
+    occurrence): the same words in the same order as extracting from the joined texts, without
+    segmenting a repeated text again (jieba segments each line on its own)."""
+    extractor = _extractor()
+    freq: dict[str, float] = {}
+    for text_, n in repeats.items():
+        for word in extractor.tokenizer.cut(MASK_TOKEN.sub(" ", text_)):
+            if len(word.strip()) < 2 or word.lower() in extractor.stop_words:
+                continue
+            freq[word] = freq.get(word, 0.0) + float(n)
+    total = sum(freq.values())
+    for word in freq:
+        freq[word] *= extractor.idf_freq.get(word, extractor.median_idf) / total
+    return sorted(freq, key=freq.__getitem__, reverse=True)[:top]
 
 
 @lru_cache(maxsize=1)
@@ -272,11 +293,13 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     skip = lexicon["stop_words"] | lexicon["negative"] | lexicon["positive"] | lexicon["negators"] | lexicon["degree"]
     from qa_helpers.data.privacy import DEFAULT_PII_LOCALES, mask_text
 
-    words_of = unmatched.map(lambda t: set(tokens(t)))
-    counts = Counter(w for ws in words_of for w in ws)  # texts containing each word, counted once
-    extractor = _extractor()
-    joined = "\n".join(MASK_TOKEN.sub(" ", t) for t in unmatched)
-    candidates = [w.lower() for w in extractor.extract_tags(joined, topK=5 * top) if w.lower() not in skip]
+    codes, distinct = pd.factorize(unmatched)  # each distinct text is segmented once, counted as often as it occurs
+    repeats = pd.Series(np.bincount(codes, minlength=len(distinct)), index=pd.Index(distinct, dtype=object))
+    counts = Counter()  # texts containing each word, counted once per text
+    for text_, n in repeats.items():
+        for word in set(tokens(text_)):
+            counts[word] += int(n)
+    candidates = [w.lower() for w in _weighted_tags(repeats, 5 * top) if w.lower() not in skip]
     candidates += sorted({w for w in counts if ENGLISH_WORD.fullmatch(w) and len(w) >= 3})
 
     def kept(word: str) -> bool:

@@ -107,7 +107,9 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         Same index as ``texts``, one boolean column per topic (dictionary order).
     """
-    text = texts.astype("string").fillna("")
+    # each distinct text is matched once (comments repeat a lot: a million answers hold far fewer texts)
+    codes, distinct = pd.factorize(texts.astype("string").fillna(""))
+    text = pd.Series(distinct, dtype="string")
     out = {}
     for topic in topics.itertuples(index=False):
         pattern = _pattern(topic)
@@ -115,9 +117,10 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
         # a phrase that denies a keyword ("不满意" for "满意") is blanked before matching
         seen = (text.str.replace("|".join(re.escape(w) for w in sorted(denied, key=len, reverse=True)), " ",
                                  case=False, regex=True) if denied else text)
-        out[topic.topic] = (seen.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool)
-                            if pattern else pd.Series(False, index=texts.index))
-    return pd.DataFrame(out, index=texts.index)
+        found = (seen.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool).to_numpy()
+                 if pattern else np.zeros(len(text), dtype=bool))
+        out[topic.topic] = found[codes] if len(codes) else np.zeros(0, dtype=bool)
+    return pd.DataFrame(out, index=texts.index, columns=list(topics.topic))
 
 
 def problem_types(texts: pd.Series, categories: pd.Series | None, topics: pd.DataFrame,
