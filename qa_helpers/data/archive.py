@@ -335,13 +335,12 @@ _READS = _ReadCache()
 
 
 def analysis_connection(archive: str | os.PathLike | None = None):
-    """A DuckDB connection for aggregating archive scans (:func:`scan_sql`) inside a report: two threads,
-    a 1 GB memory cap (a notebook stays within budget even on a year of every team) and no progress bar
-    (it would print into the report). With an ``s3://`` archive, DuckDB reads it through s3fs."""
+    """A DuckDB connection for aggregating archive scans (:func:`scan_sql`) inside a report: two threads and
+    a 1 GB memory cap, so a notebook stays within budget even on a year of every team. With an ``s3://``
+    archive, DuckDB reads it through s3fs."""
     import duckdb
 
     connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"})
-    connection.execute("SET enable_progress_bar = false")  # a session option, not a connect-time one
     return connection if archive is None else storage.register(connection, archive)
 
 
