@@ -51,13 +51,13 @@ from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
 from qa_helpers.data.archive import archive_files, archive_path
 from qa_helpers.data.columns import connect, decoded
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, ROW_GROUP, _availability, _check_archive_target,
-                                    _clean_debris, _files, _new_generation, _remove_generation, _switch,
+                                    _commit_generation,
+                                    _clean_debris, _files, _new_generation, _remove_generation,
                                     archive_schema, dictionary_columns, fingerprint, ingest_source, parse_table,
                                     read_source, source_schema)
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key
 from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
 from qa_helpers.errors import ArchiveError, SourceError
-from qa_helpers.faults import fault_point
 from qa_helpers.locks import folder_lock
 
 QUARANTINE_COLUMNS = ["file", "row", "rule", "column", "detail", "record"]
@@ -497,10 +497,7 @@ def append(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
             report = _write_generation(old, staging, report, batches, number, hashes, config,
                                        kept, quarantined, entries, withdrawn)
             report["batches"][-1]["skipped"] = [{"name": p.name, "as": n, "batch": b} for p, b, n in skipped]
-            (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2),
-                                                        encoding="utf-8")
-            fault_point("ingest:staged")
-            _switch(archive_dir, staging)
+            _commit_generation(archive_dir, staging, report)
         except BaseException:
             _remove_generation(staging)
             raise
@@ -555,7 +552,6 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
     report["units"] = _units(report, kept)
     report["fingerprint"] = fingerprint(staging)
     report["files"] = archive_files(staging)
-    (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report
 
 

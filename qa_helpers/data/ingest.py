@@ -759,6 +759,13 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def _commit_generation(archive_dir: Path, staging: Path, report: dict) -> None:
+    """Write the staged generation's report, then make it current in one atomic switch (ingest and append)."""
+    (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    fault_point("ingest:staged")
+    _switch(archive_dir, staging)
+
+
 def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: str | os.PathLike | None = None,
            key: bytes | None = None, tables: list[str] | None = None, check: bool = False) -> dict:
     """Ingest every source of the mapping from ``raw_dir`` into ``archive_dir``.
@@ -825,10 +832,7 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
                 report["units"] = _units(staging)
                 report["fingerprint"] = hashed.result()
             report["files"] = archive_files(staging)
-            (staging / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2),
-                                                        encoding="utf-8")
-            fault_point("ingest:staged")
-            _switch(archive_dir, staging)
+            _commit_generation(archive_dir, staging, report)
         except BaseException:
             _remove_generation(staging)
             raise

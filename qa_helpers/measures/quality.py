@@ -20,6 +20,19 @@ from qa_helpers.data.schemas import SCHEMAS
 Source = pd.DataFrame | str  # rows as a DataFrame, or a DuckDB subquery (``Context.source``) that loads none
 
 
+def _missingness_frame(table: str, columns: list[str], n: int, counts: np.ndarray, present) -> pd.DataFrame:
+    """The missingness rows of one table from its row count and per-column empty counts; a column the
+    archive's availability lacks is "absent" (no count), not 100 % missing."""
+    absent = np.array([present is not None and column not in present for column in columns], dtype=bool)
+    missing = pd.array(counts, dtype="Int64")
+    missing[absent] = pd.NA
+    return pd.DataFrame({
+        "table": table, "column": columns, "n": n, "missing": missing,
+        "missing_share": [np.nan if a else _rate(int(m), n) for m, a in zip(missing, absent)],
+        "status": np.where(absent, "absent", "present"),
+    })
+
+
 def _rate(numerator: int, n: int) -> float:
     return numerator / n if n else np.nan
 
@@ -158,14 +171,7 @@ def missingness(frame: Source, table: str | None = None, present: set[str] | Non
                  + (f" OR isnan({_ident(c)}))" if kinds[c] in ("DOUBLE", "FLOAT") else ")") for c in columns]
         found = con.sql(f"SELECT count(*), {', '.join(empty) or '0'} FROM {frame}").fetchall()[0]
         n, counts = int(found[0]), np.array(found[1:len(columns) + 1], dtype="int64")
-    absent = np.array([present is not None and column not in present for column in columns], dtype=bool)
-    missing = pd.array(counts, dtype="Int64")
-    missing[absent] = pd.NA
-    return pd.DataFrame({
-        "table": table, "column": columns, "n": n, "missing": missing,
-        "missing_share": [np.nan if a else _rate(int(m), n) for m, a in zip(missing, absent)],
-        "status": np.where(absent, "absent", "present"),
-    })
+    return _missingness_frame(table, columns, n, counts, present)
 
 
 def missingness_of_files(files: list[str], table: str | None = None, present: set[str] | None = None,
@@ -206,14 +212,7 @@ def missingness_of_files(files: list[str], table: str | None = None, present: se
     nans = dict(zip(floats, con.sql(f"SELECT {', '.join(f'count(*) FILTER (WHERE isnan({_ident(c)}))' for c in floats)} "
                                     f"FROM read_parquet([{listing}])").fetchall()[0])) if floats else {}
     counts = np.array([int(nulls[c][0] or 0) + int(nans.get(c) or 0) for c in columns], dtype="int64")
-    absent = np.array([present is not None and column not in present for column in columns], dtype=bool)
-    missing = pd.array(counts, dtype="Int64")
-    missing[absent] = pd.NA
-    return pd.DataFrame({
-        "table": table, "column": columns, "n": n, "missing": missing,
-        "missing_share": [np.nan if a else _rate(int(m), n) for m, a in zip(missing, absent)],
-        "status": np.where(absent, "absent", "present"),
-    })
+    return _missingness_frame(table, columns, n, counts, present)
 
 
 def duplicate_keys(frame: Source, key: str, table: str | None = None,
