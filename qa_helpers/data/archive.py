@@ -180,13 +180,13 @@ def units(archive: str | os.PathLike | None = None) -> pd.DataFrame:
         ``unit``, ``kind`` (team / department / all), ``department``, ``teams`` (list).
     """
     path = archive_path(archive)
-    return _units(str(path), (path / "ingest_report.json").stat().st_mtime_ns).copy()
+    return _units(str(path), (path / "ingest_report.json").stat().st_mtime).copy()
 
 
 @lru_cache(maxsize=8)
-def _units(folder: str, stamp: int) -> pd.DataFrame:
+def _units(folder: str, stamp: float) -> pd.DataFrame:
     """:func:`units` of one generation (immutable once current): built once per process (issue 17)."""
-    path = Path(folder)
+    path = storage.location(folder) if storage.is_remote(folder) else Path(folder)
     report = ingest_report(path)
     if "units" in report:
         pairs = pd.DataFrame(report["units"], columns=["team", "department"])
