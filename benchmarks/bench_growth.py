@@ -40,7 +40,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import CACHE, ROOT, tree_peak_run
+from common import CACHE, ROOT, raw_export, tree_peak_run
 
 SIZES = (1_000_000, 10_000_000, 30_000_000)
 TIMEOUT_S = 900
@@ -136,11 +136,7 @@ def raw_copies(source: Path, copies: int) -> Path:
 
 def raw_folder(n_tickets: int) -> Path:
     """The ticket export at each size: the generator's 1 M one (cached), or copies of it."""
-    folder = CACHE / "raw_all_1M"
-    if not (folder / "truth.json").exists():
-        from qa_helpers.data.sample import generate
-
-        generate(folder, seed=7, n_tickets=1_000_000, n_teams=20)
+    folder = raw_export(1_000_000)
     return folder if n_tickets == 1_000_000 else raw_copies(folder, n_tickets // 1_000_000)
 
 

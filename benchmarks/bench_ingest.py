@@ -17,21 +17,17 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from common import CACHE
+from common import CACHE, raw_export
 
 GOAL = 1.5
 
 
 def sample(n_tickets: int) -> Path:
-    """The generator's ticket export (cached: generating 10 M rows takes minutes)."""
-    from qa_helpers.data.sample import generate
-
+    """The generator's exports (:func:`common.raw_export`, shared with the notebook benchmark);
+    only the roster and the ticket export are read."""
     if os.environ.get("QAKIT_BENCH_INGEST_RAW"):
         return Path(os.environ["QAKIT_BENCH_INGEST_RAW"])
-    folder = CACHE / f"raw_{n_tickets}"
-    if not (folder / "truth.json").exists():
-        generate(folder, seed=7, n_tickets=n_tickets, tables=("agents", "tickets"))
-    return folder
+    return raw_export(n_tickets)
 
 
 def _spread(values: list[float]) -> str:

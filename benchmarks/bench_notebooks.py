@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from common import CACHE, ROOT, tree_peak_run
+from common import CACHE, ROOT, raw_export, tree_peak_run
 
 BUDGET_S = 10.0
 BUDGET_MB = 2048
@@ -41,15 +41,11 @@ def full_archive(n_tickets: int) -> Path:
     """
     from qa_helpers.data.archive import archive_path
     from qa_helpers.data.ingest import ingest
-    from qa_helpers.data.sample import generate
 
     folder = CACHE / f"archive_{n_tickets // 1_000_000}M"
     if (folder / "ingest_report.json").exists():
         return archive_path(folder)
-    raw = CACHE / f"raw_all_{n_tickets // 1_000_000}M"
-    if not (raw / "truth.json").exists():
-        generate(raw, seed=7, n_tickets=n_tickets, n_teams=20)
-    ingest(raw, folder, key=b"benchmark-key")
+    ingest(raw_export(n_tickets), folder, key=b"benchmark-key")
     return archive_path(folder)
 
 

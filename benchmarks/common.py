@@ -17,6 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
 
 
+def raw_export(n_tickets: int) -> Path:
+    """The generator's exports of every table with ``n_tickets`` tickets and 20 teams (cached).
+
+    One folder per size, ``benchmarks/.cache/raw_all_<n>M``, shared by every benchmark: the
+    ingest benchmark reads its roster and ticket export, the notebook and append benchmarks
+    ingest all of it. Generating 10 M tickets takes about 25 minutes on 2 cores.
+    """
+    from qa_helpers.data.sample import generate
+
+    folder = CACHE / f"raw_all_{n_tickets // 1_000_000}M"
+    if not (folder / "truth.json").exists():
+        generate(folder, seed=7, n_tickets=n_tickets, n_teams=20)
+    return folder
+
+
 def alternating(funcs: dict, repeat: int = 3) -> dict[str, list[float]]:
     """Wall-clock seconds of each function over ``repeat`` rounds, run in turn within a round.
 
