@@ -113,3 +113,31 @@ def test_root_cause_sections_load_the_complaints_once(archive, monkeypatch):
     matplotlib.pyplot.close("all")
     assert loads == ["complaints"]
     assert len(rootcause.complaint_types(ctx)) == len(real(ctx, "complaints"))
+
+
+def _repeat_contacts(tickets: pd.DataFrame, earlier: pd.DataFrame, days: float) -> tuple[int, int]:
+    """The seed-000 definition in pandas, ticket by ticket: a ticket whose customer had another ticket
+    resolved within ``days`` before it was created (the reference for the one-pass DuckDB query)."""
+    every = pd.concat([tickets, earlier], ignore_index=True).dropna(subset=["customer_id", "resolved_at"])
+    resolved = every.groupby("customer_id")[["ticket_id", "resolved_at"]].apply(lambda f: list(zip(*f.values.T)))
+    mine = tickets.dropna(subset=["customer_id"])
+    window = pd.Timedelta(seconds=int(days * 86400))
+    repeats = sum(any(other != ticket and created - window <= at <= created
+                      for other, at in resolved.get(customer, []))
+                  for ticket, customer, created in zip(mine["ticket_id"], mine["customer_id"], mine["created_at"]))
+    return repeats, len(mine)
+
+
+def test_repeat_contacts_in_one_duckdb_pass_equal_the_ticket_by_ticket_count(archive):
+    from qa_helpers.measures import service_levels as sl
+
+    ctx = open_context("HL-A", "2025-Q4", archive)
+    columns = ["ticket_id", "customer_id", "created_at", "resolved_at"]
+    tickets, earlier = ctx.load("tickets", columns=columns), ctx.load("tickets", ctx.period.previous(), columns=columns)
+    got = sl.repeat_rates(ctx.sources(), ctx.standards.raw, connection=ctx.duckdb, history=service._history(ctx))
+    row = got.set_index("measure").loc["repeat_contact"]
+    assert (row["repeats"], row["n"]) == _repeat_contacts(tickets, earlier, row["days"])
+    assert row["repeats"] > 0
+    # the look-back counts: without the previous period the first days of the quarter lose repeats
+    alone = sl.repeat_rates(ctx.sources(), ctx.standards.raw, connection=ctx.duckdb).set_index("measure")
+    assert alone.loc["repeat_contact", "repeats"] == _repeat_contacts(tickets, tickets.iloc[:0], row["days"])[0]
