@@ -141,3 +141,16 @@ def test_repeat_contacts_in_one_duckdb_pass_equal_the_ticket_by_ticket_count(arc
     # the look-back counts: without the previous period the first days of the quarter lose repeats
     alone = sl.repeat_rates(ctx.sources(), ctx.standards.raw, connection=ctx.duckdb).set_index("measure")
     assert alone.loc["repeat_contact", "repeats"] == _repeat_contacts(tickets, tickets.iloc[:0], row["days"])[0]
+
+
+def test_workload_per_agent_week_from_sources_equals_the_pandas_count(both):
+    ctx, rows, sources = both
+    tickets = rows["tickets"].copy()
+    tickets.loc[tickets.index[:7], "agent_id"] = None  # a ticket with no agent is no agent-week
+    weeks = tickets.dropna(subset=["agent_id"]).assign(week=lambda f: f["created_at"].dt.to_period("W-SUN"))
+    expected = len(tickets) / len(weeks[["agent_id", "week"]].drop_duplicates())
+    got = ctx.kpi_table({"tickets": tickets}, kpis=["workload_per_agent"])
+    assert got["value"].iloc[0] == pytest.approx(expected)
+    from_sql = ctx.kpi_table(sources, kpis=["workload_per_agent"])["value"].iloc[0]
+    assert from_sql == pytest.approx(len(rows["tickets"]) / len(rows["tickets"].assign(
+        week=rows["tickets"]["created_at"].dt.to_period("W-SUN"))[["agent_id", "week"]].dropna().drop_duplicates()))
