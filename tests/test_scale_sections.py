@@ -154,3 +154,39 @@ def test_workload_per_agent_week_from_sources_equals_the_pandas_count(both):
     from_sql = ctx.kpi_table(sources, kpis=["workload_per_agent"])["value"].iloc[0]
     assert from_sql == pytest.approx(len(rows["tickets"]) / len(rows["tickets"].assign(
         week=rows["tickets"]["created_at"].dt.to_period("W-SUN"))[["agent_id", "week"]].dropna().drop_duplicates()))
+
+
+def test_a_batch_kernel_keeps_kpi_tables_over_archive_scans(archive, monkeypatch):
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.measures import kpis
+
+    monkeypatch.setattr(qa_archive._READS, "limit", 64 * 2**20)  # as $QAKIT_READ_CACHE_MB sets it in a batch kernel
+    monkeypatch.setattr(qa_archive._READS, "frames", type(qa_archive._READS.frames)())
+    computed = []
+    real = kpis.kpi_table
+    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(kw["by"]) or real(tables, **kw))
+    first = open_context("HL-A", "2025-Q4", archive)
+    values = first.kpi_table(period=first.period.previous())
+    values.loc[0, "value"] = -1.0  # the caller's copy
+    second = open_context("HL-A", "2025-Q4", archive)  # the next notebook of the same unit and period
+    again = second.kpi_table(second.sources(second.period.previous()))
+    assert computed == [[]] and again.loc[0, "value"] != -1.0
+    pd.testing.assert_frame_equal(again, real(second.sources(second.period.previous()), standards=second.standards.raw,
+                                              available=second.available, connection=second.duckdb))
+    # rows given as DataFrames or a query the context did not hand out are computed afresh
+    second.kpi_table({"tickets": second.load("tickets")}, kpis=["fcr"])
+    second.kpi_table({"tickets": f"(SELECT * FROM {second.source('tickets')} WHERE channel = 'chat')"}, kpis=["fcr"])
+    assert len(computed) == 3
+
+
+def test_kpi_tables_are_not_kept_outside_a_batch_kernel(archive, monkeypatch):
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.measures import kpis
+
+    monkeypatch.setattr(qa_archive._READS, "limit", 0)
+    computed = []
+    real = kpis.kpi_table
+    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(1) or real(tables, **kw))
+    ctx = open_context("HL-A", "2025-Q4", archive)
+    pd.testing.assert_frame_equal(ctx.kpi_table(), ctx.kpi_table())
+    assert len(computed) == 2
