@@ -113,3 +113,80 @@ def test_root_cause_sections_load_the_complaints_once(archive, monkeypatch):
     matplotlib.pyplot.close("all")
     assert loads == ["complaints"]
     assert len(rootcause.complaint_types(ctx)) == len(real(ctx, "complaints"))
+
+
+def _repeat_contacts(tickets: pd.DataFrame, earlier: pd.DataFrame, days: float) -> tuple[int, int]:
+    """The seed-000 definition in pandas, ticket by ticket: a ticket whose customer had another ticket
+    resolved within ``days`` before it was created (the reference for the one-pass DuckDB query)."""
+    every = pd.concat([tickets, earlier], ignore_index=True).dropna(subset=["customer_id", "resolved_at"])
+    resolved = every.groupby("customer_id")[["ticket_id", "resolved_at"]].apply(lambda f: list(zip(*f.values.T)))
+    mine = tickets.dropna(subset=["customer_id"])
+    window = pd.Timedelta(seconds=int(days * 86400))
+    repeats = sum(any(other != ticket and created - window <= at <= created
+                      for other, at in resolved.get(customer, []))
+                  for ticket, customer, created in zip(mine["ticket_id"], mine["customer_id"], mine["created_at"]))
+    return repeats, len(mine)
+
+
+def test_repeat_contacts_in_one_duckdb_pass_equal_the_ticket_by_ticket_count(archive):
+    from qa_helpers.measures import service_levels as sl
+
+    ctx = open_context("HL-A", "2025-Q4", archive)
+    columns = ["ticket_id", "customer_id", "created_at", "resolved_at"]
+    tickets, earlier = ctx.load("tickets", columns=columns), ctx.load("tickets", ctx.period.previous(), columns=columns)
+    got = sl.repeat_rates(ctx.sources(), ctx.standards.raw, connection=ctx.duckdb, history=service._history(ctx))
+    row = got.set_index("measure").loc["repeat_contact"]
+    assert (row["repeats"], row["n"]) == _repeat_contacts(tickets, earlier, row["days"])
+    assert row["repeats"] > 0
+    # the look-back counts: without the previous period the first days of the quarter lose repeats
+    alone = sl.repeat_rates(ctx.sources(), ctx.standards.raw, connection=ctx.duckdb).set_index("measure")
+    assert alone.loc["repeat_contact", "repeats"] == _repeat_contacts(tickets, tickets.iloc[:0], row["days"])[0]
+
+
+def test_workload_per_agent_week_from_sources_equals_the_pandas_count(both):
+    ctx, rows, sources = both
+    tickets = rows["tickets"].copy()
+    tickets.loc[tickets.index[:7], "agent_id"] = None  # a ticket with no agent is no agent-week
+    weeks = tickets.dropna(subset=["agent_id"]).assign(week=lambda f: f["created_at"].dt.to_period("W-SUN"))
+    expected = len(tickets) / len(weeks[["agent_id", "week"]].drop_duplicates())
+    got = ctx.kpi_table({"tickets": tickets}, kpis=["workload_per_agent"])
+    assert got["value"].iloc[0] == pytest.approx(expected)
+    from_sql = ctx.kpi_table(sources, kpis=["workload_per_agent"])["value"].iloc[0]
+    assert from_sql == pytest.approx(len(rows["tickets"]) / len(rows["tickets"].assign(
+        week=rows["tickets"]["created_at"].dt.to_period("W-SUN"))[["agent_id", "week"]].dropna().drop_duplicates()))
+
+
+def test_a_batch_kernel_keeps_kpi_tables_over_archive_scans(archive, monkeypatch):
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.measures import kpis
+
+    monkeypatch.setattr(qa_archive._READS, "limit", 64 * 2**20)  # as $QAKIT_READ_CACHE_MB sets it in a batch kernel
+    monkeypatch.setattr(qa_archive._READS, "frames", type(qa_archive._READS.frames)())
+    computed = []
+    real = kpis.kpi_table
+    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(kw["by"]) or real(tables, **kw))
+    first = open_context("HL-A", "2025-Q4", archive)
+    values = first.kpi_table(period=first.period.previous())
+    values.loc[0, "value"] = -1.0  # the caller's copy
+    second = open_context("HL-A", "2025-Q4", archive)  # the next notebook of the same unit and period
+    again = second.kpi_table(second.sources(second.period.previous()))
+    assert computed == [[]] and again.loc[0, "value"] != -1.0
+    pd.testing.assert_frame_equal(again, real(second.sources(second.period.previous()), standards=second.standards.raw,
+                                              available=second.available, connection=second.duckdb))
+    # rows given as DataFrames or a query the context did not hand out are computed afresh
+    second.kpi_table({"tickets": second.load("tickets")}, kpis=["fcr"])
+    second.kpi_table({"tickets": f"(SELECT * FROM {second.source('tickets')} WHERE channel = 'chat')"}, kpis=["fcr"])
+    assert len(computed) == 3
+
+
+def test_kpi_tables_are_not_kept_outside_a_batch_kernel(archive, monkeypatch):
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.measures import kpis
+
+    monkeypatch.setattr(qa_archive._READS, "limit", 0)
+    computed = []
+    real = kpis.kpi_table
+    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(1) or real(tables, **kw))
+    ctx = open_context("HL-A", "2025-Q4", archive)
+    pd.testing.assert_frame_equal(ctx.kpi_table(), ctx.kpi_table())
+    assert len(computed) == 2

@@ -442,3 +442,17 @@ def test_demo_grades_follow_the_planted_quality_order_and_flag_hc_s_misses(full_
     # HL-B was treated from July (truth: ACT-01), so its base place in the order no longer holds in Q4
     untreated = [team for team in truth["team_quality_order"] if team != "HL-B"]
     assert sorted(untreated, key=totals.get, reverse=True) == untreated
+
+
+def test_targets_are_built_once_per_unit_and_handed_out_as_copies(monkeypatch):
+    from qa_helpers.measures.standards import Standards, load_standards
+
+    std = load_standards()
+    built = []
+    real = Standards._build_targets
+    monkeypatch.setattr(Standards, "_build_targets", lambda self, unit: built.append(unit) or real(self, unit))
+    first = std.targets("HL-A")
+    first.loc[0, "target"] = -1.0  # a caller changing its copy changes nothing for the next one
+    again = std.targets("HL-A")
+    assert built == ["HL-A"] and again.loc[0, "target"] != -1.0
+    pd.testing.assert_frame_equal(again, real(std, "HL-A"))

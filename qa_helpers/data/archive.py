@@ -334,6 +334,22 @@ class _ReadCache:
 _READS = _ReadCache()
 
 
+def recall(key: tuple) -> pd.DataFrame | None:
+    """A result kept by :func:`keep` under ``key`` in this batch kernel (a copy), or ``None``.
+
+    For results computed from archive scans only (e.g. a unit's KPI table over :func:`scan_sql` sources):
+    keys name the generation's files, which never change, so a kept result is never stale. Off, like
+    :func:`load`'s cache, unless ``$QAKIT_READ_CACHE_MB`` is set."""
+    frame = _READS.get(key)
+    return None if frame is None else frame.copy()
+
+
+def keep(key: tuple, frame: pd.DataFrame) -> None:
+    """Keep a result of archive scans for :func:`recall` (nothing when the cache is off)."""
+    if _READS.limit:
+        _READS.put(key, frame.copy())
+
+
 def analysis_connection(archive: str | os.PathLike | None = None):
     """A DuckDB connection for aggregating archive scans (:func:`scan_sql`) inside a report: two threads and
     a 1 GB memory cap, so a notebook stays within budget even on a year of every team. With an ``s3://``

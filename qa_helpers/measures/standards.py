@@ -9,7 +9,7 @@ from (``source:``, e.g. "seed 002: NPS from 45 to 65"); durations that differ by
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +31,8 @@ class Standards:
 
     path: Path
     raw: dict
+    # targets per unit, built once: a report asks for them once per indicator shown (issue 17)
+    _targets: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def targets(self, unit: str | None = None) -> pd.DataFrame:
         """KPI targets for a unit.
@@ -43,6 +45,11 @@ class Standards:
             ``by_channel`` True: its targets are in :meth:`channel_targets`. ``floor`` (NaN when
             not set) is where the indicator scores 0 under ``floor_to_target``.
         """
+        if unit not in self._targets:
+            self._targets[unit] = self._build_targets(unit)
+        return self._targets[unit].copy()
+
+    def _build_targets(self, unit: str | None) -> pd.DataFrame:
         overrides = self._overrides(unit)
         rows = []
         for name, spec in self.raw["kpis"].items():

@@ -66,6 +66,8 @@ class Context:
     config: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)     # the config files every loader reads
     available: dict[str, set[str]] = field(default_factory=dict)
+    # the archive scans :meth:`source` handed out: SQL over files only, safe to key a kept result on
+    scans: set[str] = field(default_factory=set, repr=False)
 
     # ------------------------------------------------------------ what the archive holds
 
@@ -118,7 +120,9 @@ class Context:
         """One table of this unit for this period (or another one) as a DuckDB subquery
         (:func:`qa_helpers.data.archive.scan_sql`): only the period's files are read, no row is loaded."""
         try:
-            return qa_archive.scan_sql(table, self.unit, period or self.period, archive=self.archive, columns=columns)
+            scan = qa_archive.scan_sql(table, self.unit, period or self.period, archive=self.archive, columns=columns)
+            self.scans.add(scan)
+            return scan
         except ArchiveError:
             if self.has(table):
                 raise
@@ -237,9 +241,29 @@ class Context:
         KPIs the archive cannot measure are NaN with n = 0."""
         from qa_helpers.measures import kpis as kpi_module  # the argument ``kpis`` hides the module
 
-        return kpi_module.kpi_table(tables if tables is not None else self.sources(period), by=list(by),
-                                    standards=self.standards.raw, kpis=kpis, available=self.available,
-                                    connection=self.duckdb)
+        tables = tables if tables is not None else self.sources(period)
+        # a batch kernel runs the KPI and scorecard notebooks of one unit and period one after the other,
+        # and both need this and the previous period's table: kept once computed over archive scans
+        key = self._kpi_key(tables, by, kpis)
+        found = None if key is None else qa_archive.recall(key)
+        if found is not None:
+            return found
+        values = kpi_module.kpi_table(tables, by=list(by), standards=self.standards.raw, kpis=kpis,
+                                      available=self.available, connection=self.duckdb)
+        if key is not None:
+            qa_archive.keep(key, values)
+        return values
+
+    def _kpi_key(self, tables, by, kpis) -> tuple | None:
+        """What a KPI table over ``tables`` depends on, when they are all archive scans of this context
+        (``None`` otherwise: a DataFrame or a hand-written query is not kept)."""
+        import json
+
+        if not all(isinstance(source, str) and source in self.scans for source in tables.values()):
+            return None
+        return ("kpi_table", tuple(sorted(tables.items())), tuple(by), None if kpis is None else tuple(kpis),
+                json.dumps(self.standards.raw, sort_keys=True, default=str),
+                tuple(sorted((name, tuple(sorted(fields))) for name, fields in self.available.items())))
 
     def kpi_vs_target(self, values: pd.DataFrame) -> pd.DataFrame:
         """Each KPI beside its target with ``status`` (meets target / misses target / not measured) and a ``note``."""
