@@ -38,3 +38,12 @@ def test_opening_a_context_freezes_the_heap_it_found(archive):
                   "from qa_helpers.report.context import open_context\n"
                   f"open_context('ALL', '2025-Q4', {str(archive)!r})\nprint(gc.get_freeze_count())")
     assert int(frozen) > 100_000
+
+
+def test_a_batch_process_loads_papermill_once_without_the_iri_grammar():
+    # rfc3987_syntax (installed with jupyterlab) costs ~3 s of CPU to import; forked workers share the rest
+    state = _run("import sys\nfrom qa_helpers.run import execute\nexecute.preload()\n"
+                 "import nbformat, jsonschema\n"
+                 "print(sys.modules.get('rfc3987_syntax') is None, 'papermill' in sys.modules, "
+                 "'qakit' in __import__('papermill').engines.papermill_engines._engines)")
+    assert state == "True True True"
