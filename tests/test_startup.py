@@ -40,6 +40,16 @@ def test_opening_a_context_freezes_the_heap_it_found(archive):
     assert int(frozen) > 100_000
 
 
+def test_a_notebook_that_checks_no_rows_never_imports_pandera(archive):
+    loaded = _run("import sys, matplotlib\nmatplotlib.use('agg')\n"
+                  "from qa_helpers.report import sections\nfrom qa_helpers.report.context import open_context\n"
+                  f"open_context('ALL', '2025-Q4', {str(archive)!r})\n"
+                  "from qa_helpers.data.schemas import SCHEMAS\nbefore = 'pandera' in sys.modules\n"
+                  "names, table = list(SCHEMAS)[:2], SCHEMAS['tickets'].name\n"
+                  "print(before, 'pandera' in sys.modules, names, table)")
+    assert loaded == "False True ['agents', 'tickets'] tickets"
+
+
 def test_a_batch_process_loads_papermill_once_without_the_iri_grammar():
     # rfc3987_syntax (installed with jupyterlab) costs ~3 s of CPU to import; forked workers share the rest
     state = _run("import sys\nfrom qa_helpers.run import execute\nexecute.preload()\n"
