@@ -9,7 +9,12 @@ then checks each column the way pandera would; failing rows go to quarantine.
 
 from __future__ import annotations
 
-import pandera.pandas as pa
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandera takes ~0.6 s to import; a notebook that checks no rows never needs it
+    import pandera.pandas as pa
 
 # Value sets a sources.yml without `value_sets:` gets (the kit's sample uses them).
 DEFAULT_VALUE_SETS: dict[str, list[str]] = {
@@ -55,18 +60,26 @@ AFTER_TICKET = {
 
 
 def _text(nullable: bool = False, **kwargs) -> pa.Column:
+    import pandera.pandas as pa
+
     return pa.Column(str, nullable=nullable, **kwargs)
 
 
 def _one_of(values: list[str], nullable: bool = False) -> pa.Column:
+    import pandera.pandas as pa
+
     return pa.Column(str, pa.Check.isin(values), nullable=nullable)
 
 
 def _score(low: int, high: int, nullable: bool = False) -> pa.Column:
+    import pandera.pandas as pa
+
     return pa.Column("Int64", pa.Check.in_range(low, high), nullable=nullable)
 
 
 def _seconds() -> pa.Column:
+    import pandera.pandas as pa
+
     return pa.Column("Float64", pa.Check.ge(0), nullable=False)
 
 
@@ -76,6 +89,8 @@ def build_schemas(value_sets: dict[str, list[str]] | None = None) -> dict[str, p
     A value set applies to the column of the same name in every table (``category`` of tickets
     and of complaints alike).
     """
+    import pandera.pandas as pa
+
     sets = {**DEFAULT_VALUE_SETS, **(value_sets or {})}
 
     def one_of(name: str, nullable: bool = False) -> pa.Column:
@@ -153,7 +168,24 @@ def build_schemas(value_sets: dict[str, list[str]] | None = None) -> dict[str, p
     }
 
 
-SCHEMAS = build_schemas()
+class _DefaultSchemas(Mapping):
+    """:func:`build_schemas` with the default value sets, built on first use (so is pandera imported)."""
+
+    @cached_property
+    def _built(self) -> dict[str, pa.DataFrameSchema]:
+        return build_schemas()
+
+    def __getitem__(self, table: str) -> pa.DataFrameSchema:
+        return self._built[table]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built)
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+
+SCHEMAS: Mapping[str, pa.DataFrameSchema] = _DefaultSchemas()
 
 # Columns every archived table carries besides its own fields, taken from the table it links to
 # (null when there is no link): loads filter on team, and notebooks break down by the others.

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, time
 from typing import Mapping
 
@@ -101,6 +102,18 @@ def _days(where: str, values) -> frozenset[date]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=1)
+def known_countries() -> frozenset[str]:
+    """Country codes the ``holidays`` package knows (aliases included), from its registry.
+
+    ``holidays.list_supported_countries()`` gives the same codes but imports every country's module
+    to list their subdivisions (1.5-2 s), and every notebook checks its standards' calendar.
+    """
+    from holidays.registry import EntityLoader
+
+    return frozenset(EntityLoader.get_country_codes(include_aliases=True))
+
+
 def calendar(standards: Mapping | None = None, where: str = "standards.yml") -> Calendar:
     """The working calendar of ``service_levels.calendar`` (China's defaults where a key is absent).
 
@@ -135,9 +148,7 @@ def calendar(standards: Mapping | None = None, where: str = "standards.yml") -> 
         raise ConfigError(f"{key}.weekdays: give days from {', '.join(WEEKDAYS)}, got {spec['weekdays']!r}")
     country = spec.get("country") if spec.get("public_holidays", True) else None
     if country is not None:
-        import holidays
-
-        if country not in holidays.list_supported_countries():
+        if country not in known_countries():
             raise ConfigError(f"{key}.country: the holidays package does not know {country!r}")
     return Calendar(start, end, frozenset(WEEKDAYS.index(d) for d in spec["weekdays"]), country,
                     _days(f"{key}.extra_holidays", spec.get("extra_holidays") or []),

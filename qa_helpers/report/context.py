@@ -11,6 +11,7 @@ The report sections the notebooks show are in :mod:`qa_helpers.report.sections`.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -297,6 +298,18 @@ def _file(value: str | os.PathLike, name: str) -> Path:
     return path if path.is_file() else config_file(name, path)
 
 
+def settle_heap() -> None:
+    """Collect garbage once, then exempt what is left (modules, config, caches) from later collections.
+
+    Every full collection walks every live object, and the libraries a notebook imports leave
+    hundreds of thousands of them; statsmodels' ``multipletests`` alone forces a full collection
+    per call (0.1-0.3 s each in a kernel that has run a few notebooks). Frozen objects are still
+    freed when nothing refers to them; only a reference cycle among them outlives its use.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def open_context(team: str, period: str | int, archive: str | os.PathLike = "", language: str = "en",
                  standards: str | os.PathLike = "", config: str | os.PathLike = "",
                  actions_file: str | os.PathLike = "") -> Context:
@@ -337,6 +350,7 @@ def open_context(team: str, period: str | int, archive: str | os.PathLike = "", 
     if actions_file:
         files["actions.yml"] = _file(actions_file, "actions.yml").resolve()
     used_language = plots.set_style(language)
+    settle_heap()
     return Context(unit=team, period=the_period, archive=path, teams=teams,
                    standards=load_standards(files["standards.yml"]), language=used_language, config=folder,
                    files=files, available=qa_archive.availability(path))

@@ -33,7 +33,7 @@ from qa_helpers.data.archive import ALL, archive_path, load, units
 from qa_helpers.errors import QAKitError, UnitError
 from qa_helpers.faults import fault_point
 from qa_helpers.locks import folder_lock
-from qa_helpers.run.execute import (PARTIAL, die_with_parent, file_hash, notebook_steps, run_notebook,
+from qa_helpers.run.execute import (PARTIAL, die_with_parent, file_hash, notebook_steps, preload, run_notebook,
                                     step_parameters)
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.report.labels import LANGUAGES
@@ -389,6 +389,7 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
             for future in dask_completed(futures):
                 yield futures[future], _result_or_failure(future.result, futures[future], args[0])
         return
+    preload(html=args[1])
     # workers die with this process however it ends (their kernels die with them: see die_with_parent)
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=die_with_parent,
                              initargs=(os.getpid(),)) as pool:

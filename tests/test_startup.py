@@ -1,0 +1,59 @@
+"""What every notebook pays before its first section (issue 17): the standards' calendar check
+imports no holiday module it does not use, and opening a context freezes the imported heap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import holidays
+import pytest
+
+from qa_helpers.errors import ConfigError
+from qa_helpers.measures import service_levels as sl
+
+
+def _run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_known_countries_are_the_holidays_packages_own():
+    assert sl.known_countries() == frozenset(holidays.list_supported_countries())
+    assert {"CN", "CHN", "UK"} <= sl.known_countries()
+    with pytest.raises(ConfigError, match="does not know 'XX'"):
+        sl.calendar({"service_levels": {"calendar": {"country": "XX"}}})
+
+
+def test_checking_the_calendar_imports_one_country_not_all():
+    # listing the countries the package's way imports all ~250 country modules (1.5-2 s per notebook)
+    loaded = _run("import sys\nfrom qa_helpers.measures import service_levels as sl\n"
+                  "sl.calendar({'service_levels': {'calendar': {'country': 'CN'}}})\n"
+                  "print(sum(m.startswith('holidays.countries.') for m in sys.modules))")
+    assert int(loaded) < 10
+
+
+def test_opening_a_context_freezes_the_heap_it_found(archive):
+    frozen = _run("import gc, matplotlib\nmatplotlib.use('agg')\n"
+                  "from qa_helpers.report.context import open_context\n"
+                  f"open_context('ALL', '2025-Q4', {str(archive)!r})\nprint(gc.get_freeze_count())")
+    assert int(frozen) > 100_000
+
+
+def test_a_notebook_that_checks_no_rows_never_imports_pandera(archive):
+    loaded = _run("import sys, matplotlib\nmatplotlib.use('agg')\n"
+                  "from qa_helpers.report import sections\nfrom qa_helpers.report.context import open_context\n"
+                  f"open_context('ALL', '2025-Q4', {str(archive)!r})\n"
+                  "from qa_helpers.data.schemas import SCHEMAS\nbefore = 'pandera' in sys.modules\n"
+                  "names, table = list(SCHEMAS)[:2], SCHEMAS['tickets'].name\n"
+                  "print(before, 'pandera' in sys.modules, names, table)")
+    assert loaded == "False True ['agents', 'tickets'] tickets"
+
+
+def test_a_batch_process_loads_papermill_once_without_the_iri_grammar():
+    # rfc3987_syntax (installed with jupyterlab) costs ~3 s of CPU to import; forked workers share the rest
+    state = _run("import sys\nfrom qa_helpers.run import execute\nexecute.preload()\n"
+                 "import nbformat, jsonschema\n"
+                 "print(sys.modules.get('rfc3987_syntax') is None, 'papermill' in sys.modules, "
+                 "'qakit' in __import__('papermill').engines.papermill_engines._engines)")
+    assert state == "True True True"
