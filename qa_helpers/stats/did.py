@@ -142,7 +142,7 @@ def diff_in_diff_cells(cells: pd.DataFrame, metric: str, kind: str, *, treated: 
     # one order whatever order the cells came in: teams, clusters (missing last), weeks
     codes = (pd.factorize(cells["cluster"], sort=True)[0] if cluster is not None
              else pd.factorize(cells["team"], sort=True)[0])
-    codes[codes < 0] = codes.max() + 1
+    codes[codes < 0] = codes.max() + 1 if len(codes) else 0
     cells = cells.assign(code=codes, team=cells["team"].astype(str)).sort_values(
         ["team", "code", "week"], kind="stable").reset_index(drop=True)
     is_after = cells["after"].to_numpy(bool)
