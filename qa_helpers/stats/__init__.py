@@ -79,7 +79,8 @@ categorical
 standardised
     Direct standardisation to the before-window mix (``compare(..., stratify=...)``).
 did
-    :func:`diff_in_diff`: difference-in-differences against control teams.
+    :func:`diff_in_diff`: difference-in-differences against control teams; :func:`diff_in_diff_cells` the same
+    from team x agent x week sums (computed in DuckDB, no row loaded).
 its
     :func:`segmented`: segmented regression (interrupted time series) of a weekly series,
     AR(1) GLS with a parametric-bootstrap reference.

@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from qa_helpers.stats._common import (MIN_CLUSTERS, _checked_exposure, _checked_values, _groups, _interval_t,
-                                      _missing_note, _t_inference)
+from qa_helpers.stats._common import MIN_CLUSTERS, _checked_exposure, _checked_values, _interval_t, _t_inference
 from qa_helpers.stats.comparisons import _check_naive_times
 from qa_helpers.stats.cr2 import two_way_contrast
 from qa_helpers.stats.power import _mde_t
