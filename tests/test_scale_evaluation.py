@@ -135,3 +135,58 @@ def test_load_teams_reads_only_the_window_months_and_columns(archive):
     assert tables["tickets"]["created_at"].between(start, end, inclusive="left").all()
     assert evaluation._months(start, end) == ["2025-02", "2025-03"]
     assert evaluation._months(start, pd.Timestamp("2025-03-01")) == ["2025-02"]
+
+
+@pytest.mark.parametrize("kpi", ["fcr", "median_first_response_s", "complaints_per_1000", "onsite_arrival_on_time"])
+def test_did_from_duckdb_cells_equals_the_did_on_rows(archive, kpi):
+    from qa_helpers import stats
+    from qa_helpers.config import config_dir
+    from qa_helpers.improve import evaluation
+    from qa_helpers.measures.standards import load_standards
+
+    standards = load_standards(config_dir()).raw
+    start = pd.Timestamp("2025-09-03")
+    treated, controls = (["FS-1"], ["FS-2"]) if kpi == "onsite_arrival_on_time" else (["HL-B"], ["HL-A", "FS-1"])
+    windows = stats.week_windows(start, weeks_before=6, weeks_after=5, washout_weeks=1)
+    kind = evaluation.metric_kind(kpi)
+    rows = evaluation.window_observations(treated + controls, archive, windows["start"].min(), windows["end"].max(),
+                                          [kpi], standards)[kpi]
+    con = evaluation._connection()
+    sources, columns = evaluation.window_sources(treated + controls, archive, windows["start"].min(),
+                                                 windows["end"].max(), ["tickets", "complaints", "field_visits"],
+                                                 connection=con)
+    cells = evaluation.did_cells(con, sources, columns, kpi, standards, windows)
+    options = dict(treated=treated, controls=controls, direction="decrease", alpha=0.05)
+    want = stats.diff_in_diff(rows, kpi, kind, start, time="time", weeks_before=6, weeks_after=5, washout_weeks=1,
+                              **options)
+    got = stats.diff_in_diff_cells(cells, kpi, kind, **options)
+    assert want.at[0, "n_before"] > 50 and np.isfinite(want.at[0, "p"])
+    pd.testing.assert_frame_equal(want, got, check_exact=False, rtol=1e-9)
+    # training groups: a CASE on the agent names each observation's group
+    agents = sorted(rows["agent_id"].dropna().unique())
+    group = (f"CASE WHEN agent_id IN ({', '.join(repr(a) for a in agents[:8])}) THEN 'trainees' "
+             f"WHEN agent_id IN ({', '.join(repr(a) for a in agents[8:])}) THEN 'others' END")
+    by_group = evaluation.did_cells(con, sources, columns, kpi, standards, windows, group=group)
+    labelled = rows.assign(group=np.where(rows["agent_id"].isin(agents[:8]), "trainees",
+                                          np.where(rows["agent_id"].isin(agents[8:]), "others", "")))
+    options.update(treated="trainees", controls=["others"])
+    want = stats.diff_in_diff(labelled, kpi, kind, start, team="group", time="time", weeks_before=6, weeks_after=5,
+                              washout_weeks=1, **options)
+    pd.testing.assert_frame_equal(want, stats.diff_in_diff_cells(by_group, kpi, kind, **options), check_exact=False,
+                                  rtol=1e-9)
+
+
+def test_did_cells_in_any_order_give_the_same_row():
+    from qa_helpers import stats
+
+    rng = np.random.default_rng(8)
+    n = 4_000
+    rows = pd.DataFrame({"team": rng.choice(["T", "C1", "C2"], n), "agent_id": rng.choice([f"a{i}" for i in range(30)] + [None], n),
+                         "time": pd.Timestamp("2025-03-03") + pd.to_timedelta(rng.integers(0, 16 * 7 * 24, n), unit="h"),
+                         "value": rng.integers(0, 2, n).astype(float)})
+    start = pd.Timestamp("2025-04-28")
+    want = stats.diff_in_diff(rows, "fcr", "proportion", start, treated="T", controls=["C1", "C2"], time="time")
+    shuffled = stats.diff_in_diff(rows.sample(frac=1, random_state=1), "fcr", "proportion", start, treated="T",
+                                  controls=["C1", "C2"], time="time")
+    assert "without agent_id grouped as one cluster" in want.at[0, "note"]
+    pd.testing.assert_frame_equal(want, shuffled, check_exact=False, rtol=1e-12)

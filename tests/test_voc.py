@@ -227,6 +227,18 @@ def test_keywords_leave_out_person_names_and_mask_with_the_config_locales(topics
     assert text.config_locales(tmp_path) == ("us",) and text.config_locales(tmp_path / "bare") == ("cn", "intl")
 
 
+def test_keywords_parse_jieba_tables_once_and_tag_as_a_tagger_of_their_own():
+    import jieba.analyse
+    import jieba.posseg
+
+    # the IDF and word-tag tables that importing jieba parsed are read, not parsed a second time
+    assert text._extractor() is jieba.analyse.default_tfidf
+    assert text._tagger().word_tag_tab is jieba.posseg.dt.word_tag_tab
+    own = jieba.posseg.POSTokenizer(text.tokenizer())
+    for word in ("小王", "张伟帮", "卡顿", "套餐", "变更"):
+        assert [tuple(p) for p in text._tagger().cut(word)] == [tuple(p) for p in own.cut(word)]
+
+
 def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, monkeypatch):
     texts = pd.Series(["套餐变更一直没生效"] * 4 + ["换套餐手续太繁琐"] * 3)
     scans = []

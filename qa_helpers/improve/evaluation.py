@@ -104,6 +104,54 @@ def window_observations(teams: list[str], archive, start, end, kpis, standards: 
     return out
 
 
+def did_cells(connection, sources: dict[str, str], columns: dict[str, set[str]], kpi: str, standards: dict,
+              windows: pd.DataFrame, group: str = "team", channels: list[str] | None = None) -> pd.DataFrame:
+    """The sufficient statistics of :func:`qa_helpers.stats.diff_in_diff_cells` for a KPI, summed in DuckDB:
+    its observations (:func:`observation_sql`) per group x agent x week x window; no row is loaded.
+
+    Parameters
+    ----------
+    connection : duckdb.DuckDBPyConnection
+        Where ``sources`` can be read.
+    sources, columns
+        As :func:`window_sources` returns them (any span that covers ``windows``).
+    kpi : str
+        The KPI.
+    standards : dict
+        Loaded standards.
+    windows : DataFrame
+        :func:`qa_helpers.stats.week_windows`: only the before and after windows are summed.
+    group : str
+        SQL over the observations naming each one's group (``team``, or a CASE on ``agent_id``); NULL leaves
+        the observation out.
+    channels : list of str, optional
+        Only these channels.
+
+    Returns
+    -------
+    DataFrame
+        :data:`qa_helpers.stats.did.CELL_COLUMNS` (``team`` holds the group).
+    """
+    kind = metric_kind(kpi)
+    bounds = windows.set_index("window")
+    stamp = lambda t: "TIMESTAMP " + qa_archive._sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
+    inside = " OR ".join(f"(time >= {stamp(bounds.at[w, 'start'])} AND time < {stamp(bounds.at[w, 'end'])})"
+                         for w in ("before", "after"))
+    conditions = [f"({inside})", "value IS NOT NULL", f"({group}) IS NOT NULL"]
+    if kind == "duration":
+        conditions.append("value > 0")  # as :func:`observations`: zero seconds carry no ratio information
+    if channels:
+        conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
+    value = "ln(value)" if kind == "duration" else "value"
+    out = connection.sql(
+        f"SELECT ({group}) AS team, agent_id AS cluster, date_trunc('week', time) AS week, "
+        f"time >= {stamp(bounds.at['after', 'start'])} AS after, sum({value}) AS y, CAST(count(*) AS DOUBLE) AS n, "
+        f"count(*) AS count FROM {observation_sql(sources, columns, kpi, standards)} "
+        f"WHERE {' AND '.join(conditions)} GROUP BY ALL").df()
+    out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
+    return out.astype({"team": object, "cluster": object, "after": bool, "count": "int64"})
+
+
 def observations(tables: dict[str, pd.DataFrame], kpi: str, standards: dict) -> pd.DataFrame:
     """One row per observation of a KPI: ``time, team, agent_id, channel, value``.
 
@@ -344,7 +392,8 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
                                       washout_weeks=washout_weeks)
     # a ticket's complaints may come after the test windows: counted up to the span's end, as before
-    tables = window_observations(treated + controls, archive, max(test_windows["start"].min(), span_start),
+    # the DiD's control teams are summed in DuckDB (:func:`did_cells`): only the treated teams' rows are read
+    tables = window_observations(treated, archive, max(test_windows["start"].min(), span_start),
                                  min(test_windows["end"].max(), span_end), kpis, standards,
                                  complaints_span=(span_start, span_end))
     con = _connection()
@@ -433,9 +482,11 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
             standardised.append(stats.before_after(mine, kpi, kind, start, stratify="channel",
                                                    expected_effect=expected, **common))
     if controls and kind != "ordinal":
-        did.append(stats.diff_in_diff(obs, kpi, kind, start, treated=treated, controls=controls,
-                                      expected_effect=expected,
-                                      **{k: v for k, v in common.items() if k != "time"}, time="time"))
+        cells = did_cells(span["connection"], span["sources"], span["columns"], kpi, standards, stats.week_windows(
+            start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks),
+            channels=action.channels)
+        did.append(stats.diff_in_diff_cells(cells, kpi, kind, treated=treated, controls=controls, cluster=cluster,
+                                            direction=direction, alpha=alpha, expected_effect=expected))
     series = series.drop(columns=["agents", "channels"])
     series["role"] = np.where(series["team"].isin(treated), "treated", "control")
     treated_series = series[series["team"].isin(treated)].groupby("week", as_index=False).apply(

@@ -216,7 +216,9 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     """Each course of the unit whose after-window ended by the period's end, on each training KPI: trainees
     against the untrained agents of the same department (Holm across the rows)."""
     from qa_helpers import stats
-    from qa_helpers.improve.evaluation import window_observations
+    from qa_helpers.data.archive import _sql_text
+    from qa_helpers.improve.evaluation import _connection, did_cells, window_sources
+    from qa_helpers.measures.kpis import KPIS
 
     options = _settings(ctx, "training_effect")
     before, after = int(options.get("weeks_before", 8)), int(options.get("weeks_after", 8))
@@ -232,14 +234,19 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
         departments = trainees["department"].unique()
         others = roster[roster["department"].isin(departments) & ~roster["agent_id"].isin(taken)]
         teams = sorted(set(trainees["team"]) | set(others["team"]))
-        every_obs = window_observations(teams, ctx.archive, windows["start"].min(), windows["end"].max(), kpis,
-                                        ctx.standards.raw)
+        # the trainees' and the others' observations summed per agent and week in DuckDB: no row is loaded
+        names = list(dict.fromkeys(n for kpi in kpis for n in (
+            ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
+        con = _connection()
+        sources, columns = window_sources(teams, ctx.archive, windows["start"].min(), windows["end"].max(), names,
+                                          connection=con)
+        listed = lambda agents: ", ".join(_sql_text(a) for a in agents) or "NULL"  # noqa: E731
+        group = (f"CASE WHEN agent_id IN ({listed(trainees['agent_id'])}) THEN 'trainees' "
+                 f"WHEN agent_id IN ({listed(others['agent_id'])}) THEN 'others' END")
         for kpi in kpis:
-            obs = every_obs[kpi]
             try:
-                row = qa_training.training_effect(obs, list(trainees["agent_id"]), list(others["agent_id"]), kpi,
-                                                  course.date, standards=ctx.standards.raw, weeks_before=before,
-                                                  weeks_after=after, alpha=alpha)
+                cells = did_cells(con, sources, columns, kpi, ctx.standards.raw, windows, group=group)
+                row = qa_training.training_effect_cells(cells, kpi, standards=ctx.standards.raw, alpha=alpha)
             except ValueError:
                 continue
             rows.append(row)

@@ -200,6 +200,33 @@ def training_effect(obs: pd.DataFrame, trainees: list[str], others: list[str], k
                               weeks_before=weeks_before, weeks_after=weeks_after, alpha=alpha)
 
 
+def training_effect_cells(cells: pd.DataFrame, kpi: str, *, standards: dict | None = None,
+                          alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`training_effect` from the observations summed per group x agent x week x window
+    (:func:`qa_helpers.improve.evaluation.did_cells` with the groups ``trainees`` and ``others``): the same row.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        :data:`qa_helpers.stats.did.CELL_COLUMNS`, ``team`` holding ``trainees`` or ``others``.
+    kpi, standards, alpha
+        As in :func:`training_effect`.
+
+    Returns
+    -------
+    DataFrame
+        One :data:`qa_helpers.stats.COLUMNS` row.
+    """
+    from qa_helpers.improve.evaluation import metric_kind
+    from qa_helpers.people.coaching import better
+
+    kind = metric_kind(kpi)
+    if kind not in ("proportion", "duration", "rate"):
+        raise ValueError(f"{kpi}: no difference-in-differences for this kind of KPI")
+    return stats.diff_in_diff_cells(cells, kpi, kind, treated="trainees", controls=["others"], cluster="agent_id",
+                                    direction=better(kpi, standards), alpha=alpha)
+
+
 def load_criteria(path: str | os.PathLike | None) -> pd.DataFrame:
     """Acceptance criteria that are not KPIs, from the action register's ``acceptance:`` lists.
 

@@ -79,7 +79,8 @@ categorical
 standardised
     Direct standardisation to the before-window mix (``compare(..., stratify=...)``).
 did
-    :func:`diff_in_diff`: difference-in-differences against control teams.
+    :func:`diff_in_diff`: difference-in-differences against control teams; :func:`diff_in_diff_cells` the same
+    from team x agent x week sums (computed in DuckDB, no row loaded).
 its
     :func:`segmented`: segmented regression (interrupted time series) of a weekly series,
     AR(1) GLS with a parametric-bootstrap reference.
@@ -99,7 +100,7 @@ from __future__ import annotations
 
 from qa_helpers.stats.categorical import mix_shift
 from qa_helpers.stats.comparisons import before_after, compare
-from qa_helpers.stats.did import diff_in_diff
+from qa_helpers.stats.did import diff_in_diff, diff_in_diff_cells
 from qa_helpers.stats.durations import wilcoxon_rank_sum
 from qa_helpers.stats.its import bends, segmented
 from qa_helpers.stats.multiplicity import adjust_family, evaluate
@@ -113,7 +114,7 @@ from qa_helpers.stats.windows import WINDOWS, label_windows, week_windows
 __all__ = [
     "COLUMNS", "DIRECTIONS", "KINDS", "NOT_ESTIMABLE", "POWER", "RATE_PER", "VERDICTS", "WINDOWS",
     "adjust_family", "before_after", "clopper_pearson", "compare", "cr2_contrast", "exact_difference",
-    "exact_poisson", "exact_rate_ratio", "wilcoxon_rank_sum", "yates_prop_test", "diff_in_diff", "evaluate", "label_windows", "mix_shift",
+    "exact_poisson", "exact_rate_ratio", "wilcoxon_rank_sum", "yates_prop_test", "diff_in_diff", "diff_in_diff_cells", "evaluate", "label_windows", "mix_shift",
     "segmented", "bends", "week_windows",
 ]
 

@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from qa_helpers.stats._common import (MIN_CLUSTERS, _checked_exposure, _checked_values, _groups, _interval_t,
-                                      _missing_note, _t_inference)
+from qa_helpers.stats._common import MIN_CLUSTERS, _checked_exposure, _checked_values, _interval_t, _t_inference
 from qa_helpers.stats.comparisons import _check_naive_times
 from qa_helpers.stats.cr2 import two_way_contrast
 from qa_helpers.stats.power import _mde_t
@@ -88,30 +87,93 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
     if exposure is not None:
         keep &= data[exposure].notna()
     sub = data.loc[keep]
-    is_after = (label[keep] == "after").to_numpy()
-    is_treated = sub[team].isin(treated).to_numpy()
     y = _checked_values(sub[value], metric, kind, value)
     e = _checked_exposure(sub, metric, exposure)
+    cells = pd.DataFrame({
+        "team": sub[team].to_numpy(), "cluster": sub[cluster].to_numpy() if cluster is not None else None,
+        "week": sub[time].dt.to_period("W-SUN").dt.start_time.to_numpy(),
+        "after": (label[keep] == "after").to_numpy(), "y": np.log(y) if kind == "duration" else y, "n": e,
+        "count": 1}).groupby(["team", "cluster", "week", "after"], sort=False, dropna=False).sum().reset_index()
+    return diff_in_diff_cells(cells, metric, kind, treated=treated, controls=controls, cluster=cluster,
+                              direction=direction, alpha=alpha, expected_effect=expected_effect, team_week=team_week)
+
+
+CELL_COLUMNS = ["team", "cluster", "week", "after", "y", "n", "count"]
+
+
+def diff_in_diff_cells(cells: pd.DataFrame, metric: str, kind: str, *, treated: str | list[str],
+                       controls: list[str], cluster: str | None = "agent_id", direction: str = "increase",
+                       alpha: float = 0.05, expected_effect: float | None = None,
+                       team_week: bool = True) -> pd.DataFrame:
+    """:func:`diff_in_diff` from its sufficient statistics: the observations summed per team x cluster x
+    week x window (computed where the rows are, e.g. in DuckDB, so that no row is loaded).
+
+    The model is fitted on those cells, so the estimate, SE, df and p equal :func:`diff_in_diff` on the rows
+    (to rounding: sums in another order).
+
+    Parameters
+    ----------
+    cells : DataFrame
+        :data:`CELL_COLUMNS`: ``team``; ``cluster`` (the cluster id, e.g. the agent; missing ids are one
+        cluster; ignored with ``cluster=None``); ``week`` (the Monday of the observation's week);
+        ``after`` (bool: the after window, else the before window; other observations are left out
+        beforehand); ``y`` the sum of the values (of log values for durations); ``n`` the sum of the
+        exposures (the count without one); ``count`` the observations. Teams other than ``treated`` and
+        ``controls`` are ignored.
+    cluster : str or None
+        The cluster's name (in the method and notes), or None for the team-week panel, HC1.
+    Other parameters are as in :func:`diff_in_diff`.
+
+    Returns
+    -------
+    DataFrame
+        One row with :data:`COLUMNS`, as :func:`diff_in_diff`.
+    """
+    if kind not in ("proportion", "duration", "rate"):
+        raise ValueError("diff_in_diff handles kind 'proportion', 'duration' or 'rate'")
+    scale = _SCALE[kind]
+    _check_options(direction, alpha, expected_effect, scale)
+    treated = [treated] if isinstance(treated, str) else list(treated)
+    controls = list(controls)
+    if not controls or set(treated) & set(controls):
+        raise ValueError("give at least one control team, none of them treated")
+    cells = cells.loc[cells["team"].isin(treated + controls), CELL_COLUMNS]
+    # one order whatever order the cells came in: teams, clusters (missing last), weeks
+    codes = (pd.factorize(cells["cluster"], sort=True)[0] if cluster is not None
+             else pd.factorize(cells["team"], sort=True)[0])
+    codes[codes < 0] = codes.max() + 1 if len(codes) else 0
+    cells = cells.assign(code=codes, team=cells["team"].astype(str)).sort_values(
+        ["team", "code", "week"], kind="stable").reset_index(drop=True)
+    is_after = cells["after"].to_numpy(bool)
+    is_treated = cells["team"].isin(treated).to_numpy()
+    count, y_sum, e_sum = cells["count"].to_numpy("int64"), cells["y"].to_numpy(float), cells["n"].to_numpy(float)
     for who, mask in (("treated", is_treated), ("control", ~is_treated)):
         for name, part in (("before", ~is_after), ("after", is_after)):
             if not (mask & part).any():
                 raise ValueError(f"{metric}: no {who} observations in the {name} window")
+    missing = int(count[cells["cluster"].isna().to_numpy()].sum()) if cluster is not None else 0
     ctx = {"direction": direction, "alpha": alpha, "expected_effect": expected_effect,
-           "note": _missing_note(sub[cluster], cluster) if cluster is not None else ""}
+           "note": (f"{missing} observation(s) without {cluster} grouped as one cluster" if missing else "")}
+    tb, ta = is_treated & ~is_after, is_treated & is_after
+    sums = {"n_before": int(count[tb].sum()), "n_after": int(count[ta].sum())}
+    if kind == "duration":
+        levels = np.exp(y_sum[tb].sum() / sums["n_before"]), np.exp(y_sum[ta].sum() / sums["n_after"])
+    elif kind == "rate":
+        levels = RATE_PER * y_sum[tb].sum() / e_sum[tb].sum(), RATE_PER * y_sum[ta].sum() / e_sum[ta].sum()
+    else:
+        levels = y_sum[tb].sum() / sums["n_before"], y_sum[ta].sum() / sums["n_after"]
     if cluster is not None:
-        codes = _groups(sub[cluster], len(sub))
-        problem = _team_problem(sub[team].to_numpy(), codes, is_after, cluster)
+        problem = _team_problem(cells["team"].to_numpy(), codes=cells["code"].to_numpy(), after=is_after,
+                                cluster=cluster)
         if problem:
-            return _did_unestimable(metric, kind, y, e, is_treated, is_after, problem, ctx)
-    cells = pd.DataFrame({
-        "team": sub[team].to_numpy(), "treated": is_treated, "after": is_after,
-        # without clustering the panel is team x week (one cluster code per team)
-        "cluster": _groups(sub[cluster], len(sub)) if cluster is not None else pd.factorize(sub[team])[0],
-        "week": sub[time].dt.to_period("W-SUN").dt.start_time.to_numpy(),
-        "y": np.log(y) if kind == "duration" else y, "n": e,
-    }).groupby(["team", "cluster", "week"], sort=True).agg(
-        treated=("treated", "first"), after=("after", "first"), y=("y", "sum"), n=("n", "sum"),
-    ).reset_index()
+            return _result(metric, "difference-in-differences: not estimable (no test run)", *levels, np.nan,
+                           (np.nan, np.nan), np.nan, sums["n_before"], sums["n_after"], np.nan, scale=scale,
+                           reason=problem, **ctx)
+    # a cell is team x cluster x week (both windows of a week are never in one cell: the after window starts on a Monday)
+    cells = cells.groupby(["team", "code", "week"], sort=True).agg(
+        after=("after", "first"), y=("y", "sum"), n=("n", "sum")).reset_index()
+    cells["treated"] = cells["team"].isin(treated)
+    cells["cluster"] = cells["code"]
     design = pd.get_dummies(cells[["team", "week"]].astype(str), drop_first=True, dtype=float)
     design.insert(0, "const", 1.0)
     design["did"] = (cells["treated"] & cells["after"]).astype(float)
@@ -155,7 +217,6 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
     p, lo, hi = _t_inference(est, se, df, alpha)
     sign = 1 if direction == "increase" else -1
     mde = sign * _mde_t(se, df, alpha)
-    tb, ta = is_treated & ~is_after, is_treated & is_after
     who = ", ".join(controls)
     if clustered and n_cells and kind == "duration":
         errors = (f"SE adding {cluster}-clustered and team-week-clustered variances (CR1, t with min(G)-1 df, "
@@ -171,17 +232,17 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
     ctx["interval"] = _interval_t(est, se, df, log=kind != "proportion")
     if kind == "proportion":
         method = f"difference-in-differences vs {who}: WLS on team-week cells with team and week effects, {errors}"
-        return _result(metric, method, y[tb].mean(), y[ta].mean(), est, (lo, hi), p, tb.sum(), ta.sum(), mde,
+        return _result(metric, method, *levels, est, (lo, hi), p, sums["n_before"], sums["n_after"], mde,
                        scale=scale, **ctx)
     if kind == "duration":
         method = (f"difference-in-differences vs {who}: WLS of log values on team-week cells with team and "
                   f"week effects (ratio of geometric-mean ratios), {errors}")
-        return _result(metric, method, np.exp(np.log(y[tb]).mean()), np.exp(np.log(y[ta]).mean()), np.exp(est),
-                       (np.exp(lo), np.exp(hi)), p, tb.sum(), ta.sum(), np.exp(mde), scale=scale, **ctx)
+        return _result(metric, method, *levels, np.exp(est), (np.exp(lo), np.exp(hi)), p, sums["n_before"],
+                       sums["n_after"], np.exp(mde), scale=scale, **ctx)
     method = (f"difference-in-differences vs {who}: Poisson GLM on team-week cells with team and week "
               f"effects and exposure offset (ratio of rate ratios), {errors}")
-    return _result(metric, method, RATE_PER * y[tb].sum() / e[tb].sum(), RATE_PER * y[ta].sum() / e[ta].sum(),
-                   np.exp(est), (np.exp(lo), np.exp(hi)), p, tb.sum(), ta.sum(), np.exp(mde), scale=scale, **ctx)
+    return _result(metric, method, *levels, np.exp(est), (np.exp(lo), np.exp(hi)), p, sums["n_before"],
+                   sums["n_after"], np.exp(mde), scale=scale, **ctx)
 
 
 def _team_problem(teams: np.ndarray, codes: np.ndarray, after: np.ndarray, cluster: str) -> str | None:
@@ -193,15 +254,3 @@ def _team_problem(teams: np.ndarray, codes: np.ndarray, after: np.ndarray, clust
                 return (f"team {name} has {found} value(s) of {cluster!r} in the {label} window; the clustered "
                         f"DiD needs at least {MIN_CLUSTERS} per team and window")
     return None
-
-
-def _did_unestimable(metric, kind, y, e, is_treated, is_after, reason, ctx) -> pd.DataFrame:
-    tb, ta = is_treated & ~is_after, is_treated & is_after
-    if kind == "duration":
-        before, after = np.exp(np.log(y[tb]).mean()), np.exp(np.log(y[ta]).mean())
-    elif kind == "rate":
-        before, after = RATE_PER * y[tb].sum() / e[tb].sum(), RATE_PER * y[ta].sum() / e[ta].sum()
-    else:
-        before, after = y[tb].mean(), y[ta].mean()
-    return _result(metric, "difference-in-differences: not estimable (no test run)", before, after, np.nan,
-                   (np.nan, np.nan), np.nan, tb.sum(), ta.sum(), np.nan, scale=_SCALE[kind], reason=reason, **ctx)

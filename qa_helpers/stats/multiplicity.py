@@ -14,6 +14,18 @@ from qa_helpers.stats.results import COLUMNS, _META, _stack, _verdict
 _ADJUST = {"holm": "holm", "bh": "fdr_bh"}
 
 
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm-adjusted p-values, the same floating-point operations as statsmodels ``multipletests(p,
+    method="holm")``. Its Holm branch calls ``gc.collect()`` on every call: 0.3 s in a notebook kernel's
+    heap, paid once per family (an action, the coaching sessions, each topic comparison)."""
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return out
+
+
 def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm",
              family: str | None = None) -> pd.DataFrame:
     """Stack the results of one evaluation, adjust p and CIs across them and redo the verdicts.
@@ -60,7 +72,7 @@ def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm",
     ok = np.isfinite(p)
     p_adj = np.full(len(p), np.nan)
     if ok.any():
-        p_adj[ok] = multipletests(p[ok], method=_ADJUST[method])[1]
+        p_adj[ok] = _holm(p[ok]) if method == "holm" else multipletests(p[ok], method=_ADJUST[method])[1]
     out["p_adj"] = p_adj
     m = int(ok.sum())
     for i, meta in enumerate(out.attrs[_META]):

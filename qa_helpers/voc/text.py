@@ -208,14 +208,12 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
 # ------------------------------------------------------------------ automatic keywords
 
 
-@lru_cache(maxsize=1)
 def _extractor():
-    """jieba's TF-IDF keyword extractor (its bundled IDF table) on the kit's tokenizer."""
+    """jieba's default TF-IDF keyword extractor (its bundled IDF table and stop words), read only: importing
+    ``jieba.analyse`` already parses the IDF table for it (about 1 s); a second ``TFIDF()`` parsed it again."""
     import jieba.analyse
 
-    extractor = jieba.analyse.TFIDF()
-    extractor.tokenizer = tokenizer()
-    return extractor
+    return jieba.analyse.default_tfidf
 
 
 def _weighted_tags(repeats: pd.Series, top: int) -> list[str]:
@@ -223,10 +221,10 @@ def _weighted_tags(repeats: pd.Series, top: int) -> list[str]:
     text segmented once and weighted by how often it occurs (``repeats``: text -> count, in order of first
     occurrence): the same words in the same order as extracting from the joined texts, without
     segmenting a repeated text again (jieba segments each line on its own)."""
-    extractor = _extractor()
+    extractor, cutter = _extractor(), tokenizer()
     freq: dict[str, float] = {}
     for text_, n in repeats.items():
-        for word in extractor.tokenizer.cut(MASK_TOKEN.sub(" ", text_)):
+        for word in cutter.cut(MASK_TOKEN.sub(" ", text_)):
             if len(word.strip()) < 2 or word.lower() in extractor.stop_words:
                 continue
             freq[word] = freq.get(word, 0.0) + float(n)
@@ -238,10 +236,14 @@ def _weighted_tags(repeats: pd.Series, top: int) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _tagger():
-    """jieba's part-of-speech tagger on the kit's tokenizer."""
+    """jieba's part-of-speech tagger on the kit's tokenizer. Its word-tag table is the one importing
+    ``jieba.posseg`` parsed for the default tagger (the same bundled dictionary, read only):
+    ``POSTokenizer(tokenizer())`` parsed the 350,000 lines again (about 1 s)."""
     import jieba.posseg
 
-    return jieba.posseg.POSTokenizer(tokenizer())
+    tagger = object.__new__(jieba.posseg.POSTokenizer)
+    tagger.tokenizer, tagger.word_tag_tab = tokenizer(), jieba.posseg.dt.word_tag_tab
+    return tagger
 
 
 def _names_a_person(word: str) -> bool:
