@@ -14,9 +14,11 @@ cost makes the 10 M row about 10× and the 30 M row about 30×.
   their own month files), not 30 M rows in one report.
 
 The 1 M archive and export are the generator's (``generate(seed=7, n_teams=20)`` and ``ingest``;
-see :func:`bench_notebooks.full_archive`); the 10 M archive is ``benchmarks/.cache/archive_10M``
-(built the same way, or linked to one built elsewhere). Larger data is built cheaply and cached
-in ``benchmarks/.cache``:
+see :func:`bench_notebooks.full_archive`). Larger data is built from them cheaply and cached in
+``benchmarks/.cache``:
+
+- ``archive_10M``: the 1 M archive and nine copies of its month files in the same months, with new
+  record and customer ids (:func:`common.copied_archive`; the same proportions of every table).
 
 - ``archive_30M``: three years. The 10 M archive's month files are linked unchanged, and each is
   copied twice by DuckDB with every timestamp shifted by -1 and -2 years and every record id
@@ -32,15 +34,13 @@ in ``benchmarks/.cache``:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import shutil
 import sys
 from pathlib import Path
 
-from common import CACHE, ROOT, raw_export, tree_peak_run
+from common import CACHE, ROOT, copied_archive, raw_export, tree_peak_run
 
 SIZES = (1_000_000, 10_000_000, 30_000_000)
 TIMEOUT_S = 900
@@ -54,48 +54,8 @@ def _tag(n: int) -> str:
 
 def archive_30m(source: Path) -> Path:
     """The 30 M-ticket, three-year archive derived from the 10 M one (cached; see the module docstring)."""
-    import duckdb
-
-    from qa_helpers.data.archive import TIME_COLUMNS, archive_files, archive_path
-
-    folder = CACHE / "archive_30M"
-    if (folder / "ingest_report.json").exists():
-        return folder
-    source = archive_path(source)
-    work = CACHE / "archive_30M.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    con = duckdb.connect()
-    con.execute("SET threads = 2; SET memory_limit = '2GB'; SET preserve_insertion_order = true")
-    for path in sorted(source.rglob("*.parquet")):
-        relative = path.relative_to(source)
-        (work / relative).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(path, work / relative)
-        table = relative.parts[0]
-        if table not in TIME_COLUMNS or not relative.parts[1].startswith("month="):
-            continue
-        columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}', hive_partitioning = false)").fetchall()
-        year, month = map(int, relative.parts[1].removeprefix("month=").split("-"))
-        for shift in (1, 2):
-            select = ", ".join(
-                f"{name} - INTERVAL {shift} YEAR AS {name}" if kind.startswith("TIMESTAMP") else
-                f"'Y{shift}-' || {name} AS {name}" if name.endswith("_id") and name not in ("agent_id", "customer_id")
-                else name for name, kind, *_ in columns)
-            target = work / table / f"month={year - shift}-{month:02d}" / f"part-y{shift}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"COPY (SELECT {select} FROM read_parquet('{path}', hive_partitioning = false)) "
-                        f"TO '{target}' (FORMAT parquet)")
-    report = json.loads((source / "ingest_report.json").read_text(encoding="utf-8"))
-    for name, entry in report["sources"].items():
-        if name in TIME_COLUMNS:
-            entry["archived"] *= 3
-            entry["raw"] = entry["archived"] + entry["quarantined"]
-    report["files"] = archive_files(work)
-    report["fingerprint"] = hashlib.sha256(json.dumps(report["files"], sort_keys=True).encode()).hexdigest()
-    report["derived"] = "benchmark archive: the 10 M archive plus its copies shifted by -1 and -2 years"
-    (work / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    work.rename(folder)
-    return folder
+    return copied_archive(source, "archive_30M", [("Y1", 1), ("Y2", 2)],
+                          "benchmark archive: the 10 M archive plus its copies shifted by -1 and -2 years")
 
 
 def _shift_block(block: bytes, copy: int) -> bytes:

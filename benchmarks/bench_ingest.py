@@ -23,11 +23,15 @@ GOAL = 1.5
 
 
 def sample(n_tickets: int) -> Path:
-    """The generator's exports (:func:`common.raw_export`, shared with the notebook benchmark);
-    only the roster and the ticket export are read."""
+    """The generator's 1 M export (:func:`common.raw_export`) or, larger, its ticket export streamed
+    that many times with new ticket ids (:func:`bench_growth.raw_copies`); only the roster and the
+    ticket export are read."""
+    from bench_growth import raw_copies
+
     if os.environ.get("QAKIT_BENCH_INGEST_RAW"):
         return Path(os.environ["QAKIT_BENCH_INGEST_RAW"])
-    return raw_export(n_tickets)
+    millions = n_tickets // 1_000_000
+    return raw_export(n_tickets) if millions <= 1 else raw_copies(raw_export(1_000_000), millions)
 
 
 def _spread(values: list[float]) -> str:

@@ -32,6 +32,67 @@ def raw_export(n_tickets: int) -> Path:
     return folder
 
 
+def copied_archive(source: Path, name: str, copies: list[tuple[str, int]], derived: str) -> Path:
+    """A larger archive made of ``source`` and copies of its month files (cached as ``CACHE / name``).
+
+    Each copy ``(tag, years_back)`` is written by DuckDB beside the original month files with every
+    record id (``*_id`` except the agent's) prefixed ``<tag>-`` so ids stay unique and the links between
+    tables hold, and every timestamp moved back ``years_back`` years. A copy in the same year
+    (``years_back == 0``) also gets new customers (their ids prefixed): ten times the tickets of a
+    centre come from more customers, not from each customer contacting it ten times as often. A copy
+    in an earlier year keeps the customers, as years of history do. The ingest report is the
+    source's with row counts multiplied and the new file list. Minutes, not the half hour of
+    generating that many tickets.
+    """
+    import hashlib
+    import os
+    import shutil
+
+    import duckdb
+
+    from qa_helpers.data.archive import TIME_COLUMNS, archive_files, archive_path
+
+    folder = CACHE / name
+    if (folder / "ingest_report.json").exists():
+        return folder
+    source = archive_path(source)
+    work = CACHE / f"{name}.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    con = duckdb.connect()
+    con.execute("SET threads = 2; SET memory_limit = '2GB'; SET preserve_insertion_order = true")
+    for path in sorted(source.rglob("*.parquet")):
+        relative = path.relative_to(source)
+        (work / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(path, work / relative)
+        table = relative.parts[0]
+        if table not in TIME_COLUMNS or not relative.parts[1].startswith("month="):
+            continue
+        columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}', hive_partitioning = false)").fetchall()
+        year, month = map(int, relative.parts[1].removeprefix("month=").split("-"))
+        for tag, back in copies:
+            renamed = {"agent_id"} if back else {"agent_id", "customer_id"}
+            select = ", ".join(
+                (f"{column} - INTERVAL {back} YEAR AS {column}" if back else column) if kind.startswith("TIMESTAMP")
+                else f"'{tag}-' || {column} AS {column}" if column.endswith("_id") and column not in renamed
+                else column for column, kind, *_ in columns)
+            target = work / table / f"month={year - back}-{month:02d}" / f"part-{tag.lower()}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"COPY (SELECT {select} FROM read_parquet('{path}', hive_partitioning = false)) "
+                        f"TO '{target}' (FORMAT parquet)")
+    report = json.loads((source / "ingest_report.json").read_text(encoding="utf-8"))
+    for table, entry in report["sources"].items():
+        if table in TIME_COLUMNS:
+            entry["archived"] *= 1 + len(copies)
+            entry["raw"] = entry["archived"] + entry["quarantined"]
+    report["files"] = archive_files(work)
+    report["fingerprint"] = hashlib.sha256(json.dumps(report["files"], sort_keys=True).encode()).hexdigest()
+    report["derived"] = derived
+    (work / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    work.rename(folder)
+    return folder
+
+
 def alternating(funcs: dict, repeat: int = 3) -> dict[str, list[float]]:
     """Wall-clock seconds of each function over ``repeat`` rounds, run in turn within a round.
 
