@@ -48,12 +48,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
-from qa_helpers.data.archive import archive_files, archive_path
+from qa_helpers.data.archive import archive_files, archive_path, quarantine_batch_file, quarantine_files
 from qa_helpers.data.columns import connect, decoded
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, ROW_GROUP, _availability, _check_archive_target,
                                     _commit_generation,
                                     _clean_debris, _files, _new_generation, _remove_generation,
-                                    archive_schema, dictionary_columns, fingerprint, ingest_source, parse_table,
+                                    archive_schema, dictionary_columns, file_hashes, fingerprint, ingest_source, parse_table,
                                     read_source, source_schema)
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key
 from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
@@ -150,10 +150,10 @@ class ArchiveView:
 
     def _quarantined_bursts(self, columns: list[str]) -> pd.DataFrame:
         """Rows quarantined as review bursts by earlier batches, parsed again from their raw records."""
-        path = self.generation / "quarantine" / f"{self.table}.parquet"
-        if not path.exists():
+        paths = [p for p in quarantine_files(self.generation, self.table) if p.exists()]
+        if not paths:
             return pd.DataFrame(columns=columns)
-        records = self.con.sql(f"SELECT record FROM read_parquet({_sql_text(path.as_posix())}) "
+        records = self.con.sql(f"SELECT record FROM read_parquet({_parquet_list(paths)}, union_by_name = true) "
                                "WHERE rule = 'review_burst'").fetchnumpy()["record"]  # the rule column pruned first
         records = [json.loads(r) for r in records if r]
         if not records:
@@ -390,21 +390,19 @@ def _write_roster(old: Path, new: Path, rows: pa.Table | None) -> bool:
     return True
 
 
-def _write_quarantine(old: Path, new: Path, table: str, batch: pd.DataFrame | None,
+def _write_quarantine(old: Path, new: Path, table: str, number: int, batch: pd.DataFrame | None,
                       withdrawn: pd.DataFrame | None) -> None:
-    """The table's quarantine: every earlier batch's rejected rows, then this batch's."""
-    source, target = old / "quarantine" / f"{table}.parquet", new / "quarantine" / f"{table}.parquet"
-    extra = [f for f in (batch, withdrawn) if f is not None and len(f)]
-    if not extra and source.exists():
-        _link(source, target)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    parts = [pq.read_table(source)] if source.exists() else []
-    for frame in extra:
-        frame = frame[QUARANTINE_COLUMNS].astype({"row": "int64", "column": "string"})
-        added = pa.Table.from_pandas(frame, preserve_index=False)
-        parts.append(added.cast(parts[0].schema) if parts else added)
-    pq.write_table(pa.concat_tables(parts), target)
+    """The table's quarantine: every earlier batch's files linked, this batch's rejected rows (and the
+    archived rows it withdrew) in a file of their own, written only when there are any."""
+    for source in quarantine_files(old, table):
+        if source.exists():
+            _link(source, new / source.relative_to(old))
+    extra = [f[QUARANTINE_COLUMNS] for f in (batch, withdrawn) if f is not None and len(f)]
+    if extra:
+        frame = pd.concat(extra, ignore_index=True).astype({"row": "int64", "column": "string"})
+        target = quarantine_batch_file(new, table, number)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(target, index=False)  # as ingest writes its quarantine
 
 
 def _withdrawn_frame(rows: pa.Table, reasons: list[tuple[object, str, str]], id_column: str,
@@ -522,7 +520,7 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
                 entries[table]["months_rewritten"] = rewritten
         out = _withdrawn_frame(removed, withdrawn[table], _id_column(table), number) \
             if removed is not None and removed.num_rows else None
-        _write_quarantine(old, staging, table, quarantined.get(table), out)
+        _write_quarantine(old, staging, table, number, quarantined.get(table), out)
         if table not in entries and out is None:
             continue
         entry = entries.get(table) or {"files": [], "raw": 0, "archived": 0, "quarantined": 0, "by_rule": {},
@@ -550,7 +548,8 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
     report["batches"] = batches + [batch]
     report["availability"] = _availability(config, report)
     report["units"] = _units(report, kept)
-    report["fingerprint"] = fingerprint(staging)
+    report["sha256"] = file_hashes(staging, previous=old, known=report.get("sha256"))  # the written files only
+    report["fingerprint"] = fingerprint(staging, report["sha256"])
     report["files"] = archive_files(staging)
     return report
 
