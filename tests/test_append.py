@@ -243,3 +243,29 @@ def test_ingest_of_some_tables_keeps_every_batch_of_the_others_quarantine(split,
         assert [p.name for p in qa_archive.quarantine_files(after, table)] == [f"{table}.parquet"]
         pd.testing.assert_frame_equal(qa_archive.quarantine(table, archive=after), before[table])
         assert report["sources"][table]["quarantined"] == len(before[table])
+
+
+def test_quarantined_bursts_outside_the_window_are_not_parsed_again(split, monkeypatch):
+    """An append's burst rule re-reads earlier batches' quarantined bursts near its own reviews only: the
+    quarantine grows with every batch, the window does not."""
+    from qa_helpers.config import load_sources
+    from qa_helpers.data import append as append_module
+
+    config = load_sources()
+    bursts = qa_archive.quarantine("surveys", archive=split["new"])
+    bursts = bursts[bursts["rule"] == "review_burst"]
+    times = pd.to_datetime([json.loads(r)["提交时间"] for r in bursts["record"]], format="mixed")
+    assert len(times) >= 5
+    parsed = []
+    real = append_module.parse_table
+    monkeypatch.setattr(append_module, "parse_table", lambda raw, *a, **k: parsed.append(raw.num_rows) or real(raw, *a, **k))
+    view = append_module.ArchiveView(split["new"], config.sources["surveys"], config)
+    columns = ["csat", "source", "answered_at"]
+    near = view.between(columns, times.min() - pd.Timedelta("1h"), times.min() + pd.Timedelta("1h"))
+    found = near[~near["_archived"].astype(bool)]
+    first, day = times.min(), pd.Timedelta("1D")
+    assert len(found) == ((times >= first - day / 24) & (times <= first + day / 24)).sum() > 0
+    assert (times > first + 4 * day).sum() > 0  # bursts far from the window exist ...
+    assert len(parsed) == 1 and len(found) <= parsed[0] <= (times <= first + 4 * day).sum()  # ... and are not parsed
+    far = view.between(columns, pd.Timestamp("2030-01-01"), pd.Timestamp("2030-01-02"))
+    assert far.empty and len(parsed) == 1  # nothing near: nothing parsed

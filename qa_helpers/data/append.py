@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,7 @@ class ArchiveView:
                 f"hive_partitioning = false) WHERE \"{time_column}\" BETWEEN $lo AND $hi",
                 params={"lo": start.to_pydatetime(), "hi": end.to_pydatetime()}).df()
             parts.append(frame.assign(_archived=True))
-        earlier = self._quarantined_bursts(wanted)
+        earlier = self._quarantined_bursts(wanted, start, end)
         if len(earlier):
             earlier = earlier[(earlier[time_column] >= start) & (earlier[time_column] <= end)]
             parts.append(earlier.assign(_key=None, _archived=False))
@@ -148,13 +149,27 @@ class ArchiveView:
             return pd.DataFrame(columns=[*wanted, "_key", "_archived"])
         return pd.concat(parts, ignore_index=True).sort_values(time_column, kind="stable").reset_index(drop=True)
 
-    def _quarantined_bursts(self, columns: list[str]) -> pd.DataFrame:
-        """Rows quarantined as review bursts by earlier batches, parsed again from their raw records."""
+    def _quarantined_bursts(self, columns: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Rows quarantined as review bursts by earlier batches, parsed again from their raw records.
+
+        Where every date format of the source starts with the year-first date, records whose raw date
+        lies more than two days (any time-zone shift) outside [start, end] are left out before parsing:
+        the quarantine grows with every batch, the window does not. The caller filters exactly.
+        """
         paths = [p for p in quarantine_files(self.generation, self.table) if p.exists()]
         if not paths:
             return pd.DataFrame(columns=columns)
-        records = self.con.sql(f"SELECT record FROM read_parquet({_parquet_list(paths)}, union_by_name = true) "
-                               "WHERE rule = 'review_burst'").fetchnumpy()["record"]  # the rule column pruned first
+        where, params = "rule = 'review_burst'", {}
+        if all(f == "ISO8601" or f.startswith(("%Y-%m-%d", "%Y/%m/%d")) for f in self.spec.datetime_formats):
+            header = self.spec.raw_header(TIME_COLUMNS[self.table])
+            where += (" AND (day IS NULL OR day BETWEEN $lo AND $hi)")
+            params = {"path": '$."' + header.replace("\\", "\\\\").replace('"', '\\"') + '"',
+                      "lo": (start - pd.Timedelta(days=2)).date(), "hi": (end + pd.Timedelta(days=2)).date()}
+        day = ("TRY_CAST(replace(regexp_extract(json_extract_string(record, $path), "
+               "'^\\s*(\\d{4}[-/]\\d{1,2}[-/]\\d{1,2})', 1), '/', '-') AS DATE)") if params else "NULL"
+        records = self.con.sql(f"SELECT record FROM (SELECT record, rule, {day} AS day FROM "
+                               f"read_parquet({_parquet_list(paths)}, union_by_name = true)) WHERE {where}",
+                               params=params or None).fetchnumpy()["record"]
         records = [json.loads(r) for r in records if r]
         if not records:
             return pd.DataFrame(columns=columns)
@@ -365,8 +380,10 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withd
             fresh = new_rows.filter(pa.array(months == month))
             parts.append(fresh.select(parts[0].column_names).cast(parts[0].schema) if parts else fresh)
         merged = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        order = pc.sort_indices(merged, sort_keys=[(time_column, "ascending")])  # stable: earlier batch first
-        _write_month(merged.take(order), new / table / f"month={month}" / "part-0.parquet", table)
+        times = merged[time_column].to_numpy().view("int64")  # null-free: a row without its time is quarantined
+        if len(times) and not (np.diff(times) >= 0).all():  # a week after the month's last row needs no sort
+            merged = merged.take(pc.sort_indices(merged, sort_keys=[(time_column, "ascending")]))  # stable
+        _write_month(merged, new / table / f"month={month}" / "part-0.parquet", table)
     if not any((new / table).glob("**/*.parquet")) and EMPTY_MONTH in by_month:
         _link(by_month[EMPTY_MONTH], new / table / f"month={EMPTY_MONTH}" / "part-0.parquet")
     return sorted(affected), pa.concat_tables(removed) if removed else None
@@ -509,13 +526,16 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
     batch = {"batch": number, "kind": "append", "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
              "sources": {}}
     report = copy.deepcopy(report)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # the parquet reader and writer release the GIL
+        written = {table: pool.submit(_write_months, old, staging, table, kept.get(table),
+                                      {k for k, _, _ in withdrawn.get(table, [])})
+                   for table in ARCHIVE_TABLES if table != "agents"}
+        _write_roster(old, staging, kept.get("agents"))
+        written = {table: future.result() for table, future in written.items()}
     for table in ARCHIVE_TABLES:
-        if table == "agents":
-            _write_roster(old, staging, kept.get("agents"))
-            removed = None
-        else:
-            rewritten, removed = _write_months(old, staging, table, kept.get(table),
-                                              {k for k, _, _ in withdrawn.get(table, [])})
+        removed = None
+        if table in written:
+            rewritten, removed = written[table]
             if table in entries:
                 entries[table]["months_rewritten"] = rewritten
         out = _withdrawn_frame(removed, withdrawn[table], _id_column(table), number) \
