@@ -124,7 +124,7 @@ def test_reappend_refused_with_exit_2(split, capsys):
     assert archive.resolve() == before  # nothing was written
 
 
-def test_duplicate_id_and_straddling_burst(split, tmp_path):
+def test_duplicate_id_and_straddling_burst(split, tmp_path, monkeypatch):
     """A ticket id archived earlier is a duplicate; one-star reviews completing a burst that began in the
     archive quarantine the new ones and withdraw the archived ones."""
     root = split["root"]
@@ -150,7 +150,14 @@ def test_duplicate_id_and_straddling_burst(split, tmp_path):
     append(archived_part, tmp_path / "archive", key=KEY)  # three one-star reviews: no burst yet
     assert qa_archive.load("surveys", archive=tmp_path / "archive")["survey_id"].str.startswith("SVX").sum() == 3
     reviews.iloc[3:].to_excel(raw / "survey_export_x.xlsx", index=False, sheet_name="问卷结果")
+    scanned = []
+    read_table = pq.read_table
+    monkeypatch.setattr(pq, "read_table", lambda path, *a, columns=None, **k: (
+        scanned.append(Path(path).parent.name) if columns == ["survey_id"] else None) or read_table(
+        path, *a, columns=columns, **k))
     report = append(raw, tmp_path / "archive", key=KEY)
+    monkeypatch.undo()
+    assert scanned == ["month=2025-12"]  # the withdrawn reviews' month only, not every month's ids
     batch = report["batches"][-1]["sources"]
     assert batch["tickets"]["by_rule"] == {"duplicate_id": 1}
     assert batch["surveys"]["by_rule"] == {"review_burst": 3} and batch["surveys"]["withdrawn"]["rows"] == 3

@@ -102,7 +102,8 @@ class ArchiveView:
         self.generation, self.spec, self.config = generation, spec, config
         self.con = con if con is not None else connect()
         self.table = spec.table
-        self.withdrawn: list[tuple[object, str, str]] = []
+        self.withdrawn: list[tuple[object, str, str, str | None]] = []  # id, rule, reason, month archived in
+        self._month_of: dict = {}  # id -> month of the archived rows :meth:`between` returned
 
     def _files(self) -> list[Path]:
         return sorted((self.generation / self.table).glob("**/*.parquet"))
@@ -140,6 +141,7 @@ class ArchiveView:
                 f"SELECT {select}, \"{_id_column(self.table)}\" AS _key FROM read_parquet({_parquet_list(files)}, "
                 f"hive_partitioning = false) WHERE \"{time_column}\" BETWEEN $lo AND $hi",
                 params={"lo": start.to_pydatetime(), "hi": end.to_pydatetime()}).df()
+            self._month_of.update(zip(frame["_key"], frame[time_column].dt.strftime("%Y-%m")))
             parts.append(frame.assign(_archived=True))
         earlier = self._quarantined_bursts(wanted, start, end)
         if len(earlier):
@@ -182,8 +184,9 @@ class ArchiveView:
         return pa.table({c: decoded(typed[c]) for c in columns}).to_pandas()
 
     def withdraw(self, keys: list, rule: str, reason: str) -> None:
-        """Record archived rows (by id) that a rule now rejects; :func:`append` moves them."""
-        self.withdrawn += [(k, rule, reason) for k in keys]
+        """Record archived rows (by id) that a rule now rejects; :func:`append` moves them (rewriting
+        only the months they are archived in)."""
+        self.withdrawn += [(k, rule, reason, self._month_of.get(k)) for k in keys]
 
 
 # ---------------------------------------------------------------- the batch
@@ -345,8 +348,12 @@ def _months_of(times: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.strftime(times, "%Y-%m").to_numpy(zero_copy_only=False).astype(str)
 
 
-def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withdraw: set) -> tuple[list[str], pa.Table]:
+def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
+                  withdraw: dict) -> tuple[list[str], pa.Table]:
     """Write one table of the new generation: affected months merged and rewritten, the rest linked.
+
+    ``withdraw`` maps the ids of archived rows to remove to the month they are archived in (``None``:
+    unknown, every month is searched).
 
     Returns the months rewritten and the withdrawn archived rows (as archived).
     """
@@ -358,7 +365,10 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withd
     removed = []
     if withdraw:
         keys = pa.array(sorted(withdraw, key=str))
+        where = set(withdraw.values())
         for month, path in by_month.items():
+            if None not in where and month not in where:
+                continue
             ids = pq.read_table(path, columns=[id_column])[id_column]
             if pc.any(pc.is_in(ids, value_set=keys.cast(ids.type))).as_py():
                 affected.add(month)
@@ -422,10 +432,10 @@ def _write_quarantine(old: Path, new: Path, table: str, number: int, batch: pd.D
         frame.to_parquet(target, index=False)  # as ingest writes its quarantine
 
 
-def _withdrawn_frame(rows: pa.Table, reasons: list[tuple[object, str, str]], id_column: str,
+def _withdrawn_frame(rows: pa.Table, reasons: list[tuple[object, str, str, str | None]], id_column: str,
                      batch: int) -> pd.DataFrame:
     """Quarantine rows for archived rows a later batch rejected (their archived, masked values as the record)."""
-    why = {key: (rule, reason) for key, rule, reason in reasons}
+    why = {key: (rule, reason) for key, rule, reason, _ in reasons}
     records = [json.dumps(r, ensure_ascii=False, default=str) for r in rows.to_pylist()]
     ids = rows[id_column].to_pylist()
     return pd.DataFrame({"file": f"(archive, withdrawn by batch {batch})", "row": np.zeros(len(ids), dtype=np.int64),
@@ -528,7 +538,7 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
     report = copy.deepcopy(report)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # the parquet reader and writer release the GIL
         written = {table: pool.submit(_write_months, old, staging, table, kept.get(table),
-                                      {k for k, _, _ in withdrawn.get(table, [])})
+                                      {k: m for k, _, _, m in withdrawn.get(table, [])})
                    for table in ARCHIVE_TABLES if table != "agents"}
         _write_roster(old, staging, kept.get("agents"))
         written = {table: future.result() for table, future in written.items()}
