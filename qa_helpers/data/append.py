@@ -25,7 +25,10 @@ are never archived), so a name known only from an older export is not masked by 
 new batch's free text (phone numbers, e-mails and ID numbers are masked as always).
 
 ``ingest_report.json`` accumulates: per source the totals, and a ``batches`` list with each
-batch's files (name, rows, SHA-256) and its own ``raw = archived + quarantined``. A raw file
+batch's files (name, rows, SHA-256) and its own ``raw = archived + quarantined``. Each batch's
+quarantined rows go to a file of their own (``quarantine/<table>.batch-NNNNNN.parquet``; the
+earlier batches' files are linked), and the archive fingerprint is built from the per-file hashes
+the report keeps (``sha256``), so an append hashes only the files it wrote. A raw file
 whose content an earlier batch ingested is refused (:class:`~qa_helpers.errors.SourceError`,
 exit status 2): appending it again could only duplicate rows, so the user is told at once
 rather than finding every row quarantined as a duplicate.

@@ -13,9 +13,11 @@ order, so that a table can link to one ingested before it):
    other columns from earlier tables, and write one parquet file per calendar month, rows
    in time order.
 
-Every row rejected at any step lands in ``<archive>/quarantine/<table>.parquet`` with its
-rule, the column at fault, a detail and the raw record, so ``raw = archived +
-quarantined`` per source, always. ``<archive>/ingest_report.json`` holds the counts.
+Every row rejected at any step lands in ``<archive>/quarantine/<table>.parquet`` (an append
+adds ``<table>.batch-NNNNNN.parquet``: read them all with
+:func:`qa_helpers.data.archive.quarantine`) with its rule, the column at fault, a detail and the raw
+record, so ``raw = archived + quarantined`` per source, always. ``<archive>/ingest_report.json``
+holds the counts, the file list and each archived file's SHA-256 (the fingerprint is built from them).
 
 Rows stay in Arrow from reader to writer, and each step works on whole columns: ten million
 rows never pass through Python one by one, and no step copies the table to drop the rows an
