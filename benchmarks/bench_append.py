@@ -1,9 +1,12 @@
 """Append one week to a large archive ÷ ingesting that week alone into an empty archive (issue 17).
 
-The large archive is a shared prebuilt one (``/work/scale/archive_10M`` by default, or any archive
-made by ``qakit ingest`` from ``<scale>/raw_<tag>``) with the week's rows taken out of a hard-link
-copy (never written in place); the week is carved from the same raw exports. Each run appends to a
-fresh hard-link copy of that archive, alternating with an ingest of the week alone.
+The large archive is the benchmark cache's archive of every table (``benchmarks/.cache/archive_10M``,
+built by :func:`bench_notebooks.full_archive` when absent, from ``raw_all_10M``), or the one
+``$QAKIT_BENCH_ARCHIVE`` names (its raw exports beside it as ``raw_all_<n>M`` or ``raw_<n>M``). It is
+only read: this benchmark copies it (never hard-links it: a link shares the bytes) to
+``benchmarks/.cache/append_<name>/``, takes the week's rows out of the copy and writes everything it
+derives there; the week is carved from the same raw exports. Each run appends to a fresh hard-link
+copy of that private copy, alternating with an ingest of the week alone.
 """
 
 from __future__ import annotations
@@ -27,8 +30,31 @@ GOAL = 1.5
 KEY = b"benchmark-key"
 WEEK = ("2025-12-22", "2025-12-29")
 TABLES = ["tickets", "surveys", "complaints", "field_visits", "qa_reviews"]
-ARCHIVE_10M = os.environ.get("QAKIT_BENCH_ARCHIVE", "/work/scale/archive_10M")
-ARCHIVE_1M = os.environ.get("QAKIT_BENCH_ARCHIVE_QUICK", "/work/scale/archive_1M")
+ARCHIVE_ENV = "QAKIT_BENCH_ARCHIVE"
+
+
+def large_archive(n_tickets: int = 10_000_000) -> Path:
+    """The archive to append to: ``$QAKIT_BENCH_ARCHIVE``, else the cache's archive of ``n_tickets``
+    tickets (built when absent, see :func:`bench_notebooks.full_archive`)."""
+    if os.environ.get(ARCHIVE_ENV):
+        return Path(os.environ[ARCHIVE_ENV])
+    from bench_notebooks import full_archive
+
+    full_archive(n_tickets)
+    return CACHE / f"archive_{n_tickets // 1_000_000}M"
+
+
+def raw_exports(archive: Path) -> Path:
+    """The raw exports an archive was ingested from: ``raw_all_<n>M`` (the cache's) or ``raw_<n>M`` beside it."""
+    for name in (archive.name.replace("archive_", "raw_all_", 1), archive.name.replace("archive", "raw", 1)):
+        if (archive.parent / name).is_dir():
+            return archive.parent / name
+    raise FileNotFoundError(f"no raw exports beside {archive} (raw_all_<n>M or raw_<n>M)")
+
+
+def _private_copy(source: Path, target: Path) -> None:
+    """A real copy of a shared archive generation (hard links would share its bytes with what we write)."""
+    shutil.copytree(source, target)
 
 
 def _week(raw: Path, folder: Path) -> tuple[Path, Path]:
@@ -54,8 +80,7 @@ def _history(archive: Path, folder: Path, years: int) -> Path:
     52 weeks per year, ids given a leading ``0k`` so that they sort before the real ones, as ids issued
     earlier do); the quarantine repeated as many times. For measuring an append to years of history
     when only a one-year archive is at hand. Written once under ``folder`` (never into ``archive``)."""
-    from qa_helpers.data.archive import archive_files, archive_path
-    from qa_helpers.data.ingest import fingerprint
+    from qa_helpers.data.archive import archive_path
     from qa_helpers.data.schemas import SCHEMAS
 
     target = folder / f"history_{years}" / "archive"
@@ -65,7 +90,7 @@ def _history(archive: Path, folder: Path, years: int) -> Path:
     shutil.rmtree(target.parent, ignore_errors=True)
     generation.parent.mkdir(parents=True)
     source = archive_path(archive)
-    subprocess.run(["cp", "-al", str(source), str(generation)], check=True)
+    _private_copy(source, generation)
     report = json.loads((source / "ingest_report.json").read_text(encoding="utf-8"))
     for table in TABLES:
         ids = [c for c in (next(iter(SCHEMAS[table].columns)), "ticket_id") if c in SCHEMAS[table].columns]
@@ -94,20 +119,28 @@ def _history(archive: Path, folder: Path, years: int) -> Path:
         table = path.stem
         report["sources"][table]["quarantined"] *= years + 1
         report["sources"][table]["raw"] = report["sources"][table]["archived"] + report["sources"][table]["quarantined"]
-    report["files"] = archive_files(generation)
-    report["fingerprint"] = fingerprint(generation)
-    (generation / "ingest_report.json").unlink()
-    (generation / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    _rewrite_report(generation, source, report)
     target.symlink_to(generation.name)
     (target.parent / "done").write_text("ok")
     return target
 
 
+def _rewrite_report(generation: Path, source: Path, report: dict) -> None:
+    """The derived generation's report: its file list, per-file hashes (unchanged files keep theirs) and fingerprint."""
+    from qa_helpers.data.archive import archive_files
+    from qa_helpers.data.ingest import file_hashes, fingerprint
+
+    report["files"] = archive_files(generation)
+    report["sha256"] = file_hashes(generation, previous=source, known=report.get("sha256"))
+    report["fingerprint"] = fingerprint(generation, report["sha256"])
+    (generation / "ingest_report.json").unlink()  # never write through a link
+    (generation / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 def _base(archive: Path, folder: Path) -> Path:
-    """A hard-link copy of ``archive`` without the week's rows (the touched month files rewritten as new
-    files, so the shared archive is never changed), with its report and file list to match."""
-    from qa_helpers.data.archive import archive_files, archive_path
-    from qa_helpers.data.ingest import fingerprint
+    """A copy of ``archive`` without the week's rows (a real copy of a shared archive, hard links of our
+    own history one; the touched month files rewritten as new files), with its report to match."""
+    from qa_helpers.data.archive import archive_path
     from qa_helpers.data.schemas import TIME_COLUMNS
 
     generation = folder / "base" / ".archive.gen-000001"
@@ -115,7 +148,11 @@ def _base(archive: Path, folder: Path) -> Path:
         return generation
     shutil.rmtree(folder / "base", ignore_errors=True)
     generation.parent.mkdir(parents=True)
-    subprocess.run(["cp", "-al", str(archive_path(archive)), str(generation)], check=True)
+    source = archive_path(archive)
+    if source.is_relative_to(folder):  # our own history archive: links are safe
+        subprocess.run(["cp", "-al", str(source), str(generation)], check=True)
+    else:
+        _private_copy(source, generation)
     report = json.loads((generation / "ingest_report.json").read_text(encoding="utf-8"))
     low, high = (pa.scalar(np.datetime64(d, "us"), pa.timestamp("us")) for d in WEEK)
     for table in TABLES:
@@ -129,40 +166,49 @@ def _base(archive: Path, folder: Path) -> Path:
             os.replace(fresh, path)  # a new file: the shared archive's inode is untouched
             report["sources"][table]["archived"] -= rows.num_rows - kept.num_rows
             report["sources"][table]["raw"] -= rows.num_rows - kept.num_rows
-    report["files"] = archive_files(generation)
-    report["fingerprint"] = fingerprint(generation)
-    (generation / "ingest_report.json").unlink()
-    (generation / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    _rewrite_report(generation, source, report)
     (folder / "base.done").write_text("ok")
     return generation
 
 
-def run(archive: str | Path = ARCHIVE_10M, raw: str | Path | None = None,
+def _prepared(archive: Path | None, raw: Path | None, years: int) -> tuple[Path, Path, Path, Path]:
+    """The benchmark's folder, the base archive (the week taken out), the week and the week with the roster."""
+    archive = Path(archive) if archive else large_archive()
+    try:
+        raw = Path(raw) if raw else raw_exports(archive)
+    except FileNotFoundError:  # an archive built without its raw exports (e.g. rows replicated): the 1 M ones' week
+        raw = raw_exports(CACHE / "archive_1M")
+    folder = CACHE / f"append_{archive.name}"
+    week, alone = _week(raw, folder)
+    if years:
+        archive = _history(archive, folder, years)
+        folder = folder / f"history_{years}"
+    return folder, _base(archive, folder), week, alone
+
+
+def _fresh_copy(folder: Path, base: Path) -> Path:
+    """A hard-link copy of the (private) base archive to append to: append never writes a file in place."""
+    work = folder / "run"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    subprocess.run(["cp", "-al", str(base), str(work / base.name)], check=True)
+    (work / "archive").symlink_to(base.name)
+    return work / "archive"
+
+
+def run(archive: str | Path | None = None, raw: str | Path | None = None,
         repeat: int = 3, years: int = 0) -> list[dict]:
     """Median of ``repeat`` alternating runs of each, with the spread of the pairwise ratios
     (``years``: earlier years of history added to the archive first, see :func:`_history`)."""
     from qa_helpers.data.append import append
     from qa_helpers.data.ingest import ingest
 
-    archive = Path(archive)
-    raw = Path(raw) if raw else archive.parent / archive.name.replace("archive", "raw")
-    if not raw.exists():  # an archive built without its raw exports (e.g. rows replicated): a week of the 1 M ones
-        raw = Path(ARCHIVE_1M).parent / Path(ARCHIVE_1M).name.replace("archive", "raw")
-    folder = CACHE / f"append_{archive.name}"
-    week, alone = _week(raw, folder)
-    if years:
-        archive = _history(archive, folder, years)
-        folder = folder / f"history_{years}"
-    base = _base(archive, folder)
+    folder, base, week, alone = _prepared(archive, raw, years)
     appends, alones, cpu = [], [], {"append": [], "alone": []}
     for _ in range(repeat):
-        work = folder / "run"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
-        subprocess.run(["cp", "-al", str(base), str(work / base.name)], check=True)
-        (work / "archive").symlink_to(base.name)
+        target = _fresh_copy(folder, base)
         started, ticks = time.perf_counter(), time.process_time()
-        report = append(week, work / "archive", key=KEY)
+        report = append(week, target, key=KEY)
         appends.append(time.perf_counter() - started)
         cpu["append"].append(round(time.process_time() - ticks, 2))
         batch = report["batches"][-1]["sources"]
@@ -189,9 +235,35 @@ def run(archive: str | Path = ARCHIVE_10M, raw: str | Path | None = None,
                         "rows_alone": sum(e["raw"] for t, e in single["sources"].items() if t != "agents")}}]
 
 
+def profile(archive: str | Path | None = None, years: int = 0, top: int = 25) -> str:
+    """cProfile of one append of the week (after the archive is prepared): the functions with the
+    most cumulative time, as text."""
+    import cProfile
+    import io
+    import pstats
+
+    from qa_helpers.data.append import append
+
+    folder, base, week, _ = _prepared(archive, None, years)
+    target = _fresh_copy(folder, base)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.runcall(append, week, target, key=KEY)
+    wall = time.perf_counter() - started
+    shutil.rmtree(folder / "run", ignore_errors=True)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    return f"append wall {wall:.2f} s\n{out.getvalue()}"
+
+
 if __name__ == "__main__":
     import sys
 
     from common import print_table
 
-    print_table(run(sys.argv[1], years=int(sys.argv[2]) if len(sys.argv) > 2 else 0))
+    arguments = [a for a in sys.argv[1:] if a != "--profile"]
+    archive, years = (arguments[0] if arguments else None), (int(arguments[1]) if len(arguments) > 1 else 0)
+    if "--profile" in sys.argv:
+        print(profile(archive, years))
+    else:
+        print_table(run(archive, years=years))

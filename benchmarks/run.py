@@ -59,13 +59,7 @@ def main() -> int:
         print_table(rows)
     if "append" in chosen:  # one week appended to the 10 M archive vs that week ingested alone (issue 17)
         import bench_append
-        large = Path(bench_append.ARCHIVE_1M if args.quick else bench_append.ARCHIVE_10M)
-        if large.exists():
-            rows += bench_append.run(large)
-        elif Path(bench_append.ARCHIVE_1M).exists():  # no 10 M archive: nine earlier years added to the 1 M one
-            rows += bench_append.run(bench_append.ARCHIVE_1M, years=9)
-        else:
-            print(f"append: skipped, no archive at {large} (set QAKIT_BENCH_ARCHIVE or build one)")
+        rows += bench_append.run(bench_append.large_archive(tickets))  # $QAKIT_BENCH_ARCHIVE, or the cache's
         print_table(rows)
     if "notebooks" in chosen:
         import bench_notebooks

@@ -57,8 +57,8 @@ def test_append_equals_full_ingest(split):
     full = qa_archive.archive_path(split["root"] / "full" / "archive")
     for table in ["agents", *TABLES]:
         pd.testing.assert_frame_equal(_rows(split["new"], table), _rows(full, table))  # pseudonyms included
-        ours = pd.read_parquet(split["new"] / "quarantine" / f"{table}.parquet")
-        theirs = pd.read_parquet(full / "quarantine" / f"{table}.parquet")
+        ours = qa_archive.quarantine(table, archive=split["new"])  # every batch's file
+        theirs = qa_archive.quarantine(table, archive=full)
         key = ["file", "row", "rule", "detail"]
         pd.testing.assert_frame_equal(ours.sort_values(key).reset_index(drop=True)[key],
                                       theirs.sort_values(key).reset_index(drop=True)[key])
@@ -77,11 +77,14 @@ def test_only_touched_months_rewritten(split):
         relative = path.relative_to(split["old"])
         same = os.stat(path).st_ino == os.stat(split["new"] / relative).st_ino
         batch = split["appended"]["batches"][-1]["sources"]
-        touched = ("month=2025-12" in relative.parts and relative.parts[0] in batch) or (
-            relative.parts[0] == "quarantine" and relative.stem in batch and batch[relative.stem]["quarantined"])
+        touched = "month=2025-12" in relative.parts and relative.parts[0] in batch  # the quarantine: linked
         assert same != touched, relative
         shared, changed = shared + same, changed + (not same)
-    assert shared > 40 and changed >= 5
+    assert shared > 40 and changed == sum(bool(e.get("months_rewritten")) for e in batch.values()) >= 4
+    added = {p.relative_to(split["new"]).as_posix() for p in split["new"].rglob("*.parquet")
+             if not (split["old"] / p.relative_to(split["new"])).exists()}
+    assert added == {f"quarantine/{table}.batch-000002.parquet" for table, entry in batch.items()
+                     if entry["quarantined"]}  # the batch's rejected rows, in a file of their own
 
 
 def test_batches_account_for_every_row(split):
@@ -97,7 +100,10 @@ def test_batches_account_for_every_row(split):
     for table, entry in report["sources"].items():
         assert entry["raw"] == sum(b["sources"].get(table, {}).get("raw", 0) for b in report["batches"])
         assert entry["archived"] == len(_rows(split["new"], table))
-        assert entry["quarantined"] == len(pd.read_parquet(split["new"] / "quarantine" / f"{table}.parquet"))
+        assert entry["quarantined"] == len(qa_archive.quarantine(table, archive=split["new"]))
+    for table, entry in report["batches"][1]["sources"].items():  # raw = archived + quarantined per batch
+        own = qa_archive.quarantine_batch_file(split["new"], table, 2)
+        assert (len(pd.read_parquet(own)) if own.exists() else 0) == entry["quarantined"]
     assert report["files"] == qa_archive.archive_files(split["new"])  # archive_path checks the new generation
 
 
@@ -118,7 +124,7 @@ def test_reappend_refused_with_exit_2(split, capsys):
     assert archive.resolve() == before  # nothing was written
 
 
-def test_duplicate_id_and_straddling_burst(split, tmp_path):
+def test_duplicate_id_and_straddling_burst(split, tmp_path, monkeypatch):
     """A ticket id archived earlier is a duplicate; one-star reviews completing a burst that began in the
     archive quarantine the new ones and withdraw the archived ones."""
     root = split["root"]
@@ -144,7 +150,14 @@ def test_duplicate_id_and_straddling_burst(split, tmp_path):
     append(archived_part, tmp_path / "archive", key=KEY)  # three one-star reviews: no burst yet
     assert qa_archive.load("surveys", archive=tmp_path / "archive")["survey_id"].str.startswith("SVX").sum() == 3
     reviews.iloc[3:].to_excel(raw / "survey_export_x.xlsx", index=False, sheet_name="问卷结果")
+    scanned = []
+    read_table = pq.read_table
+    monkeypatch.setattr(pq, "read_table", lambda path, *a, columns=None, **k: (
+        scanned.append(Path(path).parent.name) if columns == ["survey_id"] else None) or read_table(
+        path, *a, columns=columns, **k))
     report = append(raw, tmp_path / "archive", key=KEY)
+    monkeypatch.undo()
+    assert scanned == ["month=2025-12"]  # the withdrawn reviews' month only, not every month's ids
     batch = report["batches"][-1]["sources"]
     assert batch["tickets"]["by_rule"] == {"duplicate_id": 1}
     assert batch["surveys"]["by_rule"] == {"review_burst": 3} and batch["surveys"]["withdrawn"]["rows"] == 3
@@ -179,8 +192,87 @@ def test_late_export_touches_only_its_month(split, tmp_path):
     assert len(qa_archive.load("tickets", period="2025-06", archive=new)) == before + entry["archived"] > before
     for path in old.rglob("*.parquet"):
         relative = path.relative_to(old)
-        rewritten = relative.parts[0] == "tickets" and "month=2025-06" in relative.parts or (
-            relative.as_posix() == "quarantine/tickets.parquet" and entry["quarantined"])
+        rewritten = relative.parts[0] == "tickets" and "month=2025-06" in relative.parts
         assert (os.stat(path).st_ino == os.stat(new / relative).st_ino) != rewritten, relative
     times = qa_archive.load("tickets", period="2025-06", archive=new)["created_at"]
     assert times.is_monotonic_increasing  # the month stays in time order
+
+
+def test_append_hashes_only_the_files_it_wrote_and_verification_still_catches_an_altered_file(split, tmp_path,
+                                                                                               monkeypatch):
+    """The fingerprint is built from per-file hashes kept in the report: an append reads only the files it
+    wrote. A linked file altered in place after its hash was recorded keeps its recorded hash, so a
+    full verification (every byte re-read) no longer matches the report."""
+    from qa_helpers.data import ingest as ingest_module
+
+    shutil.copytree(split["new"], tmp_path / ".archive.gen-000001")
+    (tmp_path / "archive").symlink_to(".archive.gen-000001")
+    old = qa_archive.archive_path(tmp_path / "archive")
+    altered = old / "tickets" / "month=2025-03" / "part-0.parquet"
+    with open(altered, "r+b") as stream:  # same size: the file list's stat check cannot see it
+        stream.seek(100)
+        byte = stream.read(1)
+        stream.seek(100)
+        stream.write(bytes([byte[0] ^ 0xFF]))
+    tickets = pd.read_csv(split["root"] / "base" / "helpdesk_tickets_2025.csv", encoding="gb18030", dtype=str,
+                          keep_default_na=False)
+    june = tickets[tickets["创建时间"].str.startswith("2025/06/1")].head(20).copy()
+    june["工单编号"] = "TH" + june["工单编号"].str[2:]
+    (tmp_path / "raw").mkdir()
+    june.to_csv(tmp_path / "raw" / "helpdesk_tickets_2025_h.csv", index=False, encoding="gb18030")
+    hashed = []
+    real = ingest_module._file_sha256
+    monkeypatch.setattr(ingest_module, "_file_sha256", lambda path: hashed.append(path) or real(path))
+    report = append(tmp_path / "raw", tmp_path / "archive", key=KEY)
+    new = qa_archive.archive_path(tmp_path / "archive")
+    assert [p.relative_to(new).as_posix() for p in hashed] == ["tickets/month=2025-06/part-0.parquet"]
+    assert report["sha256"]["tickets/month=2025-03/part-0.parquet"] == split["appended"]["sha256"][
+        "tickets/month=2025-03/part-0.parquet"]  # recorded, not re-read
+    monkeypatch.undo()
+    assert set(report["sha256"]) == {f for f in report["files"] if not f.startswith("quarantine/")}
+    assert ingest_module.fingerprint(new) != report["fingerprint"]  # verification catches the altered file
+    with open(new / "tickets" / "month=2025-03" / "part-0.parquet", "r+b") as stream:  # put the byte back
+        stream.seek(100)
+        stream.write(byte)
+    assert ingest_module.fingerprint(new) == report["fingerprint"]
+
+
+def test_ingest_of_some_tables_keeps_every_batch_of_the_others_quarantine(split, tmp_path):
+    shutil.copytree(split["new"], tmp_path / ".archive.gen-000001")
+    (tmp_path / "archive").symlink_to(".archive.gen-000001")
+    batches = {table: len(qa_archive.quarantine_files(qa_archive.archive_path(tmp_path / "archive"), table))
+               for table in TABLES}
+    assert max(batches.values()) == 2  # the appended week quarantined rows of its own
+    before = {table: qa_archive.quarantine(table, archive=tmp_path / "archive") for table in TABLES}
+    report = ingest(split["root"] / "both", tmp_path / "archive", key=KEY, tables=["agents"])
+    after = qa_archive.archive_path(tmp_path / "archive")
+    for table in TABLES:
+        assert [p.name for p in qa_archive.quarantine_files(after, table)] == [f"{table}.parquet"]
+        pd.testing.assert_frame_equal(qa_archive.quarantine(table, archive=after), before[table])
+        assert report["sources"][table]["quarantined"] == len(before[table])
+
+
+def test_quarantined_bursts_outside_the_window_are_not_parsed_again(split, monkeypatch):
+    """An append's burst rule re-reads earlier batches' quarantined bursts near its own reviews only: the
+    quarantine grows with every batch, the window does not."""
+    from qa_helpers.config import load_sources
+    from qa_helpers.data import append as append_module
+
+    config = load_sources()
+    bursts = qa_archive.quarantine("surveys", archive=split["new"])
+    bursts = bursts[bursts["rule"] == "review_burst"]
+    times = pd.to_datetime([json.loads(r)["提交时间"] for r in bursts["record"]], format="mixed")
+    assert len(times) >= 5
+    parsed = []
+    real = append_module.parse_table
+    monkeypatch.setattr(append_module, "parse_table", lambda raw, *a, **k: parsed.append(raw.num_rows) or real(raw, *a, **k))
+    view = append_module.ArchiveView(split["new"], config.sources["surveys"], config)
+    columns = ["csat", "source", "answered_at"]
+    near = view.between(columns, times.min() - pd.Timedelta("1h"), times.min() + pd.Timedelta("1h"))
+    found = near[~near["_archived"].astype(bool)]
+    first, day = times.min(), pd.Timedelta("1D")
+    assert len(found) == ((times >= first - day / 24) & (times <= first + day / 24)).sum() > 0
+    assert (times > first + 4 * day).sum() > 0  # bursts far from the window exist ...
+    assert len(parsed) == 1 and len(found) <= parsed[0] <= (times <= first + 4 * day).sum()  # ... and are not parsed
+    far = view.between(columns, pd.Timestamp("2030-01-01"), pd.Timestamp("2030-01-02"))
+    assert far.empty and len(parsed) == 1  # nothing near: nothing parsed

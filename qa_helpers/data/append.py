@@ -25,7 +25,10 @@ are never archived), so a name known only from an older export is not masked by 
 new batch's free text (phone numbers, e-mails and ID numbers are masked as always).
 
 ``ingest_report.json`` accumulates: per source the totals, and a ``batches`` list with each
-batch's files (name, rows, SHA-256) and its own ``raw = archived + quarantined``. A raw file
+batch's files (name, rows, SHA-256) and its own ``raw = archived + quarantined``. Each batch's
+quarantined rows go to a file of their own (``quarantine/<table>.batch-NNNNNN.parquet``; the
+earlier batches' files are linked), and the archive fingerprint is built from the per-file hashes
+the report keeps (``sha256``), so an append hashes only the files it wrote. A raw file
 whose content an earlier batch ingested is refused (:class:`~qa_helpers.errors.SourceError`,
 exit status 2): appending it again could only duplicate rows, so the user is told at once
 rather than finding every row quarantined as a duplicate.
@@ -39,6 +42,7 @@ import hashlib
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -48,12 +52,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
-from qa_helpers.data.archive import archive_files, archive_path
+from qa_helpers.data.archive import archive_files, archive_path, quarantine_batch_file, quarantine_files
 from qa_helpers.data.columns import connect, decoded
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, ROW_GROUP, _availability, _check_archive_target,
                                     _commit_generation,
                                     _clean_debris, _files, _new_generation, _remove_generation,
-                                    archive_schema, dictionary_columns, fingerprint, ingest_source, parse_table,
+                                    archive_schema, dictionary_columns, file_hashes, fingerprint, ingest_source, parse_table,
                                     read_source, source_schema)
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key
 from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
@@ -101,7 +105,8 @@ class ArchiveView:
         self.generation, self.spec, self.config = generation, spec, config
         self.con = con if con is not None else connect()
         self.table = spec.table
-        self.withdrawn: list[tuple[object, str, str]] = []
+        self.withdrawn: list[tuple[object, str, str, str | None]] = []  # id, rule, reason, month archived in
+        self._month_of: dict = {}  # id -> month of the archived rows :meth:`between` returned
 
     def _files(self) -> list[Path]:
         return sorted((self.generation / self.table).glob("**/*.parquet"))
@@ -139,8 +144,9 @@ class ArchiveView:
                 f"SELECT {select}, \"{_id_column(self.table)}\" AS _key FROM read_parquet({_parquet_list(files)}, "
                 f"hive_partitioning = false) WHERE \"{time_column}\" BETWEEN $lo AND $hi",
                 params={"lo": start.to_pydatetime(), "hi": end.to_pydatetime()}).df()
+            self._month_of.update(zip(frame["_key"], frame[time_column].dt.strftime("%Y-%m")))
             parts.append(frame.assign(_archived=True))
-        earlier = self._quarantined_bursts(wanted)
+        earlier = self._quarantined_bursts(wanted, start, end)
         if len(earlier):
             earlier = earlier[(earlier[time_column] >= start) & (earlier[time_column] <= end)]
             parts.append(earlier.assign(_key=None, _archived=False))
@@ -148,13 +154,27 @@ class ArchiveView:
             return pd.DataFrame(columns=[*wanted, "_key", "_archived"])
         return pd.concat(parts, ignore_index=True).sort_values(time_column, kind="stable").reset_index(drop=True)
 
-    def _quarantined_bursts(self, columns: list[str]) -> pd.DataFrame:
-        """Rows quarantined as review bursts by earlier batches, parsed again from their raw records."""
-        path = self.generation / "quarantine" / f"{self.table}.parquet"
-        if not path.exists():
+    def _quarantined_bursts(self, columns: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Rows quarantined as review bursts by earlier batches, parsed again from their raw records.
+
+        Where every date format of the source starts with the year-first date, records whose raw date
+        lies more than two days (any time-zone shift) outside [start, end] are left out before parsing:
+        the quarantine grows with every batch, the window does not. The caller filters exactly.
+        """
+        paths = [p for p in quarantine_files(self.generation, self.table) if p.exists()]
+        if not paths:
             return pd.DataFrame(columns=columns)
-        records = self.con.sql(f"SELECT record FROM read_parquet({_sql_text(path.as_posix())}) "
-                               "WHERE rule = 'review_burst'").fetchnumpy()["record"]  # the rule column pruned first
+        where, params = "rule = 'review_burst'", {}
+        if all(f == "ISO8601" or f.startswith(("%Y-%m-%d", "%Y/%m/%d")) for f in self.spec.datetime_formats):
+            header = self.spec.raw_header(TIME_COLUMNS[self.table])
+            where += (" AND (day IS NULL OR day BETWEEN $lo AND $hi)")
+            params = {"path": '$."' + header.replace("\\", "\\\\").replace('"', '\\"') + '"',
+                      "lo": (start - pd.Timedelta(days=2)).date(), "hi": (end + pd.Timedelta(days=2)).date()}
+        day = ("TRY_CAST(replace(regexp_extract(json_extract_string(record, $path), "
+               "'^\\s*(\\d{4}[-/]\\d{1,2}[-/]\\d{1,2})', 1), '/', '-') AS DATE)") if params else "NULL"
+        records = self.con.sql(f"SELECT record FROM (SELECT record, rule, {day} AS day FROM "
+                               f"read_parquet({_parquet_list(paths)}, union_by_name = true)) WHERE {where}",
+                               params=params or None).fetchnumpy()["record"]
         records = [json.loads(r) for r in records if r]
         if not records:
             return pd.DataFrame(columns=columns)
@@ -167,8 +187,9 @@ class ArchiveView:
         return pa.table({c: decoded(typed[c]) for c in columns}).to_pandas()
 
     def withdraw(self, keys: list, rule: str, reason: str) -> None:
-        """Record archived rows (by id) that a rule now rejects; :func:`append` moves them."""
-        self.withdrawn += [(k, rule, reason) for k in keys]
+        """Record archived rows (by id) that a rule now rejects; :func:`append` moves them (rewriting
+        only the months they are archived in)."""
+        self.withdrawn += [(k, rule, reason, self._month_of.get(k)) for k in keys]
 
 
 # ---------------------------------------------------------------- the batch
@@ -330,8 +351,12 @@ def _months_of(times: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.strftime(times, "%Y-%m").to_numpy(zero_copy_only=False).astype(str)
 
 
-def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withdraw: set) -> tuple[list[str], pa.Table]:
+def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
+                  withdraw: dict) -> tuple[list[str], pa.Table]:
     """Write one table of the new generation: affected months merged and rewritten, the rest linked.
+
+    ``withdraw`` maps the ids of archived rows to remove to the month they are archived in (``None``:
+    unknown, every month is searched).
 
     Returns the months rewritten and the withdrawn archived rows (as archived).
     """
@@ -343,7 +368,10 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withd
     removed = []
     if withdraw:
         keys = pa.array(sorted(withdraw, key=str))
+        where = set(withdraw.values())
         for month, path in by_month.items():
+            if None not in where and month not in where:
+                continue
             ids = pq.read_table(path, columns=[id_column])[id_column]
             if pc.any(pc.is_in(ids, value_set=keys.cast(ids.type))).as_py():
                 affected.add(month)
@@ -365,8 +393,10 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None, withd
             fresh = new_rows.filter(pa.array(months == month))
             parts.append(fresh.select(parts[0].column_names).cast(parts[0].schema) if parts else fresh)
         merged = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        order = pc.sort_indices(merged, sort_keys=[(time_column, "ascending")])  # stable: earlier batch first
-        _write_month(merged.take(order), new / table / f"month={month}" / "part-0.parquet", table)
+        times = merged[time_column].to_numpy().view("int64")  # null-free: a row without its time is quarantined
+        if len(times) and not (np.diff(times) >= 0).all():  # a week after the month's last row needs no sort
+            merged = merged.take(pc.sort_indices(merged, sort_keys=[(time_column, "ascending")]))  # stable
+        _write_month(merged, new / table / f"month={month}" / "part-0.parquet", table)
     if not any((new / table).glob("**/*.parquet")) and EMPTY_MONTH in by_month:
         _link(by_month[EMPTY_MONTH], new / table / f"month={EMPTY_MONTH}" / "part-0.parquet")
     return sorted(affected), pa.concat_tables(removed) if removed else None
@@ -390,27 +420,25 @@ def _write_roster(old: Path, new: Path, rows: pa.Table | None) -> bool:
     return True
 
 
-def _write_quarantine(old: Path, new: Path, table: str, batch: pd.DataFrame | None,
+def _write_quarantine(old: Path, new: Path, table: str, number: int, batch: pd.DataFrame | None,
                       withdrawn: pd.DataFrame | None) -> None:
-    """The table's quarantine: every earlier batch's rejected rows, then this batch's."""
-    source, target = old / "quarantine" / f"{table}.parquet", new / "quarantine" / f"{table}.parquet"
-    extra = [f for f in (batch, withdrawn) if f is not None and len(f)]
-    if not extra and source.exists():
-        _link(source, target)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    parts = [pq.read_table(source)] if source.exists() else []
-    for frame in extra:
-        frame = frame[QUARANTINE_COLUMNS].astype({"row": "int64", "column": "string"})
-        added = pa.Table.from_pandas(frame, preserve_index=False)
-        parts.append(added.cast(parts[0].schema) if parts else added)
-    pq.write_table(pa.concat_tables(parts), target)
+    """The table's quarantine: every earlier batch's files linked, this batch's rejected rows (and the
+    archived rows it withdrew) in a file of their own, written only when there are any."""
+    for source in quarantine_files(old, table):
+        if source.exists():
+            _link(source, new / source.relative_to(old))
+    extra = [f[QUARANTINE_COLUMNS] for f in (batch, withdrawn) if f is not None and len(f)]
+    if extra:
+        frame = pd.concat(extra, ignore_index=True).astype({"row": "int64", "column": "string"})
+        target = quarantine_batch_file(new, table, number)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(target, index=False)  # as ingest writes its quarantine
 
 
-def _withdrawn_frame(rows: pa.Table, reasons: list[tuple[object, str, str]], id_column: str,
+def _withdrawn_frame(rows: pa.Table, reasons: list[tuple[object, str, str, str | None]], id_column: str,
                      batch: int) -> pd.DataFrame:
     """Quarantine rows for archived rows a later batch rejected (their archived, masked values as the record)."""
-    why = {key: (rule, reason) for key, rule, reason in reasons}
+    why = {key: (rule, reason) for key, rule, reason, _ in reasons}
     records = [json.dumps(r, ensure_ascii=False, default=str) for r in rows.to_pylist()]
     ids = rows[id_column].to_pylist()
     return pd.DataFrame({"file": f"(archive, withdrawn by batch {batch})", "row": np.zeros(len(ids), dtype=np.int64),
@@ -511,18 +539,21 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
     batch = {"batch": number, "kind": "append", "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
              "sources": {}}
     report = copy.deepcopy(report)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # the parquet reader and writer release the GIL
+        written = {table: pool.submit(_write_months, old, staging, table, kept.get(table),
+                                      {k: m for k, _, _, m in withdrawn.get(table, [])})
+                   for table in ARCHIVE_TABLES if table != "agents"}
+        _write_roster(old, staging, kept.get("agents"))
+        written = {table: future.result() for table, future in written.items()}
     for table in ARCHIVE_TABLES:
-        if table == "agents":
-            _write_roster(old, staging, kept.get("agents"))
-            removed = None
-        else:
-            rewritten, removed = _write_months(old, staging, table, kept.get(table),
-                                              {k for k, _, _ in withdrawn.get(table, [])})
+        removed = None
+        if table in written:
+            rewritten, removed = written[table]
             if table in entries:
                 entries[table]["months_rewritten"] = rewritten
         out = _withdrawn_frame(removed, withdrawn[table], _id_column(table), number) \
             if removed is not None and removed.num_rows else None
-        _write_quarantine(old, staging, table, quarantined.get(table), out)
+        _write_quarantine(old, staging, table, number, quarantined.get(table), out)
         if table not in entries and out is None:
             continue
         entry = entries.get(table) or {"files": [], "raw": 0, "archived": 0, "quarantined": 0, "by_rule": {},
@@ -550,7 +581,8 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
     report["batches"] = batches + [batch]
     report["availability"] = _availability(config, report)
     report["units"] = _units(report, kept)
-    report["fingerprint"] = fingerprint(staging)
+    report["sha256"] = file_hashes(staging, previous=old, known=report.get("sha256"))  # the written files only
+    report["fingerprint"] = fingerprint(staging, report["sha256"])
     report["files"] = archive_files(staging)
     return report
 

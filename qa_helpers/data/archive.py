@@ -134,12 +134,32 @@ def ingest_report(archive: str | os.PathLike | None = None) -> dict:
     return json.loads((archive_path(archive) / "ingest_report.json").read_text(encoding="utf-8"))
 
 
+def quarantine_batch_file(generation: Path, table: str, batch: int) -> Path:
+    """Where an append (batch ``batch``) writes the rows of ``table`` it quarantined: a file of its own,
+    so that the earlier batches' quarantine is linked, never rewritten."""
+    return generation / "quarantine" / f"{table}.batch-{batch:06d}.parquet"
+
+
+def quarantine_files(generation: Path, table: str) -> list[Path]:
+    """The quarantine files of one table of a generation, in batch order: the ingest's
+    ``<table>.parquet``, then each append's ``<table>.batch-NNNNNN.parquet`` (from the report's file
+    list, which :func:`archive_path` checked against the folder; an archive without that list has the
+    ingest's file only)."""
+    listed = ingest_report(generation).get("files")
+    pattern = re.compile(rf"quarantine/{re.escape(table)}(?:\.batch-\d{{6}})?\.parquet")
+    first = f"quarantine/{table}.parquet"
+    names = [name for name in listed if pattern.fullmatch(name)] if listed is not None else []
+    names = names or [first]  # none listed: the ingest's name, so that a reader says which file is missing
+    return [generation / name for name in sorted(names, key=lambda name: (name != first, name))]
+
+
 def quarantine(table: str, archive: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Rows of one source that ingest rejected: file, row, rule, column, detail, raw record.
+    """Rows of one source that ingest rejected, every batch's: file, row, rule, column, detail, raw record.
 
     The ``record`` column holds raw values, PII included: summarise it, never display it.
     """
-    return pd.read_parquet(storage.native(archive_path(archive) / "quarantine" / f"{table}.parquet"))
+    parts = [pd.read_parquet(storage.native(path)) for path in quarantine_files(archive_path(archive), table)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 @lru_cache(maxsize=8)

@@ -280,13 +280,15 @@ def remove_partitions(archive: Path, due: pd.DataFrame) -> None:
     The new generation holds hard links to every file that stays (parquet files are never changed
     in place, so nothing is copied), the months in ``due`` left out, and a rewritten
     ``ingest_report.json``: each removed month under ``purged`` (table -> month -> rows), the file
-    list and the fingerprint recomputed. It becomes the archive in the same atomic link switch an
-    ingest uses, under the same lock, so a crash leaves the archive before or after the purge,
-    never between; the old generation, and with it the purged files, is then deleted. A table
-    left with no month keeps an empty partition, so loading it still returns its columns.
+    list and the fingerprint recomputed (from the recorded hashes of the files that stay, none
+    re-read). It becomes the archive in the same atomic link switch an ingest uses, under the same
+    lock, so a crash leaves the archive before or after the purge, never between; the old
+    generation, and with it the purged files, is then deleted. A table left with no month keeps an
+    empty partition, so loading it still returns its columns.
     """
     from qa_helpers.data.archive import GENERATION_MARKER, archive_files, archive_path
-    from qa_helpers.data.ingest import _clean_debris, _new_generation, _remove_generation, _switch, fingerprint
+    from qa_helpers.data.ingest import (_clean_debris, _new_generation, _remove_generation, _switch,
+                                        file_hashes, fingerprint)
     from qa_helpers.locks import folder_lock
 
     with folder_lock(archive.parent / f".{archive.name}.lock", f"archive {archive}"):
@@ -306,7 +308,8 @@ def remove_partitions(archive: Path, due: pd.DataFrame) -> None:
                     pq.write_table(pq.read_schema(schema).empty_table(),
                                    generation / row.table / EMPTY_PARTITION / "part-0.parquet")
             (generation / REPORT).unlink()  # a hard link to the old generation's report: never write through it
-            report["fingerprint"] = fingerprint(generation)
+            report["sha256"] = file_hashes(generation, previous=current, known=report.get("sha256"))
+            report["fingerprint"] = fingerprint(generation, report["sha256"])
             report["files"] = archive_files(generation)
             (generation / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
             _switch(archive, generation)

@@ -13,9 +13,11 @@ order, so that a table can link to one ingested before it):
    other columns from earlier tables, and write one parquet file per calendar month, rows
    in time order.
 
-Every row rejected at any step lands in ``<archive>/quarantine/<table>.parquet`` with its
-rule, the column at fault, a detail and the raw record, so ``raw = archived +
-quarantined`` per source, always. ``<archive>/ingest_report.json`` holds the counts.
+Every row rejected at any step lands in ``<archive>/quarantine/<table>.parquet`` (an append
+adds ``<table>.batch-NNNNNN.parquet``: read them all with
+:func:`qa_helpers.data.archive.quarantine`) with its rule, the column at fault, a detail and the raw
+record, so ``raw = archived + quarantined`` per source, always. ``<archive>/ingest_report.json``
+holds the counts, the file list and each archived file's SHA-256 (the fingerprint is built from them).
 
 Rows stay in Arrow from reader to writer, and each step works on whole columns: ten million
 rows never pass through Python one by one, and no step copies the table to drop the rows an
@@ -42,7 +44,7 @@ import pyarrow.parquet as pq
 
 from qa_helpers.data import cleaning
 from qa_helpers.data.archive import (GENERATION_MARKER, archive_files, archive_path, generation_folder,
-                                     generation_pattern)
+                                     generation_pattern, quarantine_files)
 from qa_helpers.data.columns import connect, decoded, per_value, sql, take_rows
 from qa_helpers.config import UNITS, SourcesConfig, SourceSpec, load_sources
 from qa_helpers.errors import ConfigError, SourceError
@@ -748,14 +750,44 @@ def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: 
         list(pool.map(lambda part: write(*part), parts))
 
 
-def fingerprint(folder: Path) -> str:
-    """A hash over every archived parquet file's path and bytes: same archive, same fingerprint."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*.parquet")):
-        if "quarantine" in path.relative_to(folder).parts:
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def file_hashes(folder: Path, previous: Path | None = None, known: dict[str, str] | None = None) -> dict[str, str]:
+    """SHA-256 of every archived parquet file (the quarantine left out), by relative path.
+
+    A file that is a hard link of the same path in ``previous`` (a generation whose report recorded
+    ``known``) keeps its recorded hash without being read: archive files are never changed in place, so
+    an append or a purge hashes only the files it wrote. A file altered after its hash was recorded
+    is still caught by :func:`fingerprint` without ``hashes``, which reads every byte.
+    """
+    known = known or {}
+    hashes = {}
+    for relative in archive_files(folder):
+        if relative.startswith("quarantine/"):
             continue
-        digest.update(str(path.relative_to(folder)).encode())
-        digest.update(path.read_bytes())
+        path = folder / relative
+        if relative in known and previous is not None and (previous / relative).exists() \
+                and os.path.samefile(path, previous / relative):
+            hashes[relative] = known[relative]
+        else:
+            hashes[relative] = _file_sha256(path)
+    return hashes
+
+
+def fingerprint(folder: Path, hashes: dict[str, str] | None = None) -> str:
+    """A hash over every archived parquet file's path and SHA-256: same archive, same fingerprint.
+
+    With ``hashes`` (from :func:`file_hashes`, as the report records them) no file is read; without,
+    every file is read and hashed, which is how an archive is verified.
+    """
+    hashes = hashes if hashes is not None else file_hashes(folder)
+    digest = hashlib.sha256()
+    for relative in sorted(hashes):
+        digest.update(relative.encode())
+        digest.update(bytes.fromhex(hashes[relative]))
     return digest.hexdigest()
 
 
@@ -828,9 +860,10 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
                                  next(iter(SCHEMAS[table].columns)))
             report["availability"] = _availability(sources, report)
             with ThreadPoolExecutor(max_workers=1) as background:  # hashing releases the GIL: beside DuckDB
-                hashed = background.submit(fingerprint, staging)
+                hashed = background.submit(file_hashes, staging)
                 report["units"] = _units(staging)
-                report["fingerprint"] = hashed.result()
+                report["sha256"] = hashed.result()
+            report["fingerprint"] = fingerprint(staging, report["sha256"])
             report["files"] = archive_files(staging)
             _commit_generation(archive_dir, staging, report)
         except BaseException:
@@ -1018,7 +1051,13 @@ def _carry_over(old: Path, staging: Path, report: dict, keep: set[str]) -> None:
     for table in sorted(keep & set(previous)):
         shutil.copytree(old / table, staging / table)
         (staging / "quarantine").mkdir(exist_ok=True)
-        shutil.copy2(old / "quarantine" / f"{table}.parquet", staging / "quarantine" / f"{table}.parquet")
+        target = staging / "quarantine" / f"{table}.parquet"
+        kept = quarantine_files(old, table)
+        if len(kept) == 1:
+            shutil.copy2(kept[0], target)
+        else:  # the new archive starts its batches afresh: the appends' quarantine files become the ingest's one
+            pq.write_table(pa_arrow.concat_tables([pq.read_table(p) for p in kept], promote_options="permissive"),
+                           target)
         report["sources"][table] = previous[table]
         if table in purged:  # the kept table is still without its purged months
             report.setdefault("purged", {})[table] = purged[table]
