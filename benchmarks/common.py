@@ -70,10 +70,10 @@ def copied_archive(source: Path, name: str, copies: list[tuple[str, int]], deriv
         columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}', hive_partitioning = false)").fetchall()
         year, month = map(int, relative.parts[1].removeprefix("month=").split("-"))
         for tag, back in copies:
-            renamed = {"agent_id"} if back else {"agent_id", "customer_id"}
+            kept = {"agent_id", "customer_id"} if back else {"agent_id"}  # ids that stay the same in a copy
             select = ", ".join(
                 (f"{column} - INTERVAL {back} YEAR AS {column}" if back else column) if kind.startswith("TIMESTAMP")
-                else f"'{tag}-' || {column} AS {column}" if column.endswith("_id") and column not in renamed
+                else f"'{tag}-' || {column} AS {column}" if column.endswith("_id") and column not in kept
                 else column for column, kind, *_ in columns)
             target = work / table / f"month={year - back}-{month:02d}" / f"part-{tag.lower()}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
