@@ -1,12 +1,13 @@
 """Append one week to a large archive ÷ ingesting that week alone into an empty archive (issue 17).
 
 The large archive is the benchmark cache's archive of every table (``benchmarks/.cache/archive_10M``,
-built by :func:`bench_notebooks.full_archive` when absent, from ``raw_all_10M``), or the one
-``$QAKIT_BENCH_ARCHIVE`` names (its raw exports beside it as ``raw_all_<n>M`` or ``raw_<n>M``). It is
-only read: this benchmark copies it (never hard-links it: a link shares the bytes) to
-``benchmarks/.cache/append_<name>/``, takes the week's rows out of the copy and writes everything it
-derives there; the week is carved from the same raw exports. Each run appends to a fresh hard-link
-copy of that private copy, alternating with an ingest of the week alone.
+built by :func:`bench_notebooks.full_archive` when absent), or the one ``$QAKIT_BENCH_ARCHIVE`` names.
+The week (2025-12-22 to 28, every table) is carved from the raw exports beside the archive
+(``raw_all_<n>M``) or, for an archive made of copies like the cache's 10 M one, from the 1 M
+export it was copied from. The archive is only read: this benchmark copies it (never hard-links
+it: a link shares the bytes) to ``benchmarks/.cache/append_<name>/``, takes the week's rows out of
+the copy and writes everything it derives there. Each run appends to a fresh hard-link copy of
+that private copy, alternating with an ingest of the week alone.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ def large_archive(n_tickets: int = 10_000_000) -> Path:
 
 
 def raw_exports(archive: Path) -> Path:
-    """The raw exports an archive was ingested from: ``raw_all_<n>M`` (the cache's) or ``raw_<n>M`` beside it."""
-    for name in (archive.name.replace("archive_", "raw_all_", 1), archive.name.replace("archive", "raw", 1)):
-        if (archive.parent / name).is_dir():
-            return archive.parent / name
-    raise FileNotFoundError(f"no raw exports beside {archive} (raw_all_<n>M or raw_<n>M)")
+    """The raw exports an archive was ingested from: ``raw_all_<n>M`` beside it (the cache's naming;
+    ``raw_<n>M`` there is the ingest benchmark's ticket-only export, not an archive's)."""
+    raw = archive.parent / archive.name.replace("archive_", "raw_all_", 1)
+    if (raw / "truth.json").exists():
+        return raw
+    raise FileNotFoundError(f"no raw exports beside {archive} ({raw.name})")
 
 
 def _private_copy(source: Path, target: Path) -> None:
