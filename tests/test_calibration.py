@@ -139,6 +139,27 @@ def test_pairwise_weighted_kappa_per_pair_and_pooled():
     assert pooled["kappa"] == pytest.approx(_hand_weighted_kappa(A, c, 2))
 
 
+
+def test_pairwise_weighted_kappa_pairs_that_share_no_ticket():
+    """Reviewers in two groups that never scored the same conversation (a large centre's teams):
+    the cross pairs are rows with n = 0 and no kappa; the pairs within a group are as if alone."""
+    first = _from_matrix(np.column_stack([A, B]))
+    second = _from_matrix(np.column_stack([B, [min(5, x + 1) for x in A]]))
+    second["ticket_id"] = "U" + second["ticket_id"]
+    second["reviewer_id"] = second["reviewer_id"].str.replace("R0", "S0")
+    second["review_id"] = "S" + second["review_id"].astype(str)
+    for part in (first, second):
+        part["voice_quality"] = (6 - part["courtesy"]).astype("Int64")  # a second item, scored otherwise
+    both = pd.concat([first, second], ignore_index=True)
+    out = cal.pairwise_weighted_kappa(both, items=["courtesy", "voice_quality"])
+    cross = out[out["reviewer_a"].str[0] != out["reviewer_b"].str[0]]
+    assert len(cross) == 4 * 3 and (cross["n"] == 0).all() and cross["kappa"].isna().all()
+    for part in (first, second):
+        alone = cal.pairwise_weighted_kappa(part, items=["courtesy", "voice_quality"])
+        within = out.merge(alone[["reviewer_a", "reviewer_b", "item"]], on=["reviewer_a", "reviewer_b", "item"])
+        pd.testing.assert_frame_equal(within.reset_index(drop=True), alone.reset_index(drop=True))
+
+
 # --------------------------------------------------------------------------- ICC
 
 

@@ -367,15 +367,28 @@ def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC
     z = stats.norm.ppf(0.5 + confidence / 2)
     mats = {item: _wide(data, _score_array(data, [item])[:, 0]) for item in items}
     reviewers = sorted(pd.unique(data["reviewer_id"]))
+    column = {reviewer: i for i, reviewer in enumerate(mats[items[0]].columns)} if items else {}
+    scores = {item: mats[item].to_numpy() for item in items}
+    # tickets both reviewers of a pair scored: with many reviewers most pairs share none, and their
+    # rows (n = 0, no kappa) need no tables (50 reviewers: 1,225 pairs, 22 s before)
+    scored = np.zeros_like(scores[items[0]], dtype=float) if items else np.zeros((0, 0))
+    for item in items:
+        scored = np.maximum(scored, ~np.isnan(scores[item]))
+    shared = scored.T @ scored
+    empty = np.zeros((len(SCORES), len(SCORES)))
     rows = []
     for ra, rb in combinations(reviewers, 2):
+        a, b = column.get(ra), column.get(rb)
+        overlap = a is not None and b is not None and shared[a, b] > 0
         pooled = np.zeros((len(SCORES), len(SCORES)))
         for item in [*items, ALL]:
             if item == ALL:
                 table = pooled
+            elif not overlap:
+                table = empty
             else:
-                pair = mats[item][[ra, rb]].dropna()
-                table = _confusion(pair[ra].to_numpy(), pair[rb].to_numpy(), SCORES)
+                both = ~np.isnan(scores[item][:, a]) & ~np.isnan(scores[item][:, b])
+                table = _confusion(scores[item][both, a], scores[item][both, b], SCORES)
                 pooled = pooled + table
             res = _kappa_result(table, weights, SCORES)
             kappa = np.nan if res is None else float(res.kappa)
