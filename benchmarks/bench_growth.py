@@ -23,8 +23,8 @@ see :func:`bench_notebooks.full_archive`). Larger data is built from them cheapl
 - ``archive_30M``: three years. The 10 M archive's month files are linked unchanged, and each is
   copied twice by DuckDB with every timestamp shifted by -1 and -2 years and every record id
   (``*_id`` except agent and customer) prefixed ``Y1-`` / ``Y2-`` so ids stay unique and links
-  between tables hold; a shifted file goes to its shifted month's folder as ``part-y1.parquet``
-  (``part-y2``). The ingest report is the 10 M one with row counts tripled and the new file list.
+  between tables hold; a shifted file goes to its shifted month's folder as ``<file>-y1.parquet``
+  (``-y2``). The ingest report is the 10 M one with row counts tripled and the new file list.
 - ``raw_10M`` and ``raw_30M``: the 1 M ticket export streamed 10 and 30 times into one CSV (header
   once), copy *r* with ticket ids prefixed (``TK`` → ``TK-R<r>-``, ``TEST-`` → ``TEST-R<r>-``) and
   its dates moved back *r* // 10 years (``2025/`` → ``2024/``, ...: 30 M is three years, like the

@@ -75,7 +75,8 @@ def copied_archive(source: Path, name: str, copies: list[tuple[str, int]], deriv
                 (f"{column} - INTERVAL {back} YEAR AS {column}" if back else column) if kind.startswith("TIMESTAMP")
                 else f"'{tag}-' || {column} AS {column}" if column.endswith("_id") and column not in kept
                 else column for column, kind, *_ in columns)
-            target = work / table / f"month={year - back}-{month:02d}" / f"part-{tag.lower()}.parquet"
+            # named after its source file: a month of a copied archive holds several
+            target = work / table / f"month={year - back}-{month:02d}" / f"{path.stem}-{tag.lower()}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
             con.execute(f"COPY (SELECT {select} FROM read_parquet('{path}', hive_partitioning = false)) "
                         f"TO '{target}' (FORMAT parquet)")
