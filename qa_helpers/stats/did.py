@@ -66,16 +66,9 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
         window levels (share, geometric mean, rate per :data:`RATE_PER`); ``effect`` is the
         change beyond the controls' change.
     """
-    if kind not in ("proportion", "duration", "rate"):
-        raise ValueError("diff_in_diff handles kind 'proportion', 'duration' or 'rate'")
+    treated, controls = _checked_design(kind, direction, alpha, expected_effect, treated, controls)
     if exposure is not None and kind != "rate":
         raise ValueError("exposure only applies to kind='rate'")
-    scale = _SCALE[kind]
-    _check_options(direction, alpha, expected_effect, scale)
-    treated = [treated] if isinstance(treated, str) else list(treated)
-    controls = list(controls)
-    if not controls or set(treated) & set(controls):
-        raise ValueError("give at least one control team, none of them treated")
     needed = [c for c in (team, time, value, cluster, exposure) if c is not None]
     missing = [c for c in needed if c not in data.columns]
     if missing:
@@ -96,6 +89,19 @@ def diff_in_diff(data: pd.DataFrame, metric: str, kind: str, start, *, treated: 
         "count": 1}).groupby(["team", "cluster", "week", "after"], sort=False, dropna=False).sum().reset_index()
     return diff_in_diff_cells(cells, metric, kind, treated=treated, controls=controls, cluster=cluster,
                               direction=direction, alpha=alpha, expected_effect=expected_effect, team_week=team_week)
+
+
+def _checked_design(kind: str, direction: str, alpha: float, expected_effect: float | None,
+                    treated: str | list[str], controls: list[str]) -> tuple[list[str], list[str]]:
+    """The DiD's options checked; the treated and control teams as lists."""
+    if kind not in ("proportion", "duration", "rate"):
+        raise ValueError("diff_in_diff handles kind 'proportion', 'duration' or 'rate'")
+    _check_options(direction, alpha, expected_effect, _SCALE[kind])
+    treated = [treated] if isinstance(treated, str) else list(treated)
+    controls = list(controls)
+    if not controls or set(treated) & set(controls):
+        raise ValueError("give at least one control team, none of them treated")
+    return treated, controls
 
 
 CELL_COLUMNS = ["team", "cluster", "week", "after", "y", "n", "count"]
@@ -129,14 +135,8 @@ def diff_in_diff_cells(cells: pd.DataFrame, metric: str, kind: str, *, treated: 
     DataFrame
         One row with :data:`COLUMNS`, as :func:`diff_in_diff`.
     """
-    if kind not in ("proportion", "duration", "rate"):
-        raise ValueError("diff_in_diff handles kind 'proportion', 'duration' or 'rate'")
+    treated, controls = _checked_design(kind, direction, alpha, expected_effect, treated, controls)
     scale = _SCALE[kind]
-    _check_options(direction, alpha, expected_effect, scale)
-    treated = [treated] if isinstance(treated, str) else list(treated)
-    controls = list(controls)
-    if not controls or set(treated) & set(controls):
-        raise ValueError("give at least one control team, none of them treated")
     cells = cells.loc[cells["team"].isin(treated + controls), CELL_COLUMNS]
     # one order whatever order the cells came in: teams, clusters (missing last), weeks
     codes = (pd.factorize(cells["cluster"], sort=True)[0] if cluster is not None
