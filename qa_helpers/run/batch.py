@@ -33,8 +33,8 @@ from qa_helpers.data.archive import ALL, archive_path, load, units
 from qa_helpers.errors import QAKitError, UnitError
 from qa_helpers.faults import fault_point
 from qa_helpers.locks import folder_lock
-from qa_helpers.run.execute import (PARTIAL, die_with_parent, file_hash, notebook_steps, preload, run_notebook,
-                                    step_parameters)
+from qa_helpers.run.execute import (PARTIAL, die_with_parent, file_hash, light_notebook_io, notebook_steps,
+                                    run_notebook, step_parameters)
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.report.labels import LANGUAGES
 
@@ -389,7 +389,9 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
             for future in dask_completed(futures):
                 yield futures[future], _result_or_failure(future.result, futures[future], args[0])
         return
-    preload(html=args[1])
+    # not preload(): workers forked after the parent imported papermill ran out of ZMQ sockets ("Too many
+    # open files" in jupyter_client's channel threads: 2 in a demo batch of 81, 0 without)
+    light_notebook_io()
     # workers die with this process however it ends (their kernels die with them: see die_with_parent)
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=die_with_parent,
                              initargs=(os.getpid(),)) as pool:
