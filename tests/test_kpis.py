@@ -376,3 +376,23 @@ def test_breakdown_charts_name_answers_without_a_channel_not_nan(archive, monkey
     labels = [tick.get_text() for f in (fig, heat) for ax in f.axes for tick in ax.get_yticklabels() + ax.get_xticklabels()]
     plt.close("all")
     assert "not recorded" in labels and not any("nan" in label.lower() for label in labels)
+
+
+def test_workload_per_agent_by_week_counts_agent_weeks_like_the_general_form():
+    """Grouped by week, the kit counts distinct agents (cheaper); each week's figure must equal the
+    same week computed alone, where the general (agent, week) count applies; missing agents or times
+    count for no agent-week either way."""
+    rng = np.random.default_rng(17)
+    created = pd.Timestamp("2025-03-03") + pd.to_timedelta(rng.integers(0, 21 * 86_400, 400), unit="s")
+    frame = pd.DataFrame({
+        "ticket_id": [f"T{i}" for i in range(400)], "team": rng.choice(["A", "B"], 400),
+        "agent_id": pd.Series(rng.choice(["a1", "a2", "a3", "a4", None], 400), dtype="str"),
+        "created_at": created.where(rng.random(400) > 0.05)})
+    by_week = kpi_table({"tickets": frame}, by=["team", "week"], kpis=["workload_per_agent"])
+    undated = by_week["week"].isna()
+    assert undated.any() and by_week.loc[undated, "value"].isna().all()  # no time, no agent-week
+    assert (~undated).sum() >= 6
+    for row in by_week[~undated].itertuples():
+        week = frame["created_at"].dt.to_period("W-SUN").dt.start_time == row.week
+        alone = kpi_table({"tickets": frame[week & (frame["team"] == row.team)]}, kpis=["workload_per_agent"])
+        assert alone["value"].iloc[0] == pytest.approx(row.value) and alone["n"].iloc[0] == row.n

@@ -301,7 +301,7 @@ def _raw(standards) -> dict:
 
 # ---------------------------------------------------------------- computing
 
-def _aggregate_sql(k: KPI, std: dict) -> tuple[str, str]:
+def _aggregate_sql(k: KPI, std: dict, by: list[str]) -> tuple[str, str]:
     expr, where = k.sql(std), _where(k, std)
     if k.agg == "share":
         # a row whose expression is null (an empty field) has no value: it is left out of n
@@ -323,6 +323,8 @@ def _aggregate_sql(k: KPI, std: dict) -> tuple[str, str]:
         # a pair missing either part counts for no agent-week, as the string it replaced was then null
         agent_week = ("CASE WHEN agent_id IS NOT NULL AND created_at IS NOT NULL "
                       "THEN (agent_id, date_trunc('week', created_at)) END")
+        if "week" in by:  # within one week's group an agent is one agent-week: the cheaper distinct count
+            agent_week = "CASE WHEN created_at IS NOT NULL THEN agent_id END"
         return (f"count(*) FILTER (WHERE {where}) / nullif(count(DISTINCT {agent_week}) FILTER (WHERE {where}), 0)",
                 f"count(*) FILTER (WHERE {where})")
     raise ValueError(f"unknown aggregation {k.agg!r}")
@@ -436,7 +438,7 @@ def kpi_table(tables: Mapping[str, pd.DataFrame | str], by: list[str] | tuple[st
         if groups is None:
             continue
         parts = [f"{sql} AS {_ident(name)}" for name, sql in groups.items()]
-        aggregates = [(k.name, *_aggregate_sql(k, std)) for k in computed if k.table == table]
+        aggregates = [(k.name, *_aggregate_sql(k, std, by)) for k in computed if k.table == table]
         if table == "tickets" and any(k.agg == "per_1000" for k in computed):
             # per-1000 rates divide by the ticket count of the same group
             aggregates.append((_TICKETS, "count(*)", "count(*)"))
