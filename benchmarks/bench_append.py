@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from common import CACHE
+from common import CACHE, copied_archive
 
 GOAL = 1.5
 KEY = b"benchmark-key"
@@ -78,53 +78,13 @@ def _week(raw: Path, folder: Path) -> tuple[Path, Path]:
 
 
 def _history(archive: Path, folder: Path, years: int) -> Path:
-    """A longer archive: ``archive`` plus ``years`` earlier copies of its months (times moved back by
-    52 weeks per year, ids given a leading ``0k`` so that they sort before the real ones, as ids issued
-    earlier do); the quarantine repeated as many times. For measuring an append to years of history
-    when only a one-year archive is at hand. Written once under ``folder`` (never into ``archive``)."""
-    from qa_helpers.data.archive import archive_path
-    from qa_helpers.data.schemas import SCHEMAS
-
-    target = folder / f"history_{years}" / "archive"
-    generation = target.parent / ".archive.gen-000001"
-    if (target.parent / "done").exists():
-        return target
-    shutil.rmtree(target.parent, ignore_errors=True)
-    generation.parent.mkdir(parents=True)
-    source = archive_path(archive)
-    _private_copy(source, generation)
-    report = json.loads((source / "ingest_report.json").read_text(encoding="utf-8"))
-    for table in TABLES:
-        ids = [c for c in (next(iter(SCHEMAS[table].columns)), "ticket_id") if c in SCHEMAS[table].columns]
-        for path in sorted((source / table).glob("month=*/*.parquet")):
-            rows = pq.read_table(path)
-            year, month = path.parent.name.removeprefix("month=").split("-")
-            for k in range(1, years + 1):
-                moved = rows
-                for column in ids:
-                    moved = moved.set_column(moved.column_names.index(column), column,
-                                             pc.binary_join_element_wise(f"0{k}", moved[column], ""))
-                for field in rows.schema:
-                    if pa.types.is_timestamp(field.type):
-                        shifted = pc.subtract(moved[field.name], pa.scalar(np.timedelta64(364 * k * 86_400_000_000, "us"),
-                                                                          pa.duration("us")))
-                        moved = moved.set_column(moved.column_names.index(field.name), field.name, shifted)
-                out = generation / table / f"month={int(year) - k:04d}-{month}" / "part-0.parquet"
-                out.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(moved, out, row_group_size=131_072)
-        report["sources"][table]["archived"] *= years + 1
-        report["sources"][table]["raw"] = report["sources"][table]["archived"] + report["sources"][table]["quarantined"]
-    for path in sorted((source / "quarantine").glob("*.parquet")):
-        rows = pq.read_table(path)
-        (generation / "quarantine" / path.name).unlink()
-        pq.write_table(pa.concat_tables([rows] * (years + 1)), generation / "quarantine" / path.name)
-        table = path.stem
-        report["sources"][table]["quarantined"] *= years + 1
-        report["sources"][table]["raw"] = report["sources"][table]["archived"] + report["sources"][table]["quarantined"]
-    _rewrite_report(generation, source, report)
-    target.symlink_to(generation.name)
-    (target.parent / "done").write_text("ok")
-    return target
+    """A longer archive: ``archive`` plus ``years`` earlier copies of its months (:func:`common.copied_archive`:
+    timestamps moved back a year per copy, record ids prefixed ``0<k>-`` so that they sort before the real ones,
+    as ids issued earlier do; the customers kept). For measuring an append to years of history when only a
+    one-year archive is at hand. Written once under ``folder`` (never into ``archive``)."""
+    name = folder.relative_to(CACHE) / f"history_{years}" / "archive"
+    return copied_archive(archive, str(name), [(f"0{k}", k) for k in range(1, years + 1)],
+                          f"{archive.name} and {years} earlier year(s) of copies")
 
 
 def _rewrite_report(generation: Path, source: Path, report: dict) -> None:
