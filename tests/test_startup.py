@@ -76,10 +76,12 @@ def test_the_kit_theme_is_seaborns_whitegrid_colorblind_notebook_theme():
                 "from qa_helpers.report import plots\n"
                 "sns.set_theme(style='whitegrid', palette=plots.PALETTE, context='notebook')\n"
                 "theirs, codes = dict(mpl.rcParams), dict(mpl.colors.colorConverter.colors)\n"
-                "mpl.rcdefaults(); mpl.colors.colorConverter.colors.update(mpl.colors.BASE_COLORS)\n"
+                "mpl.rcdefaults()\nfor c, rgb in mpl.colors.BASE_COLORS.items():\n"
+                "    mpl.colors.colorConverter.colors[c] = rgb\n"
+                "    mpl.colors.to_rgb(c)  # cached: set_style must not leave the old colour in the cache\n"
                 "plots.set_style('en')\nours = dict(mpl.rcParams)\n"
                 "print(sorted(k for k in ours if ours[k] != theirs[k]),\n"
-                "      all(mpl.colors.colorConverter.colors[c] == codes[c] for c in 'bgrmyck'),\n"
+                "      all(mpl.colors.to_rgb(c) == codes[c] for c in 'bgrmyck'),\n"
                 "      list(plots.COLOURS) == sns.color_palette(plots.PALETTE))")
     # only what set_style sets on top of the theme differs, and the default colour map: seaborn's exists only
     # with seaborn imported, and no kit chart uses the default

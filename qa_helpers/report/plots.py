@@ -69,7 +69,8 @@ def set_style(language: str = "en") -> str:
     warns and falls back to English labels.
     """
     plt.rcParams.update(THEME)
-    mpl.colors.colorConverter.colors.update(COLOUR_CODES)
+    for code, rgb in COLOUR_CODES.items():  # one by one: setting an item clears the conversion cache, update() does not
+        mpl.colors.colorConverter.colors[code] = rgb
     plt.rcParams.update({
         "figure.figsize": (9, 4.5), "figure.dpi": 100, "savefig.dpi": 100,
         "axes.titlesize": 13, "axes.titleweight": "bold", "axes.labelsize": 11,
