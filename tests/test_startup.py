@@ -50,10 +50,51 @@ def test_a_notebook_that_checks_no_rows_never_imports_pandera(archive):
     assert loaded == "False True ['agents', 'tickets'] tickets"
 
 
-def test_a_batch_process_loads_papermill_once_without_the_iri_grammar():
-    # rfc3987_syntax (installed with jupyterlab) costs ~3 s of CPU to import; forked workers share the rest
-    state = _run("import sys\nfrom qa_helpers.run import execute\nexecute.preload()\n"
-                 "import nbformat, jsonschema\n"
-                 "print(sys.modules.get('rfc3987_syntax') is None, 'papermill' in sys.modules, "
-                 "'qakit' in __import__('papermill').engines.papermill_engines._engines)")
-    assert state == "True True True"
+def test_a_batch_forks_its_workers_before_papermill_and_without_the_iri_grammar():
+    # rfc3987_syntax (installed with jupyterlab) costs ~3 s of CPU to import in every process that reads a
+    # notebook; papermill imported before forking left workers short of ZMQ sockets, so each worker imports it
+    state = _run("import sys\nfrom unittest import mock\nfrom qa_helpers.run import batch\n"
+                 "seen = {}\n"
+                 "class Pool:\n"
+                 "    def __init__(self, *a, **k): seen['papermill'] = 'papermill' in sys.modules\n"
+                 "    def __enter__(self): raise SystemExit\n"
+                 "    def __exit__(self, *a): return False\n"
+                 "with mock.patch.object(batch, 'ProcessPoolExecutor', Pool):\n"
+                 "    try:\n"
+                 "        list(batch._run([object()], ('2025-Q4',), 2, None))\n"
+                 "    except SystemExit:\n"
+                 "        pass\n"
+                 "import nbformat, jsonschema, papermill\n"
+                 "from qa_helpers.run import execute\n"
+                 "print(sys.modules.get('rfc3987_syntax') is None, seen['papermill'], "
+                 "papermill.engines.papermill_engines.get_engine(execute._engine()).__name__)")
+    assert state == "True False ThrottledSaveEngine"
+
+def test_the_kit_theme_is_seaborns_whitegrid_colorblind_notebook_theme():
+    # set_style sets plain rcParams (importing seaborn costs ~1.3 s); the look stays seaborn's, to the parameter
+    same = _run("import matplotlib\nmatplotlib.use('agg')\nimport matplotlib as mpl, seaborn as sns\n"
+                "from qa_helpers.report import plots\n"
+                "sns.set_theme(style='whitegrid', palette=plots.PALETTE, context='notebook')\n"
+                "theirs, codes = dict(mpl.rcParams), dict(mpl.colors.colorConverter.colors)\n"
+                "mpl.rcdefaults()\nfor c, rgb in mpl.colors.BASE_COLORS.items():\n"
+                "    mpl.colors.colorConverter.colors[c] = rgb\n"
+                "    mpl.colors.to_rgb(c)  # cached: set_style must not leave the old colour in the cache\n"
+                "plots.set_style('en')\nours = dict(mpl.rcParams)\n"
+                "print(sorted(k for k in ours if ours[k] != theirs[k]),\n"
+                "      all(mpl.colors.to_rgb(c) == codes[c] for c in 'bgrmyck'),\n"
+                "      list(plots.COLOURS) == sns.color_palette(plots.PALETTE))")
+    # only what set_style sets on top of the theme differs, and the default colour map: seaborn's exists only
+    # with seaborn imported, and no kit chart uses the default
+    assert same == ("['axes.labelsize', 'axes.titlesize', 'axes.titleweight', 'axes.unicode_minus', 'figure.autolayout', "
+                    "'figure.figsize', 'image.cmap', 'savefig.dpi', 'text.parse_math'] True True")
+
+
+def test_what_notebook_01_imports_imports_no_statistics_or_seaborn():
+    # scipy.stats (via seaborn) and statsmodels cost 1-2 s of every notebook's start; only tests and
+    # seaborn's own charts import them, when they run
+    loaded = _run("import sys\nimport matplotlib_inline.backend_inline\n"
+                  "from qa_helpers.report import sections\n"
+                  "from qa_helpers.report.context import open_context, record_summary, show\n"
+                  "from qa_helpers.report.texts import say\n"
+                  "print([m for m in ('scipy.stats', 'seaborn', 'statsmodels') if m in sys.modules])")
+    assert loaded == "[]"

@@ -18,11 +18,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
-from qa_helpers.report.plots import PALETTE, _ax, _empty
+from qa_helpers.report.plots import COLOURS, _ax, _empty
 
 E2 = 2.66
 """XmR constant: natural process limits = mean ± E2·MR̄ (E2 = 3/d₂, d₂ = 1.128 for n = 2)."""
@@ -407,7 +406,7 @@ def plot_p_chart(chart: pd.DataFrame, ax: Axes | None = None, metric: str = "Rat
     ax = _ax(ax)
     if chart.empty:
         return _empty(ax, t("no_periods", language))
-    palette = sns.color_palette(PALETTE)
+    palette = COLOURS
     x = _x(chart["period"])
     ax.plot(x, chart["p"], marker="o", markersize=4, color=palette[0], label=metric, zorder=3)
     ax.plot(x, chart["center"], color="black", linestyle="--", linewidth=1, label=f"{t('centre', language)} p̄")
@@ -436,7 +435,7 @@ def plot_xmr_chart(chart: pd.DataFrame, ax: Axes | None = None, mr_ax: Axes | No
     ax = _ax(ax)
     if chart.empty:
         return _empty(ax, t("no_periods", language))
-    palette = sns.color_palette(PALETTE)
+    palette = COLOURS
     x = _x(chart["period"])
     ax.plot(x, chart["value"], marker="o", markersize=4, color=palette[0], label=metric, zorder=3)
     ax.plot(x, chart["center"], color="black", linestyle="--", linewidth=1, label=f"{t('centre', language)} x̄")

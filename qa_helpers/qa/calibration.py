@@ -30,7 +30,6 @@ from urllib.parse import quote
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 from scipy import stats
@@ -39,7 +38,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
 
 from qa_helpers.config import reports_dir
 from qa_helpers.periods import Period
-from qa_helpers.report.plots import PALETTE, _ax, _empty
+from qa_helpers.report.plots import COLOURS, _ax, _empty
 from qa_helpers.report.safe import markdown_text, write_csv
 from qa_helpers.data.schemas import RUBRIC_ITEMS
 
@@ -851,7 +850,7 @@ def plot_score_distribution(distribution: pd.DataFrame, item: str, ax: Axes | No
     if data.empty or data["count"].sum() == 0:
         return _empty(ax, f"{t('no_scores', language)}: {t(item, language)}")
     grid = data.pivot(index="group", columns="score", values="share").fillna(0).sort_index(ascending=False)
-    colors = sns.color_palette("RdYlBu", len(SCORES))
+    colors = plt.get_cmap("RdYlBu")(np.linspace(0, 1, len(SCORES) + 2)[1:-1])[:, :3]  # seaborn's palette of it
     left = np.zeros(len(grid))
     for colour, score in zip(colors, SCORES):
         share = grid[score].to_numpy() if score in grid.columns else np.zeros(len(grid))
@@ -878,7 +877,7 @@ def plot_reviewer_bias(bias: pd.DataFrame, ax: Axes | None = None, unit: str | N
     if bias.empty:
         return _empty(ax, t("no_calibration_reviews", language))
     data = bias.sort_values("reviewer_id", ascending=False).reset_index(drop=True)
-    palette = sns.color_palette(PALETTE)
+    palette = COLOURS
     off = (data["ci_low"] > 0) | (data["ci_high"] < 0)
     y = np.arange(len(data))
     for flag, colour, label in ((False, palette[0], t("ci_covers_0", language)),
@@ -912,6 +911,8 @@ def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = 
         grid.loc[row.reviewer_a, row.reviewer_b] = row.kappa
         grid.loc[row.reviewer_b, row.reviewer_a] = row.kappa
     weighting = data["weights"].iloc[0]
+    import seaborn as sns
+
     sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", linewidths=0.5,
                 cbar_kws={"label": f"Cohen κ ({t(f'weights.{weighting}', language)})"})
     ax.set_title(f"{t('agreement_title', language)}: {t('all_items' if item == ALL else item, language)}")
@@ -1050,7 +1051,7 @@ def iqs_section(data: CalibrationData, scored: pd.DataFrame, language: str = "en
     by_agent = scored.groupby("agent_id")["iqs"].agg(["mean", "count"]).rename(
         columns={"mean": "iqs", "count": "reviews"})
     fig, ax = plt.subplots(figsize=(9, 3.6))
-    ax.hist(scored["iqs"].dropna(), bins=20, color=sns.color_palette("colorblind")[0])
+    ax.hist(scored["iqs"].dropna(), bins=20, color=COLOURS[0])
     ax.set_title(t("iqs_title", language))
     ax.set_xlabel("IQS (0-100)")
     ax.set_ylabel(t("reviews_count", language))

@@ -6,10 +6,11 @@ import logging
 import warnings
 from functools import lru_cache
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
+from cycler import cycler
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
@@ -17,6 +18,30 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from qa_helpers.report.labels import t
 
 PALETTE = "colorblind"
+# seaborn's "colorblind" palette as constants: importing seaborn imports scipy.stats (about 1.3 s of a
+# notebook's start), so it is imported only by the charts that draw with it
+COLOURS = tuple(mpl.colors.to_rgb(c) for c in ("#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC", "#CA9161",
+                                               "#FBAFE4", "#949494", "#ECE133", "#56B4E9"))
+# what sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook") sets (tests/test_startup.py
+# holds the two equal), and its colour codes: "b", "g", "r", ... in the palette's colours, "k" a soft black.
+# All but "image.cmap": seaborn's "rocket" exists only once seaborn is imported, and every kit chart that maps
+# colours names its own map
+THEME = {
+    "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.facecolor": "white", "axes.grid": True,
+    "axes.labelcolor": ".15", "axes.labelsize": 12, "axes.linewidth": 1.25, "axes.spines.bottom": True,
+    "axes.spines.left": True, "axes.spines.right": True, "axes.spines.top": True, "axes.titlesize": 12,
+    "axes.prop_cycle": cycler("color", COLOURS), "figure.facecolor": "white", "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 12, "grid.color": ".8", "grid.linestyle": "-", "grid.linewidth": 1,
+    "legend.fontsize": 11, "legend.title_fontsize": 12, "lines.linewidth": 1.5, "lines.markersize": 6,
+    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True, "patch.linewidth": 1,
+    "text.color": ".15", "xtick.bottom": False, "xtick.color": ".15", "xtick.direction": "out",
+    "xtick.labelsize": 11, "xtick.major.size": 6, "xtick.major.width": 1.25, "xtick.minor.size": 4,
+    "xtick.minor.width": 1, "xtick.top": False, "ytick.color": ".15", "ytick.direction": "out",
+    "ytick.labelsize": 11, "ytick.left": False, "ytick.major.size": 6, "ytick.major.width": 1.25,
+    "ytick.minor.size": 4, "ytick.minor.width": 1, "ytick.right": False,
+}
+COLOUR_CODES = dict(zip("bgrmyck", [COLOURS[i] for i in (0, 2, 3, 4, 8, 9)] + [(0.1, 0.1, 0.1)]))
 # The bundled CJK font has one weight; matplotlib would log a line per bold title drawn in it.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
@@ -43,7 +68,9 @@ def set_style(language: str = "en") -> str:
     first so Chinese renders as text, never as empty boxes; with no CJK font available it
     warns and falls back to English labels.
     """
-    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    plt.rcParams.update(THEME)
+    for code, rgb in COLOUR_CODES.items():  # one by one: setting an item clears the conversion cache, update() does not
+        mpl.colors.colorConverter.colors[code] = rgb
     plt.rcParams.update({
         "figure.figsize": (9, 4.5), "figure.dpi": 100, "savefig.dpi": 100,
         "axes.titlesize": 13, "axes.titleweight": "bold", "axes.labelsize": 11,
@@ -60,7 +87,7 @@ def set_style(language: str = "en") -> str:
             warnings.warn("no CJK font found (install the kit's dependencies, or fonts-noto-cjk): "
                           "labels fall back to English", stacklevel=2)
             return "en"
-        # seaborn's set_theme resets fonts, so this comes after it
+        # the theme resets fonts, so this comes after it
         plt.rcParams["font.sans-serif"] = [family, *plt.rcParams["font.sans-serif"]]
         plt.rcParams["font.family"] = "sans-serif"
     return language
@@ -112,7 +139,7 @@ def plot_quarantine_reasons(reasons: pd.DataFrame, ax: Axes | None = None, langu
         return _empty(ax, t("none_quarantined", language))
     data = reasons.assign(label=reasons["source"] + " · " + reasons["rule"].map(lambda r: t(f"rule.{r}", language)))
     data = data.sort_values("rows")
-    ax.barh(data["label"], data["rows"], color=sns.color_palette(PALETTE)[3])
+    ax.barh(data["label"], data["rows"], color=COLOURS[3])
     for y, value in enumerate(data["rows"]):
         ax.annotate(f"{value:,}", (value, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=9)
     ax.set_title(t("quarantine_title", language))
@@ -129,7 +156,7 @@ def plot_missingness(missing: pd.DataFrame, ax: Axes | None = None, language: st
     if data.empty:
         return _empty(ax, t("no_empty_values", language))
     labels = data["table"] + "." + data["column"] if data["table"].notna().all() else data["column"]
-    ax.barh(labels, data["missing_share"], color=sns.color_palette(PALETTE)[0])
+    ax.barh(labels, data["missing_share"], color=COLOURS[0])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title(t("missing_title", language))
     ax.set_xlabel(t("missing_share", language))
@@ -139,6 +166,8 @@ def plot_missingness(missing: pd.DataFrame, ax: Axes | None = None, language: st
 
 def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Heat map of tickets per week and channel (from ``quality.channel_coverage``): gaps show as pale cells."""
+    import seaborn as sns
+
     ax = _ax(ax)
     if coverage.empty:
         return _empty(ax, t("no_tickets", language))
@@ -181,7 +210,7 @@ def plot_breakdown(values: pd.DataFrame, by: str, kpi: str, unit: str, target: f
     ax = _ax(ax)
     data = values.dropna(subset=["value"]).sort_values("value")
     labels = [t(str(v), language) for v in data[by]]
-    ax.barh(labels, data["value"], color=sns.color_palette(PALETTE)[0])
+    ax.barh(labels, data["value"], color=COLOURS[0])
     for y, (value, n) in enumerate(zip(data["value"], data["n"])):
         ax.annotate(f"{format_value(value, unit)}  (n={n:,})", (value, y), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=9)
@@ -199,7 +228,7 @@ def plot_breakdown(values: pd.DataFrame, by: str, kpi: str, unit: str, target: f
 def plot_pareto(table: pd.DataFrame, ax: Axes | None = None, language: str = "en", threshold: float = 0.8) -> Axes:
     """Pareto chart: counts as bars (vital few darker), cumulative share as a line, and the 80 % line."""
     ax = _ax(ax)
-    colours = [sns.color_palette(PALETTE)[3] if v else "0.7" for v in table["vital_few"]]
+    colours = [COLOURS[3] if v else "0.7" for v in table["vital_few"]]
     labels = [t(c, language) for c in table["category"]]
     ax.bar(labels, table["count"], color=colours)
     ax.set_ylabel(t("problem_tickets", language))
@@ -228,7 +257,7 @@ def plot_fishbone_tally(tally: pd.DataFrame, ax: Axes | None = None, language: s
     labels = [t(d, language) for d in grid.index]
     for i, category in enumerate(grid.columns):
         ax.barh(labels, grid[category], left=left, label=t(str(category), language),
-                color=sns.color_palette(PALETTE)[i % 10])
+                color=COLOURS[i % 10])
         left += grid[category].to_numpy()
     for y, total in enumerate(left):
         ax.annotate(f"{int(total)}", (total, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=9)
@@ -243,6 +272,8 @@ def plot_fishbone_tally(tally: pd.DataFrame, ax: Axes | None = None, language: s
 def plot_agent_cross(cross: pd.DataFrame, x: str, y: str, x_target: float, y_target: float,
                      ax: Axes | None = None, language: str = "en") -> Axes:
     """Scatter of agents on two KPIs with target lines: the seed's CSAT × resolution cross-analysis."""
+    import seaborn as sns
+
     ax = _ax(ax)
     placed = cross[cross["quadrant"] != "too few"].assign(quadrant=lambda d: d["quadrant"].map(lambda q: t(q, language)))
     if placed.empty:
@@ -262,6 +293,8 @@ def plot_agent_cross(cross: pd.DataFrame, x: str, y: str, x_target: float, y_tar
 def plot_heatmap(grid: pd.DataFrame, title: str, unit: str = "share", ax: Axes | None = None,
                  language: str = "en") -> Axes:
     """Annotated heat map of a KPI over two breakdowns (rows × columns of ``grid``)."""
+    import seaborn as sns
+
     ax = _ax(ax)
     shown = grid.copy()
     shown.index = [t(str(i), language) for i in shown.index]
@@ -279,8 +312,7 @@ def plot_scorecard(card: pd.DataFrame, ax: Axes | None = None, language: str = "
     data = card.iloc[::-1]
     labels = [t(i, language) for i in data["indicator"]]
     ax.barh(labels, data["weight"], color="0.88", label=t("weight", language))
-    colours = [sns.color_palette(PALETTE)[3] if rc else sns.color_palette(PALETTE)[2]
-               for rc in data["root_cause"]]
+    colours = [COLOURS[3] if rc else COLOURS[2] for rc in data["root_cause"]]
     ax.barh(labels, data["score"].fillna(0), height=0.5, color=colours, label=t("score", language))
     for y, (score, weight, ok) in enumerate(zip(data["score"], data["weight"], data["applicable"])):
         text = f"{score:.2f} / {weight:g}" if ok else ("n/a" if language == "en" else "不适用")
@@ -305,7 +337,7 @@ def plot_windows(obs: pd.DataFrame, kind: str, kpi: str, ax: Axes | None = None,
         summary = data.groupby("window")["value"].agg(["mean", "size"]).reindex(order)
         scale = 1000 if kind == "rate" else 1
         ax.bar([t(w, language) for w in order], summary["mean"] * scale,
-               color=[sns.color_palette(PALETTE)[7], sns.color_palette(PALETTE)[0]])
+               color=[COLOURS[7], COLOURS[0]])
         for x, (mean, n) in enumerate(zip(summary["mean"], summary["size"])):
             label = f"{mean:.1%}" if kind == "proportion" else f"{mean * 1000:.1f} ‰"
             ax.annotate(f"{label}\n(n={n:,})", (x, mean * scale), xytext=(0, 3), textcoords="offset points",
@@ -315,8 +347,10 @@ def plot_windows(obs: pd.DataFrame, kind: str, kpi: str, ax: Axes | None = None,
         ax.margins(y=0.2)
         ax.set_ylabel(f"{t(kpi, language)} ({'%' if kind == 'proportion' else '‰'})")
     else:
+        import seaborn as sns
+
         sns.boxplot(data=data.assign(window=data["window"].map(lambda w: t(w, language))), x="window", y="value",
-                    order=[t(w, language) for w in order], ax=ax, color=sns.color_palette(PALETTE)[0], showfliers=False)
+                    order=[t(w, language) for w in order], ax=ax, color=COLOURS[0], showfliers=False)
         if kind == "duration":
             ax.set_yscale("log")
             ax.set_ylabel(f"{t(kpi, language)} ({t('unit_log_seconds', language)})")
@@ -337,7 +371,7 @@ def plot_interrupted_series(weekly: pd.DataFrame, start, kpi: str, kind: str, ax
     """
     ax = _ax(ax)
     start = pd.Timestamp(start)
-    colours = {"treated": sns.color_palette(PALETTE)[0], "control": "0.55"}
+    colours = {"treated": COLOURS[0], "control": "0.55"}
     for (team, role), series in weekly.groupby(["team", "role"]):
         series = series.sort_values("week")
         values = np.exp(series["value"]) if kind == "duration" else series["value"]
@@ -352,9 +386,9 @@ def plot_interrupted_series(weekly: pd.DataFrame, start, kpi: str, kind: str, ax
                     fit = intercept + slope * x
                     ax.plot(part["week"], np.exp(fit) if kind == "duration" else fit, color=colours[role],
                             linestyle="--", linewidth=2)
-    ax.axvline(start, color=sns.color_palette(PALETTE)[3], linewidth=1.5)
+    ax.axvline(start, color=COLOURS[3], linewidth=1.5)
     ax.annotate(t("chart_start", language), (start, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                textcoords="offset points", color=sns.color_palette(PALETTE)[3], fontsize=9)
+                textcoords="offset points", color=COLOURS[3], fontsize=9)
     if kind == "proportion":
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         unit = "%"

@@ -96,7 +96,7 @@ def standards_weights(ctx: Context) -> list:
     fig, ax = plt.subplots(figsize=(8, 3.2))
     by_dimension = weights.groupby("dimension", sort=False)["weight"].sum()
     ax.barh([t(d, ctx.language) for d in by_dimension.index], by_dimension.to_numpy(),
-            color=plots.sns.color_palette("colorblind")[0])
+            color=plots.COLOURS[0])
     for y, w in enumerate(by_dimension.to_numpy()):
         ax.annotate(f"{w:g}", (w, y), xytext=(3, 0), textcoords="offset points", va="center")
     ax.set_title(say("standards.weights_title", ctx.language))

@@ -389,8 +389,8 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
             for future in dask_completed(futures):
                 yield futures[future], _result_or_failure(future.result, futures[future], args[0])
         return
-    # not preload(): workers forked after the parent imported papermill ran out of ZMQ sockets ("Too many
-    # open files" in jupyter_client's channel threads: 2 in a demo batch of 81, 0 without)
+    # papermill is imported by each worker, not before forking: workers forked after the parent imported it
+    # ran out of ZMQ sockets ("Too many open files" in jupyter_client's channel threads: 2 in a demo batch of 81)
     light_notebook_io()
     # workers die with this process however it ends (their kernels die with them: see die_with_parent)
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=die_with_parent,

@@ -63,17 +63,6 @@ def light_notebook_io() -> None:
     sys.modules.setdefault("rfc3987_syntax", None)  # None: an import of it fails at once
 
 
-def preload(html: bool = False) -> None:
-    """Import what running (and rendering) a notebook needs in a process about to fork its workers,
-    which then share the modules instead of each importing them (1-4 s of CPU per worker)."""
-    light_notebook_io()
-    import papermill  # noqa: F401
-
-    _engine()
-    if html:
-        import nbconvert  # noqa: F401
-
-
 def notebooks_dir() -> Path:
     """The folder of the kit's parameterized notebooks."""
     return kit_root() / "notebooks"

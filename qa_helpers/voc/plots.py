@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
 from qa_helpers.report.labels import t
-from qa_helpers.report.plots import PALETTE
+from qa_helpers.report.plots import COLOURS
 
 
 def _ax(ax: Axes | None) -> Axes:
@@ -53,7 +52,7 @@ def plot_topic_pareto(counts: pd.DataFrame, labels: dict[str, str], ax: Axes | N
     cumulative = shown["mentions"].cumsum() / shown["mentions"].sum()
     vital = cumulative.shift(fill_value=0) < threshold
     names = [labels.get(n, n) for n in shown["topic"]]
-    ax.bar(names, shown["mentions"], color=[sns.color_palette(PALETTE)[3] if v else "0.7" for v in vital])
+    ax.bar(names, shown["mentions"], color=[COLOURS[3] if v else "0.7" for v in vital])
     for x, value in enumerate(shown["mentions"]):
         ax.annotate(f"{value:,}", (x, value), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
     ax.set_ylabel(t("voc_mentions", language))
@@ -96,6 +95,8 @@ def plot_topic_heatmap(grid: pd.DataFrame, labels: dict[str, str], by: str, ax: 
     sizes = grid.drop_duplicates(by).set_index(by)["comments"]
     wide.index = [labels[n] for n in wide.index]
     wide.columns = [f"{t(str(c), language)}\n(n={int(sizes[c]):,})" for c in wide.columns]
+    import seaborn as sns
+
     sns.heatmap(wide, ax=ax, annot=wide.map(lambda v: f"{v:.0%}"), fmt="", cmap="Reds", linewidths=0.5,
                 cbar_kws={"label": t("voc_share_of_comments", language), "format": PercentFormatter(1.0, decimals=0)})
     ax.set_title(t(f"voc_heat_{by}", language))
@@ -128,7 +129,7 @@ def plot_topic_trend(trend: pd.DataFrame, labels: dict[str, str], ax: Axes | Non
     for i, (name, rows) in enumerate(trend.groupby("topic", sort=False)):
         rows = rows.sort_values("month")
         ax.plot(rows["month"], rows["share"], marker="o", label=labels.get(name, name),
-                color=sns.color_palette(PALETTE)[i % 10])
+                color=COLOURS[i % 10])
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel(t("voc_share_of_comments", language))
     ax.set_xlabel(t("month", language))
