@@ -55,3 +55,32 @@ def test_key_drivers_collinear_items_still_match():
     got = s.key_drivers(data, ["a", "b"]).set_index("item")
     assert got.loc[["a", "b"], "dominance"].to_numpy() == pytest.approx(
         _dominance_by_refitting(data, "csat", ["a", "b"]), rel=1e-9)
+
+
+@pytest.mark.parametrize("kpi", ["fcr", "csat", "median_first_response_s"])
+def test_did_cells_by_an_agent_table_equal_the_case_on_agent_lists(archive, kpi):
+    from qa_helpers import stats
+    from qa_helpers.config import config_dir
+    from qa_helpers.improve import evaluation
+    from qa_helpers.measures.standards import load_standards
+
+    standards = load_standards(config_dir()).raw
+    teams = ["HL-A", "HL-B", "FS-1"]
+    windows = stats.week_windows(pd.Timestamp("2025-09-03"), weeks_before=6, weeks_after=5)
+    con = evaluation._connection()
+    sources, columns = evaluation.window_sources(teams, archive, windows["start"].min(), windows["end"].max(),
+                                                 ["tickets", "complaints", "surveys"], connection=con)
+    agents = [a for (a,) in con.sql(f"SELECT DISTINCT agent_id FROM {sources['tickets']} WHERE agent_id IS NOT NULL "
+                                    "ORDER BY 1").fetchall()]
+    trainees, others = agents[:8], agents[8:-3]   # the last three agents are in neither group
+    listed = lambda names: ", ".join(f"'{a}'" for a in names)  # noqa: E731
+    case = (f"CASE WHEN agent_id IN ({listed(trainees)}) THEN 'trainees' "
+            f"WHEN agent_id IN ({listed(others)}) THEN 'others' END")
+    groups = pd.DataFrame({"agent_id": [*trainees, *others, trainees[0]],   # a repeated agent keeps its first group
+                           "group": ["trainees"] * 8 + ["others"] * len(others) + ["others"]})
+    keys = ["team", "cluster", "week", "after"]
+    want = evaluation.did_cells(con, sources, columns, kpi, standards, windows, group=case)
+    got = evaluation.did_cells(con, sources, columns, kpi, standards, windows, agent_groups=groups)
+    assert len(want) > 20 and set(want["team"]) == {"trainees", "others"}
+    pd.testing.assert_frame_equal(want.sort_values(keys).reset_index(drop=True),
+                                  got.sort_values(keys).reset_index(drop=True), check_exact=False, rtol=1e-12)
