@@ -216,7 +216,6 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     """Each course of the unit whose after-window ended by the period's end, on each training KPI: trainees
     against the untrained agents of the same department (Holm across the rows)."""
     from qa_helpers import stats
-    from qa_helpers.data.archive import _sql_text
     from qa_helpers.improve.evaluation import _connection, did_cells, window_sources
     from qa_helpers.measures.kpis import KPIS
 
@@ -240,12 +239,11 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
         con = _connection()
         sources, columns = window_sources(teams, ctx.archive, windows["start"].min(), windows["end"].max(), names,
                                           connection=con)
-        listed = lambda agents: ", ".join(_sql_text(a) for a in agents) or "NULL"  # noqa: E731
-        group = (f"CASE WHEN agent_id IN ({listed(trainees['agent_id'])}) THEN 'trainees' "
-                 f"WHEN agent_id IN ({listed(others['agent_id'])}) THEN 'others' END")
+        groups = pd.concat([pd.DataFrame({"agent_id": trainees["agent_id"], "group": "trainees"}),
+                            pd.DataFrame({"agent_id": others["agent_id"], "group": "others"})], ignore_index=True)
         for kpi in kpis:
             try:
-                cells = did_cells(con, sources, columns, kpi, ctx.standards.raw, windows, group=group)
+                cells = did_cells(con, sources, columns, kpi, ctx.standards.raw, windows, agent_groups=groups)
                 row = qa_training.training_effect_cells(cells, kpi, standards=ctx.standards.raw, alpha=alpha)
             except ValueError:
                 continue
