@@ -462,3 +462,51 @@ def test_sections_show_complaints_not_yet_due(q4, monkeypatch):
     zh_ctx = open_context("ALL", "2025-Q4", ctx.archive, language="zh")
     zh = [item for item in service.resolution_section(zh_ctx, mine) if isinstance(item, str)]
     assert any(line.startswith("尚未到期") and "解决率" in line for line in zh)
+
+
+def _repeat_contacts_by_pairs(tickets: pd.DataFrame, past: pd.DataFrame, days: float) -> tuple[int, int]:
+    """The repeat-contact definition checked pair by pair: a ticket with a customer is a repeat when
+    another ticket (another id) of that customer, this period's or the look-back's, was resolved at or
+    before its creation and no more than ``days`` before it."""
+    every = pd.concat([tickets, past], ignore_index=True)
+    window = pd.Timedelta(seconds=int(days * 86400))
+    mine = tickets[tickets["customer_id"].notna()]
+    repeats = 0
+    for row in mine.itertuples():
+        others = every[(every["customer_id"] == row.customer_id) & (every["ticket_id"] != row.ticket_id)
+                       & every["resolved_at"].notna()]
+        repeats += bool(((others["resolved_at"] <= row.created_at)
+                         & (others["resolved_at"] >= row.created_at - window)).any())
+    return repeats, len(mine)
+
+
+def test_repeat_contacts_match_the_definition_pair_by_pair():
+    """Pins the repeat-contact query (issue 17 may rewrite it for speed) on its edge cases."""
+    import numpy as np
+
+    rng = np.random.default_rng(17)
+    start = pd.Timestamp("2025-10-01")
+    # whole hours on few days and few customers: ties in time, resolutions exactly 7 days before a
+    # creation, resolutions at the creation itself, null customers and null resolutions all occur
+    n, n_past = 400, 120
+    created = start + pd.to_timedelta(rng.integers(0, 24 * 30, n), unit="h")
+    lag = pd.to_timedelta(rng.choice([0, 1, 24, 72, 168], n), unit="h")
+    resolved = pd.Series(created + lag).where(rng.random(n) > 0.2)
+    customers = pd.Series(rng.choice(["A", "B", "C", "D", "E", "F"], n)).where(rng.random(n) > 0.1)
+    tickets = pd.DataFrame({"ticket_id": [f"t{k % 380}" for k in range(n)],  # some ids twice
+                            "customer_id": customers, "created_at": created, "resolved_at": resolved})
+    past_created = start - pd.to_timedelta(rng.integers(1, 24 * 10, n_past), unit="h")  # up to the boundary
+    past = pd.DataFrame({"ticket_id": [f"p{k}" for k in range(n_past)],
+                         "customer_id": rng.choice(["A", "B", "C", "G"], n_past),
+                         "created_at": past_created,
+                         "resolved_at": past_created + pd.to_timedelta(rng.choice([0, 5, 48, 240], n_past), unit="h")})
+    assert (tickets["resolved_at"] == tickets["created_at"]).any()
+    pairs = tickets.merge(pd.concat([tickets, past]), on="customer_id", suffixes=("", "_e"))
+    pairs = pairs[pairs["ticket_id"] != pairs["ticket_id_e"]]
+    assert (pairs["created_at"] - pairs["resolved_at_e"] == pd.Timedelta(days=7)).any()  # the window's edge
+    assert (pairs["created_at"] == pairs["resolved_at_e"]).any()  # a tie with another ticket
+    for history in ({"tickets": past}, None):
+        got = sl.repeat_rates({"tickets": tickets}, STD, history=history).set_index("measure")
+        expected = _repeat_contacts_by_pairs(tickets, past if history else tickets.iloc[:0], 7)
+        assert tuple(got.loc["repeat_contact", ["repeats", "n"]].tolist()) == expected
+        assert 0 < expected[0] < expected[1]
