@@ -98,3 +98,29 @@ def test_what_notebook_01_imports_imports_no_statistics_or_seaborn():
                   "from qa_helpers.report.texts import say\n"
                   "print([m for m in ('scipy.stats', 'seaborn', 'statsmodels') if m in sys.modules])")
     assert loaded == "[]"
+
+
+FIRST_CELL = ("import json, sys, matplotlib\nmatplotlib.use('agg')\n"
+              "cells = [c for c in json.load(open({nb!r}))['cells'] if c['cell_type'] == 'code']\n"
+              "exec(''.join(cells[0]['source']))\nteam, period, archive = 'ALL', '2025', {archive!r}\n"
+              "exec(''.join(cells[1]['source']).replace('%matplotlib inline', ''))\n"
+              "print([m for m in ('scipy.stats', 'seaborn', 'statsmodels') if m in sys.modules])")
+
+
+@pytest.mark.parametrize("notebook", ["02_data_quality", "03_kpi_analysis", "04_scorecard", "05_action_plan",
+                                      "07_before_after", "08_qa_calibration", "09_voice_of_customer"])
+def test_a_first_cell_that_computes_no_test_imports_no_statistics(notebook, archive):
+    # qa_helpers.stats and calibration once imported scipy.stats and statsmodels at their top (~1-2.5 s of CPU
+    # in the first cell of 05, 07, 08, 09); now they load with the first test a cell computes. 06's first cell
+    # computes one: the coaching screen's binomial test and Wilson intervals
+    from pathlib import Path
+    nb = Path(__file__).parents[1] / "notebooks" / f"{notebook}.ipynb"
+    assert _run(FIRST_CELL.format(nb=str(nb), archive=str(archive))) == "[]"
+
+
+def test_the_statistics_package_loads_each_name_on_first_use():
+    loaded = _run("import sys\nfrom qa_helpers import stats\nbefore = 'scipy.stats' in sys.modules\n"
+                  "from qa_helpers.stats import COLUMNS, compare\n"
+                  "every = all(getattr(stats, n) is not None for n in stats.__all__)\n"
+                  "print(before, 'scipy.stats' in sys.modules, compare.__module__, len(stats.__all__), every)")
+    assert loaded == "False True qa_helpers.stats.comparisons 33 True"

@@ -32,9 +32,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
-from scipy import stats
-from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa
-from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
 
 from qa_helpers.config import reports_dir
 from qa_helpers.periods import Period
@@ -235,6 +232,8 @@ def fleiss_kappa_from_counts(counts: np.ndarray | pd.DataFrame) -> float:
     p_cat = table.sum(axis=0) / table.sum()
     if np.isclose((p_cat ** 2).sum(), 1.0):
         return float("nan")
+    from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
+
     return float(_sm_fleiss_kappa(table, method="fleiss"))
 
 
@@ -245,6 +244,8 @@ def _count_table(wide: pd.DataFrame, categories: Sequence[int] = SCORES) -> np.n
         return np.zeros((0, len(categories)), dtype=int)
     index = {c: i for i, c in enumerate(categories)}
     codes = np.vectorize(lambda v: index[int(v)])(complete)
+    from statsmodels.stats.inter_rater import aggregate_raters
+
     table, _ = aggregate_raters(codes, n_cat=len(categories))
     return table
 
@@ -306,6 +307,8 @@ def _kappa_result(table: np.ndarray, weights: str, categories: Sequence[int]):
     rows, cols = table.sum(axis=1), table.sum(axis=0)
     if np.count_nonzero(rows) == 1 and np.count_nonzero(cols) == 1 and np.argmax(rows) == np.argmax(cols):
         return None  # every rating in one category: chance agreement is 1, kappa undefined
+    from statsmodels.stats.inter_rater import cohens_kappa
+
     return cohens_kappa(table, weights=np.asarray(categories, dtype=float), wt=weights)
 
 
@@ -362,6 +365,8 @@ def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC
     DataFrame
         ``reviewer_a, reviewer_b, item, n, kappa, se, ci_low, ci_high, weights``.
     """
+    from scipy import stats
+
     data = _calibration_subset(reviews, calibration_only)
     z = stats.norm.ppf(0.5 + confidence / 2)
     mats = {item: _wide(data, _score_array(data, [item])[:, 0]) for item in items}
@@ -468,6 +473,8 @@ def icc(ratings: pd.DataFrame | np.ndarray, confidence: float = 0.95) -> pd.Data
     >>> icc(sf).set_index("type")["icc"].round(2).to_dict()
     {'ICC(1,1)': 0.17, 'ICC(2,1)': 0.29, 'ICC(3,1)': 0.71}
     """
+    from scipy import stats
+
     ms = anova_mean_squares(ratings)
     n, k, bms, jms, ems, wms = ms["n"], ms["k"], ms["BMS"], ms["JMS"], ms["EMS"], ms["WMS"]
     alpha = 1 - confidence
@@ -694,6 +701,8 @@ def reviewer_bias(reviews: pd.DataFrame, value: str | None = None, items: Sequen
     DataFrame
         ``reviewer_id, tickets, bias, sd, se, ci_low, ci_high, p_value``.
     """
+    from scipy import stats
+
     long = consensus_differences(reviews, value=value, items=items, weights=weights, auto_fail=auto_fail,
                                  leave_one_out=leave_one_out, calibration_only=calibration_only)
     rows = []
@@ -754,6 +763,8 @@ def required_sample_size(population: int | Sequence[int] | np.ndarray, margin: f
     """
     if not 0 < margin < 1 or not 0 < p < 1 or not 0 < confidence < 1 or minimum < 0:
         raise ValueError("need 0 < margin < 1, 0 < p < 1, 0 < confidence < 1 and minimum ≥ 0")
+    from scipy import stats
+
     big_n = np.atleast_1d(np.asarray(population, dtype=float))
     z = stats.norm.ppf(0.5 + confidence / 2)
     n0 = z ** 2 * p * (1 - p) / margin ** 2

@@ -98,29 +98,36 @@ _common
 
 from __future__ import annotations
 
-from qa_helpers.stats.categorical import mix_shift
-from qa_helpers.stats.comparisons import before_after, compare
-from qa_helpers.stats.did import diff_in_diff, diff_in_diff_cells
-from qa_helpers.stats.durations import wilcoxon_rank_sum
-from qa_helpers.stats.its import bends, segmented
-from qa_helpers.stats.multiplicity import adjust_family, evaluate
-from qa_helpers.stats.power import POWER
-from qa_helpers.stats.cr2 import cr2_contrast
-from qa_helpers.stats.proportions import clopper_pearson, exact_difference, yates_prop_test
-from qa_helpers.stats.rates import exact_poisson, exact_rate_ratio
-from qa_helpers.stats.results import COLUMNS, DIRECTIONS, KINDS, NOT_ESTIMABLE, RATE_PER, VERDICTS
-from qa_helpers.stats.windows import WINDOWS, label_windows, week_windows
+import importlib
+from typing import Any
 
-__all__ = [
-    "COLUMNS", "DIRECTIONS", "KINDS", "NOT_ESTIMABLE", "POWER", "RATE_PER", "VERDICTS", "WINDOWS",
-    "adjust_family", "before_after", "clopper_pearson", "compare", "cr2_contrast", "exact_difference",
-    "exact_poisson", "exact_rate_ratio", "wilcoxon_rank_sum", "yates_prop_test", "diff_in_diff", "diff_in_diff_cells", "evaluate", "label_windows", "mix_shift",
-    "segmented", "bends", "week_windows",
-]
+# scipy.stats and statsmodels cost ~1-2.5 s of CPU to import: a notebook whose first cell only tracks or lists
+# (05, 07, 08, 09) must not pay for them, so each name loads its module on first use (PEP 562)
+_HOME = {
+    "mix_shift": "categorical", "before_after": "comparisons", "compare": "comparisons",
+    "diff_in_diff": "did", "diff_in_diff_cells": "did", "wilcoxon_rank_sum": "durations",
+    "bends": "its", "segmented": "its", "adjust_family": "multiplicity", "evaluate": "multiplicity",
+    "POWER": "power", "cr2_contrast": "cr2",
+    "clopper_pearson": "proportions", "exact_difference": "proportions", "yates_prop_test": "proportions",
+    "exact_poisson": "rates", "exact_rate_ratio": "rates",
+    "COLUMNS": "results", "DIRECTIONS": "results", "KINDS": "results", "NOT_ESTIMABLE": "results",
+    "RATE_PER": "results", "VERDICTS": "results",
+    "WINDOWS": "windows", "label_windows": "windows", "week_windows": "windows",
+    # survey statistics (issue 15, h-survey)
+    "cronbach_alpha": "surveys", "key_drivers": "surveys", "nps_difference": "surveys", "nps_estimate": "surveys",
+    "response_rates": "surveys", "stratum_sizes": "surveys", "weighted_csat": "surveys",
+}
 
-# survey statistics (issue 15, h-survey)
-from qa_helpers.stats.surveys import (cronbach_alpha, key_drivers, nps_difference, nps_estimate,  # noqa: E402
-                                      response_rates, stratum_sizes, weighted_csat)
+__all__ = sorted(_HOME)
 
-__all__ += ["cronbach_alpha", "key_drivers", "nps_difference", "nps_estimate", "response_rates", "stratum_sizes",
-            "weighted_csat"]
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))

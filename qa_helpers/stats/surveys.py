@@ -39,10 +39,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
 
-from qa_helpers.stats.power import POWER
 from qa_helpers.stats.results import _result
 
 ESTIMATE_COLUMNS = ["metric", "method", "estimate", "ci_low", "ci_high", "p", "n", "note"]
@@ -53,6 +50,9 @@ STRATA = ("customer_type", "channel")
 
 
 def _z(alpha: float) -> float:
+    # scipy.stats, statsmodels and power (which imports both) load when a test runs, not with the module
+    from scipy import stats
+
     return float(stats.norm.ppf(1 - alpha / 2))
 
 
@@ -155,6 +155,10 @@ def nps_difference(before, after, alpha: float = 0.05, metric: str = "nps",
         return _result(metric, method, before_nps, after_nps, effect, (np.nan, np.nan), np.nan, n0, n1, np.nan,
                        scale="difference", direction="increase", alpha=alpha, expected_effect=expected_effect,
                        reason="every answer in the same group in both windows (standard error 0)")
+    from scipy import stats
+
+    from qa_helpers.stats.power import POWER
+
     z = effect / se
     p = float(2 * stats.norm.sf(abs(z)))
     mde = (_z(alpha) + stats.norm.ppf(POWER)) * se
@@ -205,6 +209,8 @@ def cronbach_alpha(items: pd.DataFrame, alpha: float = 0.05, bar: float = RELIAB
         return _row(metric, method, np.nan, (np.nan, np.nan), np.nan, n, "every respondent gave the same total",
                     **extra, meets_bar=False, bar_sure=False)
     estimate = k / (k - 1) * (1 - item_var / total_var)
+    from scipy import stats
+
     df1, df2 = n - 1, (n - 1) * (k - 1)
     ci = (1 - (1 - estimate) * stats.f.isf(alpha / 2, df1, df2),
           1 - (1 - estimate) * stats.f.isf(1 - alpha / 2, df1, df2))
@@ -445,7 +451,10 @@ def key_drivers(surveys: pd.DataFrame, items: list[str], outcome: str = "csat",
         return pd.DataFrame(columns=columns)
     z = (data - data.mean()) / spread.replace(0, np.nan)
     y, X = z[outcome].to_numpy(), z[usable].to_numpy()
-    fit = sm.OLS(y, sm.add_constant(X, has_constant="add")).fit()
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.tools import add_constant
+
+    fit = OLS(y, add_constant(X, has_constant="add")).fit()
     ci = fit.conf_int(alpha)
     r2_full = float(fit.rsquared)
     # general dominance: each item's R² increment averaged within, then across, subset sizes
