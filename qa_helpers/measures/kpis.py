@@ -437,19 +437,23 @@ def kpi_table(tables: Mapping[str, pd.DataFrame | str], by: list[str] | tuple[st
         groups = _group_expressions(table, by, columns[table])
         if groups is None:
             continue
-        parts = [f"{sql} AS {_ident(name)}" for name, sql in groups.items()]
         aggregates = [(k.name, *_aggregate_sql(k, std, by)) for k in computed if k.table == table]
         if table == "tickets" and any(k.agg == "per_1000" for k in computed):
             # per-1000 rates divide by the ticket count of the same group
             aggregates.append((_TICKETS, "count(*)", "count(*)"))
-        for name, value, n in aggregates:
-            parts += [f"{value} AS \"{name}__value\"", f"{n} AS \"{name}__n\""]
         group_by = f" GROUP BY {', '.join(groups.values())}" if groups else ""
-        wide = con.sql(f"SELECT {', '.join(parts)} FROM {sources[table]}{group_by}").df()
-        for name, _, _ in aggregates:
-            frames.append(wide[[*groups, f"{name}__value", f"{name}__n"]]
-                          .rename(columns={f"{name}__value": "value", f"{name}__n": "n"})
-                          .assign(kpi=name))
+        # a distinct count in the scan of the other aggregates costs DuckDB more than a second scan of its two
+        # columns (issue 17: 5.4 -> 4.4 s of CPU over 10 M tickets), so per-agent KPIs have their own query
+        distinct = [a for a in aggregates if a[0] in KPIS and KPIS[a[0]].agg == "per_agent"]
+        for batch in filter(None, ([a for a in aggregates if a not in distinct], distinct)):
+            parts = [f"{sql} AS {_ident(name)}" for name, sql in groups.items()]
+            for name, value, n in batch:
+                parts += [f"{value} AS \"{name}__value\"", f"{n} AS \"{name}__n\""]
+            wide = con.sql(f"SELECT {', '.join(parts)} FROM {sources[table]}{group_by}").df()
+            for name, _, _ in batch:
+                frames.append(wide[[*groups, f"{name}__value", f"{name}__n"]]
+                              .rename(columns={f"{name}__value": "value", f"{name}__n": "n"})
+                              .assign(kpi=name))
     out_columns = [*by, "kpi", "value", "n"]
     if not frames:
         if by:
