@@ -209,3 +209,21 @@ def test_columns_worked_on_per_distinct_value_give_the_same_archive(raw_dir, tmp
                                       qa_archive.load(table, archive=archive))
         pd.testing.assert_frame_equal(qa_archive.quarantine(table, archive=tmp_path / "dictionaries"),
                                       qa_archive.quarantine(table, archive=archive))
+
+
+def test_repeated_marks_every_row_whose_value_occurs_again():
+    """The duplicate rules' shared pass (a sorted 64-bit hash per row): exactly the rows whose
+    value occurs in another row, nulls counting as one value, in row order, dictionaries too."""
+    import numpy as np
+    import pyarrow as pa
+
+    from qa_helpers.data.cleaning import RuleContext
+
+    values = ["a", "b", None, "c", "a", None, "d", "b", "e", "a"]
+    typed = pa.table({"id": values, "kind": pa.array(values).dictionary_encode()})
+    expected = np.array([v is None or values.count(v) > 1 for v in values])
+    context = RuleContext(raw=typed)
+    assert (context.repeated(typed, "id") == expected).all()
+    assert (context.repeated(typed, "kind") == expected).all()
+    empty = typed.slice(0, 0)
+    assert RuleContext(raw=empty).repeated(empty, "id").shape == (0,)
