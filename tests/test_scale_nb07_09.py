@@ -86,36 +86,25 @@ def test_did_cells_by_an_agent_table_equal_the_case_on_agent_lists(archive, kpi)
                                   got.sort_values(keys).reset_index(drop=True), check_exact=False, rtol=1e-12)
 
 
-def test_the_review_population_is_built_once_and_the_draw_is_the_first_16_hex_digits():
-    """The population (its risk joins) is evaluated once per ticket for the count and the draw, and the
-    draw keeps in each stratum the tickets with the smallest first 64 bits of MD5(ticket_id:seed)."""
+
+def test_the_draw_bound_on_the_whole_digest_is_the_bound_on_its_first_64_bits():
+    """The draw tests the whole MD5 hex against the bound's 16 digits padded with ``f`` (no cut of every
+    digest): the same tickets pass as under the 64-bit number, at the bound itself and either side of it."""
     import hashlib
 
     import duckdb
 
-    from qa_helpers.qa.sampling import capacity_sample
+    from qa_helpers.qa.sampling import _digest, draw_key
 
-    rng = np.random.default_rng(3)
-    n = 4_000
-    frame = pd.DataFrame({"ticket_id": [f"T{i:05d}" for i in range(n)],
-                          "channel": rng.choice(["phone", "chat"], size=n),
-                          "risk": rng.choice(["complaint", "other"], size=n, p=[0.2, 0.8])})
+    ids = [f"T{i:05d}" for i in range(2_000)]
+    number = {t: int(hashlib.md5(f"{t}:7".encode()).hexdigest()[:16], 16) for t in ids}
     con = duckdb.connect()
-    con.register("rows", frame)
-    calls = []
-
-    def seen(values):
-        calls.append(len(values))
-        return values
-
-    con.create_function("seen", seen, ["VARCHAR"], "VARCHAR", type="arrow")
-    sample, alloc = capacity_sample("(SELECT seen(ticket_id) AS ticket_id, channel, risk FROM rows)", capacity=200,
-                                    seed=11, strata=["channel"], connection=con)
-    assert sum(calls) == n  # once per ticket, not once for the count and again for the draw
-    assert not con.sql("SELECT * FROM duckdb_tables() WHERE table_name LIKE 'review_population%'").fetchall()
-    key = frame["ticket_id"].map(lambda t: int(hashlib.md5(f"{t}:11".encode()).hexdigest()[:16], 16))
-    for (channel, risk), size in alloc.set_index(["channel", "risk"])["sample_size"].items():
-        members = frame[(frame["channel"] == channel) & (frame["risk"] == risk)]
-        expected = members.assign(k=key).sort_values(["k", "ticket_id"])["ticket_id"].head(size)
-        got = sample[(sample["channel"] == channel) & (sample["risk"] == risk)]["ticket_id"]
-        assert sorted(got) == sorted(expected) and len(got) == size > 0
+    con.register("p", pd.DataFrame({"ticket_id": ids}))
+    for edge in sorted(number.values())[::250]:  # a ticket's own key is each bound: it must pass
+        bound = f"{edge:016x}" + "f" * 16
+        passed = {r[0] for r in con.sql(f"SELECT ticket_id FROM p WHERE {_digest('ticket_id', 7)} <= '{bound}'")
+                  .fetchall()}
+        assert passed == {t for t, k in number.items() if k <= edge}
+    ordered = [r[0] for r in con.sql(f"SELECT ticket_id FROM p ORDER BY {draw_key('ticket_id', 7)}, ticket_id")
+               .fetchall()]
+    assert ordered == sorted(ids, key=lambda t: (number[t], t))
