@@ -408,3 +408,29 @@ def test_calibration_plots_label_and_return_ax():
         assert ax is axes[2] and ax.get_title()
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("include_na", [False, True])
+def test_score_distribution_counts_as_grouping_every_review_item(include_na):
+    """The counts come from one bincount; they equal a group-by over every (review, item), missing groups
+    and N/A scores included, for every group x item x score of the full product."""
+    rng = np.random.default_rng(8)
+    n, items = 2_000, ["courtesy", "problem_solving", "accuracy"]
+    reviews = pd.DataFrame({"reviewer_id": rng.choice(["R3", "R1", "R2", None], size=n)})
+    for item in items:
+        reviews[item] = pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(1, 6, size=n)), dtype="Int64")
+    got = cal.score_distribution(reviews, items=items, include_na=include_na)
+    long = reviews.melt(id_vars="reviewer_id", value_vars=items, var_name="item", value_name="score").dropna(
+        subset=["reviewer_id"])
+    long["code"] = long["score"].fillna(0).astype(int)
+    if not include_na:
+        long = long[long["code"] > 0]
+    expected = long.groupby(["reviewer_id", "item", "code"]).size()
+    levels = ([0] if include_na else []) + [1, 2, 3, 4, 5]
+    assert len(got) == 3 * len(items) * len(levels)
+    assert list(got["group"].drop_duplicates()) == ["R1", "R2", "R3"]
+    for row in got.itertuples(index=False):
+        code = 0 if pd.isna(row.score) else int(row.score)
+        assert row.count == expected.get((row.group, row.item, code), 0)
+    shares = got.groupby(["group", "item"])["share"].sum()
+    assert np.allclose(shares, 1.0)

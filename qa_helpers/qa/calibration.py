@@ -155,18 +155,20 @@ def score_distribution(reviews: pd.DataFrame, by: str = "reviewer_id",
     _check_columns(reviews, [by], "grouping")
     values = _score_array(reviews, items)
     codes = np.where(np.isnan(values), 0, values).astype(int)
-    long = pd.DataFrame({
-        "group": np.repeat(reviews[by].to_numpy(), len(items)),
-        "item": np.tile(list(items), len(reviews)),
-        "code": codes.ravel(),
-    })
     levels = ([0] if include_na else []) + list(SCORES)
-    if not include_na:
-        long = long[long["code"] > 0]
     groups = sorted(pd.unique(reviews[by].dropna()))
-    full = pd.MultiIndex.from_product([groups, list(items), levels], names=["group", "item", "code"])
-    counts = long.groupby(["group", "item", "code"]).size().reindex(full, fill_value=0)
-    out = counts.rename("count").reset_index()
+    # counted by one bincount over (group, item, score) cells, in the order of their full product: a long
+    # frame of reviews × items grouped by three keys took seconds at a year's 400 k reviews
+    k, n_levels = len(items), len(levels)
+    group = np.repeat(pd.Index(groups, dtype=object).get_indexer(reviews[by]), k)
+    level = codes.ravel() - (0 if include_na else 1)
+    keep = (group >= 0) & (level >= 0)
+    cell = (group * k + np.tile(np.arange(k), len(reviews))) * n_levels + level
+    counts = np.bincount(cell[keep], minlength=len(groups) * k * n_levels)
+    out = pd.DataFrame({"group": np.repeat(np.array(groups, dtype=object), k * n_levels),
+                        "item": np.tile(np.repeat(np.array(list(items), dtype=object), n_levels), len(groups)),
+                        "code": np.tile(np.array(levels, dtype="int64"), len(groups) * k),
+                        "count": counts.astype("int64")})
     totals = out.groupby(["group", "item"])["count"].transform("sum")
     out["share"] = np.divide(out["count"], totals, out=np.full(len(out), np.nan), where=totals.to_numpy() > 0)
     out["score"] = pd.array(np.where(out["code"] == 0, pd.NA, out["code"]), dtype="Int64")
