@@ -434,3 +434,24 @@ def test_score_distribution_counts_as_grouping_every_review_item(include_na):
         assert row.count == expected.get((row.group, row.item, code), 0)
     shares = got.groupby(["group", "item"])["share"].sum()
     assert np.allclose(shares, 1.0)
+
+
+@pytest.mark.parametrize("weights", ["quadratic", "linear"])
+def test_kappa_and_its_se_are_statsmodels_cohens_kappa_to_the_bit(weights):
+    """The weighted κ and its standard error are computed as statsmodels' cohens_kappa does (without its
+    result object): equal to the last bit on random tables, sparse ones and a one-sided one."""
+    from statsmodels.stats.inter_rater import cohens_kappa
+
+    rng = np.random.default_rng(21)
+    tables = [rng.integers(0, 6, size=(5, 5)).astype(float) for _ in range(200)]
+    tables += [np.diag([0, 3, 0, 0, 0]).astype(float) + np.eye(5, k=1) * [0, 0, 1, 0, 0]]
+    tables += [np.where(rng.random((5, 5)) < 0.8, 0, rng.integers(1, 4, size=(5, 5))).astype(float)
+               for _ in range(100)]
+    for table in tables:
+        got = cal._kappa_result(table, weights, cal.SCORES)
+        if got is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            ref = cohens_kappa(table, weights=np.asarray(cal.SCORES, dtype=float), wt=weights)
+        assert got[0] == float(ref.kappa)
+        assert got[1] == float(ref.std_kappa) or (np.isnan(got[1]) and np.isnan(ref.std_kappa))
