@@ -408,3 +408,50 @@ def test_calibration_plots_label_and_return_ax():
         assert ax is axes[2] and ax.get_title()
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("include_na", [False, True])
+def test_score_distribution_counts_as_grouping_every_review_item(include_na):
+    """The counts come from one bincount; they equal a group-by over every (review, item), missing groups
+    and N/A scores included, for every group x item x score of the full product."""
+    rng = np.random.default_rng(8)
+    n, items = 2_000, ["courtesy", "problem_solving", "accuracy"]
+    reviews = pd.DataFrame({"reviewer_id": rng.choice(["R3", "R1", "R2", None], size=n)})
+    for item in items:
+        reviews[item] = pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(1, 6, size=n)), dtype="Int64")
+    got = cal.score_distribution(reviews, items=items, include_na=include_na)
+    long = reviews.melt(id_vars="reviewer_id", value_vars=items, var_name="item", value_name="score").dropna(
+        subset=["reviewer_id"])
+    long["code"] = long["score"].fillna(0).astype(int)
+    if not include_na:
+        long = long[long["code"] > 0]
+    expected = long.groupby(["reviewer_id", "item", "code"]).size()
+    levels = ([0] if include_na else []) + [1, 2, 3, 4, 5]
+    assert len(got) == 3 * len(items) * len(levels)
+    assert list(got["group"].drop_duplicates()) == ["R1", "R2", "R3"]
+    for row in got.itertuples(index=False):
+        code = 0 if pd.isna(row.score) else int(row.score)
+        assert row.count == expected.get((row.group, row.item, code), 0)
+    shares = got.groupby(["group", "item"])["share"].sum()
+    assert np.allclose(shares, 1.0)
+
+
+@pytest.mark.parametrize("weights", ["quadratic", "linear"])
+def test_kappa_and_its_se_are_statsmodels_cohens_kappa_to_the_bit(weights):
+    """The weighted κ and its standard error are computed as statsmodels' cohens_kappa does (without its
+    result object): equal to the last bit on random tables, sparse ones and a one-sided one."""
+    from statsmodels.stats.inter_rater import cohens_kappa
+
+    rng = np.random.default_rng(21)
+    tables = [rng.integers(0, 6, size=(5, 5)).astype(float) for _ in range(200)]
+    tables += [np.diag([0, 3, 0, 0, 0]).astype(float) + np.eye(5, k=1) * [0, 0, 1, 0, 0]]
+    tables += [np.where(rng.random((5, 5)) < 0.8, 0, rng.integers(1, 4, size=(5, 5))).astype(float)
+               for _ in range(100)]
+    for table in tables:
+        got = cal._kappa_result(table, weights, cal.SCORES)
+        if got is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            ref = cohens_kappa(table, weights=np.asarray(cal.SCORES, dtype=float), wt=weights)
+        assert got[0] == float(ref.kappa)
+        assert got[1] == float(ref.std_kappa) or (np.isnan(got[1]) and np.isnan(ref.std_kappa))

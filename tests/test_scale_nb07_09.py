@@ -84,3 +84,27 @@ def test_did_cells_by_an_agent_table_equal_the_case_on_agent_lists(archive, kpi)
     assert len(want) > 20 and set(want["team"]) == {"trainees", "others"}
     pd.testing.assert_frame_equal(want.sort_values(keys).reset_index(drop=True),
                                   got.sort_values(keys).reset_index(drop=True), check_exact=False, rtol=1e-12)
+
+
+
+def test_the_draw_bound_on_the_whole_digest_is_the_bound_on_its_first_64_bits():
+    """The draw tests the whole MD5 hex against the bound's 16 digits padded with ``f`` (no cut of every
+    digest): the same tickets pass as under the 64-bit number, at the bound itself and either side of it."""
+    import hashlib
+
+    import duckdb
+
+    from qa_helpers.qa.sampling import _digest, draw_key
+
+    ids = [f"T{i:05d}" for i in range(2_000)]
+    number = {t: int(hashlib.md5(f"{t}:7".encode()).hexdigest()[:16], 16) for t in ids}
+    con = duckdb.connect()
+    con.register("p", pd.DataFrame({"ticket_id": ids}))
+    for edge in sorted(number.values())[::250]:  # a ticket's own key is each bound: it must pass
+        bound = f"{edge:016x}" + "f" * 16
+        passed = {r[0] for r in con.sql(f"SELECT ticket_id FROM p WHERE {_digest('ticket_id', 7)} <= '{bound}'")
+                  .fetchall()}
+        assert passed == {t for t, k in number.items() if k <= edge}
+    ordered = [r[0] for r in con.sql(f"SELECT ticket_id FROM p ORDER BY {draw_key('ticket_id', 7)}, ticket_id")
+               .fetchall()]
+    assert ordered == sorted(ids, key=lambda t: (number[t], t))
