@@ -480,9 +480,14 @@ def _repeat_contacts_by_pairs(tickets: pd.DataFrame, past: pd.DataFrame, days: f
     return repeats, len(mine)
 
 
-def test_repeat_contacts_match_the_definition_pair_by_pair():
-    """Pins the repeat-contact query (issue 17 may rewrite it for speed) on its edge cases."""
+@pytest.mark.parametrize("chunk_rows", [None, 50, 1])
+def test_repeat_contacts_match_the_definition_pair_by_pair(chunk_rows, monkeypatch):
+    """Pins the repeat-contact query (issue 17 may rewrite it for speed) on its edge cases, in one semi join
+    and split into spans of creation time (as a year of 10 M tickets is: 8 and 366 spans here)."""
     import numpy as np
+
+    if chunk_rows:
+        monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", chunk_rows)
 
     rng = np.random.default_rng(17)
     start = pd.Timestamp("2025-10-01")

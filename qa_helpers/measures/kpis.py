@@ -301,21 +301,25 @@ def _raw(standards) -> dict:
 
 # ---------------------------------------------------------------- computing
 
-def _aggregate_sql(k: KPI, std: dict, by: list[str]) -> tuple[str, str]:
-    expr, where = k.sql(std), _where(k, std)
+def _aggregate_sql(k: KPI, std: dict, by: list[str], expr: str | None = None,
+                   where: str | None = None) -> tuple[str, str]:
+    """SQL for a KPI's value and n. ``expr`` and ``where``: names under which its expression and row filter
+    were computed once (see :func:`kpi_table`), else written out; a filter of ``TRUE`` is left out."""
+    expr = expr or k.sql(std)
+    where = where or _where(k, std)
+    only = "" if where == "TRUE" else f" FILTER (WHERE {where})"
     if k.agg == "share":
         # a row whose expression is null (an empty field) has no value: it is left out of n
-        return (f"avg(CAST(({expr}) AS DOUBLE)) FILTER (WHERE {where})",
-                f"count({expr}) FILTER (WHERE {where})")
+        return f"avg(CAST(({expr}) AS DOUBLE)){only}", f"count({expr}){only}"
     if k.agg == "mean":
-        return (f"avg({expr}) FILTER (WHERE {where})", f"count({expr}) FILTER (WHERE {where})")
+        return f"avg({expr}){only}", f"count({expr}){only}"
     if k.agg == "median":
-        return (f"median({expr}) FILTER (WHERE {where})", f"count({expr}) FILTER (WHERE {where})")
+        return f"median({expr}){only}", f"count({expr}){only}"
     if k.agg == "nps":
         score = f"CASE WHEN {expr} >= 9 THEN 100.0 WHEN {expr} <= 6 THEN -100.0 ELSE 0.0 END"
-        return f"avg({score}) FILTER (WHERE {where})", f"count(*) FILTER (WHERE {where})"
+        return f"avg({score}){only}", f"count(*){only}"
     if k.agg == "per_1000":
-        return f"count(*) FILTER (WHERE {where})", f"count(*) FILTER (WHERE {where})"
+        return f"count(*){only}", f"count(*){only}"
     if k.agg == "per_agent":
         # per agent-week, so a quarter's figure is not 13 times a week's; no agent recorded at all:
         # no value (and n = 0 below), never a division by zero
@@ -325,9 +329,20 @@ def _aggregate_sql(k: KPI, std: dict, by: list[str]) -> tuple[str, str]:
                       "THEN (agent_id, date_trunc('week', created_at)) END")
         if "week" in by:  # within one week's group an agent is one agent-week: the cheaper distinct count
             agent_week = "CASE WHEN created_at IS NOT NULL THEN agent_id END"
-        return (f"count(*) FILTER (WHERE {where}) / nullif(count(DISTINCT {agent_week}) FILTER (WHERE {where}), 0)",
-                f"count(*) FILTER (WHERE {where})")
+        return (f"count(*){only} / nullif(count(DISTINCT {agent_week}){only}, 0)", f"count(*){only}")
     raise ValueError(f"unknown aggregation {k.agg!r}")
+
+
+def _computed_once(kpis: list[KPI], std: dict) -> tuple[dict[str, str], list[str]]:
+    """Each KPI expression and row filter of one table under a name of its own, for a projection under the
+    aggregates: DuckDB evaluates an expression once per aggregate that writes it out, and the value and n
+    of a KPI both do (at 10 M tickets the channel SLA and resolution-time cases cost more than the scan)."""
+    names: dict[str, str] = {}
+    for k in kpis:
+        for sql in ((k.sql(std),) if k.agg in ("share", "mean", "median", "nps") else ()) + (_where(k, std),):
+            if sql != "TRUE" and not sql.isidentifier():
+                names.setdefault(sql, f"__kpi_{len(names)}")
+    return names, [f"({sql}) AS {name}" for sql, name in names.items()]
 
 
 def _ident(column: str) -> str:
@@ -437,20 +452,26 @@ def kpi_table(tables: Mapping[str, pd.DataFrame | str], by: list[str] | tuple[st
         groups = _group_expressions(table, by, columns[table])
         if groups is None:
             continue
-        aggregates = [(k.name, *_aggregate_sql(k, std, by)) for k in computed if k.table == table]
-        if table == "tickets" and any(k.agg == "per_1000" for k in computed):
-            # per-1000 rates divide by the ticket count of the same group
-            aggregates.append((_TICKETS, "count(*)", "count(*)"))
         group_by = f" GROUP BY {', '.join(groups.values())}" if groups else ""
+        mine = [k for k in computed if k.table == table]
         # a distinct count in the scan of the other aggregates costs DuckDB more than a second scan of its two
         # columns (issue 17: 5.4 -> 4.4 s of CPU over 10 M tickets), so per-agent KPIs have their own query
-        distinct = [a for a in aggregates if a[0] in KPIS and KPIS[a[0]].agg == "per_agent"]
-        for batch in filter(None, ([a for a in aggregates if a not in distinct], distinct)):
+        per_agent = [k for k in mine if k.agg == "per_agent"]
+        for first, batch in ((True, [k for k in mine if k.agg != "per_agent"]), (False, per_agent)):
+            once, projected = _computed_once(batch, std)
+            aggregates = [(k.name, *_aggregate_sql(k, std, by, once.get(k.sql(std)), once.get(_where(k, std))))
+                          for k in batch]
+            if first and table == "tickets" and any(k.agg == "per_1000" for k in computed):
+                # per-1000 rates divide by the ticket count of the same group
+                aggregates.append((_TICKETS, "count(*)", "count(*)"))
+            if not aggregates:
+                continue
             parts = [f"{sql} AS {_ident(name)}" for name, sql in groups.items()]
-            for name, value, n in batch:
+            for name, value, n in aggregates:
                 parts += [f"{value} AS \"{name}__value\"", f"{n} AS \"{name}__n\""]
-            wide = con.sql(f"SELECT {', '.join(parts)} FROM {sources[table]}{group_by}").df()
-            for name, _, _ in batch:
+            rows = f"(SELECT *, {', '.join(projected)} FROM {sources[table]})" if projected else sources[table]
+            wide = con.sql(f"SELECT {', '.join(parts)} FROM {rows}{group_by}").df()
+            for name, _, _ in aggregates:
                 frames.append(wide[[*groups, f"{name}__value", f"{name}__n"]]
                               .rename(columns={f"{name}__value": "value", f"{name}__n": "n"})
                               .assign(kpi=name))

@@ -284,11 +284,13 @@ def survey_response(tickets: Source, surveys: Source, by: str | None = None,
     has_answers = {"source", "ticket_id"} <= survey_columns and bool(
         con.sql(f"SELECT count(*) FROM (SELECT 1 FROM {s_rel} WHERE source = 'survey' LIMIT 1)").fetchall()[0][0])
     reason = _survey_reason(available, has_answers)
-    answered = (f"(SELECT DISTINCT ticket_id FROM {s_rel} WHERE source = 'survey' AND ticket_id IS NOT NULL)"
+    # a mark join on the answers (no distinct pass over them first, issue 17): a ticket counts once
+    # however many answers name it, as in a join with the distinct answered ids
+    answered = (f"(SELECT ticket_id FROM {s_rel} WHERE source = 'survey' AND ticket_id IS NOT NULL)"
                 if {"source", "ticket_id"} <= survey_columns else "(SELECT NULL::VARCHAR AS ticket_id WHERE false)")
-    group = "" if by is None else f"t.{_ident(by)} AS {_ident(by)}, "
-    query = (f"SELECT {group}count(*) AS tickets, count(a.ticket_id) AS surveyed "
-             f"FROM {t_rel} AS t LEFT JOIN {answered} AS a ON t.ticket_id = a.ticket_id"
+    group = "" if by is None else f"{_ident(by)}, "
+    query = (f"SELECT {group}count(*) AS tickets, count(*) FILTER (WHERE surveyed) AS surveyed "
+             f"FROM (SELECT {group}ticket_id IN {answered} AS surveyed FROM {t_rel})"
              + ("" if by is None else " GROUP BY 1"))
     out = con.sql(query).df()
     if by is not None:
@@ -408,9 +410,12 @@ def known_tickets(tables: Mapping[str, Source], ticket_ids: pd.Series | str,
              if "ticket_id" in _columns(con, _relation(con, frame, f"quality_named_{i}"))]
     ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series) else ticket_ids,
                     "quality_all_ticket_ids")
-    body = " UNION ".join(named) if named else "SELECT NULL::VARCHAR AS ticket_id WHERE false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE quality_known_tickets AS SELECT n.ticket_id FROM ({body}) AS n "
-                f"SEMI JOIN (SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {ids}) AS i ON n.ticket_id = i.ticket_id")
+    body = " UNION ALL ".join(named) if named else "SELECT NULL::VARCHAR AS ticket_id WHERE false"
+    # the archive's ids that some row names (the same set as the named ids the archive holds): the
+    # archive's ids probe a hash of the named ones, with no distinct pass over them first (issue 17)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE quality_known_tickets AS SELECT i.ticket_id "
+                f"FROM (SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {ids}) AS i "
+                f"SEMI JOIN ({body}) AS n ON n.ticket_id = i.ticket_id")
     return "quality_known_tickets"
 
 

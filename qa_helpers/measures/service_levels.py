@@ -686,18 +686,45 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
                            count(*)
                     FROM mine m""").fetchall()[0]
             elif measure == "repeat_contact" and "resolved_at" in tcols:
-                # a semi join (hash on the customer, then the time window): one pass, no correlated subquery
-                repeats, n = con.sql(f"""
-                    SELECT (SELECT count(*) FROM {tickets} m SEMI JOIN {all_tickets} e
-                            ON e.customer_id = m.customer_id AND e.ticket_id <> m.ticket_id
-                               AND e.resolved_at IS NOT NULL
-                               AND e.resolved_at <= m.created_at AND e.resolved_at >= m.created_at - {window}
-                            WHERE m.customer_id IS NOT NULL),
-                           (SELECT count(*) FROM {tickets} WHERE customer_id IS NOT NULL)""").fetchall()[0]
+                repeats, n = _repeat_contacts(con, tickets, all_tickets, window)
         rate = repeats / n if n else np.nan
         rows.append({"measure": measure, "days": days, "repeats": int(repeats), "n": int(n), "rate": rate,
                      "target": target, "verdict": "no_data" if not n else "meets" if rate <= target + 1e-12 else "misses"})
     return pd.DataFrame(rows, columns=["measure", "days", "repeats", "n", "rate", "target", "verdict"])
+
+
+REPEAT_CHUNK_ROWS = 2_000_000  # tickets per semi join: a year of 10 M tickets joins in chunks, never spilling
+
+
+def _repeat_contacts(con: duckdb.DuckDBPyConnection, tickets: str, every: str, window: str,
+                     chunk_rows: int | None = None) -> tuple[int, int]:
+    """Repeat contacts among ``tickets`` (looking back into ``every``) and the tickets with a customer.
+
+    A semi join hashes the customer, then checks the time window. Over a year of 10 M tickets one hash
+    table on the customer ids outgrows the connection's memory cap and spills to disk (issue 17), so the
+    tickets are split into spans of creation time holding about ``chunk_rows`` each: a ticket of a span
+    can only be a repeat of a resolution between the span's start less the window and its end, so each
+    span joins only those. Tickets without a creation time match nothing in any span, as in one join.
+    """
+    n, first, last = con.sql(f"SELECT count(*), min(created_at), max(created_at) FROM {tickets} "
+                             f"WHERE customer_id IS NOT NULL").fetchall()[0]
+    if not n or first is None:
+        return 0, int(n)
+    spans = max(1, min(-(-int(n) // (chunk_rows or REPEAT_CHUNK_ROWS)), 366))
+    step = (pd.Timestamp(last) - pd.Timestamp(first)) / spans
+    edges = [f"TIMESTAMP '{pd.Timestamp(first) + step * i:%Y-%m-%d %H:%M:%S.%f}'" for i in range(1, spans)]
+    repeats = 0
+    for i in range(spans):
+        start, end = (edges[i - 1] if i else None), (edges[i] if i < spans - 1 else None)
+        mine = [f"m.created_at >= {start}"] * bool(start) + [f"m.created_at < {end}"] * bool(end)
+        theirs = [f"resolved_at >= {start} - {window}"] * bool(start) + [f"resolved_at <= {end}"] * bool(end)
+        repeats += con.sql(f"""
+            SELECT count(*) FROM {tickets} m
+            SEMI JOIN (SELECT * FROM {every} WHERE {' AND '.join(["resolved_at IS NOT NULL", *theirs])}) e
+            ON e.customer_id = m.customer_id AND e.ticket_id <> m.ticket_id
+               AND e.resolved_at <= m.created_at AND e.resolved_at >= m.created_at - {window}
+            WHERE {' AND '.join(["m.customer_id IS NOT NULL", *mine])}""").fetchall()[0][0]
+    return int(repeats), int(n)
 
 
 # ================================================================ weekly (monitoring)
