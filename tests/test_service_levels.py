@@ -515,3 +515,27 @@ def test_repeat_contacts_match_the_definition_pair_by_pair(chunk_rows, monkeypat
         expected = _repeat_contacts_by_pairs(tickets, past if history else tickets.iloc[:0], 7)
         assert tuple(got.loc["repeat_contact", ["repeats", "n"]].tolist()) == expected
         assert 0 < expected[0] < expected[1]
+
+
+def test_an_analysis_connection_spills_under_the_system_temp_not_the_working_folder(tmp_path, monkeypatch):
+    """A query past the memory cap spills to a folder of the connection's own under the system's temp,
+    removed with the connection: nothing lands in the notebooks' folder (DuckDB's default is ./.tmp)."""
+    import tempfile
+    from pathlib import Path
+
+    from qa_helpers.data.archive import analysis_connection
+
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    con = analysis_connection()
+    con.execute("SET memory_limit = '64MB'")
+    spill = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert spill.parent == Path(tempfile.gettempdir())
+    assert spill != Path(analysis_connection().execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    groups = con.execute("SELECT count(*) FROM (SELECT i % 3000000 AS k, count(*) FROM range(20000000) t(i) GROUP BY 1)")
+    assert groups.fetchone()[0] == 3_000_000
+    assert spill.exists()  # it did spill: the cap was passed
+    con.close()
+    assert not spill.exists()
+    assert list(work.iterdir()) == []

@@ -14,9 +14,11 @@ Archives written before generations (a plain folder) still load.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -370,13 +372,20 @@ def keep(key: tuple, frame: pd.DataFrame) -> None:
         _READS.put(key, frame.copy())
 
 
+_CONNECTIONS = itertools.count()
+
+
 def analysis_connection(archive: str | os.PathLike | None = None):
     """A DuckDB connection for aggregating archive scans (:func:`scan_sql`) inside a report: two threads and
     a 1 GB memory cap, so a notebook stays within budget even on a year of every team. With an ``s3://``
     archive, DuckDB reads it through s3fs."""
     import duckdb
 
-    connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB"})
+    # DuckDB spills past the cap into ./.tmp by default: the notebooks' folder, where a killed kernel would
+    # leave its files; a folder of its own under the system's temp, which DuckDB creates and removes itself
+    spill = Path(tempfile.gettempdir()) / f"qakit-duckdb-{os.getpid()}-{next(_CONNECTIONS)}"
+    connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB",
+                                        "temp_directory": str(spill)})
     return connection if archive is None else storage.register(connection, archive)
 
 
