@@ -410,6 +410,23 @@ def test_calibration_plots_label_and_return_ax():
         plt.close(fig)
 
 
+def test_pairwise_kappa_heat_map_holds_each_pair_in_both_cells():
+    """The heat map's cells are filled by position: each pair's kappa sits at (a, b) and (b, a), a pair
+    without one and the diagonal stay empty, and the reviewers run in sorted order on both axes."""
+    pairs = pd.DataFrame({"reviewer_a": ["R1", "R1", "R2"], "reviewer_b": ["R2", "R3", "R3"], "item": "all",
+                          "kappa": [0.5, np.nan, 0.25], "weights": "quadratic"})
+    fig, ax = plt.subplots()
+    try:
+        cal.plot_pairwise_kappa(pairs.iloc[::-1], ax=ax)
+        cells = np.ma.filled(ax.collections[0].get_array(), np.nan).reshape(3, 3)
+        expected = np.array([[np.nan, 0.5, np.nan], [0.5, np.nan, 0.25], [np.nan, 0.25, np.nan]])
+        np.testing.assert_array_equal(cells, expected)
+        assert [label.get_text() for label in ax.get_yticklabels()] == ["R1", "R2", "R3"]
+        assert sorted(text.get_text() for text in ax.texts) == ["0.25", "0.25", "0.50", "0.50"]
+    finally:
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("include_na", [False, True])
 def test_score_distribution_counts_as_grouping_every_review_item(include_na):
     """The counts come from one bincount; they equal a group-by over every (review, item), missing groups

@@ -939,11 +939,13 @@ def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = 
     data = pairs[pairs["item"] == item]
     if data.empty:
         return _empty(ax, t("no_reviewer_pairs", language))
-    reviewers = sorted(set(data["reviewer_a"]) | set(data["reviewer_b"]))
-    grid = pd.DataFrame(np.nan, index=reviewers, columns=reviewers)
-    for row in data.itertuples():
-        grid.loc[row.reviewer_a, row.reviewer_b] = row.kappa
-        grid.loc[row.reviewer_b, row.reviewer_a] = row.kappa
+    reviewers = pd.Index(sorted(set(data["reviewer_a"]) | set(data["reviewer_b"])))
+    # filled by position in one go: a .loc assignment per cell took a second at 50 reviewers (1,225 pairs)
+    a, b = reviewers.get_indexer(data["reviewer_a"]), reviewers.get_indexer(data["reviewer_b"])
+    cells = np.full((len(reviewers), len(reviewers)), np.nan)
+    cells[a, b] = data["kappa"].to_numpy(dtype=float)
+    cells[b, a] = data["kappa"].to_numpy(dtype=float)
+    grid = pd.DataFrame(cells, index=list(reviewers), columns=list(reviewers))
     weighting = data["weights"].iloc[0]
     import seaborn as sns
 
