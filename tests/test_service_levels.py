@@ -212,7 +212,10 @@ def test_out_of_hours_arrivals_against_in_hours():
     assert got.loc["out_of_hours", "within_24h"] == 0.0 and got.loc["in_hours", "within_24h"] == 0.8
 
 
-def test_repeat_complaints_and_repeat_contacts():
+@pytest.mark.parametrize("chunk_rows", [None, 1])
+def test_repeat_complaints_and_repeat_contacts(chunk_rows, monkeypatch):
+    if chunk_rows:  # more tickets than a span holds: read where they are, not copied (issue 17)
+        monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", chunk_rows)
     tickets = pd.DataFrame({
         "ticket_id": ["t1", "t2", "t3", "t4", "t5"],
         "customer_id": ["X", "X", "Y", "X", "Y"],
@@ -442,6 +445,29 @@ def test_history_is_read_by_duckdb_and_gives_the_same_repeat_rates(q4):
     got = sl.repeat_rates(tables, ctx.standards.raw, history=history)
     pd.testing.assert_frame_equal(got, sl.repeat_rates(tables, ctx.standards.raw, history=loaded))
     assert got.loc[got["measure"] == "repeat_complaint", "repeats"].iloc[0] > 0
+
+
+def test_repeat_rates_read_a_copy_of_a_small_units_tickets_and_give_what_the_archive_scans_give(q4, monkeypatch):
+    """A unit whose tickets fit one span is copied once into a temporary table that both rates read
+    (issue 17: each scan of one team's tickets decodes the whole quarter's); the copy is dropped after."""
+    import duckdb
+
+    from qa_helpers.report import service
+
+    ctx, _, _ = q4
+    tables, history = ctx.sources(), service._history(ctx)
+    con = duckdb.connect()
+    made = []
+    copy = sl._copy_repeat_tickets
+    monkeypatch.setattr(sl, "_copy_repeat_tickets", lambda *a: made.append(copy(*a)) or made[-1])
+    copied = sl.repeat_rates(tables, ctx.standards.raw, connection=con, history=history)
+    assert made == ["svc_repeat_tickets"]
+    assert "svc_repeat_tickets" not in set(con.sql("SHOW TABLES").df()["name"])
+    monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", 50)
+    scanned = sl.repeat_rates(tables, ctx.standards.raw, connection=con, history=history)
+    assert made[-1] is None
+    pd.testing.assert_frame_equal(copied, scanned)
+    assert (copied["repeats"] > 0).all()
 
 
 def test_sections_show_complaints_not_yet_due(q4, monkeypatch):

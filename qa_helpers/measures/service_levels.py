@@ -663,6 +663,11 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
     tcols = _columns(con, tickets)
     all_tickets = f"(SELECT ticket_id, customer_id, created_at, resolved_at FROM {tickets}" + (
         f" UNION ALL SELECT ticket_id, customer_id, created_at, resolved_at FROM {past_t})" if past_t else ")")
+    copied = tickets and {"customer_id", "ticket_id", "created_at"} <= tcols and _copy_repeat_tickets(
+        con, tickets, past_t, "resolved_at" in tcols)
+    if copied:
+        tickets = f"(SELECT * EXCLUDE (mine) FROM {copied} WHERE mine)"
+        all_tickets = f"(SELECT * EXCLUDE (mine) FROM {copied})"
     for measure, default_days, default_target in (("repeat_complaint", 30, 0.05), ("repeat_contact", 7, 0.15)):
         spec = _rate_spec(standards, measure, "standards.yml")
         days, target = float(spec.get("days", default_days)), float(spec.get("target", default_target))
@@ -690,7 +695,30 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
         rate = repeats / n if n else np.nan
         rows.append({"measure": measure, "days": days, "repeats": int(repeats), "n": int(n), "rate": rate,
                      "target": target, "verdict": "no_data" if not n else "meets" if rate <= target + 1e-12 else "misses"})
+    if copied:
+        con.sql(f"DROP TABLE {copied}")
     return pd.DataFrame(rows, columns=["measure", "days", "repeats", "n", "rate", "target", "verdict"])
+
+
+def _copy_repeat_tickets(con: duckdb.DuckDBPyConnection, tickets: str, past: str | None,
+                         resolved: bool) -> str | None:
+    """Copy the tickets with a customer (``mine``) and the look-back's into a temporary table when the period
+    has at most ``REPEAT_CHUNK_ROWS`` tickets; return its name (``None`` when it has more).
+
+    Both repeat rates and the repeat-contact count read these rows: the archive's month files hold every
+    team's rows, so each scan for one team decodes the whole quarter's ids (issue 17: five such scans made
+    most of a team's resolution cell); one copy is read once. A year of every team stays in the spans of
+    :func:`_repeat_contacts` rather than in memory.
+    """
+    if con.sql(f"SELECT count(*) FROM {tickets}").fetchall()[0][0] > REPEAT_CHUNK_ROWS:
+        return None
+    end = "resolved_at" if resolved else "CAST(NULL AS TIMESTAMP) AS resolved_at"
+    con.sql(f"CREATE OR REPLACE TEMP TABLE svc_repeat_tickets AS "
+            f"SELECT ticket_id, customer_id, created_at, {end}, true AS mine FROM {tickets} "
+            f"WHERE customer_id IS NOT NULL" + (
+                f" UNION ALL SELECT ticket_id, customer_id, created_at, resolved_at, false FROM {past} "
+                f"WHERE customer_id IS NOT NULL" if past else ""))
+    return "svc_repeat_tickets"
 
 
 REPEAT_CHUNK_ROWS = 2_000_000  # tickets per semi join: a year of 10 M tickets joins in chunks, never spilling
