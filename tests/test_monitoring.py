@@ -9,8 +9,9 @@ import pytest
 
 from qa_helpers.cli import main
 from qa_helpers.monitor.alerts import COLUMNS
-from qa_helpers.monitor.monitoring import (alert_episodes, coaching_cases, coaching_review, judgement_notes,
-                                           threshold_alerts, weekly_judgements, whole_weeks)
+from qa_helpers.monitor.monitoring import (_window, alert_episodes, chart_series, coaching_cases, coaching_review,
+                                           judgement_notes, threshold_alerts, weekly_counts, weekly_judgements,
+                                           weekly_values, whole_weeks)
 from qa_helpers.periods import parse_period
 
 WEEKS = pd.date_range("2025-03-03", periods=4, freq="7D")
@@ -249,3 +250,29 @@ def test_alerts_command_skips_what_an_archive_without_agents_cannot_judge(tmp_pa
                  "--config", str(mapping), "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert records and {r["type"] for r in records} == {"threshold"}  # coaching needs agents: not assessed
+
+
+@pytest.mark.parametrize("straddling_days, baseline", [(["2025-09-30", "2025-10-02"], 3), (["2025-10-02"], 2)])
+def test_chart_baseline_counts_the_straddling_week_only_with_rows_before_the_start(straddling_days, baseline):
+    """Q4 starts on a Wednesday: the week of 29 September is in the baseline only when it has rows before
+    1 October; the surveys' weeks are their own (one answered week), though read in the same call."""
+    days = pd.to_datetime(["2025-09-16", "2025-09-23", *straddling_days, "2025-10-08"])
+    tickets = pd.DataFrame({"ticket_id": [f"t{i}" for i in range(len(days))], "created_at": days + pd.Timedelta(hours=9),
+                            "team": "T1", "agent_id": "a", "channel": "phone",
+                            "first_response_s": [30.0 * (i + 1) for i in range(len(days))],
+                            "first_contact_resolved": pd.array([i % 2 == 0 for i in range(len(days))]),
+                            "reopened": pd.array([False] * len(days))})
+    surveys = pd.DataFrame({"survey_id": ["s1", "s2"], "ticket_id": None, "agent_id": "a", "team": "T1",
+                            "channel": "phone", "answered_at": pd.to_datetime(["2025-09-17 10:00", "2025-10-09 10:00"]),
+                            "csat": pd.array([5, 2], dtype="Int64"), "nps": pd.array([None, None], dtype="Int64"),
+                            "source": "survey"})
+    tables, start = {"tickets": tickets, "surveys": surveys}, pd.Timestamp("2025-10-01")
+    charts = [("p", "csat"), ("p", "fcr"), ("xmr", "median_first_response_s")]
+    got = chart_series(tables, charts, start, {})
+    before = {name: _window(frame, name, end=start) for name, frame in tables.items()}
+    for kind, kpi in charts:
+        weekly = (weekly_counts if kind == "p" else weekly_values)
+        pd.testing.assert_frame_equal(got[kpi][0], weekly(tables, kpi, {}))
+        assert got[kpi][1] == len(weekly(before, kpi, {}))
+    assert got["csat"][1] == 1 and got["fcr"][1] == got["median_first_response_s"][1] == baseline
+    assert len(got["fcr"][0]) == 4  # the straddling week charted whole either way

@@ -354,19 +354,71 @@ def coaching_cases(tables: dict[str, pd.DataFrame], standards: dict) -> pd.DataF
     return cases[cases["decision"] == "one-to-one coaching"].reset_index(drop=True)
 
 
-def weekly_counts(tables: dict[str, pd.DataFrame | str], kpi: str, standards: dict, connection=None) -> pd.DataFrame:
-    """Weekly events and trials of a share KPI, for a p-chart: ``period, events, n``."""
-    weekly = kpi_table(tables, by=["week"], standards=standards, kpis=[kpi], connection=connection)
-    weekly = weekly[weekly["n"] > 0]
+def _weeks_with_data(weekly: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    """One KPI's weeks that have observations, from a :func:`kpi_table` by week."""
+    return weekly[(weekly["kpi"] == kpi) & (weekly["n"] > 0)]
+
+
+def _counts_series(weekly: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    weekly = _weeks_with_data(weekly, kpi)
     return pd.DataFrame({"period": weekly["week"], "events": (weekly["value"] * weekly["n"]).round().astype("int64"),
                          "n": weekly["n"]}).reset_index(drop=True)
 
 
+def _values_series(weekly: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    weekly = _weeks_with_data(weekly, kpi)
+    return pd.DataFrame({"period": weekly["week"], "value": weekly["value"]}).reset_index(drop=True)
+
+
+def weekly_counts(tables: dict[str, pd.DataFrame | str], kpi: str, standards: dict, connection=None) -> pd.DataFrame:
+    """Weekly events and trials of a share KPI, for a p-chart: ``period, events, n``."""
+    return _counts_series(kpi_table(tables, by=["week"], standards=standards, kpis=[kpi], connection=connection), kpi)
+
+
 def weekly_values(tables: dict[str, pd.DataFrame | str], kpi: str, standards: dict, connection=None) -> pd.DataFrame:
     """Weekly values of a KPI, for an XmR chart: ``period, value``."""
-    weekly = kpi_table(tables, by=["week"], standards=standards, kpis=[kpi], connection=connection)
-    weekly = weekly[weekly["n"] > 0]
-    return pd.DataFrame({"period": weekly["week"], "value": weekly["value"]}).reset_index(drop=True)
+    return _values_series(kpi_table(tables, by=["week"], standards=standards, kpis=[kpi], connection=connection), kpi)
+
+
+def chart_series(tables: dict[str, pd.DataFrame | str], charts: list[tuple[str, str]], start: pd.Timestamp,
+                 standards: dict, connection=None) -> dict[str, tuple[pd.DataFrame, int]]:
+    """Each control chart's weekly series and its baseline: the number of weeks with data before ``start``.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame or DuckDB source
+        The rows of the period and of the one before it (:func:`with_previous`).
+    charts : list of (kind, kpi)
+        ``"p"`` charts get :func:`weekly_counts`, ``"xmr"`` charts :func:`weekly_values`.
+    start : Timestamp
+        Where the period starts: the weeks with rows before it set the limits, the week straddling it
+        included when it has rows before the start.
+    standards : dict
+        The raw standards.
+    connection : DuckDB connection, optional
+
+    Returns
+    -------
+    dict
+        KPI name to ``(series, baseline)``.
+    """
+    names = [name for _, name in charts]
+    # one aggregate per table for every chart, over only the tables the charts read
+    # (the same numbers as one query per chart: each KPI keeps its own weeks with observations)
+    read = {name: source for name, source in tables.items() if name in {KPIS[kpi].table for kpi in names}}
+    weekly = kpi_table(read, by=["week"], standards=standards, kpis=names, connection=connection)
+    # the weeks wholly before the start have the same rows in both periods' tables as before the start; only
+    # the week straddling the start needs its own look, at its days before the start
+    straddling = start.to_period("W-SUN").start_time
+    edge = (kpi_table({name: _window(source, name, start=straddling, end=start) for name, source in read.items()},
+                      by=["week"], standards=standards, kpis=names, connection=connection)
+            if straddling < start else weekly.iloc[:0])
+    series = {}
+    for kind, name in charts:
+        whole = _weeks_with_data(weekly, name)["week"]
+        baseline = int((whole + pd.Timedelta(weeks=1) <= start).sum()) + len(_weeks_with_data(edge, name))
+        series[name] = ((_counts_series if kind == "p" else _values_series)(weekly, name), baseline)
+    return series
 
 
 # ---------------------------------------------------------------- what the archive lets monitoring judge
@@ -559,19 +611,17 @@ def control_chart_section(ctx, both: dict[str, pd.DataFrame | str]) -> list:
              for kind, name in CHARTS if not ctx.measured(name)]
     if not drawn:
         return notes
-    before = {name: _window(frame, name, end=ctx.period.start) for name, frame in both.items()}
+    series = chart_series(both, drawn, ctx.period.start, std, ctx.duckdb)
     fig, axes = plt.subplots(len(drawn), 1, figsize=(11, 3.7 * len(drawn)), squeeze=False)
     signals = []
     for ax, (kind, name) in zip(axes[:, 0], drawn):
         label = t(name, language)
+        weekly, baseline = series[name]
         if kind == "p":
-            baseline = len(weekly_counts(before, name, std, ctx.duckdb))
-            chart = control_charts.p_chart(weekly_counts(both, name, std, ctx.duckdb), baseline=baseline or None)
+            chart = control_charts.p_chart(weekly, baseline=baseline or None)
             control_charts.plot_p_chart(chart, ax=ax, metric=label, title=say("monitoring.p_chart_title", language, kpi=label), language=language)
         else:
-            baseline = len(weekly_values(before, name, std, ctx.duckdb))
-            chart = control_charts.xmr_chart(weekly_values(both, name, std, ctx.duckdb), baseline=baseline or None,
-                                             floor=0)
+            chart = control_charts.xmr_chart(weekly, baseline=baseline or None, floor=0)
             control_charts.plot_xmr_chart(chart, ax=ax, metric=label, unit="s", title=say("monitoring.xmr_chart_title", language, kpi=label), language=language)
         signals.append(chart.assign(chart=say(f"monitoring.{kind}_chart_title", language, kpi=label)))
     fig.tight_layout()
