@@ -253,3 +253,52 @@ def test_a_partial_run_merges_into_the_period_manifest_and_index(probes, tmp_pat
     index = (out / "2025-Q3" / "index.html").read_text(encoding="utf-8")
     assert sorted(re.findall(r"href='([^']+)'", index)) == [f"{u}/{s}.html" for u in ("HL-A", "HL-B")
                                                            for s in ("probe", "second")]
+
+
+def test_a_warm_kernel_opens_no_zmq_context_or_thread_per_notebook(tmp_path, monkeypatch):
+    """Each notebook on a warm kernel used to make (and tear down) two ZMQ contexts, two heartbeat
+    threads and their sockets and event loops; batch workers printed "Too many open files" from
+    such a thread. Now a notebook opens sockets on the kernel's context and nothing else."""
+    import os
+    import threading
+
+    import zmq
+
+    from qa_helpers.run import execute
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_small.ipynb", "print(team, period)")
+    contexts, threads = [], []
+    context_init, thread_start = zmq.Context.__init__, threading.Thread.start
+
+    def counted_context(self, *args, **kwargs):
+        contexts.append(type(self).__name__)
+        context_init(self, *args, **kwargs)
+
+    def counted_start(self, *args, **kwargs):
+        threads.append(type(self).__name__)
+        thread_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(zmq.Context, "__init__", counted_context)
+    monkeypatch.setattr(threading.Thread, "start", counted_start)
+
+    def run(unit):
+        result = execute.run_notebook("small", unit, "2025-Q4", tmp_path / "out" / unit, {"archive": ""},
+                                      html=False, notebooks=folder, reuse_kernel=True)
+        assert result.status == "ok", result.error
+        return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+    try:
+        run("HL-A")  # starts the kernel
+        run("HL-B")  # opens its reset client
+        warm = execute._warm.km
+        made, started = len(contexts), len(threads)
+        fds = [run(f"HL-{n}") for n in range(8)]
+        assert execute._warm.km is warm  # the same kernel ran them all
+        assert contexts[made:] == []  # no context per notebook ...
+        assert threads[started:] == []  # ... and no heartbeat (or other) thread
+        assert max(fds) <= fds[0] + 8  # open descriptors do not grow with the notebooks run
+    finally:
+        execute.discard_kernel()
+    assert execute._warm.km is None

@@ -192,27 +192,57 @@ _warm = threading.local()
 
 
 def _kernel_manager_class():
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class QuietClient(AsyncKernelClient):
+        """papermill's client of a warm kernel: no heartbeat thread. Its manager answers whether the
+        kernel lives (``is_alive`` asks the parent manager), so a heartbeat only adds a thread, an
+        event loop and a socket per notebook, reopened after every beat the busy kernel misses."""
+
+        def start_channels(self, shell=True, iopub=True, stdin=True, hb=False, control=True):
+            super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
 
     class TrackedKernelManager(AsyncKernelManager):
-        """Remembers the clients papermill opens on it, so each run's can be closed after it."""
+        """A warm kernel's manager. papermill's clients (one per notebook) share its ZMQ context, so a
+        notebook opens sockets but no context (two threads and five descriptors each, made and torn
+        down per notebook), and are remembered, to be closed after each run."""
+
+        resetter = None  # the kernel's one client for resets (see _resetter)
+
+        @default("client_factory")
+        def _quiet_client(self):
+            return QuietClient
 
         def client(self, **kwargs):
-            kc = super().client(**kwargs)
+            kc = super().client(**{"context": self.context, **kwargs})
             self.opened.append(kc)
             return kc
 
     return TrackedKernelManager
 
 
-def _reset(km) -> bool:
-    """Clear a warm kernel's state; False when it does not answer as it should."""
+def _resetter(km):
+    """The warm kernel's blocking client for resets: opened once per kernel, shell channel only.
+
+    It keeps a context of its own: one the manager destroys (when a start fails) must not wait on
+    sockets it does not know.
+    """
     from jupyter_client import BlockingKernelClient
 
-    kc = BlockingKernelClient()
-    kc.load_connection_info(km.get_connection_info())
-    kc.start_channels()
+    if km.resetter is None:
+        kc = BlockingKernelClient()
+        kc.load_connection_info(km.get_connection_info())
+        kc.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        km.resetter = kc
+    return km.resetter
+
+
+def _reset(km) -> bool:
+    """Clear a warm kernel's state; False when it does not answer as it should."""
     try:
+        kc = _resetter(km)
         msg_id = kc.execute(RESET_CODE, silent=True, store_history=False)
         while True:
             reply = kc.get_shell_msg(timeout=30)
@@ -220,8 +250,6 @@ def _reset(km) -> bool:
                 return reply["content"]["status"] == "ok"
     except Exception:  # no reply in time, or a broken channel: the kernel is not fit for reuse
         return False
-    finally:
-        kc.stop_channels()
 
 
 READ_CACHE_ENV = "QAKIT_READ_CACHE_MB"
@@ -297,10 +325,14 @@ def _engine() -> str:
     return "qakit"
 
 
-def _close_clients(km) -> None:
+def _close_clients(km, resetter: bool = False) -> None:
+    """Close papermill's clients of ``km`` (and its resetter, when the kernel goes)."""
     for kc in km.opened:
         kc.stop_channels()
     km.opened.clear()
+    if resetter and km.resetter is not None:
+        km.resetter.stop_channels()
+        km.resetter = None
 
 
 def discard_kernel() -> None:
@@ -312,7 +344,7 @@ def discard_kernel() -> None:
     if km is None:
         return
     try:
-        _close_clients(km)
+        _close_clients(km, resetter=True)  # before the manager destroys the context they share
         run_sync(km.shutdown_kernel)(now=True)
     except Exception:  # already dead: nothing left to stop
         pass
