@@ -249,6 +249,17 @@ def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, mo
     assert len(scans) <= 2  # one tokenising pass (and the masking), not one pass per candidate word
 
 
+def test_segmenting_block_by_block_is_jiebas_segmentation_and_cuts_a_block_once(sample_texts):
+    surveys, complaints = sample_texts
+    examples = ["处理完没有回访。希望改进。", "座机[PHONE]联系宽带断网好几天了，问题到现在还没解决", "Great service, thanks. Thank you!",
+                "客服迟迟不回复。很不满意。  Very slow!!", "3.5G套餐-变更 50%的费用#1 a+b", "", "[NAME]", "，。!?"]
+    for one in [*examples, *pd.concat([surveys["text"], complaints["text"]]).dropna().unique()[:3000]]:
+        assert text.segment(one) == list(text.tokenizer().cut(text.MASK_TOKEN.sub(" ", one)))
+    text._cut_block.cache_clear()
+    text.segment("很不满意。很不满意。很不满意。")
+    assert text._cut_block.cache_info().misses == 2  # "很不满意" and "。", each cut once
+
+
 @pytest.mark.parametrize("old, new, words", [
     ("topics:", "topic_list:", "non-empty 'topics' mapping"),
     ("    zh: [满意,", "    zh: 满意\n    zz: [满意,", "sentiment.positive"),

@@ -87,6 +87,35 @@ def tokenizer():
     return tok
 
 
+@lru_cache(maxsize=None)
+def _cut_block(block: str) -> tuple[str, ...]:
+    return tuple(tokenizer().cut(block))
+
+
+def segment(text: str) -> list[str]:
+    """jieba's segmentation of one text with mask tokens blanked, as ``tokenizer().cut`` gives it.
+
+    jieba cuts each run of CJK characters, letters and digits (its ``re_han_default`` blocks) on its
+    own, so the text is split the same way and each distinct block is cut once per process: comments
+    are made of a few hundred recurring sentences, and a report segments the same ones for the signal,
+    the reviews and the keywords.
+
+    Parameters
+    ----------
+    text : str
+        Masked free text.
+
+    Returns
+    -------
+    list of str
+        The words, spaces and punctuation included.
+    """
+    import jieba
+
+    clean = MASK_TOKEN.sub(" ", text or "")
+    return [word for block in jieba.re_han_default.split(clean) if block for word in _cut_block(block)]
+
+
 def tokens(text: str) -> list[str]:
     """Words of one text: jieba's segmentation for Chinese, lower-case words for English, no
     punctuation, spaces or mask tokens.
@@ -100,9 +129,8 @@ def tokens(text: str) -> list[str]:
     -------
     list of str
     """
-    clean = MASK_TOKEN.sub(" ", text or "")
     out = []
-    for word in tokenizer().cut(clean):
+    for word in segment(text):
         word = word.strip()
         if not word:
             continue
@@ -221,10 +249,10 @@ def _weighted_tags(repeats: pd.Series, top: int) -> list[str]:
     text segmented once and weighted by how often it occurs (``repeats``: text -> count, in order of first
     occurrence): the same words in the same order as extracting from the joined texts, without
     segmenting a repeated text again (jieba segments each line on its own)."""
-    extractor, cutter = _extractor(), tokenizer()
+    extractor = _extractor()
     freq: dict[str, float] = {}
     for text_, n in repeats.items():
-        for word in cutter.cut(MASK_TOKEN.sub(" ", text_)):
+        for word in segment(text_):
             if len(word.strip()) < 2 or word.lower() in extractor.stop_words:
                 continue
             freq[word] = freq.get(word, 0.0) + float(n)
