@@ -52,6 +52,8 @@ def _tagged(ctx: Context, surveys: pd.DataFrame, tickets: pd.DataFrame, topics: 
 MAX_TEXTS = 20_000  # texts of one kind analysed for the period; above it a seeded random sample of about this many
 SAMPLE_SEED = 17     # the sample's seed: the same archive gives the same sample
 LINKED = ["channel", "customer_type", "agent_id"]  # what a text's ticket tells (archived on its survey or complaint)
+READ = {"surveys": ["survey_id", "ticket_id", "answered_at", "csat", "comment", "source", "team", *LINKED],
+        "complaints": ["complaint_id", "ticket_id", "received_at", "text", "team", *LINKED]}  # what _texts reads
 
 
 def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: int = MAX_TEXTS) -> VocData:
@@ -161,7 +163,10 @@ def _texts(ctx: Context, table: str, unit: str, source: str | None,
     time = TIME_COLUMNS[table]
     within = " OR ".join(f"({time} >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}' AND {time} < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}')"
                          for start, end in windows) or "false"
-    rows = qa_archive.scan_sql(table, unit, None, archive=ctx.archive)
+    every = qa_archive.scan_sql(table, unit, None, archive=ctx.archive)
+    present = set(ctx.duckdb.sql(f"SELECT * FROM {every} LIMIT 0").columns)
+    # only the columns the sections read: the others (scores, sub-scores, categories) are most of the bytes
+    rows = qa_archive.scan_sql(table, unit, None, archive=ctx.archive, columns=[c for c in READ[table] if c in present])
     # in the archive's order (month files in turn, rows in time order): snippets pick by position
     return ctx.query(f"SELECT * FROM {{t}} WHERE {_text_filter(table, source)} AND ({within}) AND "
                      f"{_sample_filter(table, fraction)}", t=rows)
