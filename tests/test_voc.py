@@ -260,6 +260,18 @@ def test_segmenting_block_by_block_is_jiebas_segmentation_and_cuts_a_block_once(
     assert text._cut_block.cache_info().misses == 2  # "很不满意" and "。", each cut once
 
 
+def test_tagged_texts_are_not_matched_again_for_the_signal_and_keywords(sample_texts, topics, lexicon, monkeypatch):
+    surveys = sample_texts[0].iloc[:3000]
+    signal = text.dissatisfaction(surveys["text"], topics, lexicon)
+    keywords = text.missed_keywords(surveys["text"], topics, lexicon)
+    monkeypatch.setattr(text, "topic_mentions", lambda *a, **k: pytest.fail("matched again"))
+    known = analysis.topic_columns(surveys, topics)
+    pd.testing.assert_frame_equal(text.dissatisfaction(surveys["text"], topics, lexicon, known), signal)
+    again = text.missed_keywords(surveys["text"], topics, lexicon, mentions=known)
+    pd.testing.assert_frame_equal(again, keywords)
+    assert again.attrs == keywords.attrs
+
+
 @pytest.mark.parametrize("old, new, words", [
     ("topics:", "topic_list:", "non-empty 'topics' mapping"),
     ("    zh: [满意,", "    zh: 满意\n    zz: [满意,", "sentiment.positive"),

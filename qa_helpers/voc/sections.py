@@ -114,7 +114,9 @@ def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: i
                    current=current, previous=previous.reset_index(drop=True),
                    year=year_tagged.reset_index(drop=True),
                    reviews=_tagged(ctx, reviews, None, topics, source="review"), complaints=complaint_tagged,
-                   everything=everything, signal=text.dissatisfaction(current["text"], topics, lexicon),
+                   everything=everything,
+                   signal=text.dissatisfaction(current["text"], topics, lexicon,
+                                               analysis.topic_columns(current, topics)),
                    locales=text.config_locales(ctx.files.get("sources.yml") or ctx.config),
                    sampled=sampled, teams=teams)
 
@@ -201,7 +203,8 @@ def _signal(data: VocData) -> pd.Series:
     """The dissatisfaction signal of this period's comments (computed in :func:`load`; here only for
     a :class:`VocData` built without it)."""
     if data.signal is None:
-        data.signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon)
+        data.signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon,
+                                           analysis.topic_columns(data.current, data.topics))
     return data.signal["signal"]
 
 
@@ -410,7 +413,8 @@ def keywords_section(ctx: Context, data: VocData) -> list:
     note = _missing(ctx, data)
     if note:
         return [note]
-    found = text.missed_keywords(data.current["text"], data.topics, data.lexicon, locales=data.locales)
+    found = text.missed_keywords(data.current["text"], data.topics, data.lexicon, locales=data.locales,
+                                 mentions=analysis.topic_columns(data.current, data.topics))
     unmatched = found.attrs.get("unmatched", 0)
     lead = say("voc.keywords_unmatched", ctx.language, unmatched=f"{unmatched:,}", comments=f"{len(data.current):,}")
     if found.empty:
@@ -434,7 +438,8 @@ def reviews_section(ctx: Context, data: VocData) -> list:
     if data.reviews.empty:
         return lead
     counts = analysis.topic_counts(data.reviews, data.topics)
-    signal = text.dissatisfaction(data.reviews["text"], data.topics, data.lexicon)["signal"]
+    signal = text.dissatisfaction(data.reviews["text"], data.topics, data.lexicon,
+                                  analysis.topic_columns(data.reviews, data.topics))["signal"]
     fig, ax = plt.subplots(figsize=(9, 4))
     plots.plot_topic_pareto(counts, data.labels, ax=ax, language=ctx.language)
     ax.set_title(t("voc_reviews_title", ctx.language))

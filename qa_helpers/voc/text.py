@@ -200,7 +200,8 @@ def _polarity(words: list[str], lexicon: dict[str, set[str]]) -> int:
     return score
 
 
-def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]]) -> pd.DataFrame:
+def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]],
+                    mentions: pd.DataFrame | None = None) -> pd.DataFrame:
     """A rule-based dissatisfaction signal for each text.
 
     Parameters
@@ -212,6 +213,9 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
         negative word, a praise mention (a topic that is not a problem type) as one positive word.
     lexicon : dict
         From :func:`load_lexicon`.
+    mentions : DataFrame, optional
+        ``topic_mentions(texts, topics)`` when already known (the texts were tagged:
+        :func:`~qa_helpers.voc.analysis.topic_columns`), aligned with ``texts``; else matched here.
 
     Returns
     -------
@@ -220,7 +224,7 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
         (``dissatisfied`` below 0, ``satisfied`` above, ``neutral`` at 0 or without text).
     """
     text = texts.astype("string").fillna("")
-    mentions = topic_mentions(text, topics)
+    mentions = topic_mentions(text, topics) if mentions is None else mentions.loc[texts.index]
     problem = mentions[topics.topic[topics.problem_type].tolist()].sum(axis=1)
     praise = mentions[topics.topic[~topics.problem_type].tolist()].sum(axis=1)
     # built as int64: ``map`` over an empty string Series keeps the string dtype
@@ -282,7 +286,7 @@ def _names_a_person(word: str) -> bool:
 
 
 def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]],
-                    top: int = 10, min_texts: int = 3, locales=None) -> pd.DataFrame:
+                    top: int = 10, min_texts: int = 3, locales=None, mentions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Words that stand out in the texts no topic of the dictionary matched (jieba TF-IDF).
 
     Candidates are jieba's top TF-IDF words over those texts (its bundled IDF table), English words
@@ -304,6 +308,8 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
         Fewest texts a keyword must appear in.
     locales : str or iterable of str, optional
         The config's ``pii_locales`` (:func:`config_locales`); the kit's default without.
+    mentions : DataFrame, optional
+        As for :func:`dissatisfaction`: the texts' topics when already known.
 
     Returns
     -------
@@ -313,7 +319,8 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     """
     text = texts.astype("string").dropna()
     text = text[text.str.strip() != ""]
-    unmatched = text[~topic_mentions(text, topics).any(axis=1)] if len(text) else text
+    found = topic_mentions(text, topics) if mentions is None else mentions.loc[text.index]
+    unmatched = text[~found.any(axis=1).to_numpy()] if len(text) else text
     columns = ["keyword", "texts", "share"]
     if unmatched.empty:
         out = pd.DataFrame(columns=columns)
