@@ -81,10 +81,10 @@ def survey_tables(ctx) -> dict[str, pd.DataFrame]:
         tickets = ctx.load("tickets", columns=list(STRATA)) if ctx.has("tickets") else pd.DataFrame(columns=list(STRATA))
     wanted = ["source", "csat", "nps", *SURVEY_ITEMS, *STRATA]
     present = ctx.duckdb.sql(f"SELECT * FROM {ctx.source('surveys')} LIMIT 0").columns
-    groups = ", ".join(c for c in wanted if c in present)
+    read = [c for c in wanted if c in present]
     # ordered, so that the rows (and any sum over them) come in the same order every run
-    surveys = ctx.duckdb.sql(f"SELECT {groups}, count(*) AS {COUNTS} FROM {ctx.source('surveys', columns=[c for c in wanted if c in present])} "
-                             f"GROUP BY ALL ORDER BY ALL").arrow()
+    surveys = ctx.duckdb.sql(f"SELECT {', '.join(read)}, count(*) AS {COUNTS} FROM {ctx.source('surveys', columns=read)} "
+                             "GROUP BY ALL ORDER BY ALL").arrow()
     frame = surveys.to_pandas() if not hasattr(surveys, "read_all") else surveys.read_all().to_pandas()
     for column in ("source", *STRATA):
         if column in frame:
