@@ -227,6 +227,18 @@ def test_keywords_leave_out_person_names_and_mask_with_the_config_locales(topics
     assert text.config_locales(tmp_path) == ("us",) and text.config_locales(tmp_path / "bare") == ("cn", "intl")
 
 
+def test_config_locales_read_one_key_without_building_the_schemas(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "sources.yml").write_text("pii_locales: [cn, klingon]\nsources: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="pii_locales"):
+        text.config_locales(tmp_path)
+    code = ("import sys; from qa_helpers.voc import text; assert text.config_locales() == ('cn', 'intl'); "
+            "assert 'pandera' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_keywords_parse_jieba_tables_once_and_tag_as_a_tagger_of_their_own():
     import jieba.analyse
     import jieba.posseg

@@ -56,12 +56,19 @@ def config_locales(config: str | os.PathLike | None = None) -> tuple[str, ...]:
     -------
     tuple of str
     """
-    from qa_helpers.config import load_sources
-    from qa_helpers.data.privacy import DEFAULT_PII_LOCALES
+    from qa_helpers.data.privacy import DEFAULT_PII_LOCALES, pii_locales
 
     named = Path(config) if config else None
     file = named if named is not None and (named.is_file() or named.suffix) else config_file("sources.yml", config)
-    return load_sources(file).pii_locales if file.is_file() else DEFAULT_PII_LOCALES
+    # only this key, read as load_sources reads it: checking the whole file builds the table schemas
+    # (importing pandera, about 1 s), which the run's preflight has done and a report never needs
+    doc = read_yaml(file) if file.is_file() else None
+    if not isinstance(doc, dict) or "pii_locales" not in doc:
+        return DEFAULT_PII_LOCALES
+    try:
+        return pii_locales(doc["pii_locales"])
+    except ValueError as exc:
+        raise ConfigError(f"{file}: pii_locales: {exc}") from None
 
 
 @lru_cache(maxsize=1)
