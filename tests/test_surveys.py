@@ -479,3 +479,59 @@ def test_a_broken_register_stops_a_run_with_exit_status_2(tmp_path, archive):
     assert done.returncode == 2
     lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and "row 2" in lines[0] and "'ms_answered_in_time'" in lines[0]
+
+
+def _answers_and_their_counts(seed: int = 11, n: int = 20_000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Answers on small scales (so that they repeat) and the same answers counted: one row per distinct one."""
+    rng = np.random.default_rng(seed)
+    items = rng.integers(1, 6, size=(n, 3)).astype(float)
+    csat = np.clip(np.rint(items @ [0.5, 0.3, 0.2] + rng.normal(0, 0.7, n)), 1, 5)
+    rows = pd.DataFrame({"source": "survey", "csat": csat, "a": items[:, 0], "b": items[:, 1], "c": items[:, 2],
+                         "customer_type": rng.choice(["enterprise", "individual", None], n),
+                         "channel": rng.choice(["chat", "phone"], n)})
+    rows.loc[::41, "b"] = np.nan
+    rows.loc[::53, "csat"] = np.nan
+    counted = rows.groupby(list(rows.columns), dropna=False).size().rename("k").reset_index()
+    return rows, counted
+
+
+def test_counted_answers_give_what_the_answers_give():
+    import statsmodels.api as sm
+
+    rows, counted = _answers_and_their_counts()
+    assert len(counted) < len(rows) / 2
+    tickets = pd.DataFrame({"customer_type": ["enterprise", "individual", "enterprise", "individual"],
+                            "channel": ["chat", "chat", "phone", "phone"], "tickets": [4000, 3000, 2000, 1000]})
+    pd.testing.assert_frame_equal(s.response_rates(tickets, counted, counts="k"), s.response_rates(tickets, rows))
+    pd.testing.assert_frame_equal(s.weighted_csat(tickets, counted, counts="k"), s.weighted_csat(tickets, rows))
+    want = s.cronbach_alpha(rows[["a", "b", "c"]]).iloc[0]
+    got = s.cronbach_alpha(counted[["a", "b", "c", "k"]], counts="k").iloc[0]
+    assert got["n"] == want["n"] == rows[["a", "b", "c"]].dropna().shape[0]
+    assert got[["estimate", "ci_low", "ci_high"]].astype(float).to_numpy() == pytest.approx(
+        want[["estimate", "ci_low", "ci_high"]].astype(float).to_numpy(), rel=1e-12)
+    got = s.key_drivers(counted, ["a", "b", "c"], counts="k").set_index("item")
+    want = s.key_drivers(rows, ["a", "b", "c"]).set_index("item")
+    numbers = ["beta", "ci_low", "ci_high", "p", "dominance", "r2", "n"]
+    assert got[numbers].to_numpy(dtype=float) == pytest.approx(want[numbers].to_numpy(dtype=float), rel=1e-9)
+    # and the rows' coefficients, CIs and p are statsmodels' OLS on the z-scores
+    data = rows[["csat", "a", "b", "c"]].dropna()
+    z = (data - data.mean()) / data.std(ddof=1)
+    fit = sm.OLS(z["csat"].to_numpy(), sm.add_constant(z[["a", "b", "c"]].to_numpy())).fit()
+    assert want.loc[["a", "b", "c"], "beta"].to_numpy() == pytest.approx(fit.params[1:], rel=1e-9)
+    assert want.loc[["a", "b", "c"], ["ci_low", "ci_high"]].to_numpy() == pytest.approx(fit.conf_int()[1:], rel=1e-9)
+    assert want.loc[["a", "b", "c"], "p"].to_numpy() == pytest.approx(fit.pvalues[1:], rel=1e-6, abs=1e-300)
+    assert want["r2"].iloc[0] == pytest.approx(fit.rsquared, rel=1e-12)
+
+
+def test_survey_tables_count_the_answers_in_duckdb(archive):
+    from qa_helpers.report.context import open_context
+    from qa_helpers.voc import surveys as voc
+
+    ctx = open_context("ALL", "2025-Q4", str(archive), "en", "")
+    tables = voc.survey_tables(ctx)
+    answers = ctx.load("surveys")
+    assert tables["surveys"][voc.COUNTS].sum() == len(answers)
+    assert len(tables["surveys"]) < len(answers)
+    survey = answers[answers["source"] == "survey"]
+    assert s.cronbach_alpha(voc._answers(tables["surveys"])[[*voc.SURVEY_ITEMS, voc.COUNTS]],
+                            counts=voc.COUNTS).iloc[0]["n"] == len(survey[list(voc.SURVEY_ITEMS)].dropna())

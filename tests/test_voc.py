@@ -227,6 +227,18 @@ def test_keywords_leave_out_person_names_and_mask_with_the_config_locales(topics
     assert text.config_locales(tmp_path) == ("us",) and text.config_locales(tmp_path / "bare") == ("cn", "intl")
 
 
+def test_config_locales_read_one_key_without_building_the_schemas(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "sources.yml").write_text("pii_locales: [cn, klingon]\nsources: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="pii_locales"):
+        text.config_locales(tmp_path)
+    code = ("import sys; from qa_helpers.voc import text; assert text.config_locales() == ('cn', 'intl'); "
+            "assert 'pandera' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_keywords_parse_jieba_tables_once_and_tag_as_a_tagger_of_their_own():
     import jieba.analyse
     import jieba.posseg
@@ -247,6 +259,29 @@ def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, mo
     found = text.missed_keywords(texts, topics, lexicon, min_texts=3)
     assert found.set_index("keyword").loc["套餐", "texts"] == 7
     assert len(scans) <= 2  # one tokenising pass (and the masking), not one pass per candidate word
+
+
+def test_segmenting_block_by_block_is_jiebas_segmentation_and_cuts_a_block_once(sample_texts):
+    surveys, complaints = sample_texts
+    examples = ["处理完没有回访。希望改进。", "座机[PHONE]联系宽带断网好几天了，问题到现在还没解决", "Great service, thanks. Thank you!",
+                "客服迟迟不回复。很不满意。  Very slow!!", "3.5G套餐-变更 50%的费用#1 a+b", "", "[NAME]", "，。!?"]
+    for one in [*examples, *pd.concat([surveys["text"], complaints["text"]]).dropna().unique()[:3000]]:
+        assert text.segment(one) == list(text.tokenizer().cut(text.MASK_TOKEN.sub(" ", one)))
+    text._cut_block.cache_clear()
+    text.segment("很不满意。很不满意。很不满意。")
+    assert text._cut_block.cache_info().misses == 2  # "很不满意" and "。", each cut once
+
+
+def test_tagged_texts_are_not_matched_again_for_the_signal_and_keywords(sample_texts, topics, lexicon, monkeypatch):
+    surveys = sample_texts[0].iloc[:3000]
+    signal = text.dissatisfaction(surveys["text"], topics, lexicon)
+    keywords = text.missed_keywords(surveys["text"], topics, lexicon)
+    monkeypatch.setattr(text, "topic_mentions", lambda *a, **k: pytest.fail("matched again"))
+    known = analysis.topic_columns(surveys, topics)
+    pd.testing.assert_frame_equal(text.dissatisfaction(surveys["text"], topics, lexicon, known), signal)
+    again = text.missed_keywords(surveys["text"], topics, lexicon, mentions=known)
+    pd.testing.assert_frame_equal(again, keywords)
+    assert again.attrs == keywords.attrs
 
 
 @pytest.mark.parametrize("old, new, words", [

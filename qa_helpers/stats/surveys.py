@@ -63,6 +63,25 @@ def _row(metric: str, method: str, estimate: float, ci: tuple[float, float], p: 
     return pd.DataFrame([row])
 
 
+def _complete(frame: pd.DataFrame, counts: str | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``frame`` with every (non-count) column present, as floats, and each row's count."""
+    columns = [c for c in frame.columns if c != counts]
+    values = frame[columns].apply(pd.to_numeric, errors="coerce").astype("float64")
+    keep = values.notna().all(axis=1).to_numpy()
+    weights = (frame[counts].to_numpy(dtype="float64") if counts else np.ones(len(frame)))[keep]
+    return values[keep], weights
+
+
+def _mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return (weights @ values) / weights.sum() if values.ndim == 2 else float(weights @ values / weights.sum())
+
+
+def _variance(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Sample variance (ddof 1) of rows standing for ``weights`` answers each: two passes, as pandas."""
+    centred = values - _mean(values, weights)
+    return (weights @ centred ** 2) / (weights.sum() - 1)
+
+
 def _nps_parts(scores) -> tuple[int, float, float]:
     """n, promoter share and detractor share of 0–10 scores (missing answers left out)."""
     values = pd.to_numeric(pd.Series(scores, dtype="float64"), errors="coerce").dropna().to_numpy()
@@ -175,7 +194,7 @@ def nps_difference(before, after, alpha: float = 0.05, metric: str = "nps",
 
 
 def cronbach_alpha(items: pd.DataFrame, alpha: float = 0.05, bar: float = RELIABILITY_BAR,
-                   metric: str = "cronbach_alpha") -> pd.DataFrame:
+                   metric: str = "cronbach_alpha", counts: str | None = None) -> pd.DataFrame:
     """Cronbach's α of a multi-item questionnaire, with Feldt's confidence interval.
 
     Parameters
@@ -189,6 +208,9 @@ def cronbach_alpha(items: pd.DataFrame, alpha: float = 0.05, bar: float = RELIAB
         The reliability the questionnaire should reach (seed 002: 0.9).
     metric : str
         Name written in the row.
+    counts : str, optional
+        A column of ``items`` (not an item) giving how many identical answers each row stands for
+        (a table counted in DuckDB: one row per distinct answer); without it each row is one answer.
 
     Returns
     -------
@@ -196,15 +218,16 @@ def cronbach_alpha(items: pd.DataFrame, alpha: float = 0.05, bar: float = RELIAB
         One row: :data:`ESTIMATE_COLUMNS` plus ``items`` (k), ``bar`` and ``meets_bar`` (the
         estimate reaches the bar; ``bar_sure``: the CI's lower limit does too).
     """
-    complete = items.apply(pd.to_numeric, errors="coerce").astype("float64").dropna()
-    n, k = complete.shape
+    complete, weights = _complete(items, counts)
+    n, k = int(weights.sum()), complete.shape[1]
     method = "Cronbach's α (listwise), Feldt F-based CI"
     extra = {"items": k, "bar": bar}
     if k < 2 or n < 3:
         return _row(metric, method, np.nan, (np.nan, np.nan), np.nan, n, "needs 2 or more items and 3 or more "
                     "complete answers", **extra, meets_bar=False, bar_sure=False)
-    item_var = complete.var(ddof=1).sum()
-    total_var = complete.sum(axis=1).var(ddof=1)
+    values = complete.to_numpy()
+    item_var = _variance(values, weights).sum()
+    total_var = _variance(values.sum(axis=1), weights)
     if total_var == 0:
         return _row(metric, method, np.nan, (np.nan, np.nan), np.nan, n, "every respondent gave the same total",
                     **extra, meets_bar=False, bar_sure=False)
@@ -235,7 +258,8 @@ def _strata(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
-def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, ...] = STRATA) -> pd.DataFrame:
+def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, ...] = STRATA,
+                   counts: str | None = None) -> pd.DataFrame:
     """Survey response rate per stratum.
 
     Parameters
@@ -248,6 +272,9 @@ def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, 
         invitation) with the same ``by`` columns (linked from their tickets).
     by : tuple of str
         The strata (default customer type × channel).
+    counts : str, optional
+        A column of ``surveys`` giving how many identical answers each row stands for (a table counted
+        in DuckDB: one row per distinct answer); without it each row is one answer.
 
     Returns
     -------
@@ -261,11 +288,16 @@ def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, 
     tickets = _strata(tickets, by)
     answers = _strata(answers, by)
     # tickets as rows, or already counted per stratum (a ``tickets`` column, e.g. from DuckDB)
-    counts = (tickets.groupby(list(by), observed=True)["tickets"].sum() if "tickets" in tickets
-              else tickets.groupby(list(by), observed=True).size()).rename("tickets")
-    got = answers.groupby(list(by), observed=True).agg(
-        answers=("csat", "count"), csat=("csat", lambda s: _top2(s).mean()))
-    out = pd.concat([counts, got], axis=1).reset_index()
+    population = (tickets.groupby(list(by), observed=True)["tickets"].sum() if "tickets" in tickets
+                  else tickets.groupby(list(by), observed=True).size()).rename("tickets")
+    top2 = _top2(answers["csat"])
+    weight = answers[counts] if counts else pd.Series(1, index=answers.index)
+    given = weight.where(top2.notna(), 0)
+    sums = pd.DataFrame({"answers": given, "satisfied": (top2 * weight).fillna(0)}).groupby(
+        [answers[c] for c in by], observed=True).sum()
+    got = pd.DataFrame({"answers": sums["answers"],
+                        "csat": (sums["satisfied"] / sums["answers"]).where(sums["answers"] > 0)})
+    out = pd.concat([population, got], axis=1).reset_index()
     out = out[out["tickets"].fillna(0) > 0].copy()
     out["tickets"] = out["tickets"].astype(int)
     out["answers"] = out["answers"].fillna(0).astype(int)
@@ -275,7 +307,7 @@ def response_rates(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, 
 
 
 def weighted_csat(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, ...] = STRATA,
-                  alpha: float = 0.05) -> pd.DataFrame:
+                  alpha: float = 0.05, counts: str | None = None) -> pd.DataFrame:
     """Raw CSAT (top-2 share of the answers) beside the non-response-weighted CSAT.
 
     Parameters
@@ -286,6 +318,8 @@ def weighted_csat(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, .
         The strata whose response rates differ (default customer type × channel).
     alpha : float
         1 − confidence level.
+    counts : str, optional
+        As for :func:`response_rates`.
 
     Returns
     -------
@@ -300,10 +334,11 @@ def weighted_csat(tickets: pd.DataFrame, surveys: pd.DataFrame, by: tuple[str, .
     """
     from statsmodels.stats.proportion import proportion_confint
 
-    rates = response_rates(tickets, surveys, by)
+    rates = response_rates(tickets, surveys, by, counts=counts)
     answers = surveys[surveys["source"] == "survey"] if "source" in surveys else surveys
-    top2 = _top2(answers["csat"]).dropna()
-    n, hits = len(top2), int(top2.sum())
+    top2 = _top2(answers["csat"])
+    weight = answers[counts] if counts else pd.Series(1, index=answers.index)
+    n, hits = int(weight[top2.notna()].sum()), int((top2 * weight).sum())
     answered = rates[rates["answers"] > 0]
     n_weighted = int(answered["answers"].sum())
     total_tickets = int(rates["tickets"].sum())
@@ -418,8 +453,28 @@ def _r2(corr: np.ndarray, cols: tuple[int, ...]) -> float:
     return float(r @ np.linalg.solve(corr[np.ix_(index, index)], r))
 
 
+def _ols(y: np.ndarray, X: np.ndarray, weights: np.ndarray, alpha: float):
+    """OLS of ``y`` on ``X`` with an intercept, each row standing for ``weights`` identical observations:
+    coefficients, their t-based CIs and p-values, and R² (what statsmodels' ``OLS(...).fit()`` gives on
+    the rows repeated, from the weighted cross-products instead of the rows)."""
+    from scipy import stats
+
+    design = np.column_stack([np.ones(len(y)), X])
+    weighted = design * weights[:, None]
+    inverse = np.linalg.pinv(weighted.T @ design)  # pinv, as statsmodels: collinear items still fit
+    beta = inverse @ (weighted.T @ y)
+    resid = y - design @ beta
+    df = weights.sum() - np.linalg.matrix_rank(inverse)  # the rank of X, from its small cross-product
+    ssr = float(weights @ resid ** 2)
+    se = np.sqrt(np.diag(inverse) * ssr / df)
+    t = stats.t.ppf(1 - alpha / 2, df)
+    p = 2 * stats.t.sf(np.abs(beta / se), df)
+    r2 = 1 - ssr / float(weights @ (y - _mean(y, weights)) ** 2)
+    return beta, np.column_stack([beta - t * se, beta + t * se]), p, r2
+
+
 def key_drivers(surveys: pd.DataFrame, items: list[str], outcome: str = "csat",
-                alpha: float = 0.05) -> pd.DataFrame:
+                alpha: float = 0.05, counts: str | None = None) -> pd.DataFrame:
     """Which item scores explain overall satisfaction.
 
     Parameters
@@ -432,6 +487,9 @@ def key_drivers(surveys: pd.DataFrame, items: list[str], outcome: str = "csat",
         The overall score regressed on the items.
     alpha : float
         1 − confidence level of the coefficients' CIs.
+    counts : str, optional
+        A column of ``surveys`` giving how many identical answers each row stands for (a table counted
+        in DuckDB: one row per distinct answer); without it each row is one answer.
 
     Returns
     -------
@@ -441,25 +499,22 @@ def key_drivers(surveys: pd.DataFrame, items: list[str], outcome: str = "csat",
         ``dominance``: the item's general dominance weight as a share of R² (the shares sum to 1);
         ``r2``: the full model's R².
     """
-    data = surveys[[outcome, *items]].apply(pd.to_numeric, errors="coerce").astype("float64").dropna()
-    n = len(data)
+    data, weights = _complete(surveys[[outcome, *items, *([counts] if counts else [])]], counts)
+    n = int(weights.sum())
     columns = ["item", "beta", "ci_low", "ci_high", "p", "dominance", "r2", "n", "method"]
     method = "OLS on z-scores (standardised β) and general dominance weights (share of R²)"
-    spread = data.std(ddof=1)
-    usable = [i for i in items if spread.get(i, 0) > 0]
-    if n < len(items) + 3 or spread.get(outcome, 0) == 0 or not usable:
+    if n < len(items) + 3:
         return pd.DataFrame(columns=columns)
-    z = (data - data.mean()) / spread.replace(0, np.nan)
+    spread = pd.Series(np.sqrt(_variance(data.to_numpy(), weights)), index=data.columns)
+    usable = [i for i in items if spread.get(i, 0) > 0]
+    if spread.get(outcome, 0) == 0 or not usable:
+        return pd.DataFrame(columns=columns)
+    z = (data - _mean(data.to_numpy(), weights)) / spread.replace(0, np.nan)
     y, X = z[outcome].to_numpy(), z[usable].to_numpy()
-    from statsmodels.regression.linear_model import OLS
-    from statsmodels.tools.tools import add_constant
-
-    fit = OLS(y, add_constant(X, has_constant="add")).fit()
-    ci = fit.conf_int(alpha)
-    r2_full = float(fit.rsquared)
+    beta, ci, p, r2_full = _ols(y, X, weights, alpha)
     # general dominance: each item's R² increment averaged within, then across, subset sizes
     both = np.column_stack([y, X])
-    corr = both.T @ both / (n - 1)
+    corr = (both * weights[:, None]).T @ both / (n - 1)
     cache: dict[tuple[int, ...], float] = {}
 
     def r2(cols: tuple[int, ...]) -> float:
@@ -475,7 +530,7 @@ def key_drivers(surveys: pd.DataFrame, items: list[str], outcome: str = "csat",
                    for m in range(k)]
         dominance.append(float(np.mean(by_size)))
     dominance = np.array(dominance)
-    rows = pd.DataFrame({"item": usable, "beta": fit.params[1:], "ci_low": ci[1:, 0], "ci_high": ci[1:, 1],
-                         "p": fit.pvalues[1:], "dominance": dominance / dominance.sum() if dominance.sum() > 0
+    rows = pd.DataFrame({"item": usable, "beta": beta[1:], "ci_low": ci[1:, 0], "ci_high": ci[1:, 1],
+                         "p": p[1:], "dominance": dominance / dominance.sum() if dominance.sum() > 0
                          else np.nan, "r2": r2_full, "n": n, "method": method})
     return rows.sort_values("dominance", ascending=False, kind="stable").reset_index(drop=True)[columns]

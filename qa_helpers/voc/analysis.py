@@ -91,7 +91,9 @@ def tag(comments: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _long(tagged: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
+def topic_columns(tagged: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
+    """The topics each tagged text mentions, as :func:`~qa_helpers.voc.topics.topic_mentions` gave them to
+    :func:`tag`: one boolean column per topic, the index of ``tagged`` (nothing is matched again)."""
     return pd.DataFrame({name: tagged[f"topic_{name}"] for name in topics.topic}, index=tagged.index)
 
 
@@ -111,7 +113,7 @@ def topic_counts(tagged: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
         ``topic, problem_type, mentions, comments`` (all comments), ``share`` (mentions / comments),
         ``rank`` among problem types (1 = most mentioned; none for other topics).
     """
-    wide = _long(tagged, topics)
+    wide = topic_columns(tagged, topics)
     out = pd.DataFrame({"topic": topics.topic.to_numpy(), "problem_type": topics.problem_type.to_numpy(),
                         "mentions": wide.sum().reindex(topics.topic).fillna(0).astype(int).to_numpy()})
     out["comments"] = len(tagged)
@@ -135,7 +137,7 @@ def topic_by(tagged: pd.DataFrame, topics: pd.DataFrame, by: str) -> pd.DataFram
     known = tagged[tagged[by].notna()]
     if known.empty:
         return pd.DataFrame(columns=[by, "topic", "mentions", "comments", "share"])
-    wide = _long(known, topics)
+    wide = topic_columns(known, topics)
     mentions = wide.groupby(known[by]).sum().rename_axis(by).reset_index().melt(
         id_vars=by, var_name="topic", value_name="mentions")
     comments = known.groupby(by).size().rename("comments").reset_index()

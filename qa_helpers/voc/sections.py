@@ -52,6 +52,8 @@ def _tagged(ctx: Context, surveys: pd.DataFrame, tickets: pd.DataFrame, topics: 
 MAX_TEXTS = 20_000  # texts of one kind analysed for the period; above it a seeded random sample of about this many
 SAMPLE_SEED = 17     # the sample's seed: the same archive gives the same sample
 LINKED = ["channel", "customer_type", "agent_id"]  # what a text's ticket tells (archived on its survey or complaint)
+READ = {"surveys": ["survey_id", "ticket_id", "answered_at", "csat", "comment", "source", "team", *LINKED],
+        "complaints": ["complaint_id", "ticket_id", "received_at", "text", "team", *LINKED]}  # what _texts reads
 
 
 def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: int = MAX_TEXTS) -> VocData:
@@ -112,7 +114,9 @@ def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: i
                    current=current, previous=previous.reset_index(drop=True),
                    year=year_tagged.reset_index(drop=True),
                    reviews=_tagged(ctx, reviews, None, topics, source="review"), complaints=complaint_tagged,
-                   everything=everything, signal=text.dissatisfaction(current["text"], topics, lexicon),
+                   everything=everything,
+                   signal=text.dissatisfaction(current["text"], topics, lexicon,
+                                               analysis.topic_columns(current, topics)),
                    locales=text.config_locales(ctx.files.get("sources.yml") or ctx.config),
                    sampled=sampled, teams=teams)
 
@@ -161,7 +165,10 @@ def _texts(ctx: Context, table: str, unit: str, source: str | None,
     time = TIME_COLUMNS[table]
     within = " OR ".join(f"({time} >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}' AND {time} < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}')"
                          for start, end in windows) or "false"
-    rows = qa_archive.scan_sql(table, unit, None, archive=ctx.archive)
+    every = qa_archive.scan_sql(table, unit, None, archive=ctx.archive)
+    present = set(ctx.duckdb.sql(f"SELECT * FROM {every} LIMIT 0").columns)
+    # only the columns the sections read: the others (scores, sub-scores, categories) are most of the bytes
+    rows = qa_archive.scan_sql(table, unit, None, archive=ctx.archive, columns=[c for c in READ[table] if c in present])
     # in the archive's order (month files in turn, rows in time order): snippets pick by position
     return ctx.query(f"SELECT * FROM {{t}} WHERE {_text_filter(table, source)} AND ({within}) AND "
                      f"{_sample_filter(table, fraction)}", t=rows)
@@ -196,7 +203,8 @@ def _signal(data: VocData) -> pd.Series:
     """The dissatisfaction signal of this period's comments (computed in :func:`load`; here only for
     a :class:`VocData` built without it)."""
     if data.signal is None:
-        data.signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon)
+        data.signal = text.dissatisfaction(data.current["text"], data.topics, data.lexicon,
+                                           analysis.topic_columns(data.current, data.topics))
     return data.signal["signal"]
 
 
@@ -405,7 +413,8 @@ def keywords_section(ctx: Context, data: VocData) -> list:
     note = _missing(ctx, data)
     if note:
         return [note]
-    found = text.missed_keywords(data.current["text"], data.topics, data.lexicon, locales=data.locales)
+    found = text.missed_keywords(data.current["text"], data.topics, data.lexicon, locales=data.locales,
+                                 mentions=analysis.topic_columns(data.current, data.topics))
     unmatched = found.attrs.get("unmatched", 0)
     lead = say("voc.keywords_unmatched", ctx.language, unmatched=f"{unmatched:,}", comments=f"{len(data.current):,}")
     if found.empty:
@@ -429,7 +438,8 @@ def reviews_section(ctx: Context, data: VocData) -> list:
     if data.reviews.empty:
         return lead
     counts = analysis.topic_counts(data.reviews, data.topics)
-    signal = text.dissatisfaction(data.reviews["text"], data.topics, data.lexicon)["signal"]
+    signal = text.dissatisfaction(data.reviews["text"], data.topics, data.lexicon,
+                                  analysis.topic_columns(data.reviews, data.topics))["signal"]
     fig, ax = plt.subplots(figsize=(9, 4))
     plots.plot_topic_pareto(counts, data.labels, ax=ax, language=ctx.language)
     ax.set_title(t("voc_reviews_title", ctx.language))

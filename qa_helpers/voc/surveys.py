@@ -29,6 +29,7 @@ from qa_helpers.stats.surveys import NOT_RECORDED, STRATA
 MIN_ANSWERS = 30      # fewer answers: the section says so instead of a figure
 SAMPLE_MARGIN = 0.03  # the survey sample's precision: CSAT within ± 3 points ...
 SAMPLE_CONFIDENCE = 0.95  # ... at 95 %
+COUNTS = "answers_counted"  # survey_tables' column: how many identical answers a row stands for
 SAMPLE_COLUMNS = ["ticket_id", "customer_id", "team", "channel", "customer_type", "created_at", "stratum"]
 
 
@@ -57,7 +58,9 @@ def survey_tables(ctx) -> dict[str, pd.DataFrame]:
 
     ``tickets`` is the unit's ticket count per stratum (customer type × channel), counted in DuckDB;
     ``surveys`` the unit's survey rows of the period with only the columns the sections read (answers,
-    scores, sub-scores and strata; text columns as categories).
+    scores, sub-scores and strata; text columns as categories), counted in DuckDB too: one row per
+    distinct answer, its :data:`COUNTS` column saying how many there were (millions of answers hold
+    a few thousand distinct ones; the statistics take the counts as weights and give what the rows give).
 
     Parameters
     ----------
@@ -78,7 +81,10 @@ def survey_tables(ctx) -> dict[str, pd.DataFrame]:
         tickets = ctx.load("tickets", columns=list(STRATA)) if ctx.has("tickets") else pd.DataFrame(columns=list(STRATA))
     wanted = ["source", "csat", "nps", *SURVEY_ITEMS, *STRATA]
     present = ctx.duckdb.sql(f"SELECT * FROM {ctx.source('surveys')} LIMIT 0").columns
-    surveys = ctx.duckdb.sql(f"SELECT {', '.join(c for c in wanted if c in present)} FROM {ctx.source('surveys')}").arrow()
+    read = [c for c in wanted if c in present]
+    # ordered, so that the rows (and any sum over them) come in the same order every run
+    surveys = ctx.duckdb.sql(f"SELECT {', '.join(read)}, count(*) AS {COUNTS} FROM {ctx.source('surveys', columns=read)} "
+                             "GROUP BY ALL ORDER BY ALL").arrow()
     frame = surveys.to_pandas() if not hasattr(surveys, "read_all") else surveys.read_all().to_pandas()
     for column in ("source", *STRATA):
         if column in frame:
@@ -90,7 +96,9 @@ def survey_tables(ctx) -> dict[str, pd.DataFrame]:
 
 def nps_answers(ctx, tables: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series]:
     """The 0–10 answers of the previous period and of this one."""
-    now = tables["surveys"]["nps"] if "nps" in tables["surveys"] else pd.Series(dtype=float)
+    surveys = tables["surveys"]
+    now = (pd.Series(np.repeat(surveys["nps"].to_numpy(), surveys[COUNTS].to_numpy()) if COUNTS in surveys
+                     else surveys["nps"], name="nps") if "nps" in surveys else pd.Series(dtype=float))
     return ctx.load("surveys", ctx.period.previous(), columns=["nps"])["nps"], now
 
 
@@ -139,8 +147,9 @@ def response_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
     if missing:
         return [missing]
     tickets, surveys = tables["tickets"], tables["surveys"]
-    rates = survey_stats.response_rates(tickets, surveys)
-    csat = survey_stats.weighted_csat(tickets, surveys).set_index("metric")
+    counts = COUNTS if COUNTS in surveys else None
+    rates = survey_stats.response_rates(tickets, surveys, counts=counts)
+    csat = survey_stats.weighted_csat(tickets, surveys, counts=counts).set_index("metric")
     raw, weighted = csat.loc["csat_raw"], csat.loc["csat_weighted"]
     if raw["n"] < MIN_ANSWERS:
         return [say("survey.too_few", ctx.language, n=int(raw["n"]), minimum=MIN_ANSWERS)]
@@ -169,7 +178,8 @@ def reliability_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
     items = survey_items(ctx, surveys)
     if len(items) < 2:
         return [say("survey.no_items", ctx.language)]
-    row = survey_stats.cronbach_alpha(surveys[items]).iloc[0]
+    counts = [COUNTS] if COUNTS in surveys else []
+    row = survey_stats.cronbach_alpha(surveys[[*items, *counts]], counts=COUNTS if counts else None).iloc[0]
     if row["n"] < MIN_ANSWERS:
         return [say("survey.too_few", ctx.language, n=int(row["n"]), minimum=MIN_ANSWERS)]
     key = "survey.alpha_meets" if row["bar_sure"] else "survey.alpha_near" if row["meets_bar"] else "survey.alpha_below"
@@ -187,7 +197,7 @@ def drivers_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
     items = survey_items(ctx, surveys)
     if len(items) < 2:
         return [say("survey.no_items", ctx.language)]
-    drivers = survey_stats.key_drivers(surveys, items)
+    drivers = survey_stats.key_drivers(surveys, items, counts=COUNTS if COUNTS in surveys else None)
     if drivers.empty or drivers["n"].iloc[0] < MIN_ANSWERS:
         return [say("survey.too_few", ctx.language, n=int(drivers["n"].iloc[0]) if len(drivers) else 0,
                     minimum=MIN_ANSWERS)]
@@ -222,7 +232,8 @@ def sample_plan(ctx, tables: dict[str, pd.DataFrame], margin: float = SAMPLE_MAR
     satisfied answers do not make a stratum 99 % satisfied); a stratum without answers is invited at the
     overall response rate.
     """
-    rates = survey_stats.response_rates(tables["tickets"], tables["surveys"])
+    rates = survey_stats.response_rates(tables["tickets"], tables["surveys"],
+                                        counts=COUNTS if COUNTS in tables["surveys"] else None)
     if rates.empty:
         return pd.DataFrame(columns=["stratum", *STRATA, "tickets", "share", "answers_needed", "invitations", "method"])
     counts = rates.copy()

@@ -56,12 +56,19 @@ def config_locales(config: str | os.PathLike | None = None) -> tuple[str, ...]:
     -------
     tuple of str
     """
-    from qa_helpers.config import load_sources
-    from qa_helpers.data.privacy import DEFAULT_PII_LOCALES
+    from qa_helpers.data.privacy import DEFAULT_PII_LOCALES, pii_locales
 
     named = Path(config) if config else None
     file = named if named is not None and (named.is_file() or named.suffix) else config_file("sources.yml", config)
-    return load_sources(file).pii_locales if file.is_file() else DEFAULT_PII_LOCALES
+    # only this key, read as load_sources reads it: checking the whole file builds the table schemas
+    # (importing pandera, about 1 s), which the run's preflight has done and a report never needs
+    doc = read_yaml(file) if file.is_file() else None
+    if not isinstance(doc, dict) or "pii_locales" not in doc:
+        return DEFAULT_PII_LOCALES
+    try:
+        return pii_locales(doc["pii_locales"])
+    except ValueError as exc:
+        raise ConfigError(f"{file}: pii_locales: {exc}") from None
 
 
 @lru_cache(maxsize=1)
@@ -87,6 +94,35 @@ def tokenizer():
     return tok
 
 
+@lru_cache(maxsize=None)
+def _cut_block(block: str) -> tuple[str, ...]:
+    return tuple(tokenizer().cut(block))
+
+
+def segment(text: str) -> list[str]:
+    """jieba's segmentation of one text with mask tokens blanked, as ``tokenizer().cut`` gives it.
+
+    jieba cuts each run of CJK characters, letters and digits (its ``re_han_default`` blocks) on its
+    own, so the text is split the same way and each distinct block is cut once per process: comments
+    are made of a few hundred recurring sentences, and a report segments the same ones for the signal,
+    the reviews and the keywords.
+
+    Parameters
+    ----------
+    text : str
+        Masked free text.
+
+    Returns
+    -------
+    list of str
+        The words, spaces and punctuation included.
+    """
+    import jieba
+
+    clean = MASK_TOKEN.sub(" ", text or "")
+    return [word for block in jieba.re_han_default.split(clean) if block for word in _cut_block(block)]
+
+
 def tokens(text: str) -> list[str]:
     """Words of one text: jieba's segmentation for Chinese, lower-case words for English, no
     punctuation, spaces or mask tokens.
@@ -100,9 +136,8 @@ def tokens(text: str) -> list[str]:
     -------
     list of str
     """
-    clean = MASK_TOKEN.sub(" ", text or "")
     out = []
-    for word in tokenizer().cut(clean):
+    for word in segment(text):
         word = word.strip()
         if not word:
             continue
@@ -172,7 +207,8 @@ def _polarity(words: list[str], lexicon: dict[str, set[str]]) -> int:
     return score
 
 
-def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]]) -> pd.DataFrame:
+def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]],
+                    mentions: pd.DataFrame | None = None) -> pd.DataFrame:
     """A rule-based dissatisfaction signal for each text.
 
     Parameters
@@ -184,6 +220,9 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
         negative word, a praise mention (a topic that is not a problem type) as one positive word.
     lexicon : dict
         From :func:`load_lexicon`.
+    mentions : DataFrame, optional
+        ``topic_mentions(texts, topics)`` when already known (the texts were tagged:
+        :func:`~qa_helpers.voc.analysis.topic_columns`), aligned with ``texts``; else matched here.
 
     Returns
     -------
@@ -192,7 +231,7 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
         (``dissatisfied`` below 0, ``satisfied`` above, ``neutral`` at 0 or without text).
     """
     text = texts.astype("string").fillna("")
-    mentions = topic_mentions(text, topics)
+    mentions = topic_mentions(text, topics) if mentions is None else mentions.loc[texts.index]
     problem = mentions[topics.topic[topics.problem_type].tolist()].sum(axis=1)
     praise = mentions[topics.topic[~topics.problem_type].tolist()].sum(axis=1)
     # built as int64: ``map`` over an empty string Series keeps the string dtype
@@ -221,10 +260,10 @@ def _weighted_tags(repeats: pd.Series, top: int) -> list[str]:
     text segmented once and weighted by how often it occurs (``repeats``: text -> count, in order of first
     occurrence): the same words in the same order as extracting from the joined texts, without
     segmenting a repeated text again (jieba segments each line on its own)."""
-    extractor, cutter = _extractor(), tokenizer()
+    extractor = _extractor()
     freq: dict[str, float] = {}
     for text_, n in repeats.items():
-        for word in cutter.cut(MASK_TOKEN.sub(" ", text_)):
+        for word in segment(text_):
             if len(word.strip()) < 2 or word.lower() in extractor.stop_words:
                 continue
             freq[word] = freq.get(word, 0.0) + float(n)
@@ -254,7 +293,7 @@ def _names_a_person(word: str) -> bool:
 
 
 def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]],
-                    top: int = 10, min_texts: int = 3, locales=None) -> pd.DataFrame:
+                    top: int = 10, min_texts: int = 3, locales=None, mentions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Words that stand out in the texts no topic of the dictionary matched (jieba TF-IDF).
 
     Candidates are jieba's top TF-IDF words over those texts (its bundled IDF table), English words
@@ -276,6 +315,8 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
         Fewest texts a keyword must appear in.
     locales : str or iterable of str, optional
         The config's ``pii_locales`` (:func:`config_locales`); the kit's default without.
+    mentions : DataFrame, optional
+        As for :func:`dissatisfaction`: the texts' topics when already known.
 
     Returns
     -------
@@ -285,7 +326,8 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     """
     text = texts.astype("string").dropna()
     text = text[text.str.strip() != ""]
-    unmatched = text[~topic_mentions(text, topics).any(axis=1)] if len(text) else text
+    found = topic_mentions(text, topics) if mentions is None else mentions.loc[text.index]
+    unmatched = text[~found.any(axis=1).to_numpy()] if len(text) else text
     columns = ["keyword", "texts", "share"]
     if unmatched.empty:
         out = pd.DataFrame(columns=columns)
