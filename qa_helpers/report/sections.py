@@ -457,9 +457,9 @@ SHOWN_BREAKDOWNS = ("channel", "category", "customer_type")
 
 
 def _breakdown_values(ctx: Context, tables: dict[str, pd.DataFrame | str], by: str, names: list[str]) -> pd.DataFrame:
-    """``ctx.kpi_table(tables, by=[by], kpis=names)``; over DuckDB sources computed on the first call for
-    every breakdown of :data:`SHOWN_BREAKDOWNS` the archive holds (:func:`qa_helpers.measures.kpis.kpi_tables`: each table
-    scanned once for all of them, issue 17) and kept on the context for the next ones."""
+    """``ctx.kpi_table(tables, by=[by], kpis=names)``; over DuckDB sources, computed on the first call for
+    every breakdown of :data:`SHOWN_BREAKDOWNS` the archive holds (:func:`~qa_helpers.measures.kpis.kpi_tables`:
+    each table scanned once for all of them, issue 17) and kept on the context for the next calls."""
     if not all(isinstance(source, str) for source in tables.values()):  # rows given: nothing to keep
         return ctx.kpi_table(tables, by=[by], kpis=names)
     cache = ctx.__dict__.setdefault("_breakdowns", {})
