@@ -588,32 +588,3 @@ def test_data_end_is_read_once_per_set_of_complaint_files(q4, tmp_path, monkeypa
     touched = sorted((archive / "complaints").glob("*/*.parquet"))[-1]
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1))
     assert service.data_end(ctx) == first and len(reads) == 3
-
-
-@pytest.mark.parametrize("chunk_rows", [None, 2])
-def test_repeat_contacts_read_the_customer_ids_only_in_the_span_joins(chunk_rows, monkeypatch):
-    """Issue 17: the spans come from the creation times alone and each span counts its own tickets, so no
-    further pass decodes every customer id; a ticket without a creation time still counts in n."""
-    import duckdb
-
-    if chunk_rows:
-        monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", chunk_rows)
-    tickets = pd.DataFrame({"ticket_id": ["t1", "t2", "t3", "t4", "t5", "t6"],
-                            "customer_id": ["X", "X", "Y", None, "Y", "X"],
-                            "created_at": T(["2025-10-01 09:00", "2025-10-05 09:00", "2025-10-02 09:00",
-                                             "2025-10-03 09:00", None, "2025-10-30 09:00"]),
-                            "resolved_at": T(["2025-10-02 09:00", None, "2025-10-03 09:00", None, None, None])})
-    con = duckdb.connect()
-    con.register("tickets", tickets)
-    statements = []
-
-    class Recording:
-        def sql(self, query):
-            statements.append(query)
-            return con.sql(query)
-
-    got = sl._repeat_contacts(Recording(), "tickets", "tickets", "INTERVAL 604800 SECOND")
-    assert got == (1, 5)  # t2 after t1's resolution; n: every ticket with a customer, t5 without a time too
-    reading = [q for q in statements if "customer_id" in q]
-    assert reading and all("SEMI JOIN" in q for q in reading)
-    assert len(statements) == 1 + (1 if chunk_rows is None else 3)

@@ -736,30 +736,24 @@ def _repeat_contacts(con: duckdb.DuckDBPyConnection, tickets: str, every: str, w
     can only be a repeat of a resolution between the span's start less the window and its end, so each
     span joins only those. Tickets without a creation time match nothing in any span, as in one join.
     """
-    # the spans from the creation times alone: counting the tickets with a customer here would decode every
-    # customer id once more (issue 17); each span counts its own tickets in the read that joins them
-    total, first, last = con.sql(f"SELECT count(*), min(created_at), max(created_at) FROM {tickets}").fetchall()[0]
-    if not total:
-        return 0, 0
-    spans = 1 if first is None else max(1, min(-(-int(total) // (chunk_rows or REPEAT_CHUNK_ROWS)), 366))
-    step = None if first is None else (pd.Timestamp(last) - pd.Timestamp(first)) / spans
+    n, first, last = con.sql(f"SELECT count(*), min(created_at), max(created_at) FROM {tickets} "
+                             f"WHERE customer_id IS NOT NULL").fetchall()[0]
+    if not n or first is None:
+        return 0, int(n)
+    spans = max(1, min(-(-int(n) // (chunk_rows or REPEAT_CHUNK_ROWS)), 366))
+    step = (pd.Timestamp(last) - pd.Timestamp(first)) / spans
     edges = [f"TIMESTAMP '{pd.Timestamp(first) + step * i:%Y-%m-%d %H:%M:%S.%f}'" for i in range(1, spans)]
-    repeats = n = 0
+    repeats = 0
     for i in range(spans):
         start, end = (edges[i - 1] if i else None), (edges[i] if i < spans - 1 else None)
-        mine = [f"created_at >= {start}"] * bool(start) + [f"created_at < {end}"] * bool(end)
-        if i == 0 and end:  # a ticket without a creation time repeats nothing but is one of the n
-            mine = [f"(created_at < {end} OR created_at IS NULL)"]
+        mine = [f"m.created_at >= {start}"] * bool(start) + [f"m.created_at < {end}"] * bool(end)
         theirs = [f"resolved_at >= {start} - {window}"] * bool(start) + [f"resolved_at <= {end}"] * bool(end)
-        found, counted = con.sql(f"""
-            WITH m AS MATERIALIZED (SELECT ticket_id, customer_id, created_at FROM {tickets}
-                                    WHERE {' AND '.join(["customer_id IS NOT NULL", *mine])})
-            SELECT (SELECT count(*) FROM m
-                    SEMI JOIN (SELECT * FROM {every} WHERE {' AND '.join(["resolved_at IS NOT NULL", *theirs])}) e
-                    ON e.customer_id = m.customer_id AND e.ticket_id <> m.ticket_id
-                       AND e.resolved_at <= m.created_at AND e.resolved_at >= m.created_at - {window}),
-                   (SELECT count(*) FROM m)""").fetchall()[0]
-        repeats, n = repeats + found, n + counted
+        repeats += con.sql(f"""
+            SELECT count(*) FROM {tickets} m
+            SEMI JOIN (SELECT * FROM {every} WHERE {' AND '.join(["resolved_at IS NOT NULL", *theirs])}) e
+            ON e.customer_id = m.customer_id AND e.ticket_id <> m.ticket_id
+               AND e.resolved_at <= m.created_at AND e.resolved_at >= m.created_at - {window}
+            WHERE {' AND '.join(["m.customer_id IS NOT NULL", *mine])}""").fetchall()[0][0]
     return int(repeats), int(n)
 
 
