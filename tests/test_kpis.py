@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from qa_helpers.measures.analysis import kpi_vs_target
-from qa_helpers.measures.kpis import KPIS, kpi_catalogue, kpi_table, measurability
+from qa_helpers.measures.kpis import KPIS, kpi_catalogue, kpi_table, kpi_tables, measurability
 from qa_helpers.measures.standards import load_standards
 
 STD = load_standards().raw
@@ -428,3 +428,19 @@ def test_the_distinct_agent_week_count_has_a_query_of_its_own():
     # A: 2 tickets over 2 agent-weeks; B: 4 tickets over (a1, w10), (a3, w10), (a3, w11)
     assert got.loc[("A", "workload_per_agent"), "value"] == 1.0 and got.loc[("B", "workload_per_agent"), "value"] == 4 / 3
     assert got.loc[("A", "fcr"), "value"] == 0.5 and got.loc[("B", "fcr"), "n"] == 3
+
+
+def test_several_breakdowns_at_once_equal_each_breakdown_alone():
+    """Issue 17: one scan per table for several breakdowns (GROUPING SETS); each table is what
+    kpi_table gives for that breakdown alone, per-1000 rates, per-agent workload, empty groups and a
+    breakdown some tables lack included."""
+    frames = {**tables(), "tickets": tickets().assign(channel=[None, "phone", "chat", "email", "onsite"])}
+    bys = [["channel"], ["category"], ["customer_type"], [], ["week"], ["team", "week"], ["agent_id"], ["channel"],
+           ["priority"]]
+    got = kpi_tables(frames, bys, standards=STD)
+    assert len(got) == len(bys)
+    for by, frame in zip(bys, got):
+        pd.testing.assert_frame_equal(frame, kpi_table(frames, by=by, standards=STD))
+    assert got[0]["channel"].isna().any()  # a ticket without a channel is its own group, as alone
+    with pytest.raises(ValueError, match="unknown breakdown"):
+        kpi_tables(frames, [["channel"], ["no_such_column"]])

@@ -190,3 +190,20 @@ def test_kpi_tables_are_not_kept_outside_a_batch_kernel(archive, monkeypatch):
     ctx = open_context("HL-A", "2025-Q4", archive)
     pd.testing.assert_frame_equal(ctx.kpi_table(), ctx.kpi_table())
     assert len(computed) == 2
+
+
+def test_the_three_breakdowns_scan_each_table_once_and_equal_the_kpi_tables(archive, monkeypatch):
+    """Issue 17: by channel, category and customer type from one query per table (GROUPING SETS)."""
+    from qa_helpers.measures import kpis
+
+    ctx = open_context("ALL", "2025-Q3", archive)
+    sources = ctx.sources()
+    calls = []
+    real = kpis.kpi_tables
+    monkeypatch.setattr(kpis, "kpi_tables", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    shown = {by: sections._breakdown_values(ctx, sources, by, ["csat", "fcr"]) for by in sections.SHOWN_BREAKDOWNS}
+    assert all(len(sections.kpi_breakdown(ctx, sources, by)) == 2 for by in sections.SHOWN_BREAKDOWNS)
+    assert calls == [[["channel"], ["category"], ["customer_type"]]]
+    for by, frame in shown.items():
+        pd.testing.assert_frame_equal(frame, ctx.kpi_table(sources, by=[by], kpis=["csat", "fcr"]))
+    matplotlib.pyplot.close("all")

@@ -565,3 +565,26 @@ def test_an_analysis_connection_spills_under_the_system_temp_not_the_working_fol
     con.close()
     assert not spill.exists()
     assert list(work.iterdir()) == []
+
+
+def test_data_end_is_read_once_per_set_of_complaint_files(q4, tmp_path, monkeypatch):
+    """Issue 17: each read scans every month of the archive's complaints; a notebook asks three times."""
+    import os
+    import shutil
+
+    from qa_helpers.report import service
+    from qa_helpers.report.context import open_context
+
+    archive = tmp_path / "archive"
+    shutil.copytree(q4[0].archive, archive)
+    ctx = open_context("ALL", "2025-Q4", archive)
+    monkeypatch.setattr(service, "_DATA_ENDS", {})
+    reads = []
+    read = sl.data_end
+    monkeypatch.setattr(sl, "data_end", lambda *a, **k: reads.append(1) or read(*a, **k))
+    first = service.data_end(ctx)
+    assert first == service.data_end(open_context("FS-1", "2025-Q3", archive)) and len(reads) == 1
+    assert first == service.data_end(q4[0])  # another archive: read for itself
+    touched = sorted((archive / "complaints").glob("*/*.parquet"))[-1]
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1))
+    assert service.data_end(ctx) == first and len(reads) == 3

@@ -373,7 +373,7 @@ def data_end(complaints, connection: duckdb.DuckDBPyConnection | None = None) ->
 
 def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
                      connection: duckdb.DuckDBPyConnection | None = None, as_of=None) -> str:
-    """Define the DuckDB view ``svc_clocks``: one row per complaint with its clocks; return its name.
+    """Make the DuckDB temporary table ``svc_clocks``: one row per complaint with its clocks; return its name.
 
     Columns: ``complaint_id, severity, customer_type, received_at, out_of_hours`` and, for
     each of ``response`` (to the first response) and ``handling`` (to closing), ``*_h`` (calendar hours) and
@@ -403,8 +403,10 @@ def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
     work = {name: working_seconds_sql("c.received_at", f"c.{column}", cal, "c0", alias)
             for name, column, alias in (("response", "first_response_at", "c1"), ("handling", "closed_at", "c2"))}
     elapsed = working_seconds_sql("c.received_at", as_of_sql, cal, "c0", "c3")
+    # a table, not a view: the callers aggregate it three to nine times, and a view would read the complaints
+    # and join the calendar four times on each (issue 17); one row per complaint is small beside the tickets
     con.sql(f"""
-        CREATE OR REPLACE TEMP VIEW svc_clocks AS
+        CREATE OR REPLACE TEMP TABLE svc_clocks AS
         SELECT c.complaint_id, CAST(c.severity AS INTEGER) AS severity,
                CAST({ctype} AS VARCHAR) AS customer_type, c.received_at,
                NOT coalesce(c0.working AND epoch(c.received_at - date_trunc('day', c.received_at))

@@ -443,7 +443,7 @@ def kpi_breakdown(ctx: Context, tables: dict[str, pd.DataFrame | str], by: str,
         return [titled(f"By {t(by, ctx.language).lower()}" if ctx.language == "en" else f"按{t(by, ctx.language)}",
                        note or _unmeasured_line(ctx, list(names)))]
     # answers whose ticket did not link (e.g. it was quarantined) have no channel: say so, not "nan"
-    values = ctx.kpi_table(tables, by=[by], kpis=measured).fillna({by: "not recorded"})
+    values = _breakdown_values(ctx, tables, by, measured).fillna({by: "not recorded"})
     targets = ctx.targets().set_index("kpi")
     fig, axes = plt.subplots(1, len(measured), figsize=(6 * len(measured), 2.2 + 0.45 * values[by].nunique()),
                              squeeze=False)
@@ -451,6 +451,26 @@ def kpi_breakdown(ctx: Context, tables: dict[str, pd.DataFrame | str], by: str,
         plots.plot_breakdown(values[values["kpi"] == name], by, name, "share", targets.loc[name, "target"], ax=ax,
                              language=ctx.language)
     return [fig, _unmeasured_line(ctx, list(names))]
+
+
+SHOWN_BREAKDOWNS = ("channel", "category", "customer_type")
+
+
+def _breakdown_values(ctx: Context, tables: dict[str, pd.DataFrame | str], by: str, names: list[str]) -> pd.DataFrame:
+    """``ctx.kpi_table(tables, by=[by], kpis=names)``; over DuckDB sources, computed on the first call for
+    every breakdown of :data:`SHOWN_BREAKDOWNS` the archive holds (:func:`~qa_helpers.measures.kpis.kpi_tables`:
+    each table scanned once for all of them, issue 17) and kept on the context for the next calls."""
+    if not all(isinstance(source, str) for source in tables.values()):  # rows given: nothing to keep
+        return ctx.kpi_table(tables, by=[by], kpis=names)
+    cache = ctx.__dict__.setdefault("_breakdowns", {})
+    key = (tuple(tables.items()), tuple(names))
+    if (*key, by) not in cache:
+        together = [b for b in SHOWN_BREAKDOWNS if ctx.has("tickets", b)] if by in SHOWN_BREAKDOWNS else []
+        together = together if by in together else [by]
+        found = kpis.kpi_tables(tables, [[b] for b in together], standards=ctx.standards.raw, kpis=names,
+                                connection=ctx.duckdb, available=ctx.available)
+        cache.update({(*key, b): frame for b, frame in zip(together, found)})
+    return cache[(*key, by)].copy()
 
 
 def kpi_heatmap(ctx: Context, tables: dict[str, pd.DataFrame | str]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from qa_helpers.data import storage
 from qa_helpers.data.schemas import TIME_COLUMNS
 from qa_helpers.measures import service_levels as sl
 from qa_helpers.report.context import Context, not_measured
@@ -49,15 +50,37 @@ def min_complaints(ctx: Context) -> int:
     return sl.min_n(ctx.standards.raw)
 
 
+_DATA_ENDS: dict[tuple, pd.Timestamp | None] = {}
+
+
+def _complaint_files(ctx: Context) -> tuple | None:
+    """The archive's complaint files with their sizes and modification times (``None`` for an ``s3://``
+    archive): what :func:`data_end` reads, so a changed file changes the key."""
+    if storage.is_remote(ctx.archive):
+        return None
+    files = sorted((ctx.archive / "complaints").glob("*/*.parquet"))
+    return (str(ctx.archive), *((f.as_posix(), st.st_size, st.st_mtime_ns) for f in files for st in [f.stat()]))
+
+
 def data_end(ctx: Context) -> pd.Timestamp | None:
     """The end of the archive's complaint data: its latest receipt, first response or closing time (any
     unit, any period), read by DuckDB from the archive's files. An open complaint whose limit runs past it
-    is not yet due."""
+    is not yet due.
+
+    Kept per set of complaint files (paths, sizes, modification times) for this process: a notebook asks
+    three times and a batch kernel once per notebook, and each read scans every month of the archive
+    (issue 17)."""
     if not ctx.has("complaints"):
         return None
+    key = _complaint_files(ctx)
+    if key is not None and key in _DATA_ENDS:
+        return _DATA_ENDS[key]
     folder = str(ctx.archive / "complaints").replace("'", "''")
-    return sl.data_end(f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true, union_by_name = true)",
-                       connection=ctx.duckdb)  # the context's connection reads an s3:// archive too
+    end = sl.data_end(f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true, union_by_name = true)",
+                      connection=ctx.duckdb)  # the context's connection reads an s3:// archive too
+    if key is not None:
+        _DATA_ENDS[key] = end
+    return end
 
 
 def _not_yet_due(ctx: Context, counts: dict[str, int], end: pd.Timestamp | None) -> str | None:
