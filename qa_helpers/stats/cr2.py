@@ -50,18 +50,18 @@ def cr2_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray,
     if weights is not None:
         root_w = np.sqrt(np.asarray(weights, float))
         x, y = x * root_w[:, None], y * root_w
-    # rows in cluster order, each cluster a contiguous block (sums below are per block)
-    codes = np.unique(groups, return_inverse=True)[1].ravel()
-    order = np.argsort(codes, kind="stable")
-    x, y, codes = x[order], y[order], codes[order]
-    sizes = np.bincount(codes)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
     bread = np.linalg.inv(x.T @ x)
     beta = bread @ (x.T @ y)
     resid = y - x @ beta
     mc = bread @ c
     z = x @ np.linalg.cholesky(bread)  # bread = root root', so H_gg = Z_g Z_g' with Z = X root
     v = x @ mc
+    # rows in cluster order, each cluster a contiguous block (sums below are per block)
+    codes = np.unique(groups, return_inverse=True)[1].ravel()
+    order = np.argsort(codes, kind="stable")
+    x, resid, z, v = x[order], resid[order], z[order], v[order]
+    sizes = np.bincount(codes)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
     # every cluster at once (a Python loop of per-cluster SVDs took seconds at 2,000 agents): with
     # Z_g' Z_g = V diag(lam) V' (lam: the nonzero eigenvalues of H_gg, the leverages),
     # A_g v = v + Z_g V diag(phi(lam)) V' Z_g' v, phi(lam) = ((1 - lam)^(-1/2) - 1) / lam
