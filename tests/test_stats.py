@@ -803,6 +803,36 @@ def test_cr2_matches_the_dense_formulas_and_known_identities():
     assert "CR2, t with Bell–McCaffrey df" in row.at[0, "method"]
 
 
+@pytest.mark.parametrize("clusters", [9, 150])
+def test_cr2_blocks_match_the_textbook_formulas_for_few_and_many_clusters(clusters):
+    """The batched CR2 (a product per cluster up to 64 clusters, sums over sorted rows beyond) against
+    the n x n textbook formulas, with WLS weights, string cluster ids and a cluster of one row."""
+    from scipy import linalg
+    rng = np.random.default_rng(clusters)
+    n = 4 * clusters
+    g = np.array([f"agent {i:03d}" for i in rng.integers(1, clusters, n)], dtype=object)
+    g[0] = "agent 000"  # one cluster of a single row
+    weights = rng.random(n) + 0.5
+    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.random(n) < 0.3, rng.normal(size=n)])
+    y = rng.normal(size=n)
+    c = np.array([0.0, 1.0, -1.0, 0.5])
+    xw, yw = x * np.sqrt(weights)[:, None], y * np.sqrt(weights)
+    bread = np.linalg.inv(xw.T @ xw)
+    resid = yw - xw @ bread @ xw.T @ yw
+    hat = xw @ bread @ xw.T
+    var, cols = 0.0, []
+    for k in np.unique(g):
+        i = np.flatnonzero(g == k)
+        a = np.real(linalg.sqrtm(np.linalg.inv(np.eye(len(i)) - hat[np.ix_(i, i)])))
+        var += (c @ bread @ xw[i].T @ a @ resid[i]) ** 2
+        cols.append((np.eye(n) - hat)[:, i] @ a @ xw[i] @ bread @ c)
+    gram = np.column_stack(cols).T @ np.column_stack(cols)
+    est, se, df = qs.cr2_contrast(x, y, g, c, weights)
+    assert est == pytest.approx(c @ bread @ xw.T @ yw, rel=1e-10)
+    assert se == pytest.approx(np.sqrt(var), rel=1e-10)
+    assert df == pytest.approx(np.trace(gram) ** 2 / np.sum(gram * gram), rel=1e-10)
+
+
 def test_segmented_baseline_bends_except_for_scores():
     """Shares, durations and rates get the bending baseline; mean 1-5 scores a straight one, named in the method."""
     from qa_helpers.stats import bends, segmented

@@ -500,9 +500,12 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
                                             direction=direction, alpha=alpha, expected_effect=expected))
     series = series.drop(columns=["agents", "channels"])
     series["role"] = np.where(series["team"].isin(treated), "treated", "control")
-    treated_series = series[series["team"].isin(treated)].groupby("week", as_index=False).apply(
-        lambda g: pd.Series({"value": np.average(g["value"], weights=g["n"]), "n": g["n"].sum()}),
-        include_groups=False)
+    # the treated teams' weekly values pooled, weighted by their observations
+    mine_weekly = series[series["team"].isin(treated)]
+    pooled = pd.DataFrame({"week": mine_weekly["week"], "value": mine_weekly["value"] * mine_weekly["n"],
+                           "n": mine_weekly["n"].astype(float)}).groupby("week", sort=True).sum()
+    treated_series = pd.DataFrame({"week": pooled.index, "value": (pooled["value"] / pooled["n"]).to_numpy(),
+                                   "n": pooled["n"].to_numpy()})
     its_span = (treated_series["week"] >= start - pd.Timedelta(weeks=its_weeks)) & \
                (treated_series["week"] < start + pd.Timedelta(weeks=its_weeks))
     return {"obs": obs, "row": row, "mix": mixes, "standardised": standardised, "did": did,

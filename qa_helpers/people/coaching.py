@@ -269,7 +269,7 @@ def coaching_effect(sessions: pd.DataFrame, observations: dict[str, pd.DataFrame
         busy = sessions.loc[(sessions["team"] == session.team) & (sessions["date"] >= span_start)
                             & (sessions["date"] < span_end), "agent_id"]
         team_obs = obs[(obs["team"] == session.team) & (obs["time"] >= span_start) & (obs["time"] < span_end)]
-        peers = sorted(set(team_obs["agent_id"].dropna()) - set(busy) - {session.agent_id})
+        peers = sorted(set(team_obs["agent_id"].dropna().unique()) - set(busy) - {session.agent_id})
         direction = better(kpi, standards)
         result = session_effect(team_obs, session, peers, kind, direction=direction, weeks_before=weeks_before,
                                 weeks_after=weeks_after, min_answers=min_answers, alpha=alpha)
