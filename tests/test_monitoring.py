@@ -291,7 +291,7 @@ def test_wilson_interval_is_statsmodels_wilson_to_the_last_bit():
 
 
 def test_the_coaching_review_leaves_scipy_stats_unimported():
-    # importing scipy.stats costs 1.5-2 s of a cold monitoring notebook's 10 s budget (issue 17)
+    # importing scipy.stats costs ~0.4-0.8 s of a cold monitoring notebook (issue 17)
     code = ("import sys, pandas as pd\n"
             "import tests.test_monitoring as t\n"
             "from qa_helpers.monitor.monitoring import coaching_review\n"

@@ -342,7 +342,7 @@ def wilson_interval(events: pd.Series, n: pd.Series, confidence: float) -> tuple
 
     The formula of statsmodels' ``proportion_confint(method="wilson")``, term for term (the same
     floats), with the normal quantile from ``scipy.special``: importing ``scipy.stats`` (which
-    statsmodels does) costs 1.5-2 s of a cold notebook's 10 s budget (issue 17).
+    statsmodels does) costs ~0.4-0.8 s of a cold notebook 06 (issue 17).
 
     Parameters
     ----------
