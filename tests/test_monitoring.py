@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ from qa_helpers.cli import main
 from qa_helpers.monitor.alerts import COLUMNS
 from qa_helpers.monitor.monitoring import (_window, alert_episodes, chart_series, coaching_cases, coaching_review,
                                            judgement_notes, threshold_alerts, weekly_counts, weekly_judgements,
-                                           weekly_values, whole_weeks)
+                                           weekly_values, whole_weeks, wilson_interval)
 from qa_helpers.periods import parse_period
 
 WEEKS = pd.date_range("2025-03-03", periods=4, freq="7D")
@@ -276,3 +278,25 @@ def test_chart_baseline_counts_the_straddling_week_only_with_rows_before_the_sta
         assert got[kpi][1] == len(weekly(before, kpi, {}))
     assert got["csat"][1] == 1 and got["fcr"][1] == got["median_first_response_s"][1] == baseline
     assert len(got["fcr"][0]) == 4  # the straddling week charted whole either way
+
+
+def test_wilson_interval_is_statsmodels_wilson_to_the_last_bit():
+    from statsmodels.stats.proportion import proportion_confint
+
+    events, n = pd.Series([0, 3, 50, 99, 100, 7]), pd.Series([1, 10, 100, 100, 100, 7])
+    for confidence in (0.9, 0.95, 0.99):
+        low, high = wilson_interval(events, n, confidence)
+        want_low, want_high = proportion_confint(events, n, alpha=1 - confidence, method="wilson")
+        assert low.tolist() == want_low.tolist() and high.tolist() == want_high.tolist()
+
+
+def test_the_coaching_review_leaves_scipy_stats_unimported():
+    # importing scipy.stats costs ~0.4-0.8 s of a cold monitoring notebook (issue 17)
+    code = ("import sys, pandas as pd\n"
+            "import tests.test_monitoring as t\n"
+            "from qa_helpers.monitor.monitoring import coaching_review\n"
+            "cases, teams = coaching_review(t._team((9, 10), {'slump': [(3, 10), (2, 10), (3, 10), (9, 10)]}), t.STD)\n"
+            "assert cases.iloc[0]['decision'] == 'one-to-one coaching', cases\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('scipy.stats', 'statsmodels'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

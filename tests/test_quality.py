@@ -189,3 +189,41 @@ def test_sources_give_the_pandas_figures_without_loading_rows(archive, unit, per
     reference = quality.channel_coverage(tickets)
     assert cover["tickets"].tolist() == reference["tickets"].tolist() and cover["channel"].tolist() == reference["channel"].tolist()
     assert (pd.to_datetime(cover["week"]) == pd.to_datetime(reference["week"])).all()
+
+
+class _Counting:
+    """A DuckDB connection that remembers the statements it ran."""
+
+    def __init__(self, connection):
+        self.connection, self.statements = connection, []
+
+    def sql(self, query, *args, **kwargs):
+        self.statements.append(query)
+        return self.connection.sql(query, *args, **kwargs)
+
+    def execute(self, query, *args, **kwargs):
+        self.statements.append(query)
+        return self.connection.execute(query, *args, **kwargs)
+
+    def register(self, *args):
+        return self.connection.register(*args)
+
+
+def test_known_tickets_links_every_table_in_one_pass_and_stands_for_every_id():
+    import duckdb
+
+    con = _Counting(duckdb.connect())
+    con.execute("CREATE TABLE ids AS SELECT * FROM (VALUES ('t1'), ('t2'), ('t3'), ('t4')) v(ticket_id)")
+    con.execute("CREATE TABLE s AS SELECT * FROM (VALUES ('t1'), ('t1'), ('x'), (NULL), ('')) v(ticket_id)")
+    con.execute("CREATE TABLE c AS SELECT * FROM (VALUES ('t2'), ('y')) v(ticket_id)")
+    con.execute("CREATE TABLE v AS SELECT * FROM (VALUES ('t3'), ('t4'), ('t4')) v(ticket_id)")
+    tables = {"surveys": "(SELECT * FROM s)", "complaints": "(SELECT * FROM c)"}
+    known = quality.known_tickets(tables, "(SELECT * FROM ids)", connection=con)
+    counted = len(con.statements)
+    got = [quality.linkage(source, known, name, connection=con).iloc[0] for name, source in tables.items()]
+    assert [(g["rows"], g["with_ticket_id"], g["linked"]) for g in got] == [(5, 3, 2), (2, 2, 1)]
+    # the tables counted in known_tickets' pass are not read again (only their columns are looked up)
+    assert all("LIMIT 0" in statement for statement in con.statements[counted:])
+    # a table known_tickets did not see is linked against every id, not only the ids the others name
+    other = quality.linkage("(SELECT * FROM v)", known, "field_visits", connection=con).iloc[0]
+    assert (other["rows"], other["with_ticket_id"], other["linked"]) == (3, 3, 3)

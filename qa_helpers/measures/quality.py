@@ -9,6 +9,7 @@ an archive (the export had none): given the archive's availability
 
 from __future__ import annotations
 
+import itertools
 from typing import Mapping
 
 import duckdb
@@ -18,6 +19,10 @@ import pandas as pd
 from qa_helpers.data.schemas import SCHEMAS
 
 Source = pd.DataFrame | str  # rows as a DataFrame, or a DuckDB subquery (``Context.source``) that loads none
+
+_KNOWN_VIEWS = itertools.count()
+# view of :func:`known_tickets` -> DuckDB source -> (rows, rows naming a ticket, linked), counted in its one pass
+_LINKED: dict[str, dict[str, tuple[int, int, int]]] = {}
 
 
 def _missingness_frame(table: str, columns: list[str], n: int, counts: np.ndarray, present) -> pd.DataFrame:
@@ -367,7 +372,10 @@ def linkage(frame: Source, ticket_ids: pd.Series | str, table: str, present: set
         reason = f"the {table} have no ticket_id field"
     else:
         reason = ""
-    if in_sql:
+    counted = _LINKED.get(ticket_ids, {}) if isinstance(ticket_ids, str) and isinstance(frame, str) else {}
+    if in_sql and not reason and frame in counted:
+        rows, named, linked = counted[frame]
+    elif in_sql:
         rows, named, linked = _linkage_counts(con, frame, ticket_ids, bool(reason))
     elif reason:
         rows, named, linked = len(frame), 0, 0
@@ -385,38 +393,47 @@ def linkage(frame: Source, ticket_ids: pd.Series | str, table: str, present: set
 
 def known_tickets(tables: Mapping[str, Source], ticket_ids: pd.Series | str,
                   connection: duckdb.DuckDBPyConnection | None = None) -> str:
-    """The ticket ids that some rows of ``tables`` name and the archive holds, as a DuckDB temporary
-    table: one pass over ``ticket_ids`` for several tables, whose :func:`linkage` against it is the
-    same as against every ticket id.
+    """Every ticket id of the archive as a DuckDB view, with the :func:`linkage` counts of each of
+    ``tables`` taken against it already: one pass over ``ticket_ids`` for several tables.
 
     Parameters
     ----------
     tables : mapping of name to DataFrame or str
-        The rows to link (tables without a ``ticket_id`` column are skipped).
+        The rows to link (tables without a ``ticket_id`` column are skipped). The counts of those
+        given as DuckDB sources are kept for :func:`linkage` on the same connection.
     ticket_ids : Series or str
         Every ticket id of the archive (or a DuckDB source with a ``ticket_id`` column).
     connection : DuckDB connection
-        Where the temporary table is made (default: a new in-memory one; pass the one linkage uses).
+        Where the view is made (default: a new in-memory one; pass the one linkage uses).
 
     Returns
     -------
     str
-        The temporary table's name (one ``ticket_id`` column).
+        The view's name (one ``ticket_id`` column): :func:`linkage` against it is linkage against
+        every ticket id, and for a table of ``tables`` reads nothing again.
     """
     con = connection or duckdb.connect()
-    named = [f"SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {_relation(con, frame, f'quality_named_{i}')} "
-             f"WHERE ticket_id IS NOT NULL AND CAST(ticket_id AS VARCHAR) <> ''"
-             for i, frame in enumerate(tables.values())
-             if "ticket_id" in _columns(con, _relation(con, frame, f"quality_named_{i}"))]
+    name = f"quality_known_tickets_{next(_KNOWN_VIEWS)}"
     ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series) else ticket_ids,
-                    "quality_all_ticket_ids")
-    body = " UNION ALL ".join(named) if named else "SELECT NULL::VARCHAR AS ticket_id WHERE false"
-    # the archive's ids that some row names (the same set as the named ids the archive holds): the
-    # archive's ids probe a hash of the named ones, with no distinct pass over them first (issue 17)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE quality_known_tickets AS SELECT i.ticket_id "
-                f"FROM (SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {ids}) AS i "
-                f"SEMI JOIN ({body}) AS n ON n.ticket_id = i.ticket_id")
-    return "quality_known_tickets"
+                    f"{name}_ids")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {ids}")
+    linked = [(i, frame) for i, frame in enumerate(tables.values())
+              if isinstance(frame, str) and "ticket_id" in _columns(con, frame)]
+    counts: dict[str, tuple[int, int, int]] = {frame: (0, 0, 0) for _, frame in linked}
+    if linked:
+        # every table's rows probe one hash of the archive's ids (issue 17): no pass over the named
+        # ids to intersect them first, and no table builds its own
+        named = " UNION ALL ".join(f"SELECT {i} AS part, CAST(ticket_id AS VARCHAR) AS ticket_id FROM {frame}"
+                                   for i, frame in linked)
+        found = con.sql(f"""
+            SELECT part, count(*), count(*) FILTER (WHERE named), count(*) FILTER (WHERE named AND known)
+            FROM (SELECT part, ticket_id IS NOT NULL AND ticket_id <> '' AS named,
+                         ticket_id IN (SELECT ticket_id FROM {name}) AS known FROM ({named}))
+            GROUP BY part""").fetchall()
+        by_part = {part: (int(rows), int(with_id), int(known)) for part, rows, with_id, known in found}
+        counts.update({frame: by_part.get(i, (0, 0, 0)) for i, frame in linked})
+    _LINKED[name] = counts
+    return name
 
 
 def _linkage_counts(con: duckdb.DuckDBPyConnection, frame: Source, ticket_ids: pd.Series | str,
