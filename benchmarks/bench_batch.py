@@ -48,16 +48,24 @@ def archive(n_teams: int) -> Path:
 
 
 def kernel_start_and_imports() -> float:
-    """Seconds to start a kernel, import what the notebooks import, and shut it down."""
-    from jupyter_client.manager import start_new_kernel
+    """Seconds to start a kernel, import what the notebooks import, and shut it down.
 
-    started = time.perf_counter()
-    km, kc = start_new_kernel(kernel_name="python3")
-    reply = kc.execute_interactive(notebook_imports(), timeout=120)
-    assert reply["content"]["status"] == "ok", reply["content"]
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-    return time.perf_counter() - started
+    Timed in a child process: a kernel client here would leave a ZMQ context in this process,
+    which the batch's workers, forked from it next, would inherit.
+    """
+    code = f"""
+import time
+from jupyter_client.manager import start_new_kernel
+started = time.perf_counter()
+km, kc = start_new_kernel(kernel_name="python3")
+reply = kc.execute_interactive({notebook_imports()!r}, timeout=120)
+assert reply["content"]["status"] == "ok", reply["content"]
+kc.stop_channels()
+km.shutdown_kernel(now=True)
+print(time.perf_counter() - started)
+"""
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def papermill_loop(steps: dict[str, Path], teams: list[str], path: Path, out: Path) -> float:
