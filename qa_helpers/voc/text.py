@@ -94,7 +94,12 @@ def tokenizer():
     return tok
 
 
-@lru_cache(maxsize=None)
+# bounded: a warm batch kernel lives through many reports, and real comments, unlike the sample's
+# recurring sentences, are mostly distinct (a year of them would otherwise stay in memory)
+CUT_CACHE_BLOCKS = 1 << 16
+
+
+@lru_cache(maxsize=CUT_CACHE_BLOCKS)
 def _cut_block(block: str) -> tuple[str, ...]:
     return tuple(tokenizer().cut(block))
 
