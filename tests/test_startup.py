@@ -50,6 +50,17 @@ def test_a_notebook_that_checks_no_rows_never_imports_pandera(archive):
     assert loaded == "False True ['agents', 'tickets'] tickets"
 
 
+def test_the_data_quality_report_lists_fields_without_pandera(archive):
+    # the completeness and inventory sections list every table's canonical fields: that is plain data
+    loaded = _run("import sys, matplotlib\nmatplotlib.use('agg')\n"
+                  "from qa_helpers.report import sections\nfrom qa_helpers.report.context import open_context\n"
+                  "from qa_helpers.measures import quality\n"
+                  f"ctx = open_context('ALL', '2025-Q4', {str(archive)!r})\n"
+                  "sections.completeness(ctx, ctx.sources())\nquality.availability_table(ctx.available)\n"
+                  "print('pandera' in sys.modules)")
+    assert loaded == "False"
+
+
 def test_a_batch_forks_its_workers_before_papermill_and_without_the_iri_grammar():
     # rfc3987_syntax (installed with jupyterlab) costs ~3 s of CPU to import in every process that reads a
     # notebook; papermill imported before forking left workers short of ZMQ sockets, so each worker imports it

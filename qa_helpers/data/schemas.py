@@ -1,7 +1,7 @@
-"""Canonical tables, declared once as pandera schemas (DESIGN.md §4).
+"""Canonical tables, declared once (:data:`FIELDS`) and checked as pandera schemas (DESIGN.md §4).
 
-The schema is the single place where a column's type and whether it may be empty are
-written down. Allowed values (channels, categories, priorities, ...) are not fixed here: they
+:data:`FIELDS` is the single place where a column's type, whether it may be empty and its check
+are written down; :func:`build_schemas` turns it into pandera schemas. Allowed values (channels, categories, priorities, ...) are not fixed here: they
 come from ``value_sets`` in ``sources.yml`` (:data:`DEFAULT_VALUE_SETS` when it has none), and
 :func:`build_schemas` writes them into the checks. Ingest parses raw text into these types and
 then checks each column the way pandera would; failing rows go to quarantine.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # pandera takes ~0.6 s to import; a notebook that checks no rows never needs it
     import pandera.pandas as pa
@@ -59,32 +59,120 @@ AFTER_TICKET = {
 }
 
 
-def _text(nullable: bool = False, **kwargs) -> pa.Column:
-    import pandera.pandas as pa
+class Field(NamedTuple):
+    """One canonical column: its pandas dtype, whether it may be empty, and its check.
 
-    return pa.Column(str, nullable=nullable, **kwargs)
+    ``check`` is ``None`` or a pandera ``Check`` constructor's name and arguments, e.g.
+    ``("in_range", 1, 5)``; ``("isin", name)`` takes the allowed values from the value set ``name``.
+    """
 
-
-def _one_of(values: list[str], nullable: bool = False) -> pa.Column:
-    import pandera.pandas as pa
-
-    return pa.Column(str, pa.Check.isin(values), nullable=nullable)
-
-
-def _score(low: int, high: int, nullable: bool = False) -> pa.Column:
-    import pandera.pandas as pa
-
-    return pa.Column("Int64", pa.Check.in_range(low, high), nullable=nullable)
+    dtype: str
+    nullable: bool = False
+    check: tuple | None = None
 
 
-def _seconds() -> pa.Column:
-    import pandera.pandas as pa
+def _text(nullable: bool = False, matches: str | None = None) -> Field:
+    return Field("str", nullable, None if matches is None else ("str_matches", matches))
 
-    return pa.Column("Float64", pa.Check.ge(0), nullable=False)
+
+def _one_of(values: str | list[str], nullable: bool = False) -> Field:
+    return Field("str", nullable, ("isin", values))
+
+
+def _score(low: int, high: int, nullable: bool = False) -> Field:
+    return Field("Int64", nullable, ("in_range", low, high))
+
+
+def _time(nullable: bool = False) -> Field:
+    return Field(TIME, nullable)
+
+
+def _flag(nullable: bool = False) -> Field:
+    return Field("boolean", nullable)
+
+
+# The canonical tables, column by column in archive order: plain data, so that listing a table's
+# fields (every report does) costs no pandera import (~0.6 s); :func:`build_schemas` makes the schemas.
+FIELDS: dict[str, dict[str, Field]] = {
+    "agents": {
+        "agent_id": _text(),
+        "team": _text(matches=SAFE_NAME),
+        "department": _text(matches=SAFE_NAME),
+        "hire_date": _time(nullable=True),
+        "role": _one_of(ROLES),
+    },
+    "tickets": {
+        "ticket_id": _text(),
+        "created_at": _time(),
+        "channel": _one_of("channel"),
+        "agent_id": _text(),
+        "customer_id": _text(),
+        "customer_name": _text(nullable=True),
+        "customer_type": _one_of("customer_type"),
+        "category": _one_of("category"),
+        "priority": _one_of("priority", nullable=True),
+        "first_response_s": Field("Float64", False, ("ge", 0)),
+        "handle_s": Field("Float64", False, ("ge", 0)),
+        "resolved_at": _time(nullable=True),
+        "contacts_to_resolve": Field("Int64", True, ("ge", 1)),
+        "first_contact_resolved": _flag(),
+        "reopened": _flag(),
+        "remark": _text(nullable=True),
+        # the team on the ticket row (a roster link fills it where empty): an agent may work in several teams
+        "team": _text(nullable=True, matches=SAFE_NAME),
+        "department": _text(nullable=True, matches=SAFE_NAME),
+    },
+    "surveys": {
+        "survey_id": _text(),
+        "ticket_id": _text(nullable=True),
+        "answered_at": _time(),
+        "csat": _score(1, 5),
+        "nps": _score(0, 10, nullable=True),
+        "comment": _text(nullable=True),
+        "source": _one_of(SURVEY_SOURCES),
+        **{item: _score(1, 5, nullable=True) for item in SURVEY_ITEMS},
+    },
+    "complaints": {
+        "complaint_id": _text(),
+        "ticket_id": _text(nullable=True),
+        "received_at": _time(),
+        "first_response_at": _time(nullable=True),
+        "closed_at": _time(nullable=True),
+        "severity": _score(1, 4),
+        "category": _one_of("category", nullable=True),
+        "cause_dimension": _one_of("cause_dimension", nullable=True),
+        "text": _text(nullable=True),
+    },
+    "field_visits": {
+        "visit_id": _text(),
+        "ticket_id": _text(),
+        "engineer_id": _text(),
+        "promised_at": _time(),
+        "arrived_at": _time(nullable=True),
+        "rework_required": _flag(nullable=True),
+    },
+    "qa_reviews": {
+        "review_id": _text(),
+        "ticket_id": _text(),
+        "agent_id": _text(),
+        "reviewer_id": _text(),
+        "reviewed_at": _time(),
+        **{item: _score(1, 5, nullable=True) for item in RUBRIC_ITEMS},
+        "critical_fail": _flag(),
+        "process_compliant": _flag(nullable=True),
+        "calibration": _flag(),
+    },
+}
+
+
+def field_names(table: str) -> list[str]:
+    """The canonical fields of ``table``, in archive order (no pandera import)."""
+    return list(FIELDS[table])
 
 
 def build_schemas(value_sets: dict[str, list[str]] | None = None) -> dict[str, pa.DataFrameSchema]:
-    """The canonical tables, with the allowed values of ``value_sets`` (defaults for the sets not given).
+    """The canonical tables (:data:`FIELDS`) as pandera schemas, with the allowed values of
+    ``value_sets`` (defaults for the sets not given).
 
     A value set applies to the column of the same name in every table (``category`` of tickets
     and of complaints alike).
@@ -93,79 +181,17 @@ def build_schemas(value_sets: dict[str, list[str]] | None = None) -> dict[str, p
 
     sets = {**DEFAULT_VALUE_SETS, **(value_sets or {})}
 
-    def one_of(name: str, nullable: bool = False) -> pa.Column:
-        return _one_of(list(sets[name]), nullable=nullable)
+    def column(field: Field) -> pa.Column:
+        checks = None
+        if field.check is not None:
+            kind, *args = field.check
+            if kind == "isin":
+                args = [list(sets[args[0]]) if isinstance(args[0], str) else list(args[0])]
+            checks = getattr(pa.Check, kind)(*args)
+        return pa.Column(str if field.dtype == "str" else field.dtype, checks, nullable=field.nullable)
 
-    return {
-        "agents": pa.DataFrameSchema({
-            "agent_id": _text(),
-            "team": _text(checks=pa.Check.str_matches(SAFE_NAME)),
-            "department": _text(checks=pa.Check.str_matches(SAFE_NAME)),
-            "hire_date": pa.Column(TIME, nullable=True),
-            "role": _one_of(ROLES),
-        }, name="agents"),
-        "tickets": pa.DataFrameSchema({
-            "ticket_id": _text(),
-            "created_at": pa.Column(TIME, nullable=False),
-            "channel": one_of("channel"),
-            "agent_id": _text(),
-            "customer_id": _text(),
-            "customer_name": _text(nullable=True),
-            "customer_type": one_of("customer_type"),
-            "category": one_of("category"),
-            "priority": one_of("priority", nullable=True),
-            "first_response_s": _seconds(),
-            "handle_s": _seconds(),
-            "resolved_at": pa.Column(TIME, nullable=True),
-            "contacts_to_resolve": pa.Column("Int64", pa.Check.ge(1), nullable=True),
-            "first_contact_resolved": pa.Column("boolean", nullable=False),
-            "reopened": pa.Column("boolean", nullable=False),
-            "remark": _text(nullable=True),
-            # the team on the ticket row (a roster link fills it where empty): an agent may work in several teams
-            "team": _text(nullable=True, checks=pa.Check.str_matches(SAFE_NAME)),
-            "department": _text(nullable=True, checks=pa.Check.str_matches(SAFE_NAME)),
-        }, name="tickets"),
-        "surveys": pa.DataFrameSchema({
-            "survey_id": _text(),
-            "ticket_id": _text(nullable=True),
-            "answered_at": pa.Column(TIME, nullable=False),
-            "csat": _score(1, 5),
-            "nps": _score(0, 10, nullable=True),
-            "comment": _text(nullable=True),
-            "source": _one_of(SURVEY_SOURCES),
-            **{item: _score(1, 5, nullable=True) for item in SURVEY_ITEMS},
-        }, name="surveys"),
-        "complaints": pa.DataFrameSchema({
-            "complaint_id": _text(),
-            "ticket_id": _text(nullable=True),
-            "received_at": pa.Column(TIME, nullable=False),
-            "first_response_at": pa.Column(TIME, nullable=True),
-            "closed_at": pa.Column(TIME, nullable=True),
-            "severity": _score(1, 4),
-            "category": one_of("category", nullable=True),
-            "cause_dimension": one_of("cause_dimension", nullable=True),
-            "text": _text(nullable=True),
-        }, name="complaints"),
-        "field_visits": pa.DataFrameSchema({
-            "visit_id": _text(),
-            "ticket_id": _text(),
-            "engineer_id": _text(),
-            "promised_at": pa.Column(TIME, nullable=False),
-            "arrived_at": pa.Column(TIME, nullable=True),
-            "rework_required": pa.Column("boolean", nullable=True),
-        }, name="field_visits"),
-        "qa_reviews": pa.DataFrameSchema({
-            "review_id": _text(),
-            "ticket_id": _text(),
-            "agent_id": _text(),
-            "reviewer_id": _text(),
-            "reviewed_at": pa.Column(TIME, nullable=False),
-            **{item: _score(1, 5, nullable=True) for item in RUBRIC_ITEMS},
-            "critical_fail": pa.Column("boolean", nullable=False),
-            "process_compliant": pa.Column("boolean", nullable=True),
-            "calibration": pa.Column("boolean", nullable=False),
-        }, name="qa_reviews"),
-    }
+    return {table: pa.DataFrameSchema({name: column(field) for name, field in fields.items()}, name=table)
+            for table, fields in FIELDS.items()}
 
 
 class _DefaultSchemas(Mapping):
@@ -179,10 +205,10 @@ class _DefaultSchemas(Mapping):
         return self._built[table]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._built)
+        return iter(FIELDS)
 
     def __len__(self) -> int:
-        return len(self._built)
+        return len(FIELDS)
 
 
 SCHEMAS: Mapping[str, pa.DataFrameSchema] = _DefaultSchemas()
@@ -211,7 +237,7 @@ KEY_FIELDS = {
 
 def parse_kind(table: str, column: str) -> str:
     """How raw text for ``table.column`` is parsed: str, int, float, bool or datetime."""
-    dtype = str(SCHEMAS[table].columns[column].dtype)
+    dtype = FIELDS[table][column].dtype
     if dtype.startswith("datetime64"):
         return "datetime"
     return {"Int64": "int", "Float64": "float", "boolean": "bool"}.get(dtype, "str")
@@ -219,4 +245,4 @@ def parse_kind(table: str, column: str) -> str:
 
 def required_columns(table: str) -> list[str]:
     """Columns that may not be empty: a raw export must carry them."""
-    return [name for name, col in SCHEMAS[table].columns.items() if not col.nullable]
+    return [name for name, field in FIELDS[table].items() if not field.nullable]

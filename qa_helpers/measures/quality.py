@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from qa_helpers.data.schemas import SCHEMAS
+from qa_helpers.data.schemas import FIELDS, field_names
 
 Source = pd.DataFrame | str  # rows as a DataFrame, or a DuckDB subquery (``Context.source``) that loads none
 
@@ -130,11 +130,11 @@ def availability_table(available: Mapping[str, set[str]], tables: list[str] | No
         present, ``absent_fields`` lists the canonical ones that are not, ``extra`` the kept extra
         columns (both comma-separated, empty when none).
     """
-    names = tables or [*SCHEMAS, *(t for t in available if t not in SCHEMAS)]
+    names = tables or [*FIELDS, *(t for t in available if t not in FIELDS)]
     rows = []
     for name in names:
         present = set(available.get(name) or ())
-        canonical = list(SCHEMAS[name].columns) if name in SCHEMAS else sorted(present)
+        canonical = field_names(name) if name in FIELDS else sorted(present)
         rows.append({"table": name, "present": bool(present),
                      "fields": sum(c in present for c in canonical),
                      "absent_fields": ", ".join(c for c in canonical if c not in present),

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from qa_helpers.data import archive as qa_archive
-from qa_helpers.data.schemas import SCHEMAS
+from qa_helpers.data.schemas import field_names
 from qa_helpers.measures import analysis, kpis, quality, scorecard as qa_scorecard
 from qa_helpers.report import plots
 from qa_helpers.report.labels import glance, t, table
@@ -246,7 +246,7 @@ def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[s
     """Canonical fields the archive stores as all-null columns because the export does not have them
     (a field never archived by design, such as customer names, is not in the frame at all)."""
     columns = set(_columns_of(ctx, frame)) if ctx.has(name) else set()
-    return [c for c in SCHEMAS[name].columns if ctx.has(name) and not ctx.has(name, c) and c in columns]
+    return [c for c in field_names(name) if ctx.has(name) and not ctx.has(name, c) and c in columns]
 
 
 def _whole_files(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[str] | None:
