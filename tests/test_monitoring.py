@@ -13,7 +13,8 @@ from qa_helpers.cli import main
 from qa_helpers.monitor.alerts import COLUMNS
 from qa_helpers.monitor.monitoring import (_window, alert_episodes, chart_series, coaching_cases, coaching_review,
                                            judgement_notes, threshold_alerts, weekly_counts, weekly_judgements,
-                                           weekly_values, whole_weeks, wilson_interval)
+                                           weekly_values, whole_weeks)
+from qa_helpers.measures.intervals import wilson_interval
 from qa_helpers.periods import parse_period
 
 WEEKS = pd.date_range("2025-03-03", periods=4, freq="7D")
@@ -288,6 +289,21 @@ def test_wilson_interval_is_statsmodels_wilson_to_the_last_bit():
         low, high = wilson_interval(events, n, confidence)
         want_low, want_high = proportion_confint(events, n, alpha=1 - confidence, method="wilson")
         assert low.tolist() == want_low.tolist() and high.tolist() == want_high.tolist()
+        for one_events, one_n in zip(events, n):  # the scalar call the external benchmarks made
+            (low,), (high,) = wilson_interval([one_events], [one_n], confidence)
+            assert (low, high) == proportion_confint(one_events, one_n, alpha=1 - confidence, method="wilson")
+
+
+def test_the_external_benchmark_standing_leaves_scipy_stats_unimported():
+    # notebook 04 judged shares on statsmodels' Wilson interval: importing it cost ~1.5 s of a cold run (issue 17)
+    code = ("import sys, pandas as pd\n"
+            "from qa_helpers.measures.external import benchmark_table\n"
+            "values = pd.DataFrame({'kpi': ['fcr'], 'value': [0.8], 'n': [400]})\n"
+            "marks = pd.DataFrame({'kpi': ['fcr'], 'value': [0.7], 'kind': ['industry'], 'year': [2025], 'source': ['x']})\n"
+            "print(benchmark_table(values, marks)['standing'].tolist(), "
+            "sorted(m for m in sys.modules if m.startswith(('scipy.stats', 'statsmodels'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['ahead'] []"
 
 
 def test_the_coaching_review_leaves_scipy_stats_unimported():

@@ -29,6 +29,7 @@ import pandas as pd
 from qa_helpers.config import read_yaml
 from qa_helpers.data.schemas import DEFAULT_VALUE_SETS, SAFE_NAME
 from qa_helpers.errors import ConfigError, RegisterError
+from qa_helpers.measures.intervals import wilson_interval
 from qa_helpers.measures.kpis import KPIS
 
 KINDS = ("competitor", "industry")
@@ -143,8 +144,6 @@ def benchmark_table(values: pd.DataFrame, benchmarks: pd.DataFrame, targets: pd.
         it); any other KPI on its value, but only with :data:`MIN_BENCHMARK_N` observations or more.
         ``ahead``: True ahead, False behind, None otherwise.
     """
-    from statsmodels.stats.proportion import proportion_confint
-
     columns = ["kpi", "actual", "n", "benchmark", "kind", "year", "source", "gap", "standing", "ahead"]
     if benchmarks.empty:
         return pd.DataFrame(columns=columns)
@@ -161,7 +160,7 @@ def benchmark_table(values: pd.DataFrame, benchmarks: pd.DataFrame, targets: pd.
             standing = "no value"
         else:
             if KPIS[b.kpi].unit == "share":
-                low, high = proportion_confint(round(actual * n), n, alpha=0.05, method="wilson")
+                (low,), (high,) = wilson_interval([round(actual * n)], [n], 0.95)
             else:  # no spread to judge by: the value itself, on enough observations
                 low = high = actual if n >= MIN_BENCHMARK_N else np.nan
             better, worse = (high <= b.value, low > b.value) if lower else (low >= b.value, high < b.value)

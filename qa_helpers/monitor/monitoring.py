@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from qa_helpers.monitor.control_charts import coaching_runs
+from qa_helpers.measures.intervals import wilson_interval
 from qa_helpers.measures.kpis import KPIS, kpi_table
 from qa_helpers.data.schemas import TIME_COLUMNS
 
@@ -335,36 +336,6 @@ def coaching_review(tables: dict[str, pd.DataFrame | str], standards: dict,
     teams["agents_with_runs"] = teams["team"].map(with_runs).fillna(0).astype(int)
     teams["one_to_one"] = teams["team"].map(coached).fillna(0).astype(int)
     return cases, teams[TEAM_COLUMNS]
-
-
-def wilson_interval(events: pd.Series, n: pd.Series, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided Wilson score interval of ``events / n``, clipped to [0, 1].
-
-    The formula of statsmodels' ``proportion_confint(method="wilson")``, term for term (the same
-    floats), with the normal quantile from ``scipy.special``: importing ``scipy.stats`` (which
-    statsmodels does) costs ~0.4-0.8 s of a cold notebook 06 (issue 17).
-
-    Parameters
-    ----------
-    events, n : Series
-        Successes and trials per row (``n`` > 0).
-    confidence : float
-        E.g. 0.95.
-
-    Returns
-    -------
-    low, high : ndarray
-    """
-    from scipy.special import ndtri
-
-    nobs = np.asarray(n)
-    share = np.asarray(events) / nobs
-    crit = -ndtri((1 - confidence) / 2.0)  # scipy.stats.norm.isf
-    crit2 = crit**2
-    denom = 1 + crit2 / nobs
-    center = (share + crit2 / (2 * nobs)) / denom
-    dist = crit * np.sqrt(share * (1.0 - share) / nobs + crit2 / (4.0 * nobs**2)) / denom
-    return np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
 
 
 def _team_table(by_agent: pd.DataFrame, target: float, confidence: float) -> pd.DataFrame:
