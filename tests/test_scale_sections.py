@@ -187,9 +187,32 @@ def test_kpi_tables_are_not_kept_outside_a_batch_kernel(archive, monkeypatch):
     computed = []
     real = kpis.kpi_table
     monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(1) or real(tables, **kw))
-    ctx = open_context("HL-A", "2025-Q4", archive)
-    pd.testing.assert_frame_equal(ctx.kpi_table(), ctx.kpi_table())
+    first, second = (open_context("HL-A", "2025-Q4", archive) for _ in range(2))
+    pd.testing.assert_frame_equal(first.kpi_table(), second.kpi_table())
     assert len(computed) == 2
+
+
+def test_a_notebook_computes_a_kpi_table_once_and_cuts_kpis_from_it(archive, monkeypatch):
+    # notebook 04 asks for the unit's table (scorecard), then for the benchmarked KPIs: one scan (issue 17)
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.measures import kpis
+
+    monkeypatch.setattr(qa_archive._READS, "limit", 0)
+    computed = []
+    real = kpis.kpi_table
+    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(kw["kpis"]) or real(tables, **kw))
+    ctx = open_context("ALL", "2025-Q4", archive)
+    whole = ctx.kpi_table()
+    whole.loc[0, "value"] = -1.0  # the caller's copy
+    wanted = ["fcr", "aht_s", "csat"]
+    cut = ctx.kpi_table(kpis=wanted)
+    assert computed == [None] and list(cut["kpi"]) == wanted
+    pd.testing.assert_frame_equal(cut, real(ctx.sources(), kpis=wanted, standards=ctx.standards.raw,
+                                            available=ctx.available, connection=ctx.duckdb))
+    pd.testing.assert_frame_equal(ctx.kpi_table(), real(ctx.sources(), standards=ctx.standards.raw,
+                                                        available=ctx.available, connection=ctx.duckdb))
+    ctx.kpi_table(by=["channel"], kpis=["fcr"])  # a breakdown is its own scan
+    assert computed == [None, ["fcr"]]
 
 
 def test_the_three_breakdowns_scan_each_table_once_and_equal_the_kpi_tables(archive, monkeypatch):

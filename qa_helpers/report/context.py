@@ -72,6 +72,8 @@ class Context:
     available: dict[str, set[str]] = field(default_factory=dict)
     # the archive scans :meth:`source` handed out: SQL over files only, safe to key a kept result on
     scans: set[str] = field(default_factory=set, repr=False)
+    # KPI tables this context computed, by :meth:`_kpi_key`: a notebook asks for the same one in several cells
+    kept_kpis: dict[tuple, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------ what the archive holds
 
@@ -249,14 +251,29 @@ class Context:
         # a batch kernel runs the KPI and scorecard notebooks of one unit and period one after the other,
         # and both need this and the previous period's table: kept once computed over archive scans
         key = self._kpi_key(tables, by, kpis)
-        found = None if key is None else qa_archive.recall(key)
+        found = None if key is None else self._kept_kpi_table(key, tables, by, kpis)
         if found is not None:
             return found
         values = kpi_module.kpi_table(tables, by=list(by), standards=self.standards.raw, kpis=kpis,
                                       available=self.available, connection=self.duckdb)
         if key is not None:
+            self.kept_kpis[key] = values.copy()
             qa_archive.keep(key, values)
         return values
+
+    def _kept_kpi_table(self, key: tuple, tables, by, kpis) -> pd.DataFrame | None:
+        """A KPI table computed before (in this context, or kept by a batch kernel), or the rows of
+        ``kpis`` cut from the unit's whole table (each KPI is computed on its own: the same numbers)."""
+        found = self.kept_kpis.get(key)
+        found = found.copy() if found is not None else qa_archive.recall(key)
+        if found is not None or kpis is None or by:
+            return found
+        whole_key = self._kpi_key(tables, by, None)
+        whole = self.kept_kpis.get(whole_key)
+        whole = whole if whole is not None else qa_archive.recall(whole_key)
+        if whole is None or not set(kpis) <= set(whole["kpi"]):
+            return None
+        return whole.set_index("kpi").loc[list(kpis)].reset_index()[whole.columns]
 
     def _kpi_key(self, tables, by, kpis) -> tuple | None:
         """What a KPI table over ``tables`` depends on, when they are all archive scans of this context
