@@ -64,7 +64,8 @@ def observation_sql(sources: dict[str, str], columns: dict[str, set[str]], kpi: 
 
 
 def window_observations(teams: list[str], archive, start, end, kpis, standards: dict, *,
-                        complaints_span: tuple | None = None) -> dict[str, pd.DataFrame]:
+                        complaints_span: tuple | None = None,
+                        spans: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """:func:`observations` of each KPI for a set of teams between two dates, straight from the archive:
     DuckDB reads only the months that overlap, the teams' rows and the KPI's columns, and only the
     observations reach pandas (in :func:`load_teams`' row order, so the tests see what they saw before).
@@ -80,6 +81,9 @@ def window_observations(teams: list[str], archive, start, end, kpis, standards: 
     complaints_span : (start, end), optional
         The window for complaints (a rate counts a ticket's complaints made up to this end); the
         tickets' window without.
+    spans : DataFrame, optional
+        ``team, start, end``: only the observations of these teams in these half-open windows (and
+        within ``start, end``), as :func:`window_sources`; complaints are not restricted by them.
 
     Returns
     -------
@@ -90,10 +94,12 @@ def window_observations(teams: list[str], archive, start, end, kpis, standards: 
     names = list(dict.fromkeys(n for kpi in kpis for n in (
         ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
     con = _connection()
-    sources, columns = window_sources(teams, archive, start, end, names, connection=con, ordered=True)
-    if complaints_span is not None and "complaints" in names:
-        extra, _ = window_sources(teams, archive, *complaints_span, ["complaints"], connection=con, ordered=True)
-        sources["complaints"] = extra["complaints"]
+    sources, columns = window_sources(teams, archive, start, end, [n for n in names if n != "complaints"],
+                                      connection=con, ordered=True, spans=spans)
+    if "complaints" in names:
+        extra, extra_columns = window_sources(teams, archive, *(complaints_span or (start, end)), ["complaints"],
+                                              connection=con, ordered=True)
+        sources["complaints"], columns["complaints"] = extra["complaints"], extra_columns["complaints"]
     out = {}
     for kpi in kpis:
         frame = con.sql(observation_sql(sources, columns, kpi, standards, ordered=True)).df()
@@ -306,11 +312,14 @@ def load_teams(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp
 
 def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp,
                    names: list[str], channels: list[str] | None = None,
-                   connection=None, ordered: bool = False) -> tuple[dict[str, str], dict[str, set[str]]]:
+                   connection=None, ordered: bool = False,
+                   spans: pd.DataFrame | None = None) -> tuple[dict[str, str], dict[str, set[str]]]:
     """DuckDB sources for tables of a set of teams between two dates (only the months that overlap),
     optionally only some channels (tables without a channel column are not filtered). ``ordered``
     adds ``_team`` (the team's place in ``teams``), ``_file`` and ``_row`` (the row's file and place
-    in it), to return rows in :func:`load_teams`' order.
+    in it), to return rows in :func:`load_teams`' order. ``spans`` (``team, start, end``) keeps only
+    the rows of those teams in those half-open windows, and only their months are read: a few weeks
+    around each of a year's coaching sessions, not the whole year.
 
     Returns
     -------
@@ -323,6 +332,9 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     folder = qa_archive.archive_path(archive)
     months = set(_months(start, end))
+    stamp = lambda t: "TIMESTAMP " + qa_archive._sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
+    if spans is not None:
+        months &= {m for s in spans.itertuples(index=False) for m in _months(max(start, s.start), min(end, s.end))}
     team_list = ", ".join(qa_archive._sql_text(t) for t in teams) or "NULL"
     sources, columns = {}, {}
     for name in names:
@@ -339,9 +351,11 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
         every = sorted((folder / name).glob("month=*/*.parquet"))
         files = [f for f in every if f.parent.name.removeprefix("month=") in months]
         time = '"' + TIME_COLUMNS[name] + '"'
-        conditions = [f"team IN ({team_list})",
-                      f"{time} >= TIMESTAMP {qa_archive._sql_text(start.strftime('%Y-%m-%d %H:%M:%S.%f'))}",
-                      f"{time} < TIMESTAMP {qa_archive._sql_text(end.strftime('%Y-%m-%d %H:%M:%S.%f'))}"]
+        conditions = [f"team IN ({team_list})", f"{time} >= {stamp(start)}", f"{time} < {stamp(end)}"]
+        if spans is not None:
+            conditions.append("(" + (" OR ".join(
+                f"(team = {qa_archive._sql_text(s.team)} AND {time} >= {stamp(s.start)} AND {time} < {stamp(s.end)})"
+                for s in spans.itertuples(index=False)) or "false") + ")")
         if not files:
             files, conditions = every[:1], ["false"]
         if channels and "channel" in present:
@@ -409,7 +423,12 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
                                  complaints_span=(span_start, span_end))
     con = _connection()
     sources, source_columns = window_sources(treated + controls, archive, span_start, span_end, names, connection=con)
-    span = {"connection": con, "sources": sources, "columns": source_columns}
+    # the DiD reads only the test windows' months (a ticket's complaints still up to the span's end)
+    test_sources, _ = window_sources(treated + controls, archive, test_windows["start"].min(),
+                                     test_windows["end"].max(), [n for n in names if n != "complaints"],
+                                     connection=con)
+    span = {"connection": con, "sources": sources, "columns": source_columns,
+            "test_sources": {**sources, **test_sources}}
     rows, did, its, mixes, standardised, weekly, obs_by = [], [], [], [], [], [], {}
     for metric in action.metrics:
         kpi = metric["kpi"]
@@ -493,7 +512,7 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
             standardised.append(stats.before_after(mine, kpi, kind, start, stratify="channel",
                                                    expected_effect=expected, **common))
     if controls and kind != "ordinal":
-        cells = did_cells(span["connection"], span["sources"], span["columns"], kpi, standards, stats.week_windows(
+        cells = did_cells(span["connection"], span["test_sources"], span["columns"], kpi, standards, stats.week_windows(
             start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks),
             channels=action.channels)
         did.append(stats.diff_in_diff_cells(cells, kpi, kind, treated=treated, controls=controls, cluster=cluster,
