@@ -93,3 +93,27 @@ def test_a_share_did_estimate_is_the_wls_fit_it_no_longer_runs():
     assert row.at[0, "effect"] == pytest.approx(fit.params["did"], rel=1e-10)
     assert "two-way CR2" in row.at[0, "method"] and np.isfinite(row.at[0, "p"])
 
+
+
+@pytest.mark.parametrize("kpi", ["fcr", "median_first_response_s", "complaints_per_1000"])
+def test_the_weekly_scan_sums_the_did_cells_did_cells_sums(archive, kpi):
+    from qa_helpers import stats
+    from qa_helpers.improve import evaluation
+
+    standards = _standards()
+    start = pd.Timestamp("2025-09-03")
+    windows = stats.week_windows(start, weeks_before=6, weeks_after=5, washout_weeks=1)
+    con = evaluation._connection()
+    sources, columns = evaluation.window_sources(["HL-B", "HL-A"], archive, pd.Timestamp("2025-03-03"),
+                                                 pd.Timestamp("2025-12-29"), ["tickets", "complaints"], connection=con)
+    span = {"connection": con, "sources": sources, "columns": columns}
+    kind = evaluation.metric_kind(kpi)
+    series, cells = evaluation._weekly_sql(span, kpi, kind, standards, ["phone", "chat"], windows=windows)
+    alone = evaluation._weekly_sql(span, kpi, kind, standards, ["phone", "chat"])
+    pd.testing.assert_frame_equal(series.drop(columns="channels"), alone.drop(columns="channels"), rtol=1e-12)
+    assert series["channels"].map(set).tolist() == alone["channels"].map(set).tolist()  # a set, in any order
+    want = evaluation.did_cells(con, sources, columns, kpi, standards, windows, channels=["phone", "chat"])
+    order = ["team", "cluster", "week"]
+    want, cells = (f.sort_values(order).reset_index(drop=True) for f in (want, cells))
+    assert len(cells) > 100 and cells["after"].any() and not cells["after"].all()
+    pd.testing.assert_frame_equal(want, cells, rtol=1e-12)

@@ -423,12 +423,7 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
                                  complaints_span=(span_start, span_end))
     con = _connection()
     sources, source_columns = window_sources(treated + controls, archive, span_start, span_end, names, connection=con)
-    # the DiD reads only the test windows' months (a ticket's complaints still up to the span's end)
-    test_sources, _ = window_sources(treated + controls, archive, test_windows["start"].min(),
-                                     test_windows["end"].max(), [n for n in names if n != "complaints"],
-                                     connection=con)
-    span = {"connection": con, "sources": sources, "columns": source_columns,
-            "test_sources": {**sources, **test_sources}}
+    span = {"connection": con, "sources": sources, "columns": source_columns}
     rows, did, its, mixes, standardised, weekly, obs_by = [], [], [], [], [], [], {}
     for metric in action.metrics:
         kpi = metric["kpi"]
@@ -490,13 +485,14 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
     if action.channels:
         obs = obs[obs["channel"].isin(action.channels)]
     mine = obs[obs["team"].isin(treated)]
-    series = _weekly_sql(span, kpi, kind, standards, action.channels)
+    test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
+                                      washout_weeks=washout_weeks)
+    series, cells = _weekly_sql(span, kpi, kind, standards, action.channels, windows=test_windows)
     # without agents (an export with no agent field) the observations cannot be clustered
     cluster = "agent_id" if series["agents"].any() else None
     common = dict(time="time", cluster=cluster, weeks_before=weeks_before, weeks_after=weeks_after,
                   washout_weeks=washout_weeks, alpha=alpha, direction=direction)
-    labelled = mine.assign(window=stats.label_windows(mine["time"], stats.week_windows(
-        start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks)))
+    labelled = mine.assign(window=stats.label_windows(mine["time"], test_windows))
     before_level = _kpi_level(labelled.loc[labelled["window"] == "before", "value"], KPIS[kpi].agg)
     if kind == "rate":
         before_level *= stats.RATE_PER
@@ -512,9 +508,6 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
             standardised.append(stats.before_after(mine, kpi, kind, start, stratify="channel",
                                                    expected_effect=expected, **common))
     if controls and kind != "ordinal":
-        cells = did_cells(span["connection"], span["test_sources"], span["columns"], kpi, standards, stats.week_windows(
-            start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks),
-            channels=action.channels)
         did.append(stats.diff_in_diff_cells(cells, kpi, kind, treated=treated, controls=controls, cluster=cluster,
                                             direction=direction, alpha=alpha, expected_effect=expected))
     series = series.drop(columns=["agents", "channels"])
@@ -559,9 +552,16 @@ def _connection():
     return _CONNECTION[0]
 
 
-def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None) -> pd.DataFrame:
+def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None,
+                windows: pd.DataFrame | None = None):
     """:func:`_weekly` computed in DuckDB over the span's sources, with per team and week whether any
-    observation names an agent (``agents``) and the channels seen (``channels``)."""
+    observation names an agent (``agents``) and the channels seen (``channels``).
+
+    With ``windows`` (:func:`qa_helpers.stats.week_windows`, whole weeks) the same scan also sums the
+    difference-in-differences' cells (:func:`did_cells` with ``group="team"``) per team, agent and week of
+    the before and after windows, and ``(weekly, cells)`` is returned: at 10 M tickets every scan reads
+    every row of its months, and the cells' weeks are inside the series' span.
+    """
     obs = observation_sql(span["sources"], span["columns"], kpi, standards)
     value = "ln(value)" if kind == "duration" else "value"
     conditions = ["team IS NOT NULL", "time IS NOT NULL"]
@@ -569,16 +569,35 @@ def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None)
         conditions.append("value > 0")  # as :func:`observations`: zero seconds carry no ratio information
     if channels:
         conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
+    groups = "GROUP BY 1, 2"
+    if windows is not None:  # the team x week rows, and the team x agent x week rows the DiD sums
+        groups = "GROUP BY GROUPING SETS ((team, week), (team, agent_id, week))"
     out = span["connection"].sql(
         f"SELECT team, date_trunc('week', time) AS week, avg({value}) AS value, count(*) AS n, "
         f"bool_or(agent_id IS NOT NULL) AS agents, "
-        f"coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels "
-        f"FROM {obs} WHERE {' AND '.join(conditions)} GROUP BY 1, 2 ORDER BY 1, 2").df()
+        f"coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels"
+        + (f", agent_id AS cluster, sum({value}) AS y, grouping(agent_id) AS _level" if windows is not None else "")
+        + f" FROM {obs} WHERE {' AND '.join(conditions)} {groups} ORDER BY 1, 2").df()
     out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
     out["n"] = out["n"].astype("int64")
+    cells = None
+    if windows is not None:
+        bounds = windows.set_index("window")
+        by_agent = out["_level"].to_numpy() == 0
+        cells = out[by_agent]
+        out = out[~by_agent].drop(columns=["cluster", "y", "_level"]).reset_index(drop=True)
+        week = cells["week"]
+        inside = np.zeros(len(cells), dtype=bool)
+        for name in ("before", "after"):
+            inside |= ((week >= bounds.at[name, "start"]) & (week < bounds.at[name, "end"])).to_numpy()
+        cells = cells[inside]
+        cells = pd.DataFrame({"team": cells["team"].astype(object), "cluster": cells["cluster"].astype(object),
+                              "week": cells["week"], "after": (cells["week"] >= bounds.at["after", "start"]).to_numpy(),
+                              "y": cells["y"].astype(float), "n": cells["n"].astype(float),
+                              "count": cells["n"].astype("int64")}).reset_index(drop=True)
     if kind == "rate":
         out["value"] *= stats.RATE_PER
-    return out
+    return out if windows is None else (out, cells)
 
 
 def conclusions(evaluation: ActionEvaluation, action, language: str = "en") -> pd.DataFrame:
