@@ -64,7 +64,8 @@ def observation_sql(sources: dict[str, str], columns: dict[str, set[str]], kpi: 
 
 
 def window_observations(teams: list[str], archive, start, end, kpis, standards: dict, *,
-                        complaints_span: tuple | None = None) -> dict[str, pd.DataFrame]:
+                        complaints_span: tuple | None = None,
+                        spans: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """:func:`observations` of each KPI for a set of teams between two dates, straight from the archive:
     DuckDB reads only the months that overlap, the teams' rows and the KPI's columns, and only the
     observations reach pandas (in :func:`load_teams`' row order, so the tests see what they saw before).
@@ -80,6 +81,9 @@ def window_observations(teams: list[str], archive, start, end, kpis, standards: 
     complaints_span : (start, end), optional
         The window for complaints (a rate counts a ticket's complaints made up to this end); the
         tickets' window without.
+    spans : DataFrame, optional
+        ``team, start, end``: only the observations of these teams in these half-open windows (and
+        within ``start, end``), as :func:`window_sources`; complaints are not restricted by them.
 
     Returns
     -------
@@ -90,10 +94,12 @@ def window_observations(teams: list[str], archive, start, end, kpis, standards: 
     names = list(dict.fromkeys(n for kpi in kpis for n in (
         ["tickets", "complaints"] if KPIS[kpi].agg == "per_1000" else [KPIS[kpi].table])))
     con = _connection()
-    sources, columns = window_sources(teams, archive, start, end, names, connection=con, ordered=True)
-    if complaints_span is not None and "complaints" in names:
-        extra, _ = window_sources(teams, archive, *complaints_span, ["complaints"], connection=con, ordered=True)
-        sources["complaints"] = extra["complaints"]
+    sources, columns = window_sources(teams, archive, start, end, [n for n in names if n != "complaints"],
+                                      connection=con, ordered=True, spans=spans)
+    if "complaints" in names:
+        extra, extra_columns = window_sources(teams, archive, *(complaints_span or (start, end)), ["complaints"],
+                                              connection=con, ordered=True)
+        sources["complaints"], columns["complaints"] = extra["complaints"], extra_columns["complaints"]
     out = {}
     for kpi in kpis:
         frame = con.sql(observation_sql(sources, columns, kpi, standards, ordered=True)).df()
@@ -306,11 +312,14 @@ def load_teams(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp
 
 def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Timestamp,
                    names: list[str], channels: list[str] | None = None,
-                   connection=None, ordered: bool = False) -> tuple[dict[str, str], dict[str, set[str]]]:
+                   connection=None, ordered: bool = False,
+                   spans: pd.DataFrame | None = None) -> tuple[dict[str, str], dict[str, set[str]]]:
     """DuckDB sources for tables of a set of teams between two dates (only the months that overlap),
     optionally only some channels (tables without a channel column are not filtered). ``ordered``
     adds ``_team`` (the team's place in ``teams``), ``_file`` and ``_row`` (the row's file and place
-    in it), to return rows in :func:`load_teams`' order.
+    in it), to return rows in :func:`load_teams`' order. ``spans`` (``team, start, end``) keeps only
+    the rows of those teams in those half-open windows, and only their months are read: a few weeks
+    around each of a year's coaching sessions, not the whole year.
 
     Returns
     -------
@@ -323,6 +332,9 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     folder = qa_archive.archive_path(archive)
     months = set(_months(start, end))
+    stamp = lambda t: "TIMESTAMP " + qa_archive._sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
+    if spans is not None:
+        months &= {m for s in spans.itertuples(index=False) for m in _months(max(start, s.start), min(end, s.end))}
     team_list = ", ".join(qa_archive._sql_text(t) for t in teams) or "NULL"
     sources, columns = {}, {}
     for name in names:
@@ -339,9 +351,11 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
         every = sorted((folder / name).glob("month=*/*.parquet"))
         files = [f for f in every if f.parent.name.removeprefix("month=") in months]
         time = '"' + TIME_COLUMNS[name] + '"'
-        conditions = [f"team IN ({team_list})",
-                      f"{time} >= TIMESTAMP {qa_archive._sql_text(start.strftime('%Y-%m-%d %H:%M:%S.%f'))}",
-                      f"{time} < TIMESTAMP {qa_archive._sql_text(end.strftime('%Y-%m-%d %H:%M:%S.%f'))}"]
+        conditions = [f"team IN ({team_list})", f"{time} >= {stamp(start)}", f"{time} < {stamp(end)}"]
+        if spans is not None:
+            conditions.append("(" + (" OR ".join(
+                f"(team = {qa_archive._sql_text(s.team)} AND {time} >= {stamp(s.start)} AND {time} < {stamp(s.end)})"
+                for s in spans.itertuples(index=False)) or "false") + ")")
         if not files:
             files, conditions = every[:1], ["false"]
         if channels and "channel" in present:
@@ -471,13 +485,14 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
     if action.channels:
         obs = obs[obs["channel"].isin(action.channels)]
     mine = obs[obs["team"].isin(treated)]
-    series = _weekly_sql(span, kpi, kind, standards, action.channels)
+    test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
+                                      washout_weeks=washout_weeks)
+    series, cells = _weekly_sql(span, kpi, kind, standards, action.channels, windows=test_windows)
     # without agents (an export with no agent field) the observations cannot be clustered
     cluster = "agent_id" if series["agents"].any() else None
     common = dict(time="time", cluster=cluster, weeks_before=weeks_before, weeks_after=weeks_after,
                   washout_weeks=washout_weeks, alpha=alpha, direction=direction)
-    labelled = mine.assign(window=stats.label_windows(mine["time"], stats.week_windows(
-        start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks)))
+    labelled = mine.assign(window=stats.label_windows(mine["time"], test_windows))
     before_level = _kpi_level(labelled.loc[labelled["window"] == "before", "value"], KPIS[kpi].agg)
     if kind == "rate":
         before_level *= stats.RATE_PER
@@ -493,9 +508,6 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
             standardised.append(stats.before_after(mine, kpi, kind, start, stratify="channel",
                                                    expected_effect=expected, **common))
     if controls and kind != "ordinal":
-        cells = did_cells(span["connection"], span["sources"], span["columns"], kpi, standards, stats.week_windows(
-            start, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks),
-            channels=action.channels)
         did.append(stats.diff_in_diff_cells(cells, kpi, kind, treated=treated, controls=controls, cluster=cluster,
                                             direction=direction, alpha=alpha, expected_effect=expected))
     series = series.drop(columns=["agents", "channels"])
@@ -540,9 +552,16 @@ def _connection():
     return _CONNECTION[0]
 
 
-def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None) -> pd.DataFrame:
+def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None,
+                windows: pd.DataFrame | None = None):
     """:func:`_weekly` computed in DuckDB over the span's sources, with per team and week whether any
-    observation names an agent (``agents``) and the channels seen (``channels``)."""
+    observation names an agent (``agents``) and the channels seen (``channels``).
+
+    With ``windows`` (:func:`qa_helpers.stats.week_windows`, whole weeks) the same scan also sums the
+    difference-in-differences' cells (:func:`did_cells` with ``group="team"``) per team, agent and week of
+    the before and after windows, and ``(weekly, cells)`` is returned: at 10 M tickets every scan reads
+    every row of its months, and the cells' weeks are inside the series' span.
+    """
     obs = observation_sql(span["sources"], span["columns"], kpi, standards)
     value = "ln(value)" if kind == "duration" else "value"
     conditions = ["team IS NOT NULL", "time IS NOT NULL"]
@@ -550,16 +569,35 @@ def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None)
         conditions.append("value > 0")  # as :func:`observations`: zero seconds carry no ratio information
     if channels:
         conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
+    groups = "GROUP BY 1, 2"
+    if windows is not None:  # the team x week rows, and the team x agent x week rows the DiD sums
+        groups = "GROUP BY GROUPING SETS ((team, week), (team, agent_id, week))"
     out = span["connection"].sql(
         f"SELECT team, date_trunc('week', time) AS week, avg({value}) AS value, count(*) AS n, "
         f"bool_or(agent_id IS NOT NULL) AS agents, "
-        f"coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels "
-        f"FROM {obs} WHERE {' AND '.join(conditions)} GROUP BY 1, 2 ORDER BY 1, 2").df()
+        f"coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels"
+        + (f", agent_id AS cluster, sum({value}) AS y, grouping(agent_id) AS _level" if windows is not None else "")
+        + f" FROM {obs} WHERE {' AND '.join(conditions)} {groups} ORDER BY 1, 2").df()
     out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
     out["n"] = out["n"].astype("int64")
+    cells = None
+    if windows is not None:
+        bounds = windows.set_index("window")
+        by_agent = out["_level"].to_numpy() == 0
+        cells = out[by_agent]
+        out = out[~by_agent].drop(columns=["cluster", "y", "_level"]).reset_index(drop=True)
+        week = cells["week"]
+        inside = np.zeros(len(cells), dtype=bool)
+        for name in ("before", "after"):
+            inside |= ((week >= bounds.at[name, "start"]) & (week < bounds.at[name, "end"])).to_numpy()
+        cells = cells[inside]
+        cells = pd.DataFrame({"team": cells["team"].astype(object), "cluster": cells["cluster"].astype(object),
+                              "week": cells["week"], "after": (cells["week"] >= bounds.at["after", "start"]).to_numpy(),
+                              "y": cells["y"].astype(float), "n": cells["n"].astype(float),
+                              "count": cells["n"].astype("int64")}).reset_index(drop=True)
     if kind == "rate":
         out["value"] *= stats.RATE_PER
-    return out
+    return out if windows is None else (out, cells)
 
 
 def conclusions(evaluation: ActionEvaluation, action, language: str = "en") -> pd.DataFrame:

@@ -138,6 +138,7 @@ def _settings(ctx, block: str) -> dict:
 
 def coaching_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame:
     """:func:`qa_helpers.people.coaching.coaching_effect` for the unit's sessions held up to the period's end."""
+    from qa_helpers import stats
     from qa_helpers.improve.evaluation import window_observations
 
     held = data.coaching[data.coaching["date"] < ctx.period.end]
@@ -149,8 +150,13 @@ def coaching_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     start = held["date"].min() - pd.Timedelta(weeks=before + 1)
     end = min(held["date"].max() + pd.Timedelta(weeks=after + 1), ctx.period.end)
     kpis = set(held["kpi"].replace("", default_kpi))
+    # each session reads its own team's weeks (:func:`qa_helpers.people.coaching.coaching_effect`), and one
+    # whose after-window has not ended reads none: only those rows are loaded, not the months between
+    spans = pd.DataFrame([{"team": s.team, "start": w["start"].min(), "end": w["end"].max()} for s in held.itertuples()
+                          for w in [stats.week_windows(s.date, weeks_before=before, weeks_after=after)]
+                          if w["end"].max() <= ctx.period.end], columns=["team", "start", "end"])
     obs = window_observations(sorted(held["team"].unique()), ctx.archive, start, end,
-                              sorted(k for k in kpis if ctx.measured(k)), ctx.standards.raw)
+                              sorted(k for k in kpis if ctx.measured(k)), ctx.standards.raw, spans=spans)
     return qa_coaching.coaching_effect(held, obs, ctx.period.end, standards=ctx.standards.raw, default_kpi=default_kpi,
                                        weeks_before=before, weeks_after=after,
                                        min_answers=int(options.get("min_answers", 10)), alpha=alpha,

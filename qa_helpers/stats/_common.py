@@ -127,6 +127,16 @@ def _cells(y: np.ndarray, after: np.ndarray, strata: np.ndarray, groups: np.ndar
     return params[:n_strata], params[n_strata:], cov
 
 
+def _cell_means(y: np.ndarray, after: np.ndarray, strata: np.ndarray,
+                weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The window x stratum weighted means of :func:`_cells` (its WLS on cell dummies), without the fit."""
+    n_strata = int(strata.max()) + 1
+    cell = after.astype(int) * n_strata + strata
+    means = (np.bincount(cell, weights=weights * y, minlength=2 * n_strata)
+             / np.bincount(cell, weights=weights, minlength=2 * n_strata))
+    return means[:n_strata], means[n_strata:]
+
+
 def _contrast(cov: np.ndarray, grad_before: np.ndarray, grad_after: np.ndarray) -> float:
     g = np.concatenate([grad_before, grad_after])
     return float(np.sqrt(max(g @ cov @ g, 0.0)))

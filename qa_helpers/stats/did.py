@@ -188,8 +188,11 @@ def diff_in_diff_cells(cells: pd.DataFrame, metric: str, kind: str, *, treated: 
         model = GLM(cells["y"], design, family=families.Poisson(), offset=np.log(cells["n"]))
     else:
         model = WLS(cells["y"] / cells["n"], design, weights=cells["n"])
-    fit = model.fit(**fit_kw)
-    est, se = float(fit.params["did"]), float(fit.bse["did"])
+    # a share's two-way CR2 below refits the same WLS itself (estimate included): statsmodels' fit, an SVD of
+    # every cell, would only give an estimate and a CR1 SE that are replaced
+    two_way_share = clustered and team_week and kind == "proportion"
+    fit = None if two_way_share else model.fit(**fit_kw)
+    est, se = (np.nan, np.nan) if two_way_share else (float(fit.params["did"]), float(fit.bse["did"]))
     df = n_groups - 1 if clustered else None
     if clustered and team_week:
         # agents carry their level across weeks, a team-week carries a shock shared by all of
@@ -214,8 +217,9 @@ def diff_in_diff_cells(cells: pd.DataFrame, metric: str, kind: str, *, treated: 
             df = min(n_groups, n_cells) - 1
         else:
             # rates: floored at the smaller one-way part, as in every rate test (see two_way_contrast)
-            _, se, df = two_way_contrast(x, response, groups, team_weeks, contrast, weights,
-                                         "smaller" if kind == "rate" else "groups")
+            fitted, se, df = two_way_contrast(x, response, groups, team_weeks, contrast, weights,
+                                              "smaller" if kind == "rate" else "groups")
+            est = fitted if two_way_share else est
     p, lo, hi = _t_inference(est, se, df, alpha)
     sign = 1 if direction == "increase" else -1
     mde = sign * _mde_t(se, df, alpha)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa_helpers.stats._common import (_cell_design, _cells, _cluster_note, _cluster_problem, _contrast, _interval_t,
-                                      _t_inference)
+from qa_helpers.stats._common import (_cell_design, _cell_means, _cells, _cluster_note, _cluster_problem, _contrast,
+                                      _interval_t, _t_inference)
 from qa_helpers.stats.cr2 import two_way_contrast
 from qa_helpers.stats.power import _mde_t
 from qa_helpers.stats.results import RATE_PER, _result
@@ -34,7 +34,10 @@ def _standardised(obs: dict, kind: str, metric: str, *, cluster: str | None, str
     clustered = cluster is not None
     response = np.log(y) if kind == "duration" else (y / e if kind == "rate" else y)
     weights = e if kind == "rate" else np.ones(len(y))
-    mu_b, mu_a, cov = _cells(response, after, strata, groups, weights, False)
+    if clustered:  # the cell means alone: the CR2 below gives the variance, so no HC1 fit of every row
+        mu_b, mu_a = _cell_means(response, after, strata, weights)
+    else:
+        mu_b, mu_a, cov = _cells(response, after, strata, groups, weights, False)
     n_groups = len(np.unique(groups))
     if clustered:
         problem = _cluster_problem(groups, after, cluster)
