@@ -35,6 +35,7 @@ from matplotlib.ticker import PercentFormatter
 
 from qa_helpers.config import reports_dir
 from qa_helpers.periods import Period
+from qa_helpers.report.heatmap import heatmap
 from qa_helpers.report.plots import COLOURS, _ax, _empty
 from qa_helpers.report.safe import markdown_text, write_csv
 from qa_helpers.data.schemas import RUBRIC_ITEMS
@@ -946,10 +947,8 @@ def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = 
     cells[b, a] = data["kappa"].to_numpy(dtype=float)
     grid = pd.DataFrame(cells, index=list(reviewers), columns=list(reviewers))
     weighting = data["weights"].iloc[0]
-    import seaborn as sns
-
-    sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", linewidths=0.5,
-                cbar_kws={"label": f"Cohen κ ({t(f'weights.{weighting}', language)})"})
+    heatmap(grid, ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", linewidths=0.5,
+            cbar_label=f"Cohen κ ({t(f'weights.{weighting}', language)})")
     ax.set_title(f"{t('agreement_title', language)}: {t('all_items' if item == ALL else item, language)}")
     ax.set_xlabel(t("reviewer_id", language))
     ax.set_ylabel(t("reviewer_id", language))
