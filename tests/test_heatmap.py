@@ -38,6 +38,11 @@ def _grids():
     many[many < 0.8] = np.nan
     shares = pd.DataFrame(rng.uniform(0, 0.6, (7, 5)), index=["账单", "网络故障", "Long topic label", "d", "e", "f", "g"],
                           columns=[f"渠道 {i}\n(n={i * 1234:,})" for i in range(5)])
+    weekly = pd.DataFrame(rng.integers(0, 900, (5, 52)).astype(float), index=["chat", "email", "onsite", "phone", "social"],
+                          columns=[d.strftime("%m-%d") for d in pd.date_range("2025-01-06", periods=52, freq="7D")])
+    kpis = pd.DataFrame(rng.uniform(0.5, 0.95, (12, 6)), index=[f"HL-{i}" for i in range(12)],
+                        columns=[f"2025-{m:02d}" for m in range(1, 7)])
+    kpis.iloc[2, 4] = kpis.iloc[7, 0] = np.nan
     return [
         (kappa, dict(vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", linewidths=0.5,
                      cbar_kws={"label": "Cohen κ (quadratic)"}),
@@ -49,10 +54,17 @@ def _grids():
                       cbar_kws={"label": "Share", "format": PercentFormatter(1.0, decimals=0)}),
          dict(annot=shares.map(lambda v: f"{v:.0%}"), fmt="", cmap="Reds", linewidths=0.5, cbar_label="Share",
               cbar_format=PercentFormatter(1.0, decimals=0)), (9, 4)),
+        # report.plots' two: tickets per channel and week (52 columns, no annotation), a KPI grid with gaps
+        (weekly, dict(cmap="Blues", linewidths=0.5, cbar_kws={"label": "Tickets"}),
+         dict(cmap="Blues", linewidths=0.5, cbar_label="Tickets"), (12, 3.5)),
+        (kpis, dict(annot=kpis.map(lambda v: f"{v:.1%}"), fmt="", cmap="RdYlGn", linewidths=0.5,
+                    cbar_kws={"label": "FCR", "format": PercentFormatter(1.0)}),
+         dict(annot=kpis.map(lambda v: f"{v:.1%}"), fmt="", cmap="RdYlGn", linewidths=0.5, cbar_label="FCR",
+              cbar_format=PercentFormatter(1.0)), (10, 5)),
     ]
 
 
-@pytest.mark.parametrize("case", range(3))
+@pytest.mark.parametrize("case", range(5))
 def test_heatmap_draws_what_seaborn_draws(case):
     sns = pytest.importorskip("seaborn")
     set_style("zh" if case == 2 else "en")  # CJK labels drawn in the kit's CJK font
