@@ -35,6 +35,7 @@ from matplotlib.ticker import PercentFormatter
 
 from qa_helpers.config import reports_dir
 from qa_helpers.periods import Period
+from qa_helpers.report.heatmap import heatmap
 from qa_helpers.report.plots import COLOURS, _ax, _empty
 from qa_helpers.report.safe import markdown_text, write_csv
 from qa_helpers.data.schemas import RUBRIC_ITEMS
@@ -198,6 +199,54 @@ def rating_matrix(reviews: pd.DataFrame, value: str, calibration_only: bool = Tr
     return _wide(data, data[value].astype("Float64").to_numpy(dtype=float, na_value=np.nan))
 
 
+# --------------------------------------------------------------------------- distributions
+# scipy.special's functions, which scipy.stats' normal, t and F distributions call: importing
+# scipy.stats (or statsmodels' inter_rater, which imports it) costs about 1.3 s of the QA calibration
+# notebook's cold start, scipy.special a quarter of that (tests/test_calibration_dist.py holds each
+# equal to its scipy.stats / statsmodels counterpart)
+
+
+def _normal_quantile(p: float) -> float:
+    """``scipy.stats.norm.ppf(p)``."""
+    from scipy import special
+
+    return special.ndtri(p)
+
+
+def _f_ppf(q: float, dfn: float, dfd: float) -> float:
+    """``scipy._f_ppf(q, dfn, dfd)``: NaN unless both degrees of freedom are positive."""
+    from scipy import special
+
+    if not (dfn > 0 and dfd > 0) or not 0 <= q <= 1:
+        return np.float64(np.nan)
+    return np.float64(np.inf) if q == 1 else special.fdtri(dfn, dfd, q)
+
+
+def _f_sf(x: float, dfn: float, dfd: float) -> float:
+    """``scipy._f_sf(x, dfn, dfd)``: NaN unless both degrees of freedom are positive."""
+    from scipy import special
+
+    if not (dfn > 0 and dfd > 0) or np.isnan(x):
+        return np.float64(np.nan)
+    if x <= 0:
+        return np.float64(1.0)
+    return np.float64(0.0) if np.isinf(x) else special.fdtrc(dfn, dfd, x)
+
+
+def _t_test(d: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """``scipy.stats.ttest_1samp(d, 0)``'s two-sided interval at ``confidence`` and p-value, by its arithmetic
+    (two or more values, not all equal)."""
+    from scipy import special
+
+    n = len(d)
+    mean = d.mean()
+    se = np.sqrt(np.mean((d - mean) ** 2) * (n / (n - 1)) / n)
+    t = mean / se
+    tail = (1 - confidence) / 2
+    low, high = special.stdtrit(n - 1, np.array([tail, 1 - tail]))
+    return low * se + mean, high * se + mean, 2 * special.stdtr(n - 1, -abs(t))
+
+
 # --------------------------------------------------------------------------- Fleiss' kappa
 
 
@@ -205,8 +254,9 @@ def fleiss_kappa_from_counts(counts: np.ndarray | pd.DataFrame) -> float:
     """Fleiss' kappa from a subjects × categories table of rater counts.
 
     Each row says how many raters put that subject in each category; every row must sum
-    to the same number of raters (at least two). The statistic is computed by
-    ``statsmodels.stats.inter_rater.fleiss_kappa`` (Fleiss 1971).
+    to the same number of raters (at least two). The statistic is computed as
+    ``statsmodels.stats.inter_rater.fleiss_kappa`` computes it (Fleiss 1971), by its arithmetic: importing
+    it imports scipy.stats (the tests hold the two equal).
 
     Parameters
     ----------
@@ -234,9 +284,9 @@ def fleiss_kappa_from_counts(counts: np.ndarray | pd.DataFrame) -> float:
     p_cat = table.sum(axis=0) / table.sum()
     if np.isclose((p_cat ** 2).sum(), 1.0):
         return float("nan")
-    from statsmodels.stats.inter_rater import fleiss_kappa as _sm_fleiss_kappa
-
-    return float(_sm_fleiss_kappa(table, method="fleiss"))
+    p_rater = ((table * table).sum(axis=1) - raters[0]) / (raters[0] * (raters[0] - 1.))
+    p_mean_exp = (p_cat * p_cat).sum()
+    return float((p_rater.mean() - p_mean_exp) / (1 - p_mean_exp))
 
 
 def _count_table(wide: pd.DataFrame, categories: Sequence[int] = SCORES) -> np.ndarray:
@@ -246,9 +296,9 @@ def _count_table(wide: pd.DataFrame, categories: Sequence[int] = SCORES) -> np.n
         return np.zeros((0, len(categories)), dtype=int)
     index = {c: i for i, c in enumerate(categories)}
     codes = np.vectorize(lambda v: index[int(v)])(complete)
-    from statsmodels.stats.inter_rater import aggregate_raters
-
-    table, _ = aggregate_raters(codes, n_cat=len(categories))
+    # statsmodels' aggregate_raters: each subject's count of each category
+    table = np.zeros((len(codes), len(categories)), dtype=int)
+    np.add.at(table, (np.repeat(np.arange(len(codes)), codes.shape[1]), codes.ravel()), 1)
     return table
 
 
@@ -389,10 +439,8 @@ def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC
     DataFrame
         ``reviewer_a, reviewer_b, item, n, kappa, se, ci_low, ci_high, weights``.
     """
-    from scipy import stats
-
     data = _calibration_subset(reviews, calibration_only)
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = _normal_quantile(0.5 + confidence / 2)
     mats = {item: _wide(data, _score_array(data, [item])[:, 0]) for item in items}
     reviewers = sorted(pd.unique(data["reviewer_id"]))
     column = {reviewer: i for i, reviewer in enumerate(mats[items[0]].columns)} if items else {}
@@ -495,16 +543,14 @@ def icc(ratings: pd.DataFrame | np.ndarray, confidence: float = 0.95) -> pd.Data
     >>> icc(sf).set_index("type")["icc"].round(2).to_dict()
     {'ICC(1,1)': 0.17, 'ICC(2,1)': 0.29, 'ICC(3,1)': 0.71}
     """
-    from scipy import stats
-
     ms = anova_mean_squares(ratings)
     n, k, bms, jms, ems, wms = ms["n"], ms["k"], ms["BMS"], ms["JMS"], ms["EMS"], ms["WMS"]
     alpha = 1 - confidence
     df_b, df_w, df_e = n - 1, n * (k - 1), (n - 1) * (k - 1)
 
     def bounds(f_obs: float, df1: float, df2: float) -> tuple[float, float]:
-        f_low = f_obs / stats.f.ppf(1 - alpha / 2, df1, df2)
-        f_upp = f_obs * stats.f.ppf(1 - alpha / 2, df2, df1)
+        f_low = f_obs / _f_ppf(1 - alpha / 2, df1, df2)
+        f_upp = f_obs * _f_ppf(1 - alpha / 2, df2, df1)
         return _ratio(f_low - 1, f_low + k - 1), _ratio(f_upp - 1, f_upp + k - 1)
 
     rows = []
@@ -512,7 +558,7 @@ def icc(ratings: pd.DataFrame | np.ndarray, confidence: float = 0.95) -> pd.Data
     lo1, hi1 = bounds(f1, df_b, df_w)
     rows.append({"type": "ICC(1,1)", "description": "one-way random, single rater",
                  "icc": _ratio(bms - wms, bms + (k - 1) * wms), "f": f1, "df1": df_b, "df2": df_w,
-                 "p_value": stats.f.sf(f1, df_b, df_w), "ci_low": lo1, "ci_high": hi1})
+                 "p_value": _f_sf(f1, df_b, df_w), "ci_low": lo1, "ci_high": hi1})
 
     f3 = _ratio(bms, ems)
     icc2 = _ratio(bms - ems, bms + (k - 1) * ems + k * (jms - ems) / n)
@@ -520,8 +566,8 @@ def icc(ratings: pd.DataFrame | np.ndarray, confidence: float = 0.95) -> pd.Data
         a = k * icc2 / (n * (1 - icc2))
         b = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
         v = (a * jms + b * ems) ** 2 / ((a * jms) ** 2 / (k - 1) + (b * ems) ** 2 / df_e)
-        f_star = stats.f.ppf(1 - alpha / 2, df_b, v)
-        f_star2 = stats.f.ppf(1 - alpha / 2, v, df_b)
+        f_star = _f_ppf(1 - alpha / 2, df_b, v)
+        f_star2 = _f_ppf(1 - alpha / 2, v, df_b)
         common = k * jms + (k * n - k - n) * ems
         lo2 = _ratio(n * (bms - f_star * ems), f_star * common + n * bms)
         hi2 = _ratio(n * (f_star2 * bms - ems), common + n * f_star2 * bms)
@@ -529,12 +575,12 @@ def icc(ratings: pd.DataFrame | np.ndarray, confidence: float = 0.95) -> pd.Data
         lo2 = hi2 = float("nan")
     rows.append({"type": "ICC(2,1)", "description": "two-way random, absolute agreement, single rater",
                  "icc": icc2, "f": f3, "df1": df_b, "df2": df_e,
-                 "p_value": stats.f.sf(f3, df_b, df_e), "ci_low": lo2, "ci_high": hi2})
+                 "p_value": _f_sf(f3, df_b, df_e), "ci_low": lo2, "ci_high": hi2})
 
     lo3, hi3 = bounds(f3, df_b, df_e)
     rows.append({"type": "ICC(3,1)", "description": "two-way mixed, consistency, single rater",
                  "icc": _ratio(bms - ems, bms + (k - 1) * ems), "f": f3, "df1": df_b, "df2": df_e,
-                 "p_value": stats.f.sf(f3, df_b, df_e), "ci_low": lo3, "ci_high": hi3})
+                 "p_value": _f_sf(f3, df_b, df_e), "ci_low": lo3, "ci_high": hi3})
     return pd.DataFrame(rows)
 
 
@@ -723,8 +769,6 @@ def reviewer_bias(reviews: pd.DataFrame, value: str | None = None, items: Sequen
     DataFrame
         ``reviewer_id, tickets, bias, sd, se, ci_low, ci_high, p_value``.
     """
-    from scipy import stats
-
     long = consensus_differences(reviews, value=value, items=items, weights=weights, auto_fail=auto_fail,
                                  leave_one_out=leave_one_out, calibration_only=calibration_only)
     rows = []
@@ -736,9 +780,8 @@ def reviewer_bias(reviews: pd.DataFrame, value: str | None = None, items: Sequen
             sd = d.std(ddof=1)
             row.update(sd=sd, se=sd / np.sqrt(len(d)))
             if sd > 0:
-                test = stats.ttest_1samp(d, 0.0)
-                ci = test.confidence_interval(confidence_level=confidence)
-                row.update(ci_low=float(ci.low), ci_high=float(ci.high), p_value=float(test.pvalue))
+                low, high, p_value = _t_test(d, confidence)
+                row.update(ci_low=float(low), ci_high=float(high), p_value=float(p_value))
             else:
                 row.update(ci_low=d.mean(), ci_high=d.mean())
         rows.append(row)
@@ -785,10 +828,8 @@ def required_sample_size(population: int | Sequence[int] | np.ndarray, margin: f
     """
     if not 0 < margin < 1 or not 0 < p < 1 or not 0 < confidence < 1 or minimum < 0:
         raise ValueError("need 0 < margin < 1, 0 < p < 1, 0 < confidence < 1 and minimum ≥ 0")
-    from scipy import stats
-
     big_n = np.atleast_1d(np.asarray(population, dtype=float))
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = _normal_quantile(0.5 + confidence / 2)
     n0 = z ** 2 * p * (1 - p) / margin ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         n = np.where(big_n > 0, n0 / (1 + (n0 - 1) / big_n), 0.0)
@@ -946,10 +987,8 @@ def plot_pairwise_kappa(pairs: pd.DataFrame, item: str = ALL, ax: Axes | None = 
     cells[b, a] = data["kappa"].to_numpy(dtype=float)
     grid = pd.DataFrame(cells, index=list(reviewers), columns=list(reviewers))
     weighting = data["weights"].iloc[0]
-    import seaborn as sns
-
-    sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", linewidths=0.5,
-                cbar_kws={"label": f"Cohen κ ({t(f'weights.{weighting}', language)})"})
+    heatmap(grid, ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", linewidths=0.5,
+            cbar_label=f"Cohen κ ({t(f'weights.{weighting}', language)})")
     ax.set_title(f"{t('agreement_title', language)}: {t('all_items' if item == ALL else item, language)}")
     ax.set_xlabel(t("reviewer_id", language))
     ax.set_ylabel(t("reviewer_id", language))

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
+from qa_helpers.report.heatmap import heatmap
 from qa_helpers.report.labels import t
 from qa_helpers.report.plots import COLOURS
 
@@ -95,10 +96,8 @@ def plot_topic_heatmap(grid: pd.DataFrame, labels: dict[str, str], by: str, ax: 
     sizes = grid.drop_duplicates(by).set_index(by)["comments"]
     wide.index = [labels[n] for n in wide.index]
     wide.columns = [f"{t(str(c), language)}\n(n={int(sizes[c]):,})" for c in wide.columns]
-    import seaborn as sns
-
-    sns.heatmap(wide, ax=ax, annot=wide.map(lambda v: f"{v:.0%}"), fmt="", cmap="Reds", linewidths=0.5,
-                cbar_kws={"label": t("voc_share_of_comments", language), "format": PercentFormatter(1.0, decimals=0)})
+    heatmap(wide, ax, annot=wide.map(lambda v: f"{v:.0%}"), fmt="", cmap="Reds", linewidths=0.5,
+            cbar_label=t("voc_share_of_comments", language), cbar_format=PercentFormatter(1.0, decimals=0))
     ax.set_title(t(f"voc_heat_{by}", language))
     ax.set_xlabel("")
     ax.set_ylabel("")
