@@ -38,33 +38,6 @@ def test_a_shown_figure_is_one_png_drawn_once_and_closed():
     assert not plt.fignum_exists(fig.number)  # the inline backend will not show it again
 
 
-def test_the_heat_map_draws_seaborns_cells_labels_and_annotations():
-    # plots.heatmap stands in for seaborn's heatmap (which imports scipy.stats and draws the figure once
-    # more); seaborn, the reference, draws the same colours, text colours, tick labels and colour bar label
-    import numpy as np
-    import pandas as pd
-    import seaborn as sns
-
-    grid = pd.DataFrame([[0.91, 0.42, np.nan, 0.66], [0.55, 0.73, 0.48, 0.99], [0.61, 0.5, 0.8, 0.45]],
-                        index=["Phone", "Chat", "E-mail"], columns=["billing", "repair", "consulting", "install"])
-    annotations = grid.map(lambda v: f"{v:.0%}")
-
-    def drawn(ax):
-        mesh = ax.collections[0]
-        mesh.update_scalarmappable()
-        cells = np.ma.getmaskarray(mesh.get_array()).ravel()
-        return (mesh.get_facecolors()[~cells].round(6).tolist(), [(t.get_text(), t.get_color()) for t in ax.texts],
-                [t.get_text() for t in ax.get_xticklabels()], [t.get_text() for t in ax.get_yticklabels()],
-                ax.figure.axes[-1].get_ylabel(), ax.get_ylim())
-
-    ours, theirs = plt.subplots()[1], plt.subplots()[1]
-    plots.heatmap(grid, ours, "RdYlGn", "share (%)", annotations=annotations)
-    sns.heatmap(grid, ax=theirs, cmap="RdYlGn", annot=annotations, fmt="", linewidths=0.5, cbar_kws={"label": "share (%)"})
-    assert drawn(ours) == drawn(theirs)
-    assert sum(text.get_color() == "w" for text in ours.texts) >= 2  # both text colours are exercised
-    plt.close("all")
-
-
 def test_the_kits_heat_maps_and_scatter_import_no_seaborn():
     import subprocess
     import sys

@@ -15,6 +15,7 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from qa_helpers.report.heatmap import heatmap
 from qa_helpers.report.labels import t
 
 PALETTE = "colorblind"
@@ -164,58 +165,6 @@ def plot_missingness(missing: pd.DataFrame, ax: Axes | None = None, language: st
     return ax
 
 
-def heatmap(grid: pd.DataFrame, ax: Axes, cmap: str, label: str, annotations: pd.DataFrame | None = None,
-            colorbar_format=None, vmin: float | None = None, vmax: float | None = None) -> Axes:
-    """``grid`` as coloured cells, first row on top, with a colour bar labelled ``label``.
-
-    seaborn's heat map drawn with matplotlib alone: white cell borders, no spines, ticks at the cell
-    centres, and each annotation in dark grey on light cells, white on dark ones (seaborn's rule).
-    seaborn's own function imports ``scipy.stats`` (~1.3 s of a cold notebook) and draws the
-    whole figure once to decide whether labels overlap, which the kit's charts set themselves.
-
-    Parameters
-    ----------
-    grid : DataFrame
-        Values (NaN cells stay blank); its index labels the rows, its columns the columns.
-    ax : Axes
-    cmap : str
-        A matplotlib colour map.
-    label : str
-        The colour bar's label.
-    annotations : DataFrame, optional
-        Text for each cell (same shape as ``grid``).
-    colorbar_format : Formatter, optional
-    vmin, vmax : float, optional
-        The colour scale's ends (default: the data's).
-    """
-    values = np.ma.masked_invalid(grid.to_numpy(dtype=float))
-    mesh = ax.pcolormesh(values, cmap=cmap, vmin=vmin, vmax=vmax, edgecolors="white", linewidth=0.5)
-    rows, columns = values.shape
-    ax.set(xlim=(0, columns), ylim=(rows, 0))
-    ax.set_xticks(np.arange(columns) + 0.5, labels=[str(c) for c in grid.columns])
-    ax.set_yticks(np.arange(rows) + 0.5, labels=[str(i) for i in grid.index])
-    ax.tick_params(length=0)
-    ax.grid(False)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    colorbar = ax.figure.colorbar(mesh, ax=ax, label=label, format=colorbar_format)
-    colorbar.outline.set_linewidth(0)
-    if annotations is not None:
-        lit, blank = _relative_luminance(mesh.to_rgba(values)), np.ma.getmaskarray(values)
-        for (row, column), text in np.ndenumerate(annotations.to_numpy()):
-            if not blank[row, column]:
-                ax.text(column + 0.5, row + 0.5, text, ha="center", va="center",
-                        color=".15" if lit[row, column] > 0.408 else "w")
-    return ax
-
-
-def _relative_luminance(rgba: np.ndarray) -> np.ndarray:
-    """WCAG relative luminance of RGBA colours (the last axis)."""
-    rgb = rgba[..., :3]
-    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return linear @ np.array([0.2126, 0.7152, 0.0722])
-
-
 def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Heat map of tickets per week and channel (from ``quality.channel_coverage``): gaps show as pale cells."""
     ax = _ax(ax)
@@ -224,9 +173,7 @@ def plot_channel_coverage(coverage: pd.DataFrame, ax: Axes | None = None, langua
     grid = coverage.pivot(index="channel", columns="week", values="tickets").fillna(0)
     grid.index = [t(channel, language) for channel in grid.index]
     grid.columns = [pd.Timestamp(c).strftime("%m-%d") for c in grid.columns]
-    heatmap(grid, ax, "Blues", t("tickets_count", language))
-    step = -(-len(grid.columns) // 26)  # a year of weeks: every other week labelled, as many as fit
-    ax.set_xticks(ax.get_xticks()[::step], labels=list(grid.columns[::step]))
+    heatmap(grid, ax, cmap="Blues", linewidths=0.5, cbar_label=t("tickets_count", language))
     ax.set_title(t("coverage_title", language))
     ax.set_xlabel(t("week_starting", language))
     ax.set_ylabel(t("channel", language))
@@ -355,8 +302,8 @@ def plot_heatmap(grid: pd.DataFrame, title: str, unit: str = "share", ax: Axes |
     shown = grid.copy()
     shown.index = [t(str(i), language) for i in shown.index]
     shown.columns = [t(str(c), language) for c in shown.columns]
-    heatmap(shown, ax, "RdYlGn", _unit_label(unit, language), annotations=shown.map(lambda v: format_value(v, unit)),
-            colorbar_format=_axis_formatter(unit))
+    heatmap(shown, ax, annot=shown.map(lambda v: format_value(v, unit)), fmt="", cmap="RdYlGn", linewidths=0.5,
+            cbar_label=_unit_label(unit, language), cbar_format=_axis_formatter(unit))
     ax.set_title(title)
     ax.tick_params(axis="y", labelrotation=0)
     return ax
