@@ -746,7 +746,10 @@ def _copy_repeat_tickets(con: duckdb.DuckDBPyConnection, tickets: str, past: str
     return "svc_repeat_tickets"
 
 
-REPEAT_CHUNK_ROWS = 2_000_000  # tickets per semi join: a year of 10 M tickets joins in chunks, never spilling
+REPEAT_CHUNK_ROWS = 2_000_000  # the most tickets copied into memory for the repeat rates
+# tickets per semi join: a year of 10 M tickets joins in two spans (a 0.85 GB peak alone); at 2 M (five spans)
+# it took the same CPU but 2-3 s more wall, each span's join running on one core longer (issue 17)
+REPEAT_SPAN_ROWS = 5_000_000
 
 
 def _repeat_contacts(con: duckdb.DuckDBPyConnection, tickets: str, every: str, window: str,
@@ -755,15 +758,15 @@ def _repeat_contacts(con: duckdb.DuckDBPyConnection, tickets: str, every: str, w
 
     A semi join hashes the customer, then checks the time window. Over a year of 10 M tickets one hash
     table on the customer ids outgrows the connection's memory cap and spills to disk (issue 17), so the
-    tickets are split into spans of creation time holding about ``chunk_rows`` each: a ticket of a span
-    can only be a repeat of a resolution between the span's start less the window and its end, so each
-    span joins only those. Tickets without a creation time match nothing in any span, as in one join.
+    tickets are split into spans of creation time holding about ``chunk_rows`` (default
+    ``REPEAT_SPAN_ROWS``) each: a ticket of a span can only be a repeat of a resolution between the span's
+    start less the window and its end, so each span joins only those. Tickets without a creation time match nothing in any span, as in one join.
     """
     n, first, last = con.sql(f"SELECT count(*), min(created_at), max(created_at) FROM {tickets} "
                              f"WHERE customer_id IS NOT NULL").fetchall()[0]
     if not n or first is None:
         return 0, int(n)
-    spans = max(1, min(-(-int(n) // (chunk_rows or REPEAT_CHUNK_ROWS)), 366))
+    spans = max(1, min(-(-int(n) // (chunk_rows or REPEAT_SPAN_ROWS)), 366))
     step = (pd.Timestamp(last) - pd.Timestamp(first)) / spans
     edges = [f"TIMESTAMP '{pd.Timestamp(first) + step * i:%Y-%m-%d %H:%M:%S.%f}'" for i in range(1, spans)]
     repeats = 0
