@@ -230,3 +230,37 @@ def test_the_three_breakdowns_scan_each_table_once_and_equal_the_kpi_tables(arch
     for by, frame in shown.items():
         pd.testing.assert_frame_equal(frame, ctx.kpi_table(sources, by=[by], kpis=["csat", "fcr"]))
     matplotlib.pyplot.close("all")
+
+
+def test_the_service_tables_of_a_notebook_share_one_clocks_table(archive):
+    """Issue 17: the service-level, resolution and arrival tables over the same sources and data end build
+    the complaints' clocks once per connection; other sources, another data end or DataFrames rebuild it."""
+    from qa_helpers.measures import service_levels as sl
+
+    ctx = open_context("ALL", "2025-Q3", archive)
+    sources, con, std = ctx.sources(), ctx.duckdb, ctx.standards.raw
+    end = service.data_end(ctx)
+    fresh = sl.arrival_effect(sources, std, connection=con, as_of=end)
+    # as_of does not change the arrival figures, only which clocks table they share
+    pd.testing.assert_frame_equal(fresh, sl.arrival_effect(sources, std, connection=duckdb_connection()))
+    levels = sl.service_level_table(sources, std, connection=con, as_of=end)
+    assert levels["n"].sum() > 0
+    con.sql("DELETE FROM svc_clocks")  # reused from here on: the next tables over the same inputs read no complaint
+    assert sl.resolution_table(sources, std, connection=con, as_of=end)["n"].sum() == 0
+    assert sl.arrival_effect(sources, std, connection=con, as_of=end)["n"].sum() == 0
+    # another data end, other sources or a DataFrame: made afresh
+    assert sl.resolution_table(sources, std, connection=con, as_of=end + pd.Timedelta("1s"))["n"].sum() > 0
+    con.sql("DELETE FROM svc_clocks")
+    other = ctx.sources(ctx.period.previous())
+    assert sl.arrival_effect(other, std, connection=con, as_of=end)["n"].sum() > 0
+    con.sql("DELETE FROM svc_clocks")
+    rows = ctx.tables()
+    pd.testing.assert_frame_equal(sl.arrival_effect(rows, std, connection=con, as_of=end), fresh)
+    con.sql("DELETE FROM svc_clocks")
+    pd.testing.assert_frame_equal(sl.arrival_effect(rows, std, connection=con, as_of=end), fresh)
+
+
+def duckdb_connection():
+    import duckdb
+
+    return duckdb.connect()

@@ -216,6 +216,7 @@ def test_out_of_hours_arrivals_against_in_hours():
 def test_repeat_complaints_and_repeat_contacts(chunk_rows, monkeypatch):
     if chunk_rows:  # more tickets than a span holds: read where they are, not copied (issue 17)
         monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", chunk_rows)
     tickets = pd.DataFrame({
         "ticket_id": ["t1", "t2", "t3", "t4", "t5"],
         "customer_id": ["X", "X", "Y", "X", "Y"],
@@ -514,6 +515,7 @@ def test_repeat_contacts_match_the_definition_pair_by_pair(chunk_rows, monkeypat
 
     if chunk_rows:
         monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", chunk_rows)
 
     rng = np.random.default_rng(17)
     start = pd.Timestamp("2025-10-01")
@@ -541,6 +543,34 @@ def test_repeat_contacts_match_the_definition_pair_by_pair(chunk_rows, monkeypat
         expected = _repeat_contacts_by_pairs(tickets, past if history else tickets.iloc[:0], 7)
         assert tuple(got.loc["repeat_contact", ["repeats", "n"]].tolist()) == expected
         assert 0 < expected[0] < expected[1]
+
+
+def test_repeat_contacts_join_in_spans_of_repeat_span_rows(monkeypatch):
+    """A year of 10 M tickets joins in spans of ``REPEAT_SPAN_ROWS`` (two), whatever the copy threshold
+    ``REPEAT_CHUNK_ROWS``: larger spans took the same CPU and less wall (issue 17)."""
+    import duckdb
+
+    created = pd.date_range("2025-10-01", periods=300, freq="h")
+    tickets = pd.DataFrame({"ticket_id": [f"t{i}" for i in range(300)], "customer_id": ["A", "B", "C"] * 100,
+                            "created_at": created, "resolved_at": created + pd.Timedelta("30min")})
+
+    class Counting:
+        def __init__(self):
+            self.con, self.joins = duckdb.connect(), 0
+
+        def sql(self, query, *args):
+            self.joins += "SEMI JOIN" in query
+            return self.con.sql(query, *args)
+
+    expected = None
+    for span_rows, joins in ((5_000_000, 1), (100, 3), (1, 300)):
+        monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", span_rows)
+        con = Counting()
+        con.con.register("t", tickets)
+        got = sl._repeat_contacts(con, "t", "t", "INTERVAL 7 DAY")
+        assert con.joins == joins
+        expected = expected or got
+        assert got == expected and got[0] == 297  # every ticket but each customer's first repeats
 
 
 def test_an_analysis_connection_spills_under_the_system_temp_not_the_working_folder(tmp_path, monkeypatch):

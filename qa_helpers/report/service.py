@@ -231,7 +231,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> l
             "svc.median_h": res["median_h"].round(1), "svc.median_working_h": res["median_working_h"].round(1),
             "svc.not_yet_due": res["not_yet_due"]})
         out.append(table(shown, lang, percent=["svc.rate", "target"], precision=1))
-        arrival = sl.arrival_effect(tables, ctx.standards.raw, connection=ctx.duckdb).set_index("arrival")
+        arrival = sl.arrival_effect(tables, ctx.standards.raw, connection=ctx.duckdb, as_of=end).set_index("arrival")
         total = int(arrival["n"].sum())
         if total:
             out.append(say("svc.arrival_line", lang, share_out=_pct(arrival.loc["out_of_hours", "n"] / total), n=total,
