@@ -760,7 +760,8 @@ def _repeat_contacts(con: duckdb.DuckDBPyConnection, tickets: str, every: str, w
     table on the customer ids outgrows the connection's memory cap and spills to disk (issue 17), so the
     tickets are split into spans of creation time holding about ``chunk_rows`` (default
     ``REPEAT_SPAN_ROWS``) each: a ticket of a span can only be a repeat of a resolution between the span's
-    start less the window and its end, so each span joins only those. Tickets without a creation time match nothing in any span, as in one join.
+    start less the window and its end, so each span joins only those. Tickets without a creation time
+    match nothing in any span, as in one join.
     """
     n, first, last = con.sql(f"SELECT count(*), min(created_at), max(created_at) FROM {tickets} "
                              f"WHERE customer_id IS NOT NULL").fetchall()[0]
