@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 
-def wilson_interval(events: pd.Series | np.ndarray | list, n: pd.Series | np.ndarray | list, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(events: pd.Series | np.ndarray | list, n: pd.Series | np.ndarray | list,
+                    confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided Wilson score interval of ``events / n``, clipped to [0, 1].
 
     The formula of statsmodels' ``proportion_confint(method="wilson")``, term for term (the same
