@@ -2,8 +2,9 @@
 
 :data:`FIELDS` is the single place where a column's type, whether it may be empty and its check
 are written down; :func:`build_schemas` turns it into pandera schemas. Allowed values (channels,
-categories, priorities, ...) are not fixed here: they come from ``value_sets`` in ``sources.yml`` (:data:`DEFAULT_VALUE_SETS` when it has none), and
-:func:`build_schemas` writes them into the checks. Ingest parses raw text into these types and
+categories, priorities, ...) are not fixed here: they come from ``value_sets`` in ``sources.yml``
+(:data:`DEFAULT_VALUE_SETS` when it has none), and :func:`build_schemas` writes them into the checks.
+Ingest parses raw text into these types and
 then checks each column the way pandera would; failing rows go to quarantine.
 """
 
