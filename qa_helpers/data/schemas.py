@@ -4,8 +4,8 @@
 are written down; :func:`build_schemas` turns it into pandera schemas. Allowed values (channels,
 categories, priorities, ...) are not fixed here: they come from ``value_sets`` in ``sources.yml``
 (:data:`DEFAULT_VALUE_SETS` when it has none), and :func:`build_schemas` writes them into the checks.
-Ingest parses raw text into these types and
-then checks each column the way pandera would; failing rows go to quarantine.
+Ingest parses raw text into these types and then checks each column the way pandera would; failing
+rows go to quarantine.
 """
 
 from __future__ import annotations
