@@ -92,14 +92,15 @@ def cold_rows(archive: Path, label: str) -> list[dict]:
     rows = []
     for step, notebook in notebook_steps().items():
         seconds = [result["seconds"] for result in runs[step]]
-        peak = max((result["peak_mb"] or 0) for result in runs[step])
+        peaks = [result["peak_mb"] for result in runs[step] if result["peak_mb"] is not None]
+        peak = max(peaks) if peaks else None
         failed = next((result for result in runs[step] if result["status"] != "ok"), None)
         status = _status(failed or runs[step][0])
         rows.append({"benchmark": f"notebook {notebook.stem}, ALL x {YEAR}, {label}, papermill CLI (kernel start "
                                   f"included), median of {len(seconds)}", "kit_s": round(median(seconds), 1),
-                     "spread": _spread(seconds), "peak_mb": round(peak),
+                     "spread": _spread(seconds), "peak_mb": peak if peak is None else round(peak),
                      "goal": f"<= {BUDGET_S:g} s, <= {BUDGET_MB / 1024:g} GB", "status": status,
-                     "met": failed is None and _verdict("ok", median(seconds), BUDGET_S, peak)})
+                     "met": failed is None and peak is not None and _verdict("ok", median(seconds), BUDGET_S, peak)})
         print(rows[-1], flush=True)
     return rows
 
@@ -121,7 +122,9 @@ def warm_rows(archive: Path, label: str) -> list[dict]:
 
     table = units(archive)
     teams = [str(team) for team in table.loc[table["kind"] == "team", "unit"]]
-    timed, other = teams[:ROUNDS], teams[ROUNDS % len(teams)] if len(teams) > ROUNDS else teams[-1]
+    if len(teams) < 2:
+        raise SystemExit(f"the warm rows need two teams (one to warm the kernel), the archive has {len(teams)}")
+    other, timed = teams[-1], teams[:min(ROUNDS, len(teams) - 1)]  # the warm-up team is never one timed
     steps = notebook_steps()
     results = CACHE / "notebooks_out" / "warm.jsonl"
     results.parent.mkdir(parents=True, exist_ok=True)

@@ -213,6 +213,12 @@ def test_a_notebook_computes_a_kpi_table_once_and_cuts_kpis_from_it(archive, mon
                                                         available=ctx.available, connection=ctx.duckdb))
     ctx.kpi_table(by=["channel"], kpis=["fcr"])  # a breakdown is its own scan
     assert computed == [None, ["fcr"]]
+    # no KPIs means every KPI (as kpi_tables reads it), and a repeated KPI keeps kpi_tables' order: computed
+    for kpis_asked in ([], ["fcr", "csat", "fcr"]):
+        pd.testing.assert_frame_equal(ctx.kpi_table(kpis=kpis_asked),
+                                      real(ctx.sources(), kpis=kpis_asked, standards=ctx.standards.raw,
+                                           available=ctx.available, connection=ctx.duckdb))
+    assert computed[2:] == [[], ["fcr", "csat", "fcr"]]
 
 
 def test_the_three_breakdowns_scan_each_table_once_and_equal_the_kpi_tables(archive, monkeypatch):
@@ -258,6 +264,12 @@ def test_the_service_tables_of_a_notebook_share_one_clocks_table(archive):
     pd.testing.assert_frame_equal(sl.arrival_effect(rows, std, connection=con, as_of=end), fresh)
     con.sql("DELETE FROM svc_clocks")
     pd.testing.assert_frame_equal(sl.arrival_effect(rows, std, connection=con, as_of=end), fresh)
+    # a table the caller named may change under its name: never reused
+    con.execute(f"CREATE TEMP TABLE my_complaints AS SELECT * FROM {sources['complaints']}")
+    named = {**sources, "complaints": "my_complaints"}
+    assert sl.arrival_effect(named, std, connection=con, as_of=end)["n"].sum() > 0
+    con.execute("DELETE FROM my_complaints")
+    assert sl.arrival_effect(named, std, connection=con, as_of=end)["n"].sum() == 0
 
 
 def duckdb_connection():

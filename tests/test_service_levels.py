@@ -465,6 +465,7 @@ def test_repeat_rates_read_a_copy_of_a_small_units_tickets_and_give_what_the_arc
     assert made == ["svc_repeat_tickets"]
     assert "svc_repeat_tickets" not in set(con.sql("SHOW TABLES").df()["name"])
     monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", 50)
+    monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", 50)  # scanned in several spans of creation time
     scanned = sl.repeat_rates(tables, ctx.standards.raw, connection=con, history=history)
     assert made[-1] is None
     pd.testing.assert_frame_equal(copied, scanned)

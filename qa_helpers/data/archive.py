@@ -394,6 +394,14 @@ def _sql_text(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def is_scan(source: object) -> bool:
+    """Whether ``source`` is a read of archive files as :func:`scan_sql` writes it. A generation's files
+    never change, so a result computed from such a source may be kept; a table or view a caller named
+    may change under the same name."""
+    return (isinstance(source, str) and source.startswith("(SELECT ") and source.endswith(")")
+            and " FROM read_parquet([" in source)
+
+
 def scan_sql(table: str, team: str = ALL, period: str | Period | None = None, *,
              archive: str | os.PathLike | None = None, columns: list[str] | None = None) -> str:
     """A DuckDB subquery over one archived table for one unit and period, for aggregating without

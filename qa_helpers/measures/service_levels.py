@@ -382,10 +382,11 @@ def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
     the complaint's own (ingest copies the linked ticket's), else the linked ticket's; a complaint without
     one has none.
 
-    Over DuckDB sources (not DataFrames) the table is made once per connection for the same sources,
-    calendar and ``as_of``: the service-level, resolution and arrival tables of a notebook all read it, and
-    each build reads the period's complaints and joins the calendar four times (issue 17). What it was made
-    from is kept beside it in the connection (``svc_clocks_key``), so a new connection starts afresh.
+    Over archive scans (:func:`qa_helpers.data.archive.scan_sql`: files that never change) the table is
+    made once per connection for the same sources, calendar and ``as_of``: the service-level, resolution
+    and arrival tables of a notebook all read it, and each build reads the period's complaints and joins
+    the calendar four times (issue 17). What it was made from is kept beside it in the connection
+    (``svc_clocks_key``), so a new connection starts afresh; other sources rebuild it every time.
     """
     con = connection
     cal = calendar(standards)
@@ -394,8 +395,11 @@ def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
     tickets = _source(con, "tickets", tables.get("tickets"))
     as_of = data_end(complaints, con) if as_of is None else pd.Timestamp(as_of)
     as_of_sql = "CAST(NULL AS TIMESTAMP)" if as_of is None else f"TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S.%f}'"
-    # a registered DataFrame keeps its name whatever its rows: only SQL sources say what the table was made from
-    key = None if any(isinstance(t, pd.DataFrame) for t in given) else repr((complaints, tickets, cal, as_of_sql))
+    # only reads of archive files say what the table was made from: a registered DataFrame, or a table the
+    # caller named, keeps its name whatever its rows (an absent table is the kit's empty one)
+    from qa_helpers.data.archive import is_scan
+
+    key = repr((complaints, tickets, cal, as_of_sql)) if all(t is None or is_scan(t) for t in given) else None
     if key is not None and _clocks_key(con) == key:
         return "svc_clocks"
     ccols = _columns(con, complaints)

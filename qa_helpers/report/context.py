@@ -57,6 +57,9 @@ def empty_table(name: str, columns: list[str] | None = None) -> pd.DataFrame:
                          for column in columns})
 
 
+KEPT_KPI_TABLES = 16  # per context: a notebook asks for a handful (unit, previous period, breakdowns)
+
+
 @dataclass
 class Context:
     """A notebook's parameters, validated, plus loaders bound to them and to one config folder."""
@@ -73,7 +76,7 @@ class Context:
     # the archive scans :meth:`source` handed out: SQL over files only, safe to key a kept result on
     scans: set[str] = field(default_factory=set, repr=False)
     # KPI tables this context computed, by :meth:`_kpi_key`: a notebook asks for the same one in several cells
-    kept_kpis: dict[tuple, pd.DataFrame] = field(default_factory=dict, repr=False)
+    kept_kpis: dict[tuple, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------ what the archive holds
 
@@ -257,6 +260,8 @@ class Context:
         values = kpi_module.kpi_table(tables, by=list(by), standards=self.standards.raw, kpis=kpis,
                                       available=self.available, connection=self.duckdb)
         if key is not None:
+            if len(self.kept_kpis) >= KEPT_KPI_TABLES:  # a long-lived context (an analyst's kernel) keeps the latest
+                self.kept_kpis.pop(next(iter(self.kept_kpis)))
             self.kept_kpis[key] = values.copy()
             qa_archive.keep(key, values)
         return values
@@ -266,8 +271,8 @@ class Context:
         ``kpis`` cut from the unit's whole table (each KPI is computed on its own: the same numbers)."""
         found = self.kept_kpis.get(key)
         found = found.copy() if found is not None else qa_archive.recall(key)
-        if found is not None or kpis is None or by:
-            return found
+        if found is not None or not kpis or len(set(kpis)) != len(kpis) or by:
+            return found  # no KPIs means all of them, as kpi_tables reads it; a repeated KPI has its own order
         whole_key = self._kpi_key(tables, by, None)
         whole = self.kept_kpis.get(whole_key)
         whole = whole if whole is not None else qa_archive.recall(whole_key)
