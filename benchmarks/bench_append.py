@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from common import CACHE, copied_archive
+from common import CACHE, copied_archive, spread
 
 GOAL = 1.5
 KEY = b"benchmark-key"
@@ -191,7 +191,7 @@ def run(archive: str | Path | None = None, raw: str | Path | None = None,
              "kit_s": round(statistics.median(appends), 2),
              "reference": "ingest of that week alone into an empty archive",
              "reference_s": round(statistics.median(alones), 2), "ratio": round(ratio, 2),
-             "spread": f"{min(ratios):.2f}–{max(ratios):.2f}", "goal": f"<= {GOAL}", "met": ratio <= GOAL,
+             "spread": spread(ratios), "goal": f"<= {GOAL}", "met": ratio <= GOAL,
              "detail": {"append_s": [round(t, 2) for t in appends], "alone_s": [round(t, 2) for t in alones],
                         "append_cpu_s": cpu["append"], "alone_cpu_s": cpu["alone"],
                         "rows_alone": sum(e["raw"] for t, e in single["sources"].items() if t != "agents")}}]

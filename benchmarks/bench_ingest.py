@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from common import CACHE, raw_export
+from common import CACHE, raw_export, spread
 
 GOAL = 1.5
 
@@ -32,10 +32,6 @@ def sample(n_tickets: int) -> Path:
         return Path(os.environ["QAKIT_BENCH_INGEST_RAW"])
     millions = n_tickets // 1_000_000
     return raw_export(n_tickets) if millions <= 1 else raw_copies(raw_export(1_000_000), millions)
-
-
-def _spread(values: list[float]) -> str:
-    return f"{min(values):.2f}–{max(values):.2f}"
 
 
 def run(n_tickets: int, repeat: int = 3) -> dict:
@@ -66,8 +62,8 @@ def run(n_tickets: int, repeat: int = 3) -> dict:
     kit, reference = statistics.median(kits), statistics.median(references)
     ratios = [k / r for k, r in zip(kits, references)]
     return {"benchmark": f"ingest {rows / 1e6:.1f} M ticket rows (median of {len(kits)} alternating runs; "
-                         f"kit {_spread(kits)} s, reference {_spread(references)} s, "
-                         f"pair ratios {_spread(ratios)})",
+                         f"kit {spread(kits)} s, reference {spread(references)} s, "
+                         f"pair ratios {spread(ratios)})",
             "kit_s": round(kit, 2), "reference": "pyarrow CSV read + parquet write", "reference_s": round(reference, 2),
             "ratio": round(kit / reference, 2), "goal": f"<= {GOAL}", "met": kit / reference <= GOAL}
 

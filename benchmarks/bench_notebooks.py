@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from statistics import median
 
-from common import CACHE, ROOT, copied_archive, raw_export, tree_peak_run
+from common import CACHE, ROOT, copied_archive, raw_export, spread, tree_peak_run
 
 BUDGET_S = 10.0
 BUDGET_MB = 2048
@@ -98,15 +98,11 @@ def cold_rows(archive: Path, label: str) -> list[dict]:
         status = _status(failed or runs[step][0])
         rows.append({"benchmark": f"notebook {notebook.stem}, ALL x {YEAR}, {label}, papermill CLI (kernel start "
                                   f"included), median of {len(seconds)}", "kit_s": round(median(seconds), 1),
-                     "spread": _spread(seconds), "peak_mb": peak if peak is None else round(peak),
+                     "spread": spread(seconds, 1, "s"), "peak_mb": peak if peak is None else round(peak),
                      "goal": f"<= {BUDGET_S:g} s, <= {BUDGET_MB / 1024:g} GB", "status": status,
                      "met": failed is None and peak is not None and _verdict("ok", median(seconds), BUDGET_S, peak)})
         print(rows[-1], flush=True)
     return rows
-
-
-def _spread(seconds: list[float]) -> str:
-    return f"{min(seconds):.1f}–{max(seconds):.1f} s"
 
 
 def _status(result: dict) -> str:
@@ -143,7 +139,7 @@ def warm_rows(archive: Path, label: str) -> list[dict]:
         peaks = [r["peak_mb"] for r in found if r["peak_mb"] is not None]
         rows.append({"benchmark": f"notebook {notebook.stem}, {len(timed)} teams x {QUARTER} in turn, {label}, "
                                   "warm kernel, median", "kit_s": round(median(seconds), 2) if seconds else None,
-                     "spread": _spread(seconds) if seconds else None, "peak_mb": max(peaks) if peaks else None,
+                     "spread": spread(seconds, 1, "s") if seconds else None, "peak_mb": max(peaks) if peaks else None,
                      "goal": f"<= {WARM_BUDGET_S:g} s", "status": status,
                      "met": status == "ok" and _verdict("ok", median(seconds), WARM_BUDGET_S, None)})
         print(rows[-1], flush=True)

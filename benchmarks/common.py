@@ -110,6 +110,11 @@ def alternating(funcs: dict, repeat: int = 3) -> dict[str, list[float]]:
     return times
 
 
+def spread(values: list[float], digits: int = 2, unit: str = "") -> str:
+    """``min–max`` of ``values`` as the tables print it (e.g. ``2.04–2.28``, ``4.6–7.4 s``)."""
+    return f"{min(values):.{digits}f}–{max(values):.{digits}f}" + (f" {unit}" if unit else "")
+
+
 def median_ratio(kit: list[float], reference: list[float], goal: str, met, benchmark: str, reference_name: str,
                  invert: bool = False, **extra) -> dict:
     """One results row from alternating runs: medians, their ratio, and each side's min–max.
@@ -122,9 +127,9 @@ def median_ratio(kit: list[float], reference: list[float], goal: str, met, bench
     ratio = ref_med / kit_med if invert else kit_med / ref_med
     pairs = [(r / k if invert else k / r) for k, r in zip(kit, reference)]
     return {"benchmark": benchmark, "runs": len(kit), "kit_s": round(kit_med, 2),
-            "kit_min_max": f"{min(kit):.2f}–{max(kit):.2f}", "reference": reference_name,
-            "reference_s": round(ref_med, 2), "ref_min_max": f"{min(reference):.2f}–{max(reference):.2f}",
-            "ratio": round(ratio, 2), "spread": f"{min(pairs):.2f}–{max(pairs):.2f}", "goal": goal,
+            "kit_min_max": spread(kit), "reference": reference_name,
+            "reference_s": round(ref_med, 2), "ref_min_max": spread(reference),
+            "ratio": round(ratio, 2), "spread": spread(pairs), "goal": goal,
             "met": bool(met(ratio)), **extra}
 
 
