@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import struct
 
 import matplotlib
@@ -55,3 +56,52 @@ def test_the_kits_heat_maps_and_scatter_import_no_seaborn():
             "print([m for m in ('seaborn', 'scipy.stats') if m in sys.modules], len(ax.collections))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[] 2"
+
+
+def _busy_figure(language: str):
+    """Two rows of subplots with long labels, a rotated axis, a colour bar and a suptitle."""
+    import numpy as np
+
+    plots.set_style(language)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    names = (["客户满意度", "一次解决率", "渠道覆盖率", "平均处理时长（分钟）"] if language == "zh" else
+             ["Customer satisfaction", "First-contact resolution", "Channel coverage", "Average handle time (min)"])
+    for i, ax in enumerate(axes.flat):
+        ax.plot(np.arange(52), np.sin(np.arange(52) / (i + 2)) * 10 ** i, label=names[i])
+        ax.set_title(names[i])
+        ax.set_ylabel(names[-1 - i])
+        ax.legend(loc="upper left")
+    axes[1, 0].tick_params(axis="x", labelrotation=90)
+    fig.colorbar(axes[1, 1].imshow(np.arange(12).reshape(3, 4)), ax=axes[1, 1])
+    fig.suptitle("Quarterly overview")
+    return fig
+
+
+def test_a_figure_is_laid_out_in_one_pass_and_looks_the_same():
+    from matplotlib import _tight_layout
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from qa_helpers.report.context import figure_png
+
+    passes = []
+    measure = _tight_layout._auto_adjust_subplotpars
+
+    def counted(*args, **kwargs):
+        passes.append(1)
+        return measure(*args, **kwargs)
+
+    for language in ("en", "zh"):
+        reference = _busy_figure(language)
+        buffer = io.BytesIO()
+        FigureCanvasAgg(reference).print_png(buffer)  # matplotlib's own two-pass tight layout
+        plt.close(reference)
+        fig = _busy_figure(language)
+        _tight_layout._auto_adjust_subplotpars = counted
+        try:
+            png = figure_png(fig)
+        finally:
+            _tight_layout._auto_adjust_subplotpars = measure
+        plt.close(fig)
+        assert png == buffer.getvalue()
+    assert len(passes) == 2  # one measuring pass a figure, not two
+    plots.set_style("en")

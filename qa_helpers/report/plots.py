@@ -13,6 +13,8 @@ import pandas as pd
 from cycler import cycler
 from matplotlib import font_manager
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from qa_helpers.report.heatmap import heatmap
@@ -92,6 +94,28 @@ def set_style(language: str = "en") -> str:
         plt.rcParams["font.sans-serif"] = [family, *plt.rcParams["font.sans-serif"]]
         plt.rcParams["font.family"] = "sans-serif"
     return language
+
+
+def lay_out_once(figure: Figure) -> Figure:
+    """Give a figure's tight layout the whole figure as ``rect=None``, which lays it out in one pass.
+
+    With the default ``rect=(0, 0, 1, 1)`` matplotlib measures every axes twice: the second pass
+    fits the subplots into the rectangle the first pass found, but the axes have not moved in
+    between, so it measures the same boxes and returns the same margins. Measuring (ticks and
+    their labels) is most of a figure's cost; the picture is the same byte for byte
+    (``tests/test_figures.py`` compares them).
+
+    Returns
+    -------
+    Figure
+        The same figure, its layout engine replaced when it was a whole-figure tight layout.
+    """
+    engine = figure.get_layout_engine()
+    if isinstance(engine, TightLayoutEngine):
+        params = engine.get()
+        if params["rect"] is not None and tuple(params["rect"]) == (0, 0, 1, 1):
+            figure.set_layout_engine(TightLayoutEngine(**{**params, "rect": None}))
+    return figure
 
 
 def format_value(value: float, unit: str) -> str:
