@@ -126,6 +126,8 @@ def test_archive_target_that_is_not_an_archive_is_refused(raw, tmp_path):
     assert any(raw.iterdir())
 
 
+# a GB18030 row pyarrow cannot split must not reach a row handler that wants UTF-8 text (it raised inside pyarrow)
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 def test_row_numbers_are_lines_in_the_file_when_a_field_spans_lines(raw, tmp_path):
     """A quoted remark with line breaks makes one record of several lines; the rows after it are
     still reported at the line an editor shows them on."""

@@ -229,8 +229,10 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
                 use_threads=threads, block_size=1 << (24 if newlines_in_values else 23),
                 encoding="utf8" if utf8 or raw_bytes else encoding,
                 **({"column_names": names, "skip_rows": 1} if raw_bytes else {})),
+            # raw bytes: a row pyarrow cannot split stops the read (ArrowInvalid), to be read again decoded;
+            # a handler would be handed the row as UTF-8 text, which a GB18030 row is not
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values,
-                                             invalid_row_handler=set_aside),
+                                             invalid_row_handler=None if raw_bytes else set_aside),
             convert_options=pacsv.ConvertOptions(column_types={n: kind for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
@@ -240,11 +242,9 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
         """The rows, the rows set aside, and whether the rows are still raw bytes (binary columns)."""
         if bytewise:  # split the raw bytes into fields; the fields are decoded once the split is final
             try:
-                table, bad = read(newlines_in_values, True, raw_bytes=True)
+                return *read(newlines_in_values, True, raw_bytes=True), True
             except pa.ArrowInvalid:  # a row that cannot be split: read again, decoding as pyarrow goes
-                bad = [None]
-            if not bad:
-                return table, [], True
+                pass
         for threads in (True, False):  # only a single-threaded pass numbers the rows set aside
             table, bad = read(newlines_in_values, threads, raw_bytes=False)
             if not bad:
