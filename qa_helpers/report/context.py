@@ -398,13 +398,13 @@ def figure_png(figure: Figure) -> bytes:
     The inline backend's default path (``print_figure`` with ``bbox_inches="tight"``) draws each
     figure three times over: a draw for the layout, a pass for the bounding box, the draw that
     renders. The kit's figures are laid out by ``figure.autolayout`` (tight layout), which runs
-    inside the one draw that renders (in one measuring pass, :func:`plots.lay_out_once`), so the
+    inside the one draw that renders (measuring each axes once, :func:`plots.measure_once`), so the
     picture is the same with the layout's own margins; figures are about half of a small unit's
     run time.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    plots.lay_out_once(figure)
+    plots.measure_once(figure)
     canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     canvas.print_png(buffer)
