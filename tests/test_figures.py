@@ -62,6 +62,7 @@ def _busy_figure(language: str):
     """Subplots with long labels, a rotated axis, labels on top, a twin axis, an offset text ("1e6")
     under a title, a colour bar and a suptitle."""
     import numpy as np
+    from matplotlib.ticker import PercentFormatter
 
     plots.set_style(language)
     fig, axes = plt.subplots(2, 3, figsize=(14, 7))
@@ -81,7 +82,7 @@ def _busy_figure(language: str):
     axes[1, 1].xaxis.tick_top()
     twin = axes[1, 2].twinx()
     twin.plot(weeks, weeks / 52, color="0.5")
-    twin.yaxis.set_major_formatter(plots.PercentFormatter(1.0))
+    twin.yaxis.set_major_formatter(PercentFormatter(1.0))
     fig.colorbar(axes[0, 1].imshow(np.arange(12).reshape(3, 4)), ax=axes[0, 1])
     fig.suptitle("Quarterly overview")
     return fig

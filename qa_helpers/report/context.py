@@ -32,6 +32,7 @@ from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a se
 from qa_helpers.measures.standards import Standards, load_standards
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.report import plots
+from qa_helpers.report.layout import measure_once
 from qa_helpers.report.safe import markdown_block, markdown_text
 from qa_helpers.run.execute import SUMMARY_MIME
 
@@ -398,13 +399,13 @@ def figure_png(figure: Figure) -> bytes:
     The inline backend's default path (``print_figure`` with ``bbox_inches="tight"``) draws each
     figure three times over: a draw for the layout, a pass for the bounding box, the draw that
     renders. The kit's figures are laid out by ``figure.autolayout`` (tight layout), which runs
-    inside the one draw that renders (measuring each axes once, :func:`plots.measure_once`), so the
+    inside the one draw that renders (measuring each axes once, :func:`~qa_helpers.report.layout.measure_once`), so the
     picture is the same with the layout's own margins; figures are about half of a small unit's
     run time.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    plots.measure_once(figure)
+    measure_once(figure)
     canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     canvas.print_png(buffer)

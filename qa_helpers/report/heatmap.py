@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.collections import QuadMesh
 from matplotlib.ticker import Formatter
 
+from qa_helpers.report.layout import lay_out_in_one_pass
+
 
 def _luminance(rgba: np.ndarray) -> np.ndarray:
     """W3C relative luminance of RGBA colours (what decides an annotation's colour)."""
@@ -94,6 +96,7 @@ def heatmap(grid: pd.DataFrame, ax: Axes, *, cmap: str, vmin: float | None = Non
     xtl = ax.set_xticklabels(xlabels)
     ytl = ax.set_yticklabels(ylabels, rotation="vertical", va="center")
     # whether labels overlap needs their laid-out extents: a layout pass without rasterising the figure
+    lay_out_in_one_pass(ax.figure)
     ax.figure.draw_without_rendering()
     if _overlap(xtl):
         for label in xtl:
