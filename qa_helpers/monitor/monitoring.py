@@ -43,16 +43,29 @@ def rule_text(rule: dict) -> str:
     return f"{rule['kpi']} {word} {value:g} per {rule.get('unit', 'team')} and week"
 
 
-def _span(tables: dict[str, pd.DataFrame | str], connection=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def _span(tables: dict[str, pd.DataFrame | str], connection=None,
+          period=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """The first and last ticket creation time (``None, None`` without tickets); a DuckDB source is
-    asked for its two ends, no row is loaded."""
+    asked for its two ends, no row is loaded.
+
+    With a ``period``, only the last one is needed and the first is the period's start: the last is
+    looked for in the period's last week first, where DuckDB reads only the row groups of those days
+    (a year's 10 M creation times cost 0.2 s of CPU), and in the whole source only when that week has none.
+    """
     source = tables.get("tickets")
     if source is None:
         return None, None
     if isinstance(source, pd.DataFrame):
         created = source["created_at"]
         return (None, None) if created.empty else (created.min(), created.max())
-    first, last = (connection or duckdb).sql(f"SELECT min(created_at), max(created_at) FROM {source}").fetchall()[0]
+    con = connection or duckdb
+    if period is not None:
+        since = f"{period.end - pd.Timedelta(weeks=1):%Y-%m-%d %H:%M:%S}"
+        last = con.sql(f"SELECT max(created_at) FROM {source} WHERE created_at >= TIMESTAMP '{since}'").fetchall()[0][0]
+        if last is None:
+            last = con.sql(f"SELECT max(created_at) FROM {source}").fetchall()[0][0]
+        return (None, None) if last is None else (period.start, pd.Timestamp(last))
+    first, last = con.sql(f"SELECT min(created_at), max(created_at) FROM {source}").fetchall()[0]
     return (None, None) if first is None else (pd.Timestamp(first), pd.Timestamp(last))
 
 
@@ -80,7 +93,7 @@ def whole_weeks(tables: dict[str, pd.DataFrame | str], period=None,
     Without a period, the span of the tickets stands for it. ``tables`` may be DataFrames or DuckDB
     sources (run on ``connection``).
     """
-    earliest, latest = _span(tables, connection)
+    earliest, latest = _span(tables, connection, period)
     if earliest is None:
         return None, None
     start = period.start if period is not None else earliest.normalize()
@@ -161,23 +174,29 @@ def alert_episodes(judgements: pd.DataFrame, standards: dict) -> pd.DataFrame:
     if fired.empty:
         return pd.DataFrame(columns=ALERT_COLUMNS)
     last_judged = judged["week"].max()
+    # each rule and group's fired weeks in order (groups as they first appear), cut where the gap exceeds
+    # merge_gap_weeks: slices of arrays, not a pandas group per rule, group and episode (0.1 s at 20 teams)
+    key = pd.factorize(pd.MultiIndex.from_frame(fired[["rule", "group"]]))[0]
+    fired = fired.assign(_key=key).sort_values(["_key", "week"], kind="stable").reset_index(drop=True)
+    key = fired["_key"].to_numpy()
+    first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    apart = fired["week"].diff().dt.days.div(7).to_numpy() - 1
+    bounds = [*np.flatnonzero(first | (apart > gap)).tolist(), len(fired)]
+    values, counts = fired["value"].to_numpy(), fired["n"].to_numpy()
     rows = []
-    for (rule, group), weeks in fired.groupby(["rule", "group"], sort=False):
-        weeks, earlier = weeks.sort_values("week"), False
-        apart = weeks["week"].diff().dt.days.div(7).fillna(1) - 1
-        for _, episode in weeks.groupby((apart > gap).cumsum()):
-            n = int(episode["n"].sum())
-            value = float((episode["value"] * episode["n"]).sum() / n)
-            threshold = float(episode["threshold"].iloc[0])
-            start, end = episode["week"].min(), episode["week"].max()
-            open_weeks = int((end - start).days // 7) + 1
-            rows.append({"rule": rule, "kpi": episode["kpi"].iloc[0], "group_by": episode["group_by"].iloc[0],
-                         "group": group, "start": start, "last_week": end, "weeks_open": open_weeks,
-                         "weeks_fired": len(episode), "value": value, "threshold": threshold, "n": n,
-                         "open": bool(end == last_judged),
-                         "kind": "chronic" if open_weeks >= chronic else "recurring" if earlier else "new",
-                         "severity": severity(value, threshold, bands)})
-            earlier = True
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        episode = fired.iloc[a]
+        n = int(counts[a:b].sum())
+        value = float((values[a:b] * counts[a:b]).sum() / n)
+        threshold = float(episode["threshold"])
+        start, end = episode["week"], fired["week"].iloc[b - 1]
+        open_weeks = int((end - start).days // 7) + 1
+        rows.append({"rule": episode["rule"], "kpi": episode["kpi"], "group_by": episode["group_by"],
+                     "group": episode["group"], "start": start, "last_week": end, "weeks_open": open_weeks,
+                     "weeks_fired": b - a, "value": value, "threshold": threshold, "n": n,
+                     "open": bool(end == last_judged),
+                     "kind": "chronic" if open_weeks >= chronic else "new" if first[a] else "recurring",
+                     "severity": severity(value, threshold, bands)})
     out = pd.DataFrame(rows)
     out["_severity"] = out["severity"].map(SEVERITY_ORDER)
     out = out.sort_values(["open", "_severity", "weeks_open", "group", "start"],
