@@ -378,3 +378,16 @@ def test_never_coached_reads_only_sessions_held_by_the_end_of_the_period():
     never = coaching.never_coached(cases, sessions, pd.Timestamp("2026-01-01"))
     assert never["agent_id"].tolist() == ["A2"] and never["first_week"].tolist() == [pd.Timestamp("2025-12-08")]
     assert coaching.never_coached(cases, sessions, pd.Timestamp("2026-02-01")).empty
+
+
+def test_training_effects_read_the_registers_people_data_read(archive, monkeypatch):
+    from qa_helpers.people import sections
+    from qa_helpers.report.context import Context, open_context
+
+    ctx = open_context("ALL", "2025", archive)
+    data = sections.people_data(ctx)
+    expected = sections.training_effects(ctx, data)
+    assert len(expected)
+    # who else took a course comes from the register already read and checked, not from a second read
+    monkeypatch.setattr(Context, "training", lambda self: (_ for _ in ()).throw(AssertionError("read again")))
+    pd.testing.assert_frame_equal(sections.training_effects(ctx, data), expected)
