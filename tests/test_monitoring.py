@@ -316,3 +316,55 @@ def test_the_coaching_review_leaves_scipy_stats_unimported():
             "print(sorted(m for m in sys.modules if m.startswith(('scipy.stats', 'statsmodels'))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class _Recording:
+    """A DuckDB connection that keeps the SQL it runs."""
+
+    def __init__(self, connection):
+        self.connection, self.queries = connection, []
+
+    def sql(self, query):
+        self.queries.append(query)
+        return self.connection.sql(query)
+
+
+@pytest.mark.parametrize("last_day, queries", [("2025-03-31 17:00", 1), ("2025-03-19 17:00", 2)])
+def test_the_last_ticket_is_looked_for_in_the_periods_last_week_first(last_day, queries):
+    import duckdb
+
+    tickets = pd.DataFrame({"created_at": pd.to_datetime(["2025-03-01 08:00", "2025-03-12 09:00", last_day])})
+    connection = duckdb.connect()
+    connection.register("t", tickets)
+    recording = _Recording(connection)
+    # the same weeks as from the rows; a year's scan only when the last week has no ticket
+    assert whole_weeks({"tickets": "(SELECT * FROM t)"}, MARCH, recording) == whole_weeks({"tickets": tickets}, MARCH)
+    assert len(recording.queries) == queries and "created_at >= TIMESTAMP '2025-03-25" in recording.queries[0]
+
+
+def test_the_review_reads_each_kpi_once_for_every_breakdown(monkeypatch):
+    from qa_helpers.monitor import monitoring
+
+    surveys = pd.concat([_surveys({"a": [(2, 10), (2, 10), (2, 10), (9, 10)], "b": [(9, 10)] * 4}),
+                         _surveys({"c": [(5, 10), (9, 10), (6, 10), (9, 10)]}, team="T2")], ignore_index=True)
+    tables = _tables(surveys)
+    calls = []
+    real = monitoring.kpi_tables
+    monkeypatch.setattr(monitoring, "kpi_tables", lambda *a, **k: calls.append(k["kpis"]) or real(*a, **k))
+    computed = monitoring.weekly_kpis(tables, monitoring.review_requests(STD), STD)
+    assert calls == [["csat"]]  # team x week for the alert rule and team x agent x week for coaching: one scan
+    assert set(computed) == {("csat", ("team", "week")), ("csat", ("team", "agent_id", "week"))}
+    monkeypatch.setattr(monitoring, "kpi_tables", real)
+    pd.testing.assert_frame_equal(weekly_judgements(tables, STD, period=MARCH, computed=computed),
+                                  weekly_judgements(tables, STD, period=MARCH))
+    for got, expected in zip(coaching_review(tables, STD, computed=computed), coaching_review(tables, STD)):
+        pd.testing.assert_frame_equal(got, expected)
+
+
+def test_alerts_of_two_rules_on_one_group_keep_the_rules_order_on_ties():
+    both = {**STD, "alerts": [{"kpi": "csat", "unit": "team", "below": 0.85, "min_n": 5},
+                              {"kpi": "csat", "unit": "team", "below": 0.86, "min_n": 5}]}
+    surveys = _surveys({"a": [(9, 10), (8, 10), (8, 10), (9, 10)]})   # 80 % in weeks 2 and 3: both fire, both medium
+    alerts = threshold_alerts(_tables(surveys), both, period=MARCH)
+    assert alerts["rule"].tolist() == ["csat below 0.85 per team and week", "csat below 0.86 per team and week"]
+    assert alerts[["start", "weeks_open", "weeks_fired", "n"]].values.tolist() == [[WEEKS[1], 2, 2, 20]] * 2

@@ -366,3 +366,28 @@ def test_team_mates_answers_are_clustered_by_agent_in_a_share_and_the_method_say
                                     "duration or a rate")), ("zh", ("阿格雷斯蒂–卡福", "不含周效应", "按客服聚类"))):
         said = str(say("people.effect_method", language, weeks_before=4, weeks_after=4, min_answers=10))
         assert all(w in said for w in words), language
+
+
+def test_never_coached_reads_only_sessions_held_by_the_end_of_the_period():
+    sessions = _sessions(agent_id=["A1", "A1", "A2", "A2"])  # A1: 6 Oct and 3 Nov; A2: 1 Dec and 12 Jan 2026
+    cases = pd.DataFrame({"agent_id": ["A1", "A2", "A1"], "team": "T",
+                          "first_week": pd.to_datetime(["2025-10-27", "2025-12-08", "2025-11-10"]),
+                          "last_week": pd.to_datetime(["2025-11-10", "2025-12-22", "2025-11-24"]), "run_n": 20,
+                          "run_csat": 0.5, "decision": "one-to-one coaching"})
+    # A1's earliest case began 27 Oct and a session followed on 3 Nov; A2's session of 12 Jan is after the period
+    never = coaching.never_coached(cases, sessions, pd.Timestamp("2026-01-01"))
+    assert never["agent_id"].tolist() == ["A2"] and never["first_week"].tolist() == [pd.Timestamp("2025-12-08")]
+    assert coaching.never_coached(cases, sessions, pd.Timestamp("2026-02-01")).empty
+
+
+def test_training_effects_read_the_registers_people_data_read(archive, monkeypatch):
+    from qa_helpers.people import sections
+    from qa_helpers.report.context import Context, open_context
+
+    ctx = open_context("ALL", "2025", archive)
+    data = sections.people_data(ctx)
+    expected = sections.training_effects(ctx, data)
+    assert len(expected)
+    # who else took a course comes from the register already read and checked, not from a second read
+    monkeypatch.setattr(Context, "training", lambda self: (_ for _ in ()).throw(AssertionError("read again")))
+    pd.testing.assert_frame_equal(sections.training_effects(ctx, data), expected)

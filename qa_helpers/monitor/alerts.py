@@ -10,8 +10,8 @@ import pandas as pd
 from qa_helpers.config import CONFIG_FILES, config_dir, config_file
 from qa_helpers.data import archive as qa_archive
 from qa_helpers.measures.standards import load_standards
-from qa_helpers.monitor.monitoring import (SEVERITY_ORDER, alert_episodes, coaching_problem, coaching_review, severity,
-                                           usable_rules, weekly_judgements)
+from qa_helpers.monitor.monitoring import (SEVERITY_ORDER, alert_episodes, coaching_problem, coaching_review,
+                                           review_requests, severity, usable_rules, weekly_judgements, weekly_kpis)
 from qa_helpers.periods import parse_period
 
 COLUMNS = ["unit", "type", "kind", "severity", "rule", "group", "start", "last_week", "weeks_open", "value",
@@ -72,12 +72,14 @@ def alerts_for_units(period: str, units: list[str] | None = None, archive: str |
                       standards=std, language="en", config=folder, files=files, available=available)
         tables = ctx.sources()  # DuckDB sources: only aggregates are loaded
         rules, _ = usable_rules(ctx)
-        fired = alert_episodes(weekly_judgements(tables, std.raw, rules, the_period, ctx.duckdb), std.raw)
+        computed = weekly_kpis(tables, review_requests(std.raw, rules, coaching_problem(ctx) is None), std.raw,
+                               ctx.duckdb)
+        fired = alert_episodes(weekly_judgements(tables, std.raw, rules, the_period, ctx.duckdb, computed), std.raw)
         if len(fired):
             frames.append(fired.assign(unit=unit, type="threshold")[COLUMNS])
         if coaching_problem(ctx):
             continue
-        cases, teams = coaching_review(tables, std.raw, ctx.duckdb)
+        cases, teams = coaching_review(tables, std.raw, ctx.duckdb, computed)
         cases = cases[cases["decision"] == "one-to-one coaching"]
         threshold = float(coaching.get("below", 0.8))
         if len(cases):

@@ -90,9 +90,11 @@ def never_coached(cases: pd.DataFrame, sessions: pd.DataFrame, as_of: pd.Timesta
     one_to_one = cases[cases["decision"] == "one-to-one coaching"].sort_values("first_week")
     one_to_one = one_to_one.drop_duplicates("agent_id").reset_index(drop=True)
     held = sessions[sessions["date"] < as_of]
-    coached = [bool(((held["agent_id"] == case.agent_id) & (held["date"] >= case.first_week)).any())
-               for case in one_to_one.itertuples(index=False)]
-    return one_to_one.loc[~np.asarray(coached, dtype=bool)].reset_index(drop=True)
+    # coached since the case began: the agent's latest session by as_of is on or after the case's first week
+    # (one lookup per case, not a scan of the register per case: 200 cases x a long register took 0.3 s)
+    latest = one_to_one["agent_id"].map(held.groupby("agent_id")["date"].max())
+    coached = (latest >= one_to_one["first_week"]).to_numpy(dtype=bool)
+    return one_to_one.loc[~coached].reset_index(drop=True)
 
 
 def _verdict_word(row: pd.Series, enough: bool) -> str:

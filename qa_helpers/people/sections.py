@@ -27,6 +27,7 @@ class PeopleData:
     training_present: bool          # ... training records
     notes: list                     # one line per register naming unknown agents
     roster: pd.DataFrame            # the unit's agents
+    every_training: pd.DataFrame    # the whole training register, every unit (who else took a course)
 
 
 NOTE_COLUMNS = ("topic", "agreed_action")  # a coach's free text: may name a customer or a phone number
@@ -64,8 +65,8 @@ def people_data(ctx) -> PeopleData:
 
     roster = ctx.roster()
     mine = roster if ctx.teams is None else roster[roster["team"].isin(ctx.teams)]
-    notes, kept = [], {}
-    for name, register in (("coaching.csv", ctx.coaching()), ("training.csv", ctx.training())):
+    notes, kept, registers = [], {}, {"coaching.csv": ctx.coaching(), "training.csv": ctx.training()}
+    for name, register in registers.items():
         known, unknown = check_agents(register, roster)
         if len(unknown):
             listed = ", ".join(f"{a} ({'行' if ctx.language == 'zh' else 'row'} {r})"
@@ -79,7 +80,8 @@ def people_data(ctx) -> PeopleData:
             kept[name] = mask_notes(kept[name], config_locales(ctx.files.get("sources.yml") or ctx.config))
         kept[name].attrs["present"] = bool(register.attrs.get("present"))
     return PeopleData(kept["coaching.csv"], kept["training.csv"], kept["coaching.csv"].attrs["present"],
-                      kept["training.csv"].attrs["present"], notes, mine.reset_index(drop=True))
+                      kept["training.csv"].attrs["present"], notes, mine.reset_index(drop=True),
+                      registers["training.csv"])
 
 
 def _day(value) -> str:
@@ -229,7 +231,7 @@ def training_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame
     before, after = int(options.get("weeks_before", 8)), int(options.get("weeks_after", 8))
     kpis = [k for k in options.get("kpis", ["csat", "fcr"]) if ctx.measured(k)]
     rows, meta = [], []
-    roster, every = ctx.roster(), ctx.training()
+    roster, every = ctx.roster(), data.every_training  # the register people_data read: not read and checked again
     for course in qa_training.courses(data.training).itertuples(index=False):
         windows = stats.week_windows(course.date, weeks_before=before, weeks_after=after)
         if windows["end"].max() > ctx.period.end:
