@@ -708,7 +708,6 @@ def control_chart_section(ctx, both: dict[str, pd.DataFrame | str]) -> list:
             chart = control_charts.xmr_chart(weekly, baseline=baseline or None, floor=0)
             control_charts.plot_xmr_chart(chart, ax=ax, metric=label, unit="s", title=say("monitoring.xmr_chart_title", language, kpi=label), language=language)
         signals.append(chart.assign(chart=say(f"monitoring.{kind}_chart_title", language, kpi=label)))
-    fig.tight_layout()
     found = pd.concat(signals, ignore_index=True)
     found = found[found["signal"].astype(bool)]
     rules = found["rules"].map(lambda text: "; ".join(t(f"rule.{rule}", language) for rule in text.split("; ")))
