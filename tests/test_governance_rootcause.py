@@ -3,6 +3,8 @@ type × severity × frequency, 5-Why records, case reviews): issue 14 parts 3 an
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import yaml
@@ -285,3 +287,48 @@ def test_a_broken_governance_file_stops_the_batch_with_one_line(file, text, expe
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
     assert expected in err and not (tmp_path / "reports").exists()
+
+
+def test_complaints_are_classified_once_per_text_category_and_mapped_type():
+    # classify works on the distinct (text, category, problem_type) rows: the same as classifying every complaint
+    from qa_helpers.voc.topics import problem_types
+
+    topics = load_topics()
+    texts = ["客服态度差，很不耐烦", "等了很久才有人接", None, "无关内容", "客服态度差，很不耐烦", None, "无关内容"]
+    complaints = pd.DataFrame({"text": pd.Series(texts, dtype="string"),
+                               "category": ["other", "other", "billing_dispute", None, "other", "billing_dispute", None],
+                               "problem_type": [None, None, None, None, "slow_response", None, None],
+                               "severity": [1, 2, 3, 4, 1, 2, 3]}, index=[10, 11, 12, 13, 14, 15, 16])
+    found = rootcause.classify(complaints, topics)
+    expected = problem_types(complaints["text"], complaints["category"].astype(object), topics,
+                             mapped=complaints["problem_type"].astype(object))
+    pd.testing.assert_frame_equal(found[["problem_type", "department", "assigned_by"]], expected)
+    pd.testing.assert_frame_equal(found[["text", "category", "severity"]], complaints[["text", "category", "severity"]])
+    assert rootcause.classify(complaints.iloc[:0], topics).empty
+
+
+def test_the_root_cause_sections_read_only_the_complaint_columns_they_use(archive, monkeypatch):
+    from qa_helpers.report.context import Context, open_context
+
+    ctx = open_context("ALL", "2025-Q4", archive)
+    asked = []
+    real = Context.load
+    monkeypatch.setattr(Context, "load", lambda self, table, *a, **k: asked.append(k.get("columns"))
+                        or real(self, table, *a, **k))
+    classified = rootcause.complaint_types(ctx)
+    assert asked == [[c for c in rootcause.COMPLAINT_COLUMNS if ctx.has("complaints", c)]]
+    every = rootcause.classify(real(ctx, "complaints"), rootcause._topics(ctx))
+    pd.testing.assert_frame_equal(classified, every[classified.columns])
+
+
+def test_the_action_plan_measures_acceptance_once_as_the_evaluation_checks_do(archive):
+    # notebook 05 shows acceptance_view(acceptance_results) where it showed evaluation.acceptance_checks
+    from qa_helpers.improve import evaluation
+    from qa_helpers.improve.actions import acceptance_view
+    from qa_helpers.report.context import open_context
+
+    ctx = open_context("ALL", "2025-Q4", archive)
+    register = ctx.actions()
+    shown, expected = acceptance_view(governance.acceptance_results(ctx, register)), evaluation.acceptance_checks(ctx, register)
+    pd.testing.assert_frame_equal(shown.data, expected.data)
+    assert re.sub(r"T_\w+", "", shown.to_html()) == re.sub(r"T_\w+", "", expected.to_html())  # a Styler's own id

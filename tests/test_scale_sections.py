@@ -276,3 +276,69 @@ def duckdb_connection():
     import duckdb
 
     return duckdb.connect()
+
+
+def test_a_context_computes_only_the_kpis_it_has_not_kept(archive, monkeypatch):
+    # notebook 04: the scorecard's KPIs, then the benchmarked ones (csat kept, aht_s not): aht_s alone is computed
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.measures import kpis
+
+    monkeypatch.setattr(qa_archive._READS, "limit", 0)
+    computed = []
+    real = kpis.kpi_table
+    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(kw["kpis"]) or real(tables, **kw))
+    ctx = open_context("ALL", "2025-Q4", archive)
+    fresh = real(ctx.sources(), standards=ctx.standards.raw, available=ctx.available, connection=ctx.duckdb)
+    first = ctx.kpi_table(kpis=["fcr", "csat", "complaints_per_1000"])
+    both = ctx.kpi_table(kpis=["aht_s", "csat", "complaints_per_1000", "median_first_response_s"])
+    assert computed == [["fcr", "csat", "complaints_per_1000"], ["aht_s", "median_first_response_s"]]
+    for table in (first, both):
+        pd.testing.assert_frame_equal(table, fresh.set_index("kpi").loc[table["kpi"]].reset_index())
+    both.loc[0, "value"] = -1.0  # the caller's copy
+    pd.testing.assert_frame_equal(ctx.kpi_table(kpis=["median_first_response_s", "fcr"]),
+                                  fresh.set_index("kpi").loc[["median_first_response_s", "fcr"]].reset_index())
+    assert ctx.kpi_table(kpis=["aht_s"])["value"].iloc[0] == fresh.set_index("kpi").loc["aht_s", "value"]
+    assert len(computed) == 2  # both cut from the kept rows
+    ctx.kpi_table(by=["channel"], kpis=["fcr"])  # a breakdown's groups depend on its KPIs' tables: computed
+    assert computed[2:] == [["fcr"]]
+
+
+def test_a_scorecard_computes_only_the_kpis_it_scores(archive, monkeypatch):
+    from qa_helpers.measures import kpis, scorecard
+
+    ctx = open_context("HL-B", "2025-Q4", archive)
+    whole = ctx.kpi_table()
+    expected = scorecard.scorecard(whole, ctx.standards, ctx.unit, scorecard.panel_means(ctx.panel_scores(), ctx.unit,
+                                                                                         str(ctx.period)),
+                                   measurability=ctx.measurability,
+                                   remarks=scorecard.indicator_remarks(ctx.standards, ctx.unit, str(ctx.period),
+                                                                       ctx.actions()))
+    fresh = open_context("HL-B", "2025-Q4", archive)
+    asked = []
+    real = kpis.kpi_table
+    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: asked.append(kw["kpis"]) or real(tables, **kw))
+    pd.testing.assert_frame_equal(fresh.scorecard(), expected)
+    scored = scorecard.scorecard_kpis(ctx.standards)
+    assert asked == [scored] and set(scored) == set(expected.loc[expected["kind"] == "kpi", "indicator"])
+    assert "median_first_response_s" not in scored and "workload_per_agent" not in scored
+
+
+def test_every_team_card_computes_only_the_kpis_it_scores(archive, monkeypatch):
+    from qa_helpers.improve import governance
+    from qa_helpers.improve.actions import for_teams
+    from qa_helpers.measures import kpis, scorecard
+
+    ctx = open_context("hotline", "2025-Q4", archive)
+    every = ctx.kpi_table(by=["team"])  # every KPI by team: what the cards were scored from before
+    asked = []
+    real = kpis.kpi_table
+    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: asked.append((kw["by"], kw["kpis"])) or real(tables, **kw))
+    cards = governance.unit_cards(open_context("hotline", "2025-Q4", archive))
+    assert asked == [(["team"], scorecard.scorecard_kpis(ctx.standards))]
+    for team, card in cards.items():
+        mine = every.loc[every["team"] == team, ["kpi", "value", "n"]].reset_index(drop=True)
+        remarks = scorecard.indicator_remarks(ctx.standards, team, str(ctx.period),
+                                              for_teams(ctx.actions(every_unit=True), [team]))
+        pd.testing.assert_frame_equal(card, scorecard.scorecard(
+            mine, ctx.standards, team, scorecard.panel_means(ctx.panel_scores(), team, str(ctx.period)),
+            measurability=ctx.measurability, remarks=remarks))

@@ -173,8 +173,9 @@ def unit_cards(ctx) -> dict[str, pd.DataFrame]:
     from qa_helpers.improve.actions import for_teams
     from qa_helpers.measures import scorecard as qa_scorecard
 
-    values = ctx.kpi_table(by=["team"])
-    names = list(dict.fromkeys(values["kpi"])) or list(ctx.kpi_table()["kpi"])
+    scored = qa_scorecard.scorecard_kpis(ctx.standards) or None
+    values = ctx.kpi_table(by=["team"], kpis=scored)
+    names = list(dict.fromkeys(values["kpi"])) or list(ctx.kpi_table(kpis=scored)["kpi"])
     usable, panel_scores, period = ctx.actions(every_unit=True), ctx.panel_scores(), str(ctx.period)
     cards = {}
     for team in teams:

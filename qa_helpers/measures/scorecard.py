@@ -194,6 +194,23 @@ def load_panel_scores(path: str | os.PathLike | None = None) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"unit": str, "period": str, "panel": str, "rater": str})
 
 
+def scorecard_kpis(standards: Standards) -> list[str]:
+    """The KPIs a scorecard scores (its ``kpi`` indicators, in scorecard order): the only rows of a KPI table
+    :func:`scorecard` reads, so a unit's scorecard needs no other KPI computed (issue 17: the medians and
+    per-agent counts of a year's tickets cost seconds and score nothing).
+
+    Examples
+    --------
+    >>> from qa_helpers.measures.standards import load_standards
+    >>> scorecard_kpis(load_standards())[:3]
+    ['response_on_time', 'onsite_arrival_on_time', 'fcr']
+    """
+    indicators = standards.indicators()
+    if indicators.empty:
+        return []
+    return list(dict.fromkeys(indicators.loc[indicators["kind"] == "kpi", "indicator"]))
+
+
 def scorecard(kpi_values: pd.DataFrame, standards: Standards, unit: str | None = None,
               panel: pd.DataFrame | None = None, measurability: pd.DataFrame | None = None,
               remarks: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -202,7 +219,8 @@ def scorecard(kpi_values: pd.DataFrame, standards: Standards, unit: str | None =
     Parameters
     ----------
     kpi_values : DataFrame
-        ``kpi, value, n`` for the period (``kpis.kpi_table(tables)``).
+        ``kpi, value, n`` for the period (``kpis.kpi_table(tables)``; only the :func:`scorecard_kpis` rows
+        are read).
     standards : Standards
         Targets (with the unit's overrides), weights and switches.
     unit : str, optional

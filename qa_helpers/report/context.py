@@ -258,8 +258,15 @@ class Context:
         found = None if key is None else self._kept_kpi_table(key, tables, by, kpis)
         if found is not None:
             return found
-        values = kpi_module.kpi_table(tables, by=list(by), standards=self.standards.raw, kpis=kpis,
+        # notebook 04 asks for the scorecard's KPIs, then for the benchmarked ones: only those not kept are computed
+        kept = self._kept_rows(tables) if key is not None and _cuttable(by, kpis) else {}
+        missing = [name for name in kpis if name not in kept] if kept else kpis  # never empty when some are kept
+        values = kpi_module.kpi_table(tables, by=list(by), standards=self.standards.raw, kpis=missing,
                                       available=self.available, connection=self.duckdb)
+        if kept:
+            computed = {name: values.iloc[[i]] for i, name in enumerate(values["kpi"])}
+            values = pd.concat([row for row in (kept.get(name, computed.get(name)) for name in kpis) if row is not None],
+                               ignore_index=True)
         if key is not None:
             if len(self.kept_kpis) >= KEPT_KPI_TABLES:  # a long-lived context (an analyst's kernel) keeps the latest
                 self.kept_kpis.pop(next(iter(self.kept_kpis)))
@@ -269,17 +276,30 @@ class Context:
 
     def _kept_kpi_table(self, key: tuple, tables, by, kpis) -> pd.DataFrame | None:
         """A KPI table computed before (in this context, or kept by a batch kernel), or the rows of
-        ``kpis`` cut from the unit's whole table (each KPI is computed on its own: the same numbers)."""
+        ``kpis`` cut from the tables kept of other KPIs (:meth:`_kept_rows`)."""
         found = self.kept_kpis.get(key)
         found = found.copy() if found is not None else qa_archive.recall(key)
-        if found is not None or not kpis or len(set(kpis)) != len(kpis) or by:
-            return found  # no KPIs means all of them, as kpi_tables reads it; a repeated KPI has its own order
-        whole_key = self._kpi_key(tables, by, None)
-        whole = self.kept_kpis.get(whole_key)
-        whole = whole if whole is not None else qa_archive.recall(whole_key)
-        if whole is None or not set(kpis) <= set(whole["kpi"]):
+        if found is not None or not _cuttable(by, kpis):
+            return found
+        kept = self._kept_rows(tables)
+        if not set(kpis) <= set(kept):
             return None
-        return whole.set_index("kpi").loc[list(kpis)].reset_index()[whole.columns]
+        return pd.concat([kept[name] for name in kpis], ignore_index=True)
+
+    def _kept_rows(self, tables) -> dict[str, pd.DataFrame]:
+        """Each KPI's row (``kpi, value, n``) in the tables without breakdown kept for these sources: this
+        context's, and the unit's whole table a batch kernel kept. Each KPI is computed on its own, so a row
+        is the same numbers whichever KPIs were computed with it."""
+        whole_key = self._kpi_key(tables, (), None)
+        same = [frame for key, frame in self.kept_kpis.items() if key[:3] == whole_key[:3] and key[4:] == whole_key[4:]]
+        if whole_key not in self.kept_kpis:
+            whole = qa_archive.recall(whole_key)
+            same += [] if whole is None else [whole]
+        rows: dict[str, pd.DataFrame] = {}
+        for frame in same:
+            for i, name in enumerate(frame["kpi"]):
+                rows.setdefault(name, frame.iloc[[i]])
+        return rows
 
     def _kpi_key(self, tables, by, kpis) -> tuple | None:
         """What a KPI table over ``tables`` depends on, when they are all archive scans of this context
@@ -303,7 +323,8 @@ class Context:
         the_period = period or self.period
         panel = qa_scorecard.panel_means(self.panel_scores(), self.unit, str(the_period))
         remarks = qa_scorecard.indicator_remarks(self.standards, self.unit, str(the_period), self.actions())
-        return qa_scorecard.scorecard(self.kpi_table(period=the_period), self.standards, self.unit, panel,
+        values = self.kpi_table(period=the_period, kpis=qa_scorecard.scorecard_kpis(self.standards) or None)
+        return qa_scorecard.scorecard(values, self.standards, self.unit, panel,
                                       measurability=self.measurability, remarks=remarks)
 
     # ------------------------------------------------------------ text
@@ -316,6 +337,13 @@ class Context:
             return f"**单位：** {unit} &nbsp;·&nbsp; **期间：** {self.period} ({self.period.start:%Y-%m-%d} 至 {last:%Y-%m-%d})"
         return (f"**Unit:** {unit} &nbsp;·&nbsp; **Period:** {self.period} "
                 f"({self.period.start:%Y-%m-%d} to {last:%Y-%m-%d})")
+
+
+def _cuttable(by, kpis) -> bool:
+    """Whether a KPI table is its KPIs' rows, each on its own: no breakdown (a breakdown's groups are those
+    any of its tables has), KPIs named (none means all of them, as kpi_tables reads it), none repeated
+    (a repeated KPI has kpi_tables' own order)."""
+    return not by and bool(kpis) and len(set(kpis)) == len(kpis)
 
 
 def _file(value: str | os.PathLike, name: str) -> Path:
