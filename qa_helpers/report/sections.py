@@ -191,22 +191,29 @@ def quality_headline(ctx: Context, report: dict, tables: dict[str, pd.DataFrame 
 def _survey_response(ctx: Context, tables: dict[str, pd.DataFrame | str], by: str | None = None) -> pd.DataFrame:
     """The unit's survey response (overall or ``by`` a ticket column), computed once per context and
     breakdown: the headline and the response section show the same figures."""
-    cache = ctx.__dict__.setdefault("_survey_response", {})
-    key = tuple(f if isinstance(f, str) else id(f) for f in (tables["tickets"], tables["surveys"]))
-    if key not in cache:
-        # one join: by channel when the tickets have one, the overall rate summed from it
-        cache[key] = quality.survey_response(tables["tickets"], tables["surveys"], connection=ctx.duckdb,
-                                             by="channel" if ctx.has("tickets", "channel") else None)
-    found = cache[key]
-    if by == "channel" or (by is None and "channel" not in found):
-        return found
+    found = _ticket_counts(ctx, tables)
+    reason = next((note for note in found["note"] if note and note != "no tickets"), "")
     if by is None and found.empty:  # no tickets: the overall row says why
         return quality.survey_response(tables["tickets"], tables["surveys"], connection=ctx.duckdb)
+    if by == "channel" and "channel" in found:
+        return quality.summed_response(found, "channel", reason)
     if by is not None:
         return quality.survey_response(tables["tickets"], tables["surveys"], by=by, connection=ctx.duckdb)
     counts = pd.DataFrame([{"tickets": int(found["tickets"].sum()), "surveyed": int(found["surveyed"].sum())}])
-    reason = next((note for note in found["note"] if note and note != "no tickets"), "")
     return quality.response_from_counts(counts, reason)
+
+
+def _ticket_counts(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> pd.DataFrame:
+    """The unit's tickets and surveyed tickets by channel (when the tickets have one) and, over DuckDB
+    sources, by week: one join gives the headline, the response by channel and the channel coverage
+    (issue 17). Kept on the context."""
+    cache = ctx.__dict__.setdefault("_survey_response", {})
+    key = tuple(f if isinstance(f, str) else id(f) for f in (tables["tickets"], tables["surveys"]))
+    if key not in cache:
+        weekly = "created_at" if isinstance(tables["tickets"], str) and ctx.has("tickets", "created_at") else None
+        cache[key] = quality.survey_response(tables["tickets"], tables["surveys"], connection=ctx.duckdb,
+                                             by="channel" if ctx.has("tickets", "channel") else None, weekly=weekly)
+    return cache[key]
 
 
 def row_accounting(ctx: Context, report: dict) -> list:
@@ -347,9 +354,11 @@ def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame | str]):
     note = ctx.missing_note("tickets", "tickets.channel")
     if note:
         return note
+    counts = _ticket_counts(ctx, tables) if ctx.has("surveys") and isinstance(tables["tickets"], str) else None
+    coverage = (quality.coverage_from_counts(counts[["week", "channel", "tickets"]]) if counts is not None
+                else quality.channel_coverage(tables["tickets"], connection=ctx.duckdb))
     fig, ax = plt.subplots(figsize=(10, 3.5))
-    plots.plot_channel_coverage(quality.channel_coverage(tables["tickets"], connection=ctx.duckdb), ax=ax,
-                                language=ctx.language)
+    plots.plot_channel_coverage(coverage, ax=ax, language=ctx.language)
     return fig
 
 
