@@ -60,6 +60,17 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return {name: str(kind) for name, kind in zip(described.columns, described.types)}
 
 
+def _listing(files: list[str]) -> str:
+    """File names as a DuckDB list's items (quotes doubled: names are data, never SQL)."""
+    return ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+
+
+def files_sql(files: list[str]) -> str:
+    """A DuckDB subquery over every row of some parquet files (their columns as written, no partition
+    columns), as ``Context.source`` reads them without its filters."""
+    return f"(SELECT * FROM read_parquet([{_listing(files)}], hive_partitioning = false))"
+
+
 def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = None,
               files: list[str] | None = None) -> int:
     """How many rows a table (DataFrame or DuckDB source) has, counted where it lies; given ``files``
@@ -68,8 +79,8 @@ def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = Non
         return len(source)
     con = connection or duckdb.connect()
     if files:
-        listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-        return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{listing}])").fetchall()[0][0])
+        return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{_listing(files)}])")
+                   .fetchall()[0][0])
     return int(con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0])
 
 
@@ -204,15 +215,16 @@ def missingness_of_files(files: list[str], table: str | None = None, present: se
         counts by scanning).
     """
     con = connection or duckdb.connect()
-    listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    listing = _listing(files)
     kinds = _columns(con, f"read_parquet([{listing}])")
     columns = list(kinds) if columns is None else list(columns)
-    stats = con.sql(f"SELECT path_in_schema, sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL) "
-                    f"FROM parquet_metadata([{listing}]) GROUP BY 1").fetchall()
-    nulls = {name: (total, unknown) for name, total, unknown in stats}
+    # every column chunk's null count, and its row group's rows: a column's rows add up to the files' rows
+    stats = con.sql(f"SELECT path_in_schema, sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL), "
+                    f"sum(row_group_num_rows) FROM parquet_metadata([{listing}]) GROUP BY 1").fetchall()
+    nulls = {name: (total, unknown) for name, total, unknown, _ in stats}
     if any(c not in nulls or nulls[c][1] for c in columns):
         return None
-    n = int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{listing}])").fetchall()[0][0])
+    n = max((int(rows or 0) for *_, rows in stats), default=0)
     floats = [c for c in columns if kinds.get(c) in ("DOUBLE", "FLOAT")]
     nans = dict(zip(floats, con.sql(f"SELECT {', '.join(f'count(*) FILTER (WHERE isnan({_ident(c)}))' for c in floats)} "
                                     f"FROM read_parquet([{listing}])").fetchall()[0])) if floats else {}
