@@ -376,8 +376,10 @@ def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame | str]):
     note = ctx.missing_note("tickets", "tickets.channel")
     if note:
         return note
+    # the weekly counts the headline's survey response took (one join over the tickets) when it has them
     counts = _ticket_counts(ctx, tables) if ctx.has("surveys") and isinstance(tables["tickets"], str) else None
-    coverage = (quality.coverage_from_counts(counts[["week", "channel", "tickets"]]) if counts is not None
+    coverage = (quality.coverage_from_counts(counts[["week", "channel", "tickets"]])
+                if counts is not None and "week" in counts
                 else quality.channel_coverage(tables["tickets"], connection=ctx.duckdb))
     fig, ax = plt.subplots(figsize=(10, 3.5))
     plots.plot_channel_coverage(coverage, ax=ax, language=ctx.language)
