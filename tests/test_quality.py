@@ -227,3 +227,81 @@ def test_known_tickets_links_every_table_in_one_pass_and_stands_for_every_id():
     # a table known_tickets did not see is linked against every id, not only the ids the others name
     other = quality.linkage("(SELECT * FROM v)", known, "field_visits", connection=con).iloc[0]
     assert (other["rows"], other["with_ticket_id"], other["linked"]) == (3, 3, 3)
+
+
+def test_duplicate_keys_from_sorted_hashes_equal_the_exact_count_on_planted_repeats():
+    """The numpy pass over the key hashes gives pandas' count: no repeat (0), repeats among empty
+    strings and NULL keys (NULLs never repeat), and a table without rows."""
+    import duckdb
+
+    con = duckdb.connect()
+    cases = {"unique": ["a", "b", None, ""], "repeats": ["a", "b", "a", None, None, "", "", "c", "a"],
+             "empty": []}
+    for name, keys in cases.items():
+        frame = pd.DataFrame({"id": pd.Series(keys, dtype=object), "x": range(len(keys))})
+        con.register("planted", frame)
+        got = quality.duplicate_keys("(SELECT * FROM planted)", "id", name, connection=con)
+        assert got.equals(quality.duplicate_keys(frame, "id", name)), name
+    assert quality.duplicate_keys("(SELECT * FROM planted)", "id", connection=con)["n"].iloc[0] == 0
+
+
+def test_weekly_survey_response_gives_the_response_by_channel_and_the_coverage_in_one_pass():
+    import duckdb
+
+    con = duckdb.connect()
+    tickets = pd.concat([TICKETS, pd.DataFrame({"ticket_id": ["T5", "T6"], "channel": [None, "phone"],
+                                                "created_at": pd.to_datetime(["2025-03-12", "2025-03-13"])})])
+    surveys = pd.concat([SURVEYS, pd.DataFrame({"ticket_id": ["T5", "T6"], "source": ["survey", "survey"]})])
+    con.register("t", tickets)
+    con.register("s", surveys)
+    weekly = quality.survey_response("(SELECT * FROM t)", "(SELECT * FROM s)", by="channel", connection=con,
+                                     weekly="created_at")
+    assert len(weekly) == 5 and weekly["week"].nunique() == 2  # phone and chat the first week; three the second
+    by_channel = quality.survey_response(tickets, surveys, by="channel")
+    assert quality.summed_response(weekly, "channel").equals(by_channel)
+    assert by_channel.set_index("channel").loc["(missing)", "surveyed"] == 1
+    from_counts = quality.coverage_from_counts(weekly[["week", "channel", "tickets"]])
+    reference = quality.channel_coverage(tickets)
+    assert from_counts["tickets"].tolist() == reference["tickets"].tolist()
+    assert from_counts["channel"].tolist() == reference["channel"].tolist()
+    assert (pd.to_datetime(from_counts["week"]) == pd.to_datetime(reference["week"])).all()
+
+
+def test_whole_files_read_without_filters_give_the_same_figures(archive):
+    """For ALL over whole months a table is read as its files (no team or time filter): the same rows,
+    hence the same duplicate check; a team's rows or part of a month keep the filters."""
+    from qa_helpers.report import sections
+    from qa_helpers.report.context import open_context
+
+    ctx = open_context("ALL", "2025-Q1", archive)
+    for name in ("tickets", "surveys"):
+        source = ctx.source(name)
+        whole = sections._unfiltered(ctx, name, source)
+        assert whole != source and " WHERE " not in whole
+        assert quality.row_count(whole, ctx.duckdb) == quality.row_count(source, ctx.duckdb)
+        key = sections.KEYS[name]
+        assert quality.duplicate_keys(whole, key, name, connection=ctx.duckdb).equals(
+            quality.duplicate_keys(ctx.load(name), key, name))
+    team = open_context("HL-A", "2025-Q1", archive)
+    assert sections._unfiltered(team, "tickets", team.source("tickets")) == team.source("tickets")
+    assert sections._unfiltered(team, "tickets", team.source("tickets"), every_team=True) != team.source("tickets")
+    week = open_context("ALL", "2025-W10", archive)
+    assert sections._unfiltered(week, "tickets", week.source("tickets")) == week.source("tickets")
+
+
+def test_linkage_is_kept_for_the_next_unit_of_a_batch_kernel(archive, monkeypatch):
+    """Linkage covers every team's rows of the period: a kernel that keeps archive results computes it
+    for the first unit and recalls it for the next one without a query."""
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.report import sections
+    from qa_helpers.report.context import open_context
+
+    monkeypatch.setattr(qa_archive._READS, "limit", 64 * 2**20)
+    monkeypatch.setattr(qa_archive._READS, "frames", type(qa_archive._READS.frames)())
+    names = ["surveys", "complaints", "field_visits"]
+    first = sections._linkage(open_context("HL-A", "2025-Q1", archive), names)
+    ctx = open_context("HL-B", "2025-Q1", archive)
+    ctx.__dict__["duckdb"] = _Counting(ctx.duckdb)
+    again = sections._linkage(ctx, names)
+    assert again.equals(first) and ctx.duckdb.statements == []
+    assert (first["linked"] > 0).all()
