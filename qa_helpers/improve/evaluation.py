@@ -665,23 +665,6 @@ def unmeasurable_kpis(ctx, register: pd.DataFrame) -> dict[str, str]:
     return {name: ctx.kpi_reason(name) for name in names if not ctx.measured(name)}
 
 
-def acceptance_checks(ctx, register: pd.DataFrame):
-    """Each acceptance criterion of the unit's actions against the KPIs measured since the action started, and
-    each criterion that is not a KPI (``acceptance:`` in the register: a training pass rate) against the
-    training records."""
-    from qa_helpers.improve.actions import acceptance, acceptance_view
-
-    checks = acceptance(register, lambda a, s, e: measure_kpis(a, ctx.archive, ctx.standards.raw, s, e),
-                        ctx.period.end, unmeasurable=unmeasurable_kpis(ctx, register))
-    # issue 14: criteria that are not KPIs (a training pass rate from the training records)
-    from qa_helpers.people.sections import criteria_checks
-
-    others = criteria_checks(ctx, register)
-    if len(others):
-        checks = pd.concat([checks, others], ignore_index=True).astype({"n": "Int64", "value": "float64"})
-    return acceptance_view(checks, ctx.language)
-
-
 @dataclass
 class EvaluationPlan:
     """Which of a unit's actions the before/after notebook evaluates, and what it says about the rest."""

@@ -190,9 +190,10 @@ def unit_cards(ctx) -> dict[str, pd.DataFrame]:
 
 
 def acceptance_results(ctx, register: pd.DataFrame) -> pd.DataFrame:
-    """The acceptance checks of the unit's actions as rows (``action_id, kpi, ..., verdict``), measured as
-    :func:`qa_helpers.improve.evaluation.acceptance_checks` measures them for the report: the KPI criteria,
-    then the criteria that are not KPIs (a training pass rate from the training records)."""
+    """The acceptance checks of the unit's actions as rows (``action_id, kpi, ..., verdict``): each KPI
+    criterion against the KPIs measured since the action started, then each criterion that is not a KPI
+    (``acceptance:`` in the register: a training pass rate) against the training records. The action
+    plan shows them with :func:`qa_helpers.improve.actions.acceptance_view`."""
     from qa_helpers.improve import evaluation
     from qa_helpers.people.sections import criteria_checks
 
