@@ -3,7 +3,6 @@ type × severity × frequency, 5-Why records, case reviews): issue 14 parts 3 an
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 import yaml
