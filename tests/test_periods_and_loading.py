@@ -109,3 +109,20 @@ def test_columns_argument_reads_only_those(archive):
     frame = qa_archive.load("tickets", "HL-B", "2025-03", archive=archive, columns=["ticket_id", "team"])
     assert list(frame.columns) == ["ticket_id", "team"]
     assert (frame["team"] == "HL-B").all()
+
+
+@pytest.mark.parametrize("label", ["2025", "2025-Q2", "2025-03", "2025-W10", "2025-W14"])
+@pytest.mark.parametrize("team", ["ALL", "HL-A"])
+def test_a_scan_of_whole_months_reads_the_files_without_testing_each_rows_time(archive, label, team):
+    import duckdb
+
+    period = parse_period(label)
+    con = duckdb.connect()
+    for table, time in qa_archive.TIME_COLUMNS.items():
+        sql = qa_archive.scan_sql(table, team, label, archive=archive)
+        rows = qa_archive.load(table, team, label, archive=archive)
+        assert con.sql(f"SELECT count(*) FROM {sql}").fetchall()[0][0] == len(rows)
+        # the month files hold exactly their months' rows, which is what lets the time test go
+        bounds = con.sql(f"SELECT min({time}), max({time}) FROM {sql}").fetchall()[0]
+        assert bounds[0] is None or (period.start <= pd.Timestamp(bounds[0]) and pd.Timestamp(bounds[1]) < period.end)
+        assert (f'"{time}" >=' in sql) is (label.startswith("2025-W"))

@@ -65,12 +65,6 @@ def _listing(files: list[str]) -> str:
     return ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
 
 
-def files_sql(files: list[str]) -> str:
-    """A DuckDB subquery over every row of some parquet files (their columns as written, no partition
-    columns), as ``Context.source`` reads them without its filters."""
-    return f"(SELECT * FROM read_parquet([{_listing(files)}], hive_partitioning = false))"
-
-
 def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = None,
               files: list[str] | None = None) -> int:
     """How many rows a table (DataFrame or DuckDB source) has, counted where it lies; given ``files``

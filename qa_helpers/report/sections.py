@@ -211,8 +211,7 @@ def _ticket_counts(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> pd.Da
     key = tuple(f if isinstance(f, str) else id(f) for f in (tables["tickets"], tables["surveys"]))
     if key not in cache:
         weekly = "created_at" if isinstance(tables["tickets"], str) and ctx.has("tickets", "created_at") else None
-        cache[key] = quality.survey_response(_unfiltered(ctx, "tickets", tables["tickets"]),
-                                             _unfiltered(ctx, "surveys", tables["surveys"]), connection=ctx.duckdb,
+        cache[key] = quality.survey_response(tables["tickets"], tables["surveys"], connection=ctx.duckdb,
                                              by="channel" if ctx.has("tickets", "channel") else None, weekly=weekly)
     return cache[key]
 
@@ -257,24 +256,14 @@ def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[s
     return [c for c in field_names(name) if ctx.has(name) and not ctx.has(name, c) and c in columns]
 
 
-def _whole_files(ctx: Context, name: str, frame: pd.DataFrame | str, every_team: bool = False) -> list[str] | None:
-    """The month files of a table when the unit's rows of the period (``every_team``: every team's) are
-    exactly their rows (``ALL`` over whole months: no team and no date filter), else ``None``."""
+def _whole_files(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[str] | None:
+    """The month files of a table when the unit's rows of the period are exactly their rows (``ALL``
+    over whole months), else ``None``: their parquet footers count the rows without a scan."""
     period = ctx.period
-    whole_months = period.start == pd.Timestamp(f"{period.months[0]}-01") and \
-        period.end == pd.Timestamp(f"{period.months[-1]}-01") + pd.offsets.MonthBegin(1)
-    if not isinstance(frame, str) or (ctx.teams is not None and not every_team) or not whole_months \
-            or not ctx.has(name):
+    if not isinstance(frame, str) or ctx.teams is not None or not qa_archive.whole_months(period) or not ctx.has(name):
         return None
     files = [f.as_posix() for month in period.months for f in sorted((ctx.archive / name).glob(f"month={month}/*.parquet"))]
     return files or None
-
-
-def _unfiltered(ctx: Context, name: str, frame: pd.DataFrame | str, every_team: bool = False) -> pd.DataFrame | str:
-    """``frame``, read as its whole files when they are exactly its rows (:func:`_whole_files`): the same
-    rows without testing each one's time (issue 17: a fifth of a scan of the ticket ids)."""
-    files = _whole_files(ctx, name, frame, every_team)
-    return quality.files_sql(files) if files else frame
 
 
 def _missingness(ctx: Context, name: str, frame: pd.DataFrame | str, absent: list[str]) -> pd.DataFrame:
@@ -316,7 +305,7 @@ def duplicates(ctx: Context, tables: dict[str, pd.DataFrame | str], reasons: pd.
     """Duplicates removed at ingest, and a check that no id repeats in the tables the archive holds
     (grouped in DuckDB for a source)."""
     removed = reasons[reasons["rule"].isin(["duplicate_row", "duplicate_id"])]
-    repeated = pd.concat([quality.duplicate_keys(_unfiltered(ctx, name, tables[name]), key, name, connection=ctx.duckdb)
+    repeated = pd.concat([quality.duplicate_keys(tables[name], key, name, connection=ctx.duckdb)
                           for name, key in KEYS.items() if ctx.has(name)], ignore_index=True)
     removed = removed.assign(rule=removed["rule"].map(lambda rule: f"rule.{rule}")).rename(columns={"source": "data_source"})
     repeated = repeated.assign(table=repeated["table"].map(lambda name: f"table.{name}"))
@@ -352,8 +341,7 @@ def _linkage(ctx: Context, names: list[str]) -> pd.DataFrame:
     """Linkage of every row of the period (whatever its team) of each table in ``names`` to the archive's
     ticket ids. The same for every unit: a batch kernel that keeps archive results
     (:func:`~qa_helpers.data.archive.keep`) computes it once per period, not once per team (issue 17)."""
-    rows = {name: _unfiltered(ctx, name, qa_archive.scan_sql(name, "ALL", ctx.period, archive=ctx.archive),
-                              every_team=True) for name in names}
+    rows = {name: qa_archive.scan_sql(name, "ALL", ctx.period, archive=ctx.archive) for name in names}
     every_id = qa_archive.scan_sql("tickets", archive=ctx.archive, columns=["ticket_id"])
     key = ("linkage", tuple(rows.items()), every_id)
     linked = qa_archive.recall(key)
