@@ -7,6 +7,8 @@ generated sample checks recovery of what was planted (each comment's topics and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -239,16 +241,44 @@ def test_config_locales_read_one_key_without_building_the_schemas(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_keywords_parse_jieba_tables_once_and_tag_as_a_tagger_of_their_own():
+def test_keywords_read_jiebas_tables_from_the_lookup_and_tag_as_a_tagger_of_their_own():
     import jieba.analyse
     import jieba.posseg
 
-    # the IDF and word-tag tables that importing jieba parsed are read, not parsed a second time
-    assert text._extractor() is jieba.analyse.default_tfidf
+    # IDF, its median and the stop words are jieba's own, read from the lookup instead of parsed
+    tfidf = jieba.analyse.default_tfidf
+    words = ["套餐", "变更", "生效", "宽带", "不在表里的词", "the", "service"]
+    assert text._idf(words) == {w: tfidf.idf_freq[w] for w in words if w in tfidf.idf_freq}
+    assert text._meta()["median_idf"] == tfidf.median_idf and set(text._meta()["stop_words"]) == tfidf.stop_words
+    # the word-tag table that importing jieba.posseg parsed is read, not parsed a second time
     assert text._tagger().word_tag_tab is jieba.posseg.dt.word_tag_tab
     own = jieba.posseg.POSTokenizer(text.tokenizer())
     for word in ("小王", "张伟帮", "卡顿", "套餐", "变更"):
+        assert text._names_a_person(word) == any(p.flag.startswith("nr") for p in own.cut(word))
         assert [tuple(p) for p in text._tagger().cut(word)] == [tuple(p) for p in own.cut(word)]
+
+
+def test_the_lookup_holds_jiebas_dictionary_and_is_built_again_when_stale(tmp_path, monkeypatch):
+    tok = text.tokenizer()
+    con = text._lookup()
+    assert con.execute("SELECT count(*), sum(freq) FROM freq").fetchone() == (len(tok.FREQ), sum(tok.FREQ.values()))
+    assert text._meta()["total"] == tok.total and text._meta()["longest"] == max(map(len, tok.FREQ))
+    # the partial dictionary holds jieba's entries for the substrings looked up, and nothing else
+    text.prepare(["宽带断网好几天了", "[NAME]说套餐变更没生效"])
+    assert text._words().FREQ and all(tok.FREQ[w] == f for w, f in text._words().FREQ.items())
+    assert "宽带" in text._words().FREQ and "NAME" not in "".join(text._words().FREQ)
+    # a lookup written for another jieba (or its files) is replaced, atomically, where the cache goes
+    monkeypatch.setenv(text.CACHE_ENV, str(tmp_path))
+    text._build_lookup(text._lookup_file()).close()
+    monkeypatch.setattr(text, "_jieba_signature", lambda: "another jieba")
+    text._lookup.cache_clear()
+    try:
+        fresh = text._lookup()
+        assert fresh.execute("SELECT signature FROM meta").fetchone()[0] == "another jieba"
+        assert [f.name for f in tmp_path.iterdir()] == [Path(text._lookup_file()).name]
+        fresh.close()
+    finally:
+        text._lookup.cache_clear()
 
 
 def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, monkeypatch):
