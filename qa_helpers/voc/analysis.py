@@ -158,13 +158,14 @@ def _compare_topics(data: pd.DataFrame, topics: pd.DataFrame, window: str, alpha
     clustered by agent when the comments name agents (a comment naming none is its own cluster: kept,
     never dropped), Holm-adjusted across the topics."""
     cluster = "agent_id" if data["agent_id"].notna().any() else None
-    used = data
+    # only what the test reads: a copy of every text and topic column per topic was most of its time
+    used = data[[window, "agent_id"]]
     if cluster is not None:
         alone = "text " + data["text_id"].astype(str)
-        used = data.assign(agent_id=data["agent_id"].astype(object).where(data["agent_id"].notna(), alone))
+        used = used.assign(agent_id=data["agent_id"].astype(object).where(data["agent_id"].notna(), alone))
     rows, names = [], []
     for topic in topics.itertuples(index=False):
-        values = used[f"topic_{topic.topic}"].astype(float)
+        values = data[f"topic_{topic.topic}"].astype(float)
         if values.sum() < min_mentions:
             continue
         direction = "decrease" if topic.problem_type else "increase"

@@ -470,6 +470,7 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
             counts[word] += int(n)
     candidates = [w.lower() for w in _weighted_tags(repeats, 5 * top) if w.lower() not in skip]
     candidates += sorted({w for w in counts if ENGLISH_WORD.fullmatch(w) and len(w) >= 3})
+    _ensure(candidates)  # what the tagger consults for every candidate, in one query
 
     def kept(word: str) -> bool:
         return (word not in skip and not word.isdigit() and len(word) >= 2
