@@ -204,6 +204,38 @@ def test_a_missing_csat_is_left_out_of_the_signal_agreement(archive, topics, lex
     assert bare.loc[0, "n"] == 1 and bare.loc[0, "agreement"] == 1.0
 
 
+@pytest.mark.parametrize("whose", ["ALL", "a team"])
+def test_each_kind_of_text_is_its_own_sample_read_in_two_scans_per_table(archive, whose, monkeypatch):
+    from qa_helpers.report.context import Context, open_context
+    from qa_helpers.voc import sections
+
+    teams = sorted(set(qa_archive.load("surveys", archive=archive, columns=["team"])["team"].dropna()))
+    unit = "ALL" if whose == "ALL" else teams[0]
+    ctx = open_context(unit, "2025-Q4", archive)
+    queries, real = [], Context.query
+    monkeypatch.setattr(Context, "query", lambda self, sql, **t: queries.append(sql) or real(self, sql, **t))
+    data = sections.load(ctx, max_texts=20)
+    # survey comments and reviews: one count and one read; the unit's teams with comments; complaints: count, read
+    assert len(queries) == 5 and "comments" in data.sampled and (whose != "ALL" or len(data.sampled) == 3)
+    monkeypatch.setattr(Context, "query", real)
+
+    def own_sample(table, scan_unit, source, column, key):  # the kind alone, as a scan of its own rows draws it
+        scan = qa_archive.scan_sql(table, scan_unit, "2025-Q4", archive=archive)
+        where = (f"source = '{source}' AND " if source else "") + f"{column} IS NOT NULL AND {column} <> ''"
+        total = int(ctx.query(f"SELECT count(*) FROM {scan} WHERE {where}").iloc[0, 0])
+        share = f"hash({key} || '#17') % 1000000 < {int(round(20 / total * 1_000_000))}" if total > 20 else "true"
+        rows = ctx.query(f"SELECT {key}, {column} FROM {scan} WHERE {where} AND {share}")
+        return total, rows.loc[rows[column].str.strip() != "", key].tolist()
+
+    for kind, got, args in [("comments", data.current, ("surveys", unit, "survey", "comment", "survey_id")),
+                            ("reviews", data.reviews, ("surveys", "ALL", "review", "comment", "survey_id")),
+                            ("complaints", data.complaints, ("complaints", unit, None, "text", "complaint_id"))]:
+        total, ids = own_sample(*args)
+        assert data.sampled.get(kind) == (total if total > 20 else None) and got["text_id"].tolist() == ids, kind
+        assert 5 < len(ids) < 60 or total <= 20, (kind, len(ids))
+    assert whose == "ALL" or set(data.everything["team"]) == {unit}
+
+
 def test_the_signal_is_computed_once_per_notebook(archive, monkeypatch):
     from qa_helpers.report.context import open_context
     from qa_helpers.voc import sections
