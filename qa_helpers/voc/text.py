@@ -1,7 +1,8 @@
 """Words in free text: segmentation, automatic keywords and a dissatisfaction signal.
 
 Chinese is segmented with jieba (its bundled dictionary and IDF table: nothing is downloaded),
-English with a plain word pattern. Everything here runs on masked text: mask tokens such as
+English with a plain word pattern; jieba's tables are read from a DuckDB file built from them once
+(:func:`_lookup`), only for the words a report segments. Everything here runs on masked text: mask tokens such as
 ``[PHONE]`` or ``[NAME]`` are removed before segmenting, so they never become a keyword.
 
 The dissatisfaction signal is a rule-based lexicon the kit ships in ``config/topics.yml``
@@ -74,7 +75,8 @@ def config_locales(config: str | os.PathLike | None = None) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def tokenizer():
-    """The kit's jieba tokenizer, initialised once and quietly (no start-up lines in a report).
+    """jieba's tokenizer with its whole dictionary, initialised once and quietly (no start-up lines in a
+    report): what :func:`_build_lookup` reads once per installation of jieba; segmenting uses :func:`_words`.
 
     Returns
     -------
