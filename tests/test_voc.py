@@ -7,6 +7,8 @@ generated sample checks recovery of what was planted (each comment's topics and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -202,6 +204,38 @@ def test_a_missing_csat_is_left_out_of_the_signal_agreement(archive, topics, lex
     assert bare.loc[0, "n"] == 1 and bare.loc[0, "agreement"] == 1.0
 
 
+@pytest.mark.parametrize("whose", ["ALL", "a team"])
+def test_each_kind_of_text_is_its_own_sample_read_in_two_scans_per_table(archive, whose, monkeypatch):
+    from qa_helpers.report.context import Context, open_context
+    from qa_helpers.voc import sections
+
+    teams = sorted(set(qa_archive.load("surveys", archive=archive, columns=["team"])["team"].dropna()))
+    unit = "ALL" if whose == "ALL" else teams[0]
+    ctx = open_context(unit, "2025-Q4", archive)
+    queries, real = [], Context.query
+    monkeypatch.setattr(Context, "query", lambda self, sql, **t: queries.append(sql) or real(self, sql, **t))
+    data = sections.load(ctx, max_texts=20)
+    # survey comments and reviews: one count and one read; the unit's teams with comments; complaints: count, read
+    assert len(queries) == 5 and "comments" in data.sampled and (whose != "ALL" or len(data.sampled) == 3)
+    monkeypatch.setattr(Context, "query", real)
+
+    def own_sample(table, scan_unit, source, column, key):  # the kind alone, as a scan of its own rows draws it
+        scan = qa_archive.scan_sql(table, scan_unit, "2025-Q4", archive=archive)
+        where = (f"source = '{source}' AND " if source else "") + f"{column} IS NOT NULL AND {column} <> ''"
+        total = int(ctx.query(f"SELECT count(*) FROM {scan} WHERE {where}").iloc[0, 0])
+        share = f"hash({key} || '#17') % 1000000 < {int(round(20 / total * 1_000_000))}" if total > 20 else "true"
+        rows = ctx.query(f"SELECT {key}, {column} FROM {scan} WHERE {where} AND {share}")
+        return total, rows.loc[rows[column].str.strip() != "", key].tolist()
+
+    for kind, got, args in [("comments", data.current, ("surveys", unit, "survey", "comment", "survey_id")),
+                            ("reviews", data.reviews, ("surveys", "ALL", "review", "comment", "survey_id")),
+                            ("complaints", data.complaints, ("complaints", unit, None, "text", "complaint_id"))]:
+        total, ids = own_sample(*args)
+        assert data.sampled.get(kind) == (total if total > 20 else None) and got["text_id"].tolist() == ids, kind
+        assert 5 < len(ids) < 60 or total <= 20, (kind, len(ids))
+    assert whose == "ALL" or set(data.everything["team"]) == {unit}
+
+
 def test_the_signal_is_computed_once_per_notebook(archive, monkeypatch):
     from qa_helpers.report.context import open_context
     from qa_helpers.voc import sections
@@ -239,16 +273,72 @@ def test_config_locales_read_one_key_without_building_the_schemas(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_keywords_parse_jieba_tables_once_and_tag_as_a_tagger_of_their_own():
+def test_keywords_read_jiebas_tables_from_the_lookup_and_tag_as_a_tagger_of_their_own():
     import jieba.analyse
     import jieba.posseg
 
-    # the IDF and word-tag tables that importing jieba parsed are read, not parsed a second time
-    assert text._extractor() is jieba.analyse.default_tfidf
+    # IDF, its median and the stop words are jieba's own, read from the lookup instead of parsed
+    tfidf = jieba.analyse.default_tfidf
+    words = ["套餐", "变更", "生效", "宽带", "不在表里的词", "the", "service"]
+    assert text._idf(words) == {w: tfidf.idf_freq[w] for w in words if w in tfidf.idf_freq}
+    assert text._meta()["median_idf"] == tfidf.median_idf and set(text._meta()["stop_words"]) == tfidf.stop_words
+    # the word-tag table that importing jieba.posseg parsed is read, not parsed a second time
     assert text._tagger().word_tag_tab is jieba.posseg.dt.word_tag_tab
     own = jieba.posseg.POSTokenizer(text.tokenizer())
     for word in ("小王", "张伟帮", "卡顿", "套餐", "变更"):
+        assert text._names_a_person(word) == any(p.flag.startswith("nr") for p in own.cut(word))
         assert [tuple(p) for p in text._tagger().cut(word)] == [tuple(p) for p in own.cut(word)]
+
+
+def test_the_lookup_holds_jiebas_dictionary_and_is_built_again_when_stale(tmp_path, monkeypatch):
+    tok = text.tokenizer()
+    con = text._lookup()
+    assert con.execute("SELECT count(*), sum(freq) FROM freq").fetchone() == (len(tok.FREQ), sum(tok.FREQ.values()))
+    assert text._meta()["total"] == tok.total and text._meta()["longest"] == max(map(len, tok.FREQ))
+    # the partial dictionary holds jieba's entries for the substrings looked up, and nothing else
+    text.prepare(["宽带断网好几天了", "[NAME]说套餐变更没生效"])
+    assert text._words().FREQ and all(tok.FREQ[w] == f for w, f in text._words().FREQ.items())
+    assert "宽带" in text._words().FREQ and "NAME" not in "".join(text._words().FREQ)
+    # a lookup written for another jieba (or its files) is replaced, atomically, where the cache goes
+    monkeypatch.setenv(text.CACHE_ENV, str(tmp_path))
+    text._build_lookup(text._lookup_file()).close()
+    monkeypatch.setattr(text, "_jieba_signature", lambda: "another jieba")
+    text._lookup.cache_clear()
+    try:
+        fresh = text._lookup()
+        assert fresh.execute("SELECT signature FROM meta").fetchone()[0] == "another jieba"
+        assert [f.name for f in tmp_path.iterdir()] == [Path(text._lookup_file()).name]
+        fresh.close()
+    finally:
+        text._lookup.cache_clear()
+
+
+def test_a_word_read_once_is_not_tagged_again_in_a_fresh_process(tmp_path):
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    text._lookup()  # built where this process keeps it: copied, not built again
+    shutil.copy(text._lookup_file(), tmp_path / Path(text._lookup_file()).name)
+    names = tmp_path / Path(text._names_file()).name
+    code = ("import sys, pandas as pd\nfrom qa_helpers.voc import text\nfrom qa_helpers.voc.topics import load_topics\n"
+            "texts = pd.Series(['小王说套餐变更一直没生效'] * 4 + ['张伟说套餐不对'] * 3 + ['套餐太贵'] * 3)\n"
+            "found = text.missed_keywords(texts, load_topics(), text.load_lexicon(), min_texts=3, top=30)\n"
+            "print(sorted(found['keyword']), 'jieba.posseg' in sys.modules)")
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True,
+                              text=True, check=True, env={**os.environ, text.CACHE_ENV: str(tmp_path)}).stdout.strip()
+
+    first, again = run(), run()
+    assert first.endswith(" True") and again == first.replace(" True", " False")  # the tagger was not loaded
+    assert "套餐" in first and "小王" not in first
+    read = json.loads(names.read_text(encoding="utf-8"))
+    assert read["names"]["小王"] is True and read["names"]["套餐"] is False
+    names.write_text(json.dumps({**read, "signature": "another jieba"}), encoding="utf-8")
+    assert run() == first  # read by another jieba: tagged again
 
 
 def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, monkeypatch):

@@ -86,24 +86,27 @@ def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: i
     previous_period = ctx.period.previous()
     windows = [(min(year.start, previous_period.start), ctx.period.end), *_action_windows(ctx, weeks_before, weeks_after)]
     sampled: dict[str, int] = {}
+    period = [(ctx.period.start, ctx.period.end)]
+    unit = _unit_filter(ctx)
+    kinds = {}  # kind -> (its texts of the period, its rows read): comments and reviews share one scan
     if ctx.has("surveys", "comment"):
-        fraction = _fraction(ctx, "surveys", ctx.unit, "survey", max_texts, sampled, "comments")
-        frame = _texts(ctx, "surveys", ctx.unit, "survey", windows, fraction)
+        kinds["comments"] = (f"source = 'survey' AND {unit}", f"source = 'survey' AND {unit} AND ({_within('surveys', windows)})")
+    if ctx.has("surveys"):
+        kinds["reviews"] = ("source = 'review'", f"source = 'review' AND ({_within('surveys', period)})")
+    read = _texts(ctx, "surveys", kinds, max_texts, sampled) if kinds else {}
+    if "comments" in read:
+        frame = read["comments"]
         everything = _tagged(ctx, frame, _linked(ctx, "surveys", frame), topics)
-        teams = _comment_teams(ctx) if fraction < 1 else None
+        teams = _comment_teams(ctx) if "comments" in sampled else None
     else:
         everything, teams = _tagged(ctx, _all_surveys(ctx), pd.DataFrame(columns=["ticket_id", *LINKED]), topics), None
     current = everything[(everything["time"] >= ctx.period.start) & (everything["time"] < ctx.period.end)]
     previous = everything[(everything["time"] >= previous_period.start) & (everything["time"] < previous_period.end)]
     year_tagged = everything[(everything["time"] >= year.start) & (everything["time"] < ctx.period.end)]
-    if ctx.has("surveys"):
-        fraction = _fraction(ctx, "surveys", "ALL", "review", max_texts, sampled, "reviews")
-        reviews = _texts(ctx, "surveys", "ALL", "review", [(ctx.period.start, ctx.period.end)], fraction)
-    else:
-        reviews = pd.DataFrame(columns=["survey_id", "answered_at", "comment", "csat", "source"])
+    reviews = read.get("reviews", pd.DataFrame(columns=["survey_id", "answered_at", "comment", "csat", "source"]))
     if ctx.has("complaints", "text"):
-        fraction = _fraction(ctx, "complaints", ctx.unit, None, max_texts, sampled, "complaints")
-        complaints = _texts(ctx, "complaints", ctx.unit, None, [(ctx.period.start, ctx.period.end)], fraction)
+        complaints = _texts(ctx, "complaints", {"complaints": (unit, f"{unit} AND ({_within('complaints', period)})")},
+                            max_texts, sampled)["complaints"]
         complaint_tagged = analysis.tag(analysis.complaint_texts(complaints, _linked(ctx, "complaints", complaints)),
                                         topics)
     else:
@@ -132,11 +135,25 @@ def _action_windows(ctx: Context, weeks_before: int, weeks_after: int) -> list[t
     return out
 
 
-def _text_filter(table: str, source: str | None) -> str:
-    """SQL: the rows of a kind that carry a text (the exact test, stripped of spaces, follows in pandas)."""
+def _text_filter(table: str) -> str:
+    """SQL: the rows that carry a text (the exact test, stripped of spaces, follows in pandas)."""
     column = "comment" if table == "surveys" else "text"
-    kind = f"source = '{source}' AND " if source else ""
-    return f"{kind}{column} IS NOT NULL AND {column} <> ''"
+    return f"{column} IS NOT NULL AND {column} <> ''"
+
+
+def _unit_filter(ctx: Context) -> str:
+    """SQL: the unit's rows, as :func:`~qa_helpers.data.archive.scan_sql` keeps them (every row for ``ALL``)."""
+    if ctx.teams is None:
+        return "true"
+    quoted = ", ".join("'" + team.replace("'", "''") + "'" for team in ctx.teams)
+    return f"team IN ({quoted})" if ctx.teams else "false"
+
+
+def _within(table: str, windows: list[tuple[pd.Timestamp, pd.Timestamp]]) -> str:
+    """SQL: the rows whose time falls in any of the windows."""
+    time = TIME_COLUMNS[table]
+    return " OR ".join(f"({time} >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}' AND {time} < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}')"
+                       for start, end in windows) or "false"
 
 
 def _sample_filter(table: str, fraction: float) -> str:
@@ -147,31 +164,34 @@ def _sample_filter(table: str, fraction: float) -> str:
     return f"hash({key} || '#{SAMPLE_SEED}') % 1000000 < {int(round(fraction * 1_000_000))}"
 
 
-def _fraction(ctx: Context, table: str, unit: str, source: str | None, most: int,
-              sampled: dict[str, int], kind: str) -> float:
-    """The share of a kind's texts analysed: 1 up to ``most`` texts in the period, else ``most`` / count;
-    a sample is recorded in ``sampled`` (kind -> texts in the period)."""
-    source_sql = qa_archive.scan_sql(table, unit, ctx.period, archive=ctx.archive)
-    total = int(ctx.query(f"SELECT count(*) FROM {{t}} WHERE {_text_filter(table, source)}", t=source_sql).iloc[0, 0])
-    if total <= most:
-        return 1.0
-    sampled[kind] = total
-    return most / total
+def _texts(ctx: Context, table: str, kinds: dict[str, tuple[str, str]], most: int,
+           sampled: dict[str, int]) -> dict[str, pd.DataFrame]:
+    """The rows of each kind of text in a table, in two scans however many kinds: one of the period's
+    files counting each kind's texts in the period, one of the archive reading each kind's rows.
 
-
-def _texts(ctx: Context, table: str, unit: str, source: str | None,
-           windows: list[tuple[pd.Timestamp, pd.Timestamp]], fraction: float) -> pd.DataFrame:
-    """The rows of a kind that carry a text, within any of the time windows, sampled at ``fraction``."""
-    time = TIME_COLUMNS[table]
-    within = " OR ".join(f"({time} >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}' AND {time} < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}')"
-                         for start, end in windows) or "false"
-    every = qa_archive.scan_sql(table, unit, None, archive=ctx.archive)
+    ``kinds`` maps a kind to two SQL conditions over the whole company's rows: which rows are its texts
+    of the period (counted), and which rows it reads. A kind with more than ``most`` texts in the period
+    is read at the share ``most`` / count (:func:`_sample_filter`), and ``sampled`` records it (kind ->
+    texts in the period). Rows come in the archive's order (month files in turn, rows in time order):
+    snippets pick by position."""
+    has_text = _text_filter(table)
+    counted = ctx.query("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c}) AS {k}" for k, (c, _) in kinds.items())
+                        + f" FROM {{t}} WHERE {has_text}",
+                        t=qa_archive.scan_sql(table, "ALL", ctx.period, archive=ctx.archive)).iloc[0]
+    shares = {}
+    for kind in kinds:
+        total = int(counted[kind])
+        shares[kind] = 1.0 if total <= most else most / total
+        if total > most:
+            sampled[kind] = total
+    every = qa_archive.scan_sql(table, "ALL", None, archive=ctx.archive)
     present = set(ctx.duckdb.sql(f"SELECT * FROM {every} LIMIT 0").columns)
     # only the columns the sections read: the others (scores, sub-scores, categories) are most of the bytes
-    rows = qa_archive.scan_sql(table, unit, None, archive=ctx.archive, columns=[c for c in READ[table] if c in present])
-    # in the archive's order (month files in turn, rows in time order): snippets pick by position
-    return ctx.query(f"SELECT * FROM {{t}} WHERE {_text_filter(table, source)} AND ({within}) AND "
-                     f"{_sample_filter(table, fraction)}", t=rows)
+    rows = qa_archive.scan_sql(table, "ALL", None, archive=ctx.archive, columns=[c for c in READ[table] if c in present])
+    which = {k: f"({reads}) AND {_sample_filter(table, shares[k])}" for k, (_, reads) in kinds.items()}
+    frame = ctx.query(f"SELECT *, CASE {' '.join(f'WHEN {w} THEN {i}' for i, w in enumerate(which.values()))} END AS _kind "
+                      f"FROM {{t}} WHERE {has_text} AND ({' OR '.join(f'({w})' for w in which.values())})", t=rows)
+    return {k: frame[frame["_kind"] == i].drop(columns="_kind").reset_index(drop=True) for i, k in enumerate(kinds)}
 
 
 def _linked(ctx: Context, table: str, frame: pd.DataFrame) -> pd.DataFrame | None:
@@ -184,7 +204,8 @@ def _linked(ctx: Context, table: str, frame: pd.DataFrame) -> pd.DataFrame | Non
 def _comment_teams(ctx: Context) -> list[str]:
     """Every team with a survey comment in the unit, any period (what an action for no named team covers)."""
     rows = qa_archive.scan_sql("surveys", ctx.unit, None, archive=ctx.archive, columns=["team", "source", "comment"])
-    found = ctx.query(f"SELECT DISTINCT team FROM {{t}} WHERE team IS NOT NULL AND {_text_filter('surveys', 'survey')}",
+    found = ctx.query(f"SELECT DISTINCT team FROM {{t}} WHERE team IS NOT NULL AND source = 'survey' AND "
+                      f"{_text_filter('surveys')}",
                       t=rows)
     return sorted(found["team"])
 

@@ -1,7 +1,8 @@
 """Words in free text: segmentation, automatic keywords and a dissatisfaction signal.
 
 Chinese is segmented with jieba (its bundled dictionary and IDF table: nothing is downloaded),
-English with a plain word pattern. Everything here runs on masked text: mask tokens such as
+English with a plain word pattern; jieba's tables are read from a DuckDB file built from them once
+(:func:`_lookup`), only for the words a report segments. Everything here runs on masked text: mask tokens such as
 ``[PHONE]`` or ``[NAME]`` are removed before segmenting, so they never become a keyword.
 
 The dissatisfaction signal is a rule-based lexicon the kit ships in ``config/topics.yml``
@@ -12,6 +13,7 @@ the CSAT score of the same survey on the sample.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -73,7 +75,8 @@ def config_locales(config: str | os.PathLike | None = None) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def tokenizer():
-    """The kit's jieba tokenizer, initialised once and quietly (no start-up lines in a report).
+    """jieba's tokenizer with its whole dictionary, initialised once and quietly (no start-up lines in a
+    report): what :func:`_build_lookup` reads once per installation of jieba; segmenting uses :func:`_words`.
 
     Returns
     -------
@@ -94,6 +97,118 @@ def tokenizer():
     return tok
 
 
+LOOKUP_VERSION = 1  # bump when the lookup's tables change
+
+
+def _lookup_file() -> str | None:
+    """Where the kit keeps jieba's tables as a DuckDB file (:func:`_lookup`), beside jieba's cache."""
+    cache = _cache_file()
+    return None if cache is None else cache[: -len(".cache")] + f"-lookup{LOOKUP_VERSION}.duckdb"
+
+
+def _jieba_signature() -> str:
+    """jieba's version and its bundled dictionary and IDF files (size, time): a lookup built from others is stale."""
+    import jieba
+
+    folder = Path(jieba.__file__).parent
+    files = [folder / jieba.DEFAULT_DICT_NAME, folder / "analyse" / "idf.txt"]
+    return " ".join([jieba.__version__, *(f"{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)])
+
+
+def _build_lookup(target: str | None):
+    """jieba's prefix dictionary, IDF table and keyword stop words, as jieba itself loaded them, written to
+    a DuckDB file at ``target`` (in memory when ``None``): paid once per installation of jieba."""
+    import duckdb
+    import jieba.analyse
+
+    tok, tfidf = tokenizer(), jieba.analyse.default_tfidf
+    temporary = None if target is None else f"{target}.{os.getpid()}.tmp"
+    con = duckdb.connect(temporary or ":memory:")
+    freq = pd.DataFrame({"word": list(tok.FREQ), "freq": np.fromiter(tok.FREQ.values(), dtype="int64")})
+    idf = pd.DataFrame({"word": list(tfidf.idf_freq), "idf": np.fromiter(tfidf.idf_freq.values(), dtype="float64")})
+    con.execute("CREATE TABLE freq AS SELECT * FROM freq")
+    con.execute("CREATE TABLE idf AS SELECT * FROM idf")
+    con.execute("CREATE TABLE meta AS SELECT ? AS signature, ?::BIGINT AS total, ?::DOUBLE AS median_idf, "
+                "?::INTEGER AS longest, ?::VARCHAR[] AS stop_words",
+                [_jieba_signature(), tok.total, tfidf.median_idf, max(map(len, tok.FREQ)), sorted(tfidf.stop_words)])
+    if temporary is None:
+        return con
+    con.close()
+    os.replace(temporary, target)
+    return duckdb.connect(target, read_only=True)
+
+
+@lru_cache(maxsize=1)
+def _lookup():
+    """jieba's tables as a read-only DuckDB connection (:func:`_build_lookup`), built when missing or stale.
+
+    A report segments a few thousand distinct texts: looking up only their substrings here replaces
+    parsing jieba's 500,000-word dictionary (about 1 s), its IDF table and its stop words (0.5 s more)."""
+    import duckdb
+
+    file = _lookup_file()
+    if file is not None and os.path.isfile(file):
+        try:
+            con = duckdb.connect(file, read_only=True)
+            if con.execute("SELECT signature FROM meta").fetchone()[0] == _jieba_signature():
+                return con
+            con.close()
+        except duckdb.Error:  # a file another version wrote: built again
+            pass
+    return _build_lookup(file)
+
+
+@lru_cache(maxsize=1)
+def _meta() -> dict:
+    names = ["total", "median_idf", "longest", "stop_words"]
+    return dict(zip(names, _lookup().execute(f"SELECT {', '.join(names)} FROM meta").fetchone()))
+
+
+@lru_cache(maxsize=1)
+def _words():
+    """A jieba tokenizer whose prefix dictionary holds only the entries :func:`_ensure` looked up: jieba
+    consults its dictionary only for substrings of the block it cuts, so a block whose substrings were
+    looked up is cut exactly as with the whole dictionary (``tests/test_voc.py`` checks it)."""
+    import jieba
+
+    jieba.setLogLevel(logging.CRITICAL)
+    tok = jieba.Tokenizer()
+    tok.FREQ, tok.total, tok.initialized = {}, _meta()["total"], True
+    tok.looked_up = set()  # the strings whose substrings are in FREQ (when in jieba's dictionary)
+    return tok
+
+
+def _ensure(strings) -> None:
+    """Looks up, in one query, every substring (up to jieba's longest word) of the strings not looked up yet."""
+    tok = _words()
+    new = {s for s in strings if s and s not in tok.looked_up}
+    if not new:
+        return
+    longest = _meta()["longest"]
+    wanted = pd.DataFrame({"word": list({s[i:j] for s in new for i in range(len(s))
+                                         for j in range(i + 1, min(len(s), i + longest) + 1)})})
+    con = _lookup().cursor()
+    con.register("wanted", wanted)
+    tok.FREQ.update(con.execute("SELECT word, freq FROM freq SEMI JOIN wanted USING (word)").fetchall())
+    if len(tok.looked_up) > CUT_CACHE_BLOCKS:  # bounded as the cut blocks are (FREQ by jieba's dictionary)
+        tok.looked_up.clear()
+    tok.looked_up |= new
+
+
+def _han_blocks(texts) -> set[str]:
+    """The blocks jieba cuts with its dictionary (CJK, letters and digits) of each text, mask tokens blanked."""
+    import jieba
+
+    return {block for text_ in texts for block in jieba.re_han_default.split(MASK_TOKEN.sub(" ", text_ or ""))
+            if block and jieba.re_han_default.match(block)}
+
+
+def prepare(texts) -> None:
+    """Looks up, in one query, what jieba's dictionary says about the texts' words before they are
+    segmented one by one (else one query per new block)."""
+    _ensure(_han_blocks(texts))
+
+
 # bounded: a warm batch kernel lives through many reports, and real comments, unlike the sample's
 # recurring sentences, are mostly distinct (a year of them would otherwise stay in memory)
 CUT_CACHE_BLOCKS = 1 << 16
@@ -101,7 +216,8 @@ CUT_CACHE_BLOCKS = 1 << 16
 
 @lru_cache(maxsize=CUT_CACHE_BLOCKS)
 def _cut_block(block: str) -> tuple[str, ...]:
-    return tuple(tokenizer().cut(block))
+    _ensure(_han_blocks([block]))
+    return tuple(_words().cut(block))
 
 
 def segment(text: str) -> list[str]:
@@ -241,6 +357,7 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     praise = mentions[topics.topic[~topics.problem_type].tolist()].sum(axis=1)
     # built as int64: ``map`` over an empty string Series keeps the string dtype
     codes, distinct = pd.factorize(text)  # each distinct text is segmented once
+    prepare(distinct)
     polarity = np.array([_polarity(tokens(t), lexicon) if t else 0 for t in distinct], dtype="int64")
     words = pd.Series(polarity[codes] if len(codes) else polarity[:0], index=text.index, dtype="int64")
     score = (words + praise - problem).astype(int)
@@ -252,41 +369,45 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
 # ------------------------------------------------------------------ automatic keywords
 
 
-def _extractor():
-    """jieba's default TF-IDF keyword extractor (its bundled IDF table and stop words), read only: importing
-    ``jieba.analyse`` already parses the IDF table for it (about 1 s); a second ``TFIDF()`` parsed it again."""
-    import jieba.analyse
-
-    return jieba.analyse.default_tfidf
+def _idf(words: list[str]) -> dict[str, float]:
+    """jieba's IDF (``jieba.analyse.default_tfidf.idf_freq``) of the words its table holds, from :func:`_lookup`."""
+    con = _lookup().cursor()
+    con.register("wanted", pd.DataFrame({"word": words}, dtype=object))
+    return dict(con.execute("SELECT word, idf FROM idf SEMI JOIN wanted USING (word)").fetchall())
 
 
 def _weighted_tags(repeats: pd.Series, top: int) -> list[str]:
-    """jieba's TF-IDF top words (``TFIDF.extract_tags``) of the texts joined by new lines, each distinct
-    text segmented once and weighted by how often it occurs (``repeats``: text -> count, in order of first
-    occurrence): the same words in the same order as extracting from the joined texts, without
-    segmenting a repeated text again (jieba segments each line on its own)."""
-    extractor = _extractor()
+    """jieba's TF-IDF top words (``TFIDF.extract_tags``: its bundled IDF table and stop words, from
+    :func:`_lookup`) of the texts joined by new lines, each distinct text segmented once and weighted by how
+    often it occurs (``repeats``: text -> count, in order of first occurrence): the same words in the same
+    order as extracting from the joined texts, without segmenting a repeated text again (jieba segments
+    each line on its own)."""
+    meta = _meta()
+    stop_words = set(meta["stop_words"])
+    prepare(repeats.index)
     freq: dict[str, float] = {}
     for text_, n in repeats.items():
         for word in segment(text_):
-            if len(word.strip()) < 2 or word.lower() in extractor.stop_words:
+            if len(word.strip()) < 2 or word.lower() in stop_words:
                 continue
             freq[word] = freq.get(word, 0.0) + float(n)
     total = sum(freq.values())
+    idf = _idf(list(freq))
     for word in freq:
-        freq[word] *= extractor.idf_freq.get(word, extractor.median_idf) / total
+        freq[word] *= idf.get(word, meta["median_idf"]) / total
     return sorted(freq, key=freq.__getitem__, reverse=True)[:top]
 
 
 @lru_cache(maxsize=1)
 def _tagger():
-    """jieba's part-of-speech tagger on the kit's tokenizer. Its word-tag table is the one importing
-    ``jieba.posseg`` parsed for the default tagger (the same bundled dictionary, read only):
-    ``POSTokenizer(tokenizer())`` parsed the 350,000 lines again (about 1 s)."""
+    """jieba's part-of-speech tagger on the kit's tokenizer (:func:`_words`: only the words looked up, so
+    :func:`_names_a_person` looks a word up first). Its word-tag table is the one importing ``jieba.posseg``
+    parsed for the default tagger (the same bundled dictionary, read only): ``POSTokenizer(tokenizer())``
+    parsed the 350,000 lines again (about 1 s)."""
     import jieba.posseg
 
     tagger = object.__new__(jieba.posseg.POSTokenizer)
-    tagger.tokenizer, tagger.word_tag_tab = tokenizer(), jieba.posseg.dt.word_tag_tab
+    tagger.tokenizer, tagger.word_tag_tab = _words(), jieba.posseg.dt.word_tag_tab
     return tagger
 
 
@@ -294,7 +415,51 @@ def _names_a_person(word: str) -> bool:
     """Whether jieba's part-of-speech tagger reads the word, or a part of it, as a person's name (``nr``,
     ``nrfg``, ``nrt``: 小王, 张伟, 张伟帮). Tagged word by word (the candidates only: cheap); it errs
     towards names (卡顿 reads as a transliterated one), as a report must not show one."""
+    _ensure([word])  # the tagger cuts within the word: its substrings are all it consults
     return any(pair.flag.startswith("nr") for pair in _tagger().cut(word))
+
+
+NAMES_KEPT = 1 << 15  # words whose reading is kept on disk (a report reads a few dozen candidates)
+
+
+def _names_file() -> str | None:
+    lookup = _lookup_file()
+    return None if lookup is None else lookup[: -len(".duckdb")] + "-names.json"
+
+
+@lru_cache(maxsize=1)
+def _read_names() -> dict[str, bool]:
+    """The words :func:`_names_a_person` read before (word -> verdict), kept beside the lookup by
+    :func:`_names_people`; none when written for another jieba or unreadable."""
+    file = _names_file()
+    try:
+        doc = json.loads(Path(file).read_text(encoding="utf-8")) if file and os.path.isfile(file) else {}
+    except (OSError, ValueError):
+        doc = {}
+    names = doc.get("names") if isinstance(doc, dict) and doc.get("signature") == _jieba_signature() else None
+    return dict(names) if isinstance(names, dict) else {}
+
+
+def _names_people(words: list[str]) -> dict[str, bool]:
+    """:func:`_names_a_person` of each word, a word read before taken from the file beside the lookup: the
+    tagger's word-tag table (importing ``jieba.posseg``, about 1 s) is parsed only for a word never read."""
+    known = _read_names()
+    new = [w for w in dict.fromkeys(words) if w not in known]
+    if new:
+        _ensure(new)
+        if len(known) + len(new) > NAMES_KEPT:
+            known.clear()
+        known.update({w: _names_a_person(w) for w in new})
+        file = _names_file()
+        if file is not None:
+            temporary = f"{file}.{os.getpid()}.tmp"
+            try:
+                Path(temporary).write_text(json.dumps({"signature": _jieba_signature(), "names": known},
+                                                      ensure_ascii=False), encoding="utf-8")
+                os.replace(temporary, file)
+            except OSError:  # kept in memory only
+                pass
+    return {w: known[w] for w in words}
 
 
 def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]],
@@ -344,6 +509,7 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
 
     codes, distinct = pd.factorize(unmatched)  # each distinct text is segmented once, counted as often as it occurs
     repeats = pd.Series(np.bincount(codes, minlength=len(distinct)), index=pd.Index(distinct, dtype=object))
+    prepare(repeats.index)
     counts = Counter()  # texts containing each word, counted once per text
     for text_, n in repeats.items():
         for word in set(tokens(text_)):
@@ -351,11 +517,13 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     candidates = [w.lower() for w in _weighted_tags(repeats, 5 * top) if w.lower() not in skip]
     candidates += sorted({w for w in counts if ENGLISH_WORD.fullmatch(w) and len(w) >= 3})
 
-    def kept(word: str) -> bool:
+    def plain(word: str) -> bool:
         return (word not in skip and not word.isdigit() and len(word) >= 2
-                and not any(word in k or k in word for k in known) and not _names_a_person(word))
+                and not any(word in k or k in word for k in known))
 
-    words = pd.Series(list(dict.fromkeys(w for w in candidates if kept(w))), dtype=object)
+    plain_words = [w for w in dict.fromkeys(candidates) if plain(w)]
+    names = _names_people(plain_words)
+    words = pd.Series([w for w in plain_words if not names[w]], dtype=object)
     masked = mask_text(words, locales=DEFAULT_PII_LOCALES if locales is None else locales) if len(words) else words
     rows = []
     for word in words[masked == words]:  # a word the masking would change is not shown
