@@ -313,34 +313,6 @@ def test_the_lookup_holds_jiebas_dictionary_and_is_built_again_when_stale(tmp_pa
         text._lookup.cache_clear()
 
 
-def test_a_word_read_once_is_not_tagged_again_in_a_fresh_process(tmp_path):
-    import json
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    text._lookup()  # built where this process keeps it: copied, not built again
-    shutil.copy(text._lookup_file(), tmp_path / Path(text._lookup_file()).name)
-    names = tmp_path / Path(text._names_file()).name
-    code = ("import sys, pandas as pd\nfrom qa_helpers.voc import text\nfrom qa_helpers.voc.topics import load_topics\n"
-            "texts = pd.Series(['小王说套餐变更一直没生效'] * 4 + ['张伟说套餐不对'] * 3 + ['套餐太贵'] * 3)\n"
-            "found = text.missed_keywords(texts, load_topics(), text.load_lexicon(), min_texts=3, top=30)\n"
-            "print(sorted(found['keyword']), 'jieba.posseg' in sys.modules)")
-
-    def run() -> str:
-        return subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True,
-                              text=True, check=True, env={**os.environ, text.CACHE_ENV: str(tmp_path)}).stdout.strip()
-
-    first, again = run(), run()
-    assert first.endswith(" True") and again == first.replace(" True", " False")  # the tagger was not loaded
-    assert "套餐" in first and "小王" not in first
-    read = json.loads(names.read_text(encoding="utf-8"))
-    assert read["names"]["小王"] is True and read["names"]["套餐"] is False
-    names.write_text(json.dumps({**read, "signature": "another jieba"}), encoding="utf-8")
-    assert run() == first  # read by another jieba: tagged again
-
-
 def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, monkeypatch):
     texts = pd.Series(["套餐变更一直没生效"] * 4 + ["换套餐手续太繁琐"] * 3)
     scans = []

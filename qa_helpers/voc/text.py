@@ -13,7 +13,6 @@ the CSAT score of the same survey on the sample.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -419,49 +418,6 @@ def _names_a_person(word: str) -> bool:
     return any(pair.flag.startswith("nr") for pair in _tagger().cut(word))
 
 
-NAMES_KEPT = 1 << 15  # words whose reading is kept on disk (a report reads a few dozen candidates)
-
-
-def _names_file() -> str | None:
-    lookup = _lookup_file()
-    return None if lookup is None else lookup[: -len(".duckdb")] + "-names.json"
-
-
-@lru_cache(maxsize=1)
-def _read_names() -> dict[str, bool]:
-    """The words :func:`_names_a_person` read before (word -> verdict), kept beside the lookup by
-    :func:`_names_people`; none when written for another jieba or unreadable."""
-    file = _names_file()
-    try:
-        doc = json.loads(Path(file).read_text(encoding="utf-8")) if file and os.path.isfile(file) else {}
-    except (OSError, ValueError):
-        doc = {}
-    names = doc.get("names") if isinstance(doc, dict) and doc.get("signature") == _jieba_signature() else None
-    return dict(names) if isinstance(names, dict) else {}
-
-
-def _names_people(words: list[str]) -> dict[str, bool]:
-    """:func:`_names_a_person` of each word, a word read before taken from the file beside the lookup: the
-    tagger's word-tag table (importing ``jieba.posseg``, about 1 s) is parsed only for a word never read."""
-    known = _read_names()
-    new = [w for w in dict.fromkeys(words) if w not in known]
-    if new:
-        _ensure(new)
-        if len(known) + len(new) > NAMES_KEPT:
-            known.clear()
-        known.update({w: _names_a_person(w) for w in new})
-        file = _names_file()
-        if file is not None:
-            temporary = f"{file}.{os.getpid()}.tmp"
-            try:
-                Path(temporary).write_text(json.dumps({"signature": _jieba_signature(), "names": known},
-                                                      ensure_ascii=False), encoding="utf-8")
-                os.replace(temporary, file)
-            except OSError:  # kept in memory only
-                pass
-    return {w: known[w] for w in words}
-
-
 def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]],
                     top: int = 10, min_texts: int = 3, locales=None, mentions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Words that stand out in the texts no topic of the dictionary matched (jieba TF-IDF).
@@ -516,14 +472,13 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
             counts[word] += int(n)
     candidates = [w.lower() for w in _weighted_tags(repeats, 5 * top) if w.lower() not in skip]
     candidates += sorted({w for w in counts if ENGLISH_WORD.fullmatch(w) and len(w) >= 3})
+    _ensure(candidates)  # what the tagger consults for every candidate, in one query
 
-    def plain(word: str) -> bool:
+    def kept(word: str) -> bool:
         return (word not in skip and not word.isdigit() and len(word) >= 2
-                and not any(word in k or k in word for k in known))
+                and not any(word in k or k in word for k in known) and not _names_a_person(word))
 
-    plain_words = [w for w in dict.fromkeys(candidates) if plain(w)]
-    names = _names_people(plain_words)
-    words = pd.Series([w for w in plain_words if not names[w]], dtype=object)
+    words = pd.Series(list(dict.fromkeys(w for w in candidates if kept(w))), dtype=object)
     masked = mask_text(words, locales=DEFAULT_PII_LOCALES if locales is None else locales) if len(words) else words
     rows = []
     for word in words[masked == words]:  # a word the masking would change is not shown
