@@ -378,6 +378,9 @@ def test_never_coached_reads_only_sessions_held_by_the_end_of_the_period():
     never = coaching.never_coached(cases, sessions, pd.Timestamp("2026-01-01"))
     assert never["agent_id"].tolist() == ["A2"] and never["first_week"].tolist() == [pd.Timestamp("2025-12-08")]
     assert coaching.never_coached(cases, sessions, pd.Timestamp("2026-02-01")).empty
+    # no session held by the end of the period at all (a team's register starts later, or is empty)
+    assert coaching.never_coached(cases, sessions, pd.Timestamp("2025-10-01"))["agent_id"].tolist() == ["A1", "A2"]
+    assert coaching.never_coached(cases, sessions.iloc[:0], pd.Timestamp("2026-01-01"))["agent_id"].tolist() == ["A1", "A2"]
 
 
 def test_training_effects_read_the_registers_people_data_read(archive, monkeypatch):

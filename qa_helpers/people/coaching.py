@@ -92,7 +92,8 @@ def never_coached(cases: pd.DataFrame, sessions: pd.DataFrame, as_of: pd.Timesta
     held = sessions[sessions["date"] < as_of]
     # coached since the case began: the agent's latest session by as_of is on or after the case's first week
     # (one lookup per case, not a scan of the register per case: 200 cases x a long register took 0.3 s)
-    latest = one_to_one["agent_id"].map(held.groupby("agent_id")["date"].max())
+    # reindex, not Series.map: pandas cannot map through an empty series of dates (no session before as_of)
+    latest = held.groupby("agent_id")["date"].max().reindex(one_to_one["agent_id"]).reset_index(drop=True)
     coached = (latest >= one_to_one["first_week"]).to_numpy(dtype=bool)
     return one_to_one.loc[~coached].reset_index(drop=True)
 
