@@ -11,6 +11,7 @@ import pytest
 matplotlib.use("Agg")
 
 from qa_helpers.measures import analysis, rootcause  # noqa: E402
+from qa_helpers.measures.kpis import kpi_table as fresh_kpi_table  # noqa: E402  (kept before any test patches it)
 from qa_helpers.monitor import monitoring  # noqa: E402
 from qa_helpers.report import sections, service  # noqa: E402
 from qa_helpers.report.context import Context, open_context  # noqa: E402
@@ -192,15 +193,22 @@ def test_kpi_tables_are_not_kept_outside_a_batch_kernel(archive, monkeypatch):
     assert len(computed) == 2
 
 
-def test_a_notebook_computes_a_kpi_table_once_and_cuts_kpis_from_it(archive, monkeypatch):
-    # notebook 04 asks for the unit's table (scorecard), then for the benchmarked KPIs: one scan (issue 17)
+@pytest.fixture
+def asked_kpis(monkeypatch) -> list:
+    """The ``kpis`` each call of ``kpis.kpi_table`` was asked for (one scan each), the read cache off."""
     from qa_helpers.data import archive as qa_archive
     from qa_helpers.measures import kpis
 
     monkeypatch.setattr(qa_archive._READS, "limit", 0)
-    computed = []
-    real = kpis.kpi_table
-    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(kw["kpis"]) or real(tables, **kw))
+    asked = []
+    monkeypatch.setattr(kpis, "kpi_table",
+                        lambda tables, **kw: asked.append(kw["kpis"]) or fresh_kpi_table(tables, **kw))
+    return asked
+
+
+def test_a_notebook_computes_a_kpi_table_once_and_cuts_kpis_from_it(archive, asked_kpis):
+    # notebook 04 asks for the unit's table (scorecard), then for the benchmarked KPIs: one scan (issue 17)
+    computed, real = asked_kpis, fresh_kpi_table
     ctx = open_context("ALL", "2025-Q4", archive)
     whole = ctx.kpi_table()
     whole.loc[0, "value"] = -1.0  # the caller's copy
@@ -278,15 +286,9 @@ def duckdb_connection():
     return duckdb.connect()
 
 
-def test_a_context_computes_only_the_kpis_it_has_not_kept(archive, monkeypatch):
+def test_a_context_computes_only_the_kpis_it_has_not_kept(archive, asked_kpis):
     # notebook 04: the scorecard's KPIs, then the benchmarked ones (csat kept, aht_s not): aht_s alone is computed
-    from qa_helpers.data import archive as qa_archive
-    from qa_helpers.measures import kpis
-
-    monkeypatch.setattr(qa_archive._READS, "limit", 0)
-    computed = []
-    real = kpis.kpi_table
-    monkeypatch.setattr(kpis, "kpi_table", lambda tables, **kw: computed.append(kw["kpis"]) or real(tables, **kw))
+    computed, real = asked_kpis, fresh_kpi_table
     ctx = open_context("ALL", "2025-Q4", archive)
     fresh = real(ctx.sources(), standards=ctx.standards.raw, available=ctx.available, connection=ctx.duckdb)
     first = ctx.kpi_table(kpis=["fcr", "csat", "complaints_per_1000"])
