@@ -79,7 +79,14 @@ def _busy_figure(language: str):
     axes[0, 2].set_title("")
     axes[0, 2].set_title(names[2], loc="left")
     axes[1, 0].tick_params(axis="x", labelrotation=90)
+    axes[1, 0].lines[0].set_ydata(weeks * 1e-6)  # "1e-5" where its left title would be
+    axes[1, 0].relim()
+    axes[1, 0].autoscale_view()
+    axes[1, 0].set_title("")
+    axes[1, 0].set_title(names[3], loc="left")
     axes[1, 1].xaxis.tick_top()
+    for ax in (axes[0, 0], axes[0, 1]):  # formatters that never show an offset: these titles are not measured for
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     twin = axes[1, 2].twinx()
     twin.plot(weeks, weeks / 52, color="0.5")
     twin.yaxis.set_major_formatter(PercentFormatter(1.0))

@@ -7,6 +7,8 @@ generated sample checks recovery of what was planted (each comment's topics and 
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 import numpy as np
@@ -311,6 +313,40 @@ def test_the_lookup_holds_jiebas_dictionary_and_is_built_again_when_stale(tmp_pa
         fresh.close()
     finally:
         text._lookup.cache_clear()
+
+
+def test_a_lookup_build_left_half_done_or_an_unwritable_folder_does_not_stop_segmenting(tmp_path, monkeypatch):
+    import duckdb
+
+    monkeypatch.setenv(text.CACHE_ENV, str(tmp_path))
+    target = text._lookup_file()
+    # a build killed halfway left its file under the name a pid-based build would take again
+    with duckdb.connect(f"{target}.{os.getpid()}.tmp") as leftover:
+        leftover.execute("CREATE TABLE freq AS SELECT 'x' AS word, 1 AS freq")
+    text._build_lookup(target).close()
+    with duckdb.connect(target, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM freq").fetchone()[0] == len(text.tokenizer().FREQ)
+    # a folder the lookup cannot be written to: the tables are kept in memory instead
+    monkeypatch.setattr(text, "_write_lookup", lambda con, tok, tfidf, temporary, target, real=text._write_lookup:
+                        (_ for _ in ()).throw(OSError("disk full")) if temporary else real(con, tok, tfidf, None, None))
+    in_memory = text._build_lookup(str(tmp_path / "elsewhere.duckdb"))
+    assert in_memory.execute("SELECT count(*) FROM freq").fetchone()[0] == len(text.tokenizer().FREQ)
+    planted = Path(f"{target}.{os.getpid()}.tmp").name
+    assert sorted(f.name for f in tmp_path.iterdir() if f.name != planted) == [Path(target).name]
+
+
+def test_substrings_are_looked_up_in_bounded_chunks(monkeypatch):
+    blocks = ["宽带断网好几天了", "套餐变更一直没生效", "客服迟迟不回复很不满意"]
+    tok = text.tokenizer()
+    text._words.cache_clear()
+    monkeypatch.setattr(text, "LOOKUP_CHUNK", 7)  # a query every few substrings
+    text._ensure(blocks)
+    looked = dict(text._words().FREQ)
+    text._words.cache_clear()
+    monkeypatch.setattr(text, "LOOKUP_CHUNK", 10**9)
+    text._ensure(blocks)
+    assert looked == text._words().FREQ and all(tok.FREQ[w] == f for w, f in looked.items()) and looked
+    text._words.cache_clear()
 
 
 def test_keyword_counts_do_not_scan_every_text_per_candidate(topics, lexicon, monkeypatch):

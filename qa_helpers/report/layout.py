@@ -10,7 +10,13 @@ from __future__ import annotations
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import TightLayoutEngine
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.category import StrCategoryFormatter
+from matplotlib.ticker import (FixedFormatter, FormatStrFormatter, FuncFormatter, LogFormatter, NullFormatter,
+                               PercentFormatter, StrMethodFormatter)
+
+# formatters whose offset text is always empty (none of them is a ScalarFormatter)
+_NO_OFFSET = (FuncFormatter, PercentFormatter, StrMethodFormatter, FormatStrFormatter, FixedFormatter, NullFormatter,
+              StrCategoryFormatter, LogFormatter)
 
 
 def measure_once(figure: Figure) -> Figure:
@@ -33,11 +39,18 @@ def measure_once(figure: Figure) -> Figure:
         The same figure.
     """
     lay_out_in_one_pass(figure)
+    aligned = getattr(figure, "_align_label_groups", {}).get("title")
     for ax in figure.axes:
         twins = {*ax.get_shared_x_axes().get_siblings(ax), *ax.get_shared_y_axes().get_siblings(ax)}
-        if not ax.child_axes and all(_title_stays(a) for a in twins):
-            # matplotlib has no public switch for this; under another name the title is placed as before
-            ax._autotitlepos = False
+        if ax.child_axes or (aligned is not None and len(aligned.get_siblings(ax)) > 1) \
+                or not all(_title_stays(a) for a in twins):
+            continue
+        # where matplotlib's placement starts each draw (an earlier draw may have moved a title)
+        for title in (ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None)):
+            if title is not None:
+                title.set_y(1.0)
+        # matplotlib has no public switch for this; under another name the title is placed as before
+        ax._autotitlepos = False
     return figure
 
 
@@ -58,15 +71,13 @@ def lay_out_in_one_pass(figure: Figure) -> Figure:
 def _title_stays(ax: Axes) -> bool:
     """Whether matplotlib's title placement would leave a title above ``ax`` where it starts.
 
-    True when no x tick label or axis label is on top, and the y axis has no offset text: its
-    formatter never shows one, or a plain number formatter over an interval that holds 0 (no
-    offset) and stays under 1e5 (no "1e6" however far the ticks reach past it).
+    True when no x tick label or axis label is on top and the y axis cannot show an offset text:
+    hidden, or formatted by a formatter that never shows one (percent, a function, category names,
+    fixed labels, log scale). A plain number axis (``ScalarFormatter``) may show "1e6" or "1e-5"
+    depending on its ticks, and a concise date axis shows its year: there matplotlib places the title.
     """
     on_top = ax.xaxis.get_visible() and (ax.xaxis.get_tick_params().get("labeltop", False)
                                          or ax.xaxis.get_label_position() == "top")
     if on_top or not ax.yaxis.get_visible():
         return not on_top
-    if not isinstance(ax.yaxis.get_major_formatter(), ScalarFormatter):
-        return True
-    low, high = sorted(ax.yaxis.get_view_interval())
-    return low <= 0 <= high and max(-low, high) < 1e5
+    return isinstance(ax.yaxis.get_major_formatter(), _NO_OFFSET)

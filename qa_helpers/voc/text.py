@@ -121,8 +121,29 @@ def _build_lookup(target: str | None):
     import jieba.analyse
 
     tok, tfidf = tokenizer(), jieba.analyse.default_tfidf
-    temporary = None if target is None else f"{target}.{os.getpid()}.tmp"
-    con = duckdb.connect(temporary or ":memory:")
+    temporary = None
+    if target is not None:
+        try:  # a name no other process (nor a build killed earlier) holds; DuckDB creates the file itself
+            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target) or ".", suffix=".tmp")
+            os.close(handle)
+            os.unlink(temporary)
+        except OSError:
+            return _build_lookup(None)
+    try:
+        return _write_lookup(duckdb.connect(temporary or ":memory:"), tok, tfidf, temporary, target)
+    except (OSError, duckdb.Error):
+        if temporary is None:
+            raise
+        for leftover in (temporary, f"{temporary}.wal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        return _build_lookup(None)  # a full disk, a folder gone: this process keeps the tables in memory
+
+
+def _write_lookup(con, tok, tfidf, temporary: str | None, target: str | None):
+    """Writes the tables through ``con`` (at ``temporary``, then moved to ``target``, or in memory)."""
+    import duckdb
+
     freq = pd.DataFrame({"word": list(tok.FREQ), "freq": np.fromiter(tok.FREQ.values(), dtype="int64")})
     idf = pd.DataFrame({"word": list(tfidf.idf_freq), "idf": np.fromiter(tfidf.idf_freq.values(), dtype="float64")})
     con.execute("CREATE TABLE freq AS SELECT * FROM freq")
@@ -177,18 +198,26 @@ def _words():
     return tok
 
 
+LOOKUP_CHUNK = 500_000  # substrings per lookup query: memory stays bounded however long the texts
+
+
 def _ensure(strings) -> None:
-    """Looks up, in one query, every substring (up to jieba's longest word) of the strings not looked up yet."""
+    """Looks up every substring (up to jieba's longest word) of the strings not looked up yet, in queries of
+    at most ``LOOKUP_CHUNK`` substrings."""
     tok = _words()
     new = {s for s in strings if s and s not in tok.looked_up}
     if not new:
         return
     longest = _meta()["longest"]
-    wanted = pd.DataFrame({"word": list({s[i:j] for s in new for i in range(len(s))
-                                         for j in range(i + 1, min(len(s), i + longest) + 1)})})
     con = _lookup().cursor()
-    con.register("wanted", wanted)
-    tok.FREQ.update(con.execute("SELECT word, freq FROM freq SEMI JOIN wanted USING (word)").fetchall())
+    wanted: set[str] = set()
+    for number, text in enumerate(new, 1):
+        wanted.update(text[i:j] for i in range(len(text)) for j in range(i + 1, min(len(text), i + longest) + 1))
+        if len(wanted) >= LOOKUP_CHUNK or number == len(new):
+            con.register("wanted", pd.DataFrame({"word": list(wanted)}))
+            tok.FREQ.update(con.execute("SELECT word, freq FROM freq SEMI JOIN wanted USING (word)").fetchall())
+            con.unregister("wanted")
+            wanted.clear()
     if len(tok.looked_up) > CUT_CACHE_BLOCKS:  # bounded as the cut blocks are (FREQ by jieba's dictionary)
         tok.looked_up.clear()
     tok.looked_up |= new
