@@ -10,8 +10,7 @@ import pandas as pd
 from qa_helpers.config import CONFIG_FILES, config_dir, config_file
 from qa_helpers.data import archive as qa_archive
 from qa_helpers.measures.standards import load_standards
-from qa_helpers.monitor.monitoring import (SEVERITY_ORDER, alert_episodes, coaching_problem, coaching_review,
-                                           review_requests, severity, usable_rules, weekly_judgements, weekly_kpis)
+from qa_helpers.monitor.monitoring import SEVERITY_ORDER, severity, unit_review
 from qa_helpers.periods import parse_period
 
 COLUMNS = ["unit", "type", "kind", "severity", "rule", "group", "start", "last_week", "weeks_open", "value",
@@ -70,16 +69,12 @@ def alerts_for_units(period: str, units: list[str] | None = None, archive: str |
     for unit in units:
         ctx = Context(unit=unit, period=the_period, archive=path, teams=qa_archive.resolve_unit(unit, path),
                       standards=std, language="en", config=folder, files=files, available=available)
-        tables = ctx.sources()  # DuckDB sources: only aggregates are loaded
-        rules, _ = usable_rules(ctx)
-        computed = weekly_kpis(tables, review_requests(std.raw, rules, coaching_problem(ctx) is None), std.raw,
-                               ctx.duckdb)
-        fired = alert_episodes(weekly_judgements(tables, std.raw, rules, the_period, ctx.duckdb, computed), std.raw)
+        # DuckDB sources: only aggregates are loaded
+        fired, _, cases, teams, not_assessed = unit_review(ctx, ctx.sources())
         if len(fired):
             frames.append(fired.assign(unit=unit, type="threshold")[COLUMNS])
-        if coaching_problem(ctx):
+        if not_assessed:
             continue
-        cases, teams = coaching_review(tables, std.raw, ctx.duckdb, computed)
         cases = cases[cases["decision"] == "one-to-one coaching"]
         threshold = float(coaching.get("below", 0.8))
         if len(cases):
