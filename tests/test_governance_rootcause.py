@@ -287,17 +287,21 @@ def test_a_broken_governance_file_stops_the_batch_with_one_line(file, text, expe
     assert expected in err and not (tmp_path / "reports").exists()
 
 
-def test_complaints_are_classified_once_per_text_category_and_mapped_type():
+def test_complaints_are_classified_once_per_text_category_and_mapped_type(monkeypatch):
     # classify works on the distinct (text, category, problem_type) rows: the same as classifying every complaint
     from qa_helpers.voc.topics import problem_types
 
     topics = load_topics()
     texts = ["客服态度差，很不耐烦", "等了很久才有人接", None, "无关内容", "客服态度差，很不耐烦", None, "无关内容"]
-    complaints = pd.DataFrame({"text": pd.Series(texts, dtype="string"),
+    complaints = pd.DataFrame({"text": pd.array(texts, dtype="string"),
                                "category": ["other", "other", "billing_dispute", None, "other", "billing_dispute", None],
                                "problem_type": [None, None, None, None, "slow_response", None, None],
                                "severity": [1, 2, 3, 4, 1, 2, 3]}, index=[10, 11, 12, 13, 14, 15, 16])
+    classified = []
+    monkeypatch.setattr(rootcause, "problem_types", lambda text, *a, **k: classified.append(len(text))
+                        or problem_types(text, *a, **k))
     found = rootcause.classify(complaints, topics)
+    assert classified == [5]  # 7 complaints, 5 distinct (text, category, type)
     expected = problem_types(complaints["text"], complaints["category"].astype(object), topics,
                              mapped=complaints["problem_type"].astype(object))
     pd.testing.assert_frame_equal(found[["problem_type", "department", "assigned_by"]], expected)
