@@ -8,13 +8,13 @@ with matplotlib's own drawing.
 from __future__ import annotations
 
 from matplotlib.axes import Axes
+from matplotlib.category import StrCategoryFormatter
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import TightLayoutEngine
-from matplotlib.category import StrCategoryFormatter
 from matplotlib.ticker import (FixedFormatter, FormatStrFormatter, FuncFormatter, LogFormatter, NullFormatter,
                                PercentFormatter, StrMethodFormatter)
 
-# formatters whose offset text is always empty (none of them is a ScalarFormatter)
+# formatters whose offset text does not depend on the ticks (none is a ScalarFormatter); empty unless set
 _NO_OFFSET = (FuncFormatter, PercentFormatter, StrMethodFormatter, FormatStrFormatter, FixedFormatter, NullFormatter,
               StrCategoryFormatter, LogFormatter)
 
@@ -80,4 +80,5 @@ def _title_stays(ax: Axes) -> bool:
                                          or ax.xaxis.get_label_position() == "top")
     if on_top or not ax.yaxis.get_visible():
         return not on_top
-    return isinstance(ax.yaxis.get_major_formatter(), _NO_OFFSET)
+    formatter = ax.yaxis.get_major_formatter()
+    return isinstance(formatter, _NO_OFFSET) and not formatter.get_offset()
