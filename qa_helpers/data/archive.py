@@ -415,8 +415,9 @@ def scan_sql(table: str, team: str = ALL, period: str | Period | None = None, *,
 
     Only the period's month files are opened (a quarter reads three files per table); the unit's
     teams and, for a period that is not whole months (a week), its bounds are filters DuckDB pushes
-    into the parquet scan. Pass the result wherever a table is expected, e.g. ``kpi_table({"tickets": scan_sql("tickets", "HL-A", "2025-Q1")})``
-    or ``duckdb.sql(f"SELECT count(*) FROM {scan_sql('surveys')}")``.
+    into the parquet scan. Pass the result wherever a table is expected, e.g.
+    ``kpi_table({"tickets": scan_sql("tickets", "HL-A", "2025-Q1")})`` or
+    ``duckdb.sql(f"SELECT count(*) FROM {scan_sql('surveys')}")``.
 
     Parameters
     ----------
