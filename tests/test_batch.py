@@ -302,3 +302,49 @@ def test_a_warm_kernel_opens_no_zmq_context_or_thread_per_notebook(tmp_path, mon
     finally:
         execute.discard_kernel()
     assert execute._warm.km is None
+
+
+@pytest.mark.parametrize("reuse_kernel", [False, True])
+def test_a_kernel_that_misses_the_start_timeout_is_replaced_once(probes, tmp_path, archive, monkeypatch,
+                                                                  reuse_kernel):
+    import papermill
+
+    from qa_helpers.run import execute
+
+    real, calls = papermill.execute_notebook, []
+
+    def slow_start_then_real(*args, **kwargs):
+        calls.append(kwargs.get("km"))
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", slow_start_then_real)
+    try:
+        result = execute.run_notebook("second", "HL-B", "2025-Q3", tmp_path / "out", {"archive": str(archive)},
+                                      html=False, notebooks=probes, own_process=not reuse_kernel,
+                                      reuse_kernel=reuse_kernel)
+    finally:
+        execute.discard_kernel()
+    assert result.status == "ok" and result.summary["score"] == 85.0 and len(calls) == 2
+    if reuse_kernel:  # the kernel that missed the timeout is not trusted again
+        assert calls[0] is not calls[1]
+    assert "kernel start failed (Kernel didn't respond in 60 seconds)" in Path(result.log).read_text()
+
+
+def test_a_kernel_that_never_starts_fails_the_notebook_after_two_tries(probes, tmp_path, archive, monkeypatch):
+    import papermill
+
+    from qa_helpers.run import execute
+
+    calls = []
+
+    def never_ready(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(papermill, "execute_notebook", never_ready)
+    result = execute.run_notebook("second", "HL-B", "2025-Q3", tmp_path / "out", {"archive": str(archive)},
+                                  html=False, notebooks=probes)
+    assert result.status == "failed" and "Kernel died before replying" in result.error
+    assert len(calls) == execute.KERNEL_START_ATTEMPTS == 2

@@ -383,6 +383,27 @@ def step_parameters(step: str, out_dir: str | os.PathLike, period) -> dict:
     return {"sample_out": str(Path(out_dir) / review_sample_name(parse_period(str(period))))}
 
 
+KERNEL_START_ATTEMPTS = 2
+# jupyter_client's words when a kernel gives no kernel_info reply in papermill's start timeout
+_KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
+
+
+def kernel_start_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` says a kernel never became ready, before any cell ran.
+
+    A kernel started under load (parallel batch workers, a Dask worker's thread) now and then
+    misses papermill's start timeout (papermill issues #239, #776); no cell has run then, so the
+    notebook is run once more in a new kernel rather than failing the unit's report.
+    """
+    return isinstance(exc, RuntimeError) and str(exc).startswith(_KERNEL_START_ERRORS)
+
+
+def _log_line(log_path: Path | None, line: str) -> None:
+    if log_path is not None:
+        with open(log_path, "a", encoding="utf-8") as stream:
+            stream.write(line + "\n")
+
+
 def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, parameters: dict | None = None,
                  html: bool = True, show_code: bool = False, notebooks: str | os.PathLike | None = None,
                  log: bool = True, own_process: bool = True, reuse_kernel: bool = False,
@@ -447,12 +468,23 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     streams = {"stdout_file": cell_log, "stderr_file": cell_log} if cell_log else {}
     warm: dict = {}
     try:
-        if reuse_kernel:
-            warm["km"] = warm_kernel(steps[step].parent, kernel_log(out_dir.parent))
-        with _output_to(log_path if own_process else None):
-            pm.execute_notebook(str(steps[step]), str(partial), parameters=params, cwd=str(steps[step].parent),
-                                progress_bar=False, kernel_name="python3", log_output=log and own_process,
-                                execution_timeout=timeout, engine_name=_engine(), **streams, **warm)
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            if reuse_kernel:
+                warm["km"] = warm_kernel(steps[step].parent, kernel_log(out_dir.parent))
+            try:
+                with _output_to(log_path if own_process else None):
+                    pm.execute_notebook(str(steps[step]), str(partial), parameters=params,
+                                        cwd=str(steps[step].parent), progress_bar=False, kernel_name="python3",
+                                        log_output=log and own_process, execution_timeout=timeout,
+                                        engine_name=_engine(), **streams, **warm)
+                break
+            except RuntimeError as exc:
+                if attempt == KERNEL_START_ATTEMPTS or not kernel_start_failed(exc):
+                    raise
+                if warm:
+                    _close_clients(warm["km"])
+                    discard_kernel()
+                _log_line(log_path, f"kernel start failed ({exc}); starting another kernel")
     except PapermillExecutionError as exc:
         error, failing_cell = f"{exc.ename}: {exc.evalue}", exc.exec_count
     except Exception as exc:  # a dead kernel, a timeout, a broken notebook: recorded, never raised
