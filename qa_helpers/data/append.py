@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
-from qa_helpers.data.archive import archive_files, archive_path, quarantine_batch_file, quarantine_files
+from qa_helpers.data.archive import archive_files, archive_path, quarantine_batch_file, quarantine_files, sql_list
 from qa_helpers.data.columns import connect, decoded
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, ROW_GROUP, _availability, _check_archive_target,
                                     _commit_generation,
@@ -67,12 +67,8 @@ from qa_helpers.locks import folder_lock
 QUARANTINE_COLUMNS = ["file", "row", "rule", "column", "detail", "record"]
 
 
-def _sql_text(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _parquet_list(files: list[Path]) -> str:
-    return "[" + ", ".join(_sql_text(f.as_posix()) for f in files) + "]"
+    return f"[{sql_list(files)}]"
 
 
 def _month_files(folder: Path) -> dict[str, Path]:

@@ -19,8 +19,9 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pandas as pd
 import pyarrow as pa
@@ -389,9 +390,21 @@ def analysis_connection(archive: str | os.PathLike | None = None):
     return connection if archive is None else storage.register(connection, archive)
 
 
-def _sql_text(value: str) -> str:
-    """A SQL string literal (quotes doubled): paths and team names are data, never SQL."""
+def sql_text(value: object) -> str:
+    """A SQL string literal (quotes doubled): paths, team names and codes are data, never SQL."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_list(values: Iterable[object]) -> str:
+    """Values as the items of a SQL list or ``IN (...)``: ``'a', 'b'``; paths as POSIX text."""
+    return ", ".join(sql_text(v.as_posix() if isinstance(v, PurePath) else v) for v in values)
+
+
+def team_condition(teams: list[str] | None) -> str:
+    """SQL: the rows of a unit's teams (from :func:`resolve_unit`); every row for ``None`` (``ALL``)."""
+    if teams is None:
+        return "true"
+    return f"team IN ({sql_list(teams)})" if teams else "false"
 
 
 def is_scan(source: object) -> bool:
@@ -450,13 +463,12 @@ def scan_sql(table: str, team: str = ALL, period: str | Period | None = None, *,
     if not files:  # the period has no month files: the table's schema, no rows
         files, conditions = every[:1], ["false"]
     if teams is not None:
-        conditions.append(f"team IN ({', '.join(_sql_text(t) for t in teams)})" if teams else "false")
+        conditions.append(team_condition(teams))
     # a month file holds exactly the rows of its month (ingest and append split by the time column), so a
     # period of whole months is its files: testing each row's time cost a fifth of a scan (issue 17)
     if period is not None and table != "agents" and not whole_months(period):
         time = '"' + TIME_COLUMNS[table] + '"'
-        conditions.append(f"{time} >= TIMESTAMP {_sql_text(period.start.strftime('%Y-%m-%d %H:%M:%S'))} AND "
-                          f"{time} < TIMESTAMP {_sql_text(period.end.strftime('%Y-%m-%d %H:%M:%S'))}")
+        conditions.append(f"{time} >= TIMESTAMP {sql_text(period.start.strftime('%Y-%m-%d %H:%M:%S'))} AND "
+                          f"{time} < TIMESTAMP {sql_text(period.end.strftime('%Y-%m-%d %H:%M:%S'))}")
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    listing = ", ".join(_sql_text(f.as_posix()) for f in files)
-    return f"(SELECT {select} FROM read_parquet([{listing}], hive_partitioning = false){where})"
+    return f"(SELECT {select} FROM read_parquet([{sql_list(files)}], hive_partitioning = false){where})"

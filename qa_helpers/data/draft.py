@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from qa_helpers.config import config_file
+from qa_helpers.data.archive import sql_text
 from qa_helpers.data.profile import (CODED_FIELDS, FALSE_TOKENS, MIN_CONFIDENCE, Column, Export, csat_scale,
                                      norm_header, present_values, profile_columns, read_export, score_range)
 from qa_helpers.data.schemas import (DEFAULT_VALUE_SETS, KEY_FIELDS, SAFE_NAME, SCHEMAS, SURVEY_SOURCES, TIME_COLUMNS,
@@ -93,10 +94,6 @@ def _expr(text: str) -> str:
 def _col(raw: str) -> str:
     """A raw header as DuckDB names it in an expression."""
     return '"' + raw.replace('"', '""') + '"'
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _pattern(name: str) -> str:
@@ -316,7 +313,7 @@ def _csat(src: _Source, col: Column, carve: bool) -> None:
     ordered = sorted(answers.items(), key=lambda a: -a[1])
     src.values["csat"] = [(v, str(s), f"TODO: {what}" if i == 0 else "") for i, (v, s) in enumerate(ordered)]
     others = [v for v in col.values if v not in answers]
-    src.rows_where = (f"txt({_col(col.name)}) IN ({', '.join(_sql_text(v) for v, _ in ordered)})",
+    src.rows_where = (f"txt({_col(col.name)}) IN ({', '.join(sql_text(v) for v, _ in ordered)})",
                       "only rated rows" + (f": {', '.join(others)} are not answers" if others else ""))
 
 
@@ -409,7 +406,7 @@ def _ticket_suggestions(src: _Source, columns: list[Column], fed: set[str], by_h
     if "first_contact_resolved" not in fed and status is not None and replies is not None and solved:
         src.suggestions.append(
             "derived: {first_contact_resolved: "
-            + _expr(f"coalesce(txt({_col(status.name)}) IN ({', '.join(_sql_text(v) for v in solved)}) AND "
+            + _expr(f"coalesce(txt({_col(status.name)}) IN ({', '.join(sql_text(v) for v in solved)}) AND "
                     f"num({_col(replies.name)}) <= 1, false)")
             + "}   # one-touch resolution, if that is your definition")
     elapsed = next((c for c in leftovers if c.type in ("int", "float") and not c.decimal_comma
@@ -424,12 +421,12 @@ def _ticket_suggestions(src: _Source, columns: list[Column], fed: set[str], by_h
         if by_header[raw].type == "datetime":
             src.columns.pop(raw)
             src.derived["resolved_at"] = (
-                f"CASE WHEN txt({_col(status.name)}) IN ({', '.join(_sql_text(v) for v in solved)}) "
+                f"CASE WHEN txt({_col(status.name)}) IN ({', '.join(sql_text(v) for v in solved)}) "
                 f"THEN ts({_col(raw)}) END", "TODO: resolved only while the status says so (a reopened ticket is not)")
     abandoned = next((c for c in columns if re.search(r"abandon", c.name.lower()) and c.type == "bool"), None)
     if abandoned is not None:
         no = next((v for v in abandoned.values if v.lower() in FALSE_TOKENS), "N")
-        src.suggestions.append(f"rows_where: {_expr(f'txt({_col(abandoned.name)}) = {_sql_text(no)}')}"
+        src.suggestions.append(f"rows_where: {_expr(f'txt({_col(abandoned.name)}) = {sql_text(no)}')}"
                                "   # keep abandoned contacts out of the tickets?")
     for col in columns:
         if col.type == "datetime" and col.ambiguous:

@@ -151,14 +151,14 @@ def did_cells(connection, sources: dict[str, str], columns: dict[str, set[str]],
                   f"JOIN did_agent_groups AS g ON o.agent_id = g.agent_id)")
         group = "_group"
     bounds = windows.set_index("window")
-    stamp = lambda t: "TIMESTAMP " + qa_archive._sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
+    stamp = lambda t: "TIMESTAMP " + qa_archive.sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
     inside = " OR ".join(f"(time >= {stamp(bounds.at[w, 'start'])} AND time < {stamp(bounds.at[w, 'end'])})"
                          for w in ("before", "after"))
     conditions = [f"({inside})", "value IS NOT NULL", f"({group}) IS NOT NULL"]
     if kind == "duration":
         conditions.append("value > 0")  # as :func:`observations`: zero seconds carry no ratio information
     if channels:
-        conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
+        conditions.append(f"channel IN ({', '.join(qa_archive.sql_text(c) for c in channels)})")
     value = "ln(value)" if kind == "duration" else "value"
     out = connection.sql(
         f"SELECT ({group}) AS team, agent_id AS cluster, date_trunc('week', time) AS week, "
@@ -332,10 +332,10 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     folder = qa_archive.archive_path(archive)
     months = set(_months(start, end))
-    stamp = lambda t: "TIMESTAMP " + qa_archive._sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
+    stamp = lambda t: "TIMESTAMP " + qa_archive.sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
     if spans is not None:
         months &= {m for s in spans.itertuples(index=False) for m in _months(max(start, s.start), min(end, s.end))}
-    team_list = ", ".join(qa_archive._sql_text(t) for t in teams) or "NULL"
+    team_list = ", ".join(qa_archive.sql_text(t) for t in teams) or "NULL"
     sources, columns = {}, {}
     for name in names:
         present = table_columns(name, archive)
@@ -354,13 +354,13 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
         conditions = [f"team IN ({team_list})", f"{time} >= {stamp(start)}", f"{time} < {stamp(end)}"]
         if spans is not None:
             conditions.append("(" + (" OR ".join(
-                f"(team = {qa_archive._sql_text(s.team)} AND {time} >= {stamp(s.start)} AND {time} < {stamp(s.end)})"
+                f"(team = {qa_archive.sql_text(s.team)} AND {time} >= {stamp(s.start)} AND {time} < {stamp(s.end)})"
                 for s in spans.itertuples(index=False)) or "false") + ")")
         if not files:
             files, conditions = every[:1], ["false"]
         if channels and "channel" in present:
-            conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
-        listing = ", ".join(qa_archive._sql_text(f.as_posix()) for f in files)
+            conditions.append(f"channel IN ({', '.join(qa_archive.sql_text(c) for c in channels)})")
+        listing = ", ".join(qa_archive.sql_text(f.as_posix()) for f in files)
         select = ", ".join('"' + c + '"' for c in present)
         options = "hive_partitioning = false"
         if ordered:
@@ -568,7 +568,7 @@ def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None,
     if kind == "duration":
         conditions.append("value > 0")  # as :func:`observations`: zero seconds carry no ratio information
     if channels:
-        conditions.append(f"channel IN ({', '.join(qa_archive._sql_text(c) for c in channels)})")
+        conditions.append(f"channel IN ({', '.join(qa_archive.sql_text(c) for c in channels)})")
     groups = "GROUP BY 1, 2"
     if windows is not None:  # the team x week rows, and the team x agent x week rows the DiD sums
         groups = "GROUP BY GROUPING SETS ((team, week), (team, agent_id, week))"

@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from qa_helpers.data.archive import sql_list
 from qa_helpers.data.schemas import FIELDS, field_names
 
 Source = pd.DataFrame | str  # rows as a DataFrame, or a DuckDB subquery (``Context.source``) that loads none
@@ -60,11 +61,6 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return {name: str(kind) for name, kind in zip(described.columns, described.types)}
 
 
-def _listing(files: list[str]) -> str:
-    """File names as a DuckDB list's items (quotes doubled: names are data, never SQL)."""
-    return ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-
-
 def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = None,
               files: list[str] | None = None) -> int:
     """How many rows a table (DataFrame or DuckDB source) has, counted where it lies; given ``files``
@@ -73,7 +69,7 @@ def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = Non
         return len(source)
     con = connection or duckdb.connect()
     if files:
-        return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{_listing(files)}])")
+        return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{sql_list(files)}])")
                    .fetchall()[0][0])
     return int(con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0])
 
@@ -209,7 +205,7 @@ def missingness_of_files(files: list[str], table: str | None = None, present: se
         counts by scanning).
     """
     con = connection or duckdb.connect()
-    listing = _listing(files)
+    listing = sql_list(files)
     kinds = _columns(con, f"read_parquet([{listing}])")
     columns = list(kinds) if columns is None else list(columns)
     # every column chunk's null count, and its row group's rows: a column's rows add up to the files' rows

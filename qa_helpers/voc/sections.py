@@ -87,7 +87,7 @@ def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: i
     windows = [(min(year.start, previous_period.start), ctx.period.end), *_action_windows(ctx, weeks_before, weeks_after)]
     sampled: dict[str, int] = {}
     period = [(ctx.period.start, ctx.period.end)]
-    unit = _unit_filter(ctx)
+    unit = qa_archive.team_condition(ctx.teams)
     kinds = {}  # kind -> (its texts of the period, its rows read): comments and reviews share one scan
     if ctx.has("surveys", "comment"):
         kinds["comments"] = (f"source = 'survey' AND {unit}", f"source = 'survey' AND {unit} AND ({_within('surveys', windows)})")
@@ -139,14 +139,6 @@ def _text_filter(table: str) -> str:
     """SQL: the rows that carry a text (the exact test, stripped of spaces, follows in pandas)."""
     column = "comment" if table == "surveys" else "text"
     return f"{column} IS NOT NULL AND {column} <> ''"
-
-
-def _unit_filter(ctx: Context) -> str:
-    """SQL: the unit's rows, as :func:`~qa_helpers.data.archive.scan_sql` keeps them (every row for ``ALL``)."""
-    if ctx.teams is None:
-        return "true"
-    quoted = ", ".join("'" + team.replace("'", "''") + "'" for team in ctx.teams)
-    return f"team IN ({quoted})" if ctx.teams else "false"
 
 
 def _within(table: str, windows: list[tuple[pd.Timestamp, pd.Timestamp]]) -> str:
