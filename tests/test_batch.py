@@ -348,3 +348,35 @@ def test_a_kernel_that_never_starts_fails_the_notebook_after_two_tries(probes, t
                                   html=False, notebooks=probes)
     assert result.status == "failed" and "Kernel died before replying" in result.error
     assert len(calls) == execute.KERNEL_START_ATTEMPTS == 2
+
+
+def _pid_probes(folder: Path, steps: int, slow_team: str = "") -> Path:
+    folder.mkdir()
+    body = ("import os, time\nfrom qa_helpers.report.context import record_summary\n"
+            f"if team == {slow_team!r}:\n    time.sleep(1.0)\nrecord_summary(pid=os.getpid())")
+    for i in range(1, steps + 1):
+        _notebook(folder / f"{i:02d}_step_{'abcdefgh'[i - 1]}.ipynb", body)
+    return folder
+
+
+def test_a_worker_keeps_a_units_notebooks_in_its_warm_kernel(tmp_path, archive):
+    probes = _pid_probes(tmp_path / "notebooks", steps=2)
+    manifest = run_batch("2025-Q3", teams="ALL,hotline,HL-B,HL-C", out=tmp_path / "r", archive=archive, jobs=2,
+                         notebooks_dir=probes, progress=False, html=False)
+    kernels = {}
+    for entry in manifest["entries"]:
+        assert entry["status"] == "ok", entry["error"]
+        kernels.setdefault(entry["team"], set()).add(entry["summary"]["pid"])
+    assert all(len(pids) == 1 for pids in kernels.values()), kernels  # both of a unit's notebooks, one kernel
+    assert len(set().union(*kernels.values())) == 2  # and both workers had units
+
+
+def test_an_idle_worker_takes_notebooks_the_other_has_not_started(tmp_path, archive):
+    probes = _pid_probes(tmp_path / "notebooks", steps=6, slow_team="HL-C")
+    manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "r", archive=archive, jobs=2,
+                         notebooks_dir=probes, progress=False, html=False)
+    pids = {(e["team"], e["notebook"]): e["summary"]["pid"] for e in manifest["entries"]}
+    assert all(e["status"] == "ok" for e in manifest["entries"]) and len(pids) == 12
+    fast = {pid for (team, _), pid in pids.items() if team == "HL-B"}
+    assert len(fast) == 1
+    assert fast & {pid for (team, _), pid in pids.items() if team == "HL-C"}  # the fast worker helped the slow one
