@@ -117,3 +117,36 @@ def test_the_weekly_scan_sums_the_did_cells_did_cells_sums(archive, kpi):
     want, cells = (f.sort_values(order).reset_index(drop=True) for f in (want, cells))
     assert len(cells) > 100 and cells["after"].any() and not cells["after"].all()
     pd.testing.assert_frame_equal(want, cells, rtol=1e-12)
+
+
+def test_every_scan_of_an_action_runs_before_its_first_test(archive, monkeypatch):
+    # cold, the tests' first use waits for scipy.stats and statsmodels; the scans before it overlap that import
+    from qa_helpers import stats
+    from qa_helpers.improve import evaluation
+    from qa_helpers.improve.actions import load_actions
+
+    events = []
+    for module, name, label in ((evaluation, "_weekly_sql", "scan"), (evaluation, "measure_kpis", "kpis"),
+                                (stats, "before_after", "test")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _label=label, **k: events.append(_label) or _real(*a, **k))
+    action = next(a for a in load_actions().itertuples(index=False) if a.action_id == "ACT-01")
+    result = evaluation.evaluate_action(action, archive, _standards())
+    assert len(action.metrics) == 2 and events.count("scan") == 2 and "test" in events
+    assert set(events[:events.index("test")]) == {"scan", "kpis"}
+    assert not result.skipped
+
+
+def test_preloading_the_statistics_imports_their_modules_in_the_background():
+    import subprocess
+    import sys
+
+    code = ("import sys, threading\nfrom qa_helpers import stats\nbefore = 'scipy.stats' in sys.modules\n"
+            "stats.preload(['segmented', 'before_after'])\n"
+            "loading = [t for t in threading.enumerate() if t.name == 'qa_helpers.stats.preload']\n"
+            "[t.join() for t in loading]\nstats.preload(['segmented'])\n"
+            "again = [t for t in threading.enumerate() if t.name == 'qa_helpers.stats.preload']\n"
+            "print(before, len(loading), all(m in sys.modules for m in ('qa_helpers.stats.its', "
+            "'qa_helpers.stats.comparisons', 'scipy.stats')), len(again))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "False 1 True 0"

@@ -424,8 +424,14 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     con = _connection()
     sources, source_columns = window_sources(treated + controls, archive, span_start, span_end, names, connection=con)
     span = {"connection": con, "sources": sources, "columns": source_columns}
+    # every scan of the action before its first test: cold, the statistics' modules load meanwhile
+    # (:func:`evaluate_plan`), and a scan's error is raised where the metric's test would have met it
+    scans = [_scan_or_error(span, m["kpi"], standards, action.channels, test_windows)
+             if m["kpi"] not in skipped and metric_kind(m["kpi"]) is not None else None for m in action.metrics]
+    after = test_windows.set_index("window").loc["after"]
+    after_kpis = measure_kpis(action, archive, standards, after["start"], after["end"])
     rows, did, its, mixes, standardised, weekly, obs_by = [], [], [], [], [], [], {}
-    for metric in action.metrics:
+    for metric, scan in zip(action.metrics, scans):
         kpi = metric["kpi"]
         if kpi in skipped:
             continue
@@ -434,7 +440,7 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
             continue
         try:
             parts = _evaluate_metric(action, metric, tables, standards, start, treated, controls, weeks_before,
-                                     weeks_after, washout_weeks, its_weeks, alpha, span)
+                                     weeks_after, washout_weeks, its_weeks, alpha, scan)
         except ValueError as exc:  # too few observations in a window, a single agent, ...
             skipped[kpi] = f"too little data to test ({exc})"
             continue
@@ -449,11 +455,10 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
     adjusted = _one_family(sections, f"{action.action_id} ({method})", method)
     # acceptance is judged on the KPI as defined (a mean, a median, NPS points), not on the
     # test's effect scale (a geometric mean, a mean raw score)
-    after = test_windows.set_index("window").loc["after"]
     evaluation = ActionEvaluation(
         action_id=action.action_id, results=adjusted["results"],
         did=adjusted["did"], its=adjusted["its"], mix=_stack(mixes), standardised=adjusted["standardised"],
-        weekly=_stack(weekly), after_kpis=measure_kpis(action, archive, standards, after["start"], after["end"]),
+        weekly=_stack(weekly), after_kpis=after_kpis,
         observations=obs_by, skipped=skipped, windows=test_windows)
     evaluation.conclusions = conclusions(evaluation, action)
     return evaluation
@@ -474,11 +479,20 @@ def _one_family(sections: dict[str, list[pd.DataFrame]], family: str, method: st
     return out
 
 
+def _scan_or_error(span: dict, kpi: str, standards: dict, channels, windows: pd.DataFrame):
+    """:func:`_weekly_sql` with the DiD's cells for one metric, or the ValueError it raised."""
+    try:
+        return _weekly_sql(span, kpi, metric_kind(kpi), standards, channels, windows=windows)
+    except ValueError as exc:
+        return exc
+
+
 def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], standards: dict, start: pd.Timestamp,
                      treated: list[str], controls: list[str], weeks_before: int, weeks_after: int,
-                     washout_weeks: int, its_weeks: int, alpha: float, span: dict) -> dict:
+                     washout_weeks: int, its_weeks: int, alpha: float, scan) -> dict:
     """Every test of one metric of an action (see :func:`evaluate_action`): ``tables`` hold each KPI's
-    observations in the test windows, ``span`` the DuckDB sources of the whole span for the weekly series."""
+    observations in the test windows, ``scan`` the metric's weekly series and DiD cells over the whole span
+    (:func:`_weekly_sql`), or the ValueError that scan raised."""
     kpi, direction = metric["kpi"], metric["direction"]
     kind = metric_kind(kpi)
     obs = tables[kpi]  # the KPI's observations in the test windows (:func:`window_observations`)
@@ -487,7 +501,9 @@ def _evaluate_metric(action, metric: dict, tables: dict[str, pd.DataFrame], stan
     mine = obs[obs["team"].isin(treated)]
     test_windows = stats.week_windows(start, weeks_before=weeks_before, weeks_after=weeks_after,
                                       washout_weeks=washout_weeks)
-    series, cells = _weekly_sql(span, kpi, kind, standards, action.channels, windows=test_windows)
+    if isinstance(scan, ValueError):
+        raise scan
+    series, cells = scan
     # without agents (an export with no agent field) the observations cannot be clustered
     cluster = "agent_id" if series["agents"].any() else None
     common = dict(time="time", cluster=cluster, weeks_before=weeks_before, weeks_after=weeks_after,
@@ -717,6 +733,8 @@ def plan(ctx, action_id: str = "", weeks_after: int = 8, washout_weeks: int = 0)
 
 def evaluate_plan(ctx, the_plan: EvaluationPlan, **options) -> dict[str, ActionEvaluation]:
     """:func:`evaluate_action` for every ready action of a plan (``options``: windows and ``alpha``)."""
+    if len(the_plan.ready):  # their ~2 s of cold imports overlap the first action's archive scans
+        stats.preload(["before_after", "diff_in_diff_cells", "segmented", "mix_shift", "adjust_family"])
     return {a.action_id: evaluate_action(a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable, **options)
             for a in the_plan.ready.itertuples(index=False)}
 

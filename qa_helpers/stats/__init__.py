@@ -129,5 +129,35 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def preload(names: list[str]) -> None:
+    """Start importing the modules of these names in a background thread, and return at once.
+
+    A caller that will run tests after some archive scans calls it first: DuckDB releases the GIL while it
+    scans, so the ~2 s of scipy.stats and statsmodels imports overlap the scans instead of following them.
+    Using a name waits for its module's import (Python's import lock); a module already loaded costs nothing.
+
+    Parameters
+    ----------
+    names : list of str
+        Public names of this package (:data:`__all__`).
+    """
+    import sys
+    import threading
+
+    modules = [f"{__name__}.{_HOME[name]}" for name in dict.fromkeys(names)]
+    missing = [m for m in modules if m not in sys.modules]
+    if not missing:
+        return
+
+    def load() -> None:
+        for module in missing:
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - the name's first use imports it again and raises there
+                return
+
+    threading.Thread(target=load, name="qa_helpers.stats.preload", daemon=True).start()
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_HOME))
