@@ -235,3 +235,25 @@ def test_one_ticket_count_serves_coverage_programme_and_the_sample_strata(archiv
     bare = counts_by(ticket_counts("t", ["team"], connection=con), ["team"])
     assert bare["team"].tolist() == ["X", None] and bare["tickets"].tolist() == [2, 1]
     assert bare["reviewed"].sum() == 0
+
+
+@pytest.mark.parametrize("period, reads_year", [("2025", False), ("2025-Q1", False), ("2025-01", False),
+                                                ("2025-03", True)])
+def test_calibration_reviews_taken_from_the_loaded_rows_equal_the_year_read(archive, period, reads_year, monkeypatch):
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.qa import calibration
+    from qa_helpers.report.context import open_context
+
+    team = calibration.calibration_data(open_context("HL-A", period, archive))  # reads the year
+    reads = []
+    load = qa_archive.load
+    monkeypatch.setattr(qa_archive, "load", lambda *a, **k: reads.append(a) or load(*a, **k))
+    every = calibration.calibration_data(open_context("ALL", period, archive))
+    # from the year's start ALL's reviews of the period hold the year's calibration reviews: no second read
+    assert len(reads) == (2 if reads_year else 1)
+    monkeypatch.undo()
+    year = qa_archive.load("qa_reviews", "ALL", "2025", archive=archive, where={"calibration": True})
+    expected = year[year["reviewed_at"] < open_context("ALL", period, archive).period.end].reset_index(drop=True)
+    pd.testing.assert_frame_equal(every.calibration, expected)
+    pd.testing.assert_frame_equal(team.calibration, expected)
+    assert len(expected) > 0

@@ -1017,9 +1017,13 @@ def calibration_data(ctx) -> CalibrationData:
     reviews = ctx.load("qa_reviews")
     if not ctx.has("qa_reviews"):
         return CalibrationData(False, reviews, reviews.iloc[0:0])
-    # only the year's calibration reviews are read (the filter is pushed into the parquet scan)
-    year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive,
-                           where={"calibration": True})
+    if ctx.teams is None and ctx.period.start == pd.Timestamp(year=ctx.period.start.year, month=1, day=1):
+        # every unit's reviews from the year's start are already loaded: a second read of the year for its
+        # calibration reviews cost 0.5 s at 400 k reviews, filter pushed into the scan or not
+        year = reviews
+    else:  # only the year's calibration reviews are read (the filter is pushed into the parquet scan)
+        year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive,
+                               where={"calibration": True})
     calib = year[year["calibration"].fillna(False).astype(bool) & (year["reviewed_at"] < ctx.period.end)]
     return CalibrationData(True, reviews, calib.reset_index(drop=True))
 
