@@ -1006,7 +1006,7 @@ class CalibrationData:
     present: bool              # the archive holds QA reviews at all
     reviews: pd.DataFrame      # this unit's reviews in the period
     calibration: pd.DataFrame  # every calibration review of the year up to the period's end (all units)
-    # :func:`ticket_counts`, once per report: the coverage and the programme sections both read them
+    # :func:`ticket_counts`, once per report: the coverage, programme and review-sample sections read them
     counts: dict = field(default_factory=dict, repr=False, compare=False)
 
 
