@@ -190,3 +190,70 @@ def test_did_cells_in_any_order_give_the_same_row():
                                   controls=["C1", "C2"], time="time")
     assert "without agent_id grouped as one cluster" in want.at[0, "note"]
     pd.testing.assert_frame_equal(want, shuffled, check_exact=False, rtol=1e-12)
+
+
+def test_one_ticket_count_serves_coverage_programme_and_the_sample_strata(archive, tmp_path):
+    import duckdb
+
+    from qa_helpers.people import sections
+    from qa_helpers.qa import calibration
+    from qa_helpers.qa.sampling import counts_by, coverage_from_counts, ticket_counts
+    from qa_helpers.report.context import open_context
+
+    ctx = open_context("hotline", "2025-Q4", archive)
+    data = calibration.calibration_data(ctx)
+    counts = calibration.ticket_counts(ctx, data)
+    assert calibration.ticket_counts(ctx, data) is counts  # counted once per report
+    # coverage: as the rows' computation
+    rows = qa_coverage(ctx.load("tickets", columns=["ticket_id", "channel"]), ctx.load("qa_reviews"), "hotline")
+    pd.testing.assert_frame_equal(rows, coverage_from_counts(counts, "hotline", "channel"), check_dtype=False)
+    # the programme: the same figures with the shared counts as counted on its own
+    staff = sections.people_data(ctx)
+    pd.testing.assert_frame_equal(sections.programme_for(ctx, staff, data.reviews, counts),
+                                  sections.programme_for(ctx, staff, data.reviews))
+    assert counts["reviewed_ordinary"].sum() < counts["reviewed"].sum()  # calibration reviews are not ordinary
+    # the sample's strata: the population's own counts, and the same sample drawn from either
+    frame = population_sql(ctx.source("tickets", columns=["ticket_id", "channel", "category"]),
+                           ctx.source("surveys", columns=["ticket_id", "csat"]),
+                           ctx.source("complaints", columns=["ticket_id"]), ["channel", "category"])
+    keys = ["channel", "category", "risk"]
+    own = ctx.query(f"SELECT channel, category, risk, count(*) AS tickets FROM {frame} GROUP BY ALL ORDER BY ALL")
+    pd.testing.assert_frame_equal(counts_by(counts, keys)[[*keys, "tickets"]], own, check_dtype=False)
+    assert set(own["risk"]) == {"complaint", "low_csat", "other"}
+    drawn = capacity_sample(frame, 400, 2026, ["channel", "category"], {"complaint": 3.0, "low_csat": 2.0},
+                            connection=ctx.duckdb)
+    shared = capacity_sample(frame, 400, 2026, ["channel", "category"], {"complaint": 3.0, "low_csat": 2.0},
+                             connection=ctx.duckdb, counts=counts)
+    for a, b in zip(drawn, shared):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    calibration.review_sample_section(ctx, 0.15, 2026, tmp_path / "alone.csv")
+    calibration.review_sample_section(ctx, 0.15, 2026, tmp_path / "shared.csv", data)
+    assert (tmp_path / "alone.csv").read_bytes() == (tmp_path / "shared.csv").read_bytes()
+    # without surveys, complaints or reviews every ticket is "other" and none reviewed
+    con = duckdb.connect()
+    con.register("t", pd.DataFrame({"ticket_id": ["A", "B", "C"], "team": ["X", None, "X"]}))
+    bare = counts_by(ticket_counts("t", ["team"], connection=con), ["team"])
+    assert bare["team"].tolist() == ["X", None] and bare["tickets"].tolist() == [2, 1]
+    assert bare["reviewed"].sum() == 0
+
+
+@pytest.mark.parametrize("period, reads_year", [("2025", False), ("2025-Q1", False), ("2025-01", False),
+                                                ("2025-03", True)])
+def test_calibration_reviews_taken_from_the_loaded_rows_equal_the_year_read(archive, period, reads_year, monkeypatch):
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.qa import calibration
+    from qa_helpers.report.context import open_context
+
+    team = calibration.calibration_data(open_context("HL-A", period, archive))  # reads the year
+    reads = []
+    load = qa_archive.load
+    monkeypatch.setattr(qa_archive, "load", lambda *a, **k: reads.append(a) or load(*a, **k))
+    every = calibration.calibration_data(open_context("ALL", period, archive))
+    # from the year's start ALL's reviews of the period hold the year's calibration reviews: no second read
+    assert len(reads) == (2 if reads_year else 1)
+    monkeypatch.undo()
+    year = qa_archive.load("qa_reviews", "ALL", "2025", archive=archive, where={"calibration": True})
+    expected = year[year["reviewed_at"] < open_context("ALL", period, archive).period.end].reset_index(drop=True)
+    pd.testing.assert_frame_equal(every.calibration, expected)
+    pd.testing.assert_frame_equal(team.calibration, expected)
+    assert len(expected) > 0

@@ -305,21 +305,26 @@ def _met(value: float, target: float | None, language: str, lower: bool = False)
     return t("meets target" if (value <= target if lower else value >= target) else "misses target", language)
 
 
-def programme_for(ctx, data: PeopleData, reviews: pd.DataFrame) -> pd.DataFrame:
+def programme_for(ctx, data: PeopleData, reviews: pd.DataFrame, counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`qa_helpers.people.training.programme` for the unit: training of the period's year up to its end,
-    the period's ordinary QA reviews and tickets."""
+    the period's ordinary QA reviews and tickets.
+
+    ``counts`` are the unit's tickets of the period counted by team among others
+    (:func:`qa_helpers.qa.sampling.ticket_counts` over the unit's period and its reviews, as
+    :func:`qa_helpers.qa.calibration.ticket_counts` keeps them for the notebook); counted here without.
+    """
+    from qa_helpers.qa.sampling import counts_by, ticket_counts
+
     year_start = pd.Timestamp(year=ctx.period.start.year, month=1, day=1)
     records = data.training[(data.training["date"] >= year_start) & (data.training["date"] < ctx.period.end)]
     ordinary = reviews[~reviews["calibration"].fillna(False).astype(bool)] if "calibration" in reviews else reviews
-    # tickets and reviewed tickets per team, counted in DuckDB: no ticket row is loaded
-    name = f"programme_reviewed_{id(ordinary)}"
-    ctx.duckdb.register(name, pd.DataFrame({"ticket_id": ordinary["ticket_id"].dropna().unique()}))
-    try:
-        tickets = ctx.query("SELECT team, count(*) AS tickets, "
-                            f"count(*) FILTER (WHERE ticket_id IN (SELECT ticket_id FROM {name})) AS reviewed "
-                            "FROM {t} GROUP BY 1 ORDER BY 1 NULLS LAST", t=ctx.source("tickets", columns=["ticket_id", "team"]))
-    finally:
-        ctx.duckdb.unregister(name)
+    if counts is None:  # counted in DuckDB: no ticket row is loaded
+        flag = ["calibration"] if ctx.has("qa_reviews", "calibration") else []
+        counts = ticket_counts(ctx.source("tickets", columns=["ticket_id", "team"]), ["team"],
+                               ctx.source("qa_reviews", columns=["ticket_id", *flag]), connection=ctx.duckdb)
+    teams = counts_by(counts, ["team"])
+    tickets = pd.DataFrame({"team": teams["team"].to_numpy(), "tickets": teams["tickets"].to_numpy(),
+                            "reviewed": teams["reviewed_ordinary"].to_numpy()})
     return qa_training.programme(data.roster, records, ordinary, tickets, ctx.unit,
                                  pass_mark=float((ctx.standards.raw.get("people") or {}).get("qa_pass_mark", 60)))
 

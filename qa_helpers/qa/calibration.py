@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from urllib.parse import quote
@@ -1006,6 +1006,8 @@ class CalibrationData:
     present: bool              # the archive holds QA reviews at all
     reviews: pd.DataFrame      # this unit's reviews in the period
     calibration: pd.DataFrame  # every calibration review of the year up to the period's end (all units)
+    # :func:`ticket_counts`, once per report: the coverage, programme and review-sample sections read them
+    counts: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def calibration_data(ctx) -> CalibrationData:
@@ -1015,11 +1017,33 @@ def calibration_data(ctx) -> CalibrationData:
     reviews = ctx.load("qa_reviews")
     if not ctx.has("qa_reviews"):
         return CalibrationData(False, reviews, reviews.iloc[0:0])
-    # only the year's calibration reviews are read (the filter is pushed into the parquet scan)
-    year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive,
-                           where={"calibration": True})
+    if ctx.teams is None and ctx.period.start == pd.Timestamp(year=ctx.period.start.year, month=1, day=1):
+        # every unit's reviews from the year's start are already loaded: a second read of the year for its
+        # calibration reviews cost 0.5 s at 400 k reviews, filter pushed into the scan or not
+        year = reviews
+    else:  # only the year's calibration reviews are read (the filter is pushed into the parquet scan)
+        year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive,
+                               where={"calibration": True})
     calib = year[year["calibration"].fillna(False).astype(bool) & (year["reviewed_at"] < ctx.period.end)]
     return CalibrationData(True, reviews, calib.reset_index(drop=True))
+
+
+def ticket_counts(ctx, data: CalibrationData) -> pd.DataFrame:
+    """The unit's tickets of the period per channel × category × team × risk class, reviewed and with an
+    ordinary review (:func:`qa_helpers.qa.sampling.ticket_counts`: one DuckDB scan, no ticket row loaded),
+    kept on ``data``: QA coverage, the programme and the review sample all read them."""
+    from qa_helpers.qa import sampling
+
+    if "tickets" not in data.counts:
+        by = [*(c for c in ("channel", "category") if ctx.has("tickets", c)), "team"]
+        flag = ["calibration"] if ctx.has("qa_reviews", "calibration") else []
+        reviews = ctx.source("qa_reviews", columns=["ticket_id", *flag]) if ctx.has("qa_reviews", "ticket_id") else None
+        surveys = ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
+        complaints = ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
+        data.counts["tickets"] = sampling.ticket_counts(
+            ctx.source("tickets", columns=["ticket_id", *by]), by, reviews, surveys, complaints,
+            sampling.qa_settings(ctx.standards.raw)["low_csat_max"], connection=ctx.duckdb)
+    return data.counts["tickets"]
 
 
 def data_line(data: CalibrationData, language: str = "en") -> str:
@@ -1137,7 +1161,8 @@ def iqs_summary(scored: pd.DataFrame) -> dict:
     return {"iqs": round(float(scored["iqs"].mean()), 1) if len(scored) else None}
 
 
-def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike = "") -> list:
+def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike = "",
+                          data: CalibrationData | None = None) -> list:
     """Draw and write the next period's review sample, sized to the QA team's capacity; say how big, and link it.
 
     The sample is the unit's review capacity for the next period (``qa:`` in ``standards.yml``; a
@@ -1147,6 +1172,7 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
     estimate within ±margin (95 %) in every stratum would need. The CSV goes to ``out``; empty means the
     unit's report folder, ``<reports>/<period>/<unit>/review_sample_<next period>.csv`` (``$QAKIT_REPORTS``,
     else ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
+    With ``data`` the strata are counted once with the report's other ticket counts (:func:`ticket_counts`).
     """
     from qa_helpers.data import archive as qa_archive
     from qa_helpers.qa import sampling
@@ -1166,7 +1192,8 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
     capacity = sampling.review_capacity(ctx.standards.raw, teams, ctx.period.next())
     total = int(capacity["capacity"].sum())
     sample, allocation = sampling.capacity_sample(frame, total, seed, strata, settings["oversample"],
-                                                  settings["min_per_stratum"], connection=ctx.duckdb)
+                                                  settings["min_per_stratum"], connection=ctx.duckdb,
+                                                  counts=None if data is None else ticket_counts(ctx, data))
     population = int(allocation["population"].sum())
     target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
@@ -1195,7 +1222,7 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
 
 def coverage_section(ctx, data: CalibrationData) -> list:
     """QA coverage of the period: the share of the unit's tickets reviewed, overall and per channel."""
-    from qa_helpers.qa.sampling import qa_coverage
+    from qa_helpers.qa.sampling import coverage_from_counts
     from qa_helpers.report.labels import table
     from qa_helpers.report.texts import say
 
@@ -1203,9 +1230,7 @@ def coverage_section(ctx, data: CalibrationData) -> list:
     if note:
         return [note]
     by = "channel" if ctx.has("tickets", "channel") else None
-    tickets = ctx.source("tickets", columns=["ticket_id", *([by] if by else [])])  # counted in DuckDB
-    coverage = qa_coverage(tickets, ctx.source("qa_reviews", columns=["ticket_id"]), ctx.unit, by=by,
-                           connection=ctx.duckdb)
+    coverage = coverage_from_counts(ticket_counts(ctx, data), ctx.unit, by)  # counted in DuckDB
     unit = coverage.iloc[0]
     if unit["tickets"] == 0:
         return [say("calibration.coverage_none", ctx.language)]

@@ -116,7 +116,7 @@ def allocate(population: pd.Series, factor: pd.Series, capacity: int, minimum: i
 def capacity_sample(frame: pd.DataFrame | str, capacity: int, seed: int,
                     strata: Sequence[str] = ("channel", "category"),
                     oversample: Mapping[str, float] | None = None, minimum: int = 1,
-                    connection=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    connection=None, counts: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Draw the review sample: ``capacity`` tickets (all when fewer), stratified and oversampled.
 
     The draw runs in DuckDB, so a year of every team is sampled without loading its tickets: one
@@ -144,6 +144,9 @@ def capacity_sample(frame: pd.DataFrame | str, capacity: int, seed: int,
         Reviews per stratum at least (a stratum smaller than that is taken whole).
     connection : DuckDB connection, optional
         The connection to run on (a report context's ``ctx.duckdb``); a new one without.
+    counts : DataFrame, optional
+        The population's tickets per stratum when already counted (:func:`ticket_counts` of the same
+        tickets, by the ``strata`` and more); without, they are counted on ``frame``.
 
     Returns
     -------
@@ -172,7 +175,10 @@ def capacity_sample(frame: pd.DataFrame | str, capacity: int, seed: int,
     cols = ", ".join(_ident(k) for k in keys)
     # the population is evaluated twice (count, then draw): a temp table of it for one evaluation cost as
     # much to write as the second evaluation saved at 10 M tickets, and held 0.5 GB more
-    alloc = con.sql(f"SELECT {cols}, count(*) AS population FROM {source} GROUP BY ALL").df()
+    if counts is None:
+        alloc = con.sql(f"SELECT {cols}, count(*) AS population FROM {source} GROUP BY ALL").df()
+    else:
+        alloc = counts_by(counts, keys)[[*keys, "tickets"]].rename(columns={"tickets": "population"})
     alloc["population"] = alloc["population"].astype("int64")
     alloc.insert(len(keys), "stratum", _stratum_label(alloc, keys) if len(alloc) else pd.Series(dtype=str))
     alloc = alloc.sort_values("stratum", kind="stable").set_index("stratum", drop=False)
@@ -338,21 +344,90 @@ def qa_coverage(tickets: pd.DataFrame | str, reviews: pd.DataFrame | str, unit: 
 
 def _qa_coverage_sql(tickets: str, reviews: str, unit: str, by: str | None, connection=None) -> pd.DataFrame:
     """:func:`qa_coverage` on DuckDB sources: tickets and reviewed tickets counted per group in DuckDB."""
+    return coverage_from_counts(ticket_counts(tickets, [by] if by is not None else [], reviews,
+                                              connection=connection), unit, by)
+
+
+def ticket_counts(tickets: str, by: Sequence[str], reviews: str | None = None, surveys: str | None = None,
+                  complaints: str | None = None, low_csat_max: int = 2, connection=None) -> pd.DataFrame:
+    """Tickets per combination of the ``by`` columns and risk class, with how many were reviewed and how
+    many have an ordinary (not calibration) review, in one DuckDB scan of the tickets.
+
+    QA coverage (per channel), the QA programme (per team) and the review sample's strata (channel ×
+    category × risk) all count the same tickets of the period: one scan and one match of every ticket
+    against the reviews, complaints and low-CSAT surveys serves the three (they cost a scan and a match
+    each before).
+
+    Parameters
+    ----------
+    tickets : str
+        DuckDB source of the tickets: ``ticket_id`` and the ``by`` columns.
+    by : sequence of str
+        Ticket columns to count per (crossed); a missing value is a group of its own.
+    reviews : str, optional
+        DuckDB source of the QA reviews: ``ticket_id`` and, when it has one, ``calibration`` (a review whose
+        flag is missing counts as ordinary). A ticket reviewed several times counts once; a review of a
+        ticket not in ``tickets`` does not count. None: no ticket is reviewed.
+    surveys, complaints, low_csat_max
+        As for :func:`population_sql`: the risk class of each ticket, the same as there.
+    connection : DuckDB connection, optional
+        The connection to run on; a new one without.
+
+    Returns
+    -------
+    DataFrame
+        ``<by>, risk, tickets, reviewed, reviewed_ordinary``, one row per combination present.
+    """
     import duckdb
 
     con = connection or duckdb.connect()
-    group = f"CAST({_ident(by)} AS VARCHAR)" if by is not None else "'all'"
-    counts = con.sql(f"SELECT {group} AS grp, count(*) AS size, "
-                     f"count(*) FILTER (WHERE ticket_id IN (SELECT ticket_id FROM {reviews} "
-                     f"WHERE ticket_id IS NOT NULL)) AS reviewed FROM {tickets} GROUP BY 1").df()
-    counts = counts.sort_values("grp", kind="stable").reset_index(drop=True)
-    frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [int(counts["size"].sum())],
+    # one row per ticket id named anywhere: its risk rank (2 complaint, 1 low CSAT) and review flags
+    parts = []
+    if complaints is not None:
+        parts.append(f"SELECT ticket_id, 2 AS k, false AS r, false AS o FROM {complaints} WHERE ticket_id IS NOT NULL")
+    if surveys is not None:
+        parts.append(f"SELECT ticket_id, 1 AS k, false AS r, false AS o FROM {surveys} WHERE ticket_id IS NOT NULL AND "
+                     f"TRY_CAST(csat AS DOUBLE) <= {float(low_csat_max)}")
+    if reviews is not None:
+        ordinary = "calibration IS NOT TRUE" if "calibration" in con.sql(f"SELECT * FROM {reviews}").columns else "true"
+        parts.append(f"SELECT ticket_id, 0 AS k, true AS r, {ordinary} AS o FROM {reviews} WHERE ticket_id IS NOT NULL")
+    carried = "".join(f"t.{_ident(c)}, " for c in by)
+    if parts:
+        flags = (f"(SELECT ticket_id, max(k) AS k, bool_or(r) AS r, bool_or(o) AS o FROM "
+                 f"({' UNION ALL '.join(parts)}) GROUP BY ticket_id)")
+        sql = (f"SELECT {carried}CASE f.k WHEN 2 THEN 'complaint' WHEN 1 THEN 'low_csat' ELSE 'other' END AS risk, "
+               "count(*) AS tickets, count(*) FILTER (WHERE f.r) AS reviewed, "
+               f"count(*) FILTER (WHERE f.o) AS reviewed_ordinary FROM {tickets} t "
+               f"LEFT JOIN {flags} f ON t.ticket_id = f.ticket_id GROUP BY ALL")
+    else:
+        sql = (f"SELECT {carried}'other' AS risk, count(*) AS tickets, 0 AS reviewed, 0 AS reviewed_ordinary "
+               f"FROM {tickets} t GROUP BY ALL")
+    counts = con.sql(sql).df()
+    numbers = ["tickets", "reviewed", "reviewed_ordinary"]
+    counts[numbers] = counts[numbers].astype("int64")
+    return counts
+
+
+def counts_by(counts: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """:func:`ticket_counts` summed per ``keys`` (a missing value: None, its own group, sorted last)."""
+    numbers = ["tickets", "reviewed", "reviewed_ordinary"]
+    if not keys:
+        return pd.DataFrame({c: [int(counts[c].sum())] for c in numbers})
+    summed = counts.groupby(list(keys), dropna=False, sort=False)[numbers].sum().reset_index()
+    summed[list(keys)] = summed[list(keys)].astype(object).where(summed[list(keys)].notna(), None)
+    return summed.sort_values(list(keys), kind="stable", na_position="last").reset_index(drop=True)
+
+
+def coverage_from_counts(counts: pd.DataFrame, unit: str, by: str | None) -> pd.DataFrame:
+    """:func:`qa_coverage`'s table from :func:`ticket_counts` (counted per ``by`` among others)."""
+    frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [int(counts["tickets"].sum())],
                             "reviewed": [int(counts["reviewed"].sum())]})]
     if by is not None:  # as the rows' groupby: tickets without a value are in the unit row only
-        counts = counts[counts["grp"].notna()]
-        frames.append(pd.DataFrame({"level": by, "group": counts["grp"].to_numpy(),
-                                    "tickets": counts["size"].astype("int64").to_numpy(),
-                                    "reviewed": counts["reviewed"].astype(int).to_numpy()}))
+        rows = counts_by(counts, [by])
+        rows = rows[rows[by].notna()]
+        frames.append(pd.DataFrame({"level": by, "group": rows[by].astype(str).to_numpy(),
+                                    "tickets": rows["tickets"].to_numpy(),
+                                    "reviewed": rows["reviewed"].astype(int).to_numpy()}))
     out = pd.concat(frames, ignore_index=True)
     out["coverage"] = out["reviewed"] / out["tickets"].replace(0, np.nan)
     return out
