@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 from pathlib import Path
 
@@ -350,10 +351,12 @@ def test_a_kernel_that_never_starts_fails_the_notebook_after_two_tries(probes, t
     assert len(calls) == execute.KERNEL_START_ATTEMPTS == 2
 
 
-def _pid_probes(folder: Path, steps: int, slow_team: str = "") -> Path:
+def _pid_probes(folder: Path, steps: int, slow_team: str = "", killing_team: str = "") -> Path:
     folder.mkdir()
-    body = ("import os, time\nfrom qa_helpers.report.context import record_summary\n"
-            f"if team == {slow_team!r}:\n    time.sleep(1.0)\nrecord_summary(pid=os.getpid())")
+    body = ("import os, signal, time\nfrom qa_helpers.report.context import record_summary\n"
+            f"if team == {slow_team!r}:\n    time.sleep(1.5)\n"
+            f"if team == {killing_team!r}:\n    os.kill(os.getppid(), signal.SIGKILL)  # the kernel kills its worker\n"
+            "record_summary(pid=os.getpid())")
     for i in range(1, steps + 1):
         _notebook(folder / f"{i:02d}_step_{'abcdefgh'[i - 1]}.ipynb", body)
     return folder
@@ -380,3 +383,38 @@ def test_an_idle_worker_takes_notebooks_the_other_has_not_started(tmp_path, arch
     fast = {pid for (team, _), pid in pids.items() if team == "HL-B"}
     assert len(fast) == 1
     assert fast & {pid for (team, _), pid in pids.items() if team == "HL-C"}  # the fast worker helped the slow one
+
+
+def test_a_worker_that_dies_outright_fails_its_notebook_and_is_replaced(tmp_path, archive):
+    probes = _pid_probes(tmp_path / "notebooks", steps=2, killing_team="HL-C")
+    manifest = run_batch("2025-Q3", teams="HL-B,HL-C,HL-D", out=tmp_path / "r", archive=archive, jobs=2,
+                         notebooks_dir=probes, progress=False, html=False)
+    entries = _by_key(manifest)
+    assert len(manifest["entries"]) == 6
+    for step in ("step_a", "step_b"):
+        assert entries[("HL-C", step)]["status"] == "failed"
+        assert "worker died (exit code -9)" in entries[("HL-C", step)]["error"]
+        assert entries[("HL-B", step)]["status"] == entries[("HL-D", step)]["status"] == "ok"
+
+
+def _sleep(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_an_interrupted_run_kills_its_workers_at_once(tmp_path):
+    import time
+
+    from qa_helpers.run import workers
+
+    jobs = [0.1, 60.0, 60.0, 60.0]  # two units: the first job ends, the other worker sleeps
+    run = workers.by_unit(jobs, _sleep, (), 2, unit=lambda job: "fast" if job < 1 else "slow")
+    assert next(run)[:2] == (0.1, 0.1)
+    started = time.perf_counter()
+    children = multiprocessing.active_children()
+    assert len(children) == 2
+    run.close()  # what an exception or Ctrl-C in the consumer does
+    assert time.perf_counter() - started < 10
+    assert not any(child.is_alive() for child in children)

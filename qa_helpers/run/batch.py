@@ -21,8 +21,6 @@ import os
 import subprocess
 import uuid
 import warnings
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +32,9 @@ from qa_helpers.data.archive import ALL, archive_path, load, units
 from qa_helpers.errors import QAKitError, UnitError
 from qa_helpers.faults import fault_point
 from qa_helpers.locks import folder_lock
-from qa_helpers.run.execute import (PARTIAL, die_with_parent, file_hash, light_notebook_io, notebook_steps,
-                                    run_notebook, step_parameters)
+from qa_helpers.run.execute import (PARTIAL, file_hash, light_notebook_io, notebook_steps, run_notebook,
+                                    step_parameters)
+from qa_helpers.run.workers import by_unit as workers_by_unit
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.report.labels import LANGUAGES
 
@@ -374,7 +373,7 @@ def run_batch(period: str, teams: str | None = "all", departments: str | None = 
 
 
 def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
-    """Yield (job, result) as notebooks finish, on a local process pool or a Dask cluster."""
+    """Yield (job, result) as notebooks finish, on local workers (:mod:`qa_helpers.run.workers`) or a Dask cluster."""
     if not todo:
         return
     if scheduler:
@@ -393,65 +392,8 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
     # papermill is imported by each worker, not before forking: workers forked after the parent imported it
     # ran out of ZMQ sockets ("Too many open files" in jupyter_client's channel threads: 2 in a demo batch of 81)
     light_notebook_io()
-    units = list(dict.fromkeys(job.unit for job in todo))
-    if len(units) < workers:  # too few units to keep every worker on its own: notebooks go to whichever is free
-        # workers die with this process however it ends (their kernels die with them: see die_with_parent)
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
-            futures = {pool.submit(_execute, job, *args): job for job in todo}
-            for future in as_completed(futures):
-                yield futures[future], _result_or_failure(future.result, futures[future], args[0])
-        return
-    yield from _run_by_unit(todo, args, workers)
-
-
-def _run_by_unit(todo: list[Job], args: tuple, workers: int):
-    """Yield (job, result) as notebooks finish, each worker running one unit's notebooks after another.
-
-    A worker's warm kernel keeps what a unit's notebooks share (its rows read, its KPI tables:
-    :func:`qa_helpers.data.archive.keep`), so a unit stays on one worker; units go to whichever
-    worker is free. When no unit is left, an idle worker takes half of the notebooks another
-    worker has not started, so the batch does not wait on one worker's last unit.
-    """
-    queue = [[job for job in todo if job.unit == unit] for unit in dict.fromkeys(job.unit for job in todo)]
-    def new_pool() -> ProcessPoolExecutor:  # its worker dies with this process (and its kernel with it)
-        return ProcessPoolExecutor(max_workers=1, initializer=die_with_parent, initargs=(os.getpid(),))
-
-    pools = [new_pool() for _ in range(workers)]
-    running: dict[Future, tuple[Job, int]] = {}
-
-    def give(worker: int, jobs: list[Job]) -> None:
-        for job in jobs:
-            try:
-                future = pools[worker].submit(_execute, job, *args)
-            except BrokenProcessPool:  # its worker died outright (its notebooks are recorded as failed)
-                pools[worker].shutdown(wait=False)
-                pools[worker] = new_pool()
-                future = pools[worker].submit(_execute, job, *args)
-            running[future] = (job, worker)
-
-    def feed(worker: int) -> None:
-        if queue:
-            give(worker, queue.pop(0))
-            return
-        busiest = max(range(workers), key=lambda w: sum(1 for _, owner in running.values() if owner == w))
-        waiting = [f for f, (_, owner) in running.items() if owner == busiest and not f.running() and not f.done()]
-        taken = [f for f in waiting[len(waiting) // 2:] if f.cancel()]  # a started notebook cannot be cancelled
-        give(worker, [running.pop(f)[0] for f in taken])
-
-    try:
-        for worker in range(workers):
-            feed(worker)
-        while running:
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                job, worker = running.pop(future)
-                if not any(owner == worker for _, owner in running.values()):
-                    feed(worker)
-                yield job, _result_or_failure(future.result, job, args[0])
-    finally:
-        for pool in pools:
-            pool.shutdown(wait=True, cancel_futures=True)
+    for job, result, error in workers_by_unit(todo, _execute, args, workers, unit=lambda job: job.unit):
+        yield job, result if error is None else _failure(job, args[0], f"worker failed: {error}")
 
 
 def _result_or_failure(get, job: Job, period: str) -> dict:
@@ -459,7 +401,12 @@ def _result_or_failure(get, job: Job, period: str) -> dict:
     try:
         return get()
     except Exception as exc:
-        out = Path(job.out_dir)
-        return {"status": "failed", "duration_s": 0.0, "ipynb": str(out / f"{job.step}.ipynb"), "html": None,
-                "log": None, "error": f"worker failed: {type(exc).__name__}: {exc}", "failing_cell": None,
-                "parameters": {"team": job.unit, "period": period, **job.parameters}, "summary": {}, "sha256": {}}
+        return _failure(job, period, f"worker failed: {type(exc).__name__}: {exc}")
+
+
+def _failure(job: Job, period: str, error: str) -> dict:
+    """The result of a notebook whose worker failed (not the notebook)."""
+    out = Path(job.out_dir)
+    return {"status": "failed", "duration_s": 0.0, "ipynb": str(out / f"{job.step}.ipynb"), "html": None,
+            "log": None, "error": error, "failing_cell": None,
+            "parameters": {"team": job.unit, "period": period, **job.parameters}, "summary": {}, "sha256": {}}
