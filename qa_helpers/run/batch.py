@@ -149,7 +149,7 @@ def git_commit() -> str | None:
 
 def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str | None,
              own_process: bool = True) -> dict:
-    """Worker body: run one job (picklable, for process pools and Dask)."""
+    """Worker body: run one job (picklable, for the local workers and Dask)."""
     result = run_notebook(job.step, job.unit, period, job.out_dir, job.parameters, html=html,
                           show_code=show_code, notebooks=notebooks, own_process=own_process,
                           reuse_kernel=own_process)
