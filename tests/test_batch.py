@@ -418,3 +418,34 @@ def test_an_interrupted_run_kills_its_workers_at_once(tmp_path):
     run.close()  # what an exception or Ctrl-C in the consumer does
     assert time.perf_counter() - started < 10
     assert not any(child.is_alive() for child in children)
+
+
+def _troublesome(job: str):
+    import os
+    import signal
+    import threading
+
+    if job.startswith("kill"):
+        os.kill(os.getpid(), signal.SIGKILL)  # killed at any moment: only its own pipe is lost
+    if job.startswith("big"):
+        return "x" * 2_000_000  # larger than a pipe's buffer
+    if job.startswith("lock"):
+        return threading.Lock()  # cannot be sent back
+    return job
+
+
+def test_workers_record_every_job_once_whatever_kills_or_chokes_them():
+    from qa_helpers.run import workers
+
+    jobs = ["a", "kill1", "big1", "lock1", "b", "kill2", "c", "d", "big2", "e"]
+    out = {job: (result, error) for job, result, error in
+           workers.by_unit(jobs, _troublesome, (), 2, unit=lambda job: "first" if job < "c" else "second")}
+    assert set(out) == set(jobs)
+    for job, (result, error) in out.items():
+        if job.startswith("kill"):
+            assert result is None and error == "worker died (exit code -9)"
+        elif job.startswith("lock"):
+            assert result is None and "pickle" in error
+        else:
+            assert error is None and result == (job if not job.startswith("big") else "x" * 2_000_000)
+    assert not multiprocessing.active_children()

@@ -7,33 +7,36 @@ own list; a worker whose list and the unit queue are empty takes the second half
 list, so the batch does not wait on one worker's last unit, and a batch of fewer units than
 workers still keeps every worker busy. Nothing handed out has to be taken back.
 
-Workers are forked before the parent starts any thread of its own (queues start a feeder thread on
-their first message), die with the parent (and their kernels with them: see
-:func:`~qa_helpers.run.execute.die_with_parent`), and are killed at once when the run is
-interrupted. A worker that dies outright fails the notebook it was running and is replaced.
+Each worker has a pipe of its own each way, written from its main thread: a worker killed at any
+moment (halfway through a result, the OOM killer) can only close its own pipe, which the parent
+reads as the worker's death; no lock is shared between workers. Workers die with the parent (and
+their kernels with them: see :func:`~qa_helpers.run.execute.die_with_parent`) and are killed at
+once when the run is interrupted. A worker that dies outright fails the notebook it was running
+and is replaced.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import queue as queue_module
 from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import wait
 from typing import Any
 
 from qa_helpers.run.execute import die_with_parent
 
-POLL_S = 1.0  # how often a waiting parent checks that its workers live
 
-
-def _work(inbox, outbox, slot: int, run: Callable, args: tuple, parent: int) -> None:
+def _work(inbox, outbox, run: Callable, args: tuple, parent: int) -> None:
     die_with_parent(parent)
-    while (item := inbox.get()) is not None:
-        index, job = item
-        try:
-            outbox.put((slot, index, run(job, *args), None))
-        except Exception as exc:  # the job's own runner records notebook failures; this is the runner failing
-            outbox.put((slot, index, None, f"{type(exc).__name__}: {exc}"))
+    try:
+        while (item := inbox.recv()) is not None:
+            index, job = item
+            try:
+                outbox.send((index, run(job, *args), None))  # pickled here: a result that cannot be is an error
+            except Exception as exc:  # the job's own runner records notebook failures; this is the runner failing
+                outbox.send((index, None, f"{type(exc).__name__}: {exc}"))
+    except (KeyboardInterrupt, EOFError):  # Ctrl-C reaches the whole process group; the parent gone
+        os._exit(130)
 
 
 def by_unit(jobs: Sequence[Any], run: Callable, args: tuple, workers: int,
@@ -46,7 +49,7 @@ def by_unit(jobs: Sequence[Any], run: Callable, args: tuple, workers: int,
     jobs : sequence
         The jobs, grouped by ``unit(job)`` in the order given.
     run : callable
-        Picklable by reference (a module-level function); its result is sent back to this process.
+        Inherited by the forked workers; its result is pickled back to this process.
     args : tuple
         Further arguments of ``run``.
     workers : int
@@ -57,54 +60,64 @@ def by_unit(jobs: Sequence[Any], run: Callable, args: tuple, workers: int,
     context = multiprocessing.get_context("fork")
     queue = [[i for i, job in enumerate(jobs) if unit(job) == name] for name in dict.fromkeys(map(unit, jobs))]
     count = max(1, min(workers, len(jobs)))
-    outbox = context.Queue()
-    inboxes: list = [None] * count
     procs: list = [None] * count
+    inboxes: list = [None] * count
+    outboxes: list = [None] * count
     lists: list[list[int]] = [[] for _ in range(count)]
     running: dict[int, int] = {}  # worker slot -> index of the job it runs
 
     def start(slot: int) -> None:
-        inboxes[slot] = context.SimpleQueue()
-        procs[slot] = context.Process(target=_work, args=(inboxes[slot], outbox, slot, run, args, os.getpid()),
-                                      daemon=True, name=f"qakit-worker-{slot}")
+        for end in (inboxes[slot], outboxes[slot]):
+            if end is not None:
+                end.close()
+        inbox, inboxes[slot] = context.Pipe(duplex=False)
+        outboxes[slot], outbox = context.Pipe(duplex=False)
+        procs[slot] = context.Process(target=_work, args=(inbox, outbox, run, args, os.getpid()), daemon=True,
+                                      name=f"qakit-worker-{slot}")
         procs[slot].start()
+        inbox.close()  # the worker's ends: its death is an end of file here, and a broken pipe there
+        outbox.close()
 
     def next_job(slot: int) -> int | None:
         if not lists[slot] and queue:
             lists[slot] = queue.pop(0)
-        if not lists[slot]:
+        if not lists[slot]:  # nothing of its own: the second half of the longest list
             longest = max(range(count), key=lambda s: len(lists[s]))
-            half = len(lists[longest]) // 2 if len(lists[longest]) > 1 else len(lists[longest])
-            lists[slot], lists[longest] = lists[longest][len(lists[longest]) - half:], lists[longest][:len(lists[longest]) - half]
+            keep = len(lists[longest]) // 2
+            lists[slot], lists[longest] = lists[longest][keep:], lists[longest][:keep]
         return lists[slot].pop(0) if lists[slot] else None
 
     def hand_out() -> None:
         for slot in range(count):
-            if slot not in running and (index := next_job(slot)) is not None:
-                running[slot] = index
-                inboxes[slot].put((index, jobs[index]))
+            if slot in running or (index := next_job(slot)) is None:
+                continue
+            try:
+                inboxes[slot].send((index, jobs[index]))
+            except OSError:  # the worker died while idle: a new one takes the job
+                procs[slot].join()
+                start(slot)
+                inboxes[slot].send((index, jobs[index]))
+            running[slot] = index
 
-    for slot in range(count):  # every fork before the first message starts a queue's feeder thread
+    for slot in range(count):
         start(slot)
     try:
         hand_out()
         while running:
-            try:
-                messages = [outbox.get(timeout=POLL_S)]
-            except queue_module.Empty:
-                messages = []
-            dead = [slot for slot in running if not procs[slot].is_alive()]
-            if dead:  # what a worker sent before it died is read first
-                messages += _drained(outbox)
+            watched = {outboxes[slot]: slot for slot in running}
+            watched.update({procs[slot].sentinel: slot for slot in running})
             finished = []
-            for slot, index, result, error in messages:
-                if running.get(slot) == index:
-                    del running[slot]
-                    finished.append((index, result, error))
-            for slot in dead:
-                if slot in running:  # died outright while running it: the notebook fails, a new worker takes over
+            for ready in wait(list(watched)):
+                slot = watched[ready]
+                if slot not in running:  # its pipe and its sentinel were both ready
+                    continue
+                message = _received(outboxes[slot])
+                if message and message[0] == running[slot]:
+                    finished.append((running.pop(slot), *message[1:]))
+                elif message == () or (message is None and not procs[slot].is_alive()):
+                    procs[slot].join()  # an end of file: the worker is gone
                     finished.append((running.pop(slot), None, f"worker died (exit code {procs[slot].exitcode})"))
-                start(slot)
+                    start(slot)
             hand_out()  # before the caller records the results: the workers go on meanwhile
             for index, result, error in finished:
                 yield jobs[index], result, error
@@ -112,21 +125,26 @@ def by_unit(jobs: Sequence[Any], run: Callable, args: tuple, workers: int,
         for slot in range(count):
             if slot in running:  # interrupted: a notebook still running is not waited for
                 procs[slot].kill()
-            elif procs[slot].is_alive():
-                inboxes[slot].put(None)
+            else:
+                try:
+                    inboxes[slot].send(None)
+                except OSError:  # already gone
+                    pass
         for slot in range(count):
             procs[slot].join(timeout=30)
             if procs[slot].is_alive():
                 procs[slot].kill()
                 procs[slot].join()
-        outbox.close()
+            inboxes[slot].close()
+            outboxes[slot].close()
 
 
-def _drained(outbox) -> list:
-    """Every message waiting in ``outbox``, without blocking."""
-    messages = []
-    while True:
-        try:
-            messages.append(outbox.get_nowait())
-        except queue_module.Empty:
-            return messages
+def _received(connection) -> tuple | None:
+    """The message waiting on ``connection``; ``()`` at an end of file (its worker died, perhaps
+    halfway through a message); None when nothing is waiting."""
+    if not connection.poll():
+        return None
+    try:
+        return connection.recv()
+    except (EOFError, OSError):
+        return ()
