@@ -374,6 +374,15 @@ def test_a_worker_keeps_a_units_notebooks_in_its_warm_kernel(tmp_path, archive):
     assert len(set().union(*kernels.values())) == 2  # and both workers had units
 
 
+def test_a_units_lone_last_notebook_stays_in_its_warm_kernel(tmp_path, archive):
+    # HL-B's worker is done while ALL's first notebook still sleeps: ALL's second waits for ALL's kernel
+    probes = _pid_probes(tmp_path / "notebooks", steps=2, slow_team="ALL")
+    manifest = run_batch("2025-Q3", teams="ALL,HL-B", out=tmp_path / "r", archive=archive, jobs=2,
+                         notebooks_dir=probes, progress=False, html=False)
+    pids = {(e["team"], e["notebook"]): e["summary"]["pid"] for e in manifest["entries"]}
+    assert pids[("ALL", "step_a")] == pids[("ALL", "step_b")] != pids[("HL-B", "step_a")] == pids[("HL-B", "step_b")]
+
+
 def test_an_idle_worker_takes_notebooks_the_other_has_not_started(tmp_path, archive):
     probes = _pid_probes(tmp_path / "notebooks", steps=6, slow_team="HL-C")
     manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "r", archive=archive, jobs=2,

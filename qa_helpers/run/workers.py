@@ -4,8 +4,10 @@ A worker's warm kernel keeps what a unit's notebooks share (the unit's archive r
 tables: :func:`qa_helpers.data.archive.keep`), so a unit's notebooks stay on one worker and units go
 to whichever worker is free. The parent hands each worker one notebook at a time from the worker's
 own list; a worker whose list and the unit queue are empty takes the second half of the longest
-list, so the batch does not wait on one worker's last unit, and a batch of fewer units than
-workers still keeps every worker busy. Nothing handed out has to be taken back.
+list when two or more notebooks wait there, so the batch does not wait on one worker's last unit,
+and a batch of fewer units than workers still keeps every worker busy. A unit's one remaining
+notebook stays with its warm kernel: run cold elsewhere it would read the unit's rows again for
+little gain. Nothing handed out has to be taken back.
 
 Each worker has a pipe of its own each way, written from its main thread: a worker killed at any
 moment (halfway through a result, the OOM killer) can only close its own pipe, which the parent
@@ -81,8 +83,8 @@ def by_unit(jobs: Sequence[Any], run: Callable, args: tuple, workers: int,
     def next_job(slot: int) -> int | None:
         if not lists[slot] and queue:
             lists[slot] = queue.pop(0)
-        if not lists[slot]:  # nothing of its own: the second half of the longest list
-            longest = max(range(count), key=lambda s: len(lists[s]))
+        longest = max(range(count), key=lambda s: len(lists[s]))
+        if not lists[slot] and len(lists[longest]) >= 2:  # nothing of its own: half of the longest list
             keep = len(lists[longest]) // 2
             lists[slot], lists[longest] = lists[longest][keep:], lists[longest][:keep]
         return lists[slot].pop(0) if lists[slot] else None
