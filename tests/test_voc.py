@@ -217,8 +217,9 @@ def test_each_kind_of_text_is_its_own_sample_read_in_two_scans_per_table(archive
     queries, real = [], Context.query
     monkeypatch.setattr(Context, "query", lambda self, sql, **t: queries.append(sql) or real(self, sql, **t))
     data = sections.load(ctx, max_texts=20)
-    # survey comments and reviews: one count and one read; the unit's teams with comments; complaints: count, read
-    assert len(queries) == 5 and "comments" in data.sampled and (whose != "ALL" or len(data.sampled) == 3)
+    # survey comments and reviews: one count and one read; complaints: count, read (the unit's teams with
+    # comments only when an action names none)
+    assert len(queries) == 4 and "comments" in data.sampled and (whose != "ALL" or len(data.sampled) == 3)
     monkeypatch.setattr(Context, "query", real)
 
     def own_sample(table, scan_unit, source, column, key):  # the kind alone, as a scan of its own rows draws it
@@ -284,12 +285,26 @@ def test_keywords_read_jiebas_tables_from_the_lookup_and_tag_as_a_tagger_of_thei
     words = ["套餐", "变更", "生效", "宽带", "不在表里的词", "the", "service"]
     assert text._idf(words) == {w: tfidf.idf_freq[w] for w in words if w in tfidf.idf_freq}
     assert text._meta()["median_idf"] == tfidf.median_idf and set(text._meta()["stop_words"]) == tfidf.stop_words
-    # the word-tag table that importing jieba.posseg parsed is read, not parsed a second time
-    assert text._tagger().word_tag_tab is jieba.posseg.dt.word_tag_tab
+    # the word tags are jieba's default tagger's, read from the lookup for the words tagged, not parsed
     own = jieba.posseg.POSTokenizer(text.tokenizer())
-    for word in ("小王", "张伟帮", "卡顿", "套餐", "变更"):
+    for word in ("小王", "张伟帮", "卡顿", "套餐", "变更", "service", "3.5G套餐"):
         assert text._names_a_person(word) == any(p.flag.startswith("nr") for p in own.cut(word))
         assert [tuple(p) for p in text._tagger().cut(word)] == [tuple(p) for p in own.cut(word)]
+    assert text._tagger().word_tag_tab.items() <= own.word_tag_tab.items() and len(text._tagger().word_tag_tab) < 100
+
+
+def test_keywords_do_not_parse_jiebas_tag_table_and_jieba_posseg_still_reads_it():
+    import subprocess
+    import sys
+
+    code = ("import sys, pandas as pd; from qa_helpers.voc import text; from qa_helpers.voc.topics import load_topics; "
+            "found = text.missed_keywords(pd.Series(['小王说套餐变更一直没生效'] * 4), load_topics(), text.load_lexicon()); "
+            "assert list(found['keyword']) == ['变更', '套餐', '生效'], found; "
+            "import jieba.posseg; assert 'word_tag_tab' not in vars(jieba.posseg.dt); "
+            "tags = jieba.posseg.POSTokenizer(jieba.Tokenizer()).word_tag_tab; "
+            "assert jieba.posseg.dt.word_tag_tab == tags and len(tags) > 300000; "
+            "assert [tuple(p) for p in jieba.posseg.cut('小王说套餐变更')] == [('小王', 'nr'), ('说', 'v'), ('套餐', 'n'), ('变更', 'v')]")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_the_lookup_holds_jiebas_dictionary_and_is_built_again_when_stale(tmp_path, monkeypatch):

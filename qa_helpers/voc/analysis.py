@@ -165,7 +165,11 @@ def _compare_topics(data: pd.DataFrame, topics: pd.DataFrame, window: str, alpha
     used = data[[window, "agent_id"]]
     if cluster is not None:
         alone = "text " + data["text_id"].astype(str)
-        used = used.assign(agent_id=data["agent_id"].astype(object).where(data["agent_id"].notna(), alone))
+        agents = data["agent_id"].astype(object).where(data["agent_id"].notna(), alone)
+        # as integer codes in order of first appearance: the test groups the rows by them exactly as by the
+        # ids (it numbers clusters by first appearance too), without hashing every id again for every topic
+        used = pd.DataFrame({window: data[window].to_numpy(dtype=object), "agent_id": pd.factorize(agents)[0]},
+                            index=data.index)
     rows, names = [], []
     for topic in topics.itertuples(index=False):
         values = data[f"topic_{topic.topic}"].astype(float)

@@ -41,7 +41,8 @@ class VocData:
     signal: pd.DataFrame | None = None      # text.dissatisfaction of ``current``, computed once in load()
     locales: tuple[str, ...] | None = None  # the config's pii_locales: snippets and keywords are masked with them
     sampled: dict[str, int] = field(default_factory=dict)  # kind -> its texts in the period, when only a sample was read
-    teams: list[str] | None = None  # the unit's teams with comments, when ``everything`` is a sample
+    teams: list[str] | None = None  # the unit's teams with comments, when ``everything`` is a sample (read when
+    # an action names no team: :func:`_action_teams`)
 
 
 def _tagged(ctx: Context, surveys: pd.DataFrame, tickets: pd.DataFrame, topics: pd.DataFrame,
@@ -93,13 +94,13 @@ def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: i
         kinds["comments"] = (f"source = 'survey' AND {unit}", f"source = 'survey' AND {unit} AND ({_within('surveys', windows)})")
     if ctx.has("surveys"):
         kinds["reviews"] = ("source = 'review'", f"source = 'review' AND ({_within('surveys', period)})")
-    read = _texts(ctx, "surveys", kinds, max_texts, sampled) if kinds else {}
+    # reviews name no team: the same rows for every unit of the period, kept by a batch kernel once read
+    read = _texts(ctx, "surveys", kinds, max_texts, sampled, kept=("reviews",)) if kinds else {}
     if "comments" in read:
         frame = read["comments"]
         everything = _tagged(ctx, frame, _linked(ctx, "surveys", frame), topics)
-        teams = _comment_teams(ctx) if "comments" in sampled else None
     else:
-        everything, teams = _tagged(ctx, _all_surveys(ctx), pd.DataFrame(columns=["ticket_id", *LINKED]), topics), None
+        everything = _tagged(ctx, _all_surveys(ctx), pd.DataFrame(columns=["ticket_id", *LINKED]), topics)
     current = everything[(everything["time"] >= ctx.period.start) & (everything["time"] < ctx.period.end)]
     previous = everything[(everything["time"] >= previous_period.start) & (everything["time"] < previous_period.end)]
     year_tagged = everything[(everything["time"] >= year.start) & (everything["time"] < ctx.period.end)]
@@ -121,7 +122,7 @@ def load(ctx: Context, weeks_before: int = 8, weeks_after: int = 8, max_texts: i
                    signal=text.dissatisfaction(current["text"], topics, lexicon,
                                                analysis.topic_columns(current, topics)),
                    locales=text.config_locales(ctx.files.get("sources.yml") or ctx.config),
-                   sampled=sampled, teams=teams)
+                   sampled=sampled)
 
 
 def _action_windows(ctx: Context, weeks_before: int, weeks_after: int) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
@@ -157,7 +158,7 @@ def _sample_filter(table: str, fraction: float) -> str:
 
 
 def _texts(ctx: Context, table: str, kinds: dict[str, tuple[str, str]], most: int,
-           sampled: dict[str, int]) -> dict[str, pd.DataFrame]:
+           sampled: dict[str, int], kept: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
     """The rows of each kind of text in a table, in two scans however many kinds: one of the period's
     files counting each kind's texts in the period, one of the archive reading each kind's rows.
 
@@ -165,7 +166,9 @@ def _texts(ctx: Context, table: str, kinds: dict[str, tuple[str, str]], most: in
     of the period (counted), and which rows it reads. A kind with more than ``most`` texts in the period
     is read at the share ``most`` / count (:func:`_sample_filter`), and ``sampled`` records it (kind ->
     texts in the period). Rows come in the archive's order (month files in turn, rows in time order):
-    snippets pick by position."""
+    snippets pick by position. The rows of a kind in ``kept`` (one whose conditions name no unit) are
+    kept by a batch kernel (:func:`~qa_helpers.data.archive.keep`, keyed by the files and conditions
+    read): the next unit of the period reads only the others."""
     has_text = _text_filter(table)
     counted = ctx.query("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c}) AS {k}" for k, (c, _) in kinds.items())
                         + f" FROM {{t}} WHERE {has_text}",
@@ -181,9 +184,18 @@ def _texts(ctx: Context, table: str, kinds: dict[str, tuple[str, str]], most: in
     # only the columns the sections read: the others (scores, sub-scores, categories) are most of the bytes
     rows = qa_archive.scan_sql(table, "ALL", None, archive=ctx.archive, columns=[c for c in READ[table] if c in present])
     which = {k: f"({reads}) AND {_sample_filter(table, shares[k])}" for k, (_, reads) in kinds.items()}
-    frame = ctx.query(f"SELECT *, CASE {' '.join(f'WHEN {w} THEN {i}' for i, w in enumerate(which.values()))} END AS _kind "
-                      f"FROM {{t}} WHERE {has_text} AND ({' OR '.join(f'({w})' for w in which.values())})", t=rows)
-    return {k: frame[frame["_kind"] == i].drop(columns="_kind").reset_index(drop=True) for i, k in enumerate(kinds)}
+    keys = {k: ("voc texts", rows, has_text, which[k]) for k in kept if k in which}
+    found = {k: frame for k, frame in ((k, qa_archive.recall(key)) for k, key in keys.items()) if frame is not None}
+    wanted = [k for k in kinds if k not in found]
+    if wanted:
+        frame = ctx.query(f"SELECT *, CASE {' '.join(f'WHEN {which[k]} THEN {i}' for i, k in enumerate(wanted))} END "
+                          f"AS _kind FROM {{t}} WHERE {has_text} AND ({' OR '.join(f'({which[k]})' for k in wanted)})",
+                          t=rows)
+        for i, kind in enumerate(wanted):
+            found[kind] = frame[frame["_kind"] == i].drop(columns="_kind").reset_index(drop=True)
+            if kind in keys:
+                qa_archive.keep(keys[kind], found[kind])
+    return {k: found[k] for k in kinds}
 
 
 def _linked(ctx: Context, table: str, frame: pd.DataFrame) -> pd.DataFrame | None:
@@ -200,6 +212,14 @@ def _comment_teams(ctx: Context) -> list[str]:
                       f"{_text_filter('surveys')}",
                       t=rows)
     return sorted(found["team"])
+
+
+def _action_teams(ctx: Context, data: VocData) -> list[str]:
+    """The teams an action naming none covers: the unit's teams with survey comments (any period), read
+    once when the comments are a sample (:attr:`VocData.teams`), else those of the comments read."""
+    if data.teams is None and "comments" in (data.sampled or {}):
+        data.teams = _comment_teams(ctx)
+    return data.teams if data.teams is not None else sorted(set(data.everything["team"].dropna()))
 
 
 def sample_note(ctx: Context, data: VocData, kind: str) -> Said | None:
@@ -375,8 +395,7 @@ def actions_section(ctx: Context, data: VocData, weeks_before: int = 8, weeks_af
         return [ctx.missing_note("surveys", "surveys.comment")]
     items = []
     for action in actions.itertuples(index=False):
-        teams = list(action.teams) if len(action.teams) else (
-            data.teams if data.teams is not None else sorted(set(data.everything["team"].dropna())))
+        teams = list(action.teams) if len(action.teams) else _action_teams(ctx, data)
         unit = data.everything[data.everything["team"].isin(teams)]
         changes = analysis.topic_before_after(unit, data.topics, action.start, weeks_before, weeks_after,
                                               alpha=alpha, family=action.action_id)

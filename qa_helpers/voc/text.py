@@ -96,7 +96,7 @@ def tokenizer():
     return tok
 
 
-LOOKUP_VERSION = 1  # bump when the lookup's tables change
+LOOKUP_VERSION = 2  # bump when the lookup's tables change (2: jieba's word-tag table)
 
 
 def _lookup_file() -> str | None:
@@ -146,8 +146,11 @@ def _write_lookup(con, tok, tfidf, temporary: str | None, target: str | None):
 
     freq = pd.DataFrame({"word": list(tok.FREQ), "freq": np.fromiter(tok.FREQ.values(), dtype="int64")})
     idf = pd.DataFrame({"word": list(tfidf.idf_freq), "idf": np.fromiter(tfidf.idf_freq.values(), dtype="float64")})
+    tags = _posseg().dt.word_tag_tab  # the default tagger's table, as importing jieba.posseg parses it
+    tag = pd.DataFrame({"word": list(tags), "tag": list(tags.values())}, dtype=object)
     con.execute("CREATE TABLE freq AS SELECT * FROM freq")
     con.execute("CREATE TABLE idf AS SELECT * FROM idf")
+    con.execute("CREATE TABLE tag AS SELECT * FROM tag")
     con.execute("CREATE TABLE meta AS SELECT ? AS signature, ?::BIGINT AS total, ?::DOUBLE AS median_idf, "
                 "?::INTEGER AS longest, ?::VARCHAR[] AS stop_words",
                 [_jieba_signature(), tok.total, tfidf.median_idf, max(map(len, tok.FREQ)), sorted(tfidf.stop_words)])
@@ -356,6 +359,15 @@ def _polarity(words: list[str], lexicon: dict[str, set[str]]) -> int:
     return score
 
 
+POLARITY_TEXTS = 1 << 17  # distinct texts whose polarity a process keeps per lexicon
+_POLARITY: dict[tuple, dict[str, int]] = {}  # lexicon -> text -> :func:`_polarity` of its tokens
+
+
+def _lexicon_key(lexicon: dict[str, set[str]]) -> tuple:
+    """What :func:`_polarity` reads of a lexicon."""
+    return tuple(frozenset(lexicon[name]) for name in ("positive", "negative", "negators", "degree"))
+
+
 def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, set[str]],
                     mentions: pd.DataFrame | None = None) -> pd.DataFrame:
     """A rule-based dissatisfaction signal for each text.
@@ -384,9 +396,15 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     problem = mentions[topics.topic[topics.problem_type].tolist()].sum(axis=1)
     praise = mentions[topics.topic[~topics.problem_type].tolist()].sum(axis=1)
     # built as int64: ``map`` over an empty string Series keeps the string dtype
-    codes, distinct = pd.factorize(text)  # each distinct text is segmented once
-    prepare(distinct)
-    polarity = np.array([_polarity(tokens(t), lexicon) if t else 0 for t in distinct], dtype="int64")
+    codes, distinct = pd.factorize(text)  # each distinct text is segmented once (per process: :data:`_POLARITY`)
+    known = _POLARITY.setdefault(_lexicon_key(lexicon), {})
+    new = [t for t in distinct if t not in known]
+    if new:
+        prepare(new)
+        if len(known) + len(new) > POLARITY_TEXTS:  # bounded, as the cut blocks are
+            known.clear()
+        known.update((t, _polarity(tokens(t), lexicon) if t else 0) for t in new)
+    polarity = np.array([known[t] for t in distinct], dtype="int64")
     words = pd.Series(polarity[codes] if len(codes) else polarity[:0], index=text.index, dtype="int64")
     score = (words + praise - problem).astype(int)
     signal = pd.Series("neutral", index=texts.index, dtype=object)
@@ -426,17 +444,64 @@ def _weighted_tags(repeats: pd.Series, top: int) -> list[str]:
     return sorted(freq, key=freq.__getitem__, reverse=True)[:top]
 
 
+def _posseg():
+    """``jieba.posseg``, imported without parsing jieba's dictionary for its default tagger's word-tag table
+    (0.3 s, where a report tags a few dozen words: :func:`_tagger` reads theirs from :func:`_lookup`).
+
+    Importing the module builds that tagger (``jieba.posseg.dt``), which parses the table at once; here it
+    is built on an empty table, and ``dt`` reads the real one the first time anything asks for it, so
+    ``jieba.posseg`` works as ever for any other caller. Already imported: as it is."""
+    import io
+    import sys
+
+    import jieba
+
+    if "jieba.posseg" in sys.modules:
+        return sys.modules["jieba.posseg"]
+    real = jieba.Tokenizer.get_dict_file
+    jieba.Tokenizer.get_dict_file = lambda self: io.BytesIO(b"")
+    try:
+        import jieba.posseg as posseg
+    finally:
+        jieba.Tokenizer.get_dict_file = real
+
+    class _TableOnFirstUse(posseg.POSTokenizer):
+        def __getattr__(self, name):
+            if name == "word_tag_tab":  # not parsed yet: parsed now, as POSTokenizer(jieba.dt) would have
+                self.load_word_tag(self.tokenizer.get_dict_file())
+                return self.__dict__["word_tag_tab"]
+            return super().__getattr__(name)
+
+    del posseg.dt.word_tag_tab
+    posseg.dt.__class__ = _TableOnFirstUse
+    return posseg
+
+
 @lru_cache(maxsize=1)
 def _tagger():
-    """jieba's part-of-speech tagger on the kit's tokenizer (:func:`_words`: only the words looked up, so
-    :func:`_names_a_person` looks a word up first). Its word-tag table is the one importing ``jieba.posseg``
-    parsed for the default tagger (the same bundled dictionary, read only): ``POSTokenizer(tokenizer())``
-    parsed the 350,000 lines again (about 1 s)."""
-    import jieba.posseg
-
-    tagger = object.__new__(jieba.posseg.POSTokenizer)
-    tagger.tokenizer, tagger.word_tag_tab = _words(), jieba.posseg.dt.word_tag_tab
+    """jieba's part-of-speech tagger on the kit's tokenizer (:func:`_words`: only the words looked up) with
+    only the word tags looked up (:func:`_ensure_tags`), so :func:`_names_a_person` looks a word up first:
+    the tagger consults its dictionary and tag table only for substrings of the text it cuts. The tags
+    are those of jieba's default tagger (the same bundled dictionary), read from :func:`_lookup`: parsing
+    its 350,000 lines cost about 0.3 s, twice that when ``POSTokenizer(tokenizer())`` parsed them again."""
+    tagger = object.__new__(_posseg().POSTokenizer)
+    tagger.tokenizer, tagger.word_tag_tab = _words(), {}
+    tagger.looked_up = set()  # the strings whose substrings' tags are in word_tag_tab (when jieba has one)
     return tagger
+
+
+def _ensure_tags(strings) -> None:
+    """Looks up, in one query, the word tags of every substring of the strings not looked up yet."""
+    tagger = _tagger()
+    new = {s for s in strings if s and s not in tagger.looked_up}
+    if not new:
+        return
+    wanted = {text_[i:j] for text_ in new for i in range(len(text_)) for j in range(i + 1, len(text_) + 1)}
+    con = _lookup().cursor()
+    con.register("wanted", pd.DataFrame({"word": list(wanted)}, dtype=object))
+    tagger.word_tag_tab.update(con.execute("SELECT word, tag FROM tag SEMI JOIN wanted USING (word)").fetchall())
+    con.unregister("wanted")
+    tagger.looked_up |= new
 
 
 def _names_a_person(word: str) -> bool:
@@ -444,6 +509,7 @@ def _names_a_person(word: str) -> bool:
     ``nrfg``, ``nrt``: 小王, 张伟, 张伟帮). Tagged word by word (the candidates only: cheap); it errs
     towards names (卡顿 reads as a transliterated one), as a report must not show one."""
     _ensure([word])  # the tagger cuts within the word: its substrings are all it consults
+    _ensure_tags([word])
     return any(pair.flag.startswith("nr") for pair in _tagger().cut(word))
 
 
@@ -501,7 +567,8 @@ def missed_keywords(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
             counts[word] += int(n)
     candidates = [w.lower() for w in _weighted_tags(repeats, 5 * top) if w.lower() not in skip]
     candidates += sorted({w for w in counts if ENGLISH_WORD.fullmatch(w) and len(w) >= 3})
-    _ensure(candidates)  # what the tagger consults for every candidate, in one query
+    _ensure(candidates)  # what the tagger consults for every candidate, in one query each
+    _ensure_tags(candidates)
 
     def kept(word: str) -> bool:
         return (word not in skip and not word.isdigit() and len(word) >= 2

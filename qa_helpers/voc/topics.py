@@ -107,20 +107,45 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         Same index as ``texts``, one boolean column per topic (dictionary order).
     """
-    # each distinct text is matched once (comments repeat a lot: a million answers hold far fewer texts)
+    # each distinct text is matched once (comments repeat a lot: a million answers hold far fewer texts),
+    # and once per process for a dictionary: a report tags the same recurring sentences in several frames,
+    # and a batch kernel tags them again for every unit (:data:`_MATCHED`)
     codes, distinct = pd.factorize(texts.astype("string").fillna(""))
-    text = pd.Series(distinct, dtype="string")
-    out = {}
-    for topic in topics.itertuples(index=False):
+    names = list(topics.topic)
+    known = _MATCHED.setdefault(_dictionary_key(topics), {})
+    new = [t for t in dict.fromkeys(distinct) if t not in known]
+    if new:
+        matched = _match(pd.Series(new, dtype="string"), topics)
+        if len(known) + len(new) > MATCHED_TEXTS:  # bounded: real comments, unlike the sample's, are mostly distinct
+            known.clear()
+        known.update(zip(new, matched))
+    rows = np.array([known[t] for t in distinct], dtype=bool).reshape(len(distinct), len(names))
+    found = rows[codes] if len(codes) else np.zeros((0, len(names)), dtype=bool)
+    return pd.DataFrame({name: found[:, i] for i, name in enumerate(names)}, index=texts.index, columns=names)
+
+
+MATCHED_TEXTS = 1 << 17  # distinct texts whose matches a process keeps per dictionary
+_MATCHED: dict[tuple, dict[str, np.ndarray]] = {}  # dictionary -> text -> its row of topic matches
+
+
+def _dictionary_key(topics: pd.DataFrame) -> tuple:
+    """What matching reads of a dictionary: each topic's name, keywords and denying phrases."""
+    return tuple((t.topic, tuple(t.keywords_zh), tuple(t.keywords_en), tuple(getattr(t, "exclude", None) or []))
+                 for t in topics.itertuples(index=False))
+
+
+def _match(text: pd.Series, topics: pd.DataFrame) -> np.ndarray:
+    """Which topics each of the texts (distinct, no nulls) mentions: one row of booleans per text."""
+    out = np.zeros((len(text), len(topics)), dtype=bool)
+    for i, topic in enumerate(topics.itertuples(index=False)):
         pattern = _pattern(topic)
         denied = getattr(topic, "exclude", None) or []
         # a phrase that denies a keyword ("不满意" for "满意") is blanked before matching
         seen = (text.str.replace("|".join(re.escape(w) for w in sorted(denied, key=len, reverse=True)), " ",
                                  case=False, regex=True) if denied else text)
-        found = (seen.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool).to_numpy()
-                 if pattern else np.zeros(len(text), dtype=bool))
-        out[topic.topic] = found[codes] if len(codes) else np.zeros(0, dtype=bool)
-    return pd.DataFrame(out, index=texts.index, columns=list(topics.topic))
+        if pattern:
+            out[:, i] = seen.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool).to_numpy()
+    return out
 
 
 def problem_types(texts: pd.Series, categories: pd.Series | None, topics: pd.DataFrame,
