@@ -410,3 +410,60 @@ def test_preflight_checks_the_topic_dictionary_and_lexicon(tmp_path, old, new, w
     (tmp_path / "topics.yml").write_text(body, encoding="utf-8")
     with pytest.raises(ConfigError, match=words.replace(".", r"\.")):
         check_config(tmp_path)
+
+
+# ------------------------------------------------------------------ what a process keeps is what it would compute
+
+
+def test_matches_and_polarity_kept_per_text_are_those_computed_afresh(sample_texts, topics, lexicon, monkeypatch):
+    from qa_helpers.voc import topics as topics_module
+
+    texts = pd.concat([sample_texts[0]["text"], sample_texts[1]["text"]], ignore_index=True).iloc[:4000]
+    topic_mentions(texts.iloc[:1500], topics)  # part of the texts kept, part not
+    text.dissatisfaction(texts.iloc[:1500], topics, lexicon)
+    kept, kept_signal = topic_mentions(texts, topics), text.dissatisfaction(texts, topics, lexicon)
+    monkeypatch.setattr(topics_module, "_MATCHED", {})
+    monkeypatch.setattr(text, "_POLARITY", {})
+    pd.testing.assert_frame_equal(kept, topic_mentions(texts, topics))
+    pd.testing.assert_frame_equal(kept_signal, text.dissatisfaction(texts, topics, lexicon))
+    monkeypatch.setattr(topics_module, "MATCHED_TEXTS", 10)  # bounded: forgets, still right
+    pd.testing.assert_frame_equal(kept, topic_mentions(texts, topics))
+    assert len(topics_module._MATCHED[topics_module._dictionary_key(topics)]) <= len(texts.unique())
+
+
+def test_topic_tests_on_cluster_codes_are_the_tests_on_agent_ids(sample_texts, topics):
+    from qa_helpers import stats
+
+    surveys = sample_texts[0]
+    half = len(surveys) // 2
+    before, after = surveys.iloc[:half], surveys.iloc[half:]
+    changes = analysis.topic_changes(after, before, topics).set_index("topic")
+    both = pd.concat([before.assign(window="before"), after.assign(window="after")], ignore_index=True)
+    agents = both["agent_id"].astype(object).where(both["agent_id"].notna(), "text " + both["text_id"].astype(str))
+    for name in changes.index:
+        frame = pd.DataFrame({"window": both["window"], "agent_id": agents, "value": both[f"topic_{name}"].astype(float)})
+        problem = bool(topics.set_index("topic").loc[name, "problem_type"])
+        own = stats.compare(frame, name, "proportion", direction="decrease" if problem else "increase").iloc[0]
+        # the CI is Holm's (at the family's adjusted level): the rest is the test's own
+        for column, mine in [("p", "p"), ("effect", "change"), ("before", "share_before"), ("method", "method")]:
+            assert own[column] == changes.loc[name, mine] or (pd.isna(own[column]) and pd.isna(changes.loc[name, mine]))
+    assert changes["method"].str.contains("agent_id-clustered").any()
+
+
+def test_reviews_kept_by_a_batch_kernel_are_the_rows_a_fresh_read_gives(archive, monkeypatch):
+    from qa_helpers.report.context import Context, open_context
+    from qa_helpers.voc import sections
+
+    teams = sorted(set(qa_archive.load("surveys", archive=archive, columns=["team"])["team"].dropna()))[:2]
+    fresh = sections.load(open_context(teams[1], "2025-Q4", archive), max_texts=20)
+    monkeypatch.setenv("QAKIT_READ_CACHE_MB", "64")
+    monkeypatch.setattr(qa_archive, "_READS", qa_archive._ReadCache())
+    sections.load(open_context(teams[0], "2025-Q4", archive), max_texts=20)
+    queries, real = [], Context.query
+    monkeypatch.setattr(Context, "query", lambda self, sql, **t: queries.append(sql) or real(self, sql, **t))
+    kept = sections.load(open_context(teams[1], "2025-Q4", archive), max_texts=20)
+    reads = [q for q in queries if "_kind" in q]
+    assert len(reads) == 2 and not any("source = 'review'" in q for q in reads)  # comments, complaints
+    for name in ("current", "previous", "year", "everything", "reviews", "complaints"):
+        pd.testing.assert_frame_equal(getattr(kept, name), getattr(fresh, name), obj=name)
+    assert kept.sampled == fresh.sampled and "reviews" in kept.sampled
