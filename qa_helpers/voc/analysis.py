@@ -50,9 +50,11 @@ def survey_comments(surveys: pd.DataFrame, tickets: pd.DataFrame | None = None,
                         "source": frame.get("source", pd.Series("survey", index=frame.index)),
                         "team": frame.get("team", pd.Series(None, index=frame.index, dtype=object)),
                         "csat": frame.get("csat")})
+    linked = (tickets.drop_duplicates("ticket_id").set_index("ticket_id")
+              if tickets is not None and "ticket_id" in frame and len(tickets) else None)
     for column in ("agent_id", "channel", "customer_type"):
-        if tickets is not None and column in tickets and "ticket_id" in frame and len(tickets):
-            out[column] = frame["ticket_id"].map(tickets.drop_duplicates("ticket_id").set_index("ticket_id")[column])
+        if linked is not None and column in linked:
+            out[column] = frame["ticket_id"].map(linked[column])
         else:
             out[column] = None
     return out[COMMENT_COLUMNS].reset_index(drop=True)
@@ -288,17 +290,22 @@ def snippets(tagged: pd.DataFrame, topics: pd.DataFrame, per_topic: int = 2, wid
     DataFrame
         ``topic, snippet``: text as written after masking, unescaped (the report escapes it).
     """
-    rows = []
+    picks = []
     for name in topics.topic:
         hits = tagged[tagged[f"topic_{name}"]]
         if hits.empty:
             continue
         short = hits[hits["text"].astype(str).str.len() <= width]
         pool = short if len(short) >= per_topic else hits  # short comments first: they read whole
-        picked = pool.sample(min(per_topic, len(pool)), random_state=seed)
-        for text in mask_text(picked["text"].astype(str), locales=DEFAULT_PII_LOCALES if locales is None else locales):
-            text = " ".join(str(text).split())
-            rows.append({"topic": name, "snippet": text if len(text) <= width else text[:width - 1] + "…"})
+        picks.append((name, pool.sample(min(per_topic, len(pool)), random_state=seed)["text"].astype(str)))
+    rows = []
+    if picks:  # masked in one call (text by text, as one call per topic did)
+        masked = iter(mask_text(pd.concat([picked for _, picked in picks], ignore_index=True),
+                                locales=DEFAULT_PII_LOCALES if locales is None else locales))
+        for name, picked in picks:
+            for text in (next(masked) for _ in range(len(picked))):
+                text = " ".join(str(text).split())
+                rows.append({"topic": name, "snippet": text if len(text) <= width else text[:width - 1] + "…"})
     return pd.DataFrame(rows, columns=["topic", "snippet"])
 
 
