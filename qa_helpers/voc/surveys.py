@@ -129,7 +129,7 @@ def nps_view(ctx, tables: dict[str, pd.DataFrame]) -> list:
                        change=f"{c['effect']:+.0f}".replace("-", "−"), low=_num(c["ci_low"]), high=_num(c["ci_high"]),
                        p="< 0.001" if c["p"] < 0.001 else _num(c["p"], 3), n_before=f"{int(c['n_before']):,}",
                        verdict=t(c["verdict"], ctx.language)))
-    both = pd.concat([survey_stats.nps_estimate(before), estimate.copy()], ignore_index=True)
+    both = pd.concat([survey_stats.nps_estimate(before), estimate], ignore_index=True)
     shown = pd.DataFrame({"period": [str(ctx.period.previous()), str(ctx.period)], "nps_points": both["estimate"],
                           "nps_ci_low": both["ci_low"], "nps_ci_high": both["ci_high"], "answers": both["n"]})
     out.append(table(shown, ctx.language, precision=1))
