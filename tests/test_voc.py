@@ -431,6 +431,25 @@ def test_matches_and_polarity_kept_per_text_are_those_computed_afresh(sample_tex
     assert len(topics_module._MATCHED[topics_module._dictionary_key(topics)]) <= len(texts.unique())
 
 
+def test_a_full_cache_forgets_without_losing_what_the_call_needs(sample_texts, topics, lexicon, monkeypatch):
+    # a second call of texts partly seen, partly new, arriving when the kept texts reach the bound
+    from qa_helpers.voc import topics as topics_module
+
+    texts = pd.Series(sample_texts[0]["text"].dropna().unique()[:40], dtype="string")
+    first, second = texts.iloc[:20], texts.iloc[10:]
+    fresh_mentions, fresh_signal = topic_mentions(second, topics), text.dissatisfaction(second, topics, lexicon)
+    for bound in (4, 25):
+        monkeypatch.setattr(topics_module, "_MATCHED", {})
+        monkeypatch.setattr(text, "_POLARITY", {})
+        monkeypatch.setattr(topics_module, "MATCHED_TEXTS", bound)
+        monkeypatch.setattr(text, "POLARITY_TEXTS", bound)
+        topic_mentions(first, topics), text.dissatisfaction(first, topics, lexicon)
+        pd.testing.assert_frame_equal(topic_mentions(second, topics), fresh_mentions)
+        pd.testing.assert_frame_equal(text.dissatisfaction(second, topics, lexicon), fresh_signal)
+        assert len(topics_module._MATCHED[topics_module._dictionary_key(topics)]) <= bound
+        assert len(text._POLARITY[text._lexicon_key(lexicon)]) <= bound
+
+
 def test_topic_tests_on_cluster_codes_are_the_tests_on_agent_ids(sample_texts, topics):
     from qa_helpers import stats
 

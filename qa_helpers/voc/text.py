@@ -26,7 +26,7 @@ import pandas as pd
 
 from qa_helpers.config import config_file, read_yaml
 from qa_helpers.errors import ConfigError
-from qa_helpers.voc.topics import topic_mentions
+from qa_helpers.voc.topics import _keep_bounded, topic_mentions
 
 MASK_TOKEN = re.compile(r"\[[A-Z][A-Z_]*\]")
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -401,10 +401,9 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     new = [t for t in distinct if t not in known]
     if new:
         prepare(new)
-        if len(known) + len(new) > POLARITY_TEXTS:  # bounded, as the cut blocks are
-            known.clear()
-        known.update((t, _polarity(tokens(t), lexicon) if t else 0) for t in new)
-    polarity = np.array([known[t] for t in distinct], dtype="int64")
+    fresh = {t: _polarity(tokens(t), lexicon) if t else 0 for t in new}
+    polarity = np.array([fresh[t] if t in fresh else known[t] for t in distinct], dtype="int64")
+    _keep_bounded(known, fresh, POLARITY_TEXTS)  # bounded, as the cut blocks are
     words = pd.Series(polarity[codes] if len(codes) else polarity[:0], index=text.index, dtype="int64")
     score = (words + praise - problem).astype(int)
     signal = pd.Series("neutral", index=texts.index, dtype=object)

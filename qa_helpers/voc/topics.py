@@ -114,17 +114,25 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
     names = list(topics.topic)
     known = _MATCHED.setdefault(_dictionary_key(topics), {})
     new = [t for t in dict.fromkeys(distinct) if t not in known]
-    if new:
-        matched = _match(pd.Series(new, dtype="string"), topics)
-        if len(known) + len(new) > MATCHED_TEXTS:  # bounded: real comments, unlike the sample's, are mostly distinct
-            known.clear()
-        known.update(zip(new, matched))
-    rows = np.array([known[t] for t in distinct], dtype=bool).reshape(len(distinct), len(names))
+    fresh = dict(zip(new, _match(pd.Series(new, dtype="string"), topics))) if new else {}
+    rows = np.array([fresh[t] if t in fresh else known[t] for t in distinct],
+                    dtype=bool).reshape(len(distinct), len(names))
+    _keep_bounded(known, fresh, MATCHED_TEXTS)
     found = rows[codes] if len(codes) else np.zeros((0, len(names)), dtype=bool)
     return pd.DataFrame({name: found[:, i] for i, name in enumerate(names)}, index=texts.index, columns=names)
 
 
 MATCHED_TEXTS = 1 << 17  # distinct texts whose matches a process keeps per dictionary
+
+
+def _keep_bounded(known: dict, fresh: dict, bound: int) -> None:
+    """Add ``fresh`` to the per-process ``known`` results, starting afresh when they would pass
+    ``bound`` (real comments, unlike the sample's, are mostly distinct); a call's own results were
+    taken before, so nothing it needs is dropped."""
+    if len(known) + len(fresh) > bound:
+        known.clear()
+    if len(fresh) <= bound:
+        known.update(fresh)
 _MATCHED: dict[tuple, dict[str, np.ndarray]] = {}  # dictionary -> text -> its row of topic matches
 
 
