@@ -31,7 +31,7 @@ from qa_helpers.measures import analysis, kpis, scorecard as qa_scorecard
 from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a sentence
 from qa_helpers.measures.standards import Standards, load_standards
 from qa_helpers.periods import Period, parse_period
-from qa_helpers.report import plots
+from qa_helpers.report import background, plots
 from qa_helpers.report.layout import measure_once
 from qa_helpers.report.safe import markdown_block, markdown_text
 from qa_helpers.run.execute import SUMMARY_MIME
@@ -392,6 +392,7 @@ def open_context(team: str, period: str | int, archive: str | os.PathLike = "", 
     -------
     Context
     """
+    background.forget()  # an earlier report's work ahead, in a warm kernel or before a re-run cell
     if isinstance(period, int) and not isinstance(period, bool):
         period = str(period)
     the_period = parse_period(period)
