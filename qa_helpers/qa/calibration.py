@@ -1006,12 +1006,21 @@ class CalibrationData:
     present: bool              # the archive holds QA reviews at all
     reviews: pd.DataFrame      # this unit's reviews in the period
     calibration: pd.DataFrame  # every calibration review of the year up to the period's end (all units)
-    # :func:`ticket_counts`, once per report: the coverage, programme and review-sample sections read them
+    # :func:`ticket_counts` (and the review sample drawn with them), once per report: the coverage, programme and
+    # review-sample sections read them; while :func:`calibration_data`'s background scan runs, a Future of them
     counts: dict = field(default_factory=dict, repr=False, compare=False)
 
 
-def calibration_data(ctx) -> CalibrationData:
-    """Load the reviews a calibration report needs (empty frames when the archive holds none)."""
+def calibration_data(ctx, seed: int | None = None) -> CalibrationData:
+    """Load the reviews a calibration report needs (empty frames when the archive holds none).
+
+    The ticket counts (:func:`ticket_counts`) and, given the review sample's ``seed``, the sample itself
+    (:func:`review_sample_section`) are started here on a DuckDB cursor of their own in a background thread:
+    they are DuckDB scans of the period's tickets (DuckDB works without Python's lock), so they run while the
+    distribution, agreement, bias and IQS sections compute and draw; the sections that need them wait for them.
+    The results are the same as computed in place (the same functions on the same sources); an error is raised
+    where the result is first needed.
+    """
     from qa_helpers.data import archive as qa_archive
 
     reviews = ctx.load("qa_reviews")
@@ -1025,25 +1034,111 @@ def calibration_data(ctx) -> CalibrationData:
         year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive,
                                where={"calibration": True})
     calib = year[year["calibration"].fillna(False).astype(bool) & (year["reviewed_at"] < ctx.period.end)]
-    return CalibrationData(True, reviews, calib.reset_index(drop=True))
+    data = CalibrationData(True, reviews, calib.reset_index(drop=True))
+    if ctx.has("tickets"):
+        _start_ticket_scans(ctx, data, seed)
+    return data
+
+
+_BACKGROUND = None  # one worker thread for the background scans of the kernel's reports (created when first used)
+
+
+def _background():
+    global _BACKGROUND
+    if _BACKGROUND is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qakit-calibration")
+    return _BACKGROUND
+
+
+def _count_arguments(ctx) -> dict:
+    """:func:`qa_helpers.qa.sampling.ticket_counts`'s arguments for the unit and period (the sources' SQL is
+    built here, in the caller's thread)."""
+    from qa_helpers.qa import sampling
+
+    by = [*(c for c in ("channel", "category") if ctx.has("tickets", c)), "team"]
+    flag = ["calibration"] if ctx.has("qa_reviews", "calibration") else []
+    return {"tickets": ctx.source("tickets", columns=["ticket_id", *by]), "by": by,
+            "reviews": ctx.source("qa_reviews", columns=["ticket_id", *flag]) if ctx.has("qa_reviews", "ticket_id")
+            else None,
+            "surveys": ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None,
+            "complaints": ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id")
+            else None,
+            "low_csat_max": sampling.qa_settings(ctx.standards.raw)["low_csat_max"]}
+
+
+@dataclass
+class _SamplePlan:
+    """What the review sample is drawn from: the population's SQL, its strata, the unit's teams and capacity."""
+
+    settings: dict
+    strata: list
+    surveys: str | None
+    complaints: str | None
+    frame: str
+    teams: list
+    total: int
+
+
+def _sample_plan(ctx) -> _SamplePlan:
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.qa import sampling
+
+    settings = sampling.qa_settings(ctx.standards.raw)
+    strata = [c for c in ("channel", "category") if ctx.has("tickets", c)]
+    # the population stays in DuckDB: strata are counted there and the sample drawn by a seeded hash
+    surveys = ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
+    complaints = ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
+    frame = sampling.population_sql(ctx.source("tickets", columns=["ticket_id", *strata]), surveys, complaints,
+                                    strata, settings["low_csat_max"])
+    teams = qa_archive.units(ctx.archive).set_index("unit").at[ctx.unit, "teams"]
+    capacity = sampling.review_capacity(ctx.standards.raw, teams, ctx.period.next())
+    return _SamplePlan(settings, strata, surveys, complaints, frame, teams, int(capacity["capacity"].sum()))
+
+
+def _draw_sample(plan: _SamplePlan, seed: int, connection, counts: pd.DataFrame | None):
+    from qa_helpers.qa import sampling
+
+    return sampling.capacity_sample(plan.frame, plan.total, seed, plan.strata, plan.settings["oversample"],
+                                    plan.settings["min_per_stratum"], connection=connection, counts=counts)
+
+
+def _start_ticket_scans(ctx, data: CalibrationData, seed: int | None) -> None:
+    """Start :func:`ticket_counts` (and the sample of ``seed``) in the background thread (see :func:`calibration_data`)."""
+    from qa_helpers.data import storage
+    from qa_helpers.qa import sampling
+
+    arguments = _count_arguments(ctx)
+    plan = _sample_plan(ctx) if seed is not None else None
+    cursor = storage.register(ctx.duckdb.cursor(), ctx.archive)  # a connection of its own to the same database
+
+    def counts() -> pd.DataFrame:
+        return sampling.ticket_counts(**arguments, connection=cursor)
+
+    def sample(counted):
+        return plan, _draw_sample(plan, seed, cursor, counted.result())
+
+    counted = _background().submit(counts)
+    data.counts["tickets"] = counted
+    if plan is not None:
+        data.counts[("sample", int(seed))] = _background().submit(sample, counted)
 
 
 def ticket_counts(ctx, data: CalibrationData) -> pd.DataFrame:
     """The unit's tickets of the period per channel × category × team × risk class, reviewed and with an
     ordinary review (:func:`qa_helpers.qa.sampling.ticket_counts`: one DuckDB scan, no ticket row loaded),
     kept on ``data``: QA coverage, the programme and the review sample all read them."""
+    from concurrent.futures import Future
+
     from qa_helpers.qa import sampling
 
     if "tickets" not in data.counts:
-        by = [*(c for c in ("channel", "category") if ctx.has("tickets", c)), "team"]
-        flag = ["calibration"] if ctx.has("qa_reviews", "calibration") else []
-        reviews = ctx.source("qa_reviews", columns=["ticket_id", *flag]) if ctx.has("qa_reviews", "ticket_id") else None
-        surveys = ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
-        complaints = ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
-        data.counts["tickets"] = sampling.ticket_counts(
-            ctx.source("tickets", columns=["ticket_id", *by]), by, reviews, surveys, complaints,
-            sampling.qa_settings(ctx.standards.raw)["low_csat_max"], connection=ctx.duckdb)
-    return data.counts["tickets"]
+        data.counts["tickets"] = sampling.ticket_counts(**_count_arguments(ctx), connection=ctx.duckdb)
+    found = data.counts["tickets"]
+    if isinstance(found, Future):
+        found = data.counts["tickets"] = found.result()
+    return found
 
 
 def data_line(data: CalibrationData, language: str = "en") -> str:
@@ -1174,26 +1269,20 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
     else ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
     With ``data`` the strata are counted once with the report's other ticket counts (:func:`ticket_counts`).
     """
-    from qa_helpers.data import archive as qa_archive
     from qa_helpers.qa import sampling
     from qa_helpers.report.labels import table
 
     note = ctx.missing_note("tickets", what="No review sample")
     if note:
         return [note]
-    settings = sampling.qa_settings(ctx.standards.raw)
-    strata = [c for c in ("channel", "category") if ctx.has("tickets", c)]
-    # the population stays in DuckDB: strata are counted there and the sample drawn by a seeded hash
-    surveys = ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
-    complaints = ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
-    frame = sampling.population_sql(ctx.source("tickets", columns=["ticket_id", *strata]), surveys, complaints,
-                                    strata, settings["low_csat_max"])
-    teams = qa_archive.units(ctx.archive).set_index("unit").at[ctx.unit, "teams"]
-    capacity = sampling.review_capacity(ctx.standards.raw, teams, ctx.period.next())
-    total = int(capacity["capacity"].sum())
-    sample, allocation = sampling.capacity_sample(frame, total, seed, strata, settings["oversample"],
-                                                  settings["min_per_stratum"], connection=ctx.duckdb,
-                                                  counts=None if data is None else ticket_counts(ctx, data))
+    drawn = None if data is None else data.counts.get(("sample", int(seed)))
+    if drawn is not None:  # drawn in the background since calibration_data (the same plan and draw)
+        plan, (sample, allocation) = drawn.result()
+    else:
+        plan = _sample_plan(ctx)
+        sample, allocation = _draw_sample(plan, seed, ctx.duckdb, None if data is None else ticket_counts(ctx, data))
+    settings, strata, surveys, complaints = plan.settings, plan.strata, plan.surveys, plan.complaints
+    teams, total = plan.teams, plan.total
     population = int(allocation["population"].sum())
     target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
