@@ -1310,7 +1310,12 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
 
 
 def coverage_section(ctx, data: CalibrationData) -> list:
-    """QA coverage of the period: the share of the unit's tickets reviewed, overall and per channel."""
+    """QA coverage of the period: the share of the unit's tickets with an ordinary (not calibration) review,
+    overall and per channel.
+
+    One definition with the QA programme's coverage (:func:`qa_helpers.people.sections.programme_for`), which
+    is held against the ``qa_coverage`` target: calibration reviews re-score tickets to align the reviewers and
+    do not count (before, this section counted them and showed about 0.1 point more under the same name)."""
     from qa_helpers.qa.sampling import coverage_from_counts
     from qa_helpers.report.labels import table
     from qa_helpers.report.texts import say
@@ -1319,7 +1324,7 @@ def coverage_section(ctx, data: CalibrationData) -> list:
     if note:
         return [note]
     by = "channel" if ctx.has("tickets", "channel") else None
-    coverage = coverage_from_counts(ticket_counts(ctx, data), ctx.unit, by)  # counted in DuckDB
+    coverage = coverage_from_counts(ticket_counts(ctx, data), ctx.unit, by, reviewed="reviewed_ordinary")
     unit = coverage.iloc[0]
     if unit["tickets"] == 0:
         return [say("calibration.coverage_none", ctx.language)]

@@ -418,16 +418,24 @@ def counts_by(counts: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return summed.sort_values(list(keys), kind="stable", na_position="last").reset_index(drop=True)
 
 
-def coverage_from_counts(counts: pd.DataFrame, unit: str, by: str | None) -> pd.DataFrame:
-    """:func:`qa_coverage`'s table from :func:`ticket_counts` (counted per ``by`` among others)."""
+def coverage_from_counts(counts: pd.DataFrame, unit: str, by: str | None,
+                         reviewed: str = "reviewed") -> pd.DataFrame:
+    """:func:`qa_coverage`'s table from :func:`ticket_counts` (counted per ``by`` among others).
+
+    ``reviewed`` is the count that makes a ticket covered: ``"reviewed"`` (any review, calibration included:
+    :func:`qa_coverage`'s definition) or ``"reviewed_ordinary"`` (an ordinary review: the QA programme's
+    coverage, :func:`qa_helpers.people.training.programme`, which the ``qa_coverage`` target is set against).
+    The table's column is ``reviewed`` either way."""
+    if reviewed not in ("reviewed", "reviewed_ordinary"):
+        raise ValueError(f"reviewed must be 'reviewed' or 'reviewed_ordinary', got {reviewed!r}")
     frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [int(counts["tickets"].sum())],
-                            "reviewed": [int(counts["reviewed"].sum())]})]
+                            "reviewed": [int(counts[reviewed].sum())]})]
     if by is not None:  # as the rows' groupby: tickets without a value are in the unit row only
         rows = counts_by(counts, [by])
         rows = rows[rows[by].notna()]
         frames.append(pd.DataFrame({"level": by, "group": rows[by].astype(str).to_numpy(),
                                     "tickets": rows["tickets"].to_numpy(),
-                                    "reviewed": rows["reviewed"].astype(int).to_numpy()}))
+                                    "reviewed": rows[reviewed].astype(int).to_numpy()}))
     out = pd.concat(frames, ignore_index=True)
     out["coverage"] = out["reviewed"] / out["tickets"].replace(0, np.nan)
     return out
