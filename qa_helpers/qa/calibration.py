@@ -451,6 +451,9 @@ def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC
     for item in items:
         scored = np.maximum(scored, ~np.isnan(scores[item]))
     shared = scored.T @ scored
+    on_scale = all(np.isin(scores[item][~np.isnan(scores[item])], SCORES).all() for item in items)
+    if on_scale:  # every table at once; a score off the scale is refused below, pair by pair, as ever
+        return _pairwise_tables(reviewers, column, scores, shared, items, weights, z)
     rows = []
     for ra, rb in combinations(reviewers, 2):
         a, b = column.get(ra), column.get(rb)
@@ -467,6 +470,43 @@ def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC
                 both = ~np.isnan(scores[item][:, a]) & ~np.isnan(scores[item][:, b])
                 table = _confusion(scores[item][both, a], scores[item][both, b], SCORES)
                 pooled = pooled + table
+            res = _kappa_result(table, weights, SCORES)
+            kappa, se = (np.nan, np.nan) if res is None else res
+            rows.append((ra, rb, item, int(table.sum()), kappa, se, kappa - z * se, kappa + z * se, weights))
+    return pd.DataFrame.from_records(rows, columns=["reviewer_a", "reviewer_b", "item", "n", "kappa", "se",
+                                                    "ci_low", "ci_high", "weights"])
+
+
+def _pairwise_tables(reviewers: list, column: dict, scores: dict[str, np.ndarray], shared: np.ndarray,
+                     items: Sequence[str], weights: str, z: float) -> pd.DataFrame:
+    """:func:`pairwise_weighted_kappa`'s rows with every pair's confusion tables counted by one ``bincount`` per
+    item (scores all on the scale): the same tables (counts as floats), the same :func:`_kappa_result` of each."""
+    k = len(SCORES)
+    pairs = list(combinations(reviewers, 2))
+    a = np.array([column.get(ra, -1) for ra, _ in pairs], dtype=int)
+    b = np.array([column.get(rb, -1) for _, rb in pairs], dtype=int)
+    known = (a >= 0) & (b >= 0)
+    live = np.zeros(len(pairs), dtype=bool)
+    live[known] = shared[a[known], b[known]] > 0
+    at = np.flatnonzero(live)
+    tables = {}
+    pooled = np.zeros((len(at), k, k))
+    for item in items:
+        codes = np.where(np.isnan(scores[item]), -1, scores[item] - SCORES[0]).astype(int)
+        first, second = codes[:, a[at]], codes[:, b[at]]  # tickets × live pairs
+        both = (first >= 0) & (second >= 0)
+        cell = (np.arange(len(at)) * (k * k) + first * k + second)[both]
+        tables[item] = np.bincount(cell, minlength=len(at) * k * k).reshape(len(at), k, k).astype(float)
+        pooled = pooled + tables[item]
+    tables[ALL] = pooled
+    rows = []
+    slot = dict(zip(at.tolist(), range(len(at))))
+    for p, (ra, rb) in enumerate(pairs):
+        if p not in slot:
+            rows += [(ra, rb, item, 0, np.nan, np.nan, np.nan, np.nan, weights) for item in [*items, ALL]]
+            continue
+        for item in [*items, ALL]:
+            table = tables[item][slot[p]]
             res = _kappa_result(table, weights, SCORES)
             kappa, se = (np.nan, np.nan) if res is None else res
             rows.append((ra, rb, item, int(table.sum()), kappa, se, kappa - z * se, kappa + z * se, weights))
@@ -1183,6 +1223,34 @@ def distribution_section(ctx, data: CalibrationData) -> list:
             table(means.sort_values("problem_solving").head(10).reset_index(), language)]
 
 
+def _fingerprint(frame: pd.DataFrame) -> str:
+    """A digest of a frame's columns, dtypes and values (its row order included)."""
+    import hashlib
+
+    digest = hashlib.sha256(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _for_calibration(data: CalibrationData, name: str, compute) -> pd.DataFrame:
+    """``compute(data.calibration)``, kept for the batch kernel's next report on the same calibration reviews.
+
+    The calibration reviews are every unit's of the year up to the period's end: a batch's reports of one period
+    agree on them, and on the agreement and bias tables computed from them (keyed by the reviews' content, so a
+    kept table is never another set's). Kept by :func:`qa_helpers.data.archive.keep` (nothing when its cache is off).
+    """
+    from qa_helpers.data import archive as qa_archive
+
+    if "fingerprint" not in data.counts:
+        data.counts["fingerprint"] = _fingerprint(data.calibration)
+    key = ("qa_calibration", name, data.counts["fingerprint"])
+    found = qa_archive.recall(key)
+    if found is None:
+        found = compute(data.calibration)
+        qa_archive.keep(key, found)
+    return found
+
+
 def agreement_section(ctx, data: CalibrationData) -> list:
     """Fleiss' κ, ICC(2,1), pairwise weighted κ and the within-±10 % share on the calibration conversations."""
     from qa_helpers.report.labels import t, table
@@ -1192,21 +1260,21 @@ def agreement_section(ctx, data: CalibrationData) -> list:
     note = _no_data(data, calibration=True, language=language)
     if note:
         return [note]
-    calib = data.calibration
     fig, ax = plt.subplots(figsize=(6, 5))
-    plot_pairwise_kappa(pairwise_weighted_kappa(calib), item="all", ax=ax, language=language)
+    plot_pairwise_kappa(_for_calibration(data, "pairwise_kappa", pairwise_weighted_kappa), item="all", ax=ax,
+                        language=language)
     return [say("calibration.fleiss", language),
-            table(fleiss_kappa_by_item(calib), language, values=["item"], precision=3),
+            table(_for_calibration(data, "fleiss", fleiss_kappa_by_item), language, values=["item"], precision=3),
             say("calibration.icc", language),
-            table(calibration_icc(calib), language, values=["item"], precision=3), fig,
+            table(_for_calibration(data, "icc", calibration_icc), language, values=["item"], precision=3), fig,
             say("calibration.within", language),
-            table(within_tolerance(calib).replace({"reviewer_id": {ALL: t("all_reviewers", language)}}), language,
-                  percent=["share"])]
+            table(_for_calibration(data, "within", within_tolerance).replace(
+                {"reviewer_id": {ALL: t("all_reviewers", language)}}), language, percent=["share"])]
 
 
 def bias_for(data: CalibrationData) -> pd.DataFrame | None:
     """Each reviewer's bias against the consensus, or None when there are no calibration reviews."""
-    return None if _no_data(data, calibration=True) else reviewer_bias(data.calibration)
+    return None if _no_data(data, calibration=True) else _for_calibration(data, "bias", reviewer_bias)
 
 
 def bias_section(data: CalibrationData, bias: pd.DataFrame | None, language: str = "en") -> list:
