@@ -125,3 +125,45 @@ def test_agreement_tables_kept_for_the_next_report_are_the_computed_ones(archive
                           ("fleiss", cal.fleiss_kappa_by_item), ("within", cal.within_tolerance)]:
         pd.testing.assert_frame_equal(cal._for_calibration(second, name, compute), compute(second.calibration))
         pd.testing.assert_frame_equal(cal._for_calibration(first, name, compute), compute(second.calibration))
+
+
+@pytest.mark.parametrize("by", [["channel", "team"], ["team"], []])
+def test_ticket_counts_equal_the_left_join_of_every_ticket(by):
+    import duckdb
+
+    from qa_helpers.qa.sampling import ticket_counts
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    tickets = pd.DataFrame({"ticket_id": [f"T{i}" for i in range(n)],
+                            "channel": pd.Series(rng.choice(["phone", "chat", None], n), dtype=object),
+                            "team": rng.choice(["A", "B", "C"], n)})
+    tickets.loc[::97, "ticket_id"] = None
+    reviews = pd.DataFrame({"ticket_id": rng.choice(tickets["ticket_id"].dropna(), 400),
+                            "calibration": pd.array(rng.choice([True, False, None], 400), dtype="boolean")})
+    surveys = pd.DataFrame({"ticket_id": rng.choice([*tickets["ticket_id"].dropna(), "X1", None], 600),
+                            "csat": rng.integers(1, 6, 600)})
+    complaints = pd.DataFrame({"ticket_id": rng.choice([*tickets["ticket_id"].dropna(), "X2"], 150)})
+    con = duckdb.connect()
+    for name, frame in (("t", tickets), ("r", reviews), ("s", surveys), ("c", complaints)):
+        con.register(name, frame)
+    carried = "".join(f't."{c}", ' for c in by)
+    flags = ("(SELECT ticket_id, max(k) AS k, bool_or(r) AS r, bool_or(o) AS o FROM ("
+             "SELECT ticket_id, 2 AS k, false AS r, false AS o FROM c WHERE ticket_id IS NOT NULL UNION ALL "
+             "SELECT ticket_id, 1 AS k, false AS r, false AS o FROM s WHERE ticket_id IS NOT NULL AND "
+             "TRY_CAST(csat AS DOUBLE) <= 2.0 UNION ALL "
+             "SELECT ticket_id, 0 AS k, true AS r, calibration IS NOT TRUE AS o FROM r WHERE ticket_id IS NOT NULL) "
+             "GROUP BY ticket_id)")
+    left_join = con.sql(f"SELECT {carried}CASE f.k WHEN 2 THEN 'complaint' WHEN 1 THEN 'low_csat' ELSE 'other' END "
+                        "AS risk, count(*) AS tickets, count(*) FILTER (WHERE f.r) AS reviewed, count(*) FILTER "
+                        f"(WHERE f.o) AS reviewed_ordinary FROM t LEFT JOIN {flags} f ON t.ticket_id = f.ticket_id "
+                        "GROUP BY ALL").df()
+    numbers = ["tickets", "reviewed", "reviewed_ordinary"]
+    left_join[numbers] = left_join[numbers].astype("int64")
+    counted = ticket_counts("t", by, "r", "s", "c", 2, connection=con)
+
+    def ordered(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.sort_values([*by, "risk"], na_position="last").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(ordered(counted), ordered(left_join))
+    assert counted["tickets"].sum() == n and counted["reviewed"].sum() > counted["reviewed_ordinary"].sum() > 0
