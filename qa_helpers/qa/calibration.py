@@ -1156,8 +1156,8 @@ def _start_ticket_scans(ctx, data: CalibrationData, seed: int | None) -> None:
     def counts() -> pd.DataFrame:
         return sampling.ticket_counts(**arguments, connection=cursor)
 
-    def sample(counted):
-        return plan, _draw_sample(plan, seed, cursor, counted.result())
+    def sample(counted):  # a copy of the counts: the report's sections read theirs meanwhile, in their thread
+        return plan, _draw_sample(plan, seed, cursor, counted.result().copy())
 
     counted = _background().submit(counts)
     data.counts["tickets"] = counted
