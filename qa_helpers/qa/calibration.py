@@ -451,6 +451,9 @@ def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC
     for item in items:
         scored = np.maximum(scored, ~np.isnan(scores[item]))
     shared = scored.T @ scored
+    on_scale = all(np.isin(scores[item][~np.isnan(scores[item])], SCORES).all() for item in items)
+    if on_scale:  # every table at once; a score off the scale is refused below, pair by pair, as ever
+        return _pairwise_tables(reviewers, column, scores, shared, items, weights, z)
     rows = []
     for ra, rb in combinations(reviewers, 2):
         a, b = column.get(ra), column.get(rb)
@@ -467,6 +470,43 @@ def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC
                 both = ~np.isnan(scores[item][:, a]) & ~np.isnan(scores[item][:, b])
                 table = _confusion(scores[item][both, a], scores[item][both, b], SCORES)
                 pooled = pooled + table
+            res = _kappa_result(table, weights, SCORES)
+            kappa, se = (np.nan, np.nan) if res is None else res
+            rows.append((ra, rb, item, int(table.sum()), kappa, se, kappa - z * se, kappa + z * se, weights))
+    return pd.DataFrame.from_records(rows, columns=["reviewer_a", "reviewer_b", "item", "n", "kappa", "se",
+                                                    "ci_low", "ci_high", "weights"])
+
+
+def _pairwise_tables(reviewers: list, column: dict, scores: dict[str, np.ndarray], shared: np.ndarray,
+                     items: Sequence[str], weights: str, z: float) -> pd.DataFrame:
+    """:func:`pairwise_weighted_kappa`'s rows with every pair's confusion tables counted by one ``bincount`` per
+    item (scores all on the scale): the same tables (counts as floats), the same :func:`_kappa_result` of each."""
+    k = len(SCORES)
+    pairs = list(combinations(reviewers, 2))
+    a = np.array([column.get(ra, -1) for ra, _ in pairs], dtype=int)
+    b = np.array([column.get(rb, -1) for _, rb in pairs], dtype=int)
+    known = (a >= 0) & (b >= 0)
+    live = np.zeros(len(pairs), dtype=bool)
+    live[known] = shared[a[known], b[known]] > 0
+    at = np.flatnonzero(live)
+    tables = {}
+    pooled = np.zeros((len(at), k, k))
+    for item in items:
+        codes = np.where(np.isnan(scores[item]), -1, scores[item] - SCORES[0]).astype(int)
+        first, second = codes[:, a[at]], codes[:, b[at]]  # tickets × live pairs
+        both = (first >= 0) & (second >= 0)
+        cell = (np.arange(len(at)) * (k * k) + first * k + second)[both]
+        tables[item] = np.bincount(cell, minlength=len(at) * k * k).reshape(len(at), k, k).astype(float)
+        pooled = pooled + tables[item]
+    tables[ALL] = pooled
+    rows = []
+    slot = dict(zip(at.tolist(), range(len(at))))
+    for p, (ra, rb) in enumerate(pairs):
+        if p not in slot:
+            rows += [(ra, rb, item, 0, np.nan, np.nan, np.nan, np.nan, weights) for item in [*items, ALL]]
+            continue
+        for item in [*items, ALL]:
+            table = tables[item][slot[p]]
             res = _kappa_result(table, weights, SCORES)
             kappa, se = (np.nan, np.nan) if res is None else res
             rows.append((ra, rb, item, int(table.sum()), kappa, se, kappa - z * se, kappa + z * se, weights))
@@ -1006,12 +1046,21 @@ class CalibrationData:
     present: bool              # the archive holds QA reviews at all
     reviews: pd.DataFrame      # this unit's reviews in the period
     calibration: pd.DataFrame  # every calibration review of the year up to the period's end (all units)
-    # :func:`ticket_counts`, once per report: the coverage, programme and review-sample sections read them
+    # :func:`ticket_counts` (and the review sample drawn with them), once per report: the coverage, programme and
+    # review-sample sections read them; while :func:`calibration_data`'s background scan runs, a Future of them
     counts: dict = field(default_factory=dict, repr=False, compare=False)
 
 
-def calibration_data(ctx) -> CalibrationData:
-    """Load the reviews a calibration report needs (empty frames when the archive holds none)."""
+def calibration_data(ctx, seed: int | None = None) -> CalibrationData:
+    """Load the reviews a calibration report needs (empty frames when the archive holds none).
+
+    The ticket counts (:func:`ticket_counts`) and, given the review sample's ``seed``, the sample itself
+    (:func:`review_sample_section`) are started here on a DuckDB cursor of their own in a background thread:
+    they are DuckDB scans of the period's tickets (DuckDB works without Python's lock), so they run while the
+    distribution, agreement, bias and IQS sections compute and draw; the sections that need them wait for them.
+    The results are the same as computed in place (the same functions on the same sources); an error is raised
+    where the result is first needed.
+    """
     from qa_helpers.data import archive as qa_archive
 
     reviews = ctx.load("qa_reviews")
@@ -1025,25 +1074,111 @@ def calibration_data(ctx) -> CalibrationData:
         year = qa_archive.load("qa_reviews", "ALL", str(ctx.period.start.year), archive=ctx.archive,
                                where={"calibration": True})
     calib = year[year["calibration"].fillna(False).astype(bool) & (year["reviewed_at"] < ctx.period.end)]
-    return CalibrationData(True, reviews, calib.reset_index(drop=True))
+    data = CalibrationData(True, reviews, calib.reset_index(drop=True))
+    if ctx.has("tickets"):
+        _start_ticket_scans(ctx, data, seed)
+    return data
+
+
+_BACKGROUND = None  # one worker thread for the background scans of the kernel's reports (created when first used)
+
+
+def _background():
+    global _BACKGROUND
+    if _BACKGROUND is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qakit-calibration")
+    return _BACKGROUND
+
+
+def _count_arguments(ctx) -> dict:
+    """:func:`qa_helpers.qa.sampling.ticket_counts`'s arguments for the unit and period (the sources' SQL is
+    built here, in the caller's thread)."""
+    from qa_helpers.qa import sampling
+
+    by = [*(c for c in ("channel", "category") if ctx.has("tickets", c)), "team"]
+    flag = ["calibration"] if ctx.has("qa_reviews", "calibration") else []
+    return {"tickets": ctx.source("tickets", columns=["ticket_id", *by]), "by": by,
+            "reviews": ctx.source("qa_reviews", columns=["ticket_id", *flag]) if ctx.has("qa_reviews", "ticket_id")
+            else None,
+            "surveys": ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None,
+            "complaints": ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id")
+            else None,
+            "low_csat_max": sampling.qa_settings(ctx.standards.raw)["low_csat_max"]}
+
+
+@dataclass
+class _SamplePlan:
+    """What the review sample is drawn from: the population's SQL, its strata, the unit's teams and capacity."""
+
+    settings: dict
+    strata: list
+    surveys: str | None
+    complaints: str | None
+    frame: str
+    teams: list
+    total: int
+
+
+def _sample_plan(ctx) -> _SamplePlan:
+    from qa_helpers.data import archive as qa_archive
+    from qa_helpers.qa import sampling
+
+    settings = sampling.qa_settings(ctx.standards.raw)
+    strata = [c for c in ("channel", "category") if ctx.has("tickets", c)]
+    # the population stays in DuckDB: strata are counted there and the sample drawn by a seeded hash
+    surveys = ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
+    complaints = ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
+    frame = sampling.population_sql(ctx.source("tickets", columns=["ticket_id", *strata]), surveys, complaints,
+                                    strata, settings["low_csat_max"])
+    teams = qa_archive.units(ctx.archive).set_index("unit").at[ctx.unit, "teams"]
+    capacity = sampling.review_capacity(ctx.standards.raw, teams, ctx.period.next())
+    return _SamplePlan(settings, strata, surveys, complaints, frame, teams, int(capacity["capacity"].sum()))
+
+
+def _draw_sample(plan: _SamplePlan, seed: int, connection, counts: pd.DataFrame | None):
+    from qa_helpers.qa import sampling
+
+    return sampling.capacity_sample(plan.frame, plan.total, seed, plan.strata, plan.settings["oversample"],
+                                    plan.settings["min_per_stratum"], connection=connection, counts=counts)
+
+
+def _start_ticket_scans(ctx, data: CalibrationData, seed: int | None) -> None:
+    """Start :func:`ticket_counts` (and the sample of ``seed``) in the background thread (see :func:`calibration_data`)."""
+    from qa_helpers.data import storage
+    from qa_helpers.qa import sampling
+
+    arguments = _count_arguments(ctx)
+    plan = _sample_plan(ctx) if seed is not None else None
+    cursor = storage.register(ctx.duckdb.cursor(), ctx.archive)  # a connection of its own to the same database
+
+    def counts() -> pd.DataFrame:
+        return sampling.ticket_counts(**arguments, connection=cursor)
+
+    def sample(counted):  # a copy of the counts: the report's sections read theirs meanwhile, in their thread
+        return plan, _draw_sample(plan, seed, cursor, counted.result().copy())
+
+    counted = _background().submit(counts)
+    data.counts["tickets"] = counted
+    if plan is not None:
+        data.counts[("sample", int(seed))] = _background().submit(sample, counted)
 
 
 def ticket_counts(ctx, data: CalibrationData) -> pd.DataFrame:
     """The unit's tickets of the period per channel × category × team × risk class, reviewed and with an
     ordinary review (:func:`qa_helpers.qa.sampling.ticket_counts`: one DuckDB scan, no ticket row loaded),
     kept on ``data``: QA coverage, the programme and the review sample all read them."""
+    from concurrent.futures import Future
+
     from qa_helpers.qa import sampling
 
     if "tickets" not in data.counts:
-        by = [*(c for c in ("channel", "category") if ctx.has("tickets", c)), "team"]
-        flag = ["calibration"] if ctx.has("qa_reviews", "calibration") else []
-        reviews = ctx.source("qa_reviews", columns=["ticket_id", *flag]) if ctx.has("qa_reviews", "ticket_id") else None
-        surveys = ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
-        complaints = ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
-        data.counts["tickets"] = sampling.ticket_counts(
-            ctx.source("tickets", columns=["ticket_id", *by]), by, reviews, surveys, complaints,
-            sampling.qa_settings(ctx.standards.raw)["low_csat_max"], connection=ctx.duckdb)
-    return data.counts["tickets"]
+        data.counts["tickets"] = sampling.ticket_counts(**_count_arguments(ctx), connection=ctx.duckdb)
+    found = data.counts["tickets"]
+    if isinstance(found, Future):
+        found = data.counts["tickets"] = found.result()
+    return found
 
 
 def data_line(data: CalibrationData, language: str = "en") -> str:
@@ -1088,6 +1223,34 @@ def distribution_section(ctx, data: CalibrationData) -> list:
             table(means.sort_values("problem_solving").head(10).reset_index(), language)]
 
 
+def _fingerprint(frame: pd.DataFrame) -> str:
+    """A digest of a frame's columns, dtypes and values (its row order included)."""
+    import hashlib
+
+    digest = hashlib.sha256(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _for_calibration(data: CalibrationData, name: str, compute) -> pd.DataFrame:
+    """``compute(data.calibration)``, kept for the batch kernel's next report on the same calibration reviews.
+
+    The calibration reviews are every unit's of the year up to the period's end: a batch's reports of one period
+    agree on them, and on the agreement and bias tables computed from them (keyed by the reviews' content, so a
+    kept table is never another set's). Kept by :func:`qa_helpers.data.archive.keep` (nothing when its cache is off).
+    """
+    from qa_helpers.data import archive as qa_archive
+
+    if "fingerprint" not in data.counts:
+        data.counts["fingerprint"] = _fingerprint(data.calibration)
+    key = ("qa_calibration", name, data.counts["fingerprint"])
+    found = qa_archive.recall(key)
+    if found is None:
+        found = compute(data.calibration)
+        qa_archive.keep(key, found)
+    return found
+
+
 def agreement_section(ctx, data: CalibrationData) -> list:
     """Fleiss' κ, ICC(2,1), pairwise weighted κ and the within-±10 % share on the calibration conversations."""
     from qa_helpers.report.labels import t, table
@@ -1097,21 +1260,21 @@ def agreement_section(ctx, data: CalibrationData) -> list:
     note = _no_data(data, calibration=True, language=language)
     if note:
         return [note]
-    calib = data.calibration
     fig, ax = plt.subplots(figsize=(6, 5))
-    plot_pairwise_kappa(pairwise_weighted_kappa(calib), item="all", ax=ax, language=language)
+    plot_pairwise_kappa(_for_calibration(data, "pairwise_kappa", pairwise_weighted_kappa), item="all", ax=ax,
+                        language=language)
     return [say("calibration.fleiss", language),
-            table(fleiss_kappa_by_item(calib), language, values=["item"], precision=3),
+            table(_for_calibration(data, "fleiss", fleiss_kappa_by_item), language, values=["item"], precision=3),
             say("calibration.icc", language),
-            table(calibration_icc(calib), language, values=["item"], precision=3), fig,
+            table(_for_calibration(data, "icc", calibration_icc), language, values=["item"], precision=3), fig,
             say("calibration.within", language),
-            table(within_tolerance(calib).replace({"reviewer_id": {ALL: t("all_reviewers", language)}}), language,
-                  percent=["share"])]
+            table(_for_calibration(data, "within", within_tolerance).replace(
+                {"reviewer_id": {ALL: t("all_reviewers", language)}}), language, percent=["share"])]
 
 
 def bias_for(data: CalibrationData) -> pd.DataFrame | None:
     """Each reviewer's bias against the consensus, or None when there are no calibration reviews."""
-    return None if _no_data(data, calibration=True) else reviewer_bias(data.calibration)
+    return None if _no_data(data, calibration=True) else _for_calibration(data, "bias", reviewer_bias)
 
 
 def bias_section(data: CalibrationData, bias: pd.DataFrame | None, language: str = "en") -> list:
@@ -1174,26 +1337,20 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
     else ``<project>/reports``). ``qakit run`` passes its own unit folder, so the link beside the report works.
     With ``data`` the strata are counted once with the report's other ticket counts (:func:`ticket_counts`).
     """
-    from qa_helpers.data import archive as qa_archive
     from qa_helpers.qa import sampling
     from qa_helpers.report.labels import table
 
     note = ctx.missing_note("tickets", what="No review sample")
     if note:
         return [note]
-    settings = sampling.qa_settings(ctx.standards.raw)
-    strata = [c for c in ("channel", "category") if ctx.has("tickets", c)]
-    # the population stays in DuckDB: strata are counted there and the sample drawn by a seeded hash
-    surveys = ctx.source("surveys", columns=["ticket_id", "csat"]) if ctx.has("surveys", "csat") else None
-    complaints = ctx.source("complaints", columns=["ticket_id"]) if ctx.has("complaints", "ticket_id") else None
-    frame = sampling.population_sql(ctx.source("tickets", columns=["ticket_id", *strata]), surveys, complaints,
-                                    strata, settings["low_csat_max"])
-    teams = qa_archive.units(ctx.archive).set_index("unit").at[ctx.unit, "teams"]
-    capacity = sampling.review_capacity(ctx.standards.raw, teams, ctx.period.next())
-    total = int(capacity["capacity"].sum())
-    sample, allocation = sampling.capacity_sample(frame, total, seed, strata, settings["oversample"],
-                                                  settings["min_per_stratum"], connection=ctx.duckdb,
-                                                  counts=None if data is None else ticket_counts(ctx, data))
+    drawn = None if data is None else data.counts.get(("sample", int(seed)))
+    if drawn is not None:  # drawn in the background since calibration_data (the same plan and draw)
+        plan, (sample, allocation) = drawn.result()
+    else:
+        plan = _sample_plan(ctx)
+        sample, allocation = _draw_sample(plan, seed, ctx.duckdb, None if data is None else ticket_counts(ctx, data))
+    settings, strata, surveys, complaints = plan.settings, plan.strata, plan.surveys, plan.complaints
+    teams, total = plan.teams, plan.total
     population = int(allocation["population"].sum())
     target = Path(out) if out else reports_dir() / ctx.period.label / ctx.unit / review_sample_name(ctx.period)
     write_review_sample(sample, target)
@@ -1221,7 +1378,12 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
 
 
 def coverage_section(ctx, data: CalibrationData) -> list:
-    """QA coverage of the period: the share of the unit's tickets reviewed, overall and per channel."""
+    """QA coverage of the period: the share of the unit's tickets with an ordinary (not calibration) review,
+    overall and per channel.
+
+    One definition with the QA programme's coverage (:func:`qa_helpers.people.sections.programme_for`), which
+    is held against the ``qa_coverage`` target: calibration reviews re-score tickets to align the reviewers and
+    do not count (before, this section counted them and showed about 0.1 point more under the same name)."""
     from qa_helpers.qa.sampling import coverage_from_counts
     from qa_helpers.report.labels import table
     from qa_helpers.report.texts import say
@@ -1230,7 +1392,7 @@ def coverage_section(ctx, data: CalibrationData) -> list:
     if note:
         return [note]
     by = "channel" if ctx.has("tickets", "channel") else None
-    coverage = coverage_from_counts(ticket_counts(ctx, data), ctx.unit, by)  # counted in DuckDB
+    coverage = coverage_from_counts(ticket_counts(ctx, data), ctx.unit, by, reviewed="reviewed_ordinary")
     unit = coverage.iloc[0]
     if unit["tickets"] == 0:
         return [say("calibration.coverage_none", ctx.language)]
