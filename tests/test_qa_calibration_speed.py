@@ -100,10 +100,11 @@ def test_qa_coverage_is_the_programmes(archive):
     assert f"of {int(unit['tickets']):,} tickets" in coverage[0]
     counts = cal.ticket_counts(ctx, data)
     assert counts["reviewed_ordinary"].sum() < counts["reviewed"].sum()  # the calibration reviews no longer count
-    with pytest.raises(ValueError):
-        from qa_helpers.qa.sampling import coverage_from_counts
+    from qa_helpers.qa.sampling import coverage_from_counts, qa_coverage
 
-        coverage_from_counts(counts, "hotline", "channel", reviewed="tickets")
+    # one definition: from the counts, from the rows, and the programme's
+    rows = qa_coverage(ctx.load("tickets", columns=["ticket_id", "channel"]), ctx.load("qa_reviews"), ctx.unit)
+    pd.testing.assert_frame_equal(rows, coverage_from_counts(counts, ctx.unit, "channel"), check_dtype=False)
 
 
 def test_agreement_tables_kept_for_the_next_report_are_the_computed_ones(archive, monkeypatch):

@@ -70,7 +70,7 @@ def test_coverage_counted_in_duckdb_equals_the_rows(archive):
     ctx = open_context("hotline", "2025-Q4", archive)
     rows = qa_coverage(ctx.load("tickets", columns=["ticket_id", "channel"]), ctx.load("qa_reviews"), "hotline")
     counted = qa_coverage(ctx.source("tickets", columns=["ticket_id", "channel"]),
-                          ctx.source("qa_reviews", columns=["ticket_id"]), "hotline", connection=ctx.duckdb)
+                          ctx.source("qa_reviews", columns=["ticket_id", "calibration"]), "hotline", connection=ctx.duckdb)
     pd.testing.assert_frame_equal(rows, counted, check_dtype=False)
     assert counted.iloc[0]["reviewed"] > 0
 

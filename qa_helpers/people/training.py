@@ -10,7 +10,7 @@ certification is each agent's latest record up to the end of the period; QA figu
   roster (an agent with no certification record is not certified).
 - *QA pass rate*: ordinary (not calibration) reviews without a critical fail and with an IQS of at least
   ``people.qa_pass_mark`` / ordinary reviews.
-- *QA coverage*: tickets reviewed / tickets (:func:`qa_helpers.qa.sampling.qa_coverage`).
+- *QA coverage*: tickets with an ordinary (not calibration) review / tickets (:func:`qa_helpers.qa.sampling.qa_coverage`).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from matplotlib.ticker import PercentFormatter
 
 from qa_helpers.config import reports_dir
 from qa_helpers.periods import Period
+from qa_helpers.report import background
 from qa_helpers.report.heatmap import heatmap
 from qa_helpers.report.plots import COLOURS, _ax, _empty
 from qa_helpers.report.safe import markdown_text, write_csv
@@ -1080,18 +1081,6 @@ def calibration_data(ctx, seed: int | None = None) -> CalibrationData:
     return data
 
 
-_BACKGROUND = None  # one worker thread for the background scans of the kernel's reports (created when first used)
-
-
-def _background():
-    global _BACKGROUND
-    if _BACKGROUND is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qakit-calibration")
-    return _BACKGROUND
-
-
 def _count_arguments(ctx) -> dict:
     """:func:`qa_helpers.qa.sampling.ticket_counts`'s arguments for the unit and period (the sources' SQL is
     built here, in the caller's thread)."""
@@ -1149,20 +1138,23 @@ def _start_ticket_scans(ctx, data: CalibrationData, seed: int | None) -> None:
     from qa_helpers.data import storage
     from qa_helpers.qa import sampling
 
-    arguments = _count_arguments(ctx)
-    plan = _sample_plan(ctx) if seed is not None else None
+    try:
+        arguments = _count_arguments(ctx)
+        plan = _sample_plan(ctx) if seed is not None else None
+    except Exception:  # noqa: BLE001 - nothing starts: the sections compute in place and raise it where needed
+        return
     cursor = storage.register(ctx.duckdb.cursor(), ctx.archive)  # a connection of its own to the same database
 
     def counts() -> pd.DataFrame:
         return sampling.ticket_counts(**arguments, connection=cursor)
 
     def sample(counted):  # a copy of the counts: the report's sections read theirs meanwhile, in their thread
-        return plan, _draw_sample(plan, seed, cursor, counted.result().copy())
+        return plan, _draw_sample(plan, seed, cursor, background.take(counted).copy())
 
-    counted = _background().submit(counts)
+    counted = background.submit(counts, stop=cursor.interrupt)
     data.counts["tickets"] = counted
     if plan is not None:
-        data.counts[("sample", int(seed))] = _background().submit(sample, counted)
+        data.counts[("sample", int(seed))] = background.submit(sample, counted, stop=cursor.interrupt)
 
 
 def ticket_counts(ctx, data: CalibrationData) -> pd.DataFrame:
@@ -1177,7 +1169,7 @@ def ticket_counts(ctx, data: CalibrationData) -> pd.DataFrame:
         data.counts["tickets"] = sampling.ticket_counts(**_count_arguments(ctx), connection=ctx.duckdb)
     found = data.counts["tickets"]
     if isinstance(found, Future):
-        found = data.counts["tickets"] = found.result()
+        found = data.counts["tickets"] = background.take(found)
     return found
 
 
@@ -1345,7 +1337,7 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
         return [note]
     drawn = None if data is None else data.counts.get(("sample", int(seed)))
     if drawn is not None:  # drawn in the background since calibration_data (the same plan and draw)
-        plan, (sample, allocation) = drawn.result()
+        plan, (sample, allocation) = background.take(drawn)
     else:
         plan = _sample_plan(ctx)
         sample, allocation = _draw_sample(plan, seed, ctx.duckdb, None if data is None else ticket_counts(ctx, data))
@@ -1392,7 +1384,7 @@ def coverage_section(ctx, data: CalibrationData) -> list:
     if note:
         return [note]
     by = "channel" if ctx.has("tickets", "channel") else None
-    coverage = coverage_from_counts(ticket_counts(ctx, data), ctx.unit, by, reviewed="reviewed_ordinary")
+    coverage = coverage_from_counts(ticket_counts(ctx, data), ctx.unit, by)
     unit = coverage.iloc[0]
     if unit["tickets"] == 0:
         return [say("calibration.coverage_none", ctx.language)]

@@ -307,7 +307,9 @@ def population_sql(tickets: str, surveys: str | None, complaints: str | None,
 
 def qa_coverage(tickets: pd.DataFrame | str, reviews: pd.DataFrame | str, unit: str,
                 by: str | None = "channel", connection=None) -> pd.DataFrame:
-    """Share of the period's tickets the QA team reviewed, for the unit and per ``by`` group.
+    """QA coverage: the share of the period's tickets with an ordinary QA review, for the unit and per
+    ``by`` group. Calibration reviews (reviewers re-scoring tickets to align their scales) do not count:
+    the one definition, held against the ``qa_coverage`` target (the programme's, issue 17).
 
     Parameters
     ----------
@@ -315,8 +317,9 @@ def qa_coverage(tickets: pd.DataFrame | str, reviews: pd.DataFrame | str, unit: 
         The unit's tickets of the period (``ticket_id`` and ``by``), as rows or as a DuckDB source
         (``ctx.source("tickets", columns=[...])``: counted in DuckDB, no row loaded).
     reviews : DataFrame or str
-        QA reviews (``ticket_id``); a ticket reviewed several times (calibration) counts once,
-        a review of a ticket not in ``tickets`` (another period or unit) does not count.
+        QA reviews (``ticket_id``, and ``calibration`` when the archive has it); a ticket reviewed
+        several times counts once, a review of a ticket not in ``tickets`` (another period or unit)
+        does not count.
         A DuckDB source when ``tickets`` is one.
     unit : str
         The label of the unit row.
@@ -330,6 +333,8 @@ def qa_coverage(tickets: pd.DataFrame | str, reviews: pd.DataFrame | str, unit: 
     """
     if isinstance(tickets, str):
         return _qa_coverage_sql(tickets, reviews, unit, by, connection)
+    if "calibration" in reviews:
+        reviews = reviews[~reviews["calibration"].fillna(False).astype(bool)]
     reviewed = tickets["ticket_id"].isin(reviews["ticket_id"].dropna())
     frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [len(tickets)],
                             "reviewed": [int(reviewed.sum())]})]
@@ -442,16 +447,10 @@ def counts_by(counts: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return summed.sort_values(list(keys), kind="stable", na_position="last").reset_index(drop=True)
 
 
-def coverage_from_counts(counts: pd.DataFrame, unit: str, by: str | None,
-                         reviewed: str = "reviewed") -> pd.DataFrame:
-    """:func:`qa_coverage`'s table from :func:`ticket_counts` (counted per ``by`` among others).
-
-    ``reviewed`` is the count that makes a ticket covered: ``"reviewed"`` (any review, calibration included:
-    :func:`qa_coverage`'s definition) or ``"reviewed_ordinary"`` (an ordinary review: the QA programme's
-    coverage, :func:`qa_helpers.people.training.programme`, which the ``qa_coverage`` target is set against).
-    The table's column is ``reviewed`` either way."""
-    if reviewed not in ("reviewed", "reviewed_ordinary"):
-        raise ValueError(f"reviewed must be 'reviewed' or 'reviewed_ordinary', got {reviewed!r}")
+def coverage_from_counts(counts: pd.DataFrame, unit: str, by: str | None) -> pd.DataFrame:
+    """:func:`qa_coverage`'s table from :func:`ticket_counts` (counted per ``by`` among others): a ticket
+    is covered by an ordinary review (``reviewed_ordinary``), as in :func:`qa_coverage`."""
+    reviewed = "reviewed_ordinary"
     frames = [pd.DataFrame({"level": ["unit"], "group": [unit], "tickets": [int(counts["tickets"].sum())],
                             "reviewed": [int(counts[reviewed].sum())]})]
     if by is not None:  # as the rows' groupby: tickets without a value are in the unit row only

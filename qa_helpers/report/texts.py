@@ -283,11 +283,14 @@ NARRATIVE: dict[str, tuple[str, str]] = {
         "投诉工单与低满意度工单加大抽样比例。每张工单附有设计权重，据此加权的抽检结果仍为无偏估计。"
         "相同的随机种子得到相同的样本。"),
     "calibration.coverage": (
-        "## QA coverage\n\nThe share of this period's tickets the QA team reviewed, for the unit and per channel.",
-        "## 质检覆盖率\n\n本期工单中经质检审核的比例，按整体和渠道列示。"),
+        "## QA coverage\n\nThe share of this period's tickets with an ordinary QA review, for the unit and per "
+        "channel (calibration reviews, which re-score tickets to align the reviewers, do not count): the QA "
+        "coverage of the programme section, held against its target.",
+        "## 质检覆盖率\n\n本期工单中经常规质检审核的比例，按整体和渠道列示（校准审核为统一评分尺度而重复评分，不计入）；"
+        "与培训与质检计划一节的质检覆盖率口径相同，并据此对照目标。"),
     "calibration.coverage_line": (
-        "QA reviewed {reviewed} of {tickets} tickets this period ({coverage} coverage).",
-        "本期质检审核了 {tickets} 张工单中的 {reviewed} 张（覆盖率 {coverage}）。"),
+        "QA reviewed {reviewed} of {tickets} tickets this period in ordinary reviews ({coverage} coverage).",
+        "本期常规质检审核了 {tickets} 张工单中的 {reviewed} 张（覆盖率 {coverage}）。"),
     "calibration.coverage_none": (
         "No tickets of this unit in the period: QA coverage is not defined.",
         "本期该单位没有工单：质检覆盖率无从计算。"),
