@@ -12,6 +12,7 @@ them, CIs at the family's level, and the ``family`` column names it.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -372,36 +373,14 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
     return sources, columns
 
 
-def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, weeks_after: int = 8,
-                    washout_weeks: int = 0, its_weeks: int = 26, alpha: float = 0.05,
-                    method: str = "holm", unavailable: dict[str, str] | None = None) -> ActionEvaluation:
-    """Evaluate one action of the register on its KPIs.
+def read_action(action, archive, standards: dict, *, weeks_before: int = 8, weeks_after: int = 8,
+                washout_weeks: int = 0, its_weeks: int = 26, unavailable: dict[str, str] | None = None) -> dict:
+    """Every archive read of :func:`evaluate_action` (its scans, no test): the treated teams' observations in the
+    test windows, each metric's weekly series and DiD cells over the span (or the ValueError its scan raised),
+    the after-window KPIs. Parameters as for :func:`evaluate_action`; the result is its ``reads``.
 
-    Parameters
-    ----------
-    action : row of :func:`qa_helpers.improve.actions.load_actions`
-        Needs ``action_id, teams, start, metrics, control_teams, channels``.
-    archive : path-like
-        The archive.
-    standards : dict
-        Loaded standards (SLA and complaint hours define some KPIs).
-    weeks_before, weeks_after, washout_weeks : int
-        Whole-week windows around the start; wash-out weeks after the start are excluded.
-    its_weeks : int
-        Weeks either side of the start for the segmented regression.
-    alpha : float
-        Significance level (family-wise with Holm).
-    method : {"holm", "bh"}
-        Adjustment across every verdict-bearing row of the action (default, DiD, segmented
-        level and slope, standardised), with CIs at the family's level.
-    unavailable : dict, optional
-        KPI -> why the archive cannot measure it; those metrics are skipped, and so is a metric
-        whose windows hold too little data to test (both land in ``skipped`` with the reason).
-        Observations without an agent are tested unclustered (the result's method says so).
-
-    Returns
-    -------
-    ActionEvaluation
+    :func:`evaluate_plan` runs the reads of the next actions in a thread of their own while the statistics of
+    the current one run: DuckDB releases the GIL while it scans, so the two overlap.
     """
     start = pd.Timestamp(action.start)
     windows = stats.week_windows(start, weeks_before=max(weeks_before, its_weeks),
@@ -430,6 +409,51 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
              if m["kpi"] not in skipped and metric_kind(m["kpi"]) is not None else None for m in action.metrics]
     after = test_windows.set_index("window").loc["after"]
     after_kpis = measure_kpis(action, archive, standards, after["start"], after["end"])
+    return {"start": start, "treated": treated, "controls": controls, "skipped": skipped, "tables": tables,
+            "scans": scans, "after_kpis": after_kpis, "windows": test_windows}
+
+
+def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, weeks_after: int = 8,
+                    washout_weeks: int = 0, its_weeks: int = 26, alpha: float = 0.05,
+                    method: str = "holm", unavailable: dict[str, str] | None = None,
+                    reads: dict | None = None) -> ActionEvaluation:
+    """Evaluate one action of the register on its KPIs.
+
+    Parameters
+    ----------
+    action : row of :func:`qa_helpers.improve.actions.load_actions`
+        Needs ``action_id, teams, start, metrics, control_teams, channels``.
+    archive : path-like
+        The archive.
+    standards : dict
+        Loaded standards (SLA and complaint hours define some KPIs).
+    weeks_before, weeks_after, washout_weeks : int
+        Whole-week windows around the start; wash-out weeks after the start are excluded.
+    its_weeks : int
+        Weeks either side of the start for the segmented regression.
+    alpha : float
+        Significance level (family-wise with Holm).
+    method : {"holm", "bh"}
+        Adjustment across every verdict-bearing row of the action (default, DiD, segmented
+        level and slope, standardised), with CIs at the family's level.
+    unavailable : dict, optional
+        KPI -> why the archive cannot measure it; those metrics are skipped, and so is a metric
+        whose windows hold too little data to test (both land in ``skipped`` with the reason).
+        Observations without an agent are tested unclustered (the result's method says so).
+    reads : dict, optional
+        :func:`read_action` of this action with the same windows and ``unavailable`` (read beforehand);
+        without, the action reads them first.
+
+    Returns
+    -------
+    ActionEvaluation
+    """
+    reads = reads if reads is not None else read_action(
+        action, archive, standards, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks,
+        its_weeks=its_weeks, unavailable=unavailable)
+    start, treated, controls = reads["start"], reads["treated"], reads["controls"]
+    tables, scans, after_kpis, test_windows = reads["tables"], reads["scans"], reads["after_kpis"], reads["windows"]
+    skipped = dict(reads["skipped"])
     rows, did, its, mixes, standardised, weekly, obs_by = [], [], [], [], [], [], {}
     for metric, scan in zip(action.metrics, scans):
         kpi = metric["kpi"]
@@ -558,6 +582,7 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 _CONNECTION: list = []
+_THREAD = threading.local()
 
 
 def _connection():
@@ -565,7 +590,13 @@ def _connection():
     made once per process (a connection takes tens of milliseconds to open); frames registered on it are replaced."""
     if not _CONNECTION:
         _CONNECTION.append(qa_archive.analysis_connection())
-    return _CONNECTION[0]
+    if threading.current_thread() is threading.main_thread():
+        return _CONNECTION[0]
+    # another thread (:func:`evaluate_plan`'s reads): a cursor of its own, a connection to the same database
+    cursor = getattr(_THREAD, "cursor", None)
+    if cursor is None:
+        cursor = _THREAD.cursor = _CONNECTION[0].cursor()
+    return cursor
 
 
 def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None,
@@ -733,10 +764,25 @@ def plan(ctx, action_id: str = "", weeks_after: int = 8, washout_weeks: int = 0)
 
 def evaluate_plan(ctx, the_plan: EvaluationPlan, **options) -> dict[str, ActionEvaluation]:
     """:func:`evaluate_action` for every ready action of a plan (``options``: windows and ``alpha``)."""
-    if len(the_plan.ready):  # their ~2 s of cold imports overlap the first action's archive scans
-        stats.preload(["before_after", "diff_in_diff_cells", "segmented", "mix_shift", "adjust_family"])
-    return {a.action_id: evaluate_action(a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable, **options)
-            for a in the_plan.ready.itertuples(index=False)}
+    ready = list(the_plan.ready.itertuples(index=False))
+    if not ready:
+        return {}
+    # their ~2 s of cold imports overlap the first action's archive scans
+    stats.preload(["before_after", "diff_in_diff_cells", "segmented", "mix_shift", "adjust_family"])
+    from concurrent.futures import ThreadPoolExecutor
+
+    _connection()  # made here, before the reading thread asks for its cursor of it
+    windows = {k: options[k] for k in ("weeks_before", "weeks_after", "washout_weeks", "its_weeks") if k in options}
+    # the reads of the actions in order, in a thread of their own (each on its own DuckDB cursor): while an
+    # action's statistics run here, the next action's scans run there
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa_helpers.evaluation.read")
+    try:
+        reads = [pool.submit(read_action, a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable,
+                             **windows) for a in ready]
+        return {a.action_id: evaluate_action(a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable,
+                                             reads=read.result(), **options) for a, read in zip(ready, reads)}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def summary(evaluations: dict[str, ActionEvaluation]) -> dict:
