@@ -619,12 +619,16 @@ def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None,
     groups = "GROUP BY 1, 2"
     if windows is not None:  # the team x week rows, and the team x agent x week rows the DiD sums
         groups = "GROUP BY GROUPING SETS ((team, week), (team, agent_id, week))"
+    # the rows summed once per team, agent, week and channel, and those sums summed again for both sets (one
+    # pass over millions of rows with plain sums costs DuckDB a third less than the sets' lists and flags)
+    fine = (f"(SELECT team, agent_id, date_trunc('week', time) AS week, channel, sum({value}) AS y, "
+            f"count(*) AS n FROM {obs} WHERE {' AND '.join(conditions)} GROUP BY ALL)")
     out = span["connection"].sql(
-        f"SELECT team, date_trunc('week', time) AS week, avg({value}) AS value, count(*) AS n, "
-        f"bool_or(agent_id IS NOT NULL) AS agents, "
-        f"coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels"
-        + (f", agent_id AS cluster, sum({value}) AS y, grouping(agent_id) AS _level" if windows is not None else "")
-        + f" FROM {obs} WHERE {' AND '.join(conditions)} {groups} ORDER BY 1, 2").df()
+        "SELECT team, week, sum(y) / sum(n) AS value, CAST(sum(n) AS BIGINT) AS n, "
+        "bool_or(agent_id IS NOT NULL) AS agents, "
+        "coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels"
+        + (", agent_id AS cluster, sum(y) AS y, grouping(agent_id) AS _level" if windows is not None else "")
+        + f" FROM {fine} {groups} ORDER BY 1, 2").df()
     out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
     out["n"] = out["n"].astype("int64")
     cells = None
