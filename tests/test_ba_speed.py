@@ -47,3 +47,42 @@ def test_designs_that_are_not_cell_dummies_take_the_general_way():
     assert cr2._one_hot(np.array([[1.0, 0], [0.5, 0.5]])) is None
     assert cr2._one_hot(np.array([[1.0, 0], [1.0, 0]])) is None  # a column never used: singular
     assert cr2._one_hot(np.array([[0, 1.0], [1.0, 0]])).tolist() == [1, 0]
+
+
+def _frames_equal(a, b):
+    import pandas as pd
+
+    for name in ("results", "did", "its", "mix", "standardised", "weekly", "after_kpis", "conclusions", "windows"):
+        left, right = getattr(a, name), getattr(b, name)
+        pd.testing.assert_frame_equal(left.drop(columns=["channels"], errors="ignore"),
+                                      right.drop(columns=["channels"], errors="ignore"), rtol=1e-12)
+    assert a.skipped == b.skipped and list(a.observations) == list(b.observations)
+    for kpi in a.observations:
+        pd.testing.assert_frame_equal(a.observations[kpi], b.observations[kpi])
+
+
+def test_a_plan_read_in_a_thread_of_its_own_gives_each_action_evaluated_alone(archive):
+    from qa_helpers.improve import evaluation
+    from qa_helpers.report.context import open_context
+
+    ctx = open_context("ALL", "2025", archive)
+    the_plan = evaluation.plan(ctx)
+    assert len(the_plan.ready) >= 2
+    options = dict(weeks_before=8, weeks_after=8, washout_weeks=1, alpha=0.05)
+    together = evaluation.evaluate_plan(ctx, the_plan, **options)
+    for action in the_plan.ready.itertuples(index=False):
+        alone = evaluation.evaluate_action(action, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable,
+                                           **options)
+        _frames_equal(together[action.action_id], alone)
+
+
+def test_window_labels_are_the_text_labels_of_each_time():
+    import pandas as pd
+
+    from qa_helpers import stats
+
+    windows = stats.week_windows("2025-07-09", weeks_before=2, weeks_after=2, washout_weeks=1)
+    times = pd.Series(pd.to_datetime(["2025-07-01", "2025-07-08", None, "2025-07-22", "2025-09-01"]), index=[4, 3, 2, 1, 0])
+    got = stats.label_windows(times, windows)
+    want = pd.Series(["before", "excluded", "excluded", "after", "excluded"], index=times.index, name="window", dtype="str")
+    pd.testing.assert_series_equal(got, want)

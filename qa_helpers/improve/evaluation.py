@@ -148,9 +148,7 @@ def did_cells(connection, sources: dict[str, str], columns: dict[str, set[str]],
     source = observation_sql(sources, columns, kpi, standards)
     if agent_groups is not None:
         connection.register("did_agent_groups", agent_groups[["agent_id", "group"]].drop_duplicates("agent_id"))
-        source = (f"(SELECT o.*, g.\"group\" AS _group FROM {source} AS o "
-                  f"JOIN did_agent_groups AS g ON o.agent_id = g.agent_id)")
-        group = "_group"
+        group = "agent_id"  # an agent's cells are summed first and joined to its group after (its one group)
     bounds = windows.set_index("window")
     stamp = lambda t: "TIMESTAMP " + qa_archive.sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
     inside = " OR ".join(f"(time >= {stamp(bounds.at[w, 'start'])} AND time < {stamp(bounds.at[w, 'end'])})"
@@ -161,11 +159,14 @@ def did_cells(connection, sources: dict[str, str], columns: dict[str, set[str]],
     if channels:
         conditions.append(f"channel IN ({', '.join(qa_archive.sql_text(c) for c in channels)})")
     value = "ln(value)" if kind == "duration" else "value"
-    out = connection.sql(
-        f"SELECT ({group}) AS team, agent_id AS cluster, date_trunc('week', time) AS week, "
-        f"time >= {stamp(bounds.at['after', 'start'])} AS after, sum({value}) AS y, CAST(count(*) AS DOUBLE) AS n, "
-        f"count(*) AS count FROM {source} "
-        f"WHERE {' AND '.join(conditions)} GROUP BY ALL").df()
+    cells = (f"SELECT ({group}) AS team, agent_id AS cluster, date_trunc('week', time) AS week, "
+             f"time >= {stamp(bounds.at['after', 'start'])} AS after, sum({value}) AS y, "
+             f"CAST(count(*) AS DOUBLE) AS n, count(*) AS count FROM {source} "
+             f"WHERE {' AND '.join(conditions)} GROUP BY ALL")
+    if agent_groups is not None:  # the join after the sums: thousands of cells, not millions of rows
+        cells = (f"SELECT g.\"group\" AS team, c.cluster, c.week, c.after, c.y, c.n, c.count FROM ({cells}) AS c "
+                 f"JOIN did_agent_groups AS g ON c.cluster = g.agent_id WHERE g.\"group\" IS NOT NULL")
+    out = connection.sql(cells).df()
     out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
     return out.astype({"team": object, "cluster": object, "after": bool, "count": "int64"})
 
