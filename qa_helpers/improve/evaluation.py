@@ -790,6 +790,35 @@ def evaluate_plan(ctx, the_plan: EvaluationPlan, **options) -> dict[str, ActionE
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+_BACKGROUND: list = []
+
+
+def in_background(function, *args, **kwargs):
+    """Start ``function(*args, **kwargs)`` in a worker thread and return its future (``.result()`` waits for it
+    and raises what it raised).
+
+    The notebook starts the people section's tests (their DuckDB scans) this way before the before/after
+    evaluation, and shows them at the end: a scan releases the GIL, so they use the core the evaluation and
+    the charts leave idle. Calls run one after the other in the order given; archive reads in the worker use
+    a DuckDB cursor of their own (:func:`_connection`).
+
+    Parameters
+    ----------
+    function : callable
+        What to run, with its arguments.
+
+    Returns
+    -------
+    concurrent.futures.Future
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    _connection()  # made here, in the main thread, before a worker asks for its cursor of it
+    if not _BACKGROUND:
+        _BACKGROUND.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa_helpers.background"))
+    return _BACKGROUND[0].submit(function, *args, **kwargs)
+
+
 def summary(evaluations: dict[str, ActionEvaluation]) -> dict:
     """The index page's figures: actions evaluated and metrics improved."""
     return {"actions_evaluated": len(evaluations),
