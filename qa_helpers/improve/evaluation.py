@@ -12,6 +12,7 @@ them, CIs at the family's level, and the ``family`` column names it.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -147,9 +148,7 @@ def did_cells(connection, sources: dict[str, str], columns: dict[str, set[str]],
     source = observation_sql(sources, columns, kpi, standards)
     if agent_groups is not None:
         connection.register("did_agent_groups", agent_groups[["agent_id", "group"]].drop_duplicates("agent_id"))
-        source = (f"(SELECT o.*, g.\"group\" AS _group FROM {source} AS o "
-                  f"JOIN did_agent_groups AS g ON o.agent_id = g.agent_id)")
-        group = "_group"
+        group = "agent_id"  # an agent's cells are summed first and joined to its group after (its one group)
     bounds = windows.set_index("window")
     stamp = lambda t: "TIMESTAMP " + qa_archive.sql_text(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f"))  # noqa: E731
     inside = " OR ".join(f"(time >= {stamp(bounds.at[w, 'start'])} AND time < {stamp(bounds.at[w, 'end'])})"
@@ -160,11 +159,14 @@ def did_cells(connection, sources: dict[str, str], columns: dict[str, set[str]],
     if channels:
         conditions.append(f"channel IN ({', '.join(qa_archive.sql_text(c) for c in channels)})")
     value = "ln(value)" if kind == "duration" else "value"
-    out = connection.sql(
-        f"SELECT ({group}) AS team, agent_id AS cluster, date_trunc('week', time) AS week, "
-        f"time >= {stamp(bounds.at['after', 'start'])} AS after, sum({value}) AS y, CAST(count(*) AS DOUBLE) AS n, "
-        f"count(*) AS count FROM {source} "
-        f"WHERE {' AND '.join(conditions)} GROUP BY ALL").df()
+    cells = (f"SELECT ({group}) AS team, agent_id AS cluster, date_trunc('week', time) AS week, "
+             f"time >= {stamp(bounds.at['after', 'start'])} AS after, sum({value}) AS y, "
+             f"CAST(count(*) AS DOUBLE) AS n, count(*) AS count FROM {source} "
+             f"WHERE {' AND '.join(conditions)} GROUP BY ALL")
+    if agent_groups is not None:  # the join after the sums: thousands of cells, not millions of rows
+        cells = (f"SELECT g.\"group\" AS team, c.cluster, c.week, c.after, c.y, c.n, c.count FROM ({cells}) AS c "
+                 f"JOIN did_agent_groups AS g ON c.cluster = g.agent_id WHERE g.\"group\" IS NOT NULL")
+    out = connection.sql(cells).df()
     out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
     return out.astype({"team": object, "cluster": object, "after": bool, "count": "int64"})
 
@@ -372,36 +374,14 @@ def window_sources(teams: list[str], archive, start: pd.Timestamp, end: pd.Times
     return sources, columns
 
 
-def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, weeks_after: int = 8,
-                    washout_weeks: int = 0, its_weeks: int = 26, alpha: float = 0.05,
-                    method: str = "holm", unavailable: dict[str, str] | None = None) -> ActionEvaluation:
-    """Evaluate one action of the register on its KPIs.
+def read_action(action, archive, standards: dict, *, weeks_before: int = 8, weeks_after: int = 8,
+                washout_weeks: int = 0, its_weeks: int = 26, unavailable: dict[str, str] | None = None) -> dict:
+    """Every archive read of :func:`evaluate_action` (its scans, no test): the treated teams' observations in the
+    test windows, each metric's weekly series and DiD cells over the span (or the ValueError its scan raised),
+    the after-window KPIs. Parameters as for :func:`evaluate_action`; the result is its ``reads``.
 
-    Parameters
-    ----------
-    action : row of :func:`qa_helpers.improve.actions.load_actions`
-        Needs ``action_id, teams, start, metrics, control_teams, channels``.
-    archive : path-like
-        The archive.
-    standards : dict
-        Loaded standards (SLA and complaint hours define some KPIs).
-    weeks_before, weeks_after, washout_weeks : int
-        Whole-week windows around the start; wash-out weeks after the start are excluded.
-    its_weeks : int
-        Weeks either side of the start for the segmented regression.
-    alpha : float
-        Significance level (family-wise with Holm).
-    method : {"holm", "bh"}
-        Adjustment across every verdict-bearing row of the action (default, DiD, segmented
-        level and slope, standardised), with CIs at the family's level.
-    unavailable : dict, optional
-        KPI -> why the archive cannot measure it; those metrics are skipped, and so is a metric
-        whose windows hold too little data to test (both land in ``skipped`` with the reason).
-        Observations without an agent are tested unclustered (the result's method says so).
-
-    Returns
-    -------
-    ActionEvaluation
+    :func:`evaluate_plan` runs the reads of the next actions in a thread of their own while the statistics of
+    the current one run: DuckDB releases the GIL while it scans, so the two overlap.
     """
     start = pd.Timestamp(action.start)
     windows = stats.week_windows(start, weeks_before=max(weeks_before, its_weeks),
@@ -430,6 +410,51 @@ def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, 
              if m["kpi"] not in skipped and metric_kind(m["kpi"]) is not None else None for m in action.metrics]
     after = test_windows.set_index("window").loc["after"]
     after_kpis = measure_kpis(action, archive, standards, after["start"], after["end"])
+    return {"start": start, "treated": treated, "controls": controls, "skipped": skipped, "tables": tables,
+            "scans": scans, "after_kpis": after_kpis, "windows": test_windows}
+
+
+def evaluate_action(action, archive, standards: dict, *, weeks_before: int = 8, weeks_after: int = 8,
+                    washout_weeks: int = 0, its_weeks: int = 26, alpha: float = 0.05,
+                    method: str = "holm", unavailable: dict[str, str] | None = None,
+                    reads: dict | None = None) -> ActionEvaluation:
+    """Evaluate one action of the register on its KPIs.
+
+    Parameters
+    ----------
+    action : row of :func:`qa_helpers.improve.actions.load_actions`
+        Needs ``action_id, teams, start, metrics, control_teams, channels``.
+    archive : path-like
+        The archive.
+    standards : dict
+        Loaded standards (SLA and complaint hours define some KPIs).
+    weeks_before, weeks_after, washout_weeks : int
+        Whole-week windows around the start; wash-out weeks after the start are excluded.
+    its_weeks : int
+        Weeks either side of the start for the segmented regression.
+    alpha : float
+        Significance level (family-wise with Holm).
+    method : {"holm", "bh"}
+        Adjustment across every verdict-bearing row of the action (default, DiD, segmented
+        level and slope, standardised), with CIs at the family's level.
+    unavailable : dict, optional
+        KPI -> why the archive cannot measure it; those metrics are skipped, and so is a metric
+        whose windows hold too little data to test (both land in ``skipped`` with the reason).
+        Observations without an agent are tested unclustered (the result's method says so).
+    reads : dict, optional
+        :func:`read_action` of this action with the same windows and ``unavailable`` (read beforehand);
+        without, the action reads them first.
+
+    Returns
+    -------
+    ActionEvaluation
+    """
+    reads = reads if reads is not None else read_action(
+        action, archive, standards, weeks_before=weeks_before, weeks_after=weeks_after, washout_weeks=washout_weeks,
+        its_weeks=its_weeks, unavailable=unavailable)
+    start, treated, controls = reads["start"], reads["treated"], reads["controls"]
+    tables, scans, after_kpis, test_windows = reads["tables"], reads["scans"], reads["after_kpis"], reads["windows"]
+    skipped = dict(reads["skipped"])
     rows, did, its, mixes, standardised, weekly, obs_by = [], [], [], [], [], [], {}
     for metric, scan in zip(action.metrics, scans):
         kpi = metric["kpi"]
@@ -558,6 +583,7 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 _CONNECTION: list = []
+_THREAD = threading.local()
 
 
 def _connection():
@@ -565,7 +591,13 @@ def _connection():
     made once per process (a connection takes tens of milliseconds to open); frames registered on it are replaced."""
     if not _CONNECTION:
         _CONNECTION.append(qa_archive.analysis_connection())
-    return _CONNECTION[0]
+    if threading.current_thread() is threading.main_thread():
+        return _CONNECTION[0]
+    # another thread (:func:`evaluate_plan`'s reads): a cursor of its own, a connection to the same database
+    cursor = getattr(_THREAD, "cursor", None)
+    if cursor is None:
+        cursor = _THREAD.cursor = _CONNECTION[0].cursor()
+    return cursor
 
 
 def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None,
@@ -588,12 +620,16 @@ def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None,
     groups = "GROUP BY 1, 2"
     if windows is not None:  # the team x week rows, and the team x agent x week rows the DiD sums
         groups = "GROUP BY GROUPING SETS ((team, week), (team, agent_id, week))"
+    # the rows summed once per team, agent, week and channel, and those sums summed again for both sets (one
+    # pass over millions of rows with plain sums costs DuckDB a third less than the sets' lists and flags)
+    fine = (f"(SELECT team, agent_id, date_trunc('week', time) AS week, channel, sum({value}) AS y, "
+            f"count(*) AS n FROM {obs} WHERE {' AND '.join(conditions)} GROUP BY ALL)")
     out = span["connection"].sql(
-        f"SELECT team, date_trunc('week', time) AS week, avg({value}) AS value, count(*) AS n, "
-        f"bool_or(agent_id IS NOT NULL) AS agents, "
-        f"coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels"
-        + (f", agent_id AS cluster, sum({value}) AS y, grouping(agent_id) AS _level" if windows is not None else "")
-        + f" FROM {obs} WHERE {' AND '.join(conditions)} {groups} ORDER BY 1, 2").df()
+        "SELECT team, week, sum(y) / sum(n) AS value, CAST(sum(n) AS BIGINT) AS n, "
+        "bool_or(agent_id IS NOT NULL) AS agents, "
+        "coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels"
+        + (", agent_id AS cluster, sum(y) AS y, grouping(agent_id) AS _level" if windows is not None else "")
+        + f" FROM {fine} {groups} ORDER BY 1, 2").df()
     out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
     out["n"] = out["n"].astype("int64")
     cells = None
@@ -733,10 +769,54 @@ def plan(ctx, action_id: str = "", weeks_after: int = 8, washout_weeks: int = 0)
 
 def evaluate_plan(ctx, the_plan: EvaluationPlan, **options) -> dict[str, ActionEvaluation]:
     """:func:`evaluate_action` for every ready action of a plan (``options``: windows and ``alpha``)."""
-    if len(the_plan.ready):  # their ~2 s of cold imports overlap the first action's archive scans
-        stats.preload(["before_after", "diff_in_diff_cells", "segmented", "mix_shift", "adjust_family"])
-    return {a.action_id: evaluate_action(a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable, **options)
-            for a in the_plan.ready.itertuples(index=False)}
+    ready = list(the_plan.ready.itertuples(index=False))
+    if not ready:
+        return {}
+    # their ~2 s of cold imports overlap the first action's archive scans
+    stats.preload(["before_after", "diff_in_diff_cells", "segmented", "mix_shift", "adjust_family"])
+    from concurrent.futures import ThreadPoolExecutor
+
+    _connection()  # made here, before the reading thread asks for its cursor of it
+    windows = {k: options[k] for k in ("weeks_before", "weeks_after", "washout_weeks", "its_weeks") if k in options}
+    # the reads of the actions in order, in a thread of their own (each on its own DuckDB cursor): while an
+    # action's statistics run here, the next action's scans run there
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa_helpers.evaluation.read")
+    try:
+        reads = [pool.submit(read_action, a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable,
+                             **windows) for a in ready]
+        return {a.action_id: evaluate_action(a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable,
+                                             reads=read.result(), **options) for a, read in zip(ready, reads)}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_BACKGROUND: list = []
+
+
+def in_background(function, *args, **kwargs):
+    """Start ``function(*args, **kwargs)`` in a worker thread and return its future (``.result()`` waits for it
+    and raises what it raised).
+
+    The notebook starts the people section's tests (their DuckDB scans) this way before the before/after
+    evaluation, and shows them at the end: a scan releases the GIL, so they use the core the evaluation and
+    the charts leave idle. Calls run one after the other in the order given; archive reads in the worker use
+    a DuckDB cursor of their own (:func:`_connection`).
+
+    Parameters
+    ----------
+    function : callable
+        What to run, with its arguments.
+
+    Returns
+    -------
+    concurrent.futures.Future
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    _connection()  # made here, in the main thread, before a worker asks for its cursor of it
+    if not _BACKGROUND:
+        _BACKGROUND.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa_helpers.background"))
+    return _BACKGROUND[0].submit(function, *args, **kwargs)
 
 
 def summary(evaluations: dict[str, ActionEvaluation]) -> dict:

@@ -47,6 +47,9 @@ def cr2_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray,
         (callers treat that as "not estimable", never as certainty).
     """
     x, y, c = np.asarray(design, float), np.asarray(y, float), np.asarray(contrast, float)
+    cells = _one_hot(x)
+    if cells is not None:
+        return _cr2_cells(cells, x.shape[1], y, groups, c, weights)
     if weights is not None:
         root_w = np.sqrt(np.asarray(weights, float))
         x, y = x * root_w[:, None], y * root_w
@@ -77,6 +80,52 @@ def cr2_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray,
     norms = np.add.reduceat(u * u, starts)
     w = _block_sums(starts, x, u[:, None])[:, :, 0].T
     gram = np.diag(norms) - w.T @ bread @ w
+    var = float(scores @ scores)
+    df = float(np.trace(gram) ** 2 / np.sum(gram * gram)) if np.sum(gram * gram) > 0 else np.nan
+    return float(c @ beta), float(np.sqrt(max(var, 0.0))), df
+
+
+def _one_hot(x: np.ndarray) -> np.ndarray | None:
+    """Each row's column when the design is cell dummies (one 1 per row, the rest 0, every column used),
+    else None."""
+    if x.ndim != 2 or not len(x) or x.shape[1] > 64:
+        return None
+    cells = np.argmax(x, axis=1)
+    if not (x[np.arange(len(x)), cells] == 1.0).all() or np.count_nonzero(x) != len(x):
+        return None
+    return cells if np.bincount(cells, minlength=x.shape[1]).all() else None
+
+
+def _cell_sums(cells: np.ndarray, k: int, y: np.ndarray, weights: np.ndarray | None):
+    """Weights per row, cell totals of the weights and the cell (weighted) means: the WLS fit of cell dummies."""
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    total = np.bincount(cells, weights=w, minlength=k)
+    return w, total, np.bincount(cells, weights=w * y, minlength=k) / total
+
+
+def _cr2_cells(cells: np.ndarray, k: int, y: np.ndarray, groups: np.ndarray, c: np.ndarray,
+               weights: np.ndarray | None) -> tuple[float, float, float]:
+    """:func:`cr2_contrast` for a design of cell dummies (``cells``: each row's cell), in closed form.
+
+    With ``W_c`` a cell's total weight and ``W_gc`` its part in cluster ``g``, ``X'X`` and ``Z_g' Z_g`` are
+    diagonal: the leverages are ``lam_gc = W_gc / W_c``, ``A_g`` scales a row of cell ``c`` by
+    ``(1 - lam_gc)^(-1/2)``, so ``u_i = sqrt(w_i) c_c / (W_c sqrt(1 - lam_gc))``; the scores, norms and the
+    Gram matrix are sums per cluster and cell. The same numbers as the general case (to rounding), without
+    an eigen-decomposition per cluster or a pass over the rows per column.
+    """
+    w, total, beta = _cell_sums(cells, k, y, weights)
+    codes = np.unique(groups, return_inverse=True)[1].ravel()
+    n_groups = int(codes.max()) + 1
+    pair = codes * k + cells
+    part = np.bincount(pair, weights=w, minlength=n_groups * k).reshape(n_groups, k)  # W_gc
+    lam = part / total
+    if (lam > 1 - 1e-10).any():
+        return float(c @ beta), np.nan, np.nan
+    a = c / (total * np.sqrt(np.clip(1 - lam, 0.0, None)))  # u_i / sqrt(w_i), per cluster and cell
+    resid = np.bincount(pair, weights=w * (y - beta[cells]), minlength=n_groups * k).reshape(n_groups, k)
+    scores = (a * resid).sum(axis=1)
+    wu = part * a  # W = [X_g' u_g]: cell c of cluster g
+    gram = np.diag((a * wu).sum(axis=1)) - (wu / total) @ wu.T
     var = float(scores @ scores)
     df = float(np.trace(gram) ** 2 / np.sum(gram * gram)) if np.sum(gram * gram) > 0 else np.nan
     return float(c @ beta), float(np.sqrt(max(var, 0.0))), df
@@ -144,6 +193,14 @@ def _hc2_variance(design: np.ndarray, y: np.ndarray, contrast: np.ndarray,
     """HC2 variance of ``contrast' b``: :func:`cr2_contrast` with every observation its own
     cluster, vectorised (``h_i = x_i M x_i'``, ``u_i = x_i M c / sqrt(1 - h_i)``)."""
     x, y = np.asarray(design, float), np.asarray(y, float)
+    cells = _one_hot(x)
+    if cells is not None:  # cell dummies: h_i = w_i / W_c, u_i = sqrt(w_i) c_c / W_c / sqrt(1 - h_i)
+        w, total, beta = _cell_sums(cells, x.shape[1], y, weights)
+        leverage = w / total[cells]
+        if (leverage > 1 - 1e-10).any():
+            return np.nan
+        c = np.asarray(contrast, float)
+        return float(np.sum(w * w * (c / total)[cells] ** 2 * (y - beta[cells]) ** 2 / (1 - leverage)))
     if weights is not None:
         root_w = np.sqrt(np.asarray(weights, float))
         x, y = x * root_w[:, None], y * root_w

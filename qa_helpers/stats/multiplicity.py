@@ -75,13 +75,23 @@ def evaluate(rows: pd.DataFrame | Iterable[pd.DataFrame], method: str = "holm",
         p_adj[ok] = _holm(p[ok]) if method == "holm" else multipletests(p[ok], method=_ADJUST[method])[1]
     out["p_adj"] = p_adj
     m = int(ok.sum())
+    # the intervals at the family's level, written back once (a .loc write per row copies the frame's attrs)
+    bounds = {}
     for i, meta in enumerate(out.attrs[_META]):
         interval = meta.get("interval")
         if interval is None or not ok[i] or m < 2:
             continue
         significant = max(int((p_adj[ok] < meta["alpha"]).sum()), 1)
         level = meta["alpha"] / m if method == "holm" else meta["alpha"] * significant / m
-        out.loc[i, ["ci_low", "ci_high"]] = [float(v) for v in interval(level)]
+        bounds[i] = [float(v) for v in interval(level)]
+    if bounds and all(out[c].dtype == np.float64 for c in ("ci_low", "ci_high")):
+        for j, column in enumerate(("ci_low", "ci_high")):
+            values = out[column].to_numpy(float).copy()
+            values[list(bounds)] = [b[j] for b in bounds.values()]
+            out[column] = values
+    else:
+        for i, b in bounds.items():
+            out.loc[i, ["ci_low", "ci_high"]] = b
     out["family"] = family if family is not None else f"{method}: {int(ok.sum())} tests"
     out["verdict"] = [
         _verdict(e, pa, m, scale=meta["scale"], direction=meta["direction"], alpha=meta["alpha"],
