@@ -23,6 +23,7 @@ from qa_helpers.data import archive as qa_archive
 from qa_helpers.errors import ArchiveError
 from qa_helpers import stats
 from qa_helpers.measures.kpis import KPIS, _where
+from qa_helpers.report import background
 from qa_helpers.data.schemas import ANALYSIS_TABLES, TIME_COLUMNS
 
 SCORE_SCALE = (1, 5)  # CSAT answers: the ordinal KPIs' scale; a score outside it is a data error
@@ -774,49 +775,29 @@ def evaluate_plan(ctx, the_plan: EvaluationPlan, **options) -> dict[str, ActionE
         return {}
     # their ~2 s of cold imports overlap the first action's archive scans
     stats.preload(["before_after", "diff_in_diff_cells", "segmented", "mix_shift", "adjust_family"])
-    from concurrent.futures import ThreadPoolExecutor
-
-    _connection()  # made here, before the reading thread asks for its cursor of it
+    _connection()  # made here, before a reading thread asks for its cursor of it
     windows = {k: options[k] for k in ("weeks_before", "weeks_after", "washout_weeks", "its_weeks") if k in options}
-    # the reads of the actions in order, in a thread of their own (each on its own DuckDB cursor): while an
-    # action's statistics run here, the next action's scans run there
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa_helpers.evaluation.read")
+    # the next action's reads run in the background (on a DuckDB cursor of their own) while this action's
+    # statistics run here; one read ahead at a time, so memory holds at most two actions' reads
+    reads: dict[int, object] = {}
+
+    def read_ahead(i: int) -> None:
+        if i < len(ready):
+            reads[i] = background.submit(read_action, ready[i], ctx.archive, ctx.standards.raw,
+                                         unavailable=the_plan.unavailable, **windows)
+
+    evaluated = {}
+    read_ahead(0)
     try:
-        reads = [pool.submit(read_action, a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable,
-                             **windows) for a in ready]
-        return {a.action_id: evaluate_action(a, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable,
-                                             reads=read.result(), **options) for a, read in zip(ready, reads)}
+        for i, action in enumerate(ready):
+            read_ahead(i + 1)
+            evaluated[action.action_id] = evaluate_action(
+                action, ctx.archive, ctx.standards.raw, unavailable=the_plan.unavailable,
+                reads=background.take(reads.pop(i)), **options)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-_BACKGROUND: list = []
-
-
-def in_background(function, *args, **kwargs):
-    """Start ``function(*args, **kwargs)`` in a worker thread and return its future (``.result()`` waits for it
-    and raises what it raised).
-
-    The notebook starts the people section's tests (their DuckDB scans) this way before the before/after
-    evaluation, and shows them at the end: a scan releases the GIL, so they use the core the evaluation and
-    the charts leave idle. Calls run one after the other in the order given; archive reads in the worker use
-    a DuckDB cursor of their own (:func:`_connection`).
-
-    Parameters
-    ----------
-    function : callable
-        What to run, with its arguments.
-
-    Returns
-    -------
-    concurrent.futures.Future
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    _connection()  # made here, in the main thread, before a worker asks for its cursor of it
-    if not _BACKGROUND:
-        _BACKGROUND.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa_helpers.background"))
-    return _BACKGROUND[0].submit(function, *args, **kwargs)
+        for future in reads.values():
+            future.cancel()
+    return evaluated
 
 
 def summary(evaluations: dict[str, ActionEvaluation]) -> dict:

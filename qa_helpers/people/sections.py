@@ -8,6 +8,7 @@ free text of a session (topic, agreed action) is PII-masked first, with the conf
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 from qa_helpers.people import coaching as qa_coaching, training as qa_training
 from qa_helpers.people.registers import check_agents
+from qa_helpers.report import background
 
 
 @dataclass
@@ -136,6 +138,38 @@ def log_summary(ctx, data: PeopleData, cases: pd.DataFrame) -> dict:
 
 def _settings(ctx, block: str) -> dict:
     return dict(((ctx.standards.raw.get("people") or {}).get(block) or {}))
+
+
+@dataclass
+class EffectsAhead:
+    """The people section's coaching and training tests, started in the background by :func:`effects_ahead`;
+    each attribute waits for them."""
+
+    started: Future
+
+    @property
+    def sessions(self) -> pd.DataFrame:
+        """:func:`coaching_effects`."""
+        return background.take(self.started)[0]
+
+    @property
+    def courses(self) -> pd.DataFrame:
+        """:func:`training_effects`."""
+        return background.take(self.started)[1]
+
+
+def effects_ahead(ctx, data: PeopleData, alpha: float = 0.05) -> EffectsAhead:
+    """Start :func:`coaching_effects` and :func:`training_effects` (one after the other) in the background.
+
+    The before/after notebook starts them before its evaluation and shows them last: their archive scans
+    release the interpreter, so they use the core the evaluation and its charts leave idle (issue 17). Their
+    DuckDB work runs on a cursor of the worker thread's own; the results are those computed in place.
+    """
+    from qa_helpers.improve.evaluation import _connection
+
+    _connection()  # made in this thread, before the worker asks for its cursor of it
+    return EffectsAhead(background.submit(lambda: (coaching_effects(ctx, data, alpha),
+                                                   training_effects(ctx, data, alpha))))
 
 
 def coaching_effects(ctx, data: PeopleData, alpha: float = 0.05) -> pd.DataFrame:

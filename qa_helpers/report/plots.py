@@ -353,7 +353,8 @@ def plot_windows(obs: pd.DataFrame, kind: str, kpi: str, ax: Axes | None = None,
         import seaborn as sns
 
         sns.boxplot(data=data.assign(window=data["window"].map(lambda w: t(w, language))), x="window", y="value",
-                    order=[t(w, language) for w in order], ax=ax, color=COLOURS[0], showfliers=False)
+                    order=[t(w, language) for w in order], ax=ax, color=COLOURS[0], showfliers=False,
+                    vert=None)  # seaborn 0.13 passes vert=True to Axes.bxp, deprecated in Matplotlib 3.11
         if kind == "duration":
             ax.set_yscale("log")
             ax.set_ylabel(f"{t(kpi, language)} ({t('unit_log_seconds', language)})")
