@@ -45,7 +45,7 @@ def test_duplicate_keys_in_duckdb_match_pandas(keys):
     assert int(got["rows_with_repeated_key"][0]) == int(expected["rows_with_repeated_key"][0])
 
 
-def test_known_tickets_casts_only_columns_that_are_not_text():
+def test_known_tickets_links_text_and_integer_ids():
     con = duckdb.connect()
     con.execute("CREATE TABLE ids AS SELECT * FROM (VALUES (1), (2), (3)) t(ticket_id)")
     con.execute("CREATE TABLE s AS SELECT * FROM (VALUES ('1'), ('4'), (''), (NULL)) t(ticket_id)")

@@ -47,11 +47,6 @@ def _ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _text(column: str, kinds: Mapping[str, str]) -> str:
-    """SQL: ``column`` as VARCHAR; a column that is VARCHAR already as it is (no CAST to its own type)."""
-    return _ident(column) if kinds.get(column) == "VARCHAR" else f"CAST({_ident(column)} AS VARCHAR)"
-
-
 def _relation(con: duckdb.DuckDBPyConnection, source: Source, name: str) -> str:
     """``source`` as something DuckDB can select from: a DataFrame is registered under ``name``."""
     if isinstance(source, pd.DataFrame):
@@ -469,16 +464,14 @@ def known_tickets(tables: Mapping[str, Source], ticket_ids: pd.Series | str,
     name = f"quality_known_tickets_{next(_KNOWN_VIEWS)}"
     ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series) else ticket_ids,
                     f"{name}_ids")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {_text('ticket_id', _columns(con, ids))} AS ticket_id "
-                f"FROM {ids}")
-    kinds = {i: _columns(con, frame) for i, frame in enumerate(tables.values()) if isinstance(frame, str)}
-    linked = [(i, frame) for i, frame in enumerate(tables.values()) if "ticket_id" in kinds.get(i, ())]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST(ticket_id AS VARCHAR) AS ticket_id FROM {ids}")
+    linked = [(i, frame) for i, frame in enumerate(tables.values())
+              if isinstance(frame, str) and "ticket_id" in _columns(con, frame)]
     counts: dict[str, tuple[int, int, int]] = {frame: (0, 0, 0) for _, frame in linked}
     if linked:
         # every table's rows probe one hash of the archive's ids (issue 17): no pass over the named
         # ids to intersect them first, and no table builds its own
-        # a column already VARCHAR is read as it is: a CAST to its own type cost a tenth of the join (issue 17)
-        named = " UNION ALL ".join(f"SELECT {i} AS part, {_text('ticket_id', kinds[i])} AS ticket_id FROM {frame}"
+        named = " UNION ALL ".join(f"SELECT {i} AS part, CAST(ticket_id AS VARCHAR) AS ticket_id FROM {frame}"
                                    for i, frame in linked)
         found = con.sql(f"""
             SELECT part, count(*), count(*) FILTER (WHERE named), count(*) FILTER (WHERE named AND known)
@@ -499,11 +492,10 @@ def _linkage_counts(con: duckdb.DuckDBPyConnection, frame: Source, ticket_ids: p
         return row_count(rel, con), 0, 0
     ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series)
                     else ticket_ids, "quality_ticket_ids")
-    text, known = _text("ticket_id", _columns(con, rel)), _text("ticket_id", _columns(con, ids))
-    named = f"ticket_id IS NOT NULL AND {text} <> ''"
+    named = "ticket_id IS NOT NULL AND CAST(ticket_id AS VARCHAR) <> ''"
     found = con.sql(f"""
         SELECT count(*), count(*) FILTER (WHERE {named}), count(*) FILTER (WHERE {named} AND known)
-        FROM (SELECT ticket_id, {text} IN (SELECT {known} FROM {ids}) AS known
+        FROM (SELECT ticket_id, CAST(ticket_id AS VARCHAR) IN (SELECT CAST(ticket_id AS VARCHAR) FROM {ids}) AS known
               FROM {rel})""").fetchall()[0]
     return int(found[0]), int(found[1]), int(found[2])
 
