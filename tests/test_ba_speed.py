@@ -24,7 +24,7 @@ def test_cr2_of_cell_dummies_in_closed_form_equals_the_general_case(weighted, mo
         fast = [*cr2.cr2_contrast(x, y, groups, c, weights), cr2._hc2_variance(x, y, c, weights),
                 *cr2.two_way_contrast(x, y, groups, weeks, c, weights)]
         with monkeypatch.context() as m:
-            m.setattr(cr2, "_one_hot", lambda design: None)
+            m.setattr(cr2, "_one_hot", lambda design, weights=None: None)
             slow = [*cr2.cr2_contrast(x, y, groups, c, weights), cr2._hc2_variance(x, y, c, weights),
                     *cr2.two_way_contrast(x, y, groups, weeks, c, weights)]
         np.testing.assert_allclose(fast, slow, rtol=1e-11, atol=0)
@@ -86,3 +86,13 @@ def test_window_labels_are_the_text_labels_of_each_time():
     got = stats.label_windows(times, windows)
     want = pd.Series(["before", "excluded", "excluded", "after", "excluded"], index=times.index, name="window", dtype="str")
     pd.testing.assert_series_equal(got, want)
+
+
+def test_cells_of_zero_weight_take_the_general_form_and_rounding_is_no_mde():
+    from qa_helpers.stats import cr2, power
+
+    design = np.repeat(np.eye(2), 3, axis=0)
+    with pytest.raises(np.linalg.LinAlgError):  # singular, as the general form always said
+        cr2.cr2_contrast(design, np.arange(6.0), np.arange(6), np.array([-1.0, 1.0]),
+                         np.array([1.0, 1, 1, 0, 0, 0]))
+    assert np.isnan(power._mde_t(1e-17, 10.0, 0.05)) and power._mde_t(0.1, 10.0, 0.05) > 0

@@ -486,3 +486,13 @@ def test_reviews_kept_by_a_batch_kernel_are_the_rows_a_fresh_read_gives(archive,
     for name in ("current", "previous", "year", "everything", "reviews", "complaints"):
         pd.testing.assert_frame_equal(getattr(kept, name), getattr(fresh, name), obj=name)
     assert kept.sampled == fresh.sampled and "reviews" in kept.sampled
+
+
+def test_results_kept_for_two_dictionaries_at_most(sample_texts, topics, monkeypatch):
+    from qa_helpers.voc import topics as topics_module
+
+    monkeypatch.setattr(topics_module, "_MATCHED", {})
+    texts = pd.Series(sample_texts[0]["text"].dropna().unique()[:5], dtype="string")
+    for n in range(4):  # four config folders' dictionaries, one after the other
+        topic_mentions(texts, topics.iloc[: len(topics) - n])
+    assert len(topics_module._MATCHED) == 2

@@ -47,7 +47,7 @@ def cr2_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray,
         (callers treat that as "not estimable", never as certainty).
     """
     x, y, c = np.asarray(design, float), np.asarray(y, float), np.asarray(contrast, float)
-    cells = _one_hot(x)
+    cells = _one_hot(x, weights)
     if cells is not None:
         return _cr2_cells(cells, x.shape[1], y, groups, c, weights)
     if weights is not None:
@@ -85,13 +85,16 @@ def cr2_contrast(design: np.ndarray, y: np.ndarray, groups: np.ndarray,
     return float(c @ beta), float(np.sqrt(max(var, 0.0))), df
 
 
-def _one_hot(x: np.ndarray) -> np.ndarray | None:
-    """Each row's column when the design is cell dummies (one 1 per row, the rest 0, every column used),
-    else None."""
+def _one_hot(x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray | None:
+    """Each row's column when the design is cell dummies (one 1 per row, the rest 0, every column used
+    and of positive total weight), else None: the general form then raises on a singular design."""
     if x.ndim != 2 or not len(x) or x.shape[1] > 64:
         return None
     cells = np.argmax(x, axis=1)
     if not (x[np.arange(len(x)), cells] == 1.0).all() or np.count_nonzero(x) != len(x):
+        return None
+    if weights is not None and not (np.bincount(cells, weights=np.asarray(weights, float),
+                                                minlength=x.shape[1]) > 0).all():
         return None
     return cells if np.bincount(cells, minlength=x.shape[1]).all() else None
 
@@ -193,7 +196,7 @@ def _hc2_variance(design: np.ndarray, y: np.ndarray, contrast: np.ndarray,
     """HC2 variance of ``contrast' b``: :func:`cr2_contrast` with every observation its own
     cluster, vectorised (``h_i = x_i M x_i'``, ``u_i = x_i M c / sqrt(1 - h_i)``)."""
     x, y = np.asarray(design, float), np.asarray(y, float)
-    cells = _one_hot(x)
+    cells = _one_hot(x, weights)
     if cells is not None:  # cell dummies: h_i = w_i / W_c, u_i = sqrt(w_i) c_c / W_c / sqrt(1 - h_i)
         w, total, beta = _cell_sums(cells, x.shape[1], y, weights)
         leverage = w / total[cells]

@@ -26,7 +26,7 @@ import pandas as pd
 
 from qa_helpers.config import config_file, read_yaml
 from qa_helpers.errors import ConfigError
-from qa_helpers.voc.topics import _keep_bounded, topic_mentions
+from qa_helpers.voc.topics import _keep_bounded, _kept_for, topic_mentions
 
 MASK_TOKEN = re.compile(r"\[[A-Z][A-Z_]*\]")
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -397,7 +397,7 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     praise = mentions[topics.topic[~topics.problem_type].tolist()].sum(axis=1)
     # built as int64: ``map`` over an empty string Series keeps the string dtype
     codes, distinct = pd.factorize(text)  # each distinct text is segmented once (per process: :data:`_POLARITY`)
-    known = _POLARITY.setdefault(_lexicon_key(lexicon), {})
+    known = _kept_for(_POLARITY, _lexicon_key(lexicon))
     new = [t for t in distinct if t not in known]
     if new:
         prepare(new)
@@ -449,7 +449,9 @@ def _posseg():
 
     Importing the module builds that tagger (``jieba.posseg.dt``), which parses the table at once; here it
     is built on an empty table, and ``dt`` reads the real one the first time anything asks for it, so
-    ``jieba.posseg`` works as ever for any other caller. Already imported: as it is."""
+    ``jieba.posseg`` works as ever for any other caller. Already imported: as it is. The patch of
+    ``jieba.Tokenizer`` lasts for the import only; it must run in the notebook's thread, never in a
+    :mod:`qa_helpers.report.background` job (a tokenizer initialised meanwhile would read an empty table)."""
     import io
     import sys
 

@@ -112,7 +112,7 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
     # and a batch kernel tags them again for every unit (:data:`_MATCHED`)
     codes, distinct = pd.factorize(texts.astype("string").fillna(""))
     names = list(topics.topic)
-    known = _MATCHED.setdefault(_dictionary_key(topics), {})
+    known = _kept_for(_MATCHED, _dictionary_key(topics))
     new = [t for t in dict.fromkeys(distinct) if t not in known]
     fresh = dict(zip(new, _match(pd.Series(new, dtype="string"), topics))) if new else {}
     rows = np.array([fresh[t] if t in fresh else known[t] for t in distinct],
@@ -123,6 +123,16 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
 
 
 MATCHED_TEXTS = 1 << 17  # distinct texts whose matches a process keeps per dictionary
+
+
+def _kept_for(kept: dict, key: tuple) -> dict:
+    """The per-process results kept for one dictionary (or lexicon): those of the two last used stay, so
+    per-team config folders in one batch kernel do not pile up."""
+    known = kept.pop(key, None)
+    while len(kept) >= 2:
+        kept.pop(next(iter(kept)))
+    kept[key] = {} if known is None else known
+    return kept[key]
 
 
 def _keep_bounded(known: dict, fresh: dict, bound: int) -> None:
