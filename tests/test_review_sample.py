@@ -139,7 +139,7 @@ def test_coverage_on_a_hand_built_fixture():
     assert out.loc["chat", "coverage"] == pytest.approx(0.5)
     summary = sample_against_capacity(pd.DataFrame({"ticket_id": ["T1", "T2"]}), population=5, capacity=4)
     assert summary.iloc[0].to_dict() == {"tickets": 5, "capacity": 4, "sampled": 2, "capacity_used": 0.5,
-                                         "coverage": 0.4}
+                                         "sample_share": 0.4}
 
 
 def test_the_report_section_writes_a_capacity_sized_sample_without_customer_data(archive, tmp_path):

@@ -1364,7 +1364,7 @@ def review_sample_section(ctx, margin: float, seed: int, out: str | os.PathLike 
             + (say("calibration.sample_unknown", language, what="、".join(t(f"lacking.{w}", language) for w in unknown)
                    if language == "zh" else ", ".join(t(f"lacking.{w}", language) for w in unknown)) if unknown else ""),
             table(sampling.sample_against_capacity(sample, population, total), language,
-                  percent=["capacity_used", "coverage"]),
+                  percent=["capacity_used", "sample_share"]),
             table(allocation.drop(columns="stratum").sort_values("sample_size", ascending=False).head(12), language,
                   values=["channel", "category", "risk"], precision=1)]
 

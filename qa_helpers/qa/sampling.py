@@ -466,7 +466,8 @@ def coverage_from_counts(counts: pd.DataFrame, unit: str, by: str | None) -> pd.
 
 def sample_against_capacity(sample: pd.DataFrame, population: int, capacity: int) -> pd.DataFrame:
     """One row: the tickets to sample from, the QA capacity, the sample drawn, the share of capacity
-    it uses and the coverage it will give (sample / tickets)."""
+    it uses and the share of the tickets it will review (``sample_share``: sample / tickets; not QA coverage,
+    which counts the reviews done)."""
     return pd.DataFrame({"tickets": [population], "capacity": [capacity], "sampled": [len(sample)],
                          "capacity_used": [len(sample) / capacity if capacity else np.nan],
-                         "coverage": [len(sample) / population if population else np.nan]})
+                         "sample_share": [len(sample) / population if population else np.nan]})

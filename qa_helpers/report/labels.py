@@ -178,7 +178,8 @@ TEXT: dict[str, tuple[str, str]] = {
     # QA review sample and coverage
     "tickets": ("Tickets", "工单数"), "reviewed": ("Reviewed", "已质检"), "coverage": ("QA coverage", "质检覆盖率"),
     "capacity": ("QA capacity (reviews)", "质检产能（条）"), "sampled": ("Sampled", "抽样数"),
-    "capacity_used": ("Share of capacity", "产能占用率"), "risk": ("Risk class", "风险类别"),
+    "capacity_used": ("Share of capacity", "产能占用率"),
+    "sample_share": ("Share of tickets sampled", "抽样占工单比例"), "risk": ("Risk class", "风险类别"),
     "complaint": ("complaint", "投诉"), "low_csat": ("low CSAT", "低满意度"), "stratum": ("Stratum", "层"),
     "population": ("Tickets in stratum", "层内工单数"), "factor": ("Oversampling factor", "过采样倍数"),
     "sample_size": ("Sampled", "抽样数"), "design_weight": ("Design weight", "设计权重"),
