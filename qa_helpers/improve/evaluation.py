@@ -585,16 +585,19 @@ def _weekly(obs: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 _CONNECTION: list = []
 _THREAD = threading.local()
+_MAKING = threading.Lock()
 
 
 def _connection():
     """A DuckDB connection capped like a report context's (:func:`qa_helpers.data.archive.analysis_connection`),
-    made once per process (a connection takes tens of milliseconds to open); frames registered on it are replaced."""
-    if not _CONNECTION:
-        _CONNECTION.append(qa_archive.analysis_connection())
+    made once per process (a connection takes tens of milliseconds to open); frames registered on it are replaced.
+    A background thread (:mod:`qa_helpers.report.background`) gets a cursor of its own on it."""
+    with _MAKING:  # two background threads asking first make one connection
+        if not _CONNECTION:
+            _CONNECTION.append(qa_archive.analysis_connection())
     if threading.current_thread() is threading.main_thread():
         return _CONNECTION[0]
-    # another thread (:func:`evaluate_plan`'s reads): a cursor of its own, a connection to the same database
+    # another thread: a cursor of its own, a connection to the same database
     cursor = getattr(_THREAD, "cursor", None)
     if cursor is None:
         cursor = _THREAD.cursor = _CONNECTION[0].cursor()
@@ -775,7 +778,6 @@ def evaluate_plan(ctx, the_plan: EvaluationPlan, **options) -> dict[str, ActionE
         return {}
     # their ~2 s of cold imports overlap the first action's archive scans
     stats.preload(["before_after", "diff_in_diff_cells", "segmented", "mix_shift", "adjust_family"])
-    _connection()  # made here, before a reading thread asks for its cursor of it
     windows = {k: options[k] for k in ("weeks_before", "weeks_after", "washout_weeks", "its_weeks") if k in options}
     # the next action's reads run in the background (on a DuckDB cursor of their own) while this action's
     # statistics run here; one read ahead at a time, so memory holds at most two actions' reads

@@ -165,9 +165,6 @@ def effects_ahead(ctx, data: PeopleData, alpha: float = 0.05) -> EffectsAhead:
     release the interpreter, so they use the core the evaluation and its charts leave idle (issue 17). Their
     DuckDB work runs on a cursor of the worker thread's own; the results are those computed in place.
     """
-    from qa_helpers.improve.evaluation import _connection
-
-    _connection()  # made in this thread, before the worker asks for its cursor of it
     return EffectsAhead(background.submit(lambda: (coaching_effects(ctx, data, alpha),
                                                    training_effects(ctx, data, alpha))))
 
