@@ -452,67 +452,59 @@ def pairwise_weighted_kappa(reviews: pd.DataFrame, items: Sequence[str] = RUBRIC
     for item in items:
         scored = np.maximum(scored, ~np.isnan(scores[item]))
     shared = scored.T @ scored
-    on_scale = all(np.isin(scores[item][~np.isnan(scores[item])], SCORES).all() for item in items)
-    if on_scale:  # every table at once; a score off the scale is refused below, pair by pair, as ever
-        return _pairwise_tables(reviewers, column, scores, shared, items, weights, z)
-    rows = []
-    for ra, rb in combinations(reviewers, 2):
-        a, b = column.get(ra), column.get(rb)
-        if a is None or b is None or not shared[a, b] > 0:
-            # no shared ticket: every table is empty and no kappa is defined (no table built: 1,125 of
-            # the 1,225 pairs of a year's 50 reviewers)
-            rows += [(ra, rb, item, 0, np.nan, np.nan, np.nan, np.nan, weights) for item in [*items, ALL]]
-            continue
-        pooled = np.zeros((len(SCORES), len(SCORES)))
-        for item in [*items, ALL]:
-            if item == ALL:
-                table = pooled
-            else:
-                both = ~np.isnan(scores[item][:, a]) & ~np.isnan(scores[item][:, b])
-                table = _confusion(scores[item][both, a], scores[item][both, b], SCORES)
-                pooled = pooled + table
-            res = _kappa_result(table, weights, SCORES)
-            kappa, se = (np.nan, np.nan) if res is None else res
-            rows.append((ra, rb, item, int(table.sum()), kappa, se, kappa - z * se, kappa + z * se, weights))
-    return pd.DataFrame.from_records(rows, columns=["reviewer_a", "reviewer_b", "item", "n", "kappa", "se",
-                                                    "ci_low", "ci_high", "weights"])
-
-
-def _pairwise_tables(reviewers: list, column: dict, scores: dict[str, np.ndarray], shared: np.ndarray,
-                     items: Sequence[str], weights: str, z: float) -> pd.DataFrame:
-    """:func:`pairwise_weighted_kappa`'s rows with every pair's confusion tables counted by one ``bincount`` per
-    item (scores all on the scale): the same tables (counts as floats), the same :func:`_kappa_result` of each."""
-    k = len(SCORES)
     pairs = list(combinations(reviewers, 2))
-    a = np.array([column.get(ra, -1) for ra, _ in pairs], dtype=int)
-    b = np.array([column.get(rb, -1) for _, rb in pairs], dtype=int)
-    known = (a >= 0) & (b >= 0)
-    live = np.zeros(len(pairs), dtype=bool)
-    live[known] = shared[a[known], b[known]] > 0
-    at = np.flatnonzero(live)
-    tables = {}
-    pooled = np.zeros((len(at), k, k))
-    for item in items:
-        codes = np.where(np.isnan(scores[item]), -1, scores[item] - SCORES[0]).astype(int)
-        first, second = codes[:, a[at]], codes[:, b[at]]  # tickets × live pairs
-        both = (first >= 0) & (second >= 0)
-        cell = (np.arange(len(at)) * (k * k) + first * k + second)[both]
-        tables[item] = np.bincount(cell, minlength=len(at) * k * k).reshape(len(at), k, k).astype(float)
-        pooled = pooled + tables[item]
-    tables[ALL] = pooled
+    # pairs without a shared ticket: every table is empty and no kappa is defined (no table built: 1,125 of
+    # the 1,225 pairs of a year's 50 reviewers)
+    live = [p for p, (ra, rb) in enumerate(pairs)
+            if ra in column and rb in column and shared[column[ra], column[rb]] > 0]
+    on_scale = all(np.isin(scores[item][~np.isnan(scores[item])], SCORES).all() for item in items)
+    # every table at once; with a score off the scale, pair by pair, where _confusion refuses it as ever
+    tables = (_tables_at_once if on_scale else _tables_pair_by_pair)(
+        [(column[pairs[p][0]], column[pairs[p][1]]) for p in live], scores, items)
+    tables[ALL] = sum((tables[item] for item in items), np.zeros((len(live), len(SCORES), len(SCORES))))
+    slot = dict(zip(live, range(len(live))))
     rows = []
-    slot = dict(zip(at.tolist(), range(len(at))))
     for p, (ra, rb) in enumerate(pairs):
-        if p not in slot:
-            rows += [(ra, rb, item, 0, np.nan, np.nan, np.nan, np.nan, weights) for item in [*items, ALL]]
-            continue
         for item in [*items, ALL]:
+            if p not in slot:
+                rows.append((ra, rb, item, 0, np.nan, np.nan, np.nan, np.nan, weights))
+                continue
             table = tables[item][slot[p]]
             res = _kappa_result(table, weights, SCORES)
             kappa, se = (np.nan, np.nan) if res is None else res
             rows.append((ra, rb, item, int(table.sum()), kappa, se, kappa - z * se, kappa + z * se, weights))
     return pd.DataFrame.from_records(rows, columns=["reviewer_a", "reviewer_b", "item", "n", "kappa", "se",
                                                     "ci_low", "ci_high", "weights"])
+
+
+def _tables_at_once(pairs: list[tuple[int, int]], scores: dict[str, np.ndarray],
+                    items: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each item's rater-by-rater tables of the reviewer ``pairs`` (columns of ``scores``; every score on the
+    scale), counted by one ``bincount`` per item: shape ``(pairs, k, k)``, counts as floats."""
+    k = len(SCORES)
+    a = np.array([i for i, _ in pairs], dtype=int)
+    b = np.array([j for _, j in pairs], dtype=int)
+    tables = {}
+    for item in items:
+        codes = np.where(np.isnan(scores[item]), -1, scores[item] - SCORES[0]).astype(int)
+        first, second = codes[:, a], codes[:, b]  # tickets × pairs
+        both = (first >= 0) & (second >= 0)
+        cell = (np.arange(len(pairs)) * (k * k) + first * k + second)[both]
+        tables[item] = np.bincount(cell, minlength=len(pairs) * k * k).reshape(len(pairs), k, k).astype(float)
+    return tables
+
+
+def _tables_pair_by_pair(pairs: list[tuple[int, int]], scores: dict[str, np.ndarray],
+                         items: Sequence[str]) -> dict[str, np.ndarray]:
+    """:func:`_tables_at_once` by :func:`_confusion`, pair by pair and item by item: a score off the scale is
+    refused with the pair's own message."""
+    k = len(SCORES)
+    tables = {item: np.zeros((len(pairs), k, k)) for item in items}
+    for p, (a, b) in enumerate(pairs):
+        for item in items:
+            both = ~np.isnan(scores[item][:, a]) & ~np.isnan(scores[item][:, b])
+            tables[item][p] = _confusion(scores[item][both, a], scores[item][both, b], SCORES)
+    return tables
 
 
 # --------------------------------------------------------------------------- ICC
