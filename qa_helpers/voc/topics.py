@@ -123,6 +123,7 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
 
 
 MATCHED_TEXTS = 1 << 17  # distinct texts whose matches a process keeps per dictionary
+_MATCHED: dict[tuple, dict[str, np.ndarray]] = {}  # dictionary -> text -> its row of topic matches
 
 
 def _kept_for(kept: dict, key: tuple) -> dict:
@@ -143,7 +144,6 @@ def _keep_bounded(known: dict, fresh: dict, bound: int) -> None:
         known.clear()
     if len(fresh) <= bound:
         known.update(fresh)
-_MATCHED: dict[tuple, dict[str, np.ndarray]] = {}  # dictionary -> text -> its row of topic matches
 
 
 def _dictionary_key(topics: pd.DataFrame) -> tuple:
