@@ -274,3 +274,14 @@ def test_every_notebook_runs_on_a_tickets_only_archive(call_log_archive, tickets
     assert "no surveys table in the archive" in kpi
     summary = {k: v for e in manifest["entries"] for k, v in e["summary"].items()}
     assert summary["csat"] is None and summary["fcr"] is not None  # CSAT not measured is empty, never 0
+
+
+def test_without_a_qa_table_the_programme_shows_reviews_and_coverage_not_measured(tickets_only):
+    from qa_helpers.people import sections as people
+    from qa_helpers.report.context import open_context
+
+    archive, config = tickets_only
+    ctx = open_context("T-1", "2025-Q3", archive, config=config)
+    figures = people.programme_for(ctx, people.people_data(ctx), ctx.load("qa_reviews"))
+    assert figures.iloc[0]["tickets"] > 0
+    assert figures[["qa_reviews", "coverage"]].isna().all().all()  # not 0 reviews and 0 % coverage

@@ -356,8 +356,11 @@ def programme_for(ctx, data: PeopleData, reviews: pd.DataFrame, counts: pd.DataF
     teams = counts_by(counts, ["team"])
     tickets = pd.DataFrame({"team": teams["team"].to_numpy(), "tickets": teams["tickets"].to_numpy(),
                             "reviewed": teams["reviewed_ordinary"].to_numpy()})
-    return qa_training.programme(data.roster, records, ordinary, tickets, ctx.unit,
-                                 pass_mark=float((ctx.standards.raw.get("people") or {}).get("qa_pass_mark", 60)))
+    figures = qa_training.programme(data.roster, records, ordinary, tickets, ctx.unit,
+                                    pass_mark=float((ctx.standards.raw.get("people") or {}).get("qa_pass_mark", 60)))
+    if not ctx.has("qa_reviews"):  # no QA table: reviews and coverage not measured, never 0 reviews, 0 %
+        figures[["qa_reviews", "coverage"]] = np.nan
+    return figures
 
 
 def programme_section(ctx, data: PeopleData, figures: pd.DataFrame) -> list:
