@@ -204,6 +204,36 @@ def _kernel_manager_class():
         def start_channels(self, shell=True, iopub=True, stdin=True, hb=False, control=True):
             super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
 
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            """Return once the kernel has answered a ``kernel_info`` request on the shell channel and
+            this client's IOPub socket has seen the request's closing ``idle`` status.
+
+            jupyter_client's own check ends by waiting for 0.2 s of silence on IOPub, 0.2 s or more
+            of every notebook a warm kernel runs (a fifth of a small unit's notebook). The idle
+            status proves the same two things: IOPub is connected (no output of the first cell can
+            be lost) and nothing of the request is left to drain. A message missed while the socket
+            was still connecting means asking again, as jupyter_client does.
+            """
+            from queue import Empty
+
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                msg_id = self.kernel_info()
+                try:
+                    reply = await self._async_recv_reply(msg_id, timeout=1)
+                    while True:  # Empty after 0.2 s: IOPub was not yet connected when the kernel spoke
+                        msg = await self.iopub_channel.get_msg(timeout=0.2)
+                        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                                and msg["content"].get("execution_state") == "idle"):
+                            self._handle_kernel_info_reply(reply)
+                            return
+                except (Empty, TimeoutError):
+                    pass
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
     class TrackedKernelManager(AsyncKernelManager):
         """A warm kernel's manager. papermill's clients (one per notebook) share its ZMQ context, so a
         notebook opens sockets but no context (two threads and five descriptors each, made and torn
