@@ -305,6 +305,34 @@ def test_a_warm_kernel_opens_no_zmq_context_or_thread_per_notebook(tmp_path, mon
     assert execute._warm.km is None
 
 
+def test_a_warm_kernels_client_is_ready_at_its_kernel_info_idle_and_loses_no_output(tmp_path, monkeypatch):
+    """jupyter_client's readiness check ends with 0.2 s of IOPub silence, a quarter of a small
+    notebook's time in a warm kernel. The kit's client stops at the idle status of its own
+    kernel_info request instead, which also proves IOPub connected: the first cell's output of
+    every notebook, the kernel's first included, is in the notebook."""
+    import nbformat as nbf
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    from qa_helpers.run import execute
+
+    async def silence_based(*args, **kwargs):
+        raise AssertionError("the 0.2 s-of-silence readiness check ran")
+
+    monkeypatch.setattr(AsyncKernelClient, "wait_for_ready", silence_based)
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_small.ipynb", "print('first cell of', team)")
+    try:
+        for n in range(5):
+            result = execute.run_notebook("small", f"HL-{n}", "2025-Q4", tmp_path / "out" / str(n), {"archive": ""},
+                                          html=False, notebooks=folder, reuse_kernel=True)
+            assert result.status == "ok", result.error
+            outputs = nbf.read(result.ipynb, as_version=4).cells[-1].outputs
+            assert [o.get("text") for o in outputs] == [f"first cell of HL-{n}\n"]
+    finally:
+        execute.discard_kernel()
+
+
 @pytest.mark.parametrize("reuse_kernel", [False, True])
 def test_a_kernel_that_misses_the_start_timeout_is_replaced_once(probes, tmp_path, archive, monkeypatch,
                                                                   reuse_kernel):
