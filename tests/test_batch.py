@@ -306,10 +306,10 @@ def test_a_warm_kernel_opens_no_zmq_context_or_thread_per_notebook(tmp_path, mon
 
 
 def test_a_warm_kernels_client_is_ready_at_its_kernel_info_idle_and_loses_no_output(tmp_path, monkeypatch):
-    """jupyter_client's readiness check ends with 0.2 s of IOPub silence, a quarter of a small
-    notebook's time in a warm kernel. The kit's client stops at the idle status of its own
-    kernel_info request instead, which also proves IOPub connected: the first cell's output of
-    every notebook, the kernel's first included, is in the notebook."""
+    """jupyter_client's readiness check ends with 0.2 s of IOPub silence, about a quarter of a small
+    unit's notebook in a batch. The kit's client of a warm kernel stops at the idle status of its
+    kernel_info request instead (jupyter_client's check is never called), and every notebook's
+    output is in it, the kernel's first notebook's included."""
     import nbformat as nbf
     from jupyter_client.asynchronous import AsyncKernelClient
 
@@ -329,6 +329,66 @@ def test_a_warm_kernels_client_is_ready_at_its_kernel_info_idle_and_loses_no_out
             assert result.status == "ok", result.error
             outputs = nbf.read(result.ipynb, as_version=4).cells[-1].outputs
             assert [o.get("text") for o in outputs] == [f"first cell of HL-{n}\n"]
+    finally:
+        execute.discard_kernel()
+
+
+def test_a_warm_kernels_readiness_check_retries_is_bounded_and_keeps_jupyter_clients_errors(tmp_path, monkeypatch):
+    """The check's other paths: a missed idle status (IOPub still connecting) means asking again;
+    IOPub traffic of another origin cannot hold it past its timeout; a stopped or dead kernel
+    raises the words :func:`kernel_start_failed` knows, so the notebook gets another kernel."""
+    import asyncio
+    import os
+    import signal
+
+    from qa_helpers.run import execute
+
+    km = execute.warm_kernel(tmp_path, tmp_path / "kernel.log")
+    kc = km.client()
+    kc.start_channels()
+    real_get, sent, kernel_info = kc.iopub_channel.get_msg, [], kc.kernel_info
+
+    def counted_kernel_info():
+        sent.append(kernel_info())
+        return sent[-1]
+
+    async def first_idle_lost(*args, **kwargs):
+        msg = await real_get(*args, **kwargs)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle" and len(sent) == 1:
+            return {**msg, "parent_header": {}}  # as if published before the socket was subscribed
+        return msg
+
+    async def chatter(*args, **kwargs):
+        await asyncio.sleep(0.01)
+        return {"msg_type": "stream", "parent_header": {"msg_id": "another"}, "content": {}}
+
+    pid = km.provisioner.process.pid
+    try:
+        monkeypatch.setattr(kc, "kernel_info", counted_kernel_info)
+        monkeypatch.setattr(kc.iopub_channel, "get_msg", first_idle_lost)
+        asyncio.run(kc.wait_for_ready(timeout=30))
+        assert len(sent) == 2  # asked again after the lost idle, and ready then
+
+        monkeypatch.setattr(kc.iopub_channel, "get_msg", chatter)
+        with pytest.raises(RuntimeError) as chattered:
+            asyncio.run(kc.wait_for_ready(timeout=1.5))
+        assert str(chattered.value) == "Kernel didn't respond in 1.5 seconds"
+        monkeypatch.setattr(kc.iopub_channel, "get_msg", real_get)
+
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(RuntimeError) as stopped:
+                asyncio.run(kc.wait_for_ready(timeout=1))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert execute.kernel_start_failed(stopped.value)
+
+        os.kill(pid, signal.SIGKILL)
+        km.provisioner.process.wait()
+        with pytest.raises(RuntimeError) as died:
+            asyncio.run(kc.wait_for_ready(timeout=30))
+        assert str(died.value) == "Kernel died before replying to kernel_info"
+        assert execute.kernel_start_failed(died.value)
     finally:
         execute.discard_kernel()
 

@@ -21,6 +21,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from queue import Empty
 
 from qa_helpers.config import kit_root
 from qa_helpers.errors import QAKitError
@@ -189,6 +190,7 @@ _plt.close("all"); _mpl.rcdefaults()
 get_ipython().reset(new_session=True)  # namespace, output cache, and numbering from 1 in a new history session
 """
 _warm = threading.local()
+READY_ROUND_S = 0.5  # a warm kernel's client asks again for kernel_info after this long without its idle status
 
 
 def _kernel_manager_class():
@@ -197,41 +199,62 @@ def _kernel_manager_class():
     from traitlets import default
 
     class QuietClient(AsyncKernelClient):
-        """papermill's client of a warm kernel: no heartbeat thread. Its manager answers whether the
-        kernel lives (``is_alive`` asks the parent manager), so a heartbeat only adds a thread, an
-        event loop and a socket per notebook, reopened after every beat the busy kernel misses."""
+        """papermill's client of a warm kernel: no heartbeat thread, and ready without waiting for
+        IOPub to fall silent (:meth:`wait_for_ready`). Its manager answers whether the kernel lives
+        (``is_alive`` asks the parent manager), so a heartbeat only adds a thread, an event loop and
+        a socket per notebook, reopened after every beat the busy kernel misses."""
 
         def start_channels(self, shell=True, iopub=True, stdin=True, hb=False, control=True):
             super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
 
         async def wait_for_ready(self, timeout: float | None = None) -> None:
             """Return once the kernel has answered a ``kernel_info`` request on the shell channel and
-            this client's IOPub socket has seen the request's closing ``idle`` status.
+            this client's IOPub socket has seen such a request's closing ``idle`` status.
 
-            jupyter_client's own check ends by waiting for 0.2 s of silence on IOPub, 0.2 s or more
-            of every notebook a warm kernel runs (a fifth of a small unit's notebook). The idle
-            status proves the same two things: IOPub is connected (no output of the first cell can
-            be lost) and nothing of the request is left to drain. A message missed while the socket
-            was still connecting means asking again, as jupyter_client does.
+            jupyter_client's own check ends by waiting for 0.2 s of silence on IOPub: 0.2 s of every
+            notebook a warm kernel runs, about a quarter of a small unit's notebook in a batch. The
+            idle status proves the same two things: IOPub is subscribed (no output of the first
+            cell can be lost: the kernel published the status after the socket connected) and
+            nothing of the request is left to drain. Without it within :data:`READY_ROUND_S` (IOPub
+            still connecting, a lagging kernel) the request is sent again, as jupyter_client does; an
+            idle of any request sent here counts.
+
+            Parameters
+            ----------
+            timeout : float, optional
+                Seconds in all (default: no limit).
+
+            Raises
+            ------
+            RuntimeError
+                With jupyter_client's words, which :func:`kernel_start_failed` recognises: "Kernel
+                died before replying to kernel_info" or "Kernel didn't respond in <timeout> seconds".
             """
-            from queue import Empty
-
             deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            sent: set[str] = set()
+            reply = None
             while True:
-                msg_id = self.kernel_info()
-                try:
-                    reply = await self._async_recv_reply(msg_id, timeout=1)
-                    while True:  # Empty after 0.2 s: IOPub was not yet connected when the kernel spoke
-                        msg = await self.iopub_channel.get_msg(timeout=0.2)
-                        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
-                                and msg["content"].get("execution_state") == "idle"):
-                            self._handle_kernel_info_reply(reply)
-                            return
-                except (Empty, TimeoutError):
-                    pass
+                sent.add(self.kernel_info())
+                round_end = min(deadline, time.monotonic() + READY_ROUND_S)
+                # both channels within one round, bounded by the clock: steady IOPub traffic of
+                # another origin (a thread left printing) cannot hold the loop
+                while (left := round_end - time.monotonic()) > 0:
+                    try:
+                        if reply is None:
+                            msg = await self.shell_channel.get_msg(timeout=left)
+                            if msg["parent_header"].get("msg_id") in sent and msg["msg_type"] == "kernel_info_reply":
+                                reply = msg
+                            continue
+                        msg = await self.iopub_channel.get_msg(timeout=left)
+                    except Empty:
+                        break
+                    if (msg["parent_header"].get("msg_id") in sent and msg["msg_type"] == "status"
+                            and msg["content"].get("execution_state") == "idle"):
+                        self._handle_kernel_info_reply(reply)
+                        return
                 if not await self._async_is_alive():
                     raise RuntimeError("Kernel died before replying to kernel_info")
-                if time.monotonic() > deadline:
+                if time.monotonic() >= deadline:
                     raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
 
     class TrackedKernelManager(AsyncKernelManager):
@@ -414,7 +437,8 @@ def step_parameters(step: str, out_dir: str | os.PathLike, period) -> dict:
 
 
 KERNEL_START_ATTEMPTS = 2
-# jupyter_client's words when a kernel gives no kernel_info reply in papermill's start timeout
+# jupyter_client's words (and the warm kernels' client's, which uses them too) when a kernel gives no
+# kernel_info reply in papermill's start timeout
 _KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
 
 
