@@ -384,7 +384,9 @@ def _kappa_result(table: np.ndarray, weights: str, categories: Sequence[int]) ->
     fac = 1. / ((1 - agree_wexp) ** 2 * nobs)
     var_kappa = term_a.sum() - (kappa - agree_wexp * (1 - kappa)) ** 2
     var_kappa *= fac
-    return float(kappa), float(np.sqrt(var_kappa))
+    # a variance below zero (a sparse table) has no SE: NaN as statsmodels gives, without the
+    # RuntimeWarning of a square root of it, which a report would print under the cell
+    return float(kappa), float(np.sqrt(var_kappa)) if var_kappa >= 0 else float("nan")
 
 
 def weighted_kappa(a: Sequence[float], b: Sequence[float], weights: str = "quadratic",
