@@ -1044,6 +1044,8 @@ class CalibrationData:
     # :func:`ticket_counts` (and the review sample drawn with them), once per report: the coverage, programme and
     # review-sample sections read them; while :func:`calibration_data`'s background scan runs, a Future of them
     counts: dict = field(default_factory=dict, repr=False, compare=False)
+    # :func:`_fingerprint` of ``calibration``, the key of the tables kept for the next report (:func:`_for_calibration`)
+    calibration_key: str | None = field(default=None, repr=False, compare=False)
 
 
 def calibration_data(ctx, seed: int | None = None) -> CalibrationData:
@@ -1227,9 +1229,9 @@ def _for_calibration(data: CalibrationData, name: str, compute) -> pd.DataFrame:
     """
     from qa_helpers.data import archive as qa_archive
 
-    if "fingerprint" not in data.counts:
-        data.counts["fingerprint"] = _fingerprint(data.calibration)
-    key = ("qa_calibration", name, data.counts["fingerprint"])
+    if data.calibration_key is None:
+        data.calibration_key = _fingerprint(data.calibration)
+    key = ("qa_calibration", name, data.calibration_key)
     found = qa_archive.recall(key)
     if found is None:
         found = compute(data.calibration)

@@ -83,10 +83,11 @@ def by_unit(jobs: Sequence[Any], run: Callable, args: tuple, workers: int,
     def next_job(slot: int) -> int | None:
         if not lists[slot] and queue:
             lists[slot] = queue.pop(0)
-        longest = max(range(count), key=lambda s: len(lists[s]))
-        if not lists[slot] and len(lists[longest]) >= 2:  # nothing of its own: half of the longest list
-            keep = len(lists[longest]) // 2
-            lists[slot], lists[longest] = lists[longest][keep:], lists[longest][:keep]
+        if not lists[slot]:  # nothing of its own: half of the longest list, when two or more wait there
+            longest = max(range(count), key=lambda s: len(lists[s]))
+            if len(lists[longest]) >= 2:
+                keep = len(lists[longest]) // 2
+                lists[slot], lists[longest] = lists[longest][keep:], lists[longest][:keep]
         return lists[slot].pop(0) if lists[slot] else None
 
     def hand_out() -> None:

@@ -94,7 +94,7 @@ def tag(comments: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
     rows = found.to_numpy(dtype=bool)
     if rows.shape[1] <= 62:
         keys = rows.astype(np.int64) @ (np.int64(1) << np.arange(rows.shape[1], dtype=np.int64))
-        distinct, first, which = np.unique(keys, return_index=True, return_inverse=True)
+        _, first, which = np.unique(keys, return_index=True, return_inverse=True)
         patterns = rows[first]
     else:
         patterns, which = np.unique(rows, axis=0, return_inverse=True)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from qa_helpers.config import config_file, read_yaml
 from qa_helpers.errors import ConfigError
-from qa_helpers.voc.topics import _keep_bounded, _kept_for, topic_mentions
+from qa_helpers.voc.topics import keep_bounded, kept_for, topic_mentions
 
 MASK_TOKEN = re.compile(r"\[[A-Z][A-Z_]*\]")
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -397,13 +397,13 @@ def dissatisfaction(texts: pd.Series, topics: pd.DataFrame, lexicon: dict[str, s
     praise = mentions[topics.topic[~topics.problem_type].tolist()].sum(axis=1)
     # built as int64: ``map`` over an empty string Series keeps the string dtype
     codes, distinct = pd.factorize(text)  # each distinct text is segmented once (per process: :data:`_POLARITY`)
-    known = _kept_for(_POLARITY, _lexicon_key(lexicon))
+    known = kept_for(_POLARITY, _lexicon_key(lexicon))
     new = [t for t in distinct if t not in known]
     if new:
         prepare(new)
     fresh = {t: _polarity(tokens(t), lexicon) if t else 0 for t in new}
     polarity = np.array([fresh[t] if t in fresh else known[t] for t in distinct], dtype="int64")
-    _keep_bounded(known, fresh, POLARITY_TEXTS)  # bounded, as the cut blocks are
+    keep_bounded(known, fresh, POLARITY_TEXTS)  # bounded, as the cut blocks are
     words = pd.Series(polarity[codes] if len(codes) else polarity[:0], index=text.index, dtype="int64")
     score = (words + praise - problem).astype(int)
     signal = pd.Series("neutral", index=texts.index, dtype=object)

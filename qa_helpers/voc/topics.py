@@ -112,12 +112,12 @@ def topic_mentions(texts: pd.Series, topics: pd.DataFrame) -> pd.DataFrame:
     # and a batch kernel tags them again for every unit (:data:`_MATCHED`)
     codes, distinct = pd.factorize(texts.astype("string").fillna(""))
     names = list(topics.topic)
-    known = _kept_for(_MATCHED, _dictionary_key(topics))
+    known = kept_for(_MATCHED, _dictionary_key(topics))
     new = [t for t in dict.fromkeys(distinct) if t not in known]
     fresh = dict(zip(new, _match(pd.Series(new, dtype="string"), topics))) if new else {}
     rows = np.array([fresh[t] if t in fresh else known[t] for t in distinct],
                     dtype=bool).reshape(len(distinct), len(names))
-    _keep_bounded(known, fresh, MATCHED_TEXTS)
+    keep_bounded(known, fresh, MATCHED_TEXTS)
     found = rows[codes] if len(codes) else np.zeros((0, len(names)), dtype=bool)
     return pd.DataFrame({name: found[:, i] for i, name in enumerate(names)}, index=texts.index, columns=names)
 
@@ -126,7 +126,7 @@ MATCHED_TEXTS = 1 << 17  # distinct texts whose matches a process keeps per dict
 _MATCHED: dict[tuple, dict[str, np.ndarray]] = {}  # dictionary -> text -> its row of topic matches
 
 
-def _kept_for(kept: dict, key: tuple) -> dict:
+def kept_for(kept: dict, key: tuple) -> dict:
     """The per-process results kept for one dictionary (or lexicon): those of the two last used stay, so
     per-team config folders in one batch kernel do not pile up."""
     known = kept.pop(key, None)
@@ -136,7 +136,7 @@ def _kept_for(kept: dict, key: tuple) -> dict:
     return kept[key]
 
 
-def _keep_bounded(known: dict, fresh: dict, bound: int) -> None:
+def keep_bounded(known: dict, fresh: dict, bound: int) -> None:
     """Add ``fresh`` to the per-process ``known`` results, starting afresh when they would pass
     ``bound`` (real comments, unlike the sample's, are mostly distinct); a call's own results were
     taken before, so nothing it needs is dropped."""
