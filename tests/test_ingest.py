@@ -227,3 +227,45 @@ def test_repeated_marks_every_row_whose_value_occurs_again():
     assert (context.repeated(typed, "kind") == expected).all()
     empty = typed.slice(0, 0)
     assert RuleContext(raw=empty).repeated(empty, "id").shape == (0,)
+
+
+def test_per_value_gives_what_the_function_gives_on_every_row_nulls_included():
+    """The dictionary path (each distinct value once) must equal ``func`` over the whole column:
+    a value the function turns into null, a null in the input, and a function without nulls."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from qa_helpers.data.columns import decoded, per_value
+
+    rng = np.random.default_rng(7)
+    words = np.array(["电话", "邮件", "n/a", "web", "  ", "chat"], dtype=object)
+    values = pa.array([None if i % 97 == 0 else words[k] for i, k in enumerate(rng.integers(0, 6, 120_000))])
+
+    def blanks_null(v):
+        trimmed = pc.utf8_trim_whitespace(v)
+        return pc.if_else(pc.is_in(trimmed, value_set=pa.array(["n/a", ""])), pa.scalar(None, pa.string()), trimmed)
+
+    for func in (blanks_null, pc.utf8_upper, lambda v: pc.utf8_length(v)):
+        expected = func(values)
+        got = per_value(values, func)
+        assert pa.types.is_dictionary(got.type) or not pa.types.is_string(expected.type)
+        assert decoded(got).equals(expected)
+        assert got.null_count == expected.null_count  # null checks read the indices
+
+
+def test_take_rows_keeps_the_order_asked_for_whether_it_filters_or_gathers():
+    import numpy as np
+    import pyarrow as pa
+
+    from qa_helpers.data.columns import take_rows
+
+    table = pa.concat_tables([pa.table({"id": [f"T{i}" for i in range(s, s + 500)],
+                                        "n": pa.array(range(s, s + 500), pa.int64())}) for s in (0, 500, 1000)])
+    for positions in (np.arange(1500), np.flatnonzero(np.arange(1500) % 7 != 3), np.array([5, 1400, 2, 2, 777]),
+                      np.array([], np.int64), np.array([1499])):
+        got = take_rows(table, positions)
+        assert got.column("n").to_pylist() == positions.tolist()
+        assert got.column("id").to_pylist() == [f"T{i}" for i in positions]
+    with pytest.raises(IndexError):
+        take_rows(table, np.array([3, 1500]))

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -48,18 +49,33 @@ def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.
     result = func(values.dictionary)
     if not pa.types.is_string(result.type):
         return result.take(values.indices)
-    # a null must be null in the indices too: null checks look at those, not at the dictionary
-    valid = result.is_valid().take(values.indices)
-    return pa.DictionaryArray.from_arrays(
-        pc.if_else(valid, values.indices, pa.scalar(None, values.indices.type)), result)
+    if result.null_count == 0:
+        return pa.DictionaryArray.from_arrays(values.indices, result)
+    # a null must be null in the indices too: null checks look at those, not at the dictionary;
+    # one take of a small remapping table nulls them (a null index stays null)
+    remap = pa.array(np.arange(len(result)), values.indices.type,
+                     mask=result.is_null().to_numpy(zero_copy_only=False))
+    return pa.DictionaryArray.from_arrays(remap.take(values.indices), result)
 
 
 def take_rows(table: pa.Table, positions) -> pa.Table:
-    """Rows at ``positions``, column by column on every core (Arrow's take releases the GIL;
-    a whole-table take of many chunks is far slower)."""
-    index = pa.array(positions, pa.int64())
+    """Rows at ``positions``, column by column on every core (Arrow's kernels release the GIL;
+    a whole-table take of many chunks is far slower).
+
+    Positions in increasing order (the rows an ingest keeps, in export order) are a filter:
+    Arrow copies runs of kept rows instead of gathering one row at a time, about twice as fast.
+    """
+    positions = np.asarray(positions, np.int64)
+    if len(positions) == table.num_rows and (positions == np.arange(table.num_rows)).all():
+        return table
+    if len(positions) and (np.diff(positions) > 0).all() and positions[0] >= 0 and positions[-1] < table.num_rows:
+        mask = np.zeros(table.num_rows, bool)
+        mask[positions] = True
+        selector, pick = pa.array(mask), lambda column: column.filter(selector)
+    else:
+        selector, pick = pa.array(positions, pa.int64()), lambda column: column.take(selector)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        columns = list(pool.map(lambda name: table[name].take(index), table.column_names))
+        columns = list(pool.map(lambda name: pick(table[name]), table.column_names))
     return pa.table(dict(zip(table.column_names, columns)))
 
 
