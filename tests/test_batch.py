@@ -305,11 +305,12 @@ def test_a_warm_kernel_opens_no_zmq_context_or_thread_per_notebook(tmp_path, mon
     assert execute._warm.km is None
 
 
-def test_a_warm_kernels_client_is_ready_at_its_kernel_info_idle_and_loses_no_output(tmp_path, monkeypatch):
+def test_the_kits_client_is_ready_at_its_kernel_info_idle_and_loses_no_output(tmp_path, monkeypatch):
     """jupyter_client's readiness check ends with 0.2 s of IOPub silence, about a quarter of a small
-    unit's notebook in a batch. The kit's client of a warm kernel stops at the idle status of its
-    kernel_info request instead (jupyter_client's check is never called), and every notebook's
-    output is in it, the kernel's first notebook's included."""
+    unit's notebook in a batch. The kit's client stops at the idle status of its kernel_info request
+    instead (jupyter_client's check is never called), and every notebook's output is in it, the
+    kernel's first notebook's included: in a warm kernel, and in a notebook's own kernel (Dask
+    workers, which run notebooks in threads of their process)."""
     import nbformat as nbf
     from jupyter_client.asynchronous import AsyncKernelClient
 
@@ -331,6 +332,12 @@ def test_a_warm_kernels_client_is_ready_at_its_kernel_info_idle_and_loses_no_out
             assert [o.get("text") for o in outputs] == [f"first cell of HL-{n}\n"]
     finally:
         execute.discard_kernel()
+    for n in range(2):
+        result = execute.run_notebook("small", f"FS-{n}", "2025-Q4", tmp_path / "own" / str(n), {"archive": ""},
+                                      html=False, notebooks=folder, own_process=False, reuse_kernel=False)
+        assert result.status == "ok", result.error
+        outputs = nbf.read(result.ipynb, as_version=4).cells[-1].outputs
+        assert [o.get("text") for o in outputs] == [f"first cell of FS-{n}\n"]
 
 
 def test_a_warm_kernels_readiness_check_retries_is_bounded_and_keeps_jupyter_clients_errors(tmp_path, monkeypatch):

@@ -193,16 +193,16 @@ _warm = threading.local()
 READY_ROUND_S = 0.5  # a warm kernel's client asks again for kernel_info after this long without its idle status
 
 
-def _kernel_manager_class():
+@functools.lru_cache(maxsize=1)
+def _quiet_client_class():
     from jupyter_client.asynchronous import AsyncKernelClient
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
 
     class QuietClient(AsyncKernelClient):
-        """papermill's client of a warm kernel: no heartbeat thread, and ready without waiting for
-        IOPub to fall silent (:meth:`wait_for_ready`). Its manager answers whether the kernel lives
-        (``is_alive`` asks the parent manager), so a heartbeat only adds a thread, an event loop and
-        a socket per notebook, reopened after every beat the busy kernel misses."""
+        """papermill's client of the kit's kernels, warm or a notebook's own: no heartbeat thread, and
+        ready without waiting for IOPub to fall silent (:meth:`wait_for_ready`). Its manager answers
+        whether the kernel lives (``is_alive`` asks the parent manager), so a heartbeat only adds a
+        thread, an event loop and a socket per notebook, reopened after every beat the busy kernel
+        misses."""
 
         def start_channels(self, shell=True, iopub=True, stdin=True, hb=False, control=True):
             super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
@@ -256,6 +256,31 @@ def _kernel_manager_class():
                     raise RuntimeError("Kernel died before replying to kernel_info")
                 if time.monotonic() >= deadline:
                     raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    return QuietClient
+
+
+@functools.lru_cache(maxsize=1)
+def _fresh_kernel_manager_class():
+    """The manager of a notebook's own kernel (no reuse: Dask workers, ``reuse_kernel=False``): as
+    papermill's, but its client is ready at its ``kernel_info``'s idle status, not after 0.2 s of
+    silence (:class:`QuietClient`)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class QuietKernelManager(AsyncKernelManager):
+        @default("client_factory")
+        def _quiet_client(self):
+            return _quiet_client_class()
+
+    return QuietKernelManager
+
+
+def _kernel_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    QuietClient = _quiet_client_class()
 
     class TrackedKernelManager(AsyncKernelManager):
         """A warm kernel's manager. papermill's clients (one per notebook) share its ZMQ context, so a
@@ -530,7 +555,8 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
                     pm.execute_notebook(str(steps[step]), str(partial), parameters=params,
                                         cwd=str(steps[step].parent), progress_bar=False, kernel_name="python3",
                                         log_output=log and own_process, execution_timeout=timeout,
-                                        engine_name=_engine(), **streams, **warm)
+                                        engine_name=_engine(), **streams,
+                                        **(warm or {"kernel_manager_class": _fresh_kernel_manager_class()}))
                 break
             except RuntimeError as exc:
                 if attempt == KERNEL_START_ATTEMPTS or not kernel_start_failed(exc):
