@@ -269,3 +269,47 @@ def test_take_rows_keeps_the_order_asked_for_whether_it_filters_or_gathers():
         assert got.column("id").to_pylist() == [f"T{i}" for i in positions]
     with pytest.raises(IndexError):
         take_rows(table, np.array([3, 1500]))
+
+
+def test_take_rows_gives_the_parquet_writer_what_a_take_gives_it():
+    """A filter keeps the reader's chunks; the writer's dictionary pages depend on them, and the
+    archive's bytes must not depend on the CSV reader's blocks: one chunk per column, as a take."""
+    import hashlib
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+
+    from qa_helpers.data.columns import take_rows
+
+    notes = pa.array([f"x{i % 5000}-{i}" for i in range(400_000)])
+    table = pa.table({"note": pa.chunked_array([notes.slice(i, 23_456) for i in range(0, 400_000, 23_456)])})
+
+    def written(part):
+        stream = io.BytesIO()
+        pq.write_table(part, stream, row_group_size=131_072, use_dictionary=["note"])
+        return hashlib.sha256(stream.getvalue()).hexdigest()
+
+    for keep in (np.flatnonzero(np.arange(400_000) % 1000 != 5), np.arange(400_000)):
+        taken = pa.table({"note": table["note"].take(pa.array(keep))})
+        ours = take_rows(table, keep)
+        assert ours["note"].num_chunks == 1 and ours.equals(taken)
+        assert written(ours) == written(taken)
+
+
+def test_per_value_keeps_a_dictionarys_narrow_indices():
+    """A dictionary may hold more entries than its index type counts (int8, 200 values, few used)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from qa_helpers.data.columns import decoded, per_value
+
+    values = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2] * 30_000, pa.int8()),
+                                            pa.array([f"v{i}" for i in range(200)]))
+
+    def drop_v1(v):
+        return pc.if_else(pc.equal(v, "v1"), pa.scalar(None, pa.string()), v)
+
+    got = per_value(values, drop_v1)
+    assert got.type == values.type
+    assert decoded(got).equals(drop_v1(decoded(values)))

@@ -53,25 +53,28 @@ def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.
         return pa.DictionaryArray.from_arrays(values.indices, result)
     # a null must be null in the indices too: null checks look at those, not at the dictionary;
     # one take of a small remapping table nulls them (a null index stays null)
-    remap = pa.array(np.arange(len(result)), values.indices.type,
-                     mask=result.is_null().to_numpy(zero_copy_only=False))
-    return pa.DictionaryArray.from_arrays(remap.take(values.indices), result)
+    remap = pa.array(np.arange(len(result)), pa.int64(), mask=result.is_null().to_numpy(zero_copy_only=False))
+    # every index fits its type, so the remapped ones do too (a dictionary may hold more entries than it)
+    return pa.DictionaryArray.from_arrays(remap.take(values.indices).cast(values.indices.type), result)
 
 
 def take_rows(table: pa.Table, positions) -> pa.Table:
     """Rows at ``positions``, column by column on every core (Arrow's kernels release the GIL;
-    a whole-table take of many chunks is far slower).
+    a whole-table take of many chunks is far slower); each column comes back as one chunk.
 
-    Positions in increasing order (the rows an ingest keeps, in export order) are a filter:
-    Arrow copies runs of kept rows instead of gathering one row at a time, about twice as fast.
+    Increasing integer positions that keep most rows (the rows an ingest keeps from an export in
+    time order) are a filter: Arrow copies runs of kept rows instead of gathering one row at a time.
+    The columns are then joined into one chunk, as a take gives them: the parquet writer's pages
+    (where it stops dictionary-encoding a column) depend on the chunks, and the archive's bytes must
+    not depend on the CSV reader's blocks.
     """
-    positions = np.asarray(positions, np.int64)
-    if len(positions) == table.num_rows and (positions == np.arange(table.num_rows)).all():
-        return table
-    if len(positions) and (np.diff(positions) > 0).all() and positions[0] >= 0 and positions[-1] < table.num_rows:
+    positions = np.asarray(positions)
+    dense = (positions.dtype.kind in "iu" and 2 * len(positions) > table.num_rows
+             and positions[0] >= 0 and positions[-1] < table.num_rows and (np.diff(positions) > 0).all())
+    if dense:
         mask = np.zeros(table.num_rows, bool)
         mask[positions] = True
-        selector, pick = pa.array(mask), lambda column: column.filter(selector)
+        selector, pick = pa.array(mask), lambda column: column.filter(selector).combine_chunks()
     else:
         selector, pick = pa.array(positions, pa.int64()), lambda column: column.take(selector)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
