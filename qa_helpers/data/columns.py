@@ -54,7 +54,7 @@ def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.
     # a null must be null in the indices too: null checks look at those, not at the dictionary;
     # one take of a small remapping table nulls them (a null index stays null)
     remap = pa.array(np.arange(len(result)), pa.int64(), mask=result.is_null().to_numpy(zero_copy_only=False))
-    # every index fits its type, so the remapped ones do too (a dictionary may hold more entries than it)
+    # built in int64: a dictionary may hold more entries than its index type counts; the taken ones fit it
     return pa.DictionaryArray.from_arrays(remap.take(values.indices).cast(values.indices.type), result)
 
 
