@@ -236,6 +236,43 @@ def load() -> str:
     return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+SPEED_PROBE = """
+import statistics, sys, time
+import duckdb, numpy as np, matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+def once():
+    started = time.perf_counter()
+    sum(i * i for i in range(2_000_000))  # the interpreter
+    np.sort(np.random.default_rng(0).random(5_000_000))  # memory
+    duckdb.sql("SELECT i % 1000 AS k, sum(i) FROM range(20_000_000) t(i) GROUP BY k").fetchall()  # both cores
+    fig, ax = plt.subplots()
+    ax.bar(range(30), range(30))
+    ax.set_title("probe")
+    fig.tight_layout()
+    fig.canvas.draw()  # a report's figure
+    plt.close(fig)
+    return time.perf_counter() - started
+
+once()
+print(statistics.median(once() for _ in range(int(sys.argv[1]))))
+"""
+
+
+def speed_probe(repeat: int = 3) -> float:
+    """Seconds a fixed workload takes now (median of ``repeat`` after a warm-up, in a fresh process): the
+    interpreter, a sort in memory, a DuckDB aggregation on every core and one figure drawn.
+
+    This machine ran a quarter slower at one hour than two hours before (2026-12-04), and a fixed budget
+    (10 s, 3 s) flips with it; a ratio measured within one run does not. Printed at the start and the end
+    of ``make bench``, the probe says how fast the machine was, so runs hours apart can be compared.
+    """
+    out = subprocess.run([sys.executable, "-c", SPEED_PROBE, str(repeat)], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return round(float(out.stdout.strip().splitlines()[-1]), 2)
+
+
 def measured_at() -> str:
     """Now, in UTC, as the results table is dated."""
     from datetime import datetime, timezone
@@ -243,19 +280,24 @@ def measured_at() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def print_table(rows: list[dict], path: Path | None = None, started: str | None = None) -> None:
-    """Print the results as a Markdown table, dated (UTC) with the machine line (and save them as JSON)."""
+def print_table(rows: list[dict], path: Path | None = None, started: str | None = None,
+                probe: dict | None = None) -> None:
+    """Print the results as a Markdown table, dated (UTC) with the machine line and, when given, the
+    speed probe's seconds (:func:`speed_probe`, e.g. ``{"start": 1.2, "end": 1.3}``); save them as JSON."""
     frame = pd.DataFrame(rows)
     finished = measured_at()
     when = f"{started} – {finished}" if started else finished
     print()
     print(f"Measured: {when}")
     print(f"Machine: {machine()}")
+    if probe:
+        print("Speed probe: " + " · ".join(f"{seconds:.2f} s ({moment})" for moment, seconds in probe.items())
+              + " (a fixed workload; compare runs by it)")
     print(f"Load: {load()} (other work on the machine slows every row)")
     print(frame.to_markdown(index=False) if _has_tabulate() else frame.to_string(index=False))
     if path:
-        path.write_text(json.dumps({"measured": when, "machine": machine(), "load": load(), "rows": rows}, indent=2, default=str),
-                        encoding="utf-8")
+        record = {"measured": when, "machine": machine(), "speed_probe_s": probe, "load": load(), "rows": rows}
+        path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
 
 
 def _has_tabulate() -> bool:

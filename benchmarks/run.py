@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CACHE, measured_at, print_table  # noqa: E402
+from common import CACHE, measured_at, print_table, speed_probe  # noqa: E402
 
 CHOICES = [
     "kpis",
@@ -48,6 +48,7 @@ def main() -> int:
     chosen = args.only or [c for c in CHOICES if c != "growth" or args.growth or not args.quick]
     CACHE.mkdir(parents=True, exist_ok=True)
     started = measured_at()
+    probe = {"start": speed_probe()}
     rows = []
     if "kpis" in chosen:
         import bench_kpis
@@ -72,7 +73,8 @@ def main() -> int:
     if "growth" in chosen:
         import bench_growth
         rows += bench_growth.run(tuple(int(float(m) * 1_000_000) for m in args.growth_sizes.split(",")))
-    print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"), started=started)
+    probe["end"] = speed_probe()
+    print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"), started=started, probe=probe)
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from common import alternating, median_ratio, tree_peak_run  # noqa: E402
+from common import alternating, median_ratio, print_table, speed_probe, tree_peak_run  # noqa: E402
 
 GRANDCHILD = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
               "'import time; block = bytearray(300 * 2**20); block[::4096] = b\"x\" * len(block[::4096]); "
@@ -35,3 +35,15 @@ def test_tree_peak_counts_grandchildren_and_kills_past_the_budget():
     assert big["status"] == "memory" and big["peak_mb"] > 150
     failed = tree_peak_run([sys.executable, "-c", "raise SystemExit('no such archive')"], timeout=60)
     assert failed["status"] == "failed" and failed["error"] == "no such archive"
+
+
+def test_the_speed_probe_is_timed_and_printed_and_saved_with_the_results(tmp_path, capsys):
+    """The probe's seconds say how fast the machine was, so the header and the JSON carry them."""
+    import json
+
+    seconds = speed_probe(repeat=1)
+    assert 0 < seconds < 60
+    print_table([{"benchmark": "b", "kit_s": 1.0}], tmp_path / "r.json", started="then",
+                probe={"start": seconds, "end": 1.25})
+    assert f"Speed probe: {seconds:.2f} s (start) · 1.25 s (end)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["speed_probe_s"] == {"start": seconds, "end": 1.25}
