@@ -264,8 +264,8 @@ def speed_probe(repeat: int = 3) -> float:
     """Seconds a fixed workload takes now (median of ``repeat`` after a warm-up, in a fresh process): the
     interpreter, a sort in memory, a DuckDB aggregation on every core and one figure drawn.
 
-    This machine ran a quarter slower at one hour than two hours before (2026-12-04), and a fixed budget
-    (10 s, 3 s) flips with it; a ratio measured within one run does not. Printed at the start and the end
+    This machine ran a quarter slower at 21:30 than at 19:30 on 2026-12-04, and a fixed budget (10 s,
+    3 s) flips with such a change; a ratio measured within one run does not. Printed at the start and the end
     of ``make bench``, the probe says how fast the machine was, so runs hours apart can be compared.
     """
     out = subprocess.run([sys.executable, "-c", SPEED_PROBE, str(repeat)], capture_output=True, text=True,
