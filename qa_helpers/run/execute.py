@@ -190,7 +190,7 @@ _plt.close("all"); _mpl.rcdefaults()
 get_ipython().reset(new_session=True)  # namespace, output cache, and numbering from 1 in a new history session
 """
 _warm = threading.local()
-READY_ROUND_S = 0.5  # a warm kernel's client asks again for kernel_info after this long without its idle status
+READY_ROUND_S = 0.5  # the kit's kernel client asks again for kernel_info after this long without its idle status
 
 
 @functools.lru_cache(maxsize=1)
@@ -261,10 +261,11 @@ def _quiet_client_class():
 
 
 @functools.lru_cache(maxsize=1)
-def _fresh_kernel_manager_class():
-    """The manager of a notebook's own kernel (no reuse: Dask workers, ``reuse_kernel=False``): as
-    papermill's, but its client is ready at its ``kernel_info``'s idle status, not after 0.2 s of
-    silence (:class:`QuietClient`)."""
+def _quiet_kernel_manager_class():
+    """The manager of the kit's kernels: as papermill's, but its client is ready at its
+    ``kernel_info``'s idle status, not after 0.2 s of silence (:class:`QuietClient`). A notebook's
+    own kernel (no reuse: Dask workers, ``reuse_kernel=False``) has this one; a warm kernel a
+    subclass (:func:`_kernel_manager_class`)."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -277,21 +278,12 @@ def _fresh_kernel_manager_class():
 
 
 def _kernel_manager_class():
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    QuietClient = _quiet_client_class()
-
-    class TrackedKernelManager(AsyncKernelManager):
+    class TrackedKernelManager(_quiet_kernel_manager_class()):
         """A warm kernel's manager. papermill's clients (one per notebook) share its ZMQ context, so a
         notebook opens sockets but no context (two threads and five descriptors each, made and torn
         down per notebook), and are remembered, to be closed after each run."""
 
         resetter = None  # the kernel's one client for resets (see _resetter)
-
-        @default("client_factory")
-        def _quiet_client(self):
-            return QuietClient
 
         def client(self, **kwargs):
             kc = super().client(**{"context": self.context, **kwargs})
@@ -462,7 +454,7 @@ def step_parameters(step: str, out_dir: str | os.PathLike, period) -> dict:
 
 
 KERNEL_START_ATTEMPTS = 2
-# jupyter_client's words (and the warm kernels' client's, which uses them too) when a kernel gives no
+# jupyter_client's words (and the kit's kernel client's, which uses them too) when a kernel gives no
 # kernel_info reply in papermill's start timeout
 _KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
 
@@ -556,7 +548,7 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
                                         cwd=str(steps[step].parent), progress_bar=False, kernel_name="python3",
                                         log_output=log and own_process, execution_timeout=timeout,
                                         engine_name=_engine(), **streams,
-                                        **(warm or {"kernel_manager_class": _fresh_kernel_manager_class()}))
+                                        **(warm or {"kernel_manager_class": _quiet_kernel_manager_class()}))
                 break
             except RuntimeError as exc:
                 if attempt == KERNEL_START_ATTEMPTS or not kernel_start_failed(exc):
