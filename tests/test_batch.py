@@ -137,6 +137,42 @@ def test_dask_cluster_gives_the_same_manifest(probes, tmp_path, archive):
     assert [{k: e[k] for k in keep} for e in remote["entries"]] == [{k: e[k] for k in keep} for e in local["entries"]]
 
 
+def test_dask_shares_keep_each_units_notebooks_in_order_and_fill_the_threads():
+    from qa_helpers.run.batch import Job, dask_shares
+
+    jobs = [Job(unit=u, step=s, out_dir="", parameters={}, notebook_hash="") for u in "ABC" for s in "pqrs"]
+    steps = lambda shares: [[(j.unit, j.step) for j in share] for share in shares]  # noqa: E731
+    assert steps(dask_shares(jobs, threads=2)) == [[(u, s) for s in "pqrs"] for u in "ABC"]
+    assert steps(dask_shares(jobs[:4], threads=3)) == [[("A", "p"), ("A", "q")], [("A", "r")], [("A", "s")]]
+    assert steps(dask_shares(jobs[:4], threads=16)) == [[("A", s)] for s in "pqrs"]
+    assert steps(dask_shares(jobs[:8], threads=4)) == [[("A", "p"), ("A", "q")], [("A", "r"), ("A", "s")],
+                                                       [("B", "p"), ("B", "q")], [("B", "r"), ("B", "s")]]
+
+
+def test_dask_workers_run_a_units_notebooks_in_one_kernel_and_keep_none_after(tmp_path, archive):
+    distributed = pytest.importorskip("distributed")
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for i, name in enumerate(("first", "second", "third"), 1):
+        _notebook(folder / f"0{i}_{name}.ipynb", "import os\nfrom qa_helpers.report.context import record_summary\n"
+                                                   "record_summary(kernel=os.getpid())")
+
+    def kernels_left():  # run on each worker: its child processes (a kernel is one)
+        import psutil
+
+        return [p.pid for p in psutil.Process().children(recursive=True)]
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "r", archive=archive,
+                             scheduler=cluster.scheduler_address, notebooks_dir=folder, progress=False, html=False)
+        with distributed.Client(cluster) as client:
+            left = client.run(kernels_left)
+    assert not manifest["failed"]
+    kernels = {unit: {e["summary"]["kernel"] for e in manifest["entries"] if e["team"] == unit} for unit in ("HL-B", "HL-C")}
+    assert all(len(pids) == 1 for pids in kernels.values()), kernels  # three notebooks, one kernel start
+    assert left and all(pids == [] for pids in left.values()), left  # no kernel outlives its task
+
+
 def test_index_links_every_report_and_the_failing_cell(probes, tmp_path, archive):
     out = tmp_path / "reports"
     run_batch("2025-Q3", teams="ALL,hotline,HL-B,HL-C", out=out, archive=archive, jobs=2, notebooks_dir=probes,

@@ -32,8 +32,8 @@ from qa_helpers.data.archive import ALL, archive_path, load, units
 from qa_helpers.errors import QAKitError, UnitError
 from qa_helpers.faults import fault_point
 from qa_helpers.locks import folder_lock
-from qa_helpers.run.execute import (PARTIAL, file_hash, light_notebook_io, notebook_steps, run_notebook,
-                                    step_parameters)
+from qa_helpers.run.execute import (PARTIAL, discard_kernel, file_hash, light_notebook_io, notebook_steps,
+                                    run_notebook, step_parameters)
 from qa_helpers.run.workers import by_unit as workers_by_unit
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.report.labels import LANGUAGES
@@ -149,11 +149,45 @@ def git_commit() -> str | None:
 
 def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str | None,
              own_process: bool = True) -> dict:
-    """Worker body: run one job (picklable, for the local workers and Dask)."""
+    """Worker body: run one job in this worker's warm kernel (picklable, for the local workers)."""
     result = run_notebook(job.step, job.unit, period, job.out_dir, job.parameters, html=html,
-                          show_code=show_code, notebooks=notebooks, own_process=own_process,
-                          reuse_kernel=own_process)
+                          show_code=show_code, notebooks=notebooks, own_process=own_process, reuse_kernel=True)
     return result.to_dict()
+
+
+def _execute_share(share: list[Job], period: str, html: bool, show_code: bool, notebooks: str | None) -> list[dict]:
+    """Dask task: some notebooks of one unit, one after another in one warm kernel, stopped at the end.
+
+    A Dask worker thread outlives the batch and may serve another batch next, so no kernel is left
+    behind in it: the kernel lives exactly as long as the task.
+    """
+    try:
+        return [_execute(job, period, html, show_code, notebooks, own_process=False) for job in share]
+    finally:
+        discard_kernel()
+
+
+def dask_shares(jobs: list[Job], threads: int) -> list[list[Job]]:
+    """Jobs as Dask tasks: each unit's notebooks in order, split into as many shares as keep every
+    worker thread busy when there are fewer units than threads (one share per unit otherwise).
+
+    A share runs in one kernel: it starts once (the ~2 s of a kernel start and imports that a task per
+    notebook paid nine times over) and keeps what the unit's notebooks share.
+    """
+    by_unit: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_unit.setdefault(job.unit, []).append(job)
+    split = max(1, -(-threads // max(1, len(by_unit))))
+    shares = []
+    for unit_jobs in by_unit.values():
+        parts = min(split, len(unit_jobs))
+        size, extra = divmod(len(unit_jobs), parts)
+        start = 0
+        for i in range(parts):
+            end = start + size + (i < extra)
+            shares.append(unit_jobs[start:end])
+            start = end
+    return shares
 
 
 def _entry(job: Job, result: dict, provenance: dict, out: Path) -> dict:
@@ -383,25 +417,23 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
             raise QAKitError("--scheduler needs dask.distributed: pip install 'qa-kit[dask]'") from None
         with Client(scheduler) as client:
             batch_id = uuid.uuid4().hex[:8]  # two batches on one cluster must never share a task
-            futures = {client.submit(_execute, job, *args, False, pure=False,
-                                     key=f"qakit-{args[0]}-{job.unit}-{job.step}-{batch_id}"): job
-                       for job in todo}
+            threads = sum(client.nthreads().values()) or 1
+            futures = {client.submit(_execute_share, share, *args, pure=False,
+                                     key=f"qakit-{args[0]}-{share[0].unit}-{share[0].step}-{batch_id}"): share
+                       for share in dask_shares(todo, threads)}
             for future in dask_completed(futures):
-                yield futures[future], _result_or_failure(future.result, futures[future], args[0])
+                share = futures[future]
+                try:
+                    results = future.result()
+                except Exception as exc:  # the worker died (not a notebook, whose failure is a result)
+                    results = [_failure(job, args[0], f"worker failed: {type(exc).__name__}: {exc}") for job in share]
+                yield from zip(share, results)
         return
     # papermill is imported by each worker, not before forking: workers forked after the parent imported it
     # ran out of ZMQ sockets ("Too many open files" in jupyter_client's channel threads: 2 in a demo batch of 81)
     light_notebook_io()
     for job, result, error in workers_by_unit(todo, _execute, args, workers, unit=lambda job: job.unit):
         yield job, result if error is None else _failure(job, args[0], f"worker failed: {error}")
-
-
-def _result_or_failure(get, job: Job, period: str) -> dict:
-    """A worker that died outright (not just its kernel) still yields a failed entry."""
-    try:
-        return get()
-    except Exception as exc:
-        return _failure(job, period, f"worker failed: {type(exc).__name__}: {exc}")
 
 
 def _failure(job: Job, period: str, error: str) -> dict:

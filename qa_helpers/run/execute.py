@@ -264,7 +264,7 @@ def _quiet_client_class():
 def _quiet_kernel_manager_class():
     """The manager of the kit's kernels: as papermill's, but its client is ready at its
     ``kernel_info``'s idle status, not after 0.2 s of silence (:class:`QuietClient`). A notebook's
-    own kernel (no reuse: Dask workers, ``reuse_kernel=False``) has this one; a warm kernel a
+    own kernel (``reuse_kernel=False``) has this one; a warm kernel (local and Dask workers) a
     subclass (:func:`_kernel_manager_class`)."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
