@@ -437,8 +437,13 @@ def figure_png(figure: Figure) -> bytes:
     measure_once(figure)
     canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    canvas.print_png(buffer)
+    canvas.print_png(buffer, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return buffer.getvalue()
+
+
+# zlib level of the figures' PNG: a team's 26 figures encode in 0.28 s of CPU at 3 against 0.38 s at
+# Pillow's default 6, and come out 0.4 % larger (flat colours compress early)
+PNG_COMPRESS_LEVEL = 3
 
 
 def show(*items) -> None:
