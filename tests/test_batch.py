@@ -173,6 +173,54 @@ def test_dask_workers_run_a_units_notebooks_in_one_kernel_and_keep_none_after(tm
     assert left and all(pids == [] for pids in left.values()), left  # no kernel outlives its task
 
 
+def test_a_share_fails_only_the_notebook_whose_run_raises(tmp_path, archive, probes):
+    from qa_helpers.run.batch import Job, _execute_share
+
+    out = tmp_path / "r" / "2025-Q3" / "HL-B"
+    params = {"archive": str(archive)}
+    share = [Job(unit="HL-B", step=step, out_dir=str(out), parameters=params, notebook_hash="")
+             for step in ("probe", "no_such_notebook", "second")]
+    results = _execute_share(share, "not-on-dask", "2025-Q3", False, False, str(probes))
+    assert [r["status"] for r in results] == ["ok", "failed", "ok"]
+    assert "unknown notebook 'no_such_notebook'" in results[1]["error"]
+
+
+def test_a_cancelled_dask_share_runs_no_further_notebook_and_stops_its_kernel(tmp_path):
+    import time
+
+    distributed = pytest.importorskip("distributed")
+    from qa_helpers.run.batch import Job, _execute_share
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for i, name in enumerate(("first", "second", "third"), 1):
+        _notebook(folder / f"0{i}_{name}.ipynb", "import time\ntime.sleep(3)")
+    out = tmp_path / "r" / "2025-Q3" / "U"
+    share = [Job(unit="U", step=step, out_dir=str(out), parameters={}, notebook_hash="")
+             for step in ("first", "second", "third")]
+
+    def children():
+        import psutil
+
+        return [p.pid for p in psutil.Process().children(recursive=True)]
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        client = distributed.Client(cluster)
+        task = client.submit(_execute_share, share, "share-1", "2025-Q3", False, False, str(folder), pure=False,  # noqa: F841
+                             key="share-1")  # held: a future dropped is a task released
+        deadline = time.monotonic() + 60
+        while not (out / ".first.partial.ipynb").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        client.close()  # what an interrupted `qakit run` does: the scheduler cancels the task
+        with distributed.Client(cluster) as watcher:
+            deadline = time.monotonic() + 30
+            while any(watcher.run(children).values()) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert not any(watcher.run(children).values())  # the kernel stopped with the task
+    assert (out / "first.ipynb").exists(), sorted(p.name for p in out.iterdir())  # the notebook running when the batch went finishes
+    assert not list(out.glob("*second*")) and not list(out.glob("*third*"))
+
+
 def test_index_links_every_report_and_the_failing_cell(probes, tmp_path, archive):
     out = tmp_path / "reports"
     run_batch("2025-Q3", teams="ALL,hotline,HL-B,HL-C", out=out, archive=archive, jobs=2, notebooks_dir=probes,

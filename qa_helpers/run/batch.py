@@ -155,16 +155,39 @@ def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str 
     return result.to_dict()
 
 
-def _execute_share(share: list[Job], period: str, html: bool, show_code: bool, notebooks: str | None) -> list[dict]:
-    """Dask task: some notebooks of one unit, one after another in one warm kernel, stopped at the end.
+def _execute_share(share: list[Job], key: str, period: str, html: bool, show_code: bool,
+                   notebooks: str | None) -> list[dict]:
+    """Dask task ``key``: some notebooks of one unit, one after another in one warm kernel, stopped at the end.
 
     A Dask worker thread outlives the batch and may serve another batch next, so no kernel is left
-    behind in it: the kernel lives exactly as long as the task.
+    behind in it: the kernel lives exactly as long as the task. Dask cannot stop a running task, so
+    the task stops itself between notebooks once its batch has gone (interrupted, or its client
+    lost): the rest of the share is not run, and nothing more is written to the period folder. A
+    notebook whose run raises (not a failing notebook, which is a result) fails alone.
     """
+    results = []
     try:
-        return [_execute(job, period, html, show_code, notebooks, own_process=False) for job in share]
+        for job in share:
+            if not _still_wanted(key):
+                break
+            try:
+                results.append(_execute(job, period, html, show_code, notebooks, own_process=False))
+            except Exception as exc:
+                results.append(_failure(job, period, f"worker failed: {type(exc).__name__}: {exc}"))
     finally:
         discard_kernel()
+    return results
+
+
+def _still_wanted(key: str) -> bool:
+    """Whether the Dask task ``key`` running here is still wanted by its batch (True off a Dask worker)."""
+    try:
+        from distributed import get_worker
+
+        task = get_worker().state.tasks.get(key)
+    except Exception:  # not on a Dask worker, or a distributed without this state: run on
+        return True
+    return task is not None and task.state != "cancelled"
 
 
 def dask_shares(jobs: list[Job], threads: int) -> list[list[Job]]:
@@ -417,16 +440,27 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
             raise QAKitError("--scheduler needs dask.distributed: pip install 'qa-kit[dask]'") from None
         with Client(scheduler) as client:
             batch_id = uuid.uuid4().hex[:8]  # two batches on one cluster must never share a task
-            threads = sum(client.nthreads().values()) or 1
-            futures = {client.submit(_execute_share, share, *args, pure=False,
-                                     key=f"qakit-{args[0]}-{share[0].unit}-{share[0].step}-{batch_id}"): share
-                       for share in dask_shares(todo, threads)}
-            for future in dask_completed(futures):
-                share = futures[future]
+
+            def submit(share: list[Job]):
+                key = f"qakit-{args[0]}-{share[0].unit}-{share[0].step}-{batch_id}"
+                return client.submit(_execute_share, share, key, *args, pure=False, key=key)
+
+            futures = {submit(share): share for share in dask_shares(todo, sum(client.nthreads().values()))}
+            finished = dask_completed(futures)
+            for future in finished:
+                share = futures.pop(future)
                 try:
                     results = future.result()
-                except Exception as exc:  # the worker died (not a notebook, whose failure is a result)
-                    results = [_failure(job, args[0], f"worker failed: {type(exc).__name__}: {exc}") for job in share]
+                except Exception as exc:  # its worker died, as often as Dask retries a task
+                    if len(share) > 1:  # each notebook on its own: only the one that kills a worker fails
+                        for job in share:
+                            again = submit([job])
+                            futures[again] = [job]
+                            finished.add(again)
+                        continue
+                    results = [_failure(share[0], args[0], f"worker failed: {type(exc).__name__}: {exc}")]
+                # a share stops early only when its batch has gone; were it ever to, its rest is not lost
+                results += [_failure(job, args[0], "not run: its Dask task was cancelled") for job in share[len(results):]]
                 yield from zip(share, results)
         return
     # papermill is imported by each worker, not before forking: workers forked after the parent imported it

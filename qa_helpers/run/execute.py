@@ -48,9 +48,16 @@ def die_with_parent(parent_pid: int | None = None) -> None:
     """
     if not sys.platform.startswith("linux"):
         return
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _prctl()(PR_SET_PDEATHSIG, signal.SIGKILL)
     if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl():
+    """libc's ``prctl``, looked up once: a kernel's ``preexec_fn`` runs in a child forked from a process
+    that may have threads (a Dask worker), where loading a library could wait on a lock held by one."""
+    return ctypes.CDLL(None, use_errno=True).prctl
 
 
 def light_notebook_io() -> None:
@@ -179,7 +186,7 @@ def read_summary(ipynb: Path) -> dict:
 
 # ---------------------------------------------------------------- warm kernels
 
-# One kernel per batch worker, kept between notebooks: starting a kernel and importing pandas,
+# One kernel per batch worker (a local worker process, or a Dask worker thread for one task), kept between notebooks: starting a kernel and importing pandas,
 # matplotlib and statsmodels costs about 2 s, more than most notebooks take to run. Before each
 # notebook the kernel's namespace, figures and matplotlib settings are reset, so every notebook
 # still starts from a clean slate (a test holds reused and fresh kernels to the same outputs);
@@ -349,14 +356,17 @@ def warm_kernel(cwd: Path, log: Path):
     discard_kernel()
     km = _kernel_manager_class()(kernel_name="python3")
     km.opened = []
+    # kept before it starts: a start that fails after launching the process leaves it to discard_kernel
+    _warm.km, _warm.cwd = km, cwd
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, READ_CACHE_ENV: os.environ.get(READ_CACHE_ENV, str(READ_CACHE_MB))}
+    _prctl()  # looked up here, not in the forked child
     with open(log, "ab") as stream:
         run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream, env=env,
                                   extra_arguments=KERNEL_ARGUMENTS,
                                   preexec_fn=functools.partial(die_with_parent, os.getpid()))
-    _warm.km, _warm.cwd = km, cwd
-    if not getattr(_warm, "finalizer", None):  # shut down with the worker process
+    # shut down with a local worker process (a Dask task discards its kernel itself: this runs in the main thread)
+    if not getattr(_warm, "finalizer", None):
         _warm.finalizer = multiprocessing.util.Finalize(None, discard_kernel, exitpriority=10)
     return km
 
@@ -502,8 +512,8 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         process's stdout/stderr (inherited by the kernel) may go to the log too. A threaded
         Dask worker shares them between notebooks, so there only the cell output is logged.
     reuse_kernel : bool
-        Run in this process's warm kernel (reset first) instead of a new one; for batch
-        workers that run one notebook at a time.
+        Run in this thread's warm kernel (reset first) instead of a new one; for batch
+        workers that run one notebook at a time in a thread (a local worker, a Dask task).
     timeout : float, optional
         Seconds any one cell may run; a cell that takes longer fails the notebook (default: no limit).
 
