@@ -221,6 +221,26 @@ def test_a_cancelled_dask_share_runs_no_further_notebook_and_stops_its_kernel(tm
     assert not list(out.glob("*second*")) and not list(out.glob("*third*"))
 
 
+def test_a_notebook_that_kills_its_dask_worker_fails_alone(tmp_path, archive):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_first.ipynb", "x = 1")
+    _notebook(folder / "02_killer.ipynb", "import os, signal\nif team == 'HL-C':\n    os.kill(os.getppid(), signal.SIGKILL)")
+    _notebook(folder / "03_third.ipynb", "x = 3")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "r", archive=archive,
+                             scheduler=cluster.scheduler_address, notebooks_dir=folder, progress=False, html=False)
+    status = {(e["team"], e["notebook"]): e["status"] for e in manifest["entries"]}
+    errors = [(e["team"], e["notebook"], e["error"]) for e in manifest["entries"]]
+    assert status == {(u, s): "failed" if (u, s) == ("HL-C", "killer") else "ok"
+                      for u in ("HL-B", "HL-C") for s in ("first", "killer", "third")}, errors
+    assert "worker failed" in _by_key(manifest)[("HL-C", "killer")]["error"]
+
+
 def test_index_links_every_report_and_the_failing_cell(probes, tmp_path, archive):
     out = tmp_path / "reports"
     run_batch("2025-Q3", teams="ALL,hotline,HL-B,HL-C", out=out, archive=archive, jobs=2, notebooks_dir=probes,

@@ -16,6 +16,7 @@ period's manifest and index; a unit with no tickets in the period is ``no data``
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -440,25 +441,29 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
             raise QAKitError("--scheduler needs dask.distributed: pip install 'qa-kit[dask]'") from None
         with Client(scheduler) as client:
             batch_id = uuid.uuid4().hex[:8]  # two batches on one cluster must never share a task
+            tasks = itertools.count()  # nor two tasks of a batch (a share run again keeps its first step)
+            futures: dict = {}  # future -> (its share, the jobs to run one by one after it)
+            finished = dask_completed()
 
-            def submit(share: list[Job]):
-                key = f"qakit-{args[0]}-{share[0].unit}-{share[0].step}-{batch_id}"
-                return client.submit(_execute_share, share, key, *args, pure=False, key=key)
+            def submit(share: list[Job], then: list[Job]) -> None:
+                key = f"qakit-{args[0]}-{share[0].unit}-{share[0].step}-{batch_id}-{next(tasks)}"
+                future = client.submit(_execute_share, share, key, *args, pure=False, key=key)
+                futures[future] = (share, then)
+                finished.add(future)
 
-            futures = {submit(share): share for share in dask_shares(todo, sum(client.nthreads().values()))}
-            finished = dask_completed(futures)
+            for share in dask_shares(todo, sum(client.nthreads().values())):
+                submit(share, [])
             for future in finished:
-                share = futures.pop(future)
+                share, then = futures.pop(future)
                 try:
                     results = future.result()
                 except Exception as exc:  # its worker died, as often as Dask retries a task
-                    if len(share) > 1:  # each notebook on its own: only the one that kills a worker fails
-                        for job in share:
-                            again = submit([job])
-                            futures[again] = [job]
-                            finished.add(again)
+                    if len(share) > 1:  # one notebook at a time: only the one that kills its worker fails
+                        submit(share[:1], share[1:])
                         continue
                     results = [_failure(share[0], args[0], f"worker failed: {type(exc).__name__}: {exc}")]
+                if then:
+                    submit(then[:1], then[1:])
                 # a share stops early only when its batch has gone; were it ever to, its rest is not lost
                 results += [_failure(job, args[0], "not run: its Dask task was cancelled") for job in share[len(results):]]
                 yield from zip(share, results)
