@@ -168,7 +168,8 @@ def test_dask_workers_run_a_units_notebooks_in_one_kernel_and_keep_none_after(tm
         with distributed.Client(cluster) as client:
             left = client.run(kernels_left)
     assert not manifest["failed"]
-    kernels = {unit: {e["summary"]["kernel"] for e in manifest["entries"] if e["team"] == unit} for unit in ("HL-B", "HL-C")}
+    kernels = {unit: {e["summary"]["kernel"] for e in manifest["entries"] if e["team"] == unit}
+               for unit in ("HL-B", "HL-C")}
     assert all(len(pids) == 1 for pids in kernels.values()), kernels  # three notebooks, one kernel start
     assert left and all(pids == [] for pids in left.values()), left  # no kernel outlives its task
 
@@ -206,8 +207,9 @@ def test_a_cancelled_dask_share_runs_no_further_notebook_and_stops_its_kernel(tm
 
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         client = distributed.Client(cluster)
-        task = client.submit(_execute_share, share, "share-1", "2025-Q3", False, False, str(folder), pure=False,  # noqa: F841
-                             key="share-1")  # held: a future dropped is a task released
+        # held: a future dropped is a task released
+        task = client.submit(_execute_share, share, "share-1", "2025-Q3", False, False, str(folder),  # noqa: F841
+                             pure=False, key="share-1")
         deadline = time.monotonic() + 60
         while not (out / ".first.partial.ipynb").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -217,7 +219,8 @@ def test_a_cancelled_dask_share_runs_no_further_notebook_and_stops_its_kernel(tm
             while any(watcher.run(children).values()) and time.monotonic() < deadline:
                 time.sleep(0.5)
             assert not any(watcher.run(children).values())  # the kernel stopped with the task
-    assert (out / "first.ipynb").exists(), sorted(p.name for p in out.iterdir())  # the notebook running when the batch went finishes
+    # the notebook running when the batch went finishes
+    assert (out / "first.ipynb").exists(), sorted(p.name for p in out.iterdir())
     assert not list(out.glob("*second*")) and not list(out.glob("*third*"))
 
 
@@ -228,10 +231,12 @@ def test_a_notebook_that_kills_its_dask_worker_fails_alone(tmp_path, archive):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     _notebook(folder / "01_first.ipynb", "x = 1")
-    _notebook(folder / "02_killer.ipynb", "import os, signal\nif team == 'HL-C':\n    os.kill(os.getppid(), signal.SIGKILL)")
+    _notebook(folder / "02_killer.ipynb",
+              "import os, signal\nif team == 'HL-C':\n    os.kill(os.getppid(), signal.SIGKILL)")
     _notebook(folder / "03_third.ipynb", "x = 3")
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
-            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster:
         manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "r", archive=archive,
                              scheduler=cluster.scheduler_address, notebooks_dir=folder, progress=False, html=False)
     status = {(e["team"], e["notebook"]): e["status"] for e in manifest["entries"]}

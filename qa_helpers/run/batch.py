@@ -465,7 +465,8 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
                 if then:
                     submit(then[:1], then[1:])
                 # a share stops early only when its batch has gone; were it ever to, its rest is not lost
-                results += [_failure(job, args[0], "not run: its Dask task was cancelled") for job in share[len(results):]]
+                results += [_failure(job, args[0], "not run: its Dask task was cancelled")
+                            for job in share[len(results):]]
                 yield from zip(share, results)
         return
     # papermill is imported by each worker, not before forking: workers forked after the parent imported it

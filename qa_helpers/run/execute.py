@@ -186,8 +186,9 @@ def read_summary(ipynb: Path) -> dict:
 
 # ---------------------------------------------------------------- warm kernels
 
-# One kernel per batch worker (a local worker process, or a Dask worker thread for one task), kept between notebooks: starting a kernel and importing pandas,
-# matplotlib and statsmodels costs about 2 s, more than most notebooks take to run. Before each
+# One kernel per batch worker (a local worker process, or a Dask worker thread for one task), kept
+# between notebooks: starting a kernel and importing pandas, matplotlib and statsmodels costs about
+# 2 s, more than most notebooks take to run. Before each
 # notebook the kernel's namespace, figures and matplotlib settings are reset, so every notebook
 # still starts from a clean slate (a test holds reused and fresh kernels to the same outputs);
 # after a failure or a dead kernel the next notebook gets a new kernel.
