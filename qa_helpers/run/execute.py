@@ -48,16 +48,14 @@ def die_with_parent(parent_pid: int | None = None) -> None:
     """
     if not sys.platform.startswith("linux"):
         return
-    _prctl()(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
     if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)
 
 
-@functools.lru_cache(maxsize=1)
-def _prctl():
-    """libc's ``prctl``, looked up once: a kernel's ``preexec_fn`` runs in a child forked from a process
-    that may have threads (a Dask worker), where loading a library could wait on a lock held by one."""
-    return ctypes.CDLL(None, use_errno=True).prctl
+# looked up once, here: a kernel's ``preexec_fn`` runs in a child forked from a process that may have
+# threads (a Dask worker), where loading a library could wait on a lock one of them held
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 def light_notebook_io() -> None:
@@ -188,10 +186,10 @@ def read_summary(ipynb: Path) -> dict:
 
 # One kernel per batch worker (a local worker process, or a Dask worker thread for one task), kept
 # between notebooks: starting a kernel and importing pandas, matplotlib and statsmodels costs about
-# 2 s, more than most notebooks take to run. Before each
-# notebook the kernel's namespace, figures and matplotlib settings are reset, so every notebook
-# still starts from a clean slate (a test holds reused and fresh kernels to the same outputs);
-# after a failure or a dead kernel the next notebook gets a new kernel.
+# 2 s, more than most notebooks take to run. Before each notebook the kernel's namespace, figures
+# and matplotlib settings are reset, so every notebook still starts from a clean slate (a test holds
+# reused and fresh kernels to the same outputs); after a failure or a dead kernel the next notebook
+# gets a new kernel.
 RESET_CODE = """\
 import matplotlib as _mpl, matplotlib.pyplot as _plt
 _plt.close("all"); _mpl.rcdefaults()
@@ -361,7 +359,6 @@ def warm_kernel(cwd: Path, log: Path):
     _warm.km, _warm.cwd = km, cwd
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, READ_CACHE_ENV: os.environ.get(READ_CACHE_ENV, str(READ_CACHE_MB))}
-    _prctl()  # looked up here, not in the forked child
     with open(log, "ab") as stream:
         run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream, env=env,
                                   extra_arguments=KERNEL_ARGUMENTS,
