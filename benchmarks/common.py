@@ -236,6 +236,33 @@ def load() -> str:
     return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """The machine's busy CPU seconds since boot (every core, the hypervisor's steal included) and this
+    process's with its finished children's, read together: :func:`foreign_cpu` subtracts two readings."""
+    import resource
+
+    import psutil
+
+    times = psutil.cpu_times()
+    busy = sum(getattr(times, field, 0.0) for field in ("user", "nice", "system", "irq", "softirq", "steal"))
+    own = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
+    return busy, own
+
+
+def foreign_cpu(since: tuple[float, float]) -> float:
+    """CPU seconds the machine spent outside this benchmark since ``since`` (a :func:`cpu_seconds` reading).
+
+    The benchmark's processes are this one and its children, counted once they have finished, so the
+    reading is taken between benchmarks, when none runs. What is left is other work: a test suite, a
+    build, a second benchmark, another tenant of the host. On 2026-12-05 a run whose load average read 2.3
+    at its start measured every warm notebook 30-40 % slower than a quiet run an hour later; this figure
+    says which rows shared the machine and by how much.
+    """
+    busy, own = cpu_seconds()
+    return max(0.0, (busy - since[0]) - (own - since[1]))
+
+
 SPEED_PROBE = """
 import statistics, sys, time
 import duckdb, numpy as np, matplotlib
@@ -281,9 +308,11 @@ def measured_at() -> str:
 
 
 def print_table(rows: list[dict], path: Path | None = None, started: str | None = None,
-                probe: dict | None = None) -> None:
+                probe: dict | None = None, foreign: dict | None = None) -> None:
     """Print the results as a Markdown table, dated (UTC) with the machine line and, when given, the
-    speed probe's seconds (:func:`speed_probe`, e.g. ``{"start": 1.2, "end": 1.3}``); save them as JSON."""
+    speed probe's seconds (:func:`speed_probe`, e.g. ``{"start": 1.2, "end": 1.3}``) and the CPU other
+    processes used during each benchmark (``{"kpis": {"wall_s": 95.0, "foreign_cpu_s": 0.4}}``,
+    :func:`foreign_cpu`); save them as JSON."""
     frame = pd.DataFrame(rows)
     finished = measured_at()
     when = f"{started} – {finished}" if started else finished
@@ -294,9 +323,15 @@ def print_table(rows: list[dict], path: Path | None = None, started: str | None 
         print("Speed probe: " + " · ".join(f"{seconds:.2f} s ({moment})" for moment, seconds in probe.items())
               + " (a fixed workload; compare runs by it)")
     print(f"Load: {load()} (other work on the machine slows every row)")
+    if foreign:
+        print("Other processes' CPU during each benchmark: " + " · ".join(
+            f"{name} {spent['foreign_cpu_s']:.1f} s over {spent['wall_s']:.0f} s"
+            f" ({spent['foreign_cpu_s'] / max(spent['wall_s'], 1e-9):.0%} of a core)" for name, spent in foreign.items())
+              + " (a row measured beside other work is slower than the code)")
     print(frame.to_markdown(index=False) if _has_tabulate() else frame.to_string(index=False))
     if path:
-        record = {"measured": when, "machine": machine(), "speed_probe_s": probe, "load": load(), "rows": rows}
+        record = {"measured": when, "machine": machine(), "speed_probe_s": probe, "load": load(),
+                  "foreign_cpu": foreign, "rows": rows}
         path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CACHE, measured_at, print_table, speed_probe  # noqa: E402
+from common import CACHE, cpu_seconds, foreign_cpu, measured_at, print_table, speed_probe  # noqa: E402
 
 CHOICES = [
     "kpis",
@@ -49,33 +50,38 @@ def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     started = measured_at()
     probe = {"start": speed_probe()}
-    rows = []
-    if "kpis" in chosen:
-        import bench_kpis
-        rows += bench_kpis.run(tickets)
-        print_table(rows)
-    if "ingest" in chosen:
-        import bench_ingest
-        rows.append(bench_ingest.run(tickets))
-        print_table(rows)
-    if "append" in chosen:  # one week appended to the 10 M archive vs that week ingested alone (issue 17)
-        import bench_append
-        rows += bench_append.run(bench_append.large_archive(tickets))  # $QAKIT_BENCH_ARCHIVE, or the cache's
-        print_table(rows)
-    if "notebooks" in chosen:
-        import bench_notebooks
-        rows += bench_notebooks.run(tickets, args.archive)
-        print_table(rows)
-    if "batch" in chosen:
-        import bench_batch
-        rows += bench_batch.run(teams, use_teams=args.batch_teams, loop_teams=args.loop_teams)
-        print_table(rows)
-    if "growth" in chosen:
-        import bench_growth
-        rows += bench_growth.run(tuple(int(float(m) * 1_000_000) for m in args.growth_sizes.split(",")))
+    rows: list[dict] = []
+    foreign: dict[str, dict] = {}
+    for name in (c for c in CHOICES if c in chosen):
+        since, wall = cpu_seconds(), time.perf_counter()
+        rows += _benchmark(name, tickets, teams, args)
+        foreign[name] = {"wall_s": round(time.perf_counter() - wall, 1), "foreign_cpu_s": round(foreign_cpu(since), 1)}
+        print_table(rows, foreign=foreign)
     probe["end"] = speed_probe()
-    print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"), started=started, probe=probe)
+    print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"), started=started, probe=probe,
+                foreign=foreign)
     return 0
+
+
+def _benchmark(name: str, tickets: int, teams: int, args: argparse.Namespace) -> list[dict]:
+    """The rows of one benchmark of :data:`CHOICES`."""
+    if name == "kpis":
+        import bench_kpis
+        return bench_kpis.run(tickets)
+    if name == "ingest":
+        import bench_ingest
+        return [bench_ingest.run(tickets)]
+    if name == "append":  # one week appended to the 10 M archive vs that week ingested alone (issue 17)
+        import bench_append
+        return bench_append.run(bench_append.large_archive(tickets))  # $QAKIT_BENCH_ARCHIVE, or the cache's
+    if name == "notebooks":
+        import bench_notebooks
+        return bench_notebooks.run(tickets, args.archive)
+    if name == "batch":
+        import bench_batch
+        return bench_batch.run(teams, use_teams=args.batch_teams, loop_teams=args.loop_teams)
+    import bench_growth
+    return bench_growth.run(tuple(int(float(m) * 1_000_000) for m in args.growth_sizes.split(",")))
 
 
 if __name__ == "__main__":
