@@ -326,7 +326,8 @@ def print_table(rows: list[dict], path: Path | None = None, started: str | None 
     if foreign:
         print("Other processes' CPU during each benchmark: " + " · ".join(
             f"{name} {spent['foreign_cpu_s']:.1f} s over {spent['wall_s']:.0f} s"
-            f" ({spent['foreign_cpu_s'] / max(spent['wall_s'], 1e-9):.0%} of a core)" for name, spent in foreign.items())
+            f" ({spent['foreign_cpu_s'] / max(spent['wall_s'], 1e-9):.0%} of a core)"
+            for name, spent in foreign.items())
               + " (a row measured beside other work is slower than the code)")
     print(frame.to_markdown(index=False) if _has_tabulate() else frame.to_string(index=False))
     if path:

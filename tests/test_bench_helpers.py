@@ -7,7 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from common import alternating, median_ratio, print_table, speed_probe, tree_peak_run  # noqa: E402
+from common import (alternating, cpu_seconds, foreign_cpu, median_ratio, print_table, speed_probe,  # noqa: E402
+                    tree_peak_run)
 
 GRANDCHILD = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
               "'import time; block = bytearray(300 * 2**20); block[::4096] = b\"x\" * len(block[::4096]); "
@@ -47,3 +48,31 @@ def test_the_speed_probe_is_timed_and_printed_and_saved_with_the_results(tmp_pat
                 probe={"start": seconds, "end": 1.25})
     assert f"Speed probe: {seconds:.2f} s (start) · 1.25 s (end)" in capsys.readouterr().out
     assert json.loads((tmp_path / "r.json").read_text())["speed_probe_s"] == {"start": seconds, "end": 1.25}
+
+
+BURN_ONE_CPU_SECOND = "import time\nwhile time.process_time() < 1.0: pass"
+
+
+def test_foreign_cpu_counts_other_processes_and_not_the_benchmarks_own(tmp_path, capsys):
+    """A child the benchmark ran and reaped is its own work; a process still unaccounted for when the
+    reading is taken (here a child not yet reaped, as another user's process would be) is other work."""
+    import json
+    import os
+    import subprocess
+
+    since = cpu_seconds()
+    subprocess.run([sys.executable, "-c", BURN_ONE_CPU_SECOND], check=True)
+    assert foreign_cpu(since) < 0.5
+
+    since = cpu_seconds()
+    other = subprocess.Popen([sys.executable, "-c", BURN_ONE_CPU_SECOND])
+    os.waitid(os.P_PID, other.pid, os.WEXITED | os.WNOWAIT)  # finished, not yet reaped
+    assert foreign_cpu(since) >= 0.8
+    other.wait()
+
+    print_table([{"benchmark": "b", "kit_s": 1.0}], tmp_path / "r.json",
+                foreign={"kpis": {"wall_s": 95.0, "foreign_cpu_s": 47.5}})
+    printed = capsys.readouterr().out
+    assert "Other processes' CPU during each benchmark: kpis 47.5 s over 95 s (50% of a core)" in printed
+    saved = json.loads((tmp_path / "r.json").read_text())["foreign_cpu"]
+    assert saved == {"kpis": {"wall_s": 95.0, "foreign_cpu_s": 47.5}}
