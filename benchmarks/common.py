@@ -236,31 +236,77 @@ def load() -> str:
     return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def cpu_seconds() -> tuple[float, float]:
-    """The machine's busy CPU seconds since boot (every core, the hypervisor's steal included) and this
-    process's with its finished children's, read together: :func:`foreign_cpu` subtracts two readings."""
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+def adopt_orphans() -> None:
+    """Make this process the reaper of its orphaned descendants (Linux; elsewhere nothing).
+
+    A notebook kernel runs in a session of its own: when a benchmark kills a run past its budget, or a
+    worker exits first, the kernel would be handed to init, and the CPU it used would never reach this
+    process's account of its children (:func:`cpu_seconds`), passing for other work. Adopted, it is
+    reaped here (:func:`reap_children`) and counted as the benchmark's own.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap_children() -> None:
+    """Reap every child of this process that has exited and that nobody waited for (adopted orphans).
+
+    Only between benchmarks, when no ``subprocess`` object of this process waits for a child: one
+    reaped here would read its exit status as 0.
+    """
+    import os
+
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds since boot, read together: ``machine`` (every core busy, the hypervisor's steal
+    included), ``own`` (this process and the children it reaped, with what they reaped) and
+    ``kernel_threads`` (the OS kernel's own threads: writing back files, reclaiming memory, for this
+    benchmark or any other process). :func:`foreign_cpu` subtracts two readings."""
     import resource
 
     import psutil
 
     times = psutil.cpu_times()
-    busy = sum(getattr(times, field, 0.0) for field in ("user", "nice", "system", "irq", "softirq", "steal"))
+    machine = sum(getattr(times, field, 0.0) for field in ("user", "nice", "system", "irq", "softirq", "steal"))
     own = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
               for field in ("ru_utime", "ru_stime"))
-    return busy, own
+    kernel_threads = 0.0
+    for process in psutil.process_iter(["pid", "ppid", "cpu_times"]):
+        if (process.info["pid"] == 2 or process.info["ppid"] == 2) and process.info["cpu_times"] is not None:
+            kernel_threads += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return {"machine": machine, "own": own, "kernel_threads": kernel_threads}
 
 
-def foreign_cpu(since: tuple[float, float]) -> float:
-    """CPU seconds the machine spent outside this benchmark since ``since`` (a :func:`cpu_seconds` reading).
+def foreign_cpu(since: dict[str, float]) -> dict[str, float]:
+    """CPU seconds spent since ``since`` (a :func:`cpu_seconds` reading): ``own``, ``kernel_threads`` and
+    ``foreign``, what the machine spent on neither.
 
-    The benchmark's processes are this one and its children, counted once they have finished, so the
-    reading is taken between benchmarks, when none runs. What is left is other work: a test suite, a
-    build, a second benchmark, another tenant of the host. On 2026-12-05 a run whose load average read 2.3
-    at its start measured every warm notebook 30-40 % slower than a quiet run an hour later; this figure
-    says which rows shared the machine and by how much.
+    A benchmark counts as its own the processes it reaped, so the reading is taken between benchmarks,
+    after :func:`reap_children`. What is left is other work: a test suite, a build, a second benchmark,
+    another tenant of the host. It is the difference of two large counts, the machine's kept in ticks
+    of 10 ms per core, so it errs by a fraction of a second either way (it is not clipped at zero), and
+    an OS kernel thread that ended in between counts as foreign. On 2026-12-05 a run whose load average
+    read 2.3 at its start measured every warm notebook 30-40 % slower than a quiet run two hours later;
+    this figure says which benchmarks shared the machine, averaged over each (its data preparation
+    included).
     """
-    busy, own = cpu_seconds()
-    return max(0.0, (busy - since[0]) - (own - since[1]))
+    now = cpu_seconds()
+    spent = {key: now[key] - since[key] for key in now}
+    return {"own": spent["own"], "kernel_threads": spent["kernel_threads"],
+            "foreign": spent["machine"] - spent["own"] - spent["kernel_threads"]}
 
 
 SPEED_PROBE = """
@@ -311,7 +357,7 @@ def print_table(rows: list[dict], path: Path | None = None, started: str | None 
                 probe: dict | None = None, foreign: dict | None = None) -> None:
     """Print the results as a Markdown table, dated (UTC) with the machine line and, when given, the
     speed probe's seconds (:func:`speed_probe`, e.g. ``{"start": 1.2, "end": 1.3}``) and the CPU other
-    processes used during each benchmark (``{"kpis": {"wall_s": 95.0, "foreign_cpu_s": 0.4}}``,
+    processes used during each benchmark (``{"kpis": {"wall_s": 95.0, "foreign_cpu_s": 0.4, ...}}``,
     :func:`foreign_cpu`); save them as JSON."""
     frame = pd.DataFrame(rows)
     finished = measured_at()
@@ -324,9 +370,9 @@ def print_table(rows: list[dict], path: Path | None = None, started: str | None 
               + " (a fixed workload; compare runs by it)")
     print(f"Load: {load()} (other work on the machine slows every row)")
     if foreign:
-        print("Other processes' CPU during each benchmark: " + " · ".join(
+        print("CPU of other processes during each benchmark: " + " · ".join(
             f"{name} {spent['foreign_cpu_s']:.1f} s over {spent['wall_s']:.0f} s"
-            f" ({spent['foreign_cpu_s'] / max(spent['wall_s'], 1e-9):.0%} of a core)"
+            + (f" ({spent['foreign_cpu_s'] / spent['wall_s']:.0%} of a core)" if spent["wall_s"] >= 10 else "")
             for name, spent in foreign.items())
               + " (a row measured beside other work is slower than the code)")
     print(frame.to_markdown(index=False) if _has_tabulate() else frame.to_string(index=False))
