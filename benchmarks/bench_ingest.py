@@ -5,6 +5,12 @@ with the min–max of both and of the per-pair ratios, so one lucky or unlucky r
 On 2026-12-05 three pairs spread 1.04–1.73 in their ratios, around a goal of 1.5, the reference
 alone 13.2–19.6 s; five pairs give the median two more to stand on. (Waiting for the previous run's
 writes to reach the disk before each run, ``os.sync``, did not narrow it: five pairs 1.16–1.71.)
+
+The reference reads and writes on the memory pool the kit's ingest uses
+(:func:`qa_helpers.data.columns.ingest_memory_pool`: jemalloc where pyarrow has it). Most of the
+reference's spread was its default pool's (mimalloc) system time: 18.2–19.8 s with 15.5–18.6 s of
+system CPU against 11.0–11.4 s and 3.7–3.8 s on jemalloc, three alternating runs each; a floor
+measured on the slower pool would flatter the kit, which no longer uses it.
 ``QAKIT_BENCH_INGEST_RAW`` points at an existing raw export folder (only its roster and ticket
 export are read) instead of generating one into ``benchmarks/.cache``.
 """
@@ -40,6 +46,7 @@ def sample(n_tickets: int) -> Path:
 def run(n_tickets: int, repeat: int = 5) -> dict:
     """Median of ``repeat`` runs of each, alternating (reference, kit, reference, kit, ...), so a
     slow moment of the machine hits neither alone; the spread is reported beside the medians."""
+    from qa_helpers.data.columns import ingest_memory_pool
     from qa_helpers.data.ingest import ingest
 
     raw = sample(n_tickets)
@@ -50,8 +57,9 @@ def run(n_tickets: int, repeat: int = 5) -> dict:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         started = time.perf_counter()
-        table = pacsv.read_csv(csv, read_options=pacsv.ReadOptions(encoding="gb18030"))
-        pq.write_table(table, work / "reference.parquet")
+        with ingest_memory_pool():
+            table = pacsv.read_csv(csv, read_options=pacsv.ReadOptions(encoding="gb18030"))
+            pq.write_table(table, work / "reference.parquet")
         references.append(time.perf_counter() - started)
         rows = table.num_rows
         del table
@@ -67,7 +75,8 @@ def run(n_tickets: int, repeat: int = 5) -> dict:
     return {"benchmark": f"ingest {rows / 1e6:.1f} M ticket rows (median of {len(kits)} alternating runs; "
                          f"kit {spread(kits)} s, reference {spread(references)} s, "
                          f"pair ratios {spread(ratios)})",
-            "kit_s": round(kit, 2), "reference": "pyarrow CSV read + parquet write", "reference_s": round(reference, 2),
+            "kit_s": round(kit, 2), "reference": "pyarrow CSV read + parquet write (same pool)",
+            "reference_s": round(reference, 2),
             "ratio": round(kit / reference, 2), "goal": f"<= {GOAL}", "met": kit / reference <= GOAL}
 
 

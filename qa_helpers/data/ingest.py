@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from qa_helpers.data import cleaning
 from qa_helpers.data.archive import (GENERATION_MARKER, archive_files, archive_path, generation_folder,
                                      generation_pattern, quarantine_files)
-from qa_helpers.data.columns import connect, decoded, per_value, sql, take_rows
+from qa_helpers.data.columns import connect, decoded, ingest_memory_pool, per_value, sql, take_rows
 from qa_helpers.config import UNITS, SourcesConfig, SourceSpec, load_sources
 from qa_helpers.errors import ConfigError, SourceError
 from qa_helpers.faults import fault_point
@@ -840,7 +840,13 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
 
     if storage.is_remote(archive_dir) and not check:  # s3://: built in a local folder, uploaded, pointer last
         return storage.ingest(raw_dir, archive_dir, config=config, key=key, tables=tables)
-    raw_dir, archive_dir = Path(raw_dir), Path(archive_dir)
+    with ingest_memory_pool():
+        return _ingest(Path(raw_dir), Path(archive_dir), config, key, tables, check)
+
+
+def _ingest(raw_dir: Path, archive_dir: Path, config: str | os.PathLike | None, key: bytes | None,
+            tables: list[str] | None, check: bool) -> dict:
+    """:func:`ingest` into a local folder."""
     sources = load_sources(config)
     selected = _with_dependencies(sources, tables)
     if check:
