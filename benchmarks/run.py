@@ -61,7 +61,8 @@ def main() -> int:
         rows += _benchmark(name, tickets, teams, args)
         reap_children()
         spent = foreign_cpu(since)
-        foreign[name] = {"wall_s": round(time.perf_counter() - wall, 1), "foreign_cpu_s": round(spent["foreign"], 1),
+        foreign[name] = {"wall_s": round(time.perf_counter() - wall, 1),
+                         "foreign_cpu_s": round(spent["foreign"], 1) + 0.0,  # + 0.0: "0.0", not "-0.0"
                          "own_cpu_s": round(spent["own"], 1), "kernel_threads_cpu_s": round(spent["kernel_threads"], 1)}
         if name != names[-1]:
             print_table(rows, foreign=foreign)
