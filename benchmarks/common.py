@@ -299,7 +299,7 @@ def foreign_cpu(since: dict[str, float]) -> dict[str, float]:
     another tenant of the host. It is the difference of two large counts, the machine's kept in ticks
     of 10 ms per core, so it errs by a fraction of a second either way (it is not clipped at zero), and
     an OS kernel thread that ended in between counts as foreign. On 2026-12-05 a run whose load average
-    read 2.3 at its start measured every warm notebook 30-40 % slower than a quiet run two hours later;
+    read 2.3 at its start measured the warm notebooks 15-30 % slower than a quiet run two hours later;
     this figure says which benchmarks shared the machine, averaged over each (its data preparation
     included).
     """
