@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, one dated table of ratios and budgets measured in this run.
 
     python benchmarks/run.py            # 10 M tickets, 20 teams, and the 1 M / 10 M / 30 M growth rows
-                                        # (about an hour on 2 cores once the archives are cached)
+                                        # (17 minutes on 2 cores on 2026-12-05, the archives cached)
     python benchmarks/run.py --quick    # 1 M tickets, 6 teams, no growth rows (--growth adds them)
     python benchmarks/run.py --only notebooks --archive /path/to/archive_10M
     python benchmarks/run.py --only growth --growth-sizes 1,10
