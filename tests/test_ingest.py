@@ -11,6 +11,7 @@ import pytest
 from qa_helpers.data import archive as qa_archive
 from qa_helpers.data.ingest import fingerprint, ingest
 from qa_helpers.data.schemas import DEFAULT_VALUE_SETS
+from qa_helpers.errors import SourceError
 
 TEXT_TABLES = {"tickets": ["remark"], "surveys": ["comment"], "complaints": ["text"]}
 
@@ -339,7 +340,7 @@ def test_ingest_runs_on_pyarrows_jemalloc_pool_and_gives_the_default_back(raw_di
     ingest(raw_dir, tmp_path / "archive", key=key, tables=["tickets"])
     assert seen and set(seen) == {"jemalloc"}
     assert pa.default_memory_pool().backend_name == before
-    with pytest.raises(Exception):
+    with pytest.raises(SourceError, match="no file matches"):
         ingest(tmp_path / "no exports here", tmp_path / "other", key=key)
     assert pa.default_memory_pool().backend_name == before
 
