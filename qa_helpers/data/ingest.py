@@ -585,25 +585,27 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         for column_name, future in pseudonymised.items():
             typed = _replace(typed, column_name, future.result())
         learned.result()
-    kept = take_rows(typed, _archive_order(typed, live, TIME_COLUMNS.get(spec.table)))
-    for column_name in spec.mask_pii:
-        kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids,
-                                                                                   locales=config.pii_locales)))
-    if spec.link:
-        other = tables[spec.link["table"]]
-        on = spec.link["key"]
-        found = pc.index_in(kept[on], value_set=other[on])  # first match: many rows to one
-        for column_name in spec.link["columns"]:
-            linked = decoded(other[column_name]).take(found)
-            if column_name in kept.column_names:  # the row's own value wins: an agent may work in several teams
-                own = kept[column_name].combine_chunks()
-                linked = pc.coalesce(decoded(own).cast(linked.type), linked)
-                kept = _replace(kept, column_name, linked)
-            else:
-                kept = kept.append_column(column_name, linked)
-    kept = _with_unit_columns(kept, spec.table)
+        # the rejected rows' raw records as JSON, beside the ordering, masking and linking of the kept ones
+        quarantined = background.submit(quarantine.frame)
+        kept = take_rows(typed, _archive_order(typed, live, TIME_COLUMNS.get(spec.table)))
+        for column_name in spec.mask_pii:
+            kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids,
+                                                                                       locales=config.pii_locales)))
+        if spec.link:
+            other = tables[spec.link["table"]]
+            on = spec.link["key"]
+            found = pc.index_in(kept[on], value_set=other[on])  # first match: many rows to one
+            for column_name in spec.link["columns"]:
+                linked = decoded(other[column_name]).take(found)
+                if column_name in kept.column_names:  # the row's own value wins: an agent may work in several teams
+                    own = kept[column_name].combine_chunks()
+                    linked = pc.coalesce(decoded(own).cast(linked.type), linked)
+                    kept = _replace(kept, column_name, linked)
+                else:
+                    kept = kept.append_column(column_name, linked)
+        kept = _with_unit_columns(kept, spec.table)
 
-    q = quarantine.frame()
+    q = quarantined.result()
     by_rule = q["rule"].value_counts().to_dict()
     order = STEP_RULES + [n for n, _ in spec.rules]
     entry = {
