@@ -230,6 +230,80 @@ def test_repeated_marks_every_row_whose_value_occurs_again():
     assert RuleContext(raw=empty).repeated(empty, "id").shape == (0,)
 
 
+def test_rule_context_computes_each_key_once_whichever_thread_asks_first():
+    """A rule's prepare step and the rule itself ask for the same result: it is computed once, a
+    second caller waits for it, and an error reaches every caller, as the rule's own would."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    from qa_helpers.data.cleaning import RuleContext
+
+    context = RuleContext(raw=pa.table({"x": [1]}))
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow() -> int:
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return 42
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(context.once, ("k",), slow)
+        assert started.wait(5)
+        waiting = threading.Thread(target=lambda: calls.append(context.once(("k",), slow)))
+        waiting.start()
+        release.set()
+        waiting.join(5)
+        assert first.result() == 42
+    assert calls == [1, 42]  # computed once; the second caller got the first one's result
+
+    def broken() -> int:
+        raise ValueError("no such column")
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no such column"):
+            context.once(("bad",), broken)
+
+
+def test_ingest_gives_the_same_archive_without_the_rules_prepare_steps(raw_dir, tmp_path, key, archive, monkeypatch):
+    """The prepare steps only move work earlier: without them, every rule computes it itself, and
+    the archive, the quarantine and the report are the same."""
+    from qa_helpers.data import cleaning
+
+    assert {"duplicate_row", "duplicate_id", "pii_in_id", "resolved_before_response"} <= set(cleaning.PREPARE)
+    monkeypatch.setattr(cleaning, "PREPARE", {})
+    report = ingest(raw_dir, tmp_path / "unprepared", key=key)
+    assert report["sources"] == json.loads((archive / "ingest_report.json").read_text(encoding="utf-8"))["sources"]
+    assert report["fingerprint"] == json.loads((archive / "ingest_report.json").read_text(encoding="utf-8"))["fingerprint"]
+    for table in ("tickets", "surveys", "complaints", "qa_reviews"):
+        pd.testing.assert_frame_equal(qa_archive.quarantine(table, archive=tmp_path / "unprepared"),
+                                      qa_archive.quarantine(table, archive=archive))
+
+
+def test_archive_order_of_all_rows_less_the_rejected_is_the_kept_rows_time_order():
+    """The time order is taken of every row before the rules decide which stay; less the rejected
+    rows it must be a stable sort of the kept ones (export order among equal times), nulls included."""
+    import numpy as np
+    import pyarrow as pa
+
+    from qa_helpers.data.ingest import _archive_order, _time_order
+
+    rng = np.random.default_rng(7)
+    for sorted_input in (False, True):
+        stamps = rng.integers(0, 50, 2000) * 1_000_000
+        stamps = np.sort(stamps) if sorted_input else stamps
+        nulls = rng.random(2000) < (0 if sorted_input else 0.05)
+        typed = pa.table({"t": pa.array(stamps, pa.timestamp("us"), mask=nulls)})
+        live = ~nulls & (rng.random(2000) < 0.8)
+        kept = np.flatnonzero(live)
+        expected = kept[np.argsort(stamps[kept], kind="stable")]
+        assert (_time_order(typed, "t") is None) == sorted_input  # in order already: nothing to sort
+        assert (_archive_order(_time_order(typed, "t"), live) == expected).all()
+        assert (_archive_order(_time_order(typed, None), live) == kept).all()
+
+
 def test_per_value_gives_what_the_function_gives_on_every_row_nulls_included():
     """The dictionary path (each distinct value once) must equal ``func`` over the whole column:
     a value the function turns into null, a null in the input, and a function without nulls."""

@@ -7,12 +7,19 @@ Series rejects nothing). Each rejected row so carries exactly one rule. Rules wo
 Arrow columns and look at single rows only for the few they reject, so they cost little
 even on ten million rows.
 Rules are switched on, ordered and parametrised per source in ``config/sources.yml``.
+
+A rule may name a ``prepare`` step: the part of its work that does not depend on ``live``
+(hashing a column to find repeats, matching ids against PII patterns). Ingest starts the prepare
+steps of all rules while it validates (:func:`prepare_rules`), on the second core; the rule then
+finds the result in its context (:meth:`RuleContext.once`) instead of computing it.
 """
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import pandas as pd
@@ -49,32 +56,69 @@ class RuleContext:
     valid_time_range: tuple[str, str] = ("2000-01-01", "2100-01-01")
     pii_locales: tuple[str, ...] = ("cn", "intl")
     archived: ArchivedRows | None = None  # append: the source's rows already archived (None: full ingest)
-    _repeated: dict[str, np.ndarray] = field(default_factory=dict)
+    _results: dict[tuple, Future] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def once(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, run once per ``key`` in this context: by the first caller, whichever thread
+        (a rule's prepare step or the rule itself); a later caller waits for that result."""
+        with self._lock:
+            future = self._results.get(key)
+            first = future is None
+            if first:
+                future = self._results[key] = Future()
+        if first:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
 
     def repeated(self, typed: pa.Table, column: str) -> np.ndarray:
         """Whether each row's value in ``typed[column]`` occurs in another row (any row, live or
         not; nulls count as one value). Rows equal in a column are among these, whatever else was
         rejected since, so rules that look for repeats share this one pass (DuckDB, every core)."""
-        if column not in self._repeated:
-            # A 64-bit hash per row (DuckDB, every core), sorted: a hash next to an equal one is
-            # repeated, and only those few are looked up. A group-by over 10 M distinct ids cost
-            # 2-3x more (a hash table of 10 M entries is memory-bound). Rows of two values that
-            # share a hash are among these too; the rules compare the values themselves.
-            hashes = sql("hash(x)", typed[column])
-            ordered = np.sort(hashes.to_numpy())
-            twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-            self._repeated[column] = pc.is_in(hashes, value_set=pa.array(twice)).to_numpy(zero_copy_only=False)
-        return self._repeated[column]
+        return self.once(("repeated", column), lambda: _repeated(typed[column]))
+
+
+def _repeated(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    # A 64-bit hash per row (DuckDB, every core), sorted: a hash next to an equal one is
+    # repeated, and only those few are looked up. A group-by over 10 M distinct ids cost
+    # 2-3x more (a hash table of 10 M entries is memory-bound). Rows of two values that
+    # share a hash are among these too; the rules compare the values themselves.
+    hashes = sql("hash(x)", values)
+    ordered = np.sort(hashes.to_numpy())
+    twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    return pc.is_in(hashes, value_set=pa.array(twice)).to_numpy(zero_copy_only=False)
 
 
 Rule = Callable[..., pd.Series]
+Prepare = Callable[..., object]  # its result is looked up through RuleContext.once, not returned
 RULES: dict[str, Rule] = {}
+PREPARE: dict[str, Prepare] = {}
 
 
-def rule(func: Rule) -> Rule:
-    """Register a cleaning rule under its function name."""
-    RULES[func.__name__] = func
-    return func
+def rule(func: Rule | None = None, *, prepare: Prepare | None = None):
+    """Register a cleaning rule under its function name, with its ``prepare`` step if it has one:
+    ``prepare(typed, ctx, **params)`` computes, through :meth:`RuleContext.once`, what the rule will
+    look up there."""
+    def register(func: Rule) -> Rule:
+        RULES[func.__name__] = func
+        if prepare is not None:
+            PREPARE[func.__name__] = prepare
+        return func
+    return register(func) if func is not None else register
+
+
+def prepare_rules(rules: list[tuple[str, dict]], typed: pa.Table, ctx: RuleContext, executor: Executor) -> None:
+    """Start the prepare step of each rule in ``rules`` (name, params) on ``executor``.
+
+    Nothing waits for them here: a rule waits for its own when it runs, and an error in a prepare
+    step is raised there, by the rule, as if the rule had computed it.
+    """
+    for name, params in rules:
+        if name in PREPARE:
+            executor.submit(PREPARE[name], typed, ctx, **params)
 
 
 def _reasons(hit: pa.Array | pa.ChunkedArray | np.ndarray, live: np.ndarray, reason) -> pd.Series:
@@ -195,7 +239,11 @@ def pii_in_ids(values: pa.Array | pa.ChunkedArray, locales: tuple[str, ...]) -> 
     return decoded(per_value(values, kinds))
 
 
-@rule
+def _pii_kinds(typed: pa.Table, ctx: RuleContext, column: str) -> pa.Array:
+    return ctx.once(("pii_in_ids", column), lambda: pii_in_ids(typed[column], ctx.pii_locales))
+
+
+@rule(prepare=lambda typed, ctx, columns=(): [_pii_kinds(typed, ctx, column) for column in columns])
 def pii_in_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, columns: tuple[str, ...] = ()) -> pd.Series:
     """An id that is a phone number or a resident ID number, or holds an e-mail address (someone
     typed the customer's contact into the ticket number): the row is quarantined, so the PII is
@@ -203,7 +251,7 @@ def pii_in_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, columns: tupl
     found = pd.Series(dtype="str")
     still = live.copy()
     for column in columns:
-        kinds = pii_in_ids(typed[column], ctx.pii_locales)
+        kinds = _pii_kinds(typed, ctx, column)
         reasons = _reasons(kinds.is_valid(), still, lambda rows, column=column, kinds=kinds: [
             f"{column} holds what looks like {k}: not archived; fix the id at the source (an id that is the "
             f"customer's number belongs under pseudonymise)"
@@ -227,18 +275,22 @@ def test_ticket(typed: pa.Table, live: np.ndarray, ctx: RuleContext, id_column: 
     return _reasons(hit, live, "test ticket (id prefix or test marker)")
 
 
-@rule
+def _repeated_rows(typed: pa.Table, ctx: RuleContext) -> np.ndarray:
+    # equal raw rows have equal parsed values: only rows repeating the most distinct one are compared
+    return ctx.once(("repeated rows",), lambda: ctx.repeated(typed, _most_distinct(typed)))
+
+
+@rule(prepare=lambda typed, ctx: _repeated_rows(typed, ctx))
 def duplicate_row(typed: pa.Table, live: np.ndarray, ctx: RuleContext) -> pd.Series:
     """Exact duplicates: every raw field equal to an earlier row's (the first is kept)."""
-    # equal raw rows have equal parsed values: only rows repeating the most distinct one are compared
-    candidates = live & ctx.repeated(typed, _most_distinct(typed))
+    candidates = live & _repeated_rows(typed, ctx)
     repeats = first_duplicates(ctx.raw.drop_columns(["_file", "_row"]), candidates)
     rows = ctx.raw["_row"].to_numpy()
     return pd.Series([f"exact copy of row {rows[f]}" for f in repeats["first"]],
                      index=repeats["position"].to_numpy(), dtype="str")
 
 
-@rule
+@rule(prepare=lambda typed, ctx, key: ctx.repeated(typed, key))
 def duplicate_id(typed: pa.Table, live: np.ndarray, ctx: RuleContext, key: str) -> pd.Series:
     """A second row with an id already seen, but different content (the first is kept)."""
     present = live & decoded(typed[key]).is_valid().to_numpy(zero_copy_only=False)
@@ -337,16 +389,23 @@ def time_order(typed: pa.Table, live: np.ndarray, ctx: RuleContext, earlier: str
     return found.sort_index()
 
 
-@rule
+def _resolved_early(typed: pa.Table, ctx: RuleContext, tolerance: str) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Rows resolved before their first response; seconds from creation to resolution; first response (s)."""
+    def compute() -> tuple[np.ndarray, pa.Array, pa.Array]:
+        created = pc.cast(typed["created_at"], pa.int64())  # microseconds
+        resolved = pc.cast(typed["resolved_at"], pa.int64())
+        response = pc.cast(typed["first_response_s"], pa.float64())
+        response_us = pc.cast(pc.round(pc.multiply(response, 1e6)), pa.int64())
+        slack = int(pd.Timedelta(tolerance).total_seconds() * 1e6)
+        early = _true(pc.less(pc.add(resolved, slack), pc.add(created, response_us)))
+        return early, pc.divide(pc.cast(pc.subtract(resolved, created), pa.float64()), 1e6), response
+    return ctx.once(("resolved_before_response", tolerance), compute)
+
+
+@rule(prepare=lambda typed, ctx, tolerance="0s": _resolved_early(typed, ctx, tolerance))
 def resolved_before_response(typed: pa.Table, live: np.ndarray, ctx: RuleContext, tolerance: str = "0s") -> pd.Series:
     """A ticket resolved before its first response (created_at + first_response_s after resolved_at)."""
-    created = pc.cast(typed["created_at"], pa.int64())  # microseconds
-    resolved = pc.cast(typed["resolved_at"], pa.int64())
-    response = pc.cast(typed["first_response_s"], pa.float64())
-    response_us = pc.cast(pc.round(pc.multiply(response, 1e6)), pa.int64())
-    slack = int(pd.Timedelta(tolerance).total_seconds() * 1e6)
-    early = pc.less(pc.add(resolved, slack), pc.add(created, response_us))
-    to_resolve = pc.divide(pc.cast(pc.subtract(resolved, created), pa.float64()), 1e6)
+    early, to_resolve, response = _resolved_early(typed, ctx, tolerance)
     return _reasons(early, live, lambda rows: [
         f"resolved {a:,.0f} s after creation, before the first response at {b:,.0f} s"
         for a, b in zip(to_resolve.take(pa.array(rows)).to_pylist(), response.take(pa.array(rows)).to_pylist())])

@@ -546,8 +546,9 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         ids.add(encoded.dictionary)  # a raw id typed into free text is masked like a name
         return pseudonymise(encoded, key)  # a dictionary: the row selection below moves only its indices
 
-    # Work the rules never look at (names to mask, pseudonyms) runs beside them: Arrow and
-    # DuckDB release the GIL, so on two cores it costs little extra time.
+    # Work that does not wait for validation runs beside it, on the second core: the rules' prepare
+    # steps, then what the rules never look at (names to mask, pseudonyms). Arrow and DuckDB release
+    # the GIL.
     with ThreadPoolExecutor(max_workers=1) as background:
         learned = background.submit(learn_names)
         quarantine = Quarantine(raw)
@@ -558,6 +559,10 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
             live[group["position"].to_numpy()] = False
 
         typed, malformed = parse_table(raw, spec, config.archive_timezone, schema)
+        ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range,
+                                   pii_locales=config.pii_locales, archived=archived)  # archived: append hook
+        cleaning.prepare_rules(spec.rules, typed, ctx, background)  # beside validation; the rules need them first
+        time_order = background.submit(_time_order, typed, TIME_COLUMNS.get(spec.table))
         pseudonymised = {column_name: background.submit(pseudonyms, typed[column_name])
                          for column_name in spec.pseudonymise}
         malformed = malformed[live[malformed["position"].to_numpy()]]
@@ -571,8 +576,6 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
             quarantine.add(hit["position"].to_numpy(), name, hit["column"].to_numpy(), hit["detail"].to_numpy())
         live[failures["position"].to_numpy()] = False
 
-        ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range,
-                                   pii_locales=config.pii_locales, archived=archived)  # archived: append hook
         for name, params in spec.rules:
             reasons = cleaning.RULES[name](typed, live, ctx, **params)
             positions = reasons.index.to_numpy(dtype=np.int64)
@@ -587,7 +590,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         learned.result()
         # the rejected rows' raw records as JSON, beside the ordering, masking and linking of the kept ones
         quarantined = background.submit(quarantine.frame)
-        kept = take_rows(typed, _archive_order(typed, live, TIME_COLUMNS.get(spec.table)))
+        kept = take_rows(typed, _archive_order(time_order.result(), live))
         for column_name in spec.mask_pii:
             kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids,
                                                                                        locales=config.pii_locales)))
@@ -678,15 +681,21 @@ def _masked(values: pa_arrow.Array, *maskers: NameMasker,
     return pc.replace_with_mask(values, present, pa_arrow.array(masked.tolist(), pa_arrow.string()))
 
 
-def _archive_order(typed: pa_arrow.Table, live: np.ndarray, time_column: str | None) -> np.ndarray:
-    """Positions of the kept rows in archive order: by time (export order among equal times)."""
-    positions = np.flatnonzero(live)
+def _time_order(typed: pa_arrow.Table, time_column: str | None) -> np.ndarray | None:
+    """Every row's position in time order (export order among equal times); ``None`` when the rows
+    are in that order already (or the table has no time). Computed before the rules have decided
+    which rows stay: a stable sort of all rows, less the rejected ones, is the kept rows' order."""
     if time_column is None:
-        return positions
-    times = typed[time_column].take(pa_arrow.array(positions)).to_numpy().view("int64")
+        return None
+    times = pc.fill_null(typed[time_column], 0).to_numpy().view("int64")  # rejected: where they sort is moot
     if len(times) and (np.diff(times) >= 0).all():
-        return positions
-    return positions[np.argsort(times, kind="stable")]
+        return None
+    return np.argsort(times, kind="stable")
+
+
+def _archive_order(order: np.ndarray | None, live: np.ndarray) -> np.ndarray:
+    """Positions of the kept rows in archive order, from :func:`_time_order`."""
+    return np.flatnonzero(live) if order is None else order[live[order]]
 
 
 # ---------------------------------------------------------------- writing
