@@ -197,12 +197,17 @@ def test_arrow_validation_gives_pandera_verdict_row_by_row(raw_dir, table):
     assert len(ours) > 0 or table in ("agents", "field_visits")  # the sample plants invalid values
 
 
-def test_columns_worked_on_per_distinct_value_give_the_same_archive(raw_dir, tmp_path, key, archive, monkeypatch):
-    """At scale, columns that repeat few values are parsed, checked and masked once per distinct
-    value (as dictionaries); the small test sample never gets there unless told to."""
-    from qa_helpers.data import columns
+@pytest.mark.parametrize("dictionaries", ["everywhere", "nowhere"])
+def test_columns_worked_on_per_distinct_value_give_the_same_archive(raw_dir, tmp_path, key, archive, monkeypatch,
+                                                                    dictionaries):
+    """At scale, columns that repeat few values are read as dictionaries, then parsed, checked and
+    masked once per distinct value; the small test sample gets there only in part unless told to.
+    Told to everywhere, or nowhere, the archive is the same."""
+    from qa_helpers.data import columns, readers
 
-    monkeypatch.setattr(columns, "DISTINCT_SAMPLE", 200)
+    everywhere = dictionaries == "everywhere"
+    monkeypatch.setattr(columns, "DISTINCT_SAMPLE", 200 if everywhere else 10**9)
+    monkeypatch.setattr(readers, "REPEATS_MIN_ROWS", 20 if everywhere else 10**9)
     report = ingest(raw_dir, tmp_path / "dictionaries", key=key)
     assert report["sources"] == json.loads((archive / "ingest_report.json").read_text(encoding="utf-8"))["sources"]
     for table in ("agents", "tickets", "surveys", "complaints", "field_visits", "qa_reviews"):

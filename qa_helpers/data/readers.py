@@ -31,7 +31,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 from qa_helpers.errors import SourceError
 
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
-DISTINCT_SAMPLE = 100_000  # values looked at to decide whether a column repeats few values
+REPEATS_SAMPLE_BYTES = 1 << 20  # the start of a file looked at to decide which columns repeat few values
+REPEATS_MIN_ROWS = 1000  # fewer rows than this in that start: every column is read as plain text
 
 
 @dataclass
@@ -214,6 +215,7 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
         ends_with_newline = fh.read(1) == b"\n"
 
     bytewise = not utf8 and _bytewise(encoding, delimiter)
+    repeating = _repeating_columns(path, names, delimiter)
 
     def read(newlines_in_values: bool, threads: bool, raw_bytes: bool) -> tuple[pa.Table, list[tuple]]:
         bad: list[tuple] = []
@@ -222,7 +224,8 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
             bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
             return "skip"
 
-        kind = pa.binary() if raw_bytes else pa.string()
+        value = pa.binary() if raw_bytes else pa.string()
+        kinds = {n: pa.dictionary(pa.int32(), value) if n in repeating else value for n in names}
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
@@ -233,7 +236,7 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
             # a handler would be handed the row as UTF-8 text, which a GB18030 row is not
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values,
                                              invalid_row_handler=None if raw_bytes else set_aside),
-            convert_options=pacsv.ConvertOptions(column_types={n: kind for n in names},
+            convert_options=pacsv.ConvertOptions(column_types=kinds,
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
         return table, bad
@@ -261,8 +264,7 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",") -> RawFrame:
             spans_lines = line_feeds != table.num_rows + len(bad) + (1 if ends_with_newline else 0)
             if spans_lines:
                 table, bad, raw_bytes = parse(newlines_in_values=True)
-            if raw_bytes:
-                table = _decoded(table, encoding)
+            table = _decoded(table, encoding) if raw_bytes else _one_dictionary_each(table)
         except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
             decode(path.read_bytes(), encoding, file)  # raises, naming the row, when the bytes are at fault
             raise SourceError(f"cannot be parsed as CSV: {exc}", file=file) from None
@@ -312,26 +314,57 @@ def _bytewise(encoding: str, delimiter: str) -> bool:
     return name in _BYTEWISE_ENCODINGS and ord(delimiter) < 0x40 and not delimiter.isdigit()
 
 
+def _repeating_columns(path: Path, names: list[str], delimiter: str) -> set[str]:
+    """The columns whose values repeat few times in the start of the file (channel, team, yes/no:
+    at most one distinct value in 20), to be read as dictionaries.
+
+    pyarrow then builds each block's dictionary while it splits the block into fields, on every
+    core, and every later step works on each distinct value once
+    (:func:`qa_helpers.data.columns.per_value`). Only speed depends on the choice: a column that
+    repeats less further on is still read whole. A start that cannot be split into fields (a row
+    with too few fields, a quoted field cut by the sample's end) chooses none.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(REPEATS_SAMPLE_BYTES)
+    head = head[:head.rfind(b"\n") + 1]
+    try:
+        sample = pacsv.read_csv(io.BytesIO(head), read_options=pacsv.ReadOptions(
+            column_names=names, skip_rows=1, use_threads=False, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.binary() for n in names}))
+    except (pa.ArrowInvalid, ValueError):
+        return set()
+    if sample.num_rows < REPEATS_MIN_ROWS:
+        return set()
+    return {name for name in names if pc.count_distinct(sample[name]).as_py() <= sample.num_rows // 20}
+
+
+def _one_dictionary_each(table: pa.Table) -> pa.Table:
+    """Each dictionary column (one dictionary per block as read) as one array with one dictionary."""
+    return pa.table({name: column.unify_dictionaries().combine_chunks() if pa.types.is_dictionary(column.type)
+                     else column for name, column in zip(table.column_names, table.columns)})
+
+
 def _decoded(table: pa.Table, encoding: str) -> pa.Table:
     """A table of raw-byte (binary) columns as text: ASCII values kept as they are, without a
     copy; the others decoded strictly (a byte that does not decode raises UnicodeDecodeError).
-    A non-ASCII column that repeats few values (channel, yes/no) comes back as a dictionary."""
+    A dictionary column has only its dictionary decoded."""
+    table = _one_dictionary_each(table)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Arrow's kernels release the GIL
         columns = list(pool.map(lambda column: _decode_column(column, encoding), table.columns))
     return pa.table(dict(zip(table.column_names, columns)))
 
 
 def _decode_column(values: pa.ChunkedArray, encoding: str) -> pa.ChunkedArray | pa.Array:
+    if pa.types.is_dictionary(values.type):  # only the dictionary is decoded
+        values = values.combine_chunks()  # one chunk already (_one_dictionary_each): no copy
+        words = _decode_column(pa.chunked_array([values.dictionary], pa.binary()), encoding)
+        words = words.combine_chunks() if isinstance(words, pa.ChunkedArray) else words
+        return pa.DictionaryArray.from_arrays(values.indices, words, safe=False)
     text = pa.chunked_array([chunk.view(pa.string()) for chunk in values.chunks], pa.string())
     plain = pc.string_is_ascii(text)
     if pc.all(plain).as_py() is not False:
         return text
-    sample = values.slice(0, DISTINCT_SAMPLE)
-    if len(values) >= 1000 and pc.count_distinct(sample).as_py() <= len(sample) // 20:
-        # few distinct values (channel, yes/no): each decoded once, and ingest works on them
-        # once per distinct value too (qa_helpers.data.columns.per_value)
-        encoded = pc.dictionary_encode(values.combine_chunks())
-        return pa.DictionaryArray.from_arrays(encoded.indices, _decode_values(encoded.dictionary, encoding))
     plain = plain.combine_chunks()
     others = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
     if len(others) == len(values):
