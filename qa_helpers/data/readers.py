@@ -43,7 +43,7 @@ class RawFrame:
     ----------
     rows : pyarrow.Table
         One text column per raw header (empty string for an empty cell; a dictionary array
-        where a GB18030 column repeats few values), plus ``_file``
+        where a CSV column repeats few values in the file's start), plus ``_file``
         and ``_row`` (the row number in the file; the header is row 1). Arrow, not pandas:
         ten million rows pass through ingest without a copy per step.
     unparseable : DataFrame
