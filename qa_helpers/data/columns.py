@@ -60,8 +60,8 @@ def connect() -> duckdb.DuckDBPyConnection:
 def sql(expression: str, values: pa.Array, **params) -> pa.Array:
     """Evaluate a DuckDB expression of ``x`` over ``values``, in row order, on every core."""
     frame = pa.table({"x": values})  # noqa: F841 -- read by DuckDB by name
-    return connect().sql(f"SELECT {expression} AS v FROM frame", params=params or None) \
-        .to_arrow_table()["v"].combine_chunks()
+    return as_array(connect().sql(f"SELECT {expression} AS v FROM frame", params=params or None)
+                    .to_arrow_table()["v"])
 
 
 def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.Array],
@@ -76,7 +76,7 @@ def per_value(values: pa.Array | pa.ChunkedArray, func: Callable[[pa.Array], pa.
             return func(values)
         values = pc.dictionary_encode(values)
     if isinstance(values, pa.ChunkedArray):
-        values = values.unify_dictionaries().combine_chunks() if values.num_chunks > 1 else values.chunk(0)
+        values = as_array(values)
     result = func(values.dictionary)
     if not pa.types.is_string(result.type):
         return result.take(values.indices)
@@ -105,7 +105,7 @@ def take_rows(table: pa.Table, positions) -> pa.Table:
     if dense:
         mask = np.zeros(table.num_rows, bool)
         mask[positions] = True
-        selector, pick = pa.array(mask), lambda column: column.filter(selector).combine_chunks()
+        selector, pick = pa.array(mask), lambda column: as_array(column.filter(selector))
     else:
         selector, pick = pa.array(positions, pa.int64()), lambda column: column.take(selector)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -113,8 +113,20 @@ def take_rows(table: pa.Table, positions) -> pa.Table:
     return pa.table(dict(zip(table.column_names, columns)))
 
 
+def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The column as one array: a column of one chunk as it is (pyarrow's ``combine_chunks`` copies
+    even that, and at 10 M rows such copies were a quarter of the memory an ingest touched), else
+    its chunks joined."""
+    if isinstance(values, pa.Array):
+        return values
+    if values.num_chunks == 1:
+        return values.chunk(0)
+    if pa.types.is_dictionary(values.type):
+        values = values.unify_dictionaries()
+    return values.combine_chunks()
+
+
 def decoded(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """The column as plain values, whether or not :func:`per_value` left it as a dictionary."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = as_array(values)
     return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values

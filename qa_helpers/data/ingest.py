@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from qa_helpers.data import cleaning
 from qa_helpers.data.archive import (GENERATION_MARKER, archive_files, archive_path, generation_folder,
                                      generation_pattern, quarantine_files)
-from qa_helpers.data.columns import connect, decoded, ingest_memory_pool, per_value, sql, take_rows
+from qa_helpers.data.columns import as_array, connect, decoded, ingest_memory_pool, per_value, sql, take_rows
 from qa_helpers.config import UNITS, SourcesConfig, SourceSpec, load_sources
 from qa_helpers.errors import ConfigError, SourceError
 from qa_helpers.faults import fault_point
@@ -247,7 +247,7 @@ def _evaluate(spec: SourceSpec, raw: pa_arrow.Table, expressions: dict[str, str]
     for name, expression in expressions.items():
         try:
             result = con.sql(f"SELECT TRY_CAST(({expression}) AS {KINDS_SQL[kinds[name]]}) AS v FROM rows")
-            out[name] = result.to_arrow_table()["v"].combine_chunks()
+            out[name] = as_array(result.to_arrow_table()["v"])
         except Exception as exc:  # duckdb raises many error classes; each is a config error here
             message = str(exc).split("\n")[0]
             raise ConfigError(f"sources.{spec.table}.{key}.{name}: DuckDB cannot evaluate {expression!r}: "
@@ -492,9 +492,7 @@ def validate(typed: pa_arrow.Table, live: np.ndarray, spec: SourceSpec,
     still = live.copy()
     schema = schema if schema is not None else SCHEMAS[spec.table]
     for name, column in schema.columns.items():
-        values = typed[name]
-        if isinstance(values, pa_arrow.ChunkedArray):
-            values = values.combine_chunks()
+        values = as_array(typed[name])
         raw = spec.raw_header(name) if name not in spec.keep.values() else \
             next(r for r, extra in spec.keep.items() if extra == name)
         if not column.nullable:
@@ -542,7 +540,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
             names.add(_distinct_text(raw[spec.raw_header(spec.customer_names)]))
 
     def pseudonyms(values: pa_arrow.ChunkedArray) -> pa_arrow.DictionaryArray:
-        encoded = pc.dictionary_encode(values.combine_chunks().cast(pa_arrow.string()))
+        encoded = pc.dictionary_encode(as_array(values).cast(pa_arrow.string()))
         ids.add(encoded.dictionary)  # a raw id typed into free text is masked like a name
         return pseudonymise(encoded, key)  # a dictionary: the row selection below moves only its indices
 
@@ -601,7 +599,7 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
             for column_name in spec.link["columns"]:
                 linked = decoded(other[column_name]).take(found)
                 if column_name in kept.column_names:  # the row's own value wins: an agent may work in several teams
-                    own = kept[column_name].combine_chunks()
+                    own = as_array(kept[column_name])
                     linked = pc.coalesce(decoded(own).cast(linked.type), linked)
                     kept = _replace(kept, column_name, linked)
                 else:
