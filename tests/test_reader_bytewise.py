@@ -26,17 +26,20 @@ def _plain(table: pa.Table) -> dict:
 
 
 def test_bytewise_reads_what_decoding_reads(tmp_path):
-    rows = ["工单编号,渠道,客户姓名,创建时间,备注"]
+    rows = ["工单编号,渠道,客户姓名,创建时间,备注,联系人"]
     for i in range(2500):  # enough rows for the channel to be read as a dictionary
         channel = ["电话", "在线", "邮件"][i % 3]
         created = f"2025年1月{i % 28 + 1}日" if i % 500 == 7 else f"2025/01/{i % 28 + 1:02d} 10:00:00"
         remark = '"第一行\n第二行, 带逗号"' if i == 42 else ("客户王小明来电 13812345678" if i % 100 == 3 else "")
-        rows.append(f"TK{i:06d},{channel},顾客{i},{created},{remark}")
+        contact = "Li Lei" if i % 7 == 0 else f"联系人{i % 400}"  # repeats, but too many to be read as a dictionary
+        rows.append(f"TK{i:06d},{channel},顾客{i},{created},{remark},{contact}")
     path = tmp_path / "tickets.csv"
     path.write_bytes(("\n".join(rows) + "\n").encode("gb18030"))
     fast, slow = _both(path)
     assert readers._bytewise("gb18030", ",")
     assert pa.types.is_dictionary(fast.rows["渠道"].type)  # few distinct Chinese values: decoded once each
+    assert pa.types.is_dictionary(fast.rows["联系人"].type)  # repeating values: decoded once each too
+    assert not pa.types.is_dictionary(fast.rows["客户姓名"].type)  # every value distinct: decoded one by one
     assert _plain(fast.rows) == _plain(slow.rows)
     assert fast.rows["备注"][42].as_py() == "第一行\n第二行, 带逗号"
     assert fast.rows["_row"].to_pylist()[42:44] == [44, 46]  # row 44 spans two lines

@@ -32,7 +32,7 @@ from qa_helpers.errors import SourceError
 
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
 REPEATS_SAMPLE_BYTES = 1 << 20  # the start of a file looked at to decide which columns repeat few values
-REPEATS_MIN_ROWS = 1000  # fewer rows than this in that start: every column is read as plain text
+REPEATS_MIN_ROWS = 1000  # fewer rows than this (in that start, or in a column to decode): repeats are not looked for
 
 
 @dataclass
