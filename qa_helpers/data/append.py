@@ -110,7 +110,7 @@ class ArchiveView:
     def known(self, column: str, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Whether each value is already archived in ``column`` (one DuckDB scan of that column only;
         the new values' range is a filter the parquet statistics prune months with)."""
-        values = decoded(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+        values = decoded(values)
         wanted = pc.unique(values.drop_null())
         if pa.types.is_string(wanted.type):
             wanted = wanted.filter(pc.greater(pc.utf8_length(wanted), 0))

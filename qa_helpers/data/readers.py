@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from openpyxl.utils.exceptions import InvalidFileException
 
+from qa_helpers.data.columns import as_array, decoded
 from qa_helpers.errors import SourceError
 
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
@@ -348,9 +349,7 @@ def _one_chunk_each(table: pa.Table, encoding: str | None = None) -> pa.Table:
     the memory an ingest touched.
     """
     def one(column: pa.ChunkedArray) -> pa.Array:
-        if pa.types.is_dictionary(column.type):
-            column = column.unify_dictionaries()
-        column = column.combine_chunks()
+        column = as_array(column)
         return _decode_column(column, encoding) if encoding else column
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Arrow's kernels release the GIL
@@ -412,8 +411,7 @@ def _line_numbers(table: pa.Table, bad: list[tuple], spans_lines: bool) -> tuple
     set_aside[[b[0] - 2 for b in bad]] = True  # pyarrow counts records, the header being record 1
     breaks[set_aside] = [b[3].count("\n") for b in bad]
     for column in table.columns if spans_lines else []:
-        if pa.types.is_dictionary(column.type):
-            column = column.combine_chunks().dictionary_decode()
+        column = decoded(column)
         if pc.any(pc.match_substring(column, "\n")).as_py():
             breaks[~set_aside] += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
     starts = 2 + np.arange(total, dtype=np.int64) + np.cumsum(breaks) - breaks
