@@ -155,3 +155,44 @@ def test_a_figure_is_measured_once_and_looks_the_same():
         assert (theirs["layout"], ours["layout"]) == (2, 1)  # one tight-layout pass, not two
         assert ours["axis"] < theirs["axis"] * 0.8  # titles that stay at the top are not measured for
     plots.set_style("en")
+
+
+def _texts_figure(language: str, size: float):
+    """The same strings at two sizes, rotated, multi-line, not antialiased, with a mathtext-looking
+    "$" and (in zh) Chinese next to Latin fallback glyphs."""
+    plots.set_style(language)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    words = ["一次解决率 FCR", "客户满意度"] if language == "zh" else ["First-contact resolution", "Agent $A12"]
+    ax.bar(words, [0.8, 0.6])
+    ax.set_title(words[0], fontsize=size)
+    ax.text(0.2, 0.3, words[0], fontsize=size * 0.7, rotation=33)
+    ax.text(0.5, 0.5, f"{words[1]}\n{words[0]}", fontsize=size, rotation=90)
+    ax.text(0.1, 0.1, words[1], antialiased=False, fontweight="bold")
+    ax.tick_params(axis="x", labelrotation=45)
+    return fig
+
+
+def test_text_is_shaped_once_and_drawn_as_matplotlib_draws_it():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from qa_helpers.report import layout
+    from qa_helpers.report.context import figure_png
+
+    def matplotlibs_own(fig) -> bytes:
+        layout.measure_once(fig)  # the same layout: only the text drawing differs
+        buffer = io.BytesIO()
+        FigureCanvasAgg(fig).print_png(buffer)
+        return buffer.getvalue()
+
+    for language in ("en", "zh"):
+        for size in (13, 9):
+            expected = _pixels(matplotlibs_own(_texts_figure(language, size)))
+            first = _pixels(figure_png(_texts_figure(language, size)))
+            shaped = len(layout._SHAPED)
+            again = _pixels(figure_png(_texts_figure(language, size)))  # every string shaped already
+            assert first == expected and again == expected, (language, size)
+            assert len(layout._SHAPED) == shaped
+        plt.close("all")
+    plots.set_style("en")
+    if layout._GLYPH_BY_GLYPH:
+        assert shaped > 0

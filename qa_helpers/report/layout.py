@@ -7,9 +7,15 @@ with matplotlib's own drawing.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+from matplotlib import ft2font
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.category import StrCategoryFormatter
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, fontManager, get_font
 from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.ticker import (FixedFormatter, FormatStrFormatter, FuncFormatter, LogFormatter, NullFormatter,
                                PercentFormatter, StrMethodFormatter)
@@ -82,3 +88,122 @@ def _title_stays(ax: Axes) -> bool:
         return not on_top
     formatter = ax.yaxis.get_major_formatter()
     return isinstance(formatter, _NO_OFFSET) and not formatter.get_offset()
+
+
+class TextReusingRenderer(RendererAgg):
+    """Matplotlib's Agg renderer, less the text work it repeats; the same pixels.
+
+    Matplotlib 3.11 shapes a string anew each time it draws it, looks its font up again for every
+    line it measures, and renders it glyph by glyph in Python, recomputing a rotation per glyph.
+    The kit's figures draw the same tick labels, legends and titles over and over (a team's 26
+    figures share most of them), so this renderer keeps:
+
+    - each string's shaped glyphs, by font, size, resolution and shaping options, for the life of
+      the process (bounded);
+    - each font's line metrics, for one draw (fonts follow ``rcParams``, which may change between
+      draws);
+
+    and renders a string's glyphs with one rotation. On a matplotlib without glyph-by-glyph
+    drawing it draws text as matplotlib does.
+    """
+
+    def __init__(self, width: float, height: float, dpi: float) -> None:
+        super().__init__(width, height, dpi)
+        self._line_metrics: dict[tuple, tuple[float, float, float]] = {}
+
+    def forget_fonts(self) -> None:
+        """Drop the line metrics kept so far (called at the start of every draw)."""
+        self._line_metrics.clear()
+
+    def _get_font_height_metrics(self, prop: FontProperties) -> tuple[float | None, float | None, float | None]:
+        # matplotlib's text layout asks a renderer for this hook first (PDF and PS answer it); the
+        # computation is matplotlib's own fallback, from the font's OS/2 or hhea table
+        key = _font_key(prop)
+        if key not in self._line_metrics:
+            self._line_metrics[key] = _line_metrics(prop, self.dpi)
+        return self._line_metrics[key]
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if ismath or not _GLYPH_BY_GLYPH:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+        font = self._prepare_font(prop)
+        size = prop.get_size_in_points()
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        flags = get_hinting_flag()
+        try:
+            key = (font, size, self.dpi, s, flags, features, language)
+            glyphs = _SHAPED.get(key)
+        except TypeError:  # shaping options that cannot be a key: shape it every time
+            key, glyphs = None, None
+        if glyphs is None:
+            glyphs = [(item.ft_object, item.glyph_index, item.x, item.y)
+                      for item in font._layout(s, flags=flags, features=features, language=language)]
+            if key is not None:
+                if len(_SHAPED) >= SHAPED_STRINGS:
+                    _SHAPED.clear()
+                _SHAPED[key] = glyphs
+        self._draw_glyphs(gc, x, y, angle, size, glyphs)
+
+    def _draw_glyphs(self, gc, x: float, y: float, angle: float, size: float, glyphs: list[tuple]) -> None:
+        # matplotlib's RendererAgg._draw_text_glyphs_and_boxes for upright, unstretched glyphs and no
+        # boxes, with the rotation computed once per string instead of once per glyph
+        cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        rotation = (0x10000 * np.array([[cos, -sin], [sin, cos]])).round().astype(int)
+        mode = RenderMode.NORMAL if gc.get_antialiased() else RenderMode.MONO
+        flags = get_hinting_flag()
+        top = self.height
+        sized = None
+        for font, glyph_index, dx, dy in glyphs:  # y is downwards here, dy upwards
+            if sized is not font:
+                font.set_size(size, self.dpi)
+                sized = font
+            font._set_transform(rotation, [round(0x40 * (x + dx * cos - dy * sin)),
+                                           round(0x40 * (top - y + dx * sin + dy * cos))])
+            bitmap = font._render_glyph(glyph_index, flags, mode)
+            buffer = bitmap.buffer
+            if mode is RenderMode.MONO:
+                buffer *= 0xff
+            self._renderer.draw_text_image(buffer, bitmap.left, int(top) - bitmap.top + buffer.shape[0], 0, gc)
+
+
+class TextReusingCanvas(FigureCanvasAgg):
+    """An Agg canvas drawing with :class:`TextReusingRenderer`."""
+
+    def get_renderer(self) -> TextReusingRenderer:
+        width, height = self.get_width_height(physical=True)
+        renderer = getattr(self, "_text_reusing", None)
+        if renderer is None or (renderer.width, renderer.height, renderer.dpi) != (width, height, self.figure.dpi):
+            renderer = self._text_reusing = TextReusingRenderer(width, height, self.figure.dpi)
+        self.renderer = renderer
+        return renderer
+
+    def draw(self) -> None:
+        self.get_renderer().forget_fonts()
+        super().draw()
+
+
+# strings shaped, kept across figures; cleared whole when full (a team's figures shape about 2,000)
+SHAPED_STRINGS = 20_000
+_SHAPED: dict[tuple, list[tuple]] = {}
+RenderMode = getattr(ft2font, "RenderMode", None)  # matplotlib >= 3.11, which draws glyph by glyph
+_GLYPH_BY_GLYPH = RenderMode is not None and all(hasattr(ft2font.FT2Font, name)
+                                                 for name in ("_layout", "_render_glyph", "_set_transform"))
+
+
+def _font_key(prop: FontProperties) -> tuple:
+    return (tuple(prop.get_family()), prop.get_style(), prop.get_variant(), prop.get_weight(), prop.get_stretch(),
+            prop.get_size_in_points(), prop.get_file(), prop.get_math_fontfamily())
+
+
+def _line_metrics(prop: FontProperties, dpi: float) -> tuple[float | None, float | None, float | None]:
+    """Ascent, descent and line gap of ``prop``'s font in pixels, as matplotlib's ``Text`` reads them."""
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    for table_name, gap, ascent, descent in (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                                             ("hhea", "lineGap", "ascent", "descent")):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * dpi / 72
+        return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
+    return None, None, None
