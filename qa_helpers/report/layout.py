@@ -109,11 +109,35 @@ class TextReusingRenderer(RendererAgg):
 
     def __init__(self, width: float, height: float, dpi: float) -> None:
         super().__init__(width, height, dpi)
-        self._line_metrics: dict[tuple, tuple[float, float, float]] = {}
+        self._fonts: dict[tuple, ft2font.FT2Font] = {}
+        self._line_metrics: dict[tuple, tuple[float | None, float | None, float | None]] = {}
 
     def forget_fonts(self) -> None:
-        """Drop the line metrics kept so far (called at the start of every draw)."""
+        """Drop the fonts and line metrics found so far (called at the start of every draw)."""
+        self._fonts.clear()
         self._line_metrics.clear()
+
+    def _prepare_font(self, font_prop: FontProperties) -> ft2font.FT2Font:
+        # matplotlib looks the font up by its properties for every string it measures or draws
+        key = _font_key(font_prop)
+        font = self._fonts.get(key)
+        if font is None:
+            font = self._fonts[key] = get_font(fontManager._find_fonts_by_props(font_prop))
+        font.clear()
+        font.set_size(font_prop.get_size_in_points(), self.dpi)
+        return font
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        font = self._prepare_font(prop)
+        key = (font, prop.get_size_in_points(), self.dpi, s, get_hinting_flag())
+        extent = _MEASURED.get(key)
+        if extent is None:
+            if len(_MEASURED) >= SHAPED_STRINGS:
+                _MEASURED.clear()
+            extent = _MEASURED[key] = super().get_text_width_height_descent(s, prop, ismath)
+        return extent
 
     def _get_font_height_metrics(self, prop: FontProperties) -> tuple[float | None, float | None, float | None]:
         # matplotlib's text layout asks a renderer for this hook first (PDF and PS answer it); the
@@ -183,9 +207,11 @@ class TextReusingCanvas(FigureCanvasAgg):
         super().draw()
 
 
-# strings shaped, kept across figures; cleared whole when full (a team's figures shape about 2,000)
+# strings shaped and measured, kept across figures; each cleared whole when full (a team's figures
+# shape about 2,000)
 SHAPED_STRINGS = 20_000
 _SHAPED: dict[tuple, list[tuple]] = {}
+_MEASURED: dict[tuple, tuple[float, float, float]] = {}
 RenderMode = getattr(ft2font, "RenderMode", None)  # matplotlib >= 3.11, which draws glyph by glyph
 _GLYPH_BY_GLYPH = RenderMode is not None and all(hasattr(ft2font.FT2Font, name)
                                                  for name in ("_layout", "_render_glyph", "_set_transform"))
