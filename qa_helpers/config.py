@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -105,23 +107,34 @@ def config_file(name: str, config: str | os.PathLike | None = None, *, required:
 def read_yaml(path: Path) -> Any:
     """Read a YAML file, naming the file and line in any syntax error.
 
-    Parsed with libyaml when PyYAML has it (several times faster: notebooks read the config
-    files often); a file libyaml rejects is parsed again by the pure-Python parser, so the error
-    names the same line and problem either way.
+    Parsed with libyaml when PyYAML has it (several times faster); a file libyaml rejects is parsed
+    again by the pure-Python parser, so the error names the same line and problem either way. A batch
+    kernel's notebooks read the same config files about 40 times per unit: a text parsed before
+    is not parsed again; each caller gets its own copy.
     """
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
-        try:
-            return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except yaml.YAMLError:
-            return yaml.safe_load(text)
+        key = hashlib.sha256(text.encode("utf-8")).digest()
+        if key not in _PARSED:
+            try:
+                parsed = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            except yaml.YAMLError:
+                parsed = yaml.safe_load(text)
+            if len(_PARSED) >= PARSED_TEXTS:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[key] = parsed
+        return copy.deepcopy(_PARSED[key])
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+PARSED_TEXTS = 64
+_PARSED: dict[bytes, Any] = {}  # by the text's sha256
 
 
 def register_entries(path: str | os.PathLike | None, name: str, key: str) -> tuple[Path, list | None]:

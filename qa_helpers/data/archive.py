@@ -238,11 +238,17 @@ def resolve_unit(unit: str, archive: str | os.PathLike | None = None) -> list[st
         raise UnitError(f"{unit!r} is not a valid unit name (letters, digits, '-', '_' and '.' only)")
     if unit == ALL:
         return None
-    table = units(archive)
-    match = table[table["unit"] == unit]
-    if match.empty:
-        raise UnitError(f"unknown team or department {unit!r}; valid units: {', '.join(table['unit'])}")
-    return list(match.iloc[0]["teams"])
+    path = archive_path(archive)
+    teams = _unit_teams(str(path), (path / "ingest_report.json").stat().st_mtime)
+    if unit not in teams:
+        raise UnitError(f"unknown team or department {unit!r}; valid units: {', '.join(teams)}")
+    return list(teams[unit])
+
+
+@lru_cache(maxsize=8)
+def _unit_teams(folder: str, stamp: float) -> dict[str, tuple[str, ...]]:
+    """Each unit's teams, in :func:`units` order (a notebook resolves its unit about 80 times)."""
+    return {unit: tuple(teams) for unit, teams in _units(folder, stamp)[["unit", "teams"]].itertuples(index=False)}
 
 
 def load(table: str, team: str = ALL, period: str | Period | None = None, *,

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import QuadMesh
 from matplotlib.ticker import Formatter
 
-from qa_helpers.report.layout import lay_out_in_one_pass
+from qa_helpers.report.layout import lay_out_in_one_pass, lay_out_without_drawing
 
 
 def _luminance(rgba: np.ndarray) -> np.ndarray:
@@ -97,7 +97,7 @@ def heatmap(grid: pd.DataFrame, ax: Axes, *, cmap: str, vmin: float | None = Non
     ytl = ax.set_yticklabels(ylabels, rotation="vertical", va="center")
     # whether labels overlap needs their laid-out extents: a layout pass without rasterising the figure
     lay_out_in_one_pass(ax.figure)
-    ax.figure.draw_without_rendering()
+    lay_out_without_drawing(ax.figure)
     if _overlap(xtl):
         for label in xtl:
             label.set_rotation("vertical")

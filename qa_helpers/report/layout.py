@@ -90,6 +90,20 @@ def _title_stays(ax: Axes) -> bool:
     return isinstance(formatter, _NO_OFFSET) and not formatter.get_offset()
 
 
+def lay_out_without_drawing(figure: Figure) -> Figure:
+    """Place everything as the next draw will, measuring text with :class:`TextReusingRenderer`.
+
+    What ``Figure.draw_without_rendering`` does (a draw with drawing switched off), on the canvas
+    the figure is later drawn on, so the strings measured here are not measured again there.
+    """
+    canvas = figure.canvas if isinstance(figure.canvas, TextReusingCanvas) else TextReusingCanvas(figure)
+    renderer = canvas.get_renderer()
+    renderer.forget_fonts()
+    with renderer._draw_disabled():
+        figure.draw(renderer)
+    return figure
+
+
 class TextReusingRenderer(RendererAgg):
     """Matplotlib's Agg renderer, less the text work it repeats; the same pixels.
 
