@@ -619,3 +619,34 @@ def test_data_end_is_read_once_per_set_of_complaint_files(q4, tmp_path, monkeypa
     touched = sorted((archive / "complaints").glob("*/*.parquet"))[-1]
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1))
     assert service.data_end(ctx) == first and len(reads) == 3
+
+
+def test_analysis_cursors_share_one_database_each_with_its_own_frames_and_a_forked_child_its_own():
+    """A report context's connection is a cursor of the process's one analysis database: what one
+    notebook registers or makes temporary is not seen by the next; a forked process opens its own."""
+    import multiprocessing
+
+    import duckdb
+
+    from qa_helpers.data.archive import analysis_cursor
+
+    first, second = analysis_cursor(), analysis_cursor()
+    first.register("kept_by_first", pd.DataFrame({"x": [1]}))
+    first.execute("CREATE TEMP TABLE made_by_first AS SELECT 1 AS y")
+    assert first.sql("SELECT x FROM kept_by_first").fetchall() == [(1,)]
+    for name in ("kept_by_first", "made_by_first"):
+        with pytest.raises(duckdb.CatalogException):
+            second.sql(f"SELECT * FROM {name}")
+    setting = "SELECT current_setting('temp_directory')"
+    assert first.execute(setting).fetchone() == second.execute(setting).fetchone()  # one database
+
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        child = pool.apply(_spill_folder_of_a_new_cursor)
+    assert child != first.execute(setting).fetchone()[0]
+
+
+def _spill_folder_of_a_new_cursor() -> str:
+    from qa_helpers.data.archive import analysis_cursor
+
+    return analysis_cursor().execute("SELECT current_setting('temp_directory')").fetchone()[0]

@@ -589,12 +589,12 @@ _MAKING = threading.Lock()
 
 
 def _connection():
-    """A DuckDB connection capped like a report context's (:func:`qa_helpers.data.archive.analysis_connection`),
-    made once per process (a connection takes tens of milliseconds to open); frames registered on it are replaced.
-    A background thread (:mod:`qa_helpers.report.background`) gets a cursor of its own on it."""
+    """A DuckDB connection like a report context's (:func:`qa_helpers.data.archive.analysis_cursor`), made once
+    per process; frames registered on it are replaced. A background thread (:mod:`qa_helpers.report.background`)
+    gets a cursor of its own on it."""
     with _MAKING:  # two background threads asking first make one connection
         if not _CONNECTION:
-            _CONNECTION.append(qa_archive.analysis_connection())
+            _CONNECTION.append(qa_archive.analysis_cursor())
     if threading.current_thread() is threading.main_thread():
         return _CONNECTION[0]
     # another thread: a cursor of its own, a connection to the same database

@@ -148,8 +148,8 @@ class Context:
 
     @cached_property
     def duckdb(self):
-        """This context's DuckDB connection (:func:`qa_helpers.data.archive.analysis_connection`)."""
-        return qa_archive.analysis_connection(self.archive)
+        """This context's DuckDB connection (:func:`qa_helpers.data.archive.analysis_cursor`)."""
+        return qa_archive.analysis_cursor(self.archive)
 
     def query(self, sql: str, **tables: str) -> pd.DataFrame:
         """Run DuckDB SQL and return the (aggregated) result as a DataFrame.
