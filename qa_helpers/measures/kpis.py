@@ -527,12 +527,21 @@ def kpi_tables(tables: Mapping[str, pd.DataFrame | str], bys: list[list[str] | t
                     part = wide[wide["__set"] == mask].reset_index(drop=True)
                 else:
                     part = wide
-                for name, _, _ in aggregates:
-                    frames[by].append(part[[*by, f"{name}__value", f"{name}__n"]]
-                                      .rename(columns={f"{name}__value": "value", f"{name}__n": "n"})
-                                      .assign(kpi=name))
+                frames[by].append(_tidy(part, list(by), [name for name, _, _ in aggregates]))
     done = {by: _assemble(frames[by], list(by), [k.name for k in wanted]) for by in distinct}
     return [done[tuple(by)] for by in bys]
+
+
+def _tidy(wide: pd.DataFrame, by: list[str], names: list[str]) -> pd.DataFrame:
+    """One row per group and KPI (``by``..., ``value``, ``n``, ``kpi``, KPI by KPI) from one row per group
+    with a ``<kpi>__value`` and a ``<kpi>__n`` column per KPI."""
+    rows = np.tile(np.arange(len(wide)), len(names))
+    out = wide[by].iloc[rows].reset_index(drop=True) if by else pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    for column in ("value", "n"):
+        out[column] = np.concatenate([wide[f"{name}__{column}"].to_numpy(dtype="float64", na_value=np.nan)
+                                      for name in names]) if names else np.array([], dtype="float64")
+    out["kpi"] = np.repeat(np.array(names, dtype=object), len(wide))
+    return out
 
 
 def _assemble(frames: list[pd.DataFrame], by: list[str], names: list[str]) -> pd.DataFrame:
