@@ -30,6 +30,27 @@ def _write(tmp_path, name: str, text: str, encoding: str = "utf-8"):
 
 # ---------------------------------------------------------------- registers
 
+def test_a_register_loaded_again_is_the_same_unless_its_file_changed(tmp_path):
+    """Registers are kept by their file's content: the same frame again (a copy the caller may change),
+    and a file rewritten between two loads, even to the same size, is loaded and checked anew."""
+    path = _write(tmp_path, "training.csv", TRAINING)
+    first = registers.load_training(path)
+    first.loc[0, "hours"] = -1.0
+    first.attrs["present"] = "changed by the caller"
+    again = registers.load_training(path)
+    pd.testing.assert_frame_equal(again, registers.load_training(_write(tmp_path, "copy.csv", TRAINING)))
+    assert again.attrs["present"] is True and (again["hours"] > 0).all()
+    _write(tmp_path, "training.csv", TRAINING.replace("Billing,2025-07-07,16", "Billing,2025-07-07,12"))
+    assert set(registers.load_training(path)["hours"]) == {12.0, 8.0}
+    _write(tmp_path, "training.csv", TRAINING.replace("70,no", "70,maybe"))
+    with pytest.raises(RegisterError, match="passed"):
+        registers.load_training(path)
+    coaching_file = _write(tmp_path, "coaching.csv", GOOD)
+    assert registers.load_coaching(coaching_file).equals(registers.load_coaching(coaching_file))
+    with pytest.raises(RegisterError, match="unknown KPI"):
+        registers.load_coaching(coaching_file, kpis=("fcr",))  # other options: checked again
+
+
 def test_coaching_register_loads_with_types_and_rows(tmp_path):
     frame = registers.load_coaching(_write(tmp_path, "coaching.csv", GOOD))
     assert frame.attrs["present"] and list(frame["session_id"]) == ["CS-1", "CS-2"]

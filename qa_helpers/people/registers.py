@@ -10,6 +10,7 @@ header being line 1) and the column. A file that does not exist is no register: 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -156,6 +157,9 @@ def load_coaching(path: str | os.PathLike | None, kpis: tuple[str, ...] | None =
                               "row": "int64"})
         empty.attrs["present"] = False
         return empty
+    key = ("coaching", str(path), kpis, _digest(path))
+    if key in _LOADED:
+        return _LOADED[key].copy()
     frame = _read(path)
     _check_columns(frame, path, COACHING_REQUIRED, COACHING_OPTIONAL)
     _required(frame, path, ("session_id", "agent_id", "coach", "date", "topic"))
@@ -177,7 +181,7 @@ def load_coaching(path: str | os.PathLike | None, kpis: tuple[str, ...] | None =
     out["row"] = [_line(i) for i in out.index]
     out = out[columns].sort_values(["date", "session_id"], kind="stable").reset_index(drop=True)
     out.attrs["present"] = True
-    return out
+    return _keep(key, out)
 
 
 def load_training(path: str | os.PathLike | None) -> pd.DataFrame:
@@ -210,6 +214,9 @@ def load_training(path: str | os.PathLike | None) -> pd.DataFrame:
                               "row": "int64"})
         empty.attrs["present"] = False
         return empty
+    key = ("training", str(path), _digest(path))
+    if key in _LOADED:
+        return _LOADED[key].copy()
     frame = _read(path)
     _check_columns(frame, path, TRAINING_REQUIRED, TRAINING_OPTIONAL)
     _required(frame, path, ("course_id", "course", "date", "hours", "agent_id"))
@@ -232,7 +239,24 @@ def load_training(path: str | os.PathLike | None) -> pd.DataFrame:
     out["row"] = [_line(i) for i in out.index]
     out = out[columns].sort_values(["date", "course_id", "agent_id"], kind="stable").reset_index(drop=True)
     out.attrs["present"] = True
-    return out
+    return _keep(key, out)
+
+
+# registers loaded, by file, options and the file's sha256: a batch kernel's notebooks load the same
+# register three times per unit (about 25 ms each); a changed file is loaded and checked again
+_LOADED: dict[tuple, pd.DataFrame] = {}
+LOADED_REGISTERS = 16
+
+
+def _digest(path: Path) -> bytes:
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+def _keep(key: tuple, frame: pd.DataFrame) -> pd.DataFrame:
+    if len(_LOADED) >= LOADED_REGISTERS:
+        _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[key] = frame.copy()
+    return frame
 
 
 def check_agents(register: pd.DataFrame, roster: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
