@@ -126,3 +126,28 @@ def test_a_scan_of_whole_months_reads_the_files_without_testing_each_rows_time(a
         bounds = con.sql(f"SELECT min({time}), max({time}) FROM {sql}").fetchall()[0]
         assert bounds[0] is None or (period.start <= pd.Timestamp(bounds[0]) and pd.Timestamp(bounds[1]) < period.end)
         assert (f'"{time}" >=' in sql) is (label.startswith("2025-W"))
+
+
+def test_a_scans_columns_are_read_once_and_any_other_sources_every_time(archive, monkeypatch):
+    """An archive scan's files never change once current: its columns are read from them once per process."""
+    import duckdb
+
+    from qa_helpers.data import archive as qa_archive
+
+    class Counting:
+        def __init__(self):
+            self.connection, self.asked = duckdb.connect(), 0
+
+        def sql(self, text):
+            self.asked += 1
+            return self.connection.sql(text)
+
+    con = Counting()
+    monkeypatch.setattr(qa_archive, "_SCANS", {})  # as in a new process
+    scan = qa_archive.scan_sql("surveys", "ALL", "2025-Q2", archive=archive, columns=["csat", "channel"])
+    assert qa_archive.source_columns(con, scan) == ["csat", "channel"] == qa_archive.source_columns(con, scan)
+    assert con.asked == 1
+    con.connection.execute("CREATE TABLE hand_made AS SELECT 1 AS a")
+    assert qa_archive.source_columns(con, "hand_made") == ["a"]
+    con.connection.execute("ALTER TABLE hand_made ADD COLUMN b INTEGER")
+    assert qa_archive.source_columns(con, "hand_made") == ["a", "b"] and con.asked == 3

@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from qa_helpers.data.archive import source_columns
 from qa_helpers.data.schemas import TIME_COLUMNS
 
 # Columns a table offers under a breakdown name (field visits are done by engineers).
@@ -470,7 +471,7 @@ def kpi_tables(tables: Mapping[str, pd.DataFrame | str], bys: list[list[str] | t
         else:
             sources[name] = source
         if name in TIME_COLUMNS:
-            columns[name] = set(con.sql(f"SELECT * FROM {sources[name]} LIMIT 0").columns)
+            columns[name] = set(source_columns(con, sources[name]))
     offered = set().union(*(_offered(t, c) for t, c in columns.items())) if columns else set()
     unknown = [b for by in bys for b in by if b not in offered]
     if unknown and columns:

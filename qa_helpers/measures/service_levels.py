@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from qa_helpers.data import archive as qa_archive
 from qa_helpers.errors import ConfigError
 
 SEVERITIES = (1, 2, 3, 4)
@@ -352,7 +353,7 @@ def _source(con: duckdb.DuckDBPyConnection, name: str, table) -> str | None:
 
 
 def _columns(con, source: str | None) -> set[str]:
-    return set(con.sql(f"SELECT * FROM {source} LIMIT 0").columns) if source else set()
+    return set(qa_archive.source_columns(con, source)) if source else set()
 
 
 def data_end(complaints, connection: duckdb.DuckDBPyConnection | None = None) -> pd.Timestamp | None:

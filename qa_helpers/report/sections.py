@@ -246,7 +246,7 @@ def data_inventory(ctx: Context, tables: dict[str, pd.DataFrame | str]):
 
 def _columns_of(ctx: Context, frame: pd.DataFrame | str) -> list[str]:
     """The columns of a table given as rows or as a DuckDB source (no row read)."""
-    return list(frame.columns) if isinstance(frame, pd.DataFrame) else ctx.duckdb.sql(f"SELECT * FROM {frame} LIMIT 0").columns
+    return list(frame.columns) if isinstance(frame, pd.DataFrame) else qa_archive.source_columns(ctx.duckdb, frame)
 
 
 def _absent_fields(ctx: Context, name: str, frame: pd.DataFrame | str) -> list[str]:

@@ -180,7 +180,7 @@ def _texts(ctx: Context, table: str, kinds: dict[str, tuple[str, str]], most: in
         if total > most:
             sampled[kind] = total
     every = qa_archive.scan_sql(table, "ALL", None, archive=ctx.archive)
-    present = set(ctx.duckdb.sql(f"SELECT * FROM {every} LIMIT 0").columns)
+    present = set(qa_archive.source_columns(ctx.duckdb, every))
     # only the columns the sections read: the others (scores, sub-scores, categories) are most of the bytes
     rows = qa_archive.scan_sql(table, "ALL", None, archive=ctx.archive, columns=[c for c in READ[table] if c in present])
     which = {k: f"({reads}) AND {_sample_filter(table, shares[k])}" for k, (_, reads) in kinds.items()}

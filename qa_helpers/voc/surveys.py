@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qa_helpers.data import archive as qa_archive
 from qa_helpers.data.schemas import SURVEY_ITEMS
 from qa_helpers.stats import surveys as survey_stats
 from qa_helpers.stats.surveys import NOT_RECORDED, STRATA
@@ -80,7 +81,7 @@ def survey_tables(ctx) -> dict[str, pd.DataFrame]:
     else:
         tickets = ctx.load("tickets", columns=list(STRATA)) if ctx.has("tickets") else pd.DataFrame(columns=list(STRATA))
     wanted = ["source", "csat", "nps", *SURVEY_ITEMS, *STRATA]
-    present = ctx.duckdb.sql(f"SELECT * FROM {ctx.source('surveys')} LIMIT 0").columns
+    present = qa_archive.source_columns(ctx.duckdb, ctx.source("surveys"))
     read = [c for c in wanted if c in present]
     # ordered, so that the rows (and any sum over them) come in the same order every run
     surveys = ctx.duckdb.sql(f"SELECT {', '.join(read)}, count(*) AS {COUNTS} FROM {ctx.source('surveys', columns=read)} "
