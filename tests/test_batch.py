@@ -662,3 +662,26 @@ def test_workers_record_every_job_once_whatever_kills_or_chokes_them():
         else:
             assert error is None and result == (job if not job.startswith("big") else "x" * 2_000_000)
     assert not multiprocessing.active_children()
+
+
+def test_a_notebooks_parts_are_checked_once_when_it_is_written(monkeypatch):
+    """Batch processes skip nbformat's check of each output as it is made (pure-Python jsonschema, about
+    20 ms per kit notebook): the written notebook is still checked whole, so a bad part is still reported."""
+    import nbformat
+    from nbformat.v4 import nbbase
+
+    from qa_helpers.run.execute import light_notebook_io
+
+    monkeypatch.setattr(nbbase, "validate", nbbase.validate)  # restored after the test
+    light_notebook_io()
+    bad = nbbase.new_output("display_data", data={"image/png": 5})  # not text: made without complaint
+    notebook = nbbase.new_notebook(cells=[nbbase.new_code_cell("1", outputs=[bad])])
+    caught: dict = {}
+    nbformat.writes(notebook, capture_validation_error=caught)
+    assert "ValidationError" in caught
+    good = nbbase.output_from_msg({"msg_type": "stream", "header": {"msg_type": "stream"},
+                                   "content": {"name": "stdout", "text": "ok"}})
+    caught.clear()
+    nbformat.writes(nbbase.new_notebook(cells=[nbbase.new_code_cell("1", outputs=[good])]),
+                    capture_validation_error=caught)
+    assert not caught

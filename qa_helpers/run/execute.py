@@ -59,14 +59,26 @@ _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("lin
 
 
 def light_notebook_io() -> None:
-    """Have this process read and write notebooks without the IRI grammar (call before nbformat loads).
+    """Have this process read and write notebooks with less checking that checks nothing more (call
+    before nbformat loads).
 
-    nbformat's jsonschema imports ``rfc3987_syntax`` whenever it is installed (jupyterlab's
-    jupyter-events brings it), and that builds ~35 Earley parsers at import: about 3 s of CPU in
-    every process that touches a notebook, three times what papermill itself costs to import.
-    Notebook schemas use no ``iri`` format, so jsonschema, finding no such module, checks the same.
+    - nbformat's jsonschema imports ``rfc3987_syntax`` whenever it is installed (jupyterlab's
+      jupyter-events brings it), and that builds ~35 Earley parsers at import: about 3 s of CPU in
+      every process that touches a notebook, three times what papermill itself costs to import.
+      Notebook schemas use no ``iri`` format, so jsonschema, finding no such module, checks the same.
+    - nbformat checks each output and cell as it is made against its part of the schema, and a part
+      is checked by the pure-Python jsonschema (about 0.75 ms an output: 20 ms of a batch worker's
+      CPU per kit notebook). The whole notebook is checked against the same schema, by the compiled
+      validator, every time it is written (:func:`nbformat.writes`), so each part is checked there.
     """
     sys.modules.setdefault("rfc3987_syntax", None)  # None: an import of it fails at once
+    from nbformat.v4 import nbbase
+
+    nbbase.validate = _checked_when_written
+
+
+def _checked_when_written(node, ref=None) -> None:
+    """nbformat's check of one part of a notebook as it is made: left to the check of the written notebook."""
 
 
 def notebooks_dir() -> Path:
