@@ -1,8 +1,8 @@
-"""Drawing a figure with less measuring: what matplotlib measures twice, or for nothing.
+"""Drawing a figure with less measuring: what matplotlib measures or shapes twice, or for nothing.
 
-Measuring ticks and their labels is most of what a kit figure costs to draw (issue 17). The
-functions here change nothing in the picture: ``tests/test_figures.py`` compares the PNG bytes
-with matplotlib's own drawing.
+Measuring ticks and their labels, and shaping and rendering their text, is most of what a kit figure
+costs to draw (issue 17). Nothing here changes the picture: ``tests/test_figures.py`` compares the
+pixels with matplotlib's own drawing.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class TextReusingRenderer(RendererAgg):
 
     Matplotlib 3.11 shapes a string anew each time it draws it, looks its font up again for every
     line it measures, and renders it glyph by glyph in Python, recomputing a rotation per glyph.
-    The kit's figures draw the same tick labels, legends and titles over and over (a team's 26
+    The kit's figures draw the same tick labels, legends and titles over and over (a team's 24
     figures share most of them), so this renderer keeps:
 
     - each string's shaped glyphs, by font, size, resolution and shaping options, for the life of
@@ -221,8 +221,8 @@ class TextReusingCanvas(FigureCanvasAgg):
         super().draw()
 
 
-# strings shaped and measured, kept across figures; each cleared whole when full (a team's figures
-# shape about 2,000)
+# strings shaped and measured, kept across figures; each cleared whole when full (two teams' 9 notebooks
+# shape 420 distinct strings)
 SHAPED_STRINGS = 20_000
 _SHAPED: dict[tuple, list[tuple]] = {}
 _MEASURED: dict[tuple, tuple[float, float, float]] = {}
