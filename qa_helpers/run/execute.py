@@ -59,8 +59,8 @@ _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("lin
 
 
 def light_notebook_io() -> None:
-    """Have this process read and write notebooks with less checking that checks nothing more (call
-    before nbformat loads).
+    """Have this process read and write notebooks without the IRI grammar, and check each notebook
+    once, when it is written (call before nbformat loads).
 
     - nbformat's jsonschema imports ``rfc3987_syntax`` whenever it is installed (jupyterlab's
       jupyter-events brings it), and that builds ~35 Earley parsers at import: about 3 s of CPU in
