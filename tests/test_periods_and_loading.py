@@ -143,7 +143,7 @@ def test_a_scans_columns_are_read_once_and_any_other_sources_every_time(archive,
             return self.connection.sql(text)
 
     con = Counting()
-    monkeypatch.setattr(qa_archive, "_SCANS", {})  # as in a new process
+    monkeypatch.setattr(qa_archive, "_SCAN_COLUMNS", {})  # as in a new process
     scan = qa_archive.scan_sql("surveys", "ALL", "2025-Q2", archive=archive, columns=["csat", "channel"])
     assert qa_archive.source_columns(con, scan) == ["csat", "channel"] == qa_archive.source_columns(con, scan)
     assert con.asked == 1

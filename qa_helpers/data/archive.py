@@ -499,28 +499,24 @@ def scan_sql(table: str, team: str = ALL, period: str | Period | None = None, *,
         conditions.append(f"{time} >= TIMESTAMP {sql_text(period.start.strftime('%Y-%m-%d %H:%M:%S'))} AND "
                           f"{time} < TIMESTAMP {sql_text(period.end.strftime('%Y-%m-%d %H:%M:%S'))}")
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    scan = f"(SELECT {select} FROM read_parquet([{sql_list(files)}], hive_partitioning = false){where})"
-    if scan not in _SCANS:
-        if len(_SCANS) >= SCANS_KEPT:
-            _SCANS.pop(next(iter(_SCANS)), None)
-        _SCANS[scan] = None
-    return scan
+    return f"(SELECT {select} FROM read_parquet([{sql_list(files)}], hive_partitioning = false){where})"
 
 
 def source_columns(connection, source: str) -> list[str]:
     """The column names of a table source (a scan from :func:`scan_sql`, a registered frame, any SQL), in order.
 
-    A scan's files belong to one archive generation, never rewritten once current, so its columns are
-    read from the files once per process; a KPI table asks for them once per table (issue 17).
+    A scan (:func:`is_scan`) reads files of one archive generation, never rewritten once current, so its
+    columns are read from the files once per process; a KPI table asks for them once per table (issue 17).
     """
-    known = _SCANS.get(source)
+    known = _SCAN_COLUMNS.get(source)
     if known is None:
         known = tuple(connection.sql(f"SELECT * FROM {source} LIMIT 0").columns)
-        if source in _SCANS:
-            _SCANS[source] = known
+        if is_scan(source):
+            if len(_SCAN_COLUMNS) >= SCANS_KEPT:
+                _SCAN_COLUMNS.pop(next(iter(_SCAN_COLUMNS)), None)
+            _SCAN_COLUMNS[source] = known
     return list(known)
 
 
-# the scans scan_sql handed out -> their columns once asked for (the latest SCANS_KEPT)
-_SCANS: dict[str, tuple[str, ...] | None] = {}
+_SCAN_COLUMNS: dict[str, tuple[str, ...]] = {}  # the latest SCANS_KEPT scans asked about -> their columns
 SCANS_KEPT = 4096
