@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from qa_helpers.data import archive as qa_archive
-from qa_helpers.data.ingest import fingerprint, ingest
+from qa_helpers.data.ingest import fingerprint, ingest, month_order
 from qa_helpers.data.schemas import DEFAULT_VALUE_SETS
 from qa_helpers.errors import SourceError
 
@@ -82,13 +84,34 @@ def test_cleaning_removes_what_it_should(archive):
     assert not surveys["survey_id"].str.startswith("SVB").any()  # the planted review bursts
 
 
-def test_archive_is_partitioned_by_month_in_time_order(archive):
+def test_archive_is_partitioned_by_month_team_by_team_in_time_order(archive):
     months = sorted(p.name for p in (archive / "tickets").iterdir())
     assert months == [f"month=2025-{m:02d}" for m in range(1, 13)]
     for month in months:
         part = pq.read_table(archive / "tickets" / month / "part-0.parquet").to_pandas()
-        assert part["created_at"].is_monotonic_increasing
+        assert part["team"].is_monotonic_increasing and part["team"].nunique() > 1  # a team's rows are together
+        assert part.groupby("team")["created_at"].apply(lambda times: times.is_monotonic_increasing).all()
         assert (part["created_at"].dt.strftime("month=%Y-%m") == month).all()
+
+
+def test_month_order_is_team_then_time_with_ties_in_arrival_order():
+    """Rows in time order (an ingest's month) and the same rows shuffled into archived + new (an append's
+    month) come out in one order: team by team, rows without a team last, equal times as they arrived."""
+    stamps = pd.to_datetime(["2025-03-01 09:00", "2025-03-01 09:00", "2025-03-02 09:00", "2025-03-03 09:00",
+                             "2025-03-04 09:00", "2025-03-05 09:00"])
+    rows = pa.table({"id": ["a", "b", "c", "d", "e", "f"], "team": ["HL-B", "HL-A", None, "HL-A", "HL-B", "HL-A"],
+                     "created_at": pa.array(stamps, pa.timestamp("us"))})
+    order = month_order(rows, "created_at")
+    assert rows.take(pa.array(order))["id"].to_pylist() == ["b", "d", "f", "a", "e", "c"]
+    archived, new = rows.take(pa.array(order)).filter(pa.array([True, False, True, True, False, True])), \
+        rows.filter(pa.array([False, False, False, True, True, False]))  # d and e arrive in a later batch
+    merged = pa.concat_tables([archived, new])
+    assert merged.take(pa.array(month_order(merged, "created_at")))["id"].to_pylist() == ["b", "d", "f", "a", "e", "c"]
+    dictionary = rows.set_column(1, "team", pc.dictionary_encode(rows["team"]))
+    assert (month_order(dictionary, "created_at") == order).all()
+    in_order = rows.take(pa.array(order))
+    assert month_order(in_order, "created_at") is None  # nothing to move: no copy
+    assert month_order(rows.drop_columns(["team"]), "created_at") is None  # no team: time order alone
 
 
 def test_rerun_gives_the_same_archive(raw_dir, tmp_path, key, archive):

@@ -53,11 +53,12 @@ import pyarrow.parquet as pq
 
 from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
 from qa_helpers.data.archive import archive_files, archive_path, quarantine_batch_file, quarantine_files, sql_list
-from qa_helpers.data.columns import connect, decoded, ingest_memory_pool
+from qa_helpers.data.columns import connect, decoded, ingest_memory_pool, take_rows
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, ROW_GROUP, _availability, _check_archive_target,
                                     _commit_generation,
                                     _clean_debris, _files, _new_generation, _remove_generation,
-                                    archive_schema, dictionary_columns, file_hashes, fingerprint, ingest_source, parse_table,
+                                    archive_schema, dictionary_columns, file_hashes, fingerprint, ingest_source, month_order,
+                                    parse_table,
                                     read_source, source_schema)
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key
 from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
@@ -389,9 +390,9 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
             fresh = new_rows.filter(pa.array(months == month))
             parts.append(fresh.select(parts[0].column_names).cast(parts[0].schema) if parts else fresh)
         merged = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        times = merged[time_column].to_numpy().view("int64")  # null-free: a row without its time is quarantined
-        if len(times) and not (np.diff(times) >= 0).all():  # a week after the month's last row needs no sort
-            merged = merged.take(pc.sort_indices(merged, sort_keys=[(time_column, "ascending")]))  # stable
+        order = month_order(merged, time_column)
+        if order is not None:
+            merged = take_rows(merged, order)
         _write_month(merged, new / table / f"month={month}" / "part-0.parquet", table)
     if not any((new / table).glob("**/*.parquet")) and EMPTY_MONTH in by_month:
         _link(by_month[EMPTY_MONTH], new / table / f"month={EMPTY_MONTH}" / "part-0.parquet")

@@ -100,7 +100,9 @@ def take_rows(table: pa.Table, positions) -> pa.Table:
     not depend on the CSV reader's blocks.
     """
     positions = np.asarray(positions)
-    dense = (positions.dtype.kind in "iu" and 2 * len(positions) > table.num_rows
+    if positions.dtype.kind == "u":  # as Arrow's sort_indices gives: signed, or the test of order below wraps
+        positions = positions.astype(np.int64)
+    dense = (positions.dtype.kind == "i" and 2 * len(positions) > table.num_rows
              and positions[0] >= 0 and positions[-1] < table.num_rows and (np.diff(positions) > 0).all())
     if dense:
         mask = np.zeros(table.num_rows, bool)

@@ -725,8 +725,38 @@ def dictionary_columns(schema: pa_arrow.Schema, id_column: str) -> list[str]:
             and (pa_arrow.types.is_string(f.type) or pa_arrow.types.is_large_string(f.type))]
 
 
+def month_order(rows: pa_arrow.Table, time_column: str) -> np.ndarray | None:
+    """Positions of a month's rows in archive order, or ``None`` when they are in it already.
+
+    Archive order is team by team (teams in text order, rows without a team last), and within a team
+    time order, equal times in the order the rows came (export order; an append's new rows after the
+    archived ones). A team's rows are then a few neighbouring row groups of the month file, whose
+    statistics let a scan for one team skip the others' groups: a team's quarter read a twentieth of
+    the bytes it decoded when teams were interleaved in time order (issue 17). Clustered, the team,
+    department and agent columns also compress to a fifth less.
+    """
+    times = pc.fill_null(rows[time_column], 0).to_numpy().view("int64")
+    in_time_order = bool(len(times) == 0 or (np.diff(times) >= 0).all())
+    if "team" not in rows.column_names:
+        return None if in_time_order else np.argsort(times, kind="stable")
+    teams = rows["team"].combine_chunks() if isinstance(rows["team"], pa_arrow.ChunkedArray) else rows["team"]
+    encoded = teams if pa_arrow.types.is_dictionary(teams.type) else pc.dictionary_encode(teams)
+    # each row's team as its rank among the distinct teams (nulls after them), so an integer sort orders teams
+    rank = np.append(pc.rank(encoded.dictionary.cast(pa_arrow.string()), sort_keys="ascending").to_numpy() - 1,
+                     len(encoded.dictionary))
+    codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()
+    key = rank[codes].astype(np.int16 if len(rank) < 2**15 else np.int64)  # 16 bits: numpy sorts by radix
+    if in_time_order:  # an ingest's month: a stable sort by team alone
+        return None if (np.diff(key) >= 0).all() else np.argsort(key, kind="stable")
+    # an append's month: the archived rows in archive order, then the new batch's in time order
+    order = pc.sort_indices(pa_arrow.table({"team": key, "time": times}),
+                            sort_keys=[("team", "ascending"), ("time", "ascending")]).to_numpy().astype(np.int64)
+    return None if (np.diff(order) > 0).all() else order
+
+
 def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: str | None, id_column: str) -> None:
-    """One parquet file per month (rows already in time order), or one file for the roster.
+    """One parquet file per month (rows in time order, put in :func:`month_order` as each is written),
+    or one file for the roster.
 
     Columns held as dictionaries here (channel, team, ...) are written as plain text, and the
     pandas metadata restores nullable dtypes on load.
@@ -737,6 +767,9 @@ def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: 
     repeating = dictionary_columns(plain, id_column)
 
     def write(part: pa_arrow.Table, target: Path) -> None:
+        if time_column is not None:
+            order = month_order(part, time_column)
+            part = part if order is None else take_rows(part, order)
         pq.write_table(part.cast(plain), target, row_group_size=ROW_GROUP, use_dictionary=repeating)
 
     if time_column is None:
