@@ -1,8 +1,9 @@
 """Reading the validated archive: one table, one unit of analysis, one period.
 
 The archive is parquet, one folder per table and one file per calendar month
-(``tickets/month=2025-03/part-0.parquet``), rows in time order inside each file. A read
-for one team and one quarter opens three files.
+(``tickets/month=2025-03/part-0.parquet``), rows team by team inside each file and in time order
+within a team. A read for one team and one quarter opens three files and decodes little more than
+that team's rows: the row groups and pages of other teams are skipped by their statistics.
 
 The archive folder (``data/archive``) is a symbolic link to its current *generation*, a
 sibling folder ``data/.archive.gen-000007`` that ingest wrote in full before switching the

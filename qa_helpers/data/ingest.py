@@ -11,7 +11,7 @@ order, so that a table can link to one ingested before it):
 5. apply the source's cleaning rules in order (:mod:`qa_helpers.data.cleaning`);
 6. pseudonymise customer ids, mask PII in free text, drop customer names, link team and
    other columns from earlier tables, and write one parquet file per calendar month, rows
-   in time order.
+   team by team and in time order within a team (:func:`month_order`).
 
 Every row rejected at any step lands in ``<archive>/quarantine/<table>.parquet`` (an append
 adds ``<table>.batch-NNNNNN.parquet``: read them all with
