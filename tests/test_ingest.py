@@ -109,6 +109,14 @@ def test_month_order_is_team_then_time_with_ties_in_arrival_order():
     assert merged.take(pa.array(month_order(merged, "created_at")))["id"].to_pylist() == ["b", "d", "f", "a", "e", "c"]
     dictionary = rows.set_column(1, "team", pc.dictionary_encode(rows["team"]))
     assert (month_order(dictionary, "created_at") == order).all()
+    # a reader's dictionary may repeat a text (values trimmed after it was built) or have a null entry
+    repeated = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2, 0, 1], pa.int8()),
+                                              pa.array(["HL-B", "HL-A", "HL-A"]))
+    null_entry = pa.DictionaryArray.from_arrays(pa.array([1, 0, 2, 0, 1, 0], pa.int8()),
+                                                pa.array(["HL-A", "HL-B", None]))
+    for team in (repeated, null_entry):
+        assert team.to_pylist() == rows["team"].to_pylist()
+        assert (month_order(rows.set_column(1, "team", team), "created_at") == order).all()
     in_order = rows.take(pa.array(order))
     assert month_order(in_order, "created_at") is None  # nothing to move: no copy
     assert month_order(rows.drop_columns(["team"]), "created_at") is None  # no team: time order alone

@@ -739,12 +739,12 @@ def month_order(rows: pa_arrow.Table, time_column: str) -> np.ndarray | None:
     in_time_order = bool(len(times) == 0 or (np.diff(times) >= 0).all())
     if "team" not in rows.column_names:
         return None if in_time_order else np.argsort(times, kind="stable")
-    teams = rows["team"].combine_chunks() if isinstance(rows["team"], pa_arrow.ChunkedArray) else rows["team"]
-    encoded = teams if pa_arrow.types.is_dictionary(teams.type) else pc.dictionary_encode(teams)
+    # encoded afresh from the text: a reader's dictionary may hold one text twice (values trimmed or mapped
+    # after it was built), and rows of one team must get one rank whatever entry they point to
+    encoded = pc.dictionary_encode(decoded(rows["team"]).cast(pa_arrow.string()))
     # each row's team as its rank among the distinct teams (nulls after them), so an integer sort orders teams
-    rank = np.append(pc.rank(encoded.dictionary.cast(pa_arrow.string()), sort_keys="ascending").to_numpy() - 1,
-                     len(encoded.dictionary))
-    codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()
+    rank = np.append(pc.rank(encoded.dictionary, sort_keys="ascending").to_numpy() - 1, len(encoded.dictionary))
+    codes = encoded.indices.cast(pa_arrow.int64()).fill_null(len(encoded.dictionary)).to_numpy()
     key = rank[codes].astype(np.int16 if len(rank) < 2**15 else np.int64)  # 16 bits: numpy sorts by radix
     if in_time_order:  # an ingest's month: a stable sort by team alone
         return None if (np.diff(key) >= 0).all() else np.argsort(key, kind="stable")
