@@ -730,10 +730,10 @@ def month_order(rows: pa_arrow.Table, time_column: str) -> np.ndarray | None:
 
     Archive order is team by team (teams in text order, rows without a team last), and within a team
     time order, equal times in the order the rows came (export order; an append's new rows after the
-    archived ones). A team's rows are then a few neighbouring row groups of the month file, whose
-    statistics let a scan for one team skip the others' groups: a team's quarter read a twentieth of
-    the bytes it decoded when teams were interleaved in time order (issue 17). Clustered, the team,
-    department and agent columns also compress to a fifth less.
+    archived ones). A team's rows are then neighbouring row groups and pages of the month file, whose
+    statistics let a scan for one team skip the others' (issue 17: one team's queries over a quarter of
+    the 10 M archive took 2.5 s instead of 3.5 s). Clustered, the team, department and agent columns
+    also compress: a month of 0.8 M tickets is a fifth smaller.
     """
     times = pc.fill_null(rows[time_column], 0).to_numpy().view("int64")
     in_time_order = bool(len(times) == 0 or (np.diff(times) >= 0).all())

@@ -165,8 +165,8 @@ def _texts(ctx: Context, table: str, kinds: dict[str, tuple[str, str]], most: in
     ``kinds`` maps a kind to two SQL conditions over the whole company's rows: which rows are its texts
     of the period (counted), and which rows it reads. A kind with more than ``most`` texts in the period
     is read at the share ``most`` / count (:func:`_sample_filter`), and ``sampled`` records it (kind ->
-    texts in the period). Rows come in the archive's order (month files in turn, team by team, in time order within a team):
-    snippets pick by position. The rows of a kind in ``kept`` (one whose conditions name no unit) are
+    texts in the period). Rows come in the archive's order (month files in turn, team by team, in time
+    order within a team): snippets pick by position. The rows of a kind in ``kept`` (one whose conditions name no unit) are
     kept by a batch kernel (:func:`~qa_helpers.data.archive.keep`, keyed by the files and conditions
     read): the next unit of the period reads only the others."""
     has_text = _text_filter(table)
