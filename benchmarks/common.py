@@ -17,6 +17,32 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
 
 
+def drop_stale_archives() -> list[str]:
+    """Remove the cached archives (and all that was measured or built from them) when they were written
+    in another layout than ingest writes now (``ARCHIVE_LAYOUT`` in their ingest report): the cache is
+    keyed by name, and rows measured on old files would not be the code's. The generated raw exports
+    (``raw_*``) stay. Returns the names removed."""
+    import shutil
+
+    from qa_helpers.data.ingest import ARCHIVE_LAYOUT
+
+    reports = [CACHE / "archive_1M" / "ingest_report.json", CACHE / "batch_20_teams" / "archive" / "ingest_report.json"]
+    stale = any(json.loads(r.read_text(encoding="utf-8")).get("layout") != ARCHIVE_LAYOUT
+                for r in reports if r.exists())
+    if not stale:
+        return []
+    removed = []
+    for entry in sorted(CACHE.iterdir()):
+        if entry.name.startswith(("raw_", "results")):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed.append(entry.name)
+    return removed
+
+
 def raw_export(n_tickets: int) -> Path:
     """The generator's exports of every table with ``n_tickets`` tickets and 20 teams (cached).
 

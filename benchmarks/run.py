@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (CACHE, adopt_orphans, cpu_seconds, foreign_cpu, measured_at, print_table,  # noqa: E402
+from common import (CACHE, adopt_orphans, cpu_seconds, drop_stale_archives, foreign_cpu, measured_at, print_table,  # noqa: E402
                     reap_children, speed_probe)
 
 CHOICES = [
@@ -49,6 +49,9 @@ def main() -> int:
     teams = 6 if args.quick else 20
     chosen = args.only or [c for c in CHOICES if c != "growth" or args.growth or not args.quick]
     CACHE.mkdir(parents=True, exist_ok=True)
+    removed = drop_stale_archives()
+    if removed:
+        print(f"benchmarks/.cache: archives of an older layout removed, rebuilt as needed: {', '.join(removed)}")
     started = measured_at()
     adopt_orphans()  # a kernel a killed run leaves behind is reaped here and counted as the benchmark's CPU
     probe = {"start": speed_probe()}

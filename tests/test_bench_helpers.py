@@ -107,3 +107,26 @@ def test_other_processes_cpu_is_printed_and_saved(tmp_path, capsys):
     assert ("CPU of other processes during each benchmark: kpis 47.5 s over 95 s (50% of a core) · "
             "append 0.1 s over 4 s (a row measured") in printed  # no share of a core for a section of seconds
     assert json.loads((tmp_path / "r.json").read_text())["foreign_cpu"] == spent
+
+
+def test_cached_archives_of_an_older_layout_are_dropped(tmp_path, monkeypatch):
+    """A cached archive whose ingest report names another layout (or none: written before the layout was
+    recorded) is removed with everything built from it; the raw exports and past results stay."""
+    import json
+
+    import common
+    from qa_helpers.data.ingest import ARCHIVE_LAYOUT
+
+    monkeypatch.setattr(common, "CACHE", tmp_path)
+    for folder in ("raw_all_1M", "archive_1M", "archive_10M", "notebooks_out", ".archive_1M.gen-000001"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "results.json").write_text("{}")
+    (tmp_path / "growth_results.json").write_text("{}")
+    report = tmp_path / "archive_1M" / "ingest_report.json"
+    report.write_text(json.dumps({"layout": ARCHIVE_LAYOUT}))
+    assert common.drop_stale_archives() == []
+    assert len(list(tmp_path.iterdir())) == 7
+    report.write_text(json.dumps({"sources": {}}))  # before layouts were recorded: months in time order
+    assert common.drop_stale_archives() == [".archive_1M.gen-000001", "archive_10M", "archive_1M",
+                                            "growth_results.json", "notebooks_out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw_all_1M", "results.json"]

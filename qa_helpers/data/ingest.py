@@ -58,6 +58,9 @@ TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
 OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 ROW_GROUP = 131_072
+# how rows sit in a month file (:func:`month_order`), recorded in ingest_report.json: an archive ingested
+# before it (no "layout") holds its months in time order, and an append rewrites only the months it touches
+ARCHIVE_LAYOUT = "team by team, time order within a team"
 ARCHIVE_TABLES = ("agents", *TIME_COLUMNS)
 EMPTY_MONTH = "0000-00"  # the partition that holds only the schema of a table with no rows
 NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
@@ -926,7 +929,7 @@ def _ingest_tables(selected: dict[str, SourceSpec], raw_dir: Path, sources: Sour
     """Ingest the selected sources in order; write each to ``staging`` (``None``: a check, nothing written)."""
     tables: dict[str, pa_arrow.Table] = {}
     report: dict = {"archive_timezone": sources.archive_timezone, "default_timezone": sources.default_timezone,
-                    "sources": {}}
+                    "layout": ARCHIVE_LAYOUT, "sources": {}}
     if staging is None:
         report["check"] = True
     names, ids = NameMasker(), NameMasker(token=ID_TOKEN)
