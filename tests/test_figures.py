@@ -196,3 +196,44 @@ def test_text_is_shaped_once_and_drawn_as_matplotlib_draws_it():
     plots.set_style("en")
     if layout._GLYPH_BY_GLYPH:
         assert shaped > 0
+
+
+def test_ticks_beyond_the_first_are_copies_of_it_with_their_own_parts():
+    from matplotlib.axis import Axis
+
+    from qa_helpers.report import layout
+    from qa_helpers.report.context import figure_png
+
+    built = {"n": 0}
+    build = Axis._get_tick
+
+    def counted(self, major):
+        built["n"] += 1
+        return build(self, major)
+
+    Axis._get_tick = counted
+    try:
+        fig = _busy_figure("en")
+        figure_png(fig)
+    finally:
+        Axis._get_tick = build
+    axes = [axis for ax in fig.axes for axis in ax._axis_map.values()]
+    ticks = [tick for axis in axes for tick in [*axis.majorTicks, *axis.minorTicks]]
+    assert len(ticks) > 100 and built["n"] <= 2 * len(axes)  # only each axis' first major and minor tick is built
+    first, other = fig.axes[0].xaxis.majorTicks[:2]
+    assert first.label1 is not other.label1 and first.gridline is not other.gridline
+    assert first.label1.get_text() != other.label1.get_text()
+    other.label1.set_fontsize(30)
+    other.tick1line.sticky_edges.x.append(1.0)
+    seen = []
+    other.label1.add_callback(lambda artist: seen.append(artist))
+    first.label1.set_color("red")  # fires only its own callbacks
+    assert first.label1.get_fontsize() != 30 and seen == []
+    assert first.tick1line.sticky_edges.x == []
+    plt.close(fig)
+    # another figure, never shown: matplotlib builds every tick
+    fig, ax = plt.subplots()
+    ax.plot(range(10))
+    fig.canvas.draw()
+    assert "_get_tick" not in vars(ax.xaxis) and layout.copied_tick is not None
+    plt.close(fig)

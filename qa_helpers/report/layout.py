@@ -7,16 +7,21 @@ pixels with matplotlib's own drawing.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 
 import numpy as np
-from matplotlib import ft2font
+from matplotlib import cbook, ft2font
+from matplotlib.artist import Artist, _XYPair
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis, Tick
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.category import StrCategoryFormatter
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager, get_font
 from matplotlib.layout_engine import TightLayoutEngine
+from matplotlib.text import Text
 from matplotlib.ticker import (FixedFormatter, FormatStrFormatter, FuncFormatter, LogFormatter, NullFormatter,
                                PercentFormatter, StrMethodFormatter)
 
@@ -34,6 +39,9 @@ def measure_once(figure: Figure) -> Figure:
       pass fits the subplots into the rectangle the first found, but the axes have not moved in
       between, so it measures the same boxes and returns the same margins. With ``rect=None`` it
       measures once.
+    - every tick beyond an axis' first is built afresh (five artists from ``rcParams`` and keywords)
+      and then given the first tick's properties; here it is a copy of the first tick
+      (:func:`copied_tick`), the same tick built in a fraction of the time.
     - before placing an axes' title, matplotlib measures its x axis (the kit's style draws no tick
       marks, which matplotlib reads as "ticks may be on top") and its y axis (an offset text such
       as "1e6" may reach the title). Where no label is on top and the y axis cannot show an
@@ -45,6 +53,10 @@ def measure_once(figure: Figure) -> Figure:
         The same figure.
     """
     lay_out_in_one_pass(figure)
+    for ax in figure.axes:
+        for axis in ax._axis_map.values():
+            # an instance attribute: matplotlib's own method for every other figure, this one's until it closes
+            axis._get_tick = functools.partial(copied_tick, axis)
     aligned = getattr(figure, "_align_label_groups", {}).get("title")
     for ax in figure.axes:
         twins = {*ax.get_shared_x_axes().get_siblings(ax), *ax.get_shared_y_axes().get_siblings(ax)}
@@ -58,6 +70,36 @@ def measure_once(figure: Figure) -> Figure:
         # matplotlib has no public switch for this; under another name the title is placed as before
         ax._autotitlepos = False
     return figure
+
+
+def copied_tick(axis: Axis, major: bool) -> Tick:
+    """A new major or minor tick of ``axis``: a copy of its first, or matplotlib's own when it has none.
+
+    Matplotlib (``Axis.get_major_ticks``) builds each new tick from the axis' keywords and then copies
+    the first tick's properties onto it, so the copy is the same tick; building one took about 1 ms
+    (three lines, two texts, a marker deep-copied twice), 20-60 per kit figure. Each artist of the
+    copy has its own callbacks, sticky edges and font properties; a first tick whose labels carry a
+    box (not shared safely) makes matplotlib build the tick.
+    """
+    ticks = axis.__dict__.get("majorTicks" if major else "minorTicks")  # the list, without creating it
+    first = ticks[0] if ticks else None
+    if first is None or any(getattr(first, part)._bbox_patch is not None for part in ("label1", "label2")):
+        return type(axis)._get_tick(axis, major)
+    tick = _artist_copy(first)
+    for part in ("tick1line", "tick2line", "gridline", "label1", "label2"):
+        setattr(tick, part, _artist_copy(getattr(first, part)))
+    return tick
+
+
+def _artist_copy(artist: Artist) -> Artist:
+    twin = copy.copy(artist)  # a shallow copy of its attributes (less the stale callback, see Artist.__getstate__)
+    twin.stale_callback = artist.stale_callback
+    twin._callbacks = cbook.CallbackRegistry(signals=["pchanged"])
+    if artist._sticky_edges is not None:
+        twin._sticky_edges = _XYPair(list(artist._sticky_edges.x), list(artist._sticky_edges.y))
+    if isinstance(artist, Text):
+        twin._fontproperties = artist._fontproperties.copy()  # changed in place by set_fontsize and the like
+    return twin
 
 
 def lay_out_in_one_pass(figure: Figure) -> Figure:
