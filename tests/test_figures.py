@@ -230,6 +230,7 @@ def test_ticks_beyond_the_first_are_copies_of_it_with_their_own_parts():
     first.label1.set_color("red")  # fires only its own callbacks
     assert first.label1.get_fontsize() != 30 and seen == []
     assert first.tick1line.sticky_edges.x == []
+    assert not any("_copy_of" in vars(tick) for tick in ticks)  # each copy was recognised once, and let go
     plt.close(fig)
     # another figure, never shown: matplotlib builds every tick
     fig, ax = plt.subplots()

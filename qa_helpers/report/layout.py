@@ -7,9 +7,11 @@ pixels with matplotlib's own drawing.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 from matplotlib import cbook, ft2font
@@ -57,6 +59,7 @@ def measure_once(figure: Figure) -> Figure:
         for axis in ax._axis_map.values():
             # an instance attribute: matplotlib's own method for every other figure, this one's until it closes
             axis._get_tick = functools.partial(copied_tick, axis)
+            axis._copy_tick_props = functools.partial(_copy_tick_props_unless_copied, axis)
     aligned = getattr(figure, "_align_label_groups", {}).get("title")
     for ax in figure.axes:
         twins = {*ax.get_shared_x_axes().get_siblings(ax), *ax.get_shared_y_axes().get_siblings(ax)}
@@ -76,8 +79,9 @@ def copied_tick(axis: Axis, major: bool) -> Tick:
     """A new major or minor tick of ``axis``: a copy of its first, or matplotlib's own when it has none.
 
     Matplotlib (``Axis.get_major_ticks``) builds each new tick from the axis' keywords and then copies
-    the first tick's properties onto it, so the copy is the same tick; building one took about 1 ms
-    (three lines, two texts, a marker deep-copied twice), 20-60 per kit figure. Each artist of the
+    the first tick's properties onto it, so the copy is the same tick, and is not given them again;
+    building one and copying the properties took about 1 ms (three lines, two texts, two markers
+    deep-copied), 20-60 times per kit figure. Each artist of the
     copy has its own callbacks, sticky edges and font properties; a first tick whose labels carry a
     box (not shared safely) makes matplotlib build the tick.
     """
@@ -88,7 +92,45 @@ def copied_tick(axis: Axis, major: bool) -> Tick:
     tick = _artist_copy(first)
     for part in ("tick1line", "tick2line", "gridline", "label1", "label2"):
         setattr(tick, part, _artist_copy(getattr(first, part)))
+    tick._copy_of = first
     return tick
+
+
+@contextlib.contextmanager
+def ticks_updated_once(figure: Figure) -> Iterator[Figure]:
+    """Within the block (one draw), each axis places and labels its ticks once per size and view.
+
+    Matplotlib recomputes an axis' tick locations and labels (``Axis._update_ticks``) about eight
+    times per draw: for the tight layout's measuring, for each sibling whose labels it aligns with,
+    and for the draw itself. Nothing those calls depend on changes in between except the axes'
+    place (the layout moves it) and view limits (an aspect or autoscale step may change them), so
+    the result is kept by both and reused; outside the block matplotlib computes as before.
+    """
+    axes = [axis for ax in figure.axes for axis in ax._axis_map.values()]
+    for axis in axes:
+        axis._update_ticks = functools.partial(_ticks_for_place_and_view, axis)
+    try:
+        yield figure
+    finally:
+        for axis in axes:
+            vars(axis).pop("_update_ticks", None)
+            vars(axis).pop("_ticks_kept", None)
+
+
+def _ticks_for_place_and_view(axis: Axis) -> list[Tick]:
+    key = (tuple(axis.axes.bbox.bounds), tuple(axis.get_view_interval()))
+    kept = vars(axis).get("_ticks_kept")
+    if kept is None or kept[0] != key:
+        kept = axis._ticks_kept = (key, type(axis)._update_ticks(axis))
+    return list(kept[1])
+
+
+def _copy_tick_props_unless_copied(axis: Axis, src: Tick | None, dest: Tick | None) -> None:
+    # matplotlib copies the first tick's properties onto each new tick (deep-copying two markers); a copy
+    # of that same tick has them already
+    if dest is not None and dest.__dict__.pop("_copy_of", None) is src is not None:
+        return
+    type(axis)._copy_tick_props(axis, src, dest)
 
 
 def _artist_copy(artist: Artist) -> Artist:
