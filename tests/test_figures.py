@@ -200,6 +200,7 @@ def test_text_is_shaped_once_and_drawn_as_matplotlib_draws_it():
 
 def test_ticks_beyond_the_first_are_copies_of_it_with_their_own_parts():
     from matplotlib.axis import Axis
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from qa_helpers.report import layout
     from qa_helpers.report.context import figure_png
@@ -231,6 +232,19 @@ def test_ticks_beyond_the_first_are_copies_of_it_with_their_own_parts():
     assert first.label1.get_fontsize() != 30 and seen == []
     assert first.tick1line.sticky_edges.x == []
     assert not any("_copy_of" in vars(tick) for tick in ticks)  # each copy was recognised once, and let go
+    plt.close(fig)
+    # a polar axes' ticks change transforms of their own in place: matplotlib builds and places them
+    fig = plt.figure()
+    polar = fig.add_subplot(projection="polar")
+    polar.plot([0, 1, 2], [1, 2, 3])
+    shown = _pixels(figure_png(fig))
+    assert not any("_get_tick" in vars(axis) for axis in polar._axis_map.values())
+    plt.close(fig)
+    fig = plt.figure()
+    fig.add_subplot(projection="polar").plot([0, 1, 2], [1, 2, 3])
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buffer)
+    assert shown == _pixels(buffer.getvalue())
     plt.close(fig)
     # another figure, never shown: matplotlib builds every tick
     fig, ax = plt.subplots()

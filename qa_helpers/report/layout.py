@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib import cbook, ft2font
 from matplotlib.artist import Artist, _XYPair
 from matplotlib.axes import Axes
-from matplotlib.axis import Axis, Tick
+from matplotlib.axis import Axis, Tick, XAxis, XTick, YAxis, YTick
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.category import StrCategoryFormatter
 from matplotlib.figure import Figure
@@ -55,11 +55,10 @@ def measure_once(figure: Figure) -> Figure:
         The same figure.
     """
     lay_out_in_one_pass(figure)
-    for ax in figure.axes:
-        for axis in ax._axis_map.values():
-            # an instance attribute: matplotlib's own method for every other figure, this one's until it closes
-            axis._get_tick = functools.partial(copied_tick, axis)
-            axis._copy_tick_props = functools.partial(_copy_tick_props_unless_copied, axis)
+    for axis in _plain_axes(figure):
+        # an instance attribute: matplotlib's own method for every other figure, this one's until it closes
+        axis._get_tick = functools.partial(copied_tick, axis)
+        axis._copy_tick_props = functools.partial(_copy_tick_props_unless_copied, axis)
     aligned = getattr(figure, "_align_label_groups", {}).get("title")
     for ax in figure.axes:
         twins = {*ax.get_shared_x_axes().get_siblings(ax), *ax.get_shared_y_axes().get_siblings(ax)}
@@ -87,7 +86,7 @@ def copied_tick(axis: Axis, major: bool) -> Tick:
     """
     ticks = axis.__dict__.get("majorTicks" if major else "minorTicks")  # the list, without creating it
     first = ticks[0] if ticks else None
-    if first is None or any(getattr(first, part)._bbox_patch is not None for part in ("label1", "label2")):
+    if first is None or type(first) not in (XTick, YTick) or any(getattr(first, part)._bbox_patch is not None for part in ("label1", "label2")):
         return type(axis)._get_tick(axis, major)
     tick = _artist_copy(first)
     for part in ("tick1line", "tick2line", "gridline", "label1", "label2"):
@@ -106,7 +105,7 @@ def ticks_updated_once(figure: Figure) -> Iterator[Figure]:
     place (the layout moves it) and view limits (an aspect or autoscale step may change them), so
     the result is kept by both and reused; outside the block matplotlib computes as before.
     """
-    axes = [axis for ax in figure.axes for axis in ax._axis_map.values()]
+    axes = _plain_axes(figure)
     for axis in axes:
         axis._update_ticks = functools.partial(_ticks_for_place_and_view, axis)
     try:
@@ -115,6 +114,12 @@ def ticks_updated_once(figure: Figure) -> Iterator[Figure]:
         for axis in axes:
             vars(axis).pop("_update_ticks", None)
             vars(axis).pop("_ticks_kept", None)
+
+
+def _plain_axes(figure: Figure) -> list[Axis]:
+    """The figure's x and y axes of matplotlib's own classes (a polar axis' ticks, say, keep transforms of
+    their own that they change in place, and are left to matplotlib)."""
+    return [axis for ax in figure.axes for axis in ax._axis_map.values() if type(axis) in (XAxis, YAxis)]
 
 
 def _ticks_for_place_and_view(axis: Axis) -> list[Tick]:
