@@ -379,6 +379,14 @@ def measured_at() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def results_path(quick: bool, only: list[str] | None = None) -> Path:
+    """Where a run's table is kept: ``results.json`` for a whole run, ``results_quick.json`` for a quick one,
+    and a name of its own for a run of some benchmarks (``results_only_batch.json``), so that a partial
+    run does not replace the record of the last whole one."""
+    name = "results_quick" if quick else "results"
+    return CACHE / (f"{name}_only_{'_'.join(only)}.json" if only else f"{name}.json")
+
+
 def print_table(rows: list[dict], path: Path | None = None, started: str | None = None,
                 probe: dict | None = None, foreign: dict | None = None) -> None:
     """Print the results as a Markdown table, dated (UTC) with the machine line and, when given, the

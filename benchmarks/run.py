@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (CACHE, adopt_orphans, cpu_seconds, drop_stale_archives, foreign_cpu, measured_at, print_table,  # noqa: E402
-                    reap_children, speed_probe)
+                    reap_children, results_path, speed_probe)
 
 CHOICES = [
     "kpis",
@@ -70,7 +70,7 @@ def main() -> int:
         if name != names[-1]:
             print_table(rows, foreign=foreign)
     probe["end"] = speed_probe()
-    print_table(rows, CACHE / ("results_quick.json" if args.quick else "results.json"), started=started, probe=probe,
+    print_table(rows, results_path(args.quick, names if args.only else None), started=started, probe=probe,
                 foreign=foreign)
     return 0
 

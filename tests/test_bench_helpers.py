@@ -130,3 +130,12 @@ def test_cached_archives_of_an_older_layout_are_dropped(tmp_path, monkeypatch):
     assert common.drop_stale_archives() == [".archive_1M.gen-000001", "archive_10M", "archive_1M",
                                             "growth_results.json", "notebooks_out"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw_all_1M", "results.json"]
+
+
+def test_a_partial_run_keeps_its_table_apart_from_the_whole_runs(monkeypatch, tmp_path):
+    import common
+
+    monkeypatch.setattr(common, "CACHE", tmp_path)
+    assert common.results_path(False) == tmp_path / "results.json"
+    assert common.results_path(True) == tmp_path / "results_quick.json"
+    assert common.results_path(False, ["notebooks", "batch"]) == tmp_path / "results_only_notebooks_batch.json"
