@@ -32,7 +32,7 @@ from qa_helpers.measures.kpis import TABLE_WORDS  # how a table is named in a se
 from qa_helpers.measures.standards import Standards, load_standards
 from qa_helpers.periods import Period, parse_period
 from qa_helpers.report import background, plots
-from qa_helpers.report.layout import TextReusingCanvas, measure_once, ticks_updated_once
+from qa_helpers.report.layout import TextReusingCanvas, measure_once, ticks_for_one_draw
 from qa_helpers.report.safe import markdown_block, markdown_text
 from qa_helpers.run.execute import SUMMARY_MIME
 
@@ -435,7 +435,7 @@ def figure_png(figure: Figure) -> bytes:
     measure_once(figure)
     canvas = figure.canvas if isinstance(figure.canvas, TextReusingCanvas) else TextReusingCanvas(figure)
     buffer = io.BytesIO()
-    with ticks_updated_once(figure):
+    with ticks_for_one_draw(figure):
         canvas.print_png(buffer, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return buffer.getvalue()
 

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib import cbook, ft2font
 from matplotlib.artist import Artist, _XYPair
 from matplotlib.axes import Axes
-from matplotlib.axis import Axis, Tick, XAxis, XTick, YAxis, YTick
+from matplotlib.axis import Axis, Tick, XAxis, YAxis
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.category import StrCategoryFormatter
 from matplotlib.figure import Figure
@@ -41,9 +41,6 @@ def measure_once(figure: Figure) -> Figure:
       pass fits the subplots into the rectangle the first found, but the axes have not moved in
       between, so it measures the same boxes and returns the same margins. With ``rect=None`` it
       measures once.
-    - every tick beyond an axis' first is built afresh (five artists from ``rcParams`` and keywords)
-      and then given the first tick's properties; here it is a copy of the first tick
-      (:func:`copied_tick`), the same tick built in a fraction of the time.
     - before placing an axes' title, matplotlib measures its x axis (the kit's style draws no tick
       marks, which matplotlib reads as "ticks may be on top") and its y axis (an offset text such
       as "1e6" may reach the title). Where no label is on top and the y axis cannot show an
@@ -55,10 +52,6 @@ def measure_once(figure: Figure) -> Figure:
         The same figure.
     """
     lay_out_in_one_pass(figure)
-    for axis in _plain_axes(figure):
-        # an instance attribute: matplotlib's own method for every other figure, this one's until it closes
-        axis._get_tick = functools.partial(copied_tick, axis)
-        axis._copy_tick_props = functools.partial(_copy_tick_props_unless_copied, axis)
     aligned = getattr(figure, "_align_label_groups", {}).get("title")
     for ax in figure.axes:
         twins = {*ax.get_shared_x_axes().get_siblings(ax), *ax.get_shared_y_axes().get_siblings(ax)}
@@ -74,68 +67,61 @@ def measure_once(figure: Figure) -> Figure:
     return figure
 
 
-def copied_tick(axis: Axis, major: bool) -> Tick:
-    """A new major or minor tick of ``axis``: a copy of its first, or matplotlib's own when it has none.
-
-    Matplotlib (``Axis.get_major_ticks``) builds each new tick from the axis' keywords and then copies
-    the first tick's properties onto it, so the copy is the same tick, and is not given them again;
-    building one and copying the properties took about 1 ms (three lines, two texts, two markers
-    deep-copied), 20-60 times per kit figure. Each artist of the
-    copy has its own callbacks, sticky edges and font properties; a first tick whose labels carry a
-    box (not shared safely) makes matplotlib build the tick.
-    """
-    ticks = axis.__dict__.get("majorTicks" if major else "minorTicks")  # the list, without creating it
-    first = ticks[0] if ticks else None
-    if first is None or type(first) not in (XTick, YTick) or any(getattr(first, part)._bbox_patch is not None for part in ("label1", "label2")):
-        return type(axis)._get_tick(axis, major)
-    tick = _artist_copy(first)
-    for part in ("tick1line", "tick2line", "gridline", "label1", "label2"):
-        setattr(tick, part, _artist_copy(getattr(first, part)))
-    tick._copy_of = first
-    return tick
-
-
 @contextlib.contextmanager
-def ticks_updated_once(figure: Figure) -> Iterator[Figure]:
-    """Within the block (one draw), each axis places and labels its ticks once per size and view.
+def ticks_for_one_draw(figure: Figure) -> Iterator[None]:
+    """Within the block (one draw of ``figure``), its ticks cost less to make and to place; the same ticks.
 
-    Matplotlib recomputes an axis' tick locations and labels (``Axis._update_ticks``) about eight
-    times per draw: for the tight layout's measuring, for each sibling whose labels it aligns with,
-    and for the draw itself. Nothing those calls depend on changes in between except the axes'
-    place (the layout moves it) and view limits (an aspect or autoscale step may change them), so
-    the result is kept by both and reused; outside the block matplotlib computes as before.
+    On the figure's x and y axes of matplotlib's own classes (a polar axis' ticks, say, change
+    transforms of their own in place, and are left to matplotlib):
+
+    - a new tick is a copy of one tick built by matplotlib at the start of the block
+      (:func:`_copied_tick`) instead of being built afresh (three lines and two texts from the
+      axis' keywords and ``rcParams``, about 1 ms; 20-60 per kit figure). Matplotlib then gives it
+      the axis' first tick's properties, as it gives them to a tick it builds.
+    - matplotlib places and labels an axis' ticks (``Axis._update_ticks``) about eight times per
+      draw: for the tight layout's measuring, for each sibling whose labels it aligns with, for the
+      spines and for the draw itself. In between, what the ticks depend on changes only where an
+      axes sharing the axis' locator moves (the layout moves axes; the locator counts ticks from its
+      axes' length) or where the view limits change, so the ticks are kept by both
+      (:func:`_ticks_for_place_and_view`).
+
+    Both are instance attributes of the axes, removed when the block ends: any later draw is
+    matplotlib's own.
     """
     axes = _plain_axes(figure)
     for axis in axes:
+        axis._get_tick = functools.partial(_copied_tick, axis)
         axis._update_ticks = functools.partial(_ticks_for_place_and_view, axis)
     try:
-        yield figure
+        yield
     finally:
         for axis in axes:
-            vars(axis).pop("_update_ticks", None)
-            vars(axis).pop("_ticks_kept", None)
+            for name in ("_get_tick", "_update_ticks", "_tick_models", "_ticks_kept"):
+                vars(axis).pop(name, None)
 
 
 def _plain_axes(figure: Figure) -> list[Axis]:
-    """The figure's x and y axes of matplotlib's own classes (a polar axis' ticks, say, keep transforms of
-    their own that they change in place, and are left to matplotlib)."""
+    """The x and y axes of the figure's axes that are of matplotlib's own classes."""
     return [axis for ax in figure.axes for axis in ax._axis_map.values() if type(axis) in (XAxis, YAxis)]
 
 
-def _ticks_for_place_and_view(axis: Axis) -> list[Tick]:
-    key = (tuple(axis.axes.bbox.bounds), tuple(axis.get_view_interval()))
-    kept = vars(axis).get("_ticks_kept")
-    if kept is None or kept[0] != key:
-        kept = axis._ticks_kept = (key, type(axis)._update_ticks(axis))
-    return list(kept[1])
+def _copied_tick(axis: Axis, major: bool) -> Tick:
+    """A new tick of ``axis``, as ``Axis._get_tick`` builds it: a copy of the one built first in this draw.
 
-
-def _copy_tick_props_unless_copied(axis: Axis, src: Tick | None, dest: Tick | None) -> None:
-    # matplotlib copies the first tick's properties onto each new tick (deep-copying two markers); a copy
-    # of that same tick has them already
-    if dest is not None and dest.__dict__.pop("_copy_of", None) is src is not None:
-        return
-    type(axis)._copy_tick_props(axis, src, dest)
+    A tick built now from the axis' keywords and ``rcParams`` differs from another built now only in
+    being another object; the axis' first tick (which may have been styled since it was built) is not
+    copied. Each part of a copy has its own callbacks, sticky edges and font properties.
+    """
+    if not vars(axis).get("majorTicks" if major else "minorTicks"):  # the axis' first tick: matplotlib's
+        return type(axis)._get_tick(axis, major)
+    models = vars(axis).setdefault("_tick_models", {})
+    if major not in models:
+        models[major] = type(axis)._get_tick(axis, major)
+    model = models[major]
+    tick = _artist_copy(model)
+    for part in ("tick1line", "tick2line", "gridline", "label1", "label2"):
+        setattr(tick, part, _artist_copy(getattr(model, part)))
+    return tick
 
 
 def _artist_copy(artist: Artist) -> Artist:
@@ -147,6 +133,16 @@ def _artist_copy(artist: Artist) -> Artist:
     if isinstance(artist, Text):
         twin._fontproperties = artist._fontproperties.copy()  # changed in place by set_fontsize and the like
     return twin
+
+
+def _ticks_for_place_and_view(axis: Axis) -> list[Tick]:
+    """``Axis._update_ticks``, computed again only when the place of an axes sharing the axis (and its
+    locator) or the view limits have changed since the last call."""
+    key = (tuple(tuple(ax.bbox.bounds) for ax in axis._get_shared_axes()), tuple(axis.get_view_interval()))
+    kept = vars(axis).get("_ticks_kept")
+    if kept is None or kept[0] != key:
+        kept = axis._ticks_kept = (key, type(axis)._update_ticks(axis))
+    return list(kept[1])
 
 
 def lay_out_in_one_pass(figure: Figure) -> Figure:
