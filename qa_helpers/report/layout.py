@@ -1,7 +1,7 @@
-"""Drawing a figure with less measuring: what matplotlib measures or shapes twice, or for nothing.
+"""Drawing a figure with less work: what matplotlib builds, measures or shapes twice, or for nothing.
 
-Measuring ticks and their labels, and shaping and rendering their text, is most of what a kit figure
-costs to draw (issue 17). Nothing here changes the picture: ``tests/test_figures.py`` compares the
+Building, placing and measuring ticks and their labels, and shaping and rendering their text, is most
+of what a kit figure costs to draw (issue 17). Nothing here changes the picture: ``tests/test_figures.py`` compares the
 pixels with matplotlib's own drawing.
 """
 
