@@ -74,7 +74,7 @@ def ticks_for_one_draw(figure: Figure) -> Iterator[None]:
     On the figure's x and y axes of matplotlib's own classes (a polar axis' ticks, say, change
     transforms of their own in place, and are left to matplotlib):
 
-    - a new tick is a copy of one tick built by matplotlib at the start of the block
+    - a new tick is a copy of one tick matplotlib builds when the block first needs one
       (:func:`_copied_tick`) instead of being built afresh (three lines and two texts from the
       axis' keywords and ``rcParams``, about 1 ms; 20-60 per kit figure). Matplotlib then gives it
       the axis' first tick's properties, as it gives them to a tick it builds.
