@@ -98,10 +98,35 @@ def _busy_figure(language: str):
 
 
 def _pixels(png: bytes) -> tuple:
+    """What a PNG shows, and the dpi and software it names (an opaque picture the kit writes as RGB is
+    compared as the RGBA that matplotlib writes)."""
     from PIL import Image
 
     image = Image.open(io.BytesIO(png))
-    return image.mode, image.size, image.tobytes(), image.info.get("dpi"), image.info.get("Software")
+    return image.size, image.convert("RGBA").tobytes(), image.info.get("dpi"), image.info.get("Software")
+
+
+@pytest.mark.parametrize("facecolor", ["white", "none"])
+def test_an_opaque_figure_is_an_rgb_png_and_a_transparent_one_keeps_its_alpha(facecolor):
+    from PIL import Image
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from qa_helpers.report.context import figure_png
+
+    def build():
+        fig, ax = plt.subplots(figsize=(4, 3), facecolor=facecolor)
+        ax.bar(["a", "b"], [3, 5], color="#1f77b4", alpha=0.6)
+        ax.set_title("A title")
+        return fig
+
+    reference, fig = build(), build()
+    buffer = io.BytesIO()
+    FigureCanvasAgg(reference).print_png(buffer)
+    shown = figure_png(fig)
+    plt.close(reference)
+    plt.close(fig)
+    assert Image.open(io.BytesIO(shown)).mode == ("RGB" if facecolor == "white" else "RGBA")
+    assert _pixels(shown) == _pixels(buffer.getvalue())
 
 
 def _zlib_level(png: bytes) -> int:

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from qa_helpers.config import CONFIG_FILES, config_dir, config_file
@@ -434,15 +437,34 @@ def figure_png(figure: Figure) -> bytes:
     """
     measure_once(figure)
     canvas = figure.canvas if isinstance(figure.canvas, TextReusingCanvas) else TextReusingCanvas(figure)
-    buffer = io.BytesIO()
     with ticks_for_one_draw(figure):
-        canvas.print_png(buffer, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
-    return buffer.getvalue()
+        FigureCanvasAgg.draw(canvas)  # as print_png draws
+    return png_bytes(np.asarray(canvas.buffer_rgba()), figure.dpi)
 
 
 # zlib level of the figures' PNG: a team's 26 figures encode in 0.28 s of CPU at 3 against 0.38 s at
 # Pillow's default 6, and come out 0.4 % larger (flat colours compress early)
 PNG_COMPRESS_LEVEL = 3
+
+
+def png_bytes(rgba: np.ndarray, dpi: float) -> bytes:
+    """An image (rows of RGBA bytes, top row first) as PNG, as matplotlib's ``print_png`` writes it
+    (its dpi and ``Software`` text), at :data:`PNG_COMPRESS_LEVEL`; without the alpha channel when
+    every pixel is opaque.
+
+    A report figure's background is opaque: RGB is the same picture in three bytes a pixel instead of
+    four, which a team's figures encode in about a quarter less CPU and 10 % fewer bytes.
+    """
+    from PIL import Image, PngImagePlugin
+
+    image = Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), np.ascontiguousarray(rgba), "raw", "RGBA", 0, 1)
+    if rgba[..., 3].min() == 255:
+        image = image.convert("RGB")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(dpi, dpi), pnginfo=info)
+    return buffer.getvalue()
 
 
 def show(*items) -> None:
