@@ -411,6 +411,10 @@ def test_the_distinct_agent_week_count_has_a_query_of_its_own():
             self.statements.append(query)
             return self.con.sql(query)
 
+        def execute(self, query, parameters=None):
+            self.statements.append(query)
+            return self.con.execute(query, parameters)
+
         def register(self, name, frame):
             return self.con.register(name, frame)
 

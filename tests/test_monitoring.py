@@ -328,6 +328,10 @@ class _Recording:
         self.queries.append(query)
         return self.connection.sql(query)
 
+    def execute(self, query, parameters=None):
+        self.queries.append(query)
+        return self.connection.execute(query, parameters)
+
 
 @pytest.mark.parametrize("last_day, queries", [("2025-03-31 17:00", 1), ("2025-03-19 17:00", 2)])
 def test_the_last_ticket_is_looked_for_in_the_periods_last_week_first(last_day, queries):

@@ -563,6 +563,10 @@ def test_repeat_contacts_join_in_spans_of_repeat_span_rows(monkeypatch):
             self.joins += "SEMI JOIN" in query
             return self.con.sql(query, *args)
 
+        def execute(self, query, *args):
+            self.joins += "SEMI JOIN" in query
+            return self.con.execute(query, *args)
+
     expected = None
     for span_rows, joins in ((5_000_000, 1), (100, 3), (1, 300)):
         monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", span_rows)

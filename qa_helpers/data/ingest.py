@@ -986,7 +986,7 @@ def _units(staging: Path) -> list[dict]:
              for folder in (roster, tickets) if any(folder.rglob("*.parquet"))]
     if not parts:
         return []
-    pairs = connect().sql(" UNION ".join(parts) + " ORDER BY department NULLS LAST, team").fetchall()
+    pairs = connect().execute(" UNION ".join(parts) + " ORDER BY department NULLS LAST, team").fetchall()
     return [{"team": team, "department": department} for team, department in pairs]
 
 

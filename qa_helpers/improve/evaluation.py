@@ -167,7 +167,7 @@ def did_cells(connection, sources: dict[str, str], columns: dict[str, set[str]],
     if agent_groups is not None:  # the join after the sums: thousands of cells, not millions of rows
         cells = (f"SELECT g.\"group\" AS team, c.cluster, c.week, c.after, c.y, c.n, c.count FROM ({cells}) AS c "
                  f"JOIN did_agent_groups AS g ON c.cluster = g.agent_id WHERE g.\"group\" IS NOT NULL")
-    out = connection.sql(cells).df()
+    out = connection.execute(cells).df()
     out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
     return out.astype({"team": object, "cluster": object, "after": bool, "count": "int64"})
 
@@ -628,7 +628,7 @@ def _weekly_sql(span: dict, kpi: str, kind: str, standards: dict, channels=None,
     # pass over millions of rows with plain sums costs DuckDB a third less than the sets' lists and flags)
     fine = (f"(SELECT team, agent_id, date_trunc('week', time) AS week, channel, sum({value}) AS y, "
             f"count(*) AS n FROM {obs} WHERE {' AND '.join(conditions)} GROUP BY ALL)")
-    out = span["connection"].sql(
+    out = span["connection"].execute(
         "SELECT team, week, sum(y) / sum(n) AS value, CAST(sum(n) AS BIGINT) AS n, "
         "bool_or(agent_id IS NOT NULL) AS agents, "
         "coalesce(list(DISTINCT channel) FILTER (WHERE channel IS NOT NULL), []) AS channels"

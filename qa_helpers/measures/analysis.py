@@ -67,7 +67,7 @@ def problem_counts(tables: Mapping[str, pd.DataFrame | str],
     tickets = _source(con, "tickets", tables["tickets"])
     surveys = _source(con, "surveys", tables["surveys"])
     complaints = _source(con, "complaints", tables["complaints"])
-    got = con.sql(f"""
+    got = con.execute(f"""
         WITH flagged AS (
             SELECT t.category FROM {tickets} t
             WHERE coalesce(t.reopened, false) OR NOT coalesce(t.first_contact_resolved, true)

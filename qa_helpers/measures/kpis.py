@@ -521,7 +521,7 @@ def kpi_tables(tables: Mapping[str, pd.DataFrame | str], bys: list[list[str] | t
             else:
                 group_by = f" GROUP BY {', '.join(keys.values())}" if keys else ""
             rows = f"(SELECT *, {', '.join(projected)} FROM {sources[table]})" if projected else sources[table]
-            wide = con.sql(f"SELECT {', '.join(parts)} FROM {rows}{group_by}").df()
+            wide = con.execute(f"SELECT {', '.join(parts)} FROM {rows}{group_by}").df()
             for by in sets:
                 if len(sets) > 1:
                     mask = sum(1 << (len(keys) - 1 - i) for i, name in enumerate(keys) if name not in by)

@@ -69,9 +69,9 @@ def row_count(source: Source, connection: duckdb.DuckDBPyConnection | None = Non
         return len(source)
     con = connection or duckdb.connect()
     if files:
-        return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{sql_list(files)}])")
+        return int(con.execute(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{sql_list(files)}])")
                    .fetchall()[0][0])
-    return int(con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0])
+    return int(con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0])
 
 
 def row_accounting(report: dict) -> pd.DataFrame:
@@ -175,7 +175,7 @@ def missingness(frame: Source, table: str | None = None, present: set[str] | Non
         columns = list(kinds)
         empty = [f"count(*) FILTER (WHERE {_ident(c)} IS NULL"
                  + (f" OR isnan({_ident(c)}))" if kinds[c] in ("DOUBLE", "FLOAT") else ")") for c in columns]
-        found = con.sql(f"SELECT count(*), {', '.join(empty) or '0'} FROM {frame}").fetchall()[0]
+        found = con.execute(f"SELECT count(*), {', '.join(empty) or '0'} FROM {frame}").fetchall()[0]
         n, counts = int(found[0]), np.array(found[1:len(columns) + 1], dtype="int64")
     return _missingness_frame(table, columns, n, counts, present)
 
@@ -209,15 +209,15 @@ def missingness_of_files(files: list[str], table: str | None = None, present: se
     kinds = _columns(con, f"read_parquet([{listing}])")
     columns = list(kinds) if columns is None else list(columns)
     # every column chunk's null count, and its row group's rows: a column's rows add up to the files' rows
-    stats = con.sql(f"SELECT path_in_schema, sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL), "
-                    f"sum(row_group_num_rows) FROM parquet_metadata([{listing}]) GROUP BY 1").fetchall()
+    stats = con.execute(f"SELECT path_in_schema, sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL), "
+                        f"sum(row_group_num_rows) FROM parquet_metadata([{listing}]) GROUP BY 1").fetchall()
     nulls = {name: (total, unknown) for name, total, unknown, _ in stats}
     if any(c not in nulls or nulls[c][1] for c in columns):
         return None
     n = max((int(rows or 0) for *_, rows in stats), default=0)
     floats = [c for c in columns if kinds.get(c) in ("DOUBLE", "FLOAT")]
-    nans = dict(zip(floats, con.sql(f"SELECT {', '.join(f'count(*) FILTER (WHERE isnan({_ident(c)}))' for c in floats)} "
-                                    f"FROM read_parquet([{listing}])").fetchall()[0])) if floats else {}
+    nans = dict(zip(floats, con.execute(f"SELECT {', '.join(f'count(*) FILTER (WHERE isnan({_ident(c)}))' for c in floats)} "
+                                        f"FROM read_parquet([{listing}])").fetchall()[0])) if floats else {}
     counts = np.array([int(nulls[c][0] or 0) + int(nans.get(c) or 0) for c in columns], dtype="int64")
     return _missingness_frame(table, columns, n, counts, present)
 
@@ -252,7 +252,7 @@ def duplicate_keys(frame: Source, key: str, table: str | None = None,
             found = con.sql(f"SELECT CASE WHEN {column} IS NULL THEN NULL ELSE hash({column}) END AS h "
                             f"FROM {frame}").fetchnumpy()["h"]
             n, hashes = len(found), _sorted_hashes(found)
-            dup = 0 if not np.any(hashes[1:] == hashes[:-1]) else int(con.sql(
+            dup = 0 if not np.any(hashes[1:] == hashes[:-1]) else int(con.execute(
                 f"SELECT coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM {frame} WHERE {column} IS NOT NULL "
                 f"GROUP BY {column} HAVING count(*) > 1)").fetchall()[0][0])
         else:
@@ -309,7 +309,7 @@ def survey_response(tickets: Source, surveys: Source, by: str | None = None,
     t_rel, s_rel = _relation(con, tickets, "quality_tickets"), _relation(con, surveys, "quality_surveys")
     survey_columns = set(_columns(con, s_rel))
     has_answers = {"source", "ticket_id"} <= survey_columns and bool(
-        con.sql(f"SELECT count(*) FROM (SELECT 1 FROM {s_rel} WHERE source = 'survey' LIMIT 1)").fetchall()[0][0])
+        con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {s_rel} WHERE source = 'survey' LIMIT 1)").fetchall()[0][0])
     reason = _survey_reason(available, has_answers)
     # a mark join on the answers (no distinct pass over them first, issue 17): a ticket counts once
     # however many answers name it, as in a join with the distinct answered ids
@@ -322,7 +322,7 @@ def survey_response(tickets: Source, surveys: Source, by: str | None = None,
              f"FROM (SELECT {''.join(f'{e} AS {_ident(n)}, ' for n, e in groups.items())}"
              f"ticket_id IN {answered} AS surveyed FROM {t_rel})"
              + ("" if not groups else f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}"))
-    out = con.sql(query).df()
+    out = con.execute(query).df()
     if weekly is not None:
         return response_from_counts(out.sort_values(["week", *([by] if by else [])], kind="stable")
                                     .reset_index(drop=True), reason)
@@ -473,7 +473,7 @@ def known_tickets(tables: Mapping[str, Source], ticket_ids: pd.Series | str,
         # ids to intersect them first, and no table builds its own
         named = " UNION ALL ".join(f"SELECT {i} AS part, CAST(ticket_id AS VARCHAR) AS ticket_id FROM {frame}"
                                    for i, frame in linked)
-        found = con.sql(f"""
+        found = con.execute(f"""
             SELECT part, count(*), count(*) FILTER (WHERE named), count(*) FILTER (WHERE named AND known)
             FROM (SELECT part, ticket_id IS NOT NULL AND ticket_id <> '' AS named,
                          ticket_id IN (SELECT ticket_id FROM {name}) AS known FROM ({named}))
@@ -493,7 +493,7 @@ def _linkage_counts(con: duckdb.DuckDBPyConnection, frame: Source, ticket_ids: p
     ids = _relation(con, ticket_ids.rename("ticket_id").to_frame() if isinstance(ticket_ids, pd.Series)
                     else ticket_ids, "quality_ticket_ids")
     named = "ticket_id IS NOT NULL AND CAST(ticket_id AS VARCHAR) <> ''"
-    found = con.sql(f"""
+    found = con.execute(f"""
         SELECT count(*), count(*) FILTER (WHERE {named}), count(*) FILTER (WHERE {named} AND known)
         FROM (SELECT ticket_id, CAST(ticket_id AS VARCHAR) IN (SELECT CAST(ticket_id AS VARCHAR) FROM {ids}) AS known
               FROM {rel})""").fetchall()[0]
@@ -525,8 +525,8 @@ def channel_coverage(tickets: Source, time_column: str = "created_at",
         counts = tickets.groupby([week.rename("week"), channel.rename("channel")]).size()
     else:
         con = connection or duckdb.connect()
-        return coverage_from_counts(con.sql(f"SELECT date_trunc('week', {_ident(time_column)}) AS week, channel, "
-                                            f"count(*) AS tickets FROM {tickets} GROUP BY 1, 2").df())
+        return coverage_from_counts(con.execute(f"SELECT date_trunc('week', {_ident(time_column)}) AS week, channel, "
+                                                f"count(*) AS tickets FROM {tickets} GROUP BY 1, 2").df())
     full = counts.unstack("channel", fill_value=0).stack()
     return full.rename("tickets").reset_index()
 

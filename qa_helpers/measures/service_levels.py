@@ -333,7 +333,7 @@ def working_seconds(frame: pd.DataFrame, start: str, end: str, cal: Calendar,
     """
     con = connection or duckdb.connect()
     con.register("svc_rows", frame[[start, end]].assign(__row=np.arange(len(frame))))
-    first, last = con.sql(f"SELECT min(CAST({start} AS DATE)), max(CAST({end} AS DATE)) FROM svc_rows").fetchall()[0]
+    first, last = con.execute(f"SELECT min(CAST({start} AS DATE)), max(CAST({end} AS DATE)) FROM svc_rows").fetchall()[0]
     _register_calendar(con, cal, first, last)
     sql = (f"SELECT r.__row, {working_seconds_sql('r.' + start, 'r.' + end, cal)} AS s FROM svc_rows r "
            f"LEFT JOIN svc_calendar c0 ON c0.day = CAST(r.{start} AS DATE) "
@@ -368,7 +368,7 @@ def data_end(complaints, connection: duckdb.DuckDBPyConnection | None = None) ->
     ends = [c for c in ("received_at", "first_response_at", "closed_at") if c in _columns(con, source)]
     if not ends:
         return None
-    got = con.sql(f"SELECT max(greatest({', '.join(ends)})) FROM {source}").fetchall()[0][0]
+    got = con.execute(f"SELECT max(greatest({', '.join(ends)})) FROM {source}").fetchall()[0][0]
     return None if got is None else pd.Timestamp(got)
 
 
@@ -405,9 +405,9 @@ def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
         return "svc_clocks"
     ccols = _columns(con, complaints)
     tcols = _columns(con, tickets)
-    first, last = con.sql(f"SELECT min(CAST(received_at AS DATE)), "
-                          f"max(CAST(greatest(received_at, first_response_at, closed_at, {as_of_sql}) AS DATE)) "
-                          f"FROM {complaints}").fetchall()[0]
+    first, last = con.execute(f"SELECT min(CAST(received_at AS DATE)), "
+                              f"max(CAST(greatest(received_at, first_response_at, closed_at, {as_of_sql}) AS DATE)) "
+                              f"FROM {complaints}").fetchall()[0]
     _register_calendar(con, cal, first, last)
     # the archive copies the linked ticket's customer type onto the complaint; else look it up
     ctype, join = "NULL", ""
@@ -445,7 +445,7 @@ def complaint_clocks(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
 def _clocks_key(con: duckdb.DuckDBPyConnection) -> str | None:
     """What this connection's ``svc_clocks`` was made from (``None``: not made, or from DataFrames)."""
     try:
-        got = con.sql("SELECT made_from FROM svc_clocks_key").fetchall()
+        got = con.execute("SELECT made_from FROM svc_clocks_key").fetchall()
     except duckdb.CatalogException:
         return None
     return got[0][0] if got else None
@@ -561,9 +561,9 @@ def service_level_table(tables: Mapping[str, pd.DataFrame | str], standards: Map
             pending = _pending_sql(limit, by_type=group_by == "customer_type")
             key = "'all'" if group_by == "all" else group_by
             where = "" if group_by == "all" else f"WHERE {group_by} IS NOT NULL"
-            counts = con.sql(f"SELECT {key} AS grp, count(*) FILTER (WHERE {within}) AS within, "
-                             f"count(*) FILTER (WHERE NOT {pending}) AS n, count(*) FILTER (WHERE {pending}) AS due "
-                             f"FROM {view} {where} GROUP BY ALL").df()
+            counts = con.execute(f"SELECT {key} AS grp, count(*) FILTER (WHERE {within}) AS within, "
+                                 f"count(*) FILTER (WHERE NOT {pending}) AS n, count(*) FILTER (WHERE {pending}) AS due "
+                                 f"FROM {view} {where} GROUP BY ALL").df()
             groups = (list(SEVERITIES) if group_by == "severity" else
                       sorted(set(counts["grp"]) | set(limit.by_customer_type)) if group_by == "customer_type" else ["all"])
             got = {g: (w, n, d) for g, w, n, d in zip(counts["grp"], counts["within"], counts["n"], counts["due"])}
@@ -614,8 +614,8 @@ def resolution_table(tables: Mapping[str, pd.DataFrame | str], standards: Mappin
            f"count(*) FILTER (WHERE {pending}) AS not_yet_due, count(*) FILTER (WHERE closed) AS closed, "
            f"median(handling_h) FILTER (WHERE closed) AS median_h, "
            f"median(handling_wh) FILTER (WHERE closed) AS median_working_h FROM {view} GROUP BY ALL")
-    by = con.sql(sql.format(key="severity")).df()
-    overall = con.sql(sql.format(key="'all'")).df()
+    by = con.execute(sql.format(key="severity")).df()
+    overall = con.execute(sql.format(key="'all'")).df()
     out = pd.DataFrame({"grp": [*SEVERITIES, "all"]}).merge(pd.concat([by, overall]), on="grp", how="left")
     out = out.rename(columns={"grp": "group"})
     out["n"] = out["n"].fillna(0).astype("int64")
@@ -647,11 +647,11 @@ def arrival_effect(tables: Mapping[str, pd.DataFrame | str], standards: Mapping 
     if tables.get("complaints") is None:
         return pd.DataFrame(columns=columns)
     view = complaint_clocks(tables, standards, con, as_of)
-    got = con.sql(f"SELECT CASE WHEN out_of_hours THEN 'out_of_hours' ELSE 'in_hours' END AS arrival, "
-                  f"count(*) AS n, median(response_h) AS median_response_h, "
-                  f"median(response_wh) AS median_response_working_h, "
-                  f"avg(CAST(coalesce(response_h <= 24, false) AS DOUBLE)) AS within_24h "
-                  f"FROM {view} GROUP BY ALL").df()
+    got = con.execute(f"SELECT CASE WHEN out_of_hours THEN 'out_of_hours' ELSE 'in_hours' END AS arrival, "
+                      f"count(*) AS n, median(response_h) AS median_response_h, "
+                      f"median(response_wh) AS median_response_working_h, "
+                      f"avg(CAST(coalesce(response_h <= 24, false) AS DOUBLE)) AS within_24h "
+                      f"FROM {view} GROUP BY ALL").df()
     out = pd.DataFrame({"arrival": ["in_hours", "out_of_hours"]}).merge(got, on="arrival", how="left")
     out["n"] = out["n"].fillna(0).astype("int64")
     return out[columns]
@@ -707,7 +707,7 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
             if measure == "repeat_complaint" and complaints:
                 all_complaints = f"(SELECT complaint_id, ticket_id, received_at FROM {complaints}" + (
                     f" UNION ALL SELECT complaint_id, ticket_id, received_at FROM {past_c})" if past_c else ")")
-                repeats, n = con.sql(f"""
+                repeats, n = con.execute(f"""
                     WITH linked AS (SELECT DISTINCT c.complaint_id, c.received_at, t.customer_id
                                     FROM {all_complaints} c JOIN {all_tickets} t USING (ticket_id)
                                     WHERE t.customer_id IS NOT NULL),
@@ -740,7 +740,7 @@ def _copy_repeat_tickets(con: duckdb.DuckDBPyConnection, tickets: str, past: str
     most of a team's resolution cell); one copy is read once. A year of every team stays in the spans of
     :func:`_repeat_contacts` rather than in memory.
     """
-    if con.sql(f"SELECT count(*) FROM {tickets}").fetchall()[0][0] > REPEAT_CHUNK_ROWS:
+    if con.execute(f"SELECT count(*) FROM {tickets}").fetchall()[0][0] > REPEAT_CHUNK_ROWS:
         return None
     end = "resolved_at" if resolved else "CAST(NULL AS TIMESTAMP) AS resolved_at"
     con.sql(f"CREATE OR REPLACE TEMP TABLE svc_repeat_tickets AS "
@@ -768,8 +768,8 @@ def _repeat_contacts(con: duckdb.DuckDBPyConnection, tickets: str, every: str, w
     start less the window and its end, so each span joins only those. Tickets without a creation time
     match nothing in any span, as in one join.
     """
-    n, first, last = con.sql(f"SELECT count(*), min(created_at), max(created_at) FROM {tickets} "
-                             f"WHERE customer_id IS NOT NULL").fetchall()[0]
+    n, first, last = con.execute(f"SELECT count(*), min(created_at), max(created_at) FROM {tickets} "
+                                 f"WHERE customer_id IS NOT NULL").fetchall()[0]
     if not n or first is None:
         return 0, int(n)
     spans = max(1, min(-(-int(n) // (chunk_rows or REPEAT_SPAN_ROWS)), 366))
@@ -780,7 +780,7 @@ def _repeat_contacts(con: duckdb.DuckDBPyConnection, tickets: str, every: str, w
         start, end = (edges[i - 1] if i else None), (edges[i] if i < spans - 1 else None)
         mine = [f"m.created_at >= {start}"] * bool(start) + [f"m.created_at < {end}"] * bool(end)
         theirs = [f"resolved_at >= {start} - {window}"] * bool(start) + [f"resolved_at <= {end}"] * bool(end)
-        repeats += con.sql(f"""
+        repeats += con.execute(f"""
             SELECT count(*) FROM {tickets} m
             SEMI JOIN (SELECT * FROM {every} WHERE {' AND '.join(["resolved_at IS NOT NULL", *theirs])}) e
             ON e.customer_id = m.customer_id AND e.ticket_id <> m.ticket_id
@@ -812,10 +812,10 @@ def weekly_service_levels(tables: Mapping[str, pd.DataFrame | str], standards: M
     limit = lims[measure]
     view = complaint_clocks(tables, standards, con, as_of)
     pending = _pending_sql(limit)
-    out = con.sql(f"SELECT CAST(date_trunc('week', received_at) AS TIMESTAMP) AS week, severity, "
-                  f"count(*) FILTER (WHERE {_within_sql(limit)}) AS within, count(*) FILTER (WHERE NOT {pending}) AS n, "
-                  f"count(*) FILTER (WHERE {pending}) AS not_yet_due "
-                  f"FROM {view} GROUP BY ALL ORDER BY week, severity").df()
+    out = con.execute(f"SELECT CAST(date_trunc('week', received_at) AS TIMESTAMP) AS week, severity, "
+                      f"count(*) FILTER (WHERE {_within_sql(limit)}) AS within, count(*) FILTER (WHERE NOT {pending}) AS n, "
+                      f"count(*) FILTER (WHERE {pending}) AS not_yet_due "
+                      f"FROM {view} GROUP BY ALL ORDER BY week, severity").df()
     out["within"] = out["within"].astype("int64")
     out["n"] = out["n"].astype("int64")
     out["not_yet_due"] = out["not_yet_due"].astype("int64")

@@ -103,11 +103,11 @@ def _span(tables: dict[str, pd.DataFrame | str], connection=None,
     con = connection or duckdb
     if period is not None:
         since = f"{period.end - pd.Timedelta(weeks=1):%Y-%m-%d %H:%M:%S}"
-        last = con.sql(f"SELECT max(created_at) FROM {source} WHERE created_at >= TIMESTAMP '{since}'").fetchall()[0][0]
+        last = con.execute(f"SELECT max(created_at) FROM {source} WHERE created_at >= TIMESTAMP '{since}'").fetchall()[0][0]
         if last is None:
-            last = con.sql(f"SELECT max(created_at) FROM {source}").fetchall()[0][0]
+            last = con.execute(f"SELECT max(created_at) FROM {source}").fetchall()[0][0]
         return (None, None) if last is None else (period.start, pd.Timestamp(last))
-    first, last = con.sql(f"SELECT min(created_at), max(created_at) FROM {source}").fetchall()[0]
+    first, last = con.execute(f"SELECT min(created_at), max(created_at) FROM {source}").fetchall()[0]
     return (None, None) if first is None else (pd.Timestamp(first), pd.Timestamp(last))
 
 

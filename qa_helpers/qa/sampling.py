@@ -176,7 +176,7 @@ def capacity_sample(frame: pd.DataFrame | str, capacity: int, seed: int,
     # the population is evaluated twice (count, then draw): a temp table of it for one evaluation cost as
     # much to write as the second evaluation saved at 10 M tickets, and held 0.5 GB more
     if counts is None:
-        alloc = con.sql(f"SELECT {cols}, count(*) AS population FROM {source} GROUP BY ALL").df()
+        alloc = con.execute(f"SELECT {cols}, count(*) AS population FROM {source} GROUP BY ALL").df()
     else:
         alloc = counts_by(counts, keys)[[*keys, "tickets"]].rename(columns={"tickets": "population"})
     alloc["population"] = alloc["population"].astype("int64")
@@ -258,7 +258,7 @@ def _hash_draw(con, source: str, alloc: pd.DataFrame, keys: list[str], seed: int
                    f"WHERE {first}(a.b IS NULL OR {_digest('p.ticket_id', seed)} <= a.b) "
                    f"QUALIFY row_number() OVER (PARTITION BY a.s ORDER BY {draw_key('p.ticket_id', seed)}, "
                    f"p.ticket_id) <= a.n")
-            return con.sql(sql).df()
+            return con.execute(sql).df()
         finally:
             con.unregister(name)
 
@@ -404,7 +404,7 @@ def ticket_counts(tickets: str, by: Sequence[str], reviews: str | None = None, s
     else:
         sql = (f"SELECT {carried}'other' AS risk, count(*) AS tickets, 0 AS reviewed, 0 AS reviewed_ordinary "
                f"FROM {tickets} t GROUP BY ALL")
-    counts = con.sql(sql).df()
+    counts = con.execute(sql).df()
     numbers = ["tickets", "reviewed", "reviewed_ordinary"]
     counts[numbers] = counts[numbers].astype("int64")
     return counts
