@@ -350,7 +350,11 @@ def test_ticket_counts_roll_teams_up_into_departments_and_all(archive):
 def test_a_partial_run_merges_into_the_period_manifest_and_index(probes, tmp_path, archive):
     out = tmp_path / "reports"
     run_batch("2025-Q3", teams="HL-A,HL-B", out=out, archive=archive, jobs=2, notebooks_dir=probes, progress=False)
-    first = json.loads((out / "2025-Q3" / "manifest.json").read_text(encoding="utf-8"))
+    text = (out / "2025-Q3" / "manifest.json").read_text(encoding="utf-8")
+    first = json.loads(text)
+    # a notebook's entry is one line of the file, whole
+    lines = [json.loads(line.strip().rstrip(",")) for line in text.splitlines() if line.startswith('    {"team"')]
+    assert lines == first["entries"] and len(lines) == 4
     partial = run_batch("2025-Q3", teams="HL-B", notebooks="second", out=out, archive=archive, jobs=1,
                         notebooks_dir=probes, progress=False)
     assert partial["run"] == {"units": ["HL-B"], "notebooks": ["second"]}

@@ -283,11 +283,31 @@ def read_manifest(path: Path) -> dict:
         return {}
 
 
+def manifest_json(manifest: dict) -> str:
+    """The manifest as JSON text: a key per line, and an entry (a notebook) per line of ``entries``.
+
+    A batch writes it after every notebook, 180 entries of ~3 KB each in a department's batch;
+    Python's JSON encoder in C encodes it in a fifth of the time its indenting encoder (pure
+    Python) takes, and a notebook's line is one ``grep`` away.
+    """
+    def one(value) -> str:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    lines = []
+    for key, value in manifest.items():
+        if key == "entries" and value:
+            value = "[\n    " + ",\n    ".join(one(entry) for entry in value) + "\n  ]"
+        else:
+            value = one(value)
+        lines.append(f"  {one(key)}: {value}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def write_manifest(manifest: dict, path: Path) -> None:
     """Write the manifest atomically: a reader, or a crash, finds the old one or the new one, whole."""
     partial = path.with_name(f".{path.name}.{os.getpid()}{PARTIAL}")
     with open(partial, "w", encoding="utf-8") as stream:
-        json.dump(manifest, stream, ensure_ascii=False, indent=2, default=str)
+        stream.write(manifest_json(manifest))
         stream.flush()
         os.fsync(stream.fileno())
     fault_point("batch:manifest")

@@ -185,6 +185,11 @@ def read_summary(ipynb: Path) -> dict:
         cells = json.loads(Path(ipynb).read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError):
         return {}
+    return cells_summary(cells)
+
+
+def cells_summary(cells: list) -> dict:
+    """:func:`read_summary` of a notebook's cells already in memory."""
     summary: dict = {}
     for cell in cells:
         for output in cell.get("outputs", []):
@@ -558,17 +563,18 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     cell_log = open(log_path, "a", encoding="utf-8") if log_path and not own_process else None
     streams = {"stdout_file": cell_log, "stderr_file": cell_log} if cell_log else {}
     warm: dict = {}
+    executed = None  # the notebook papermill returns when every cell ran
     try:
         for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
             if reuse_kernel:
                 warm["km"] = warm_kernel(steps[step].parent, kernel_log(out_dir.parent))
             try:
                 with _output_to(log_path if own_process else None):
-                    pm.execute_notebook(str(steps[step]), str(partial), parameters=params,
-                                        cwd=str(steps[step].parent), progress_bar=False, kernel_name="python3",
-                                        log_output=log and own_process, execution_timeout=timeout,
-                                        engine_name=_engine(), **streams,
-                                        **(warm or {"kernel_manager_class": _quiet_kernel_manager_class()}))
+                    executed = pm.execute_notebook(
+                        str(steps[step]), str(partial), parameters=params, cwd=str(steps[step].parent),
+                        progress_bar=False, kernel_name="python3", log_output=log and own_process,
+                        execution_timeout=timeout, engine_name=_engine(), **streams,
+                        **(warm or {"kernel_manager_class": _quiet_kernel_manager_class()}))
                 break
             except RuntimeError as exc:
                 if attempt == KERNEL_START_ATTEMPTS or not kernel_start_failed(exc):
@@ -609,7 +615,10 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     return NotebookRun(step=step, unit=unit, status="failed" if error else "ok",
                        duration_s=round(time.perf_counter() - started, 2), ipynb=str(ipynb), html=html_path,
                        log=str(log_path) if log_path else None, error=error, failing_cell=failing_cell,
-                       parameters=params, summary=read_summary(ipynb) if ipynb.exists() else {},
+                       parameters=params,
+                       # what was just written, without parsing it back (a report's figures make it ~0.5 MB)
+                       summary=cells_summary(executed["cells"]) if executed is not None and ipynb.exists()
+                       else read_summary(ipynb) if ipynb.exists() else {},
                        sha256={kind: file_hash(Path(path)) for kind, path in (("ipynb", ipynb), ("html", html_path))
                                if path and Path(path).exists()})
 
