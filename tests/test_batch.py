@@ -689,3 +689,20 @@ def test_a_notebooks_parts_are_checked_once_when_it_is_written(monkeypatch):
     nbformat.writes(nbbase.new_notebook(cells=[nbbase.new_code_cell("1", outputs=[good])]),
                     capture_validation_error=caught)
     assert not caught
+
+
+def test_a_notebooks_summary_is_the_same_from_memory_as_from_its_file(tmp_path):
+    """The batch takes a notebook's summary from the notebook papermill returns; the manifest records
+    what reading the written file gave (keys sorted, plain dicts), output after output."""
+    from qa_helpers.run.execute import SUMMARY_MIME, cells_summary, read_summary
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("", outputs=[
+        nbformat.v4.new_output("display_data", data={SUMMARY_MIME: {"when": "2025-Q3", "big": 2 ** 60,
+                                                                    "nested": {"z": 1, "a": [1, 2]}}}),
+        nbformat.v4.new_output("display_data", data={SUMMARY_MIME: {"upd": 2, "big": 3, "名": "值"}})])]
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    in_memory, from_file = cells_summary(nb.cells), read_summary(path)
+    assert json.dumps(in_memory, ensure_ascii=False) == json.dumps(from_file, ensure_ascii=False)
+    assert type(in_memory["nested"]) is dict and in_memory["big"] == 3

@@ -189,13 +189,17 @@ def read_summary(ipynb: Path) -> dict:
 
 
 def cells_summary(cells: list) -> dict:
-    """:func:`read_summary` of a notebook's cells already in memory."""
+    """:func:`read_summary` of a notebook's cells already in memory.
+
+    Each output's figures pass through JSON as the written notebook has them (keys sorted, plain
+    dicts, not nbformat's nodes), so the manifest records the same summary either way.
+    """
     summary: dict = {}
     for cell in cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if SUMMARY_MIME in data:
-                summary.update(data[SUMMARY_MIME])
+                summary.update(json.loads(json.dumps(data[SUMMARY_MIME], sort_keys=True, ensure_ascii=False)))
     return summary
 
 
