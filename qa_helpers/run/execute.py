@@ -191,7 +191,7 @@ def read_summary(ipynb: Path) -> dict:
 def cells_summary(cells: list) -> dict:
     """:func:`read_summary` of a notebook's cells already in memory.
 
-    Each output's figures pass through JSON as the written notebook has them (keys sorted, plain
+    Each output's summary passes through JSON as the written notebook has it (keys sorted, plain
     dicts, not nbformat's nodes), so the manifest records the same summary either way.
     """
     summary: dict = {}
