@@ -620,9 +620,9 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
                        duration_s=round(time.perf_counter() - started, 2), ipynb=str(ipynb), html=html_path,
                        log=str(log_path) if log_path else None, error=error, failing_cell=failing_cell,
                        parameters=params,
-                       # what was just written, without parsing it back (a report's figures make it ~0.5 MB)
-                       summary=cells_summary(executed["cells"]) if executed is not None and ipynb.exists()
-                       else read_summary(ipynb) if ipynb.exists() else {},
+                       # what was just written, without parsing it back (a report's figures make it ~0.5 MB);
+                       # a file that is not there reads as no summary
+                       summary=cells_summary(executed["cells"]) if executed is not None else read_summary(ipynb),
                        sha256={kind: file_hash(Path(path)) for kind, path in (("ipynb", ipynb), ("html", html_path))
                                if path and Path(path).exists()})
 
