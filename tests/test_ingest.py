@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -11,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from qa_helpers.data import archive as qa_archive
-from qa_helpers.data.ingest import fingerprint, ingest, month_order
+from qa_helpers.data.ingest import archive_order, fingerprint, ingest
 from qa_helpers.data.schemas import DEFAULT_VALUE_SETS
 from qa_helpers.errors import SourceError
 
@@ -94,21 +95,21 @@ def test_archive_is_partitioned_by_month_team_by_team_in_time_order(archive):
         assert (part["created_at"].dt.strftime("month=%Y-%m") == month).all()
 
 
-def test_month_order_is_team_then_time_with_ties_in_arrival_order():
+def test_archive_order_is_team_then_time_with_ties_in_arrival_order():
     """Rows in time order (an ingest's month) and the same rows shuffled into archived + new (an append's
     month) come out in one order: team by team, rows without a team last, equal times as they arrived."""
     stamps = pd.to_datetime(["2025-03-01 09:00", "2025-03-01 09:00", "2025-03-02 09:00", "2025-03-03 09:00",
                              "2025-03-04 09:00", "2025-03-05 09:00"])
     rows = pa.table({"id": ["a", "b", "c", "d", "e", "f"], "team": ["HL-B", "HL-A", None, "HL-A", "HL-B", "HL-A"],
                      "created_at": pa.array(stamps, pa.timestamp("us"))})
-    order = month_order(rows, "created_at")
+    order = archive_order(rows, "created_at")
     assert rows.take(pa.array(order))["id"].to_pylist() == ["b", "d", "f", "a", "e", "c"]
     archived, new = rows.take(pa.array(order)).filter(pa.array([True, False, True, True, False, True])), \
         rows.filter(pa.array([False, False, False, True, True, False]))  # d and e arrive in a later batch
     merged = pa.concat_tables([archived, new])
-    assert merged.take(pa.array(month_order(merged, "created_at")))["id"].to_pylist() == ["b", "d", "f", "a", "e", "c"]
+    assert merged.take(pa.array(archive_order(merged, "created_at")))["id"].to_pylist() == ["b", "d", "f", "a", "e", "c"]
     dictionary = rows.set_column(1, "team", pc.dictionary_encode(rows["team"]))
-    assert (month_order(dictionary, "created_at") == order).all()
+    assert (archive_order(dictionary, "created_at") == order).all()
     # a reader's dictionary may repeat a text (values trimmed after it was built) or have a null entry
     repeated = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2, 0, 1], pa.int8()),
                                               pa.array(["HL-B", "HL-A", "HL-A"]))
@@ -116,10 +117,27 @@ def test_month_order_is_team_then_time_with_ties_in_arrival_order():
                                                 pa.array(["HL-A", "HL-B", None]))
     for team in (repeated, null_entry):
         assert team.to_pylist() == rows["team"].to_pylist()
-        assert (month_order(rows.set_column(1, "team", team), "created_at") == order).all()
+        assert (archive_order(rows.set_column(1, "team", team), "created_at") == order).all()
     in_order = rows.take(pa.array(order))
-    assert month_order(in_order, "created_at") is None  # nothing to move: no copy
-    assert month_order(rows.drop_columns(["team"]), "created_at") is None  # no team: time order alone
+    assert archive_order(in_order, "created_at") is None  # nothing to move: no copy
+    assert archive_order(rows.drop_columns(["team"]), "created_at") is None  # no team: time order alone
+
+
+def test_archive_order_of_several_months_is_month_then_team_then_time():
+    """An ingest orders all its rows at once: month by month (the files are written from slices), and
+    within each month as :func:`archive_order` orders that month alone."""
+    rng = np.random.default_rng(3)
+    stamps = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 90 * 24, 3000), unit="h")
+    teams = pa.array(rng.choice(["HL-B", "HL-A", "QD-C", None], 3000).tolist())
+    rows = pa.table({"id": np.arange(3000), "team": pc.dictionary_encode(teams),
+                     "created_at": pa.array(stamps, pa.timestamp("us"))})
+    ordered = rows.take(pa.array(archive_order(rows, "created_at")))
+    months = ordered.to_pandas()["created_at"].dt.to_period("M")
+    assert months.is_monotonic_increasing and months.nunique() == 3
+    for month in months.unique():
+        part = ordered.filter(pa.array((months == month).to_numpy()))
+        alone = rows.filter(pa.array((rows.to_pandas()["created_at"].dt.to_period("M") == month).to_numpy()))
+        assert part["id"].to_pylist() == alone.take(pa.array(archive_order(alone, "created_at")))["id"].to_pylist()
 
 
 def test_rerun_gives_the_same_archive(raw_dir, tmp_path, key, archive):

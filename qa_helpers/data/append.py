@@ -56,8 +56,8 @@ from qa_helpers.data.archive import archive_files, archive_path, quarantine_batc
 from qa_helpers.data.columns import connect, decoded, ingest_memory_pool, take_rows
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, ROW_GROUP, _availability, _check_archive_target,
                                     _commit_generation,
-                                    _clean_debris, _files, _new_generation, _remove_generation,
-                                    archive_schema, dictionary_columns, file_hashes, fingerprint, ingest_source, month_order,
+                                    _clean_debris, _files, _new_generation, _remove_generation, archive_order,
+                                    archive_schema, dictionary_columns, file_hashes, fingerprint, ingest_source,
                                     parse_table,
                                     read_source, source_schema)
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key
@@ -390,7 +390,7 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
             fresh = new_rows.filter(pa.array(months == month))
             parts.append(fresh.select(parts[0].column_names).cast(parts[0].schema) if parts else fresh)
         merged = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        order = month_order(merged, time_column)
+        order = archive_order(merged, time_column)
         if order is not None:
             merged = take_rows(merged, order)
         _write_month(merged, new / table / f"month={month}" / "part-0.parquet", table)

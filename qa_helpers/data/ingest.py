@@ -11,7 +11,7 @@ order, so that a table can link to one ingested before it):
 5. apply the source's cleaning rules in order (:mod:`qa_helpers.data.cleaning`);
 6. pseudonymise customer ids, mask PII in free text, drop customer names, link team and
    other columns from earlier tables, and write one parquet file per calendar month, rows
-   team by team and in time order within a team (:func:`month_order`).
+   team by team and in time order within a team (:func:`archive_order`).
 
 Every row rejected at any step lands in ``<archive>/quarantine/<table>.parquet`` (an append
 adds ``<table>.batch-NNNNNN.parquet``: read them all with
@@ -58,7 +58,7 @@ TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
 OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 ROW_GROUP = 131_072
-# how rows sit in a month file (:func:`month_order`), recorded in ingest_report.json: an archive ingested
+# how rows sit in a month file (:func:`archive_order`), recorded in ingest_report.json: an archive ingested
 # before it (no "layout") holds its months in time order, and an append rewrites only the months it touches
 ARCHIVE_LAYOUT = "team by team, time order within a team"
 ARCHIVE_TABLES = ("agents", *TIME_COLUMNS)
@@ -563,7 +563,6 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         ctx = cleaning.RuleContext(raw=raw, tables=tables, valid_time_range=config.valid_time_range,
                                    pii_locales=config.pii_locales, archived=archived)  # archived: append hook
         cleaning.prepare_rules(spec.rules, typed, ctx, background)  # beside validation; the rules need them first
-        time_order = background.submit(_time_order, typed, TIME_COLUMNS.get(spec.table))
         pseudonymised = {column_name: background.submit(pseudonyms, typed[column_name])
                          for column_name in spec.pseudonymise}
         malformed = malformed[live[malformed["position"].to_numpy()]]
@@ -589,24 +588,15 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
         for column_name, future in pseudonymised.items():
             typed = _replace(typed, column_name, future.result())
         learned.result()
-        # the rejected rows' raw records as JSON, beside the ordering, masking and linking of the kept ones
+        # the rejected rows' raw records as JSON, beside the linking, ordering and masking of the kept ones
         quarantined = background.submit(quarantine.frame)
-        kept = take_rows(typed, _archive_order(time_order.result(), live))
+        if spec.link:  # linked for every row, so the archive order (team by team) is known before the one gather
+            typed = _linked(typed, tables[spec.link["table"]], spec.link["key"], spec.link["columns"])
+        time_column = TIME_COLUMNS.get(spec.table)
+        kept = take_rows(typed, _archive_order(archive_order(typed, time_column) if time_column else None, live))
         for column_name in spec.mask_pii:
             kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids,
                                                                                        locales=config.pii_locales)))
-        if spec.link:
-            other = tables[spec.link["table"]]
-            on = spec.link["key"]
-            found = pc.index_in(kept[on], value_set=other[on])  # first match: many rows to one
-            for column_name in spec.link["columns"]:
-                linked = decoded(other[column_name]).take(found)
-                if column_name in kept.column_names:  # the row's own value wins: an agent may work in several teams
-                    own = as_array(kept[column_name])
-                    linked = pc.coalesce(decoded(own).cast(linked.type), linked)
-                    kept = _replace(kept, column_name, linked)
-                else:
-                    kept = kept.append_column(column_name, linked)
         kept = _with_unit_columns(kept, spec.table)
 
     q = quarantined.result()
@@ -669,6 +659,25 @@ def _replace(table: pa_arrow.Table, column: str, values) -> pa_arrow.Table:
     return table.set_column(table.column_names.index(column), column, values)
 
 
+def _linked(rows: pa_arrow.Table, other: pa_arrow.Table, on: str, columns: list[str]) -> pa_arrow.Table:
+    """``columns`` of ``other`` joined to ``rows`` on ``on`` (the first match: many rows to one); where a row
+    has a value of its own, it wins (an agent may work in several teams).
+
+    A joined column is a dictionary over ``other``'s column, so gathering the rows later moves only indices.
+    """
+    found = as_array(per_value(rows[on], lambda v: pc.index_in(v, value_set=other[on]))).cast(pa_arrow.int32())
+    for column_name in columns:
+        linked = pa_arrow.DictionaryArray.from_arrays(found, decoded(other[column_name]))
+        if column_name not in rows.column_names:
+            rows = rows.append_column(column_name, linked)
+            continue
+        own = as_array(rows[column_name])
+        if own.null_count < len(own):
+            linked = pc.coalesce(decoded(own).cast(linked.type.value_type), decoded(linked))
+        rows = _replace(rows, column_name, linked)
+    return rows
+
+
 def _masked(values: pa_arrow.Array, *maskers: NameMasker,
             locales: tuple[str, ...] = ("cn", "intl")) -> pa_arrow.Array:
     """PII masked in the non-empty values of a free-text column; the rest is not touched."""
@@ -688,10 +697,15 @@ def _time_order(typed: pa_arrow.Table, time_column: str | None) -> np.ndarray | 
     which rows stay: a stable sort of all rows, less the rejected ones, is the kept rows' order."""
     if time_column is None:
         return None
-    times = pc.fill_null(typed[time_column], 0).to_numpy().view("int64")  # rejected: where they sort is moot
+    times = _times(typed[time_column])
     if len(times) and (np.diff(times) >= 0).all():
         return None
     return np.argsort(times, kind="stable")
+
+
+def _times(values: pa_arrow.ChunkedArray | pa_arrow.Array) -> np.ndarray:
+    """Timestamps as int64 microseconds, null as 0 (a rejected row's: where it sorts is moot)."""
+    return pc.fill_null(values, 0).to_numpy().view("int64")
 
 
 def _archive_order(order: np.ndarray | None, live: np.ndarray) -> np.ndarray:
@@ -728,37 +742,56 @@ def dictionary_columns(schema: pa_arrow.Schema, id_column: str) -> list[str]:
             and (pa_arrow.types.is_string(f.type) or pa_arrow.types.is_large_string(f.type))]
 
 
-def month_order(rows: pa_arrow.Table, time_column: str) -> np.ndarray | None:
-    """Positions of a month's rows in archive order, or ``None`` when they are in it already.
+def _team_rank(team: pa_arrow.Array | pa_arrow.ChunkedArray) -> np.ndarray:
+    """Each row's team as its rank among the distinct team texts (0 first), rows without a team after them,
+    so an integer sort orders teams; 16 bits where they fit (numpy then sorts by radix)."""
+    team = as_array(team)
+    if pa_arrow.types.is_dictionary(team.type):  # a reader's or a link's dictionary: rank its entries, not the rows
+        entries, codes = decoded(team.dictionary).cast(pa_arrow.string()), team.indices
+    else:
+        encoded = pc.dictionary_encode(team.cast(pa_arrow.string()))
+        entries, codes = encoded.dictionary, encoded.indices
+    # dense: a dictionary may hold one text twice (values trimmed or mapped after it was built), and rows of
+    # one team must get one rank whatever entry they point to; a null entry ranks with the rows without a team
+    rank = pc.rank(entries, sort_keys="ascending", tiebreaker="dense").to_numpy() - 1
+    missing = int(pc.count_distinct(entries, mode="only_valid").as_py())
+    rank[entries.is_null().to_numpy(zero_copy_only=False)] = missing
+    rank = np.append(rank, missing)
+    key = rank[codes.cast(pa_arrow.int64()).fill_null(len(entries)).to_numpy()]
+    return key.astype(np.int16 if missing < 2**15 else np.int64)
 
-    Archive order is team by team (teams in text order, rows without a team last), and within a team
-    time order, equal times in the order the rows came (export order; an append's new rows after the
-    archived ones). A team's rows are then neighbouring row groups and pages of the month file, whose
-    statistics let a scan for one team skip the others' (issue 17: one team's queries over a quarter of
-    the 10 M archive took 2.5 s instead of 3.5 s). Clustered, the team, department and agent columns
-    also compress: a month of 0.8 M tickets is a fifth smaller.
+
+def archive_order(rows: pa_arrow.Table, time_column: str) -> np.ndarray | None:
+    """Positions of rows in archive order, or ``None`` when they are in it already.
+
+    Archive order is month by month, within a month team by team (teams in text order, rows without a team
+    last), and within a team time order, equal times in the order the rows came (export order; an append's
+    new rows after the archived ones). A team's rows are then neighbouring row groups and pages of the month
+    file, whose statistics let a scan for one team skip the others' (issue 17: one team's queries over a
+    quarter of the 10 M archive took 2.5 s instead of 3.5 s). Clustered, the team, department and agent
+    columns also compress: a month of 0.8 M tickets is a fifth smaller.
+
+    An ingest orders all its kept rows at once and gathers them once; an append, one month's archived and
+    new rows.
     """
     if not rows.num_rows:
         return None
-    by_time = _time_order(rows, time_column)
-    if "team" not in rows.column_names:
-        return by_time
-    # encoded afresh from the text: a reader's dictionary may hold one text twice (values trimmed or mapped
-    # after it was built), and rows of one team must get one rank whatever entry they point to
-    encoded = pc.dictionary_encode(decoded(rows["team"]).cast(pa_arrow.string()))
-    # each row's team as its rank among the distinct teams (nulls after them), so an integer sort orders teams
-    rank = np.append(pc.rank(encoded.dictionary, sort_keys="ascending").to_numpy() - 1, len(encoded.dictionary))
-    codes = encoded.indices.cast(pa_arrow.int64()).fill_null(len(encoded.dictionary)).to_numpy()
-    key = rank[codes].astype(np.int16 if len(rank) < 2**15 else np.int64)  # 16 bits: numpy sorts by radix
-    # a stable sort by team of the rows in time order (an append's month: archived rows, then the new batch's)
-    order = np.arange(rows.num_rows) if by_time is None else by_time
-    order = order[np.argsort(key[order], kind="stable")]
-    return None if (np.diff(order) > 0).all() else order
+    order = _time_order(rows, time_column)
+    keys = []  # applied in turn, each a stable sort of the order so far: the last is the first criterion
+    if "team" in rows.column_names:
+        keys.append(_team_rank(rows["team"]))
+    months = _times(rows[time_column]).view("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+    if months.min() < months.max():
+        months -= months.min()
+        keys.append(months.astype(np.int16 if months.max() < 2**15 else np.int64))
+    for key in keys:
+        order = np.arange(rows.num_rows) if order is None else order
+        order = order[np.argsort(key[order], kind="stable")]
+    return None if order is None or (np.diff(order) > 0).all() else order
 
 
 def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: str | None, id_column: str) -> None:
-    """One parquet file per month (rows in time order, put in :func:`month_order` as each is written),
-    or one file for the roster.
+    """One parquet file per month of rows in archive order (:func:`archive_order`), or one file for the roster.
 
     Columns held as dictionaries here (channel, team, ...) are written as plain text, and the
     pandas metadata restores nullable dtypes on load.
@@ -769,9 +802,6 @@ def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: 
     repeating = dictionary_columns(plain, id_column)
 
     def write(part: pa_arrow.Table, target: Path) -> None:
-        if time_column is not None:
-            order = month_order(part, time_column)
-            part = part if order is None else take_rows(part, order)
         pq.write_table(part.cast(plain), target, row_group_size=ROW_GROUP, use_dictionary=repeating)
 
     if time_column is None:
