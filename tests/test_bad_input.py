@@ -500,6 +500,27 @@ def test_ids_holding_pii_are_told_from_ordinary_ids(value, kind):
     assert pii_in_ids(pa.array([value, "TK0000001"]), ("cn", "intl")).to_pylist() == [kind, None]
 
 
+def test_the_id_pii_candidates_are_the_ids_the_candidate_pattern_matches():
+    """The first-byte reading of which ids are worth the PII patterns must pick what the pattern picks:
+    leading white space of every kind RE2 knows, "@" anywhere, empty values, nulls, non-ASCII, a slice."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from qa_helpers.data.cleaning import _ID_PII_CANDIDATE, _id_pii_candidates
+
+    rng = np.random.default_rng(11)
+    pieces = ["", " ", "\t", "\n", "\r", "\f", "\v", "　", "1", "0", "+", "(", ")", "-", "@", "a", "TK", "工", "x@y.cn"]
+    values = ["".join(rng.choice(pieces, rng.integers(0, 4))) for _ in range(5000)]
+    column = pa.array([None if i % 97 == 0 else v for i, v in enumerate(values)])
+    for text in (column, column.slice(123, 4000), column.cast(pa.large_string()), pa.chunked_array([column])):
+        expected = np.flatnonzero(pc.fill_null(pc.match_substring_regex(text, _ID_PII_CANDIDATE), False)
+                                  .to_numpy(zero_copy_only=False))
+        assert (_id_pii_candidates(text) == expected).all()
+    without_at = pa.array([v.replace("@", "") for v in values])
+    assert (_id_pii_candidates(without_at) == np.flatnonzero(  # no "@" in the column: not searched for
+        pc.match_substring_regex(without_at, _ID_PII_CANDIDATE).to_numpy(zero_copy_only=False))).all()
+
+
 def test_a_mapping_without_rules_still_checks_ids_and_every_time(tmp_path):
     doc = yaml.safe_load((config_dir() / "sources.yml").read_text(encoding="utf-8"))
     for source in doc["sources"].values():

@@ -585,17 +585,28 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
             quarantine.add(positions, name, None, reasons.to_numpy())
             live[positions] = False
 
+        # the rejected rows' raw records as JSON, beside the linking, ordering and masking of the kept ones
+        quarantined = background.submit(quarantine.frame)
+        time_column = TIME_COLUMNS.get(spec.table)
+
+        def linked_and_ordered(rows: pa_arrow.Table) -> tuple[pa_arrow.Table, np.ndarray | None]:
+            """Linked for every row, so the archive order (team by team) is known before the one gather."""
+            if spec.link:
+                rows = _linked(rows, tables[spec.link["table"]], spec.link["key"], spec.link["columns"])
+            return rows, archive_order(rows, time_column) if time_column else None
+
+        # while the pseudonyms are still being made, unless the link's key is one of them
+        early = not spec.link or spec.link["key"] not in spec.pseudonymise
+        if early:
+            typed, order = linked_and_ordered(typed)
         if spec.customer_names:
             typed = typed.drop_columns([spec.customer_names])
         for column_name, future in pseudonymised.items():
             typed = _replace(typed, column_name, future.result())
         learned.result()
-        # the rejected rows' raw records as JSON, beside the linking, ordering and masking of the kept ones
-        quarantined = background.submit(quarantine.frame)
-        if spec.link:  # linked for every row, so the archive order (team by team) is known before the one gather
-            typed = _linked(typed, tables[spec.link["table"]], spec.link["key"], spec.link["columns"])
-        time_column = TIME_COLUMNS.get(spec.table)
-        kept = take_rows(typed, _archive_order(archive_order(typed, time_column) if time_column else None, live))
+        if not early:
+            typed, order = linked_and_ordered(typed)
+        kept = take_rows(typed, _archive_order(order, live))
         for column_name in spec.mask_pii:
             kept = _replace(kept, column_name, per_value(kept[column_name], lambda v: _masked(v, names, ids,
                                                                                        locales=config.pii_locales)))
