@@ -336,26 +336,29 @@ def test_ingest_gives_the_same_archive_without_the_rules_prepare_steps(raw_dir, 
                                       qa_archive.quarantine(table, archive=archive))
 
 
-def test_archive_order_of_all_rows_less_the_rejected_is_the_kept_rows_time_order():
-    """The time order is taken of every row before the rules decide which stay; less the rejected
-    rows it must be a stable sort of the kept ones (export order among equal times), nulls included."""
+def test_archive_order_of_all_rows_less_the_rejected_is_the_kept_rows_order():
+    """The archive order is taken of every row before the rules decide which stay; less the rejected
+    rows it must be the order of the kept ones alone (export order among equal times), nulls included."""
     import numpy as np
     import pyarrow as pa
 
-    from qa_helpers.data.ingest import _archive_order, _time_order
+    from qa_helpers.data.ingest import _archive_order
 
     rng = np.random.default_rng(7)
     for sorted_input in (False, True):
-        stamps = rng.integers(0, 50, 2000) * 1_000_000
+        stamps = rng.integers(0, 50, 2000) * 1_000_000 + rng.choice([0, 40 * 86_400 * 10**6], 2000)  # two months
         stamps = np.sort(stamps) if sorted_input else stamps
         nulls = rng.random(2000) < (0 if sorted_input else 0.05)
-        typed = pa.table({"t": pa.array(stamps, pa.timestamp("us"), mask=nulls)})
-        live = ~nulls & (rng.random(2000) < 0.8)
-        kept = np.flatnonzero(live)
-        expected = kept[np.argsort(stamps[kept], kind="stable")]
-        assert (_time_order(typed, "t") is None) == sorted_input  # in order already: nothing to sort
-        assert (_archive_order(_time_order(typed, "t"), live) == expected).all()
-        assert (_archive_order(_time_order(typed, None), live) == kept).all()
+        for team in (None, rng.choice(["B", "A", None], 2000).tolist()):
+            typed = pa.table({"t": pa.array(stamps, pa.timestamp("us"), mask=nulls)} |
+                             ({"team": pa.array(team)} if team else {}))
+            live = ~nulls & (rng.random(2000) < 0.8)
+            kept = typed.filter(pa.array(live))
+            alone = archive_order(kept, "t")
+            expected = np.flatnonzero(live)[np.arange(kept.num_rows) if alone is None else alone]
+            assert (archive_order(typed, "t") is None) == (sorted_input and team is None)  # in order: no sort
+            assert (_archive_order(archive_order(typed, "t"), live) == expected).all()
+        assert (_archive_order(None, live) == np.flatnonzero(live)).all()
 
 
 def test_per_value_gives_what_the_function_gives_on_every_row_nulls_included():

@@ -704,15 +704,6 @@ def _masked(values: pa_arrow.Array, *maskers: NameMasker,
     return pc.replace_with_mask(values, present, pa_arrow.array(masked.tolist(), pa_arrow.string()))
 
 
-def _time_order(typed: pa_arrow.Table, time_column: str | None) -> np.ndarray | None:
-    """Every row's position in time order (export order among equal times); ``None`` when the rows
-    are in that order already (or the table has no time). Computed before the rules have decided
-    which rows stay: a stable sort of all rows, less the rejected ones, is the kept rows' order."""
-    if time_column is None:
-        return None
-    return _stable_order(_times(typed[time_column]))
-
-
 def _stable_order(times: np.ndarray) -> np.ndarray | None:
     """Positions of ``times`` in a stable sort, or ``None`` when they are sorted already."""
     if len(times) and (np.diff(times) >= 0).all():
@@ -726,7 +717,9 @@ def _times(values: pa_arrow.ChunkedArray | pa_arrow.Array) -> np.ndarray:
 
 
 def _archive_order(order: np.ndarray | None, live: np.ndarray) -> np.ndarray:
-    """Positions of the kept rows in archive order, from :func:`_time_order`."""
+    """Positions of the kept rows in archive order, from the :func:`archive_order` of every row (``None``: as
+    they are). Taken before the rules have decided which rows stay: a stable order of all rows, less the
+    rejected ones, is the kept rows' order."""
     return np.flatnonzero(live) if order is None else order[live[order]]
 
 
@@ -761,7 +754,7 @@ def dictionary_columns(schema: pa_arrow.Schema, id_column: str) -> list[str]:
 
 def _team_rank(team: pa_arrow.Array | pa_arrow.ChunkedArray) -> np.ndarray:
     """Each row's team as its rank among the distinct team texts (0 first), rows without a team after them,
-    so an integer sort orders teams; 16 bits where they fit (numpy then sorts by radix)."""
+    so an integer sort orders teams; 16 bits where they fit."""
     team = as_array(team)
     if pa_arrow.types.is_dictionary(team.type):  # a reader's or a link's dictionary: rank its entries, not the rows
         entries, codes = decoded(team.dictionary).cast(pa_arrow.string()), team.indices
