@@ -595,8 +595,9 @@ def ingest_source(spec: SourceSpec, raw_dir: Path, config: SourcesConfig, tables
                 rows = _linked(rows, tables[spec.link["table"]], spec.link["key"], spec.link["columns"])
             return rows, archive_order(rows, time_column) if time_column else None
 
-        # while the pseudonyms are still being made, unless the link's key is one of them
-        early = not spec.link or spec.link["key"] not in spec.pseudonymise
+        # while the pseudonyms are still being made, unless the link reads or writes a column they replace
+        early = not spec.link or not {spec.link["key"], *spec.link["columns"]} & {*spec.pseudonymise,
+                                                                                 spec.customer_names}
         if early:
             typed, order = linked_and_ordered(typed)
         if spec.customer_names:
@@ -673,14 +674,24 @@ def _replace(table: pa_arrow.Table, column: str, values) -> pa_arrow.Table:
 
 
 def _linked(rows: pa_arrow.Table, other: pa_arrow.Table, on: str, columns: list[str]) -> pa_arrow.Table:
-    """``columns`` of ``other`` joined to ``rows`` on ``on`` (the first match: many rows to one); where a row
-    has a value of its own, it wins (an agent may work in several teams).
+    """``columns`` of ``other`` joined to ``rows`` on ``on`` (the first match: many rows to one; a null key
+    matches a null key); where a row has a value of its own, it wins (an agent may work in several teams).
+    Every row is linked, rejected or not: the archive order needs the team before the rows are picked.
 
-    A joined column is a dictionary over ``other``'s column, so gathering the rows later moves only indices.
+    A joined column is a dictionary over ``other``'s column (over its dictionary, when it has one), so
+    gathering the rows later moves only indices, and no copy of ``other``'s column is made.
     """
-    found = as_array(per_value(rows[on], lambda v: pc.index_in(v, value_set=other[on]))).cast(pa_arrow.int32())
+    keys, known = rows[on], decoded(other[on])
+    found = as_array(per_value(keys, lambda v: pc.index_in(v, value_set=known)))
+    if keys.null_count:  # a dictionary holds no null entry for null keys: look null up once
+        null_at = pc.index_in(pa_arrow.nulls(1, known.type), value_set=known)[0]
+        if null_at.is_valid:
+            found = pc.if_else(as_array(keys).is_null(), null_at, found)
+    found = as_array(found).cast(pa_arrow.int32())
     for column_name in columns:
-        linked = pa_arrow.DictionaryArray.from_arrays(found, decoded(other[column_name]))
+        source = as_array(other[column_name])
+        linked = pa_arrow.DictionaryArray.from_arrays(source.indices.take(found), source.dictionary) \
+            if pa_arrow.types.is_dictionary(source.type) else pa_arrow.DictionaryArray.from_arrays(found, source)
         if column_name not in rows.column_names:
             rows = rows.append_column(column_name, linked)
             continue
@@ -712,7 +723,8 @@ def _stable_order(times: np.ndarray) -> np.ndarray | None:
 
 
 def _times(values: pa_arrow.ChunkedArray | pa_arrow.Array) -> np.ndarray:
-    """Timestamps as int64 microseconds, null as 0 (a rejected row's: where it sorts is moot)."""
+    """Timestamps as int64 in their unit (the archive's: microseconds), null as 0 (a rejected row's: where it
+    sorts is moot)."""
     return pc.fill_null(values, 0).to_numpy().view("int64")
 
 
@@ -756,10 +768,12 @@ def _team_rank(team: pa_arrow.Array | pa_arrow.ChunkedArray) -> np.ndarray:
     """Each row's team as its rank among the distinct team texts (0 first), rows without a team after them,
     so an integer sort orders teams; 16 bits where they fit."""
     team = as_array(team)
-    if pa_arrow.types.is_dictionary(team.type):  # a reader's or a link's dictionary: rank its entries, not the rows
+    if pa_arrow.types.is_dictionary(team.type) and len(team.dictionary) <= len(team):
+        # a reader's or a link's dictionary: rank its entries, not the rows (unless there are more entries,
+        # as when the rows are linked to the teams of a longer table)
         entries, codes = decoded(team.dictionary).cast(pa_arrow.string()), team.indices
     else:
-        encoded = pc.dictionary_encode(team.cast(pa_arrow.string()))
+        encoded = pc.dictionary_encode(decoded(team).cast(pa_arrow.string()))
         entries, codes = encoded.dictionary, encoded.indices
     # dense: a dictionary may hold one text twice (values trimmed or mapped after it was built), and rows of
     # one team must get one rank whatever entry they point to; a null entry ranks with the rows without a team
@@ -787,12 +801,13 @@ def archive_order(rows: pa_arrow.Table, time_column: str) -> np.ndarray | None:
     if not rows.num_rows:
         return None
     times = _times(rows[time_column])
+    unit = f"datetime64[{getattr(rows.schema.field(time_column).type, 'unit', 'us')}]"
     order = _stable_order(times)
     in_time_order = times if order is None else times[order]
     # month by month: in time order a month's rows are one run, so each row's month is a run number
-    first, last = in_time_order[[0, -1]].view("datetime64[us]").astype("datetime64[M]")
+    first, last = in_time_order[[0, -1]].view(unit).astype("datetime64[M]")
     months = np.arange(first, last + 2)  # each month's start, and the end of the last
-    counts = np.diff(np.searchsorted(in_time_order, months.astype("datetime64[us]").astype(np.int64)))
+    counts = np.diff(np.searchsorted(in_time_order, months.astype(unit).astype(np.int64)))
     counts = counts[counts > 0]  # numbered among the months that have rows: the keys stay few
     key = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     if "team" in rows.column_names:
