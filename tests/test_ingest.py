@@ -140,6 +140,35 @@ def test_archive_order_of_several_months_is_month_then_team_then_time():
         assert part["id"].to_pylist() == alone.take(pa.array(archive_order(alone, "created_at")))["id"].to_pylist()
 
 
+def test_a_link_joins_as_a_lookup_at_every_size_without_copying_the_other_tables_column():
+    """Review of 2026-12-05: a null key matches the other table's null key whether or not the keys are few
+    enough to be looked up once each (over 100 k rows they are), the row's own value wins, and a linked
+    column points into the other table's dictionary rather than holding a copy of its column."""
+    from qa_helpers.data.ingest import _linked
+
+    other = pa.table({"agent_id": ["A1", None, "A2"], "team": pc.dictionary_encode(pa.array(["X", "Z", None]))})
+    for n in (10, 100_010):
+        keys = pa.array((["A1", None, "A2", "A9"] * (n // 4 + 1))[:n])
+        expected = pc.take(other["team"].combine_chunks().dictionary_decode(),
+                           pc.index_in(keys, value_set=other["agent_id"])).to_pylist()
+        for column in (keys, pc.dictionary_encode(keys), pa.chunked_array([keys[:3], keys[3:]])):
+            linked = _linked(pa.table({"agent_id": column}), other, "agent_id", ["team"])["team"]
+            assert linked.to_pylist() == expected
+            assert linked.chunk(0).dictionary.equals(other["team"].chunk(0).dictionary)  # its own: not a copy
+        own = pa.table({"agent_id": keys, "team": pa.array((["own", None] * n)[:n])})
+        assert _linked(own, other, "agent_id", ["team"])["team"].to_pylist() == \
+            pc.coalesce(own["team"], pa.array(expected, pa.string())).to_pylist()
+
+
+def test_archive_order_reads_times_in_their_unit_and_ranks_teams_of_a_long_dictionary():
+    stamps = pd.to_datetime(["2024-03-01", "2024-03-02", "2024-03-03", "2024-04-04"])
+    rows = pa.table({"team": ["B", "A", "B", "A"], "t": pa.array(stamps, pa.timestamp("us"))})
+    assert archive_order(rows, "t").tolist() == [1, 0, 2, 3]
+    assert archive_order(rows.set_column(1, "t", rows["t"].cast(pa.timestamp("ns"))), "t").tolist() == [1, 0, 2, 3]
+    long = pa.DictionaryArray.from_arrays(pa.array([0, 5, 2, 1], pa.int32()), pa.array(["B", "A", "B", "A", "B", "A"]))
+    assert archive_order(rows.set_column(0, "team", long), "t").tolist() == [1, 0, 2, 3]
+
+
 def test_rerun_gives_the_same_archive(raw_dir, tmp_path, key, archive):
     report = ingest(raw_dir, tmp_path / "again", key=key)
     assert report["fingerprint"] == fingerprint(archive)
