@@ -54,12 +54,12 @@ import pyarrow.parquet as pq
 from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
 from qa_helpers.data.archive import archive_files, archive_path, quarantine_batch_file, quarantine_files, sql_list
 from qa_helpers.data.columns import connect, decoded, ingest_memory_pool, take_rows
-from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, ROW_GROUP, _availability, _check_archive_target,
+from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, _availability, _check_archive_target,
                                     _commit_generation,
                                     _clean_debris, _files, _new_generation, _remove_generation, archive_order,
-                                    archive_schema, dictionary_columns, file_hashes, fingerprint, ingest_source,
+                                    archive_schema, file_hashes, fingerprint, ingest_source,
                                     parse_table,
-                                    read_source, source_schema)
+                                    read_source, source_schema, write_archive_file)
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key
 from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
 from qa_helpers.errors import ArchiveError, SourceError
@@ -336,14 +336,6 @@ def _link(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def _write_month(rows: pa.Table, target: Path, source: str) -> None:
-    """One month file, written as :func:`qa_helpers.data.ingest.ingest` writes it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    plain = archive_schema(rows, source)
-    pq.write_table(rows.cast(plain), target, row_group_size=ROW_GROUP,
-                   use_dictionary=dictionary_columns(plain, _id_column(source)))
-
-
 def _months_of(times: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.strftime(times, "%Y-%m").to_numpy(zero_copy_only=False).astype(str)
 
@@ -393,7 +385,7 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
         order = archive_order(merged, time_column)
         if order is not None:
             merged = take_rows(merged, order)
-        _write_month(merged, new / table / f"month={month}" / "part-0.parquet", table)
+        write_archive_file(merged, new / table / f"month={month}" / "part-0.parquet", table)
     if not any((new / table).glob("**/*.parquet")) and EMPTY_MONTH in by_month:
         _link(by_month[EMPTY_MONTH], new / table / f"month={EMPTY_MONTH}" / "part-0.parquet")
     return sorted(affected), pa.concat_tables(removed) if removed else None
@@ -409,11 +401,8 @@ def _write_roster(old: Path, new: Path, rows: pa.Table | None) -> bool:
     fresh = _plain(rows, "agents")
     merged = pa.concat_tables([current.select(fresh.column_names).cast(fresh.schema), fresh])
     sort_by = [(c, "ascending") for c in ("team", _id_column("agents")) if c in merged.column_names]
-    (new / "agents").mkdir(parents=True, exist_ok=True)
-    plain = archive_schema(merged, "agents")
-    pq.write_table(merged.take(pc.sort_indices(merged, sort_keys=sort_by)).cast(plain),
-                   new / "agents" / "part-0.parquet", row_group_size=ROW_GROUP,
-                   use_dictionary=dictionary_columns(plain, _id_column("agents")))
+    write_archive_file(merged.take(pc.sort_indices(merged, sort_keys=sort_by)), new / "agents" / "part-0.parquet",
+                       "agents")
     return True
 
 

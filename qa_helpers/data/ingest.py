@@ -824,27 +824,27 @@ def archive_order(rows: pa_arrow.Table, time_column: str) -> np.ndarray | None:
     return None if (np.diff(order) > 0).all() else order
 
 
+def write_archive_file(rows: pa_arrow.Table, target: Path, source: str) -> None:
+    """One archive file of ``source``'s rows as they are, written the one way ingest and append both write:
+    columns held as dictionaries here (channel, team, ...) as plain text, the pandas metadata restoring
+    nullable dtypes on load, parquet dictionaries as :func:`dictionary_columns` says."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    plain = archive_schema(rows, source)
+    pq.write_table(rows.cast(plain), target, row_group_size=ROW_GROUP,
+                   use_dictionary=dictionary_columns(plain, next(iter(SCHEMAS[source].columns))))
+
+
 def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: str | None, id_column: str) -> None:
-    """One parquet file per month of rows in archive order (:func:`archive_order`), or one file for the roster.
-
-    Columns held as dictionaries here (channel, team, ...) are written as plain text, and the
-    pandas metadata restores nullable dtypes on load.
-    """
+    """One parquet file per month of rows in archive order (:func:`archive_order`), or one file for the roster
+    (:func:`write_archive_file`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    plain = archive_schema(table, source)
-
-    repeating = dictionary_columns(plain, id_column)
-
-    def write(part: pa_arrow.Table, target: Path) -> None:
-        pq.write_table(part.cast(plain), target, row_group_size=ROW_GROUP, use_dictionary=repeating)
-
     if time_column is None:
         sort_by = [(c, "ascending") for c in ("team", id_column) if c in table.column_names]
-        write(table.take(pc.sort_indices(table, sort_keys=sort_by)), folder / "part-0.parquet")
+        write_archive_file(table.take(pc.sort_indices(table, sort_keys=sort_by)), folder / "part-0.parquet", source)
         return
     if table.num_rows == 0:  # no rows: still leave the schema, so loads return an empty table, not an error
         (folder / f"month={EMPTY_MONTH}").mkdir()
-        write(table, folder / f"month={EMPTY_MONTH}" / "part-0.parquet")
+        write_archive_file(table, folder / f"month={EMPTY_MONTH}" / "part-0.parquet", source)
         return
     stamps = table[time_column]
     months = pc.add(pc.multiply(pc.year(stamps), 100), pc.month(stamps)).to_numpy()
@@ -855,7 +855,7 @@ def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: 
         target.mkdir()
         parts.append((table.slice(start, end - start), target / "part-0.parquet"))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # the parquet writer releases the GIL
-        list(pool.map(lambda part: write(*part), parts))
+        list(pool.map(lambda part: write_archive_file(*part, source), parts))
 
 
 def _file_sha256(path: Path) -> str:
