@@ -215,7 +215,7 @@ def test_out_of_hours_arrivals_against_in_hours():
 @pytest.mark.parametrize("chunk_rows", [None, 1])
 def test_repeat_complaints_and_repeat_contacts(chunk_rows, monkeypatch):
     if chunk_rows:  # more tickets than a span holds: read where they are, not copied (issue 17)
-        monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(sl, "REPEAT_COPY_ROWS", chunk_rows)
         monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", chunk_rows)
     tickets = pd.DataFrame({
         "ticket_id": ["t1", "t2", "t3", "t4", "t5"],
@@ -459,15 +459,15 @@ def test_repeat_rates_read_a_copy_of_a_small_units_tickets_and_give_what_the_arc
     tables, history = ctx.sources(), service._history(ctx)
     con = duckdb.connect()
     made = []
-    copy = sl._copy_repeat_tickets
-    monkeypatch.setattr(sl, "_copy_repeat_tickets", lambda *a: made.append(copy(*a)) or made[-1])
+    copy = sl._keyed_tickets
+    monkeypatch.setattr(sl, "_keyed_tickets", lambda *a: made.append(copy(*a)) or made[-1])
     copied = sl.repeat_rates(tables, ctx.standards.raw, connection=con, history=history)
-    assert made == ["svc_repeat_tickets"]
-    assert "svc_repeat_tickets" not in set(con.sql("SHOW TABLES").df()["name"])
-    monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", 50)
+    assert made == [sl.KEYED_TICKETS]
+    assert sl.KEYED_TICKETS not in set(con.sql("SHOW TABLES").df()["name"])
+    monkeypatch.setattr(sl, "REPEAT_COPY_ROWS", 50)
     monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", 50)  # scanned in several spans of creation time
     scanned = sl.repeat_rates(tables, ctx.standards.raw, connection=con, history=history)
-    assert made[-1] is None
+    assert made[-1].startswith("(SELECT")
     pd.testing.assert_frame_equal(copied, scanned)
     assert (copied["repeats"] > 0).all()
 
@@ -515,7 +515,7 @@ def test_repeat_contacts_match_the_definition_pair_by_pair(chunk_rows, monkeypat
     import numpy as np
 
     if chunk_rows:
-        monkeypatch.setattr(sl, "REPEAT_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(sl, "REPEAT_COPY_ROWS", chunk_rows)
         monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", chunk_rows)
 
     rng = np.random.default_rng(17)
@@ -547,8 +547,8 @@ def test_repeat_contacts_match_the_definition_pair_by_pair(chunk_rows, monkeypat
 
 
 def test_repeat_contacts_join_in_spans_of_repeat_span_rows(monkeypatch):
-    """A year of 10 M tickets joins in spans of ``REPEAT_SPAN_ROWS`` (two), whatever the copy threshold
-    ``REPEAT_CHUNK_ROWS``: larger spans took the same CPU and less wall (issue 17)."""
+    """A year of 10 M tickets joins in spans of ``REPEAT_SPAN_ROWS`` (two), whether copied or not (the
+    copy threshold is ``REPEAT_COPY_ROWS``): larger spans took the same CPU and less wall (issue 17)."""
     import duckdb
 
     created = pd.date_range("2025-10-01", periods=300, freq="h")
@@ -572,7 +572,8 @@ def test_repeat_contacts_join_in_spans_of_repeat_span_rows(monkeypatch):
         monkeypatch.setattr(sl, "REPEAT_SPAN_ROWS", span_rows)
         con = Counting()
         con.con.register("t", tickets)
-        got = sl._repeat_contacts(con, "t", "t", "INTERVAL 7 DAY")
+        keyed = sl._keyed_tickets(con, "t", None, True, [], "INTERVAL 7 DAY")
+        got = sl._repeat_contacts(con, keyed, "INTERVAL 7 DAY")
         assert con.joins == joins
         expected = expected or got
         assert got == expected and got[0] == 297  # every ticket but each customer's first repeats
