@@ -242,6 +242,31 @@ def test_repeat_complaints_and_repeat_contacts(chunk_rows, monkeypatch):
     assert again.loc["repeat_complaint", ["repeats", "n"]].tolist() == [2, 4]
 
 
+@pytest.mark.parametrize("copy_rows", [None, 0])
+def test_a_look_back_ticket_named_by_a_complaint_links_however_long_ago_it_was_resolved(copy_rows, monkeypatch):
+    """The repeat rates keep of the look-back's tickets only those either rate can reach (issue 17): the
+    ones resolved within the contact window before the period, and every one a complaint names, however
+    old; here both complaints of the period link to customer X only through such tickets."""
+    if copy_rows is not None:
+        monkeypatch.setattr(sl, "REPEAT_COPY_ROWS", copy_rows)  # read from the sources, not copied
+    tickets = pd.DataFrame({"ticket_id": ["p1", "p2"], "customer_id": ["X", "Y"],
+                            "created_at": T(["2025-10-10 09:00", "2025-10-20 09:00"]),
+                            "resolved_at": T(["2025-10-10 12:00", "2025-10-21 09:00"])})
+    past = pd.DataFrame({"ticket_id": ["old1", "old2", "old3"], "customer_id": ["X", "Y", "X"],
+                         "created_at": T(["2025-06-01 09:00", "2025-06-01 09:00", "2025-09-28 09:00"]),
+                         "resolved_at": T(["2025-06-02 09:00", "2025-06-02 09:00", "2025-10-09 09:00"])})
+    complaints = pd.DataFrame({"complaint_id": ["k1", "k2"], "ticket_id": ["p1", "old1"],
+                               "received_at": T(["2025-10-11 10:00", "2025-10-12 10:00"])})
+    past_complaints = pd.DataFrame({"complaint_id": ["k0"], "ticket_id": ["old1"],
+                                    "received_at": T(["2025-09-30 10:00"])})
+    got = sl.repeat_rates({"tickets": tickets, "complaints": complaints}, STD,
+                          history={"tickets": past, "complaints": past_complaints}).set_index("measure")
+    # k1 follows k0 (X's, through old1, resolved months before) and k2 follows k1: both repeats, both linked
+    assert got.loc["repeat_complaint", ["repeats", "n"]].tolist() == [2, 2]
+    # p1 comes a day after old3 was resolved; old1 and old2 were resolved long before any ticket of the period
+    assert got.loc["repeat_contact", ["repeats", "n"]].tolist() == [1, 2]
+
+
 def test_weekly_service_levels_per_severity():
     got = sl.weekly_service_levels({"complaints": complaints()}, STD_TEST, "response")
     week_of_20th = got[got["week"] == pd.Timestamp("2025-10-20")].set_index("severity")
