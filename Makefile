@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 # the kit's modules compiled first, as a regular install has them: with PYTHONDONTWRITEBYTECODE set (as on
-# the CI machines) an editable install is compiled again by every kernel, 0.15 s of each notebook's start
+# this machine) an editable install is compiled again by every kernel, 0.15 s of each notebook's start
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q qa_helpers
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
