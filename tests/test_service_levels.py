@@ -473,6 +473,29 @@ def test_history_is_read_by_duckdb_and_gives_the_same_repeat_rates(q4):
     assert got.loc[got["measure"] == "repeat_complaint", "repeats"].iloc[0] > 0
 
 
+def test_repeat_rates_started_ahead_in_the_background_equal_those_computed_in_place(q4):
+    """The KPI analysis starts the repeat rates with the report (issue 17); the section shows the same lines
+    as when it computes them itself, and a unit whose table is not in the archive computes them in place."""
+    from qa_helpers.report import service
+    from qa_helpers.report.context import open_context
+
+    ctx, _, _ = q4
+    sources = ctx.sources()
+    ahead = service.repeats_ahead(ctx, sources)
+    assert ahead is not None
+    in_place = sl.repeat_rates(sources, ctx.standards.raw, connection=ctx.duckdb, history=service._history(ctx))
+    pd.testing.assert_frame_equal(ahead.rates, in_place)
+    assert (in_place["repeats"] > 0).all()
+    fresh = open_context("ALL", "2025-Q4", ctx.archive)
+    def lines(items):
+        return [item for item in items if isinstance(item, str)]
+
+    shown = lines(service.resolution_section(fresh, fresh.sources(), service.repeats_ahead(fresh, fresh.sources())))
+    assert shown == lines(service.resolution_section(fresh, fresh.sources()))
+    assert any("repeat contact" in line.lower() for line in shown)
+    assert service.repeats_ahead(ctx, {**sources, "complaints": "empty_complaints"}) is None
+
+
 def test_repeat_rates_read_a_copy_of_a_small_units_tickets_and_give_what_the_archive_scans_give(q4, monkeypatch):
     """A unit whose tickets fit one span is copied once into a temporary table that both rates read
     (issue 17: each scan of one team's tickets decodes the whole quarter's); the copy is dropped after."""
