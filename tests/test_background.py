@@ -26,3 +26,25 @@ def test_forget_cancels_what_has_not_started_and_take_then_runs_it_here():
     assert waiting.cancelled() and len(stopped) >= 1
     assert background.take(waiting) == threading.get_ident()
     assert all(background.take(job) for job in busy)
+
+
+def test_a_job_stopped_while_it_ran_runs_again_in_the_taker_and_other_errors_still_reach_it():
+    """A report whose job :func:`forget` stopped (a new report opened in the kernel meanwhile) still gets its
+    result: the job's error is that of being stopped, so :func:`take` runs the job again, here."""
+    gate, runs = threading.Event(), []
+
+    def job():
+        runs.append(threading.get_ident())
+        if len(runs) == 1:  # the first run, in the background, waits to be stopped and fails like an interrupted query
+            gate.wait(5)
+            raise RuntimeError("INTERRUPT Error: Interrupted!")
+        return "done"
+
+    started = background.submit(job, stop=gate.set)
+    time.sleep(0.1)
+    background.forget()
+    assert background.take(started) == "done"
+    assert runs[-1] == threading.get_ident() != runs[0]
+    failing = background.submit(lambda: 1 / 0, stop=lambda: None)
+    with pytest.raises(ZeroDivisionError):  # not stopped: its own error reaches the taker
+        background.take(failing)

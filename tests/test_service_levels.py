@@ -267,6 +267,26 @@ def test_a_look_back_ticket_named_by_a_complaint_links_however_long_ago_it_was_r
     assert got.loc["repeat_contact", ["repeats", "n"]].tolist() == [1, 2]
 
 
+def test_repeat_rates_compare_ids_as_text_whatever_a_frame_stores_them_as():
+    """Ids are hashed as text (issue 17: the rates join on 64-bit hashes of the ids): categorical ids with
+    different category lists in the period and the look-back give what plain text ids give."""
+    tickets = pd.DataFrame({"ticket_id": ["t1", "t2", "t3"], "customer_id": ["X", "Y", "X"],
+                            "created_at": T(["2025-10-01 09:00", "2025-10-02 09:00", "2025-10-04 09:00"]),
+                            "resolved_at": T(["2025-10-01 12:00", "2025-10-02 12:00", "2025-10-04 12:00"])})
+    past = pd.DataFrame({"ticket_id": ["p1"], "customer_id": ["Y"], "created_at": T(["2025-09-29 09:00"]),
+                         "resolved_at": T(["2025-09-30 09:00"])})
+    complaints = pd.DataFrame({"complaint_id": ["k1", "k2"], "ticket_id": ["t1", "t3"],
+                               "received_at": T(["2025-10-01 13:00", "2025-10-04 13:00"])})
+    text = sl.repeat_rates({"tickets": tickets, "complaints": complaints}, STD, history={"tickets": past})
+    as_categories = {"tickets": tickets.astype({"ticket_id": "category", "customer_id": "category"}),
+                     "complaints": complaints.astype({"ticket_id": pd.CategoricalDtype(["t3", "t1", "zz"])})}
+    past_categories = past.astype({"customer_id": pd.CategoricalDtype(["Q", "Y"])})
+    got = sl.repeat_rates(as_categories, STD, history={"tickets": past_categories})
+    pd.testing.assert_frame_equal(got, text)
+    # t3 follows t1 (X, resolved 3 days before) and t2 follows p1 (Y); k2 follows k1
+    assert got.set_index("measure")[["repeats", "n"]].values.tolist() == [[1, 2], [2, 3]]
+
+
 def test_weekly_service_levels_per_severity():
     got = sl.weekly_service_levels({"complaints": complaints()}, STD_TEST, "response")
     week_of_20th = got[got["week"] == pd.Timestamp("2025-10-20")].set_index("severity")
@@ -497,8 +517,9 @@ def test_repeat_rates_started_ahead_in_the_background_equal_those_computed_in_pl
 
 
 def test_repeat_rates_read_a_copy_of_a_small_units_tickets_and_give_what_the_archive_scans_give(q4, monkeypatch):
-    """A unit whose tickets fit one span is copied once into a temporary table that both rates read
-    (issue 17: each scan of one team's tickets decodes the whole quarter's); the copy is dropped after."""
+    """A unit of at most ``REPEAT_COPY_ROWS`` tickets is copied once, keyed, into a temporary table that both
+    rates read (issue 17: each scan of the tickets decodes them again); the copy is dropped after. Read from
+    the archive's files instead, in spans, the rates are the same."""
     import duckdb
 
     from qa_helpers.report import service

@@ -397,9 +397,10 @@ def analysis_connection(archive: str | os.PathLike | None = None):
     connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB",
                                         "temp_directory": str(spill)})
     # a report runs some thirty queries over the same month files: their footers are parsed once, not per
-    # query (DuckDB checks each file's modification time before it uses what it kept); set after connecting,
-    # as the setting belongs to the parquet extension
-    connection.execute("SET parquet_metadata_cache = true")
+    # query (an archive generation's files are never rewritten, and DuckDB checks each file's modification
+    # time before it uses what it kept); GLOBAL, for the cursors of :func:`analysis_cursor` are connections
+    # of their own, and after connecting, as the setting belongs to the parquet extension
+    connection.execute("SET GLOBAL parquet_metadata_cache = true")
     return connection if archive is None else storage.register(connection, archive)
 
 
@@ -517,11 +518,13 @@ def source_columns(connection, source: str) -> list[str]:
     if known is None:
         known = tuple(connection.sql(f"SELECT * FROM {source} LIMIT 0").columns)
         if is_scan(source):
-            if len(_SCAN_COLUMNS) >= SCANS_KEPT:
-                _SCAN_COLUMNS.pop(next(iter(_SCAN_COLUMNS)), None)
-            _SCAN_COLUMNS[source] = known
+            with _SCAN_COLUMNS_LOCK:  # a report's background thread asks too
+                if len(_SCAN_COLUMNS) >= SCANS_KEPT:
+                    _SCAN_COLUMNS.pop(next(iter(_SCAN_COLUMNS)), None)
+                _SCAN_COLUMNS[source] = known
     return list(known)
 
 
 _SCAN_COLUMNS: dict[str, tuple[str, ...]] = {}  # the latest SCANS_KEPT scans asked about -> their columns
+_SCAN_COLUMNS_LOCK = threading.Lock()
 SCANS_KEPT = 4096

@@ -9,8 +9,8 @@ shared between threads.
 
 :func:`~qa_helpers.report.context.open_context` calls :func:`forget`: jobs of an earlier report never
 started are cancelled and running ones asked to stop, so a warm batch kernel's next notebook, or a
-re-run first cell, does not wait behind work nobody will take; :func:`take` runs a cancelled job
-itself. The threads are not daemons: at exit Python waits for the job running (a query still
+re-run first cell, does not wait behind work nobody will take; :func:`take` runs a cancelled job, or
+one stopped while it ran, itself. The threads are not daemons: at exit Python waits for the job running (a query still
 running in a daemon thread when the interpreter ends aborts the process in DuckDB).
 """
 
@@ -54,12 +54,17 @@ def submit(function: Callable, *args: Any, stop: Callable[[], None] | None = Non
 
 def take(future: Future) -> Any:
     """The result of a job (waiting for it), raising what it raised; a job :func:`forget` cancelled
-    before it started runs now, in this thread."""
+    before it started, or stopped while it ran (its error is that of being stopped), runs now, in this
+    thread."""
     try:
         return future.result()
     except CancelledError:
-        function, args, kwargs = future.job
-        return function(*args, **kwargs)
+        pass
+    except Exception:
+        if not getattr(future, "stopped", False):
+            raise
+    function, args, kwargs = future.job
+    return function(*args, **kwargs)
 
 
 def forget() -> None:
@@ -69,4 +74,5 @@ def forget() -> None:
         _jobs.clear()
     for future, stop in jobs:
         if not future.cancel() and stop is not None and not future.done():
+            future.stopped = True  # for take: its error, if it ends with one, is that of being stopped
             stop()

@@ -223,8 +223,10 @@ def repeats_ahead(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> Repeat
     Their ticket join is the KPI analysis's largest piece of DuckDB work (a year of 10 M tickets: 2.3 s on
     two cores); started with the report, it runs on the core that drawing the figures and formatting the
     tables before it leave idle (issue 17). The join runs on a cursor of its own; the result is the one
-    computed in place. ``None`` (computed in place) when the unit has no tickets with customers or a table
-    is not in the archive (its stand-in is registered on the report's own cursor only).
+    computed in place. ``None`` (the section computes them in place) when the archive lacks the tickets or
+    their customer ids, or lacks a table (its stand-in is registered on the report's own cursor only). A new
+    report opened meanwhile stops the job; the section then computes the rates itself
+    (:func:`qa_helpers.report.background.take`).
     """
     sources = {name: tables.get(name) for name in ("tickets", "complaints")}
     if ctx.missing_note("tickets", "tickets.customer_id") is not None or not all(
