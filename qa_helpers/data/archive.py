@@ -396,11 +396,6 @@ def analysis_connection(archive: str | os.PathLike | None = None):
     spill = Path(tempfile.gettempdir()) / f"qakit-duckdb-{os.getpid()}-{next(_CONNECTIONS)}"
     connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB",
                                         "temp_directory": str(spill)})
-    # a report runs some thirty queries over the same month files: their footers are parsed once, not per
-    # query (an archive generation's files are never rewritten, and DuckDB checks each file's modification
-    # time before it uses what it kept); GLOBAL, for the cursors of :func:`analysis_cursor` are connections
-    # of their own, and after connecting, as the setting belongs to the parquet extension
-    connection.execute("SET GLOBAL parquet_metadata_cache = true")
     return connection if archive is None else storage.register(connection, archive)
 
 
