@@ -10,8 +10,9 @@ shared between threads.
 :func:`~qa_helpers.report.context.open_context` calls :func:`forget`: jobs of an earlier report never
 started are cancelled and running ones asked to stop, so a warm batch kernel's next notebook, or a
 re-run first cell, does not wait behind work nobody will take; :func:`take` runs a cancelled job, or
-one stopped while it ran, itself. The threads are not daemons: at exit Python waits for the job running (a query still
-running in a daemon thread when the interpreter ends aborts the process in DuckDB).
+one stopped while it ran, itself. The threads are not daemons: at exit Python waits for the job
+running (a query still running in a daemon thread when the interpreter ends aborts the process in
+DuckDB).
 """
 
 from __future__ import annotations

@@ -285,12 +285,12 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame | str],
     if missing_tickets is not None:
         out.append(missing_tickets)
     else:
-        repeats = repeats.rates if repeats is not None else sl.repeat_rates(
+        rates = repeats.rates if repeats is not None else sl.repeat_rates(
             tables, ctx.standards.raw, connection=ctx.duckdb, history=_history(ctx))
         out.extend(say("svc.repeat_line", lang, what=t(f"svc.{r.measure}", lang),
                        rate=_pct(r.rate, _digits(r.rate, r.target) if r.verdict == "misses" else 0), n=r.n,
                        days=f"{r.days:g}", target=_pct(r.target, _digits(r.rate, r.target) if r.verdict == "misses" else 0))
-                   for r in repeats.itertuples())
+                   for r in rates.itertuples())
     out.append(say("svc.call_back", lang))
     return [item for item in out if item is not None]
 
