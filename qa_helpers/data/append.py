@@ -61,7 +61,7 @@ from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, _availability, 
                                     parse_table,
                                     read_source, source_schema, write_archive_file)
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key
-from qa_helpers.data.schemas import SCHEMAS, TIME_COLUMNS
+from qa_helpers.data.schemas import TIME_COLUMNS, id_column
 from qa_helpers.errors import ArchiveError, SourceError
 from qa_helpers.locks import folder_lock
 
@@ -75,10 +75,6 @@ def _parquet_list(files: list[Path]) -> str:
 def _month_files(folder: Path) -> dict[str, Path]:
     """``YYYY-MM`` -> the month's parquet file, for one table folder of a generation."""
     return {p.parent.name.removeprefix("month="): p for p in sorted(folder.glob("month=*/*.parquet"))}
-
-
-def _id_column(table: str) -> str:
-    return next(iter(SCHEMAS[table].columns))
 
 
 class ArchiveView:
@@ -138,7 +134,7 @@ class ArchiveView:
         if files:
             select = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted)
             frame = self.con.sql(
-                f"SELECT {select}, \"{_id_column(self.table)}\" AS _key FROM read_parquet({_parquet_list(files)}, "
+                f"SELECT {select}, \"{id_column(self.table)}\" AS _key FROM read_parquet({_parquet_list(files)}, "
                 f"hive_partitioning = false) WHERE \"{time_column}\" BETWEEN $lo AND $hi",
                 params={"lo": start.to_pydatetime(), "hi": end.to_pydatetime()}).df()
             self._month_of.update(zip(frame["_key"], frame[time_column].dt.strftime("%Y-%m")))
@@ -349,7 +345,7 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
 
     Returns the months rewritten and the withdrawn archived rows (as archived).
     """
-    time_column, id_column = TIME_COLUMNS[table], _id_column(table)
+    time_column, id_name = TIME_COLUMNS[table], id_column(table)
     by_month = _month_files(old / table)
     new_rows = _plain(rows, table) if rows is not None and rows.num_rows else None
     months = _months_of(new_rows[time_column]) if new_rows is not None else np.array([], dtype=str)
@@ -361,7 +357,7 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
         for month, path in by_month.items():
             if None not in where and month not in where:
                 continue
-            ids = pq.read_table(path, columns=[id_column])[id_column]
+            ids = pq.read_table(path, columns=[id_name])[id_name]
             if pc.any(pc.is_in(ids, value_set=keys.cast(ids.type))).as_py():
                 affected.add(month)
     for month, path in by_month.items():
@@ -373,8 +369,8 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
             current = pq.read_table(by_month[month])
             current = current.drop_columns([c for c in ("month",) if c in current.column_names])
             if withdraw:
-                gone = pc.is_in(current[id_column], value_set=pa.array(sorted(withdraw, key=str)).cast(
-                    current.schema.field(id_column).type))
+                gone = pc.is_in(current[id_name], value_set=pa.array(sorted(withdraw, key=str)).cast(
+                    current.schema.field(id_name).type))
                 removed.append(current.filter(gone))
                 current = current.filter(pc.invert(gone))
             parts.append(current)
@@ -400,7 +396,7 @@ def _write_roster(old: Path, new: Path, rows: pa.Table | None) -> bool:
     current = pq.read_table(source)
     fresh = _plain(rows, "agents")
     merged = pa.concat_tables([current.select(fresh.column_names).cast(fresh.schema), fresh])
-    sort_by = [(c, "ascending") for c in ("team", _id_column("agents")) if c in merged.column_names]
+    sort_by = [(c, "ascending") for c in ("team", id_column("agents")) if c in merged.column_names]
     write_archive_file(merged.take(pc.sort_indices(merged, sort_keys=sort_by)), new / "agents" / "part-0.parquet",
                        "agents")
     return True
@@ -537,7 +533,7 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
             rewritten, removed = written[table]
             if table in entries:
                 entries[table]["months_rewritten"] = rewritten
-        out = _withdrawn_frame(removed, withdrawn[table], _id_column(table), number) \
+        out = _withdrawn_frame(removed, withdrawn[table], id_column(table), number) \
             if removed is not None and removed.num_rows else None
         _write_quarantine(old, staging, table, number, quarantined.get(table), out)
         if table not in entries and out is None:

@@ -26,7 +26,7 @@ from qa_helpers.data.archive import sql_text
 from qa_helpers.data.profile import (CODED_FIELDS, FALSE_TOKENS, MIN_CONFIDENCE, Column, Export, csat_scale,
                                      norm_header, present_values, profile_columns, read_export, score_range)
 from qa_helpers.data.schemas import (DEFAULT_VALUE_SETS, KEY_FIELDS, SAFE_NAME, SCHEMAS, SURVEY_SOURCES, TIME_COLUMNS,
-                                     parse_kind)
+                                     id_column, parse_kind)
 
 IDENTITY_WORDS = re.compile(r"organi[sz]ation|company|account|employer|address|street|zip|postcode|公司|地址")
 CALL_WORDS = re.compile(r"\bcall\b|talk|ring|caller|\bani\b|\bivr\b|queue wait|通话")
@@ -552,7 +552,7 @@ def _write_source(src: _Source, export: Export, columns: list[Column], locales: 
 def _rules(src: _Source) -> None:
     table = src.table
     fed = src.fed()
-    key = next(iter(SCHEMAS[table].columns))
+    key = id_column(table)
     time_column = TIME_COLUMNS.get(table)
     src.rules = ["duplicate_row: {}", f"duplicate_id: {{key: {key}}}"]
     times = [c for c in (time_column, "resolved_at") if c and c in fed]

@@ -52,7 +52,7 @@ from qa_helpers.faults import fault_point
 from qa_helpers.locks import folder_lock
 from qa_helpers.data.privacy import ID_TOKEN, NameMasker, load_key, mask_text, pseudonymise
 from qa_helpers.data.readers import RawFrame, guess_encoding, read_raw
-from qa_helpers.data.schemas import LINK_COLUMNS, SCHEMAS, TIME_COLUMNS, parse_kind
+from qa_helpers.data.schemas import LINK_COLUMNS, SCHEMAS, TIME_COLUMNS, id_column, parse_kind
 
 TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0"}
@@ -831,15 +831,16 @@ def write_archive_file(rows: pa_arrow.Table, target: Path, source: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     plain = archive_schema(rows, source)
     pq.write_table(rows.cast(plain), target, row_group_size=ROW_GROUP,
-                   use_dictionary=dictionary_columns(plain, next(iter(SCHEMAS[source].columns))))
+                   use_dictionary=dictionary_columns(plain, id_column(source)))
 
 
-def _write_table(table: pa_arrow.Table, folder: Path, source: str, time_column: str | None, id_column: str) -> None:
+def _write_table(table: pa_arrow.Table, folder: Path, source: str) -> None:
     """One parquet file per month of rows in archive order (:func:`archive_order`), or one file for the roster
     (:func:`write_archive_file`)."""
     folder.mkdir(parents=True, exist_ok=True)
+    time_column = TIME_COLUMNS.get(source)
     if time_column is None:
-        sort_by = [(c, "ascending") for c in ("team", id_column) if c in table.column_names]
+        sort_by = [(c, "ascending") for c in ("team", id_column(source)) if c in table.column_names]
         write_archive_file(table.take(pc.sort_indices(table, sort_keys=sort_by)), folder / "part-0.parquet", source)
         return
     if table.num_rows == 0:  # no rows: still leave the schema, so loads return an empty table, not an error
@@ -970,8 +971,7 @@ def _ingest(raw_dir: Path, archive_dir: Path, config: str | os.PathLike | None, 
             _carry_over(archive_dir, staging, report, keep=set(sources.sources) - set(selected))
             for table in ARCHIVE_TABLES:  # an absent table is archived empty, so every load finds its columns
                 if table not in report["sources"]:
-                    _write_table(empty_table(table), staging / table, table, TIME_COLUMNS.get(table),
-                                 next(iter(SCHEMAS[table].columns)))
+                    _write_table(empty_table(table), staging / table, table)
             report["availability"] = _availability(sources, report)
             with ThreadPoolExecutor(max_workers=1) as background:  # hashing releases the GIL: beside DuckDB
                 hashed = background.submit(file_hashes, staging)
@@ -1012,7 +1012,7 @@ def _ingest_tables(selected: dict[str, SourceSpec], raw_dir: Path, sources: Sour
             entry["examples"] = {rule: group[["file", "row", "column", "detail"]].head(3).to_dict("records")
                                  for rule, group in quarantined.groupby("rule", sort=False)}
         else:
-            _write_table(kept, staging / table, table, TIME_COLUMNS.get(table), next(iter(SCHEMAS[table].columns)))
+            _write_table(kept, staging / table, table)
             (staging / "quarantine").mkdir(exist_ok=True)
             quarantined.to_parquet(staging / "quarantine" / f"{table}.parquet", index=False)
         report["sources"][table] = entry

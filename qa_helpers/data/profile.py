@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from qa_helpers.data.readers import decode, guess_encoding
-from qa_helpers.data.schemas import SCHEMAS, parse_kind
+from qa_helpers.data.schemas import SCHEMAS, id_column, parse_kind
 from qa_helpers.errors import SourceError
 
 MAX_ROWS = 200_000          # rows profiled; the rest of a larger file is only counted
@@ -653,7 +653,7 @@ def _guess_from_values(columns: list[Column], tables: tuple[str, ...], taken: di
     place(worded, "surveys", "csat", 0.6)
     place(next((c for c in scored if score_range(c) == (1, 5)), None), "surveys", "csat", 0.55)
     place(next((c for c in scored if score_range(c) == (0, 10)), None), "surveys", "nps", 0.55)
-    key = next(iter(SCHEMAS[tables[0]].columns))
+    key = id_column(tables[0])
     ids = [c for c in free if c.type in ("int", "text") and not c.pii and not c.free_text and c.filled >= 10
            and c.distinct >= 0.95 * c.filled and all(re.fullmatch(r"[\w#./:-]{1,40}", v) for v in c.top_raw)]
     ids.sort(key=lambda c: not ID_WORDS.search(norm_header(c.name)))  # an id-like header first, else file order
@@ -664,7 +664,7 @@ def _guess_from_values(columns: list[Column], tables: tuple[str, ...], taken: di
 def _fits(col: Column, table: str, name: str, primary: str) -> float:
     """How well a column's values fit a field's type (1 = fits, lower = a poor fit)."""
     kind = parse_kind(table, name) if name in SCHEMAS[table].columns else "str"
-    if table == primary and name == next(iter(SCHEMAS[table].columns)):
+    if table == primary and name == id_column(table):
         # the table's key: unique but for a few duplicate rows (a customer number repeats)
         return 1.0 if col.filled and col.distinct >= 0.8 * col.filled else 0.3
     if kind == "datetime":

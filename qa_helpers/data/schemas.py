@@ -236,6 +236,11 @@ KEY_FIELDS = {
 }
 
 
+def id_column(table: str) -> str:
+    """The column that identifies a row of ``table`` (its first field: ``ticket_id``, ``agent_id``, ...)."""
+    return next(iter(SCHEMAS[table].columns))
+
+
 def parse_kind(table: str, column: str) -> str:
     """How raw text for ``table.column`` is parsed: str, int, float, bool or datetime."""
     dtype = FIELDS[table][column].dtype

@@ -233,8 +233,12 @@ def repeats_ahead(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> Repeat
             isinstance(source, str) and source.startswith("(") for source in sources.values()):
         return None
     cursor = storage.register(ctx.duckdb.cursor(), ctx.archive)  # a connection of its own to the same database
-    return RepeatsAhead(background.submit(sl.repeat_rates, sources, ctx.standards.raw, connection=cursor,
-                                          history=_history(ctx), stop=cursor.interrupt))
+    return RepeatsAhead(background.submit(_repeat_rates, ctx, sources, cursor, stop=cursor.interrupt))
+
+
+def _repeat_rates(ctx: Context, tables: dict[str, pd.DataFrame | str], connection) -> pd.DataFrame:
+    """:func:`qa_helpers.measures.service_levels.repeat_rates` of the unit, looking back into the period before."""
+    return sl.repeat_rates(tables, ctx.standards.raw, connection=connection, history=_history(ctx))
 
 
 def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame | str],
@@ -285,8 +289,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame | str],
     if missing_tickets is not None:
         out.append(missing_tickets)
     else:
-        rates = repeats.rates if repeats is not None else sl.repeat_rates(
-            tables, ctx.standards.raw, connection=ctx.duckdb, history=_history(ctx))
+        rates = repeats.rates if repeats is not None else _repeat_rates(ctx, tables, ctx.duckdb)
         out.extend(say("svc.repeat_line", lang, what=t(f"svc.{r.measure}", lang),
                        rate=_pct(r.rate, _digits(r.rate, r.target) if r.verdict == "misses" else 0), n=r.n,
                        days=f"{r.days:g}", target=_pct(r.target, _digits(r.rate, r.target) if r.verdict == "misses" else 0))
