@@ -706,3 +706,38 @@ def test_a_notebooks_summary_is_the_same_from_memory_as_from_its_file(tmp_path):
     in_memory, from_file = cells_summary(nb.cells), read_summary(path)
     assert json.dumps(in_memory, ensure_ascii=False) == json.dumps(from_file, ensure_ascii=False)
     assert type(in_memory["nested"]) is dict and in_memory["big"] == 3
+
+
+THREADS_PROBE = '''from qa_helpers.data.archive import analysis_cursor
+from qa_helpers.report.context import record_summary
+record_summary(threads=analysis_cursor().execute("SELECT current_setting('threads')").fetchone()[0])'''
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_kernels_side_by_side_share_the_cores_between_their_duckdbs(tmp_path, archive, monkeypatch, jobs):
+    import os
+
+    from qa_helpers.run.batch import kernel_threads
+
+    monkeypatch.delenv("QAKIT_DUCKDB_THREADS", raising=False)
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_threads.ipynb", THREADS_PROBE)
+    manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "r", archive=archive, jobs=jobs,
+                         notebooks_dir=folder, progress=False, html=False)
+    cores = os.cpu_count() or 1
+    expected = max(1, cores // 2) if jobs == 2 else min(2, cores)  # one kernel keeps a report's default
+    assert kernel_threads(2) == max(1, cores // 2)
+    assert [e["summary"]["threads"] for e in manifest["entries"]] == [expected, expected]
+
+
+def test_the_duckdb_threads_setting_overrides_and_bad_values_fall_back(monkeypatch):
+    import os
+
+    from qa_helpers.data.archive import analysis_threads
+
+    monkeypatch.setenv("QAKIT_DUCKDB_THREADS", "3")
+    assert analysis_threads() == 3
+    for bad in ("", "two", "0"):
+        monkeypatch.setenv("QAKIT_DUCKDB_THREADS", bad)
+        assert analysis_threads() == (1 if bad == "0" else min(2, os.cpu_count() or 1))

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from qa_helpers.config import project_root
+from qa_helpers.config import DUCKDB_THREADS_ENV, project_root
 from qa_helpers.data import storage  # an s3:// archive (object storage); imports nothing heavy for a local one
 from qa_helpers.errors import ArchiveError, UnitError
 from qa_helpers.periods import Period, parse_period
@@ -385,16 +385,25 @@ def keep(key: tuple, frame: pd.DataFrame) -> None:
 _CONNECTIONS = itertools.count()
 
 
+def analysis_threads() -> int:
+    """The threads of a report's DuckDB: ``$QAKIT_DUCKDB_THREADS`` when set (a batch sets it for its
+    kernels: cores ÷ kernels side by side), else two, or one on a one-core machine."""
+    try:
+        return max(1, int(os.environ[DUCKDB_THREADS_ENV]))
+    except (KeyError, ValueError):
+        return min(2, os.cpu_count() or 1)
+
+
 def analysis_connection(archive: str | os.PathLike | None = None):
-    """A DuckDB connection for aggregating archive scans (:func:`scan_sql`) inside a report: two threads and
-    a 1 GB memory cap, so a notebook stays within budget even on a year of every team. With an ``s3://``
-    archive, DuckDB reads it through s3fs."""
+    """A DuckDB connection for aggregating archive scans (:func:`scan_sql`) inside a report: two threads
+    (:func:`analysis_threads`) and a 1 GB memory cap, so a notebook stays within budget even on a year of
+    every team. With an ``s3://`` archive, DuckDB reads it through s3fs."""
     import duckdb
 
     # DuckDB spills past the cap into ./.tmp by default: the notebooks' folder, where a killed kernel would
     # leave its files; a folder of its own under the system's temp, which DuckDB creates and removes itself
     spill = Path(tempfile.gettempdir()) / f"qakit-duckdb-{os.getpid()}-{next(_CONNECTIONS)}"
-    connection = duckdb.connect(config={"threads": min(2, os.cpu_count() or 1), "memory_limit": "1GB",
+    connection = duckdb.connect(config={"threads": analysis_threads(), "memory_limit": "1GB",
                                         "temp_directory": str(spill)})
     return connection if archive is None else storage.register(connection, archive)
 
