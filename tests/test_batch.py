@@ -708,27 +708,32 @@ def test_a_notebooks_summary_is_the_same_from_memory_as_from_its_file(tmp_path):
     assert type(in_memory["nested"]) is dict and in_memory["big"] == 3
 
 
-THREADS_PROBE = '''from qa_helpers.data.archive import analysis_cursor
+THREADS_PROBE = '''import os
+from qa_helpers.data.archive import analysis_cursor
 from qa_helpers.report.context import record_summary
-record_summary(threads=analysis_cursor().execute("SELECT current_setting('threads')").fetchone()[0])'''
+record_summary(threads=analysis_cursor().execute("SELECT current_setting('threads')").fetchone()[0],
+               blas=os.environ.get("OPENBLAS_NUM_THREADS"), omp=os.environ.get("OMP_NUM_THREADS"))'''
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_kernels_side_by_side_share_the_cores_between_their_duckdbs(tmp_path, archive, monkeypatch, jobs):
+def test_kernels_side_by_side_share_the_cores_between_their_thread_pools(tmp_path, archive, monkeypatch, jobs):
     import os
 
     from qa_helpers.run.batch import kernel_threads
 
-    monkeypatch.delenv("QAKIT_DUCKDB_THREADS", raising=False)
+    for name in ("QAKIT_DUCKDB_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # what the environment sets stays
     folder = tmp_path / "notebooks"
     folder.mkdir()
     _notebook(folder / "01_threads.ipynb", THREADS_PROBE)
     manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "r", archive=archive, jobs=jobs,
                          notebooks_dir=folder, progress=False, html=False)
     cores = os.cpu_count() or 1
-    expected = max(1, cores // 2) if jobs == 2 else min(2, cores)  # one kernel keeps a report's default
-    assert kernel_threads(2) == max(1, cores // 2)
+    expected = max(1, min(2, cores // jobs))  # the cores shared out, at most a report's own two
+    assert kernel_threads(jobs) == expected
     assert [e["summary"]["threads"] for e in manifest["entries"]] == [expected, expected]
+    assert [(e["summary"]["blas"], e["summary"]["omp"]) for e in manifest["entries"]] == [(str(expected), "7")] * 2
 
 
 def test_the_duckdb_threads_setting_overrides_and_bad_values_fall_back(monkeypatch):

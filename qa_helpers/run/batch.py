@@ -149,20 +149,25 @@ def git_commit() -> str | None:
 
 
 def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str | None,
-             own_process: bool = True, duckdb_threads: int | None = None) -> dict:
+             own_process: bool = True, threads: int | None = None) -> dict:
     """Worker body: run one job in this worker's warm kernel (picklable, for the local workers)."""
     result = run_notebook(job.step, job.unit, period, job.out_dir, job.parameters, html=html,
                           show_code=show_code, notebooks=notebooks, own_process=own_process, reuse_kernel=True,
-                          duckdb_threads=duckdb_threads)
+                          threads=threads)
     return result.to_dict()
 
 
 def kernel_threads(kernels: int) -> int:
-    """DuckDB threads for each of ``kernels`` warm kernels running side by side on this machine: its cores
-    shared out, at least one. A small unit's queries are short, and two threads each for two kernels on
-    two cores (DuckDB's default here) spend more time handing work between threads than on the work: a
-    20-team batch ran 73.2 / 78.1 s on one thread each against 81.7 / 84.4 s on two (issue 17)."""
-    return max(1, (os.cpu_count() or 1) // max(1, kernels))
+    """Threads of each thread pool (DuckDB, BLAS) of ``kernels`` warm kernels running side by side on this
+    machine: its cores shared out, at least one and at most the two a report's DuckDB has on its own
+    (:func:`~qa_helpers.data.archive.analysis_threads`, which keeps a notebook within its memory budget).
+
+    A small unit's queries and fits are short, and a pool of two threads per kernel for two kernels on two
+    cores (the pools' default here) spends more time handing work between threads than on the work. On
+    the 20-team batch (issue 17), one DuckDB thread each took 73.2 / 78.1 s against 81.7 / 84.4 s with
+    two; one BLAS thread each besides, 70.3 / 72.4 s against 77.1 / 74.3 s.
+    """
+    return max(1, min(2, (os.cpu_count() or 1) // max(1, kernels)))
 
 
 def _execute_share(share: list[Job], key: str, period: str, html: bool, show_code: bool,
@@ -183,7 +188,7 @@ def _execute_share(share: list[Job], key: str, period: str, html: bool, show_cod
                 break
             try:
                 results.append(_execute(job, period, html, show_code, notebooks, own_process=False,
-                                        duckdb_threads=threads))
+                                        threads=threads))
             except Exception as exc:
                 results.append(_failure(job, period, f"worker failed: {type(exc).__name__}: {exc}"))
     finally:
@@ -513,7 +518,7 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
     # papermill is imported by each worker, not before forking: workers forked after the parent imported it
     # ran out of ZMQ sockets ("Too many open files" in jupyter_client's channel threads: 2 in a demo batch of 81)
     light_notebook_io()
-    args = (*args, True, kernel_threads(min(workers, len(todo))))  # own_process, duckdb_threads
+    args = (*args, True, kernel_threads(min(workers, len(todo))))  # own_process, threads
     for job, result, error in workers_by_unit(todo, _execute, args, workers, unit=lambda job: job.unit):
         yield job, result if error is None else _failure(job, args[0], f"worker failed: {error}")
 

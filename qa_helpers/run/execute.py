@@ -362,12 +362,16 @@ def kernel_log(period_dir: Path) -> Path:
     return Path(period_dir) / KERNEL_LOGS / f"kernel-{os.getpid()}.log"
 
 
-def warm_kernel(cwd: Path, log: Path, duckdb_threads: int | None = None):
+# the thread pools of a kernel: DuckDB's (qa_helpers.data.archive.analysis_threads) and the BLAS of numpy and scipy
+THREAD_ENVS = (DUCKDB_THREADS_ENV, "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def warm_kernel(cwd: Path, log: Path, threads: int | None = None):
     """This worker's kernel, reset for the next notebook, or a new one started in ``cwd``.
 
     What the kernel process itself writes (not cell output, which goes to each notebook and its
-    log) is appended to ``log``. A new kernel's DuckDB uses ``duckdb_threads`` threads (default: its
-    own choice, :func:`~qa_helpers.data.archive.analysis_threads`) unless ``$QAKIT_DUCKDB_THREADS`` says.
+    log) is appended to ``log``. A new kernel's thread pools (DuckDB, BLAS: :data:`THREAD_ENVS`) have
+    ``threads`` threads each (default: their own choice), but for those the environment already sets.
     """
     from jupyter_core.utils import run_sync
 
@@ -381,8 +385,8 @@ def warm_kernel(cwd: Path, log: Path, duckdb_threads: int | None = None):
     _warm.km, _warm.cwd = km, cwd
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, READ_CACHE_ENV: os.environ.get(READ_CACHE_ENV, str(READ_CACHE_MB))}
-    if duckdb_threads and DUCKDB_THREADS_ENV not in os.environ:
-        env[DUCKDB_THREADS_ENV] = str(duckdb_threads)
+    if threads:
+        env.update({name: str(threads) for name in THREAD_ENVS if name not in os.environ})
     with open(log, "ab") as stream:
         run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream, env=env,
                                   extra_arguments=KERNEL_ARGUMENTS,
@@ -510,7 +514,7 @@ def _log_line(log_path: Path | None, line: str) -> None:
 def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, parameters: dict | None = None,
                  html: bool = True, show_code: bool = False, notebooks: str | os.PathLike | None = None,
                  log: bool = True, own_process: bool = True, reuse_kernel: bool = False,
-                 timeout: float | None = None, duckdb_threads: int | None = None) -> NotebookRun:
+                 timeout: float | None = None, threads: int | None = None) -> NotebookRun:
     """Execute one notebook with papermill into ``out_dir/<step>.ipynb`` (and ``.html``, ``.log``).
 
     Parameters
@@ -538,9 +542,9 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
         workers that run one notebook at a time in a thread (a local worker, a Dask task).
     timeout : float, optional
         Seconds any one cell may run; a cell that takes longer fails the notebook (default: no limit).
-    duckdb_threads : int, optional
-        Threads of a new warm kernel's DuckDB: a batch running kernels side by side gives each its share
-        of the cores (default: the kernel's own choice).
+    threads : int, optional
+        Threads of each of a new warm kernel's thread pools (:func:`warm_kernel`): a batch running kernels
+        side by side gives each its share of the cores (default: the pools' own choice).
 
     Returns
     -------
@@ -577,7 +581,7 @@ def run_notebook(step: str, unit: str, period: str, out_dir: str | os.PathLike, 
     try:
         for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
             if reuse_kernel:
-                warm["km"] = warm_kernel(steps[step].parent, kernel_log(out_dir.parent), duckdb_threads)
+                warm["km"] = warm_kernel(steps[step].parent, kernel_log(out_dir.parent), threads)
             try:
                 with _output_to(log_path if own_process else None):
                     executed = pm.execute_notebook(
