@@ -715,25 +715,61 @@ record_summary(threads=analysis_cursor().execute("SELECT current_setting('thread
                blas=os.environ.get("OPENBLAS_NUM_THREADS"), omp=os.environ.get("OMP_NUM_THREADS"))'''
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_kernels_side_by_side_share_the_cores_between_their_thread_pools(tmp_path, archive, monkeypatch, jobs):
-    import os
-
-    from qa_helpers.run.batch import kernel_threads
+@pytest.mark.parametrize("jobs, cores, duckdb, blas", [(2, 2, 1, "1"), (2, 8, 2, "4"), (1, 2, 2, "2")])
+def test_kernels_side_by_side_share_the_cores_between_their_thread_pools(tmp_path, archive, monkeypatch, jobs, cores,
+                                                                         duckdb, blas):
+    from qa_helpers.run import batch
 
     for name in ("QAKIT_DUCKDB_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "7")  # what the environment sets stays
+    monkeypatch.setattr(batch, "usable_cores", lambda: cores)
     folder = tmp_path / "notebooks"
     folder.mkdir()
     _notebook(folder / "01_threads.ipynb", THREADS_PROBE)
     manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "r", archive=archive, jobs=jobs,
                          notebooks_dir=folder, progress=False, html=False)
-    cores = os.cpu_count() or 1
-    expected = max(1, min(2, cores // jobs))  # the cores shared out, at most a report's own two
-    assert kernel_threads(jobs) == expected
+    # the cores shared out; DuckDB at most the two a report has on its own
+    assert [(e["summary"]["threads"], e["summary"]["blas"], e["summary"]["omp"]) for e in manifest["entries"]] \
+        == [(duckdb, blas, "7")] * 2
+
+
+def test_dask_workers_on_one_machine_share_its_cores(tmp_path, archive, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from qa_helpers.run.batch import usable_cores
+
+    monkeypatch.delenv("QAKIT_DUCKDB_THREADS", raising=False)
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_threads.ipynb", THREADS_PROBE)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        manifest = run_batch("2025-Q3", teams="HL-B,HL-C", out=tmp_path / "dask", archive=archive,
+                             scheduler=cluster.scheduler_address, notebooks_dir=folder, progress=False, html=False)
+    # two one-thread workers on this machine: each kernel's DuckDB has half its cores (at most two)
+    expected = min(2, max(1, usable_cores() // 2))
     assert [e["summary"]["threads"] for e in manifest["entries"]] == [expected, expected]
-    assert [(e["summary"]["blas"], e["summary"]["omp"]) for e in manifest["entries"]] == [(str(expected), "7")] * 2
+
+
+def test_a_warm_kernel_started_for_other_threads_is_replaced(tmp_path, monkeypatch):
+    from qa_helpers.run import execute
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_threads.ipynb", THREADS_PROBE + "\nrecord_summary(pid=os.getpid())")
+
+    def run(unit, threads):
+        result = execute.run_notebook("threads", unit, "2025-Q4", tmp_path / "out" / unit, {"archive": ""},
+                                      html=False, notebooks=folder, reuse_kernel=True, threads=threads)
+        assert result.status == "ok", result.error
+        return result.summary["blas"], result.summary["pid"]
+
+    try:
+        (one, first), (three, second), (again, third) = run("HL-A", 1), run("HL-B", 3), run("HL-C", 3)
+    finally:
+        execute.discard_kernel()
+    assert (one, three, again) == ("1", "3", "3")
+    assert first != second == third  # replaced for other threads, kept for the same
 
 
 def test_the_duckdb_threads_setting_overrides_and_bad_values_fall_back(monkeypatch):

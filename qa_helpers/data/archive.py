@@ -396,8 +396,8 @@ def analysis_threads() -> int:
 
 def analysis_connection(archive: str | os.PathLike | None = None):
     """A DuckDB connection for aggregating archive scans (:func:`scan_sql`) inside a report: two threads
-    (:func:`analysis_threads`) and a 1 GB memory cap, so a notebook stays within budget even on a year of
-    every team. With an ``s3://`` archive, DuckDB reads it through s3fs."""
+    (fewer in a batch's kernels side by side: :func:`analysis_threads`) and a 1 GB memory cap, so a notebook
+    stays within budget even on a year of every team. With an ``s3://`` archive, DuckDB reads it through s3fs."""
     import duckdb
 
     # DuckDB spills past the cap into ./.tmp by default: the notebooks' folder, where a killed kernel would

@@ -157,31 +157,40 @@ def _execute(job: Job, period: str, html: bool, show_code: bool, notebooks: str 
     return result.to_dict()
 
 
-def kernel_threads(kernels: int) -> int:
-    """Threads of each thread pool (DuckDB, BLAS) of ``kernels`` warm kernels running side by side on this
-    machine: its cores shared out, at least one and at most the two a report's DuckDB has on its own
-    (:func:`~qa_helpers.data.archive.analysis_threads`, which keeps a notebook within its memory budget).
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. under ``taskset`` or a container's cpuset)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this system
+        return os.cpu_count() or 1
+
+
+def kernel_threads(kernels: int, cores: int | None = None) -> int:
+    """Threads of each thread pool (DuckDB, BLAS) of ``kernels`` warm kernels running side by side on
+    ``cores`` (default: :func:`usable_cores`): the cores shared out, at least one. DuckDB takes at most
+    two of them (:func:`~qa_helpers.run.execute.warm_kernel`).
 
     A small unit's queries and fits are short, and a pool of two threads per kernel for two kernels on two
     cores (the pools' default here) spends more time handing work between threads than on the work. On
     the 20-team batch (issue 17), one DuckDB thread each took 73.2 / 78.1 s against 81.7 / 84.4 s with
     two; one BLAS thread each besides, 70.3 / 72.4 s against 77.1 / 74.3 s.
     """
-    return max(1, min(2, (os.cpu_count() or 1) // max(1, kernels)))
+    return max(1, (cores or usable_cores()) // max(1, kernels))
 
 
 def _execute_share(share: list[Job], key: str, period: str, html: bool, show_code: bool,
-                   notebooks: str | None) -> list[dict]:
+                   notebooks: str | None, threads_by_host: dict[str, int] | None = None) -> list[dict]:
     """Dask task ``key``: some notebooks of one unit, one after another in one warm kernel, stopped at the end.
 
     A Dask worker thread outlives the batch and may serve another batch next, so no kernel is left
     behind in it: the kernel lives exactly as long as the task. Dask cannot stop a running task, so
     the task stops itself between notebooks once its batch has gone (interrupted, or its client
     lost): the rest of the share is not run, and nothing more is written to the period folder. A
-    notebook whose run raises (not a failing notebook, which is a result) fails alone.
+    notebook whose run raises (not a failing notebook, which is a result) fails alone. The kernel's thread
+    pools share the machine's cores with every worker thread on it (``threads_by_host``, :func:`host_threads`).
     """
     results = []
-    threads = kernel_threads(_worker_threads())
+    threads = kernel_threads(_threads_beside(threads_by_host or {}))
     try:
         for job in share:
             if not _still_wanted(key):
@@ -196,14 +205,25 @@ def _execute_share(share: list[Job], key: str, period: str, html: bool, show_cod
     return results
 
 
-def _worker_threads() -> int:
-    """The threads of the Dask worker running this task (each may run a kernel); 1 off a Dask worker."""
+def _threads_beside(threads_by_host: dict[str, int]) -> int:
+    """The Dask worker threads on this task's machine, each of which may run a kernel: those of every
+    worker on its host (``threads_by_host``), else its own worker's; 1 off a Dask worker."""
     try:
         from distributed import get_worker
+        from distributed.comm import get_address_host
 
-        return int(get_worker().state.nthreads)
+        worker = get_worker()
+        return int(threads_by_host.get(get_address_host(worker.address), worker.state.nthreads))
     except Exception:  # not on a Dask worker, or a distributed without this state
         return 1
+
+
+def host_threads(client) -> dict[str, int]:
+    """Worker threads by host on a Dask cluster (a local cluster runs several workers on one machine)."""
+    threads: dict[str, int] = {}
+    for worker in client.scheduler_info().get("workers", {}).values():
+        threads[worker["host"]] = threads.get(worker["host"], 0) + int(worker.get("nthreads", 1))
+    return threads
 
 
 def _still_wanted(key: str) -> bool:
@@ -491,9 +511,11 @@ def _run(todo: list[Job], args: tuple, workers: int, scheduler: str | None):
             futures: dict = {}  # future -> (its share, the jobs to run one by one after it)
             finished = dask_completed()
 
+            threads = host_threads(client)
+
             def submit(share: list[Job], then: list[Job]) -> None:
                 key = f"qakit-{args[0]}-{share[0].unit}-{share[0].step}-{batch_id}-{next(tasks)}"
-                future = client.submit(_execute_share, share, key, *args, pure=False, key=key)
+                future = client.submit(_execute_share, share, key, *args, threads, pure=False, key=key)
                 futures[future] = (share, then)
                 finished.add(future)
 

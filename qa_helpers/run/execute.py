@@ -370,23 +370,27 @@ def warm_kernel(cwd: Path, log: Path, threads: int | None = None):
     """This worker's kernel, reset for the next notebook, or a new one started in ``cwd``.
 
     What the kernel process itself writes (not cell output, which goes to each notebook and its
-    log) is appended to ``log``. A new kernel's thread pools (DuckDB, BLAS: :data:`THREAD_ENVS`) have
-    ``threads`` threads each (default: their own choice), but for those the environment already sets.
+    log) is appended to ``log``. The kernel's thread pools (:data:`THREAD_ENVS`) have ``threads`` threads
+    each, DuckDB at most two (default: the pools' own choice), but for those the environment already sets;
+    a kernel started for another ``threads`` is replaced.
     """
     from jupyter_core.utils import run_sync
 
     km = getattr(_warm, "km", None)
-    if km is not None and getattr(_warm, "cwd", None) == cwd and run_sync(km.is_alive)() and _reset(km):
+    if km is not None and (getattr(_warm, "cwd", None), getattr(_warm, "threads", None)) == (cwd, threads) \
+            and run_sync(km.is_alive)() and _reset(km):
         return km
     discard_kernel()
     km = _kernel_manager_class()(kernel_name="python3")
     km.opened = []
     # kept before it starts: a start that fails after launching the process leaves it to discard_kernel
-    _warm.km, _warm.cwd = km, cwd
+    _warm.km, _warm.cwd, _warm.threads = km, cwd, threads
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, READ_CACHE_ENV: os.environ.get(READ_CACHE_ENV, str(READ_CACHE_MB))}
     if threads:
-        env.update({name: str(threads) for name in THREAD_ENVS if name not in os.environ})
+        # a report's DuckDB keeps to two threads whatever the cores (its memory budget); BLAS takes its share
+        env.update({name: str(min(2, threads) if name == DUCKDB_THREADS_ENV else threads)
+                    for name in THREAD_ENVS if name not in os.environ})
     with open(log, "ab") as stream:
         run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream, env=env,
                                   extra_arguments=KERNEL_ARGUMENTS,
