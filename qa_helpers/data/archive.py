@@ -387,7 +387,7 @@ _CONNECTIONS = itertools.count()
 
 def analysis_threads() -> int:
     """The threads of a report's DuckDB: ``$QAKIT_DUCKDB_THREADS`` when set (a batch sets it for its
-    kernels: cores ÷ kernels side by side), else two, or one on a one-core machine."""
+    kernels side by side: their share of the cores, at most two), else two, or one on a one-core machine."""
     try:
         return max(1, int(os.environ[DUCKDB_THREADS_ENV]))
     except (KeyError, ValueError):

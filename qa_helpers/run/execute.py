@@ -362,7 +362,8 @@ def kernel_log(period_dir: Path) -> Path:
     return Path(period_dir) / KERNEL_LOGS / f"kernel-{os.getpid()}.log"
 
 
-# the thread pools of a kernel: DuckDB's (qa_helpers.data.archive.analysis_threads) and the BLAS of numpy and scipy
+# the thread pools of a kernel: DuckDB's (qa_helpers.data.archive.analysis_threads), the BLAS of numpy and scipy, and
+# Arrow's CPU pool (which reads OMP_NUM_THREADS)
 THREAD_ENVS = (DUCKDB_THREADS_ENV, "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
