@@ -30,6 +30,7 @@ TOP_KEYS = {"archive_timezone", "default_timezone", "valid_time_range", "pii_loc
 CONFIG_ENV = "QAKIT_CONFIG"
 REPORTS_ENV = "QAKIT_REPORTS"
 DUCKDB_THREADS_ENV = "QAKIT_DUCKDB_THREADS"  # a report's DuckDB threads; a batch sets it for kernels side by side
+REPORT_DUCKDB_THREADS = 2  # the most a report's DuckDB takes of its own (its 1 GB memory budget)
 CONFIG_FILES = ("sources.yml", "standards.yml", "actions.yml", "panel_scores.csv",
                 "coaching.csv", "training.csv",  # the QA team's registers (issue 14), both optional
                 "benchmarks.yml", "mystery_shopping.csv",  # benchmarks and mystery shopping (issue 15), both optional

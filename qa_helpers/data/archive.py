@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from qa_helpers.config import DUCKDB_THREADS_ENV, project_root
+from qa_helpers.config import DUCKDB_THREADS_ENV, REPORT_DUCKDB_THREADS, project_root
 from qa_helpers.data import storage  # an s3:// archive (object storage); imports nothing heavy for a local one
 from qa_helpers.errors import ArchiveError, UnitError
 from qa_helpers.periods import Period, parse_period
@@ -391,7 +391,7 @@ def analysis_threads() -> int:
     try:
         return max(1, int(os.environ[DUCKDB_THREADS_ENV]))
     except (KeyError, ValueError):
-        return min(2, os.cpu_count() or 1)
+        return min(REPORT_DUCKDB_THREADS, os.cpu_count() or 1)
 
 
 def analysis_connection(archive: str | os.PathLike | None = None):

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Empty
 
-from qa_helpers.config import DUCKDB_THREADS_ENV, kit_root
+from qa_helpers.config import DUCKDB_THREADS_ENV, REPORT_DUCKDB_THREADS, kit_root
 from qa_helpers.errors import QAKitError
 
 NOTEBOOK_NAME = re.compile(r"^\d{2}_(?P<step>[a-z_]+)\.ipynb$")
@@ -389,8 +389,8 @@ def warm_kernel(cwd: Path, log: Path, threads: int | None = None):
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, READ_CACHE_ENV: os.environ.get(READ_CACHE_ENV, str(READ_CACHE_MB))}
     if threads:
-        # a report's DuckDB keeps to two threads whatever the cores (its memory budget); BLAS takes its share
-        env.update({name: str(min(2, threads) if name == DUCKDB_THREADS_ENV else threads)
+        # a report's DuckDB keeps to its own threads whatever the cores (its memory budget); BLAS takes its share
+        env.update({name: str(min(REPORT_DUCKDB_THREADS, threads) if name == DUCKDB_THREADS_ENV else threads)
                     for name in THREAD_ENVS if name not in os.environ})
     with open(log, "ab") as stream:
         run_sync(km.start_kernel)(cwd=str(cwd), stdout=stream, stderr=stream, env=env,
