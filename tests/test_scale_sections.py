@@ -55,6 +55,27 @@ def test_pareto_counts_in_duckdb_equal_the_pandas_problem_tickets(both, no_rows)
     assert frames.to_dict() == counts.to_dict()
 
 
+def _pandas_fishbone(complaints: pd.DataFrame) -> pd.DataFrame:
+    """The tally as pandas counted it before issue 17 moved it into DuckDB."""
+    tally = complaints.groupby(["cause_dimension", "category"]).size().rename("complaints").reset_index()
+    out = pd.DataFrame({"cause_dimension": ["people", "process", "tools", "environment"]}).merge(
+        tally, on="cause_dimension", how="left")
+    return out.assign(complaints=out["complaints"].fillna(0).astype("int64"))
+
+
+def test_fishbone_tally_in_duckdb_equals_the_pandas_count(both, no_rows):
+    ctx, rows, sources = both
+    pd.testing.assert_frame_equal(analysis.fishbone_tally(sources["complaints"], ctx.duckdb),
+                                  _pandas_fishbone(rows["complaints"]), check_dtype=False)
+    # a missing category or dimension is not counted, as pandas' groupby leaves it out
+    extra = pd.DataFrame({"cause_dimension": ["tools", "tools", None, "people"],
+                          "category": ["zz_last", None, "billing", "aa_first"]})
+    frame = pd.concat([rows["complaints"][["cause_dimension", "category"]], extra], ignore_index=True)
+    got = analysis.fishbone_tally(frame)
+    assert got["complaints"].sum() == len(rows["complaints"]) + 2
+    pd.testing.assert_frame_equal(got, _pandas_fishbone(frame), check_dtype=False)
+
+
 def test_kpi_sections_from_sources_equal_those_from_rows(both, no_rows):
     ctx, rows, sources = both
     pd.testing.assert_frame_equal(sections.kpi_headline(ctx, sources), sections.kpi_headline(ctx, rows))

@@ -112,17 +112,38 @@ def pareto_counts(counts: pd.Series, threshold: float = 0.8) -> pd.DataFrame:
     return out
 
 
-def fishbone_tally(complaints: pd.DataFrame) -> pd.DataFrame:
-    """Complaints by cause dimension (people / process / tools / environment) and category.
+def fishbone_tally(complaints: pd.DataFrame | str,
+                   connection: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """Complaints by cause dimension (people / process / tools / environment) and category, counted in
+    DuckDB (a year of a large centre's complaints is not loaded).
+
+    Parameters
+    ----------
+    complaints : DataFrame or SQL source
+        The unit's complaints with ``cause_dimension`` and ``category``; one missing either is not
+        counted.
+    connection : DuckDB connection, optional
 
     Returns
     -------
     DataFrame
-        Tidy ``cause_dimension, category, complaints`` with every dimension present.
+        Tidy ``cause_dimension, category, complaints`` with every dimension present (a dimension without
+        complaints as one row, category missing and 0), categories in order within each.
+
+    Examples
+    --------
+    >>> fishbone_tally(pd.DataFrame({"cause_dimension": ["people", "people", "tools"],
+    ...                              "category": ["billing", "billing", "outage"]})).values.tolist()
+    [['people', 'billing', 2], ['process', nan, 0], ['tools', 'outage', 1], ['environment', nan, 0]]
     """
-    dims = ["people", "process", "tools", "environment"]
-    tally = complaints.groupby(["cause_dimension", "category"]).size().rename("complaints").reset_index()
-    present = pd.DataFrame({"cause_dimension": dims})
+    con = connection or duckdb.connect()
+    source = _source(con, "complaints", complaints)
+    tally = con.execute(f"""
+        SELECT CAST(cause_dimension AS VARCHAR) AS cause_dimension, CAST(category AS VARCHAR) AS category,
+               count(*) AS complaints
+        FROM {source} WHERE cause_dimension IS NOT NULL AND category IS NOT NULL
+        GROUP BY ALL ORDER BY ALL""").df()
+    present = pd.DataFrame({"cause_dimension": ["people", "process", "tools", "environment"]})
     out = present.merge(tally, on="cause_dimension", how="left")
     out["complaints"] = out["complaints"].fillna(0).astype("int64")
     return out

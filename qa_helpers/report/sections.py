@@ -376,15 +376,6 @@ def channel_coverage(ctx: Context, tables: dict[str, pd.DataFrame | str]):
 
 # ================================================================ step 3: KPI analysis
 
-def _rows(ctx: Context, tables: dict[str, pd.DataFrame | str], name: str, columns: list[str]) -> pd.DataFrame:
-    """One table's rows for a section that needs rows: the DataFrame given, or only ``columns`` of a DuckDB
-    source (:meth:`Context.source`) for the unit and period."""
-    source = tables[name]
-    if isinstance(source, pd.DataFrame):
-        return source
-    return ctx.query(f"SELECT {', '.join(columns)} FROM {source}")
-
-
 def kpi_headline(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> pd.DataFrame:
     """Headline KPIs against target: ``kpi, value, n, target, direction, unit, status, note``.
 
@@ -551,8 +542,8 @@ def fishbone_section(ctx: Context, tables: dict[str, pd.DataFrame | str]):
     if note:
         return note
     fig, ax = plt.subplots(figsize=(9, 3.6))
-    complaints = _rows(ctx, tables, "complaints", ["cause_dimension", "category"])
-    plots.plot_fishbone_tally(analysis.fishbone_tally(complaints), ax=ax, language=ctx.language)
+    plots.plot_fishbone_tally(analysis.fishbone_tally(tables["complaints"], ctx.duckdb), ax=ax,
+                              language=ctx.language)
     return fig
 
 
