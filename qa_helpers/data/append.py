@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 
 from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
 from qa_helpers.data.archive import archive_files, archive_path, quarantine_batch_file, quarantine_files, sql_list
-from qa_helpers.data.columns import connect, decoded, ingest_memory_pool, take_rows
+from qa_helpers.data.columns import archive_text_storage, connect, decoded, ingest_memory_pool, take_rows
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, _availability, _check_archive_target,
                                     _commit_generation,
                                     _clean_debris, _files, _new_generation, _remove_generation, archive_order,
@@ -478,7 +478,8 @@ def append(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
                            f"--archive {archive_dir}` first")
     _check_archive_target(raw_dir, archive_dir)
     key = key if key is not None else load_key(archive_dir)
-    with ingest_memory_pool(), folder_lock(archive_dir.parent / f".{archive_dir.name}.lock", f"archive {archive_dir}"):
+    with ingest_memory_pool(), archive_text_storage(), \
+            folder_lock(archive_dir.parent / f".{archive_dir.name}.lock", f"archive {archive_dir}"):
         _clean_debris(archive_dir)
         old = archive_path(archive_dir)
         report = json.loads((old / "ingest_report.json").read_text(encoding="utf-8"))

@@ -50,6 +50,21 @@ def ingest_memory_pool() -> Iterator[pa.MemoryPool]:
         pa.set_memory_pool(previous)
 
 
+@contextlib.contextmanager
+def archive_text_storage() -> Iterator[None]:
+    """pandas' own text storage (pyarrow) while an ingest or append runs, whatever the process set.
+
+    The storage shows in what is written: the pandas metadata of every parquet file names it, and the
+    quarantine's text columns are ``large_string`` from it, ``string`` from Python's. A report sets
+    Python's (:func:`qa_helpers.report.context.python_text_columns`); an archive written after one in
+    the same process must still be the same bytes, with the same fingerprint.
+    """
+    import pandas as pd
+
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        yield
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB connection (no progress bar in logs and notebooks)."""
     connection = duckdb.connect()

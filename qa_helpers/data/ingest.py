@@ -45,7 +45,8 @@ import pyarrow.parquet as pq
 from qa_helpers.data import cleaning
 from qa_helpers.data.archive import (GENERATION_MARKER, archive_files, archive_path, generation_folder,
                                      generation_pattern, quarantine_files)
-from qa_helpers.data.columns import as_array, connect, decoded, ingest_memory_pool, per_value, sql, take_rows
+from qa_helpers.data.columns import (archive_text_storage, as_array, connect, decoded, ingest_memory_pool, per_value,
+                                    sql, take_rows)
 from qa_helpers.config import UNITS, SourcesConfig, SourceSpec, load_sources
 from qa_helpers.errors import ConfigError, SourceError
 from qa_helpers.faults import fault_point
@@ -949,7 +950,7 @@ def ingest(raw_dir: str | os.PathLike, archive_dir: str | os.PathLike, config: s
 
     if storage.is_remote(archive_dir) and not check:  # s3://: built in a local folder, uploaded, pointer last
         return storage.ingest(raw_dir, archive_dir, config=config, key=key, tables=tables)
-    with ingest_memory_pool():
+    with ingest_memory_pool(), archive_text_storage():
         return _ingest(Path(raw_dir), Path(archive_dir), config, key, tables, check)
 
 
