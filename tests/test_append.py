@@ -277,3 +277,18 @@ def test_quarantined_bursts_outside_the_window_are_not_parsed_again(split, monke
     assert len(parsed) == 1 and len(found) <= parsed[0] <= (times <= first + 4 * day).sum()  # ... and are not parsed
     far = view.between(columns, pd.Timestamp("2030-01-01"), pd.Timestamp("2030-01-02"))
     assert far.empty and len(parsed) == 1  # nothing near: nothing parsed
+
+
+def test_ingest_and_append_write_the_same_bytes_after_a_report_set_python_strings(split, tmp_path):
+    """A report sets pandas' Python text storage for its process (open_context); an ingest or an append
+    run later in that process must still write the archive byte for byte (its fingerprint)."""
+    from qa_helpers.report.context import python_text_columns
+
+    root = split["root"]
+    with pd.option_context("mode.string_storage", "pyarrow"):  # restored after the test
+        python_text_columns()
+        assert pd.get_option("mode.string_storage") == "python"
+        assert ingest(root / "both", tmp_path / "full", key=KEY)["fingerprint"] == split["full"]["fingerprint"]
+        ingest(root / "base", tmp_path / "inc", key=KEY)
+        assert append(root / "week", tmp_path / "inc", key=KEY)["fingerprint"] == split["full"]["fingerprint"]
+        assert pd.get_option("mode.string_storage") == "python"  # the process's own choice is left as it was
