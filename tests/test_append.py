@@ -292,3 +292,12 @@ def test_ingest_and_append_write_the_same_bytes_after_a_report_set_python_string
         ingest(root / "base", tmp_path / "inc", key=KEY)
         assert append(root / "week", tmp_path / "inc", key=KEY)["fingerprint"] == split["full"]["fingerprint"]
         assert pd.get_option("mode.string_storage") == "python"  # the process's own choice is left as it was
+    # the fingerprint leaves out the quarantine, whose text columns took the storage's Arrow type
+    reference = qa_archive.archive_path(root / "full" / "archive") / "quarantine"
+    for path in (qa_archive.archive_path(tmp_path / "full") / "quarantine").glob("*.parquet"):
+        assert path.read_bytes() == (reference / path.name).read_bytes()
+    batches = list((qa_archive.archive_path(tmp_path / "inc") / "quarantine").glob("*.parquet"))
+    assert any(".batch-" in path.name for path in batches)
+    for path in batches:  # a batch's file: the schema of its table's file in the one-go archive
+        assert pq.read_schema(path).equals(pq.read_schema(reference / f"{path.name.split('.')[0]}.parquet"),
+                                           check_metadata=True)

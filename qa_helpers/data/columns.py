@@ -52,17 +52,23 @@ def ingest_memory_pool() -> Iterator[pa.MemoryPool]:
 
 @contextlib.contextmanager
 def archive_text_storage() -> Iterator[None]:
-    """pandas' own text storage (pyarrow) while an ingest or append runs, whatever the process set.
+    """pandas' own default text storage (pyarrow, on pandas 3 with pyarrow) while an ingest or append
+    runs, whatever the process set; the process's setting again afterwards.
 
     The storage shows in what is written: the pandas metadata of every parquet file names it, and the
-    quarantine's text columns are ``large_string`` from it, ``string`` from Python's. A report sets
+    quarantine's text columns are ``large_string`` from pyarrow's, ``string`` from Python's. A report sets
     Python's (:func:`qa_helpers.report.context.python_text_columns`); an archive written after one in
-    the same process must still be the same bytes, with the same fingerprint.
+    the same process must still be the same bytes, with the same fingerprint. Process-wide, as every
+    pandas option: a report opened in another thread of the same process meanwhile would change it.
     """
     import pandas as pd
 
-    with pd.option_context("mode.string_storage", "pyarrow"):
+    previous = pd.get_option("mode.string_storage")
+    pd.reset_option("mode.string_storage")
+    try:
         yield
+    finally:
+        pd.set_option("mode.string_storage", previous)
 
 
 def connect() -> duckdb.DuckDBPyConnection:
