@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 
@@ -51,11 +50,3 @@ def full_sample(tmp_path_factory):
     truth = generate(base / "raw", seed=7, n_tickets=80_000)
     ingest(base / "raw", base / "archive", key=b"full-sample-key")
     return base / "archive", truth
-
-
-@pytest.fixture(autouse=True)
-def _pandas_text_storage():
-    """pandas' default text storage again after each test: a report's ``open_context`` sets Python strings
-    for the whole process, and a test must not pass or fail by which tests ran before it."""
-    yield
-    pd.reset_option("mode.string_storage")
