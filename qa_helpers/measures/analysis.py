@@ -8,6 +8,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from qa_helpers.measures.rootcause import DIMENSIONS
+
 
 def problem_tickets(tickets: pd.DataFrame, surveys: pd.DataFrame, complaints: pd.DataFrame) -> pd.DataFrame:
     """Tickets that show a service problem, with the first signal that marks them.
@@ -143,7 +145,7 @@ def fishbone_tally(complaints: pd.DataFrame | str,
                count(*) AS complaints
         FROM {source} WHERE cause_dimension IS NOT NULL AND category IS NOT NULL
         GROUP BY ALL ORDER BY ALL""").df()
-    present = pd.DataFrame({"cause_dimension": ["people", "process", "tools", "environment"]})
+    present = pd.DataFrame({"cause_dimension": list(DIMENSIONS)})
     out = present.merge(tally, on="cause_dimension", how="left")
     out["complaints"] = out["complaints"].fillna(0).astype("int64")
     return out

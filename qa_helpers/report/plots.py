@@ -15,6 +15,7 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from qa_helpers.measures.rootcause import DIMENSIONS
 from qa_helpers.report.heatmap import heatmap
 from qa_helpers.report.labels import t
 
@@ -250,7 +251,7 @@ def plot_fishbone_tally(tally: pd.DataFrame, ax: Axes | None = None, language: s
     ax = _ax(ax)
     grid = tally.pivot_table(index="cause_dimension", columns="category", values="complaints",
                              aggfunc="sum", fill_value=0)
-    grid = grid.reindex(["people", "process", "tools", "environment"]).fillna(0)
+    grid = grid.reindex(list(DIMENSIONS)).fillna(0)
     grid = grid.drop(columns=[c for c in grid.columns if str(c) == "nan"], errors="ignore")
     left = np.zeros(len(grid))
     labels = [t(d, language) for d in grid.index]
