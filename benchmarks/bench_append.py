@@ -89,11 +89,13 @@ def _history(archive: Path, folder: Path, years: int) -> Path:
 
 def _rewrite_report(generation: Path, source: Path, report: dict) -> None:
     """The derived generation's report: its file list, per-file hashes (unchanged files keep theirs) and fingerprint."""
+    from qa_helpers.data import repeat_index
     from qa_helpers.data.archive import archive_files
     from qa_helpers.data.ingest import file_hashes, fingerprint
 
     report["files"] = archive_files(generation)
     report["sha256"] = file_hashes(generation, previous=source, known=report.get("sha256"))
+    report["repeat_index"] = repeat_index.index_record(report["sha256"])
     report["fingerprint"] = fingerprint(generation, report["sha256"])
     (generation / "ingest_report.json").unlink()  # never write through a link
     (generation / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -102,6 +104,7 @@ def _rewrite_report(generation: Path, source: Path, report: dict) -> None:
 def _base(archive: Path, folder: Path) -> Path:
     """A copy of ``archive`` without the week's rows (a real copy of a shared archive, hard links of our
     own history one; the touched month files rewritten as new files), with its report to match."""
+    from qa_helpers.data import repeat_index
     from qa_helpers.data.archive import archive_path
     from qa_helpers.data.schemas import TIME_COLUMNS
 
@@ -128,6 +131,8 @@ def _base(archive: Path, folder: Path) -> Path:
             os.replace(fresh, path)  # a new file: the shared archive's inode is untouched
             report["sources"][table]["archived"] -= rows.num_rows - kept.num_rows
             report["sources"][table]["raw"] -= rows.num_rows - kept.num_rows
+    # the index of the month the week was taken out of (all of it, for an archive written without one)
+    repeat_index.build(generation, since=WEEK[0][:7] if repeat_index.current(report) else None)
     _rewrite_report(generation, source, report)
     (folder / "base.done").write_text("ok")
     return generation

@@ -76,7 +76,9 @@ def copied_archive(source: Path, name: str, copies: list[tuple[str, int]], deriv
 
     import duckdb
 
+    from qa_helpers.data import repeat_index
     from qa_helpers.data.archive import TIME_COLUMNS, archive_files, archive_path
+    from qa_helpers.data.ingest import file_hashes
 
     folder = CACHE / name
     if (folder / "ingest_report.json").exists():
@@ -88,6 +90,8 @@ def copied_archive(source: Path, name: str, copies: list[tuple[str, int]], deriv
     con.execute("SET threads = 2; SET memory_limit = '2GB'; SET preserve_insertion_order = true")
     for path in sorted(source.rglob("*.parquet")):
         relative = path.relative_to(source)
+        if relative.parts[0] == repeat_index.INDEX:  # the copy's own is built below
+            continue
         (work / relative).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(path, work / relative)
         table = relative.parts[0]
@@ -111,7 +115,10 @@ def copied_archive(source: Path, name: str, copies: list[tuple[str, int]], deriv
         if table in TIME_COLUMNS:
             entry["archived"] *= 1 + len(copies)
             entry["raw"] = entry["archived"] + entry["quarantined"]
+    repeat_index.build(work)  # as ingest would: copies in earlier years keep the customers, so gaps cross years
     report["files"] = archive_files(work)
+    report["sha256"] = file_hashes(work)
+    report["repeat_index"] = repeat_index.index_record(report["sha256"])
     report["fingerprint"] = hashlib.sha256(json.dumps(report["files"], sort_keys=True).encode()).hexdigest()
     report["derived"] = derived
     (work / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -529,7 +529,7 @@ def test_repeat_rates_read_a_copy_of_a_small_units_tickets_and_give_what_the_arc
     con = duckdb.connect()
     made = []
     copy = sl._keyed_tickets
-    monkeypatch.setattr(sl, "_keyed_tickets", lambda *a: made.append(copy(*a)) or made[-1])
+    monkeypatch.setattr(sl, "_keyed_tickets", lambda *a, **k: made.append(copy(*a, **k)) or made[-1])
     copied = sl.repeat_rates(tables, ctx.standards.raw, connection=con, history=history)
     assert made == [sl.KEYED_TICKETS]
     assert sl.KEYED_TICKETS not in set(con.sql("SHOW TABLES").df()["name"])

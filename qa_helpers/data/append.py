@@ -52,6 +52,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qa_helpers.config import SourcesConfig, SourceSpec, load_sources
+from qa_helpers.data import repeat_index
 from qa_helpers.data.archive import archive_files, archive_path, quarantine_batch_file, quarantine_files, sql_list
 from qa_helpers.data.columns import archive_text_storage, connect, decoded, ingest_memory_pool, take_rows
 from qa_helpers.data.ingest import (ARCHIVE_TABLES, EMPTY_MONTH, _availability, _check_archive_target,
@@ -387,6 +388,22 @@ def _write_months(old: Path, new: Path, table: str, rows: pa.Table | None,
     return sorted(affected), pa.concat_tables(removed) if removed else None
 
 
+def _update_repeat_index(old: Path, staging: Path, report: dict, rewritten: list[str]) -> None:
+    """The new generation's repeat-contact index: the old one's months before the first month whose tickets
+    were rewritten linked, that month and the later ones built again (a ticket's gap depends only on tickets
+    created before it); built whole when the old generation had no current index."""
+    if not repeat_index.current(report):
+        repeat_index.build(staging)
+        return
+    changed = sorted(m for m in rewritten if m != EMPTY_MONTH)
+    for path in sorted((old / repeat_index.INDEX).glob("month=*/*.parquet")):
+        month = path.parent.name.removeprefix("month=")
+        if not changed or (month < changed[0] and month != EMPTY_MONTH):
+            _link(path, staging / repeat_index.INDEX / path.parent.name / path.name)
+    if changed:
+        repeat_index.build(staging, since=changed[0])
+
+
 def _write_roster(old: Path, new: Path, rows: pa.Table | None) -> bool:
     """The roster of the new generation: the archived one, plus the batch's new agents."""
     source = old / "agents" / "part-0.parquet"
@@ -528,6 +545,7 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
                    for table in ARCHIVE_TABLES if table != "agents"}
         _write_roster(old, staging, kept.get("agents"))
         written = {table: future.result() for table, future in written.items()}
+    _update_repeat_index(old, staging, report, written["tickets"][0])
     for table in ARCHIVE_TABLES:
         removed = None
         if table in written:
@@ -565,6 +583,7 @@ def _write_generation(old: Path, staging: Path, report: dict, batches: list[dict
     report["availability"] = _availability(config, report)
     report["units"] = _units(report, kept)
     report["sha256"] = file_hashes(staging, previous=old, known=report.get("sha256"))  # the written files only
+    report["repeat_index"] = repeat_index.index_record(report["sha256"])
     report["fingerprint"] = fingerprint(staging, report["sha256"])
     report["files"] = archive_files(staging)
     return report

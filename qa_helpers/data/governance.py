@@ -286,6 +286,7 @@ def remove_partitions(archive: Path, due: pd.DataFrame) -> None:
     generation, and with it the purged files, is then deleted. A table left with no month keeps an
     empty partition, so loading it still returns its columns.
     """
+    from qa_helpers.data import repeat_index
     from qa_helpers.data.archive import GENERATION_MARKER, archive_files, archive_path
     from qa_helpers.data.ingest import (_clean_debris, _new_generation, _remove_generation, _switch,
                                         file_hashes, fingerprint)
@@ -308,7 +309,12 @@ def remove_partitions(archive: Path, due: pd.DataFrame) -> None:
                     pq.write_table(pq.read_schema(schema).empty_table(),
                                    generation / row.table / EMPTY_PARTITION / "part-0.parquet")
             (generation / REPORT).unlink()  # a hard link to the old generation's report: never write through it
+            if "tickets" in set(due["table"]) and "repeat_index" in report:  # it held the purged tickets' times
+                shutil.rmtree(generation / repeat_index.INDEX, ignore_errors=True)
+                repeat_index.build(generation)
             report["sha256"] = file_hashes(generation, previous=current, known=report.get("sha256"))
+            if "repeat_index" in report:
+                report["repeat_index"] = repeat_index.index_record(report["sha256"])
             report["fingerprint"] = fingerprint(generation, report["sha256"])
             report["files"] = archive_files(generation)
             (generation / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -42,7 +42,7 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from qa_helpers.data import cleaning
+from qa_helpers.data import cleaning, repeat_index
 from qa_helpers.data.archive import (GENERATION_MARKER, archive_files, archive_path, generation_folder,
                                      generation_pattern, quarantine_files)
 from qa_helpers.data.columns import (archive_text_storage, as_array, connect, decoded, ingest_memory_pool, per_value,
@@ -61,7 +61,7 @@ OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 ROW_GROUP = 131_072
 # how rows sit in a month file (:func:`archive_order`), recorded in ingest_report.json: an archive ingested
 # before it (no "layout") holds its months in time order, and an append rewrites only the months it touches
-ARCHIVE_LAYOUT = "team by team, time order within a team"
+ARCHIVE_LAYOUT = "team by team, time order within a team; a repeat-contact index"
 ARCHIVE_TABLES = ("agents", *TIME_COLUMNS)
 EMPTY_MONTH = "0000-00"  # the partition that holds only the schema of a table with no rows
 NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
@@ -968,16 +968,18 @@ def _ingest(raw_dir: Path, archive_dir: Path, config: str | os.PathLike | None, 
         _clean_debris(archive_dir)
         staging = _new_generation(archive_dir)
         try:
-            report, _ = _ingest_tables(selected, raw_dir, sources, key, staging)
+            report, kept = _ingest_tables(selected, raw_dir, sources, key, staging)
             _carry_over(archive_dir, staging, report, keep=set(sources.sources) - set(selected))
             for table in ARCHIVE_TABLES:  # an absent table is archived empty, so every load finds its columns
                 if table not in report["sources"]:
                     _write_table(empty_table(table), staging / table, table)
+            repeat_index.build(staging, tickets=kept.get("tickets"))
             report["availability"] = _availability(sources, report)
             with ThreadPoolExecutor(max_workers=1) as background:  # hashing releases the GIL: beside DuckDB
                 hashed = background.submit(file_hashes, staging)
                 report["units"] = _units(staging)
                 report["sha256"] = hashed.result()
+            report["repeat_index"] = repeat_index.index_record(report["sha256"])
             report["fingerprint"] = fingerprint(staging, report["sha256"])
             report["files"] = archive_files(staging)
             _commit_generation(archive_dir, staging, report)

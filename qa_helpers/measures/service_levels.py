@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from qa_helpers.data import archive as qa_archive
+from qa_helpers.data.repeat_index import IndexRows
 from qa_helpers.errors import ConfigError
 
 SEVERITIES = (1, 2, 3, 4)
@@ -661,7 +662,8 @@ def arrival_effect(tables: Mapping[str, pd.DataFrame | str], standards: Mapping 
 
 def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | None = None,
                  connection: duckdb.DuckDBPyConnection | None = None,
-                 history: Mapping[str, pd.DataFrame | str] | None = None) -> pd.DataFrame:
+                 history: Mapping[str, pd.DataFrame | str] | None = None,
+                 contact_index: IndexRows | None = None) -> pd.DataFrame:
     """Repeat-complaint and repeat-contact rates (seed 000), by the pseudonymised customer id.
 
     - repeat complaint: a complaint whose customer (through its ticket) complained before, within
@@ -677,6 +679,11 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
     history : mapping, optional
         Earlier rows to look back into (e.g. the previous period's tables), so that the first days of
         the period are judged too; the rates count only the rows of ``tables``.
+    contact_index : IndexRows, optional
+        The period's rows of the archive's repeat-contact index
+        (:func:`qa_helpers.data.repeat_index.index_source`) for the same tickets as ``tables``: when the
+        window is within its horizon, the repeat contacts are counted from it instead of joined (its
+        look-back is the whole archive, not ``history``).
 
     Returns
     -------
@@ -696,10 +703,15 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
         days = float(spec.get("days", default_days))
         specs[measure] = days, float(spec.get("target", default_target)), f"INTERVAL {int(days * 86400)} SECOND"
     linkable = bool(tickets) and {"customer_id", "ticket_id", "created_at"} <= tcols
+    indexed = (contact_index is not None and linkable and "resolved_at" in tcols
+               and specs["repeat_contact"][0] <= contact_index.horizon_days)
     keyed = linkable and _keyed_tickets(con, tickets, past_t, "resolved_at" in tcols,
-                                        [c for c in (complaints, past_c) if c], specs["repeat_contact"][2])
+                                        [c for c in (complaints, past_c) if c], specs["repeat_contact"][2],
+                                        named_only=indexed)
     try:
-        rows = [_repeat_rate(con, measure, days, target, window, keyed, tcols, complaints, past_c)
+        rows = [_indexed_contacts(con, days, target, contact_index.source, tickets)
+                if measure == "repeat_contact" and indexed
+                else _repeat_rate(con, measure, days, target, window, keyed, tcols, complaints, past_c)
                 for measure, (days, target, window) in specs.items()]
     finally:
         if keyed == KEYED_TICKETS:  # 0.3 GB for a year of 10 M tickets: not kept past the rates, however they end
@@ -728,13 +740,26 @@ def _repeat_rate(con: duckdb.DuckDBPyConnection, measure: str, days: float, targ
             FROM mine m""").fetchall()[0]
     elif keyed and measure == "repeat_contact" and "resolved_at" in tcols:
         repeats, n = _repeat_contacts(con, keyed, window)
+    return _rate_row(measure, days, target, repeats, n)
+
+
+def _rate_row(measure: str, days: float, target: float, repeats: int, n: int) -> dict:
     rate = repeats / n if n else np.nan
     return {"measure": measure, "days": days, "repeats": int(repeats), "n": int(n), "rate": rate,
             "target": target, "verdict": "no_data" if not n else "meets" if rate <= target + 1e-12 else "misses"}
 
 
+def _indexed_contacts(con: duckdb.DuckDBPyConnection, days: float, target: float, index: str,
+                      tickets: str) -> dict:
+    """The repeat-contact row of :func:`repeat_rates` counted from the archive's index: its tickets whose
+    gap is within the window, among the period's tickets with a customer."""
+    repeats = con.execute(f"SELECT count(*) FROM {index} WHERE gap_s <= {int(days * 86400)}").fetchall()[0][0]
+    n = con.execute(f"SELECT count(*) FROM {tickets} WHERE customer_id IS NOT NULL").fetchall()[0][0]
+    return _rate_row("repeat_contact", days, target, repeats, n)
+
+
 def _keyed_tickets(con: duckdb.DuckDBPyConnection, tickets: str, past: str | None, resolved: bool,
-                   complaints: list[str], contact_window: str) -> str:
+                   complaints: list[str], contact_window: str, named_only: bool = False) -> str | bool:
     """The tickets both repeat rates read, customers and tickets keyed by :data:`_ID_KEY`: the period's
     tickets with a customer (``mine``) and the look-back's that either rate can reach (resolved within the
     contact window before the period's first ticket, or named by a complaint).
@@ -743,13 +768,19 @@ def _keyed_tickets(con: duckdb.DuckDBPyConnection, tickets: str, past: str | Non
     tickets, so that the ids are decoded and hashed once, not by each span and rate (issue 17: a year of
     10 M tickets is 0.3 GB of such rows, and both rates took 2.4 s from it against 3.6 s from the archive's
     files); otherwise a query over the sources, which :func:`_repeat_contacts` reads in spans.
+
+    ``named_only``: only the tickets complaints name (the repeat contacts are counted from the archive's
+    index), ``False`` when there are no complaints.
     """
     end = "resolved_at" if resolved else "CAST(NULL AS TIMESTAMP) AS resolved_at"
     keys = f"{_ID_KEY.format('customer_id')} AS customer, {_ID_KEY.format('ticket_id')} AS ticket, created_at"
-    rows = f"SELECT {keys}, {end}, true AS mine FROM {tickets} WHERE customer_id IS NOT NULL"
+    named = " UNION ALL ".join(f"SELECT CAST(ticket_id AS VARCHAR) FROM {c}" for c in complaints)
+    if named_only and not named:
+        return False
+    only = f" AND CAST(ticket_id AS VARCHAR) IN ({named})" if named_only else ""
+    rows = f"SELECT {keys}, {end}, true AS mine FROM {tickets} WHERE customer_id IS NOT NULL{only}"
     if past:
-        named = " UNION ALL ".join(f"SELECT CAST(ticket_id AS VARCHAR) FROM {c}" for c in complaints)
-        reach = [f"resolved_at >= (SELECT min(created_at) FROM {tickets}) - {contact_window}"] + (
+        reach = [f"resolved_at >= (SELECT min(created_at) FROM {tickets}) - {contact_window}"] * (not named_only) + (
             [f"CAST(ticket_id AS VARCHAR) IN ({named})"] if named else [])
         rows += (f" UNION ALL SELECT {keys}, resolved_at, false FROM {past} "
                  f"WHERE customer_id IS NOT NULL AND ({' OR '.join(reach)})")

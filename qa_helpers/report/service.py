@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from qa_helpers.data import storage
+from qa_helpers.data import repeat_index, storage
+from qa_helpers.data.archive import is_scan
 from qa_helpers.data.schemas import TIME_COLUMNS
 from qa_helpers.measures import service_levels as sl
 from qa_helpers.report import background
@@ -237,8 +238,19 @@ def repeats_ahead(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> Repeat
 
 
 def _repeat_rates(ctx: Context, tables: dict[str, pd.DataFrame | str], connection) -> pd.DataFrame:
-    """:func:`qa_helpers.measures.service_levels.repeat_rates` of the unit, looking back into the period before."""
-    return sl.repeat_rates(tables, ctx.standards.raw, connection=connection, history=_history(ctx))
+    """:func:`qa_helpers.measures.service_levels.repeat_rates` of the unit, looking back into the period before;
+    for ``ALL`` over the archive's tickets, the repeat contacts counted from its index
+    (:mod:`qa_helpers.data.repeat_index`) when it has a current one."""
+    return sl.repeat_rates(tables, ctx.standards.raw, connection=connection, history=_history(ctx),
+                           contact_index=_contact_index(ctx, tables))
+
+
+def _contact_index(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> repeat_index.IndexRows | None:
+    """The period's rows of the archive's repeat-contact index, when the unit is ``ALL`` (the index looks for
+    a customer's earlier tickets in every team) and its tickets are the archive's."""
+    if ctx.teams is not None or not is_scan(tables.get("tickets")):
+        return None
+    return repeat_index.index_source(ctx.archive, ctx.ingest_report(), ctx.period)
 
 
 def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame | str],
