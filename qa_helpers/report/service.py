@@ -221,9 +221,10 @@ class RepeatsAhead:
 def repeats_ahead(ctx: Context, tables: dict[str, pd.DataFrame | str]) -> RepeatsAhead | None:
     """Start the repeat rates in the background, for :func:`resolution_section` to show.
 
-    Their ticket join is the KPI analysis's largest piece of DuckDB work (a year of 10 M tickets: 2.3 s on
-    two cores); started with the report, it runs on the core that drawing the figures and formatting the
-    tables before it leave idle (issue 17). The join runs on a cursor of its own; the result is the one
+    Their ticket join is the KPI analysis's largest piece of DuckDB work for a unit the archive's repeat-contact
+    index does not answer (a team, a department; for ``ALL`` only the complaints' tickets are joined); started
+    with the report, it runs on the core that drawing the figures and formatting the tables before it leave
+    idle (issue 17). The join runs on a cursor of its own; the result is the one
     computed in place. ``None`` (the section computes them in place) when the archive lacks the tickets or
     their customer ids, or lacks a table (its stand-in is registered on the report's own cursor only). A new
     report opened meanwhile stops the job; the section then computes the rates itself
