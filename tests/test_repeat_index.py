@@ -79,8 +79,9 @@ def test_a_window_beyond_the_horizon_is_joined_in_place(tmp_path, monkeypatch):
 
 
 def test_the_index_looks_back_past_the_previous_period(tmp_path):
-    """A customer's ticket opened in August and resolved the day before their next, in October: the join,
-    which looks back into September only, misses it; the index finds it."""
+    """A customer's ticket opened in August and resolved the day before their next, in October: given only
+    September to look back into, the join misses it; the index finds it (a report's look-back adds such
+    earlier tickets, :func:`qa_helpers.report.service._history`)."""
     tickets = pd.DataFrame({"ticket_id": ["old", "new"], "customer_id": ["A", "A"],
                             "created_at": pd.to_datetime(["2025-08-20", "2025-10-05"]),
                             "resolved_at": pd.to_datetime(["2025-10-04", "2025-10-06"])})
@@ -106,8 +107,7 @@ def test_a_report_for_all_counts_from_the_index_what_the_join_gives(archive, uni
     monkeypatch.setattr(sl, "_indexed_contacts", lambda *args: used.append(1) or real(*args))
     got = service._repeat_rates(ctx, tables, ctx.duckdb)
     assert len(used) == (unit == "ALL")
-    # the join looks back one period; on the sample no ticket stays open longer than that
-    history = service._history(ctx)
+    history = service._history(ctx)  # the period before, and earlier tickets resolved within the horizon
     expected = sl.repeat_rates(tables, ctx.standards.raw, connection=ctx.duckdb, history=history)
     pd.testing.assert_frame_equal(got, expected)
     assert got.set_index("measure").loc["repeat_contact", "repeats"] > 0

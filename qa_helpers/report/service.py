@@ -186,9 +186,11 @@ def _quote(text: str) -> str:
 
 
 def _history(ctx: Context) -> dict[str, str]:
-    """The previous period's tickets and complaints of the unit, the look-back of the repeat rates: DuckDB
-    queries over the archive's files reading only the columns the repeat rates use (a column the archive
-    lacks is NULL), so that nothing of the previous period is loaded into pandas."""
+    """The look-back of the repeat rates: the unit's tickets and complaints of the previous period, and its
+    earlier tickets resolved within :data:`~qa_helpers.data.repeat_index.HORIZON_DAYS` before the period
+    (a ticket open longer than a period can still make a repeat contact; the archive's index, which ``ALL``
+    counts from, looks that far back too). DuckDB queries over the archive's files reading only the columns
+    the repeat rates use (a column the archive lacks is NULL), so that nothing is loaded into pandas."""
     previous = ctx.period.previous()
     out = {}
     for name, columns in HISTORY_COLUMNS.items():
@@ -197,12 +199,18 @@ def _history(ctx: Context) -> dict[str, str]:
         time = TIME_COLUMNS[name]
         files = _quote(f"{ctx.archive / name}/*/*.parquet")
         select = ", ".join(c if ctx.has(name, c) else f"CAST(NULL AS {kind}) AS {c}" for c, kind in columns.items())
-        where = [f"month IN ({', '.join(_quote(m) for m in previous.months)})",
-                 f"{time} >= TIMESTAMP {_quote(previous.start)}", f"{time} < TIMESTAMP {_quote(previous.end)}"]
-        if ctx.teams is not None:
-            where.append(f"team IN ({', '.join(_quote(team) for team in ctx.teams) or 'NULL'})")
-        out[name] = (f"(SELECT {select} FROM read_parquet({files}, hive_partitioning = true, "
-                     f"hive_types_autocast = false, union_by_name = true) WHERE {' AND '.join(where)})")
+        unit = ([f"team IN ({', '.join(_quote(team) for team in ctx.teams) or 'NULL'})"]
+                if ctx.teams is not None else [])
+        scans = [[f"month IN ({', '.join(_quote(m) for m in previous.months)})",
+                  f"{time} >= TIMESTAMP {_quote(previous.start)}", f"{time} < TIMESTAMP {_quote(previous.end)}"]]
+        if name == "tickets" and ctx.has(name, "resolved_at"):  # two plain scans: each row group's statistics
+            scans.append([f"month <= {_quote(previous.months[0])}",  # rule out the later files
+                          f"{time} < TIMESTAMP {_quote(previous.start)}",
+                          f"resolved_at >= TIMESTAMP {_quote(ctx.period.start)} - "
+                          f"INTERVAL {repeat_index.HORIZON_DAYS} DAY"])
+        out[name] = "(" + " UNION ALL ".join(
+            f"SELECT {select} FROM read_parquet({files}, hive_partitioning = true, hive_types_autocast = false, "
+            f"union_by_name = true) WHERE {' AND '.join(where + unit)}" for where in scans) + ")"
     return out
 
 
