@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -95,8 +96,9 @@ def build(generation: Path, since: str | None = None, tickets: pa.Table | None =
         reach = [f" AND created_at >= {start}",
                  f" AND created_at < {start} AND resolved_at >= {start} - INTERVAL {HORIZON_DAYS} DAY"] \
             if start else [""]
-        # ids as 64-bit hashes: the join moves integers, not strings (as the in-place join does)
-        keys = """SELECT hash(CAST(customer_id AS VARCHAR)) AS customer, hash(CAST(ticket_id AS VARCHAR)) AS ticket,
+        # customers as 64-bit hashes: the join moves integers, not strings (as the in-place join does); a
+        # ticket is its row of the copy (the archive holds each ticket id once: duplicates are quarantined)
+        keys = """SELECT hash(CAST(customer_id AS VARCHAR)) AS customer,
                    CAST(created_at AS TIMESTAMP) AS created_at, CAST(resolved_at AS TIMESTAMP) AS resolved_at
             FROM {source}
             WHERE customer_id IS NOT NULL AND ticket_id IS NOT NULL AND created_at IS NOT NULL{reach}"""
@@ -105,8 +107,8 @@ def build(generation: Path, since: str | None = None, tickets: pa.Table | None =
         mine = f"WHERE m.created_at >= {start}" if start else ""
         gaps = con.sql(f"""
             SELECT any_value(m.created_at) AS created_at, min(epoch(m.created_at - e.resolved_at)) AS gap_s
-            FROM keyed m JOIN (SELECT customer, ticket, resolved_at FROM keyed WHERE resolved_at IS NOT NULL) e
-              ON e.customer = m.customer AND e.ticket <> m.ticket AND e.resolved_at <= m.created_at
+            FROM keyed m JOIN (SELECT customer, rowid AS ticket, resolved_at FROM keyed WHERE resolved_at IS NOT NULL) e
+              ON e.customer = m.customer AND e.ticket <> m.rowid AND e.resolved_at <= m.created_at
                  AND e.resolved_at >= m.created_at - INTERVAL {HORIZON_DAYS} DAY
             {mine}
             GROUP BY m.rowid ORDER BY created_at, gap_s""").to_arrow_table().cast(SCHEMA)
@@ -114,12 +116,15 @@ def build(generation: Path, since: str | None = None, tickets: pa.Table | None =
         if not any(out.glob("month=*/*.parquet")):  # no ticket repeats: the schema, so that reads find it
             _write(gaps, out / f"month={EMPTY_MONTH}" / "part-0.parquet")
         return []
-    months = np.asarray(gaps["created_at"].to_numpy().astype("datetime64[M]").astype(str))
-    written = []
-    for month in dict.fromkeys(months.tolist()):
-        _write(gaps.filter(pa.array(months == month)), out / f"month={month}" / "part-0.parquet")
-        written.append(month)
-    return written
+    # rows in time order: each month is one slice between the month starts
+    times = gaps["created_at"].to_numpy()
+    months = np.arange(times[0].astype("datetime64[M]"), times[-1].astype("datetime64[M]") + 2)
+    edges = np.searchsorted(times, months.astype(times.dtype))
+    parts = [(str(month), start, end) for month, start, end in zip(months, edges[:-1], edges[1:]) if end > start]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # the parquet writer releases the GIL
+        list(pool.map(lambda part: _write(gaps.slice(part[1], part[2] - part[1]),
+                                          out / f"month={part[0]}" / "part-0.parquet"), parts))
+    return [month for month, _, _ in parts]
 
 
 def _write(rows: pa.Table, target: Path) -> None:
