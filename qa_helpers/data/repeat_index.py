@@ -10,15 +10,16 @@ append write its result once into the archive generation, under ``repeat_contact
 (0.02 s). The index holds no id, no customer and no team: only the two columns.
 
 Which tickets it covers: every archived ticket with a customer and a creation time; a gap is looked for
-among all the archive's tickets (not only the report period's and the one before, as the in-place join
-does), so a ticket whose customer's earlier ticket stayed open longer than a period is judged the same
-whatever the period. Tickets are never resolved before they were created (ingest's time-order rule), so a
-ticket's gap depends only on tickets created before it: an append rebuilds the index from the first month
-it rewrites onwards and links the months before.
+among all the archive's tickets, so a ticket whose customer's earlier ticket stayed open longer than a
+period is judged the same whatever the period (a report's in-place join looks back as far:
+:func:`qa_helpers.report.service._history`). Tickets are never resolved before they were created
+(ingest's time-order rule), so a ticket's gap depends only on tickets created before it: an append
+rebuilds the index from the first month it rewrites onwards and links the months before; a purge of
+ticket months rebuilds it whole.
 
 The ingest report records the index (``repeat_index``) with a digest of the ticket files it was built
-from; :func:`index_source` returns nothing when those files have changed since (a purge, a hand edit)
-and the report falls back to the join.
+from; :func:`index_source` returns nothing when those files have changed since (a hand edit, a tool
+that rewrote them) and the report falls back to the join.
 """
 
 from __future__ import annotations

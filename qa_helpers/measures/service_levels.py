@@ -683,7 +683,7 @@ def repeat_rates(tables: Mapping[str, pd.DataFrame | str], standards: Mapping | 
         The period's rows of the archive's repeat-contact index
         (:func:`qa_helpers.data.repeat_index.index_source`) for the same tickets as ``tables``: when the
         window is within its horizon, the repeat contacts are counted from it instead of joined (its
-        look-back is the whole archive, not ``history``).
+        look-back is the archive's, not ``history``).
 
     Returns
     -------
