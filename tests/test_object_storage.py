@@ -114,6 +114,16 @@ def test_units_quarantine_and_report_from_s3_equal_the_local_archive(s3_archive,
     assert remote["sources"] == local["sources"] and remote["fingerprint"] == local["fingerprint"]
 
 
+def test_repeat_rates_for_all_from_the_index_on_s3_equal_the_local_archive(s3_archive, archive):
+    from qa_helpers.report import service
+
+    remote, local = open_context("ALL", "2025-Q3", s3_archive), open_context("ALL", "2025-Q3", str(archive))
+    assert service._contact_index(remote, remote.sources()) is not None  # the index travelled with the archive
+    got = service._repeat_rates(remote, remote.sources(), remote.duckdb)
+    pd.testing.assert_frame_equal(got, service._repeat_rates(local, local.sources(), local.duckdb))
+    assert got.set_index("measure").loc["repeat_contact", "repeats"] > 0
+
+
 def test_duckdb_sources_and_kpis_from_s3_equal_the_local_archive(s3_archive, archive):
     sql = qa_archive.scan_sql("tickets", "HL-B", "2025-Q3", archive=s3_archive)
     files = re.findall(r"'(s3://[^']+)'", sql)
