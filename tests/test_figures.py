@@ -321,3 +321,23 @@ def test_figures_with_styled_shared_or_polar_ticks_look_as_matplotlib_draws_them
     plt.close(fig)
     plots.set_style("en")
     assert _pixels(shown) == _pixels(buffer.getvalue())
+
+
+@pytest.mark.parametrize("low, high, whole", [(15, 17, True), (20, 90, True), (600, 900, False)])
+def test_a_seconds_axis_never_shows_one_label_twice(low, high, whole):
+    """A median response between 15 and 17 s was labelled "15 s, 16 s, 16 s, 16 s, 17 s" (ticks every
+    0.5 s, shown without decimals): seconds under two minutes get whole-number ticks."""
+    import numpy as np
+    import pandas as pd
+
+    weekly = pd.DataFrame({"week": pd.date_range("2025-10-06", periods=13, freq="W-MON"),
+                           "value": np.linspace(low, high, 13), "n": 100})
+    fig, ax = plt.subplots()
+    try:
+        plots.plot_kpi_trend(weekly, "median_first_response_s", "seconds", ax=ax)
+        fig.canvas.draw()
+        labels = [tick.get_text() for tick in ax.get_yticklabels()]
+        assert len(labels) >= 3 and len(set(labels)) == len(labels)
+        assert all(float(v).is_integer() for v in ax.get_yticks()) or not whole
+    finally:
+        plt.close(fig)

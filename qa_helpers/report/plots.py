@@ -13,7 +13,7 @@ import pandas as pd
 from cycler import cycler
 from matplotlib import font_manager
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from qa_helpers.measures.rootcause import DIMENSIONS
 from qa_helpers.report.heatmap import heatmap
@@ -117,6 +117,15 @@ def _axis_formatter(unit: str) -> FuncFormatter | PercentFormatter:
     return FuncFormatter(lambda v, _: format_value(v, unit))
 
 
+def _value_axis(axis, unit: str) -> None:
+    """A value axis labelled in ``unit`` (call it once the data are drawn). Points, and seconds under two
+    minutes, are shown without decimals, so they get whole-number ticks: a median response between 15 and
+    17 s showed "16 s" at 15.5 and at 16."""
+    axis.set_major_formatter(_axis_formatter(unit))
+    if unit == "points" or (unit == "seconds" and max(abs(v) for v in axis.get_data_interval()) < 120):
+        axis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
+
+
 def _unit_label(unit: str, language: str) -> str:
     return {"share": "%", "seconds": "s", "per_1000": "‰", "points": "NPS", "score": "1-5",
             "tickets": t("count", language)}.get(unit, unit)
@@ -195,7 +204,7 @@ def plot_kpi_trend(weekly: pd.DataFrame, kpi: str, unit: str, target: float | No
     if target is not None:
         ax.axhline(target, color="0.35", linestyle="--", linewidth=1.2,
                    label=f"{t('target', language)} {format_value(target, unit)}")
-    ax.yaxis.set_major_formatter(_axis_formatter(unit))
+    _value_axis(ax.yaxis, unit)
     ax.set_title(f"{t(kpi, language)}: {t('weekly_trend', language).lower() if language == 'en' else t('weekly_trend', language)}")
     ax.set_xlabel(t("week", language))
     ax.set_ylabel(f"{t(kpi, language)} ({_unit_label(unit, language)})")
@@ -216,7 +225,7 @@ def plot_breakdown(values: pd.DataFrame, by: str, kpi: str, unit: str, target: f
                     textcoords="offset points", va="center", fontsize=9)
     if target is not None:
         ax.axvline(target, color="0.35", linestyle="--", linewidth=1.2)
-    ax.xaxis.set_major_formatter(_axis_formatter(unit))
+    _value_axis(ax.xaxis, unit)
     ax.margins(x=0.25)
     ax.set_title(t("by_title", language).format(kpi=t(kpi, language), by=t(by, language).lower()
                                                  if language == "en" else t(by, language)))
