@@ -312,7 +312,7 @@ def resolution_section(ctx: Context, tables: dict[str, pd.DataFrame | str],
     else:
         rates = repeats.rates if repeats is not None else _repeat_rates(ctx, tables, ctx.duckdb)
         out.extend(say("svc.repeat_line", lang, what=t(f"svc.{r.measure}", lang),
-                       rate=_pct(r.rate, _digits(r.rate, r.target) if r.verdict == "misses" else 0), n=r.n,
+                       rate=_pct(r.rate, _digits(r.rate, r.target) if r.verdict == "misses" else 0), n=f"{r.n:,}",
                        days=f"{r.days:g}", target=_pct(r.target, _digits(r.rate, r.target) if r.verdict == "misses" else 0))
                    for r in rates.itertuples())
     out.append(say("svc.call_back", lang))
