@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from qa_helpers.data.archive import sql_list, sql_text
 from qa_helpers.data.columns import connect
 from qa_helpers.data.schemas import TIME_COLUMNS
 
@@ -84,7 +85,7 @@ def build(generation: Path, since: str | None = None, tickets: pa.Table | None =
         source = "rows"
     else:
         files = sorted((generation / "tickets").glob("month=*/*.parquet"))
-        source = f"read_parquet([{', '.join(_quote(f) for f in files)}], union_by_name = true)" if files else None
+        source = f"read_parquet([{sql_list(files)}], union_by_name = true)" if files else None
     columns = set() if source is None else {c for c, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     out = generation / INDEX
     if not {"ticket_id", "customer_id", "created_at", "resolved_at"} <= columns:
@@ -134,10 +135,6 @@ def _write(rows: pa.Table, target: Path) -> None:
     pq.write_table(rows, target)
 
 
-def _quote(path: object) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def current(report: dict) -> bool:
     """Whether an ingest report's generation holds an index built from its present ticket files."""
     entry = report.get("repeat_index") or {}
@@ -157,8 +154,8 @@ def index_source(archive: Path | str, report: dict, period) -> IndexRows | None:
     index."""
     if not current(report):
         return None
-    files = _quote(f"{archive}/{INDEX}/*/*.parquet")
-    months = ", ".join(_quote(m) for m in period.months)
+    files = sql_text(f"{archive}/{INDEX}/*/*.parquet")
+    months = sql_list(period.months)
     time = TIME_COLUMNS["tickets"]
     return IndexRows(f"(SELECT created_at, gap_s FROM read_parquet({files}, hive_partitioning = true, "
                      f"hive_types_autocast = false) WHERE month IN ({months}) "
