@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from qa_helpers.data import repeat_index, storage
-from qa_helpers.data.archive import is_scan
+from qa_helpers.data.archive import is_scan, sql_text
 from qa_helpers.data.schemas import TIME_COLUMNS
 from qa_helpers.measures import service_levels as sl
 from qa_helpers.report import background
@@ -181,10 +181,6 @@ HISTORY_COLUMNS = {"tickets": {"ticket_id": "VARCHAR", "customer_id": "VARCHAR",
                    "complaints": {"complaint_id": "VARCHAR", "ticket_id": "VARCHAR", "received_at": "TIMESTAMP"}}
 
 
-def _quote(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 def _history(ctx: Context) -> dict[str, str]:
     """The look-back of the repeat rates: the unit's tickets and complaints of the previous period, and its
     earlier tickets resolved within :data:`~qa_helpers.data.repeat_index.HORIZON_DAYS` before the period
@@ -197,16 +193,16 @@ def _history(ctx: Context) -> dict[str, str]:
         if not ctx.has(name):
             continue
         time = TIME_COLUMNS[name]
-        files = _quote(f"{ctx.archive / name}/*/*.parquet")
+        files = sql_text(f"{ctx.archive / name}/*/*.parquet")
         select = ", ".join(c if ctx.has(name, c) else f"CAST(NULL AS {kind}) AS {c}" for c, kind in columns.items())
-        unit = ([f"team IN ({', '.join(_quote(team) for team in ctx.teams) or 'NULL'})"]
+        unit = ([f"team IN ({', '.join(sql_text(team) for team in ctx.teams) or 'NULL'})"]
                 if ctx.teams is not None else [])
-        scans = [[f"month IN ({', '.join(_quote(m) for m in previous.months)})",
-                  f"{time} >= TIMESTAMP {_quote(previous.start)}", f"{time} < TIMESTAMP {_quote(previous.end)}"]]
+        scans = [[f"month IN ({', '.join(sql_text(m) for m in previous.months)})",
+                  f"{time} >= TIMESTAMP {sql_text(previous.start)}", f"{time} < TIMESTAMP {sql_text(previous.end)}"]]
         if name == "tickets" and ctx.has(name, "resolved_at"):  # two plain scans: each row group's statistics
-            scans.append([f"month <= {_quote(previous.months[0])}",  # rule out the later files
-                          f"{time} < TIMESTAMP {_quote(previous.start)}",
-                          f"resolved_at >= TIMESTAMP {_quote(ctx.period.start)} - "
+            scans.append([f"month <= {sql_text(previous.months[0])}",  # rule out the later files
+                          f"{time} < TIMESTAMP {sql_text(previous.start)}",
+                          f"resolved_at >= TIMESTAMP {sql_text(ctx.period.start)} - "
                           f"INTERVAL {repeat_index.HORIZON_DAYS} DAY"])
         out[name] = "(" + " UNION ALL ".join(
             f"SELECT {select} FROM read_parquet({files}, hive_partitioning = true, hive_types_autocast = false, "
