@@ -29,7 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from qa_helpers.data.archive import source_columns
+from qa_helpers.data.archive import source_columns, sql_text
 from qa_helpers.data.schemas import TIME_COLUMNS
 
 # Columns a table offers under a breakdown name (field visits are done by engineers).
@@ -197,13 +197,9 @@ def resolved_within_sla(std: dict) -> str:
     return f"coalesce(epoch(resolved_at - created_at) <= {_resolution_limit_s(std)}, false)"
 
 
-def _quote(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _sla_case(std: dict) -> str:
     sla = {c: s for c, s in (std.get("sla") or {}).items() if s is not None}
-    whens = " ".join(f"WHEN {_quote(c)} THEN {float(s)}" for c, s in sla.items())
+    whens = " ".join(f"WHEN {sql_text(c)} THEN {float(s)}" for c, s in sla.items())
     return f"(CASE channel {whens} END)" if sla else "NULL"
 
 
@@ -217,7 +213,7 @@ def _resolution_limit_s(std: dict) -> str:
     by_priority = _resolution_by_priority(std)
     if not by_priority:
         return f"{default}"
-    whens = " ".join(f"WHEN {_quote(p)} THEN {float(h) * 3600}" for p, h in by_priority.items())
+    whens = " ".join(f"WHEN {sql_text(p)} THEN {float(h) * 3600}" for p, h in by_priority.items())
     return f"(CASE priority {whens} ELSE {default} END)"
 
 
@@ -230,7 +226,7 @@ def _where(k: KPI, std: dict) -> str:
         return "TRUE"
     if "{sla_channels}" in k.where:
         channels = _sla_channels(std)
-        return "channel IN (" + ", ".join(_quote(c) for c in channels) + ")" if channels else "FALSE"
+        return "channel IN (" + ", ".join(sql_text(c) for c in channels) + ")" if channels else "FALSE"
     return k.where
 
 
