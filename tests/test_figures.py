@@ -341,3 +341,62 @@ def test_a_seconds_axis_never_shows_one_label_twice(low, high, whole):
         assert all(float(v).is_integer() for v in ax.get_yticks()) or not whole
     finally:
         plt.close(fig)
+
+
+def _counted_draws(fig) -> list:
+    draws = []
+    fig.canvas.mpl_connect("draw_event", draws.append)
+    return draws
+
+
+def _bars(frame, language: str):
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.barh(list(frame["name"]), list(frame["value"]))
+    ax.set_title("Weights" if language == "en" else "权重")
+    return fig
+
+
+def test_a_shared_figure_is_built_and_drawn_once_for_equal_inputs_and_style():
+    import pandas as pd
+
+    from qa_helpers.report.context import figure_png
+    from qa_helpers.report.shared_figures import shared_figure
+
+    plots.set_style("en")
+    frame = pd.DataFrame({"name": ["a", "b"], "value": [1.0, 2.0]})
+    fig = shared_figure(_bars, frame, "en")
+    draws = _counted_draws(fig)
+    first = figure_png(fig)
+    plt.close(fig)  # as show() closes it
+    again = shared_figure(_bars, frame.copy(), "en")  # equal values, another frame
+    assert again is fig and figure_png(again) == first and len(draws) == 1
+    # another value, language, dtype or style: another figure
+    assert shared_figure(_bars, frame.assign(value=[1.0, 2.5]), "en") is not fig
+    assert shared_figure(_bars, frame, "zh") is not fig
+    assert shared_figure(_bars, frame.astype({"value": "float32"}), "en") is not fig
+    with plt.rc_context({"font.size": 20}):
+        assert shared_figure(_bars, frame, "en") is not fig
+    # a shared figure changed after it was drawn is drawn again
+    fig.axes[0].set_title("Changed")
+    assert figure_png(fig) != first and len(draws) == 2
+    plt.close("all")
+
+
+def test_figures_not_shared_are_drawn_every_time_and_unpicklable_inputs_build_anew():
+    import pandas as pd
+
+    from qa_helpers.report.context import figure_png
+    from qa_helpers.report.shared_figures import shared_figure
+
+    plots.set_style("en")
+    fig = _bars(pd.DataFrame({"name": ["a"], "value": [1.0]}), "en")
+    draws = _counted_draws(fig)
+    figure_png(fig)
+    figure_png(fig)
+    assert len(draws) == 2
+
+    def build(_unpicklable, language):
+        return _bars(pd.DataFrame({"name": ["a"], "value": [1.0]}), language)
+
+    assert shared_figure(build, lambda: None, "en") is not shared_figure(build, lambda: None, "en")
+    plt.close("all")

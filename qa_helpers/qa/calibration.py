@@ -39,6 +39,7 @@ from qa_helpers.report import background
 from qa_helpers.report.heatmap import heatmap
 from qa_helpers.report.plots import COLOURS, _ax, _empty
 from qa_helpers.report.safe import markdown_text, write_csv
+from qa_helpers.report.shared_figures import shared_figure
 from qa_helpers.data.schemas import RUBRIC_ITEMS
 
 SCORES: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -1248,9 +1249,8 @@ def agreement_section(ctx, data: CalibrationData) -> list:
     note = _no_data(data, calibration=True, language=language)
     if note:
         return [note]
-    fig, ax = plt.subplots(figsize=(6, 5))
-    plot_pairwise_kappa(_for_calibration(data, "pairwise_kappa", pairwise_weighted_kappa), item="all", ax=ax,
-                        language=language)
+    fig = shared_figure(_pairwise_kappa_figure, _for_calibration(data, "pairwise_kappa", pairwise_weighted_kappa),
+                        language)
     return [say("calibration.fleiss", language),
             table(_for_calibration(data, "fleiss", fleiss_kappa_by_item), language, values=["item"], precision=3),
             say("calibration.icc", language),
@@ -1258,6 +1258,12 @@ def agreement_section(ctx, data: CalibrationData) -> list:
             say("calibration.within", language),
             table(_for_calibration(data, "within", within_tolerance).replace(
                 {"reviewer_id": {ALL: t("all_reviewers", language)}}), language, percent=["share"])]
+
+
+def _pairwise_kappa_figure(kappa: pd.DataFrame, language: str):
+    fig, ax = plt.subplots(figsize=(6, 5))
+    plot_pairwise_kappa(kappa, item="all", ax=ax, language=language)
+    return fig
 
 
 def bias_for(data: CalibrationData) -> pd.DataFrame | None:
@@ -1271,9 +1277,13 @@ def bias_section(data: CalibrationData, bias: pd.DataFrame | None, language: str
 
     if bias is None:
         return [_no_data(data, calibration=True, language=language)]
+    return [shared_figure(_bias_figure, bias, language), table(bias, language, precision=3)]
+
+
+def _bias_figure(bias: pd.DataFrame, language: str):
     fig, ax = plt.subplots(figsize=(8, 3.8))
     plot_reviewer_bias(bias, ax=ax, language=language)
-    return [fig, table(bias, language, precision=3)]
+    return fig
 
 
 def bias_summary(bias: pd.DataFrame | None) -> dict:

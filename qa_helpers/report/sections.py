@@ -20,6 +20,7 @@ from qa_helpers.report.labels import glance, t, table
 from qa_helpers.report.texts import KPI_FORMULAS_ZH, Said, Verbatim, reason, say
 
 from qa_helpers.report.context import Context, not_measured
+from qa_helpers.report.shared_figures import shared_figure
 
 
 def titled(title: str, line: str | None) -> str | None:
@@ -93,15 +94,19 @@ def standards_checks(ctx: Context):
 def standards_weights(ctx: Context) -> list:
     """Scorecard weights by dimension (a bar chart) and the indicator table."""
     weights = ctx.standards.indicators()
-    fig, ax = plt.subplots(figsize=(8, 3.2))
     by_dimension = weights.groupby("dimension", sort=False)["weight"].sum()
-    ax.barh([t(d, ctx.language) for d in by_dimension.index], by_dimension.to_numpy(),
-            color=plots.COLOURS[0])
+    return [shared_figure(_weights_figure, by_dimension, ctx.language),
+            table(weights.drop(columns="kind"), ctx.language, values=["indicator", "dimension"], precision=0)]
+
+
+def _weights_figure(by_dimension: pd.Series, language: str):
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.barh([t(d, language) for d in by_dimension.index], by_dimension.to_numpy(), color=plots.COLOURS[0])
     for y, w in enumerate(by_dimension.to_numpy()):
         ax.annotate(f"{w:g}", (w, y), xytext=(3, 0), textcoords="offset points", va="center")
-    ax.set_title(say("standards.weights_title", ctx.language))
-    ax.set_xlabel(t("points", ctx.language))
-    return [fig, table(weights.drop(columns="kind"), ctx.language, values=["indicator", "dimension"], precision=0)]
+    ax.set_title(say("standards.weights_title", language))
+    ax.set_xlabel(t("points", language))
+    return fig
 
 
 def _rule_line(rule: dict, language: str) -> str:
@@ -226,11 +231,16 @@ def row_accounting(ctx: Context, report: dict) -> list:
 
 def quarantine_section(ctx: Context, report: dict, reasons: pd.DataFrame) -> list:
     """Quarantined rows by source and rule (chart), and the notes ingest left (no data lost)."""
-    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(reasons), 1)))
-    plots.plot_quarantine_reasons(reasons, ax=ax, language=ctx.language)
+    fig = shared_figure(_quarantine_figure, reasons, ctx.language)  # the archive's: the same for every unit
     notes = quality.ingest_notes(report).rename(columns={"source": "data_source"})
     return [fig, *([say("quality.ingest_notes", ctx.language),
                     table(notes, ctx.language, verbatim=["data_source", "note"])] if len(notes) else [])]
+
+
+def _quarantine_figure(reasons: pd.DataFrame, language: str):
+    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.32 * max(len(reasons), 1)))
+    plots.plot_quarantine_reasons(reasons, ax=ax, language=language)
+    return fig
 
 
 def data_inventory(ctx: Context, tables: dict[str, pd.DataFrame | str]):

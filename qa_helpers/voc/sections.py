@@ -18,6 +18,7 @@ from qa_helpers.data.schemas import TIME_COLUMNS
 from qa_helpers.periods import parse_period
 from qa_helpers.report.context import Context
 from qa_helpers.report.labels import t, table
+from qa_helpers.report.shared_figures import shared_figure
 from qa_helpers.report.texts import Said, say, verbatim
 from qa_helpers.voc import analysis, plots, text
 from qa_helpers.voc.topics import load_topics
@@ -472,13 +473,18 @@ def reviews_section(ctx: Context, data: VocData) -> list:
     counts = analysis.topic_counts(data.reviews, data.topics)
     signal = text.dissatisfaction(data.reviews["text"], data.topics, data.lexicon,
                                   analysis.topic_columns(data.reviews, data.topics))["signal"]
-    fig, ax = plt.subplots(figsize=(9, 4))
-    plots.plot_topic_pareto(counts, data.labels, ax=ax, language=ctx.language)
-    ax.set_title(t("voc_reviews_title", ctx.language))
+    fig = shared_figure(_reviews_figure, counts, data.labels, ctx.language)  # reviews name no team
     top = counts[counts["problem_type"] & (counts["mentions"] > 0)]
     line = say("voc.reviews_top", ctx.language, topic=data.labels[top.iloc[0].topic], mentions=f"{top.iloc[0].mentions:,}",
                share=_pct((signal == "dissatisfied").mean())) if len(top) else None
     return [*lead, line, fig]
+
+
+def _reviews_figure(counts: pd.DataFrame, labels: dict, language: str):
+    fig, ax = plt.subplots(figsize=(9, 4))
+    plots.plot_topic_pareto(counts, labels, ax=ax, language=language)
+    ax.set_title(t("voc_reviews_title", language))
+    return fig
 
 
 def complaints_section(ctx: Context, data: VocData) -> list:
