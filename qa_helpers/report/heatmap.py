@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import QuadMesh
 from matplotlib.ticker import Formatter
 
-from qa_helpers.report.layout import lay_out_in_one_pass, lay_out_without_drawing
+from qa_helpers.report.layout import lay_out_axes, lay_out_in_one_pass
 
 
 def _luminance(rgba: np.ndarray) -> np.ndarray:
@@ -95,9 +95,9 @@ def heatmap(grid: pd.DataFrame, ax: Axes, *, cmap: str, vmin: float | None = Non
     ax.set(xticks=xticks, yticks=yticks)
     xtl = ax.set_xticklabels(xlabels)
     ytl = ax.set_yticklabels(ylabels, rotation="vertical", va="center")
-    # whether labels overlap needs their laid-out extents: a layout pass without rasterising the figure
+    # whether labels overlap needs their extents where the draw will put them: the layout, without drawing
     lay_out_in_one_pass(ax.figure)
-    lay_out_without_drawing(ax.figure)
+    lay_out_axes(ax.figure)
     if _overlap(xtl):
         for label in xtl:
             label.set_rotation("vertical")

@@ -175,17 +175,19 @@ def _title_stays(ax: Axes) -> bool:
     return isinstance(formatter, _NO_OFFSET) and not formatter.get_offset()
 
 
-def lay_out_without_drawing(figure: Figure) -> Figure:
-    """Place everything as the next draw will, measuring text with :class:`TextReusingRenderer`.
+def lay_out_axes(figure: Figure) -> Figure:
+    """Place the axes as the next draw will, by the figure's layout engine, measuring text with
+    :class:`TextReusingRenderer`; nothing is drawn.
 
-    What ``Figure.draw_without_rendering`` does (a draw with drawing switched off), on the canvas
-    the figure is later drawn on, so the strings measured here are not measured again there.
+    Afterwards the extents of the axes' texts (tick labels, say) are where the draw will put them, as after
+    ``Figure.draw_without_rendering``, which also draws every artist with drawing switched off. It runs on
+    the canvas the figure is later drawn on, so the strings measured here are not measured again there.
     """
     canvas = figure.canvas if isinstance(figure.canvas, TextReusingCanvas) else TextReusingCanvas(figure)
-    renderer = canvas.get_renderer()
-    renderer.forget_fonts()
-    with renderer._draw_disabled():
-        figure.draw(renderer)
+    canvas.get_renderer().forget_fonts()
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.execute(figure)
     return figure
 
 
