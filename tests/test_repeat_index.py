@@ -149,3 +149,44 @@ def test_a_purge_of_ticket_months_builds_the_index_again_without_them(archive, t
     shutil.copytree(qa_archive.archive_path(copy) / "tickets", rebuilt / "tickets")
     repeat_index.build(rebuilt)
     pd.testing.assert_frame_equal(index, _rows(rebuilt))
+
+
+def _brute_force_gaps(tickets: pd.DataFrame) -> list[tuple]:
+    """Each ticket's seconds since the latest resolution of another ticket of its customer within the
+    horizon before its creation, by comparing every pair."""
+    horizon = pd.Timedelta(days=repeat_index.HORIZON_DAYS)
+    rows = []
+    for i, m in tickets.iterrows():
+        if pd.isna(m.customer_id):
+            continue
+        others = tickets[(tickets.index != i) & (tickets.customer_id == m.customer_id) & tickets.resolved_at.notna()
+                         & (tickets.resolved_at <= m.created_at) & (tickets.resolved_at >= m.created_at - horizon)]
+        if len(others):
+            rows.append((m.created_at, (m.created_at - others.resolved_at.max()).total_seconds()))
+    return sorted(rows)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_index_rows_equal_every_pair_compared_across_its_time_buckets(seed, tmp_path):
+    """Gaps of exactly the horizon, one hour over it, and creations on the edges of the join's periods."""
+    rng = np.random.default_rng(seed)
+    n, bucket = 300, pd.Timedelta(days=repeat_index.BUCKET_DAYS)
+    edges = pd.Timestamp("1970-01-01") + bucket * rng.integers(1260, 1270, n)  # epoch multiples of the period
+    created = pd.Series(pd.Timestamp("2025-03-01") + pd.to_timedelta(rng.integers(0, 24 * 150, n), unit="h"))
+    created = created.where(rng.random(n) > 0.3, pd.Series(edges))
+    lag = pd.to_timedelta(rng.choice([0, 1, 24 * 15, 24 * 16, 24 * 30, 24 * 31, 24 * 31 + 1, 24 * 32], n), unit="h")
+    tickets = pd.DataFrame({"ticket_id": [f"t{k}" for k in range(n)],
+                            "customer_id": pd.Series(rng.choice(list("ABCDE"), n)).where(rng.random(n) > 0.05),
+                            "created_at": created, "resolved_at": (created + lag).where(rng.random(n) > 0.1)})
+    repeat_index.build(tmp_path, tickets=pa.Table.from_pandas(tickets, preserve_index=False))
+    built = pq.read_table(tmp_path / repeat_index.INDEX).to_pandas()
+    got = sorted(zip(built.created_at, built.gap_s))
+    assert got == _brute_force_gaps(tickets) and len(got) > 100
+    # as an append rebuilds it: the months from one on, from the files, earlier tickets only looked back at
+    month = "2025-05"
+    (tmp_path / "tickets" / "month=all").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pandas(tickets, preserve_index=False), tmp_path / "tickets" / "month=all" / "part-0.parquet")
+    shutil.rmtree(tmp_path / repeat_index.INDEX)
+    repeat_index.build(tmp_path, since=month)
+    rebuilt = pq.read_table(tmp_path / repeat_index.INDEX).to_pandas()
+    assert sorted(zip(rebuilt.created_at, rebuilt.gap_s)) == [r for r in got if r[0] >= pd.Timestamp(f"{month}-01")]

@@ -35,11 +35,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from qa_helpers.data.archive import sql_list, sql_text
-from qa_helpers.data.columns import connect
+from qa_helpers.data.columns import connect, per_value, sql
 from qa_helpers.data.schemas import TIME_COLUMNS
 
 INDEX = "repeat_contacts"  # the index's folder in a generation
 HORIZON_DAYS = 31  # the longest repeat-contact window the index answers; a longer one is joined in place
+BUCKET_DAYS = 16  # the index's join meets tickets by customer and period of this many days
 SCHEMA = pa.schema([("created_at", pa.timestamp("us")), ("gap_s", pa.float64())])
 
 
@@ -79,9 +80,16 @@ def build(generation: Path, since: str | None = None, tickets: pa.Table | None =
 
     con = connect()
     con.execute(f"SET threads = {os.cpu_count() or 1}")
+    customer = "hash(CAST(customer_id AS VARCHAR))"
     if tickets is not None:
         rows = tickets.select([c for c in ("ticket_id", "customer_id", "created_at", "resolved_at")
-                              if c in tickets.column_names])  # noqa: F841 -- read by DuckDB by name
+                              if c in tickets.column_names])
+        if "customer_id" in rows.column_names and pa.types.is_dictionary(rows.schema.field("customer_id").type):
+            # ingest's pseudonyms are dictionary-encoded: DuckDB casting such a column row by row took 2.6 s
+            # (5 CPU seconds) for 10 M tickets, hashing each distinct pseudonym once and taking by index 0.1 s
+            rows = rows.append_column("customer_key", per_value(rows["customer_id"],
+                                                                lambda entries: sql("hash(CAST(x AS VARCHAR))", entries)))
+            customer = "customer_key"
         source = "rows"
     else:
         files = sorted((generation / "tickets").glob("month=*/*.parquet"))
@@ -100,20 +108,28 @@ def build(generation: Path, since: str | None = None, tickets: pa.Table | None =
             if start else [""]
         # customers as 64-bit hashes: the join moves integers, not strings (as the in-place join does); a
         # ticket is its row of the copy (the archive holds each ticket id once: duplicates are quarantined)
-        keys = """SELECT hash(CAST(customer_id AS VARCHAR)) AS customer,
+        keys = """SELECT {customer} AS customer,
                    CAST(created_at AS TIMESTAMP) AS created_at, CAST(resolved_at AS TIMESTAMP) AS resolved_at
             FROM {source}
             WHERE customer_id IS NOT NULL AND ticket_id IS NOT NULL AND created_at IS NOT NULL{reach}"""
         con.execute("CREATE TEMP TABLE keyed AS "
-                    + " UNION ALL ".join(keys.format(source=source, reach=r) for r in reach))
-        mine = f"WHERE m.created_at >= {start}" if start else ""
+                    + " UNION ALL ".join(keys.format(customer=customer, source=source, reach=r) for r in reach))
+        mine = f"AND created_at >= {start}" if start else ""
+        # a customer's tickets meet only those resolved in the same or the last few periods of BUCKET_DAYS
+        # (a ticket once per period its horizon reaches back into): a customer with 140 tickets a year has
+        # 140² pairs in a plain join on the customer, about a fifth of them here (10 M tickets of 316 k
+        # customers: 2.5 s against 3.8 s; of 3.2 M customers: 1.7-2.0 s against 1.9-2.1 s)
+        bucket = f"(epoch({{time}}) // {BUCKET_DAYS * 86400})::BIGINT"
         gaps = con.sql(f"""
+            WITH m AS (SELECT rowid AS ticket, customer, created_at, {bucket.format(time="created_at")} - back AS bucket
+                       FROM keyed, range({-(-HORIZON_DAYS // BUCKET_DAYS) + 1}) AS shift(back)
+                       WHERE true {mine}),
+                 e AS (SELECT rowid AS ticket, customer, resolved_at, {bucket.format(time="resolved_at")} AS bucket
+                       FROM keyed WHERE resolved_at IS NOT NULL)
             SELECT any_value(m.created_at) AS created_at, min(epoch(m.created_at - e.resolved_at)) AS gap_s
-            FROM keyed m JOIN (SELECT customer, rowid AS ticket, resolved_at FROM keyed WHERE resolved_at IS NOT NULL) e
-              ON e.customer = m.customer AND e.ticket <> m.rowid AND e.resolved_at <= m.created_at
-                 AND e.resolved_at >= m.created_at - INTERVAL {HORIZON_DAYS} DAY
-            {mine}
-            GROUP BY m.rowid ORDER BY created_at, gap_s""").to_arrow_table().cast(SCHEMA)
+            FROM m JOIN e ON e.customer = m.customer AND e.bucket = m.bucket AND e.ticket <> m.ticket
+                 AND e.resolved_at <= m.created_at AND e.resolved_at >= m.created_at - INTERVAL {HORIZON_DAYS} DAY
+            GROUP BY m.ticket ORDER BY created_at, gap_s""").to_arrow_table().cast(SCHEMA)
     if not gaps.num_rows:
         if not any(out.glob("month=*/*.parquet")):  # no ticket repeats: the schema, so that reads find it
             _write(gaps, out / f"month={EMPTY_MONTH}" / "part-0.parquet")
