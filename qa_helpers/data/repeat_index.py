@@ -114,7 +114,7 @@ def build(generation: Path, since: str | None = None, tickets: pa.Table | None =
             WHERE customer_id IS NOT NULL AND ticket_id IS NOT NULL AND created_at IS NOT NULL{reach}"""
         con.execute("CREATE TEMP TABLE keyed AS "
                     + " UNION ALL ".join(keys.format(customer=customer, source=source, reach=r) for r in reach))
-        mine = f"AND created_at >= {start}" if start else ""
+        mine = f"WHERE created_at >= {start}" if start else ""
         # a customer's tickets meet only those resolved in the same or the last few periods of BUCKET_DAYS
         # (a ticket once per period its horizon reaches back into): a customer with 140 tickets a year has
         # 140² pairs in a plain join on the customer, here only those in nearby periods (10 M tickets of 316 k
@@ -122,8 +122,7 @@ def build(generation: Path, since: str | None = None, tickets: pa.Table | None =
         bucket = f"(epoch({{time}}) // {BUCKET_DAYS * 86400})::BIGINT"
         gaps = con.sql(f"""
             WITH m AS (SELECT rowid AS ticket, customer, created_at, {bucket.format(time="created_at")} - back AS bucket
-                       FROM keyed, range({-(-HORIZON_DAYS // BUCKET_DAYS) + 1}) AS shift(back)
-                       WHERE true {mine}),
+                       FROM keyed, range({-(-HORIZON_DAYS // BUCKET_DAYS) + 1}) AS shift(back) {mine}),
                  e AS (SELECT rowid AS ticket, customer, resolved_at, {bucket.format(time="resolved_at")} AS bucket
                        FROM keyed WHERE resolved_at IS NOT NULL)
             SELECT any_value(m.created_at) AS created_at, min(epoch(m.created_at - e.resolved_at)) AS gap_s
